@@ -1,0 +1,295 @@
+/**
+ * The tar header codec: POSIX ustar headers and pax extended records, every byte decided here.
+ * Pure functions over buffers; no I/O.
+ */
+import { ReproError } from '../model/errors.js';
+
+export const BLOCK = 512;
+
+export const TypeFlag = {
+  file: 0x30, // '0'
+  oldFile: 0x00, // '\0'
+  hardlink: 0x31,
+  symlink: 0x32,
+  char: 0x33,
+  block: 0x34,
+  dir: 0x35,
+  fifo: 0x36,
+  contiguous: 0x37,
+  paxLocal: 0x78, // 'x'
+  paxGlobal: 0x67, // 'g'
+  gnuLongName: 0x4c, // 'L'
+  gnuLongLink: 0x4b, // 'K'
+  gnuSparse: 0x53, // 'S'
+  gnuVolume: 0x56, // 'V'
+  gnuDumpDir: 0x44, // 'D'
+  gnuMultiVol: 0x4d, // 'M'
+} as const;
+
+/** What one header (plus its pax records) says, before any path normalisation. */
+export interface HeaderFields {
+  name: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  typeflag: number;
+  linkname: string;
+  devmajor: number;
+  devminor: number;
+  /** Raw pax records that are not folded into the fields above (e.g. SCHILY.xattr.*). */
+  pax?: Map<string, Buffer>;
+}
+
+// ---- encoding -------------------------------------------------------------------------------
+
+const MAX_OCTAL_8 = 0o7777777; // 2097151: uid, gid, mode, devmajor, devminor
+const MAX_OCTAL_12 = 0o77777777777; // 8 GiB - 1: size, mtime
+
+function isPortable(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+function writeOctal(buf: Buffer, off: number, width: number, value: number): void {
+  // width-1 zero-padded octal digits, then NUL.
+  buf.write(value.toString(8).padStart(width - 1, '0'), off, width - 1, 'ascii');
+  buf[off + width - 1] = 0;
+}
+
+function writeString(buf: Buffer, off: number, width: number, s: string): void {
+  Buffer.from(s, 'utf8').copy(buf, off, 0, width);
+}
+
+/** Splits a ustar name into (prefix, name) at a slash so both fit, or returns undefined. */
+export function splitUstarName(name: string): [string, string] | undefined {
+  const len = Buffer.byteLength(name);
+  if (len <= 100) return ['', name];
+  if (len > 256) return undefined;
+  // Take the earliest slash that leaves a name of at most 100 bytes and a prefix of at most 155.
+  for (let i = name.indexOf('/'); i > 0; i = name.indexOf('/', i + 1)) {
+    const prefix = name.slice(0, i);
+    const rest = name.slice(i + 1);
+    if (rest.length === 0) break;
+    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100) return [prefix, rest];
+  }
+  return undefined;
+}
+
+/** One pax record: `"%d %s=%s\n"` where the decimal length counts the whole record. */
+export function encodePaxRecord(key: string, value: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`, 'utf8'), value, Buffer.from('\n')]);
+  let len = body.length + 1;
+  while (String(len).length + body.length !== len) len = String(len).length + body.length;
+  return Buffer.concat([Buffer.from(String(len), 'ascii'), body]);
+}
+
+export function encodePaxRecords(records: Map<string, Buffer>): Buffer {
+  const keys = [...records.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  return Buffer.concat(keys.map((k) => encodePaxRecord(k, records.get(k)!)));
+}
+
+function checksum(block: Buffer): number {
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
+  return sum;
+}
+
+function ustarBlock(f: {
+  name: string; prefix: string; mode: number; uid: number; gid: number; size: number; mtime: number;
+  typeflag: number; linkname: string; devmajor: number; devminor: number;
+}): Buffer {
+  const b = Buffer.alloc(BLOCK);
+  writeString(b, 0, 100, f.name);
+  writeOctal(b, 100, 8, f.mode);
+  writeOctal(b, 108, 8, f.uid);
+  writeOctal(b, 116, 8, f.gid);
+  writeOctal(b, 124, 12, f.size);
+  writeOctal(b, 136, 12, f.mtime);
+  b[156] = f.typeflag;
+  writeString(b, 157, 100, f.linkname);
+  b.write('ustar\x0000', 257, 8, 'latin1');
+  // uname (265) and gname (297) stay empty: owners are numeric only.
+  writeOctal(b, 329, 8, f.devmajor);
+  writeOctal(b, 337, 8, f.devminor);
+  writeString(b, 345, 155, f.prefix);
+  const sum = checksum(b);
+  b.write(sum.toString(8).padStart(6, '0'), 148, 6, 'ascii');
+  b[154] = 0;
+  b[155] = 0x20;
+  return b;
+}
+
+/** The name a pax extended header carries: ASCII, at most 100 bytes, derived only from the path. */
+function paxHeaderName(path: string): string {
+  const base = path.replace(/\/$/, '').split('/').pop() ?? '';
+  const ascii = base.replace(/[^\x20-\x7e]/g, '_');
+  return `PaxHeaders/${ascii}`.slice(0, 100);
+}
+
+function asciiFallback(s: string, width: number): string {
+  return s.replace(/[^\x20-\x7e]/g, '_').slice(0, width);
+}
+
+/**
+ * Encodes the header blocks of one entry: a pax extended header only when ustar cannot say it
+ * (long or non-ASCII names, big ids, sizes or times, xattrs), records sorted, then the ustar header.
+ * `extra` holds records such as SCHILY.xattr.* that always need pax.
+ */
+export function encodeHeaders(f: HeaderFields): Buffer {
+  const pax = new Map<string, Buffer>(f.pax ?? []);
+  let name = f.name;
+  let prefix = '';
+  const split = isPortable(f.name) ? splitUstarName(f.name) : undefined;
+  if (split) {
+    [prefix, name] = split;
+  } else {
+    pax.set('path', Buffer.from(f.name, 'utf8'));
+    name = asciiFallback(f.name, 100);
+  }
+  let linkname = f.linkname;
+  if (!isPortable(linkname) || Buffer.byteLength(linkname) > 100) {
+    pax.set('linkpath', Buffer.from(linkname, 'utf8'));
+    linkname = asciiFallback(linkname, 100);
+  }
+  let uid = f.uid;
+  if (uid > MAX_OCTAL_8) {
+    pax.set('uid', Buffer.from(String(uid)));
+    uid = 0;
+  }
+  let gid = f.gid;
+  if (gid > MAX_OCTAL_8) {
+    pax.set('gid', Buffer.from(String(gid)));
+    gid = 0;
+  }
+  let size = f.size;
+  if (size > MAX_OCTAL_12) {
+    pax.set('size', Buffer.from(String(size)));
+    size = 0;
+  }
+  let mtime = f.mtime;
+  if (mtime < 0 || mtime > MAX_OCTAL_12) {
+    pax.set('mtime', Buffer.from(String(mtime)));
+    mtime = mtime < 0 ? 0 : MAX_OCTAL_12;
+  }
+  if (f.devmajor > MAX_OCTAL_8 || f.devminor > MAX_OCTAL_8) {
+    throw new ReproError('E_UNSUPPORTED', `${f.name}: device number ${f.devmajor},${f.devminor} does not fit a tar header`);
+  }
+  const header = ustarBlock({
+    name, prefix, mode: f.mode, uid, gid, size, mtime, typeflag: f.typeflag, linkname,
+    devmajor: f.devmajor, devminor: f.devminor,
+  });
+  if (pax.size === 0) return header;
+  const body = encodePaxRecords(pax);
+  const paxHeader = ustarBlock({
+    name: paxHeaderName(f.name), prefix: '', mode: 0o644, uid: 0, gid: 0, size: body.length, mtime,
+    typeflag: TypeFlag.paxLocal, linkname: '', devmajor: 0, devminor: 0,
+  });
+  return Buffer.concat([paxHeader, body, Buffer.alloc(padding(body.length)), header]);
+}
+
+export function padding(size: number): number {
+  const r = size % BLOCK;
+  return r === 0 ? 0 : BLOCK - r;
+}
+
+// ---- decoding -------------------------------------------------------------------------------
+
+function readString(b: Buffer, off: number, width: number): string {
+  let end = off;
+  while (end < off + width && b[end] !== 0) end++;
+  return b.toString('utf8', off, end);
+}
+
+/** Reads an octal field, or a GNU base-256 one (high bit set). Returns NaN when malformed. */
+export function readNumeric(b: Buffer, off: number, width: number): number {
+  const first = b[off]!;
+  if (first & 0x80) {
+    const negative = first === 0xff;
+    let v = 0n;
+    for (let i = 0; i < width; i++) {
+      let byte = b[off + i]!;
+      if (i === 0) byte &= 0x7f;
+      v = (v << 8n) | BigInt(negative ? (~b[off + i]! & 0xff) : byte);
+    }
+    if (negative) v = -(v + 1n);
+    const n = Number(v);
+    return Number.isSafeInteger(n) ? n : NaN;
+  }
+  const s = b.toString('latin1', off, off + width).replace(/[\0 ]+$/, '').replace(/^ +/, '');
+  if (s === '') return 0;
+  if (!/^[0-7]+$/.test(s)) return NaN;
+  return parseInt(s, 8);
+}
+
+export function isZeroBlock(b: Buffer): boolean {
+  for (let i = 0; i < BLOCK; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+/** Decodes one 512-byte header block; `offset` is its position, for error messages. */
+export function decodeHeader(b: Buffer, offset: number, where: string): HeaderFields {
+  const stored = readNumeric(b, 148, 8);
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const v = i >= 148 && i < 156 ? 0x20 : b[i]!;
+    unsigned += v;
+    signed += v > 127 ? v - 256 : v;
+  }
+  if (stored !== unsigned && stored !== signed) {
+    throw new ReproError('E_TAR_CHECKSUM', `${where}: bad tar header checksum at byte offset ${offset}`);
+  }
+  const magic = b.toString('latin1', 257, 263);
+  const ustar = magic === 'ustar\0' || magic === 'ustar ';
+  let name = readString(b, 0, 100);
+  if (magic === 'ustar\0') {
+    const prefix = readString(b, 345, 155);
+    if (prefix) name = `${prefix}/${name}`;
+  }
+  const fields: HeaderFields = {
+    name,
+    mode: readNumeric(b, 100, 8),
+    uid: readNumeric(b, 108, 8),
+    gid: readNumeric(b, 116, 8),
+    size: readNumeric(b, 124, 12),
+    mtime: readNumeric(b, 136, 12),
+    typeflag: b[156]!,
+    linkname: readString(b, 157, 100),
+    devmajor: ustar ? readNumeric(b, 329, 8) : 0,
+    devminor: ustar ? readNumeric(b, 337, 8) : 0,
+  };
+  for (const k of ['mode', 'uid', 'gid', 'size', 'mtime', 'devmajor', 'devminor'] as const) {
+    if (Number.isNaN(fields[k])) {
+      throw new ReproError('E_TAR_FORMAT', `${where}: malformed ${k} field in tar header at byte offset ${offset}`);
+    }
+  }
+  if (fields.size < 0) throw new ReproError('E_TAR_FORMAT', `${where}: negative size in tar header at byte offset ${offset}`);
+  return fields;
+}
+
+/** Parses pax extended header data into records (values as raw bytes). */
+export function decodePaxRecords(data: Buffer, offset: number, where: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  let pos = 0;
+  while (pos < data.length) {
+    if (data[pos] === 0) break; // some writers pad with NULs
+    const sp = data.indexOf(0x20, pos);
+    if (sp < 0) throw new ReproError('E_TAR_FORMAT', `${where}: malformed pax record at byte offset ${offset + pos}`);
+    const lenStr = data.toString('latin1', pos, sp);
+    const len = /^[0-9]+$/.test(lenStr) ? parseInt(lenStr, 10) : NaN;
+    if (!(len > sp - pos + 1) || pos + len > data.length || data[pos + len - 1] !== 0x0a) {
+      throw new ReproError('E_TAR_FORMAT', `${where}: malformed pax record at byte offset ${offset + pos}`);
+    }
+    const rec = data.subarray(sp + 1, pos + len - 1);
+    const eq = rec.indexOf(0x3d);
+    if (eq < 0) throw new ReproError('E_TAR_FORMAT', `${where}: pax record without '=' at byte offset ${offset + pos}`);
+    out.set(rec.toString('utf8', 0, eq), Buffer.from(rec.subarray(eq + 1)));
+    pos += len;
+  }
+  return out;
+}

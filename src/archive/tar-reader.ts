@@ -1,0 +1,140 @@
+/**
+ * A streaming tar reader for every dialect we meet in root filesystems and layers: ustar, pax
+ * (local and global records), GNU long names and base-256 numbers, old v7 headers.
+ */
+import { ReproError } from '../model/errors.js';
+import { ByteReader } from './byte-reader.js';
+import { BLOCK, TypeFlag, decodeHeader, decodePaxRecords, isZeroBlock, padding, type HeaderFields } from './tar-header.js';
+
+export interface TarMember {
+  /** Member name as stored (after pax/GNU long names), not yet cleaned. */
+  name: string;
+  typeflag: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  linkname: string;
+  devmajor: number;
+  devminor: number;
+  xattrs: Map<string, Buffer>;
+  /** All pax records that applied to this member (global then local), for diagnostics. */
+  pax: Map<string, Buffer>;
+  /** Byte offset of the first header block belonging to this member (pax/GNU headers included). */
+  headerOffset: number;
+  /** Byte offset of the member's data in the uncompressed archive. */
+  dataOffset: number;
+}
+
+const HEADER_ONLY = new Set<number>([
+  TypeFlag.hardlink, TypeFlag.symlink, TypeFlag.char, TypeFlag.block, TypeFlag.dir, TypeFlag.fifo,
+]);
+
+const MAX_META = 16 << 20; // a pax or GNU long-name body larger than this is not a real header
+
+function decodeLibarchiveName(s: string): string {
+  return decodeURIComponent(s);
+}
+
+function applyPax(f: HeaderFields, pax: Map<string, Buffer>, where: string, offset: number): Map<string, Buffer> {
+  const xattrs = new Map<string, Buffer>();
+  for (const [key, value] of pax) {
+    const text = value.toString('utf8');
+    const num = (): number => {
+      if (!/^-?[0-9]+(\.[0-9]*)?$/.test(text)) {
+        throw new ReproError('E_TAR_FORMAT', `${where}: malformed pax ${key} value ${JSON.stringify(text)} at byte offset ${offset}`);
+      }
+      return Math.floor(Number(text));
+    };
+    if (key === 'path') f.name = text;
+    else if (key === 'linkpath') f.linkname = text;
+    else if (key === 'size') f.size = num();
+    else if (key === 'uid') f.uid = num();
+    else if (key === 'gid') f.gid = num();
+    else if (key === 'mtime') f.mtime = num();
+    else if (key.startsWith('SCHILY.xattr.')) xattrs.set(key.slice('SCHILY.xattr.'.length), value);
+    else if (key.startsWith('LIBARCHIVE.xattr.')) {
+      xattrs.set(decodeLibarchiveName(key.slice('LIBARCHIVE.xattr.'.length)), Buffer.from(text, 'base64'));
+    } else if (key.startsWith('GNU.sparse.')) {
+      throw new ReproError('E_UNSUPPORTED', `${where}: sparse member at byte offset ${offset} is not supported; re-create the archive without --sparse`);
+    }
+  }
+  return xattrs;
+}
+
+/**
+ * Yields each member. The member's data must be read through `body` before the next iteration,
+ * or it is skipped. The archive must end with a zero block (a truncated archive is an error).
+ */
+export async function* readTar(
+  source: AsyncIterable<Buffer | Uint8Array>,
+  where: string,
+): AsyncGenerator<{ member: TarMember; body: () => AsyncGenerator<Buffer> }> {
+  const r = new ByteReader(source, where);
+  let global = new Map<string, Buffer>();
+  let local = new Map<string, Buffer>();
+  let longName: string | undefined;
+  let longLink: string | undefined;
+  let memberStart = -1;
+  for (;;) {
+    if (await r.atEnd()) {
+      throw new ReproError('E_TAR_TRUNCATED', `${where}: truncated: no end-of-archive marker (input ends at byte offset ${r.position})`);
+    }
+    const offset = r.position;
+    if (memberStart < 0) memberStart = offset;
+    const block = await r.read(BLOCK, 'a tar header');
+    if (isZeroBlock(block)) {
+      // End of archive: a second zero block should follow; a lone one at EOF is accepted.
+      return;
+    }
+    const f = decodeHeader(block, offset, where);
+    const t = f.typeflag;
+    if (t === TypeFlag.paxLocal || t === TypeFlag.paxGlobal || t === TypeFlag.gnuLongName || t === TypeFlag.gnuLongLink) {
+      if (f.size > MAX_META) throw new ReproError('E_TAR_FORMAT', `${where}: ${f.size}-byte metadata header at byte offset ${offset}`);
+      const data = await r.read(f.size, 'extended header data');
+      await r.skip(padding(f.size), 'padding');
+      if (t === TypeFlag.paxLocal) for (const [k, v] of decodePaxRecords(data, offset + BLOCK, where)) local.set(k, v);
+      else if (t === TypeFlag.paxGlobal) {
+        global = new Map([...global, ...decodePaxRecords(data, offset + BLOCK, where)]);
+      } else {
+        const s = data.toString('utf8').replace(/\0.*$/s, '');
+        if (t === TypeFlag.gnuLongName) longName = s;
+        else longLink = s;
+      }
+      continue;
+    }
+    if (t === TypeFlag.gnuSparse) {
+      throw new ReproError('E_UNSUPPORTED', `${where}: GNU sparse member at byte offset ${offset} is not supported; re-create the archive without --sparse`);
+    }
+    if (t === TypeFlag.gnuMultiVol) {
+      throw new ReproError('E_UNSUPPORTED', `${where}: multi-volume member at byte offset ${offset} is not supported`);
+    }
+    if (longName !== undefined) f.name = longName;
+    if (longLink !== undefined) f.linkname = longLink;
+    const pax = new Map([...global, ...local]);
+    const xattrs = applyPax(f, pax, where, offset);
+    const dataLen = HEADER_ONLY.has(t) ? 0 : f.size;
+    const member: TarMember = {
+      name: f.name, typeflag: t, mode: f.mode & 0o7777, uid: f.uid, gid: f.gid,
+      size: HEADER_ONLY.has(t) ? 0 : f.size, mtime: f.mtime, linkname: f.linkname,
+      devmajor: f.devmajor, devminor: f.devminor, xattrs, pax,
+      headerOffset: memberStart, dataOffset: r.position,
+    };
+    local = new Map();
+    longName = undefined;
+    longLink = undefined;
+    memberStart = -1;
+    let consumed = false;
+    const body = (): AsyncGenerator<Buffer> => {
+      consumed = true;
+      return r.chunks(dataLen, `the data of ${JSON.stringify(member.name)}`);
+    };
+    yield { member, body };
+    if (!consumed) await r.skip(dataLen, `the data of ${JSON.stringify(member.name)}`);
+    else if (r.position !== member.dataOffset + dataLen) {
+      await r.skip(member.dataOffset + dataLen - r.position, `the data of ${JSON.stringify(member.name)}`);
+    }
+    await r.skip(padding(dataLen), 'padding');
+  }
+}

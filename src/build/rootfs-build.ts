@@ -1,0 +1,165 @@
+/**
+ * `build --rootfs`: a directory or tar archive becomes a one-layer OCI image. The pipeline is a
+ * list of named steps over a file tree of metadata and content references; the clock
+ * (SOURCE_DATE_EPOCH) comes in as a parameter.
+ */
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { orderEntries } from '../archive/tar-writer.js';
+import { chooseDeflate, type GzipOptions } from '../archive/gzip.js';
+import type { ZstdOptions } from '../archive/zstd.js';
+import { fileSource } from '../image/file-source.js';
+import type { Image } from '../image/image.js';
+import type { ContainerConfig } from '../model/config.js';
+import { encodeConfig } from '../model/config.js';
+import type { Digest } from '../model/digest.js';
+import { ReproError, ioError } from '../model/errors.js';
+import { encodeManifest, type Manifest } from '../model/manifest.js';
+import { MediaType, type Compression } from '../model/media-types.js';
+import { CREATED } from '../model/oci-index.js';
+import type { Platform } from '../model/platform.js';
+import { readDirectory } from '../sources/rootfs/directory.js';
+import { readTarball, type RootfsTree } from '../sources/rootfs/tarball.js';
+import { newestMtime } from '../sources/rootfs/tree.js';
+import { writeImage } from '../transports/index.js';
+import { parseImageRef, type ImageRef } from '../transports/reference.js';
+import { imageConfig } from './image-config.js';
+import { writeLayer, type Progress } from './layer.js';
+import { PASS_NAMES, runPasses, type PassReport } from './passes.js';
+
+export interface RootfsBuildOptions {
+  /** A directory, or a .tar, .tar.gz or .tar.zst file. */
+  rootfs: string;
+  output: ImageRef | string;
+  /** Seconds since the epoch. Required for a directory; a tarball defaults to its newest mtime. */
+  sourceDateEpoch?: number;
+  compression?: Compression;
+  platform?: Platform;
+  config?: ContainerConfig;
+  annotations?: Record<string, string>;
+  exclude?: string[];
+  /** Normalisation passes to run (default: all). */
+  normalize?: string[];
+  /** xattr names (globs) kept by the xattrs pass. Default: security.capability and user.*. */
+  keepXattrs?: string[];
+  /** Where temporary files go (default: the OS temp dir). Never part of the output. */
+  tmpDir?: string;
+  gzip?: GzipOptions;
+  zstd?: ZstdOptions;
+  onProgress?: Progress;
+  onWarning?: (message: string) => void;
+}
+
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+  mediaType: string;
+}
+
+export interface BuildResult {
+  reference: string;
+  manifest: BlobInfo;
+  config: BlobInfo;
+  index?: BlobInfo;
+  layers: Array<BlobInfo & { diffId: Digest; uncompressedSize: number }>;
+  sourceDateEpoch: number;
+  sourceDateEpochFrom: 'option' | 'newest-entry';
+  entries: number;
+  normalize: PassReport[];
+  warnings: string[];
+  /** Which deflate implementation produced a gzip layer (the bytes are the same either way). */
+  deflate?: 'native' | 'reference';
+}
+
+export const DEFAULT_PLATFORM: Platform = { architecture: 'amd64', os: 'linux' };
+export const DEFAULT_KEEP_XATTRS = ['security.capability', 'user.*'];
+
+async function readRootfs(path: string, tmp: string): Promise<{ tree: RootfsTree; isDir: boolean }> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(path)).isDirectory();
+  } catch (e) {
+    throw ioError(e, `--rootfs ${path}`);
+  }
+  return { tree: isDir ? await readDirectory(path) : await readTarball(path, tmp), isDir };
+}
+
+export async function buildRootfs(opts: RootfsBuildOptions): Promise<BuildResult> {
+  const ref = typeof opts.output === 'string' ? parseImageRef(opts.output, '--output') : opts.output;
+  const compression = opts.compression ?? 'gzip';
+  const platform = opts.platform ?? DEFAULT_PLATFORM;
+  const warn = (m: string): void => opts.onWarning?.(m);
+  const tmp = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'repro-image-')).catch((e) => { throw ioError(e, 'cannot create a temporary directory'); });
+  let tree: RootfsTree | undefined;
+  try {
+    // Step: read-rootfs
+    const read = await readRootfs(opts.rootfs, tmp);
+    tree = read.tree;
+    tree.warnings.forEach(warn);
+
+    // Step: source-date-epoch
+    let sde = opts.sourceDateEpoch;
+    let sdeFrom: BuildResult['sourceDateEpochFrom'] = 'option';
+    if (sde === undefined) {
+      if (read.isDir) {
+        throw new ReproError('E_BAD_EPOCH', `--rootfs ${opts.rootfs} is a directory: set SOURCE_DATE_EPOCH (e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)) or pass --source-date-epoch N`);
+      }
+      sde = Math.max(0, newestMtime(tree.entries.values()) ?? 0);
+      sdeFrom = 'newest-entry';
+    }
+
+    // Step: normalize
+    const reports = runPasses(tree.entries, opts.normalize ?? [...PASS_NAMES], {
+      sourceDateEpoch: sde,
+      exclude: opts.exclude ?? [],
+      keepXattrs: opts.keepXattrs ?? DEFAULT_KEEP_XATTRS,
+    });
+
+    // Step: write-layer
+    const ordered = orderEntries(tree.entries.values());
+    const deflate = compression === 'gzip' ? chooseDeflate(opts.gzip?.impl) : undefined;
+    const layer = await writeLayer(ordered, compression, join(tmp, 'layer'), opts.rootfs, {
+      gzip: { ...opts.gzip, ...(deflate ? { impl: deflate } : {}) },
+      ...(opts.zstd ? { zstd: opts.zstd } : {}),
+      ...(opts.onProgress ? { progress: opts.onProgress } : {}),
+    });
+
+    // Step: config and manifest
+    const config = encodeConfig(imageConfig({ platform, sourceDateEpoch: sde, diffIds: [layer.diffId], container: opts.config ?? {} }));
+    const manifestValue: Manifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.ociManifest,
+      config: { mediaType: MediaType.ociConfig, digest: config.digest, size: config.bytes.length },
+      layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }],
+      annotations: { [CREATED]: config.value.created!, ...opts.annotations },
+    };
+    const manifest = encodeManifest(manifestValue);
+    const image: Image = {
+      manifest,
+      config,
+      platform,
+      layers: [{ descriptor: manifestValue.layers[0]!, diffId: layer.diffId, source: fileSource(layer.path) }],
+    };
+
+    // Step: write-output
+    const written = await writeImage(ref, image, sde);
+    const result: BuildResult = {
+      reference: `${ref.transport}:${ref.path}${ref.tag === undefined ? '' : `:${ref.tag}`}`,
+      manifest: { digest: manifest.digest, size: manifest.bytes.length, mediaType: MediaType.ociManifest },
+      config: { digest: config.digest, size: config.bytes.length, mediaType: MediaType.ociConfig },
+      layers: [{ digest: layer.digest, size: layer.size, mediaType: layer.mediaType, diffId: layer.diffId, uncompressedSize: layer.uncompressedSize }],
+      sourceDateEpoch: sde,
+      sourceDateEpochFrom: sdeFrom,
+      entries: ordered.length,
+      normalize: reports,
+      warnings: tree.warnings,
+    };
+    if (written.index) result.index = { digest: written.index.digest, size: written.index.bytes.length, mediaType: MediaType.ociIndex };
+    if (deflate) result.deflate = deflate;
+    return result;
+  } finally {
+    await tree?.cleanup();
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

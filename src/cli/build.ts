@@ -1,0 +1,112 @@
+import { tmpdir } from 'node:os';
+import { buildRootfs, type BuildResult } from '../build/rootfs-build.js';
+import { PASS_NAMES, selectPasses } from '../build/passes.js';
+import { parseSourceDateEpoch } from '../build/epoch.js';
+import { ReproError } from '../model/errors.js';
+import type { Compression } from '../model/media-types.js';
+import { parsePlatform } from '../model/platform.js';
+import { commandLine, keyValues, parse, progressLine, type Io } from './common.js';
+
+export const BUILD_HELP = `Usage: repro-image build --rootfs PATH --output REF [options]
+
+Builds a one-layer OCI image from a root filesystem whose bytes depend only on the input's
+content and SOURCE_DATE_EPOCH. Prints the manifest digest on stdout.
+
+  --rootfs PATH              a directory, or a .tar, .tar.gz or .tar.zst archive
+  --output REF               oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:NAME:TAG]
+  --source-date-epoch N      the build time in seconds (default: $SOURCE_DATE_EPOCH; for a tar
+                             input without either, its newest entry mtime; a directory needs one)
+  --compression C            gzip (default), zstd or none
+  --platform OS/ARCH[/VAR]   platform recorded in the config (default linux/amd64)
+  --entrypoint JSON|STR      a JSON array (exec form) or a string run by /bin/sh -c
+  --cmd JSON|STR             likewise, for the default arguments
+  --env K=V                  an environment variable (repeatable, order kept)
+  --workdir DIR              working directory
+  --user U                   user (name, uid, uid:gid)
+  --label K=V                config label (repeatable)
+  --annotation K=V           manifest annotation (repeatable)
+  --exclude GLOB             leave out matching paths and what is under them (repeatable)
+  --normalize LIST           passes to run: all (default), none, or a comma list of
+                             ${PASS_NAMES.join(', ')}
+  --json                     print digests, sizes and the normalisation report as JSON
+  -h, --help                 this help
+
+Exit codes: 0 built, 2 bad usage or bad input, 3 I/O failure.`;
+
+const OPTIONS = {
+  rootfs: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  'source-date-epoch': { type: 'string' },
+  compression: { type: 'string' },
+  platform: { type: 'string' },
+  entrypoint: { type: 'string' },
+  cmd: { type: 'string' },
+  env: { type: 'string', multiple: true },
+  workdir: { type: 'string' },
+  user: { type: 'string' },
+  label: { type: 'string', multiple: true },
+  annotation: { type: 'string', multiple: true },
+  exclude: { type: 'string', multiple: true },
+  normalize: { type: 'string' },
+  deflate: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function buildCommand(args: string[], io: Io): Promise<number> {
+  const { values: v, positionals } = parse(args, OPTIONS, 'build');
+  if (v.help) {
+    io.stdout(`${BUILD_HELP}\n`);
+    return 0;
+  }
+  if (positionals.length > 0) throw new ReproError('E_USAGE', `build: unexpected argument ${JSON.stringify(positionals[0])} (see repro-image build --help)`);
+  if (!v.rootfs) throw new ReproError('E_USAGE', 'build: --rootfs PATH is required (see repro-image build --help)');
+  if (!v.output) throw new ReproError('E_USAGE', 'build: --output REF is required (see repro-image build --help)');
+  const compression = (v.compression ?? 'gzip') as Compression;
+  if (!['gzip', 'zstd', 'none'].includes(compression)) throw new ReproError('E_USAGE', `--compression: expected gzip, zstd or none, got ${JSON.stringify(v.compression)}`);
+  const deflate = v.deflate ?? 'auto';
+  if (!['auto', 'native', 'reference'].includes(deflate)) throw new ReproError('E_USAGE', `--deflate: expected auto, native or reference`);
+  let sde: number | undefined;
+  if (v['source-date-epoch'] !== undefined) sde = parseSourceDateEpoch(v['source-date-epoch'], '--source-date-epoch');
+  else if (io.env['SOURCE_DATE_EPOCH'] !== undefined) sde = parseSourceDateEpoch(io.env['SOURCE_DATE_EPOCH'], 'environment variable SOURCE_DATE_EPOCH');
+  const env = v.env?.map((e) => {
+    if (e.indexOf('=') <= 0) throw new ReproError('E_USAGE', `--env ${JSON.stringify(e)}: expected KEY=VALUE`);
+    return e;
+  });
+  const progress = progressLine(io, 'writing layer');
+  const result = await buildRootfs({
+    rootfs: v.rootfs,
+    output: v.output,
+    ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
+    compression,
+    ...(v.platform ? { platform: parsePlatform(v.platform) } : {}),
+    config: {
+      Entrypoint: commandLine(v.entrypoint, '--entrypoint'),
+      Cmd: commandLine(v.cmd, '--cmd'),
+      Env: env,
+      WorkingDir: v.workdir,
+      User: v.user,
+      Labels: keyValues(v.label, '--label'),
+    },
+    ...(v.annotation ? { annotations: keyValues(v.annotation, '--annotation')! } : {}),
+    exclude: v.exclude ?? [],
+    normalize: selectPasses(v.normalize),
+    tmpDir: tmpdir(),
+    gzip: { impl: deflate as 'auto' | 'native' | 'reference' },
+    onProgress: progress.update,
+    onWarning: (m) => io.stderr(`warning: ${m}\n`),
+  }).finally(progress.end);
+  reportBuild(result, io, v.json === true);
+  return 0;
+}
+
+function reportBuild(r: BuildResult, io: Io, json: boolean): void {
+  for (const p of r.normalize) {
+    if (p.changed > 0) {
+      const more = p.changed > p.examples.length ? `, ... (${p.changed - p.examples.length} more)` : '';
+      io.stderr(`normalize ${p.name}: ${p.changed} changed (${p.examples.join(', ')}${more})\n`);
+    }
+  }
+  if (json) io.stdout(`${JSON.stringify(r, null, 2)}\n`);
+  else io.stdout(`${r.manifest.digest}\n`);
+}

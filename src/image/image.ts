@@ -1,0 +1,49 @@
+/**
+ * The read-only image model shared by producers, transports and consumers: exact JSON bytes for
+ * manifest and config, and layers as re-openable blob sources.
+ */
+import type { ContentRef } from '../archive/entry.js';
+import type { ImageConfig } from '../model/config.js';
+import type { Descriptor } from '../model/descriptor.js';
+import type { Digest } from '../model/digest.js';
+import type { RawJson } from '../model/json.js';
+import type { Manifest } from '../model/manifest.js';
+import type { Platform } from '../model/platform.js';
+
+/** Bytes that can be read again from the start as often as needed. */
+export interface BlobSource {
+  open(): AsyncIterable<Buffer>;
+  /** Where the bytes lie, when they lie somewhere a writer can copy from directly. */
+  ref?: ContentRef;
+}
+
+export interface Layer {
+  descriptor: Descriptor;
+  /** sha256 of the uncompressed tar (the config's rootfs.diff_ids entry). */
+  diffId: Digest;
+  source: BlobSource;
+}
+
+export interface Image {
+  manifest: RawJson<Manifest>;
+  config: RawJson<ImageConfig>;
+  layers: Layer[];
+  platform: Platform;
+}
+
+export function bytesSource(data: Buffer): BlobSource {
+  return {
+    ref: { kind: 'bytes', data },
+    async *open() {
+      yield data;
+    },
+  };
+}
+
+/** Every blob of an image with its descriptor: config first, then layers (for writers). */
+export function imageBlobs(img: Image): Array<{ descriptor: Descriptor; source: BlobSource }> {
+  return [
+    { descriptor: img.manifest.value.config, source: bytesSource(img.config.bytes) },
+    ...img.layers.map((l) => ({ descriptor: l.descriptor, source: l.source })),
+  ];
+}

@@ -1,0 +1,150 @@
+/**
+ * A root filesystem from a directory: lstat only (symlinks are never followed), hard links by
+ * (dev, ino), owners, all mode bits, extended attributes, devices and fifos; sockets are skipped
+ * with a warning. Content is referenced by path and read when the layer is written.
+ */
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { ReproError, ioError } from '../../model/errors.js';
+import type { Entry } from '../../archive/entry.js';
+import type { RootfsTree } from './tarball.js';
+
+const require = createRequire(import.meta.url);
+type Xattr = typeof import('fs-xattr');
+let xattrModule: Xattr | null | undefined;
+function xattrLib(): Xattr | null {
+  if (xattrModule === undefined) {
+    try {
+      xattrModule = require('fs-xattr') as Xattr;
+    } catch {
+      xattrModule = null;
+    }
+  }
+  return xattrModule;
+}
+
+const S_IFMT = 0o170000n;
+const S_IFREG = 0o100000n;
+const S_IFDIR = 0o040000n;
+const S_IFLNK = 0o120000n;
+const S_IFCHR = 0o020000n;
+const S_IFBLK = 0o060000n;
+const S_IFIFO = 0o010000n;
+const S_IFSOCK = 0o140000n;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function seconds(ns: bigint): number {
+  // Floor division, also for times before 1970.
+  const s = ns / 1_000_000_000n;
+  return Number(ns < 0n && s * 1_000_000_000n !== ns ? s - 1n : s);
+}
+
+function devNumbers(rdev: bigint): { devmajor: number; devminor: number } {
+  return {
+    devmajor: Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn)),
+    devminor: Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn)),
+  };
+}
+
+async function readXattrs(abs: string, rel: string): Promise<Map<string, Buffer> | undefined> {
+  const lib = xattrLib();
+  if (!lib) return undefined;
+  let names: string[];
+  try {
+    names = await lib.listAttributes(abs);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTSUP' || code === 'EOPNOTSUPP') return undefined;
+    throw ioError(e, `${rel}: cannot list extended attributes`);
+  }
+  if (names.length === 0) return undefined;
+  const out = new Map<string, Buffer>();
+  for (const name of names.sort()) {
+    try {
+      out.set(name, await lib.getAttribute(abs, name));
+    } catch (e) {
+      throw ioError(e, `${rel}: cannot read extended attribute ${name}`);
+    }
+  }
+  return out;
+}
+
+export async function readDirectory(root: string): Promise<RootfsTree> {
+  let st: BigIntStats;
+  try {
+    st = await lstat(root, { bigint: true });
+  } catch (e) {
+    throw ioError(e, `--rootfs ${root}`);
+  }
+  if ((st.mode & S_IFMT) !== S_IFDIR) throw new ReproError('E_BAD_INPUT', `--rootfs ${root}: not a directory or tar archive`);
+  const entries = new Map<string, Entry>();
+  const warnings: string[] = [];
+
+  async function visit(absDir: string, relDir: string): Promise<void> {
+    let names: Buffer[];
+    try {
+      names = await readdir(absDir, { encoding: 'buffer' });
+    } catch (e) {
+      throw ioError(e, `${root}: cannot list ${relDir || '.'}`);
+    }
+    const subdirs: Array<[string, string]> = [];
+    await Promise.all(names.map(async (raw) => {
+      let name: string;
+      try {
+        name = utf8.decode(raw);
+      } catch {
+        throw new ReproError('E_BAD_INPUT', `${root}: ${relDir || '.'} holds a name that is not valid UTF-8 (${raw.toString('hex')})`);
+      }
+      const abs = join(absDir, name);
+      const rel = relDir ? `${relDir}/${name}` : name;
+      let s: BigIntStats;
+      try {
+        s = await lstat(abs, { bigint: true });
+      } catch (e) {
+        throw ioError(e, `${root}: cannot stat ${rel}`);
+      }
+      const fmt = s.mode & S_IFMT;
+      const e: Entry = {
+        path: rel, type: 'file', mode: Number(s.mode) & 0o7777, uid: Number(s.uid), gid: Number(s.gid),
+        mtime: seconds(s.mtimeNs), size: 0,
+      };
+      if (fmt === S_IFREG) {
+        e.size = Number(s.size);
+        e.content = { kind: 'file', path: abs };
+        if (s.nlink > 1n) e.inode = `${s.dev}:${s.ino}`;
+      } else if (fmt === S_IFDIR) {
+        e.type = 'dir';
+        subdirs.push([abs, rel]);
+      } else if (fmt === S_IFLNK) {
+        e.type = 'symlink';
+        try {
+          e.linkname = await readlink(abs);
+        } catch (err) {
+          throw ioError(err, `${root}: cannot read link ${rel}`);
+        }
+      } else if (fmt === S_IFCHR || fmt === S_IFBLK) {
+        e.type = fmt === S_IFCHR ? 'char' : 'block';
+        Object.assign(e, devNumbers(s.rdev));
+      } else if (fmt === S_IFIFO) {
+        e.type = 'fifo';
+      } else if (fmt === S_IFSOCK) {
+        warnings.push(`${rel}: socket skipped (sockets cannot be stored in an image)`);
+        return;
+      } else {
+        throw new ReproError('E_UNSUPPORTED', `${root}: ${rel}: unknown file type`);
+      }
+      if (e.type !== 'symlink') {
+        const x = await readXattrs(abs, `${root}: ${rel}`);
+        if (x) e.xattrs = x;
+      }
+      entries.set(rel, e);
+    }));
+    for (const [abs, rel] of subdirs) await visit(abs, rel);
+  }
+
+  await visit(root, '');
+  return { entries, warnings, cleanup: async () => {} };
+}

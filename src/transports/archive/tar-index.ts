@@ -1,0 +1,45 @@
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { ReproError, ioError } from '../../model/errors.js';
+import { cleanMemberPath } from '../../archive/paths.js';
+import { readTar } from '../../archive/tar-reader.js';
+import { TypeFlag } from '../../archive/tar-header.js';
+import { detectCompression } from '../../archive/compress.js';
+
+export interface Member {
+  offset: number;
+  size: number;
+}
+
+/** Indexes the regular files of an uncompressed tar archive by cleaned path (last one wins). */
+export async function indexArchive(file: string): Promise<Map<string, Member>> {
+  try {
+    const fh = await open(file, 'r');
+    const head = Buffer.alloc(6);
+    await fh.read(head, 0, 6, 0);
+    await fh.close();
+    const c = detectCompression(head);
+    if (c !== 'none') throw new ReproError('E_UNSUPPORTED', `${file}: a ${c}-compressed archive; decompress it first`);
+  } catch (e) {
+    throw ioError(e, file);
+  }
+  const members = new Map<string, Member>();
+  for await (const { member } of readTar(createReadStream(file, { highWaterMark: 1 << 20 }), file)) {
+    if (member.typeflag !== TypeFlag.file && member.typeflag !== TypeFlag.oldFile) continue;
+    members.set(cleanMemberPath(member.name, file), { offset: member.dataOffset, size: member.size });
+  }
+  return members;
+}
+
+export async function readMember(file: string, members: Map<string, Member>, path: string): Promise<Buffer> {
+  const m = members.get(path);
+  if (!m) throw new ReproError('E_NOT_FOUND', `${file}: has no ${path}`);
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(m.size);
+    await fh.read(buf, 0, m.size, m.offset);
+    return buf;
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Writes an image into an OCI image layout directory (image-spec `image-layout.md`): blobs first,
+ * each to a temporary name then renamed, then `index.json` replaced atomically. A new directory is
+ * assembled beside its final name and renamed into place, so a failed write leaves nothing behind.
+ */
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { bytesSource, imageBlobs, type BlobSource, type Image } from '../../image/image.js';
+import { canonicalBytes } from '../../model/canonical-json.js';
+import type { Descriptor } from '../../model/descriptor.js';
+import { digestHex } from '../../model/digest.js';
+import { ReproError, ioError } from '../../model/errors.js';
+import { MediaType } from '../../model/media-types.js';
+import { REF_NAME, encodeIndex, parseIndex, type ImageIndex } from '../../model/oci-index.js';
+import type { RawJson } from '../../model/json.js';
+import { tempNameFor, writeFileAtomic } from '../atomic.js';
+
+export const OCI_LAYOUT = canonicalBytes({ imageLayoutVersion: '1.0.0' });
+
+export function manifestDescriptor(img: Image, tag: string | undefined): Descriptor {
+  const d: Descriptor = {
+    mediaType: img.manifest.value.mediaType,
+    digest: img.manifest.digest,
+    size: img.manifest.bytes.length,
+    platform: img.platform,
+  };
+  if (tag !== undefined) d.annotations = { [REF_NAME]: tag };
+  return d;
+}
+
+/** The index.json of a fresh layout that holds one image. */
+export function singleImageIndex(img: Image, tag: string | undefined): RawJson<ImageIndex> {
+  return encodeIndex({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [manifestDescriptor(img, tag)] });
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function putBlob(blobDir: string, desc: Descriptor, src: BlobSource): Promise<void> {
+  const dest = join(blobDir, digestHex(desc.digest));
+  try {
+    const s = await stat(dest);
+    if (s.size === desc.size) return; // content-addressed: already there
+  } catch { /* absent */ }
+  if (src.ref?.kind === 'file') {
+    const tmp = tempNameFor(dest);
+    try {
+      await copyFile(src.ref.path, tmp);
+      await rename(tmp, dest);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw ioError(e, `cannot write blob ${desc.digest}`);
+    }
+  } else {
+    await writeFileAtomic(dest, src.open());
+  }
+}
+
+export async function writeLayoutInto(dir: string, img: Image, index: RawJson<ImageIndex>): Promise<void> {
+  const blobDir = join(dir, 'blobs', 'sha256');
+  await mkdir(blobDir, { recursive: true });
+  for (const b of imageBlobs(img)) await putBlob(blobDir, b.descriptor, b.source);
+  await putBlob(blobDir, { mediaType: img.manifest.value.mediaType, digest: img.manifest.digest, size: img.manifest.bytes.length },
+    bytesSource(img.manifest.bytes));
+  await writeFileAtomic(join(dir, 'oci-layout'), OCI_LAYOUT);
+  await writeFileAtomic(join(dir, 'index.json'), index.bytes);
+}
+
+/** Writes `img` into the layout at `dir` under `tag`; returns the index.json written. */
+export async function writeLayout(dir: string, img: Image, tag: string | undefined): Promise<RawJson<ImageIndex>> {
+  if (!(await exists(dir))) {
+    await mkdir(dirname(dir), { recursive: true }).catch((e) => { throw ioError(e, `cannot create ${dirname(dir)}`); });
+    const staging = await mkdtemp(join(dirname(dir), `.${basename(dir)}.tmp-`)).catch((e) => { throw ioError(e, `cannot write ${dir}`); });
+    try {
+      const index = singleImageIndex(img, tag);
+      await writeLayoutInto(staging, img, index);
+      await rename(staging, dir);
+      return index;
+    } catch (e) {
+      await rm(staging, { recursive: true, force: true });
+      throw e;
+    }
+  }
+  // An existing layout: add the blobs, then point the tag at the new manifest.
+  const indexPath = join(dir, 'index.json');
+  let index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
+  if (await exists(indexPath)) {
+    index = { ...parseIndex(await readFile(indexPath), indexPath).value };
+  } else if (!(await exists(join(dir, 'oci-layout')))) {
+    if ((await readdir(dir)).length > 0) {
+      throw new ReproError('E_BAD_INPUT', `${dir}: exists and is not an OCI image layout (no oci-layout or index.json)`);
+    }
+  }
+  const desc = manifestDescriptor(img, tag);
+  const manifests = index.manifests.filter((m) =>
+    tag === undefined ? m.digest !== desc.digest || m.annotations?.[REF_NAME] !== undefined : m.annotations?.[REF_NAME] !== tag);
+  const next = encodeIndex({ ...index, manifests: [...manifests, desc] });
+  await writeLayoutInto(dir, img, next);
+  return next;
+}

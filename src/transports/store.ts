@@ -1,0 +1,41 @@
+/**
+ * Reading side of the transports: a blob store that serves bytes by digest, plus the top-level
+ * index where the transport has one. Nothing read here is trusted: callers verify size and digest.
+ */
+import type { BlobSource } from '../image/image.js';
+import type { Descriptor } from '../model/descriptor.js';
+import type { Digest } from '../model/digest.js';
+import { ReproError } from '../model/errors.js';
+import type { RawJson } from '../model/json.js';
+import type { ImageIndex } from '../model/oci-index.js';
+import { REF_NAME } from '../model/oci-index.js';
+
+export interface BlobStore {
+  /** Human-readable name of where the blobs live, for messages. */
+  readonly where: string;
+  /** The stored bytes for a digest (unverified), or an error naming the missing blob. */
+  blob(digest: Digest): Promise<BlobSource & { storedSize: number }>;
+}
+
+export interface OpenedImage {
+  store: BlobStore;
+  /** The layout's index.json as read (oci and oci-archive). */
+  index?: RawJson<ImageIndex>;
+  /** The manifest (or nested index) the reference selects. */
+  target: Descriptor;
+  /** For docker-archive: the manifest synthesised from manifest.json, as skopeo does. */
+  syntheticManifest?: Buffer;
+}
+
+/** Picks the index.json entry a tag names, or the only entry when no tag is given. */
+export function selectFromIndex(index: ImageIndex, tag: string | undefined, where: string): Descriptor {
+  if (tag !== undefined) {
+    const hits = index.manifests.filter((m) => m.annotations?.[REF_NAME] === tag);
+    if (hits.length === 0) throw new ReproError('E_NOT_FOUND', `${where}: no image tagged ${JSON.stringify(tag)}`);
+    return hits[hits.length - 1]!;
+  }
+  if (index.manifests.length === 1) return index.manifests[0]!;
+  if (index.manifests.length === 0) throw new ReproError('E_NOT_FOUND', `${where}: the layout holds no image`);
+  const tags = index.manifests.map((m) => m.annotations?.[REF_NAME]).filter((t) => t !== undefined);
+  throw new ReproError('E_USAGE', `${where}: holds ${index.manifests.length} images; name one with :TAG (tags: ${tags.join(', ') || 'none'})`);
+}
