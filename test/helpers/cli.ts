@@ -1,0 +1,23 @@
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The compiled CLI (tests run from dist/test/...). */
+export const CLI = join(here, '../../src/cli/main.js');
+
+export interface RunResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI as a separate process, optionally under a umask, with an environment of our choosing. */
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; umask?: string } & Pick<SpawnSyncOptions, 'uid' | 'gid'> = {}): RunResult {
+  const env = { ...process.env, ...opts.env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+  const r = opts.umask
+    ? spawnSync('sh', ['-c', `umask ${opts.umask}; exec "$0" "$@"`, process.execPath, CLI, ...args], { env, cwd: opts.cwd, encoding: 'utf8', uid: opts.uid, gid: opts.gid })
+    : spawnSync(process.execPath, [CLI, ...args], { env, cwd: opts.cwd, encoding: 'utf8', uid: opts.uid, gid: opts.gid });
+  return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
