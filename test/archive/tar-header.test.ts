@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeHeader, decodePaxRecords, encodeHeaders, encodePaxRecord, splitUstarName, BLOCK, TypeFlag } from '../../src/archive/tar-header.js';
+
+const base = { mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 1700000000, typeflag: TypeFlag.file, linkname: '', devmajor: 0, devminor: 0 };
+
+test('pax record length counts its own digits, across a digit boundary', () => {
+  for (let n = 0; n < 120; n++) {
+    const rec = encodePaxRecord('path', Buffer.from('a'.repeat(n)));
+    const len = parseInt(rec.toString().split(' ')[0]!, 10);
+    assert.equal(len, rec.length, `value of ${n} bytes`);
+    assert.equal(rec.at(-1), 0x0a);
+  }
+});
+
+test('a short ASCII name is a plain ustar header: one block, no pax', () => {
+  const h = encodeHeaders({ ...base, name: 'etc/hostname' });
+  assert.equal(h.length, BLOCK);
+  assert.equal(h.toString('latin1', 257, 265), 'ustar\x0000');
+  assert.equal(h.toString('latin1', 265, 329).replace(/\0/g, ''), '', 'uname and gname are empty');
+  const d = decodeHeader(h, 0, 'test');
+  assert.equal(d.name, 'etc/hostname');
+  assert.equal(d.mtime, 1700000000);
+});
+
+test('names up to 255 bytes use the ustar prefix, longer or non-ASCII ones a pax path', () => {
+  const n120 = `${'d'.repeat(60)}/${'n'.repeat(59)}`;
+  assert.deepEqual(splitUstarName(n120), ['d'.repeat(60), 'n'.repeat(59)]);
+  assert.equal(encodeHeaders({ ...base, name: n120 }).length, BLOCK);
+  const n300 = `${'d'.repeat(60)}/${'x'.repeat(239)}`;
+  const h = encodeHeaders({ ...base, name: n300 });
+  assert.equal(h[156], TypeFlag.paxLocal);
+  const paxSize = decodeHeader(h, 0, 't').size;
+  assert.equal(decodePaxRecords(h.subarray(BLOCK, BLOCK + paxSize), 0, 't').get('path')?.toString(), n300);
+  const u = encodeHeaders({ ...base, name: 'srv/日本語' });
+  assert.equal(u[156], TypeFlag.paxLocal, 'non-ASCII names go to pax');
+});
+
+test('ids above 2097151, negative times and xattrs go to sorted pax records', () => {
+  const h = encodeHeaders({ ...base, name: 'f', uid: 3000000, gid: 4000000, mtime: -5, pax: new Map([['SCHILY.xattr.user.b', Buffer.from('2')], ['SCHILY.xattr.security.capability', Buffer.from([0, 1, 0, 255])]]) });
+  const size = decodeHeader(h, 0, 't').size;
+  const recs = decodePaxRecords(h.subarray(BLOCK, BLOCK + size), 0, 't');
+  assert.deepEqual([...recs.keys()], ['SCHILY.xattr.security.capability', 'SCHILY.xattr.user.b', 'gid', 'mtime', 'uid']);
+  assert.equal(recs.get('uid')?.toString(), '3000000');
+  assert.equal(recs.get('mtime')?.toString(), '-5');
+  assert.deepEqual([...recs.get('SCHILY.xattr.security.capability')!], [0, 1, 0, 255]);
+  assert.ok(![...recs.keys()].some((k) => k === 'atime' || k === 'ctime'));
+});
+
+test('a corrupted header is refused with its byte offset', () => {
+  const h = encodeHeaders({ ...base, name: 'x' });
+  h[0] = 0x79;
+  assert.throws(() => decodeHeader(h, 1024, 'in.tar'), /bad tar header checksum at byte offset 1024/);
+});
