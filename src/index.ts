@@ -10,5 +10,5 @@ export { canonicalize } from './model/canonical-json.js';
 export { gzipStream, nativeMatchesReference, GZIP_BLOCK_SIZE } from './archive/gzip.js';
 export { zstdStream, zstdVersion } from './archive/zstd.js';
 export { readTar } from './archive/tar-reader.js';
-export { writeTar, orderEntries } from './archive/tar-writer.js';
+export { tarBlocks, tarChunks, orderEntries } from './archive/tar-writer.js';
 export type { Entry, EntryType, ContentRef } from './archive/entry.js';

@@ -2,23 +2,29 @@ import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import type { Compression } from '../model/media-types.js';
 import { ReproError } from '../model/errors.js';
-import { gzipStream, type GzipOptions } from './gzip.js';
-import { zstdDecompressStream, zstdStream, type ZstdOptions } from './zstd.js';
+import type { Block } from './blocks.js';
+import { gzipBlocks, type GzipOptions } from './gzip.js';
+import { zstdBlocks, zstdDecompressStream, type ZstdOptions } from './zstd.js';
 
 export interface CompressOptions {
   gzip?: GzipOptions;
   zstd?: ZstdOptions;
 }
 
-export function compressStream(c: Compression, source: AsyncIterable<Buffer>, opts: CompressOptions = {}): AsyncIterable<Buffer> {
+/** Compresses a stream of STREAM_BLOCK_SIZE blocks (see tarBlocks) with the pinned compressor. */
+export function compressBlocks(c: Compression, blocks: AsyncIterable<Block> | Iterable<Block>, opts: CompressOptions = {}): AsyncIterable<Buffer> {
   switch (c) {
     case 'gzip':
-      return gzipStream(source, opts.gzip);
+      return gzipBlocks(blocks, opts.gzip);
     case 'zstd':
-      return zstdStream(source, opts.zstd);
+      return zstdBlocks(blocks, opts.zstd);
     case 'none':
-      return source;
+      return plain(blocks);
   }
+}
+
+async function* plain(blocks: AsyncIterable<Block> | Iterable<Block>): AsyncGenerator<Buffer> {
+  for await (const b of blocks) if (b.data.length > 0) yield b.data;
 }
 
 /** Compression recognised by magic bytes: gzip, zstd, xz, or none (a plain tar). */

@@ -1,47 +1,110 @@
-import { open } from 'node:fs/promises';
+/**
+ * Reads the content an entry refers to, synchronously, straight into the caller's buffer. The tar
+ * writer assembles its output blocks on the main thread while compression runs on other threads;
+ * one blocking pread per piece is far cheaper there than a round trip through the thread pool for
+ * every small file. A file that is shorter or longer than its recorded size (it changed while we
+ * read it) is an error, never silently short content.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { ReproError, ioError } from '../model/errors.js';
 import type { ContentRef } from './entry.js';
 
-const CHUNK = 1 << 20;
+const PROBE = Buffer.alloc(1);
 
-/**
- * Streams exactly `size` bytes of a content reference. A file that is shorter or longer than its
- * recorded size (changed while we read it) is an error, never silently short content.
- */
-export async function* readContent(ref: ContentRef, size: number, where: string): AsyncGenerator<Buffer> {
-  if (ref.kind === 'bytes') {
-    if (ref.data.length !== size) throw new ReproError('E_IO', `${where}: content is ${ref.data.length} bytes, expected ${size}`);
-    if (size > 0) yield ref.data;
-    return;
-  }
-  let fh;
-  try {
-    fh = await open(ref.path, 'r');
-  } catch (e) {
-    throw ioError(e, `${where}: cannot read ${ref.path}`);
-  }
-  try {
-    let pos = ref.kind === 'range' ? ref.offset : 0;
-    let left = size;
-    while (left > 0) {
-      const buf = Buffer.allocUnsafe(Math.min(CHUNK, left));
-      let n: number;
+export class ContentReader {
+  private fd = -1;
+  /** Path of `fd` while it is kept open between entries (range references into one file). */
+  private fdPath = '';
+  private ref: ContentRef | undefined;
+  private pos = 0;
+  private left = 0;
+  private size = 0;
+  private where = '';
+
+  /** Starts reading `size` bytes of `ref`; `where` names the entry in error messages. */
+  begin(ref: ContentRef, size: number, where: string): void {
+    this.ref = ref;
+    this.size = size;
+    this.left = size;
+    this.where = where;
+    if (ref.kind === 'bytes') {
+      if (ref.data.length !== size) throw new ReproError('E_IO', `${where}: content is ${ref.data.length} bytes, expected ${size}`);
+      this.pos = 0;
+      return;
+    }
+    this.pos = ref.kind === 'range' ? ref.offset : 0;
+    if (this.fd >= 0 && (ref.kind === 'file' || this.fdPath !== ref.path)) this.closeFd();
+    if (this.fd < 0) {
       try {
-        ({ bytesRead: n } = await fh.read(buf, 0, buf.length, pos));
+        this.fd = openSync(ref.path, 'r');
       } catch (e) {
         throw ioError(e, `${where}: cannot read ${ref.path}`);
       }
-      if (n === 0) throw new ReproError('E_IO', `${where}: ${ref.path} ended after ${size - left} of ${size} bytes (changed while reading?)`);
-      pos += n;
-      left -= n;
-      yield n === buf.length ? buf : buf.subarray(0, n);
+      this.fdPath = ref.path;
     }
-    if (ref.kind === 'file') {
-      const probe = Buffer.allocUnsafe(1);
-      const { bytesRead } = await fh.read(probe, 0, 1, pos);
-      if (bytesRead !== 0) throw new ReproError('E_IO', `${where}: ${ref.path} grew beyond its ${size} bytes while reading`);
+  }
+
+  /** Bytes still to read for the current reference. */
+  get remaining(): number {
+    return this.left;
+  }
+
+  /** Fills `buf[off, off+len)` (len <= remaining) and returns len. */
+  read(buf: Buffer, off: number, len: number): number {
+    const ref = this.ref;
+    if (!ref || len > this.left) throw new Error('ContentReader.read: beyond the content');
+    if (ref.kind === 'bytes') {
+      ref.data.copy(buf, off, this.pos, this.pos + len);
+    } else {
+      let done = 0;
+      while (done < len) {
+        let n: number;
+        try {
+          n = readSync(this.fd, buf, off + done, len - done, this.pos + done);
+        } catch (e) {
+          throw ioError(e, `${this.where}: cannot read ${ref.path}`);
+        }
+        if (n === 0) {
+          throw new ReproError('E_IO', `${this.where}: ${ref.path} ended after ${this.size - this.left + done} of ${this.size} bytes (changed while reading?)`);
+        }
+        done += n;
+      }
     }
-  } finally {
-    await fh.close();
+    this.pos += len;
+    this.left -= len;
+    return len;
+  }
+
+  /** Ends the current reference: a whole file must end exactly at its recorded size. */
+  end(): void {
+    const ref = this.ref;
+    this.ref = undefined;
+    if (!ref || ref.kind !== 'file') return;
+    try {
+      let grew: number;
+      try {
+        grew = readSync(this.fd, PROBE, 0, 1, this.pos);
+      } catch (e) {
+        throw ioError(e, `${this.where}: cannot read ${ref.path}`);
+      }
+      if (grew !== 0) throw new ReproError('E_IO', `${this.where}: ${ref.path} grew beyond its ${this.size} bytes while reading`);
+    } finally {
+      this.closeFd();
+    }
+  }
+
+  /** Releases any file still open (call in a finally). */
+  close(): void {
+    this.ref = undefined;
+    this.closeFd();
+  }
+
+  private closeFd(): void {
+    if (this.fd >= 0) {
+      const fd = this.fd;
+      this.fd = -1;
+      this.fdPath = '';
+      closeSync(fd);
+    }
   }
 }

@@ -3,7 +3,8 @@
  * the first path of their inode, pax only where ustar cannot say it, two zero blocks at the end.
  */
 import { ReproError } from '../model/errors.js';
-import { readContent } from './content.js';
+import { BlockAssembler, STREAM_BLOCK_SIZE, type Block, type BlockPool } from './blocks.js';
+import { ContentReader } from './content.js';
 import { comparePaths, type Entry } from './entry.js';
 import { BLOCK, TypeFlag, encodeHeaders, padding } from './tar-header.js';
 
@@ -58,16 +59,40 @@ export function entryHeader(e: Entry): Buffer {
 /** The two zero blocks that end every archive we write. */
 export const END_OF_ARCHIVE = Buffer.alloc(2 * BLOCK);
 
-/** Encodes entries that are already in archive order (see orderEntries) as a tar stream. */
-export async function* writeTar(ordered: Iterable<Entry>, where: string): AsyncGenerator<Buffer> {
-  for (const e of ordered) {
-    yield entryHeader(e);
-    if (e.type === 'file' && e.size > 0) {
-      if (!e.content) throw new ReproError('E_IO', `${where}: ${e.path}: file without content`);
-      yield* readContent(e.content, e.size, `${where}: ${e.path}`);
-      const pad = padding(e.size);
-      if (pad) yield Buffer.alloc(pad);
+/**
+ * Encodes entries that are already in archive order (see orderEntries) as a tar stream cut into
+ * blocks of `blockSize` bytes. Headers and file content go straight into the block being filled
+ * (content is read in place, see ContentReader), so the cost per entry is a header encode and a
+ * few system calls. Memory: the block being filled plus the blocks the consumer still holds.
+ * With a pool, blocks come from it and the consumer gives them back when done with them.
+ */
+export function* tarBlocks(ordered: Iterable<Entry>, where: string, pool?: BlockPool): Generator<Block> {
+  const out = new BlockAssembler(pool?.size ?? STREAM_BLOCK_SIZE, pool);
+  const reader = new ContentReader();
+  try {
+    for (const e of ordered) {
+      out.write(entryHeader(e));
+      if (e.type === 'file' && e.size > 0) {
+        if (!e.content) throw new ReproError('E_IO', `${where}: ${e.path}: file without content`);
+        reader.begin(e.content, e.size, `${where}: ${e.path}`);
+        while (reader.remaining > 0) {
+          const { buf, off, len } = out.space();
+          out.advance(reader.read(buf, off, Math.min(len, reader.remaining)));
+          if (out.hasReady) yield* out.take();
+        }
+        reader.end();
+        out.zeros(padding(e.size));
+      }
+      if (out.hasReady) yield* out.take();
     }
+    out.write(END_OF_ARCHIVE);
+    yield* out.finish();
+  } finally {
+    reader.close();
   }
-  yield END_OF_ARCHIVE;
+}
+
+/** The same stream as plain chunks, for writers that do not care about block boundaries. */
+export function* tarChunks(ordered: Iterable<Entry>, where: string): Generator<Buffer> {
+  for (const b of tarBlocks(ordered, where)) if (b.data.length > 0) yield b.data;
 }

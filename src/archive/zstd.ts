@@ -6,7 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { ReproError } from '../model/errors.js';
-import { fixedBlocks } from './blocks.js';
+import { STREAM_BLOCK_SIZE, checkedBlocks, fixedBlocks, type Block, type BlockPool } from './blocks.js';
 
 const require = createRequire(import.meta.url);
 type ZstdBinding = typeof import('zstd-napi/binding.js');
@@ -14,7 +14,12 @@ const binding = require('zstd-napi/binding') as ZstdBinding;
 
 export const ZSTD_LEVEL = 3;
 export const ZSTD_WORKERS = 2;
-export const ZSTD_BLOCK_SIZE = 1 << 20;
+export const ZSTD_BLOCK_SIZE = STREAM_BLOCK_SIZE;
+/**
+ * Input per multithreaded job. Pinned rather than left to libzstd's default (8 MiB at level 3),
+ * which would keep about 60 MB more in its buffers for a 0.4% smaller output.
+ */
+export const ZSTD_JOB_SIZE = 4 << 20;
 
 export function zstdVersion(): string {
   const v = binding.versionNumber();
@@ -24,27 +29,50 @@ export function zstdVersion(): string {
 export interface ZstdOptions {
   /** Worker threads inside libzstd; any value >= 1 gives the same bytes. Default 2. */
   workers?: number;
+  /** Input blocks are given back here once libzstd has copied them. */
+  pool?: BlockPool;
 }
 
-export async function* zstdStream(source: AsyncIterable<Buffer>, opts: ZstdOptions = {}): AsyncGenerator<Buffer> {
+/** Compressed output is handed on in chunks of this size (except the last). */
+const OUT_CHUNK = 1 << 20;
+
+/**
+ * Compresses a stream already cut into ZSTD_BLOCK_SIZE blocks (see tarBlocks). In multithreaded
+ * mode compressStream2 hands input to libzstd's workers and blocks only when they are all busy, so
+ * the workers compress while this thread assembles the next block.
+ */
+export async function* zstdBlocks(blocks: AsyncIterable<Block> | Iterable<Block>, opts: ZstdOptions = {}): AsyncGenerator<Buffer> {
   const cctx = new binding.CCtx();
   cctx.setParameter(binding.CParameter.compressionLevel, ZSTD_LEVEL);
   cctx.setParameter(binding.CParameter.checksumFlag, 1);
   cctx.setParameter(binding.CParameter.nbWorkers, Math.max(1, opts.workers ?? ZSTD_WORKERS));
-  const outSize = binding.cStreamOutSize();
-  for await (const { data, last } of fixedBlocks(source, ZSTD_BLOCK_SIZE)) {
+  cctx.setParameter(binding.CParameter.jobSize, ZSTD_JOB_SIZE);
+  let out = Buffer.allocUnsafe(OUT_CHUNK);
+  let fill = 0;
+  for await (const { data, last } of checkedBlocks(blocks, ZSTD_BLOCK_SIZE)) {
     const op = last ? binding.EndDirective.end : binding.EndDirective.continue;
     let src: Buffer = data;
     for (;;) {
-      const dst = Buffer.allocUnsafe(outSize);
-      const [remaining, produced, consumed] = cctx.compressStream2(dst, src, op);
+      const [remaining, produced, consumed] = cctx.compressStream2(out.subarray(fill), src, op);
       src = src.subarray(consumed);
-      if (produced > 0) yield dst.subarray(0, produced);
+      fill += produced;
+      if (fill === out.length) {
+        yield out;
+        out = Buffer.allocUnsafe(OUT_CHUNK);
+        fill = 0;
+      }
       if (last ? remaining === 0 : src.length === 0) break;
-      // In multithreaded mode the call may return before the workers produce: yield the event loop.
+      // In multithreaded mode a call may return before the workers produce: yield the event loop.
       if (produced === 0 && consumed === 0) await new Promise((r) => setImmediate(r));
     }
+    opts.pool?.give(data);
   }
+  if (fill > 0) yield out.subarray(0, fill);
+}
+
+/** Compresses any byte stream to zstd (re-cut into blocks first). */
+export function zstdStream(source: AsyncIterable<Buffer> | Iterable<Buffer>, opts: ZstdOptions = {}): AsyncGenerator<Buffer> {
+  return zstdBlocks(fixedBlocks(source, ZSTD_BLOCK_SIZE), opts);
 }
 
 export async function* zstdDecompressStream(source: AsyncIterable<Buffer>, where: string): AsyncGenerator<Buffer> {

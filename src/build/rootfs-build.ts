@@ -3,13 +3,13 @@
  * list of named steps over a file tree of metadata and content references; the clock
  * (SOURCE_DATE_EPOCH) comes in as a parameter.
  */
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { orderEntries } from '../archive/tar-writer.js';
 import { chooseDeflate, type GzipOptions } from '../archive/gzip.js';
 import type { ZstdOptions } from '../archive/zstd.js';
-import { fileSource } from '../image/file-source.js';
+import { scratchFileSource } from '../image/file-source.js';
 import type { Image } from '../image/image.js';
 import type { ContainerConfig } from '../model/config.js';
 import { encodeConfig } from '../model/config.js';
@@ -23,6 +23,7 @@ import { readDirectory } from '../sources/rootfs/directory.js';
 import { readTarball, type RootfsTree } from '../sources/rootfs/tarball.js';
 import { newestMtime } from '../sources/rootfs/tree.js';
 import { writeImage } from '../transports/index.js';
+import { tempNameFor } from '../transports/atomic.js';
 import { parseImageRef, type ImageRef } from '../transports/reference.js';
 import { imageConfig } from './image-config.js';
 import { writeLayer, type Progress } from './layer.js';
@@ -45,6 +46,11 @@ export interface RootfsBuildOptions {
   keepXattrs?: string[];
   /** Where temporary files go (default: the OS temp dir). Never part of the output. */
   tmpDir?: string;
+  /**
+   * Where the layer is written before it goes into the output (default: beside an `oci:` layout,
+   * so that it can be renamed into place rather than copied; else tmpDir).
+   */
+  scratchDir?: string;
   gzip?: GzipOptions;
   zstd?: ZstdOptions;
   onProgress?: Progress;
@@ -85,6 +91,21 @@ async function readRootfs(path: string, tmp: string): Promise<{ tree: RootfsTree
   return { tree: isDir ? await readDirectory(path) : await readTarball(path, tmp), isDir };
 }
 
+/** The layer's scratch file: beside an `oci:` layout when possible (one rename, no copy). */
+async function scratchPath(scratchDir: string | undefined, ref: ImageRef, tmp: string): Promise<string> {
+  let dir = scratchDir;
+  if (dir === undefined && ref.transport === 'oci') {
+    const parent = dirname(resolve(ref.path));
+    try {
+      await mkdir(parent, { recursive: true });
+      dir = parent;
+    } catch {
+      // Not creatable here: the write step will report it; scratch goes to the temp dir.
+    }
+  }
+  return dir === undefined ? join(tmp, 'layer') : tempNameFor(join(dir, 'layer'));
+}
+
 export async function buildRootfs(opts: RootfsBuildOptions): Promise<BuildResult> {
   const ref = typeof opts.output === 'string' ? parseImageRef(opts.output, '--output') : opts.output;
   const compression = opts.compression ?? 'gzip';
@@ -92,6 +113,7 @@ export async function buildRootfs(opts: RootfsBuildOptions): Promise<BuildResult
   const warn = (m: string): void => opts.onWarning?.(m);
   const tmp = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'repro-image-')).catch((e) => { throw ioError(e, 'cannot create a temporary directory'); });
   let tree: RootfsTree | undefined;
+  const scratch: string[] = [];
   try {
     // Step: read-rootfs
     const read = await readRootfs(opts.rootfs, tmp);
@@ -119,7 +141,9 @@ export async function buildRootfs(opts: RootfsBuildOptions): Promise<BuildResult
     // Step: write-layer
     const ordered = orderEntries(tree.entries.values());
     const deflate = compression === 'gzip' ? chooseDeflate(opts.gzip?.impl) : undefined;
-    const layer = await writeLayer(ordered, compression, join(tmp, 'layer'), opts.rootfs, {
+    const layerPath = await scratchPath(opts.scratchDir, ref, tmp);
+    scratch.push(layerPath);
+    const layer = await writeLayer(ordered, compression, layerPath, opts.rootfs, {
       gzip: { ...opts.gzip, ...(deflate ? { impl: deflate } : {}) },
       ...(opts.zstd ? { zstd: opts.zstd } : {}),
       ...(opts.onProgress ? { progress: opts.onProgress } : {}),
@@ -139,7 +163,7 @@ export async function buildRootfs(opts: RootfsBuildOptions): Promise<BuildResult
       manifest,
       config,
       platform,
-      layers: [{ descriptor: manifestValue.layers[0]!, diffId: layer.diffId, source: fileSource(layer.path) }],
+      layers: [{ descriptor: manifestValue.layers[0]!, diffId: layer.diffId, source: scratchFileSource(layer.path) }],
     };
 
     // Step: write-output
@@ -160,6 +184,7 @@ export async function buildRootfs(opts: RootfsBuildOptions): Promise<BuildResult
     return result;
   } finally {
     await tree?.cleanup();
+    for (const p of scratch) await rm(p, { force: true });
     await rm(tmp, { recursive: true, force: true });
   }
 }

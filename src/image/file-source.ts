@@ -1,6 +1,11 @@
 import { createReadStream } from 'node:fs';
 import type { BlobSource } from './image.js';
 
+/** A scratch file holding a blob, which a writer may move instead of copying. */
+export function scratchFileSource(path: string): BlobSource {
+  return { ...fileSource(path), movable: true };
+}
+
 /** A blob stored in a file, or in a byte range of one (an archive member). */
 export function fileSource(path: string, offset = 0, length?: number): BlobSource {
   return {

@@ -15,6 +15,8 @@ export interface BlobSource {
   open(): AsyncIterable<Buffer>;
   /** Where the bytes lie, when they lie somewhere a writer can copy from directly. */
   ref?: ContentRef;
+  /** The file in `ref` is a scratch file the writer may move into place instead of copying. */
+  movable?: boolean;
 }
 
 export interface Layer {

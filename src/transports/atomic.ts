@@ -10,7 +10,7 @@ export function tempNameFor(path: string): string {
 }
 
 /** Writes chunks to a temporary file beside `path` and renames it into place; on error nothing is left. */
-export async function writeFileAtomic(path: string, chunks: AsyncIterable<Buffer> | Buffer, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(path: string, chunks: AsyncIterable<Buffer> | Iterable<Buffer> | Buffer, mode = 0o644): Promise<void> {
   const tmp = tempNameFor(path);
   let fh;
   try {

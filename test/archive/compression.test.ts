@@ -64,6 +64,14 @@ test(`zstd ${zstdVersion()}: golden bytes, the same for 1, 2 and 4 workers and a
   assert.ok((await collect(zstdDecompressStream(chunked(ref, 1000), 't'))).equals(INPUT));
 });
 
+test('zstd: input over several 4 MiB jobs: golden bytes, the same for 1 and 2 workers', async () => {
+  const input = probeInput(3 * (4 << 20) + 4321);
+  const ref = await collect(zstdStream(chunked(input, 1 << 20)));
+  assert.equal(sha(ref), golden['zstd-jobs'], 'pins level, job size and block feeding');
+  assert.ok((await collect(zstdStream(chunked(input, 100003), { workers: 1 }))).equals(ref));
+  assert.ok((await collect(zstdDecompressStream(chunked(ref, 1 << 16), 't'))).equals(input));
+});
+
 test('zstd: a truncated frame is an error', async () => {
   const ref = await collect(zstdStream(chunked(INPUT, 65536)));
   await assert.rejects(collect(zstdDecompressStream(chunked(ref.subarray(0, ref.length - 10), 1000), 'cut.zst')), /cut\.zst: truncated zstd stream/);

@@ -3,7 +3,7 @@
  * (dev, ino), owners, all mode bits, extended attributes, devices and fifos; sockets are skipped
  * with a warning. Content is referenced by path and read when the layer is written.
  */
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -49,12 +49,12 @@ function devNumbers(rdev: bigint): { devmajor: number; devminor: number } {
   };
 }
 
-async function readXattrs(abs: string, rel: string): Promise<Map<string, Buffer> | undefined> {
+function readXattrs(abs: string, rel: string): Map<string, Buffer> | undefined {
   const lib = xattrLib();
   if (!lib) return undefined;
   let names: string[];
   try {
-    names = await lib.listAttributes(abs);
+    names = lib.listAttributesSync(abs);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOTSUP' || code === 'EOPNOTSUPP') return undefined;
@@ -64,7 +64,7 @@ async function readXattrs(abs: string, rel: string): Promise<Map<string, Buffer>
   const out = new Map<string, Buffer>();
   for (const name of names.sort()) {
     try {
-      out.set(name, await lib.getAttribute(abs, name));
+      out.set(name, lib.getAttributeSync(abs, name));
     } catch (e) {
       throw ioError(e, `${rel}: cannot read extended attribute ${name}`);
     }
@@ -75,7 +75,7 @@ async function readXattrs(abs: string, rel: string): Promise<Map<string, Buffer>
 export async function readDirectory(root: string): Promise<RootfsTree> {
   let st: BigIntStats;
   try {
-    st = await lstat(root, { bigint: true });
+    st = lstatSync(root, { bigint: true });
   } catch (e) {
     throw ioError(e, `--rootfs ${root}`);
   }
@@ -83,15 +83,17 @@ export async function readDirectory(root: string): Promise<RootfsTree> {
   const entries = new Map<string, Entry>();
   const warnings: string[] = [];
 
-  async function visit(absDir: string, relDir: string): Promise<void> {
+  // Metadata calls are made synchronously: for a tree in the page cache one direct system call per
+  // entry is several times faster than a round trip through the thread pool.
+  function visit(absDir: string, relDir: string): void {
     let names: Buffer[];
     try {
-      names = await readdir(absDir, { encoding: 'buffer' });
+      names = readdirSync(absDir, { encoding: 'buffer' });
     } catch (e) {
       throw ioError(e, `${root}: cannot list ${relDir || '.'}`);
     }
     const subdirs: Array<[string, string]> = [];
-    await Promise.all(names.map(async (raw) => {
+    for (const raw of names) {
       let name: string;
       try {
         name = utf8.decode(raw);
@@ -102,7 +104,7 @@ export async function readDirectory(root: string): Promise<RootfsTree> {
       const rel = relDir ? `${relDir}/${name}` : name;
       let s: BigIntStats;
       try {
-        s = await lstat(abs, { bigint: true });
+        s = lstatSync(abs, { bigint: true });
       } catch (e) {
         throw ioError(e, `${root}: cannot stat ${rel}`);
       }
@@ -121,7 +123,7 @@ export async function readDirectory(root: string): Promise<RootfsTree> {
       } else if (fmt === S_IFLNK) {
         e.type = 'symlink';
         try {
-          e.linkname = await readlink(abs);
+          e.linkname = readlinkSync(abs);
         } catch (err) {
           throw ioError(err, `${root}: cannot read link ${rel}`);
         }
@@ -132,19 +134,19 @@ export async function readDirectory(root: string): Promise<RootfsTree> {
         e.type = 'fifo';
       } else if (fmt === S_IFSOCK) {
         warnings.push(`${rel}: socket skipped (sockets cannot be stored in an image)`);
-        return;
+        continue;
       } else {
         throw new ReproError('E_UNSUPPORTED', `${root}: ${rel}: unknown file type`);
       }
       if (e.type !== 'symlink') {
-        const x = await readXattrs(abs, `${root}: ${rel}`);
+        const x = readXattrs(abs, `${root}: ${rel}`);
         if (x) e.xattrs = x;
       }
       entries.set(rel, e);
-    }));
-    for (const [abs, rel] of subdirs) await visit(abs, rel);
+    }
+    for (const [abs, rel] of subdirs) visit(abs, rel);
   }
 
-  await visit(root, '');
+  visit(root, '');
   return { entries, warnings, cleanup: async () => {} };
 }

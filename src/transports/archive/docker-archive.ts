@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Entry } from '../../archive/entry.js';
 import { detectCompression } from '../../archive/compress.js';
-import { orderEntries, writeTar } from '../../archive/tar-writer.js';
+import { orderEntries, tarChunks } from '../../archive/tar-writer.js';
 import { fileSource } from '../../image/file-source.js';
 import { bytesSource, type Image } from '../../image/image.js';
 import { canonicalBytes } from '../../model/canonical-json.js';
@@ -46,7 +46,7 @@ export async function writeDockerArchive(file: string, img: Image, tag: string |
     const repositories = canonicalBytes({ [repo]: { [t]: top } });
     entries.push(archiveEntry('repositories', bytesSource(repositories), repositories.length, mtime));
   }
-  await writeFileAtomic(file, writeTar(orderEntries(entries), file));
+  await writeFileAtomic(file, tarChunks(orderEntries(entries), file));
 }
 
 async function hashMember(file: string, m: Member): Promise<{ digest: Digest; head: Buffer }> {

@@ -3,7 +3,7 @@
  * order, owner 0:0, modes 0755/0644, every time set to SOURCE_DATE_EPOCH.
  */
 import type { Entry } from '../../archive/entry.js';
-import { orderEntries, writeTar } from '../../archive/tar-writer.js';
+import { orderEntries, tarChunks } from '../../archive/tar-writer.js';
 import { fileSource } from '../../image/file-source.js';
 import { bytesSource, imageBlobs, type BlobSource, type Image } from '../../image/image.js';
 import { digestHex, type Digest } from '../../model/digest.js';
@@ -37,7 +37,7 @@ export async function writeOciArchive(file: string, img: Image, tag: string | un
   }
   entries.push(archiveEntry('index.json', bytesSource(index.bytes), index.bytes.length, mtime));
   entries.push(archiveEntry('oci-layout', bytesSource(OCI_LAYOUT), OCI_LAYOUT.length, mtime));
-  await writeFileAtomic(file, writeTar(orderEntries(entries), file));
+  await writeFileAtomic(file, tarChunks(orderEntries(entries), file));
   return index;
 }
 

@@ -3,8 +3,8 @@
  * each to a temporary name then renamed, then `index.json` replaced atomically. A new directory is
  * assembled beside its final name and renamed into place, so a failed write leaves nothing behind.
  */
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { copyFile, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { bytesSource, imageBlobs, type BlobSource, type Image } from '../../image/image.js';
 import { canonicalBytes } from '../../model/canonical-json.js';
 import type { Descriptor } from '../../model/descriptor.js';
@@ -48,6 +48,15 @@ async function putBlob(blobDir: string, desc: Descriptor, src: BlobSource): Prom
     const s = await stat(dest);
     if (s.size === desc.size) return; // content-addressed: already there
   } catch { /* absent */ }
+  if (src.ref?.kind === 'file' && src.movable) {
+    // A scratch file on the same filesystem is renamed into place (atomic, no copy).
+    try {
+      await rename(src.ref.path, dest);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw ioError(e, `cannot write blob ${desc.digest}`);
+    }
+  }
   if (src.ref?.kind === 'file') {
     const tmp = tempNameFor(dest);
     try {
@@ -76,7 +85,9 @@ export async function writeLayoutInto(dir: string, img: Image, index: RawJson<Im
 export async function writeLayout(dir: string, img: Image, tag: string | undefined): Promise<RawJson<ImageIndex>> {
   if (!(await exists(dir))) {
     await mkdir(dirname(dir), { recursive: true }).catch((e) => { throw ioError(e, `cannot create ${dirname(dir)}`); });
-    const staging = await mkdtemp(join(dirname(dir), `.${basename(dir)}.tmp-`)).catch((e) => { throw ioError(e, `cannot write ${dir}`); });
+    // mkdir, not mkdtemp: the layout gets the usual umask-derived mode, not 0700.
+    const staging = tempNameFor(dir);
+    await mkdir(staging).catch((e) => { throw ioError(e, `cannot write ${dir}`); });
     try {
       const index = singleImageIndex(img, tag);
       await writeLayoutInto(staging, img, index);
