@@ -17,7 +17,13 @@ export type ErrorCode =
   | 'E_NOT_FOUND'
   | 'E_DIGEST_MISMATCH'
   | 'E_SIZE_MISMATCH'
-  | 'E_IO';
+  | 'E_IO'
+  | 'E_NETWORK'
+  | 'E_AUTH'
+  | 'E_SIGNATURE'
+  | 'E_UNSATISFIABLE'
+  | 'E_SPEC'
+  | 'E_LOCK_STALE';
 
 const EXIT: Record<ErrorCode, number> = {
   E_USAGE: 2,
@@ -35,6 +41,12 @@ const EXIT: Record<ErrorCode, number> = {
   E_DIGEST_MISMATCH: 1,
   E_SIZE_MISMATCH: 1,
   E_IO: 3,
+  E_NETWORK: 3,
+  E_AUTH: 3,
+  E_SIGNATURE: 1,
+  E_UNSATISFIABLE: 2,
+  E_SPEC: 2,
+  E_LOCK_STALE: 2,
 };
 
 export class ReproError extends Error {

@@ -1,0 +1,119 @@
+/**
+ * Verified downloads: a file is streamed to a temporary name beside its destination while it is
+ * hashed; it is renamed into place only when its size and SHA-256 are the expected ones. Sources
+ * (mirrors) are tried in order; a body that breaks off is fetched again. Nothing unverified is
+ * ever left under the destination name.
+ */
+import { createHash } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+import { ReproError, ioError } from '../model/errors.js';
+import { tempNameFor } from '../transports/atomic.js';
+import { DEFAULT_RETRY, request, retryDelay, safeUrl, type RetryPolicy } from './http.js';
+
+export interface Expected {
+  size: number;
+  /** Hex SHA-256. */
+  sha256: string;
+}
+
+export interface DownloadOptions {
+  retry?: RetryPolicy;
+  headers?: Record<string, string>;
+  /** Bytes received so far for this file (may go back to 0 when a source is retried). */
+  onProgress?: (received: number) => void;
+  onRetry?: (message: string) => void;
+}
+
+/**
+ * Downloads `name` (for messages) from the first of `urls` that serves the expected bytes, into
+ * `dest`. Every failure is remembered; if no source succeeds, the error lists them all.
+ */
+export async function downloadVerified(name: string, urls: string[], dest: string, expected: Expected, opts: DownloadOptions = {}): Promise<void> {
+  const policy = opts.retry ?? DEFAULT_RETRY;
+  const failures: string[] = [];
+  let mismatch: ReproError | undefined;
+  for (const url of urls) {
+    for (let attempt = 1; attempt <= policy.attempts; attempt++) {
+      const r = await fetchOnce(url, dest, expected, opts, policy);
+      if (r === 'ok') return;
+      if (r.retryable && attempt < policy.attempts) {
+        const delay = retryDelay(policy, attempt);
+        opts.onRetry?.(`${name}: ${r.message}; retrying in ${delay} ms`);
+        await new Promise((ok) => setTimeout(ok, delay));
+        continue;
+      }
+      failures.push(`${safeUrl(url)}: ${r.message}`);
+      if (r.mismatch) mismatch ??= r.mismatch;
+      break;
+    }
+  }
+  if (mismatch && failures.length === 1) throw mismatch;
+  throw new ReproError(mismatch ? 'E_DIGEST_MISMATCH' : 'E_NETWORK', `${name}: no source served the expected bytes: ${failures.join('; ')}`);
+}
+
+type Outcome = 'ok' | { message: string; retryable: boolean; mismatch?: ReproError };
+
+async function fetchOnce(url: string, dest: string, expected: Expected, opts: DownloadOptions, policy: RetryPolicy): Promise<Outcome> {
+  let res;
+  try {
+    res = await request({ url, ...(opts.headers ? { headers: opts.headers } : {}), retry: policy, noRetryStatuses: [] });
+  } catch (e) {
+    return { message: (e as Error).message, retryable: false };
+  }
+  if (res.status !== 200) {
+    res.discard();
+    return { message: `HTTP ${res.status}`, retryable: false };
+  }
+  const declared = Number(res.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declared) && declared !== expected.size) {
+    res.discard();
+    return { message: `serves ${declared} bytes, expected ${expected.size}`, retryable: false };
+  }
+  const tmp = tempNameFor(dest);
+  let fh;
+  try {
+    fh = await open(tmp, 'wx', 0o644);
+  } catch (e) {
+    res.discard();
+    throw ioError(e, `cannot write ${dest}`);
+  }
+  const hash = createHash('sha256');
+  let received = 0;
+  try {
+    try {
+      for await (const chunk of res.body) {
+        received += chunk.length;
+        if (received > expected.size) {
+          (res.body as unknown as { destroy?: () => void }).destroy?.();
+          throw new ReproError('E_SIZE_MISMATCH', `more than the expected ${expected.size} bytes`);
+        }
+        hash.update(chunk);
+        await fh.write(chunk);
+        opts.onProgress?.(received);
+      }
+    } catch (e) {
+      if (e instanceof ReproError) throw e;
+      return { message: `connection broke after ${received} bytes (${(e as Error).message})`, retryable: true };
+    }
+    if (received < expected.size) return { message: `body ended after ${received} of ${expected.size} bytes`, retryable: true };
+    const got = hash.digest('hex');
+    if (got !== expected.sha256) {
+      const err = new ReproError('E_DIGEST_MISMATCH', `${dest}: downloaded from ${safeUrl(url)} has sha256:${got}, expected sha256:${expected.sha256}`);
+      return { message: `sha256:${got} instead of sha256:${expected.sha256}`, retryable: false, mismatch: err };
+    }
+    await fh.close();
+    fh = undefined;
+    try {
+      await rename(tmp, dest);
+    } catch (e) {
+      throw ioError(e, `cannot write ${dest}`);
+    }
+    return 'ok';
+  } catch (e) {
+    if (e instanceof ReproError && e.code === 'E_SIZE_MISMATCH') return { message: e.message, retryable: false };
+    throw e;
+  } finally {
+    await fh?.close().catch(() => {});
+    await rm(tmp, { force: true });
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * The one HTTP client for package mirrors and registries: Node's own http/https, redirects
+ * followed (credentials dropped when a redirect leaves the origin), retries with exponential
+ * backoff on dropped connections, timeouts, 5xx and 429 (honouring Retry-After), and bodies
+ * streamed, never buffered whole unless asked for with a limit.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { ReproError } from '../model/errors.js';
+
+export interface RetryPolicy {
+  /** Attempts in all (1 = no retry). */
+  attempts: number;
+  /** Delay before the first retry; doubles each time up to maxDelayMs. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 250, maxDelayMs: 8000 };
+
+export interface HttpRequest {
+  url: string | URL;
+  method?: string;
+  headers?: Record<string, string>;
+  /** A body, or a function that makes it afresh for every attempt (streamed uploads). */
+  body?: Buffer | (() => AsyncIterable<Uint8Array>);
+  /** Idle timeout per attempt: no bytes for this long aborts it. Default 30 s. */
+  timeoutMs?: number;
+  maxRedirects?: number;
+  retry?: RetryPolicy;
+  /** Statuses returned to the caller as they are instead of being retried (e.g. 404 probes). */
+  noRetryStatuses?: number[];
+  /** Called before each retry, for progress lines and tests. */
+  onRetry?: (attempt: number, reason: string, delayMs: number) => void;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** The URL that finally answered, after redirects. */
+  url: string;
+  body: AsyncIterable<Buffer>;
+  /** Reads the whole body, refusing more than `limit` bytes. */
+  bytes(limit?: number): Promise<Buffer>;
+  text(limit?: number): Promise<string>;
+  /** Drops the body without reading it. */
+  discard(): void;
+}
+
+const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+const DEFAULT_BODY_LIMIT = 64 << 20;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The delay before retry `n` (1-based): exponential, capped, or what Retry-After asks (capped too). */
+export function retryDelay(policy: RetryPolicy, n: number, retryAfter?: string): number {
+  const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
+  if (retryAfter !== undefined) {
+    const secs = /^\d+$/.test(retryAfter.trim()) ? Number(retryAfter) : NaN;
+    if (Number.isFinite(secs)) return Math.min(policy.maxDelayMs, secs * 1000);
+  }
+  return backoff;
+}
+
+/** Redacts userinfo and query strings (tokens) from a URL for messages. */
+export function safeUrl(u: string | URL): string {
+  try {
+    const url = new URL(String(u));
+    url.username = '';
+    url.password = '';
+    url.search = url.search ? '?…' : '';
+    return url.toString();
+  } catch {
+    return String(u);
+  }
+}
+
+function once(req: HttpRequest, url: URL): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const mod = url.protocol === 'https:' ? https : url.protocol === 'http:' ? http : undefined;
+    if (!mod) {
+      reject(new ReproError('E_BAD_INPUT', `${safeUrl(url)}: unsupported URL scheme ${url.protocol}`));
+      return;
+    }
+    const headers: Record<string, string> = { 'user-agent': 'repro-image', ...req.headers };
+    const r = mod.request(url, { method: req.method ?? 'GET', headers });
+    const timeout = req.timeoutMs ?? 30000;
+    r.setTimeout(timeout, () => r.destroy(Object.assign(new Error(`no response for ${timeout} ms`), { code: 'ETIMEDOUT' })));
+    r.on('response', (res) => {
+      res.setTimeout?.(timeout, () => res.destroy(Object.assign(new Error(`body stalled for ${timeout} ms`), { code: 'ETIMEDOUT' })));
+      resolve(res);
+    });
+    r.on('error', reject);
+    const body = req.body;
+    if (body === undefined) {
+      r.end();
+    } else if (Buffer.isBuffer(body)) {
+      r.end(body);
+    } else {
+      (async () => {
+        for await (const chunk of body()) {
+          if (!r.write(chunk)) await new Promise((ok) => r.once('drain', ok));
+        }
+        r.end();
+      })().catch((e) => r.destroy(e as Error));
+    }
+  });
+}
+
+function wrap(res: IncomingMessage, url: string): HttpResponse {
+  const bytes = async (limit = DEFAULT_BODY_LIMIT): Promise<Buffer> => {
+    const parts: Buffer[] = [];
+    let n = 0;
+    for await (const c of res as AsyncIterable<Buffer>) {
+      n += c.length;
+      if (n > limit) {
+        res.destroy();
+        throw new ReproError('E_BAD_INPUT', `${safeUrl(url)}: response larger than ${limit} bytes`);
+      }
+      parts.push(c);
+    }
+    if (!res.complete) throw new ReproError('E_NETWORK', `${safeUrl(url)}: connection closed before the response ended`);
+    return Buffer.concat(parts);
+  };
+  return {
+    status: res.statusCode ?? 0,
+    headers: res.headers,
+    url,
+    body: res as AsyncIterable<Buffer>,
+    bytes,
+    text: async (limit) => (await bytes(limit)).toString('utf8'),
+    discard: () => {
+      res.resume();
+    },
+  };
+}
+
+function isTransient(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return code === 'ECONNRESET' || code === 'ECONNREFUSED' || code === 'EPIPE' || code === 'ETIMEDOUT' ||
+    code === 'EAI_AGAIN' || code === 'ENETUNREACH' || code === 'EHOSTUNREACH' || code === 'ECONNABORTED' ||
+    code === 'UND_ERR_SOCKET' || (e as Error)?.message === 'socket hang up';
+}
+
+/**
+ * Sends a request and returns the response once its headers arrive. Retries (per `retry`) on
+ * transient network errors and on 408, 429 and 5xx, after which the last such response is
+ * returned to the caller. Follows 301/302/303/307/308.
+ */
+export async function request(req: HttpRequest): Promise<HttpResponse> {
+  const policy = req.retry ?? DEFAULT_RETRY;
+  const maxRedirects = req.maxRedirects ?? 10;
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= policy.attempts; attempt++) {
+    let url = new URL(String(req.url));
+    let headers = { ...req.headers };
+    let method = req.method ?? 'GET';
+    let body = req.body;
+    try {
+      for (let hops = 0; ; hops++) {
+        const res = await once({ ...req, method, headers, ...(body === undefined ? {} : { body }) }, url);
+        const status = res.statusCode ?? 0;
+        const location = res.headers.location;
+        if ([301, 302, 303, 307, 308].includes(status) && location) {
+          res.resume();
+          if (hops >= maxRedirects) throw new ReproError('E_NETWORK', `${safeUrl(req.url)}: more than ${maxRedirects} redirects`);
+          const next = new URL(location, url);
+          if (next.origin !== url.origin) {
+            // Never send credentials to another host (registries redirect blobs to storage).
+            headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
+          }
+          if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
+            method = 'GET';
+            body = undefined;
+          }
+          url = next;
+          continue;
+        }
+        if (RETRY_STATUS.has(status) && !req.noRetryStatuses?.includes(status) && attempt < policy.attempts) {
+          res.resume();
+          const delay = retryDelay(policy, attempt, res.headers['retry-after'] as string | undefined);
+          req.onRetry?.(attempt, `HTTP ${status}`, delay);
+          lastError = new ReproError('E_NETWORK', `${safeUrl(url)}: HTTP ${status}`);
+          await sleep(delay);
+          break;
+        }
+        return wrap(res, url.toString());
+      }
+    } catch (e) {
+      if (e instanceof ReproError || !isTransient(e) || attempt >= policy.attempts) {
+        if (e instanceof ReproError) throw e;
+        throw new ReproError('E_NETWORK', `${safeUrl(url)}: ${(e as Error).message}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`);
+      }
+      lastError = e;
+      const delay = retryDelay(policy, attempt);
+      req.onRetry?.(attempt, (e as Error).message, delay);
+      await sleep(delay);
+    }
+  }
+  throw lastError instanceof ReproError ? lastError : new ReproError('E_NETWORK', `${safeUrl(req.url)}: ${(lastError as Error)?.message ?? 'failed'}`);
+}
