@@ -7,14 +7,35 @@ export class ByteReader {
   private done = false;
   position = 0;
 
+  private readonly inner: AsyncIterator<Buffer | Uint8Array>;
+
   constructor(source: AsyncIterable<Buffer | Uint8Array>, private readonly where: string) {
     const inner = source[Symbol.asyncIterator]();
+    this.inner = inner;
     this.it = {
       next: async () => {
         const r = await inner.next();
         return r.done ? r : { done: false, value: Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value) };
       },
     };
+  }
+
+  /** Reads and discards the rest of the input, so that its producer finishes (and reports errors). */
+  async drain(): Promise<void> {
+    this.buf = Buffer.alloc(0);
+    while (!this.done) {
+      const r = await this.it.next();
+      if (r.done) this.done = true;
+      else this.position += r.value.length;
+    }
+  }
+
+  /** Stops the input early (its producer's cleanup runs). */
+  async close(): Promise<void> {
+    if (!this.done) {
+      this.done = true;
+      await this.inner.return?.();
+    }
   }
 
   private async fill(n: number): Promise<boolean> {

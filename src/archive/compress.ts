@@ -1,5 +1,6 @@
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
+import { spawn } from 'node:child_process';
 import type { Compression } from '../model/media-types.js';
 import { ReproError } from '../model/errors.js';
 import type { Block } from './blocks.js';
@@ -55,15 +56,63 @@ async function* gunzip(source: AsyncIterable<Buffer>, where: string): AsyncGener
   }
 }
 
-export function decompressStream(c: DetectedCompression, source: AsyncIterable<Buffer>, where: string): AsyncIterable<Buffer> {
+/**
+ * xz through the `xz` program (liblzma; every common distribution ships it). Decompression has one
+ * correct output, so a host tool cannot make bytes differ; it is never used to compress.
+ */
+async function* unxz(source: AsyncIterable<Buffer>, where: string): AsyncGenerator<Buffer> {
+  const child = spawn('xz', ['--decompress', '--stdout', '--quiet', '--no-warn'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let spawnError: Error | undefined;
+  let stderr = '';
+  child.on('error', (e) => { spawnError = e; });
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const exited = new Promise<number | null>((ok) => child.on('close', (code) => ok(code)));
+  const feeding = (async () => {
+    try {
+      for await (const chunk of source) {
+        if (!child.stdin.write(chunk)) await new Promise((ok) => child.stdin.once('drain', ok));
+      }
+    } finally {
+      child.stdin.end();
+    }
+  })();
+  feeding.catch(() => child.kill());
+  child.stdin.on('error', () => { /* reported through the exit status */ });
+  try {
+    for await (const chunk of child.stdout) yield chunk as Buffer;
+    await feeding;
+    const code = await exited;
+    if (spawnError) {
+      throw new ReproError('E_UNSUPPORTED', `${where}: xz-compressed data needs the xz program (${(spawnError as NodeJS.ErrnoException).code}); install xz-utils`);
+    }
+    if (code !== 0) {
+      const msg = stderr.trim().split('\n')[0] ?? '';
+      throw new ReproError(/unexpected end/i.test(msg) ? 'E_TAR_TRUNCATED' : 'E_BAD_INPUT', `${where}: corrupt or truncated xz data: ${msg.replace(/^xz: \(stdin\): /, '')}`);
+    }
+  } finally {
+    if (child.exitCode === null) child.kill();
+  }
+}
+
+/** Decompresses a whole (small) buffer. */
+export async function decompressBuffer(c: DetectedCompression, data: Buffer, where: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const p of decompressStream(c, [data], where)) parts.push(p);
+  return Buffer.concat(parts);
+}
+
+export function decompressStream(c: DetectedCompression, source: AsyncIterable<Buffer> | Iterable<Buffer>, where: string): AsyncIterable<Buffer> {
+  const src: AsyncIterable<Buffer> = Symbol.asyncIterator in source ? source : (async function* () { yield* source; })();
   switch (c) {
     case 'gzip':
-      return gunzip(source, where);
+      return gunzip(src, where);
     case 'zstd':
-      return zstdDecompressStream(source, where);
+      return zstdDecompressStream(src, where);
+    case 'xz':
+      return unxz(src, where);
     case 'none':
-      return source;
+      return src;
     default:
-      throw new ReproError('E_UNSUPPORTED', `${where}: ${c}-compressed input is not supported; use .tar, .tar.gz or .tar.zst`);
+      throw new ReproError('E_UNSUPPORTED', `${where}: ${c}-compressed input is not supported; use .tar, .tar.gz, .tar.xz or .tar.zst`);
   }
 }

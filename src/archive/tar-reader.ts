@@ -77,64 +77,70 @@ export async function* readTar(
   let longName: string | undefined;
   let longLink: string | undefined;
   let memberStart = -1;
-  for (;;) {
-    if (await r.atEnd()) {
-      throw new ReproError('E_TAR_TRUNCATED', `${where}: truncated: no end-of-archive marker (input ends at byte offset ${r.position})`);
-    }
-    const offset = r.position;
-    if (memberStart < 0) memberStart = offset;
-    const block = await r.read(BLOCK, 'a tar header');
-    if (isZeroBlock(block)) {
-      // End of archive: a second zero block should follow; a lone one at EOF is accepted.
-      return;
-    }
-    const f = decodeHeader(block, offset, where);
-    const t = f.typeflag;
-    if (t === TypeFlag.paxLocal || t === TypeFlag.paxGlobal || t === TypeFlag.gnuLongName || t === TypeFlag.gnuLongLink) {
-      if (f.size > MAX_META) throw new ReproError('E_TAR_FORMAT', `${where}: ${f.size}-byte metadata header at byte offset ${offset}`);
-      const data = await r.read(f.size, 'extended header data');
-      await r.skip(padding(f.size), 'padding');
-      if (t === TypeFlag.paxLocal) for (const [k, v] of decodePaxRecords(data, offset + BLOCK, where)) local.set(k, v);
-      else if (t === TypeFlag.paxGlobal) {
-        global = new Map([...global, ...decodePaxRecords(data, offset + BLOCK, where)]);
-      } else {
-        const s = data.toString('utf8').replace(/\0.*$/s, '');
-        if (t === TypeFlag.gnuLongName) longName = s;
-        else longLink = s;
+  try {
+    for (;;) {
+      if (await r.atEnd()) {
+        throw new ReproError('E_TAR_TRUNCATED', `${where}: truncated: no end-of-archive marker (input ends at byte offset ${r.position})`);
       }
-      continue;
+      const offset = r.position;
+      if (memberStart < 0) memberStart = offset;
+      const block = await r.read(BLOCK, 'a tar header');
+      if (isZeroBlock(block)) {
+        // End of archive: a second zero block should follow; a lone one at EOF is accepted. The
+        // rest (record padding) is read so that the producer finishes and reports its own errors.
+        await r.drain();
+        return;
+      }
+      const f = decodeHeader(block, offset, where);
+      const t = f.typeflag;
+      if (t === TypeFlag.paxLocal || t === TypeFlag.paxGlobal || t === TypeFlag.gnuLongName || t === TypeFlag.gnuLongLink) {
+        if (f.size > MAX_META) throw new ReproError('E_TAR_FORMAT', `${where}: ${f.size}-byte metadata header at byte offset ${offset}`);
+        const data = await r.read(f.size, 'extended header data');
+        await r.skip(padding(f.size), 'padding');
+        if (t === TypeFlag.paxLocal) for (const [k, v] of decodePaxRecords(data, offset + BLOCK, where)) local.set(k, v);
+        else if (t === TypeFlag.paxGlobal) {
+          global = new Map([...global, ...decodePaxRecords(data, offset + BLOCK, where)]);
+        } else {
+          const s = data.toString('utf8').replace(/\0.*$/s, '');
+          if (t === TypeFlag.gnuLongName) longName = s;
+          else longLink = s;
+        }
+        continue;
+      }
+      if (t === TypeFlag.gnuSparse) {
+        throw new ReproError('E_UNSUPPORTED', `${where}: GNU sparse member at byte offset ${offset} is not supported; re-create the archive without --sparse`);
+      }
+      if (t === TypeFlag.gnuMultiVol) {
+        throw new ReproError('E_UNSUPPORTED', `${where}: multi-volume member at byte offset ${offset} is not supported`);
+      }
+      if (longName !== undefined) f.name = longName;
+      if (longLink !== undefined) f.linkname = longLink;
+      const pax = new Map([...global, ...local]);
+      const xattrs = applyPax(f, pax, where, offset);
+      const dataLen = HEADER_ONLY.has(t) ? 0 : f.size;
+      const member: TarMember = {
+        name: f.name, typeflag: t, mode: f.mode & 0o7777, uid: f.uid, gid: f.gid,
+        size: HEADER_ONLY.has(t) ? 0 : f.size, mtime: f.mtime, linkname: f.linkname,
+        devmajor: f.devmajor, devminor: f.devminor, xattrs, pax,
+        headerOffset: memberStart, dataOffset: r.position,
+      };
+      local = new Map();
+      longName = undefined;
+      longLink = undefined;
+      memberStart = -1;
+      let consumed = false;
+      const body = (): AsyncGenerator<Buffer> => {
+        consumed = true;
+        return r.chunks(dataLen, `the data of ${JSON.stringify(member.name)}`);
+      };
+      yield { member, body };
+      if (!consumed) await r.skip(dataLen, `the data of ${JSON.stringify(member.name)}`);
+      else if (r.position !== member.dataOffset + dataLen) {
+        await r.skip(member.dataOffset + dataLen - r.position, `the data of ${JSON.stringify(member.name)}`);
+      }
+      await r.skip(padding(dataLen), 'padding');
     }
-    if (t === TypeFlag.gnuSparse) {
-      throw new ReproError('E_UNSUPPORTED', `${where}: GNU sparse member at byte offset ${offset} is not supported; re-create the archive without --sparse`);
-    }
-    if (t === TypeFlag.gnuMultiVol) {
-      throw new ReproError('E_UNSUPPORTED', `${where}: multi-volume member at byte offset ${offset} is not supported`);
-    }
-    if (longName !== undefined) f.name = longName;
-    if (longLink !== undefined) f.linkname = longLink;
-    const pax = new Map([...global, ...local]);
-    const xattrs = applyPax(f, pax, where, offset);
-    const dataLen = HEADER_ONLY.has(t) ? 0 : f.size;
-    const member: TarMember = {
-      name: f.name, typeflag: t, mode: f.mode & 0o7777, uid: f.uid, gid: f.gid,
-      size: HEADER_ONLY.has(t) ? 0 : f.size, mtime: f.mtime, linkname: f.linkname,
-      devmajor: f.devmajor, devminor: f.devminor, xattrs, pax,
-      headerOffset: memberStart, dataOffset: r.position,
-    };
-    local = new Map();
-    longName = undefined;
-    longLink = undefined;
-    memberStart = -1;
-    let consumed = false;
-    const body = (): AsyncGenerator<Buffer> => {
-      consumed = true;
-      return r.chunks(dataLen, `the data of ${JSON.stringify(member.name)}`);
-    };
-    yield { member, body };
-    if (!consumed) await r.skip(dataLen, `the data of ${JSON.stringify(member.name)}`);
-    else if (r.position !== member.dataOffset + dataLen) {
-      await r.skip(member.dataOffset + dataLen - r.position, `the data of ${JSON.stringify(member.name)}`);
-    }
-    await r.skip(padding(dataLen), 'padding');
+  } finally {
+    await r.close();
   }
 }

@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { orderEntries } from '../archive/tar-writer.js';
+import type { Entry } from '../archive/entry.js';
 import { chooseDeflate, type GzipOptions } from '../archive/gzip.js';
 import type { ZstdOptions } from '../archive/zstd.js';
 import { scratchFileSource } from '../image/file-source.js';
@@ -70,7 +71,7 @@ export interface BuildResult {
   index?: BlobInfo;
   layers: Array<BlobInfo & { diffId: Digest; uncompressedSize: number }>;
   sourceDateEpoch: number;
-  sourceDateEpochFrom: 'option' | 'newest-entry';
+  sourceDateEpochFrom: 'option' | 'newest-entry' | 'release-date';
   entries: number;
   normalize: PassReport[];
   warnings: string[];
@@ -106,44 +107,39 @@ async function scratchPath(scratchDir: string | undefined, ref: ImageRef, tmp: s
   return dir === undefined ? join(tmp, 'layer') : tempNameFor(join(dir, 'layer'));
 }
 
-export async function buildRootfs(opts: RootfsBuildOptions): Promise<BuildResult> {
-  const ref = typeof opts.output === 'string' ? parseImageRef(opts.output, '--output') : opts.output;
+export interface TreeBuildOptions extends Omit<RootfsBuildOptions, 'rootfs' | 'sourceDateEpoch' | 'output'> {
+  sourceDateEpoch: number;
+  sourceDateEpochFrom: BuildResult['sourceDateEpochFrom'];
+  /** Names the input in messages and error paths. */
+  label: string;
+  warnings: string[];
+  /** Reports of steps before normalisation (e.g. package script effects), listed first. */
+  extraReports?: PassReport[];
+}
+
+/**
+ * The steps every build shares once it has a file tree: normalise, write the layer, make config and
+ * manifest, write the output. `tmp` is the caller's temporary directory.
+ */
+export async function buildFromTree(entries: Map<string, Entry>, ref: ImageRef, tmp: string, opts: TreeBuildOptions): Promise<BuildResult> {
   const compression = opts.compression ?? 'gzip';
   const platform = opts.platform ?? DEFAULT_PLATFORM;
-  const warn = (m: string): void => opts.onWarning?.(m);
-  const tmp = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'repro-image-')).catch((e) => { throw ioError(e, 'cannot create a temporary directory'); });
-  let tree: RootfsTree | undefined;
+  const sde = opts.sourceDateEpoch;
   const scratch: string[] = [];
   try {
-    // Step: read-rootfs
-    const read = await readRootfs(opts.rootfs, tmp);
-    tree = read.tree;
-    tree.warnings.forEach(warn);
-
-    // Step: source-date-epoch
-    let sde = opts.sourceDateEpoch;
-    let sdeFrom: BuildResult['sourceDateEpochFrom'] = 'option';
-    if (sde === undefined) {
-      if (read.isDir) {
-        throw new ReproError('E_BAD_EPOCH', `--rootfs ${opts.rootfs} is a directory: set SOURCE_DATE_EPOCH (e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)) or pass --source-date-epoch N`);
-      }
-      sde = Math.max(0, newestMtime(tree.entries.values()) ?? 0);
-      sdeFrom = 'newest-entry';
-    }
-
     // Step: normalize
-    const reports = runPasses(tree.entries, opts.normalize ?? [...PASS_NAMES], {
+    const reports = [...(opts.extraReports ?? []), ...runPasses(entries, opts.normalize ?? [...PASS_NAMES], {
       sourceDateEpoch: sde,
       exclude: opts.exclude ?? [],
       keepXattrs: opts.keepXattrs ?? DEFAULT_KEEP_XATTRS,
-    });
+    })];
 
     // Step: write-layer
-    const ordered = orderEntries(tree.entries.values());
+    const ordered = orderEntries(entries.values());
     const deflate = compression === 'gzip' ? chooseDeflate(opts.gzip?.impl) : undefined;
     const layerPath = await scratchPath(opts.scratchDir, ref, tmp);
     scratch.push(layerPath);
-    const layer = await writeLayer(ordered, compression, layerPath, opts.rootfs, {
+    const layer = await writeLayer(ordered, compression, layerPath, opts.label, {
       gzip: { ...opts.gzip, ...(deflate ? { impl: deflate } : {}) },
       ...(opts.zstd ? { zstd: opts.zstd } : {}),
       ...(opts.onProgress ? { progress: opts.onProgress } : {}),
@@ -174,17 +170,44 @@ export async function buildRootfs(opts: RootfsBuildOptions): Promise<BuildResult
       config: { digest: config.digest, size: config.bytes.length, mediaType: MediaType.ociConfig },
       layers: [{ digest: layer.digest, size: layer.size, mediaType: layer.mediaType, diffId: layer.diffId, uncompressedSize: layer.uncompressedSize }],
       sourceDateEpoch: sde,
-      sourceDateEpochFrom: sdeFrom,
+      sourceDateEpochFrom: opts.sourceDateEpochFrom,
       entries: ordered.length,
       normalize: reports,
-      warnings: tree.warnings,
+      warnings: opts.warnings,
     };
     if (written.index) result.index = { digest: written.index.digest, size: written.index.bytes.length, mediaType: MediaType.ociIndex };
     if (deflate) result.deflate = deflate;
     return result;
   } finally {
-    await tree?.cleanup();
     for (const p of scratch) await rm(p, { force: true });
+  }
+}
+
+export async function buildRootfs(opts: RootfsBuildOptions): Promise<BuildResult> {
+  const ref = typeof opts.output === 'string' ? parseImageRef(opts.output, '--output') : opts.output;
+  const warn = (m: string): void => opts.onWarning?.(m);
+  const tmp = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'repro-image-')).catch((e) => { throw ioError(e, 'cannot create a temporary directory'); });
+  let tree: RootfsTree | undefined;
+  try {
+    // Step: read-rootfs
+    const read = await readRootfs(opts.rootfs, tmp);
+    tree = read.tree;
+    tree.warnings.forEach(warn);
+
+    // Step: source-date-epoch
+    let sde = opts.sourceDateEpoch;
+    let sdeFrom: BuildResult['sourceDateEpochFrom'] = 'option';
+    if (sde === undefined) {
+      if (read.isDir) {
+        throw new ReproError('E_BAD_EPOCH', `--rootfs ${opts.rootfs} is a directory: set SOURCE_DATE_EPOCH (e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)) or pass --source-date-epoch N`);
+      }
+      sde = Math.max(0, newestMtime(tree.entries.values()) ?? 0);
+      sdeFrom = 'newest-entry';
+    }
+    const { rootfs: _r, output: _o, sourceDateEpoch: _s, ...rest } = opts;
+    return await buildFromTree(tree.entries, ref, tmp, { ...rest, sourceDateEpoch: sde, sourceDateEpochFrom: sdeFrom, label: opts.rootfs, warnings: tree.warnings });
+  } finally {
+    await tree?.cleanup();
     await rm(tmp, { recursive: true, force: true });
   }
 }

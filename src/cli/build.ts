@@ -1,5 +1,7 @@
 import { tmpdir } from 'node:os';
 import { buildRootfs, type BuildResult } from '../build/rootfs-build.js';
+import { buildSpec } from '../build/spec-build.js';
+import { defaultCacheDir } from '../fetch/cache.js';
 import { PASS_NAMES, selectPasses } from '../build/passes.js';
 import { parseSourceDateEpoch } from '../build/epoch.js';
 import { ReproError } from '../model/errors.js';
@@ -8,14 +10,18 @@ import { parsePlatform } from '../model/platform.js';
 import { commandLine, keyValues, parse, progressLine, type Io } from './common.js';
 
 export const BUILD_HELP = `Usage: repro-image build --rootfs PATH --output REF [options]
+       repro-image build SPEC.yaml --output REF [--offline] [--source-date-epoch N] [--json]
 
-Builds a one-layer OCI image from a root filesystem whose bytes depend only on the input's
-content and SOURCE_DATE_EPOCH. Prints the manifest digest on stdout.
+Builds a one-layer OCI image whose bytes depend only on its inputs and SOURCE_DATE_EPOCH, from a
+root filesystem, or from an image spec and its lock (SPEC.lock.json, made by 'repro-image lock';
+packages not in the cache are fetched first unless --offline). Prints the manifest digest.
 
-  --rootfs PATH              a directory, or a .tar, .tar.gz or .tar.zst archive
+  --rootfs PATH              a directory, or a .tar, .tar.gz, .tar.xz or .tar.zst archive
+  --offline                  (spec) use only the cache; never open a network connection
   --output REF               oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:NAME:TAG]
-  --source-date-epoch N      the build time in seconds (default: $SOURCE_DATE_EPOCH; for a tar
-                             input without either, its newest entry mtime; a directory needs one)
+  --source-date-epoch N      the build time in seconds (default: $SOURCE_DATE_EPOCH; for a spec,
+                             the Release Date in its lock; for a tar input, its newest entry
+                             mtime; a directory needs one)
   --compression C            gzip (default), zstd or none
   --platform OS/ARCH[/VAR]   platform recorded in the config (default linux/amd64)
   --entrypoint JSON|STR      a JSON array (exec form) or a string run by /bin/sh -c
@@ -49,6 +55,7 @@ const OPTIONS = {
   exclude: { type: 'string', multiple: true },
   normalize: { type: 'string' },
   deflate: { type: 'string' },
+  offline: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -59,9 +66,13 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
     io.stdout(`${BUILD_HELP}\n`);
     return 0;
   }
-  if (positionals.length > 0) throw new ReproError('E_USAGE', `build: unexpected argument ${JSON.stringify(positionals[0])} (see repro-image build --help)`);
-  if (!v.rootfs) throw new ReproError('E_USAGE', 'build: --rootfs PATH is required (see repro-image build --help)');
+  if (positionals.length > 1 || (positionals.length === 1 && v.rootfs)) {
+    throw new ReproError('E_USAGE', `build: unexpected argument ${JSON.stringify(positionals.at(-1))} (see repro-image build --help)`);
+  }
   if (!v.output) throw new ReproError('E_USAGE', 'build: --output REF is required (see repro-image build --help)');
+  if (positionals.length === 1) return buildSpecCommand(positionals[0]!, v, io);
+  if (!v.rootfs) throw new ReproError('E_USAGE', 'build: a SPEC or --rootfs PATH is required (see repro-image build --help)');
+  if (v.offline) throw new ReproError('E_USAGE', 'build: --offline applies to a spec build only');
   const compression = (v.compression ?? 'gzip') as Compression;
   if (!['gzip', 'zstd', 'none'].includes(compression)) throw new ReproError('E_USAGE', `--compression: expected gzip, zstd or none, got ${JSON.stringify(v.compression)}`);
   const deflate = v.deflate ?? 'auto';
@@ -100,11 +111,41 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
   return 0;
 }
 
+type BuildValues = ReturnType<typeof parse<typeof OPTIONS>>['values'];
+
+async function buildSpecCommand(spec: string, v: BuildValues, io: Io): Promise<number> {
+  const rootfsOnly = (['rootfs', 'compression', 'platform', 'entrypoint', 'cmd', 'env', 'workdir', 'user', 'label', 'exclude', 'normalize'] as const)
+    .filter((k) => v[k] !== undefined);
+  if (rootfsOnly.length > 0) {
+    throw new ReproError('E_USAGE', `build ${spec}: --${rootfsOnly[0]} is set in the spec, not on the command line`);
+  }
+  let sde: number | undefined;
+  if (v['source-date-epoch'] !== undefined) sde = parseSourceDateEpoch(v['source-date-epoch'], '--source-date-epoch');
+  else if (io.env['SOURCE_DATE_EPOCH'] !== undefined) sde = parseSourceDateEpoch(io.env['SOURCE_DATE_EPOCH'], 'environment variable SOURCE_DATE_EPOCH');
+  const fetching = progressLine(io, 'fetching');
+  const progress = progressLine(io, 'writing layer');
+  const result = await buildSpec({
+    spec,
+    output: v.output!,
+    cacheDir: defaultCacheDir(io.env),
+    ...(v.offline ? { offline: true } : {}),
+    ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
+    ...(v.annotation ? { annotations: keyValues(v.annotation, '--annotation')! } : {}),
+    tmpDir: tmpdir(),
+    gzip: { impl: (v.deflate ?? 'auto') as 'auto' | 'native' | 'reference' },
+    onFetchProgress: (done, total) => fetching.update(done, total),
+    onProgress: (d, t) => { fetching.end(); progress.update(d, t); },
+    onWarning: (m) => io.stderr(`warning: ${m}\n`),
+  }).finally(() => { fetching.end(); progress.end(); });
+  reportBuild(result, io, v.json === true);
+  return 0;
+}
+
 function reportBuild(r: BuildResult, io: Io, json: boolean): void {
   for (const p of r.normalize) {
     if (p.changed > 0) {
       const more = p.changed > p.examples.length ? `, ... (${p.changed - p.examples.length} more)` : '';
-      io.stderr(`normalize ${p.name}: ${p.changed} changed (${p.examples.join(', ')}${more})\n`);
+      io.stderr(`${PASS_NAMES.includes(p.name) ? 'normalize ' : ''}${p.name}: ${p.changed} changed (${p.examples.join(', ')}${more})\n`);
     }
   }
   if (json) io.stdout(`${JSON.stringify(r, null, 2)}\n`);

@@ -2,6 +2,9 @@
 import { ReproError } from '../model/errors.js';
 import { buildCommand } from './build.js';
 import { inspectCommand } from './inspect.js';
+import { lockCommand } from './lock.js';
+import { fetchCommand } from './fetch.js';
+import { schemaCommand } from './schema.js';
 import type { Io } from './common.js';
 
 const HELP = `Usage: repro-image COMMAND [options]
@@ -9,8 +12,11 @@ const HELP = `Usage: repro-image COMMAND [options]
 Bit-for-bit reproducible OCI images.
 
 Commands:
-  build     build an image from a root filesystem (directory or tar archive)
+  build     build an image from a root filesystem, or from an image spec and its lock
+  lock      resolve an image spec into SPEC.lock.json (every input pinned by SHA-256)
+  fetch     download every locked input into the verified cache
   inspect   show an image and verify every digest and size
+  schema    print the JSON Schema of image specs
 
 Run 'repro-image COMMAND --help' for a command's options.
 Exit codes: 0 success, 1 difference or failed verification, 2 bad usage or input, 3 I/O failure.`;
@@ -23,6 +29,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await buildCommand(rest, io);
       case 'inspect':
         return await inspectCommand(rest, io);
+      case 'lock':
+        return await lockCommand(rest, io);
+      case 'fetch':
+        return await fetchCommand(rest, io);
+      case 'schema':
+        return schemaCommand(rest, io);
       case undefined:
       case '-h':
       case '--help':

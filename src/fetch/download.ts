@@ -1,11 +1,13 @@
 /**
  * Verified downloads: a file is streamed to a temporary name beside its destination while it is
  * hashed; it is renamed into place only when its size and SHA-256 are the expected ones. Sources
- * (mirrors) are tried in order; a body that breaks off is fetched again. Nothing unverified is
+ * (mirrors: http, https or file URLs) are tried in order; a body that breaks off is fetched again. Nothing unverified is
  * ever left under the destination name.
  */
 import { createHash } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { access, open, rename, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { ReproError, ioError } from '../model/errors.js';
 import { tempNameFor } from '../transports/atomic.js';
 import { DEFAULT_RETRY, request, retryDelay, safeUrl, type RetryPolicy } from './http.js';
@@ -54,20 +56,33 @@ export async function downloadVerified(name: string, urls: string[], dest: strin
 type Outcome = 'ok' | { message: string; retryable: boolean; mismatch?: ReproError };
 
 async function fetchOnce(url: string, dest: string, expected: Expected, opts: DownloadOptions, policy: RetryPolicy): Promise<Outcome> {
-  let res;
-  try {
-    res = await request({ url, ...(opts.headers ? { headers: opts.headers } : {}), retry: policy, noRetryStatuses: [] });
-  } catch (e) {
-    return { message: (e as Error).message, retryable: false };
-  }
-  if (res.status !== 200) {
-    res.discard();
-    return { message: `HTTP ${res.status}`, retryable: false };
-  }
-  const declared = Number(res.headers['content-length'] ?? NaN);
-  if (Number.isFinite(declared) && declared !== expected.size) {
-    res.discard();
-    return { message: `serves ${declared} bytes, expected ${expected.size}`, retryable: false };
+  let res: { body: AsyncIterable<Buffer>; discard: () => void };
+  if (url.startsWith('file:')) {
+    const path = fileURLToPath(url);
+    try {
+      await access(path);
+    } catch {
+      return { message: 'no such file', retryable: false };
+    }
+    const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+    res = { body: stream, discard: () => stream.destroy() };
+  } else {
+    let r;
+    try {
+      r = await request({ url, ...(opts.headers ? { headers: opts.headers } : {}), retry: policy, noRetryStatuses: [] });
+    } catch (e) {
+      return { message: (e as Error).message, retryable: false };
+    }
+    if (r.status !== 200) {
+      r.discard();
+      return { message: `HTTP ${r.status}`, retryable: false };
+    }
+    const declared = Number(r.headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared !== expected.size) {
+      r.discard();
+      return { message: `serves ${declared} bytes, expected ${expected.size}`, retryable: false };
+    }
+    res = r;
   }
   const tmp = tempNameFor(dest);
   let fh;
@@ -84,7 +99,7 @@ async function fetchOnce(url: string, dest: string, expected: Expected, opts: Do
       for await (const chunk of res.body) {
         received += chunk.length;
         if (received > expected.size) {
-          (res.body as unknown as { destroy?: () => void }).destroy?.();
+          res.discard();
           throw new ReproError('E_SIZE_MISMATCH', `more than the expected ${expected.size} bytes`);
         }
         hash.update(chunk);

@@ -28,7 +28,7 @@ const TYPES = new Map<number, EntryType>([
   [TypeFlag.dir, 'dir'], [TypeFlag.fifo, 'fifo'],
 ]);
 
-async function* teeToFile(source: AsyncIterable<Buffer>, path: string): AsyncGenerator<Buffer> {
+export async function* teeToFile(source: AsyncIterable<Buffer>, path: string): AsyncGenerator<Buffer> {
   const fh = await open(path, 'wx', 0o600);
   try {
     for await (const chunk of source) {
@@ -89,7 +89,7 @@ export async function readTarball(file: string, tmpDir: string): Promise<RootfsT
   }
 }
 
-function memberEntry(
+export function memberEntry(
   m: TarMember, path: string, dataFile: string, where: string,
   entries: Map<string, Entry>, newInode: () => string,
 ): Entry | undefined {

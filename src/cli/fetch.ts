@@ -1,0 +1,45 @@
+import { loadSpec } from '../spec/load.js';
+import { checkLockMatches, lockPathFor, readLock } from '../spec/lockfile.js';
+import { fetchLocked } from '../build/spec-build.js';
+import { Cache, defaultCacheDir } from '../fetch/cache.js';
+import { ReproError } from '../model/errors.js';
+import { parse, progressLine, type Io } from './common.js';
+
+export const FETCH_HELP = `Usage: repro-image fetch SPEC.yaml [--jobs N]
+
+Downloads every package pinned in SPEC.lock.json into the content-addressed cache
+($XDG_CACHE_HOME/repro-image, else ~/.cache/repro-image). Mirrors are tried in order (source.mirrors,
+else the host's apt sources); each file is checked for size and SHA-256 before it is renamed into
+the cache, and a mismatch is an error naming the file and both digests. This is the only step
+besides 'lock' that uses the network; 'build --offline' then needs none.
+
+  --jobs N     parallel downloads (default 4)
+  -h, --help   this help
+
+Exit codes: 0 all cached, 1 a digest mismatch, 2 bad spec or stale lock, 3 network or I/O.`;
+
+const OPTIONS = { jobs: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+
+export async function fetchCommand(args: string[], io: Io): Promise<number> {
+  const { values: v, positionals } = parse(args, OPTIONS, 'fetch');
+  if (v.help) {
+    io.stdout(`${FETCH_HELP}\n`);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new ReproError('E_USAGE', 'fetch: exactly one SPEC is required (see repro-image fetch --help)');
+  const jobs = v.jobs === undefined ? 4 : Number(v.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new ReproError('E_USAGE', `--jobs: expected 1 to 64, got ${JSON.stringify(v.jobs)}`);
+  const loaded = loadSpec(positionals[0]!);
+  const lockPath = lockPathFor(loaded.file);
+  const lock = readLock(lockPath);
+  checkLockMatches(lock, loaded.spec, lockPath, positionals[0]!);
+  const cache = new Cache(defaultCacheDir(io.env));
+  const progress = progressLine(io, 'fetching');
+  const files = await fetchLocked(loaded.spec, lock, {
+    cache, concurrency: jobs,
+    onProgress: (done, total) => progress.update(done, total),
+    onRetry: (m) => io.stderr(`retry: ${m}\n`),
+  }).finally(progress.end);
+  io.stdout(`${files.size} packages in ${cache.dir}\n`);
+  return 0;
+}

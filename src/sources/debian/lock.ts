@@ -1,0 +1,135 @@
+/**
+ * `lock` for Debian: fetch InRelease from the first mirror that serves a validly signed one, take
+ * the Packages index of each component (by the SHA-256 the Release lists), resolve the package
+ * set and pin every .deb by filename, size and SHA-256.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { ReproError, ioError } from '../../model/errors.js';
+import type { Cache } from '../../fetch/cache.js';
+import { request, safeUrl } from '../../fetch/http.js';
+import type { ImageSpec } from '../../spec/schema.js';
+import { specDigest, type LockFile } from '../../spec/lockfile.js';
+import { decompressBuffer } from '../../archive/compress.js';
+import { hostAptSources, mirrorsFor } from './mirrors.js';
+import { makeUniverse, parsePackages, type IndexPackage } from './packages.js';
+import { parseRelease, readKeyrings, verifyCleartext } from './release.js';
+import { resolve } from './resolve.js';
+
+export const HOST_DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
+
+export interface LockOptions {
+  specDir: string;
+  cache: Cache;
+  /** Where host apt sources are read when the spec names no mirror (default /etc/apt). */
+  aptDir?: string;
+  log?: (line: string) => void;
+}
+
+/** The spec's mirrors, else the host's apt sources for the suite; never a built-in host. */
+export function debianMirrors(spec: ImageSpec, aptDir?: string): string[] {
+  if (spec.source.mirrors) return spec.source.mirrors.map((m) => m.replace(/\/+$/, ''));
+  const found = mirrorsFor(hostAptSources(aptDir), spec.source.suite);
+  if (found.length === 0) {
+    throw new ReproError('E_SPEC', `no mirror: the spec has no source.mirrors and this host has no apt sources; add e.g. "mirrors: [<your Debian mirror URL>]" under source:`);
+  }
+  return found;
+}
+
+async function getText(url: string): Promise<string> {
+  if (url.startsWith('file:')) return readFile(fileURLToPath(url), 'utf8');
+  const r = await request({ url });
+  if (r.status !== 200) {
+    r.discard();
+    throw new ReproError('E_NETWORK', `${safeUrl(url)}: HTTP ${r.status}`);
+  }
+  return r.text(256 << 20);
+}
+
+export async function lockDebian(spec: ImageSpec, opts: LockOptions): Promise<LockFile> {
+  const { suite, architecture, components } = spec.source;
+  const mirrors = debianMirrors(spec, opts.aptDir);
+  const keyringPath = spec.source.keyring === undefined ? HOST_DEBIAN_KEYRING
+    : isAbsolute(spec.source.keyring) ? spec.source.keyring : join(opts.specDir, spec.source.keyring);
+  let keyringBytes: Buffer;
+  try {
+    keyringBytes = readFileSync(keyringPath);
+  } catch (e) {
+    throw ioError(e, spec.source.keyring === undefined
+      ? `cannot read the host Debian archive keyring ${keyringPath} (install debian-archive-keyring, or set source.keyring)`
+      : `cannot read source.keyring ${keyringPath}`);
+  }
+  const keys = await readKeyrings([{ name: keyringPath, bytes: keyringBytes }]);
+
+  // InRelease: the first mirror that serves one with a valid signature.
+  const failures: string[] = [];
+  let verified: { text: string; data: string; signers: string[]; mirror: string } | undefined;
+  for (const m of mirrors) {
+    const url = `${m}/dists/${suite}/InRelease`;
+    try {
+      const text = await getText(url);
+      const { data, signers } = await verifyCleartext(text, keys, safeUrl(url));
+      verified = { text, data, signers, mirror: m };
+      break;
+    } catch (e) {
+      if (e instanceof ReproError && e.code === 'E_SIGNATURE' && mirrors.length === 1) throw e;
+      failures.push(`${safeUrl(url)}: ${(e as Error).message}`);
+    }
+  }
+  if (!verified) {
+    const sig = failures.some((f) => /signature/.test(f));
+    throw new ReproError(sig ? 'E_SIGNATURE' : 'E_NETWORK', `no mirror served a valid InRelease for ${suite}: ${failures.join('; ')}`);
+  }
+  opts.log?.(`InRelease of ${suite} from ${safeUrl(verified.mirror)}: signed by ${verified.signers.join(', ')}`);
+  const release = parseRelease(verified.data, `${safeUrl(verified.mirror)}/dists/${suite}/InRelease`);
+  if (release.architectures.length > 0 && !release.architectures.includes(architecture)) {
+    throw new ReproError('E_SPEC', `source.architecture ${architecture} is not in ${suite} (it has ${release.architectures.join(', ')})`);
+  }
+
+  const indexes: LockFile['source']['indexes'] = [];
+  const all: IndexPackage[] = [];
+  const ordered = [verified.mirror, ...mirrors.filter((m) => m !== verified!.mirror)];
+  for (const component of components) {
+    if (release.components.length > 0 && !release.components.includes(component)) {
+      throw new ReproError('E_SPEC', `source.components: ${component} is not in ${suite} (it has ${release.components.join(', ')})`);
+    }
+    const base = `${component}/binary-${architecture}/Packages`;
+    const path = [`${base}.gz`, `${base}.xz`, base].find((p) => release.files.has(p));
+    if (!path) throw new ReproError('E_BAD_INPUT', `the Release of ${suite} lists no ${base} index`);
+    const expected = release.files.get(path)!;
+    const { path: local } = await opts.cache.ensure(path, ordered.map((m) => `${m}/dists/${suite}/${path}`), expected);
+    const raw = await readFile(local);
+    const text = path.endsWith('.gz') ? gunzipSync(raw) : path.endsWith('.xz') ? await decompressBuffer('xz', raw, path) : raw;
+    all.push(...parsePackages(text.toString('utf8'), component, architecture, path));
+    indexes.push({ path, size: expected.size, sha256: expected.sha256 });
+  }
+
+  const selected = resolve(makeUniverse(all), {
+    packages: spec.packages,
+    essential: spec.essential,
+    ...(spec.priority ? { priority: spec.priority } : {}),
+  });
+  const inRelease = Buffer.from(verified.text, 'utf8');
+  return {
+    lockVersion: 1,
+    specDigest: specDigest(spec),
+    source: {
+      distro: 'debian', suite,
+      ...(release.codename ? { codename: release.codename } : {}),
+      architecture, components,
+      date: release.date,
+      sourceDateEpoch: release.epoch,
+      inRelease: { size: inRelease.length, sha256: createHash('sha256').update(inRelease).digest('hex') },
+      signers: verified.signers,
+      indexes,
+    },
+    packages: selected.map((p) => ({
+      name: p.name, version: p.version, architecture: p.architecture, filename: p.filename,
+      size: p.size, sha256: p.sha256, source: p.source, sourceVersion: p.sourceVersion, component: p.component,
+    })),
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * The host's apt sources, used when a spec names no mirror: deb822 `*.sources` files in
+ * /etc/apt/sources.list.d and one-line `sources.list` / `*.list` files. Only `deb` entries count;
+ * files with other endings (such as `.disabled`) are ignored, as apt ignores them.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { field, parseParagraphs } from './control.js';
+
+export interface AptSource {
+  uri: string;
+  suites: string[];
+}
+
+export function parseDeb822Sources(text: string, where: string): AptSource[] {
+  const out: AptSource[] = [];
+  for (const p of parseParagraphs(text, where)) {
+    if (field(p, 'Enabled')?.toLowerCase() === 'no') continue;
+    if (!(field(p, 'Types') ?? '').split(/\s+/).includes('deb')) continue;
+    const suites = (field(p, 'Suites') ?? '').split(/\s+/).filter(Boolean);
+    for (const uri of (field(p, 'URIs') ?? '').split(/\s+/).filter(Boolean)) out.push({ uri, suites });
+  }
+  return out;
+}
+
+export function parseOneLineSources(text: string): AptSource[] {
+  const out: AptSource[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/#.*/, '').trim();
+    if (!line) continue;
+    const m = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/.exec(line);
+    if (m) out.push({ uri: m[1]!, suites: [m[2]!] });
+  }
+  return out;
+}
+
+/** Every `deb` source configured under `etc` (normally /etc/apt), in apt's file order. */
+export function hostAptSources(etc = '/etc/apt'): AptSource[] {
+  const out: AptSource[] = [];
+  const read = (p: string): string | undefined => {
+    try {
+      return readFileSync(p, 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  const main = read(join(etc, 'sources.list'));
+  if (main !== undefined) out.push(...parseOneLineSources(main));
+  let names: string[] = [];
+  try {
+    names = readdirSync(join(etc, 'sources.list.d')).sort();
+  } catch { /* none */ }
+  for (const n of names) {
+    const text = read(join(etc, 'sources.list.d', n));
+    if (text === undefined) continue;
+    if (n.endsWith('.sources')) out.push(...parseDeb822Sources(text, join(etc, 'sources.list.d', n)));
+    else if (n.endsWith('.list')) out.push(...parseOneLineSources(text));
+  }
+  return out;
+}
+
+/**
+ * Mirror base URLs for `suite`: sources that list the suite itself first, then the other sources
+ * of the same kind (not `-security`, which lives in its own archive), without duplicates.
+ */
+export function mirrorsFor(sources: AptSource[], suite: string): string[] {
+  const norm = (u: string): string => u.replace(/\/+$/, '');
+  const first = sources.filter((s) => s.suites.includes(suite)).map((s) => norm(s.uri));
+  const rest = sources.filter((s) => s.suites.some((x) => !x.endsWith('-security'))).map((s) => norm(s.uri));
+  return [...new Set([...first, ...rest])];
+}

@@ -1,0 +1,92 @@
+/**
+ * Reads and validates an image spec: YAML parsed with positions, checked against the schema, and
+ * every problem reported at once as `FILE:LINE:COL: path: message`.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { LineCounter, isMap, isPair, isScalar, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { ReproError, ioError } from '../model/errors.js';
+import { imageSpec, type ImageSpec } from './schema.js';
+
+export interface LoadedSpec {
+  spec: ImageSpec;
+  /** Absolute path of the spec file and of its folder (relative paths in the spec start there). */
+  file: string;
+  dir: string;
+}
+
+type PathKey = string | number | symbol;
+
+function nodeAt(doc: Document, path: readonly PathKey[]): { node: Node | undefined; depth: number } {
+  let node: unknown = doc.contents;
+  let depth = 0;
+  for (const key of path) {
+    if (!node || typeof node !== 'object' || !('items' in node)) break;
+    const items = (node as { items: unknown[] }).items;
+    let next: unknown;
+    if (isMap(node)) {
+      const pair = items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
+      next = isPair(pair) ? pair.value : undefined;
+    } else if (typeof key === 'number') {
+      next = items[key];
+    }
+    if (!next) break;
+    node = next;
+    depth++;
+  }
+  return { node: node as Node | undefined, depth };
+}
+
+function keyNode(doc: Document, path: readonly PathKey[], key: string): Node | undefined {
+  const { node, depth } = nodeAt(doc, path);
+  if (depth !== path.length || !isMap(node)) return undefined;
+  const pair = node.items.find((p) => isScalar(p.key) && p.key.value === key);
+  return pair && isScalar(pair.key) ? pair.key : undefined;
+}
+
+function describe(path: readonly PathKey[]): string {
+  return path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('').replace(/^\./, '') || '(top level)';
+}
+
+export function parseSpec(text: string, file: string): ImageSpec {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const at = (offset: number | undefined): string => {
+    if (offset === undefined) return `${file}`;
+    const { line, col } = lines.linePos(offset);
+    return `${file}:${line}:${col}`;
+  };
+  const problems: string[] = [];
+  for (const e of doc.errors) problems.push(`${at(e.pos[0])}: ${e.message.split('\n')[0]}`);
+  if (problems.length === 0) {
+    const result = imageSpec.safeParse(doc.toJS());
+    if (result.success) return result.data;
+    for (const issue of result.error.issues as z.core.$ZodIssue[]) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const k of issue.keys) {
+          problems.push(`${at(keyNode(doc, issue.path, k)?.range?.[0])}: ${describe([...issue.path, k])}: unknown key`);
+        }
+        continue;
+      }
+      const { node, depth } = nodeAt(doc, issue.path);
+      const missing = depth < issue.path.length;
+      problems.push(`${at(node?.range?.[0])}: ${describe(issue.path)}: ${missing ? 'required' : issue.message}`);
+    }
+  }
+  // Stable order: by position in the file, then by text.
+  const pos = (s: string): number[] => (/:(\d+):(\d+):/.exec(s) ?? [0, 0, 0]).slice(1).map(Number);
+  problems.sort((a, b) => pos(a)[0]! - pos(b)[0]! || pos(a)[1]! - pos(b)[1]! || (a < b ? -1 : 1));
+  throw new ReproError('E_SPEC', `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`);
+}
+
+export function loadSpec(path: string): LoadedSpec {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw ioError(e, `cannot read the spec ${path}`);
+  }
+  return { spec: parseSpec(text, path), file, dir: dirname(file) };
+}
