@@ -74,6 +74,14 @@ test('the image runs busybox under runc, and dpkg-query reads its database', { t
   const files = spawnSync('dpkg-query', [`--admindir=${rootfs}/var/lib/dpkg`, '-L', 'busybox'], { encoding: 'utf8' });
   assert.match(files.stdout, /^\/bin\/busybox$/m);
 
+  // Our hash links agree with OpenSSL's own subject hash for every certificate.
+  const check = spawnSync('sh', ['-c', `cd "$0/etc/ssl/certs" && n=0 && for l in *.[0-9]; do
+      crt="$0$(readlink "$(readlink "$l")")"; [ -f "$crt" ] || { echo "dangling $l"; exit 2; }
+      h=$(openssl x509 -noout -subject_hash -in "$crt") || exit 3
+      [ "$h" = "\${l%.*}" ] || { echo "mismatch $l $h"; exit 1; }; n=$((n+1)); done; echo $n`, rootfs], { encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+  assert.ok(Number(check.stdout.trim()) > 100, check.stdout);
+
   const configPath = join(bundle, 'config.json');
   const config = JSON.parse(readFileSync(configPath, 'utf8')) as { process: { terminal?: boolean; args?: string[] } };
   config.process.terminal = false;

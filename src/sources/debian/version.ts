@@ -25,6 +25,7 @@ export function parseVersion(v: string): DebVersion {
   const upstream = dash >= 0 ? rest.slice(0, dash) : rest;
   const revision = dash >= 0 ? rest.slice(dash + 1) : '';
   if (upstream === '') throw new Error(`version ${JSON.stringify(v)}: empty upstream version`);
+  if (dash >= 0 && revision === '') throw new Error(`version ${JSON.stringify(v)}: revision is empty`);
   return { epoch, upstream, revision };
 }
 

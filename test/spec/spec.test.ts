@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseSpec } from '../../src/spec/load.js';
+import { jsonSchema } from '../../src/spec/schema.js';
+import { specDigest } from '../../src/spec/lockfile.js';
+import { mirrorsFor, parseDeb822Sources, parseOneLineSources } from '../../src/sources/debian/mirrors.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+test('every problem in a spec is reported at once, each with its line and column', () => {
+  const text = 'name: Bad Name\nsource:\n  distro: debian\n  suit: bookworm\npackages: [busybox, 3]\ncolour: red\nconfig:\n  workdir: relative\nfiles:\n  - src: a\n';
+  assert.throws(() => parseSpec(text, 'image.yaml'), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'E_SPEC');
+    const lines = e.message.split('\n').slice(1).map((l) => l.trim());
+    assert.deepEqual(lines.map((l) => l.split(': ')[0]), ['image.yaml:1:7', 'image.yaml:3:3', 'image.yaml:4:3', 'image.yaml:5:21', 'image.yaml:6:1', 'image.yaml:8:12', 'image.yaml:10:5']);
+    assert.match(e.message, /source\.suit: unknown key/);
+    assert.match(e.message, /source\.suite: required/);
+    assert.match(e.message, /colour: unknown key/);
+    assert.match(e.message, /files\[0\]\.dest: required/);
+    return true;
+  });
+  assert.throws(() => parseSpec('name: [unclosed\n', 'broken.yaml'), /broken\.yaml:\d+:\d+: /);
+});
+
+test('defaults, and the digest covers only what decides the lock', () => {
+  const a = parseSpec('name: x\nsource: {distro: debian, suite: bookworm}\npackages: [busybox]\n', 'a.yaml');
+  assert.deepEqual(a.source.components, ['main']);
+  assert.equal(a.source.architecture, 'amd64');
+  assert.equal(a.compression, 'gzip');
+  const b = parseSpec('name: y\nsource: {distro: debian, suite: bookworm, mirrors: ["http://127.0.0.1/debian"]}\npackages: [busybox]\nconfig: {cmd: [sh]}\n', 'b.yaml');
+  assert.equal(specDigest(a), specDigest(b), 'name, mirrors and config do not change the lock');
+  const c = parseSpec('name: x\nsource: {distro: debian, suite: bookworm}\npackages: [busybox, dash]\n', 'c.yaml');
+  assert.notEqual(specDigest(a), specDigest(c));
+});
+
+test('the shipped JSON Schema is the one the definition generates, and the example validates', () => {
+  const shipped = JSON.parse(readFileSync(join(ROOT, 'docs/image-spec.schema.json'), 'utf8')) as unknown;
+  assert.deepEqual(shipped, jsonSchema());
+  parseSpec(readFileSync(join(ROOT, 'examples/debian-minimal/image.yaml'), 'utf8'), 'examples/debian-minimal/image.yaml');
+});
+
+test('host apt sources: deb822 and one-line files, disabled entries skipped, the suite first', () => {
+  const deb822 = parseDeb822Sources('Types: deb deb-src\nURIs: http://m1/debian\nSuites: bookworm bookworm-updates\nComponents: main\n\nTypes: deb\nURIs: http://sec/debian-security\nSuites: bookworm-security\n\nTypes: deb\nEnabled: no\nURIs: http://off/debian\nSuites: bookworm\n', 'x.sources');
+  const oneLine = parseOneLineSources('# comment\ndeb [arch=amd64 signed-by=/k.gpg] http://m2/debian trixie main\ndeb-src http://src/debian bookworm main\n');
+  assert.deepEqual(mirrorsFor([...oneLine, ...deb822], 'bookworm'), ['http://m1/debian', 'http://m2/debian']);
+  assert.deepEqual(mirrorsFor([...oneLine, ...deb822], 'trixie'), ['http://m2/debian', 'http://m1/debian']);
+});
