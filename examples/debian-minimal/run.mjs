@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// The main job: the bundled Debian example, pinned by its committed lock, fetched into the cache
+// and built twice: the second time --offline, with a separate temp dir, another umask, TZ and
+// LANG. Prints both manifest digests and checks they are equal.
+// If the mirror no longer serves a locked version (Debian point releases replace packages), the
+// spec is locked again and the run says so: the digest then differs from the one in the README.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cli = join(here, '../../dist/src/cli/main.js');
+const spec = join(here, 'image.yaml');
+
+function run(args, { env = {}, umask = '022', quiet = false } = {}) {
+  const r = spawnSync('sh', ['-c', `umask ${umask}; exec "$0" "$@"`, process.execPath, cli, ...args],
+    { env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', quiet ? 'pipe' : 'inherit'] });
+  return { status: r.status ?? 3, stdout: r.stdout.trim(), stderr: r.stderr ?? '' };
+}
+
+function must(r, what) {
+  if (r.status !== 0) {
+    process.stderr.write(`${r.stderr}${what} failed (exit ${r.status})\n`);
+    process.exit(r.status);
+  }
+  return r;
+}
+
+if (!existsSync(join(here, 'image.lock.json'))) must(run(['lock', spec]), 'lock');
+let fetched = run(['fetch', spec], { quiet: true });
+if (fetched.status !== 0 && /HTTP 404|no source served/.test(fetched.stderr)) {
+  process.stderr.write('the mirror no longer has every locked package: locking the spec again\n');
+  must(run(['lock', spec]), 'lock');
+  fetched = run(['fetch', spec], { quiet: true });
+}
+must(fetched, 'fetch');
+process.stderr.write(`${fetched.stdout}\n`);
+
+const a = mkdtempSync(join(tmpdir(), 'repro-image-debian-a-'));
+const b = mkdtempSync(join(tmpdir(), 'repro-image-debian-b-'));
+const one = must(run(['build', spec, '--output', `oci:${a}/image:latest`], { env: { TZ: 'UTC', LANG: 'C.UTF-8' } }), 'build 1').stdout;
+const two = must(run(['build', spec, '--offline', '--output', `oci:${b}/image:latest`], { env: { TZ: 'Pacific/Chatham', LANG: 'de_DE.UTF-8', TMPDIR: b }, umask: '077' }), 'build 2').stdout;
+process.stdout.write(`build 1: ${one}  (oci:${a}/image:latest)\nbuild 2: ${two}  (oci:${b}/image:latest, --offline)\n`);
+if (one !== two) {
+  process.stdout.write('DIFFERENT: the two builds do not match\n');
+  process.exit(1);
+}
+process.stdout.write('identical: both builds produced the same image\n');
+if (!process.argv.includes('--keep')) for (const d of [a, b]) rmSync(d, { recursive: true, force: true });
