@@ -18,15 +18,15 @@ import { readGolden } from '../helpers/golden.js';
 const PACKAGES: TestPackage[] = [
   { name: 'hello-base', version: '1.0', fields: { Priority: 'required' }, files: { '/usr/share/hello/base.txt': 'from hello-base\n', '/bin/hello-sh': { data: '#!/bin/sh\necho hello\n', mode: 0o755 } } },
   { name: 'libfoo', version: '1.0', files: { '/usr/lib/libfoo.txt': 'libfoo 1.0\n' } },
-  { name: 'libfoo', version: '2.0', files: { '/usr/lib/libfoo.txt': 'libfoo 2.0\n' } },
+  { name: 'libfoo', version: '2.0', compression: 'gzip', files: { '/usr/lib/libfoo.txt': 'libfoo 2.0\n' } },
   {
     name: 'app', version: '1.0', fields: { Depends: 'libfoo (>= 2.0), mailer, hello-base' },
     files: { '/usr/bin/app-edit': { data: '#!/bin/sh\n', mode: 0o755 }, '/usr/share/man/man1/app-edit.1.gz': 'man', '/etc/app.conf': 'setting=1\n' },
     conffiles: ['/etc/app.conf'],
     postinst: '#!/bin/sh\nset -e\nif [ "$1" = configure ]; then\n  update-alternatives --install /usr/bin/editor editor /usr/bin/app-edit 50 \\\n    --slave /usr/share/man/man1/editor.1.gz editor.1.gz /usr/share/man/man1/app-edit.1.gz\nfi\n',
   },
-  { name: 'tinymail', version: '1.0', fields: { Provides: 'mailer' }, files: { '/usr/sbin/sendmail': { data: '#!/bin/sh\n', mode: 0o755 } } },
-  { name: 'newer-base', version: '1.0', fields: { Replaces: 'hello-base (<< 2)' }, files: { '/usr/share/hello/base.txt': 'from newer-base\n' } },
+  { name: 'tinymail', version: '1.0', compression: 'zstd', fields: { Provides: 'mailer' }, files: { '/usr/sbin/sendmail': { data: '#!/bin/sh\n', mode: 0o755 } } },
+  { name: 'newer-base', version: '1.0', compression: 'none', fields: { Replaces: 'hello-base (<< 2)' }, files: { '/usr/share/hello/base.txt': 'from newer-base\n' } },
   { name: 'clash-a', version: '1.0', files: { '/usr/share/clash.txt': 'a\n' } },
   { name: 'clash-b', version: '1.0', files: { '/usr/share/clash.txt': 'b\n' } },
   { name: 'needs-missing', version: '1.0', fields: { Depends: 'not-there (>= 1)' }, files: {} },
@@ -70,10 +70,12 @@ test('lock → fetch → build gives the golden digest; Replaces, Provides, vers
   assert.deepEqual(lock.packages.map((p) => `${p.name}=${p.version}`), ['app=1.0', 'hello-base=1.0', 'libfoo=2.0', 'newer-base=1.0', 'tinymail=1.0']);
   assert.equal(lock.source.sourceDateEpoch, 1700000000);
   assert.equal((await run(['fetch', spec], cache)).status, 0);
+  // --offline needs no mirror at all: the same spec pointed at a port where nothing listens.
+  writeFileSync(spec, readFileSync(spec, 'utf8').replace(repo.url, 'http://127.0.0.1:9/debian'));
   const out = join(dir, 'main-image');
   const b = await run(['build', spec, '--offline', '--output', `oci:${out}:t`], cache);
   assert.equal(b.status, 0, b.stderr);
-  assert.equal(b.stdout.trim(), golden['main']);
+  assert.equal(b.stdout.trim(), golden['main'], 'packages in xz, gzip, zstd and uncompressed .debs');
 
   const bundle = join(dir, 'main-bundle');
   const u = spawnSync('umoci', ['unpack', '--image', `${out}:t`, bundle], { encoding: 'utf8' });

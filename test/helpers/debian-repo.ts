@@ -20,6 +20,8 @@ export interface TestPackage {
   files: Record<string, string | { data: string; mode: number }>;
   conffiles?: string[];
   postinst?: string;
+  /** dpkg-deb -Z: the compression of control.tar and data.tar (default xz). */
+  compression?: 'xz' | 'gzip' | 'zstd' | 'none';
 }
 
 export const REPO_DATE = 'Tue, 14 Nov 2023 22:13:20 UTC'; // 1700000000
@@ -58,7 +60,7 @@ function buildDeb(work: string, p: TestPackage, out: string): void {
   }
   writeFileSync(join(root, 'DEBIAN/md5sums'), md5.map((l) => `${l}\n`).join(''));
   execFileSync('sh', ['-c', `find "$0" -exec touch -h -d @${OLD} {} +`, root]);
-  execFileSync('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', root, out], { env: { ...process.env, SOURCE_DATE_EPOCH: String(OLD) }, stdio: 'pipe' });
+  execFileSync('dpkg-deb', ['--root-owner-group', `-Z${p.compression ?? 'xz'}`, '--build', root, out], { env: { ...process.env, SOURCE_DATE_EPOCH: String(OLD) }, stdio: 'pipe' });
 }
 
 export interface Repo {

@@ -50,9 +50,7 @@ export function dpkgDatabase(packages: InstalledPackage[], read: ReadFile, mtime
   const out: Entry[] = [dir('var/lib/dpkg'), dir('var/lib/dpkg/info'), dir('var/lib/dpkg/updates')];
   const sorted = [...packages].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   out.push(file('var/lib/dpkg/status', Buffer.from(sorted.map((p) => statusParagraph(p, read)).join('\n'))));
-  out.push(file('var/lib/dpkg/available', Buffer.alloc(0)));
   out.push(file('var/lib/dpkg/diversions', Buffer.alloc(0)));
-  out.push(file('var/lib/dpkg/statoverride', Buffer.alloc(0)));
   out.push(file('var/lib/dpkg/info/format', Buffer.from('1\n')));
   for (const p of sorted) {
     const n = infoName(p);

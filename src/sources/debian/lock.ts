@@ -3,20 +3,19 @@
  * the Packages index of each component (by the SHA-256 the Release lists), resolve the package
  * set and pin every .deb by filename, size and SHA-256.
  */
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import { ReproError, ioError } from '../../model/errors.js';
 import type { Cache } from '../../fetch/cache.js';
 import { request, safeUrl } from '../../fetch/http.js';
 import type { ImageSpec } from '../../spec/schema.js';
 import { specDigest, type LockFile } from '../../spec/lockfile.js';
-import { decompressBuffer } from '../../archive/compress.js';
+import { decompressStream } from '../../archive/compress.js';
 import { hostAptSources, mirrorsFor } from './mirrors.js';
-import { makeUniverse, parsePackages, type IndexPackage } from './packages.js';
+import { makeUniverse, parsePackagesStream, type IndexPackage } from './packages.js';
 import { parseRelease, readKeyrings, verifyCleartext } from './release.js';
 import { resolve } from './resolve.js';
 
@@ -102,9 +101,9 @@ export async function lockDebian(spec: ImageSpec, opts: LockOptions): Promise<Lo
     if (!path) throw new ReproError('E_BAD_INPUT', `the Release of ${suite} lists no ${base} index`);
     const expected = release.files.get(path)!;
     const { path: local } = await opts.cache.ensure(path, ordered.map((m) => `${m}/dists/${suite}/${path}`), expected);
-    const raw = await readFile(local);
-    const text = path.endsWith('.gz') ? gunzipSync(raw) : path.endsWith('.xz') ? await decompressBuffer('xz', raw, path) : raw;
-    all.push(...parsePackages(text.toString('utf8'), component, architecture, path));
+    const compression = path.endsWith('.gz') ? 'gzip' : path.endsWith('.xz') ? 'xz' : 'none';
+    const text = decompressStream(compression, createReadStream(local, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, path);
+    for (const p of await parsePackagesStream(text, component, architecture, path)) all.push(p);
     indexes.push({ path, size: expected.size, sha256: expected.sha256 });
   }
 
