@@ -4,7 +4,7 @@
  * database written, the spec's files added, then the shared build steps.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
@@ -70,16 +70,21 @@ export async function fetchLocked(spec: ImageSpec, lock: LockFile, opts: FetchOp
 }
 
 /** Re-hashes a cached file before use: the cache is trusted only as far as it checks out. */
-function verifyCached(path: string, p: { size: number; sha256: string; filename: string }): void {
-  let data: Buffer;
+function verifyCached(path: string, p: { size: number; sha256: string; filename: string }, buf: Buffer): void {
+  const hash = createHash('sha256');
+  let size = 0;
+  let fd: number | undefined;
   try {
-    data = readFileSync(path);
+    fd = openSync(path, 'r');
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; size += n) hash.update(buf.subarray(0, n));
   } catch (e) {
     throw ioError(e, `cannot read ${path}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-  const got = createHash('sha256').update(data).digest('hex');
-  if (data.length !== p.size || got !== p.sha256) {
-    throw new ReproError('E_DIGEST_MISMATCH', `${path} (${p.filename}) in the cache has sha256:${got} (${data.length} bytes), the lock says sha256:${p.sha256} (${p.size} bytes); delete it and fetch again`);
+  const got = hash.digest('hex');
+  if (size !== p.size || got !== p.sha256) {
+    throw new ReproError('E_DIGEST_MISMATCH', `${path} (${p.filename}) in the cache has sha256:${got} (${size} bytes), the lock says sha256:${p.sha256} (${p.size} bytes); delete it and fetch again`);
   }
 }
 
@@ -164,7 +169,8 @@ export async function buildSpec(opts: SpecBuildOptions): Promise<BuildResult & {
     cache, ...(opts.offline ? { offline: true } : {}), ...(opts.aptDir ? { aptDir: opts.aptDir } : {}),
     ...(opts.onFetchProgress ? { onProgress: opts.onFetchProgress } : {}),
   });
-  for (const p of lock.packages) verifyCached(files.get(p.name)!, p);
+  const buf = Buffer.allocUnsafe(1 << 20);
+  for (const p of lock.packages) verifyCached(files.get(p.name)!, p, buf);
 
   const sde = opts.sourceDateEpoch ?? lock.source.sourceDateEpoch;
   const tmp = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'repro-image-')).catch((e) => { throw ioError(e, 'cannot create a temporary directory'); });

@@ -151,3 +151,19 @@ test('a lock that no longer matches its spec is refused with the fix', async () 
   assert.equal(r.status, 2);
   assert.match(r.stderr, /image\.lock\.json was made for other spec inputs .*run 'repro-image lock .*image\.yaml' again/);
 });
+
+test('a cached package that no longer matches its digest is refused at build time', async () => {
+  const spec = specFile('rot', ['hello-base']);
+  const cache = join(dir, 'cache-rot');
+  assert.equal((await run(['lock', spec], cache)).status, 0);
+  assert.equal((await run(['fetch', spec], cache)).status, 0);
+  const lock = JSON.parse(readFileSync(join(dir, 'rot/image.lock.json'), 'utf8')) as { packages: Array<{ sha256: string }> };
+  const cached = join(cache, 'repro-image/sha256', lock.packages[0]!.sha256);
+  const bytes = readFileSync(cached);
+  bytes[100] = bytes[100]! ^ 1;
+  writeFileSync(cached, bytes);
+  const r = await run(['build', spec, '--offline', '--output', `oci:${join(dir, 'rot-image')}:t`], cache);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /in the cache has sha256:[0-9a-f]{64} .*the lock says sha256:[0-9a-f]{64}.*fetch again/);
+  assert.equal(existsSync(join(dir, 'rot-image')), false);
+});
