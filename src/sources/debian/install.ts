@@ -5,6 +5,7 @@
  * per package, which paths it owns, for the dpkg database.
  */
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { ReproError } from '../../model/errors.js';
 import type { Entry } from '../../archive/entry.js';
@@ -149,7 +150,8 @@ export async function installPackages(inputs: PackageInput[], tmpDir: string, op
         opts.onPackage?.(++done, inputs.length);
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 2) }, worker));
+    // Decompression runs in xz child processes: one more unpacker than cores keeps them all busy.
+    await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? availableParallelism() + 1) }, worker));
 
     const entries = new Map<string, Entry>();
     const owner = new Map<string, Unpacked>();
