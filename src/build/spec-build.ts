@@ -16,7 +16,7 @@ import type { ContainerConfig } from '../model/config.js';
 import { ReproError, ioError } from '../model/errors.js';
 import type { Platform } from '../model/platform.js';
 import { dpkgDatabase } from '../sources/debian/dpkg-db.js';
-import { alternatives, basePasswd, caCertificates } from '../sources/debian/effects.js';
+import { alternatives, baseFiles, basePasswd, caCertificates } from '../sources/debian/effects.js';
 import { addMergedUsrLinks, installPackages, mergedUsrPath } from '../sources/debian/install.js';
 import { debianMirrors } from '../sources/debian/lock.js';
 import { loadSpec, type LoadedSpec } from '../spec/load.js';
@@ -198,7 +198,8 @@ export async function buildSpec(opts: SpecBuildOptions): Promise<BuildResult & {
     };
 
     // Step: script effects, the dpkg database, merged /usr, the spec's files
-    const effects = [basePasswd(entries, read, sde), caCertificates(entries, read, sde), alternatives(entries, installed.packages, sde)];
+    // base-passwd first: base-files resolves group names through etc/group.
+    const effects = [basePasswd(entries, read, sde), baseFiles(entries, installed.packages, read, sde), caCertificates(entries, read, sde), alternatives(entries, installed.packages, sde)];
     for (const e of dpkgDatabase(installed.packages, read, sde)) entries.set(e.path, e);
     addMergedUsrLinks(entries, sde);
     const added = addSpecFiles(entries, loaded, sde);

@@ -71,6 +71,10 @@ test('the image runs busybox under runc, and dpkg-query reads its database', { t
   const lock = JSON.parse(readFileSync(join(dir, 'image.lock.json'), 'utf8')) as { packages: Array<{ name: string; version: string }> };
   const listed = q.stdout.trim().split('\n').map((l) => l.trim());
   assert.deepEqual(listed, lock.packages.map((p) => `${p.name} ${p.version} ii`));
+  // base-files' first-configure effects.
+  const probe = spawnSync('sh', ['-c', 'cd "$0" && readlink var/run var/lock var/spool/mail etc/dpkg/origins/default && stat -c "%a %g" var/mail run/lock && test -s etc/profile && test -s root/.profile && test -d usr/local/bin', rootfs], { encoding: 'utf8' });
+  assert.equal(probe.status, 0, probe.stderr);
+  assert.deepEqual(probe.stdout.trim().split('\n'), ['/run', '/run/lock', '../mail', 'debian', '2775 8', '1777 0']);
   const files = spawnSync('dpkg-query', [`--admindir=${rootfs}/var/lib/dpkg`, '-L', 'busybox'], { encoding: 'utf8' });
   assert.match(files.stdout, /^\/bin\/busybox$/m);
 

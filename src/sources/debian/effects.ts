@@ -5,7 +5,10 @@
  *  - ca-certificates: /etc/ca-certificates.conf, the /etc/ssl/certs/NAME.pem links, the
  *    OpenSSL hash links (HASH.0…) and the ca-certificates.crt bundle, as update-ca-certificates;
  *  - alternatives: every literal `update-alternatives --install` in a postinst, resolved in auto
- *    mode (highest priority wins), with the links and dpkg's alternatives database.
+ *    mode (highest priority wins), with the links and dpkg's alternatives database;
+ *  - base-files: what its postinst does on first configuration (default files copied from
+ *    /usr/share/base-files, the standard directories, the /var/run and /var/lock links, the
+ *    login records), read from the calls of its own helper functions in that postinst.
  * Pure: takes the tree and a way to read file content; returns the report of what it did.
  */
 import { comparePaths, type Entry } from '../../archive/entry.js';
@@ -167,4 +170,62 @@ export function alternatives(tree: Map<string, Entry>, packages: InstalledPackag
     put(tree, fileEntry(`var/lib/dpkg/alternatives/${name}`, Buffer.from(`${lines.join('\n')}\n`), mtime), changed);
   }
   return { name: 'alternatives', changed: changed.sort(comparePaths) };
+}
+
+/** The numeric id of a group, from the image's etc/group (root when absent). */
+function groupId(read: ReadContent, name: string): number {
+  if (name === 'root') return 0;
+  const line = (read('etc/group')?.toString('utf8') ?? '').split('\n').find((l) => l.startsWith(`${name}:`));
+  const gid = Number(line?.split(':')[2]);
+  return Number.isInteger(gid) ? gid : 0;
+}
+
+export function baseFiles(tree: Map<string, Entry>, packages: InstalledPackage[], read: ReadContent, mtime: number): EffectReport | undefined {
+  const script = packages.find((p) => p.name === 'base-files')?.controlFiles.get('postinst')?.toString('utf8');
+  if (!script) return undefined;
+  const changed: string[] = [];
+  const rel = (p: string): string => mergedUsrPath(p.replace(/^\$DPKG_ROOT/, '').replace(/^"|"$/g, '').replace(/^\/+/, ''));
+  const setDir = (path: string, mode: number, gid: number): void => {
+    if (tree.has(path)) return;
+    ensureDir(tree, path.slice(0, path.lastIndexOf('/')), mtime);
+    put(tree, { ...dirEntry(path, mtime), mode, gid }, changed);
+  };
+  for (const raw of script.split('\n')) {
+    const line = raw.trim();
+    let m: RegExpExecArray | null;
+    if ((m = /^install_from_default\s+(\S+)\s+(\S+)$/.exec(line))) {
+      const dest = rel(m[2]!);
+      const src = tree.get(`usr/share/base-files/${m[1]}`);
+      const data = read(`usr/share/base-files/${m[1]}`);
+      if (tree.has(dest) || !src || !data) continue;
+      ensureDir(tree, dest.slice(0, dest.lastIndexOf('/')), mtime);
+      put(tree, { ...fileEntry(dest, data, mtime, src.mode), uid: src.uid, gid: src.gid }, changed);
+    } else if ((m = /^install_directory\s+(\S+)\s+([0-7]+)\s+(\S+)$/.exec(line))) {
+      setDir(rel(m[1]!), parseInt(m[2]!, 8), groupId(read, m[3]!));
+    } else if ((m = /^install_local_dir\s+(\S+)$/.exec(line))) {
+      setDir(rel(m[1]!), 0o755, 0); // root:root, as without /etc/staff-group-for-usr-local
+    } else if ((m = /^migrate_directory\s+(\S+)\s+(\S+)$/.exec(line))) {
+      const path = rel(m[1]!);
+      const e = tree.get(path);
+      const hasChildren = [...tree.keys()].some((k) => k.startsWith(`${path}/`));
+      if (e && e.type === 'dir' && !hasChildren) put(tree, linkEntry(path, m[2]!, mtime), changed);
+    } else if ((m = /^ln -sf?\s+(\S+)\s+"\$DPKG_ROOT(\/[^"]+)"$/.exec(line))) {
+      const path = rel(m[2]!);
+      if (path === 'etc/dpkg/origins/default' && !tree.has('etc/dpkg/origins/debian')) continue;
+      if (tree.has(path) && tree.get(path)!.type !== 'symlink') continue;
+      ensureDir(tree, path.slice(0, path.lastIndexOf('/')), mtime);
+      put(tree, linkEntry(path, m[1]!, mtime), changed);
+    } else if ((m = /^ensure_file_owner_mode\s+(\S+)\s+(\S+):(\S+)\s+([0-7]+)$/.exec(line))) {
+      const path = rel(m[1]!);
+      if (tree.has(path)) continue;
+      ensureDir(tree, path.slice(0, path.lastIndexOf('/')), mtime);
+      put(tree, { ...fileEntry(path, Buffer.alloc(0), mtime, parseInt(m[4]!, 8)), gid: groupId(read, m[3]!) }, changed);
+    }
+  }
+  // info.dir, when there is an info directory (a condition of its own in the script).
+  if (tree.has('usr/share/info') && !tree.has('usr/share/info/dir')) {
+    const data = read('usr/share/base-files/info.dir');
+    if (data) put(tree, fileEntry('usr/share/info/dir', data, mtime, 0o644), changed);
+  }
+  return { name: 'base-files', changed: changed.sort(comparePaths) };
 }
