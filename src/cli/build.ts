@@ -1,11 +1,12 @@
 import { tmpdir } from 'node:os';
-import { buildRootfs, type BuildResult } from '../build/rootfs-build.js';
+import { buildRootfs, type BuildResult, type RootfsBuildOptions } from '../build/rootfs-build.js';
 import { PASS_NAMES, selectPasses } from '../build/passes.js';
 import { parseSourceDateEpoch } from '../build/epoch.js';
 import { ReproError } from '../model/errors.js';
 import type { Compression } from '../model/media-types.js';
 import { parsePlatform } from '../model/platform.js';
 import { commandLine, keyValues, parse, progressLine, type Io } from './common.js';
+import { REGISTRY_HELP, registryFlags, registryOptions, rewriteTlsFlags } from './registry-flags.js';
 
 export const BUILD_HELP = `Usage: repro-image build --rootfs PATH --output REF [options]
 
@@ -13,7 +14,8 @@ Builds a one-layer OCI image from a root filesystem whose bytes depend only on t
 content and SOURCE_DATE_EPOCH. Prints the manifest digest on stdout.
 
   --rootfs PATH              a directory, or a .tar, .tar.gz or .tar.zst archive
-  --output REF               oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:NAME:TAG]
+  --output REF               oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG]
+                             or docker://HOST/REPO[:TAG] (pushed: blobs, config, then manifest)
   --source-date-epoch N      the build time in seconds (default: $SOURCE_DATE_EPOCH; for a tar
                              input without either, its newest entry mtime; a directory needs one)
   --compression C            gzip (default), zstd or none
@@ -29,11 +31,13 @@ content and SOURCE_DATE_EPOCH. Prints the manifest digest on stdout.
   --normalize LIST           passes to run: all (default), none, or a comma list of
                              ${PASS_NAMES.join(', ')}
   --json                     print digests, sizes and the normalisation report as JSON
+${REGISTRY_HELP}
   -h, --help                 this help
 
 Exit codes: 0 built, 2 bad usage or bad input, 3 I/O failure.`;
 
-const OPTIONS = {
+/** The flags of `build`; `verify` takes the same ones but --output. */
+export const BUILD_FLAGS = {
   rootfs: { type: 'string' },
   output: { type: 'string', short: 'o' },
   'source-date-epoch': { type: 'string' },
@@ -51,10 +55,13 @@ const OPTIONS = {
   deflate: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  ...registryFlags(''),
 } as const;
 
+type BuildFlagValues = ReturnType<typeof parse<typeof BUILD_FLAGS>>['values'];
+
 export async function buildCommand(args: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(args, OPTIONS, 'build');
+  const { values: v, positionals } = parse(rewriteTlsFlags(args), BUILD_FLAGS, 'build');
   if (v.help) {
     io.stdout(`${BUILD_HELP}\n`);
     return 0;
@@ -62,6 +69,23 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
   if (positionals.length > 0) throw new ReproError('E_USAGE', `build: unexpected argument ${JSON.stringify(positionals[0])} (see repro-image build --help)`);
   if (!v.rootfs) throw new ReproError('E_USAGE', 'build: --rootfs PATH is required (see repro-image build --help)');
   if (!v.output) throw new ReproError('E_USAGE', 'build: --output REF is required (see repro-image build --help)');
+  const progress = progressLine(io, 'writing layer');
+  const push = progressLine(io, 'pushing');
+  const result = await buildRootfs({
+    ...rootfsBuildOptions(v.rootfs, v, io),
+    output: v.output,
+    registry: registryOptions(v, io, (_blob, done, total) => push.update(done, total)),
+    onProgress: progress.update,
+  }).finally(() => {
+    progress.end();
+    push.end();
+  });
+  reportBuild(result, io, v.json === true);
+  return 0;
+}
+
+/** The build flags (all but --output) as options for buildRootfs; `verify` rebuilds with them too. */
+export function rootfsBuildOptions(rootfs: string, v: BuildFlagValues, io: Io): Omit<RootfsBuildOptions, 'output'> {
   const compression = (v.compression ?? 'gzip') as Compression;
   if (!['gzip', 'zstd', 'none'].includes(compression)) throw new ReproError('E_USAGE', `--compression: expected gzip, zstd or none, got ${JSON.stringify(v.compression)}`);
   const deflate = v.deflate ?? 'auto';
@@ -73,10 +97,8 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
     if (e.indexOf('=') <= 0) throw new ReproError('E_USAGE', `--env ${JSON.stringify(e)}: expected KEY=VALUE`);
     return e;
   });
-  const progress = progressLine(io, 'writing layer');
-  const result = await buildRootfs({
-    rootfs: v.rootfs,
-    output: v.output,
+  return {
+    rootfs,
     ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
     compression,
     ...(v.platform ? { platform: parsePlatform(v.platform) } : {}),
@@ -93,11 +115,8 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
     normalize: selectPasses(v.normalize),
     tmpDir: tmpdir(),
     gzip: { impl: deflate as 'auto' | 'native' | 'reference' },
-    onProgress: progress.update,
     onWarning: (m) => io.stderr(`warning: ${m}\n`),
-  }).finally(progress.end);
-  reportBuild(result, io, v.json === true);
-  return 0;
+  };
 }
 
 function reportBuild(r: BuildResult, io: Io, json: boolean): void {

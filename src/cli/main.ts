@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { ReproError } from '../model/errors.js';
 import { buildCommand } from './build.js';
+import { copyCommand } from './copy.js';
+import { verifyCommand } from './verify.js';
 import { inspectCommand } from './inspect.js';
 import type { Io } from './common.js';
 
@@ -11,6 +13,8 @@ Bit-for-bit reproducible OCI images.
 Commands:
   build     build an image from a root filesystem (directory or tar archive)
   inspect   show an image and verify every digest and size
+  copy      copy an image or index between transports, digests unchanged
+  verify    rebuild an image and check it against a published digest
 
 Run 'repro-image COMMAND --help' for a command's options.
 Exit codes: 0 success, 1 difference or failed verification, 2 bad usage or input, 3 I/O failure.`;
@@ -23,6 +27,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await buildCommand(rest, io);
       case 'inspect':
         return await inspectCommand(rest, io);
+      case 'copy':
+        return await copyCommand(rest, io);
+      case 'verify':
+        return await verifyCommand(rest, io);
       case undefined:
       case '-h':
       case '--help':
