@@ -104,8 +104,9 @@ export class RegistryClient {
       try {
         return await this.pingAt(https, this.retry);
       } catch (e) {
-        if (e instanceof ReproError && /EPROTO|wrong version number|ssl|tls/i.test(e.message)) {
-          throw new ReproError('E_NETWORK', `${this.registry}: TLS handshake failed (${e.message}); for a plain-HTTP registry pass --tls-verify=false`);
+        if (e instanceof ReproError && /EPROTO|wrong version number|ssl|tls|certificate/i.test(e.message)) {
+          const why = /wrong version number|EPROTO/.test(e.message) ? 'the server does not speak TLS' : (e.message.split('\n')[0] ?? '');
+          throw new ReproError('E_NETWORK', `${this.registry}: TLS handshake failed (${why}); for a plain-HTTP registry or an untrusted certificate pass --tls-verify=false`);
         }
         throw e;
       }
@@ -121,7 +122,8 @@ export class RegistryClient {
     try {
       return await this.pingAt(`http://${this.host}`, this.retry);
     } catch (e) {
-      throw new ReproError('E_NETWORK', `${this.registry}: no registry answers: over HTTPS ${(first as Error).message}; over HTTP ${(e as Error).message}`);
+      const line = (x: unknown): string => ((x as Error).message ?? String(x)).split('\n')[0] ?? '';
+      throw new ReproError('E_NETWORK', `${this.registry}: no registry answers: over HTTPS ${line(first)}; over HTTP ${line(e)}`);
     }
   }
 
