@@ -92,3 +92,17 @@ export function runCliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promis
     child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
   });
 }
+
+/** skopeo without blocking this process (for when the token service runs in it). */
+export async function skopeoAsync(args: string[]): Promise<Buffer> {
+  requireTool('/usr/bin/skopeo', 'skopeo');
+  return new Promise((resolve, reject) => {
+    const child = spawn('skopeo', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => { err += d.toString('utf8'); });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(`skopeo ${args.join(' ')}: exit ${code}: ${err}`))));
+  });
+}

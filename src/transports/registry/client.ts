@@ -154,34 +154,35 @@ export class RegistryClient {
       throw new ReproError('E_AUTH', `${this.registry}: bearer challenge realm is not a URL: ${JSON.stringify(safeUrl(realm))}`);
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ReproError('E_AUTH', `${safeUrl(url)}: token realm is not http(s)`);
+    const shown = safeUrl(url);
     if (challenge.params['service'] !== undefined) url.searchParams.set('service', challenge.params['service']);
     for (const s of scopes) url.searchParams.append('scope', s);
     const headers: Record<string, string> = {};
     const creds = await this.credentials(repository);
     if (creds) {
       if (url.protocol === 'http:' && !this.opts.insecure) {
-        throw new ReproError('E_AUTH', `${safeUrl(url)}: the token service is plain HTTP; refusing to send credentials without --tls-verify=false`);
+        throw new ReproError('E_AUTH', `${shown}: the token service is plain HTTP; refusing to send credentials without --tls-verify=false`);
       }
       headers['authorization'] = basic(creds);
     }
-    const res = await request({ url, headers, retry: this.retry, insecureTls: this.opts.insecure === true, onRetry: this.onRetry(`token ${safeUrl(url)}`) });
+    const res = await request({ url, headers, retry: this.retry, insecureTls: this.opts.insecure === true, onRetry: this.onRetry(`token ${shown}`) });
     if (res.status === 401 || res.status === 403) {
       res.discard();
-      throw new ReproError('E_AUTH', `${this.registry}: the token service ${safeUrl(url)} refused ${creds ? `the credentials for user ${JSON.stringify(creds.username)}` : 'anonymous access'} (HTTP ${res.status}); pass --creds USER:PASSWORD or log in`);
+      throw new ReproError('E_AUTH', `${this.registry}: the token service ${shown} refused ${creds ? `the credentials for user ${JSON.stringify(creds.username)}` : 'anonymous access'} (HTTP ${res.status}); pass --creds USER:PASSWORD or log in`);
     }
     if (res.status !== 200) {
       res.discard();
-      throw new ReproError('E_NETWORK', `${safeUrl(url)}: token request answered HTTP ${res.status}`);
+      throw new ReproError('E_NETWORK', `${shown}: token request answered HTTP ${res.status}`);
     }
     let body: unknown;
     try {
       body = JSON.parse(await res.text(TOKEN_LIMIT));
     } catch {
-      throw new ReproError('E_AUTH', `${safeUrl(url)}: token response is not JSON`);
+      throw new ReproError('E_AUTH', `${shown}: token response is not JSON`);
     }
     const o = (body ?? {}) as Record<string, unknown>;
     const token = typeof o['token'] === 'string' ? o['token'] : o['access_token'];
-    if (typeof token !== 'string' || token === '') throw new ReproError('E_AUTH', `${safeUrl(url)}: token response has no token`);
+    if (typeof token !== 'string' || token === '') throw new ReproError('E_AUTH', `${shown}: token response has no token`);
     return token;
   }
 
