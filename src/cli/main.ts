@@ -1,9 +1,5 @@
 #!/usr/bin/env node
 import { ReproError } from '../model/errors.js';
-import { buildCommand } from './build.js';
-import { copyCommand } from './copy.js';
-import { verifyCommand } from './verify.js';
-import { inspectCommand } from './inspect.js';
 import type { Io } from './common.js';
 
 const HELP = `Usage: repro-image COMMAND [options]
@@ -19,18 +15,19 @@ Commands:
 Run 'repro-image COMMAND --help' for a command's options.
 Exit codes: 0 success, 1 difference or failed verification, 2 bad usage or input, 3 I/O failure.`;
 
+// Commands are loaded when they run: a registry command need not load the compressors.
 export async function main(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case 'build':
-        return await buildCommand(rest, io);
+        return await (await import('./build.js')).buildCommand(rest, io);
       case 'inspect':
-        return await inspectCommand(rest, io);
+        return await (await import('./inspect.js')).inspectCommand(rest, io);
       case 'copy':
-        return await copyCommand(rest, io);
+        return await (await import('./copy.js')).copyCommand(rest, io);
       case 'verify':
-        return await verifyCommand(rest, io);
+        return await (await import('./verify.js')).verifyCommand(rest, io);
       case undefined:
       case '-h':
       case '--help':

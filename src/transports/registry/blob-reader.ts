@@ -11,6 +11,9 @@ import { DEFAULT_RETRY, retryDelay } from '../../fetch/http.js';
 import { unexpected, type RegistryClient } from './client.js';
 import { repositoryScope } from './challenge.js';
 
+/** Socket reads (16–64 KiB) are gathered into pieces of this size before they are passed on. */
+const PIECE = 1 << 20;
+
 export function registryBlob(client: RegistryClient, repository: string, digest: Digest, size: number | undefined): BlobSource {
   const where = `${client.registry}/${repository}@${digest}`;
   const policy = client.options.retry ?? DEFAULT_RETRY;
@@ -38,6 +41,8 @@ export function registryBlob(client: RegistryClient, repository: string, digest:
           throw await unexpected(res, `${where}: cannot fetch the blob`);
         }
         let reason: string;
+        let held: Buffer[] = [];
+        let heldBytes = 0;
         try {
           for await (const chunk of res.body) {
             let c = chunk;
@@ -53,12 +58,22 @@ export function registryBlob(client: RegistryClient, repository: string, digest:
               throw new ReproError('E_SIZE_MISMATCH', `${where}: the registry sent more than the expected ${size} bytes`);
             }
             offset += c.length;
-            yield c;
+            held.push(c);
+            heldBytes += c.length;
+            if (heldBytes >= PIECE) {
+              const piece = Buffer.concat(held, heldBytes);
+              held = [];
+              heldBytes = 0;
+              yield piece;
+            }
           }
+          if (heldBytes > 0) yield Buffer.concat(held, heldBytes);
           if (size === undefined || offset >= size) return;
           reason = `body ended after ${offset} of ${size} bytes`;
         } catch (e) {
           if (e instanceof ReproError) throw e;
+          // What arrived before the break is good as far as it goes: pass it on, resume after it.
+          if (heldBytes > 0) yield Buffer.concat(held, heldBytes);
           reason = `connection broke after ${offset} bytes (${(e as Error).message})`;
         }
         if (attempt >= policy.attempts) throw new ReproError('E_NETWORK', `${where}: ${reason} (after ${attempt} attempts)`);

@@ -21,7 +21,7 @@ export interface RegistryOptions {
   retry?: RetryPolicy;
   /** Blobs up to this size are uploaded with one PUT; larger ones in chunks. Default 32 MiB. */
   monolithicLimit?: number;
-  /** Chunk size for chunked uploads. Default 32 MiB. */
+  /** Chunk size for chunked uploads. Default 256 MiB from a file, 16 MiB (held in memory) from a stream. */
   chunkSize?: number;
   /** A retry is about to happen (for a progress line): never includes credentials. */
   onRetry?: (message: string) => void;

@@ -3,7 +3,7 @@
  * schema 2 types, checked against the digest asked for (or the registry's Docker-Content-Digest),
  * and put back with their exact bytes and media type.
  */
-import { sha256, type Digest } from '../../model/digest.js';
+import { sha256 } from '../../model/digest.js';
 import { ReproError } from '../../model/errors.js';
 import { MediaType, isIndexType, isManifestType } from '../../model/media-types.js';
 import type { Descriptor } from '../../model/descriptor.js';
@@ -91,8 +91,4 @@ export async function putManifest(client: RegistryClient, repository: string, re
   if (typeof stored === 'string' && stored.startsWith('sha256:') && stored !== descriptor.digest) {
     throw new ReproError('E_DIGEST_MISMATCH', `${where}: the registry stored the manifest as ${stored}, not ${descriptor.digest}`);
   }
-}
-
-export function isDigestReference(s: string): s is Digest {
-  return s.startsWith('sha256:');
 }

@@ -16,7 +16,13 @@ import { unexpected, type RegistryClient } from './client.js';
 import { repositoryScope } from './challenge.js';
 
 export const DEFAULT_MONOLITHIC_LIMIT = 32 << 20;
-export const DEFAULT_CHUNK_SIZE = 32 << 20;
+/**
+ * Chunks read from a file are re-readable, so a broken one resumes at the registry's offset
+ * whatever its size: they are large (a registry ingests one long PATCH faster than several).
+ * Chunks of a streamed source are held in memory for a resend: they are small.
+ */
+export const DEFAULT_FILE_CHUNK_SIZE = 256 << 20;
+export const DEFAULT_STREAM_CHUNK_SIZE = 16 << 20;
 
 export type BlobOutcome = 'exists' | 'mounted' | 'uploaded';
 
@@ -167,10 +173,10 @@ export class BlobUploader {
   }
 
   private async chunked(d: Descriptor, src: BlobSource, first: string): Promise<void> {
-    const chunkSize = this.client.options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    const fromFile = slice(src, 0, 0) !== undefined;
+    const chunkSize = this.client.options.chunkSize ?? (fromFile ? DEFAULT_FILE_CHUNK_SIZE : DEFAULT_STREAM_CHUNK_SIZE);
     let location = first;
     let offset = 0;
-    const fromFile = slice(src, 0, 0) !== undefined;
     // A source without a file is read once, a chunk at a time, and the chunk kept for a resend.
     const stream = fromFile ? undefined : pieces(src.open(), chunkSize)[Symbol.asyncIterator]();
     try {
