@@ -36,10 +36,20 @@ export interface CopyResult {
   pushed?: WriteResult['blobs'];
 }
 
-function withProgress(graph: ImageGraph, onProgress: (done: number, total: number) => void): ImageGraph {
+/** Per-blob byte counts summed over the graph, reported as (done, total). */
+function aggregate(graph: ImageGraph, onProgress: (done: number, total: number) => void): (blob: string, done: number) => void {
   const total = graph.blobs.reduce((n, b) => n + b.descriptor.size, 0);
   const seen = new Map<string, number>();
-  const report = (): void => onProgress([...seen.values()].reduce((a, b) => a + b, 0), total);
+  let sum = 0;
+  return (blob, done) => {
+    sum += done - (seen.get(blob) ?? 0);
+    seen.set(blob, done);
+    onProgress(sum, total);
+  };
+}
+
+function withProgress(graph: ImageGraph, onProgress: (done: number, total: number) => void): ImageGraph {
+  const report = aggregate(graph, onProgress);
   return {
     ...graph,
     blobs: graph.blobs.map((b) => ({
@@ -50,8 +60,7 @@ function withProgress(graph: ImageGraph, onProgress: (done: number, total: numbe
           let n = 0;
           for await (const c of b.source.open()) {
             n += c.length;
-            seen.set(b.descriptor.digest, n);
-            report();
+            report(b.descriptor.digest, n);
             yield c;
           }
         },
@@ -66,8 +75,14 @@ export async function copy(src: ImageRef | string, dst: ImageRef | string, opts:
   const opened = await openImage(from, opts.source ?? {});
   // Local blobs are hashed before a writer copies their files; remote ones as they stream.
   let graph = await loadGraph(opened, { ...(opts.platform ? { platform: opts.platform } : {}), verifyLocal: to.transport !== 'docker' });
-  if (opts.onProgress) graph = withProgress(graph, opts.onProgress);
-  const written = await writeGraph(to, graph, opts.mtime ?? 0, opts.destination ?? {});
+  let destination = opts.destination ?? {};
+  if (opts.onProgress && to.transport === 'docker') {
+    // A push reads some blobs straight from their files: the uploader counts what it sends.
+    destination = { ...destination, registry: { ...destination.registry, onProgress: aggregate(graph, opts.onProgress) } };
+  } else if (opts.onProgress) {
+    graph = withProgress(graph, opts.onProgress);
+  }
+  const written = await writeGraph(to, graph, opts.mtime ?? 0, destination);
   const result: CopyResult = {
     source: formatImageRef(from),
     destination: formatImageRef(to),

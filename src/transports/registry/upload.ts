@@ -48,6 +48,19 @@ function slice(src: BlobSource, start: number, end: number): (() => AsyncIterabl
   return undefined;
 }
 
+/** A body that reports `base + bytes sent so far` as it is read. */
+function counted(body: () => AsyncIterable<Buffer>, base: number, report: ((n: number) => void) | undefined): () => AsyncIterable<Buffer> {
+  if (!report) return body;
+  return async function* () {
+    let n = base;
+    for await (const c of body()) {
+      n += c.length;
+      report(n);
+      yield c;
+    }
+  };
+}
+
 /** Reads a stream in pieces of exactly `size` bytes (the last one shorter). */
 async function* pieces(chunks: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
   let parts: Buffer[] = [];
@@ -81,6 +94,14 @@ export class BlobUploader {
     if (mountFrom !== undefined && mountFrom !== repository) this.scopes.push(repositoryScope(mountFrom, ['pull']));
   }
 
+  private progress(d: Descriptor, done: number): void {
+    this.client.options.onProgress?.(d.digest, done, d.size);
+  }
+
+  private reporter(d: Descriptor): ((n: number) => void) | undefined {
+    return this.client.options.onProgress ? (n) => this.progress(d, n) : undefined;
+  }
+
   private where(d: Descriptor): string {
     return `${this.client.registry}/${this.repository}@${d.digest}`;
   }
@@ -95,13 +116,19 @@ export class BlobUploader {
 
   /** Pushes one blob unless the repository has it; `mountFrom` names a repository of the same registry holding it. */
   async push(d: Descriptor, src: BlobSource, mountFrom?: string): Promise<BlobOutcome> {
-    if (await this.exists(d)) return 'exists';
+    if (await this.exists(d)) {
+      this.progress(d, d.size);
+      return 'exists';
+    }
     const policy = this.client.options.retry ?? DEFAULT_RETRY;
     for (let attempt = 1; ; attempt++) {
       let location: string | undefined;
       try {
         const started = await this.start(d, mountFrom !== this.repository ? mountFrom : undefined);
-        if (started === 'mounted') return 'mounted';
+        if (started === 'mounted') {
+          this.progress(d, d.size);
+          return 'mounted';
+        }
         location = started;
         const limit = this.client.options.monolithicLimit ?? DEFAULT_MONOLITHIC_LIMIT;
         if (d.size <= limit) await this.monolithic(d, src, location);
@@ -151,8 +178,8 @@ export class BlobUploader {
   private async monolithic(d: Descriptor, src: BlobSource, location: string): Promise<void> {
     const url = new URL(location);
     url.searchParams.set('digest', d.digest);
-    this.client.options.onProgress?.(d.digest, 0, d.size);
-    const res = await this.send('PUT', url.toString(), octets(d.size), () => src.open());
+    this.progress(d, 0);
+    const res = await this.send('PUT', url.toString(), octets(d.size), counted(() => src.open(), 0, this.reporter(d)));
     await this.finished(res, d);
   }
 
@@ -169,7 +196,7 @@ export class BlobUploader {
     if (typeof stored === 'string' && stored.startsWith('sha256:') && stored !== d.digest) {
       throw new ReproError('E_DIGEST_MISMATCH', `${this.where(d)}: the registry stored the blob as ${stored}`);
     }
-    this.client.options.onProgress?.(d.digest, d.size, d.size);
+    this.progress(d, d.size);
   }
 
   private async chunked(d: Descriptor, src: BlobSource, first: string): Promise<void> {
@@ -191,7 +218,7 @@ export class BlobUploader {
         }
         // Send [offset, end); on a broken chunk ask the registry how far it got and send the rest.
         for (let tries = 1; offset < end; tries++) {
-          const body = buffered ? buffered.subarray(offset - start) : slice(src, offset, end)!;
+          const body = buffered ? buffered.subarray(offset - start) : counted(slice(src, offset, end)!, offset, this.reporter(d));
           let res: HttpResponse | undefined;
           let failure: string | undefined;
           try {
@@ -204,7 +231,7 @@ export class BlobUploader {
             location = await this.location(res, d);
             res.discard();
             offset = end;
-            this.client.options.onProgress?.(d.digest, offset, d.size);
+            this.progress(d, offset);
             break;
           }
           if (res) {
