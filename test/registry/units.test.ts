@@ -13,6 +13,7 @@ import { compareImages } from '../../src/verify/compare.js';
 import { encodeConfig, type ImageConfig } from '../../src/model/config.js';
 import { encodeManifest } from '../../src/model/manifest.js';
 import { MediaType } from '../../src/model/media-types.js';
+import { requireTool } from './harness.js';
 
 test('docker:// references: hosts, ports, implied docker.io/library, tags, digests; bad ones refused', () => {
   const d = `sha256:${'a'.repeat(64)}`;
@@ -89,4 +90,9 @@ test('compareImages: compression-only differences, config fields, annotations, s
   assert.deepEqual(env.map((f) => f.path), ['manifest.annotations.x', 'config.digest', 'config.created', 'config.config.Env']);
   const reordered = { ...a, config: { ...a.config, bytes: Buffer.from(JSON.stringify(a.config.value, null, 1)), digest: d('c') } };
   assert.deepEqual(compareImages(a, reordered).map((f) => f.path), ['config.digest', 'config.bytes']);
+});
+
+test('a missing tool fails the registry tests with the package to install, never a skip', () => {
+  assert.throws(() => requireTool('/nonexistent/docker-registry', 'docker-registry'),
+    /\/nonexistent\/docker-registry is missing: these tests need the Debian package docker-registry \(\.ci\/run installs it/);
 });

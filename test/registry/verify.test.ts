@@ -5,6 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
@@ -114,6 +115,18 @@ test('against an index: the image for --platform is the one compared; the archiv
   const none = runCli(['verify', '--rootfs', rootfs, '--source-date-epoch', EPOCH, '--platform', 'linux/s390x', '--against', `docker://${reg.host}/pub/multi:v1`, TLS]);
   assert.equal(none.status, 2);
   assert.match(none.stderr, /the index has no image for linux\/s390x \(it has linux\/amd64, linux\/arm64\/v8\)/);
+});
+
+test('a tarball rootfs: the record holds its sha256', () => {
+  const tarball = join(work, 'rootfs.tar');
+  const t = spawnSync('tar', ['-C', rootfs, '-cf', tarball, '.']);
+  assert.equal(t.status, 0, t.stderr?.toString());
+  const digest = build(tarball, `docker://${reg.host}/pub/tar:v1`, [TLS]);
+  const r = runCli(['verify', '--rootfs', tarball, '--source-date-epoch', EPOCH, '--against', `docker://${reg.host}/pub/tar:v1`, TLS, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const rec = JSON.parse(r.stdout) as { inputs: { rootfsDigest: string }; rebuilt: { manifest: string } };
+  assert.equal(rec.inputs.rootfsDigest, sha256(readFileSync(tarball)));
+  assert.equal(rec.rebuilt.manifest, digest);
 });
 
 test('verify SPEC is not supported yet: exit 2 with a clear message; missing flags are usage errors', () => {
