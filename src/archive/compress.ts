@@ -28,16 +28,8 @@ async function* plain(blocks: AsyncIterable<Block> | Iterable<Block>): AsyncGene
   for await (const b of blocks) if (b.data.length > 0) yield b.data;
 }
 
-/** Compression recognised by magic bytes: gzip, zstd, xz, or none (a plain tar). */
-export type DetectedCompression = Compression | 'xz' | 'bzip2';
-
-export function detectCompression(head: Buffer): DetectedCompression {
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
-  if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
-  if (head.length >= 3 && head.toString('latin1', 0, 3) === 'BZh') return 'bzip2';
-  return 'none';
-}
+import type { DetectedCompression } from './detect.js';
+export { detectCompression, type DetectedCompression } from './detect.js';
 
 async function* gunzip(source: AsyncIterable<Buffer>, where: string): AsyncGenerator<Buffer> {
   const z = createGunzip();

@@ -25,7 +25,8 @@ import { readTarball, type RootfsTree } from '../sources/rootfs/tarball.js';
 import { newestMtime } from '../sources/rootfs/tree.js';
 import { writeImage } from '../transports/index.js';
 import { tempNameFor } from '../transports/atomic.js';
-import { parseImageRef, type ImageRef } from '../transports/reference.js';
+import { formatImageRef, parseImageRef, type ImageRef } from '../transports/reference.js';
+import type { RegistryOptions } from '../transports/registry/client.js';
 import { imageConfig } from './image-config.js';
 import { writeLayer, type Progress } from './layer.js';
 import { PASS_NAMES, runPasses, type PassReport } from './passes.js';
@@ -56,6 +57,8 @@ export interface RootfsBuildOptions {
   zstd?: ZstdOptions;
   onProgress?: Progress;
   onWarning?: (message: string) => void;
+  /** Credentials, TLS and upload settings when the output is docker://. */
+  registry?: RegistryOptions;
 }
 
 export interface BlobInfo {
@@ -163,9 +166,9 @@ export async function buildFromTree(entries: Map<string, Entry>, ref: ImageRef, 
     };
 
     // Step: write-output
-    const written = await writeImage(ref, image, sde);
+    const written = await writeImage(ref, image, sde, opts.registry ? { registry: opts.registry } : {});
     const result: BuildResult = {
-      reference: `${ref.transport}:${ref.path}${ref.tag === undefined ? '' : `:${ref.tag}`}`,
+      reference: formatImageRef(ref),
       manifest: { digest: manifest.digest, size: manifest.bytes.length, mediaType: MediaType.ociManifest },
       config: { digest: config.digest, size: config.bytes.length, mediaType: MediaType.ociConfig },
       layers: [{ digest: layer.digest, size: layer.size, mediaType: layer.mediaType, diffId: layer.diffId, uncompressedSize: layer.uncompressedSize }],

@@ -1,5 +1,5 @@
 import { tmpdir } from 'node:os';
-import { buildRootfs, type BuildResult } from '../build/rootfs-build.js';
+import { buildRootfs, type BuildResult, type RootfsBuildOptions } from '../build/rootfs-build.js';
 import { buildSpec } from '../build/spec-build.js';
 import { defaultCacheDir } from '../fetch/cache.js';
 import { PASS_NAMES, selectPasses } from '../build/passes.js';
@@ -8,6 +8,7 @@ import { ReproError } from '../model/errors.js';
 import type { Compression } from '../model/media-types.js';
 import { parsePlatform } from '../model/platform.js';
 import { commandLine, keyValues, parse, progressLine, type Io } from './common.js';
+import { REGISTRY_HELP, registryFlags, registryOptions, rewriteTlsFlags } from './registry-flags.js';
 
 export const BUILD_HELP = `Usage: repro-image build --rootfs PATH --output REF [options]
        repro-image build SPEC.yaml --output REF [--offline] [--source-date-epoch N] [--json]
@@ -18,7 +19,8 @@ packages not in the cache are fetched first unless --offline). Prints the manife
 
   --rootfs PATH              a directory, or a .tar, .tar.gz, .tar.xz or .tar.zst archive
   --offline                  (spec) use only the cache; never open a network connection
-  --output REF               oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:NAME:TAG]
+  --output REF               oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG]
+                             or docker://HOST/REPO[:TAG] (pushed: blobs, config, then manifest)
   --source-date-epoch N      the build time in seconds (default: $SOURCE_DATE_EPOCH; for a spec,
                              the Release Date in its lock; for a tar input, its newest entry
                              mtime; a directory needs one)
@@ -35,11 +37,13 @@ packages not in the cache are fetched first unless --offline). Prints the manife
   --normalize LIST           passes to run: all (default), none, or a comma list of
                              ${PASS_NAMES.join(', ')}
   --json                     print digests, sizes and the normalisation report as JSON
+${REGISTRY_HELP}
   -h, --help                 this help
 
 Exit codes: 0 built, 2 bad usage or bad input, 3 I/O failure.`;
 
-const OPTIONS = {
+/** The flags of `build`; `verify` takes the same ones but --output. */
+export const BUILD_FLAGS = {
   rootfs: { type: 'string' },
   output: { type: 'string', short: 'o' },
   'source-date-epoch': { type: 'string' },
@@ -58,10 +62,13 @@ const OPTIONS = {
   offline: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  ...registryFlags(''),
 } as const;
 
+type BuildFlagValues = ReturnType<typeof parse<typeof BUILD_FLAGS>>['values'];
+
 export async function buildCommand(args: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(args, OPTIONS, 'build');
+  const { values: v, positionals } = parse(rewriteTlsFlags(args), BUILD_FLAGS, 'build');
   if (v.help) {
     io.stdout(`${BUILD_HELP}\n`);
     return 0;
@@ -73,6 +80,23 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
   if (positionals.length === 1) return buildSpecCommand(positionals[0]!, v, io);
   if (!v.rootfs) throw new ReproError('E_USAGE', 'build: a SPEC or --rootfs PATH is required (see repro-image build --help)');
   if (v.offline) throw new ReproError('E_USAGE', 'build: --offline applies to a spec build only');
+  const progress = progressLine(io, 'writing layer');
+  const push = progressLine(io, 'pushing');
+  const result = await buildRootfs({
+    ...rootfsBuildOptions(v.rootfs, v, io),
+    output: v.output,
+    registry: registryOptions(v, io, (_blob, done, total) => push.update(done, total)),
+    onProgress: progress.update,
+  }).finally(() => {
+    progress.end();
+    push.end();
+  });
+  reportBuild(result, io, v.json === true);
+  return 0;
+}
+
+/** The build flags (all but --output) as options for buildRootfs; `verify` rebuilds with them too. */
+export function rootfsBuildOptions(rootfs: string, v: BuildFlagValues, io: Io): Omit<RootfsBuildOptions, 'output'> {
   const compression = (v.compression ?? 'gzip') as Compression;
   if (!['gzip', 'zstd', 'none'].includes(compression)) throw new ReproError('E_USAGE', `--compression: expected gzip, zstd or none, got ${JSON.stringify(v.compression)}`);
   const deflate = v.deflate ?? 'auto';
@@ -84,10 +108,8 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
     if (e.indexOf('=') <= 0) throw new ReproError('E_USAGE', `--env ${JSON.stringify(e)}: expected KEY=VALUE`);
     return e;
   });
-  const progress = progressLine(io, 'writing layer');
-  const result = await buildRootfs({
-    rootfs: v.rootfs,
-    output: v.output,
+  return {
+    rootfs,
     ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
     compression,
     ...(v.platform ? { platform: parsePlatform(v.platform) } : {}),
@@ -104,16 +126,11 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
     normalize: selectPasses(v.normalize),
     tmpDir: tmpdir(),
     gzip: { impl: deflate as 'auto' | 'native' | 'reference' },
-    onProgress: progress.update,
     onWarning: (m) => io.stderr(`warning: ${m}\n`),
-  }).finally(progress.end);
-  reportBuild(result, io, v.json === true);
-  return 0;
+  };
 }
 
-type BuildValues = ReturnType<typeof parse<typeof OPTIONS>>['values'];
-
-async function buildSpecCommand(spec: string, v: BuildValues, io: Io): Promise<number> {
+async function buildSpecCommand(spec: string, v: BuildFlagValues, io: Io): Promise<number> {
   const rootfsOnly = (['rootfs', 'compression', 'platform', 'entrypoint', 'cmd', 'env', 'workdir', 'user', 'label', 'exclude', 'normalize'] as const)
     .filter((k) => v[k] !== undefined);
   if (rootfsOnly.length > 0) {
@@ -124,9 +141,11 @@ async function buildSpecCommand(spec: string, v: BuildValues, io: Io): Promise<n
   else if (io.env['SOURCE_DATE_EPOCH'] !== undefined) sde = parseSourceDateEpoch(io.env['SOURCE_DATE_EPOCH'], 'environment variable SOURCE_DATE_EPOCH');
   const fetching = progressLine(io, 'fetching');
   const progress = progressLine(io, 'writing layer');
+  const push = progressLine(io, 'pushing');
   const result = await buildSpec({
     spec,
     output: v.output!,
+    registry: registryOptions(v, io, (_blob, done, total) => push.update(done, total)),
     cacheDir: defaultCacheDir(io.env),
     ...(v.offline ? { offline: true } : {}),
     ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
@@ -136,7 +155,7 @@ async function buildSpecCommand(spec: string, v: BuildValues, io: Io): Promise<n
     onFetchProgress: (done, total) => fetching.update(done, total),
     onProgress: (d, t) => { fetching.end(); progress.update(d, t); },
     onWarning: (m) => io.stderr(`warning: ${m}\n`),
-  }).finally(() => { fetching.end(); progress.end(); });
+  }).finally(() => { fetching.end(); progress.end(); push.end(); });
   reportBuild(result, io, v.json === true);
   return 0;
 }

@@ -2,23 +2,27 @@ import { formatPlatform } from '../model/platform.js';
 import { ReproError } from '../model/errors.js';
 import { inspect, type InspectResult } from '../verify/inspect.js';
 import { parse, formatBytes, type Io } from './common.js';
+import { REGISTRY_HELP, registryFlags, registryOptions, rewriteTlsFlags } from './registry-flags.js';
 
-export const INSPECT_HELP = `Usage: repro-image inspect REF [--json]
+export const INSPECT_HELP = `Usage: repro-image inspect REF [--json] [--creds USER:PASSWORD] [--tls-verify=false]
 
 Prints the index, manifest, config and layers of an image and verifies every digest, size and
-diff_id it reads. REF is oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:NAME:TAG].
+diff_id it reads. REF is oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or
+docker://HOST/REPO[:TAG|@DIGEST] (every layer is downloaded, checked and dropped).
+
+${REGISTRY_HELP}
 
 Exit codes: 0 everything verified, 1 a blob does not match its digest or size, 2 bad input,
 3 I/O failure.`;
 
 export async function inspectCommand(args: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(args, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, 'inspect');
+  const { values: v, positionals } = parse(rewriteTlsFlags(args), { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, ...registryFlags('') }, 'inspect');
   if (v.help) {
     io.stdout(`${INSPECT_HELP}\n`);
     return 0;
   }
   if (positionals.length !== 1) throw new ReproError('E_USAGE', 'inspect: expected exactly one REF (see repro-image inspect --help)');
-  const r = await inspect(positionals[0]!);
+  const r = await inspect(positionals[0]!, { registry: registryOptions(v, io) });
   if (v.json) io.stdout(`${JSON.stringify(r, null, 2)}\n`);
   else io.stdout(renderInspect(r));
   for (const p of r.problems) io.stderr(`error: ${p}\n`);

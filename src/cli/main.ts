@@ -1,10 +1,5 @@
 #!/usr/bin/env node
 import { ReproError } from '../model/errors.js';
-import { buildCommand } from './build.js';
-import { inspectCommand } from './inspect.js';
-import { lockCommand } from './lock.js';
-import { fetchCommand } from './fetch.js';
-import { schemaCommand } from './schema.js';
 import type { Io } from './common.js';
 
 const HELP = `Usage: repro-image COMMAND [options]
@@ -16,25 +11,32 @@ Commands:
   lock      resolve an image spec into SPEC.lock.json (every input pinned by SHA-256)
   fetch     download every locked input into the verified cache
   inspect   show an image and verify every digest and size
+  copy      copy an image or index between transports, digests unchanged
+  verify    rebuild an image and check it against a published digest
   schema    print the JSON Schema of image specs
 
 Run 'repro-image COMMAND --help' for a command's options.
 Exit codes: 0 success, 1 difference or failed verification, 2 bad usage or input, 3 I/O failure.`;
 
+// Commands are loaded when they run: a registry command need not load the compressors.
 export async function main(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case 'build':
-        return await buildCommand(rest, io);
+        return await (await import('./build.js')).buildCommand(rest, io);
       case 'inspect':
-        return await inspectCommand(rest, io);
+        return await (await import('./inspect.js')).inspectCommand(rest, io);
       case 'lock':
-        return await lockCommand(rest, io);
+        return await (await import('./lock.js')).lockCommand(rest, io);
       case 'fetch':
-        return await fetchCommand(rest, io);
+        return await (await import('./fetch.js')).fetchCommand(rest, io);
+      case 'copy':
+        return await (await import('./copy.js')).copyCommand(rest, io);
+      case 'verify':
+        return await (await import('./verify.js')).verifyCommand(rest, io);
       case 'schema':
-        return schemaCommand(rest, io);
+        return (await import('./schema.js')).schemaCommand(rest, io);
       case undefined:
       case '-h':
       case '--help':

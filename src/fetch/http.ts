@@ -33,6 +33,8 @@ export interface HttpRequest {
   noRetryStatuses?: number[];
   /** Called before each retry, for progress lines and tests. */
   onRetry?: (attempt: number, reason: string, delayMs: number) => void;
+  /** Accept any TLS certificate (registries used with --tls-verify=false). */
+  insecureTls?: boolean;
 }
 
 export interface HttpResponse {
@@ -86,7 +88,7 @@ function once(req: HttpRequest, url: URL): Promise<IncomingMessage> {
       return;
     }
     const headers: Record<string, string> = { 'user-agent': 'repro-image', ...req.headers };
-    const r = mod.request(url, { method: req.method ?? 'GET', headers });
+    const r = mod.request(url, { method: req.method ?? 'GET', headers, ...(req.insecureTls ? { rejectUnauthorized: false } : {}) });
     const timeout = req.timeoutMs ?? 30000;
     r.setTimeout(timeout, () => r.destroy(Object.assign(new Error(`no response for ${timeout} ms`), { code: 'ETIMEDOUT' })));
     r.on('response', (res) => {

@@ -7,14 +7,26 @@ import type { Descriptor } from '../model/descriptor.js';
 import type { Digest } from '../model/digest.js';
 import { ReproError } from '../model/errors.js';
 import type { RawJson } from '../model/json.js';
+import { isIndexType, isManifestType } from '../model/media-types.js';
 import type { ImageIndex } from '../model/oci-index.js';
 import { REF_NAME } from '../model/oci-index.js';
 
 export interface BlobStore {
   /** Human-readable name of where the blobs live, for messages. */
   readonly where: string;
-  /** The stored bytes for a digest (unverified), or an error naming the missing blob. */
-  blob(digest: Digest): Promise<BlobSource & { storedSize: number }>;
+  /**
+   * The stored bytes for a digest (unverified), or an error naming the missing blob. `size`, when
+   * the caller knows it, lets a remote store resume a broken transfer and stop at the right length.
+   */
+  blob(digest: Digest, size?: number): Promise<BlobSource & { storedSize?: number }>;
+  /** Manifests and indexes, where a store keeps them apart from blobs (registries); elsewhere they are blobs. */
+  document?(descriptor: Descriptor): Promise<BlobSource>;
+}
+
+/** Where an image's blobs live when they are in a registry (for cross-repository mounts). */
+export interface RegistryOrigin {
+  registry: string;
+  repository: string;
 }
 
 export interface OpenedImage {
@@ -25,6 +37,14 @@ export interface OpenedImage {
   target: Descriptor;
   /** For docker-archive: the manifest synthesised from manifest.json, as skopeo does. */
   syntheticManifest?: Buffer;
+  /** For registries: where the blobs are. */
+  origin?: RegistryOrigin;
+}
+
+/** Opens a manifest or index document of a store. */
+export function openDocument(store: BlobStore, d: Descriptor): Promise<BlobSource> {
+  if (store.document && (isManifestType(d.mediaType) || isIndexType(d.mediaType))) return store.document(d);
+  return store.blob(d.digest, d.size);
 }
 
 /** Picks the index.json entry a tag names, or the only entry when no tag is given. */

@@ -13,9 +13,9 @@ import type { RawJson } from '../model/json.js';
 import { parseManifest, type Manifest } from '../model/manifest.js';
 import { isIndexType, layerCompression } from '../model/media-types.js';
 import { parseIndex, type ImageIndex } from '../model/oci-index.js';
-import { openImage } from '../transports/index.js';
-import { parseImageRef, type ImageRef } from '../transports/reference.js';
-import type { BlobStore } from '../transports/store.js';
+import { openImage, type TransportOptions } from '../transports/index.js';
+import { formatImageRef, parseImageRef, type ImageRef } from '../transports/reference.js';
+import { openDocument, type BlobStore } from '../transports/store.js';
 
 export interface LayerReport {
   descriptor: Descriptor;
@@ -44,7 +44,7 @@ export interface InspectResult {
 }
 
 async function readVerified(store: BlobStore, d: Descriptor, what: string, problems: string[]): Promise<Buffer | undefined> {
-  const src = await store.blob(d.digest);
+  const src = what === 'config' ? await store.blob(d.digest, d.size) : await openDocument(store, d);
   const chunks: Buffer[] = [];
   const h = createHash('sha256');
   let n = 0;
@@ -63,7 +63,7 @@ async function readVerified(store: BlobStore, d: Descriptor, what: string, probl
 
 async function verifyLayer(store: BlobStore, d: Descriptor, expectedDiffId: Digest | undefined, label: string, problems: string[]): Promise<LayerReport> {
   const compression = layerCompression(d.mediaType);
-  const src = await store.blob(d.digest);
+  const src = await store.blob(d.digest, d.size);
   const blobHash = createHash('sha256');
   const diffHash = createHash('sha256');
   let size = 0;
@@ -127,12 +127,12 @@ async function inspectManifest(store: BlobStore, d: Descriptor, problems: string
   return report;
 }
 
-export async function inspect(reference: ImageRef | string): Promise<InspectResult> {
+export async function inspect(reference: ImageRef | string, opts: TransportOptions = {}): Promise<InspectResult> {
   const ref = typeof reference === 'string' ? parseImageRef(reference) : reference;
-  const opened = await openImage(ref);
+  const opened = await openImage(ref, opts);
   const problems: string[] = [];
   const counter = { n: 0 };
-  const result: InspectResult = { reference: typeof reference === 'string' ? reference : `${ref.transport}:${ref.path}`, manifests: [], problems, blobsVerified: 0 };
+  const result: InspectResult = { reference: typeof reference === 'string' ? reference : formatImageRef(ref), manifests: [], problems, blobsVerified: 0 };
   if (opened.index) result.index = { digest: opened.index.digest, size: opened.index.bytes.length, value: opened.index.value };
   if (isIndexType(opened.target.mediaType)) {
     const bytes = await readVerified(opened.store, opened.target, 'index', problems);

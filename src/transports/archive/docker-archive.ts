@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Entry } from '../../archive/entry.js';
-import { detectCompression } from '../../archive/compress.js';
+import { detectCompression } from '../../archive/detect.js';
 import { orderEntries, tarChunks } from '../../archive/tar-writer.js';
 import { fileSource } from '../../image/file-source.js';
 import { bytesSource, type Image } from '../../image/image.js';

@@ -5,13 +5,14 @@
 import type { Entry } from '../../archive/entry.js';
 import { orderEntries, tarChunks } from '../../archive/tar-writer.js';
 import { fileSource } from '../../image/file-source.js';
-import { bytesSource, imageBlobs, type BlobSource, type Image } from '../../image/image.js';
+import { bytesSource, type BlobSource } from '../../image/image.js';
 import { digestHex, type Digest } from '../../model/digest.js';
 import { ReproError } from '../../model/errors.js';
 import type { RawJson } from '../../model/json.js';
 import { parseIndex, type ImageIndex } from '../../model/oci-index.js';
 import { writeFileAtomic } from '../atomic.js';
-import { OCI_LAYOUT, singleImageIndex } from '../layout/write.js';
+import type { ImageGraph } from '../graph.js';
+import { OCI_LAYOUT, graphIndex } from '../layout/write.js';
 import { selectFromIndex, type BlobStore, type OpenedImage } from '../store.js';
 import { indexArchive, readMember } from './tar-index.js';
 
@@ -24,11 +25,11 @@ export function archiveDir(path: string, mtime: number): Entry {
   return { path, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime, size: 0 };
 }
 
-export async function writeOciArchive(file: string, img: Image, tag: string | undefined, mtime: number): Promise<RawJson<ImageIndex>> {
-  const index = singleImageIndex(img, tag);
+export async function writeOciArchive(file: string, graph: ImageGraph, tag: string | undefined, mtime: number): Promise<RawJson<ImageIndex>> {
+  const index = graphIndex(graph, tag);
   const entries: Entry[] = [archiveDir('blobs', mtime), archiveDir('blobs/sha256', mtime)];
   const seen = new Set<string>();
-  const blobs = [...imageBlobs(img), { descriptor: { digest: img.manifest.digest, size: img.manifest.bytes.length }, source: bytesSource(img.manifest.bytes) }];
+  const blobs = [...graph.blobs, ...graph.documents.map((d) => ({ descriptor: d.descriptor, source: bytesSource(d.bytes) }))];
   for (const b of blobs) {
     const path = `blobs/sha256/${digestHex(b.descriptor.digest)}`;
     if (seen.has(path)) continue;

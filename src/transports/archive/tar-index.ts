@@ -4,7 +4,7 @@ import { ReproError, ioError } from '../../model/errors.js';
 import { cleanMemberPath } from '../../archive/paths.js';
 import { readTar } from '../../archive/tar-reader.js';
 import { TypeFlag } from '../../archive/tar-header.js';
-import { detectCompression } from '../../archive/compress.js';
+import { detectCompression } from '../../archive/detect.js';
 
 export interface Member {
   offset: number;

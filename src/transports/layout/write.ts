@@ -1,11 +1,11 @@
 /**
- * Writes an image into an OCI image layout directory (image-spec `image-layout.md`): blobs first,
+ * Writes an image graph (one image, or an index with its images) into an OCI image layout directory (image-spec `image-layout.md`): blobs first,
  * each to a temporary name then renamed, then `index.json` replaced atomically. A new directory is
  * assembled beside its final name and renamed into place, so a failed write leaves nothing behind.
  */
 import { copyFile, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { bytesSource, imageBlobs, type BlobSource, type Image } from '../../image/image.js';
+import { bytesSource, type BlobSource } from '../../image/image.js';
 import { canonicalBytes } from '../../model/canonical-json.js';
 import type { Descriptor } from '../../model/descriptor.js';
 import { digestHex } from '../../model/digest.js';
@@ -14,23 +14,22 @@ import { MediaType } from '../../model/media-types.js';
 import { REF_NAME, encodeIndex, parseIndex, type ImageIndex } from '../../model/oci-index.js';
 import type { RawJson } from '../../model/json.js';
 import { tempNameFor, writeFileAtomic } from '../atomic.js';
+import type { ImageGraph } from '../graph.js';
 
 export const OCI_LAYOUT = canonicalBytes({ imageLayoutVersion: '1.0.0' });
 
-export function manifestDescriptor(img: Image, tag: string | undefined): Descriptor {
-  const d: Descriptor = {
-    mediaType: img.manifest.value.mediaType,
-    digest: img.manifest.digest,
-    size: img.manifest.bytes.length,
-    platform: img.platform,
-  };
+/** The index.json entry for a graph's root: its descriptor, with the tag as ref.name. */
+export function rootEntry(graph: ImageGraph, tag: string | undefined): Descriptor {
+  const { mediaType, digest, size, platform } = graph.root;
+  const d: Descriptor = { mediaType, digest, size };
+  if (platform) d.platform = platform;
   if (tag !== undefined) d.annotations = { [REF_NAME]: tag };
   return d;
 }
 
-/** The index.json of a fresh layout that holds one image. */
-export function singleImageIndex(img: Image, tag: string | undefined): RawJson<ImageIndex> {
-  return encodeIndex({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [manifestDescriptor(img, tag)] });
+/** The index.json of a fresh layout that holds one graph. */
+export function graphIndex(graph: ImageGraph, tag: string | undefined): RawJson<ImageIndex> {
+  return encodeIndex({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [rootEntry(graph, tag)] });
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -71,26 +70,25 @@ async function putBlob(blobDir: string, desc: Descriptor, src: BlobSource): Prom
   }
 }
 
-export async function writeLayoutInto(dir: string, img: Image, index: RawJson<ImageIndex>): Promise<void> {
+export async function writeLayoutInto(dir: string, graph: ImageGraph, index: RawJson<ImageIndex>): Promise<void> {
   const blobDir = join(dir, 'blobs', 'sha256');
   await mkdir(blobDir, { recursive: true });
-  for (const b of imageBlobs(img)) await putBlob(blobDir, b.descriptor, b.source);
-  await putBlob(blobDir, { mediaType: img.manifest.value.mediaType, digest: img.manifest.digest, size: img.manifest.bytes.length },
-    bytesSource(img.manifest.bytes));
+  for (const b of graph.blobs) await putBlob(blobDir, b.descriptor, b.source);
+  for (const d of graph.documents) await putBlob(blobDir, d.descriptor, bytesSource(d.bytes));
   await writeFileAtomic(join(dir, 'oci-layout'), OCI_LAYOUT);
   await writeFileAtomic(join(dir, 'index.json'), index.bytes);
 }
 
-/** Writes `img` into the layout at `dir` under `tag`; returns the index.json written. */
-export async function writeLayout(dir: string, img: Image, tag: string | undefined): Promise<RawJson<ImageIndex>> {
+/** Writes a graph into the layout at `dir` under `tag`; returns the index.json written. */
+export async function writeLayout(dir: string, graph: ImageGraph, tag: string | undefined): Promise<RawJson<ImageIndex>> {
   if (!(await exists(dir))) {
     await mkdir(dirname(dir), { recursive: true }).catch((e) => { throw ioError(e, `cannot create ${dirname(dir)}`); });
     // mkdir, not mkdtemp: the layout gets the usual umask-derived mode, not 0700.
     const staging = tempNameFor(dir);
     await mkdir(staging).catch((e) => { throw ioError(e, `cannot write ${dir}`); });
     try {
-      const index = singleImageIndex(img, tag);
-      await writeLayoutInto(staging, img, index);
+      const index = graphIndex(graph, tag);
+      await writeLayoutInto(staging, graph, index);
       await rename(staging, dir);
       return index;
     } catch (e) {
@@ -108,10 +106,10 @@ export async function writeLayout(dir: string, img: Image, tag: string | undefin
       throw new ReproError('E_BAD_INPUT', `${dir}: exists and is not an OCI image layout (no oci-layout or index.json)`);
     }
   }
-  const desc = manifestDescriptor(img, tag);
+  const desc = rootEntry(graph, tag);
   const manifests = index.manifests.filter((m) =>
     tag === undefined ? m.digest !== desc.digest || m.annotations?.[REF_NAME] !== undefined : m.annotations?.[REF_NAME] !== tag);
   const next = encodeIndex({ ...index, manifests: [...manifests, desc] });
-  await writeLayoutInto(dir, img, next);
+  await writeLayoutInto(dir, graph, next);
   return next;
 }

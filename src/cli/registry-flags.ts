@@ -1,0 +1,63 @@
+/**
+ * Registry flags shared by the commands that reach registries: `--creds USER:PASSWORD`,
+ * `--tls-verify=false` (or `--insecure`), and where credentials are looked up when none are given
+ * (REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, $DOCKER_CONFIG/config.json or
+ * ~/.docker/config.json). The environment is read here, in the CLI, and nowhere else.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ReproError } from '../model/errors.js';
+import type { RegistryOptions } from '../transports/registry/client.js';
+import { parseCredsFlag } from '../transports/registry/credentials.js';
+import type { Io } from './common.js';
+
+/** The flags for one side (prefix '' for both sides, 'src-' or 'dest-' for copy). */
+export function registryFlags<P extends string>(prefix: P) {
+  return {
+    [`${prefix}creds`]: { type: 'string' },
+    [`${prefix}insecure`]: { type: 'boolean' },
+  } as Record<`${P}creds`, { type: 'string' }> & Record<`${P}insecure`, { type: 'boolean' }>;
+}
+
+/**
+ * skopeo spells the switch `--tls-verify=false`; node's parser has no optional values, so the
+ * spellings `--[src-|dest-]tls-verify[=true|false]` become `--[src-|dest-]insecure` (or nothing).
+ */
+export function rewriteTlsFlags(args: string[]): string[] {
+  const out: string[] = [];
+  for (const a of args) {
+    const m = /^--((?:src-|dest-)?)tls-verify(?:=(.*))?$/.exec(a);
+    if (!m) {
+      out.push(a);
+      continue;
+    }
+    const value = m[2] ?? 'true';
+    if (value === 'false') out.push(`--${m[1]}insecure`);
+    else if (value !== 'true') throw new ReproError('E_USAGE', `--${m[1]}tls-verify: expected true or false, got ${JSON.stringify(value)}`);
+  }
+  return out;
+}
+
+/** The auth files searched when no --creds are given, in order. */
+export function authFiles(env: NodeJS.ProcessEnv): string[] {
+  const files: string[] = [];
+  if (env['REGISTRY_AUTH_FILE']) files.push(env['REGISTRY_AUTH_FILE']);
+  if (env['XDG_RUNTIME_DIR']) files.push(join(env['XDG_RUNTIME_DIR'], 'containers', 'auth.json'));
+  files.push(join(env['DOCKER_CONFIG'] || join(env['HOME'] || homedir(), '.docker'), 'config.json'));
+  return files;
+}
+
+export function registryOptions(values: { creds?: string | undefined; insecure?: boolean | undefined }, io: Io, progressLabel?: (what: string, done: number, total: number) => void): RegistryOptions {
+  const opts: RegistryOptions = {
+    authFiles: authFiles(io.env),
+    insecure: values.insecure === true,
+    onRetry: (m) => io.stderr(`retry: ${m}\n`),
+  };
+  if (values.creds !== undefined) opts.credentials = parseCredsFlag(values.creds);
+  if (progressLabel) opts.onProgress = progressLabel;
+  return opts;
+}
+
+export const REGISTRY_HELP = `  --creds USER:PASSWORD      registry credentials (default: REGISTRY_AUTH_FILE,
+                             $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json)
+  --tls-verify=false         allow plain HTTP and unverified certificates (also --insecure)`;

@@ -1,0 +1,70 @@
+import { ReproError } from '../model/errors.js';
+import { verify, type VerifyResult } from '../verify/verify.js';
+import { BUILD_FLAGS, rootfsBuildOptions } from './build.js';
+import { parse, progressLine, type Io } from './common.js';
+import { REGISTRY_HELP, registryOptions, rewriteTlsFlags } from './registry-flags.js';
+
+export const VERIFY_HELP = `Usage: repro-image verify --rootfs PATH [build options] --against REF [--archive DIR] [--json]
+
+Rebuilds an image from its inputs and checks it against a published one. REF is
+docker://HOST/REPO[:TAG|@DIGEST] (or any other transport, such as an --archive kept before);
+with an index, the image for --platform (default linux/amd64) is the one compared.
+Prints "reproduced sha256:..." when the rebuilt manifest digest is the published one; otherwise
+what differs (manifest, config fields, layer digests, diff_ids), and exits 1.
+
+  --rootfs PATH              the root filesystem to rebuild from, with the same build options as
+                             the published image (see repro-image build --help: --source-date-epoch,
+                             --compression, --platform, --entrypoint, --env, --label, ...)
+  --against REF              the published image
+  --archive DIR              keep the published index, manifest and config, exactly as served, as
+                             an OCI layout without layers (verify --against oci:DIR repeats the proof)
+  --json                     a record: tool version, inputs (rootfs digest, SOURCE_DATE_EPOCH),
+                             both digests, the verdict and the findings
+${REGISTRY_HELP}
+  -h, --help                 this help
+
+Verifying from a Debian spec and lock file (verify SPEC) is not supported yet.
+Exit codes: 0 reproduced, 1 not reproduced, 2 bad usage or input, 3 I/O or network failure.`;
+
+const { output: _output, ...REBUILD_FLAGS } = BUILD_FLAGS;
+const OPTIONS = {
+  ...REBUILD_FLAGS,
+  against: { type: 'string' },
+  archive: { type: 'string' },
+} as const;
+
+export async function verifyCommand(args: string[], io: Io): Promise<number> {
+  const { values: v, positionals } = parse(rewriteTlsFlags(args), OPTIONS, 'verify');
+  if (v.help) {
+    io.stdout(`${VERIFY_HELP}\n`);
+    return 0;
+  }
+  if (positionals.length > 0) {
+    throw new ReproError('E_UNSUPPORTED', `verify ${JSON.stringify(positionals[0])}: verifying from a spec and lock file is not yet supported; use verify --rootfs PATH [build options] --against REF`);
+  }
+  if (!v.rootfs) throw new ReproError('E_USAGE', 'verify: --rootfs PATH is required (see repro-image verify --help)');
+  if (!v.against) throw new ReproError('E_USAGE', 'verify: --against REF is required (see repro-image verify --help)');
+  const progress = progressLine(io, 'rebuilding layer');
+  const r = await verify({
+    build: { ...rootfsBuildOptions(v.rootfs, v, io), onProgress: progress.update },
+    against: v.against,
+    ...(v.archive !== undefined ? { archive: v.archive } : {}),
+    transport: { registry: registryOptions(v, io) },
+  }).finally(progress.end);
+  report(r, io, v.json === true);
+  return r.verdict === 'reproduced' ? 0 : 1;
+}
+
+function report(r: VerifyResult, io: Io, json: boolean): void {
+  if (json) {
+    io.stdout(`${JSON.stringify(r, null, 2)}\n`);
+    return;
+  }
+  if (r.verdict === 'reproduced') {
+    io.stdout(`reproduced ${r.rebuilt.manifest}\n`);
+    return;
+  }
+  const lines = [`not reproduced: rebuilt ${r.rebuilt.manifest}, published ${r.published.manifest} (${r.published.reference})`];
+  for (const f of r.findings) lines.push(`  ${f.message}`);
+  io.stdout(`${lines.join('\n')}\n`);
+}

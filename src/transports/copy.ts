@@ -1,0 +1,98 @@
+/**
+ * `copy SRC DST`: any transport to any transport, moving the source's graph as it is: the same
+ * manifest and index bytes, the same (still compressed) layers, so the digest at the destination
+ * is the source's. Everything read is verified on the way. The one exception is docker-archive,
+ * which stores no manifest at all: its layers and config are kept, its manifest digest cannot be.
+ */
+import type { Digest } from '../model/digest.js';
+import type { Platform } from '../model/platform.js';
+import { loadGraph, type ImageGraph } from './graph.js';
+import { openImage, writeGraph, type TransportOptions, type WriteResult } from './index.js';
+import { formatImageRef, parseImageRef, type ImageRef } from './reference.js';
+
+export interface CopyOptions {
+  source?: TransportOptions;
+  destination?: TransportOptions;
+  /** From a multi-platform index, copy only this platform's image. */
+  platform?: Platform;
+  /** Time stamp of archive members (oci-archive, docker-archive); default 0. */
+  mtime?: number;
+  /** Bytes of blobs read so far, of the total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface CopyResult {
+  source: string;
+  destination: string;
+  /** The digest of the manifest or index copied; the destination has the same one. */
+  digest: Digest;
+  mediaType: string;
+  /** False only for docker-archive, which keeps no manifest. */
+  digestKept: boolean;
+  manifests: number;
+  blobs: number;
+  bytes: number;
+  /** For a registry destination: blobs already there, mounted from another repository, uploaded. */
+  pushed?: WriteResult['blobs'];
+}
+
+/** Per-blob byte counts summed over the graph, reported as (done, total). */
+function aggregate(graph: ImageGraph, onProgress: (done: number, total: number) => void): (blob: string, done: number) => void {
+  const total = graph.blobs.reduce((n, b) => n + b.descriptor.size, 0);
+  const seen = new Map<string, number>();
+  let sum = 0;
+  return (blob, done) => {
+    sum += done - (seen.get(blob) ?? 0);
+    seen.set(blob, done);
+    onProgress(sum, total);
+  };
+}
+
+function withProgress(graph: ImageGraph, onProgress: (done: number, total: number) => void): ImageGraph {
+  const report = aggregate(graph, onProgress);
+  return {
+    ...graph,
+    blobs: graph.blobs.map((b) => ({
+      descriptor: b.descriptor,
+      source: {
+        ...b.source,
+        async *open() {
+          let n = 0;
+          for await (const c of b.source.open()) {
+            n += c.length;
+            report(b.descriptor.digest, n);
+            yield c;
+          }
+        },
+      },
+    })),
+  };
+}
+
+export async function copy(src: ImageRef | string, dst: ImageRef | string, opts: CopyOptions = {}): Promise<CopyResult> {
+  const from = typeof src === 'string' ? parseImageRef(src, 'source') : src;
+  const to = typeof dst === 'string' ? parseImageRef(dst, 'destination') : dst;
+  const opened = await openImage(from, opts.source ?? {});
+  // Local blobs are hashed before a writer copies their files; remote ones as they stream.
+  let graph = await loadGraph(opened, { ...(opts.platform ? { platform: opts.platform } : {}), verifyLocal: to.transport !== 'docker' });
+  let destination = opts.destination ?? {};
+  if (opts.onProgress && to.transport === 'docker') {
+    // A push reads some blobs straight from their files: the uploader counts what it sends.
+    destination = { ...destination, registry: { ...destination.registry, onProgress: aggregate(graph, opts.onProgress) } };
+  } else if (opts.onProgress) {
+    graph = withProgress(graph, opts.onProgress);
+  }
+  const written = await writeGraph(to, graph, opts.mtime ?? 0, destination);
+  const result: CopyResult = {
+    source: formatImageRef(from),
+    destination: formatImageRef(to),
+    digest: graph.root.digest,
+    mediaType: graph.root.mediaType,
+    digestKept: to.transport !== 'docker-archive',
+    manifests: graph.documents.length,
+    blobs: graph.blobs.length,
+    bytes: graph.blobs.reduce((n, b) => n + b.descriptor.size, 0),
+  };
+  if (written.blobs) result.pushed = written.blobs;
+  return result;
+}

@@ -1,0 +1,188 @@
+/**
+ * An image graph: a manifest or an index with every document and blob under it. It is what `copy`
+ * moves between transports and what every writer writes, so that a multi-platform index travels
+ * intact (index bytes, each child manifest, each blob) and a single image is just the smallest
+ * graph. Documents keep their exact bytes; nothing is re-serialised or recompressed.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileSource } from '../image/file-source.js';
+import { bytesSource, type BlobSource, type Image } from '../image/image.js';
+import { parseConfig } from '../model/config.js';
+import type { Descriptor } from '../model/descriptor.js';
+import { digestHex, type Digest } from '../model/digest.js';
+import { ReproError, ioError } from '../model/errors.js';
+import { parseManifest } from '../model/manifest.js';
+import { isIndexType, isManifestType } from '../model/media-types.js';
+import { parseIndex, type ImageIndex } from '../model/oci-index.js';
+import { formatPlatform, type Platform } from '../model/platform.js';
+import { writeFileAtomic } from './atomic.js';
+import type { OpenedImage, RegistryOrigin } from './store.js';
+import { readDocument, readVerified, verifiedSource } from './verified.js';
+
+export interface GraphDocument {
+  descriptor: Descriptor;
+  bytes: Buffer;
+}
+
+export interface GraphBlob {
+  descriptor: Descriptor;
+  source: BlobSource;
+}
+
+export interface ImageGraph {
+  /** The top of the graph (a manifest or an index); for a single image, with its platform. */
+  root: Descriptor;
+  /** Every manifest and index, each after everything it references; the root is last. */
+  documents: GraphDocument[];
+  /** Every config and layer once, each image's layers before its config (the push order). */
+  blobs: GraphBlob[];
+  /** Where the blobs are when they are in a registry (for cross-repository mounts). */
+  origin?: RegistryOrigin;
+}
+
+/** The graph of one image held in memory and scratch files (a build's output). */
+export function imageGraph(img: Image): ImageGraph {
+  const root: Descriptor = { mediaType: img.manifest.value.mediaType, digest: img.manifest.digest, size: img.manifest.bytes.length, platform: img.platform };
+  return {
+    root,
+    documents: [{ descriptor: root, bytes: img.manifest.bytes }],
+    blobs: [
+      ...img.layers.map((l) => ({ descriptor: l.descriptor, source: l.source })),
+      { descriptor: img.manifest.value.config, source: bytesSource(img.config.bytes) },
+    ],
+  };
+}
+
+export function platformMatches(want: Platform, have: Platform | undefined): boolean {
+  if (!have) return false;
+  return have.os === want.os && have.architecture === want.architecture && (want.variant === undefined || have.variant === want.variant);
+}
+
+/** The entry of an index for a platform, or an error listing the platforms there are. */
+export function selectPlatform(index: ImageIndex, platform: Platform, where: string): Descriptor {
+  const hit = index.manifests.find((m) => isManifestType(m.mediaType) && platformMatches(platform, m.platform));
+  if (hit) return hit;
+  const have = index.manifests.map((m) => (m.platform ? formatPlatform(m.platform) : '(no platform)'));
+  throw new ReproError('E_NOT_FOUND', `${where}: the index has no image for ${formatPlatform(platform)} (it has ${have.join(', ') || 'none'})`);
+}
+
+export interface LoadOptions {
+  /** With an index, take only the image for this platform. */
+  platform?: Platform;
+  /**
+   * Hash local blobs (those with a file location) now, so that writers which copy files directly
+   * never copy unverified bytes. Remote blobs are always verified as they stream.
+   */
+  verifyLocal?: boolean;
+}
+
+/** Reads the documents of an opened image (verified) and lists its blobs behind verifying sources. */
+export async function loadGraph(opened: OpenedImage, opts: LoadOptions = {}): Promise<ImageGraph> {
+  const { store } = opened;
+  const documents: GraphDocument[] = [];
+  const blobs = new Map<Digest, GraphBlob>();
+  const seenDocs = new Set<Digest>();
+  let root = opened.target;
+
+  const addBlob = async (d: Descriptor, preread?: Buffer): Promise<void> => {
+    if (blobs.has(d.digest)) return;
+    if (preread) {
+      blobs.set(d.digest, { descriptor: d, source: bytesSource(preread) });
+      return;
+    }
+    const src = await store.blob(d.digest, d.size);
+    if (opts.verifyLocal && src.ref && src.ref.kind !== 'bytes') {
+      for await (const _ of verifiedSource(src, d, store.where).open()) { /* hash only */ }
+      blobs.set(d.digest, { descriptor: d, source: src });
+    } else {
+      blobs.set(d.digest, { descriptor: d, source: verifiedSource(src, d, store.where) });
+    }
+  };
+
+  const visit = async (d: Descriptor, depth: number): Promise<Platform | undefined> => {
+    if (depth > 4) throw new ReproError('E_BAD_INPUT', `${store.where}: indexes nested more than 4 deep`);
+    const bytes = await readDocument(store, d);
+    let platform: Platform | undefined;
+    if (isIndexType(d.mediaType)) {
+      const idx = parseIndex(bytes, `${store.where}: index ${d.digest}`);
+      for (const m of idx.value.manifests) {
+        if (!seenDocs.has(m.digest)) await visit(m, depth + 1);
+      }
+    } else if (isManifestType(d.mediaType)) {
+      const m = parseManifest(bytes, `${store.where}: manifest ${d.digest}`, d.mediaType);
+      for (const l of m.value.layers) await addBlob(l);
+      const cfgSrc = await store.blob(m.value.config.digest, m.value.config.size);
+      const cfg = await readVerified(cfgSrc, m.value.config, store.where);
+      await addBlob(m.value.config, cfg);
+      try {
+        const c = parseConfig(cfg, 'config').value;
+        platform = { os: c.os, architecture: c.architecture, ...(c.variant ? { variant: c.variant } : {}) };
+      } catch {
+        platform = undefined; // not an image config (an artifact): copied all the same
+      }
+    } else {
+      throw new ReproError('E_UNSUPPORTED', `${store.where}: ${d.digest} has media type ${d.mediaType}, neither a manifest nor an index`);
+    }
+    seenDocs.add(d.digest);
+    documents.push({ descriptor: d, bytes });
+    return platform;
+  };
+
+  if (opts.platform && isIndexType(root.mediaType)) {
+    const idx = parseIndex(await readDocument(store, root), `${store.where}: index ${root.digest}`);
+    root = selectPlatform(idx.value, opts.platform, store.where);
+  }
+  const platform = await visit(root, 0);
+  const top: Descriptor = { mediaType: root.mediaType, digest: root.digest, size: root.size };
+  const p = root.platform ?? platform;
+  if (p && isManifestType(root.mediaType)) top.platform = p;
+  const graph: ImageGraph = { root: top, documents, blobs: [...blobs.values()] };
+  if (opened.origin) graph.origin = opened.origin;
+  return graph;
+}
+
+/** A one-image graph as an `Image` (for writers of single images, such as docker-archive). */
+export async function graphImage(graph: ImageGraph, where: string): Promise<Image> {
+  if (!isManifestType(graph.root.mediaType)) {
+    throw new ReproError('E_USAGE', `${where}: holds one image, and the source is a multi-platform index; choose one with --platform OS/ARCH`);
+  }
+  const doc = graph.documents.find((d) => d.descriptor.digest === graph.root.digest)!;
+  const manifest = parseManifest(doc.bytes, `manifest ${graph.root.digest}`, graph.root.mediaType);
+  const blob = (d: Digest): GraphBlob => {
+    const b = graph.blobs.find((x) => x.descriptor.digest === d);
+    if (!b) throw new ReproError('E_NOT_FOUND', `${where}: blob ${d} is not in the image`);
+    return b;
+  };
+  const cfgBlob = blob(manifest.value.config.digest);
+  const config = parseConfig(await readVerified(cfgBlob.source, cfgBlob.descriptor, where), `config ${manifest.value.config.digest}`);
+  const diffIds = config.value.rootfs.diff_ids;
+  if (diffIds.length !== manifest.value.layers.length) {
+    throw new ReproError('E_BAD_INPUT', `${where}: config lists ${diffIds.length} diff_ids for ${manifest.value.layers.length} layers`);
+  }
+  return {
+    manifest,
+    config,
+    platform: { os: config.value.os, architecture: config.value.architecture, ...(config.value.variant ? { variant: config.value.variant } : {}) },
+    layers: manifest.value.layers.map((l, i) => ({ descriptor: l, diffId: diffIds[i]!, source: blob(l.digest).source })),
+  };
+}
+
+/**
+ * Gives every blob that has no file location one, by streaming it (verified) into `dir`: archive
+ * writers read members from files. Returns the graph with those sources replaced.
+ */
+export async function spoolGraph(graph: ImageGraph, dir: string): Promise<ImageGraph> {
+  await mkdir(dir, { recursive: true }).catch((e) => { throw ioError(e, `cannot create ${dir}`); });
+  const blobs: GraphBlob[] = [];
+  for (const b of graph.blobs) {
+    if (b.source.ref) {
+      blobs.push(b);
+      continue;
+    }
+    const path = join(dir, digestHex(b.descriptor.digest));
+    await writeFileAtomic(path, b.source.open());
+    blobs.push({ descriptor: b.descriptor, source: { ...fileSource(path), movable: true } });
+  }
+  return { ...graph, blobs };
+}

@@ -1,0 +1,282 @@
+/**
+ * A client for one registry host, per the OCI distribution spec: a `/v2/` ping decides the scheme
+ * (HTTPS; plain HTTP only when the caller allows insecure registries) and the authentication
+ * scheme; requests then carry Basic credentials or a bearer token for their scope, fetched from the
+ * challenge's realm and cached. All HTTP goes through the one client in `fetch/http.ts` (retries,
+ * backoff, redirects, no credentials across origins). Credentials and tokens never reach a message.
+ */
+import { ReproError, type ErrorCode } from '../../model/errors.js';
+import { DEFAULT_RETRY, request, safeUrl, type HttpResponse, type RetryPolicy } from '../../fetch/http.js';
+import { challengeScopes, parseChallenge, type Challenge } from './challenge.js';
+import { lookupCredentials, type Credentials } from './credentials.js';
+import { apiHost } from './name.js';
+
+export interface RegistryOptions {
+  /** Explicit credentials (`--creds`); otherwise `authFiles` are searched. */
+  credentials?: Credentials;
+  /** Auth files to search, in order (the CLI passes REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json). */
+  authFiles?: string[];
+  /** Allow plain HTTP and unverified TLS certificates (`--tls-verify=false`). */
+  insecure?: boolean;
+  retry?: RetryPolicy;
+  /** Blobs up to this size are uploaded with one PUT; larger ones in chunks. Default 32 MiB. */
+  monolithicLimit?: number;
+  /** Chunk size for chunked uploads. Default 256 MiB from a file, 16 MiB (held in memory) from a stream. */
+  chunkSize?: number;
+  /** A retry is about to happen (for a progress line): never includes credentials. */
+  onRetry?: (message: string) => void;
+  /** Bytes moved so far for one blob. */
+  onProgress?: (what: string, done: number, total: number) => void;
+}
+
+export interface RegistryRequest {
+  method?: string;
+  /** A path starting with `/v2/`, or an absolute URL the registry handed out (upload locations). */
+  url: string;
+  headers?: Record<string, string>;
+  body?: Buffer | (() => AsyncIterable<Uint8Array>);
+  /** Token scopes this request needs, e.g. `repository:team/app:pull`. */
+  scopes: string[];
+  retry?: RetryPolicy;
+  noRetryStatuses?: number[];
+}
+
+interface Ping {
+  base: string;
+  challenge?: Challenge;
+}
+
+const TOKEN_LIMIT = 1 << 20;
+
+export class RegistryClient {
+  readonly registry: string;
+  readonly host: string;
+  private readonly opts: RegistryOptions;
+  private pinged?: Promise<Ping>;
+  private creds?: Promise<Credentials | undefined>;
+  private readonly tokens = new Map<string, Promise<string>>();
+
+  constructor(registry: string, opts: RegistryOptions = {}) {
+    this.registry = registry;
+    this.host = apiHost(registry);
+    this.opts = opts;
+  }
+
+  get options(): RegistryOptions {
+    return this.opts;
+  }
+
+  private get retry(): RetryPolicy {
+    return this.opts.retry ?? DEFAULT_RETRY;
+  }
+
+  private onRetry(what: string): (attempt: number, reason: string, delayMs: number) => void {
+    return (attempt, reason, delay) => this.opts.onRetry?.(`${what}: ${reason}; retry ${attempt} in ${delay} ms`);
+  }
+
+  /** The base URL (`https://host` or, when allowed, `http://host`) after the `/v2/` ping. */
+  async base(): Promise<string> {
+    return (await this.ping()).base;
+  }
+
+  private ping(): Promise<Ping> {
+    this.pinged ??= this.doPing();
+    return this.pinged;
+  }
+
+  private async pingAt(base: string, retry: RetryPolicy): Promise<Ping> {
+    const url = `${base}/v2/`;
+    const res = await request({ url, retry, insecureTls: this.opts.insecure === true, onRetry: this.onRetry(`ping ${url}`) });
+    res.discard();
+    if (res.status === 200) return { base };
+    if (res.status === 401) {
+      const challenge = parseChallenge(res.headers['www-authenticate']);
+      if (!challenge) throw new ReproError('E_AUTH', `${url}: HTTP 401 without a WWW-Authenticate challenge`);
+      return { base, challenge };
+    }
+    if (res.status === 404) throw new ReproError('E_NETWORK', `${url}: HTTP 404: not a registry speaking the distribution API v2`);
+    throw new ReproError('E_NETWORK', `${url}: HTTP ${res.status}`);
+  }
+
+  private async doPing(): Promise<Ping> {
+    const https = `https://${this.host}`;
+    if (!this.opts.insecure) {
+      try {
+        return await this.pingAt(https, this.retry);
+      } catch (e) {
+        if (e instanceof ReproError && /EPROTO|wrong version number|ssl|tls|certificate/i.test(e.message)) {
+          const why = /wrong version number|EPROTO/.test(e.message) ? 'the server does not speak TLS' : (e.message.split('\n')[0] ?? '');
+          throw new ReproError('E_NETWORK', `${this.registry}: TLS handshake failed (${why}); for a plain-HTTP registry or an untrusted certificate pass --tls-verify=false`);
+        }
+        throw e;
+      }
+    }
+    // Insecure: HTTPS without certificate checks first, then plain HTTP, as skopeo does.
+    let first: unknown;
+    try {
+      return await this.pingAt(https, { ...this.retry, attempts: 1 });
+    } catch (e) {
+      if (e instanceof ReproError && e.code === 'E_AUTH') throw e;
+      first = e;
+    }
+    try {
+      return await this.pingAt(`http://${this.host}`, this.retry);
+    } catch (e) {
+      const line = (x: unknown): string => ((x as Error).message ?? String(x)).split('\n')[0] ?? '';
+      throw new ReproError('E_NETWORK', `${this.registry}: no registry answers: over HTTPS ${line(first)}; over HTTP ${line(e)}`);
+    }
+  }
+
+  private credentials(repository: string): Promise<Credentials | undefined> {
+    if (this.opts.credentials) return Promise.resolve(this.opts.credentials);
+    this.creds ??= lookupCredentials(this.opts.authFiles ?? [], this.registry, repository);
+    return this.creds;
+  }
+
+  private async token(challenge: Challenge, scopes: string[], repository: string): Promise<string> {
+    const key = tokenKey(scopes);
+    let t = this.tokens.get(key);
+    if (!t) {
+      t = this.fetchToken(challenge, key.split(' ').filter((s) => s !== ''), repository);
+      this.tokens.set(key, t);
+      t.catch(() => this.tokens.delete(key));
+    }
+    return t;
+  }
+
+  private async fetchToken(challenge: Challenge, scopes: string[], repository: string): Promise<string> {
+    const realm = challenge.params['realm'];
+    if (!realm) throw new ReproError('E_AUTH', `${this.registry}: bearer challenge without a realm`);
+    let url: URL;
+    try {
+      url = new URL(realm);
+    } catch {
+      throw new ReproError('E_AUTH', `${this.registry}: bearer challenge realm is not a URL: ${JSON.stringify(safeUrl(realm))}`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ReproError('E_AUTH', `${safeUrl(url)}: token realm is not http(s)`);
+    const shown = safeUrl(url);
+    if (challenge.params['service'] !== undefined) url.searchParams.set('service', challenge.params['service']);
+    for (const s of scopes) url.searchParams.append('scope', s);
+    const headers: Record<string, string> = {};
+    const creds = await this.credentials(repository);
+    if (creds) {
+      if (url.protocol === 'http:' && !this.opts.insecure) {
+        throw new ReproError('E_AUTH', `${shown}: the token service is plain HTTP; refusing to send credentials without --tls-verify=false`);
+      }
+      headers['authorization'] = basic(creds);
+    }
+    const res = await request({ url, headers, retry: this.retry, insecureTls: this.opts.insecure === true, onRetry: this.onRetry(`token ${shown}`) });
+    if (res.status === 401 || res.status === 403) {
+      res.discard();
+      throw new ReproError('E_AUTH', `${this.registry}: the token service ${shown} refused ${creds ? `the credentials for user ${JSON.stringify(creds.username)}` : 'anonymous access'} (HTTP ${res.status}); pass --creds USER:PASSWORD or log in`);
+    }
+    if (res.status !== 200) {
+      res.discard();
+      throw new ReproError('E_NETWORK', `${shown}: token request answered HTTP ${res.status}`);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(await res.text(TOKEN_LIMIT));
+    } catch {
+      throw new ReproError('E_AUTH', `${shown}: token response is not JSON`);
+    }
+    const o = (body ?? {}) as Record<string, unknown>;
+    const token = typeof o['token'] === 'string' ? o['token'] : o['access_token'];
+    if (typeof token !== 'string' || token === '') throw new ReproError('E_AUTH', `${shown}: token response has no token`);
+    return token;
+  }
+
+  private async authorization(ping: Ping, scopes: string[], repository: string, extra?: Challenge): Promise<string | undefined> {
+    const c = extra ?? ping.challenge;
+    if (!c) return undefined;
+    if (c.scheme === 'basic') {
+      const creds = await this.credentials(repository);
+      return creds ? basic(creds) : undefined;
+    }
+    if (c.scheme === 'bearer') return `Bearer ${await this.token(c, [...scopes, ...challengeScopes(c)], repository)}`;
+    throw new ReproError('E_AUTH', `${this.registry}: unsupported authentication scheme ${JSON.stringify(c.scheme)}`);
+  }
+
+  /**
+   * Sends a request with the authorization its scopes need; a 401 with a fresh bearer challenge
+   * (a wider scope) is answered once with a new token. Other statuses are returned to the caller.
+   */
+  async send(req: RegistryRequest): Promise<HttpResponse> {
+    const ping = await this.ping();
+    const url = req.url.startsWith('/') ? `${ping.base}${req.url}` : req.url;
+    const sameOrigin = new URL(url).origin === new URL(ping.base).origin;
+    const repository = repositoryOfScopes(req.scopes);
+    let challenge: Challenge | undefined;
+    for (let round = 0; round < 2; round++) {
+      const headers: Record<string, string> = { ...req.headers };
+      const auth = sameOrigin ? await this.authorization(ping, req.scopes, repository, challenge) : undefined;
+      if (auth) headers['authorization'] = auth;
+      const res = await request({
+        url,
+        method: req.method ?? 'GET',
+        headers,
+        ...(req.body !== undefined ? { body: req.body } : {}),
+        retry: req.retry ?? this.retry,
+        ...(req.noRetryStatuses ? { noRetryStatuses: req.noRetryStatuses } : {}),
+        insecureTls: this.opts.insecure === true,
+        onRetry: this.onRetry(`${req.method ?? 'GET'} ${safeUrl(url)}`),
+      });
+      if (res.status !== 401 || !sameOrigin) return res;
+      const next = parseChallenge(res.headers['www-authenticate']);
+      res.discard();
+      if (round > 0 || !next) break;
+      if (next.scheme === 'bearer') {
+        // A new challenge (wider scope, or an expired token): fetch a fresh token once.
+        challenge = next;
+        this.tokens.delete(tokenKey([...req.scopes, ...challengeScopes(next)]));
+        continue;
+      }
+      if (next.scheme === 'basic' && !auth && (await this.credentials(repository))) {
+        challenge = next;
+        continue;
+      }
+      break;
+    }
+    const creds = await this.credentials(repository);
+    throw new ReproError('E_AUTH', `${safeUrl(url)}: HTTP 401 unauthorized${creds ? ` for user ${JSON.stringify(creds.username)}` : '; no credentials found (pass --creds USER:PASSWORD, or log in so that an auth file has them)'}`);
+  }
+}
+
+function tokenKey(scopes: string[]): string {
+  return [...new Set(scopes)].sort().join(' ');
+}
+
+function basic(c: Credentials): string {
+  return `Basic ${Buffer.from(`${c.username}:${c.password}`, 'utf8').toString('base64')}`;
+}
+
+/** The repository named by the first `repository:NAME:ACTIONS` scope (for auth-file lookup). */
+function repositoryOfScopes(scopes: string[]): string {
+  const s = scopes.find((x) => x.startsWith('repository:'));
+  if (!s) return '';
+  return s.slice('repository:'.length, s.lastIndexOf(':'));
+}
+
+/** An error for a response the caller did not expect, with the registry's own error codes. */
+export async function unexpected(res: HttpResponse, what: string): Promise<ReproError> {
+  let detail = '';
+  try {
+    const body = JSON.parse(await res.text(1 << 16)) as { errors?: Array<{ code?: unknown; message?: unknown }> };
+    detail = (body.errors ?? []).map((e) => [e.code, e.message].filter((x) => typeof x === 'string').join(' ')).filter((x) => x).join('; ');
+  } catch {
+    // not a JSON error body
+  }
+  const code: ErrorCode = res.status === 401 || res.status === 403 ? 'E_AUTH' : res.status === 404 ? 'E_NOT_FOUND' : res.status >= 400 && res.status < 500 ? 'E_BAD_INPUT' : 'E_NETWORK';
+  return new ReproError(code, `${what}: HTTP ${res.status}${detail ? ` (${detail})` : ''} from ${safeUrl(res.url)}`);
+}
+
+/** One client per registry and option set, so that a ping and tokens serve a whole operation. */
+export function clientFor(registry: string, opts: RegistryOptions, cache?: Map<string, RegistryClient>): RegistryClient {
+  if (!cache) return new RegistryClient(registry, opts);
+  let c = cache.get(registry);
+  if (!c) {
+    c = new RegistryClient(registry, opts);
+    cache.set(registry, c);
+  }
+  return c;
+}

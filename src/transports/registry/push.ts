@@ -1,0 +1,33 @@
+/**
+ * Writing an image graph to a registry in the order the distribution spec asks: every blob (each
+ * image's layers, then its config), then each child manifest by digest, then the root under its tag
+ * (or digest). Manifests go with their exact bytes and media type.
+ */
+import type { Digest } from '../../model/digest.js';
+import { ReproError } from '../../model/errors.js';
+import type { ImageGraph } from '../graph.js';
+import { RegistryClient, type RegistryOptions } from './client.js';
+import { putManifest } from './manifests.js';
+import { manifestReference, type RegistryName } from './name.js';
+import { BlobUploader, type BlobOutcome } from './upload.js';
+
+export interface PushResult {
+  digest: Digest;
+  blobs: Record<BlobOutcome, number>;
+}
+
+export async function writeRegistry(name: RegistryName, graph: ImageGraph, opts: RegistryOptions = {}, client = new RegistryClient(name.registry, opts)): Promise<PushResult> {
+  if (name.digest !== undefined && name.digest !== graph.root.digest) {
+    throw new ReproError('E_BAD_INPUT', `docker://${name.registry}/${name.repository}@${name.digest}: the image to push is ${graph.root.digest}`);
+  }
+  const mountFrom = graph.origin && graph.origin.registry === name.registry && graph.origin.repository !== name.repository ? graph.origin.repository : undefined;
+  const uploader = new BlobUploader(client, name.repository, mountFrom);
+  const counts: Record<BlobOutcome, number> = { exists: 0, mounted: 0, uploaded: 0 };
+  for (const b of graph.blobs) counts[await uploader.push(b.descriptor, b.source, mountFrom)]++;
+  for (const doc of graph.documents) {
+    const isRoot = doc.descriptor.digest === graph.root.digest;
+    const reference = isRoot ? manifestReference(name) : doc.descriptor.digest;
+    await putManifest(client, name.repository, reference, doc.descriptor, doc.bytes);
+  }
+  return { digest: graph.root.digest, blobs: counts };
+}

@@ -1,0 +1,98 @@
+/** The pure parts of the registry transport: names, challenges, auth files, comparison findings. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseImageRef, formatImageRef } from '../../src/transports/reference.js';
+import { parseChallenge } from '../../src/transports/registry/challenge.js';
+import { credentialsIn, lookupCredentials, parseCredsFlag } from '../../src/transports/registry/credentials.js';
+import { documentMediaType } from '../../src/transports/registry/manifests.js';
+import { rewriteTlsFlags, authFiles } from '../../src/cli/registry-flags.js';
+import { compareImages } from '../../src/verify/compare.js';
+import { encodeConfig, type ImageConfig } from '../../src/model/config.js';
+import { encodeManifest } from '../../src/model/manifest.js';
+import { MediaType } from '../../src/model/media-types.js';
+import { requireTool } from './harness.js';
+
+test('docker:// references: hosts, ports, implied docker.io/library, tags, digests; bad ones refused', () => {
+  const d = `sha256:${'a'.repeat(64)}`;
+  assert.deepEqual(parseImageRef('docker://127.0.0.1:5000/team/app:v1'), { transport: 'docker', registry: '127.0.0.1:5000', repository: 'team/app', tag: 'v1' });
+  assert.deepEqual(parseImageRef(`docker://localhost/app@${d}`), { transport: 'docker', registry: 'localhost', repository: 'app', digest: d });
+  assert.deepEqual(parseImageRef('docker://debian:bookworm'), { transport: 'docker', registry: 'docker.io', repository: 'library/debian', tag: 'bookworm' });
+  assert.deepEqual(parseImageRef('docker://archlinux/archlinux'), { transport: 'docker', registry: 'docker.io', repository: 'archlinux/archlinux' });
+  assert.deepEqual(parseImageRef(`docker://quay.io/a/b/c:t@${d}`), { transport: 'docker', registry: 'quay.io', repository: 'a/b/c', tag: 't', digest: d });
+  assert.deepEqual(parseImageRef('docker://[::1]:5000/x'), { transport: 'docker', registry: '[::1]:5000', repository: 'x' });
+  assert.equal(formatImageRef(parseImageRef('docker://debian')), 'docker://docker.io/library/debian');
+  for (const bad of ['docker://', 'docker://host:5000/UPPER', 'docker://h.io/a:bad tag', 'docker://h.io/a@sha256:123', 'docker://h.io//a', 'docker://h_o.io:x/a']) {
+    assert.throws(() => parseImageRef(bad), (e: Error & { code?: string }) => e.code === 'E_BAD_REFERENCE' && e.message.startsWith(bad), bad);
+  }
+});
+
+test('WWW-Authenticate challenges: bearer with quoted commas, basic, unknown', () => {
+  assert.deepEqual(parseChallenge('Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push"'), {
+    scheme: 'bearer', params: { realm: 'https://auth.example/token', service: 'registry.example', scope: 'repository:a/b:pull,push' },
+  });
+  assert.deepEqual(parseChallenge('Basic realm="Registry Realm"'), { scheme: 'basic', params: { realm: 'Registry Realm' } });
+  assert.deepEqual(parseChallenge('bearer realm=https://x/t, error="insufficient_scope"'), { scheme: 'bearer', params: { realm: 'https://x/t', error: 'insufficient_scope' } });
+  assert.equal(parseChallenge(undefined), undefined);
+});
+
+test('credentials: --creds keeps colons in the password; auth files by host, namespace and docker.io aliases', async () => {
+  assert.deepEqual(parseCredsFlag('u:p:q'), { username: 'u', password: 'p:q' });
+  assert.throws(() => parseCredsFlag('nopass'), /--creds: expected USER:PASSWORD/);
+  const b64 = (s: string): string => Buffer.from(s).toString('base64');
+  const doc = { auths: { 'r.example/team': { auth: b64('t:1') }, 'r.example': { auth: b64('h:2') }, 'https://index.docker.io/v1/': { auth: b64('d:3') } } };
+  assert.deepEqual(credentialsIn(doc, 'r.example', 'team/app', 'f'), { username: 't', password: '1' });
+  assert.deepEqual(credentialsIn(doc, 'r.example', 'other/app', 'f'), { username: 'h', password: '2' });
+  assert.deepEqual(credentialsIn(doc, 'docker.io', 'library/debian', 'f'), { username: 'd', password: '3' });
+  assert.equal(credentialsIn(doc, 'elsewhere.example', 'x', 'f'), undefined);
+  const dir = mkdtempSync(join(tmpdir(), 'creds-'));
+  try {
+    const good = join(dir, 'auth.json');
+    writeFileSync(good, JSON.stringify({ auths: { 'r.example': { auth: b64('f:secret') } } }));
+    assert.deepEqual(await lookupCredentials([join(dir, 'missing.json'), good], 'r.example', 'a'), { username: 'f', password: 'secret' });
+    const broken = join(dir, 'broken.json');
+    writeFileSync(broken, '{"auths": {"r.example": {"auth": "c2VjcmV0"');
+    await assert.rejects(lookupCredentials([broken], 'r.example', 'a'), (e: Error) => e.message === `${broken}: the auth file is not valid JSON`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.deepEqual(authFiles({ REGISTRY_AUTH_FILE: '/a.json', XDG_RUNTIME_DIR: '/run/u', HOME: '/h' }), ['/a.json', '/run/u/containers/auth.json', '/h/.docker/config.json']);
+  assert.deepEqual(authFiles({ HOME: '/h', DOCKER_CONFIG: '/dc' }), ['/dc/config.json']);
+});
+
+test('--tls-verify spellings', () => {
+  assert.deepEqual(rewriteTlsFlags(['--tls-verify=false', '--src-tls-verify=false', '--dest-tls-verify=true', '--tls-verify', 'x']), ['--insecure', '--src-insecure', 'x']);
+  assert.throws(() => rewriteTlsFlags(['--tls-verify=no']), /--tls-verify: expected true or false/);
+});
+
+test('a manifest\'s media type: its own field, else Content-Type, else its shape', () => {
+  assert.equal(documentMediaType(Buffer.from('{"mediaType":"application/vnd.docker.distribution.manifest.v2+json"}'), 'application/json'), MediaType.dockerManifest);
+  assert.equal(documentMediaType(Buffer.from('{"schemaVersion":2,"manifests":[]}'), 'application/vnd.docker.distribution.manifest.list.v2+json; charset=utf-8'), MediaType.dockerManifestList);
+  assert.equal(documentMediaType(Buffer.from('{"schemaVersion":2,"manifests":[]}'), undefined), MediaType.ociIndex);
+  assert.equal(documentMediaType(Buffer.from('{"schemaVersion":2,"layers":[]}'), 'text/plain'), MediaType.ociManifest);
+});
+
+test('compareImages: compression-only differences, config fields, annotations, serialisation', () => {
+  const d = (c: string): `sha256:${string}` => `sha256:${c.repeat(64)}`;
+  const cfg = (over: Partial<ImageConfig>): ReturnType<typeof encodeConfig> => encodeConfig({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [d('1')] }, config: { Env: ['A=1'] }, ...over });
+  const side = (layer: string, config: ReturnType<typeof encodeConfig>, ann: Record<string, string> = {}): Parameters<typeof compareImages>[0] => ({
+    manifest: encodeManifest({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: { mediaType: MediaType.ociConfig, digest: config.digest, size: config.bytes.length }, layers: [{ mediaType: MediaType.ociLayerGzip, digest: d(layer), size: 10 }], annotations: ann }),
+    config,
+  });
+  const a = side('a', cfg({}));
+  assert.deepEqual(compareImages(a, a), []);
+  const recompressed = compareImages(a, side('b', cfg({})));
+  assert.deepEqual(recompressed.map((f) => f.path), ['layers[0].digest', 'layers[0].diffId']);
+  assert.match(recompressed[1]!.message, /the same uncompressed content .* compressed differently/);
+  const env = compareImages(a, side('a', cfg({ config: { Env: ['A=2'] }, created: '2024-01-01T00:00:00Z' }), { x: 'y' }));
+  assert.deepEqual(env.map((f) => f.path), ['manifest.annotations.x', 'config.digest', 'config.created', 'config.config.Env']);
+  const reordered = { ...a, config: { ...a.config, bytes: Buffer.from(JSON.stringify(a.config.value, null, 1)), digest: d('c') } };
+  assert.deepEqual(compareImages(a, reordered).map((f) => f.path), ['config.digest', 'config.bytes']);
+});
+
+test('a missing tool fails the registry tests with the package to install, never a skip', () => {
+  assert.throws(() => requireTool('/nonexistent/docker-registry', 'docker-registry'),
+    /\/nonexistent\/docker-registry is missing: these tests need the Debian package docker-registry \(\.ci\/run installs it/);
+});
