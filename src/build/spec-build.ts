@@ -100,7 +100,8 @@ const OCI_ARCH: Record<string, Platform> = {
   mips64el: { os: 'linux', architecture: 'mips64le' },
 };
 
-function platformOf(spec: ImageSpec): Platform {
+/** The OCI platform of a spec's image: `platform`, else the one of its Debian architecture. */
+export function specPlatform(spec: ImageSpec): Platform {
   if (spec.platform) {
     const [os, architecture, variant] = spec.platform.split('/') as [string, string, string | undefined];
     return variant ? { os, architecture, variant } : { os, architecture };
@@ -212,7 +213,7 @@ export async function buildSpec(opts: SpecBuildOptions): Promise<BuildResult & {
       ...opts,
       compression: spec.compression,
       normalize,
-      platform: platformOf(spec),
+      platform: specPlatform(spec),
       config: containerConfig(spec),
       sourceDateEpoch: sde,
       sourceDateEpochFrom: opts.sourceDateEpoch === undefined ? 'release-date' : 'option',

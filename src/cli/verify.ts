@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { defaultCacheDir } from '../fetch/cache.js';
 import { ReproError } from '../model/errors.js';
 import { verify, type VerifyResult } from '../verify/verify.js';
 import { BUILD_FLAGS, rootfsBuildOptions } from './build.js';
@@ -5,6 +7,7 @@ import { parse, progressLine, type Io } from './common.js';
 import { REGISTRY_HELP, registryOptions, rewriteTlsFlags } from './registry-flags.js';
 
 export const VERIFY_HELP = `Usage: repro-image verify --rootfs PATH [build options] --against REF [--archive DIR] [--json]
+       repro-image verify SPEC.yaml [--offline] --against REF [--archive DIR] [--json]
 
 Rebuilds an image from its inputs and checks it against a published one. REF is
 docker://HOST/REPO[:TAG|@DIGEST] (or any other transport, such as an --archive kept before);
@@ -15,6 +18,8 @@ what differs (manifest, config fields, layer digests, diff_ids), and exits 1.
   --rootfs PATH              the root filesystem to rebuild from, with the same build options as
                              the published image (see repro-image build --help: --source-date-epoch,
                              --compression, --platform, --entrypoint, --env, --label, ...)
+  SPEC.yaml                  or rebuild from an image spec and its lock (SPEC.lock.json beside it),
+                             fetching locked packages the cache lacks unless --offline
   --against REF              the published image
   --archive DIR              keep the published index, manifest and config, exactly as served, as
                              an OCI layout without layers (verify --against oci:DIR repeats the proof)
@@ -23,7 +28,6 @@ what differs (manifest, config fields, layer digests, diff_ids), and exits 1.
 ${REGISTRY_HELP}
   -h, --help                 this help
 
-Verifying from a Debian spec and lock file (verify SPEC) is not supported yet.
 Exit codes: 0 reproduced, 1 not reproduced, 2 bad usage or input, 3 I/O or network failure.`;
 
 const { output: _output, ...REBUILD_FLAGS } = BUILD_FLAGS;
@@ -39,14 +43,18 @@ export async function verifyCommand(args: string[], io: Io): Promise<number> {
     io.stdout(`${VERIFY_HELP}\n`);
     return 0;
   }
-  if (positionals.length > 0) {
-    throw new ReproError('E_UNSUPPORTED', `verify ${JSON.stringify(positionals[0])}: verifying from a spec and lock file is not yet supported; use verify --rootfs PATH [build options] --against REF`);
+  if (positionals.length > 1 || (positionals.length === 1 && v.rootfs)) {
+    throw new ReproError('E_USAGE', `verify: unexpected argument ${JSON.stringify(positionals.at(-1))} (see repro-image verify --help)`);
   }
-  if (!v.rootfs) throw new ReproError('E_USAGE', 'verify: --rootfs PATH is required (see repro-image verify --help)');
+  if (!v.rootfs && positionals.length === 0) throw new ReproError('E_USAGE', 'verify: a SPEC or --rootfs PATH is required (see repro-image verify --help)');
   if (!v.against) throw new ReproError('E_USAGE', 'verify: --against REF is required (see repro-image verify --help)');
+  if (v.rootfs && v.offline) throw new ReproError('E_USAGE', 'verify: --offline applies to a spec only');
   const progress = progressLine(io, 'rebuilding layer');
+  const rebuild = v.rootfs
+    ? { build: { ...rootfsBuildOptions(v.rootfs, v, io), onProgress: progress.update } }
+    : { spec: { spec: positionals[0]!, cacheDir: defaultCacheDir(io.env), tmpDir: tmpdir(), ...(v.offline ? { offline: true } : {}), onProgress: progress.update } };
   const r = await verify({
-    build: { ...rootfsBuildOptions(v.rootfs, v, io), onProgress: progress.update },
+    ...rebuild,
     against: v.against,
     ...(v.archive !== undefined ? { archive: v.archive } : {}),
     transport: { registry: registryOptions(v, io) },

@@ -15,7 +15,9 @@ import { join } from 'node:path';
 import { buildRootfs, DEFAULT_PLATFORM, type BuildResult, type RootfsBuildOptions } from '../build/rootfs-build.js';
 import { parseConfig } from '../model/config.js';
 import type { Digest } from '../model/digest.js';
-import { ioError } from '../model/errors.js';
+import { ReproError, ioError } from '../model/errors.js';
+import { buildSpec, specPlatform, type SpecBuildOptions } from '../build/spec-build.js';
+import { loadSpec } from '../spec/load.js';
 import { parseManifest } from '../model/manifest.js';
 import { formatPlatform } from '../model/platform.js';
 import type { TransportOptions } from '../transports/index.js';
@@ -28,8 +30,10 @@ import { archivePublished, fetchPublished } from './published.js';
 import { toolInfo, type ToolInfo } from './tool.js';
 
 export interface VerifyOptions {
-  /** How to rebuild: the build's options, without an output. */
-  build: Omit<RootfsBuildOptions, 'output'>;
+  /** How to rebuild from a root filesystem: the build's options, without an output. */
+  build?: Omit<RootfsBuildOptions, 'output'>;
+  /** Or: how to rebuild from an image spec and its lock (SPEC.lock.json beside it). */
+  spec?: Omit<SpecBuildOptions, 'output'>;
   /** The published image: docker://…, or any other transport (an archive made by --archive). */
   against: ImageRef | string;
   /** Keep the published index, manifest and config bytes here, as a layer-less OCI layout. */
@@ -47,9 +51,13 @@ export interface VerifyResult {
   verdict: 'reproduced' | 'not-reproduced';
   tool: ToolInfo;
   inputs: {
-    rootfs: string;
+    /** The rootfs rebuilt from (rootfs form). */
+    rootfs?: string;
     /** sha256 of the rootfs archive file; for a directory, null (see rebuilt.layers[].diffId). */
-    rootfsDigest: Digest | null;
+    rootfsDigest?: Digest | null;
+    /** The spec and its lock rebuilt from (spec form). */
+    spec?: string;
+    lock?: { path: string; digest: string };
     sourceDateEpoch: number;
     sourceDateEpochFrom: BuildResult['sourceDateEpochFrom'];
     platform: string;
@@ -93,16 +101,27 @@ async function rebuiltSide(opened: OpenedImage): Promise<ImageSide> {
 }
 
 export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
+  if ((opts.build === undefined) === (opts.spec === undefined)) throw new ReproError('E_USAGE', 'verify: give either a rootfs build or a spec');
   const against = typeof opts.against === 'string' ? parseImageRef(opts.against, '--against') : opts.against;
-  const platform = opts.build.platform ?? DEFAULT_PLATFORM;
+  const spec = opts.spec ? loadSpec(opts.spec.spec).spec : undefined;
+  const platform = spec ? specPlatform(spec) : opts.build?.platform ?? DEFAULT_PLATFORM;
   const published = await fetchPublished(against, platform, opts.transport ?? {});
   if (opts.archive !== undefined) {
     await archivePublished(opts.archive, published, against.tag);
   }
-  const rootfsDigest = await fileDigest(opts.build.rootfs);
-  const tmp = await mkdtemp(join(opts.build.tmpDir ?? tmpdir(), 'repro-image-verify-')).catch((e) => { throw ioError(e, 'cannot create a temporary directory'); });
+  const rootfsDigest = opts.build ? await fileDigest(opts.build.rootfs) : undefined;
+  const tmp = await mkdtemp(join(opts.build?.tmpDir ?? opts.spec?.tmpDir ?? tmpdir(), 'repro-image-verify-')).catch((e) => { throw ioError(e, 'cannot create a temporary directory'); });
   try {
-    const built = await buildRootfs({ ...opts.build, output: { transport: 'oci', path: join(tmp, 'rebuilt') } });
+    const output: ImageRef = { transport: 'oci', path: join(tmp, 'rebuilt') };
+    let lock: { path: string; digest: string } | undefined;
+    let built: BuildResult;
+    if (opts.spec) {
+      const r = await buildSpec({ ...opts.spec, output });
+      lock = r.lock;
+      built = r;
+    } else {
+      built = await buildRootfs({ ...opts.build!, output });
+    }
     const opened = await openLayout(join(tmp, 'rebuilt'), undefined);
     const reproduced = built.manifest.digest === published.manifest.digest;
     const findings: Finding[] = [];
@@ -114,12 +133,12 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
       verdict: reproduced ? 'reproduced' : 'not-reproduced',
       tool: toolInfo(),
       inputs: {
-        rootfs: opts.build.rootfs,
-        rootfsDigest,
+        ...(opts.build ? { rootfs: opts.build.rootfs, rootfsDigest: rootfsDigest ?? null } : {}),
+        ...(opts.spec && lock ? { spec: opts.spec.spec, lock } : {}),
         sourceDateEpoch: built.sourceDateEpoch,
         sourceDateEpochFrom: built.sourceDateEpochFrom,
         platform: formatPlatform(platform),
-        compression: opts.build.compression ?? 'gzip',
+        compression: spec ? spec.compression : opts.build?.compression ?? 'gzip',
         normalize: built.normalize.map((p) => p.name),
       },
       rebuilt: {

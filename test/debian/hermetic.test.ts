@@ -167,3 +167,25 @@ test('a cached package that no longer matches its digest is refused at build tim
   assert.match(r.stderr, /in the cache has sha256:[0-9a-f]{64} .*the lock says sha256:[0-9a-f]{64}.*fetch again/);
   assert.equal(existsSync(join(dir, 'rot-image')), false);
 });
+
+test('verify SPEC rebuilds from the lock and proves (or disproves) a published image', async () => {
+  const spec = specFile('verify', ['hello-base']);
+  const cache = join(dir, 'cache-verify');
+  assert.equal((await run(['lock', spec], cache)).status, 0);
+  const published = join(dir, 'verify-published');
+  const b = await run(['build', spec, '--output', `oci:${published}:v1`], cache);
+  assert.equal(b.status, 0, b.stderr);
+  const ok = await run(['verify', spec, '--offline', '--against', `oci:${published}:v1`, '--json'], cache);
+  assert.equal(ok.status, 0, ok.stderr);
+  const record = JSON.parse(ok.stdout) as { verdict: string; inputs: { spec: string; lock: { digest: string }; sourceDateEpoch: number }; rebuilt: { manifest: string } };
+  assert.equal(record.verdict, 'reproduced');
+  assert.equal(record.rebuilt.manifest, b.stdout.trim());
+  assert.equal(record.inputs.sourceDateEpoch, 1700000000);
+  assert.match(record.inputs.lock.digest, /^sha256:[0-9a-f]{64}$/);
+  // The image config is not part of the lock: a changed cmd rebuilds fine and no longer matches.
+  writeFileSync(spec, readFileSync(spec, 'utf8').replace('cmd: [/usr/bin/app-edit]', 'cmd: [/bin/sh]'));
+  const bad = await run(['verify', spec, '--offline', '--against', `oci:${published}:v1`], cache);
+  assert.equal(bad.status, 1, bad.stderr);
+  assert.match(bad.stdout, /^not reproduced: rebuilt sha256:[0-9a-f]{64}, published sha256:[0-9a-f]{64}/);
+  assert.match(bad.stdout, /Cmd/);
+});
