@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ReproError } from '../model/errors.js';
 import { buildCommand } from './build.js';
+import { diffCommand } from './diff.js';
 import { inspectCommand } from './inspect.js';
 import type { Io } from './common.js';
 
@@ -11,6 +12,7 @@ Bit-for-bit reproducible OCI images.
 Commands:
   build     build an image from a root filesystem (directory or tar archive)
   inspect   show an image and verify every digest and size
+  diff      show where two images (or root filesystems) differ, and the likely causes
 
 Run 'repro-image COMMAND --help' for a command's options.
 Exit codes: 0 success, 1 difference or failed verification, 2 bad usage or input, 3 I/O failure.`;
@@ -23,6 +25,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await buildCommand(rest, io);
       case 'inspect':
         return await inspectCommand(rest, io);
+      case 'diff':
+        return await diffCommand(rest, io);
       case undefined:
       case '-h':
       case '--help':
