@@ -23,6 +23,7 @@ export function showBytes(v: Buffer | string): string {
 }
 
 function mapDifference(a: Map<string, Buffer | string> | undefined, b: Map<string, Buffer | string> | undefined): [Record<string, Value>, Record<string, Value>] | undefined {
+  if (a === undefined && b === undefined) return undefined;
   const ka = a ?? new Map<string, Buffer | string>();
   const kb = b ?? new Map<string, Buffer | string>();
   const da: Record<string, Value> = {};
@@ -55,7 +56,7 @@ export function compareMeta(a: EntryMeta, b: EntryMeta): FieldDifference[] {
   const bothTar = a.dialect !== undefined && b.dialect !== undefined;
   push('type', a.type, b.type);
   if (a.linkname !== undefined || b.linkname !== undefined) push('link-target', a.linkname, b.linkname);
-  push('mode', octal(a.mode), octal(b.mode));
+  if (a.mode !== b.mode) push('mode', octal(a.mode), octal(b.mode));
   if (a.rawMode !== undefined && b.rawMode !== undefined && (a.rawMode & ~0o7777) !== (b.rawMode & ~0o7777)) {
     out.push({ field: 'mode-type-bits', a: octal(a.rawMode), b: octal(b.rawMode) });
   }

@@ -83,9 +83,10 @@ class Side {
     this.held = [];
     this.heldBytes = 0;
   }
-  finish(limit: number, needHash: boolean): ContentSide {
-    if (needHash) this.startHashing();
-    const sample = this.sampler.take();
+  /** `needed`: the hash and the sample are wanted (they are not for equal content side by side). */
+  finish(limit: number, needed: boolean): ContentSide {
+    if (needed) this.startHashing();
+    const sample = needed ? this.sampler.take() : EMPTY;
     const side: ContentSide = { size: this.size, sample, complete: this.size <= limit };
     if (this.hash) side.sha256 = `sha256:${this.hash.digest('hex')}`;
     return side;

@@ -127,11 +127,11 @@ class Comparison {
       const r = lb[i]!;
       const da = l.descriptor;
       const db = r.descriptor;
-      if (da && db && da.digest === db.digest) continue;
       const digest = (da ?? db)?.digest;
       const location = at(digest ? { level: 'layer', layer: i + 1, layerDigest: digest } : { level: 'layer', layer: i + 1 });
+      if (da && db && da.mediaType !== db.mediaType) this.sink.add({ location, field: 'media-type', a: da.mediaType, b: db.mediaType, finding: 'media-type' });
+      if (da && db && da.digest === db.digest) continue;
       if (da && db) {
-        if (da.mediaType !== db.mediaType) this.sink.add({ location, field: 'media-type', a: da.mediaType, b: db.mediaType, finding: 'media-type' });
         this.json(location, without(da, ['digest', 'size', 'mediaType']), without(db, ['digest', 'size', 'mediaType']), `manifest.layers[${i}]`);
         if (l.diffId !== undefined && l.diffId === r.diffId) {
           this.sink.add({
@@ -169,9 +169,6 @@ class Comparison {
     if (a.config.digest !== b.config.digest) {
       this.json(at('config'), a.configJson, b.configJson, 'config', (p) => p === 'config.rootfs.diff_ids');
       this.encoding(at('config'), a.config, b.config, a.configJson, b.configJson);
-      const ia = a.config.value.rootfs.diff_ids.length;
-      const ib = b.config.value.rootfs.diff_ids.length;
-      if (ia !== ib) this.sink.add({ location: at('config'), field: 'config.rootfs.diff_ids', a: ia, b: ib, finding: 'layer-count' });
     }
     await this.layers(a.layers, b.layers, platform);
   }

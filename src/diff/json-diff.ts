@@ -29,6 +29,9 @@ export function jsonDifferences(a: unknown, b: unknown, prefix: string, skip: (p
   const walk = (x: unknown, y: unknown, path: string): void => {
     if (skip(path)) return;
     if (x === undefined && y === undefined) return;
+    // An object only one side has is compared key by key with an empty one (annotations, labels).
+    if (x === undefined && isObject(y)) { walk({}, y, path); return; }
+    if (y === undefined && isObject(x)) { walk(x, {}, path); return; }
     if (x === undefined) { out.push({ field: path, b: y as Value }); return; }
     if (y === undefined) { out.push({ field: path, a: x as Value }); return; }
     if (isObject(x) && isObject(y)) {

@@ -73,7 +73,7 @@ export function namesOf(d: Difference): string[] {
     }
     if (f === 'config.created' || /^config\.history\[\d+\]\.created$/.test(f)) names.push('created');
     if (f.startsWith('config.history')) names.push('history');
-    if (/^config\.(architecture|os|variant)$/.test(f) || /^config\["os\.(version|features)"\]/.test(f)) names.push('platform');
+    if (/^config\.(architecture|os|variant)$/.test(f) || /^config\["os\.(version|features)"\]/.test(f) || /^descriptor\.platform(\.|\[|$)/.test(f)) names.push('platform');
     if (f.startsWith('config.config')) names.push('runtime-config');
     // Every prefix of the path, so that --ignore config.config ignores config.config.Env[1].
     for (let i = 1; i < f.length; i++) if (f[i] === '.' || f[i] === '[') names.push(f.slice(0, i));
