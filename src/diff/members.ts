@@ -70,10 +70,22 @@ export async function* layerMembers(input: LayerInput, stats: ReadStats): AsyncG
   const blobHash = createHash('sha256');
   let blobSize = 0;
   async function* hashed(): AsyncGenerator<Buffer> {
-    for await (const c of input.source.open()) {
-      blobHash.update(c);
-      blobSize += c.length;
-      yield c;
+    const it = input.source.open()[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        let r: IteratorResult<Buffer>;
+        try {
+          r = await it.next();
+        } catch (e) {
+          throw ioError(e, `${input.where}: cannot read`);
+        }
+        if (r.done) return;
+        blobHash.update(r.value);
+        blobSize += r.value.length;
+        yield r.value;
+      }
+    } finally {
+      await it.return?.();
     }
   }
   let raw: AsyncIterable<Buffer> = hashed();
