@@ -103,22 +103,57 @@ function lastMismatch(x: Buffer, y: Buffer): number {
   return -1;
 }
 
-/** Tracks the differing byte range of two streams compared in step. */
+/**
+ * Tracks the differing byte range of two streams compared in step, and the bytes around the first
+ * difference (from the 16-byte row before it, WINDOW_LENGTH bytes) however the streams are cut.
+ */
 class RangeTracker {
   first = -1;
   last = -1;
-  window: ContentComparison['window'];
+  /** The last bytes before the current offset while no difference is known (equal on both sides). */
+  private before: Buffer = EMPTY;
+  private win: { offset: number; a: Buffer[]; b: Buffer[]; lenA: number; lenB: number; end: number } | undefined;
+
+  get window(): ContentComparison['window'] {
+    const w = this.win;
+    return w && { offset: w.offset, a: Buffer.concat(w.a), b: Buffer.concat(w.b) };
+  }
+
+  private keepBefore(x: Buffer): void {
+    const keep = 2 * WINDOW_BEFORE;
+    this.before = x.length >= keep ? Buffer.from(x.subarray(x.length - keep)) : Buffer.concat([this.before, x]).subarray(-keep);
+  }
+
+  /** Starts the window at the row before `first`; bytes before `off` come from `before`. */
+  private open(off: number): void {
+    const start = Math.max(0, (this.first & ~15) - WINDOW_BEFORE, off - this.before.length);
+    const pre = start < off ? Buffer.from(this.before.subarray(this.before.length - (off - start))) : EMPTY;
+    this.win = { offset: start, a: [pre], b: [pre], lenA: pre.length, lenB: pre.length, end: Math.max(start, off) };
+  }
+
+  /** Adds the bytes of a region at `off` from where the window stopped, until it is full. */
+  private extend(x: Buffer | undefined, y: Buffer | undefined, off: number): void {
+    const w = this.win;
+    const n = Math.max(x?.length ?? 0, y?.length ?? 0);
+    if (!w || off > w.end || off + n <= w.end) return;
+    const skip = w.end - off;
+    if (x && w.lenA < WINDOW_LENGTH) { const p = Buffer.from(x.subarray(skip, skip + WINDOW_LENGTH - w.lenA)); w.a.push(p); w.lenA += p.length; }
+    if (y && w.lenB < WINDOW_LENGTH) { const p = Buffer.from(y.subarray(skip, skip + WINDOW_LENGTH - w.lenB)); w.b.push(p); w.lenB += p.length; }
+    w.end = off + n;
+  }
 
   /** Equal-length regions of both sides starting at `off`. */
   region(x: Buffer, y: Buffer, off: number): void {
-    if (x.equals(y)) return;
-    if (this.first < 0) {
-      const i = firstMismatch(x, y);
-      this.first = off + i;
-      const start = Math.max(off, (this.first & ~15) - WINDOW_BEFORE);
-      const end = Math.min(off + x.length, start + WINDOW_LENGTH);
-      this.window = { offset: start, a: Buffer.from(x.subarray(start - off, end - off)), b: Buffer.from(y.subarray(start - off, end - off)) };
+    if (x.equals(y)) {
+      if (this.first < 0) this.keepBefore(x);
+      else this.extend(x, y, off);
+      return;
     }
+    if (this.first < 0) {
+      this.first = off + firstMismatch(x, y);
+      this.open(off);
+    }
+    this.extend(x, y, off);
     this.last = off + lastMismatch(x, y);
   }
 
@@ -127,10 +162,9 @@ class RangeTracker {
     if (x.length === 0) return;
     if (this.first < 0) {
       this.first = off;
-      const start = Math.max(off, (off & ~15) - WINDOW_BEFORE);
-      const bytes = Buffer.from(x.subarray(start - off, start - off + WINDOW_LENGTH));
-      this.window = { offset: start, a: side === 'a' ? bytes : EMPTY, b: side === 'b' ? bytes : EMPTY };
+      this.open(off);
     }
+    this.extend(side === 'a' ? x : undefined, side === 'b' ? x : undefined, off);
     this.last = off + x.length - 1;
   }
 }
@@ -188,7 +222,8 @@ export async function compareStreams(a: AsyncIterable<Buffer> | undefined, b: As
   if (range.first >= 0) {
     result.firstDiff = range.first;
     result.lastDiff = range.last;
-    if (range.window) result.window = range.window;
+    const w = range.window;
+    if (w) result.window = w;
   }
   return result;
 }
@@ -217,7 +252,8 @@ export function compareSides(a: ContentSide, b: ContentSide): ContentComparison 
   }
   if (range.first >= 0) {
     result.firstDiff = range.first;
-    if (range.window) result.window = range.window;
+    const w = range.window;
+    if (w) result.window = w;
     if (a.complete && b.complete) {
       result.lastDiff = a.size !== b.size ? Math.max(a.size, b.size) - 1 : lastMismatch(a.sample, b.sample);
     }
