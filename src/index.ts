@@ -3,6 +3,7 @@ export { buildRootfs, type RootfsBuildOptions, type BuildResult, DEFAULT_PLATFOR
 export { PASSES, PASS_NAMES, selectPasses, type PassReport } from './build/passes.js';
 export { parseSourceDateEpoch } from './build/epoch.js';
 export { inspect, type InspectResult } from './verify/inspect.js';
+export { diff, type DiffOptions, type DiffResult, type Difference, type Finding } from './diff/index.js';
 export { parseImageRef, formatImageRef, type ImageRef } from './transports/reference.js';
 export { openImage, writeImage } from './transports/index.js';
 export { ReproError, type ErrorCode } from './model/errors.js';

@@ -234,3 +234,24 @@ test('docker-archive and oci of the same build differ in media types only', asyn
   assert.deepEqual(r.findings.map((f) => f.id), ['media-type', 'created']);
   assert.deepEqual(r.differences.filter((d) => d.finding === 'media-type').map((d) => d.field), ['manifest.config.mediaType', 'manifest.mediaType', 'media-type']);
 });
+
+test('zstd layers: against gzip the same content is a compression difference; entries compared through zstd', async () => {
+  const root = join(work, 'rootfs3');
+  mkdirSync(join(root, 'etc'), { recursive: true });
+  writeFileSync(join(root, 'etc/hostname'), 'box\n');
+  const g = join(work, 'g');
+  const z = join(work, 'z');
+  const z2 = join(work, 'z2');
+  await buildRootfs({ rootfs: root, output: `oci:${g}`, sourceDateEpoch: 1700000000, compression: 'gzip' });
+  await buildRootfs({ rootfs: root, output: `oci:${z}`, sourceDateEpoch: 1700000000, compression: 'zstd' });
+  const r = await diff(`oci:${g}`, `oci:${z}`);
+  // The layer descriptors are compared with the layers, not in the manifest's JSON.
+  assert.deepEqual(r.differences.map((d) => [d.location.level, d.field, d.finding]), [
+    ['layer', 'media-type', 'media-type'],
+    ['layer', 'compression', 'compression'],
+  ]);
+  writeFileSync(join(root, 'etc/hostname'), 'other\n');
+  await buildRootfs({ rootfs: root, output: `oci:${z2}`, sourceDateEpoch: 1700000000, compression: 'zstd' });
+  const c = await diff(`oci:${z}`, `oci:${z2}`);
+  assert.deepEqual(c.differences.map((d) => [d.location.path, d.field]), [['etc/hostname', 'content']]);
+});
