@@ -71,7 +71,6 @@ function createdSeconds(created: unknown): number | undefined {
 
 class Comparison {
   readonly sink: Collector;
-  readonly stats = { A: 0, B: 0 };
   readonly layerCounts = { A: 0, B: 0 };
   private readonly budget = { bytes: WAITING_BUDGET };
   epoch: number | undefined;
@@ -105,15 +104,18 @@ class Comparison {
     return c;
   }
 
+  /** Every layer read, by side, for the entry counts in the summary. */
+  private readonly reads: Record<'A' | 'B', ReadStats[]> = { A: [], B: [] };
+
   private opener(layer: SideLayer, side: 'A' | 'B'): (stats?: ReadStats) => AsyncIterable<Member> {
-    return (stats = newStats()) => this.counted(layer.open(stats), side);
+    return (stats = newStats()) => {
+      this.reads[side].push(stats);
+      return layer.open(stats);
+    };
   }
 
-  private async *counted(source: AsyncIterable<Member>, side: 'A' | 'B'): AsyncGenerator<Member> {
-    for await (const m of source) {
-      this.stats[side]++;
-      yield m;
-    }
+  entriesRead(side: 'A' | 'B'): number {
+    return this.reads[side].reduce((n, s) => n + s.entries, 0);
   }
 
   async layers(la: readonly SideLayer[], lb: readonly SideLayer[], platform: string | undefined): Promise<void> {
@@ -241,8 +243,8 @@ export async function diff(a: string, b: string, opts: DiffOptions = {}): Promis
   return {
     schemaVersion: DIFF_SCHEMA_VERSION,
     identical: differences.length === 0 && cmp.sink.omittedCount === 0,
-    a: summary(sa, cmp.layerCounts.A, cmp.stats.A),
-    b: summary(sb, cmp.layerCounts.B, cmp.stats.B),
+    a: summary(sa, cmp.layerCounts.A, cmp.entriesRead('A')),
+    b: summary(sb, cmp.layerCounts.B, cmp.entriesRead('B')),
     options,
     findings,
     differences,

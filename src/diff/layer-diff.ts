@@ -61,7 +61,9 @@ class Keyed {
         await drain(m.body);
         continue;
       }
-      return { ...m, occurrence, key: occurrence === 0 ? m.meta.path : `${m.meta.path}\u0000${occurrence}` };
+      const head: Head = { meta: m.meta, occurrence, key: occurrence === 0 ? m.meta.path : `${m.meta.path}\u0000${occurrence}` };
+      if (m.body) head.body = m.body;
+      return head;
     }
   }
   async close(): Promise<void> {
