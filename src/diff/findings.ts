@@ -35,7 +35,7 @@ export const FINDINGS: Record<string, FindingDef> = {
   added: { title: (n) => `only in B: ${plural(n, 'entry', 'entries')}`, hint: 'Entries that A does not have.' },
   'entry-order': { title: (n) => `entry order differs (${plural(n, 'entry', 'entries')} out of order)`, hint: 'The archives list the same entries in another order: sort them (tar --sort=name; repro-image build sorts by path).' },
   'mtime-after-epoch': { title: (n) => `mtime newer than SOURCE_DATE_EPOCH on ${plural(n, 'entry', 'entries')}`, hint: 'Files written during the build keep the build time: clamp times to SOURCE_DATE_EPOCH (tar --clamp-mtime --mtime=@$SOURCE_DATE_EPOCH; repro-image build does it).' },
-  mtime: { title: (n) => `file times differ on ${plural(n, 'entry', 'entries')}`, hint: 'Modification times differ although neither is newer than SOURCE_DATE_EPOCH: the inputs carried different times.' },
+  mtime: { title: (n) => `file times differ on ${plural(n, 'entry', 'entries')}`, hint: 'Modification times differ and neither is newer than SOURCE_DATE_EPOCH (when one is known: the images\' created time, or --source-date-epoch): the inputs carried different times.' },
   'atime-ctime': { title: (n) => `pax atime/ctime records differ on ${plural(n, 'entry', 'entries')}`, hint: "pax atime/ctime records carry the build host's access and change times: leave them out (tar --pax-option=delete=atime,delete=ctime)." },
   'pacman-installdate': { title: (n) => `pacman %INSTALLDATE% differs in ${plural(n, 'package')}`, hint: 'pacman records the install time in var/lib/pacman/local/*/desc: set it to SOURCE_DATE_EPOCH.' },
   'ldconfig-aux-cache': { title: () => 'ldconfig aux-cache differs', hint: "var/cache/ldconfig/aux-cache holds file times and inode numbers of the build host: remove it (repro-image build's ldconfig-aux-cache pass)." },
@@ -58,7 +58,7 @@ export const FINDINGS: Record<string, FindingDef> = {
   xattrs: { title: (n) => `extended attributes differ on ${plural(n, 'entry', 'entries')}`, hint: "SELinux labels and ACLs are the build host's: keep only what the image needs (e.g. security.capability)." },
   'pax-records': { title: (n) => `other pax records differ on ${plural(n, 'entry', 'entries')}`, hint: 'Extra pax records (e.g. from GNU tar or bsdtar) that are not header fields.' },
   'tar-format': { title: (n) => `tar dialect differs on ${plural(n, 'entry', 'entries')}`, hint: 'The same entry is written as ustar, pax or GNU: use one writer and one format (POSIX pax).' },
-  'name-form': { title: (n) => `entry names spelled differently on ${plural(n, 'entry', 'entries')}`, hint: 'Leading ./ or / (or a trailing /) on names: tar -C dir . writes ./ names.' },
+  'name-form': { title: (n) => `entry names spelled differently on ${plural(n, 'entry', 'entries')}`, hint: 'Leading ./ or / (or a trailing /) on names, or an entry for the root directory itself: tar -C dir . writes ./ names and a ./ entry.' },
 };
 
 /** Findings decided by the path of a file whose content differs or that only one side has. */

@@ -94,7 +94,13 @@ export function reportPair(ctx: EntryContext, a: EntryMeta, b: EntryMeta, occurr
 
 /** Reports an entry that only one side has. */
 export function reportPresence(ctx: EntryContext, meta: EntryMeta, occurrence: number, side: 'a' | 'b'): void {
-  const d = { location: entryLocation(ctx.base, meta.path, occurrence), field: 'presence', finding: pathFinding(meta.path) ?? (side === 'a' ? 'removed' : 'added') };
+  // An entry for the root directory itself (`tar -C dir .` writes `./`) is a matter of how the archive was made.
+  const root = meta.path === '.' && occurrence === 0;
+  const d = {
+    location: entryLocation(ctx.base, meta.path, occurrence),
+    field: root ? 'root-entry' : 'presence',
+    finding: root ? 'name-form' : pathFinding(meta.path) ?? (side === 'a' ? 'removed' : 'added'),
+  };
   ctx.sink.add(side === 'a' ? { ...d, a: entrySummary(meta) } : { ...d, b: entrySummary(meta) });
 }
 

@@ -9,7 +9,7 @@ import type { Difference } from './types.js';
 /** Fields of a tar entry, in the order they are reported. */
 export const ENTRY_FIELDS = [
   'type', 'content', 'link-target', 'mode', 'mode-type-bits', 'uid', 'gid', 'uname', 'gname',
-  'mtime', 'atime', 'ctime', 'devices', 'xattrs', 'pax', 'name', 'tar-format', 'order', 'presence',
+  'mtime', 'atime', 'ctime', 'devices', 'xattrs', 'pax', 'name', 'root-entry', 'tar-format', 'order', 'presence',
 ] as const;
 
 /** Fields of layers and of the image as a whole. */
@@ -35,7 +35,7 @@ export const FIELD_GROUPS = {
 /** What --semantic ignores: what diffoci's --semantic ignores, in our field names. */
 export const SEMANTIC_IGNORES = [
   'image-name', 'created', 'history', 'times', 'order', 'mode-type-bits', 'tar-format', 'name',
-  'tar-padding', 'json-encoding', 'compression',
+  'root-entry', 'tar-padding', 'json-encoding', 'compression',
 ] as const;
 
 const ALL_NAMES = new Set<string>([...ENTRY_FIELDS, ...IMAGE_FIELDS, ...Object.keys(FIELD_GROUPS)]);

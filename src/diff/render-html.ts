@@ -38,7 +38,7 @@ function diffLines(diff: string): string {
 }
 
 function differenceHtml(d: Difference): string {
-  const values = d.field === 'presence'
+  const values = d.field === 'presence' || d.field === 'root-entry'
     ? d.a !== undefined ? `only in A: <span class="va mono">${escapeHtml(JSON.stringify(d.a))}</span>` : `only in B: <span class="vb mono">${escapeHtml(JSON.stringify(d.b))}</span>`
     : `<span class="va mono">${escapeHtml(formatValue(d.field, d.a))}</span> → <span class="vb mono">${escapeHtml(formatValue(d.field, d.b))}</span>`;
   const parts = [`<div class="diff-row"><span class="field">${escapeHtml(d.field)}</span>: ${values} <span class="finding">${escapeHtml(d.finding)}</span>`];

@@ -13,7 +13,7 @@ function indent(text: string, by: string): string[] {
 
 export function renderDifference(d: Difference): string[] {
   const lines: string[] = [];
-  const values = d.field === 'presence'
+  const values = d.field === 'presence' || d.field === 'root-entry'
     ? d.a !== undefined ? `only in A ${JSON.stringify(d.a)}` : `only in B ${JSON.stringify(d.b)}`
     : `${formatValue(d.field, d.a)} -> ${formatValue(d.field, d.b)}`;
   lines.push(`  ${formatLocation(d.location)}: ${d.field}: ${values}  [${d.finding}]`);

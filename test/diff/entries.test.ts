@@ -107,6 +107,7 @@ const CASES: Array<[string, () => RawMember[], string[][]]> = [
   ['random-seed added', () => [...base(), { name: 'var/lib/systemd/random-seed', data: 'seed' }], [['var/lib/systemd/random-seed', 'presence', 'random-seed']]],
   ['entry order', () => { const m = base(); const [x] = m.splice(3, 1); m.push(x!); return m; }, [['etc/conf', 'order', 'entry-order']]],
   ['a path written twice', () => [...base(), { name: 'etc/conf', data: 'again\n' }], [['etc/conf', 'presence', 'added']]],
+  ['an entry for the root directory', () => [{ name: './', type: 'dir' }, ...base()], [['.', 'root-entry', 'name-form']]],
 ];
 
 for (const [name, make, expected] of CASES) {
