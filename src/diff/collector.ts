@@ -18,6 +18,11 @@ export class Collector {
     private readonly maxDetailBytes: number,
   ) {}
 
+  /** False once the report holds its budget of content details (they would be left out). */
+  wantsDetail(): boolean {
+    return this.detailBytes < this.maxDetailBytes && this.differences.length < this.maxDifferences;
+  }
+
   /** Adds a difference unless the rules ignore it; returns whether it counts. */
   add(d: Difference): boolean {
     if (isIgnored(d, this.rules)) return false;

@@ -82,7 +82,10 @@ export function reportPair(ctx: EntryContext, a: EntryMeta, b: EntryMeta, occurr
     ctx.sink.add({ location, ...f, finding: fieldFinding(f.field, f.a, f.b, ctx.epoch) });
   }
   if (content && !content.equal) {
-    const v = describeContent(a.path, content, ctx.limit);
+    // Past the report's budget for content details, only the finding is worked out (by path).
+    const v = ctx.sink.wantsDetail()
+      ? describeContent(a.path, content, ctx.limit)
+      : { finding: pathFinding(a.path) ?? 'content', detail: { kind: 'binary' as const, note: 'content detail left out: the report already holds its budget of content diffs' } };
     ctx.sink.add({
       location, field: 'content',
       a: { size: content.a.size, sha256: content.a.sha256 ?? null },

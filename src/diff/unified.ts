@@ -6,7 +6,8 @@
 
 type Op = { kind: ' ' | '-' | '+'; line: string };
 
-const MAX_EDITS = 2000;
+/** Past this many inserted and deleted lines the middle is shown as one replacement: bounded time and memory. */
+const MAX_EDITS = 1000;
 const CONTEXT = 3;
 
 /** Splits text into lines; `eol` tells whether the last line ends with a newline. */
