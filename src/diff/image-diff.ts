@@ -47,7 +47,7 @@ const DETAIL_BUDGET = 64 << 20;
 /** First bytes of entries waiting for their partner (archives in different orders). */
 const WAITING_BUDGET = 32 << 20;
 
-const LEVEL_RANK: Record<Location['level'], number> = { image: 0, index: 1, manifest: 2, config: 3, layers: 4, layer: 5, filesystem: 6 };
+const LEVEL_RANK: Record<Location['level'], number> = { index: 1, manifest: 2, config: 3, layers: 4, layer: 5, filesystem: 6 };
 const FIELD_RANK = new Map<string, number>(ENTRY_FIELDS.map((f, i) => [f, i]));
 
 function compareDifferences(x: Difference, y: Difference): number {
@@ -81,14 +81,12 @@ class Comparison {
     this.epoch = opts.sourceDateEpoch;
   }
 
-  private json(location: Location, a: unknown, b: unknown, prefix: string, skip?: (p: string) => boolean): number {
-    let n = 0;
+  private json(location: Location, a: unknown, b: unknown, prefix: string, skip?: (p: string) => boolean): void {
     for (const j of jsonDifferences(a, b, prefix, skip)) {
       const d: Difference = { location, ...j, finding: '' };
       d.finding = jsonFinding(d);
-      if (this.sink.add(d)) n++;
+      this.sink.add(d);
     }
-    return n;
   }
 
   /** Bytes differ but values do not: key order or whitespace. */

@@ -14,8 +14,8 @@ export type Value = null | boolean | number | string | Value[] | { [key: string]
 export interface Location {
   /** `platform linux/arm64` when both sides are multi-platform indexes, else absent. */
   platform?: string;
-  /** `index`, `manifest`, `config`, `layers`, `layer`, `filesystem` (flattened layers) or `image`. */
-  level: 'image' | 'index' | 'manifest' | 'config' | 'layers' | 'layer' | 'filesystem';
+  /** `index`, `manifest`, `config`, `layers`, `layer` or `filesystem` (flattened layers). */
+  level: 'index' | 'manifest' | 'config' | 'layers' | 'layer' | 'filesystem';
   /** 1-based layer number (level `layer`). */
   layer?: number;
   /** The layer's digest on side A (else B), for display. */
