@@ -204,10 +204,16 @@ test('a JSON path in --ignore covers what is under it', async () => {
   assert.deepEqual(r.differences.map((d) => d.field), ['config.config.User']);
 });
 
-test('root filesystems: a directory against its tarball and an image built from it', async () => {
-  const root = join(work, 'rootfs');
+/** A root filesystem directory holding etc/hostname. */
+function smallRootfs(name: string): string {
+  const root = join(work, name);
   mkdirSync(join(root, 'etc'), { recursive: true });
   writeFileSync(join(root, 'etc/hostname'), 'box\n');
+  return root;
+}
+
+test('root filesystems: a directory against its tarball and an image built from it', async () => {
+  const root = smallRootfs('rootfs');
   const out = join(work, 'built');
   await buildRootfs({ rootfs: root, output: `oci:${out}:t`, sourceDateEpoch: 1700000000, normalize: ['exclude'] });
   const tarPath = join(work, 'rootfs.tar');
@@ -223,9 +229,7 @@ test('root filesystems: a directory against its tarball and an image built from 
 });
 
 test('docker-archive and oci of the same build differ in media types only', async () => {
-  const root = join(work, 'rootfs2');
-  mkdirSync(join(root, 'etc'), { recursive: true });
-  writeFileSync(join(root, 'etc/hostname'), 'box\n');
+  const root = smallRootfs('rootfs2');
   const o = join(work, 'img.oci.tar');
   const d = join(work, 'img.docker.tar');
   for (const output of [`oci-archive:${o}`, `docker-archive:${d}`]) await buildRootfs({ rootfs: root, output, sourceDateEpoch: 1700000000 });
@@ -236,9 +240,7 @@ test('docker-archive and oci of the same build differ in media types only', asyn
 });
 
 test('zstd layers: against gzip the same content is a compression difference; entries compared through zstd', async () => {
-  const root = join(work, 'rootfs3');
-  mkdirSync(join(root, 'etc'), { recursive: true });
-  writeFileSync(join(root, 'etc/hostname'), 'box\n');
+  const root = smallRootfs('rootfs3');
   const g = join(work, 'g');
   const z = join(work, 'z');
   const z2 = join(work, 'z2');
