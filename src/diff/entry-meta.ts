@@ -61,6 +61,9 @@ export function isXattrRecord(key: string): boolean {
  * slash. Lenient on purpose (a diff reports odd names, it does not refuse them): `..` stays as is.
  */
 export function matchPath(name: string): string {
+  const n = name.endsWith('/') && !name.endsWith('//') ? name.slice(0, -1) : name;
+  // Most names are already clean: no need to split them.
+  if (n !== '' && n !== '.' && n[0] !== '/' && !n.startsWith('./') && !n.includes('//') && !n.includes('/./') && !n.endsWith('/.')) return n;
   return name.split('/').filter((p) => p !== '' && p !== '.').join('/') || '.';
 }
 

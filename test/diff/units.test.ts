@@ -128,3 +128,12 @@ test('read-ahead passes every chunk through in order, then the error after them'
   for await (const _ of readAhead(endless(), 64)) break;
   assert.equal(closed, true, 'stopping early stops the source');
 });
+
+test('entry names are matched without leading ./ or /, empty or . segments, or a trailing /', async () => {
+  const { matchPath } = await import('../../src/diff/entry-meta.js');
+  const cases: Array<[string, string]> = [
+    ['etc/', 'etc'], ['./etc/x', 'etc/x'], ['/a//b/./c/', 'a/b/c'], ['.', '.'], ['./', '.'], ['', '.'],
+    ['a/.', 'a'], ['a//', 'a'], ['../x', '../x'], ['a/b', 'a/b'],
+  ];
+  for (const [name, path] of cases) assert.equal(matchPath(name), path, name);
+});
