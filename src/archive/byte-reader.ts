@@ -1,28 +1,85 @@
 import { ReproError } from '../model/errors.js';
 
-/** Pulls exact byte counts out of an async stream of chunks, tracking the absolute offset. */
+const EMPTY: Buffer = Buffer.alloc(0);
+
+/**
+ * Pulls exact byte counts out of an async stream of chunks, tracking the absolute offset. Reads
+ * that fit in the current chunk are views of it; only a read that spans chunks copies, and then
+ * only the bytes it returns (never a whole chunk), so a stream is not copied as it is parsed.
+ */
 export class ByteReader {
-  private readonly it: AsyncIterator<Buffer>;
-  private buf: Buffer = Buffer.alloc(0);
+  private readonly it: AsyncIterator<Buffer | Uint8Array>;
+  /** The unread rest of the current chunk. */
+  private head: Buffer = EMPTY;
   private done = false;
   position = 0;
 
-  private readonly inner: AsyncIterator<Buffer | Uint8Array>;
-
   constructor(source: AsyncIterable<Buffer | Uint8Array>, private readonly where: string) {
-    const inner = source[Symbol.asyncIterator]();
-    this.inner = inner;
-    this.it = {
-      next: async () => {
-        const r = await inner.next();
-        return r.done ? r : { done: false, value: Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value) };
-      },
-    };
+    this.it = source[Symbol.asyncIterator]();
+  }
+
+  /** Replaces an exhausted head with the next non-empty chunk; false at the end of the input. */
+  private async pull(): Promise<boolean> {
+    while (this.head.length === 0) {
+      if (this.done) return false;
+      const r = await this.it.next();
+      if (r.done) {
+        this.done = true;
+        return false;
+      }
+      this.head = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+    }
+    return true;
+  }
+
+  /** True when no byte is left. */
+  async atEnd(): Promise<boolean> {
+    return !(await this.pull());
+  }
+
+  /** Exactly n bytes, or an error naming the offset where the input ended. */
+  async read(n: number, what: string): Promise<Buffer> {
+    if (this.head.length >= n) {
+      const out = this.head.subarray(0, n);
+      this.head = this.head.subarray(n);
+      this.position += n;
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      if (!(await this.pull())) {
+        throw new ReproError('E_TAR_TRUNCATED', `${this.where}: truncated: input ends at byte offset ${this.position + filled} inside ${what} (${n} bytes expected from offset ${this.position})`);
+      }
+      const take = Math.min(n - filled, this.head.length);
+      this.head.copy(out, filled, 0, take);
+      this.head = this.head.subarray(take);
+      filled += take;
+    }
+    this.position += n;
+    return out;
+  }
+
+  /** Yields exactly n bytes as chunks (views of the input, never copies). */
+  async *chunks(n: number, what: string): AsyncGenerator<Buffer> {
+    let left = n;
+    while (left > 0) {
+      if (!(await this.pull())) {
+        throw new ReproError('E_TAR_TRUNCATED', `${this.where}: truncated: input ends at byte offset ${this.position} inside ${what}`);
+      }
+      const take = Math.min(left, this.head.length);
+      const out = this.head.subarray(0, take);
+      this.head = this.head.subarray(take);
+      this.position += take;
+      left -= take;
+      yield out;
+    }
   }
 
   /** Reads and discards the rest of the input, so that its producer finishes (and reports errors). */
   async drain(): Promise<void> {
-    this.buf = Buffer.alloc(0);
+    this.position += this.head.length;
+    this.head = EMPTY;
     while (!this.done) {
       const r = await this.it.next();
       if (r.done) this.done = true;
@@ -34,55 +91,20 @@ export class ByteReader {
   async close(): Promise<void> {
     if (!this.done) {
       this.done = true;
-      await this.inner.return?.();
-    }
-  }
-
-  private async fill(n: number): Promise<boolean> {
-    while (this.buf.length < n && !this.done) {
-      const r = await this.it.next();
-      if (r.done) {
-        this.done = true;
-        break;
-      }
-      this.buf = this.buf.length === 0 ? r.value : Buffer.concat([this.buf, r.value]);
-    }
-    return this.buf.length >= n;
-  }
-
-  /** True when no byte is left. */
-  async atEnd(): Promise<boolean> {
-    return !(await this.fill(1));
-  }
-
-  /** Exactly n bytes, or an error naming the offset where the input ended. */
-  async read(n: number, what: string): Promise<Buffer> {
-    if (!(await this.fill(n))) {
-      throw new ReproError('E_TAR_TRUNCATED', `${this.where}: truncated: input ends at byte offset ${this.position + this.buf.length} inside ${what} (${n} bytes expected from offset ${this.position})`);
-    }
-    const out = this.buf.subarray(0, n);
-    this.buf = this.buf.subarray(n);
-    this.position += n;
-    return out;
-  }
-
-  /** Yields exactly n bytes as chunks (zero-copy where possible). */
-  async *chunks(n: number, what: string): AsyncGenerator<Buffer> {
-    let left = n;
-    while (left > 0) {
-      if (this.buf.length === 0 && !(await this.fill(1))) {
-        throw new ReproError('E_TAR_TRUNCATED', `${this.where}: truncated: input ends at byte offset ${this.position} inside ${what}`);
-      }
-      const take = Math.min(left, this.buf.length);
-      const out = this.buf.subarray(0, take);
-      this.buf = this.buf.subarray(take);
-      this.position += take;
-      left -= take;
-      yield out;
+      await this.it.return?.();
     }
   }
 
   async skip(n: number, what: string): Promise<void> {
-    for await (const _ of this.chunks(n, what)) { /* discard */ }
+    let left = n;
+    while (left > 0) {
+      if (!(await this.pull())) {
+        throw new ReproError('E_TAR_TRUNCATED', `${this.where}: truncated: input ends at byte offset ${this.position} inside ${what}`);
+      }
+      const take = Math.min(left, this.head.length);
+      this.head = this.head.subarray(take);
+      this.position += take;
+      left -= take;
+    }
   }
 }

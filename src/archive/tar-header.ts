@@ -40,7 +40,14 @@ export interface HeaderFields {
   devminor: number;
   /** Raw pax records that are not folded into the fields above (e.g. SCHILY.xattr.*). */
   pax?: Map<string, Buffer>;
+  /** Decoding only: owner names (empty when the header has none). */
+  uname?: string;
+  gname?: string;
+  /** Decoding only: the header's magic: POSIX ustar, GNU (`ustar  `) or none (v7). */
+  magic?: HeaderMagic;
 }
+
+export type HeaderMagic = 'ustar' | 'gnu' | 'v7';
 
 // ---- encoding -------------------------------------------------------------------------------
 
@@ -262,6 +269,9 @@ export function decodeHeader(b: Buffer, offset: number, where: string): HeaderFi
     linkname: readString(b, 157, 100),
     devmajor: ustar ? readNumeric(b, 329, 8) : 0,
     devminor: ustar ? readNumeric(b, 337, 8) : 0,
+    uname: ustar ? readString(b, 265, 32) : '',
+    gname: ustar ? readString(b, 297, 32) : '',
+    magic: magic === 'ustar\0' ? 'ustar' : ustar ? 'gnu' : 'v7',
   };
   for (const k of ['mode', 'uid', 'gid', 'size', 'mtime', 'devmajor', 'devminor'] as const) {
     if (Number.isNaN(fields[k])) {

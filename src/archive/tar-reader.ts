@@ -4,13 +4,25 @@
  */
 import { ReproError } from '../model/errors.js';
 import { ByteReader } from './byte-reader.js';
-import { BLOCK, TypeFlag, decodeHeader, decodePaxRecords, isZeroBlock, padding, type HeaderFields } from './tar-header.js';
+import { BLOCK, TypeFlag, decodeHeader, decodePaxRecords, isZeroBlock, padding, type HeaderFields, type HeaderMagic } from './tar-header.js';
+
+/**
+ * How a member was spelled: the header magic, plus how long names were carried
+ * (`pax`: a local pax header; `gnu-longname`: GNU 'L'/'K' members).
+ */
+export interface TarDialect {
+  magic: HeaderMagic;
+  paxHeader: boolean;
+  gnuLongName: boolean;
+}
 
 export interface TarMember {
   /** Member name as stored (after pax/GNU long names), not yet cleaned. */
   name: string;
   typeflag: number;
   mode: number;
+  /** The header's whole mode field, file type bits included when the writer set them. */
+  rawMode: number;
   uid: number;
   gid: number;
   size: number;
@@ -18,6 +30,10 @@ export interface TarMember {
   linkname: string;
   devmajor: number;
   devminor: number;
+  /** Owner names (pax uname/gname win over the header's); '' when absent. */
+  uname: string;
+  gname: string;
+  dialect: TarDialect;
   xattrs: Map<string, Buffer>;
   /** All pax records that applied to this member (global then local), for diagnostics. */
   pax: Map<string, Buffer>;
@@ -53,6 +69,8 @@ function applyPax(f: HeaderFields, pax: Map<string, Buffer>, where: string, offs
     else if (key === 'uid') f.uid = num();
     else if (key === 'gid') f.gid = num();
     else if (key === 'mtime') f.mtime = num();
+    else if (key === 'uname') f.uname = text;
+    else if (key === 'gname') f.gname = text;
     else if (key.startsWith('SCHILY.xattr.')) xattrs.set(key.slice('SCHILY.xattr.'.length), value);
     else if (key.startsWith('LIBARCHIVE.xattr.')) {
       xattrs.set(decodeLibarchiveName(key.slice('LIBARCHIVE.xattr.'.length)), Buffer.from(text, 'base64'));
@@ -70,6 +88,7 @@ function applyPax(f: HeaderFields, pax: Map<string, Buffer>, where: string, offs
 export async function* readTar(
   source: AsyncIterable<Buffer | Uint8Array>,
   where: string,
+  opts: { onEnd?: (endOffset: number) => void } = {},
 ): AsyncGenerator<{ member: TarMember; body: () => AsyncGenerator<Buffer> }> {
   const r = new ByteReader(source, where);
   let global = new Map<string, Buffer>();
@@ -88,6 +107,7 @@ export async function* readTar(
       if (isZeroBlock(block)) {
         // End of archive: a second zero block should follow; a lone one at EOF is accepted. The
         // rest (record padding) is read so that the producer finishes and reports its own errors.
+        opts.onEnd?.(offset);
         await r.drain();
         return;
       }
@@ -113,15 +133,16 @@ export async function* readTar(
       if (t === TypeFlag.gnuMultiVol) {
         throw new ReproError('E_UNSUPPORTED', `${where}: multi-volume member at byte offset ${offset} is not supported`);
       }
+      const dialect: TarDialect = { magic: f.magic ?? 'v7', paxHeader: local.size > 0, gnuLongName: longName !== undefined || longLink !== undefined };
       if (longName !== undefined) f.name = longName;
       if (longLink !== undefined) f.linkname = longLink;
       const pax = new Map([...global, ...local]);
       const xattrs = applyPax(f, pax, where, offset);
       const dataLen = HEADER_ONLY.has(t) ? 0 : f.size;
       const member: TarMember = {
-        name: f.name, typeflag: t, mode: f.mode & 0o7777, uid: f.uid, gid: f.gid,
+        name: f.name, typeflag: t, mode: f.mode & 0o7777, rawMode: f.mode, uid: f.uid, gid: f.gid,
         size: HEADER_ONLY.has(t) ? 0 : f.size, mtime: f.mtime, linkname: f.linkname,
-        devmajor: f.devmajor, devminor: f.devminor, xattrs, pax,
+        devmajor: f.devmajor, devminor: f.devminor, uname: f.uname ?? '', gname: f.gname ?? '', dialect, xattrs, pax,
         headerOffset: memberStart, dataOffset: r.position,
       };
       local = new Map();

@@ -11,6 +11,7 @@ Commands:
   lock      resolve an image spec into SPEC.lock.json (every input pinned by SHA-256)
   fetch     download every locked input into the verified cache
   inspect   show an image and verify every digest and size
+  diff      show where two images (or root filesystems) differ, and the likely causes
   copy      copy an image or index between transports, digests unchanged
   verify    rebuild an image and check it against a published digest
   schema    print the JSON Schema of image specs
@@ -37,6 +38,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await (await import('./verify.js')).verifyCommand(rest, io);
       case 'schema':
         return (await import('./schema.js')).schemaCommand(rest, io);
+      case 'diff':
+        return await (await import('./diff.js')).diffCommand(rest, io);
       case undefined:
       case '-h':
       case '--help':

@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { defaultCacheDir } from '../fetch/cache.js';
 import { ReproError } from '../model/errors.js';
 import { verify, type VerifyResult } from '../verify/verify.js';
+import { diff } from '../diff/index.js';
 import { BUILD_FLAGS, rootfsBuildOptions } from './build.js';
 import { parse, progressLine, type Io } from './common.js';
 import { REGISTRY_HELP, registryOptions, rewriteTlsFlags } from './registry-flags.js';
@@ -13,7 +14,8 @@ Rebuilds an image from its inputs and checks it against a published one. REF is
 docker://HOST/REPO[:TAG|@DIGEST] (or any other transport, such as an --archive kept before);
 with an index, the image for --platform (default linux/amd64) is the one compared.
 Prints "reproduced sha256:..." when the rebuilt manifest digest is the published one; otherwise
-what differs (manifest, config fields, layer digests, diff_ids), and exits 1.
+what differs (manifest, config fields, layer digests, diff_ids, then the findings of
+'repro-image diff': which files differ and the likely cause), and exits 1.
 
   --rootfs PATH              the root filesystem to rebuild from, with the same build options as
                              the published image (see repro-image build --help: --source-date-epoch,
@@ -53,11 +55,20 @@ export async function verifyCommand(args: string[], io: Io): Promise<number> {
   const rebuild = v.rootfs
     ? { build: { ...rootfsBuildOptions(v.rootfs, v, io), onProgress: progress.update } }
     : { spec: { spec: positionals[0]!, cacheDir: defaultCacheDir(io.env), tmpDir: tmpdir(), ...(v.offline ? { offline: true } : {}), onProgress: progress.update } };
+  const transport = { registry: registryOptions(v, io) };
   const r = await verify({
     ...rebuild,
+    // On a mismatch, the diff engine says which files differ and why.
+    deepDiff: async (rebuilt, published, platform) => {
+      const d = await diff(rebuilt, published, { platform, transport, maxDifferences: 1000 });
+      return d.findings.map((f) => ({
+        path: `diff.${f.id}`,
+        message: `${f.title}${f.examples.length > 0 ? ` (e.g. ${f.examples.slice(0, 3).join('; ')})` : ''}`,
+      }));
+    },
     against: v.against,
     ...(v.archive !== undefined ? { archive: v.archive } : {}),
-    transport: { registry: registryOptions(v, io) },
+    transport,
   }).finally(progress.end);
   report(r, io, v.json === true);
   return r.verdict === 'reproduced' ? 0 : 1;

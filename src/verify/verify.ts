@@ -22,7 +22,7 @@ import { parseManifest } from '../model/manifest.js';
 import { formatPlatform } from '../model/platform.js';
 import type { TransportOptions } from '../transports/index.js';
 import { openLayout } from '../transports/layout/read.js';
-import { parseImageRef, type ImageRef } from '../transports/reference.js';
+import { formatImageRef, parseImageRef, type ImageRef } from '../transports/reference.js';
 import type { OpenedImage } from '../transports/store.js';
 import { readDocument, readVerified } from '../transports/verified.js';
 import { compareImages, type Finding, type ImageSide } from './compare.js';
@@ -41,10 +41,11 @@ export interface VerifyOptions {
   /** Credentials and TLS settings for a docker:// reference. */
   transport?: TransportOptions;
   /**
-   * A deeper comparison run on a mismatch, given both images opened (the rebuilt one from its
-   * temporary layout); what it returns is added to the findings. This is where `diff` plugs in.
+   * A deeper comparison run on a mismatch, given both images as references (the rebuilt one in
+   * its temporary layout, the published one as given) and the platform compared; what it returns
+   * is added to the findings. The CLI plugs the `diff` engine in here.
    */
-  deepDiff?: (rebuilt: OpenedImage, published: OpenedImage) => Promise<Finding[]>;
+  deepDiff?: (rebuilt: string, published: string, platform: string) => Promise<Finding[]>;
 }
 
 export interface VerifyResult {
@@ -127,7 +128,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
     const findings: Finding[] = [];
     if (!reproduced) {
       findings.push(...compareImages(await rebuiltSide(opened), published));
-      if (opts.deepDiff) findings.push(...(await opts.deepDiff(opened, { ...published.opened, target: published.manifestDescriptor })));
+      if (opts.deepDiff) findings.push(...(await opts.deepDiff(`oci:${join(tmp, 'rebuilt')}`, formatImageRef(against), formatPlatform(platform))));
     }
     const result: VerifyResult = {
       verdict: reproduced ? 'reproduced' : 'not-reproduced',

@@ -58,7 +58,11 @@ test('a published image with one changed file: exit 1, the layer and its diff_id
   assert.equal(json.status, 1);
   const rec = JSON.parse(json.stdout) as { verdict: string; findings: Array<{ path: string }> };
   assert.equal(rec.verdict, 'not-reproduced');
-  assert.deepEqual(rec.findings.map((f) => f.path), ['config.digest', 'layers[0].digest', 'layers[0].diffId']);
+  assert.deepEqual(rec.findings.map((f) => f.path).slice(0, 3), ['config.digest', 'layers[0].digest', 'layers[0].diffId']);
+  // Then the diff engine's findings name the file that differs.
+  const fileLevel = rec.findings.slice(3) as Array<{ path: string; message: string }>;
+  assert.ok(fileLevel.length > 0 && fileLevel.every((f) => f.path.startsWith('diff.')), JSON.stringify(fileLevel));
+  assert.ok(fileLevel.some((f) => f.message.includes('etc/hostname')), JSON.stringify(fileLevel));
 });
 
 test('a different config setting is reported field by field', () => {
@@ -129,10 +133,13 @@ test('a tarball rootfs: the record holds its sha256', () => {
   assert.equal(rec.rebuilt.manifest, digest);
 });
 
-test('verify SPEC is not supported yet: exit 2 with a clear message; missing flags are usage errors', () => {
-  const r = runCli(['verify', 'debian.yaml', '--against', `docker://${reg.host}/pub/img:v1`]);
+test('verify with a missing SPEC, or without --against or any input, fails with one clear line', () => {
+  const r = runCli(['verify', join(work, 'missing.yaml'), '--against', `docker://${reg.host}/pub/img:v1`, TLS]);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /^repro-image: verify "debian\.yaml": verifying from a spec and lock file is not yet supported; use verify --rootfs PATH/);
+  assert.match(r.stderr, /^repro-image: cannot read the spec .*missing\.yaml: no such file or directory\n$/);
+  const both = runCli(['verify', 'a.yaml', '--rootfs', rootfs, '--against', `docker://${reg.host}/pub/img:v1`]);
+  assert.equal(both.status, 2);
+  assert.match(both.stderr, /unexpected argument "a\.yaml"/);
   const n = runCli(['verify', '--rootfs', rootfs]);
   assert.equal(n.status, 2);
   assert.match(n.stderr, /--against REF is required/);

@@ -1,0 +1,128 @@
+/**
+ * The flattened filesystem of an image: its layers applied in order, OCI whiteouts included
+ * (`.wh.NAME` removes NAME and what is under it from the layers below; `.wh..wh..opq` removes
+ * everything the layers below put in its directory). Used when the two images have different
+ * numbers of layers. Each entry keeps its metadata, content hash and the layer it came from; file
+ * bytes are not kept, and a second pass fetches the first bytes of the files whose content differs.
+ */
+import { comparePaths } from '../archive/entry.js';
+import { compareSides, readContent, type ContentSide } from './content.js';
+import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, baseName, type EntryMeta } from './entry-meta.js';
+import type { EntryContext } from './layer-diff.js';
+import { reportPair, reportPresence } from './layer-diff.js';
+import type { Member } from './members.js';
+
+export interface FlatEntry {
+  meta: EntryMeta;
+  /** Regular files: hash and size (no sample). */
+  content?: ContentSide;
+  /** 0-based layer the entry comes from. */
+  layer: number;
+}
+
+export type LayerOpener = () => AsyncIterable<Member>;
+
+function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '.' : path.slice(0, i);
+}
+
+function under(path: string, dir: string): boolean {
+  return dir === '.' ? path !== '.' : path.startsWith(`${dir}/`);
+}
+
+/** Applies one layer's whiteouts to what the layers below left. Pure over the map. */
+export function applyWhiteouts(fs: Map<string, FlatEntry>, whiteouts: readonly string[]): void {
+  for (const w of whiteouts) {
+    const dir = parentOf(w);
+    const name = baseName(w);
+    if (name === OPAQUE_WHITEOUT) {
+      for (const p of [...fs.keys()]) if (under(p, dir)) fs.delete(p);
+    } else {
+      const target = dir === '.' ? name.slice(WHITEOUT_PREFIX.length) : `${dir}/${name.slice(WHITEOUT_PREFIX.length)}`;
+      fs.delete(target);
+      for (const p of [...fs.keys()]) if (under(p, target)) fs.delete(p);
+    }
+  }
+}
+
+/** Reads every layer in order and returns the resulting filesystem (ignored paths left out). */
+export async function flatten(layers: readonly LayerOpener[], ignored: (path: string) => boolean): Promise<Map<string, FlatEntry>> {
+  const fs = new Map<string, FlatEntry>();
+  for (const [layer, open] of layers.entries()) {
+    const added = new Map<string, FlatEntry>();
+    const whiteouts: string[] = [];
+    for await (const m of open()) {
+      if (baseName(m.meta.path).startsWith(WHITEOUT_PREFIX)) {
+        whiteouts.push(m.meta.path);
+        if (m.body) for await (const _ of m.body()) { /* skip */ }
+        continue;
+      }
+      if (ignored(m.meta.path)) {
+        if (m.body) for await (const _ of m.body()) { /* skip */ }
+        continue;
+      }
+      const e: FlatEntry = { meta: m.meta, layer };
+      if (m.meta.type === 'file') e.content = await readContent(m.body?.(), 0);
+      added.set(m.meta.path, e);
+    }
+    applyWhiteouts(fs, whiteouts);
+    for (const [p, e] of added) fs.set(p, e);
+  }
+  return fs;
+}
+
+/** The first `limit` bytes of the given paths, each from the layer its entry came from. */
+async function fetchSamples(layers: readonly LayerOpener[], wanted: Map<string, number>, limit: number): Promise<Map<string, ContentSide>> {
+  const out = new Map<string, ContentSide>();
+  const byLayer = new Set(wanted.values());
+  for (const layer of [...byLayer].sort((x, y) => x - y)) {
+    for await (const m of layers[layer]!()) {
+      if (wanted.get(m.meta.path) === layer && m.meta.type === 'file') {
+        out.set(m.meta.path, await readContent(m.body?.(), limit));
+      } else if (m.body) {
+        for await (const _ of m.body()) { /* skip */ }
+      }
+    }
+  }
+  return out;
+}
+
+/** Files whose content differs get a detail only up to this many (each costs a re-read of layers). */
+const MAX_DETAILED = 256;
+
+/** Compares two flattened filesystems; the detail pass re-reads only layers that hold differing files. */
+export async function compareFlattened(layersA: readonly LayerOpener[], layersB: readonly LayerOpener[], ctx: EntryContext): Promise<void> {
+  const ignored = ctx.sink.rules.paths;
+  const [fa, fb] = await Promise.all([flatten(layersA, ignored), flatten(layersB, ignored)]);
+  const paths = [...new Set([...fa.keys(), ...fb.keys()])].sort(comparePaths);
+  const differing: string[] = [];
+  for (const p of paths) {
+    const a = fa.get(p);
+    const b = fb.get(p);
+    if (a && b) {
+      // Order means nothing across layers; everything else is compared as in a layer.
+      const ma = { ...a.meta, index: undefined };
+      const mb = { ...b.meta, index: undefined };
+      if (a.content && b.content && a.content.sha256 !== b.content.sha256) differing.push(p);
+      reportPair(ctx, ma, mb, 0, undefined);
+    } else if (a) {
+      reportPresence(ctx, a.meta, 0, 'a');
+    } else if (b) {
+      reportPresence(ctx, b.meta, 0, 'b');
+    }
+  }
+  const detailed = differing.slice(0, MAX_DETAILED);
+  const [sa, sb] = await Promise.all([
+    fetchSamples(layersA, new Map(detailed.map((p) => [p, fa.get(p)!.layer])), ctx.limit),
+    fetchSamples(layersB, new Map(detailed.map((p) => [p, fb.get(p)!.layer])), ctx.limit),
+  ]);
+  for (const p of differing) {
+    const a = fa.get(p)!;
+    const b = fb.get(p)!;
+    const cmp = compareSides(sa.get(p) ?? a.content!, sb.get(p) ?? b.content!);
+    const meta = { ...a.meta, index: undefined };
+    // Content only: the metadata was reported above.
+    reportPair(ctx, meta, meta, 0, cmp);
+  }
+}
