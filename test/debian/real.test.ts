@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
@@ -71,6 +71,8 @@ test('the image runs busybox under runc, and dpkg-query reads its database', { t
   const lock = JSON.parse(readFileSync(join(dir, 'image.lock.json'), 'utf8')) as { packages: Array<{ name: string; version: string }> };
   const listed = q.stdout.trim().split('\n').map((l) => l.trim());
   assert.deepEqual(listed, lock.packages.map((p) => `${p.name} ${p.version} ii`));
+  // The usual top level, and nothing else (a stray entry here once came from a parent-path slip).
+  assert.deepEqual(readdirSync(rootfs).sort(), ['bin', 'boot', 'dev', 'etc', 'home', 'lib', 'lib64', 'media', 'mnt', 'opt', 'proc', 'root', 'run', 'sbin', 'srv', 'sys', 'tmp', 'usr', 'var']);
   // base-files' first-configure effects.
   const probe = spawnSync('sh', ['-c', 'cd "$0" && readlink var/run var/lock var/spool/mail etc/dpkg/origins/default && stat -c "%a %g" var/mail run/lock && test -s etc/profile && test -s root/.profile && test -d usr/local/bin', rootfs], { encoding: 'utf8' });
   assert.equal(probe.status, 0, probe.stderr);

@@ -11,7 +11,7 @@
  *    login records), read from the calls of its own helper functions in that postinst.
  * Pure: takes the tree and a way to read file content; returns the report of what it did.
  */
-import { comparePaths, type Entry } from '../../archive/entry.js';
+import { comparePaths, parentOf, type Entry } from '../../archive/entry.js';
 import type { InstalledPackage } from './install.js';
 import { mergedUsrPath } from './install.js';
 import { pemToDer, subjectHash } from './x509-hash.js';
@@ -35,6 +35,7 @@ const linkEntry = (path: string, target: string, mtime: number): Entry =>
 const dirEntry = (path: string, mtime: number): Entry => ({ path, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime, size: 0 });
 
 function ensureDir(tree: Map<string, Entry>, path: string, mtime: number): void {
+  if (path === '') return;
   const parts = path.split('/');
   for (let i = 1; i <= parts.length; i++) {
     const p = parts.slice(0, i).join('/');
@@ -154,7 +155,7 @@ export function alternatives(tree: Map<string, Entry>, packages: InstalledPackag
     for (const [link, n, target] of links) {
       if (target === undefined || !tree.has(mergedUsrPath(target.slice(1)))) continue;
       const linkPath = mergedUsrPath(link.slice(1));
-      ensureDir(tree, linkPath.slice(0, linkPath.lastIndexOf('/')), mtime);
+      ensureDir(tree, parentOf(linkPath), mtime);
       put(tree, linkEntry(linkPath, `/etc/alternatives/${n}`, mtime), changed);
       put(tree, linkEntry(`etc/alternatives/${n}`, target, mtime), changed);
     }
@@ -187,7 +188,7 @@ export function baseFiles(tree: Map<string, Entry>, packages: InstalledPackage[]
   const rel = (p: string): string => mergedUsrPath(p.replace(/^\$DPKG_ROOT/, '').replace(/^"|"$/g, '').replace(/^\/+/, ''));
   const setDir = (path: string, mode: number, gid: number): void => {
     if (tree.has(path)) return;
-    ensureDir(tree, path.slice(0, path.lastIndexOf('/')), mtime);
+    ensureDir(tree, parentOf(path), mtime);
     put(tree, { ...dirEntry(path, mtime), mode, gid }, changed);
   };
   for (const raw of script.split('\n')) {
@@ -198,7 +199,7 @@ export function baseFiles(tree: Map<string, Entry>, packages: InstalledPackage[]
       const src = tree.get(`usr/share/base-files/${m[1]}`);
       const data = read(`usr/share/base-files/${m[1]}`);
       if (tree.has(dest) || !src || !data) continue;
-      ensureDir(tree, dest.slice(0, dest.lastIndexOf('/')), mtime);
+      ensureDir(tree, parentOf(dest), mtime);
       put(tree, { ...fileEntry(dest, data, mtime, src.mode), uid: src.uid, gid: src.gid }, changed);
     } else if ((m = /^install_directory\s+(\S+)\s+([0-7]+)\s+(\S+)$/.exec(line))) {
       setDir(rel(m[1]!), parseInt(m[2]!, 8), groupId(read, m[3]!));
@@ -213,12 +214,12 @@ export function baseFiles(tree: Map<string, Entry>, packages: InstalledPackage[]
       const path = rel(m[2]!);
       if (path === 'etc/dpkg/origins/default' && !tree.has('etc/dpkg/origins/debian')) continue;
       if (tree.has(path) && tree.get(path)!.type !== 'symlink') continue;
-      ensureDir(tree, path.slice(0, path.lastIndexOf('/')), mtime);
+      ensureDir(tree, parentOf(path), mtime);
       put(tree, linkEntry(path, m[1]!, mtime), changed);
     } else if ((m = /^ensure_file_owner_mode\s+(\S+)\s+(\S+):(\S+)\s+([0-7]+)$/.exec(line))) {
       const path = rel(m[1]!);
       if (tree.has(path)) continue;
-      ensureDir(tree, path.slice(0, path.lastIndexOf('/')), mtime);
+      ensureDir(tree, parentOf(path), mtime);
       put(tree, { ...fileEntry(path, Buffer.alloc(0), mtime, parseInt(m[4]!, 8)), gid: groupId(read, m[3]!) }, changed);
     }
   }
