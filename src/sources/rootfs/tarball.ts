@@ -22,19 +22,34 @@ export interface RootfsTree {
   cleanup: () => Promise<void>;
 }
 
+const TEE_BATCH = 1 << 20;
+
 const TYPES = new Map<number, EntryType>([
   [TypeFlag.file, 'file'], [TypeFlag.oldFile, 'file'], [TypeFlag.contiguous, 'file'],
   [TypeFlag.symlink, 'symlink'], [TypeFlag.char, 'char'], [TypeFlag.block, 'block'],
   [TypeFlag.dir, 'dir'], [TypeFlag.fifo, 'fifo'],
 ]);
 
+/** Passes chunks through while copying them to a file, written in batches of about 1 MiB. */
 export async function* teeToFile(source: AsyncIterable<Buffer>, path: string): AsyncGenerator<Buffer> {
   const fh = await open(path, 'wx', 0o600);
+  let pending: Buffer[] = [];
+  let size = 0;
+  const flush = async (): Promise<void> => {
+    if (size === 0) return;
+    const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, size);
+    pending = [];
+    size = 0;
+    await fh.write(data);
+  };
   try {
     for await (const chunk of source) {
-      await fh.write(chunk);
+      pending.push(chunk);
+      size += chunk.length;
+      if (size >= TEE_BATCH) await flush();
       yield chunk;
     }
+    await flush();
   } finally {
     await fh.close();
   }
