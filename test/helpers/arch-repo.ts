@@ -129,8 +129,8 @@ export interface TestRepository {
   name: string;
   /** Packages to write, or paths of packages built already (makepkg). */
   packages: Array<TestArchPackage | string>;
-  /** Where the signatures go: into the database (%PGPSIG%, repo-add before pacman 6.1) or .sig files. */
-  signatures: 'database' | 'file';
+  /** Where the signatures go: into the database (%PGPSIG%, repo-add before pacman 6.1), .sig files, or nowhere. */
+  signatures: 'database' | 'file' | 'none';
   db?: 'gz' | 'zst';
 }
 
