@@ -5,6 +5,7 @@ import { inspectCommand } from './inspect.js';
 import { lockCommand } from './lock.js';
 import { fetchCommand } from './fetch.js';
 import { schemaCommand } from './schema.js';
+import { statusCommand } from './status.js';
 import type { Io } from './common.js';
 
 const HELP = `Usage: repro-image COMMAND [options]
@@ -16,6 +17,7 @@ Commands:
   lock      resolve an image spec into SPEC.lock.json (every input pinned by SHA-256)
   fetch     download every locked input into the verified cache
   inspect   show an image and verify every digest and size
+  status    check an image's packages against rebuilderd instances (GOOD / BAD / UNKWN)
   schema    print the JSON Schema of image specs
 
 Run 'repro-image COMMAND --help' for a command's options.
@@ -35,6 +37,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await fetchCommand(rest, io);
       case 'schema':
         return schemaCommand(rest, io);
+      case 'status':
+        return await statusCommand(rest, io);
       case undefined:
       case '-h':
       case '--help':
