@@ -138,6 +138,8 @@ async function lockPackage(pkg: SyncPackage, reason: ArchLockedPackage['reason']
     if (served) {
       sig = served.bytes;
       out.signature = { in: 'file', filename: `${pkg.filename}.sig`, size: sig.length, sha256: sha256hex(sig) };
+      // Pinned, so cached like the package: a build right after the lock needs no network.
+      await cache.ensure(out.signature.filename, [served.url], out.signature);
     }
   }
   if (keyring) {
