@@ -7,13 +7,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { gzip } from 'pako';
 import type { Entry } from '../../src/archive/entry.js';
 import { orderEntries, tarChunks } from '../../src/archive/tar-writer.js';
+import { serveDirectory } from './static-server.js';
 
 export { makeKey } from './debian-repo.js';
 
@@ -173,36 +173,8 @@ export async function makeArchRepo(root: string, repos: TestRepository[], signer
     execFileSync('repo-add', ['-q', join(out, `${r.name}.db.tar.${r.db ?? 'gz'}`), ...names.map((n) => join(out, n))], { stdio: 'pipe' });
     if (r.signatures === 'file') sign();
   }
-  const overrides = new Map<string, Buffer>();
-  const hidden = new Set<string>();
-  const prefix = `/repos/${SNAPSHOT}/`;
-  const server = createServer((req, res) => {
-    const url = decodeURIComponent((req.url ?? '/').split('?')[0]!);
-    const path = url.startsWith(prefix) ? url.slice(prefix.length) : '';
-    if (path === '' || path.includes('..') || hidden.has(path)) {
-      res.statusCode = 404;
-      res.end();
-      return;
-    }
-    let body = overrides.get(path);
-    if (!body) {
-      try {
-        body = readFileSync(join(dir, path));
-      } catch {
-        res.statusCode = 404;
-        res.end();
-        return;
-      }
-    }
-    res.setHeader('content-length', String(body.length));
-    res.end(body);
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/repos/${SNAPSHOT}`,
-    dir, server, overrides, hidden,
-    close: () => new Promise((ok) => { server.closeAllConnections(); server.close(() => ok()); }),
-  };
+  const served = await serveDirectory(dir, `/repos/${SNAPSHOT}`);
+  return { url: served.url, dir, server: served.server, overrides: served.overrides, hidden: served.hidden, close: served.close };
 }
 
 /** Makes a directory tree readable by others (makepkg runs as nobody below it). */
