@@ -31,20 +31,21 @@ export interface ArchLockOptions {
 
 const sha256hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-/** The first base that serves a file, with its bytes; undefined when none has it. */
+/**
+ * The first base that serves a file, with its bytes; undefined only when every base answered that
+ * it has no such file (a base that could not be asked leaves the question open: an error).
+ */
 async function firstServed(urls: string[], what: string): Promise<{ bytes: Buffer; url: string } | undefined> {
   const failures: string[] = [];
-  let missing = 0;
   for (const url of urls) {
     try {
       const bytes = await fetchBytes(url, { optional: true });
       if (bytes) return { bytes, url };
-      missing++;
     } catch (e) {
       failures.push(`${safeUrl(url)}: ${(e as Error).message}`);
     }
   }
-  if (failures.length > 0 && missing === 0) throw new ReproError('E_NETWORK', `no mirror served ${what}: ${failures.join('; ')}`);
+  if (failures.length > 0) throw new ReproError('E_NETWORK', `no mirror served ${what}: ${failures.join('; ')}`);
   return undefined;
 }
 
@@ -56,7 +57,7 @@ async function readRepository(spec: ArchSpec, bases: string[], name: string, key
   const where = safeUrl(db.url);
   const pin: ArchLock['source']['repositories'][number] = { name, size: db.bytes.length, sha256: sha256hex(db.bytes) };
   // Arch does not sign its databases; where a mirror does, the signature must hold.
-  const sig = await fetchBytes(`${db.url}.sig`, { optional: true, limit: 1 << 16 }).catch(() => undefined);
+  const sig = await fetchBytes(`${db.url}.sig`, { optional: true, limit: 1 << 16 });
   if (sig) {
     pin.signature = { filename: `${name}.db.sig`, size: sig.length, sha256: sha256hex(sig) };
     if (keyring) await verifyDetached({ bytes: db.bytes }, sig, keyring.keys, `${where}.sig`);
