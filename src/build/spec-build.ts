@@ -12,6 +12,7 @@ import { isAbsolute, join } from 'node:path';
 import { parentOf, type Entry } from '../archive/entry.js';
 import { cleanMemberPath } from '../archive/paths.js';
 import { Cache } from '../fetch/cache.js';
+import { inOrder } from '../fetch/pool.js';
 import type { ContainerConfig } from '../model/config.js';
 import { ReproError, ioError } from '../model/errors.js';
 import type { Platform } from '../model/platform.js';
@@ -67,23 +68,19 @@ export async function fetchLocked(spec: ImageSpec, lock: LockFile, opts: FetchOp
     throw new ReproError('E_NOT_FOUND', `--offline: ${missing.length} locked file${missing.length === 1 ? ' is' : 's are'} not in the cache ${opts.cache.dir} (first: ${missing[0]!.filename}); run 'repro-image fetch' first`);
   }
   if (missing.length === 0) return out;
-  let next = 0;
   let done = 0;
   const bytes = missing.reduce((n, p) => n + p.size, 0);
   let doneBytes = 0;
-  const worker = async (): Promise<void> => {
-    while (next < missing.length) {
-      const p = missing[next++]!;
-      const { path } = await opts.cache.ensure(p.filename, p.urls(), p, {
-        ...(opts.onRetry ? { onRetry: opts.onRetry } : {}),
-      });
-      out.set(p.key, path);
-      done++;
-      doneBytes += p.size;
-      opts.onProgress?.(doneBytes, bytes, `${done}/${missing.length} ${p.key}`);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(missing.length, opts.concurrency ?? 4) }, worker));
+  await inOrder(missing.length, opts.concurrency ?? 4, async (i) => {
+    const p = missing[i]!;
+    const { path } = await opts.cache.ensure(p.filename, p.urls(), p, {
+      ...(opts.onRetry ? { onRetry: opts.onRetry } : {}),
+    });
+    out.set(p.key, path);
+    done++;
+    doneBytes += p.size;
+    opts.onProgress?.(doneBytes, bytes, `${done}/${missing.length} ${p.key}`);
+  });
   return out;
 }
 

@@ -12,6 +12,7 @@ import type { Distribution } from './installed.js';
 export type Verdict = 'GOOD' | 'BAD' | 'UNKWN';
 
 export interface RebuilderRecord {
+  distribution: Distribution;
   name: string;
   version: string;
   status: Verdict;
@@ -45,12 +46,12 @@ async function getJson(url: string, retry: RetryPolicy | undefined, where: strin
   }
 }
 
-function record(x: unknown, where: string): RebuilderRecord & { id?: number } {
+function record(x: unknown, distribution: Distribution, where: string): RebuilderRecord & { id?: number } {
   const o = x as Record<string, unknown> | null;
   if (!o || typeof o !== 'object' || typeof o['name'] !== 'string' || typeof o['version'] !== 'string') {
     throw new ReproError('E_BAD_INPUT', `${where}: a record without a name and version: ${JSON.stringify(x)?.slice(0, 120)}`);
   }
-  const r: RebuilderRecord & { id?: number } = { name: o['name'], version: o['version'], status: verdict(o['status']) };
+  const r: RebuilderRecord & { id?: number } = { distribution, name: o['name'], version: o['version'], status: verdict(o['status']) };
   if (typeof o['id'] === 'number') r.id = o['id'];
   return r;
 }
@@ -68,7 +69,7 @@ export async function queryRebuilder(base: string, distribution: Distribution, o
     if (r.status !== 200) throw new ReproError('E_NETWORK', `${where}: HTTP ${r.status}`);
     const body = r.json as { total?: unknown; records?: unknown } | null;
     if (!body || !Array.isArray(body.records)) throw new ReproError('E_BAD_INPUT', `${where}: expected {total, records: [...]}`);
-    const got = body.records.map((x) => record(x, where));
+    const got = body.records.map((x) => record(x, distribution, where));
     records.push(...got);
     const last = got.at(-1)?.id;
     if (got.length === 0 || (typeof body.total === 'number' && records.length >= body.total)) return { api: 'v1', records };
@@ -83,5 +84,5 @@ async function queryV0(root: string, distribution: Distribution, retry: RetryPol
   const r = await getJson(`${root}/api/v0/pkgs/list?distro=${encodeURIComponent(distribution)}`, retry, where);
   if (r.status !== 200) throw new ReproError('E_NETWORK', `${where}: HTTP ${r.status}`);
   if (!Array.isArray(r.json)) throw new ReproError('E_BAD_INPUT', `${where}: expected a list of packages`);
-  return { api: 'v0', records: r.json.map((x) => record(x, where)) };
+  return { api: 'v0', records: r.json.map((x) => record(x, distribution, where)) };
 }

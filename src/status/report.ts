@@ -47,14 +47,13 @@ function tally(verdicts: Verdict[]): Tally {
   return { total, notReproducible, percent: total === 0 ? '0.00' : (((total - notReproducible) / total) * 100).toFixed(2) };
 }
 
-/** name → version → the latest verdict, for one rebuilder's answer. */
-function index(answer: RebuilderAnswer): Map<string, Map<string, Verdict>> {
-  const m = new Map<string, Map<string, Verdict>>();
-  for (const r of answer.records) {
-    const byVersion = m.get(r.name) ?? new Map<string, Verdict>();
-    byVersion.set(r.version, r.status); // records come oldest first: the last one stands
-    m.set(r.name, byVersion);
-  }
+const key = (distribution: string, name: string, version: string): string => `${distribution}\0${name}\0${version}`;
+
+/** (distribution, name, version) → the latest verdict, for one rebuilder's answer. */
+function index(answer: RebuilderAnswer): Map<string, Verdict> {
+  const m = new Map<string, Verdict>();
+  // Records come oldest first: the last one of a package stands.
+  for (const r of answer.records) m.set(key(r.distribution, r.name, r.version), r.status);
   return m;
 }
 
@@ -65,7 +64,8 @@ export function combine(packages: InstalledPackage[], results: RebuilderResult[]
   const statuses = packages.map((p): PackageStatus => {
     const rebuilders: Record<string, Verdict> = {};
     for (const a of answered) {
-      const v = a.known.get(p.name)?.get(p.version) ?? (p.source ? a.known.get(p.source.name)?.get(p.source.version) : undefined) ?? 'UNKWN';
+      const v = a.known.get(key(p.distribution, p.name, p.version))
+        ?? (p.source ? a.known.get(key(p.distribution, p.source.name, p.source.version)) : undefined) ?? 'UNKWN';
       rebuilders[a.url] = v;
       perRebuilder.get(a.url)!.push(v);
     }

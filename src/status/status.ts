@@ -7,7 +7,7 @@ import { ReproError } from '../model/errors.js';
 import type { RetryPolicy } from '../fetch/http.js';
 import { loadSpec } from '../spec/load.js';
 import { lockPathFor, readLock } from '../spec/lockfile.js';
-import { parseImageRef, type ImageRef } from '../transports/reference.js';
+import { parseImageRef } from '../transports/reference.js';
 import { imagePackages, lockPackages, type Distribution, type InstalledPackage } from './installed.js';
 import { queryRebuilder, type RebuilderAnswer } from './rebuilderd.js';
 import { combine, type RebuilderResult, type StatusReport } from './report.js';
@@ -24,7 +24,7 @@ export function isImageRef(s: string): boolean {
 }
 
 async function packagesOf(target: string): Promise<InstalledPackage[]> {
-  if (isImageRef(target)) return imagePackages(parseImageRef(target) satisfies ImageRef);
+  if (isImageRef(target)) return imagePackages(parseImageRef(target));
   const loaded = loadSpec(target);
   return lockPackages(readLock(lockPathFor(loaded.file)));
 }

@@ -266,6 +266,19 @@ test('packages signed by a key outside the keyring are refused (exit 1), and no 
   assert.equal(existsSync(join(dir, 'badsig/image.lock.json')), false);
 });
 
+test('a database signature, where a mirror has one, must verify', async () => {
+  const path = 'core/os/x86_64/core.db.sig';
+  const sigs = join(repo.dir, 'extra/os/x86_64');
+  repo.overrides.set(path, readFileSync(join(sigs, readdirSync(sigs).find((f) => f.endsWith('.sig'))!)));
+  try {
+    const r = await run(['lock', specFile('dbsig', ['glibc'])], join(dir, 'cache-dbsig'));
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /core\/os\/x86_64\/core\.db\.sig: no valid signature from the keyring/);
+  } finally {
+    repo.overrides.delete(path);
+  }
+});
+
 test('a .sig that does not match its package is refused (exit 1)', async () => {
   const path = 'extra/os/x86_64/libfoo-1.2-1-x86_64.pkg.tar.zst.sig';
   repo.overrides.set(path, readFileSync(join(repo.dir, 'extra/os/x86_64', readdirSync(join(repo.dir, 'extra/os/x86_64')).find((f) => f.startsWith('readline-9.0') && f.endsWith('.sig'))!)));

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parentOf, type Entry } from '../../archive/entry.js';
 import { ReproError } from '../../model/errors.js';
+import { inOrder } from '../../fetch/pool.js';
 import { completeTree } from '../rootfs/tree.js';
 import { dataFileFor, readPackage, type PackageFile } from './package.js';
 import { info } from './pkginfo.js';
@@ -74,22 +75,16 @@ export async function installArchPackages(inputs: PackageInput[], tmpDir: string
   const cleanup = (): Promise<void> => rm(tmp, { recursive: true, force: true });
   try {
     // Decompress in parallel; install afterwards, one package after another, in the given order.
-    const files: PackageFile[] = new Array(inputs.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < inputs.length) {
-        const i = next++;
-        const input = inputs[i]!;
-        const where = `${input.name}-${input.version}`;
-        const file = await readPackage(input.path, dataFileFor(tmp, i), where);
-        const [name, version] = [info(file.pkginfo, 'pkgname'), info(file.pkginfo, 'pkgver')];
-        if (name !== input.name || version !== input.version) {
-          throw new ReproError('E_BAD_INPUT', `${where}: its .PKGINFO says ${name} ${version}, the repository database said ${input.name} ${input.version}`);
-        }
-        files[i] = file;
+    const files = await inOrder(inputs.length, concurrency, async (i) => {
+      const input = inputs[i]!;
+      const where = `${input.name}-${input.version}`;
+      const file = await readPackage(input.path, dataFileFor(tmp, i), where);
+      const [name, version] = [info(file.pkginfo, 'pkgname'), info(file.pkginfo, 'pkgver')];
+      if (name !== input.name || version !== input.version) {
+        throw new ReproError('E_BAD_INPUT', `${where}: its .PKGINFO says ${name} ${version}, the repository database said ${input.name} ${input.version}`);
       }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, inputs.length)) }, worker));
+      return file;
+    });
 
     const entries = new Map<string, Entry>();
     const owner = new Map<string, string>();

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { ReproError } from '../../model/errors.js';
 import type { Cache } from '../../fetch/cache.js';
 import { fetchBytes } from '../../fetch/get.js';
+import { inOrder } from '../../fetch/pool.js';
 import { safeUrl } from '../../fetch/http.js';
 import type { ArchSpec } from '../../spec/schema.js';
 import { specDigest, type ArchLock, type ArchLockedPackage } from '../../spec/lockfile.js';
@@ -96,16 +97,10 @@ export async function lockArch(spec: ArchSpec, opts: ArchLockOptions): Promise<A
 
   // Download and check every package (a few at a time); the cache keeps them for fetch and build.
   const signers = new Set<string>();
-  const locked: ArchLockedPackage[] = new Array(resolved.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < resolved.length) {
-      const i = next++;
-      const { pkg, reason } = resolved[i]!;
-      locked[i] = await lockPackage(pkg, reason, bases, architecture, opts.cache, keyring, signers);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(resolved.length, opts.concurrency ?? 4)) }, worker));
+  const locked = await inOrder(resolved.length, opts.concurrency ?? 4, (i) => {
+    const { pkg, reason } = resolved[i]!;
+    return lockPackage(pkg, reason, bases, architecture, opts.cache, keyring, signers);
+  });
   log(`${locked.length} packages pinned${keyring ? `, every signature checked against ${keyring.path}` : ', signatures NOT checked (--no-verify-signatures)'}`);
 
   return {
