@@ -108,3 +108,18 @@ export class ContentReader {
     }
   }
 }
+
+/** The whole content of a (small) regular-file entry, read through its reference. */
+export function readEntryBytes(e: { path: string; size: number; content?: ContentRef }): Buffer {
+  const buf = Buffer.alloc(e.size);
+  if (!e.content) return buf;
+  const reader = new ContentReader();
+  try {
+    reader.begin(e.content, e.size, e.path);
+    if (e.size > 0) reader.read(buf, 0, e.size);
+    reader.end();
+  } finally {
+    reader.close();
+  }
+  return buf;
+}

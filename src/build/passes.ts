@@ -1,10 +1,13 @@
 /**
  * Named normalisation passes over the file tree. Each removes or rewrites one known source of
- * non-determinism and reports what it changed. Pure: they take and mutate only the tree given.
+ * non-determinism and reports what it changed. They take and mutate only the tree given (reading
+ * the content it refers to where a pass rewrites a file).
  */
 import picomatch from 'picomatch';
 import { comparePaths, type Entry } from '../archive/entry.js';
 import { ReproError } from '../model/errors.js';
+import { readEntryBytes } from '../archive/content.js';
+import { LOCAL_DESC, withInstallDate } from '../sources/arch/installdate.js';
 
 export interface PassReport {
   name: string;
@@ -73,6 +76,20 @@ export const PASSES: readonly Pass[] = [
     run(tree, ctx, changed) {
       removeExact('var/lib/systemd/random-seed')(tree, ctx, changed);
       removeExact('efi/loader/random-seed')(tree, ctx, changed);
+    },
+  },
+  {
+    name: 'pacman-installdate',
+    description: "set %INSTALLDATE% in pacman's local database (var/lib/pacman/local/*/desc) to SOURCE_DATE_EPOCH, as pacman writes it when it honours SOURCE_DATE_EPOCH",
+    run(tree, ctx, changed) {
+      for (const e of [...tree.values()]) {
+        if (e.type !== 'file' || !LOCAL_DESC.test(e.path)) continue;
+        const data = withInstallDate(readEntryBytes(e), ctx.sourceDateEpoch);
+        if (!data) continue;
+        const { inode: _i, ...rest } = e;
+        tree.set(e.path, { ...rest, size: data.length, content: { kind: 'bytes', data } });
+        changed(e.path);
+      }
     },
   },
   {

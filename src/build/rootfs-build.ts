@@ -74,7 +74,7 @@ export interface BuildResult {
   index?: BlobInfo;
   layers: Array<BlobInfo & { diffId: Digest; uncompressedSize: number }>;
   sourceDateEpoch: number;
-  sourceDateEpochFrom: 'option' | 'newest-entry' | 'release-date';
+  sourceDateEpochFrom: 'option' | 'newest-entry' | 'release-date' | 'snapshot-date';
   entries: number;
   normalize: PassReport[];
   warnings: string[];

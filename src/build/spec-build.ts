@@ -1,27 +1,29 @@
 /**
  * Builds an image from a spec and its lock: the locked packages (from the cache, fetched first
- * unless offline), installed without running anything, the script effects reproduced, the dpkg
- * database written, the spec's files added, then the shared build steps.
+ * unless offline), installed without running anything by the distribution's install step (its
+ * package database, and for Debian the script effects), the spec's files added, then the shared
+ * build steps.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { ContentReader } from '../archive/content.js';
 import { parentOf, type Entry } from '../archive/entry.js';
 import { cleanMemberPath } from '../archive/paths.js';
 import { Cache } from '../fetch/cache.js';
+import { inOrder } from '../fetch/pool.js';
 import type { ContainerConfig } from '../model/config.js';
 import { ReproError, ioError } from '../model/errors.js';
 import type { Platform } from '../model/platform.js';
-import { dpkgDatabase } from '../sources/debian/dpkg-db.js';
-import { alternatives, baseFiles, basePasswd, caCertificates } from '../sources/debian/effects.js';
-import { addMergedUsrLinks, installPackages, mergedUsrPath } from '../sources/debian/install.js';
+import { archLockedFiles, type LockedFile } from '../sources/arch/fetch.js';
+import { archTree } from '../sources/arch/tree.js';
 import { debianMirrors } from '../sources/debian/lock.js';
+import { debianTree } from '../sources/debian/tree.js';
+import type { InstalledTree } from '../sources/installed-tree.js';
 import { loadSpec, type LoadedSpec } from '../spec/load.js';
-import { checkLockMatches, lockPathFor, readLock, type LockFile } from '../spec/lockfile.js';
-import type { ImageSpec } from '../spec/schema.js';
+import { checkLockMatches, isDebianLock, lockPathFor, readLock, type DebianLock, type LockFile } from '../spec/lockfile.js';
+import { isArchSpec, isDebianSpec, type DebianSpec, type ImageSpec } from '../spec/schema.js';
 import { parseImageRef, type ImageRef } from '../transports/reference.js';
 import type { PassReport } from './passes.js';
 import { PASS_NAMES } from './passes.js';
@@ -36,36 +38,49 @@ export interface FetchOptions {
   onRetry?: (message: string) => void;
 }
 
-/** Every locked package's verified file in the cache (downloaded first unless offline). */
+/** A lock's Debian packages and where they can come from (mirrors looked up only when needed). */
+function debianLockedFiles(spec: DebianSpec, lock: DebianLock, aptDir: string | undefined): LockedFile[] {
+  let mirrors: string[] | undefined;
+  return lock.packages.map((p) => ({
+    key: p.name, filename: p.filename, size: p.size, sha256: p.sha256,
+    urls: () => (mirrors ??= debianMirrors(spec, aptDir)).map((m) => `${m}/${p.filename}`),
+  }));
+}
+
+export function lockedFiles(spec: ImageSpec, lock: LockFile, aptDir?: string): LockedFile[] {
+  if (isDebianLock(lock)) {
+    if (!isDebianSpec(spec)) throw new ReproError('E_LOCK_STALE', `the lock is for Debian, the spec for ${spec.source.distro}; run 'repro-image lock' again`);
+    return debianLockedFiles(spec, lock, aptDir);
+  }
+  if (!isArchSpec(spec)) throw new ReproError('E_LOCK_STALE', `the lock is for Arch Linux, the spec for ${spec.source.distro}; run 'repro-image lock' again`);
+  return archLockedFiles(spec, lock);
+}
+
+/** Every locked file's verified copy in the cache (downloaded first unless offline), by key. */
 export async function fetchLocked(spec: ImageSpec, lock: LockFile, opts: FetchOptions): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  const missing: LockFile['packages'] = [];
-  for (const p of lock.packages) {
-    if (await opts.cache.has(p)) out.set(p.name, opts.cache.path(p.sha256));
+  const missing: LockedFile[] = [];
+  for (const p of lockedFiles(spec, lock, opts.aptDir)) {
+    if (await opts.cache.has(p)) out.set(p.key, opts.cache.path(p.sha256));
     else missing.push(p);
   }
   if (missing.length > 0 && opts.offline) {
-    throw new ReproError('E_NOT_FOUND', `--offline: ${missing.length} locked package${missing.length === 1 ? ' is' : 's are'} not in the cache ${opts.cache.dir} (first: ${missing[0]!.filename}); run 'repro-image fetch' first`);
+    throw new ReproError('E_NOT_FOUND', `--offline: ${missing.length} locked file${missing.length === 1 ? ' is' : 's are'} not in the cache ${opts.cache.dir} (first: ${missing[0]!.filename}); run 'repro-image fetch' first`);
   }
   if (missing.length === 0) return out;
-  const mirrors = debianMirrors(spec, opts.aptDir);
-  let next = 0;
   let done = 0;
   const bytes = missing.reduce((n, p) => n + p.size, 0);
   let doneBytes = 0;
-  const worker = async (): Promise<void> => {
-    while (next < missing.length) {
-      const p = missing[next++]!;
-      const { path } = await opts.cache.ensure(p.filename, mirrors.map((m) => `${m}/${p.filename}`), p, {
-        ...(opts.onRetry ? { onRetry: opts.onRetry } : {}),
-      });
-      out.set(p.name, path);
-      done++;
-      doneBytes += p.size;
-      opts.onProgress?.(doneBytes, bytes, `${done}/${missing.length} ${p.name}`);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(missing.length, opts.concurrency ?? 4) }, worker));
+  await inOrder(missing.length, opts.concurrency ?? 4, async (i) => {
+    const p = missing[i]!;
+    const { path } = await opts.cache.ensure(p.filename, p.urls(), p, {
+      ...(opts.onRetry ? { onRetry: opts.onRetry } : {}),
+    });
+    out.set(p.key, path);
+    done++;
+    doneBytes += p.size;
+    opts.onProgress?.(doneBytes, bytes, `${done}/${missing.length} ${p.key}`);
+  });
   return out;
 }
 
@@ -100,13 +115,22 @@ const OCI_ARCH: Record<string, Platform> = {
   mips64el: { os: 'linux', architecture: 'mips64le' },
 };
 
-/** The OCI platform of a spec's image: `platform`, else the one of its Debian architecture. */
+/** pacman's architecture names (Arch Linux and its ports). */
+const PACMAN_OCI_ARCH: Record<string, Platform> = {
+  x86_64: { os: 'linux', architecture: 'amd64' },
+  aarch64: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+  armv7h: { os: 'linux', architecture: 'arm', variant: 'v7' },
+  i686: { os: 'linux', architecture: '386' },
+  riscv64: { os: 'linux', architecture: 'riscv64' },
+};
+
+/** The OCI platform of a spec's image: `platform`, else the one of its distribution's architecture. */
 export function specPlatform(spec: ImageSpec): Platform {
   if (spec.platform) {
     const [os, architecture, variant] = spec.platform.split('/') as [string, string, string | undefined];
     return variant ? { os, architecture, variant } : { os, architecture };
   }
-  const p = OCI_ARCH[spec.source.architecture];
+  const p = (spec.source.distro === 'debian' ? OCI_ARCH : PACMAN_OCI_ARCH)[spec.source.architecture];
   if (!p) throw new ReproError('E_SPEC', `source.architecture ${spec.source.architecture}: no OCI platform known for it; set platform:`);
   return p;
 }
@@ -123,7 +147,7 @@ function containerConfig(spec: ImageSpec): ContainerConfig {
   return out;
 }
 
-function addSpecFiles(entries: Map<string, Entry>, loaded: LoadedSpec, mtime: number): string[] {
+function addSpecFiles(entries: Map<string, Entry>, loaded: LoadedSpec, mtime: number, destPath: InstalledTree['destPath']): string[] {
   const added: string[] = [];
   for (const [i, f] of loaded.spec.files.entries()) {
     const where = `${loaded.file}: files[${i}]`;
@@ -135,7 +159,7 @@ function addSpecFiles(entries: Map<string, Entry>, loaded: LoadedSpec, mtime: nu
       throw ioError(e, `${where}: cannot read ${src}`);
     }
     if (!st.isFile()) throw new ReproError('E_SPEC', `${where}: ${src} is not a regular file`);
-    const path = mergedUsrPath(cleanMemberPath(f.dest.replace(/^\/+/, ''), where));
+    const path = destPath(cleanMemberPath(f.dest.replace(/^\/+/, ''), where), where);
     const mode = f.mode === undefined ? (st.mode & 0o111 ? 0o755 : 0o644) : typeof f.mode === 'number' ? f.mode : parseInt(f.mode, 8);
     for (let p = parentOf(path); p !== ''; p = parentOf(p)) {
       const parent = entries.get(p);
@@ -171,41 +195,20 @@ export async function buildSpec(opts: SpecBuildOptions): Promise<BuildResult & {
     ...(opts.onFetchProgress ? { onProgress: opts.onFetchProgress } : {}),
   });
   const buf = Buffer.allocUnsafe(1 << 20);
-  for (const p of lock.packages) verifyCached(files.get(p.name)!, p, buf);
+  for (const p of lockedFiles(spec, lock, opts.aptDir)) verifyCached(files.get(p.key)!, p, buf);
 
   const sde = opts.sourceDateEpoch ?? lock.source.sourceDateEpoch;
   const tmp = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'repro-image-')).catch((e) => { throw ioError(e, 'cannot create a temporary directory'); });
   let cleanup: (() => Promise<void>) | undefined;
   try {
-    // Step: install packages
-    const installed = await installPackages(lock.packages.map((p) => ({
-      name: p.name, version: p.version, architecture: p.architecture, debPath: files.get(p.name)!,
-    })), tmp);
+    // Step: install packages (with the distribution's package database and script effects)
+    const installed = isDebianLock(lock) ? await debianTree(lock, files, tmp, sde) : await archTree(lock, files, tmp, sde);
     cleanup = installed.cleanup;
     const { entries } = installed;
-    const reader = new ContentReader();
-    const read = (path: string): Buffer | undefined => {
-      const e = entries.get(path);
-      if (!e || e.type !== 'file' || !e.content) return undefined;
-      const buf = Buffer.alloc(e.size);
-      try {
-        reader.begin(e.content, e.size, path);
-        if (e.size > 0) reader.read(buf, 0, e.size);
-        reader.end();
-      } finally {
-        reader.close();
-      }
-      return buf;
-    };
 
-    // Step: script effects, the dpkg database, merged /usr, the spec's files
-    // base-passwd first: base-files resolves group names through etc/group.
-    const effects = [basePasswd(entries, read, sde), baseFiles(entries, installed.packages, read, sde), caCertificates(entries, read, sde), alternatives(entries, installed.packages, sde)];
-    for (const e of dpkgDatabase(installed.packages, read, sde)) entries.set(e.path, e);
-    addMergedUsrLinks(entries, sde);
-    const added = addSpecFiles(entries, loaded, sde);
-    const reports: PassReport[] = effects.filter((e) => e !== undefined).map((e) => ({ name: `effect ${e!.name}`, changed: e!.changed.length, examples: e!.changed.slice(0, 10) }));
-    reports.push({ name: 'dpkg-database', changed: installed.packages.length, examples: installed.packages.slice(0, 10).map((p) => p.name) });
+    // Step: the spec's files
+    const added = addSpecFiles(entries, loaded, sde, installed.destPath);
+    const reports: PassReport[] = [...installed.reports];
     if (added.length > 0) reports.push({ name: 'spec files', changed: added.length, examples: added.slice(0, 10) });
 
     const normalize = spec.normalize === 'all' ? [...PASS_NAMES] : spec.normalize === 'none' ? [] : spec.normalize;
@@ -216,7 +219,7 @@ export async function buildSpec(opts: SpecBuildOptions): Promise<BuildResult & {
       platform: specPlatform(spec),
       config: containerConfig(spec),
       sourceDateEpoch: sde,
-      sourceDateEpochFrom: opts.sourceDateEpoch === undefined ? 'release-date' : 'option',
+      sourceDateEpochFrom: opts.sourceDateEpoch !== undefined ? 'option' : isDebianLock(lock) ? 'release-date' : 'snapshot-date',
       label: opts.spec,
       warnings: [],
       extraReports: reports,

@@ -22,8 +22,8 @@ packages not in the cache are fetched first unless --offline). Prints the manife
   --output REF               oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG]
                              or docker://HOST/REPO[:TAG] (pushed: blobs, config, then manifest)
   --source-date-epoch N      the build time in seconds (default: $SOURCE_DATE_EPOCH; for a spec,
-                             the Release Date in its lock; for a tar input, its newest entry
-                             mtime; a directory needs one)
+                             the Release Date or the snapshot date in its lock; for a tar input,
+                             its newest entry mtime; a directory needs one)
   --compression C            gzip (default), zstd or none
   --platform OS/ARCH[/VAR]   platform recorded in the config (default linux/amd64)
   --entrypoint JSON|STR      a JSON array (exec form) or a string run by /bin/sh -c

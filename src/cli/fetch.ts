@@ -7,11 +7,12 @@ import { parse, progressLine, type Io } from './common.js';
 
 export const FETCH_HELP = `Usage: repro-image fetch SPEC.yaml [--jobs N]
 
-Downloads every package pinned in SPEC.lock.json into the content-addressed cache
+Downloads every package (and signature) pinned in SPEC.lock.json into the content-addressed cache
 ($XDG_CACHE_HOME/repro-image, else ~/.cache/repro-image). Mirrors are tried in order (source.mirrors,
-else the host's apt sources); each file is checked for size and SHA-256 before it is renamed into
-the cache, and a mismatch is an error naming the file and both digests. This is the only step
-besides 'lock' that uses the network; 'build --offline' then needs none.
+else for Debian the host's apt sources, for Arch the archive snapshot); each file is checked for
+size and SHA-256 before it is renamed into the cache, and a mismatch is an error naming the file
+and both digests. This is the only step besides 'lock' that uses the network; 'build --offline'
+then needs none.
 
   --jobs N     parallel downloads (default 4)
   -h, --help   this help
@@ -40,6 +41,6 @@ export async function fetchCommand(args: string[], io: Io): Promise<number> {
     onProgress: (done, total) => progress.update(done, total),
     onRetry: (m) => io.stderr(`retry: ${m}\n`),
   }).finally(progress.end);
-  io.stdout(`${files.size} packages in ${cache.dir}\n`);
+  io.stdout(`${files.size} locked files in ${cache.dir}\n`);
   return 0;
 }

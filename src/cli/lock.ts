@@ -1,24 +1,30 @@
 import { loadSpec } from '../spec/load.js';
 import { lockPathFor, writeLock } from '../spec/lockfile.js';
-import { lockDebian } from '../sources/debian/lock.js';
+import { describeLock, lockSpec } from '../build/spec-lock.js';
 import { Cache, defaultCacheDir } from '../fetch/cache.js';
 import { ReproError } from '../model/errors.js';
 import { parse, type Io } from './common.js';
 
-export const LOCK_HELP = `Usage: repro-image lock SPEC.yaml [--json]
+export const LOCK_HELP = `Usage: repro-image lock SPEC.yaml [--json] [--no-verify-signatures]
 
 Resolves the spec once against its distribution's signed indexes and writes SPEC.lock.json
-beside it: the Release date (the default SOURCE_DATE_EPOCH) and every package pinned by name,
-version, filename, size and SHA-256. InRelease must carry a valid signature from the keyring
-(source.keyring, else the host's Debian archive keyring). Mirrors: source.mirrors, else the
-host's apt sources. Index files are cached ($XDG_CACHE_HOME/repro-image).
+beside it: the date (the default SOURCE_DATE_EPOCH) and every package pinned by name, version,
+filename, size and SHA-256.
+Debian: InRelease must carry a valid signature from the keyring (source.keyring, else the host's
+Debian archive keyring). Mirrors: source.mirrors, else the host's apt sources. Index files are
+cached ($XDG_CACHE_HOME/repro-image).
+Arch Linux: the repositories' databases of the snapshot are read (source.mirrors, else the Arch
+Linux Archive), the packages resolved as pacman -S would, downloaded into the cache and their
+signatures checked against the packagers' keyring (source.keyring, else the host's).
 
-  --json       print the lock instead of a summary
-  -h, --help   this help
+  --json                    print the lock instead of a summary
+  --no-verify-signatures    (Arch) pin packages without checking their signatures; without it,
+                            a missing keyring or an unsigned package is refused
+  -h, --help                this help
 
 Exit codes: 0 locked, 1 bad signature, 2 bad spec or unsatisfiable dependency, 3 network or I/O.`;
 
-const OPTIONS = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+const OPTIONS = { json: { type: 'boolean' }, 'no-verify-signatures': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
 
 export async function lockCommand(args: string[], io: Io): Promise<number> {
   const { values: v, positionals } = parse(args, OPTIONS, 'lock');
@@ -28,14 +34,14 @@ export async function lockCommand(args: string[], io: Io): Promise<number> {
   }
   if (positionals.length !== 1) throw new ReproError('E_USAGE', 'lock: exactly one SPEC is required (see repro-image lock --help)');
   const loaded = loadSpec(positionals[0]!);
-  const lock = await lockDebian(loaded.spec, {
-    specDir: loaded.dir,
+  const lock = await lockSpec(loaded, {
     cache: new Cache(defaultCacheDir(io.env)),
+    ...(v['no-verify-signatures'] ? { noVerifySignatures: true } : {}),
     log: (l) => io.stderr(`${l}\n`),
   });
   const path = lockPathFor(loaded.file);
   await writeLock(path, lock);
   if (v.json) io.stdout(`${JSON.stringify(lock, null, 2)}\n`);
-  else io.stdout(`${path}: ${lock.packages.length} packages from ${lock.source.suite} (${lock.source.date})\n`);
+  else io.stdout(`${path}: ${describeLock(lock)}\n`);
   return 0;
 }

@@ -14,6 +14,7 @@ Commands:
   diff      show where two images (or root filesystems) differ, and the likely causes
   copy      copy an image or index between transports, digests unchanged
   verify    rebuild an image and check it against a published digest
+  status    check an image's packages against rebuilderd instances (GOOD / BAD / UNKWN)
   schema    print the JSON Schema of image specs
 
 Run 'repro-image COMMAND --help' for a command's options.
@@ -40,6 +41,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return (await import('./schema.js')).schemaCommand(rest, io);
       case 'diff':
         return await (await import('./diff.js')).diffCommand(rest, io);
+      case 'status':
+        return await (await import('./status.js')).statusCommand(rest, io);
       case undefined:
       case '-h':
       case '--help':

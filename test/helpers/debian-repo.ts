@@ -6,10 +6,10 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { serveDirectory } from './static-server.js';
 
 export interface TestPackage {
   name: string;
@@ -97,27 +97,6 @@ export async function makeRepo(dir: string, packages: TestPackage[], signer: { h
   writeFileSync(join(dists, 'Release'), `${release}\n`);
   execFileSync('gpg', ['--batch', '--quiet', '--yes', '--clearsign', '--output', join(dists, 'InRelease'), join(dists, 'Release')], { env: { ...process.env, GNUPGHOME: signer.home } });
 
-  const overrides = new Map<string, Buffer>();
-  const server = createServer((req, res) => {
-    const path = decodeURIComponent((req.url ?? '/').split('?')[0]!).replace(/^\/debian\//, '');
-    if (path.includes('..')) { res.statusCode = 400; res.end(); return; }
-    let body = overrides.get(path);
-    if (!body) {
-      try {
-        body = readFileSync(join(repo, path));
-      } catch {
-        res.statusCode = 404;
-        res.end();
-        return;
-      }
-    }
-    res.setHeader('content-length', String(body.length));
-    res.end(body);
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/debian`,
-    dir: repo, server, overrides,
-    close: () => new Promise((ok) => { server.closeAllConnections(); server.close(() => ok()); }),
-  };
+  const served = await serveDirectory(repo, '/debian');
+  return { url: served.url, dir: repo, server: served.server, overrides: served.overrides, close: served.close };
 }

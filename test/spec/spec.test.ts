@@ -27,6 +27,7 @@ test('every problem in a spec is reported at once, each with its line and column
 
 test('defaults, and the digest covers only what decides the lock', () => {
   const a = parseSpec('name: x\nsource: {distro: debian, suite: bookworm}\npackages: [busybox]\n', 'a.yaml');
+  assert.ok(a.source.distro === 'debian');
   assert.deepEqual(a.source.components, ['main']);
   assert.equal(a.source.architecture, 'amd64');
   assert.equal(a.compression, 'gzip');

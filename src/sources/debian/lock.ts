@@ -4,15 +4,14 @@
  * set and pin every .deb by filename, size and SHA-256.
  */
 import { createReadStream, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { isAbsolute, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ReproError, ioError } from '../../model/errors.js';
 import type { Cache } from '../../fetch/cache.js';
-import { request, safeUrl } from '../../fetch/http.js';
-import type { ImageSpec } from '../../spec/schema.js';
-import { specDigest, type LockFile } from '../../spec/lockfile.js';
+import { fetchBytes } from '../../fetch/get.js';
+import { safeUrl } from '../../fetch/http.js';
+import type { DebianSpec } from '../../spec/schema.js';
+import { specDigest, type DebianLock } from '../../spec/lockfile.js';
 import { decompressStream } from '../../archive/compress.js';
 import { hostAptSources, mirrorsFor } from './mirrors.js';
 import { makeUniverse, parsePackagesStream, type IndexPackage } from './packages.js';
@@ -30,7 +29,7 @@ export interface LockOptions {
 }
 
 /** The spec's mirrors, else the host's apt sources for the suite; never a built-in host. */
-export function debianMirrors(spec: ImageSpec, aptDir?: string): string[] {
+export function debianMirrors(spec: DebianSpec, aptDir?: string): string[] {
   if (spec.source.mirrors) return spec.source.mirrors.map((m) => m.replace(/\/+$/, ''));
   const found = mirrorsFor(hostAptSources(aptDir), spec.source.suite);
   if (found.length === 0) {
@@ -40,16 +39,10 @@ export function debianMirrors(spec: ImageSpec, aptDir?: string): string[] {
 }
 
 async function getText(url: string): Promise<string> {
-  if (url.startsWith('file:')) return readFile(fileURLToPath(url), 'utf8');
-  const r = await request({ url });
-  if (r.status !== 200) {
-    r.discard();
-    throw new ReproError('E_NETWORK', `${safeUrl(url)}: HTTP ${r.status}`);
-  }
-  return r.text(256 << 20);
+  return (await fetchBytes(url)).toString('utf8');
 }
 
-export async function lockDebian(spec: ImageSpec, opts: LockOptions): Promise<LockFile> {
+export async function lockDebian(spec: DebianSpec, opts: LockOptions): Promise<DebianLock> {
   const { suite, architecture, components } = spec.source;
   const mirrors = debianMirrors(spec, opts.aptDir);
   const keyringPath = spec.source.keyring === undefined ? HOST_DEBIAN_KEYRING
@@ -89,7 +82,7 @@ export async function lockDebian(spec: ImageSpec, opts: LockOptions): Promise<Lo
     throw new ReproError('E_SPEC', `source.architecture ${architecture} is not in ${suite} (it has ${release.architectures.join(', ')})`);
   }
 
-  const indexes: LockFile['source']['indexes'] = [];
+  const indexes: DebianLock['source']['indexes'] = [];
   const all: IndexPackage[] = [];
   const ordered = [verified.mirror, ...mirrors.filter((m) => m !== verified!.mirror)];
   for (const component of components) {

@@ -3,9 +3,11 @@
  * when at least one signature verifies against the keyring. The Release lists the indexes with
  * their sizes and SHA-256.
  */
-import * as openpgp from 'openpgp';
 import { ReproError } from '../../model/errors.js';
 import { field, parseParagraphs } from './control.js';
+
+// The OpenPGP checks are shared with the other sources; Debian's callers import them from here.
+export { readKeyrings, verifyCleartext } from '../openpgp.js';
 
 export interface ReleaseFile {
   date: string;
@@ -17,45 +19,6 @@ export interface ReleaseFile {
   components: string[];
   /** Index path (e.g. main/binary-amd64/Packages.gz) → size and SHA-256. */
   files: Map<string, { size: number; sha256: string }>;
-}
-
-/** Reads every key of every keyring given (binary or ASCII-armored). */
-export async function readKeyrings(keyrings: Array<{ name: string; bytes: Buffer }>): Promise<openpgp.Key[]> {
-  const keys: openpgp.Key[] = [];
-  for (const k of keyrings) {
-    try {
-      const armored = k.bytes.subarray(0, 64).toString('latin1').includes('-----BEGIN PGP');
-      keys.push(...(armored ? await openpgp.readKeys({ armoredKeys: k.bytes.toString('utf8') }) : await openpgp.readKeys({ binaryKeys: k.bytes })));
-    } catch (e) {
-      throw new ReproError('E_BAD_INPUT', `${k.name}: not an OpenPGP keyring (${(e as Error).message})`);
-    }
-  }
-  return keys;
-}
-
-/** Verifies a cleartext-signed file and returns the signed text and the key ids that verified. */
-export async function verifyCleartext(text: string, keys: openpgp.Key[], where: string): Promise<{ data: string; signers: string[] }> {
-  let message;
-  try {
-    message = await openpgp.readCleartextMessage({ cleartextMessage: text });
-  } catch (e) {
-    throw new ReproError('E_SIGNATURE', `${where}: not an OpenPGP signed message (${(e as Error).message})`);
-  }
-  const result = await openpgp.verify({ message, verificationKeys: keys });
-  const signers: string[] = [];
-  const failures: string[] = [];
-  for (const s of result.signatures) {
-    try {
-      await s.verified;
-      signers.push(s.keyID.toHex());
-    } catch (e) {
-      failures.push(`${s.keyID.toHex()}: ${(e as Error).message}`);
-    }
-  }
-  if (signers.length === 0) {
-    throw new ReproError('E_SIGNATURE', `${where}: no valid signature from the keyring (${failures.join('; ') || 'no signatures'})`);
-  }
-  return { data: result.data as string, signers: signers.sort() };
 }
 
 /** Release Date (RFC 2822, as Debian writes it) → seconds since the epoch. */

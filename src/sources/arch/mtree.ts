@@ -1,0 +1,78 @@
+/**
+ * The file list libalpm takes from a package's `.MTREE` (mtree(5) text, as bsdtar writes it for
+ * makepkg): every entry's path with its leading `./` removed, directories with a trailing `/`, and
+ * the package's own metadata files (names starting with `.`) left out. Paths are unescaped as
+ * libarchive does (`\ooo` octal and the C escapes).
+ */
+import { ReproError } from '../../model/errors.js';
+
+const ESCAPES: Record<string, string> = { '\\': '\\', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', s: ' ', t: '\t', v: '\v' };
+
+function unescape(s: string): string {
+  if (!s.includes('\\')) return s;
+  const bytes: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '\\' && /^[0-3][0-7]{2}$/.test(s.slice(i + 1, i + 4))) {
+      bytes.push(parseInt(s.slice(i + 1, i + 4), 8));
+      i += 3;
+    } else if (c === '\\' && i + 1 < s.length && ESCAPES[s[i + 1]!] !== undefined) {
+      bytes.push(...Buffer.from(ESCAPES[s[i + 1]!]!, 'latin1'));
+      i++;
+    } else {
+      bytes.push(...Buffer.from(c, 'utf8'));
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/** The file list of an mtree, unsorted (in mtree order). */
+export function mtreeFileList(text: string, where: string): string[] {
+  const files: string[] = [];
+  let defaults = new Map<string, string>();
+  const cwd: string[] = [];
+  // Continuation lines end in a backslash.
+  const lines = text.replace(/\\\n/g, ' ').split('\n');
+  lines.forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const words = line.split(/[ \t]+/);
+    const first = words[0]!;
+    const keywords = new Map(words.slice(1).map((w) => {
+      const eq = w.indexOf('=');
+      return eq < 0 ? [w, ''] : [w.slice(0, eq), w.slice(eq + 1)];
+    }));
+    if (first === '/set') {
+      defaults = new Map([...defaults, ...keywords]);
+      return;
+    }
+    if (first === '/unset') {
+      for (const k of keywords.keys()) {
+        if (k === 'all') defaults.clear();
+        else defaults.delete(k);
+      }
+      return;
+    }
+    if (first.startsWith('/')) throw new ReproError('E_BAD_INPUT', `${where}: line ${i + 1}: unknown mtree command ${JSON.stringify(first)}`);
+    if (first === '..') {
+      cwd.pop();
+      return;
+    }
+    const type = keywords.get('type') ?? defaults.get('type') ?? 'file';
+    // A name with a slash is a full path; without one it is relative to the current directory.
+    let path = unescape(first);
+    if (!first.includes('/')) {
+      path = [...cwd, path].join('/');
+      if (type === 'dir') cwd.push(unescape(first));
+    }
+    if (path.startsWith('./')) path = path.slice(2);
+    if (path === '' || path === '.' || path.startsWith('.')) return;
+    files.push(type === 'dir' && !path.endsWith('/') ? `${path}/` : path);
+  });
+  return files;
+}
+
+/** libalpm's file list order (_alpm_filelist_sort: strcmp of the names, i.e. byte order). */
+export function sortFileList(files: string[]): string[] {
+  return [...files].sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+}

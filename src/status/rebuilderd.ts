@@ -1,0 +1,88 @@
+/**
+ * What a rebuilderd instance says about a distribution's packages. The v1 API is asked first
+ * (`GET /api/v1/packages/binary?distribution=D&limit=N&after=ID`: pages of
+ * `{total, records: [{id, name, version, status: GOOD|BAD|UNKWN|null, ...}]}` in id order); a
+ * server without it (404) is asked the v0 list arch-repro-status uses
+ * (`GET /api/v0/pkgs/list?distro=D`: `[{name, version, status, ...}]`).
+ */
+import { ReproError } from '../model/errors.js';
+import { request, safeUrl, type RetryPolicy } from '../fetch/http.js';
+import type { Distribution } from './installed.js';
+
+export type Verdict = 'GOOD' | 'BAD' | 'UNKWN';
+
+export interface RebuilderRecord {
+  distribution: Distribution;
+  name: string;
+  version: string;
+  status: Verdict;
+}
+
+export interface RebuilderAnswer {
+  api: 'v1' | 'v0';
+  records: RebuilderRecord[];
+}
+
+export const V1_PAGE = 1000;
+/** A bound on paging, so that a server that never stops cannot keep us. */
+const MAX_PAGES = 10000;
+const BODY_LIMIT = 512 << 20;
+
+function verdict(v: unknown): Verdict {
+  return v === 'GOOD' || v === 'BAD' ? v : 'UNKWN';
+}
+
+async function getJson(url: string, retry: RetryPolicy | undefined, where: string): Promise<{ status: number; json?: unknown }> {
+  const r = await request({ url, headers: { accept: 'application/json' }, noRetryStatuses: [404], ...(retry ? { retry } : {}) });
+  if (r.status !== 200) {
+    r.discard();
+    return { status: r.status };
+  }
+  const text = await r.text(BODY_LIMIT);
+  try {
+    return { status: 200, json: JSON.parse(text) as unknown };
+  } catch (e) {
+    throw new ReproError('E_BAD_INPUT', `${where}: not JSON (${(e as Error).message})`);
+  }
+}
+
+function record(x: unknown, distribution: Distribution, where: string): RebuilderRecord & { id?: number } {
+  const o = x as Record<string, unknown> | null;
+  if (!o || typeof o !== 'object' || typeof o['name'] !== 'string' || typeof o['version'] !== 'string') {
+    throw new ReproError('E_BAD_INPUT', `${where}: a record without a name and version: ${JSON.stringify(x)?.slice(0, 120)}`);
+  }
+  const r: RebuilderRecord & { id?: number } = { distribution, name: o['name'], version: o['version'], status: verdict(o['status']) };
+  if (typeof o['id'] === 'number') r.id = o['id'];
+  return r;
+}
+
+export async function queryRebuilder(base: string, distribution: Distribution, opts: { retry?: RetryPolicy; pageSize?: number } = {}): Promise<RebuilderAnswer> {
+  const root = base.replace(/\/+$/, '');
+  const limit = opts.pageSize ?? V1_PAGE;
+  const records: RebuilderRecord[] = [];
+  let after: number | undefined;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const url = `${root}/api/v1/packages/binary?distribution=${encodeURIComponent(distribution)}&limit=${limit}${after === undefined ? '' : `&after=${after}`}`;
+    const where = `${safeUrl(root)} (API v1)`;
+    const r = await getJson(url, opts.retry, where);
+    if (r.status === 404 && page === 0) return queryV0(root, distribution, opts.retry);
+    if (r.status !== 200) throw new ReproError('E_NETWORK', `${where}: HTTP ${r.status}`);
+    const body = r.json as { total?: unknown; records?: unknown } | null;
+    if (!body || !Array.isArray(body.records)) throw new ReproError('E_BAD_INPUT', `${where}: expected {total, records: [...]}`);
+    const got = body.records.map((x) => record(x, distribution, where));
+    records.push(...got);
+    const last = got.at(-1)?.id;
+    if (got.length === 0 || (typeof body.total === 'number' && records.length >= body.total)) return { api: 'v1', records };
+    if (last === undefined || (after !== undefined && last <= after)) throw new ReproError('E_BAD_INPUT', `${where}: records without increasing ids cannot be paged`);
+    after = last;
+  }
+  throw new ReproError('E_BAD_INPUT', `${safeUrl(root)}: more than ${MAX_PAGES} pages of packages`);
+}
+
+async function queryV0(root: string, distribution: Distribution, retry: RetryPolicy | undefined): Promise<RebuilderAnswer> {
+  const where = `${safeUrl(root)} (API v0)`;
+  const r = await getJson(`${root}/api/v0/pkgs/list?distro=${encodeURIComponent(distribution)}`, retry, where);
+  if (r.status !== 200) throw new ReproError('E_NETWORK', `${where}: HTTP ${r.status}`);
+  if (!Array.isArray(r.json)) throw new ReproError('E_BAD_INPUT', `${where}: expected a list of packages`);
+  return { api: 'v0', records: r.json.map((x) => record(x, distribution, where)) };
+}
