@@ -19,15 +19,19 @@ export const STREAM_BLOCK_SIZE = 1 << 20;
  */
 export class BlockPool {
   private readonly free: Buffer[] = [];
+  /** Only buffers this pool handed out come back into it (never a view, never someone else's). */
+  private readonly issued = new WeakSet<Buffer>();
 
   constructor(readonly size: number, private readonly keep = 8) {}
 
   take(): Buffer {
-    return this.free.pop() ?? Buffer.allocUnsafe(this.size);
+    const b = this.free.pop() ?? Buffer.allocUnsafe(this.size);
+    this.issued.add(b);
+    return b;
   }
 
   give(b: Buffer): void {
-    if (b.length === this.size && this.free.length < this.keep && !this.free.includes(b)) this.free.push(b);
+    if (this.issued.has(b) && this.free.length < this.keep && !this.free.includes(b)) this.free.push(b);
   }
 }
 

@@ -29,7 +29,10 @@ export function zstdVersion(): string {
 export interface ZstdOptions {
   /** Worker threads inside libzstd; any value >= 1 gives the same bytes. Default 2. */
   workers?: number;
-  /** Input blocks are given back here once libzstd has copied them. */
+  /**
+   * Input blocks are given back here once libzstd has copied them, and full output chunks are
+   * taken from it (the consumer gives those back once written).
+   */
   pool?: BlockPool;
 }
 
@@ -47,7 +50,8 @@ export async function* zstdBlocks(blocks: AsyncIterable<Block> | Iterable<Block>
   cctx.setParameter(binding.CParameter.checksumFlag, 1);
   cctx.setParameter(binding.CParameter.nbWorkers, Math.max(1, opts.workers ?? ZSTD_WORKERS));
   cctx.setParameter(binding.CParameter.jobSize, ZSTD_JOB_SIZE);
-  let out = Buffer.allocUnsafe(OUT_CHUNK);
+  const newOut = (): Buffer => (opts.pool?.size === OUT_CHUNK ? opts.pool.take() : Buffer.allocUnsafe(OUT_CHUNK));
+  let out = newOut();
   let fill = 0;
   for await (const { data, last } of checkedBlocks(blocks, ZSTD_BLOCK_SIZE)) {
     const op = last ? binding.EndDirective.end : binding.EndDirective.continue;
@@ -58,7 +62,7 @@ export async function* zstdBlocks(blocks: AsyncIterable<Block> | Iterable<Block>
       fill += produced;
       if (fill === out.length) {
         yield out;
-        out = Buffer.allocUnsafe(OUT_CHUNK);
+        out = newOut();
         fill = 0;
       }
       if (last ? remaining === 0 : src.length === 0) break;

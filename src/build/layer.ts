@@ -37,9 +37,9 @@ export async function writeLayer(
   const blobHash = compression === 'none' ? undefined : createHash('sha256');
   let uncompressed = 0;
   let size = 0;
-  // Compressors give their input blocks back once done with them; uncompressed blocks go to the
-  // background writer instead, so they are not recycled.
-  const pool = compression === 'none' ? undefined : new BlockPool(STREAM_BLOCK_SIZE);
+  // Blocks circulate: compressors give their input blocks back once done with them, and the
+  // writer gives back what it wrote (uncompressed blocks, zstd's output chunks).
+  const pool = new BlockPool(STREAM_BLOCK_SIZE);
   function* hashed(): Generator<Block> {
     for (const b of tarBlocks(ordered, where, pool)) {
       diffHash.update(b.data);
@@ -48,9 +48,9 @@ export async function writeLayer(
       yield b;
     }
   }
-  const out = await BackgroundWriter.create(path);
+  const out = await BackgroundWriter.create(path, (b) => pool.give(b));
   try {
-    const copts: CompressOptions = pool ? { gzip: { ...opts.gzip, pool }, zstd: { ...opts.zstd, pool } } : opts;
+    const copts: CompressOptions = { gzip: { ...opts.gzip, pool }, zstd: { ...opts.zstd, pool } };
     for await (const chunk of compressBlocks(compression, hashed(), copts)) {
       blobHash?.update(chunk);
       size += chunk.length;
@@ -81,11 +81,12 @@ class BackgroundWriter {
   private readonly inflight: Array<Promise<unknown>> = [];
   private failure: unknown;
 
-  private constructor(private readonly fh: FileHandle, private readonly path: string) {}
+  private constructor(private readonly fh: FileHandle, private readonly path: string, private readonly written: (chunk: Buffer) => void) {}
 
-  static async create(path: string): Promise<BackgroundWriter> {
+  /** `written` is told when a chunk is on disk and its buffer free. */
+  static async create(path: string, written: (chunk: Buffer) => void = () => {}): Promise<BackgroundWriter> {
     try {
-      return new BackgroundWriter(await open(path, 'wx', 0o644), path);
+      return new BackgroundWriter(await open(path, 'wx', 0o644), path, written);
     } catch (e) {
       throw ioError(e, `cannot write ${path}`);
     }
@@ -117,6 +118,7 @@ class BackgroundWriter {
         const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off, at + off);
         off += bytesWritten;
       }
+      this.written(chunk);
     } catch (e) {
       this.failure ??= ioError(e, `cannot write ${this.path}`);
     }
