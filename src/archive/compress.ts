@@ -31,8 +31,8 @@ async function* plain(blocks: AsyncIterable<Block> | Iterable<Block>): AsyncGene
 import type { DetectedCompression } from './detect.js';
 export { detectCompression, type DetectedCompression } from './detect.js';
 
-/** Output chunk of the gzip decoder: 16 times fewer thread-pool round trips than the 16 KiB default (a 170 MB layer: 1.1 s -> 0.4 s). */
-const GUNZIP_CHUNK = 256 << 10;
+/** Output chunk of the gzip decoder: 64 times fewer thread-pool round trips than the 16 KiB default (diff of two 170 MB layers: 1.6 s -> 1.4 s against 256 KiB). */
+const GUNZIP_CHUNK = 1 << 20;
 
 async function* gunzip(source: AsyncIterable<Buffer>, where: string): AsyncGenerator<Buffer> {
   const z = createGunzip({ chunkSize: GUNZIP_CHUNK });
