@@ -28,6 +28,20 @@ function must(r, what) {
   return r;
 }
 
+// Setup: .deb data is xz-compressed and read through the xz program. On a Debian host without it,
+// install it when we may (as root); otherwise say what is missing.
+if (spawnSync('sh', ['-c', 'command -v xz']).status !== 0) {
+  const root = process.getuid?.() === 0;
+  const apt = spawnSync('sh', ['-c', 'command -v apt-get']).status === 0;
+  if (!root || !apt) {
+    process.stderr.write('the example needs the xz program: install xz-utils (apt-get install xz-utils) and run it again\n');
+    process.exit(2);
+  }
+  process.stderr.write('installing xz-utils (needed to read .deb data)\n');
+  const r = spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xz-utils'], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(3);
+}
+
 if (!existsSync(join(here, 'image.lock.json'))) must(run(['lock', spec]), 'lock');
 let fetched = run(['fetch', spec], { quiet: true });
 if (fetched.status !== 0 && /HTTP 404|no source served/.test(fetched.stderr)) {
