@@ -128,7 +128,7 @@ export async function buildFromTree(entries: Map<string, Entry>, ref: ImageRef, 
   const compression = opts.compression ?? 'gzip';
   const platform = opts.platform ?? DEFAULT_PLATFORM;
   const sde = opts.sourceDateEpoch;
-  const scratch: string[] = [];
+  let layerPath: string | undefined;
   try {
     // Step: normalize
     const reports = [...(opts.extraReports ?? []), ...runPasses(entries, opts.normalize ?? [...PASS_NAMES], {
@@ -140,8 +140,7 @@ export async function buildFromTree(entries: Map<string, Entry>, ref: ImageRef, 
     // Step: write-layer
     const ordered = orderEntries(entries.values());
     const deflate = compression === 'gzip' ? chooseDeflate(opts.gzip?.impl) : undefined;
-    const layerPath = await scratchPath(opts.scratchDir, ref, tmp);
-    scratch.push(layerPath);
+    layerPath = await scratchPath(opts.scratchDir, ref, tmp);
     const layer = await writeLayer(ordered, compression, layerPath, opts.label, {
       gzip: { ...opts.gzip, ...(deflate ? { impl: deflate } : {}) },
       ...(opts.zstd ? { zstd: opts.zstd } : {}),
@@ -182,7 +181,8 @@ export async function buildFromTree(entries: Map<string, Entry>, ref: ImageRef, 
     if (deflate) result.deflate = deflate;
     return result;
   } finally {
-    for (const p of scratch) await rm(p, { force: true });
+    // Gone already when it was renamed into a layout; else (archive, registry, failure) removed here.
+    if (layerPath !== undefined) await rm(layerPath, { force: true });
   }
 }
 

@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import { buildRootfs, type BuildResult, type RootfsBuildOptions } from '../build/rootfs-build.js';
-import { buildSpec } from '../build/spec-build.js';
+import { buildSpec, type SpecBuildOptions } from '../build/spec-build.js';
 import { defaultCacheDir } from '../fetch/cache.js';
 import { PASS_NAMES, selectPasses } from '../build/passes.js';
 import { parseSourceDateEpoch } from '../build/epoch.js';
@@ -65,7 +65,7 @@ export const BUILD_FLAGS = {
   ...registryFlags(''),
 } as const;
 
-type BuildFlagValues = ReturnType<typeof parse<typeof BUILD_FLAGS>>['values'];
+export type BuildFlagValues = ReturnType<typeof parse<typeof BUILD_FLAGS>>['values'];
 
 export async function buildCommand(args: string[], io: Io): Promise<number> {
   const { values: v, positionals } = parse(rewriteTlsFlags(args), BUILD_FLAGS, 'build');
@@ -99,11 +99,7 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
 export function rootfsBuildOptions(rootfs: string, v: BuildFlagValues, io: Io): Omit<RootfsBuildOptions, 'output'> {
   const compression = (v.compression ?? 'gzip') as Compression;
   if (!['gzip', 'zstd', 'none'].includes(compression)) throw new ReproError('E_USAGE', `--compression: expected gzip, zstd or none, got ${JSON.stringify(v.compression)}`);
-  const deflate = v.deflate ?? 'auto';
-  if (!['auto', 'native', 'reference'].includes(deflate)) throw new ReproError('E_USAGE', `--deflate: expected auto, native or reference`);
-  let sde: number | undefined;
-  if (v['source-date-epoch'] !== undefined) sde = parseSourceDateEpoch(v['source-date-epoch'], '--source-date-epoch');
-  else if (io.env['SOURCE_DATE_EPOCH'] !== undefined) sde = parseSourceDateEpoch(io.env['SOURCE_DATE_EPOCH'], 'environment variable SOURCE_DATE_EPOCH');
+  const sde = sourceDateEpochOption(v, io);
   const env = v.env?.map((e) => {
     if (e.indexOf('=') <= 0) throw new ReproError('E_USAGE', `--env ${JSON.stringify(e)}: expected KEY=VALUE`);
     return e;
@@ -125,36 +121,55 @@ export function rootfsBuildOptions(rootfs: string, v: BuildFlagValues, io: Io): 
     exclude: v.exclude ?? [],
     normalize: selectPasses(v.normalize),
     tmpDir: tmpdir(),
-    gzip: { impl: deflate as 'auto' | 'native' | 'reference' },
+    gzip: { impl: deflateOption(v) },
     onWarning: (m) => io.stderr(`warning: ${m}\n`),
   };
 }
 
-async function buildSpecCommand(spec: string, v: BuildFlagValues, io: Io): Promise<number> {
+/** --source-date-epoch, else $SOURCE_DATE_EPOCH, else undefined (the input decides). */
+function sourceDateEpochOption(v: BuildFlagValues, io: Io): number | undefined {
+  if (v['source-date-epoch'] !== undefined) return parseSourceDateEpoch(v['source-date-epoch'], '--source-date-epoch');
+  if (io.env['SOURCE_DATE_EPOCH'] !== undefined) return parseSourceDateEpoch(io.env['SOURCE_DATE_EPOCH'], 'environment variable SOURCE_DATE_EPOCH');
+  return undefined;
+}
+
+/** The hidden --deflate: auto (default), native or reference; the bytes are the same. */
+function deflateOption(v: BuildFlagValues): 'auto' | 'native' | 'reference' {
+  const deflate = v.deflate ?? 'auto';
+  if (deflate !== 'auto' && deflate !== 'native' && deflate !== 'reference') throw new ReproError('E_USAGE', `--deflate: expected auto, native or reference`);
+  return deflate;
+}
+
+/** The build flags that apply to a spec build, as its options; `verify SPEC` rebuilds with them too. */
+export function specBuildOptions(spec: string, v: BuildFlagValues, io: Io): Omit<SpecBuildOptions, 'output'> {
   const rootfsOnly = (['rootfs', 'compression', 'platform', 'entrypoint', 'cmd', 'env', 'workdir', 'user', 'label', 'exclude', 'normalize'] as const)
     .filter((k) => v[k] !== undefined);
   if (rootfsOnly.length > 0) {
-    throw new ReproError('E_USAGE', `build ${spec}: --${rootfsOnly[0]} is set in the spec, not on the command line`);
+    throw new ReproError('E_USAGE', `${spec}: --${rootfsOnly[0]} is set in the spec, not on the command line`);
   }
-  let sde: number | undefined;
-  if (v['source-date-epoch'] !== undefined) sde = parseSourceDateEpoch(v['source-date-epoch'], '--source-date-epoch');
-  else if (io.env['SOURCE_DATE_EPOCH'] !== undefined) sde = parseSourceDateEpoch(io.env['SOURCE_DATE_EPOCH'], 'environment variable SOURCE_DATE_EPOCH');
-  const fetching = progressLine(io, 'fetching');
-  const progress = progressLine(io, 'writing layer');
-  const push = progressLine(io, 'pushing');
-  const result = await buildSpec({
+  const sde = sourceDateEpochOption(v, io);
+  return {
     spec,
-    output: v.output!,
-    registry: registryOptions(v, io, (_blob, done, total) => push.update(done, total)),
     cacheDir: defaultCacheDir(io.env),
     ...(v.offline ? { offline: true } : {}),
     ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
     ...(v.annotation ? { annotations: keyValues(v.annotation, '--annotation')! } : {}),
     tmpDir: tmpdir(),
-    gzip: { impl: (v.deflate ?? 'auto') as 'auto' | 'native' | 'reference' },
+    gzip: { impl: deflateOption(v) },
+    onWarning: (m) => io.stderr(`warning: ${m}\n`),
+  };
+}
+
+async function buildSpecCommand(spec: string, v: BuildFlagValues, io: Io): Promise<number> {
+  const fetching = progressLine(io, 'fetching');
+  const progress = progressLine(io, 'writing layer');
+  const push = progressLine(io, 'pushing');
+  const result = await buildSpec({
+    ...specBuildOptions(spec, v, io),
+    output: v.output!,
+    registry: registryOptions(v, io, (_blob, done, total) => push.update(done, total)),
     onFetchProgress: (done, total) => fetching.update(done, total),
     onProgress: (d, t) => { fetching.end(); progress.update(d, t); },
-    onWarning: (m) => io.stderr(`warning: ${m}\n`),
   }).finally(() => { fetching.end(); progress.end(); push.end(); });
   reportBuild(result, io, v.json === true);
   return 0;

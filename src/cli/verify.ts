@@ -1,9 +1,7 @@
-import { tmpdir } from 'node:os';
-import { defaultCacheDir } from '../fetch/cache.js';
 import { ReproError } from '../model/errors.js';
 import { verify, type VerifyResult } from '../verify/verify.js';
 import { diff } from '../diff/index.js';
-import { BUILD_FLAGS, rootfsBuildOptions } from './build.js';
+import { BUILD_FLAGS, rootfsBuildOptions, specBuildOptions } from './build.js';
 import { parse, progressLine, type Io } from './common.js';
 import { REGISTRY_HELP, registryOptions, rewriteTlsFlags } from './registry-flags.js';
 
@@ -54,7 +52,7 @@ export async function verifyCommand(args: string[], io: Io): Promise<number> {
   const progress = progressLine(io, 'rebuilding layer');
   const rebuild = v.rootfs
     ? { build: { ...rootfsBuildOptions(v.rootfs, v, io), onProgress: progress.update } }
-    : { spec: { spec: positionals[0]!, cacheDir: defaultCacheDir(io.env), tmpDir: tmpdir(), ...(v.offline ? { offline: true } : {}), onProgress: progress.update } };
+    : { spec: { ...specBuildOptions(positionals[0]!, v, io), onProgress: progress.update } };
   const transport = { registry: registryOptions(v, io) };
   const r = await verify({
     ...rebuild,

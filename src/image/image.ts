@@ -41,11 +41,3 @@ export function bytesSource(data: Buffer): BlobSource {
     },
   };
 }
-
-/** Every blob of an image with its descriptor: config first, then layers (for writers). */
-export function imageBlobs(img: Image): Array<{ descriptor: Descriptor; source: BlobSource }> {
-  return [
-    { descriptor: img.manifest.value.config, source: bytesSource(img.config.bytes) },
-    ...img.layers.map((l) => ({ descriptor: l.descriptor, source: l.source })),
-  ];
-}

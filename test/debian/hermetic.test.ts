@@ -182,6 +182,13 @@ test('verify SPEC rebuilds from the lock and proves (or disproves) a published i
   assert.equal(record.rebuilt.manifest, b.stdout.trim());
   assert.equal(record.inputs.sourceDateEpoch, 1700000000);
   assert.match(record.inputs.lock.digest, /^sha256:[0-9a-f]{64}$/);
+  // What the spec sets cannot come from the command line, for build and verify alike.
+  for (const cmd of [['build', spec, '--output', `oci:${join(dir, 'never')}:x`], ['verify', spec, '--against', `oci:${published}:v1`]]) {
+    const r = await run([...cmd, '--compression', 'zstd'], cache);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /image\.yaml: --compression is set in the spec, not on the command line\n$/);
+  }
+  assert.equal(existsSync(join(dir, 'never')), false);
   // The image config is not part of the lock: a changed cmd rebuilds fine and no longer matches.
   writeFileSync(spec, readFileSync(spec, 'utf8').replace('cmd: [/usr/bin/app-edit]', 'cmd: [/bin/sh]'));
   const bad = await run(['verify', spec, '--offline', '--against', `oci:${published}:v1`], cache);

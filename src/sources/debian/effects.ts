@@ -173,18 +173,23 @@ export function alternatives(tree: Map<string, Entry>, packages: InstalledPackag
   return { name: 'alternatives', changed: changed.sort(comparePaths) };
 }
 
-/** The numeric id of a group, from the image's etc/group (root when absent). */
-function groupId(read: ReadContent, name: string): number {
-  if (name === 'root') return 0;
-  const line = (read('etc/group')?.toString('utf8') ?? '').split('\n').find((l) => l.startsWith(`${name}:`));
-  const gid = Number(line?.split(':')[2]);
-  return Number.isInteger(gid) ? gid : 0;
+/** Group name → numeric id, from the image's etc/group, read once. */
+function groupIds(read: ReadContent): (name: string) => number {
+  let ids: Map<string, number> | undefined;
+  return (name) => {
+    ids ??= new Map((read('etc/group')?.toString('utf8') ?? '').split('\n')
+      .map((l) => l.split(':'))
+      .filter((f) => f.length >= 3 && Number.isInteger(Number(f[2])) && f[2] !== '')
+      .map((f) => [f[0]!, Number(f[2])] as const));
+    return ids.get(name) ?? 0; // root, and any group the image does not define
+  };
 }
 
 export function baseFiles(tree: Map<string, Entry>, packages: InstalledPackage[], read: ReadContent, mtime: number): EffectReport | undefined {
   const script = packages.find((p) => p.name === 'base-files')?.controlFiles.get('postinst')?.toString('utf8');
   if (!script) return undefined;
   const changed: string[] = [];
+  const groupId = groupIds(read);
   const rel = (p: string): string => mergedUsrPath(p.replace(/^\$DPKG_ROOT/, '').replace(/^"|"$/g, '').replace(/^\/+/, ''));
   const setDir = (path: string, mode: number, gid: number): void => {
     if (tree.has(path)) return;
@@ -202,7 +207,7 @@ export function baseFiles(tree: Map<string, Entry>, packages: InstalledPackage[]
       ensureDir(tree, parentOf(dest), mtime);
       put(tree, { ...fileEntry(dest, data, mtime, src.mode), uid: src.uid, gid: src.gid }, changed);
     } else if ((m = /^install_directory\s+(\S+)\s+([0-7]+)\s+(\S+)$/.exec(line))) {
-      setDir(rel(m[1]!), parseInt(m[2]!, 8), groupId(read, m[3]!));
+      setDir(rel(m[1]!), parseInt(m[2]!, 8), groupId(m[3]!));
     } else if ((m = /^install_local_dir\s+(\S+)$/.exec(line))) {
       setDir(rel(m[1]!), 0o755, 0); // root:root, as without /etc/staff-group-for-usr-local
     } else if ((m = /^migrate_directory\s+(\S+)\s+(\S+)$/.exec(line))) {
@@ -220,7 +225,7 @@ export function baseFiles(tree: Map<string, Entry>, packages: InstalledPackage[]
       const path = rel(m[1]!);
       if (tree.has(path)) continue;
       ensureDir(tree, parentOf(path), mtime);
-      put(tree, { ...fileEntry(path, Buffer.alloc(0), mtime, parseInt(m[4]!, 8)), gid: groupId(read, m[3]!) }, changed);
+      put(tree, { ...fileEntry(path, Buffer.alloc(0), mtime, parseInt(m[4]!, 8)), gid: groupId(m[3]!) }, changed);
     }
   }
   // info.dir, when there is an info directory (a condition of its own in the script).

@@ -11,6 +11,7 @@ import { ReproError } from '../../model/errors.js';
 import type { Entry } from '../../archive/entry.js';
 import { cleanMemberPath } from '../../archive/paths.js';
 import { readTar } from '../../archive/tar-reader.js';
+import { TypeFlag } from '../../archive/tar-header.js';
 import { memberEntry, teeToFile } from '../rootfs/tarball.js';
 import { completeTree } from '../rootfs/tree.js';
 import { field, parseParagraphs, type Paragraph } from './control.js';
@@ -85,7 +86,7 @@ async function unpack(input: PackageInput, tmp: string, index: number): Promise<
     const orig = cleanMemberPath(member.name, at);
     if (orig === '') continue;
     const path = mergedUsrPath(orig);
-    const m = member.linkname && member.typeflag === 0x31 ? { ...member, linkname: mergedUsrPath(cleanMemberPath(member.linkname, at)) } : member;
+    const m = member.linkname && member.typeflag === TypeFlag.hardlink ? { ...member, linkname: mergedUsrPath(cleanMemberPath(member.linkname, at)) } : member;
     const e = memberEntry(base ? { ...m, dataOffset: m.dataOffset + base } : m, path, dataFile, at, local, () => `${where}#${inodes++}`);
     if (!e) continue;
     local.set(path, e);
