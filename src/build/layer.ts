@@ -5,14 +5,13 @@
  * bounded by the compressor's blocks in flight, whatever the size of the tree.
  */
 import { createHash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
 import type { Entry } from '../archive/entry.js';
 import { BlockPool, STREAM_BLOCK_SIZE, type Block } from '../archive/blocks.js';
 import { compressBlocks, type CompressOptions } from '../archive/compress.js';
 import { tarBlocks } from '../archive/tar-writer.js';
-import { ioError } from '../model/errors.js';
 import type { Digest } from '../model/digest.js';
 import { ociLayerType, type Compression } from '../model/media-types.js';
+import { BackgroundWriter } from '../transports/file-writer.js';
 
 export interface WrittenLayer {
   path: string;
@@ -22,8 +21,6 @@ export interface WrittenLayer {
   diffId: Digest;
   uncompressedSize: number;
 }
-
-const MAX_WRITES_IN_FLIGHT = 4;
 
 export type Progress = (done: number, total: number) => void;
 
@@ -48,7 +45,7 @@ export async function writeLayer(
       yield b;
     }
   }
-  const out = await BackgroundWriter.create(path, (b) => pool.give(b));
+  const out = await BackgroundWriter.create(path, { written: (b) => pool.give(b) });
   try {
     const copts: CompressOptions = { gzip: { ...opts.gzip, pool }, zstd: { ...opts.zstd, pool } };
     for await (const chunk of compressBlocks(compression, hashed(), copts)) {
@@ -70,57 +67,4 @@ export async function writeLayer(
     diffId,
     uncompressedSize: uncompressed,
   };
-}
-
-/**
- * Appends to a new file with a few positional writes in flight on the thread pool, so that writing
- * overlaps with assembling and hashing the next chunks. Chunks must not be modified after write().
- */
-class BackgroundWriter {
-  private pos = 0;
-  private readonly inflight: Array<Promise<unknown>> = [];
-  private failure: unknown;
-
-  private constructor(private readonly fh: FileHandle, private readonly path: string, private readonly written: (chunk: Buffer) => void) {}
-
-  /** `written` is told when a chunk is on disk and its buffer free. */
-  static async create(path: string, written: (chunk: Buffer) => void = () => {}): Promise<BackgroundWriter> {
-    try {
-      return new BackgroundWriter(await open(path, 'wx', 0o644), path, written);
-    } catch (e) {
-      throw ioError(e, `cannot write ${path}`);
-    }
-  }
-
-  async write(chunk: Buffer): Promise<void> {
-    const at = this.pos;
-    this.pos += chunk.length;
-    this.inflight.push(this.writeAt(chunk, at));
-    while (this.inflight.length > MAX_WRITES_IN_FLIGHT) await this.inflight.shift();
-    if (this.failure !== undefined) throw this.failure;
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.inflight.splice(0));
-    if (this.failure !== undefined) throw this.failure;
-    await this.fh.close();
-  }
-
-  async abandon(): Promise<void> {
-    await Promise.all(this.inflight.splice(0));
-    await this.fh.close().catch(() => {});
-  }
-
-  private async writeAt(chunk: Buffer, at: number): Promise<void> {
-    try {
-      let off = 0;
-      while (off < chunk.length) {
-        const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off, at + off);
-        off += bytesWritten;
-      }
-      this.written(chunk);
-    } catch (e) {
-      this.failure ??= ioError(e, `cannot write ${this.path}`);
-    }
-  }
 }

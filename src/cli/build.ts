@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import { buildRootfs, type BuildResult, type RootfsBuildOptions } from '../build/rootfs-build.js';
-import { buildSpec, type SpecBuildOptions } from '../build/spec-build.js';
+import type { SpecBuildOptions } from '../build/spec-build.js';
 import { defaultCacheDir } from '../fetch/cache.js';
 import { PASS_NAMES, selectPasses } from '../build/passes.js';
 import { parseSourceDateEpoch } from '../build/epoch.js';
@@ -164,6 +164,8 @@ async function buildSpecCommand(spec: string, v: BuildFlagValues, io: Io): Promi
   const fetching = progressLine(io, 'fetching');
   const progress = progressLine(io, 'writing layer');
   const push = progressLine(io, 'pushing');
+  // Loaded here: a root-filesystem build need not load the spec schema, YAML and OpenPGP code.
+  const { buildSpec } = await import('../build/spec-build.js');
   const result = await buildSpec({
     ...specBuildOptions(spec, v, io),
     output: v.output!,

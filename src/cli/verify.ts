@@ -1,6 +1,5 @@
 import { ReproError } from '../model/errors.js';
 import { verify, type VerifyResult } from '../verify/verify.js';
-import { diff } from '../diff/index.js';
 import { BUILD_FLAGS, rootfsBuildOptions, specBuildOptions } from './build.js';
 import { parse, progressLine, type Io } from './common.js';
 import { REGISTRY_HELP, registryOptions, rewriteTlsFlags } from './registry-flags.js';
@@ -58,6 +57,7 @@ export async function verifyCommand(args: string[], io: Io): Promise<number> {
     ...rebuild,
     // On a mismatch, the diff engine says which files differ and why.
     deepDiff: async (rebuilt, published, platform) => {
+      const { diff } = await import('../diff/index.js');
       const d = await diff(rebuilt, published, { platform, transport, maxDifferences: 1000 });
       return d.findings.map((f) => ({
         path: `diff.${f.id}`,

@@ -1,6 +1,7 @@
-import { open, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { ioError } from '../model/errors.js';
+import { BackgroundWriter } from './file-writer.js';
 
 let counter = 0;
 
@@ -9,24 +10,25 @@ export function tempNameFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${counter++}`);
 }
 
-/** Writes chunks to a temporary file beside `path` and renames it into place; on error nothing is left. */
+/**
+ * Writes chunks to a temporary file beside `path`, flushes it to the disk and renames it into place;
+ * on error nothing is left. Writes overlap with producing the next chunk (a download, a hash).
+ */
 export async function writeFileAtomic(path: string, chunks: AsyncIterable<Buffer> | Iterable<Buffer> | Buffer, mode = 0o644): Promise<void> {
   const tmp = tempNameFor(path);
-  let fh;
+  const out = await BackgroundWriter.create(tmp, { mode, shown: path });
   try {
-    fh = await open(tmp, 'wx', mode);
+    if (Buffer.isBuffer(chunks)) await out.write(chunks);
+    else for await (const c of chunks) await out.write(c);
+    await out.close({ sync: true });
   } catch (e) {
+    await out.abandon();
+    await rm(tmp, { force: true });
     throw ioError(e, `cannot write ${path}`);
   }
   try {
-    if (Buffer.isBuffer(chunks)) await fh.write(chunks);
-    else for await (const c of chunks) await fh.write(c);
-    await fh.sync();
-    await fh.close();
-    fh = undefined;
     await rename(tmp, path);
   } catch (e) {
-    await fh?.close().catch(() => {});
     await rm(tmp, { force: true });
     throw ioError(e, `cannot write ${path}`);
   }

@@ -7,7 +7,7 @@
 import type { Digest } from '../model/digest.js';
 import type { Platform } from '../model/platform.js';
 import { loadGraph, type ImageGraph } from './graph.js';
-import { openImage, writeGraph, type TransportOptions, type WriteResult } from './index.js';
+import { connect, openImage, writeGraph, type TransportOptions, type WriteResult } from './index.js';
 import { formatImageRef, parseImageRef, type ImageRef } from './reference.js';
 
 export interface CopyOptions {
@@ -72,17 +72,22 @@ function withProgress(graph: ImageGraph, onProgress: (done: number, total: numbe
 export async function copy(src: ImageRef | string, dst: ImageRef | string, opts: CopyOptions = {}): Promise<CopyResult> {
   const from = typeof src === 'string' ? parseImageRef(src, 'source') : src;
   const to = typeof dst === 'string' ? parseImageRef(dst, 'destination') : dst;
+  // A push reads some blobs straight from their files, so the uploader counts what it sends; its
+  // callback exists before the graph (and so the total) is known, as the client is made early.
+  let report: ((blob: string, done: number) => void) | undefined;
+  let destination = opts.destination ?? {};
+  if (opts.onProgress && to.transport === 'docker') {
+    destination = { ...destination, registry: { ...destination.registry, onProgress: (blob, done) => report?.(blob, done) } };
+  }
+  // A destination registry is pinged while the source is read.
+  const connected = connect(to, destination);
+  connected.catch(() => { /* awaited below */ });
   const opened = await openImage(from, opts.source ?? {});
   // Local blobs are hashed before a writer copies their files; remote ones as they stream.
   let graph = await loadGraph(opened, { ...(opts.platform ? { platform: opts.platform } : {}), verifyLocal: to.transport !== 'docker' });
-  let destination = opts.destination ?? {};
-  if (opts.onProgress && to.transport === 'docker') {
-    // A push reads some blobs straight from their files: the uploader counts what it sends.
-    destination = { ...destination, registry: { ...destination.registry, onProgress: aggregate(graph, opts.onProgress) } };
-  } else if (opts.onProgress) {
-    graph = withProgress(graph, opts.onProgress);
-  }
-  const written = await writeGraph(to, graph, opts.mtime ?? 0, destination);
+  if (opts.onProgress && to.transport === 'docker') report = aggregate(graph, opts.onProgress);
+  else if (opts.onProgress) graph = withProgress(graph, opts.onProgress);
+  const written = await writeGraph(to, graph, opts.mtime ?? 0, await connected);
   const result: CopyResult = {
     source: formatImageRef(from),
     destination: formatImageRef(to),

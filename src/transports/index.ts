@@ -5,21 +5,37 @@ import { ioError } from '../model/errors.js';
 import { isManifestType } from '../model/media-types.js';
 import type { RawJson } from '../model/json.js';
 import type { ImageIndex } from '../model/oci-index.js';
-import { openDockerArchive, writeDockerArchive } from './archive/docker-archive.js';
-import { openOciArchive, writeOciArchive } from './archive/oci-archive.js';
 import { tempNameFor } from './atomic.js';
 import { graphImage, imageGraph, spoolGraph, type ImageGraph } from './graph.js';
 import { openLayout } from './layout/read.js';
 import { writeLayout } from './layout/write.js';
 import type { ImageRef } from './reference.js';
-import type { RegistryOptions } from './registry/client.js';
-import { openRegistry } from './registry/pull.js';
-import { writeRegistry, type PushResult } from './registry/push.js';
+import type { RegistryClient, RegistryOptions } from './registry/client.js';
+import type { PushResult } from './registry/push.js';
 import type { OpenedImage } from './store.js';
 
 export interface TransportOptions {
   /** Credentials, TLS and upload settings for docker:// references. */
   registry?: RegistryOptions;
+  /** A client made beforehand for the reference's registry (see `connect`); used when the registry matches. */
+  registryClient?: RegistryClient;
+}
+
+/**
+ * For a registry reference, makes its client and starts the `/v2/` ping (and any TLS fallback) at
+ * once, so that those round trips overlap with other work, such as reading a copy's source. A
+ * failed ping is reported when the client is first used. Other transports: the options as they are.
+ */
+export async function connect(ref: ImageRef, opts: TransportOptions = {}): Promise<TransportOptions> {
+  if (ref.transport !== 'docker') return opts;
+  const { RegistryClient } = await import('./registry/client.js');
+  const client = new RegistryClient(ref.registry, opts.registry);
+  client.base().catch(() => { /* the same failure is thrown to whoever uses the client */ });
+  return { ...opts, registryClient: client };
+}
+
+function clientFor(registry: string, opts: TransportOptions): RegistryClient | undefined {
+  return opts.registryClient?.registry === registry ? opts.registryClient : undefined;
 }
 
 export interface WriteResult {
@@ -48,33 +64,41 @@ async function withSpool<T>(file: string, graph: ImageGraph, fn: (g: ImageGraph)
   }
 }
 
+// Archive and registry transports are loaded when a reference names them: a command that only
+// touches a layout (or only a registry) does not pay for the others' modules at startup.
+
 /** Writes an image graph (one image, or an index with all its images) to a destination. */
 export async function writeGraph(ref: ImageRef, graph: ImageGraph, mtime: number, opts: TransportOptions = {}): Promise<WriteResult> {
   switch (ref.transport) {
     case 'oci':
       return { index: await writeLayout(ref.path, graph, ref.tag), digest: graph.root.digest };
-    case 'oci-archive':
+    case 'oci-archive': {
+      const { writeOciArchive } = await import('./archive/oci-archive.js');
       return { index: await withSpool(ref.path, graph, (g) => writeOciArchive(ref.path, g, ref.tag, mtime)), digest: graph.root.digest };
-    case 'docker-archive':
+    }
+    case 'docker-archive': {
       if (!isManifestType(graph.root.mediaType)) await graphImage(graph, ref.path); // refuses an index before any download
+      const { writeDockerArchive } = await import('./archive/docker-archive.js');
       await withSpool(ref.path, graph, async (g) => writeDockerArchive(ref.path, await graphImage(g, ref.path), ref.tag, mtime));
       return {};
+    }
     case 'docker': {
-      const r = await writeRegistry(ref, graph, opts.registry);
+      const { writeRegistry } = await import('./registry/push.js');
+      const r = await writeRegistry(ref, graph, opts.registry, clientFor(ref.registry, opts));
       return { digest: r.digest, blobs: r.blobs };
     }
   }
 }
 
-export function openImage(ref: ImageRef, opts: TransportOptions = {}): Promise<OpenedImage> {
+export async function openImage(ref: ImageRef, opts: TransportOptions = {}): Promise<OpenedImage> {
   switch (ref.transport) {
     case 'oci':
       return openLayout(ref.path, ref.tag);
     case 'oci-archive':
-      return openOciArchive(ref.path, ref.tag);
+      return (await import('./archive/oci-archive.js')).openOciArchive(ref.path, ref.tag);
     case 'docker-archive':
-      return openDockerArchive(ref.path, ref.tag);
+      return (await import('./archive/docker-archive.js')).openDockerArchive(ref.path, ref.tag);
     case 'docker':
-      return openRegistry(ref, opts.registry);
+      return (await import('./registry/pull.js')).openRegistry(ref, opts.registry, clientFor(ref.registry, opts));
   }
 }

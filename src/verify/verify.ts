@@ -16,8 +16,7 @@ import { buildRootfs, DEFAULT_PLATFORM, type BuildResult, type RootfsBuildOption
 import { parseConfig } from '../model/config.js';
 import type { Digest } from '../model/digest.js';
 import { ReproError, ioError } from '../model/errors.js';
-import { buildSpec, specPlatform, type SpecBuildOptions } from '../build/spec-build.js';
-import { loadSpec } from '../spec/load.js';
+import type { SpecBuildOptions } from '../build/spec-build.js';
 import { parseManifest } from '../model/manifest.js';
 import { formatPlatform } from '../model/platform.js';
 import type { TransportOptions } from '../transports/index.js';
@@ -104,8 +103,10 @@ async function rebuiltSide(opened: OpenedImage): Promise<ImageSide> {
 export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
   if ((opts.build === undefined) === (opts.spec === undefined)) throw new ReproError('E_USAGE', 'verify: give either a rootfs build or a spec');
   const against = typeof opts.against === 'string' ? parseImageRef(opts.against, '--against') : opts.against;
-  const spec = opts.spec ? loadSpec(opts.spec.spec).spec : undefined;
-  const platform = spec ? specPlatform(spec) : opts.build?.platform ?? DEFAULT_PLATFORM;
+  // The spec modules (schema, YAML, OpenPGP) are loaded only for a spec rebuild.
+  const specs = opts.spec ? await import('../build/spec-build.js') : undefined;
+  const spec = opts.spec ? (await import('../spec/load.js')).loadSpec(opts.spec.spec).spec : undefined;
+  const platform = spec && specs ? specs.specPlatform(spec) : opts.build?.platform ?? DEFAULT_PLATFORM;
   const published = await fetchPublished(against, platform, opts.transport ?? {});
   if (opts.archive !== undefined) {
     await archivePublished(opts.archive, published, against.tag);
@@ -116,8 +117,8 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
     const output: ImageRef = { transport: 'oci', path: join(tmp, 'rebuilt') };
     let lock: { path: string; digest: string } | undefined;
     let built: BuildResult;
-    if (opts.spec) {
-      const r = await buildSpec({ ...opts.spec, output });
+    if (opts.spec && specs) {
+      const r = await specs.buildSpec({ ...opts.spec, output });
       lock = r.lock;
       built = r;
     } else {

@@ -13,8 +13,11 @@ import { ReproError, ioError } from '../../model/errors.js';
 import { MediaType } from '../../model/media-types.js';
 import { REF_NAME, encodeIndex, parseIndex, type ImageIndex } from '../../model/oci-index.js';
 import type { RawJson } from '../../model/json.js';
+import { inOrder } from '../../fetch/pool.js';
 import { tempNameFor, writeFileAtomic } from '../atomic.js';
 import type { ImageGraph } from '../graph.js';
+
+const BLOB_CONCURRENCY = 4;
 
 export const OCI_LAYOUT = canonicalBytes({ imageLayoutVersion: '1.0.0' });
 
@@ -73,7 +76,8 @@ async function putBlob(blobDir: string, desc: Descriptor, src: BlobSource): Prom
 export async function writeLayoutInto(dir: string, graph: ImageGraph, index: RawJson<ImageIndex>): Promise<void> {
   const blobDir = join(dir, 'blobs', 'sha256');
   await mkdir(blobDir, { recursive: true });
-  for (const b of graph.blobs) await putBlob(blobDir, b.descriptor, b.source);
+  // A few blobs at a time: a layer that streams from a registry overlaps with the others.
+  await inOrder(graph.blobs.length, BLOB_CONCURRENCY, (i) => putBlob(blobDir, graph.blobs[i]!.descriptor, graph.blobs[i]!.source));
   for (const d of graph.documents) await putBlob(blobDir, d.descriptor, bytesSource(d.bytes));
   await writeFileAtomic(join(dir, 'oci-layout'), OCI_LAYOUT);
   await writeFileAtomic(join(dir, 'index.json'), index.bytes);

@@ -1,15 +1,19 @@
 /**
  * Writing an image graph to a registry in the order the distribution spec asks: every blob (each
  * image's layers, then its config), then each child manifest by digest, then the root under its tag
- * (or digest). Manifests go with their exact bytes and media type.
+ * (or digest). Manifests go with their exact bytes and media type. Up to BLOB_CONCURRENCY blobs
+ * move at once (a small config need not wait behind a large layer).
  */
 import type { Digest } from '../../model/digest.js';
 import { ReproError } from '../../model/errors.js';
+import { inOrder } from '../../fetch/pool.js';
 import type { ImageGraph } from '../graph.js';
 import { RegistryClient, type RegistryOptions } from './client.js';
 import { putManifest } from './manifests.js';
 import { manifestReference, type RegistryName } from './name.js';
 import { BlobUploader, type BlobOutcome } from './upload.js';
+
+export const BLOB_CONCURRENCY = 4;
 
 export interface PushResult {
   digest: Digest;
@@ -23,7 +27,8 @@ export async function writeRegistry(name: RegistryName, graph: ImageGraph, opts:
   const mountFrom = graph.origin && graph.origin.registry === name.registry && graph.origin.repository !== name.repository ? graph.origin.repository : undefined;
   const uploader = new BlobUploader(client, name.repository, mountFrom);
   const counts: Record<BlobOutcome, number> = { exists: 0, mounted: 0, uploaded: 0 };
-  for (const b of graph.blobs) counts[await uploader.push(b.descriptor, b.source, mountFrom)]++;
+  const outcomes = await inOrder(graph.blobs.length, BLOB_CONCURRENCY, (i) => uploader.push(graph.blobs[i]!.descriptor, graph.blobs[i]!.source, mountFrom));
+  for (const o of outcomes) counts[o]++;
   for (const doc of graph.documents) {
     const isRoot = doc.descriptor.digest === graph.root.digest;
     const reference = isRoot ? manifestReference(name) : doc.descriptor.digest;
