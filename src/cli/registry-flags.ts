@@ -2,7 +2,8 @@
  * Registry flags shared by the commands that reach registries: `--creds USER:PASSWORD`,
  * `--tls-verify=false` (or `--insecure`), and where credentials are looked up when none are given
  * (REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, $DOCKER_CONFIG/config.json or
- * ~/.docker/config.json). The environment is read here, in the CLI, and nowhere else.
+ * ~/.docker/config.json; credential helpers run with this environment). The environment is read
+ * here, in the CLI, and nowhere else.
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +51,7 @@ export function authFiles(env: NodeJS.ProcessEnv): string[] {
 export function registryOptions(values: { creds?: string | undefined; insecure?: boolean | undefined }, io: Io, progressLabel?: (what: string, done: number, total: number) => void): RegistryOptions {
   const opts: RegistryOptions = {
     authFiles: authFiles(io.env),
+    helperEnv: io.env,
     insecure: values.insecure === true,
     onRetry: (m) => io.stderr(`retry: ${m}\n`),
   };
@@ -59,5 +61,6 @@ export function registryOptions(values: { creds?: string | undefined; insecure?:
 }
 
 export const REGISTRY_HELP = `  --creds USER:PASSWORD      registry credentials (default: REGISTRY_AUTH_FILE,
-                             $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json)
+                             $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json,
+                             each with its credHelpers, auths and credsStore)
   --tls-verify=false         allow plain HTTP and unverified certificates (also --insecure)`;

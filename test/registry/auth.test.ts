@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeRootfs, startRegistry, tempDir, type StartedRegistry } from './harness.js';
 import { FaultProxy } from './fault-proxy.js';
@@ -14,6 +14,7 @@ import { build, layoutDigest, runCliAsync, sha256, skopeo, skopeoAsync } from '.
 
 const USER = 'alice';
 const PASSWORD = 'pa55:w0rd-not-in-any-message';
+const REFRESH = 'refresh-t0ken-not-in-any-message';
 const TLS = '--tls-verify=false';
 let basic: StartedRegistry;
 let token: StartedRegistry;
@@ -30,11 +31,12 @@ function authJson(registry: string, user: string, password: string): string {
 function assertNoSecret(s: string): void {
   assert.equal(s.includes(PASSWORD), false, 'the password appears in the output');
   assert.equal(s.includes(Buffer.from(`${USER}:${PASSWORD}`).toString('base64')), false, 'the encoded credentials appear in the output');
+  assert.equal(s.includes(REFRESH), false, 'the identity token appears in the output');
 }
 
 before(async () => {
   basic = await startRegistry({ kind: 'htpasswd', user: USER, password: PASSWORD });
-  token = await startRegistry({ kind: 'token', user: USER, password: PASSWORD });
+  token = await startRegistry({ kind: 'token', user: USER, password: PASSWORD, refreshToken: REFRESH });
   work = tempDir('repro-auth-');
   const rootfs = join(work, 'rootfs');
   makeRootfs(rootfs, 'auth');
@@ -114,11 +116,64 @@ test('bearer tokens: the realm and scope come from the challenge; push, mount an
   const scopes = (token.tokenRequests ?? []).map((q) => new URLSearchParams(q).getAll('scope').join(' '));
   assert.ok(scopes.includes('repository:team/app:pull,push'), scopes.join(' | '));
   assert.ok(scopes.some((s) => s.includes('repository:team/other:pull,push') && s.includes('repository:team/app:pull')), `the mount asked for pull on the source: ${scopes.join(' | ')}`);
-  assert.ok((token.tokenRequests ?? []).every((q) => new URLSearchParams(q).get('service') === 'repro-image-test'));
+  assert.ok((token.tokenRequests ?? []).filter((q) => !q.startsWith('POST')).every((q) => new URLSearchParams(q).get('service') === 'repro-image-test'));
   const refused = await runCliAsync(['inspect', `docker://${token.host}/team/app:v1`, TLS, '--creds', `${USER}:nope`], env);
   assert.equal(refused.status, 3);
   assert.match(refused.stderr, /the token service http:\/\/127\.0\.0\.1:\d+\/token refused the credentials for user "alice" \(HTTP 401\)/);
   assertNoSecret(push.stderr + mount.stderr + pull.stderr + refused.stderr);
+});
+
+/** A docker-credential-NAME program in `bin` that logs what it was asked to `log` and answers `answer` (JSON), or "not found". */
+function credentialHelper(bin: string, name: string, log: string, answer: object | undefined): void {
+  mkdirSync(bin, { recursive: true });
+  const path = join(bin, `docker-credential-${name}`);
+  const reply = answer ? `printf '%s' '${JSON.stringify(answer)}'` : 'echo "credentials not found in native keychain"; exit 1';
+  writeFileSync(path, `#!/bin/sh\n[ "$1" = get ] || exit 9\ncat >> "${log}"\necho >> "${log}"\n${reply}\n`);
+  chmodSync(path, 0o755);
+}
+
+test('credential helpers: credsStore with Basic auth, a credHelpers identity token with a bearer token service, and their failures', async () => {
+  const bin = join(work, 'helper-bin');
+  const log = join(work, 'helper-log');
+  credentialHelper(bin, 'teststore', log, { ServerURL: basic.host, Username: USER, Secret: PASSWORD });
+  credentialHelper(bin, 'testtoken', log, { ServerURL: token.host, Username: '<token>', Secret: REFRESH });
+  credentialHelper(bin, 'testempty', log, undefined);
+  const home = join(work, 'helper-home');
+  mkdirSync(join(home, '.docker'), { recursive: true });
+  const config = join(home, '.docker', 'config.json');
+  // Docker leaves an empty auths entry when the credentials are in the store.
+  writeFileSync(config, JSON.stringify({ auths: { [basic.host]: {} }, credsStore: 'teststore', credHelpers: { [token.host]: 'testtoken' } }));
+  const env = { ...noAuthEnv, HOME: home, PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}` };
+
+  const a = await runCliAsync(['inspect', `docker://${basic.host}/private/img:v1`, TLS], env);
+  assert.equal(a.status, 0, a.stderr);
+  const before = (token.tokenRequests ?? []).length;
+  const b = await runCliAsync(['copy', `oci:${layout}:v1`, `docker://${token.host}/helper/app:v1`, TLS], env);
+  assert.equal(b.status, 0, b.stderr);
+  assert.equal(b.stdout.trim(), digest);
+  assert.deepEqual(readFileSync(log, 'utf8').split('\n').filter((l) => l !== ''), [basic.host, token.host], 'each helper was asked for its registry');
+  const posts = (token.tokenRequests ?? []).slice(before).filter((q) => q.startsWith('POST'));
+  assert.ok(posts.length > 0, 'the identity token went to the token service as an OAuth2 refresh token');
+  const form = new URLSearchParams(posts[0]!.slice('POST ?'.length));
+  assert.equal(form.get('grant_type'), 'refresh_token');
+  assert.equal(form.get('service'), 'repro-image-test');
+  assert.match(form.get('scope') ?? '', /repository:helper\/app:pull,push/);
+
+  // a helper without credentials: anonymous, then the usual hint; a helper that is not installed: named
+  writeFileSync(config, JSON.stringify({ credsStore: 'testempty' }));
+  const c = await runCliAsync(['inspect', `docker://${basic.host}/private/img:v1`, TLS], env);
+  assert.equal(c.status, 3);
+  assert.match(c.stderr, /HTTP 401 unauthorized; no credentials found/);
+  writeFileSync(config, JSON.stringify({ credsStore: 'not-installed' }));
+  const d = await runCliAsync(['inspect', `docker://${basic.host}/private/img:v1`, TLS], env);
+  assert.equal(d.status, 3);
+  assert.equal(d.stderr.trim(), `repro-image: docker-credential-not-installed (${config}: credsStore): the credential helper is not on PATH`);
+  // an identity token where the registry wants Basic credentials
+  writeFileSync(config, JSON.stringify({ credsStore: 'testtoken' }));
+  const e = await runCliAsync(['inspect', `docker://${basic.host}/private/img:v1`, TLS], env);
+  assert.equal(e.status, 3);
+  assert.match(e.stderr, /asks for Basic credentials, and the ones found are an identity token/);
+  assertNoSecret(a.stdout + a.stderr + b.stderr + c.stderr + d.stderr + e.stderr);
 });
 
 test('a blob redirected to another origin is fetched there without our credentials', async () => {

@@ -7,7 +7,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, createPrivateKey, sign } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +35,7 @@ export interface Registry {
   stop(): Promise<void>;
 }
 
-export type Auth = { kind: 'none' } | { kind: 'htpasswd'; user: string; password: string } | { kind: 'token'; user: string; password: string };
+export type Auth = { kind: 'none' } | { kind: 'htpasswd'; user: string; password: string } | { kind: 'token'; user: string; password: string; refreshToken?: string };
 
 function get(url: string): Promise<number> {
   return new Promise((resolve) => {
@@ -54,11 +54,12 @@ function b64url(b: Buffer | string): string {
 }
 
 /**
- * A token service as the distribution token spec describes it: Basic credentials in, a JWT (ES256,
- * signed by a key whose self-signed certificate the registry trusts, sent in the x5c header) out,
- * granting every scope asked for.
+ * A token service as the distribution token spec describes it: Basic credentials in (GET), or an
+ * OAuth2 refresh token in a form (POST, grant_type=refresh_token), a JWT (ES256, signed by a key
+ * whose self-signed certificate the registry trusts, sent in the x5c header) out, granting every
+ * scope asked for. `requests` records each request's parameters as a query string, POST prefixed.
  */
-async function startTokenService(dir: string, user: string, password: string, service: string, issuer: string): Promise<{ server: Server; realm: string; cert: string; requests: string[] }> {
+async function startTokenService(dir: string, user: string, password: string, service: string, issuer: string, refreshToken?: string): Promise<{ server: Server; realm: string; cert: string; requests: string[] }> {
   const keyPath = join(dir, 'token.key');
   const certPath = join(dir, 'token.crt');
   const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=repro-image test token issuer'], { encoding: 'utf8' });
@@ -66,16 +67,8 @@ async function startTokenService(dir: string, user: string, password: string, se
   const key = createPrivateKey(readFileSync(keyPath));
   const der = Buffer.from(readFileSync(certPath, 'utf8').replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
   const requests: string[] = [];
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    requests.push(url.search);
-    const expected = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-    if (req.headers.authorization !== expected) {
-      res.statusCode = 401;
-      res.end('{"details":"bad credentials"}');
-      return;
-    }
-    const access = url.searchParams.getAll('scope').map((s) => {
+  const issue = (res: ServerResponse, scopes: string[], field: 'token' | 'access_token'): void => {
+    const access = scopes.map((s) => {
       const [type, ...rest] = s.split(':');
       const actions = rest.pop() ?? '';
       return { type, name: rest.join(':'), actions: actions.split(',') };
@@ -86,7 +79,35 @@ async function startTokenService(dir: string, user: string, password: string, se
     const signingInput = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
     const sig = sign('sha256', Buffer.from(signingInput), { key, dsaEncoding: 'ieee-p1363' });
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ token: `${signingInput}.${b64url(sig)}`, expires_in: 300 }));
+    res.end(JSON.stringify({ [field]: `${signingInput}.${b64url(sig)}`, expires_in: 300 }));
+  };
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (req.method === 'POST') {
+      const parts: Buffer[] = [];
+      req.on('data', (c: Buffer) => parts.push(c));
+      req.on('end', () => {
+        const form = new URLSearchParams(Buffer.concat(parts).toString('utf8'));
+        requests.push(`POST ?${form.toString()}`);
+        const ok = refreshToken !== undefined && form.get('grant_type') === 'refresh_token' && form.get('refresh_token') === refreshToken
+          && form.get('service') === service && form.get('client_id') !== null && req.headers.authorization === undefined;
+        if (!ok) {
+          res.statusCode = 401;
+          res.end('{"details":"bad refresh token"}');
+          return;
+        }
+        issue(res, (form.get('scope') ?? '').split(' ').filter((x) => x !== ''), 'access_token');
+      });
+      return;
+    }
+    requests.push(url.search);
+    const expected = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    if (req.headers.authorization !== expected) {
+      res.statusCode = 401;
+      res.end('{"details":"bad credentials"}');
+      return;
+    }
+    issue(res, url.searchParams.getAll('scope'), 'token');
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   return { server, realm: `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`, cert: certPath, requests };
@@ -123,7 +144,7 @@ export async function startRegistry(auth: Auth = { kind: 'none' }): Promise<Star
     writeFileSync(join(dir, 'htpasswd'), r.stdout);
     lines.push('auth:', '  htpasswd:', '    realm: repro-image-test', `    path: ${join(dir, 'htpasswd')}`);
   } else if (auth.kind === 'token') {
-    token = await startTokenService(dir, auth.user, auth.password, 'repro-image-test', 'repro-image-test-issuer');
+    token = await startTokenService(dir, auth.user, auth.password, 'repro-image-test', 'repro-image-test-issuer', auth.refreshToken);
     lines.push('auth:', '  token:', `    realm: ${token.realm}`, '    service: repro-image-test', '    issuer: repro-image-test-issuer', `    rootcertbundle: ${token.cert}`);
   }
   mkdirSync(join(dir, 'data'));

@@ -1,12 +1,12 @@
 /** The pure parts of the registry transport: names, challenges, auth files, comparison findings. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseImageRef, formatImageRef } from '../../src/transports/reference.js';
 import { parseChallenge } from '../../src/transports/registry/challenge.js';
-import { credentialsIn, lookupCredentials, parseCredsFlag } from '../../src/transports/registry/credentials.js';
+import { credentialsIn, lookupCredentials, parseCredsFlag, runHelper } from '../../src/transports/registry/credentials.js';
 import { documentMediaType } from '../../src/transports/registry/manifests.js';
 import { rewriteTlsFlags, authFiles } from '../../src/cli/registry-flags.js';
 import { compareImages } from '../../src/verify/compare.js';
@@ -60,6 +60,71 @@ test('credentials: --creds keeps colons in the password; auth files by host, nam
   }
   assert.deepEqual(authFiles({ REGISTRY_AUTH_FILE: '/a.json', XDG_RUNTIME_DIR: '/run/u', HOME: '/h' }), ['/a.json', '/run/u/containers/auth.json', '/h/.docker/config.json']);
   assert.deepEqual(authFiles({ HOME: '/h', DOCKER_CONFIG: '/dc' }), ['/dc/config.json']);
+});
+
+test('auth files: credHelpers for the host, then auths, then credsStore; identity tokens; bad helper names', () => {
+  const b64 = (s: string): string => Buffer.from(s).toString('base64');
+  const doc = {
+    credHelpers: { 'gcr.example': 'gcr', 'docker.io': 'hub' },
+    auths: { 'r.example': { auth: b64('h:2') }, 'store.example': {}, 'tok.example': { identitytoken: 'refresh-me' } },
+    credsStore: 'pass',
+  };
+  assert.deepEqual(credentialsIn(doc, 'gcr.example', 'a/b', 'f'), { helper: 'gcr', key: 'credHelpers.gcr.example' });
+  assert.deepEqual(credentialsIn(doc, 'docker.io', 'library/debian', 'f'), { helper: 'hub', key: 'credHelpers.docker.io' });
+  assert.deepEqual(credentialsIn(doc, 'r.example', 'a', 'f'), { username: 'h', password: '2' });
+  // an empty auths entry is the marker Docker leaves when the credentials are in the store
+  assert.deepEqual(credentialsIn(doc, 'store.example', 'a', 'f'), { helper: 'pass', key: 'credsStore' });
+  assert.deepEqual(credentialsIn(doc, 'elsewhere.example', 'a', 'f'), { helper: 'pass', key: 'credsStore' });
+  assert.deepEqual(credentialsIn(doc, 'tok.example', 'a', 'f'), { username: '', password: '', identityToken: 'refresh-me' });
+  assert.equal(credentialsIn({ auths: {} }, 'x.example', 'a', 'f'), undefined);
+  assert.throws(() => credentialsIn({ credsStore: '../../bin/sh' }, 'x.example', 'a', 'f'), /^ReproError: f: credsStore: expected a credential helper name/);
+  assert.throws(() => credentialsIn({ credHelpers: { 'x.example': 3 } }, 'x.example', 'a', 'f'), /f: credHelpers\.x\.example: expected a credential helper name/);
+});
+
+test('credential helpers: docker-credential-NAME get, the server on stdin; not found, missing, failing and garbage helpers', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'helpers-'));
+  try {
+    const SECRET = 's3cret-never-shown';
+    const helper = (name: string, body: string): void => {
+      const path = join(dir, `docker-credential-${name}`);
+      writeFileSync(path, `#!/bin/sh\n${body}\n`);
+      chmodSync(path, 0o755);
+    };
+    const seen = join(dir, 'seen');
+    helper('good', `[ "$1" = get ] || exit 9\ncat > "${seen}"\nprintf '{"ServerURL":"x","Username":"bob","Secret":"${SECRET}"}'`);
+    helper('token', `cat >/dev/null; printf '{"ServerURL":"x","Username":"<token>","Secret":"refresh-${SECRET}"}'`);
+    helper('none', 'cat >/dev/null; echo "credentials not found in native keychain"; exit 1');
+    helper('broken', `cat >/dev/null; echo "oops ${SECRET}" >&2; exit 4`);
+    helper('garbage', `cat >/dev/null; echo "not json ${SECRET}"`);
+    const env = { PATH: `${dir}:/usr/bin:/bin` };
+    assert.deepEqual(await runHelper('good', 'r.example:5000', 'f: credsStore', { env }), { username: 'bob', password: SECRET });
+    assert.equal(readFileSync(seen, 'utf8'), 'r.example:5000');
+    await runHelper('good', 'docker.io', 'f: credsStore', { env });
+    assert.equal(readFileSync(seen, 'utf8'), 'https://index.docker.io/v1/', 'Docker Hub is asked for under its classic address');
+    assert.deepEqual(await runHelper('token', 'r.example', 'f', { env }), { username: '', password: '', identityToken: `refresh-${SECRET}` });
+    assert.equal(await runHelper('none', 'r.example', 'f', { env }), undefined);
+    const failures: Array<[string, RegExp]> = [
+      ['missing', /^docker-credential-missing \(f: credsStore\): the credential helper is not on PATH$/],
+      ['broken', /^docker-credential-broken \(f: credsStore\): the credential helper exited with status 4 for r\.example$/],
+      ['garbage', /^docker-credential-garbage \(f: credsStore\): the credential helper's answer is not a JSON object$/],
+    ];
+    for (const [name, message] of failures) {
+      await assert.rejects(runHelper(name, 'r.example', 'f: credsStore', { env }), (e: Error & { code?: string }) => {
+        assert.match(e.message, message);
+        assert.equal(e.code, 'E_AUTH');
+        assert.equal(e.message.includes(SECRET), false);
+        return true;
+      });
+    }
+    // lookupCredentials runs the helper a file names; a helper without credentials passes on to the next file
+    const file1 = join(dir, 'a.json');
+    const file2 = join(dir, 'b.json');
+    writeFileSync(file1, JSON.stringify({ credHelpers: { 'r.example': 'none' } }));
+    writeFileSync(file2, JSON.stringify({ auths: { 'r.example': {} }, credsStore: 'good' }));
+    assert.deepEqual(await lookupCredentials([file1, file2], 'r.example', 'a', { env }), { username: 'bob', password: SECRET });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('--tls-verify spellings', () => {

@@ -16,6 +16,8 @@ export interface RegistryOptions {
   credentials?: Credentials;
   /** Auth files to search, in order (the CLI passes REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json). */
   authFiles?: string[];
+  /** The environment credential helpers (`docker-credential-NAME`) run in; default: this process's. */
+  helperEnv?: NodeJS.ProcessEnv;
   /** Allow plain HTTP and unverified TLS certificates (`--tls-verify=false`). */
   insecure?: boolean;
   retry?: RetryPolicy;
@@ -129,7 +131,7 @@ export class RegistryClient {
 
   private credentials(repository: string): Promise<Credentials | undefined> {
     if (this.opts.credentials) return Promise.resolve(this.opts.credentials);
-    this.creds ??= lookupCredentials(this.opts.authFiles ?? [], this.registry, repository);
+    this.creds ??= lookupCredentials(this.opts.authFiles ?? [], this.registry, repository, this.opts.helperEnv ? { env: this.opts.helperEnv } : {});
     return this.creds;
   }
 
@@ -157,18 +159,25 @@ export class RegistryClient {
     const shown = safeUrl(url);
     if (challenge.params['service'] !== undefined) url.searchParams.set('service', challenge.params['service']);
     for (const s of scopes) url.searchParams.append('scope', s);
-    const headers: Record<string, string> = {};
     const creds = await this.credentials(repository);
-    if (creds) {
-      if (url.protocol === 'http:' && !this.opts.insecure) {
-        throw new ReproError('E_AUTH', `${shown}: the token service is plain HTTP; refusing to send credentials without --tls-verify=false`);
-      }
-      headers['authorization'] = basic(creds);
+    if (creds && url.protocol === 'http:' && !this.opts.insecure) {
+      throw new ReproError('E_AUTH', `${shown}: the token service is plain HTTP; refusing to send credentials without --tls-verify=false`);
     }
-    const res = await request({ url, headers, retry: this.retry, insecureTls: this.opts.insecure === true, onRetry: this.onRetry(`token ${shown}`) });
+    let res: HttpResponse;
+    if (creds?.identityToken !== undefined) {
+      // An identity token is an OAuth2 refresh token: POSTed as a form (distribution's token spec, oauth.md).
+      const form = new URLSearchParams({ grant_type: 'refresh_token', client_id: 'repro-image', refresh_token: creds.identityToken });
+      if (challenge.params['service'] !== undefined) form.set('service', challenge.params['service']);
+      if (scopes.length > 0) form.set('scope', scopes.join(' '));
+      const body = Buffer.from(form.toString(), 'utf8');
+      res = await request({ url: new URL(realm), method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) }, body, retry: this.retry, insecureTls: this.opts.insecure === true, onRetry: this.onRetry(`token ${shown}`) });
+    } else {
+      const headers: Record<string, string> = creds ? { authorization: basic(creds) } : {};
+      res = await request({ url, headers, retry: this.retry, insecureTls: this.opts.insecure === true, onRetry: this.onRetry(`token ${shown}`) });
+    }
     if (res.status === 401 || res.status === 403) {
       res.discard();
-      throw new ReproError('E_AUTH', `${this.registry}: the token service ${shown} refused ${creds ? `the credentials for user ${JSON.stringify(creds.username)}` : 'anonymous access'} (HTTP ${res.status}); pass --creds USER:PASSWORD or log in`);
+      throw new ReproError('E_AUTH', `${this.registry}: the token service ${shown} refused ${describe(creds)} (HTTP ${res.status}); pass --creds USER:PASSWORD or log in`);
     }
     if (res.status !== 200) {
       res.discard();
@@ -191,6 +200,7 @@ export class RegistryClient {
     if (!c) return undefined;
     if (c.scheme === 'basic') {
       const creds = await this.credentials(repository);
+      if (creds?.identityToken !== undefined) throw new ReproError('E_AUTH', `${this.registry}: asks for Basic credentials, and the ones found are an identity token (only a bearer token service takes those); pass --creds USER:PASSWORD`);
       return creds ? basic(creds) : undefined;
     }
     if (c.scheme === 'bearer') return `Bearer ${await this.token(c, [...scopes, ...challengeScopes(c)], repository)}`;
@@ -238,12 +248,19 @@ export class RegistryClient {
       break;
     }
     const creds = await this.credentials(repository);
-    throw new ReproError('E_AUTH', `${safeUrl(url)}: HTTP 401 unauthorized${creds ? ` for user ${JSON.stringify(creds.username)}` : '; no credentials found (pass --creds USER:PASSWORD, or log in so that an auth file has them)'}`);
+    throw new ReproError('E_AUTH', `${safeUrl(url)}: HTTP 401 unauthorized${creds ? ` for ${creds.identityToken !== undefined ? 'the identity token' : `user ${JSON.stringify(creds.username)}`}` : '; no credentials found (pass --creds USER:PASSWORD, or log in so that an auth file has them)'}`);
   }
 }
 
 function tokenKey(scopes: string[]): string {
   return [...new Set(scopes)].sort().join(' ');
+}
+
+/** Who the credentials are, for a message (never the secret). */
+function describe(c: Credentials | undefined): string {
+  if (!c) return 'anonymous access';
+  if (c.identityToken !== undefined) return 'the identity token';
+  return `the credentials for user ${JSON.stringify(c.username)}`;
 }
 
 function basic(c: Credentials): string {
@@ -268,15 +285,4 @@ export async function unexpected(res: HttpResponse, what: string): Promise<Repro
   }
   const code: ErrorCode = res.status === 401 || res.status === 403 ? 'E_AUTH' : res.status === 404 ? 'E_NOT_FOUND' : res.status >= 400 && res.status < 500 ? 'E_BAD_INPUT' : 'E_NETWORK';
   return new ReproError(code, `${what}: HTTP ${res.status}${detail ? ` (${detail})` : ''} from ${safeUrl(res.url)}`);
-}
-
-/** One client per registry and option set, so that a ping and tokens serve a whole operation. */
-export function clientFor(registry: string, opts: RegistryOptions, cache?: Map<string, RegistryClient>): RegistryClient {
-  if (!cache) return new RegistryClient(registry, opts);
-  let c = cache.get(registry);
-  if (!c) {
-    c = new RegistryClient(registry, opts);
-    cache.set(registry, c);
-  }
-  return c;
 }
