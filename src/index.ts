@@ -25,3 +25,4 @@ export { jsonSchema, type ImageSpec } from './spec/schema.js';
 export { readLock, writeLock, type LockFile } from './spec/lockfile.js';
 export { lockDebian } from './sources/debian/lock.js';
 export { Cache, defaultCacheDir } from './fetch/cache.js';
+export { useProxies, proxySettingsFromEnv, type ProxySettings } from './fetch/proxy.js';

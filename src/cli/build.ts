@@ -85,7 +85,7 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
   const result = await buildRootfs({
     ...rootfsBuildOptions(v.rootfs, v, io),
     output: v.output,
-    registry: registryOptions(v, io, (_blob, done, total) => push.update(done, total)),
+    registry: registryOptions(v, io, push.update),
     onProgress: progress.update,
   }).finally(() => {
     progress.end();
@@ -169,7 +169,7 @@ async function buildSpecCommand(spec: string, v: BuildFlagValues, io: Io): Promi
   const result = await buildSpec({
     ...specBuildOptions(spec, v, io),
     output: v.output!,
-    registry: registryOptions(v, io, (_blob, done, total) => push.update(done, total)),
+    registry: registryOptions(v, io, push.update),
     onFetchProgress: (done, total) => fetching.update(done, total),
     onProgress: (d, t) => { fetching.end(); progress.update(d, t); },
   }).finally(() => { fetching.end(); progress.end(); push.end(); });

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { ReproError } from '../model/errors.js';
+import { proxySettingsFromEnv, useProxies } from '../fetch/proxy.js';
 import type { Io } from './common.js';
 
 const HELP = `Usage: repro-image COMMAND [options]
@@ -18,12 +19,16 @@ Commands:
   schema    print the JSON Schema of image specs
 
 Run 'repro-image COMMAND --help' for a command's options.
+Network access (package mirrors, registries, rebuilderd) honours HTTP_PROXY, HTTPS_PROXY and
+NO_PROXY; localhost and loopback addresses are always reached directly.
 Exit codes: 0 success, 1 difference or failed verification, 2 bad usage or input, 3 I/O failure.`;
 
 // Commands are loaded when they run: a registry command need not load the compressors.
 export async function main(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
   try {
+    // HTTP_PROXY, HTTPS_PROXY and NO_PROXY, as Go programs (skopeo, podman) read them.
+    useProxies(proxySettingsFromEnv(io.env));
     switch (command) {
       case 'build':
         return await (await import('./build.js')).buildCommand(rest, io);

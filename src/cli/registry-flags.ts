@@ -48,15 +48,32 @@ export function authFiles(env: NodeJS.ProcessEnv): string[] {
   return files;
 }
 
-export function registryOptions(values: { creds?: string | undefined; insecure?: boolean | undefined }, io: Io, progressLabel?: (what: string, done: number, total: number) => void): RegistryOptions {
+/**
+ * Registry options from the flags and the environment. `progress` is told the bytes moved over all
+ * blobs so far, of the total of the blobs seen so far (blobs move several at a time).
+ */
+export function registryOptions(values: { creds?: string | undefined; insecure?: boolean | undefined }, io: Io, progress?: (done: number, total: number) => void): RegistryOptions {
   const opts: RegistryOptions = {
     authFiles: authFiles(io.env),
     helperEnv: io.env,
     insecure: values.insecure === true,
     onRetry: (m) => io.stderr(`retry: ${m}\n`),
+    onWarning: (m) => io.stderr(`warning: ${m}\n`),
   };
   if (values.creds !== undefined) opts.credentials = parseCredsFlag(values.creds);
-  if (progressLabel) opts.onProgress = progressLabel;
+  if (progress) {
+    const blobs = new Map<string, { done: number; total: number }>();
+    opts.onProgress = (blob, done, total) => {
+      blobs.set(blob, { done, total });
+      let d = 0;
+      let t = 0;
+      for (const b of blobs.values()) {
+        d += b.done;
+        t += b.total;
+      }
+      progress(d, t);
+    };
+  }
   return opts;
 }
 

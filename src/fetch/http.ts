@@ -7,7 +7,10 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
 import { ReproError } from '../model/errors.js';
+import { proxyAuthorization, proxyFor } from './proxy.js';
 
 export interface RetryPolicy {
   /** Attempts in all (1 = no retry). */
@@ -35,6 +38,8 @@ export interface HttpRequest {
   onRetry?: (attempt: number, reason: string, delayMs: number) => void;
   /** Accept any TLS certificate (registries used with --tls-verify=false). */
   insecureTls?: boolean;
+  /** Aborts the request, its retries and their waits (an operation that no longer needs it). */
+  signal?: AbortSignal;
 }
 
 export interface HttpResponse {
@@ -53,8 +58,26 @@ export interface HttpResponse {
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 const DEFAULT_BODY_LIMIT = 64 << 20;
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((ok, ko) => {
+    if (signal?.aborted) {
+      ko(aborted());
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(t);
+      ko(aborted());
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      ok();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function aborted(): Error {
+  return Object.assign(new Error('the request was abandoned'), { code: 'ABORT_ERR' });
 }
 
 /** The delay before retry `n` (1-based): exponential, capped, or what Retry-After asks (capped too). */
@@ -80,16 +103,80 @@ export function safeUrl(u: string | URL): string {
   }
 }
 
+/**
+ * An https agent whose connections are tunnels through an HTTP proxy (CONNECT host:port), with
+ * TLS to the destination inside. Connections are kept alive and reused as with the global agent.
+ */
+class TunnelAgent extends https.Agent {
+  constructor(private readonly proxy: URL) {
+    super({ keepAlive: true });
+  }
+
+  override createConnection(options: tls.ConnectionOptions & { host?: string; port?: number; servername?: string }, done: (err: Error | null, socket?: Duplex) => void): undefined {
+    const target = `${options.host ?? 'localhost'}:${options.port ?? 443}`;
+    const auth = proxyAuthorization(this.proxy);
+    const connect = http.request({
+      host: this.proxy.hostname.replace(/^\[|\]$/g, ''),
+      port: this.proxy.port || 80,
+      method: 'CONNECT',
+      path: target,
+      headers: { host: target, ...(auth ? { 'proxy-authorization': auth } : {}) },
+      agent: false,
+    });
+    connect.once('connect', (res, socket) => {
+      if (res.statusCode !== 200) {
+        socket.destroy();
+        done(Object.assign(new Error(`the proxy ${safeUrl(this.proxy)} answered HTTP ${res.statusCode} to CONNECT ${target}`), { code: res.statusCode === 407 ? 'EPROXYAUTH' : 'EPROXY' }));
+        return;
+      }
+      const { host: _h, port: _p, path: _path, ...rest } = options as tls.ConnectionOptions & { host?: string; port?: number; path?: string };
+      done(null, tls.connect({ ...rest, socket, servername: options.servername ?? options.host ?? '' }));
+    });
+    connect.once('error', (e) => done(e));
+    connect.end();
+    return undefined;
+  }
+}
+
+const tunnels = new Map<string, TunnelAgent>();
+
+function tunnelTo(proxy: URL): TunnelAgent {
+  let agent = tunnels.get(proxy.href);
+  if (!agent) {
+    agent = new TunnelAgent(proxy);
+    tunnels.set(proxy.href, agent);
+  }
+  return agent;
+}
+
+/** Starts one request: direct, through an HTTP proxy (http: URLs), or through a CONNECT tunnel (https: URLs). */
+function send(url: URL, method: string, headers: Record<string, string>, tlsOptions: https.RequestOptions, signal: AbortSignal | undefined): http.ClientRequest {
+  const proxy = proxyFor(url);
+  const common = signal ? { signal } : {};
+  if (url.protocol === 'https:') {
+    return https.request(url, { method, headers, ...common, ...tlsOptions, ...(proxy ? { agent: tunnelTo(proxy) } : {}) });
+  }
+  if (!proxy) return http.request(url, { method, headers, ...common });
+  const auth = proxyAuthorization(proxy);
+  return http.request({
+    host: proxy.hostname.replace(/^\[|\]$/g, ''),
+    port: proxy.port || 80,
+    method,
+    path: url.href,
+    headers: { ...headers, host: url.host, ...(auth ? { 'proxy-authorization': auth } : {}) },
+    ...common,
+  });
+}
+
 function once(req: HttpRequest, url: URL): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const mod = url.protocol === 'https:' ? https : url.protocol === 'http:' ? http : undefined;
-    if (!mod) {
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
       reject(new ReproError('E_BAD_INPUT', `${safeUrl(url)}: unsupported URL scheme ${url.protocol}`));
       return;
     }
     const headers: Record<string, string> = { 'user-agent': 'repro-image', ...req.headers };
     // Unverified TLS needs no trust store: an empty CA list spares building one (~30 ms of CPU).
-    const r = mod.request(url, { method: req.method ?? 'GET', headers, ...(req.insecureTls ? { rejectUnauthorized: false, ca: [] } : {}) });
+    const r = send(url, req.method ?? 'GET', headers, req.insecureTls ? { rejectUnauthorized: false, ca: [] } : {}, req.signal);
     const timeout = req.timeoutMs ?? 30000;
     r.setTimeout(timeout, () => r.destroy(Object.assign(new Error(`no response for ${timeout} ms`), { code: 'ETIMEDOUT' })));
     r.on('response', (res) => {
@@ -169,7 +256,9 @@ export async function request(req: HttpRequest): Promise<HttpResponse> {
         const location = res.headers.location;
         if ([301, 302, 303, 307, 308].includes(status) && location) {
           res.resume();
-          if (hops >= maxRedirects) throw new ReproError('E_NETWORK', `${safeUrl(req.url)}: more than ${maxRedirects} redirects`);
+          if (hops >= maxRedirects) {
+            throw new ReproError('E_NETWORK', maxRedirects === 0 ? `${safeUrl(req.url)}: redirected (HTTP ${status}), which this request never follows` : `${safeUrl(req.url)}: more than ${maxRedirects} redirects`);
+          }
           const next = new URL(location, url);
           if (next.origin !== url.origin) {
             // Never send credentials to another host (registries redirect blobs to storage).
@@ -178,6 +267,7 @@ export async function request(req: HttpRequest): Promise<HttpResponse> {
           if (status === 303 || ((status === 301 || status === 302) && method === 'POST')) {
             method = 'GET';
             body = undefined;
+            headers = Object.fromEntries(Object.entries(headers).filter(([k]) => !['content-length', 'content-type'].includes(k.toLowerCase())));
           }
           url = next;
           continue;
@@ -187,12 +277,13 @@ export async function request(req: HttpRequest): Promise<HttpResponse> {
           const delay = retryDelay(policy, attempt, res.headers['retry-after'] as string | undefined);
           req.onRetry?.(attempt, `HTTP ${status}`, delay);
           lastError = new ReproError('E_NETWORK', `${safeUrl(url)}: HTTP ${status}`);
-          await sleep(delay);
+          await sleep(delay, req.signal);
           break;
         }
         return wrap(res, url.toString());
       }
     } catch (e) {
+      if (req.signal?.aborted) throw new ReproError('E_NETWORK', `${safeUrl(url)}: abandoned`);
       if (e instanceof ReproError || !isTransient(e) || attempt >= policy.attempts) {
         if (e instanceof ReproError) throw e;
         throw new ReproError('E_NETWORK', `${safeUrl(url)}: ${(e as Error).message}${attempt > 1 ? ` (after ${attempt} attempts)` : ''}`);
@@ -200,7 +291,7 @@ export async function request(req: HttpRequest): Promise<HttpResponse> {
       lastError = e;
       const delay = retryDelay(policy, attempt);
       req.onRetry?.(attempt, (e as Error).message, delay);
-      await sleep(delay);
+      await sleep(delay, req.signal).catch(() => { throw new ReproError('E_NETWORK', `${safeUrl(url)}: abandoned`); });
     }
   }
   throw lastError instanceof ReproError ? lastError : new ReproError('E_NETWORK', `${safeUrl(req.url)}: ${(lastError as Error)?.message ?? 'failed'}`);

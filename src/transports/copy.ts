@@ -79,12 +79,25 @@ export async function copy(src: ImageRef | string, dst: ImageRef | string, opts:
   if (opts.onProgress && to.transport === 'docker') {
     destination = { ...destination, registry: { ...destination.registry, onProgress: (blob, done) => report?.(blob, done) } };
   }
-  // A destination registry is pinged while the source is read.
+  // A destination registry is pinged while the source is read; if the source fails, the ping is
+  // abandoned (it would otherwise keep the process waiting on its retries).
+  const early = new AbortController();
+  if (to.transport === 'docker') {
+    const outer = destination.registry?.signal;
+    outer?.addEventListener('abort', () => early.abort(), { once: true });
+    destination = { ...destination, registry: { ...destination.registry, signal: early.signal } };
+  }
   const connected = connect(to, destination);
   connected.catch(() => { /* awaited below */ });
-  const opened = await openImage(from, opts.source ?? {});
-  // Local blobs are hashed before a writer copies their files; remote ones as they stream.
-  let graph = await loadGraph(opened, { ...(opts.platform ? { platform: opts.platform } : {}), verifyLocal: to.transport !== 'docker' });
+  let graph: ImageGraph;
+  try {
+    const opened = await openImage(from, opts.source ?? {});
+    // Local blobs are hashed before a writer copies their files; remote ones as they stream.
+    graph = await loadGraph(opened, { ...(opts.platform ? { platform: opts.platform } : {}), verifyLocal: to.transport !== 'docker' });
+  } catch (e) {
+    early.abort();
+    throw e;
+  }
   if (opts.onProgress && to.transport === 'docker') report = aggregate(graph, opts.onProgress);
   else if (opts.onProgress) graph = withProgress(graph, opts.onProgress);
   const written = await writeGraph(to, graph, opts.mtime ?? 0, await connected);

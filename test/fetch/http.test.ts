@@ -6,7 +6,11 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { createServer as createHttpsServer } from 'node:https';
 import { request } from '../../src/fetch/http.js';
+import { proxyFor, proxySettingsFromEnv, useProxies } from '../../src/fetch/proxy.js';
+import { TestProxy } from '../helpers/proxy.js';
 import { downloadVerified } from '../../src/fetch/download.js';
 
 const FAST = { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 };
@@ -48,6 +52,9 @@ before(async () => {
   routes.set('/too-long', (_q, r) => r.end(Buffer.concat([BODY, Buffer.from('extra')])));
   routes.set('/redirect', (_q, r) => { r.statusCode = 307; r.setHeader('location', `http://localhost:${(server.address() as AddressInfo).port}/echo-auth`); r.end(); });
   routes.set('/echo-auth', (q, r) => r.end(q.headers.authorization ?? 'none'));
+  routes.set('/post-303', (q, r) => { q.resume(); r.statusCode = 303; r.setHeader('location', '/echo-body-headers'); r.end(); });
+  routes.set('/echo-body-headers', (q, r) => r.end(`${q.method} ${q.headers['content-length'] ?? '-'} ${q.headers['content-type'] ?? '-'}`));
+  routes.set('/hang', () => { /* never answers */ });
 });
 after(() => {
   server.close();
@@ -101,4 +108,80 @@ test('downloadVerified: mirrors are tried in order until one serves the right by
   assert.ok(readFileSync(dest).equals(BODY));
   await assert.rejects(downloadVerified('f', [`${base}/missing`, `${base}/too-long`], join(work, 'none'), { size: BODY.length, sha256: SHA }, { retry: FAST }),
     /f: no source served the expected bytes: .*HTTP 404.*expected 100000/);
+});
+
+test('request: a redirect that drops the body drops its content headers; maxRedirects 0 refuses any redirect', async () => {
+  const body = Buffer.from('a=1');
+  const r = await request({ url: `${base}/post-303`, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) }, body, retry: FAST });
+  assert.equal(await r.text(), 'GET - -');
+  await assert.rejects(request({ url: `${base}/redirect`, maxRedirects: 0, retry: FAST }), /redirected \(HTTP 307\), which this request never follows/);
+  assert.equal(hits.get('/echo-auth') ?? 0, 1, 'only the earlier test followed /redirect');
+});
+
+test('request: an abort signal abandons a hanging request and its retries', async () => {
+  const ac = new AbortController();
+  const started = Date.now();
+  setTimeout(() => ac.abort(), 100);
+  await assert.rejects(request({ url: `${base}/hang`, retry: FAST, signal: ac.signal }), (e: Error & { code?: string }) => e.code === 'E_NETWORK' && /abandoned/.test(e.message));
+  assert.ok(Date.now() - started < 5000, 'abandoned at once, not after the 30 s timeout');
+});
+
+test('proxies: chosen from the environment as Go does; NO_PROXY domains, subdomains, ports, IPs, CIDR, *; loopback direct', () => {
+  try {
+    assert.deepEqual(proxySettingsFromEnv({ HTTP_PROXY: 'http://a:1', http_proxy: 'http://b:2', https_proxy: 'c:3', no_proxy: 'x' }), { http: 'http://a:1', https: 'c:3', noProxy: 'x' });
+    assert.deepEqual(proxySettingsFromEnv({ HTTP_PROXY: 'http://evil:1', REQUEST_METHOD: 'GET' }), {}, 'under CGI HTTP_PROXY is a request header');
+    useProxies({ http: 'proxy.example:3128', https: 'http://u:p@proxy.example:3129', noProxy: 'example.com, .sub.org,*.wild.net,10.0.0.0/8,192.168.1.7,[2001:db8::1]:8443,only.port:8080' });
+    const via = (u: string): string | undefined => proxyFor(new URL(u))?.host;
+    assert.equal(via('http://debian.org/x'), 'proxy.example:3128');
+    assert.equal(via('https://registry.example/v2/'), 'proxy.example:3129');
+    for (const direct of ['http://example.com/', 'https://a.b.example.com/', 'http://x.sub.org/', 'http://y.wild.net/', 'http://10.1.2.3/', 'http://192.168.1.7/',
+      'https://[2001:db8::1]:8443/', 'http://only.port:8080/', 'http://localhost:5000/', 'http://127.0.0.5/', 'http://[::1]:80/']) {
+      assert.equal(via(direct), undefined, direct);
+    }
+    for (const proxied of ['http://sub.org/', 'http://wild.net/', 'http://notexample.com/', 'http://11.0.0.1/', 'https://[2001:db8::1]/', 'http://only.port/']) {
+      assert.notEqual(via(proxied), undefined, proxied);
+    }
+    useProxies({ http: 'http://p:1', noProxy: '*' });
+    assert.equal(via('http://anything.example/'), undefined);
+    // an unusable proxy stops only the requests that would go through it
+    useProxies({ https: 'socks5://p:1080', noProxy: 'exempt.example' });
+    assert.throws(() => proxyFor(new URL('https://registry.example/')), (e: Error & { code?: string }) => e.code === 'E_USAGE' && /HTTPS_PROXY: only http:\/\/ proxies are supported/.test(e.message));
+    assert.equal(proxyFor(new URL('https://exempt.example/')), undefined);
+    assert.equal(proxyFor(new URL('http://registry.example/')), undefined);
+  } finally {
+    useProxies(undefined);
+  }
+});
+
+test('proxies: plain HTTP as absolute URIs, HTTPS through CONNECT, Proxy-Authorization sent, NO_PROXY and loopback direct', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tls-'));
+  const proxy = await new TestProxy({ user: 'pu', password: 'pp:secret' }).start();
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'k'), '-out', join(dir, 'c'), '-days', '2', '-subj', '/CN=secure.invalid'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `openssl (.ci/run installs it): ${r.stderr}`);
+  const tlsServer = createHttpsServer({ key: readFileSync(join(dir, 'k')), cert: readFileSync(join(dir, 'c')) }, (q, res) => res.end(`tls ${q.url}`));
+  await new Promise<void>((ok) => tlsServer.listen(0, '127.0.0.1', ok));
+  const port = (server.address() as AddressInfo).port;
+  proxy.routes.set('mirror.invalid:80', `127.0.0.1:${port}`);
+  proxy.routes.set('secure.invalid:443', `127.0.0.1:${(tlsServer.address() as AddressInfo).port}`);
+  try {
+    useProxies({ http: proxy.url.replace('http://', 'http://pu:pp%3Asecret@'), https: proxy.url.replace('http://', 'http://pu:pp%3Asecret@'), noProxy: 'direct.invalid' });
+    const a = await request({ url: 'http://mirror.invalid/ok', retry: FAST });
+    assert.ok((await a.bytes()).equals(BODY));
+    const b = await request({ url: 'https://secure.invalid/hello', retry: FAST, insecureTls: true });
+    assert.equal(await b.text(), 'tls /hello');
+    await assert.rejects(request({ url: 'https://secure.invalid/hello', retry: FAST }), /self[- ]signed|unable to verify|certificate/i, 'certificates are still checked through a tunnel');
+    const c = await request({ url: `${base}/ok`, retry: FAST });
+    c.discard();
+    await assert.rejects(request({ url: 'http://direct.invalid/ok', retry: FAST }), (e: Error & { code?: string }) => e.code === 'E_NETWORK');
+    const expected = `Basic ${Buffer.from('pu:pp:secret').toString('base64')}`;
+    assert.deepEqual(proxy.seen.map((s) => `${s.method} ${s.target}`), ['GET http://mirror.invalid/ok', 'CONNECT secure.invalid:443', 'CONNECT secure.invalid:443']);
+    assert.ok(proxy.seen.every((s) => s.proxyAuthorization === expected));
+    useProxies({ http: proxy.url.replace('http://', 'http://pu:wrong@') });
+    await assert.rejects(request({ url: 'http://mirror.invalid/ok', retry: FAST }).then((res) => { res.discard(); if (res.status === 407) throw new Error('HTTP 407'); }), /407/);
+  } finally {
+    useProxies(undefined);
+    await proxy.stop();
+    await new Promise<void>((ok) => tlsServer.close(() => ok()));
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

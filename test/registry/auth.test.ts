@@ -164,10 +164,10 @@ test('credential helpers: credsStore with Basic auth, a credHelpers identity tok
   const c = await runCliAsync(['inspect', `docker://${basic.host}/private/img:v1`, TLS], env);
   assert.equal(c.status, 3);
   assert.match(c.stderr, /HTTP 401 unauthorized; no credentials found/);
-  writeFileSync(config, JSON.stringify({ credsStore: 'not-installed' }));
+  writeFileSync(config, JSON.stringify({ credHelpers: { [basic.host]: 'not-installed' } }));
   const d = await runCliAsync(['inspect', `docker://${basic.host}/private/img:v1`, TLS], env);
   assert.equal(d.status, 3);
-  assert.equal(d.stderr.trim(), `repro-image: docker-credential-not-installed (${config}: credsStore): the credential helper is not on PATH`);
+  assert.equal(d.stderr.trim(), `repro-image: docker-credential-not-installed (${config}: credHelpers.${basic.host}): the credential helper is not on PATH`);
   // an identity token where the registry wants Basic credentials
   writeFileSync(config, JSON.stringify({ credsStore: 'testtoken' }));
   const e = await runCliAsync(['inspect', `docker://${basic.host}/private/img:v1`, TLS], env);

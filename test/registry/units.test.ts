@@ -122,6 +122,15 @@ test('credential helpers: docker-credential-NAME get, the server on stdin; not f
     writeFileSync(file1, JSON.stringify({ credHelpers: { 'r.example': 'none' } }));
     writeFileSync(file2, JSON.stringify({ auths: { 'r.example': {} }, credsStore: 'good' }));
     assert.deepEqual(await lookupCredentials([file1, file2], 'r.example', 'a', { env }), { username: 'bob', password: SECRET });
+    // a credsStore that is not installed (a desktop config copied to a server) is passed over with a
+    // warning, so that anonymous pulls still work; a credHelpers entry for the registry is meant
+    const desktop = join(dir, 'desktop.json');
+    writeFileSync(desktop, JSON.stringify({ auths: { 'r.example': {} }, credsStore: 'desktop' }));
+    const warnings: string[] = [];
+    assert.equal(await lookupCredentials([desktop], 'r.example', 'a', { env, onWarning: (m) => warnings.push(m) }), undefined);
+    assert.deepEqual(warnings, [`docker-credential-desktop (${desktop}: credsStore): the credential helper is not on PATH; looking further without it`]);
+    writeFileSync(desktop, JSON.stringify({ credHelpers: { 'r.example': 'desktop' } }));
+    await assert.rejects(lookupCredentials([desktop], 'r.example', 'a', { env }), /docker-credential-desktop \(.*credHelpers\.r\.example\): the credential helper is not on PATH/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

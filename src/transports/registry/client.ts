@@ -29,6 +29,10 @@ export interface RegistryOptions {
   onRetry?: (message: string) => void;
   /** Bytes moved so far for one blob. */
   onProgress?: (what: string, done: number, total: number) => void;
+  /** Something worth saying that is not an error (a credential store that is not installed). */
+  onWarning?: (message: string) => void;
+  /** Abandons every request of the client (its retries and waits too). */
+  signal?: AbortSignal;
 }
 
 export interface RegistryRequest {
@@ -68,6 +72,10 @@ export class RegistryClient {
     return this.opts;
   }
 
+  private get abort(): { signal?: AbortSignal } {
+    return this.opts.signal ? { signal: this.opts.signal } : {};
+  }
+
   private get retry(): RetryPolicy {
     return this.opts.retry ?? DEFAULT_RETRY;
   }
@@ -88,7 +96,7 @@ export class RegistryClient {
 
   private async pingAt(base: string, retry: RetryPolicy): Promise<Ping> {
     const url = `${base}/v2/`;
-    const res = await request({ url, retry, insecureTls: this.opts.insecure === true, onRetry: this.onRetry(`ping ${url}`) });
+    const res = await request({ url, retry, insecureTls: this.opts.insecure === true, ...this.abort, onRetry: this.onRetry(`ping ${url}`) });
     res.discard();
     if (res.status === 200) return { base };
     if (res.status === 401) {
@@ -118,7 +126,8 @@ export class RegistryClient {
     try {
       return await this.pingAt(https, { ...this.retry, attempts: 1 });
     } catch (e) {
-      if (e instanceof ReproError && e.code === 'E_AUTH') throw e;
+      // A refusal or a setting we cannot use (an unusable HTTPS_PROXY) is not a reason to fall back.
+      if (e instanceof ReproError && (e.code === 'E_AUTH' || e.code === 'E_USAGE')) throw e;
       first = e;
     }
     try {
@@ -131,7 +140,10 @@ export class RegistryClient {
 
   private credentials(repository: string): Promise<Credentials | undefined> {
     if (this.opts.credentials) return Promise.resolve(this.opts.credentials);
-    this.creds ??= lookupCredentials(this.opts.authFiles ?? [], this.registry, repository, this.opts.helperEnv ? { env: this.opts.helperEnv } : {});
+    this.creds ??= lookupCredentials(this.opts.authFiles ?? [], this.registry, repository, {
+      ...(this.opts.helperEnv ? { env: this.opts.helperEnv } : {}),
+      ...(this.opts.onWarning ? { onWarning: this.opts.onWarning } : {}),
+    });
     return this.creds;
   }
 
@@ -170,10 +182,11 @@ export class RegistryClient {
       if (challenge.params['service'] !== undefined) form.set('service', challenge.params['service']);
       if (scopes.length > 0) form.set('scope', scopes.join(' '));
       const body = Buffer.from(form.toString(), 'utf8');
-      res = await request({ url: new URL(realm), method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) }, body, retry: this.retry, insecureTls: this.opts.insecure === true, onRetry: this.onRetry(`token ${shown}`) });
+      // Never redirected: the token is in the body, which a redirect would carry to another host.
+      res = await request({ url: new URL(realm), method: 'POST', maxRedirects: 0, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) }, body, retry: this.retry, insecureTls: this.opts.insecure === true, ...this.abort, onRetry: this.onRetry(`token ${shown}`) });
     } else {
       const headers: Record<string, string> = creds ? { authorization: basic(creds) } : {};
-      res = await request({ url, headers, retry: this.retry, insecureTls: this.opts.insecure === true, onRetry: this.onRetry(`token ${shown}`) });
+      res = await request({ url, headers, retry: this.retry, insecureTls: this.opts.insecure === true, ...this.abort, onRetry: this.onRetry(`token ${shown}`) });
     }
     if (res.status === 401 || res.status === 403) {
       res.discard();
@@ -228,7 +241,7 @@ export class RegistryClient {
         ...(req.body !== undefined ? { body: req.body } : {}),
         retry: req.retry ?? this.retry,
         ...(req.noRetryStatuses ? { noRetryStatuses: req.noRetryStatuses } : {}),
-        insecureTls: this.opts.insecure === true,
+        insecureTls: this.opts.insecure === true, ...this.abort,
         onRetry: this.onRetry(`${req.method ?? 'GET'} ${safeUrl(url)}`),
       });
       if (res.status !== 401 || !sameOrigin) return res;

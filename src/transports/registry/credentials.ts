@@ -24,6 +24,8 @@ export interface Credentials {
 export interface HelperOptions {
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /** Told when a `credsStore` helper is not installed (then passed over, as if it had nothing). */
+  onWarning?: (message: string) => void;
 }
 
 const HELPER_OUTPUT_LIMIT = 1 << 16;
@@ -125,7 +127,7 @@ export function runHelper(name: string, registry: string, where: string, opts: H
     child.stderr.on('data', collect(err));
     child.stdin.on('error', () => { /* a helper may exit without reading stdin: its exit status tells */ });
     child.on('error', (e: NodeJS.ErrnoException) => {
-      reject(new ReproError('E_AUTH', e.code === 'ENOENT' ? `${shown}: the credential helper is not on PATH` : `${shown}: cannot run the credential helper (${e.code ?? e.message})`));
+      reject(new ReproError('E_AUTH', e.code === 'ENOENT' ? `${shown}: the credential helper is not on PATH` : `${shown}: cannot run the credential helper (${e.code ?? e.message})`, { cause: e }));
     });
     child.on('close', (code, signal) => {
       const stdout = Buffer.concat(out).toString('utf8');
@@ -180,7 +182,17 @@ export async function lookupCredentials(files: string[], registry: string, repos
     }
     const found = credentialsIn(doc, registry, repository, file);
     if (isHelperAnswer(found)) {
-      const got = await runHelper(found.helper, registry, `${file}: ${found.key}`, helpers);
+      let got: Credentials | undefined;
+      try {
+        got = await runHelper(found.helper, registry, `${file}: ${found.key}`, helpers);
+      } catch (e) {
+        // A config copied from a desktop often names a store this machine lacks ("desktop",
+        // "osxkeychain"); it must not break anonymous pulls. A helper named for this very
+        // registry (credHelpers) is meant, and its absence stays an error.
+        const missing = ((e as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+        if (!missing || found.key !== 'credsStore') throw e;
+        helpers.onWarning?.(`${(e as Error).message}; looking further without it`);
+      }
       if (got) return got;
       continue;
     }
