@@ -103,6 +103,8 @@ export function safeUrl(u: string | URL): string {
   }
 }
 
+const CONNECT_TIMEOUT_MS = 30000;
+
 /**
  * An https agent whose connections are tunnels through an HTTP proxy (CONNECT host:port), with
  * TLS to the destination inside. Connections are kept alive and reused as with the global agent.
@@ -123,7 +125,10 @@ class TunnelAgent extends https.Agent {
       headers: { host: target, ...(auth ? { 'proxy-authorization': auth } : {}) },
       agent: false,
     });
+    // Until the tunnel stands the request has no socket, so its own timeout cannot fire yet.
+    connect.setTimeout(CONNECT_TIMEOUT_MS, () => connect.destroy(Object.assign(new Error(`the proxy ${safeUrl(this.proxy)} did not answer CONNECT ${target} for ${CONNECT_TIMEOUT_MS} ms`), { code: 'ETIMEDOUT' })));
     connect.once('connect', (res, socket) => {
+      connect.setTimeout(0);
       if (res.statusCode !== 200) {
         socket.destroy();
         done(Object.assign(new Error(`the proxy ${safeUrl(this.proxy)} answered HTTP ${res.statusCode} to CONNECT ${target}`), { code: res.statusCode === 407 ? 'EPROXYAUTH' : 'EPROXY' }));

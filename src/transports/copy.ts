@@ -84,7 +84,8 @@ export async function copy(src: ImageRef | string, dst: ImageRef | string, opts:
   const early = new AbortController();
   if (to.transport === 'docker') {
     const outer = destination.registry?.signal;
-    outer?.addEventListener('abort', () => early.abort(), { once: true });
+    if (outer?.aborted) early.abort();
+    else outer?.addEventListener('abort', () => early.abort(), { once: true });
     destination = { ...destination, registry: { ...destination.registry, signal: early.signal } };
   }
   const connected = connect(to, destination);
