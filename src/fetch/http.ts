@@ -197,9 +197,21 @@ function once(req: HttpRequest, url: URL): Promise<IncomingMessage> {
     } else {
       (async () => {
         for await (const chunk of body()) {
-          if (!r.write(chunk)) await new Promise((ok) => r.once('drain', ok));
+          // A request destroyed (aborted, timed out) stops the pump, which closes the source.
+          if (r.destroyed) return;
+          if (!r.write(chunk)) {
+            await new Promise<void>((ok) => {
+              const done = (): void => {
+                r.off('drain', done);
+                r.off('close', done);
+                ok();
+              };
+              r.on('drain', done);
+              r.on('close', done);
+            });
+          }
         }
-        r.end();
+        if (!r.destroyed) r.end();
       })().catch((e) => r.destroy(e as Error));
     }
   });

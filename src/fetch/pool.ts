@@ -21,3 +21,29 @@ export async function inOrder<T>(count: number, concurrency: number, job: (i: nu
   if (failures.length > 0) throw failures.reduce((a, b) => (b.i < a.i ? b : a)).e;
   return out;
 }
+
+/**
+ * Like `inOrder`, for jobs that can be abandoned: each job gets a signal that is aborted as soon as
+ * any job fails, so that work still under way (a large upload, a download) stops instead of
+ * running to its end. The failure thrown is the one that stopped the others (the first to
+ * happen), not an abandonment it caused.
+ */
+export async function inOrderCancelling<T>(count: number, concurrency: number, job: (i: number, signal: AbortSignal) => Promise<T>): Promise<T[]> {
+  const stop = new AbortController();
+  let cause: { e: unknown } | undefined;
+  try {
+    return await inOrder(count, concurrency, async (i) => {
+      try {
+        return await job(i, stop.signal);
+      } catch (e) {
+        if (!stop.signal.aborted) {
+          cause = { e };
+          stop.abort();
+        }
+        throw e;
+      }
+    });
+  } catch (e) {
+    throw cause ? cause.e : e;
+  }
+}

@@ -1,6 +1,6 @@
 import { rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
-import { ioError } from '../model/errors.js';
+import { ReproError, ioError } from '../model/errors.js';
 import { BackgroundWriter } from './file-writer.js';
 
 let counter = 0;
@@ -13,13 +13,19 @@ export function tempNameFor(path: string): string {
 /**
  * Writes chunks to a temporary file beside `path`, flushes it to the disk and renames it into place;
  * on error nothing is left. Writes overlap with producing the next chunk (a download, a hash).
+ * An aborted `signal` stops reading the chunks (which closes their source) and fails the write.
  */
-export async function writeFileAtomic(path: string, chunks: AsyncIterable<Buffer> | Iterable<Buffer> | Buffer, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(path: string, chunks: AsyncIterable<Buffer> | Iterable<Buffer> | Buffer, opts: { mode?: number; signal?: AbortSignal } = {}): Promise<void> {
   const tmp = tempNameFor(path);
-  const out = await BackgroundWriter.create(tmp, { mode, shown: path });
+  const out = await BackgroundWriter.create(tmp, { mode: opts.mode ?? 0o644, shown: path });
   try {
     if (Buffer.isBuffer(chunks)) await out.write(chunks);
-    else for await (const c of chunks) await out.write(c);
+    else {
+      for await (const c of chunks) {
+        if (opts.signal?.aborted) throw new ReproError('E_IO', `${path}: abandoned: another blob failed`);
+        await out.write(c);
+      }
+    }
     await out.close({ sync: true });
   } catch (e) {
     await out.abandon();

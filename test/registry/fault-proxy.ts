@@ -4,12 +4,13 @@
  * requests that match a rule, answers 500 or 429, drops the connection half-way through a response
  * or an upload, truncates a body (with a matching Content-Length), serves wrong bytes, or redirects
  * to another origin (`localhost` instead of `127.0.0.1`) that serves the bytes like a storage
- * service would, with credentials of its own.
+ * service would, with credentials of its own. `status400` refuses for good (a registry that will
+ * not take a blob); `stall` reads the request and never answers.
  */
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type Fault = 'status500' | 'status429' | 'drop' | 'truncate' | 'corrupt' | 'redirect' | 'drop-upload';
+export type Fault = 'status500' | 'status429' | 'status400' | 'drop' | 'truncate' | 'corrupt' | 'redirect' | 'drop-upload' | 'stall';
 
 export interface Rule {
   method?: string;
@@ -33,6 +34,8 @@ export interface Logged {
 export class FaultProxy {
   readonly rules: Rule[] = [];
   readonly log: Logged[] = [];
+  /** Responses held by `stall`, ended at stop(). */
+  private readonly stalled: ServerResponse[] = [];
   private server?: Server;
   private upstream = '';
   port = 0;
@@ -60,6 +63,7 @@ export class FaultProxy {
   }
 
   async stop(): Promise<void> {
+    for (const r of this.stalled.splice(0)) r.destroy();
     this.server?.closeAllConnections();
     await new Promise<void>((ok) => (this.server ? this.server.close(() => ok()) : ok()));
   }
@@ -96,6 +100,19 @@ export class FaultProxy {
         if (fault === 'status429') res.setHeader('retry-after', '0');
         res.end('{"errors":[{"code":"UNKNOWN","message":"injected fault"}]}');
       });
+      return;
+    }
+    if (fault === 'status400') {
+      req.resume();
+      req.on('end', () => {
+        res.statusCode = 400;
+        res.end('{"errors":[{"code":"BLOB_UPLOAD_INVALID","message":"injected refusal"}]}');
+      });
+      return;
+    }
+    if (fault === 'stall') {
+      req.resume();
+      this.stalled.push(res);
       return;
     }
     if (fault === 'redirect') {

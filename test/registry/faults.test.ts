@@ -153,3 +153,19 @@ test('push: a monolithic upload dropped half-way starts again in a new session',
   assert.equal(sha256(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/pushfaults/mono:v1`])), digest);
   assert.ok(proxy.log.filter((l) => l.method === 'POST').length >= 3, 'a new upload session for the dropped blob');
 });
+
+test('push: a blob the registry refuses for good stops the others at once, and the refusal is what is reported', async () => {
+  const m = JSON.parse(readFileSync(join(layout, 'blobs', 'sha256', digest.slice(7)), 'utf8')) as { config: { digest: string } };
+  const hex = (d: string): string => d.slice('sha256:'.length);
+  // The layer's upload hangs (the registry reads it and never answers); the config is refused.
+  proxy.add({ method: 'PUT', path: new RegExp(`digest=sha256(%3A|:)${hex(layerDigest)}`), fault: 'stall', times: 5 });
+  proxy.add({ method: 'PUT', path: new RegExp(`digest=sha256(%3A|:)${hex(m.config.digest)}`), fault: 'status400', times: 5 });
+  const started = Date.now();
+  const r = await runCliAsync(['copy', `oci:${layout}:v1`, `docker://${proxy.host}/pushfaults/refused:v1`, '--tls-verify=false']);
+  const took = Date.now() - started;
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`pushfaults/refused@${m.config.digest}: the registry refused the blob: HTTP 400 \\(BLOB_UPLOAD_INVALID injected refusal\\)`));
+  assert.ok(took < 10000, `the stalled layer upload was waited on for ${took} ms`);
+  assert.ok(proxy.log.some((l) => l.fault === 'stall'), 'the layer upload had started');
+  assert.equal(proxy.log.some((l) => l.url.includes('/manifests/')), false, 'no manifest was pushed');
+});

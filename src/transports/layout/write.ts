@@ -13,7 +13,7 @@ import { ReproError, ioError } from '../../model/errors.js';
 import { MediaType } from '../../model/media-types.js';
 import { REF_NAME, encodeIndex, parseIndex, type ImageIndex } from '../../model/oci-index.js';
 import type { RawJson } from '../../model/json.js';
-import { inOrder } from '../../fetch/pool.js';
+import { inOrderCancelling } from '../../fetch/pool.js';
 import { tempNameFor, writeFileAtomic } from '../atomic.js';
 import type { ImageGraph } from '../graph.js';
 
@@ -44,7 +44,7 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-async function putBlob(blobDir: string, desc: Descriptor, src: BlobSource): Promise<void> {
+async function putBlob(blobDir: string, desc: Descriptor, src: BlobSource, signal?: AbortSignal): Promise<void> {
   const dest = join(blobDir, digestHex(desc.digest));
   try {
     const s = await stat(dest);
@@ -69,15 +69,16 @@ async function putBlob(blobDir: string, desc: Descriptor, src: BlobSource): Prom
       throw ioError(e, `cannot write blob ${desc.digest}`);
     }
   } else {
-    await writeFileAtomic(dest, src.open());
+    await writeFileAtomic(dest, src.open(), signal ? { signal } : {});
   }
 }
 
 export async function writeLayoutInto(dir: string, graph: ImageGraph, index: RawJson<ImageIndex>): Promise<void> {
   const blobDir = join(dir, 'blobs', 'sha256');
   await mkdir(blobDir, { recursive: true });
-  // A few blobs at a time: a layer that streams from a registry overlaps with the others.
-  await inOrder(graph.blobs.length, BLOB_CONCURRENCY, (i) => putBlob(blobDir, graph.blobs[i]!.descriptor, graph.blobs[i]!.source));
+  // A few blobs at a time: a layer that streams from a registry overlaps with the others; when one
+  // fails, the others stop.
+  await inOrderCancelling(graph.blobs.length, BLOB_CONCURRENCY, (i, signal) => putBlob(blobDir, graph.blobs[i]!.descriptor, graph.blobs[i]!.source, signal));
   for (const d of graph.documents) await putBlob(blobDir, d.descriptor, bytesSource(d.bytes));
   await writeFileAtomic(join(dir, 'oci-layout'), OCI_LAYOUT);
   await writeFileAtomic(join(dir, 'index.json'), index.bytes);

@@ -45,6 +45,8 @@ export interface RegistryRequest {
   scopes: string[];
   retry?: RetryPolicy;
   noRetryStatuses?: number[];
+  /** Abandons this request (with the client's own signal, if it has one). */
+  signal?: AbortSignal;
 }
 
 interface Ping {
@@ -74,6 +76,13 @@ export class RegistryClient {
 
   private get abort(): { signal?: AbortSignal } {
     return this.opts.signal ? { signal: this.opts.signal } : {};
+  }
+
+  /** A request's own signal joined with the client's. */
+  private signalFor(req: RegistryRequest): { signal?: AbortSignal } {
+    const signals = [req.signal, this.opts.signal].filter((x): x is AbortSignal => x !== undefined);
+    if (signals.length === 0) return {};
+    return { signal: signals.length === 1 ? signals[0]! : AbortSignal.any(signals) };
   }
 
   private get retry(): RetryPolicy {
@@ -241,7 +250,7 @@ export class RegistryClient {
         ...(req.body !== undefined ? { body: req.body } : {}),
         retry: req.retry ?? this.retry,
         ...(req.noRetryStatuses ? { noRetryStatuses: req.noRetryStatuses } : {}),
-        insecureTls: this.opts.insecure === true, ...this.abort,
+        insecureTls: this.opts.insecure === true, ...this.signalFor(req),
         onRetry: this.onRetry(`${req.method ?? 'GET'} ${safeUrl(url)}`),
       });
       if (res.status !== 401 || !sameOrigin) return res;

@@ -2,11 +2,12 @@
  * Writing an image graph to a registry in the order the distribution spec asks: every blob (each
  * image's layers, then its config), then each child manifest by digest, then the root under its tag
  * (or digest). Manifests go with their exact bytes and media type. Up to BLOB_CONCURRENCY blobs
- * move at once (a small config need not wait behind a large layer).
+ * move at once (a small config need not wait behind a large layer); when one fails for good, the
+ * others are abandoned.
  */
 import type { Digest } from '../../model/digest.js';
 import { ReproError } from '../../model/errors.js';
-import { inOrder } from '../../fetch/pool.js';
+import { inOrderCancelling } from '../../fetch/pool.js';
 import type { ImageGraph } from '../graph.js';
 import { RegistryClient, type RegistryOptions } from './client.js';
 import { putManifest } from './manifests.js';
@@ -25,9 +26,9 @@ export async function writeRegistry(name: RegistryName, graph: ImageGraph, opts:
     throw new ReproError('E_BAD_INPUT', `docker://${name.registry}/${name.repository}@${name.digest}: the image to push is ${graph.root.digest}`);
   }
   const mountFrom = graph.origin && graph.origin.registry === name.registry && graph.origin.repository !== name.repository ? graph.origin.repository : undefined;
-  const uploader = new BlobUploader(client, name.repository, mountFrom);
   const counts: Record<BlobOutcome, number> = { exists: 0, mounted: 0, uploaded: 0 };
-  const outcomes = await inOrder(graph.blobs.length, BLOB_CONCURRENCY, (i) => uploader.push(graph.blobs[i]!.descriptor, graph.blobs[i]!.source, mountFrom));
+  const outcomes = await inOrderCancelling(graph.blobs.length, BLOB_CONCURRENCY, (i, signal) =>
+    new BlobUploader(client, name.repository, mountFrom, signal).push(graph.blobs[i]!.descriptor, graph.blobs[i]!.source, mountFrom));
   for (const o of outcomes) counts[o]++;
   for (const doc of graph.documents) {
     const isRoot = doc.descriptor.digest === graph.root.digest;

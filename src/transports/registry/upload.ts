@@ -87,9 +87,13 @@ export class BlobUploader {
   private readonly repository: string;
   private readonly scopes: string[];
 
-  constructor(client: RegistryClient, repository: string, mountFrom?: string) {
+  /** Aborted when the upload is no longer wanted (another blob of the push failed). */
+  private readonly signal: AbortSignal | undefined;
+
+  constructor(client: RegistryClient, repository: string, mountFrom?: string, signal?: AbortSignal) {
     this.client = client;
     this.repository = repository;
+    this.signal = signal;
     this.scopes = [repositoryScope(repository, ['pull', 'push'])];
     if (mountFrom !== undefined && mountFrom !== repository) this.scopes.push(repositoryScope(mountFrom, ['pull']));
   }
@@ -102,12 +106,31 @@ export class BlobUploader {
     return this.client.options.onProgress ? (n) => this.progress(d, n) : undefined;
   }
 
+  private get abort(): { signal?: AbortSignal } {
+    return this.signal ? { signal: this.signal } : {};
+  }
+
+  /** Waits before a retry; an abandoned upload stops waiting (and retrying) at once. */
+  private async wait(ms: number): Promise<void> {
+    const signal = this.signal;
+    await new Promise<void>((ok) => {
+      const done = (): void => {
+        clearTimeout(t);
+        signal?.removeEventListener('abort', done);
+        ok();
+      };
+      const t = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+    if (this.signal?.aborted) throw new ReproError('E_NETWORK', 'abandoned: another blob of this push failed');
+  }
+
   private where(d: Descriptor): string {
     return `${this.client.registry}/${this.repository}@${d.digest}`;
   }
 
   async exists(d: Descriptor): Promise<boolean> {
-    const res = await this.client.send({ method: 'HEAD', url: `/v2/${this.repository}/blobs/${d.digest}`, scopes: this.scopes });
+    const res = await this.client.send({ method: 'HEAD', url: `/v2/${this.repository}/blobs/${d.digest}`, scopes: this.scopes, ...this.abort });
     res.discard();
     if (res.status === 200) return true;
     if (res.status === 404) return false;
@@ -136,13 +159,14 @@ export class BlobUploader {
         return 'uploaded';
       } catch (e) {
         if (location !== undefined) await this.cancel(location);
+        if (this.signal?.aborted) throw e;
         if (!(e instanceof Transient) || attempt >= policy.attempts) {
           if (e instanceof Transient) throw new ReproError('E_NETWORK', `${this.where(d)}: upload failed: ${e.message} (after ${attempt} attempts)`);
           throw e;
         }
         const delay = retryDelay(policy, attempt);
         this.client.options.onRetry?.(`${this.where(d)}: upload failed (${e.message}); starting again in ${delay} ms`);
-        await new Promise((ok) => setTimeout(ok, delay));
+        await this.wait(delay);
       }
     }
   }
@@ -150,7 +174,7 @@ export class BlobUploader {
   /** POSTs a new upload session (or a mount): the upload URL, or 'mounted'. */
   private async start(d: Descriptor, mountFrom: string | undefined): Promise<string | 'mounted'> {
     const query = mountFrom ? `?mount=${encodeURIComponent(d.digest)}&from=${encodeURIComponent(mountFrom)}` : '';
-    const res = await this.client.send({ method: 'POST', url: `/v2/${this.repository}/blobs/uploads/${query}`, headers: { 'content-length': '0' }, scopes: this.scopes });
+    const res = await this.client.send({ method: 'POST', url: `/v2/${this.repository}/blobs/uploads/${query}`, headers: { 'content-length': '0' }, scopes: this.scopes, ...this.abort });
     res.discard();
     if (res.status === 201 && mountFrom) return 'mounted';
     if (res.status !== 202) {
@@ -168,7 +192,7 @@ export class BlobUploader {
 
   private async send(method: string, url: string, headers: Record<string, string>, body: Buffer | (() => AsyncIterable<Uint8Array>) | undefined): Promise<HttpResponse> {
     try {
-      return await this.client.send({ method, url, headers, ...(body !== undefined ? { body } : {}), scopes: this.scopes, retry: ONCE });
+      return await this.client.send({ method, url, headers, ...(body !== undefined ? { body } : {}), scopes: this.scopes, retry: ONCE, ...this.abort });
     } catch (e) {
       if (e instanceof ReproError && e.code === 'E_NETWORK') throw new Transient(e.message);
       throw e;
@@ -240,8 +264,8 @@ export class BlobUploader {
             res.discard();
           }
           const policy = this.client.options.retry ?? DEFAULT_RETRY;
-          if (tries >= policy.attempts) throw new Transient(`${failure} (chunk ${offset}-${end - 1}, ${tries} tries)`);
-          await new Promise((ok) => setTimeout(ok, retryDelay(policy, tries)));
+          if (tries >= policy.attempts || this.signal?.aborted) throw new Transient(`${failure} (chunk ${offset}-${end - 1}, ${tries} tries)`);
+          await this.wait(retryDelay(policy, tries));
           const st = await this.status(location);
           if (st === undefined || st.offset < start || st.offset > end) throw new Transient(`${failure}; the upload cannot be resumed`);
           this.client.options.onRetry?.(`${this.where(d)}: ${failure}; resuming the upload at byte ${st.offset}`);
