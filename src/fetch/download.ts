@@ -71,6 +71,8 @@ async function fetchOnce(url: string, dest: string, expected: Expected, opts: Do
     try {
       r = await request({ url, ...(opts.headers ? { headers: opts.headers } : {}), retry: policy, noRetryStatuses: [] });
     } catch (e) {
+      // A setting we cannot use (an unusable proxy URL) is the user's to fix, not a mirror's fault.
+      if (e instanceof ReproError && e.code === 'E_USAGE') throw e;
       return { message: (e as Error).message, retryable: false };
     }
     if (r.status !== 200) {

@@ -7,6 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { ReproError } from '../model/errors.js';
@@ -104,6 +105,8 @@ export function safeUrl(u: string | URL): string {
 }
 
 const CONNECT_TIMEOUT_MS = 30000;
+/** The request's abort signal, handed to the tunnel agent through the request options. */
+const TUNNEL_SIGNAL = Symbol('tunnelSignal');
 
 /**
  * An https agent whose connections are tunnels through an HTTP proxy (CONNECT host:port), with
@@ -114,9 +117,19 @@ class TunnelAgent extends https.Agent {
     super({ keepAlive: true });
   }
 
-  override createConnection(options: tls.ConnectionOptions & { host?: string; port?: number; servername?: string }, done: (err: Error | null, socket?: Duplex) => void): undefined {
-    const target = `${options.host ?? 'localhost'}:${options.port ?? 443}`;
+  override createConnection(options: tls.ConnectionOptions & { host?: string; port?: number; [TUNNEL_SIGNAL]?: AbortSignal }, done: (err: Error | null, socket?: Duplex) => void): undefined {
+    const host = options.host ?? 'localhost';
+    const target = `${isIP(host) === 6 ? `[${host}]` : host}:${options.port ?? 443}`;
     const auth = proxyAuthorization(this.proxy);
+    const signal = options[TUNNEL_SIGNAL];
+    let settled = false;
+    const finish = (err: Error | null, socket?: Duplex): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      done(err, socket);
+    };
     const connect = http.request({
       host: this.proxy.hostname.replace(/^\[|\]$/g, ''),
       port: this.proxy.port || 80,
@@ -125,19 +138,31 @@ class TunnelAgent extends https.Agent {
       headers: { host: target, ...(auth ? { 'proxy-authorization': auth } : {}) },
       agent: false,
     });
-    // Until the tunnel stands the request has no socket, so its own timeout cannot fire yet.
-    connect.setTimeout(CONNECT_TIMEOUT_MS, () => connect.destroy(Object.assign(new Error(`the proxy ${safeUrl(this.proxy)} did not answer CONNECT ${target} for ${CONNECT_TIMEOUT_MS} ms`), { code: 'ETIMEDOUT' })));
+    const fail = (e: Error): void => {
+      connect.destroy();
+      finish(e);
+    };
+    // From the start, not from the socket: a proxy address that drops packets must time out too.
+    const timer = setTimeout(() => fail(Object.assign(new Error(`the proxy ${safeUrl(this.proxy)} did not answer CONNECT ${target} for ${CONNECT_TIMEOUT_MS} ms`), { code: 'ETIMEDOUT' })), CONNECT_TIMEOUT_MS);
+    // The request that asked for this tunnel was abandoned: so is the tunnel.
+    const onAbort = (): void => fail(Object.assign(new Error('the request was abandoned'), { code: 'ABORT_ERR' }));
+    if (signal?.aborted) {
+      onAbort();
+      return undefined;
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
     connect.once('connect', (res, socket) => {
-      connect.setTimeout(0);
       if (res.statusCode !== 200) {
         socket.destroy();
-        done(Object.assign(new Error(`the proxy ${safeUrl(this.proxy)} answered HTTP ${res.statusCode} to CONNECT ${target}`), { code: res.statusCode === 407 ? 'EPROXYAUTH' : 'EPROXY' }));
+        finish(Object.assign(new Error(`the proxy ${safeUrl(this.proxy)} answered HTTP ${res.statusCode} to CONNECT ${target}`), { code: res.statusCode === 407 ? 'EPROXYAUTH' : 'EPROXY' }));
         return;
       }
-      const { host: _h, port: _p, path: _path, ...rest } = options as tls.ConnectionOptions & { host?: string; port?: number; path?: string };
-      done(null, tls.connect({ ...rest, socket, servername: options.servername ?? options.host ?? '' }));
+      // The options keep the destination's host: the certificate is checked against it (and SNI
+      // is what Node chose for it: none for an IP address), never against the proxy's name.
+      const { [TUNNEL_SIGNAL]: _signal, ...rest } = options;
+      finish(null, tls.connect({ ...rest, socket }));
     });
-    connect.once('error', (e) => done(e));
+    connect.once('error', (e) => finish(e));
     connect.end();
     return undefined;
   }
@@ -159,16 +184,21 @@ function send(url: URL, method: string, headers: Record<string, string>, tlsOpti
   const proxy = proxyFor(url);
   const common = signal ? { signal } : {};
   if (url.protocol === 'https:') {
-    return https.request(url, { method, headers, ...common, ...tlsOptions, ...(proxy ? { agent: tunnelTo(proxy) } : {}) });
+    const tunnel = proxy ? { agent: tunnelTo(proxy), ...(signal ? { [TUNNEL_SIGNAL]: signal } : {}) } : {};
+    return https.request(url, { method, headers, ...common, ...tlsOptions, ...tunnel });
   }
   if (!proxy) return http.request(url, { method, headers, ...common });
   const auth = proxyAuthorization(proxy);
+  // The absolute URI without user, password or fragment; a user in the URL goes in Authorization,
+  // as it would on a direct request.
+  const target = `${url.protocol}//${url.host}${url.pathname}${url.search}`;
   return http.request({
     host: proxy.hostname.replace(/^\[|\]$/g, ''),
     port: proxy.port || 80,
     method,
-    path: url.href,
+    path: target,
     headers: { ...headers, host: url.host, ...(auth ? { 'proxy-authorization': auth } : {}) },
+    ...(url.username !== '' ? { auth: `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` } : {}),
     ...common,
   });
 }

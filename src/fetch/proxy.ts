@@ -10,6 +10,7 @@
  * The CLI reads the environment and calls `useProxies` once; the HTTP client asks `proxyFor`.
  */
 import { BlockList, isIP } from 'node:net';
+import { domainToASCII } from 'node:url';
 import { ReproError } from '../model/errors.js';
 
 export interface ProxySettings {
@@ -19,12 +20,13 @@ export interface ProxySettings {
 }
 
 interface NoProxyRule {
-  /** A domain (lower case, no leading dot), an IP literal, or a CIDR block. */
+  /** A domain (lower case, ASCII, no leading dot), an IP address, or a CIDR block. */
   kind: 'domain' | 'ip' | 'cidr';
   value: string;
   /** For domains: whether the name itself matches, or only its subdomains. */
   exact: boolean;
   port?: string;
+  /** For addresses and CIDR blocks: the set to check against. */
   cidr?: BlockList;
 }
 
@@ -48,8 +50,8 @@ export function proxySettingsFromEnv(env: NodeJS.ProcessEnv): ProxySettings {
     return undefined;
   };
   const s: ProxySettings = {};
-  // Under CGI, HTTP_PROXY is a request header ("httpoxy"): Go ignores it there, and so do we.
-  const http = env['REQUEST_METHOD'] !== undefined ? pick('http_proxy') : pick('HTTP_PROXY', 'http_proxy');
+  // Under CGI, HTTP_PROXY is a request header ("httpoxy"): Go then proxies no plain HTTP at all.
+  const http = env['REQUEST_METHOD'] ? undefined : pick('HTTP_PROXY', 'http_proxy');
   const https = pick('HTTPS_PROXY', 'https_proxy');
   const noProxy = pick('NO_PROXY', 'no_proxy');
   if (http !== undefined) s.http = http;
@@ -97,11 +99,14 @@ function parseNoProxy(value: string): { all: boolean; rules: NoProxyRule[] } {
     }
     const { host, port } = splitHostPort(entry);
     if (isIP(host) !== 0) {
-      rules.push({ kind: 'ip', value: host, exact: true, ...(port ? { port } : {}) });
+      // Compared as addresses, not as text (2001:db8:0::1 is 2001:db8::1).
+      const one = new BlockList();
+      one.addAddress(host, isIP(host) === 6 ? 'ipv6' : 'ipv4');
+      rules.push({ kind: 'ip', value: host, exact: true, cidr: one, ...(port ? { port } : {}) });
       continue;
     }
     const subdomainsOnly = host.startsWith('.') || host.startsWith('*.');
-    const name = host.replace(/^\*?\./, '').replace(/\.$/, '');
+    const name = domainToASCII(host.replace(/^\*?\./, '').replace(/\.$/, ''));
     if (name !== '') rules.push({ kind: 'domain', value: name, exact: !subdomainsOnly, ...(port ? { port } : {}) });
   }
   return { all: false, rules };
@@ -142,10 +147,8 @@ export function proxyFor(url: URL): URL | undefined {
   const family = isIP(host);
   for (const r of current.rules) {
     if (r.port !== undefined && r.port !== port) continue;
-    if (r.kind === 'cidr') {
+    if (r.kind === 'cidr' || r.kind === 'ip') {
       if (family !== 0 && r.cidr!.check(host, family === 6 ? 'ipv6' : 'ipv4')) return undefined;
-    } else if (r.kind === 'ip') {
-      if (family !== 0 && host === r.value) return undefined;
     } else if (family === 0) {
       if ((r.exact && host === r.value) || host.endsWith(`.${r.value}`)) return undefined;
     }

@@ -84,9 +84,7 @@ export async function copy(src: ImageRef | string, dst: ImageRef | string, opts:
   const early = new AbortController();
   if (to.transport === 'docker') {
     const outer = destination.registry?.signal;
-    if (outer?.aborted) early.abort();
-    else outer?.addEventListener('abort', () => early.abort(), { once: true });
-    destination = { ...destination, registry: { ...destination.registry, signal: early.signal } };
+    destination = { ...destination, registry: { ...destination.registry, signal: outer ? AbortSignal.any([outer, early.signal]) : early.signal } };
   }
   const connected = connect(to, destination);
   connected.catch(() => { /* awaited below */ });

@@ -2,11 +2,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse, type Server } from 'node:http';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { spawnSync } from 'node:child_process';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer as createHttpsServer } from 'node:https';
 import { request } from '../../src/fetch/http.js';
 import { proxyFor, proxySettingsFromEnv, useProxies } from '../../src/fetch/proxy.js';
@@ -129,13 +129,14 @@ test('request: an abort signal abandons a hanging request and its retries', asyn
 test('proxies: chosen from the environment as Go does; NO_PROXY domains, subdomains, ports, IPs, CIDR, *; loopback direct', () => {
   try {
     assert.deepEqual(proxySettingsFromEnv({ HTTP_PROXY: 'http://a:1', http_proxy: 'http://b:2', https_proxy: 'c:3', no_proxy: 'x' }), { http: 'http://a:1', https: 'c:3', noProxy: 'x' });
-    assert.deepEqual(proxySettingsFromEnv({ HTTP_PROXY: 'http://evil:1', REQUEST_METHOD: 'GET' }), {}, 'under CGI HTTP_PROXY is a request header');
-    useProxies({ http: 'proxy.example:3128', https: 'http://u:p@proxy.example:3129', noProxy: 'example.com, .sub.org,*.wild.net,10.0.0.0/8,192.168.1.7,[2001:db8::1]:8443,only.port:8080' });
+    assert.deepEqual(proxySettingsFromEnv({ HTTP_PROXY: 'http://evil:1', http_proxy: 'http://evil:2', REQUEST_METHOD: 'GET' }), {}, 'under CGI HTTP_PROXY is a request header');
+    assert.deepEqual(proxySettingsFromEnv({ HTTP_PROXY: 'http://p:1', REQUEST_METHOD: '' }), { http: 'http://p:1' });
+    useProxies({ http: 'proxy.example:3128', https: 'http://u:p@proxy.example:3129', noProxy: 'example.com, .sub.org,*.wild.net,10.0.0.0/8,192.168.1.7,[2001:db8:0::1]:8443,only.port:8080,bücher.example' });
     const via = (u: string): string | undefined => proxyFor(new URL(u))?.host;
     assert.equal(via('http://debian.org/x'), 'proxy.example:3128');
     assert.equal(via('https://registry.example/v2/'), 'proxy.example:3129');
     for (const direct of ['http://example.com/', 'https://a.b.example.com/', 'http://x.sub.org/', 'http://y.wild.net/', 'http://10.1.2.3/', 'http://192.168.1.7/',
-      'https://[2001:db8::1]:8443/', 'http://only.port:8080/', 'http://localhost:5000/', 'http://127.0.0.5/', 'http://[::1]:80/']) {
+      'https://[2001:db8::1]:8443/', 'http://only.port:8080/', 'http://localhost:5000/', 'http://127.0.0.5/', 'http://[::1]:80/', 'https://www.bücher.example/']) {
       assert.equal(via(direct), undefined, direct);
     }
     for (const proxied of ['http://sub.org/', 'http://wild.net/', 'http://notexample.com/', 'http://11.0.0.1/', 'https://[2001:db8::1]/', 'http://only.port/']) {
@@ -183,5 +184,74 @@ test('proxies: plain HTTP as absolute URIs, HTTPS through CONNECT, Proxy-Authori
     await proxy.stop();
     await new Promise<void>((ok) => tlsServer.close(() => ok()));
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('proxies: through a tunnel the certificate is checked against the destination (an IP address here), never the proxy', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tls-ip-'));
+  const proxy = await new TestProxy().start();
+  const servers: Array<ReturnType<typeof createHttpsServer>> = [];
+  try {
+    const cert = (name: string, san: string): { key: Buffer; cert: Buffer } => {
+      const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.crt`),
+        '-days', '2', '-subj', `/CN=${name}`, '-addext', `subjectAltName=${san}`], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `openssl (.ci/run installs it): ${r.stderr}`);
+      return { key: readFileSync(join(dir, `${name}.key`)), cert: readFileSync(join(dir, `${name}.crt`)) };
+    };
+    // A: a certificate for the destination's address. B: one for the proxy's own address.
+    const a = cert('dest', 'IP:10.99.99.1');
+    const b = cert('proxy', 'IP:127.0.0.1');
+    for (const [pair, addr] of [[a, '10.99.99.1:443'], [b, '10.99.99.2:443']] as const) {
+      const srv = createHttpsServer(pair, (q, res) => res.end(`ok ${q.url}`));
+      await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
+      servers.push(srv);
+      proxy.routes.set(addr, `127.0.0.1:${(srv.address() as AddressInfo).port}`);
+    }
+    const bundle = join(dir, 'trusted.pem');
+    writeFileSync(bundle, Buffer.concat([a.cert, b.cert]));
+    // A child process, so that both certificates are trusted the way a user trusts a private CA.
+    const script = join(dir, 'probe.mjs');
+    writeFileSync(script, `
+      import { request } from ${JSON.stringify(new URL('../../src/fetch/http.js', import.meta.url).href)};
+      import { useProxies } from ${JSON.stringify(new URL('../../src/fetch/proxy.js', import.meta.url).href)};
+      useProxies({ https: ${JSON.stringify(proxy.url)} });
+      const retry = { attempts: 1, baseDelayMs: 0, maxDelayMs: 0 };
+      for (const u of ['https://10.99.99.1/one', 'https://10.99.99.2/two']) {
+        try { console.log(await (await request({ url: u, retry })).text()); } catch (e) { console.log('refused ' + e.message); }
+      }`);
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, [script], { env: { ...process.env, NODE_EXTRA_CA_CERTS: bundle }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      child.stdout.on('data', (d: Buffer) => { text += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => { text += d.toString(); });
+      child.on('error', reject);
+      child.on('close', () => resolve(text));
+    });
+    const lines = out.trim().split('\n');
+    assert.equal(lines[0], 'ok /one', out);
+    assert.match(lines[1] ?? '', /^refused .*(IP: 10\.99\.99\.2 is not in the cert's list|altnames)/, out);
+    assert.deepEqual(proxy.seen.map((s) => `${s.method} ${s.target}`), ['CONNECT 10.99.99.1:443', 'CONNECT 10.99.99.2:443']);
+  } finally {
+    for (const srv of servers) await new Promise<void>((ok) => srv.close(() => ok()));
+    await proxy.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('proxies: a tunnel the proxy never answers is abandoned with its request', async () => {
+  const held: Socket[] = [];
+  const silent = createNetServer((s) => { held.push(s); });
+  await new Promise<void>((ok) => silent.listen(0, '127.0.0.1', ok));
+  try {
+    useProxies({ https: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` });
+    const ac = new AbortController();
+    const started = Date.now();
+    setTimeout(() => ac.abort(), 100);
+    await assert.rejects(request({ url: 'https://nowhere.invalid/x', retry: FAST, signal: ac.signal }), /abandoned/);
+    assert.ok(Date.now() - started < 5000, 'abandoned at once, not after the CONNECT timeout');
+  } finally {
+    useProxies(undefined);
+    for (const s of held) s.destroy();
+    await new Promise<void>((ok) => silent.close(() => ok()));
   }
 });

@@ -142,6 +142,7 @@ export class RegistryClient {
     try {
       return await this.pingAt(`http://${this.host}`, this.retry);
     } catch (e) {
+      if (e instanceof ReproError && (e.code === 'E_AUTH' || e.code === 'E_USAGE')) throw e;
       const line = (x: unknown): string => ((x as Error).message ?? String(x)).split('\n')[0] ?? '';
       throw new ReproError('E_NETWORK', `${this.registry}: no registry answers: over HTTPS ${line(first)}; over HTTP ${line(e)}`);
     }
