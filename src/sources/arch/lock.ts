@@ -43,6 +43,7 @@ async function firstServed(urls: string[], what: string): Promise<{ bytes: Buffe
       const bytes = await fetchBytes(url, { optional: true });
       if (bytes) return { bytes, url };
     } catch (e) {
+      if (e instanceof ReproError && e.code === 'E_USAGE') throw e; // a setting to fix (an unusable proxy), not a mirror's fault
       failures.push(`${safeUrl(url)}: ${(e as Error).message}`);
     }
   }

@@ -69,6 +69,7 @@ export async function lockDebian(spec: DebianSpec, opts: LockOptions): Promise<D
       break;
     } catch (e) {
       if (e instanceof ReproError && e.code === 'E_SIGNATURE' && mirrors.length === 1) throw e;
+      if (e instanceof ReproError && e.code === 'E_USAGE') throw e; // a setting to fix (an unusable proxy), not a mirror's fault
       failures.push(`${safeUrl(url)}: ${(e as Error).message}`);
     }
   }
