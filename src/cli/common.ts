@@ -4,7 +4,8 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 import { ReproError } from '../model/errors.js';
 
 export interface Io {
-  stdout: (s: string) => void;
+  /** Text, or exact bytes (`inspect --raw`). */
+  stdout: (s: string | Uint8Array) => void;
   stderr: (s: string) => void;
   env: NodeJS.ProcessEnv;
   isTTY: boolean;

@@ -1,27 +1,45 @@
-import { formatPlatform } from '../model/platform.js';
+import { formatPlatform, parsePlatform } from '../model/platform.js';
 import { ReproError } from '../model/errors.js';
-import { inspect, type InspectResult } from '../verify/inspect.js';
+import { inspect, inspectRaw, type InspectResult } from '../verify/inspect.js';
 import { parse, formatBytes, type Io } from './common.js';
 import { REGISTRY_HELP, registryFlags, registryOptions, rewriteTlsFlags } from './registry-flags.js';
 
 export const INSPECT_HELP = `Usage: repro-image inspect REF [--json] [--creds USER:PASSWORD] [--tls-verify=false]
+       repro-image inspect REF --raw | --config [--platform OS/ARCH[/VARIANT]]
 
 Prints the index, manifest, config and layers of an image and verifies every digest, size and
 diff_id it reads. REF is oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or
 docker://HOST/REPO[:TAG|@DIGEST] (every layer is downloaded, checked and dropped).
 
+  --json                     the report as JSON
+  --raw                      print the exact bytes of what REF names (an index or a manifest),
+                             checked against its digest; no layer is read
+  --config                   print the exact bytes of the image's config, checked likewise
+  --platform OS/ARCH[/VAR]   with --raw or --config and an index: that platform's manifest or
+                             config (--config defaults to linux/amd64)
 ${REGISTRY_HELP}
 
 Exit codes: 0 everything verified, 1 a blob does not match its digest or size, 2 bad input,
 3 I/O failure.`;
 
 export async function inspectCommand(args: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(rewriteTlsFlags(args), { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, ...registryFlags('') }, 'inspect');
+  const flags = { json: { type: 'boolean' }, raw: { type: 'boolean' }, config: { type: 'boolean' }, platform: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...registryFlags('') } as const;
+  const { values: v, positionals } = parse(rewriteTlsFlags(args), flags, 'inspect');
   if (v.help) {
     io.stdout(`${INSPECT_HELP}\n`);
     return 0;
   }
   if (positionals.length !== 1) throw new ReproError('E_USAGE', 'inspect: expected exactly one REF (see repro-image inspect --help)');
+  if (v.raw && v.config) throw new ReproError('E_USAGE', 'inspect: --raw and --config print different documents; give one');
+  if ((v.raw || v.config) && v.json) throw new ReproError('E_USAGE', 'inspect: --json is for the report, not with --raw or --config');
+  if (v.platform !== undefined && !v.raw && !v.config) throw new ReproError('E_USAGE', 'inspect: --platform applies to --raw and --config');
+  if (v.raw || v.config) {
+    const platform = v.platform !== undefined ? parsePlatform(v.platform) : undefined;
+    const bytes = await inspectRaw(positionals[0]!, v.config ? 'config' : 'document', platform, { registry: registryOptions(v, io) });
+    // The bytes as they are (no newline added), so that `| sha256sum` gives the digest.
+    io.stdout(bytes);
+    return 0;
+  }
   const r = await inspect(positionals[0]!, { registry: registryOptions(v, io) });
   if (v.json) io.stdout(`${JSON.stringify(r, null, 2)}\n`);
   else io.stdout(renderInspect(r));

@@ -16,6 +16,9 @@ import { parseIndex, type ImageIndex } from '../model/oci-index.js';
 import { openImage, type TransportOptions } from '../transports/index.js';
 import { formatImageRef, parseImageRef, type ImageRef } from '../transports/reference.js';
 import { openDocument, type BlobStore } from '../transports/store.js';
+import { readDocument } from '../transports/verified.js';
+import type { Platform } from '../model/platform.js';
+import { fetchPublished } from './published.js';
 
 export interface LayerReport {
   descriptor: Descriptor;
@@ -147,4 +150,20 @@ export async function inspect(reference: ImageRef | string, opts: TransportOptio
   }
   result.blobsVerified = counter.n;
   return result;
+}
+
+/**
+ * The exact bytes of one document of an image, as its source holds them and verified against its
+ * digest, without reading any layer: what REF names (an index or a manifest) for `document`; with
+ * a platform, that platform's manifest from an index; for `config`, the image's config (through an
+ * index, the platform's image). `inspect --raw` and `inspect --config`.
+ */
+export async function inspectRaw(reference: ImageRef | string, what: 'document' | 'config', platform: Platform | undefined, opts: TransportOptions = {}): Promise<Buffer> {
+  const ref = typeof reference === 'string' ? parseImageRef(reference) : reference;
+  if (what === 'document' && platform === undefined) {
+    const opened = await openImage(ref, opts);
+    return readDocument(opened.store, opened.target);
+  }
+  const published = await fetchPublished(ref, platform ?? { os: 'linux', architecture: 'amd64' }, opts);
+  return what === 'config' ? published.config.bytes : published.manifest.bytes;
 }

@@ -6,7 +6,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli } from '../helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { CLI, runCli } from '../helpers/cli.js';
 import { copy } from '../../src/transports/copy.js';
 import { makeRootfs, startRegistry, tempDir, type Registry } from './harness.js';
 import { blobPath, build, layoutDigest, makeIndexLayout, sha256, skopeo } from './images.js';
@@ -141,6 +142,24 @@ test('a multi-platform index is copied intact: index bytes, every manifest, ever
   assert.equal(o.status, 0, o.stderr);
   assert.equal(o.stdout.trim(), arm64);
   assert.equal(layoutDigest(one), arm64);
+  // inspect --raw and --config: the exact bytes as served (no layer read), as skopeo prints them
+  const inspectBytes = (args: string[]): Buffer => {
+    const r = spawnSync(process.execPath, [CLI, 'inspect', ...args, TLS]);
+    assert.equal(r.status, 0, r.stderr.toString());
+    return r.stdout;
+  };
+  const ref = `docker://${reg.host}/ours/multi:v1`;
+  assert.deepEqual(inspectBytes(['--raw', ref]), raw);
+  assert.equal(sha256(inspectBytes(['--raw', '--platform', 'linux/arm64', ref])), arm64);
+  assert.deepEqual(inspectBytes(['--config', '--platform', 'linux/arm64', ref]),
+    skopeo(['inspect', '--config', '--raw', '--override-arch', 'arm64', '--tls-verify=false', ref]));
+  assert.deepEqual(inspectBytes(['--config', `docker://${reg.host}/ours/multi@${amd64}`]), skopeo(['inspect', '--config', '--raw', '--tls-verify=false', `docker://${reg.host}/ours/multi@${amd64}`]));
+  const both = runCli(['inspect', '--raw', '--config', ref, TLS]);
+  assert.equal(both.status, 2);
+  assert.match(both.stderr, /--raw and --config print different documents/);
+  const noImage = runCli(['inspect', '--config', '--platform', 'linux/s390x', ref, TLS]);
+  assert.equal(noImage.status, 2, noImage.stderr);
+  assert.match(noImage.stderr, /has no image for linux\/s390x \(it has linux\/amd64, linux\/arm64\/v8\)/);
   // docker-archive holds one image: an index needs --platform, and nothing is written without it
   const da = join(work, 'multi.tar');
   const bad = runCli(['copy', `docker://${reg.host}/ours/multi:v1`, `docker-archive:${da}`, TLS]);
