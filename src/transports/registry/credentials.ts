@@ -7,7 +7,6 @@
  * answering `{"Username": ..., "Secret": ...}` (Username `<token>`: the secret is an identity token).
  * Secrets never appear in an error message: errors name the file, the key or the helper, never a value.
  */
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { ReproError } from '../../model/errors.js';
 import { asObject } from '../../model/json.js';
@@ -109,10 +108,12 @@ export function credentialsIn(doc: unknown, registry: string, repository: string
  * Runs `docker-credential-NAME get` for a registry: its credentials, or undefined when the helper
  * has none. A helper that is missing, fails, hangs or answers garbage is an error naming it.
  */
-export function runHelper(name: string, registry: string, where: string, opts: HelperOptions = {}): Promise<Credentials | undefined> {
+export async function runHelper(name: string, registry: string, where: string, opts: HelperOptions = {}): Promise<Credentials | undefined> {
   const program = `docker-credential-${name}`;
   const server = registry === DOCKER_HUB ? DOCKER_HUB_SERVER : registry;
   const shown = `${program} (${where})`;
+  // Loaded here: most registry operations never run a helper.
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(program, ['get'], { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 30000 });
     const out: Buffer[] = [];
