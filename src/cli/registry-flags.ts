@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ReproError } from '../model/errors.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
+import { blobProgress } from '../transports/progress.js';
 import { parseCredsFlag } from '../transports/registry/credentials.js';
 import type { Io } from './common.js';
 
@@ -61,19 +62,7 @@ export function registryOptions(values: { creds?: string | undefined; insecure?:
     onWarning: (m) => io.stderr(`warning: ${m}\n`),
   };
   if (values.creds !== undefined) opts.credentials = parseCredsFlag(values.creds);
-  if (progress) {
-    const blobs = new Map<string, { done: number; total: number }>();
-    opts.onProgress = (blob, done, total) => {
-      blobs.set(blob, { done, total });
-      let d = 0;
-      let t = 0;
-      for (const b of blobs.values()) {
-        d += b.done;
-        t += b.total;
-      }
-      progress(d, t);
-    };
-  }
+  if (progress) opts.onProgress = blobProgress(progress);
   return opts;
 }
 

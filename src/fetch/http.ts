@@ -11,7 +11,7 @@ import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { ReproError } from '../model/errors.js';
-import { proxyAuthorization, proxyFor } from './proxy.js';
+import { bareHost, proxyAuthorization, proxyFor } from './proxy.js';
 
 export interface RetryPolicy {
   /** Attempts in all (1 = no retry). */
@@ -59,7 +59,8 @@ export interface HttpResponse {
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 const DEFAULT_BODY_LIMIT = 64 << 20;
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Waits `ms`; an aborted `signal` ends the wait at once, with an error. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((ok, ko) => {
     if (signal?.aborted) {
       ko(aborted());
@@ -131,7 +132,7 @@ class TunnelAgent extends https.Agent {
       done(err, socket);
     };
     const connect = http.request({
-      host: this.proxy.hostname.replace(/^\[|\]$/g, ''),
+      host: bareHost(this.proxy),
       port: this.proxy.port || 80,
       method: 'CONNECT',
       path: target,
@@ -193,7 +194,7 @@ function send(url: URL, method: string, headers: Record<string, string>, tlsOpti
   // as it would on a direct request.
   const target = `${url.protocol}//${url.host}${url.pathname}${url.search}`;
   return http.request({
-    host: proxy.hostname.replace(/^\[|\]$/g, ''),
+    host: bareHost(proxy),
     port: proxy.port || 80,
     method,
     path: target,

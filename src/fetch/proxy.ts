@@ -141,7 +141,7 @@ function isLoopback(host: string): boolean {
 export function proxyFor(url: URL): URL | undefined {
   const proxy = url.protocol === 'https:' ? current.https : url.protocol === 'http:' ? current.http : undefined;
   if (!proxy || current.all) return undefined;
-  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase().replace(/\.$/, '');
+  const host = bareHost(url).toLowerCase().replace(/\.$/, '');
   if (isLoopback(host)) return undefined;
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
   const family = isIP(host);
@@ -155,6 +155,11 @@ export function proxyFor(url: URL): URL | undefined {
   }
   if (proxy instanceof ReproError) throw proxy;
   return proxy;
+}
+
+/** A URL's host name as a socket wants it: an IPv6 address without its brackets. */
+export function bareHost(url: URL): string {
+  return url.hostname.replace(/^\[|\]$/g, '');
 }
 
 /** `Proxy-Authorization` for a proxy URL with a user, else undefined. */

@@ -8,6 +8,7 @@ import type { Digest } from '../model/digest.js';
 import type { Platform } from '../model/platform.js';
 import { loadGraph, type ImageGraph } from './graph.js';
 import { connect, openImage, writeGraph, type TransportOptions, type WriteResult } from './index.js';
+import { blobProgress } from './progress.js';
 import { formatImageRef, parseImageRef, type ImageRef } from './reference.js';
 
 export interface CopyOptions {
@@ -37,15 +38,8 @@ export interface CopyResult {
 }
 
 /** Per-blob byte counts summed over the graph, reported as (done, total). */
-function aggregate(graph: ImageGraph, onProgress: (done: number, total: number) => void): (blob: string, done: number) => void {
-  const total = graph.blobs.reduce((n, b) => n + b.descriptor.size, 0);
-  const seen = new Map<string, number>();
-  let sum = 0;
-  return (blob, done) => {
-    sum += done - (seen.get(blob) ?? 0);
-    seen.set(blob, done);
-    onProgress(sum, total);
-  };
+function aggregate(graph: ImageGraph, onProgress: (done: number, total: number) => void): (blob: string, done: number, size: number) => void {
+  return blobProgress(onProgress, graph.blobs.reduce((n, b) => n + b.descriptor.size, 0));
 }
 
 function withProgress(graph: ImageGraph, onProgress: (done: number, total: number) => void): ImageGraph {
@@ -60,7 +54,7 @@ function withProgress(graph: ImageGraph, onProgress: (done: number, total: numbe
           let n = 0;
           for await (const c of b.source.open()) {
             n += c.length;
-            report(b.descriptor.digest, n);
+            report(b.descriptor.digest, n, b.descriptor.size);
             yield c;
           }
         },
@@ -74,10 +68,10 @@ export async function copy(src: ImageRef | string, dst: ImageRef | string, opts:
   const to = typeof dst === 'string' ? parseImageRef(dst, 'destination') : dst;
   // A push reads some blobs straight from their files, so the uploader counts what it sends; its
   // callback exists before the graph (and so the total) is known, as the client is made early.
-  let report: ((blob: string, done: number) => void) | undefined;
+  let report: ((blob: string, done: number, size: number) => void) | undefined;
   let destination = opts.destination ?? {};
   if (opts.onProgress && to.transport === 'docker') {
-    destination = { ...destination, registry: { ...destination.registry, onProgress: (blob, done) => report?.(blob, done) } };
+    destination = { ...destination, registry: { ...destination.registry, onProgress: (blob, done, size) => report?.(blob, done, size) } };
   }
   // A destination registry is pinged while the source is read; if the source fails, the ping is
   // abandoned (it would otherwise keep the process waiting on its retries).

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, runCli } from '../helpers/cli.js';
+import { CLI, runCli, runCliAsync as runCliAsyncWith, type RunResult } from '../helpers/cli.js';
 import { makeRootfs, requireTool } from './harness.js';
 
 export const EPOCH = '1700000000';
@@ -77,20 +77,11 @@ export function makeIndexLayout(work: string, layout: string): { index: string; 
 
 /**
  * Runs the CLI without blocking this process's event loop: needed when a server the CLI talks to
- * (the fault proxy, the token service) lives in the test process itself.
+ * (the fault proxy, the token service) lives in the test process itself. The shared helper, with
+ * the environment as the second argument.
  */
-export function runCliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const merged = { ...process.env, ...env };
-    for (const [k, v] of Object.entries(merged)) if (v === undefined) delete merged[k];
-    const child = spawn(process.execPath, [CLI, ...args], { env: merged, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString('utf8'); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
-  });
+export function runCliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  return runCliAsyncWith(args, { env });
 }
 
 /** skopeo without blocking this process (for when the token service runs in it). */

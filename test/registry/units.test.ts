@@ -14,6 +14,7 @@ import { encodeConfig, type ImageConfig } from '../../src/model/config.js';
 import { encodeManifest } from '../../src/model/manifest.js';
 import { MediaType } from '../../src/model/media-types.js';
 import { requireTool } from './harness.js';
+import { blobProgress } from '../../src/transports/progress.js';
 
 test('docker:// references: hosts, ports, implied docker.io/library, tags, digests; bad ones refused', () => {
   const d = `sha256:${'a'.repeat(64)}`;
@@ -169,4 +170,18 @@ test('compareImages: compression-only differences, config fields, annotations, s
 test('a missing tool fails the registry tests with the package to install, never a skip', () => {
   assert.throws(() => requireTool('/nonexistent/docker-registry', 'docker-registry'),
     /\/nonexistent\/docker-registry is missing: these tests need the Debian package docker-registry \(\.ci\/run installs it/);
+});
+
+test('blobProgress: blobs moving at once are summed; the total is the given one, else the sizes seen so far', () => {
+  const seen: Array<[number, number]> = [];
+  const r = blobProgress((d, t) => seen.push([d, t]));
+  r('layer', 10, 100);
+  r('config', 5, 5);
+  r('layer', 60, 100);
+  assert.deepEqual(seen, [[10, 100], [15, 105], [65, 105]]);
+  const fixed: Array<[number, number]> = [];
+  const g = blobProgress((d, t) => fixed.push([d, t]), 1000);
+  g('a', 7, 100);
+  g('a', 9, 100);
+  assert.deepEqual(fixed, [[7, 1000], [9, 1000]]);
 });

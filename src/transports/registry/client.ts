@@ -74,13 +74,9 @@ export class RegistryClient {
     return this.opts;
   }
 
-  private get abort(): { signal?: AbortSignal } {
-    return this.opts.signal ? { signal: this.opts.signal } : {};
-  }
-
-  /** A request's own signal joined with the client's. */
-  private signalFor(req: RegistryRequest): { signal?: AbortSignal } {
-    const signals = [req.signal, this.opts.signal].filter((x): x is AbortSignal => x !== undefined);
+  /** The client's signal, joined with a request's own when it has one. */
+  private signalFor(own?: AbortSignal): { signal?: AbortSignal } {
+    const signals = [own, this.opts.signal].filter((x): x is AbortSignal => x !== undefined);
     if (signals.length === 0) return {};
     return { signal: signals.length === 1 ? signals[0]! : AbortSignal.any(signals) };
   }
@@ -105,7 +101,7 @@ export class RegistryClient {
 
   private async pingAt(base: string, retry: RetryPolicy): Promise<Ping> {
     const url = `${base}/v2/`;
-    const res = await request({ url, retry, insecureTls: this.opts.insecure === true, ...this.abort, onRetry: this.onRetry(`ping ${url}`) });
+    const res = await request({ url, retry, insecureTls: this.opts.insecure === true, ...this.signalFor(), onRetry: this.onRetry(`ping ${url}`) });
     res.discard();
     if (res.status === 200) return { base };
     if (res.status === 401) {
@@ -193,10 +189,10 @@ export class RegistryClient {
       if (scopes.length > 0) form.set('scope', scopes.join(' '));
       const body = Buffer.from(form.toString(), 'utf8');
       // Never redirected: the token is in the body, which a redirect would carry to another host.
-      res = await request({ url: new URL(realm), method: 'POST', maxRedirects: 0, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) }, body, retry: this.retry, insecureTls: this.opts.insecure === true, ...this.abort, onRetry: this.onRetry(`token ${shown}`) });
+      res = await request({ url: new URL(realm), method: 'POST', maxRedirects: 0, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) }, body, retry: this.retry, insecureTls: this.opts.insecure === true, ...this.signalFor(), onRetry: this.onRetry(`token ${shown}`) });
     } else {
       const headers: Record<string, string> = creds ? { authorization: basic(creds) } : {};
-      res = await request({ url, headers, retry: this.retry, insecureTls: this.opts.insecure === true, ...this.abort, onRetry: this.onRetry(`token ${shown}`) });
+      res = await request({ url, headers, retry: this.retry, insecureTls: this.opts.insecure === true, ...this.signalFor(), onRetry: this.onRetry(`token ${shown}`) });
     }
     if (res.status === 401 || res.status === 403) {
       res.discard();
@@ -251,7 +247,7 @@ export class RegistryClient {
         ...(req.body !== undefined ? { body: req.body } : {}),
         retry: req.retry ?? this.retry,
         ...(req.noRetryStatuses ? { noRetryStatuses: req.noRetryStatuses } : {}),
-        insecureTls: this.opts.insecure === true, ...this.signalFor(req),
+        insecureTls: this.opts.insecure === true, ...this.signalFor(req.signal),
         onRetry: this.onRetry(`${req.method ?? 'GET'} ${safeUrl(url)}`),
       });
       if (res.status !== 401 || !sameOrigin) return res;

@@ -11,7 +11,7 @@ import type { BlobSource } from '../../image/image.js';
 import { fileSource } from '../../image/file-source.js';
 import type { Descriptor } from '../../model/descriptor.js';
 import { ReproError } from '../../model/errors.js';
-import { DEFAULT_RETRY, retryDelay, type HttpResponse } from '../../fetch/http.js';
+import { DEFAULT_RETRY, retryDelay, sleep, type HttpResponse } from '../../fetch/http.js';
 import { unexpected, type RegistryClient } from './client.js';
 import { repositoryScope } from './challenge.js';
 
@@ -112,17 +112,9 @@ export class BlobUploader {
 
   /** Waits before a retry; an abandoned upload stops waiting (and retrying) at once. */
   private async wait(ms: number): Promise<void> {
-    const signal = this.signal;
-    await new Promise<void>((ok) => {
-      const done = (): void => {
-        clearTimeout(t);
-        signal?.removeEventListener('abort', done);
-        ok();
-      };
-      const t = setTimeout(done, ms);
-      signal?.addEventListener('abort', done, { once: true });
+    await sleep(ms, this.signal).catch(() => {
+      throw new ReproError('E_NETWORK', 'abandoned: another blob of this push failed');
     });
-    if (this.signal?.aborted) throw new ReproError('E_NETWORK', 'abandoned: another blob of this push failed');
   }
 
   private where(d: Descriptor): string {
