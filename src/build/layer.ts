@@ -11,7 +11,7 @@ import { compressBlocks, type CompressOptions } from '../archive/compress.js';
 import { tarBlocks } from '../archive/tar-writer.js';
 import type { Digest } from '../model/digest.js';
 import { ociLayerType, type Compression } from '../model/media-types.js';
-import { BackgroundWriter } from '../transports/file-writer.js';
+import { BackgroundWriter } from '../fs/file-writer.js';
 
 export interface WrittenLayer {
   path: string;

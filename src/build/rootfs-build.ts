@@ -24,7 +24,7 @@ import { readDirectory } from '../sources/rootfs/directory.js';
 import { readTarball, type RootfsTree } from '../sources/rootfs/tarball.js';
 import { newestMtime } from '../sources/rootfs/tree.js';
 import { writeImage } from '../transports/index.js';
-import { tempNameFor } from '../transports/atomic.js';
+import { tempNameFor } from '../fs/atomic.js';
 import { formatImageRef, parseImageRef, type ImageRef } from '../transports/reference.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
 import { imageConfig } from './image-config.js';

@@ -5,7 +5,7 @@ import { renderHtml } from '../diff/render-html.js';
 import { renderJson } from '../diff/render-json.js';
 import { renderText } from '../diff/render-text.js';
 import { ReproError } from '../model/errors.js';
-import { writeFileAtomic } from '../transports/atomic.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { parse, type Io } from './common.js';
 
 export const DIFF_HELP = `Usage: repro-image diff A B [options]

@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { access, open, rename, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { ReproError, ioError } from '../model/errors.js';
-import { tempNameFor } from '../transports/atomic.js';
+import { tempNameFor } from '../fs/atomic.js';
 import { DEFAULT_RETRY, request, retryDelay, safeUrl, type RetryPolicy } from './http.js';
 
 export interface Expected {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { canonicalBytes } from '../model/canonical-json.js';
 import { ReproError, ioError } from '../model/errors.js';
-import { writeFileAtomic } from '../transports/atomic.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import type { ImageSpec } from './schema.js';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);

@@ -16,7 +16,7 @@ import { parseManifest } from '../model/manifest.js';
 import { isIndexType, isManifestType } from '../model/media-types.js';
 import { parseIndex, type ImageIndex } from '../model/oci-index.js';
 import { formatPlatform, type Platform } from '../model/platform.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import type { OpenedImage, RegistryOrigin } from './store.js';
 import { readDocument, readVerified, verifiedSource } from './verified.js';
 

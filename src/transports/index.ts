@@ -5,7 +5,7 @@ import { ioError } from '../model/errors.js';
 import { isManifestType } from '../model/media-types.js';
 import type { RawJson } from '../model/json.js';
 import type { ImageIndex } from '../model/oci-index.js';
-import { tempNameFor } from './atomic.js';
+import { tempNameFor } from '../fs/atomic.js';
 import { graphImage, imageGraph, spoolGraph, type ImageGraph } from './graph.js';
 import { openLayout } from './layout/read.js';
 import { writeLayout } from './layout/write.js';

@@ -10,7 +10,7 @@ import { digestHex, type Digest } from '../../model/digest.js';
 import { ReproError } from '../../model/errors.js';
 import type { RawJson } from '../../model/json.js';
 import { parseIndex, type ImageIndex } from '../../model/oci-index.js';
-import { writeFileAtomic } from '../atomic.js';
+import { writeFileAtomic } from '../../fs/atomic.js';
 import type { ImageGraph } from '../graph.js';
 import { OCI_LAYOUT, graphIndex } from '../layout/write.js';
 import { selectFromIndex, type BlobStore, type OpenedImage } from '../store.js';

@@ -14,7 +14,7 @@ import { MediaType } from '../../model/media-types.js';
 import { REF_NAME, encodeIndex, parseIndex, type ImageIndex } from '../../model/oci-index.js';
 import type { RawJson } from '../../model/json.js';
 import { inOrderCancelling } from '../../fetch/pool.js';
-import { tempNameFor, writeFileAtomic } from '../atomic.js';
+import { tempNameFor, writeFileAtomic } from '../../fs/atomic.js';
 import type { ImageGraph } from '../graph.js';
 
 const BLOB_CONCURRENCY = 4;
