@@ -1,7 +1,23 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ReproError } from '../model/errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
-import { ReproError } from '../model/errors.js';
+
+/** Library options whose flag is not simply the option's name in kebab case. */
+const FLAG_OF: Record<string, string> = {
+  'registry.insecure': '--tls-verify=false',
+  'registry.credentials': '--creds USER:PASSWORD',
+};
+
+/** The flag that sets a library option, for messages: `maxContentDiff` → `--max-content-diff`. */
+export function flagFor(option: string): string {
+  return FLAG_OF[option] ?? `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** An error's message as a CLI user reads it: options named by their flags. */
+export function cliMessage(e: ReproError): string {
+  return e.render(flagFor);
+}
 
 export interface Io {
   /** Text, or exact bytes (`inspect --raw`). */

@@ -55,15 +55,6 @@ export async function verifyCommand(args: string[], io: Io): Promise<number> {
   const transport = { registry: registryOptions(v, io) };
   const r = await verify({
     ...rebuild,
-    // On a mismatch, the diff engine says which files differ and why.
-    deepDiff: async (rebuilt, published, platform) => {
-      const { diff } = await import('../diff/index.js');
-      const d = await diff(rebuilt, published, { platform, transport, maxDifferences: 1000 });
-      return d.findings.map((f) => ({
-        path: `diff.${f.id}`,
-        message: `${f.title}${f.examples.length > 0 ? ` (e.g. ${f.examples.slice(0, 3).join('; ')})` : ''}`,
-      }));
-    },
     against: v.against,
     ...(v.archive !== undefined ? { archive: v.archive } : {}),
     transport,

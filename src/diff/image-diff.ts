@@ -177,14 +177,15 @@ class Comparison {
   }
 
   async imageSides(a: ImageSide, b: ImageSide): Promise<void> {
-    if (a.index && b.index) {
-      this.json({ level: 'index' }, without(parseJsonBytes(a.index.bytes, 'A: index.json'), ['manifests']), without(parseJsonBytes(b.index.bytes, 'B: index.json'), ['manifests']), 'index');
-      this.json({ level: 'index' }, without(a.target, ['digest', 'size']), without(b.target, ['digest', 'size']), 'descriptor');
+    const [va, vb] = [a.view, b.view];
+    if (va.index && vb.index) {
+      this.json({ level: 'index' }, without(parseJsonBytes(va.index.bytes, 'A: index.json'), ['manifests']), without(parseJsonBytes(vb.index.bytes, 'B: index.json'), ['manifests']), 'index');
+      this.json({ level: 'index' }, without(va.target, ['digest', 'size']), without(vb.target, ['digest', 'size']), 'descriptor');
     }
-    if (a.nested && b.nested && this.platform === undefined) {
-      if (a.target.digest === b.target.digest) return;
-      this.json({ level: 'index' }, without(a.nested.json, ['manifests']), without(b.nested.json, ['manifests']), 'index');
-      const byPlatform = (s: ImageSide): Map<string, Descriptor> => new Map(s.nested!.value.value.manifests.map((m) => [m.platform ? formatPlatform(m.platform) : `#${m.digest}`, m]));
+    if (va.nested && vb.nested && this.platform === undefined) {
+      if (va.target.digest === vb.target.digest) return;
+      this.json({ level: 'index' }, without(parseJsonBytes(va.nested.bytes, 'A: index'), ['manifests']), without(parseJsonBytes(vb.nested.bytes, 'B: index'), ['manifests']), 'index');
+      const byPlatform = (s: ImageSide): Map<string, Descriptor> => new Map(s.view.nested!.value.manifests.map((m) => [m.platform ? formatPlatform(m.platform) : `#${m.digest}`, m]));
       const pa = byPlatform(a);
       const pb = byPlatform(b);
       for (const p of [...new Set([...pa.keys(), ...pb.keys()])].sort()) {
@@ -198,7 +199,7 @@ class Comparison {
       }
       return;
     }
-    const pick = (s: ImageSide): Descriptor => (s.nested ? selectPlatform(s, this.platform) : s.target);
+    const pick = (s: ImageSide): Descriptor => selectPlatform(s, this.platform);
     const [ma, mb] = [pick(a), pick(b)];
     const [ia, ib] = await Promise.all([loadImage(a, ma), loadImage(b, mb)]);
     await this.images(ia, ib, undefined);
@@ -210,7 +211,7 @@ class Comparison {
       return;
     }
     const layers = async (s: Side): Promise<SideLayer[]> => {
-      const l = s.kind === 'image' ? (await loadImage(s, s.nested ? selectPlatform(s, this.platform) : s.target)).layers : [s.layer];
+      const l = s.kind === 'image' ? (await loadImage(s, selectPlatform(s, this.platform))).layers : [s.layer];
       this.layerCounts[s.label] = l.length;
       return l;
     };
@@ -220,7 +221,7 @@ class Comparison {
 
 function summary(s: Side, layers: number, entriesRead: number): SideSummary {
   if (s.kind !== 'image') return { reference: s.reference, kind: s.kind, layers, entriesRead };
-  return { reference: s.reference, kind: 'image', digest: s.target.digest, layers, entriesRead };
+  return { reference: s.reference, kind: 'image', digest: s.view.target.digest, layers, entriesRead };
 }
 
 /** Compares two images (or root filesystems) and returns every difference, grouped into findings. */

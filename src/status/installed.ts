@@ -18,7 +18,7 @@ import { field, parseParagraphs } from '../sources/debian/control.js';
 import { isDebianLock, type LockFile } from '../spec/lockfile.js';
 import { openImage } from '../transports/index.js';
 import type { ImageRef } from '../transports/reference.js';
-import type { BlobStore } from '../transports/store.js';
+import type { BlobStore } from '../image/store.js';
 
 /** rebuilderd's names of the distributions. */
 export type Distribution = 'archlinux' | 'debian';

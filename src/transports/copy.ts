@@ -6,7 +6,7 @@
  */
 import type { Digest } from '../model/digest.js';
 import type { Platform } from '../model/platform.js';
-import { loadGraph, type ImageGraph } from './graph.js';
+import { loadGraph, type ImageGraph } from '../image/graph.js';
 import { connect, openImage, writeGraph, type TransportOptions, type WriteResult } from './index.js';
 import { blobProgress } from './progress.js';
 import { formatImageRef, parseImageRef, type ImageRef } from './reference.js';

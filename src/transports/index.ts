@@ -6,13 +6,13 @@ import { isManifestType } from '../model/media-types.js';
 import type { RawJson } from '../model/json.js';
 import type { ImageIndex } from '../model/oci-index.js';
 import { tempNameFor } from '../fs/atomic.js';
-import { graphImage, imageGraph, spoolGraph, type ImageGraph } from './graph.js';
+import { graphImage, imageGraph, spoolGraph, type ImageGraph } from '../image/graph.js';
 import { openLayout } from './layout/read.js';
 import { writeLayout } from './layout/write.js';
 import type { ImageRef } from './reference.js';
 import type { RegistryClient, RegistryOptions } from './registry/client.js';
 import type { PushResult } from './registry/push.js';
-import type { OpenedImage } from './store.js';
+import type { OpenedImage } from '../image/store.js';
 
 export interface TransportOptions {
   /** Credentials, TLS and upload settings for docker:// references. */

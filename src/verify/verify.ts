@@ -13,18 +13,15 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildRootfs, DEFAULT_PLATFORM, type BuildResult, type RootfsBuildOptions } from '../build/rootfs-build.js';
-import { parseConfig } from '../model/config.js';
 import type { Digest } from '../model/digest.js';
 import { ReproError, ioError } from '../model/errors.js';
 import type { SpecBuildOptions } from '../build/spec-build.js';
-import { parseManifest } from '../model/manifest.js';
 import { formatPlatform } from '../model/platform.js';
 import type { TransportOptions } from '../transports/index.js';
 import { openLayout } from '../transports/layout/read.js';
 import { formatImageRef, parseImageRef, type ImageRef } from '../transports/reference.js';
-import type { OpenedImage } from '../transports/store.js';
-import { readDocument, readVerified } from '../transports/verified.js';
-import { compareImages, type Finding, type ImageSide } from './compare.js';
+import { readImage } from '../image/read.js';
+import { compareImages, type VerifyFinding } from './compare.js';
 import { archivePublished, fetchPublished } from './published.js';
 import { toolInfo, type ToolInfo } from './tool.js';
 
@@ -40,11 +37,13 @@ export interface VerifyOptions {
   /** Credentials and TLS settings for a docker:// reference. */
   transport?: TransportOptions;
   /**
-   * A deeper comparison run on a mismatch, given both images as references (the rebuilt one in
-   * its temporary layout, the published one as given) and the platform compared; what it returns
-   * is added to the findings. The CLI plugs the `diff` engine in here.
+   * On a mismatch, also run the `diff` engine over both images (which files differ, and the likely
+   * causes) and add its findings (default true; false stops at the manifest, config and layer
+   * digests).
    */
-  deepDiff?: (rebuilt: string, published: string, platform: string) => Promise<Finding[]>;
+  deepDiff?: boolean;
+  /** Differences the deep diff lists in full (default 1000). */
+  maxDifferences?: number;
 }
 
 export interface VerifyResult {
@@ -77,7 +76,7 @@ export interface VerifyResult {
     index?: Digest;
     archive?: string;
   };
-  findings: Finding[];
+  findings: VerifyFinding[];
 }
 
 async function fileDigest(path: string): Promise<Digest | null> {
@@ -93,11 +92,14 @@ async function fileDigest(path: string): Promise<Digest | null> {
   return `sha256:${h.digest('hex')}`;
 }
 
-async function rebuiltSide(opened: OpenedImage): Promise<ImageSide> {
-  const manifest = parseManifest(await readDocument(opened.store, opened.target), `rebuilt manifest ${opened.target.digest}`);
-  const cd = manifest.value.config;
-  const config = parseConfig(await readVerified(await opened.store.blob(cd.digest, cd.size), cd, opened.store.where), `rebuilt config ${cd.digest}`);
-  return { manifest, config };
+/** The `diff` engine's findings on the two images, as verify findings (one per diff finding). */
+async function deepFindings(rebuilt: string, published: ImageRef, platform: string, opts: VerifyOptions): Promise<VerifyFinding[]> {
+  const { diff } = await import('../diff/index.js');
+  const d = await diff(rebuilt, formatImageRef(published), { platform, ...(opts.transport ? { transport: opts.transport } : {}), maxDifferences: opts.maxDifferences ?? 1000 });
+  return d.findings.map((f) => ({
+    path: `diff.${f.id}`,
+    message: `${f.title}${f.examples.length > 0 ? ` (e.g. ${f.examples.slice(0, 3).join('; ')})` : ''}`,
+  }));
 }
 
 export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
@@ -124,12 +126,12 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
     } else {
       built = await buildRootfs({ ...opts.build!, output });
     }
-    const opened = await openLayout(join(tmp, 'rebuilt'), undefined);
     const reproduced = built.manifest.digest === published.manifest.digest;
-    const findings: Finding[] = [];
+    const findings: VerifyFinding[] = [];
     if (!reproduced) {
-      findings.push(...compareImages(await rebuiltSide(opened), published));
-      if (opts.deepDiff) findings.push(...(await opts.deepDiff(`oci:${join(tmp, 'rebuilt')}`, formatImageRef(against), formatPlatform(platform))));
+      const rebuiltRef = join(tmp, 'rebuilt');
+      findings.push(...compareImages(await readImage(await openLayout(rebuiltRef, undefined), 'rebuilt'), published));
+      if (opts.deepDiff !== false) findings.push(...(await deepFindings(`oci:${rebuiltRef}`, against, formatPlatform(platform), opts)));
     }
     const result: VerifyResult = {
       verdict: reproduced ? 'reproduced' : 'not-reproduced',

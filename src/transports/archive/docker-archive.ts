@@ -15,7 +15,7 @@ import { ReproError } from '../../model/errors.js';
 import { asObject, getArray, parseJsonBytes } from '../../model/json.js';
 import { MediaType, layerCompression } from '../../model/media-types.js';
 import { writeFileAtomic } from '../../fs/atomic.js';
-import type { BlobStore, OpenedImage } from '../store.js';
+import type { BlobStore, OpenedImage } from '../../image/store.js';
 import { archiveEntry } from './oci-archive.js';
 import { indexArchive, readMember, type Member } from './tar-index.js';
 

@@ -15,7 +15,7 @@ import { REF_NAME, encodeIndex, parseIndex, type ImageIndex } from '../../model/
 import type { RawJson } from '../../model/json.js';
 import { inOrderCancelling } from '../../fetch/pool.js';
 import { tempNameFor, writeFileAtomic } from '../../fs/atomic.js';
-import type { ImageGraph } from '../graph.js';
+import type { ImageGraph } from '../../image/graph.js';
 
 const BLOB_CONCURRENCY = 4;
 

@@ -6,18 +6,19 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileSource } from '../image/file-source.js';
-import { bytesSource, type BlobSource, type Image } from '../image/image.js';
+import { fileSource } from './file-source.js';
+import { bytesSource, type BlobSource, type Image } from './image.js';
 import { parseConfig } from '../model/config.js';
 import type { Descriptor } from '../model/descriptor.js';
 import { digestHex, type Digest } from '../model/digest.js';
-import { ReproError, ioError } from '../model/errors.js';
+import { ReproError, ioError, option } from '../model/errors.js';
 import { parseManifest } from '../model/manifest.js';
 import { isIndexType, isManifestType } from '../model/media-types.js';
-import { parseIndex, type ImageIndex } from '../model/oci-index.js';
-import { formatPlatform, type Platform } from '../model/platform.js';
+import { parseIndex } from '../model/oci-index.js';
+import type { Platform } from '../model/platform.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import type { OpenedImage, RegistryOrigin } from './store.js';
+import { platformOf, selectPlatform } from './select.js';
 import { readDocument, readVerified, verifiedSource } from './verified.js';
 
 export interface GraphDocument {
@@ -52,19 +53,6 @@ export function imageGraph(img: Image): ImageGraph {
       { descriptor: img.manifest.value.config, source: bytesSource(img.config.bytes) },
     ],
   };
-}
-
-export function platformMatches(want: Platform, have: Platform | undefined): boolean {
-  if (!have) return false;
-  return have.os === want.os && have.architecture === want.architecture && (want.variant === undefined || have.variant === want.variant);
-}
-
-/** The entry of an index for a platform, or an error listing the platforms there are. */
-export function selectPlatform(index: ImageIndex, platform: Platform, where: string): Descriptor {
-  const hit = index.manifests.find((m) => isManifestType(m.mediaType) && platformMatches(platform, m.platform));
-  if (hit) return hit;
-  const have = index.manifests.map((m) => (m.platform ? formatPlatform(m.platform) : '(no platform)'));
-  throw new ReproError('E_NOT_FOUND', `${where}: the index has no image for ${formatPlatform(platform)} (it has ${have.join(', ') || 'none'})`);
 }
 
 export interface LoadOptions {
@@ -116,8 +104,7 @@ export async function loadGraph(opened: OpenedImage, opts: LoadOptions = {}): Pr
       const cfg = await readVerified(cfgSrc, m.value.config, store.where);
       await addBlob(m.value.config, cfg);
       try {
-        const c = parseConfig(cfg, 'config').value;
-        platform = { os: c.os, architecture: c.architecture, ...(c.variant ? { variant: c.variant } : {}) };
+        platform = platformOf(parseConfig(cfg, 'config').value);
       } catch {
         platform = undefined; // not an image config (an artifact): copied all the same
       }
@@ -145,7 +132,7 @@ export async function loadGraph(opened: OpenedImage, opts: LoadOptions = {}): Pr
 /** A one-image graph as an `Image` (for writers of single images, such as docker-archive). */
 export async function graphImage(graph: ImageGraph, where: string): Promise<Image> {
   if (!isManifestType(graph.root.mediaType)) {
-    throw new ReproError('E_USAGE', `${where}: holds one image, and the source is a multi-platform index; choose one with --platform OS/ARCH`);
+    throw new ReproError('E_USAGE', `${where}: holds one image, and the source is a multi-platform index; choose one with ${option('platform')}`);
   }
   const doc = graph.documents.find((d) => d.descriptor.digest === graph.root.digest)!;
   const manifest = parseManifest(doc.bytes, `manifest ${graph.root.digest}`, graph.root.mediaType);
@@ -163,7 +150,7 @@ export async function graphImage(graph: ImageGraph, where: string): Promise<Imag
   return {
     manifest,
     config,
-    platform: { os: config.value.os, architecture: config.value.architecture, ...(config.value.variant ? { variant: config.value.variant } : {}) },
+    platform: platformOf(config.value),
     layers: manifest.value.layers.map((l, i) => ({ descriptor: l, diffId: diffIds[i]!, source: blob(l.digest).source })),
   };
 }

@@ -2,14 +2,12 @@
  * Reading side of the transports: a blob store that serves bytes by digest, plus the top-level
  * index where the transport has one. Nothing read here is trusted: callers verify size and digest.
  */
-import type { BlobSource } from '../image/image.js';
+import type { BlobSource } from './image.js';
 import type { Descriptor } from '../model/descriptor.js';
 import type { Digest } from '../model/digest.js';
-import { ReproError } from '../model/errors.js';
 import type { RawJson } from '../model/json.js';
 import { isIndexType, isManifestType } from '../model/media-types.js';
 import type { ImageIndex } from '../model/oci-index.js';
-import { REF_NAME } from '../model/oci-index.js';
 
 export interface BlobStore {
   /** Human-readable name of where the blobs live, for messages. */
@@ -45,17 +43,4 @@ export interface OpenedImage {
 export function openDocument(store: BlobStore, d: Descriptor): Promise<BlobSource> {
   if (store.document && (isManifestType(d.mediaType) || isIndexType(d.mediaType))) return store.document(d);
   return store.blob(d.digest, d.size);
-}
-
-/** Picks the index.json entry a tag names, or the only entry when no tag is given. */
-export function selectFromIndex(index: ImageIndex, tag: string | undefined, where: string): Descriptor {
-  if (tag !== undefined) {
-    const hits = index.manifests.filter((m) => m.annotations?.[REF_NAME] === tag);
-    if (hits.length === 0) throw new ReproError('E_NOT_FOUND', `${where}: no image tagged ${JSON.stringify(tag)}`);
-    return hits[hits.length - 1]!;
-  }
-  if (index.manifests.length === 1) return index.manifests[0]!;
-  if (index.manifests.length === 0) throw new ReproError('E_NOT_FOUND', `${where}: the layout holds no image`);
-  const tags = index.manifests.map((m) => m.annotations?.[REF_NAME]).filter((t) => t !== undefined);
-  throw new ReproError('E_USAGE', `${where}: holds ${index.manifests.length} images; name one with :TAG (tags: ${tags.join(', ') || 'none'})`);
 }
