@@ -1,9 +1,10 @@
 import { tmpdir } from 'node:os';
-import { buildRootfs, type BuildResult, type RootfsBuildOptions } from '../build/rootfs-build.js';
-import type { SpecBuildOptions } from '../build/spec-build.js';
+import { buildRootfs, type RootfsBuildOptions } from '../pipeline/rootfs.js';
+import type { SpecBuildOptions } from '../pipeline/spec.js';
+import type { BuildResult } from '../pipeline/tree-steps.js';
 import { defaultCacheDir } from '../fetch/cache.js';
-import { PASS_NAMES, selectPasses } from '../build/passes.js';
-import { parseSourceDateEpoch } from '../build/epoch.js';
+import { PASS_NAMES, selectPasses } from '../pipeline/passes.js';
+import { parseSourceDateEpoch, sourceDateEpochFromEnv } from '../pipeline/epoch.js';
 import { ReproError } from '../model/errors.js';
 import type { Compression } from '../model/media-types.js';
 import { parsePlatform } from '../model/platform.js';
@@ -127,10 +128,9 @@ export function rootfsBuildOptions(rootfs: string, v: BuildFlagValues, io: Io): 
 }
 
 /** --source-date-epoch, else $SOURCE_DATE_EPOCH, else undefined (the input decides). */
-function sourceDateEpochOption(v: BuildFlagValues, io: Io): number | undefined {
+export function sourceDateEpochOption(v: { 'source-date-epoch'?: string | undefined }, io: Io): number | undefined {
   if (v['source-date-epoch'] !== undefined) return parseSourceDateEpoch(v['source-date-epoch'], '--source-date-epoch');
-  if (io.env['SOURCE_DATE_EPOCH'] !== undefined) return parseSourceDateEpoch(io.env['SOURCE_DATE_EPOCH'], 'environment variable SOURCE_DATE_EPOCH');
-  return undefined;
+  return sourceDateEpochFromEnv(io.env);
 }
 
 /** The hidden --deflate: auto (default), native or reference; the bytes are the same. */
@@ -165,7 +165,7 @@ async function buildSpecCommand(spec: string, v: BuildFlagValues, io: Io): Promi
   const progress = progressLine(io, 'writing layer');
   const push = progressLine(io, 'pushing');
   // Loaded here: a root-filesystem build need not load the spec schema, YAML and OpenPGP code.
-  const { buildSpec } = await import('../build/spec-build.js');
+  const { buildSpec } = await import('../pipeline/spec.js');
   const result = await buildSpec({
     ...specBuildOptions(spec, v, io),
     output: v.output!,

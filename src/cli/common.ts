@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ReproError } from '../model/errors.js';
+import { formatBytes } from '../verify/render-inspect.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -7,6 +8,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 const FLAG_OF: Record<string, string> = {
   'registry.insecure': '--tls-verify=false',
   'registry.credentials': '--creds USER:PASSWORD',
+  rebuilders: '--rebuilder URL',
 };
 
 /** The flag that sets a library option, for messages: `maxContentDiff` → `--max-content-diff`. */
@@ -66,18 +68,6 @@ export function commandLine(v: string | undefined, flag: string): string[] | und
     return parsed as string[];
   }
   return ['/bin/sh', '-c', v];
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = -1;
-  do {
-    v /= 1024;
-    i++;
-  } while (v >= 1024 && i < units.length - 1);
-  return `${v.toFixed(1)} ${units[i]}`;
 }
 
 /** A one-line progress display on a TTY; does nothing elsewhere. */

@@ -52,12 +52,12 @@ export async function verifyCommand(args: string[], io: Io): Promise<number> {
   const rebuild = v.rootfs
     ? { build: { ...rootfsBuildOptions(v.rootfs, v, io), onProgress: progress.update } }
     : { spec: { ...specBuildOptions(positionals[0]!, v, io), onProgress: progress.update } };
-  const transport = { registry: registryOptions(v, io) };
+  const registry = registryOptions(v, io);
   const r = await verify({
     ...rebuild,
     against: v.against,
     ...(v.archive !== undefined ? { archive: v.archive } : {}),
-    transport,
+    registry,
   }).finally(progress.end);
   report(r, io, v.json === true);
   return r.verdict === 'reproduced' ? 0 : 1;

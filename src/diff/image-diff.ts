@@ -8,10 +8,10 @@
 import { comparePaths } from '../archive/entry.js';
 import { canonicalize } from '../model/canonical-json.js';
 import type { Descriptor } from '../model/descriptor.js';
-import type { TransportOptions } from '../transports/index.js';
-import { ReproError } from '../model/errors.js';
+import type { RegistryOptions } from '../transports/registry/client.js';
+import { ReproError, option } from '../model/errors.js';
 import { parseJsonBytes } from '../model/json.js';
-import { formatPlatform, parsePlatform, type Platform } from '../model/platform.js';
+import { formatPlatform, toPlatform, type Platform } from '../model/platform.js';
 import { Collector } from './collector.js';
 import { compareFlattened } from './flatten.js';
 import { groupFindings, jsonFinding } from './findings.js';
@@ -20,7 +20,7 @@ import { jsonDifferences, without } from './json-diff.js';
 import { compareEntryStreams, type EntryContext } from './layer-diff.js';
 import { newStats, type Member, type ReadStats } from './members.js';
 import { ENTRY_FIELDS, ignoreRules } from './options.js';
-import { loadImage, openSide, selectPlatform, type ImageSide, type LoadedImage, type Side, type SideLayer } from './side.js';
+import { loadImage, openSide, sideManifest, type ImageSide, type LoadedImage, type Side, type SideLayer } from './side.js';
 import { DIFF_SCHEMA_VERSION, type Difference, type DiffResult, type Location, type SideSummary } from './types.js';
 
 export interface DiffOptions {
@@ -39,8 +39,12 @@ export interface DiffOptions {
   /** Differences listed in full; the rest are only counted. Default 100000. */
   maxDifferences?: number;
   onWarning?: (message: string) => void;
-  /** Credentials and TLS settings for docker:// references. */
-  transport?: TransportOptions;
+  /** Credentials and TLS settings for docker:// references (both sides). */
+  registry?: RegistryOptions;
+  /** For A alone, over `registry`. */
+  registryA?: RegistryOptions;
+  /** For B alone, over `registry`. */
+  registryB?: RegistryOptions;
 }
 
 export const DEFAULT_MAX_CONTENT_DIFF = 64 << 10;
@@ -199,7 +203,7 @@ class Comparison {
       }
       return;
     }
-    const pick = (s: ImageSide): Descriptor => selectPlatform(s, this.platform);
+    const pick = (s: ImageSide): Descriptor => sideManifest(s, this.platform);
     const [ma, mb] = [pick(a), pick(b)];
     const [ia, ib] = await Promise.all([loadImage(a, ma), loadImage(b, mb)]);
     await this.images(ia, ib, undefined);
@@ -211,7 +215,7 @@ class Comparison {
       return;
     }
     const layers = async (s: Side): Promise<SideLayer[]> => {
-      const l = s.kind === 'image' ? (await loadImage(s, selectPlatform(s, this.platform))).layers : [s.layer];
+      const l = s.kind === 'image' ? (await loadImage(s, sideManifest(s, this.platform))).layers : [s.layer];
       this.layerCounts[s.label] = l.length;
       return l;
     };
@@ -227,10 +231,14 @@ function summary(s: Side, layers: number, entriesRead: number): SideSummary {
 /** Compares two images (or root filesystems) and returns every difference, grouped into findings. */
 export async function diff(a: string, b: string, opts: DiffOptions = {}): Promise<DiffResult> {
   const limit = opts.maxContentDiff ?? DEFAULT_MAX_CONTENT_DIFF;
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new ReproError('E_USAGE', `--max-content-diff: expected a positive whole number of bytes, got ${String(opts.maxContentDiff)}`);
-  const platform = typeof opts.platform === 'string' ? parsePlatform(opts.platform) : opts.platform;
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new ReproError('E_USAGE', `${option('maxContentDiff')}: expected a positive whole number of bytes, got ${String(opts.maxContentDiff)}`);
+  const platform = opts.platform === undefined ? undefined : toPlatform(opts.platform);
   const cmp = new Comparison(opts, limit, platform);
-  const [sa, sb] = await Promise.all([openSide(a, 'A', opts.onWarning, opts.transport), openSide(b, 'B', opts.onWarning, opts.transport)]);
+  const registry = (side?: RegistryOptions): { registry?: RegistryOptions } => {
+    const r = side || opts.registry ? { ...opts.registry, ...side } : undefined;
+    return r ? { registry: r } : {};
+  };
+  const [sa, sb] = await Promise.all([openSide(a, 'A', opts.onWarning, registry(opts.registryA)), openSide(b, 'B', opts.onWarning, registry(opts.registryB))]);
   await cmp.sides(sa, sb);
   const differences = [...cmp.sink.differences].sort(compareDifferences);
   const findings = groupFindings(differences, formatDifferencePlace, cmp.sink.omitted);

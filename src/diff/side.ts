@@ -104,7 +104,7 @@ export async function openSide(reference: string, label: 'A' | 'B', onWarning?: 
 }
 
 /** The manifest of a side for one platform (through an index; its only manifest without one). */
-export function selectPlatform(side: ImageSide, want: Platform | undefined): Descriptor {
+export function sideManifest(side: ImageSide, want: Platform | undefined): Descriptor {
   return manifestOf(side.view, want);
 }
 

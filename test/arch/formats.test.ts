@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { formatDep, parseDep } from '../../src/sources/arch/depends.js';
 import { formatDesc, parseDesc } from '../../src/sources/arch/desc.js';
 import { withInstallDate } from '../../src/sources/arch/installdate.js';
-import { descFile, filesFile, type InstalledPackage } from '../../src/sources/arch/local-db.js';
+import { descFile, filesFile, type LocalPackage } from '../../src/sources/arch/local-db.js';
 import { mtreeFileList, sortFileList } from '../../src/sources/arch/mtree.js';
 import { parsePkgInfo } from '../../src/sources/arch/pkginfo.js';
 
@@ -38,7 +38,7 @@ test('the local desc and files: libalpm field order, written only when present, 
     'packager = P', 'size = 0', 'arch = x86_64', 'license = MIT', 'license = BSD', 'group = g', 'depend = a>=1', 'optdepend = b: why',
     'provides = c=2', 'conflict = d', 'replaces = e', 'backup = etc/foo.conf', 'backup = etc/absent.conf', 'xdata = pkgtype=pkg', 'not a key value line',
   ].join('\n'), 'PKGINFO');
-  const p: InstalledPackage = {
+  const p: LocalPackage = {
     name: 'foo', version: '1:2-3', reason: 'dependency', validation: ['sha256', 'pgp'],
     file: { pkginfo, entries: [], fileList: ['etc/', 'etc/foo.conf'] },
     read: (path) => (path === 'etc/foo.conf' ? Buffer.from('x=1\n') : undefined),

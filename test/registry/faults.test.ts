@@ -32,7 +32,7 @@ before(async () => {
   digest = build(rootfs, `oci:${layout}:v1`);
   const m = JSON.parse(readFileSync(join(layout, 'blobs', 'sha256', digest.slice(7)), 'utf8')) as { layers: Array<{ digest: string }> };
   layerDigest = m.layers[0]!.digest;
-  await copy(`oci:${layout}:v1`, `docker://${reg.host}/faults/img:v1`, { destination: { registry: FAST } });
+  await copy(`oci:${layout}:v1`, `docker://${reg.host}/faults/img:v1`, { destinationRegistry: FAST });
 });
 after(async () => {
   await proxy?.stop();
@@ -42,7 +42,7 @@ after(async () => {
 beforeEach(() => proxy.clear());
 
 async function pull(out: string): Promise<string> {
-  const r = await copy(`docker://${proxy.host}/faults/img:v1`, `oci:${out}:v1`, { source: { registry: FAST } });
+  const r = await copy(`docker://${proxy.host}/faults/img:v1`, `oci:${out}:v1`, { sourceRegistry: FAST });
   return r.digest;
 }
 
@@ -126,7 +126,7 @@ test('push: 429 on starting an upload, 500 on its PUT and on the manifest PUT ar
   proxy.add({ method: 'POST', path: /\/blobs\/uploads\/$/, fault: 'status429', times: 1 });
   proxy.add({ method: 'PUT', path: /\/blobs\/uploads\//, fault: 'status500', times: 1 });
   proxy.add({ method: 'PUT', path: /\/manifests\//, fault: 'status500', times: 1 });
-  const r = await copy(`oci:${layout}:v1`, `docker://${proxy.host}/pushfaults/a:v1`, { destination: { registry: FAST } });
+  const r = await copy(`oci:${layout}:v1`, `docker://${proxy.host}/pushfaults/a:v1`, { destinationRegistry: FAST });
   assert.equal(r.digest, digest);
   assert.equal(sha256(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/pushfaults/a:v1`])), digest);
   assert.equal(proxy.log.filter((l) => l.fault).length, 3);
@@ -135,7 +135,7 @@ test('push: 429 on starting an upload, 500 on its PUT and on the manifest PUT ar
 test('push: a chunk dropped half-way is resumed from the offset the registry reports', async () => {
   proxy.add({ method: 'PATCH', path: /\/blobs\/uploads\//, fault: 'drop-upload', times: 1 });
   const r = await copy(`oci:${layout}:v1`, `docker://${proxy.host}/pushfaults/chunked:v1`, {
-    destination: { registry: { ...FAST, monolithicLimit: 1024, chunkSize: 100000 } },
+    destinationRegistry: { ...FAST, monolithicLimit: 1024, chunkSize: 100000 },
   });
   assert.equal(r.digest, digest);
   assert.ok(proxy.log.some((l) => l.fault === 'drop-upload'));
@@ -148,7 +148,7 @@ test('push: a chunk dropped half-way is resumed from the offset the registry rep
 
 test('push: a monolithic upload dropped half-way starts again in a new session', async () => {
   proxy.add({ method: 'PUT', path: /\/blobs\/uploads\//, fault: 'drop-upload', times: 1 });
-  const r = await copy(`oci:${layout}:v1`, `docker://${proxy.host}/pushfaults/mono:v1`, { destination: { registry: FAST } });
+  const r = await copy(`oci:${layout}:v1`, `docker://${proxy.host}/pushfaults/mono:v1`, { destinationRegistry: FAST });
   assert.equal(r.digest, digest);
   assert.equal(sha256(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/pushfaults/mono:v1`])), digest);
   assert.ok(proxy.log.filter((l) => l.method === 'POST').length >= 3, 'a new upload session for the dropped blob');

@@ -68,16 +68,16 @@ test('ours push → ours pull (oci, oci-archive): digests equal; a second push s
   const rootfs = join(work, 'r3');
   makeRootfs(rootfs, 'three');
   const local = build(rootfs, `oci:${join(work, 'local3')}:v3`);
-  const first = await copy(`oci:${join(work, 'local3')}:v3`, `docker://${reg.host}/ours/three:v3`, { destination: { registry: { insecure: true } } });
+  const first = await copy(`oci:${join(work, 'local3')}:v3`, `docker://${reg.host}/ours/three:v3`, { destinationRegistry: { insecure: true } });
   assert.equal(first.digest, local);
   assert.deepEqual(first.pushed, { exists: 0, mounted: 0, uploaded: 2 });
-  const again = await copy(`oci:${join(work, 'local3')}:v3`, `docker://${reg.host}/ours/three:again`, { destination: { registry: { insecure: true } } });
+  const again = await copy(`oci:${join(work, 'local3')}:v3`, `docker://${reg.host}/ours/three:again`, { destinationRegistry: { insecure: true } });
   assert.deepEqual(again.pushed, { exists: 2, mounted: 0, uploaded: 0 });
-  const mounted = await copy(`docker://${reg.host}/ours/three:v3`, `docker://${reg.host}/elsewhere/three:v3`, { source: { registry: { insecure: true } }, destination: { registry: { insecure: true } } });
+  const mounted = await copy(`docker://${reg.host}/ours/three:v3`, `docker://${reg.host}/elsewhere/three:v3`, { sourceRegistry: { insecure: true }, destinationRegistry: { insecure: true } });
   assert.equal(mounted.digest, local);
   assert.deepEqual(mounted.pushed, { exists: 0, mounted: 2, uploaded: 0 });
   const out = join(work, 'pulled3');
-  const pulled = await copy(`docker://${reg.host}/elsewhere/three:v3`, `oci:${out}:v3`, { source: { registry: { insecure: true } } });
+  const pulled = await copy(`docker://${reg.host}/elsewhere/three:v3`, `oci:${out}:v3`, { sourceRegistry: { insecure: true } });
   assert.equal(pulled.digest, local);
   assert.equal(layoutDigest(out, 'v3'), local);
   const archive = join(work, 'pulled3.tar');
@@ -93,7 +93,7 @@ test('chunked upload (PATCH with Content-Range, closing PUT) gives the same dige
   makeRootfs(rootfs, 'four', 400000);
   const local = build(rootfs, `oci:${join(work, 'local4')}:v4`);
   const pushed = await copy(`oci:${join(work, 'local4')}:v4`, `docker://${reg.host}/ours/chunked:v4`, {
-    destination: { registry: { insecure: true, monolithicLimit: 1024, chunkSize: 64 << 10 } },
+    destinationRegistry: { insecure: true, monolithicLimit: 1024, chunkSize: 64 << 10 },
   });
   assert.equal(pushed.digest, local);
   assert.equal(sha256(skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/ours/chunked:v4`])), local);
@@ -102,8 +102,8 @@ test('chunked upload (PATCH with Content-Range, closing PUT) gives the same dige
   assert.equal(layoutDigest(out), local);
   // registry to registry, chunked from a streamed (not file-backed) source
   const other = await copy(`docker://${reg.host}/ours/chunked:v4`, `docker://${reg.host}/chunked/copy:v4`, {
-    source: { registry: { insecure: true } },
-    destination: { registry: { insecure: true, monolithicLimit: 1024, chunkSize: 50000 } },
+    sourceRegistry: { insecure: true },
+    destinationRegistry: { insecure: true, monolithicLimit: 1024, chunkSize: 50000 },
   });
   assert.equal(other.digest, local);
 });

@@ -5,7 +5,9 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { ReproError } from '../../model/errors.js';
 import { field, parseParagraphs } from './control.js';
+import type { DebianSource } from './schema.js';
 
 export interface AptSource {
   uri: string;
@@ -68,4 +70,14 @@ export function mirrorsFor(sources: AptSource[], suite: string): string[] {
   const first = sources.filter((s) => s.suites.includes(suite)).map((s) => norm(s.uri));
   const rest = sources.filter((s) => s.suites.some((x) => !x.endsWith('-security'))).map((s) => norm(s.uri));
   return [...new Set([...first, ...rest])];
+}
+
+/** The spec's mirrors, else the host's apt sources for the suite; never a built-in host. */
+export function debianMirrors(source: DebianSource, aptDir?: string): string[] {
+  if (source.mirrors) return source.mirrors.map((m) => m.replace(/\/+$/, ''));
+  const found = mirrorsFor(hostAptSources(aptDir), source.suite);
+  if (found.length === 0) {
+    throw new ReproError('E_SPEC', `no mirror: the spec has no source.mirrors and this host has no apt sources; add e.g. "mirrors: [<your Debian mirror URL>]" under source:`);
+  }
+  return found;
 }

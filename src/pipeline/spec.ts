@@ -1,33 +1,32 @@
 /**
- * Builds an image from a spec and its lock: the locked packages (from the cache, fetched first
- * unless offline), installed without running anything by the distribution's install step (its
- * package database, and for Debian the script effects), the spec's files added, then the shared
- * build steps.
+ * `build` from a spec and its lock. Steps: lock (the lock read and checked against the spec),
+ * fetch (every locked file verified in the cache, downloaded first unless offline), install (the
+ * distribution's install step: packages unpacked without running anything, its package database,
+ * its script effects), spec files (the spec's `files:`), then the shared passes → layers → config →
+ * manifest → output (tree-steps.ts). Nothing here knows which distribution it builds.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { parentOf, type Entry } from '../archive/entry.js';
 import { cleanMemberPath } from '../archive/paths.js';
 import { Cache } from '../fetch/cache.js';
 import { inOrder } from '../fetch/pool.js';
+import { makeScratchDir } from '../fs/scratch.js';
 import type { ContainerConfig } from '../model/config.js';
-import { ReproError, ioError } from '../model/errors.js';
-import type { Platform } from '../model/platform.js';
-import { archLockedFiles, type LockedFile } from '../sources/arch/fetch.js';
-import { archTree } from '../sources/arch/tree.js';
-import { debianMirrors } from '../sources/debian/lock.js';
-import { debianTree } from '../sources/debian/tree.js';
-import type { InstalledTree } from '../sources/installed-tree.js';
+import { ReproError, ioError, option } from '../model/errors.js';
+import { parsePlatform, type Platform } from '../model/platform.js';
+import type { Distribution, InstalledTree, LockedFile } from '../sources/distribution.js';
+import { distributionFor } from '../sources/index.js';
 import { loadSpec, type LoadedSpec } from '../spec/load.js';
-import { checkLockMatches, isDebianLock, lockPathFor, readLock, type DebianLock, type LockFile } from '../spec/lockfile.js';
-import { isArchSpec, isDebianSpec, type DebianSpec, type ImageSpec } from '../spec/schema.js';
+import { checkLockMatches, lockPathFor, readLock, type LockFile } from '../spec/lockfile.js';
+import type { ImageSpec } from '../spec/schema.js';
 import { parseImageRef, type ImageRef } from '../transports/reference.js';
-import type { PassReport } from './passes.js';
 import { PASS_NAMES } from './passes.js';
-import { buildFromTree, type BuildResult, type RootfsBuildOptions } from './rootfs-build.js';
+import { checkImageOptions } from './rootfs.js';
+import type { StepRecord } from './steps.js';
+import { buildTree, type BuildResult, type ImageOptions } from './tree-steps.js';
 
 export interface FetchOptions {
   cache: Cache;
@@ -38,22 +37,17 @@ export interface FetchOptions {
   onRetry?: (message: string) => void;
 }
 
-/** A lock's Debian packages and where they can come from (mirrors looked up only when needed). */
-function debianLockedFiles(spec: DebianSpec, lock: DebianLock, aptDir: string | undefined): LockedFile[] {
-  let mirrors: string[] | undefined;
-  return lock.packages.map((p) => ({
-    key: p.name, filename: p.filename, size: p.size, sha256: p.sha256,
-    urls: () => (mirrors ??= debianMirrors(spec, aptDir)).map((m) => `${m}/${p.filename}`),
-  }));
+/** The distribution of a spec, checked against the lock's. */
+function distributionOf(spec: ImageSpec, lock: LockFile): Distribution {
+  const d = distributionFor(spec.source.distro);
+  if (lock.source.distro !== d.distro) {
+    throw new ReproError('E_LOCK_STALE', `the lock is for ${distributionFor(lock.source.distro).title}, the spec for ${d.title}; run 'repro-image lock' again`);
+  }
+  return d;
 }
 
 export function lockedFiles(spec: ImageSpec, lock: LockFile, aptDir?: string): LockedFile[] {
-  if (isDebianLock(lock)) {
-    if (!isDebianSpec(spec)) throw new ReproError('E_LOCK_STALE', `the lock is for Debian, the spec for ${spec.source.distro}; run 'repro-image lock' again`);
-    return debianLockedFiles(spec, lock, aptDir);
-  }
-  if (!isArchSpec(spec)) throw new ReproError('E_LOCK_STALE', `the lock is for Arch Linux, the spec for ${spec.source.distro}; run 'repro-image lock' again`);
-  return archLockedFiles(spec, lock);
+  return distributionOf(spec, lock).lockedFiles(spec, lock, aptDir ? { aptDir } : {});
 }
 
 /** Every locked file's verified copy in the cache (downloaded first unless offline), by key. */
@@ -65,7 +59,7 @@ export async function fetchLocked(spec: ImageSpec, lock: LockFile, opts: FetchOp
     else missing.push(p);
   }
   if (missing.length > 0 && opts.offline) {
-    throw new ReproError('E_NOT_FOUND', `--offline: ${missing.length} locked file${missing.length === 1 ? ' is' : 's are'} not in the cache ${opts.cache.dir} (first: ${missing[0]!.filename}); run 'repro-image fetch' first`);
+    throw new ReproError('E_NOT_FOUND', `${option('offline')}: ${missing.length} locked file${missing.length === 1 ? ' is' : 's are'} not in the cache ${opts.cache.dir} (first: ${missing[0]!.filename}); run 'repro-image fetch' first`);
   }
   if (missing.length === 0) return out;
   let done = 0;
@@ -103,35 +97,13 @@ function verifyCached(path: string, p: { size: number; sha256: string; filename:
   }
 }
 
-const OCI_ARCH: Record<string, Platform> = {
-  amd64: { os: 'linux', architecture: 'amd64' },
-  arm64: { os: 'linux', architecture: 'arm64', variant: 'v8' },
-  armhf: { os: 'linux', architecture: 'arm', variant: 'v7' },
-  armel: { os: 'linux', architecture: 'arm', variant: 'v5' },
-  i386: { os: 'linux', architecture: '386' },
-  ppc64el: { os: 'linux', architecture: 'ppc64le' },
-  s390x: { os: 'linux', architecture: 's390x' },
-  riscv64: { os: 'linux', architecture: 'riscv64' },
-  mips64el: { os: 'linux', architecture: 'mips64le' },
-};
-
-/** pacman's architecture names (Arch Linux and its ports). */
-const PACMAN_OCI_ARCH: Record<string, Platform> = {
-  x86_64: { os: 'linux', architecture: 'amd64' },
-  aarch64: { os: 'linux', architecture: 'arm64', variant: 'v8' },
-  armv7h: { os: 'linux', architecture: 'arm', variant: 'v7' },
-  i686: { os: 'linux', architecture: '386' },
-  riscv64: { os: 'linux', architecture: 'riscv64' },
-};
-
 /** The OCI platform of a spec's image: `platform`, else the one of its distribution's architecture. */
 export function specPlatform(spec: ImageSpec): Platform {
-  if (spec.platform) {
-    const [os, architecture, variant] = spec.platform.split('/') as [string, string, string | undefined];
-    return variant ? { os, architecture, variant } : { os, architecture };
-  }
-  const p = (spec.source.distro === 'debian' ? OCI_ARCH : PACMAN_OCI_ARCH)[spec.source.architecture];
-  if (!p) throw new ReproError('E_SPEC', `source.architecture ${spec.source.architecture}: no OCI platform known for it; set platform:`);
+  if (spec.platform) return parsePlatform(spec.platform);
+  const d = distributionFor(spec.source.distro);
+  const arch = d.architecture(spec.source);
+  const p = d.platform(arch);
+  if (!p) throw new ReproError('E_SPEC', `source.architecture ${arch}: no OCI platform known for it; set platform:`);
   return p;
 }
 
@@ -172,23 +144,38 @@ function addSpecFiles(entries: Map<string, Entry>, loaded: LoadedSpec, mtime: nu
   return added;
 }
 
-export interface SpecBuildOptions extends Omit<RootfsBuildOptions, 'rootfs' | 'output' | 'compression' | 'normalize' | 'config' | 'platform'> {
+export interface SpecBuildOptions extends Omit<ImageOptions, 'compression' | 'normalize' | 'config' | 'platform' | 'exclude' | 'keepXattrs'> {
+  /** The image.yaml; its lock is SPEC.lock.json beside it. */
   spec: string;
   output: ImageRef | string;
+  /** The content-addressed cache (see defaultCacheDir). */
   cacheDir: string;
+  /** Use only the cache; never open a network connection. */
   offline?: boolean;
+  /** Default: the lock's date (Release Date, snapshot day). The environment is not read (see sourceDateEpochFromEnv). */
+  sourceDateEpoch?: number;
   aptDir?: string;
+  tmpDir?: string;
+  onWarning?: (message: string) => void;
   onFetchProgress?: FetchOptions['onProgress'];
 }
 
 export async function buildSpec(opts: SpecBuildOptions): Promise<BuildResult & { lock: { path: string; digest: string } }> {
-  const ref = typeof opts.output === 'string' ? parseImageRef(opts.output, '--output') : opts.output;
+  checkImageOptions(opts);
+  const output = typeof opts.output === 'string' ? parseImageRef(opts.output, option('output')) : opts.output;
   const loaded = loadSpec(opts.spec);
   const { spec } = loaded;
+  const records: StepRecord[] = [];
+
+  // Step: lock
   const lockPath = lockPathFor(loaded.file);
   const lock = readLock(lockPath);
   checkLockMatches(lock, spec, lockPath, opts.spec);
+  const distribution = distributionOf(spec, lock);
   const lockDigest = `sha256:${createHash('sha256').update(readFileSync(lockPath)).digest('hex')}`;
+  records.push({ step: 'lock', reports: [] });
+
+  // Step: fetch
   const cache = new Cache(opts.cacheDir);
   const files = await fetchLocked(spec, lock, {
     cache, ...(opts.offline ? { offline: true } : {}), ...(opts.aptDir ? { aptDir: opts.aptDir } : {}),
@@ -196,34 +183,29 @@ export async function buildSpec(opts: SpecBuildOptions): Promise<BuildResult & {
   });
   const buf = Buffer.allocUnsafe(1 << 20);
   for (const p of lockedFiles(spec, lock, opts.aptDir)) verifyCached(files.get(p.key)!, p, buf);
+  records.push({ step: 'fetch', reports: [] });
 
   const sde = opts.sourceDateEpoch ?? lock.source.sourceDateEpoch;
-  const tmp = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'repro-image-')).catch((e) => { throw ioError(e, 'cannot create a temporary directory'); });
+  const tmp = await makeScratchDir(opts.tmpDir);
   let cleanup: (() => Promise<void>) | undefined;
   try {
-    // Step: install packages (with the distribution's package database and script effects)
-    const installed = isDebianLock(lock) ? await debianTree(lock, files, tmp, sde) : await archTree(lock, files, tmp, sde);
+    // Step: install (the distribution's packages, database and script effects)
+    const installed = await distribution.install(lock, files, tmp, sde);
     cleanup = installed.cleanup;
-    const { entries } = installed;
+    records.push({ step: 'install', reports: installed.reports });
 
-    // Step: the spec's files
-    const added = addSpecFiles(entries, loaded, sde, installed.destPath);
-    const reports: PassReport[] = [...installed.reports];
-    if (added.length > 0) reports.push({ name: 'spec files', changed: added.length, examples: added.slice(0, 10) });
+    // Step: spec files
+    const added = addSpecFiles(installed.entries, loaded, sde, installed.destPath);
+    records.push({ step: 'files', reports: added.length > 0 ? [{ name: 'spec files', changed: added.length, examples: added.slice(0, 10) }] : [] });
 
     const normalize = spec.normalize === 'all' ? [...PASS_NAMES] : spec.normalize === 'none' ? [] : spec.normalize;
-    const result = await buildFromTree(entries, ref, tmp, {
-      ...opts,
-      compression: spec.compression,
-      normalize,
-      platform: specPlatform(spec),
-      config: containerConfig(spec),
-      sourceDateEpoch: sde,
-      sourceDateEpochFrom: opts.sourceDateEpoch !== undefined ? 'option' : isDebianLock(lock) ? 'release-date' : 'snapshot-date',
-      label: opts.spec,
-      warnings: [],
-      extraReports: reports,
-    });
+    const result = await buildTree(
+      {
+        entries: installed.entries, output, tmp, label: opts.spec, sourceDateEpoch: sde,
+        options: { ...opts, compression: spec.compression, normalize, platform: specPlatform(spec), config: containerConfig(spec) },
+      },
+      { sourceDateEpochFrom: opts.sourceDateEpoch !== undefined ? 'option' : distribution.epochFrom, warnings: [], before: records },
+    );
     return { ...result, lock: { path: lockPath, digest: lockDigest } };
   } finally {
     await cleanup?.();
