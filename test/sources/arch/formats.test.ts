@@ -1,12 +1,12 @@
 /** pacman's text formats: desc, .PKGINFO, mtree file lists, dependency strings, install dates. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatDep, parseDep } from '../../src/sources/arch/depends.js';
-import { formatDesc, parseDesc } from '../../src/sources/arch/desc.js';
-import { withInstallDate } from '../../src/sources/arch/installdate.js';
-import { descFile, filesFile, type LocalPackage } from '../../src/sources/arch/local-db.js';
-import { mtreeFileList, sortFileList } from '../../src/sources/arch/mtree.js';
-import { parsePkgInfo } from '../../src/sources/arch/pkginfo.js';
+import { formatDep, parseDep } from '../../../src/sources/arch/depends.js';
+import { formatDesc, parseDesc } from '../../../src/sources/arch/desc.js';
+import { withInstallDate } from '../../../src/sources/arch/installdate.js';
+import { descFile, filesFile, type LocalPackage } from '../../../src/sources/arch/local-db.js';
+import { mtreeFileList, sortFileList } from '../../../src/sources/arch/mtree.js';
+import { parsePkgInfo } from '../../../src/sources/arch/pkginfo.js';
 
 test('dependency strings are read as libalpm reads them and written back unchanged', () => {
   assert.deepEqual(parseDep('libfoo.so=1-64'), { name: 'libfoo.so', op: '=', version: '1-64' });

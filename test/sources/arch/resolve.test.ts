@@ -1,9 +1,9 @@
 /** The resolver's choices, each the one libalpm makes, on small made-up repositories. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDep } from '../../src/sources/arch/depends.js';
-import { resolve, sortByDeps, type Repository } from '../../src/sources/arch/resolve.js';
-import type { SyncPackage } from '../../src/sources/arch/syncdb.js';
+import { parseDep } from '../../../src/sources/arch/depends.js';
+import { resolve, sortByDeps, type Repository } from '../../../src/sources/arch/resolve.js';
+import type { SyncPackage } from '../../../src/sources/arch/syncdb.js';
 
 function pkg(repository: string, name: string, version: string, rel: { depends?: string[]; provides?: string[]; conflicts?: string[]; groups?: string[] } = {}): SyncPackage {
   return {

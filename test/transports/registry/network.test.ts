@@ -10,7 +10,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { makeRootfs, startRegistry, tempDir, type StartedRegistry } from './harness.js';
 import { build, layoutDigest, runCliAsync, sha256, skopeoAsync } from './images.js';
-import { TestProxy } from '../helpers/proxy.js';
+import { TestProxy } from '../../helpers/proxy.js';
 
 const TLS = '--tls-verify=false';
 const PROXY_PASSWORD = 'proxy-pa55-not-in-any-message';

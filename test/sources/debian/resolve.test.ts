@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeUniverse, parsePackages } from '../../src/sources/debian/packages.js';
-import { resolve } from '../../src/sources/debian/resolve.js';
+import { makeUniverse, parsePackages } from '../../../src/sources/debian/packages.js';
+import { resolve } from '../../../src/sources/debian/resolve.js';
 
 const pkg = (name: string, version: string, extra = ''): string =>
   `Package: ${name}\nVersion: ${version}\nArchitecture: amd64\nFilename: pool/${name}_${version}.deb\nSize: 1\nSHA256: ${'0'.repeat(64)}\n${extra}`;

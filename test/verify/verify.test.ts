@@ -9,8 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
-import { makeRootfs, startRegistry, tempDir, type Registry } from './harness.js';
-import { EPOCH, build, makeIndexLayout, sha256 } from './images.js';
+import { makeRootfs, startRegistry, tempDir, type Registry } from '../transports/registry/harness.js';
+import { EPOCH, build, makeIndexLayout, sha256 } from '../transports/registry/images.js';
 
 const TLS = '--tls-verify=false';
 let reg: Registry;

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { compareVersions, satisfies } from '../../src/sources/debian/version.js';
-import { parseDeps } from '../../src/sources/debian/depends.js';
+import { compareVersions, satisfies } from '../../../src/sources/debian/version.js';
+import { parseDeps } from '../../../src/sources/debian/depends.js';
 
 const sign = (n: number): number => (n < 0 ? -1 : n > 0 ? 1 : 0);
 

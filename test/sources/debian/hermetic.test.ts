@@ -11,9 +11,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCliAsync, type RunResult } from '../helpers/cli.js';
-import { makeKey, makeRepo, type Repo, type TestPackage } from '../helpers/debian-repo.js';
-import { readGolden } from '../helpers/golden.js';
+import { runCliAsync, type RunResult } from '../../helpers/cli.js';
+import { makeKey, makeRepo, type Repo, type TestPackage } from '../../helpers/debian-repo.js';
+import { readGolden } from '../../helpers/golden.js';
 
 const PACKAGES: TestPackage[] = [
   { name: 'hello-base', version: '1.0', fields: { Priority: 'required' }, files: { '/usr/share/hello/base.txt': 'from hello-base\n', '/bin/hello-sh': { data: '#!/bin/sh\necho hello\n', mode: 0o755 } } },

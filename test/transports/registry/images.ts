@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, runCli, runCliAsync as runCliAsyncWith, type RunResult } from '../helpers/cli.js';
+import { CLI, runCli, runCliAsync as runCliAsyncWith, type RunResult } from '../../helpers/cli.js';
 import { makeRootfs, requireTool } from './harness.js';
 
 export const EPOCH = '1700000000';

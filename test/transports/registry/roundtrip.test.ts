@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { CLI, runCli } from '../helpers/cli.js';
-import { copy } from '../../src/transports/copy.js';
+import { CLI, runCli } from '../../helpers/cli.js';
+import { copy } from '../../../src/transports/copy.js';
 import { makeRootfs, startRegistry, tempDir, type Registry } from './harness.js';
 import { blobPath, build, layoutDigest, makeIndexLayout, sha256, skopeo } from './images.js';
 

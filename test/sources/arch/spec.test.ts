@@ -1,9 +1,9 @@
 /** The Arch branch of image.yaml: defaults, the snapshot date, what only Debian has, the digest. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { archBases, fileUrls, snapshotEpoch } from '../../src/sources/arch/mirrors.js';
-import { parseSpec } from '../../src/spec/load.js';
-import { specDigest } from '../../src/spec/lockfile.js';
+import { archBases, fileUrls, snapshotEpoch } from '../../../src/sources/arch/mirrors.js';
+import { parseSpec } from '../../../src/spec/load.js';
+import { specDigest } from '../../../src/spec/lockfile.js';
 
 test('defaults, the documented archive base, and a digest that ignores mirrors and image config', () => {
   const a = parseSpec('name: a\nsource: {distro: arch, snapshot: 2024/03/01}\npackages: [base, lib32-glibc, gtk2+, python@3]\n', 'a.yaml');

@@ -13,13 +13,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Cache } from '../../src/fetch/cache.js';
-import { lockArch } from '../../src/sources/arch/lock.js';
-import { parseSpec } from '../../src/spec/load.js';
-import { specDigest } from '../../src/spec/lockfile.js';
-import { runCliAsync, type RunResult } from '../helpers/cli.js';
-import { SNAPSHOT, SNAPSHOT_EPOCH, makeArchRepo, makeKey, makepkg, openUp, type ArchRepo, type TestArchPackage } from '../helpers/arch-repo.js';
-import { readGolden } from '../helpers/golden.js';
+import { Cache } from '../../../src/fetch/cache.js';
+import { lockArch } from '../../../src/sources/arch/lock.js';
+import { parseSpec } from '../../../src/spec/load.js';
+import { specDigest } from '../../../src/spec/lockfile.js';
+import { runCliAsync, type RunResult } from '../../helpers/cli.js';
+import { SNAPSHOT, SNAPSHOT_EPOCH, makeArchRepo, makeKey, makepkg, openUp, type ArchRepo, type TestArchPackage } from '../../helpers/arch-repo.js';
+import { readGolden } from '../../helpers/golden.js';
 
 const CORE: TestArchPackage[] = [
   {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { parseEvr, satisfies, vercmp } from '../../src/sources/arch/version.js';
+import { parseEvr, satisfies, vercmp } from '../../../src/sources/arch/version.js';
 
 const VERSIONS = [
   '1', '1.0', '1.0.0', '1.0a', '1.0b', '1.0rc1', '1.0.rc1', '1.0-1', '1.0-2', '1.0-10', '1.0-1.1', '1.0+1', '1.0_1', '1.0~1',
