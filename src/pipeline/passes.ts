@@ -5,7 +5,7 @@
  */
 import picomatch from 'picomatch';
 import { comparePaths, type Entry } from '../archive/entry.js';
-import { ReproError } from '../model/errors.js';
+import { ReproError, option } from '../model/errors.js';
 import { readEntryBytes } from '../archive/content.js';
 import { LOCAL_DESC, withInstallDate } from '../sources/arch/installdate.js';
 
@@ -130,7 +130,7 @@ export function selectPasses(spec: string | undefined): string[] {
   const names = spec.split(',').map((s) => s.trim()).filter(Boolean);
   for (const n of names) {
     if (!PASS_NAMES.includes(n)) {
-      throw new ReproError('E_USAGE', `--normalize: unknown pass ${JSON.stringify(n)}; known: ${PASS_NAMES.join(', ')}, or all, none`);
+      throw new ReproError('E_USAGE', `${option('normalize')}: unknown pass ${JSON.stringify(n)}; known: ${PASS_NAMES.join(', ')}, or all, none`);
     }
   }
   return names;

@@ -3,6 +3,7 @@ import type { Image } from '../image/image.js';
 import type { Digest } from '../model/digest.js';
 import { ioError } from '../model/errors.js';
 import { isManifestType } from '../model/media-types.js';
+import { checkPlatform } from '../model/platform.js';
 import type { RawJson } from '../model/json.js';
 import type { ImageIndex } from '../model/oci-index.js';
 import { tempNameFor } from '../fs/atomic.js';
@@ -69,6 +70,8 @@ async function withSpool<T>(file: string, graph: ImageGraph, fn: (g: ImageGraph)
 
 /** Writes an image graph (one image, or an index with all its images) to a destination. */
 export async function writeGraph(ref: ImageRef, graph: ImageGraph, mtime: number, opts: TransportOptions = {}): Promise<WriteResult> {
+  // A platform from an untyped caller is checked before it is written into an index.
+  if (graph.root.platform !== undefined) checkPlatform(graph.root.platform);
   switch (ref.transport) {
     case 'oci':
       return { index: await writeLayout(ref.path, graph, ref.tag), digest: graph.root.digest };

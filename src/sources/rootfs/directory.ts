@@ -7,7 +7,7 @@ import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { ReproError, ioError } from '../../model/errors.js';
+import { ReproError, ioError, option } from '../../model/errors.js';
 import type { Entry } from '../../archive/entry.js';
 import type { RootfsTree } from './tarball.js';
 
@@ -77,9 +77,9 @@ export async function readDirectory(root: string): Promise<RootfsTree> {
   try {
     st = lstatSync(root, { bigint: true });
   } catch (e) {
-    throw ioError(e, `--rootfs ${root}`);
+    throw ioError(e, `${option('rootfs')} ${root}`);
   }
-  if ((st.mode & S_IFMT) !== S_IFDIR) throw new ReproError('E_BAD_INPUT', `--rootfs ${root}: not a directory or tar archive`);
+  if ((st.mode & S_IFMT) !== S_IFDIR) throw new ReproError('E_BAD_INPUT', `${option('rootfs')} ${root}: not a directory or tar archive`);
   const entries = new Map<string, Entry>();
   const warnings: string[] = [];
 
