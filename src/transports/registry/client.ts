@@ -121,7 +121,7 @@ export class RegistryClient {
       } catch (e) {
         if (e instanceof ReproError && /EPROTO|wrong version number|ssl|tls|certificate/i.test(e.message)) {
           const why = /wrong version number|EPROTO/.test(e.message) ? 'the server does not speak TLS' : (e.message.split('\n')[0] ?? '');
-          throw new ReproError('E_NETWORK', `${this.registry}: TLS handshake failed (${why}); for a plain-HTTP registry or an untrusted certificate set ${option('registry.insecure')}`);
+          throw new ReproError('E_NETWORK', `${this.registry}: TLS handshake failed (${why}); for a plain-HTTP registry or an untrusted certificate pass ${option('registry.insecure')}`);
         }
         throw e;
       }
