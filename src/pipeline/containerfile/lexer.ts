@@ -42,7 +42,7 @@ export interface LexResult {
   readonly warnings: readonly string[];
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Splits like `bufio.ScanLines` and decodes each line, naming the first line that is not UTF-8. */
 export function splitPhysicalLines(data: Uint8Array, file: string): string[] {

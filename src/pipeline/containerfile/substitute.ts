@@ -81,7 +81,7 @@ class Words {
 }
 
 const enc = new TextEncoder();
-const strictDecoder = new TextDecoder('utf-8', { fatal: true });
+const strictDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function fromBytes(b: Uint8Array, what: string): string {
   try {
