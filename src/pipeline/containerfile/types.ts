@@ -116,6 +116,18 @@ interface ResolvedCommon {
   readonly args: readonly string[];
 }
 
+/** What COPY and ADD resolve to (ADD never has `from`). */
+export interface CopyFields {
+  readonly from?: CopySource;
+  readonly chown?: string;
+  readonly chmod?: string;
+  readonly sources: readonly string[];
+  /** The destination made absolute against the working directory, as imagebuilder does. */
+  readonly dest: string;
+  /** The last argument as written (buildah's history names it: `… in <rawDest>`). */
+  readonly rawDest: string;
+}
+
 export type ResolvedInstruction = ResolvedCommon & (
   | { readonly kind: 'arg'; readonly declarations: readonly { readonly name: string; readonly value?: string }[] }
   | { readonly kind: 'env'; readonly pairs: readonly (readonly [string, string])[] }
@@ -135,17 +147,8 @@ export type ResolvedInstruction = ResolvedCommon & (
     /** True when no CMD was set in this stage yet: imagebuilder then clears the inherited Cmd. */
     readonly clearsCmd: boolean;
   }
-  | {
-    readonly kind: 'copy' | 'add';
-    readonly from?: CopySource;
-    readonly chown?: string;
-    readonly chmod?: string;
-    readonly sources: readonly string[];
-    /** The destination made absolute against the working directory, as imagebuilder does. */
-    readonly dest: string;
-    /** The last argument as written (buildah's history names it: `… in <rawDest>`). */
-    readonly rawDest: string;
-  }
+  | ({ readonly kind: 'copy' } & CopyFields)
+  | ({ readonly kind: 'add' } & CopyFields)
   | { readonly kind: 'workdir'; readonly path: string }
   | { readonly kind: 'user'; readonly user: string }
   | { readonly kind: 'expose'; readonly ports: readonly string[] }
