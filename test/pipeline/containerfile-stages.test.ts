@@ -242,6 +242,7 @@ test('COPY/ADD flags, destinations and sources; WORKDIR; RUN flags', () => {
     ['VOLUME ["", "/x"]', 'E_BAD_INPUT', /Volume specified can not be an empty string/],
     ['STOPSIGNAL SIGNOPE', 'E_BAD_INPUT', /invalid signal: SIGNOPE/],
     ['STOPSIGNAL 0', 'E_BAD_INPUT', /invalid signal: 0/],
+    ['STOPSIGNAL TE\rRM', 'E_BAD_INPUT', /^Containerfile:2: invalid signal: TE\\u000dRM$/],
     ['ENV =x', 'E_BAD_INPUT', /ENV with an empty name/],
     ['LABEL "$UNSET"=x', 'E_BAD_INPUT', /LABEL with an empty name/],
     ['LABEL a="unterminated', 'E_BAD_INPUT', /^Containerfile:2: unexpected end of statement while looking for matching double-quote$/],

@@ -173,3 +173,21 @@ test('a doubling substitution cannot grow without bound', () => {
   assert.equal(env[0]!.length, 2 + 2 ** 19);
   assert.throws(() => processWord('$A$A$A', env, 'C:9'), /^ReproError: C:9: substitution result longer than 1048576 characters$/);
 });
+
+test('deep nesting is refused before it can exhaust the stack', () => {
+  const nested = `${'${A:-'.repeat(5000)}x${'}'.repeat(5000)}`;
+  assert.throws(() => processWord(nested, [], 'C:3'), /^ReproError: C:3: substitutions nested more than 1000 deep$/);
+  assert.equal(processWord(`${'${A:-'.repeat(900)}x${'}'.repeat(900)}`, [], 'C:3'), 'x');
+});
+
+test('control characters from the file are escaped in messages', () => {
+  assert.throws(() => processWord('"a\rb', [], 'C:4'), (e: Error) => {
+    assert.equal(e.message, 'C:4: unexpected end of statement while looking for matching double-quote');
+    return true;
+  });
+  assert.throws(() => processWord('${A\r}', [], 'C:5'), (e: Error) => {
+    assert.ok(!/[\r\n]/.test(e.message));
+    assert.match(e.message, /\\u000d/);
+    return true;
+  });
+});

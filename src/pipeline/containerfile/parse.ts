@@ -22,6 +22,7 @@
 import { ReproError } from '../../model/errors.js';
 import { decodeFirstJsonArray } from './json-array.js';
 import { lexContainerfile, type LogicalLine } from './lexer.js';
+import { oneLine } from './one-line.js';
 import { isGoSpace, splitTokenSpace, trimGoSpace, trimLeftGoSpace } from './go-text.js';
 import { parseWords, splitCommand } from './words.js';
 import type { Instruction, InstructionName, ParsedContainerfile } from './types.js';
@@ -158,6 +159,10 @@ function parseLine(logical: LogicalLine, escapeToken: string, file: string): Ins
  * every error is a one-line ReproError naming `file:line`.
  */
 export function parseContainerfile(data: Uint8Array | string, file: string): ParsedContainerfile {
+  return oneLine(() => parse(data, file));
+}
+
+function parse(data: Uint8Array | string, file: string): ParsedContainerfile {
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
   const lexed = lexContainerfile(bytes, file);
   const instructions = lexed.lines.map((l) => parseLine(l, lexed.escapeToken, file));

@@ -27,6 +27,7 @@ import { ArgScope } from './args.js';
 import { hasEnvName, mergeEnv } from './env.js';
 import { goAtoi, goJoinPath, trimGoSpace } from './go-text.js';
 import { isValidStopSignal } from './signal.js';
+import { oneLine } from './one-line.js';
 import { planWithScope, type GlobalScope, type PlanOptions } from './stages.js';
 import { processWord, processWords } from './substitute.js';
 import type {
@@ -277,6 +278,10 @@ class StageRun {
  * configurations come from `options.baseImage`; a missing one is a usage error.
  */
 export function resolveContainerfile(parsed: ParsedContainerfile, options: ResolveOptions = {}): ResolvedContainerfile {
+  return oneLine(() => resolveAll(parsed, options));
+}
+
+function resolveAll(parsed: ParsedContainerfile, options: ResolveOptions): ResolvedContainerfile {
   const { plan, scope } = planWithScope(parsed, options);
   const done = new Map<number, ResolvedStage>();
   const resolving = new Set<number>();

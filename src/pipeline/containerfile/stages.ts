@@ -22,6 +22,7 @@ import { ReproError } from '../../model/errors.js';
 import { ArgScope, builtinArgDefaults, targetArgDefaults } from './args.js';
 import { mapAsEnv, mergeEnv } from './env.js';
 import { goAtoi } from './go-text.js';
+import { oneLine } from './one-line.js';
 import { processWord } from './substitute.js';
 import type { BuildPlatform, ContainerfilePlan, Instruction, ParsedContainerfile, Stage, StageBase } from './types.js';
 
@@ -139,7 +140,7 @@ function inheritedArgs(parsed: ParsedContainerfile, groups: Instruction[][], sco
 
 /** Plans the stages of a parsed Containerfile (no image is needed for this). */
 export function planStages(parsed: ParsedContainerfile, options: PlanOptions = {}): ContainerfilePlan {
-  return planWithScope(parsed, options).plan;
+  return oneLine(() => planWithScope(parsed, options).plan);
 }
 
 /** {@link planStages} and the global scope it evaluated (resolve.ts needs both). */

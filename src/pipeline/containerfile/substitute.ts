@@ -26,11 +26,14 @@
 import { ReproError } from '../../model/errors.js';
 import { goPathMatch } from './glob.js';
 import { isGoDigit, isGoLetter, isGoSpace } from './go-text.js';
+import { oneLine } from './one-line.js';
 
 /** Largest value, in bytes, the pattern operators (`#`, `%`, `/`) are applied to. */
 export const MAX_PATTERN_VALUE = 4096;
 /** Largest result of one substitution (guards against `ENV A=$A$A` doubling). */
 export const MAX_SUBSTITUTED = 1024 * 1024;
+/** Deepest nesting of `${…${…}…}` (the scanner recurses once per level). */
+export const MAX_NESTING = 1000;
 
 const EOF = -1;
 
@@ -98,6 +101,7 @@ function matches(pattern: Uint8Array, name: Uint8Array): boolean {
 class ShellWord {
   private readonly chars: string[];
   private pos = 0;
+  private depth = 0;
 
   constructor(private readonly source: string, private readonly env: readonly string[]) {
     const chars = Array.from(source);
@@ -122,6 +126,15 @@ class ShellWord {
   }
 
   private processStopOnAny(stops: readonly (string | typeof EOF)[]): { stop: string | typeof EOF; result: string; words: string[] } {
+    if (++this.depth > MAX_NESTING) throw new SubstitutionError(`substitutions nested more than ${MAX_NESTING} deep`);
+    try {
+      return this.scan(stops);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private scan(stops: readonly (string | typeof EOF)[]): { stop: string | typeof EOF; result: string; words: string[] } {
     let result = '';
     const words = new Words();
     for (;;) {
@@ -339,20 +352,24 @@ class ShellWord {
  * (`NAME=value` entries, first match wins). `where` names the line in errors.
  */
 export function processWord(word: string, env: readonly string[], where: string): string {
-  try {
-    return new ShellWord(word, env).process().result;
-  } catch (e) {
-    if (e instanceof SubstitutionError) throw new ReproError('E_BAD_INPUT', `${where}: ${e.message}`);
-    throw e;
-  }
+  return oneLine(() => {
+    try {
+      return new ShellWord(word, env).process().result;
+    } catch (e) {
+      if (e instanceof SubstitutionError) throw new ReproError('E_BAD_INPUT', `${where}: ${e.message}`);
+      throw e;
+    }
+  });
 }
 
 /** imagebuilder's `ProcessWords`: as {@link processWord}, then split at unquoted white space. */
 export function processWords(word: string, env: readonly string[], where: string): string[] {
-  try {
-    return new ShellWord(word, env).process().words;
-  } catch (e) {
-    if (e instanceof SubstitutionError) throw new ReproError('E_BAD_INPUT', `${where}: ${e.message}`);
-    throw e;
-  }
+  return oneLine(() => {
+    try {
+      return new ShellWord(word, env).process().words;
+    } catch (e) {
+      if (e instanceof SubstitutionError) throw new ReproError('E_BAD_INPUT', `${where}: ${e.message}`);
+      throw e;
+    }
+  });
 }
