@@ -4,7 +4,6 @@
  */
 import { ReproError } from '../../model/errors.js';
 
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f\u2028\u2029]/g;
 
 export function oneLine<T>(run: () => T): T {
