@@ -1,4 +1,4 @@
-import { formatPlatform, parsePlatform } from '../model/platform.js';
+import { parsePlatform } from '../model/platform.js';
 import { ReproError } from '../model/errors.js';
 import { inspect, inspectRaw } from '../verify/inspect.js';
 import { renderInspect } from '../verify/render-inspect.js';

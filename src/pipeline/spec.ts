@@ -6,7 +6,7 @@
  * manifest → output (tree-steps.ts). Nothing here knows which distribution it builds.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { parentOf, type Entry } from '../archive/entry.js';

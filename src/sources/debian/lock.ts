@@ -7,7 +7,6 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { isAbsolute, join } from 'node:path';
 import { ReproError, ioError } from '../../model/errors.js';
-import type { Cache } from '../../fetch/cache.js';
 import { fetchBytes } from '../../fetch/get.js';
 import { safeUrl } from '../../fetch/http.js';
 import type { LockContext } from '../distribution.js';
