@@ -46,6 +46,12 @@ export interface RootfsBuildOptions {
   normalize?: string[];
   /** xattr names (globs) kept by the xattrs pass. Default: security.capability and user.*. */
   keepXattrs?: string[];
+  /**
+   * false: the image gets no extended attributes (a directory's are not read at all, so fs-xattr
+   * is not needed; a tarball's are left out). Default true: a directory whose attributes cannot be
+   * read is refused.
+   */
+  xattrs?: boolean;
   /** Where temporary files go (default: the OS temp dir). Never part of the output. */
   tmpDir?: string;
   /**
@@ -85,14 +91,18 @@ export interface BuildResult {
 export const DEFAULT_PLATFORM: Platform = { architecture: 'amd64', os: 'linux' };
 export const DEFAULT_KEEP_XATTRS = ['security.capability', 'user.*'];
 
-async function readRootfs(path: string, tmp: string): Promise<{ tree: RootfsTree; isDir: boolean }> {
+async function readRootfs(path: string, tmp: string, xattrs: boolean): Promise<{ tree: RootfsTree; isDir: boolean }> {
   let isDir: boolean;
   try {
     isDir = (await stat(path)).isDirectory();
   } catch (e) {
     throw ioError(e, `--rootfs ${path}`);
   }
-  return { tree: isDir ? await readDirectory(path) : await readTarball(path, tmp), isDir };
+  const tree = isDir
+    ? await readDirectory(path, { xattrs, skipXattrs: 'pass --no-xattrs to build without them' })
+    : await readTarball(path, tmp);
+  if (!xattrs) for (const e of tree.entries.values()) delete e.xattrs;
+  return { tree, isDir };
 }
 
 /** The layer's scratch file: beside an `oci:` layout when possible (one rename, no copy). */
@@ -110,7 +120,7 @@ async function scratchPath(scratchDir: string | undefined, ref: ImageRef, tmp: s
   return dir === undefined ? join(tmp, 'layer') : tempNameFor(join(dir, 'layer'));
 }
 
-export interface TreeBuildOptions extends Omit<RootfsBuildOptions, 'rootfs' | 'sourceDateEpoch' | 'output'> {
+export interface TreeBuildOptions extends Omit<RootfsBuildOptions, 'rootfs' | 'sourceDateEpoch' | 'output' | 'xattrs'> {
   sourceDateEpoch: number;
   sourceDateEpochFrom: BuildResult['sourceDateEpochFrom'];
   /** Names the input in messages and error paths. */
@@ -193,7 +203,7 @@ export async function buildRootfs(opts: RootfsBuildOptions): Promise<BuildResult
   let tree: RootfsTree | undefined;
   try {
     // Step: read-rootfs
-    const read = await readRootfs(opts.rootfs, tmp);
+    const read = await readRootfs(opts.rootfs, tmp, opts.xattrs !== false);
     tree = read.tree;
     tree.warnings.forEach(warn);
 
@@ -207,7 +217,7 @@ export async function buildRootfs(opts: RootfsBuildOptions): Promise<BuildResult
       sde = Math.max(0, newestMtime(tree.entries.values()) ?? 0);
       sdeFrom = 'newest-entry';
     }
-    const { rootfs: _r, output: _o, sourceDateEpoch: _s, ...rest } = opts;
+    const { rootfs: _r, output: _o, sourceDateEpoch: _s, xattrs: _x, ...rest } = opts;
     return await buildFromTree(tree.entries, ref, tmp, { ...rest, sourceDateEpoch: sde, sourceDateEpochFrom: sdeFrom, label: opts.rootfs, warnings: tree.warnings });
   } finally {
     await tree?.cleanup();

@@ -172,7 +172,7 @@ function addSpecFiles(entries: Map<string, Entry>, loaded: LoadedSpec, mtime: nu
   return added;
 }
 
-export interface SpecBuildOptions extends Omit<RootfsBuildOptions, 'rootfs' | 'output' | 'compression' | 'normalize' | 'config' | 'platform'> {
+export interface SpecBuildOptions extends Omit<RootfsBuildOptions, 'rootfs' | 'output' | 'compression' | 'normalize' | 'config' | 'platform' | 'xattrs'> {
   spec: string;
   output: ImageRef | string;
   cacheDir: string;

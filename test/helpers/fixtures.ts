@@ -4,11 +4,8 @@
  */
 import { chmodSync, chownSync, linkSync, mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-
-const require = createRequire(import.meta.url);
-const xattr = require('fs-xattr') as typeof import('fs-xattr');
+import * as xattr from 'fs-xattr';
 
 export const FIXTURE_EPOCH = 1700000000;
 const OLD = 1000000000; // below FIXTURE_EPOCH: kept as is
