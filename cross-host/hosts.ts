@@ -17,8 +17,10 @@ export interface Host {
 }
 
 export const HOSTS: readonly Host[] = [
+  { arch: 'x64', node: '20.9.0', integrity: 'sha512-hhdF2kecoUMzJtW9tDaSrj1TUL8wLGb4ONltC7wd2iwVXioAEfs11qhjZGP9tQvueLvZTgF1mylIFbIBz5JQsg==',
+    why: 'the oldest Node the package claims: zlib before its 20.10 change (the probe chooses the reference), no require() of ES modules, no zlib.crc32' },
   { arch: 'x64', node: '20.10.0', integrity: 'sha512-JXLEM726l5j6rkmekxJjtZV5a80HyQYjZFwOEB+PkuqqlOU07kAGuyS6cRMauQcdsl6Yis0PGzqgoEN1YtcXug==',
-    why: 'the oldest Node the package claims: no require() of ES modules, no zlib.crc32' },
+    why: 'the first Node whose zlib gives the reference bytes' },
   { arch: 'x64', node: '20.20.2', integrity: 'sha512-PeHQM8wAdmHtZA1mBocygZxs5LiUWtsJezQTkBd0iY987KpGrD1O2tVEydvMZiuXceRanxt7rjTnDEBwOPujoQ==',
     why: 'the last 20.x' },
   { arch: 'x64', node: '22.23.5', integrity: 'sha512-3jhC+wcoWxKZxcRqF2sUSl0c9HEXFnur/nuIPx6O6CWKV0jOUWQm7Htw5SuXqqlMCEhi0cJqybFPEb5hhcBiMw==',

@@ -94,7 +94,7 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 async function probe(p: Prepared): Promise<Probe> {
   const r = await run(p.command[0]!, [...p.command.slice(1), join(p.app, 'dist', 'cross-host', 'probe.js')], { env: childEnv({}) });
   if (r.code !== 0) throw new Error(`${p.label} Node ${p.host.node}: the probe failed: ${r.output.trim()}`);
-  const found = JSON.parse(r.output) as Probe;
+  const found = JSON.parse(r.stdout) as Probe;
   if (found.arch !== p.host.arch || found.node !== `v${p.host.node}`) {
     throw new Error(`${p.label} Node ${p.host.node}: the probe ran on ${found.arch} ${found.node}`);
   }
@@ -110,8 +110,13 @@ async function build(p: Prepared, v: Variant, compression: string, extra: string
     ];
     const r = await run(p.command[0]!, [...p.command.slice(1), ...args], { env: childEnv({ UV_THREADPOOL_SIZE: String(v.threads), TMPDIR: v.tmp }) });
     if (r.code !== 0) return { digest: '-', error: r.output.trim().split('\n').slice(-3).join(' | ') };
-    const json = JSON.parse(r.output.slice(r.output.indexOf('{'))) as { manifest: { digest: string }; deflate?: string };
-    return { digest: json.manifest.digest, ...(json.deflate ? { deflate: json.deflate } : {}) };
+    let json: { manifest?: { digest?: string }; deflate?: string };
+    try {
+      json = JSON.parse(r.stdout) as typeof json;
+    } catch (e) {
+      return { digest: '-', error: `build --json printed no JSON (${(e as Error).message}): ${r.stdout.slice(0, 200)}` };
+    }
+    return { digest: json.manifest?.digest ?? '-', ...(json.deflate ? { deflate: json.deflate } : {}) };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

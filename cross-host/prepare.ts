@@ -18,17 +18,22 @@ export function cacheRoot(env: NodeJS.ProcessEnv): string {
   return join(xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache'), 'repro-image-test');
 }
 
-export interface Ran { code: number; output: string }
+export interface Ran { code: number; stdout: string; stderr: string; output: string }
 
-/** Runs a program, collecting stdout and stderr together (for a log). */
+/** Runs a program; `output` has stdout and stderr together as they came (for a log). */
 export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => out.push(d));
-    child.on('error', (e) => resolve({ code: -1, output: `${cmd}: ${e.message}` }));
-    child.on('close', (code, signal) => resolve({ code: code ?? -1, output: Buffer.concat(out).toString() + (signal ? `\n(killed by ${signal})` : '') }));
+    const err: Buffer[] = [];
+    const both: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => { out.push(d); both.push(d); });
+    child.stderr.on('data', (d: Buffer) => { err.push(d); both.push(d); });
+    child.on('error', (e) => resolve({ code: -1, stdout: '', stderr: `${cmd}: ${e.message}`, output: `${cmd}: ${e.message}` }));
+    child.on('close', (code, signal) => {
+      const killed = signal ? `\n(killed by ${signal})` : '';
+      resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() + killed, output: Buffer.concat(both).toString() + killed });
+    });
   });
 }
 
