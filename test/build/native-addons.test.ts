@@ -71,6 +71,12 @@ test('fs-xattr not built: verify --rootfs stops the same way, and --no-xattrs do
   assert.equal(skipped.status, 1, skipped.stderr);
 });
 
+test('fs-xattr not built: diff of a root filesystem directory stops too (it would compare without attributes)', () => {
+  const r = run(unbuilt, ['diff', rootfs, rootfs]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`^repro-image: ${rootfs}: cannot read extended attributes: the fs-xattr native addon does not load \\(.+\\); install it with 'npm ci' or 'npm rebuild fs-xattr' where g\\+\\+, make and python3 are present\\n$`));
+});
+
 test('--no-xattrs leaves every attribute out knowingly: the same image with or without fs-xattr, from a directory or a tarball', () => {
   const withoutAddon = join(work, 'no-xattrs-unbuilt');
   const r = run(unbuilt, ['build', '--rootfs', rootfs, '--no-xattrs', '--output', `oci:${withoutAddon}:t`]);
