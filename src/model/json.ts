@@ -12,7 +12,10 @@ export function parseJsonBytes(bytes: Buffer, where: string): unknown {
   try {
     return JSON.parse(bytes.toString('utf8')) as unknown;
   } catch (e) {
-    throw new ReproError('E_BAD_JSON', `${where}: invalid JSON: ${(e as Error).message}`);
+    // Not V8's message: it quotes the text, and the file may not be JSON at all (a symlink to a
+    // secret). Only a position, when the engine gives one.
+    const at = /position (\d+)/.exec((e as Error).message)?.[1];
+    throw new ReproError('E_BAD_JSON', `${where}: invalid JSON${at === undefined ? '' : ` at character ${at}`} (${bytes.length} bytes)`);
   }
 }
 
