@@ -43,12 +43,12 @@ export async function copyCommand(args: string[], io: Io): Promise<number> {
   }
   if (positionals.length !== 2) throw new ReproError('E_USAGE', 'copy: expected SRC and DST (see repro-image copy --help)');
   const progress = progressLine(io, 'copying');
-  const side = (creds: string | undefined, insecure: boolean | undefined) =>
-    ({ registry: registryOptions({ creds: creds ?? v.creds, insecure: insecure === true || v.insecure === true }, io) });
+  const side = (creds: string | undefined, insecure: boolean | undefined, max: string | undefined) =>
+    ({ registry: registryOptions({ creds: creds ?? v.creds, insecure: insecure === true || v.insecure === true, 'max-blob-size': max ?? v['max-blob-size'] }, io) });
   const mtime = io.env['SOURCE_DATE_EPOCH'] !== undefined ? parseSourceDateEpoch(io.env['SOURCE_DATE_EPOCH'], 'environment variable SOURCE_DATE_EPOCH') : 0;
   const r = await copy(positionals[0]!, positionals[1]!, {
-    source: side(v['src-creds'], v['src-insecure']),
-    destination: side(v['dest-creds'], v['dest-insecure']),
+    source: side(v['src-creds'], v['src-insecure'], v['src-max-blob-size']),
+    destination: side(v['dest-creds'], v['dest-insecure'], v['dest-max-blob-size']),
     ...(v.platform ? { platform: parsePlatform(v.platform) } : {}),
     mtime,
     onProgress: progress.update,

@@ -103,11 +103,20 @@ export interface LockOptions {
 }
 
 async function ensureLockDir(lockDir: string, what: string): Promise<void> {
-  await mkdir(lockDir).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EEXIST') throw ioError(e, `${what}: cannot create the lock ${lockDir}`);
-  });
-  const st = await lstat(lockDir).catch((e) => { throw ioError(e, `${what}: cannot use the lock ${lockDir}`); });
-  if (!st.isDirectory()) throw new ReproError('E_BAD_INPUT', `${what}: ${lockDir} is not a directory (a symlink or a file); refused`);
+  for (;;) {
+    await mkdir(lockDir).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw ioError(e, `${what}: cannot create the lock ${lockDir}`);
+    });
+    let st;
+    try {
+      st = await lstat(lockDir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // its last holder just removed it
+      throw ioError(e, `${what}: cannot use the lock ${lockDir}`);
+    }
+    if (!st.isDirectory()) throw new ReproError('E_BAD_INPUT', `${what}: ${lockDir} is not a directory (a symlink or a file); refused`);
+    return;
+  }
 }
 
 async function tickets(lockDir: string): Promise<number[]> {

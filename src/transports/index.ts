@@ -58,7 +58,7 @@ async function withSpool<T>(file: string, graph: ImageGraph, fn: (g: ImageGraph)
   const dir = tempNameFor(file);
   try {
     await mkdir(dir).catch((e) => { throw ioError(e, `cannot write ${file}`); });
-    return await fn(await spoolGraph(graph, dir));
+    return await fn(await spoolGraph(graph, dir, file));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

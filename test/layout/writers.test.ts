@@ -130,7 +130,7 @@ test('item 5: adding a tag keeps every field of the other entries and of the ind
     size: (first as unknown as { size: number }).size,
     urls: ['https://example.invalid/a'],
     artifactType: 'application/vnd.example+type',
-    data: 'e30=',
+    data: readFileSync(join(layout, 'blobs', 'sha256', first.digest.slice(7))).toString('base64'),
     platform: { architecture: 'amd64', os: 'windows', 'os.version': '10.0.17763.1879', 'os.features': ['win32k'], variant: 'v3', features: ['x'] },
     annotations: { 'org.opencontainers.image.ref.name': 'keep', 'com.example.note': 'n' },
     'com.example.unknown': { nested: [1, 2.5, 'three'] },

@@ -19,6 +19,7 @@ import { REF_NAME, encodeIndex, parseIndex, type ImageIndex } from '../../model/
 import { rawJson, type RawJson } from '../../model/json.js';
 import { inOrderCancelling } from '../../fetch/pool.js';
 import { withLock } from '../../fs/lock.js';
+import { ensureFreeSpace } from '../../fs/space.js';
 import { readInside } from './read.js';
 import { tempNameFor, writeFileAtomic } from '../atomic.js';
 import type { ImageGraph } from '../graph.js';
@@ -102,15 +103,28 @@ async function putBlob(blobDir: string, desc: Descriptor, src: BlobSource, signa
   }
 }
 
-export async function writeLayoutInto(dir: string, graph: ImageGraph, index: RawJson<ImageIndex>): Promise<void> {
+export async function writeLayoutInto(dir: string, graph: ImageGraph, index: RawJson<ImageIndex>, shown = dir): Promise<void> {
   const blobDir = join(dir, 'blobs', 'sha256');
   await mkdir(blobDir, { recursive: true });
-  await putBlobs(blobDir, graph);
+  await putBlobs(blobDir, graph, shown);
   await writeFileAtomic(join(dir, 'oci-layout'), OCI_LAYOUT);
   await writeFileAtomic(join(dir, 'index.json'), index.bytes);
 }
 
-async function putBlobs(blobDir: string, graph: ImageGraph): Promise<void> {
+/** Bytes the graph will add to `blobDir`: blobs not there yet, except scratch files moved in. */
+async function bytesToWrite(blobDir: string, graph: ImageGraph): Promise<number> {
+  let n = 0;
+  for (const b of [...graph.blobs, ...graph.documents.map((d) => ({ descriptor: d.descriptor, source: undefined }))]) {
+    if (b.source?.movable) continue;
+    const st = await lstat(join(blobDir, digestHex(b.descriptor.digest))).catch(() => undefined);
+    if (!(st?.isFile() && st.size === b.descriptor.size)) n += b.descriptor.size;
+  }
+  return n;
+}
+
+async function putBlobs(blobDir: string, graph: ImageGraph, dest: string): Promise<void> {
+  // Declared sizes are checked against the free space before a byte is written.
+  await ensureFreeSpace(blobDir, await bytesToWrite(blobDir, graph), `${dest}: writing ${graph.blobs.length + graph.documents.length} blobs`);
   // A few blobs at a time: a layer that streams from a registry overlaps with the others; when one
   // fails, the others stop.
   await inOrderCancelling(graph.blobs.length, BLOB_CONCURRENCY, (i, signal) => putBlob(blobDir, graph.blobs[i]!.descriptor, graph.blobs[i]!.source, signal));
@@ -196,7 +210,7 @@ export async function writeLayout(dir: string, graph: ImageGraph, tag: string | 
     await mkdir(staging).catch((e) => { throw ioError(e, `cannot write ${dir}`); });
     try {
       const index = graphIndex(graph, tag);
-      await writeLayoutInto(staging, graph, index);
+      await writeLayoutInto(staging, graph, index, dir);
       try {
         await rename(staging, dir);
         return index;
@@ -213,6 +227,6 @@ export async function writeLayout(dir: string, graph: ImageGraph, tag: string | 
   }
   // An existing layout: add the blobs, then point the tag at the new manifest.
   await checkLayoutOrEmpty(dir);
-  await putBlobs(await blobDirOf(dir), graph);
+  await putBlobs(await blobDirOf(dir), graph, dir);
   return updateIndex(dir, graph, tag);
 }
