@@ -68,3 +68,16 @@ export function getStringMap(o: JsonObject, key: string, where: string): Record<
 export function rawJson<T>(bytes: Buffer, value: T): RawJson<T> {
   return { bytes, digest: sha256(bytes), value };
 }
+
+/**
+ * JSON.parse loses integers beyond 2^53: a document holding one cannot be rewritten faithfully
+ * (when a field is changed and the rest kept), so it is refused instead of altered.
+ */
+export function assertExactIntegers(v: unknown, where: string): void {
+  if (typeof v === 'number') {
+    if (Number.isInteger(v) && !Number.isSafeInteger(v)) {
+      throw new ReproError('E_UNSUPPORTED', `${where}: holds the integer ${v}, beyond 2^53, which cannot be kept exactly when the document is rewritten`);
+    }
+  } else if (Array.isArray(v)) for (const x of v) assertExactIntegers(x, where);
+  else if (typeof v === 'object' && v !== null) for (const x of Object.values(v)) assertExactIntegers(x, where);
+}

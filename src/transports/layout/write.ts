@@ -16,7 +16,7 @@ import { digestHex } from '../../model/digest.js';
 import { ReproError, ioError } from '../../model/errors.js';
 import { MediaType } from '../../model/media-types.js';
 import { REF_NAME, encodeIndex, parseIndex, type ImageIndex } from '../../model/oci-index.js';
-import { rawJson, type RawJson } from '../../model/json.js';
+import { assertExactIntegers, rawJson, type RawJson } from '../../model/json.js';
 import { inOrderCancelling } from '../../fetch/pool.js';
 import { withLock } from '../../fs/lock.js';
 import { ensureFreeSpace } from '../../fs/space.js';
@@ -131,16 +131,6 @@ async function putBlobs(blobDir: string, graph: ImageGraph, dest: string): Promi
   for (const d of graph.documents) await putBlob(blobDir, d.descriptor, bytesSource(d.bytes));
 }
 
-/** JSON.parse loses integers beyond 2^53; an index holding one cannot be rewritten faithfully. */
-function checkExactNumbers(v: unknown, where: string): void {
-  if (typeof v === 'number') {
-    if (Number.isInteger(v) && !Number.isSafeInteger(v)) {
-      throw new ReproError('E_UNSUPPORTED', `${where}: holds the integer ${v}, beyond 2^53; it cannot be kept exactly when a tag is added`);
-    }
-  } else if (Array.isArray(v)) for (const x of v) checkExactNumbers(x, where);
-  else if (typeof v === 'object' && v !== null) for (const x of Object.values(v)) checkExactNumbers(x, where);
-}
-
 /**
  * The index with `entry` added under `tag` (replacing the entry of the same tag, or for no tag an
  * untagged entry of the same digest). Every other entry and every field of the index, unknown
@@ -152,7 +142,7 @@ export function addToIndex(existing: Buffer | undefined, where: string, entry: D
   if (existing !== undefined) {
     parsed = parseIndex(existing, where).value.manifests; // validates every entry
     raw = JSON.parse(existing.toString('utf8')) as Record<string, unknown>;
-    checkExactNumbers(raw, where);
+    assertExactIntegers(raw, where);
   }
   const rawEntries = raw['manifests'] as unknown[];
   const kept = rawEntries.filter((_, i) => {
