@@ -13,6 +13,8 @@ import { decodePaxRecords } from '../../src/archive/tar-header.js';
 import { readTar } from '../../src/archive/tar-reader.js';
 import { cleanMemberPath } from '../../src/archive/paths.js';
 import type { Entry } from '../../src/archive/entry.js';
+import { readEntryBytes } from '../../src/archive/content.js';
+import { orderEntries, tarChunks } from '../../src/archive/tar-writer.js';
 import { parseDescriptor } from '../../src/model/descriptor.js';
 import { parseConfig } from '../../src/model/config.js';
 import { parseManifest } from '../../src/model/manifest.js';
@@ -63,8 +65,13 @@ export function cleanupScratch(): void {
   scratch = undefined;
 }
 
-/** What a rootfs build does with an archive: members resolved into entries, parents completed. */
+/**
+ * What a rootfs build does with an archive: members resolved into entries, parents completed,
+ * the layer tar written. Then the round trip: our tar read back must say exactly what the entries
+ * said (a wrong byte here is a crash, not an error).
+ */
 async function tarAsRootfs(data: Buffer): Promise<void> {
+  const file = asFile(data, 'fuzz.tar');
   const entries = new Map<string, Entry>();
   let inodes = 0;
   for await (const { member, body } of readTar(one(data), 'fuzz.tar')) {
@@ -72,10 +79,30 @@ async function tarAsRootfs(data: Buffer): Promise<void> {
     const where = `fuzz.tar: member at ${member.headerOffset}`;
     const path = cleanMemberPath(member.name, where);
     if (path === '') continue;
-    const e = memberEntry(member, path, 'fuzz.tar', where, entries, () => `i${inodes++}`);
+    const e = memberEntry(member, path, file, where, entries, () => `i${inodes++}`);
     if (e) entries.set(path, e);
   }
   completeTree(entries, 'fuzz.tar');
+  const ordered = orderEntries(entries.values());
+  const layer = Buffer.concat([...tarChunks(ordered, 'layer')]);
+  const back: string[] = [];
+  for await (const { member, body } of readTar(one(layer), 'layer')) {
+    const content = Buffer.concat(await collect(body()));
+    back.push(JSON.stringify([member.name.replace(/\/$/, ''), member.typeflag, member.mode, member.uid, member.gid, member.mtime, member.size, member.linkname, member.devmajor, member.devminor, [...member.xattrs].map(([k, v]) => [k, v.toString('hex')]), content.toString('hex')]));
+  }
+  const want = ordered.map((e) => JSON.stringify([e.path, TYPEFLAG[e.type], e.mode, e.uid, e.gid, e.mtime, e.type === 'file' ? e.size : 0,
+    e.linkname ?? '', e.devmajor ?? 0, e.devminor ?? 0, [...(e.xattrs ?? [])].map(([k, v]) => [k, v.toString('hex')]), e.type === 'file' ? readEntryBytes(e).toString('hex') : '']));
+  for (let i = 0; i < Math.max(want.length, back.length); i++) {
+    if (want[i] !== back[i]) throw new Error(`round trip: entry ${i}: wrote ${want[i]}, read back ${back[i]}`);
+  }
+}
+
+const TYPEFLAG: Record<Entry['type'], number> = { file: 0x30, dir: 0x35, symlink: 0x32, hardlink: 0x31, char: 0x33, block: 0x34, fifo: 0x36 };
+
+async function collect(source: AsyncIterable<Buffer>): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for await (const c of source) out.push(c);
+  return out;
 }
 
 export interface Target {
