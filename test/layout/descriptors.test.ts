@@ -6,7 +6,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { BLOCK, TypeFlag, encodeHeaders, padding } from '../../src/archive/tar-header.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
@@ -79,4 +80,18 @@ test('item 9: embedded data that is not the bytes of its digest is refused', () 
   const ok = { ...manifest.config, data: readFileSync(blob(manifest.config.digest)).toString('base64') };
   tag('gooddata', put({ ...manifest, config: ok }, OCI_MANIFEST));
   assert.equal(runCli(['copy', `oci:${layout}:gooddata`, `oci:${join(work, 'dst5')}:t`]).status, 0);
+});
+
+test('an archive whose index.json is larger than a document can be is refused, not allocated', () => {
+  // A 4.3 GB member, sparse on disk: reading it whole used to throw a RangeError (a stack trace).
+  const size = 4_300_000_000;
+  const header = encodeHeaders({ name: 'index.json', mode: 0o644, uid: 0, gid: 0, size, mtime: 0, typeflag: TypeFlag.file, linkname: '', devmajor: 0, devminor: 0 });
+  const file = join(work, 'huge-index.tar');
+  const fd = openSync(file, 'w');
+  writeSync(fd, header, 0, header.length, 0);
+  ftruncateSync(fd, BLOCK + size + padding(size) + 2 * BLOCK);
+  closeSync(fd);
+  const r = runCli(['inspect', `oci-archive:${file}`]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr.trim(), /huge-index\.tar: index\.json is 4300000000 bytes, more than the 67108864 read whole$/);
 });

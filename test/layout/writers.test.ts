@@ -225,3 +225,12 @@ test('item 15: a destination layout whose blobs/sha256 (or blobs) is a symlink i
   assert.equal((await build(input, `oci:${layout}:t2`)).status, 0);
   assert.equal(runCli(['inspect', `oci:${layout}:t2`]).status, 0);
 });
+
+test('an oci: destination that is a regular file is one line, exit 2 (was ENOTDIR with a stack trace)', async () => {
+  const file = join(work, 'not-a-dir');
+  writeFileSync(file, 'x');
+  const r = await build(rootfs('f'), `oci:${file}:t`);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr.trim(), /not-a-dir: exists and is not a directory$/);
+  assert.equal(readFileSync(file, 'utf8'), 'x');
+});
