@@ -128,6 +128,13 @@ async function writer() {
 await Promise.all(Array.from({ length: WRITERS }, () => writer()));
 const seconds = (Date.now() - started) / 1000;
 
+// A writer killed while it held the layout's lock leaves its ticket; the next writer must go on
+// (and remove it). One more build, not killed, is that next writer.
+const staleLock = existsSync(join(out, '.index.json.lock'));
+const last = await run(['build', '--rootfs', variants[0], '--output', `oci:${out}:final`]);
+if (last.code === 0) reported.set('final', last.stdout.trim());
+else failures.push({ op: OPS, args: ['build', 'final'], why: `exit ${last.code}: ${last.stderr.trim()}` });
+
 // ---- integrity ------------------------------------------------------------------------------
 const problems = [];
 const leftovers = [];
@@ -218,7 +225,7 @@ for (const l of leftovers) {
 
 const lines = [
   `soak: ${OPS} operations (${builds} builds, ${copies} copies) by ${WRITERS} writers into one layout in ${seconds.toFixed(1)} s (seed ${process.env.SEED ?? 1}, kill probability ${KILL})`,
-  `  killed with SIGKILL: ${killed} (plus ${killedAfterSuccess} whose kill came after they finished)`,
+  `  killed with SIGKILL: ${killed} (plus ${killedAfterSuccess} whose kill came after they finished); lock left by a killed holder: ${staleLock ? 'yes, and the next writer went on' : 'no'}`,
   `  reported written: ${reported.size} tags; failed without a kill: ${failures.length}`,
   `  tags: ${missingTags} missing, ${wrongDigest} pointing elsewhere (index holds ${index.manifests.length} entries)`,
   `  blobs: ${blobs} checked, ${corrupt} not matching their digest; ${dangling} referenced but missing; skopeo inspected ${skopeoChecked} tags`,

@@ -234,3 +234,12 @@ test('an oci: destination that is a regular file is one line, exit 2 (was ENOTDI
   assert.match(r.stderr.trim(), /not-a-dir: exists and is not a directory$/);
   assert.equal(readFileSync(file, 'utf8'), 'x');
 });
+
+test('item 1: a temporary index left by a writer killed while it held the lock is removed by the next writer', async () => {
+  const layout = join(work, 'stale-temp');
+  assert.equal((await build(rootfs('s1'), `oci:${layout}:one`)).status, 0);
+  writeFileSync(join(layout, '.index.json.tmp-999999-0'), '{"partial');
+  assert.equal((await build(rootfs('s2'), `oci:${layout}:two`)).status, 0);
+  assert.deepEqual(readdirSync(layout).sort(), ['blobs', 'index.json', 'oci-layout']);
+  assert.deepEqual(tagsOf(layout), ['one', 'two']);
+});

@@ -156,6 +156,11 @@ export function addToIndex(existing: Buffer | undefined, where: string, entry: D
 /** Adds the graph's root to the index of the existing layout `dir`, under the layout's lock. */
 async function updateIndex(dir: string, graph: ImageGraph, tag: string | undefined): Promise<RawJson<ImageIndex>> {
   return withLock(join(dir, LAYOUT_LOCK), async () => {
+    // index.json and oci-layout are only ever written under this lock: a temporary copy of either
+    // found now was left by a holder that was killed, and is removed.
+    for (const name of await readdir(dir)) {
+      if (/^\.(index\.json|oci-layout)\.tmp-/.test(name)) await rm(join(dir, name), { force: true });
+    }
     const existing = await readInside(dir, 'index.json', { missingOk: true });
     const next = addToIndex(existing, join(dir, 'index.json'), rootEntry(graph, tag), tag);
     if (!(await exists(join(dir, 'oci-layout')))) await writeFileAtomic(join(dir, 'oci-layout'), OCI_LAYOUT);
