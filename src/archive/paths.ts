@@ -50,3 +50,14 @@ export function cleanLinkTarget(name: string, where: string): string {
   if (p === '') throw new ReproError('E_TAR_FORMAT', `${where}: hard link to the root directory`);
   return p;
 }
+
+/**
+ * The path an entry is matched by: no leading `/` or `./`, no empty or `.` segments, no trailing
+ * slash. Lenient on purpose (a diff reports odd names, it does not refuse them): `..` stays as is.
+ */
+export function matchPath(name: string): string {
+  const n = name.endsWith('/') && !name.endsWith('//') ? name.slice(0, -1) : name;
+  // Most names are already clean: no need to split them.
+  if (n !== '' && n !== '.' && n[0] !== '/' && !n.startsWith('./') && !n.includes('//') && !n.includes('/./') && !n.endsWith('/.')) return n;
+  return name.split('/').filter((p) => p !== '' && p !== '.').join('/') || '.';
+}

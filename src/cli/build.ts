@@ -1,9 +1,10 @@
 import { tmpdir } from 'node:os';
-import { buildRootfs, type BuildResult, type RootfsBuildOptions } from '../build/rootfs-build.js';
-import type { SpecBuildOptions } from '../build/spec-build.js';
+import { buildRootfs, type RootfsBuildOptions } from '../pipeline/rootfs.js';
+import type { SpecBuildOptions } from '../pipeline/spec.js';
+import type { BuildResult } from '../pipeline/tree-steps.js';
 import { defaultCacheDir } from '../fetch/cache.js';
-import { PASS_NAMES, selectPasses } from '../build/passes.js';
-import { parseSourceDateEpoch } from '../build/epoch.js';
+import { PASS_NAMES, selectPasses } from '../pipeline/passes.js';
+import { parseSourceDateEpoch, sourceDateEpochFromEnv } from '../pipeline/epoch.js';
 import { ReproError } from '../model/errors.js';
 import type { Compression } from '../model/media-types.js';
 import { parsePlatform } from '../model/platform.js';
@@ -36,6 +37,11 @@ packages not in the cache are fetched first unless --offline). Prints the manife
   --exclude GLOB             leave out matching paths and what is under them (repeatable)
   --normalize LIST           passes to run: all (default), none, or a comma list of
                              ${PASS_NAMES.join(', ')}
+  --no-xattrs                store no extended attributes (security.capability, user.*): a
+                             directory's are then not read, so the fs-xattr addon is not needed.
+                             Without it, a directory whose attributes cannot be read is refused
+  --threads N                compressor threads: gzip blocks in flight and zstd workers (default:
+                             the cores for gzip, 2 for zstd); the bytes are the same for any N
   --json                     print digests, sizes and the normalisation report as JSON
 ${REGISTRY_HELP}
   -h, --help                 this help
@@ -59,6 +65,8 @@ export const BUILD_FLAGS = {
   exclude: { type: 'string', multiple: true },
   normalize: { type: 'string' },
   deflate: { type: 'string' },
+  'no-xattrs': { type: 'boolean' },
+  threads: { type: 'string' },
   offline: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -120,17 +128,30 @@ export function rootfsBuildOptions(rootfs: string, v: BuildFlagValues, io: Io): 
     ...(v.annotation ? { annotations: keyValues(v.annotation, '--annotation')! } : {}),
     exclude: v.exclude ?? [],
     normalize: selectPasses(v.normalize),
+    ...(v['no-xattrs'] ? { xattrs: false } : {}),
     tmpDir: tmpdir(),
-    gzip: { impl: deflateOption(v) },
+    ...compressorOptions(v),
     onWarning: (m) => io.stderr(`warning: ${m}\n`),
   };
 }
 
+/** --threads N and the hidden --deflate, as the compressors' options. */
+function compressorOptions(v: BuildFlagValues): Pick<RootfsBuildOptions, 'gzip' | 'zstd'> {
+  let threads: number | undefined;
+  if (v.threads !== undefined) {
+    threads = /^[1-9][0-9]{0,3}$/.test(v.threads) ? Number(v.threads) : NaN;
+    if (!(threads <= 1024)) throw new ReproError('E_USAGE', `--threads: expected a whole number from 1 to 1024, got ${JSON.stringify(v.threads)}`);
+  }
+  return {
+    gzip: { impl: deflateOption(v), ...(threads ? { concurrency: threads } : {}) },
+    ...(threads ? { zstd: { workers: threads } } : {}),
+  };
+}
+
 /** --source-date-epoch, else $SOURCE_DATE_EPOCH, else undefined (the input decides). */
-function sourceDateEpochOption(v: BuildFlagValues, io: Io): number | undefined {
+export function sourceDateEpochOption(v: { 'source-date-epoch'?: string | undefined }, io: Io): number | undefined {
   if (v['source-date-epoch'] !== undefined) return parseSourceDateEpoch(v['source-date-epoch'], '--source-date-epoch');
-  if (io.env['SOURCE_DATE_EPOCH'] !== undefined) return parseSourceDateEpoch(io.env['SOURCE_DATE_EPOCH'], 'environment variable SOURCE_DATE_EPOCH');
-  return undefined;
+  return sourceDateEpochFromEnv(io.env);
 }
 
 /** The hidden --deflate: auto (default), native or reference; the bytes are the same. */
@@ -147,6 +168,7 @@ export function specBuildOptions(spec: string, v: BuildFlagValues, io: Io): Omit
   if (rootfsOnly.length > 0) {
     throw new ReproError('E_USAGE', `${spec}: --${rootfsOnly[0]} is set in the spec, not on the command line`);
   }
+  if (v['no-xattrs']) throw new ReproError('E_USAGE', `${spec}: --no-xattrs applies to --rootfs only (packages' attributes come from their archives)`);
   const sde = sourceDateEpochOption(v, io);
   return {
     spec,
@@ -155,7 +177,7 @@ export function specBuildOptions(spec: string, v: BuildFlagValues, io: Io): Omit
     ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
     ...(v.annotation ? { annotations: keyValues(v.annotation, '--annotation')! } : {}),
     tmpDir: tmpdir(),
-    gzip: { impl: deflateOption(v) },
+    ...compressorOptions(v),
     onWarning: (m) => io.stderr(`warning: ${m}\n`),
   };
 }
@@ -165,7 +187,7 @@ async function buildSpecCommand(spec: string, v: BuildFlagValues, io: Io): Promi
   const progress = progressLine(io, 'writing layer');
   const push = progressLine(io, 'pushing');
   // Loaded here: a root-filesystem build need not load the spec schema, YAML and OpenPGP code.
-  const { buildSpec } = await import('../build/spec-build.js');
+  const { buildSpec } = await import('../pipeline/spec.js');
   const result = await buildSpec({
     ...specBuildOptions(spec, v, io),
     output: v.output!,

@@ -1,7 +1,26 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ReproError } from '../model/errors.js';
+import { formatBytes } from '../verify/render-inspect.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
-import { ReproError } from '../model/errors.js';
+
+/** Library options whose flag is not simply the option's name in kebab case. */
+const FLAG_OF: Record<string, string> = {
+  'registry.insecure': '--tls-verify=false',
+  'registry.credentials': '--creds USER:PASSWORD',
+  rebuilders: '--rebuilder URL',
+  'xattrs=false': '--no-xattrs',
+};
+
+/** The flag that sets a library option, for messages: `maxContentDiff` → `--max-content-diff`. */
+export function flagFor(option: string): string {
+  return FLAG_OF[option] ?? `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** An error's message as a CLI user reads it: options named by their flags. */
+export function cliMessage(e: ReproError): string {
+  return e.render(flagFor);
+}
 
 export interface Io {
   /** Text, or exact bytes (`inspect --raw`). */
@@ -50,18 +69,6 @@ export function commandLine(v: string | undefined, flag: string): string[] | und
     return parsed as string[];
   }
   return ['/bin/sh', '-c', v];
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = -1;
-  do {
-    v /= 1024;
-    i++;
-  } while (v >= 1024 && i < units.length - 1);
-  return `${v.toFixed(1)} ${units[i]}`;
 }
 
 /** A one-line progress display on a TTY; does nothing elsewhere. */

@@ -1,4 +1,5 @@
-import { parseSourceDateEpoch } from '../build/epoch.js';
+import { sourceDateEpochFromEnv } from '../pipeline/epoch.js';
+import type { RegistryOptions } from '../transports/registry/client.js';
 import { ReproError } from '../model/errors.js';
 import { parsePlatform } from '../model/platform.js';
 import { copy, type CopyResult } from '../transports/copy.js';
@@ -45,12 +46,12 @@ export async function copyCommand(args: string[], io: Io): Promise<number> {
   }
   if (positionals.length !== 2) throw new ReproError('E_USAGE', 'copy: expected SRC and DST (see repro-image copy --help)');
   const progress = progressLine(io, 'copying');
-  const side = (creds: string | undefined, insecure: boolean | undefined, max: string | undefined) =>
-    ({ registry: registryOptions({ creds: creds ?? v.creds, insecure: insecure === true || v.insecure === true, 'max-blob-size': max ?? v['max-blob-size'] }, io) });
-  const mtime = io.env['SOURCE_DATE_EPOCH'] !== undefined ? parseSourceDateEpoch(io.env['SOURCE_DATE_EPOCH'], 'environment variable SOURCE_DATE_EPOCH') : 0;
+  const side = (creds: string | undefined, insecure: boolean | undefined, max: string | undefined): RegistryOptions =>
+    registryOptions({ creds: creds ?? v.creds, insecure: insecure === true || v.insecure === true, 'max-blob-size': max ?? v['max-blob-size'] }, io);
+  const mtime = sourceDateEpochFromEnv(io.env) ?? 0;
   const r = await copy(positionals[0]!, positionals[1]!, {
-    source: side(v['src-creds'], v['src-insecure'], v['src-max-blob-size']),
-    destination: side(v['dest-creds'], v['dest-insecure'], v['dest-max-blob-size']),
+    sourceRegistry: side(v['src-creds'], v['src-insecure'], v['src-max-blob-size']),
+    destinationRegistry: side(v['dest-creds'], v['dest-insecure'], v['dest-max-blob-size']),
     ...(v.platform ? { platform: parsePlatform(v.platform) } : {}),
     mtime,
     onProgress: progress.update,

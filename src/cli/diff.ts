@@ -1,20 +1,21 @@
-import { parseSourceDateEpoch } from '../build/epoch.js';
+import { parseSourceDateEpoch } from '../pipeline/epoch.js';
 import { diff, DEFAULT_MAX_CONTENT_DIFF } from '../diff/image-diff.js';
 import { FIELD_GROUPS, SEMANTIC_IGNORES } from '../diff/options.js';
 import { renderHtml } from '../diff/render-html.js';
 import { renderJson } from '../diff/render-json.js';
 import { renderText } from '../diff/render-text.js';
 import { ReproError } from '../model/errors.js';
-import { writeFileAtomic } from '../transports/atomic.js';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { parse, type Io } from './common.js';
+import { REGISTRY_HELP, registryFlags, registryOptions, rewriteTlsFlags } from './registry-flags.js';
 
 export const DIFF_HELP = `Usage: repro-image diff A B [options]
 
 Shows where two images differ: index, manifest, config, layers and every tar entry, each
 difference under a named finding that says what usually causes it.
-A and B: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG], a directory
-holding an OCI layout, or a root filesystem (a directory, or a .tar, .tar.gz or .tar.zst) that is
-compared as one layer.
+A and B: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG],
+docker://HOST/REPO[:TAG|@DIGEST], a directory holding an OCI layout, or a root filesystem (a
+directory, or a .tar, .tar.gz or .tar.zst) that is compared as one layer.
 
   --semantic                 ignore what diffoci --semantic ignores: ${SEMANTIC_IGNORES.join(', ')}
   --ignore FIELD             ignore a field (repeatable): an entry field (mtime, mode, uid, xattrs,
@@ -28,6 +29,9 @@ compared as one layer.
                              (default ${DEFAULT_MAX_CONTENT_DIFF})
   --source-date-epoch N      for the "mtime newer than SOURCE_DATE_EPOCH" finding (default: the
                              older of the two images' created times)
+${REGISTRY_HELP}
+                             (both sides; --a-creds, --b-creds, --a-tls-verify=false,
+                             --b-tls-verify=false for one side)
   -h, --help                 this help
 
 Exit codes: 0 identical, 1 different, 2 bad usage or bad input, 3 I/O failure.`;
@@ -42,10 +46,13 @@ const OPTIONS = {
   'max-content-diff': { type: 'string' },
   'source-date-epoch': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  ...registryFlags(''),
+  ...registryFlags('a-'),
+  ...registryFlags('b-'),
 } as const;
 
 export async function diffCommand(args: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(args, OPTIONS, 'diff');
+  const { values: v, positionals } = parse(rewriteTlsFlags(args), OPTIONS, 'diff');
   if (v.help) {
     io.stdout(`${DIFF_HELP}\n`);
     return 0;
@@ -66,6 +73,8 @@ export async function diffCommand(args: string[], io: Io): Promise<number> {
     maxContentDiff,
     ...(v['source-date-epoch'] !== undefined ? { sourceDateEpoch: parseSourceDateEpoch(v['source-date-epoch'], '--source-date-epoch') } : {}),
     onWarning: (m) => io.stderr(`warning: ${m}\n`),
+    registryA: registryOptions({ creds: v['a-creds'] ?? v.creds, insecure: v['a-insecure'] === true || v.insecure === true }, io),
+    registryB: registryOptions({ creds: v['b-creds'] ?? v.creds, insecure: v['b-insecure'] === true || v.insecure === true }, io),
   });
   if (v.html !== undefined) await writeFileAtomic(v.html, Buffer.from(renderHtml(result), 'utf8'));
   io.stdout(format === 'json' ? renderJson(result) : renderText(result));

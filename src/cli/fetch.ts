@@ -1,7 +1,5 @@
-import { loadSpec } from '../spec/load.js';
-import { checkLockMatches, lockPathFor, readLock } from '../spec/lockfile.js';
-import { fetchLocked } from '../build/spec-build.js';
-import { Cache, defaultCacheDir } from '../fetch/cache.js';
+import { fetch } from '../pipeline/fetch.js';
+import { defaultCacheDir } from '../fetch/cache.js';
 import { ReproError } from '../model/errors.js';
 import { parse, progressLine, type Io } from './common.js';
 
@@ -30,17 +28,14 @@ export async function fetchCommand(args: string[], io: Io): Promise<number> {
   if (positionals.length !== 1) throw new ReproError('E_USAGE', 'fetch: exactly one SPEC is required (see repro-image fetch --help)');
   const jobs = v.jobs === undefined ? 4 : Number(v.jobs);
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new ReproError('E_USAGE', `--jobs: expected 1 to 64, got ${JSON.stringify(v.jobs)}`);
-  const loaded = loadSpec(positionals[0]!);
-  const lockPath = lockPathFor(loaded.file);
-  const lock = readLock(lockPath);
-  checkLockMatches(lock, loaded.spec, lockPath, positionals[0]!);
-  const cache = new Cache(defaultCacheDir(io.env));
   const progress = progressLine(io, 'fetching');
-  const files = await fetchLocked(loaded.spec, lock, {
-    cache, concurrency: jobs,
+  const r = await fetch({
+    spec: positionals[0]!,
+    cacheDir: defaultCacheDir(io.env),
+    jobs,
     onProgress: (done, total) => progress.update(done, total),
     onRetry: (m) => io.stderr(`retry: ${m}\n`),
   }).finally(progress.end);
-  io.stdout(`${files.size} locked files in ${cache.dir}\n`);
+  io.stdout(`${r.files.size} locked files in ${r.cacheDir}\n`);
   return 0;
 }

@@ -1,7 +1,5 @@
-import { loadSpec } from '../spec/load.js';
-import { lockPathFor, writeLock } from '../spec/lockfile.js';
-import { describeLock, lockSpec } from '../build/spec-lock.js';
-import { Cache, defaultCacheDir } from '../fetch/cache.js';
+import { lock } from '../pipeline/lock.js';
+import { defaultCacheDir } from '../fetch/cache.js';
 import { ReproError } from '../model/errors.js';
 import { parse, type Io } from './common.js';
 
@@ -33,15 +31,13 @@ export async function lockCommand(args: string[], io: Io): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) throw new ReproError('E_USAGE', 'lock: exactly one SPEC is required (see repro-image lock --help)');
-  const loaded = loadSpec(positionals[0]!);
-  const lock = await lockSpec(loaded, {
-    cache: new Cache(defaultCacheDir(io.env)),
+  const r = await lock({
+    spec: positionals[0]!,
+    cacheDir: defaultCacheDir(io.env),
     ...(v['no-verify-signatures'] ? { noVerifySignatures: true } : {}),
     log: (l) => io.stderr(`${l}\n`),
   });
-  const path = lockPathFor(loaded.file);
-  await writeLock(path, lock);
-  if (v.json) io.stdout(`${JSON.stringify(lock, null, 2)}\n`);
-  else io.stdout(`${path}: ${describeLock(lock)}\n`);
+  if (v.json) io.stdout(`${JSON.stringify(r.lock, null, 2)}\n`);
+  else io.stdout(`${r.path}: ${r.summary}\n`);
   return 0;
 }

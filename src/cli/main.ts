@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { ReproError } from '../model/errors.js';
 import { proxySettingsFromEnv, useProxies } from '../fetch/proxy.js';
-import type { Io } from './common.js';
+import { cliMessage, type Io } from './common.js';
 
 const HELP = `Usage: repro-image COMMAND [options]
 
@@ -59,7 +59,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
   } catch (e) {
     if (e instanceof ReproError) {
-      io.stderr(`repro-image: ${e.message}\n`);
+      io.stderr(`repro-image: ${cliMessage(e)}\n`);
       return e.exitCode;
     }
     io.stderr(`repro-image: internal error: ${(e as Error)?.stack ?? String(e)}\n`);

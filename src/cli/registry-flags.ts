@@ -13,7 +13,7 @@ import { blobProgress } from '../transports/progress.js';
 import { parseCredsFlag } from '../transports/registry/credentials.js';
 import type { Io } from './common.js';
 
-/** The flags for one side (prefix '' for both sides, 'src-' or 'dest-' for copy). */
+/** The flags for one side (prefix '' for both sides, 'src-' or 'dest-' for copy, 'a-' or 'b-' for diff). */
 export function registryFlags<P extends string>(prefix: P) {
   return {
     [`${prefix}creds`]: { type: 'string' },
@@ -34,12 +34,12 @@ export function parseSize(v: string, flag: string): number {
 
 /**
  * skopeo spells the switch `--tls-verify=false`; node's parser has no optional values, so the
- * spellings `--[src-|dest-]tls-verify[=true|false]` become `--[src-|dest-]insecure` (or nothing).
+ * spellings `--[src-|dest-|a-|b-]tls-verify[=true|false]` become `--[…]insecure` (or nothing).
  */
 export function rewriteTlsFlags(args: string[]): string[] {
   const out: string[] = [];
   for (const a of args) {
-    const m = /^--((?:src-|dest-)?)tls-verify(?:=(.*))?$/.exec(a);
+    const m = /^--((?:src-|dest-|a-|b-)?)tls-verify(?:=(.*))?$/.exec(a);
     if (!m) {
       out.push(a);
       continue;

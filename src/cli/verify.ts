@@ -52,21 +52,12 @@ export async function verifyCommand(args: string[], io: Io): Promise<number> {
   const rebuild = v.rootfs
     ? { build: { ...rootfsBuildOptions(v.rootfs, v, io), onProgress: progress.update } }
     : { spec: { ...specBuildOptions(positionals[0]!, v, io), onProgress: progress.update } };
-  const transport = { registry: registryOptions(v, io) };
+  const registry = registryOptions(v, io);
   const r = await verify({
     ...rebuild,
-    // On a mismatch, the diff engine says which files differ and why.
-    deepDiff: async (rebuilt, published, platform) => {
-      const { diff } = await import('../diff/index.js');
-      const d = await diff(rebuilt, published, { platform, transport, maxDifferences: 1000 });
-      return d.findings.map((f) => ({
-        path: `diff.${f.id}`,
-        message: `${f.title}${f.examples.length > 0 ? ` (e.g. ${f.examples.slice(0, 3).join('; ')})` : ''}`,
-      }));
-    },
     against: v.against,
     ...(v.archive !== undefined ? { archive: v.archive } : {}),
-    transport,
+    registry,
   }).finally(progress.end);
   report(r, io, v.json === true);
   return r.verdict === 'reproduced' ? 0 : 1;

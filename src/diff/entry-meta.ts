@@ -5,6 +5,7 @@
  */
 import type { Entry } from '../archive/entry.js';
 import { TypeFlag } from '../archive/tar-header.js';
+import { matchPath } from '../archive/paths.js';
 import type { TarMember } from '../archive/tar-reader.js';
 
 export type MetaType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo' | `other:${string}`;
@@ -56,17 +57,6 @@ export function isXattrRecord(key: string): boolean {
   return key.startsWith('SCHILY.xattr.') || key.startsWith('LIBARCHIVE.xattr.');
 }
 
-/**
- * The path an entry is matched by: no leading `/` or `./`, no empty or `.` segments, no trailing
- * slash. Lenient on purpose (a diff reports odd names, it does not refuse them): `..` stays as is.
- */
-export function matchPath(name: string): string {
-  const n = name.endsWith('/') && !name.endsWith('//') ? name.slice(0, -1) : name;
-  // Most names are already clean: no need to split them.
-  if (n !== '' && n !== '.' && n[0] !== '/' && !n.startsWith('./') && !n.includes('//') && !n.includes('/./') && !n.endsWith('/.')) return n;
-  return name.split('/').filter((p) => p !== '' && p !== '.').join('/') || '.';
-}
-
 export function metaFromMember(m: TarMember, index: number): EntryMeta {
   const type = TYPES.get(m.typeflag) ?? (`other:${String.fromCharCode(m.typeflag)}` as MetaType);
   const path = matchPath(m.name);
@@ -101,13 +91,4 @@ export function metaFromEntry(e: Entry): EntryMeta {
   }
   if (e.xattrs && e.xattrs.size > 0) meta.xattrs = e.xattrs;
   return meta;
-}
-
-/** OCI whiteouts: `.wh.NAME` removes NAME below; `.wh..wh..opq` empties its directory below. */
-export const WHITEOUT_PREFIX = '.wh.';
-export const OPAQUE_WHITEOUT = '.wh..wh..opq';
-
-export function baseName(path: string): string {
-  const i = path.lastIndexOf('/');
-  return i < 0 ? path : path.slice(i + 1);
 }

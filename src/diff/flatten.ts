@@ -1,13 +1,13 @@
 /**
- * The flattened filesystem of an image: its layers applied in order, OCI whiteouts included
- * (`.wh.NAME` removes NAME and what is under it from the layers below; `.wh..wh..opq` removes
- * everything the layers below put in its directory). Used when the two images have different
+ * The flattened filesystem of an image: its layers applied in order by the image model's
+ * `FlatFileSystem` (OCI whiteouts, replaced directories). Used when the two images have different
  * numbers of layers. Each entry keeps its metadata, content hash and the layer it came from; file
  * bytes are not kept, and a second pass fetches the first bytes of the files whose content differs.
  */
 import { comparePaths } from '../archive/entry.js';
 import { compareSides, readContent, type ContentSide } from './content.js';
-import { OPAQUE_WHITEOUT, WHITEOUT_PREFIX, baseName, type EntryMeta } from './entry-meta.js';
+import { FlatFileSystem, whiteoutOf, type LayerChanges } from '../image/whiteouts.js';
+import type { EntryMeta } from './entry-meta.js';
 import type { EntryContext } from './layer-diff.js';
 import { reportPair, reportPresence } from './layer-diff.js';
 import type { Member } from './members.js';
@@ -22,54 +22,25 @@ export interface FlatEntry {
 
 export type LayerOpener = () => AsyncIterable<Member>;
 
-function parentOf(path: string): string {
-  const i = path.lastIndexOf('/');
-  return i < 0 ? '.' : path.slice(0, i);
-}
-
-function under(path: string, dir: string): boolean {
-  return dir === '.' ? path !== '.' : path.startsWith(`${dir}/`);
-}
-
-/** Applies one layer's whiteouts to what the layers below left. Pure over the map. */
-export function applyWhiteouts(fs: Map<string, FlatEntry>, whiteouts: readonly string[]): void {
-  for (const w of whiteouts) {
-    const dir = parentOf(w);
-    const name = baseName(w);
-    if (name === OPAQUE_WHITEOUT) {
-      for (const p of [...fs.keys()]) if (under(p, dir)) fs.delete(p);
-    } else {
-      const target = dir === '.' ? name.slice(WHITEOUT_PREFIX.length) : `${dir}/${name.slice(WHITEOUT_PREFIX.length)}`;
-      fs.delete(target);
-      for (const p of [...fs.keys()]) if (under(p, target)) fs.delete(p);
-    }
-  }
-}
-
 /** Reads every layer in order and returns the resulting filesystem (ignored paths left out). */
 export async function flatten(layers: readonly LayerOpener[], ignored: (path: string) => boolean): Promise<Map<string, FlatEntry>> {
-  const fs = new Map<string, FlatEntry>();
+  const fs = new FlatFileSystem<FlatEntry>();
   for (const [layer, open] of layers.entries()) {
-    const added = new Map<string, FlatEntry>();
-    const whiteouts: string[] = [];
+    const changes: LayerChanges<FlatEntry> = { whiteouts: [], entries: [] };
     for await (const m of open()) {
-      if (baseName(m.meta.path).startsWith(WHITEOUT_PREFIX)) {
-        whiteouts.push(m.meta.path);
-        if (m.body) for await (const _ of m.body()) { /* skip */ }
-        continue;
-      }
-      if (ignored(m.meta.path)) {
+      const w = whiteoutOf(m.meta.path);
+      if (w || ignored(m.meta.path)) {
+        if (w) changes.whiteouts.push(w);
         if (m.body) for await (const _ of m.body()) { /* skip */ }
         continue;
       }
       const e: FlatEntry = { meta: m.meta, layer };
       if (m.meta.type === 'file') e.content = await readContent(m.body?.(), 0);
-      added.set(m.meta.path, e);
+      changes.entries.push({ path: m.meta.path, dir: m.meta.type === 'dir', value: e });
     }
-    applyWhiteouts(fs, whiteouts);
-    for (const [p, e] of added) fs.set(p, e);
+    fs.apply(changes);
   }
-  return fs;
+  return fs.files;
 }
 
 /** The first `limit` bytes of the given paths, each from the layer its entry came from. */

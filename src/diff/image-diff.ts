@@ -8,10 +8,10 @@
 import { comparePaths } from '../archive/entry.js';
 import { canonicalize } from '../model/canonical-json.js';
 import type { Descriptor } from '../model/descriptor.js';
-import type { TransportOptions } from '../transports/index.js';
-import { ReproError } from '../model/errors.js';
+import type { RegistryOptions } from '../transports/registry/client.js';
+import { ReproError, option } from '../model/errors.js';
 import { parseJsonBytes } from '../model/json.js';
-import { formatPlatform, parsePlatform, type Platform } from '../model/platform.js';
+import { formatPlatform, toPlatform, type Platform } from '../model/platform.js';
 import { Collector } from './collector.js';
 import { compareFlattened } from './flatten.js';
 import { groupFindings, jsonFinding } from './findings.js';
@@ -20,7 +20,7 @@ import { jsonDifferences, without } from './json-diff.js';
 import { compareEntryStreams, type EntryContext } from './layer-diff.js';
 import { newStats, type Member, type ReadStats } from './members.js';
 import { ENTRY_FIELDS, ignoreRules } from './options.js';
-import { loadImage, openSide, selectPlatform, type ImageSide, type LoadedImage, type Side, type SideLayer } from './side.js';
+import { loadImage, openSide, sideManifest, type ImageSide, type LoadedImage, type Side, type SideLayer } from './side.js';
 import { DIFF_SCHEMA_VERSION, type Difference, type DiffResult, type Location, type SideSummary } from './types.js';
 
 export interface DiffOptions {
@@ -39,8 +39,12 @@ export interface DiffOptions {
   /** Differences listed in full; the rest are only counted. Default 100000. */
   maxDifferences?: number;
   onWarning?: (message: string) => void;
-  /** Credentials and TLS settings for docker:// references. */
-  transport?: TransportOptions;
+  /** Credentials and TLS settings for docker:// references (both sides). */
+  registry?: RegistryOptions;
+  /** For A alone, over `registry`. */
+  registryA?: RegistryOptions;
+  /** For B alone, over `registry`. */
+  registryB?: RegistryOptions;
 }
 
 export const DEFAULT_MAX_CONTENT_DIFF = 64 << 10;
@@ -177,14 +181,15 @@ class Comparison {
   }
 
   async imageSides(a: ImageSide, b: ImageSide): Promise<void> {
-    if (a.index && b.index) {
-      this.json({ level: 'index' }, without(parseJsonBytes(a.index.bytes, 'A: index.json'), ['manifests']), without(parseJsonBytes(b.index.bytes, 'B: index.json'), ['manifests']), 'index');
-      this.json({ level: 'index' }, without(a.target, ['digest', 'size']), without(b.target, ['digest', 'size']), 'descriptor');
+    const [va, vb] = [a.view, b.view];
+    if (va.index && vb.index) {
+      this.json({ level: 'index' }, without(parseJsonBytes(va.index.bytes, 'A: index.json'), ['manifests']), without(parseJsonBytes(vb.index.bytes, 'B: index.json'), ['manifests']), 'index');
+      this.json({ level: 'index' }, without(va.target, ['digest', 'size']), without(vb.target, ['digest', 'size']), 'descriptor');
     }
-    if (a.nested && b.nested && this.platform === undefined) {
-      if (a.target.digest === b.target.digest) return;
-      this.json({ level: 'index' }, without(a.nested.json, ['manifests']), without(b.nested.json, ['manifests']), 'index');
-      const byPlatform = (s: ImageSide): Map<string, Descriptor> => new Map(s.nested!.value.value.manifests.map((m) => [m.platform ? formatPlatform(m.platform) : `#${m.digest}`, m]));
+    if (va.nested && vb.nested && this.platform === undefined) {
+      if (va.target.digest === vb.target.digest) return;
+      this.json({ level: 'index' }, without(parseJsonBytes(va.nested.bytes, 'A: index'), ['manifests']), without(parseJsonBytes(vb.nested.bytes, 'B: index'), ['manifests']), 'index');
+      const byPlatform = (s: ImageSide): Map<string, Descriptor> => new Map(s.view.nested!.value.manifests.map((m) => [m.platform ? formatPlatform(m.platform) : `#${m.digest}`, m]));
       const pa = byPlatform(a);
       const pb = byPlatform(b);
       for (const p of [...new Set([...pa.keys(), ...pb.keys()])].sort()) {
@@ -198,7 +203,7 @@ class Comparison {
       }
       return;
     }
-    const pick = (s: ImageSide): Descriptor => (s.nested ? selectPlatform(s, this.platform) : s.target);
+    const pick = (s: ImageSide): Descriptor => sideManifest(s, this.platform);
     const [ma, mb] = [pick(a), pick(b)];
     const [ia, ib] = await Promise.all([loadImage(a, ma), loadImage(b, mb)]);
     await this.images(ia, ib, undefined);
@@ -210,7 +215,7 @@ class Comparison {
       return;
     }
     const layers = async (s: Side): Promise<SideLayer[]> => {
-      const l = s.kind === 'image' ? (await loadImage(s, s.nested ? selectPlatform(s, this.platform) : s.target)).layers : [s.layer];
+      const l = s.kind === 'image' ? (await loadImage(s, sideManifest(s, this.platform))).layers : [s.layer];
       this.layerCounts[s.label] = l.length;
       return l;
     };
@@ -220,16 +225,20 @@ class Comparison {
 
 function summary(s: Side, layers: number, entriesRead: number): SideSummary {
   if (s.kind !== 'image') return { reference: s.reference, kind: s.kind, layers, entriesRead };
-  return { reference: s.reference, kind: 'image', digest: s.target.digest, layers, entriesRead };
+  return { reference: s.reference, kind: 'image', digest: s.view.target.digest, layers, entriesRead };
 }
 
 /** Compares two images (or root filesystems) and returns every difference, grouped into findings. */
 export async function diff(a: string, b: string, opts: DiffOptions = {}): Promise<DiffResult> {
   const limit = opts.maxContentDiff ?? DEFAULT_MAX_CONTENT_DIFF;
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new ReproError('E_USAGE', `--max-content-diff: expected a positive whole number of bytes, got ${String(opts.maxContentDiff)}`);
-  const platform = typeof opts.platform === 'string' ? parsePlatform(opts.platform) : opts.platform;
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new ReproError('E_USAGE', `${option('maxContentDiff')}: expected a positive whole number of bytes, got ${String(opts.maxContentDiff)}`);
+  const platform = opts.platform === undefined ? undefined : toPlatform(opts.platform);
   const cmp = new Comparison(opts, limit, platform);
-  const [sa, sb] = await Promise.all([openSide(a, 'A', opts.onWarning, opts.transport), openSide(b, 'B', opts.onWarning, opts.transport)]);
+  const registry = (side?: RegistryOptions): { registry?: RegistryOptions } => {
+    const r = side || opts.registry ? { ...opts.registry, ...side } : undefined;
+    return r ? { registry: r } : {};
+  };
+  const [sa, sb] = await Promise.all([openSide(a, 'A', opts.onWarning, registry(opts.registryA)), openSide(b, 'B', opts.onWarning, registry(opts.registryB))]);
   await cmp.sides(sa, sb);
   const differences = [...cmp.sink.differences].sort(compareDifferences);
   const findings = groupFindings(differences, formatDifferencePlace, cmp.sink.omitted);

@@ -3,7 +3,7 @@
  * stands for, and the predicate that decides whether a difference is ignored. Pure.
  */
 import picomatch from 'picomatch';
-import { ReproError } from '../model/errors.js';
+import { ReproError, option } from '../model/errors.js';
 import type { Difference } from './types.js';
 
 /** Fields of a tar entry, in the order they are reported. */
@@ -48,7 +48,7 @@ export const CREATED_ANNOTATION = 'org.opencontainers.image.created';
 export function checkIgnoreNames(names: readonly string[]): void {
   for (const n of names) {
     if (!ALL_NAMES.has(n) && !JSON_PREFIX.test(n)) {
-      throw new ReproError('E_USAGE', `--ignore ${JSON.stringify(n)}: not a field; expected one of ${[...ALL_NAMES].join(', ')}, or a JSON path such as config.config.Env`);
+      throw new ReproError('E_USAGE', `${option('ignore')} ${JSON.stringify(n)}: not a field; expected one of ${[...ALL_NAMES].join(', ')}, or a JSON path such as config.config.Env`);
     }
   }
 }

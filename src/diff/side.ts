@@ -1,26 +1,25 @@
 /**
- * One side of a comparison, opened: an image through any transport (index, manifest and config
- * read and checked against their digests), or a root filesystem (a tarball, or a directory) that
- * stands as a one-layer image without manifest or config.
+ * One side of a comparison, opened through the image model: an image through any transport
+ * (index, manifest and config read and checked against their digests), or a root filesystem (a
+ * tarball, or a directory) that stands as a one-layer image without manifest or config. A blob
+ * that does not match its descriptor is bad input for a diff (exit 2), never a "difference".
  */
-import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileSource } from '../image/file-source.js';
-import { parseConfig, type ImageConfig } from '../model/config.js';
+import { layerReader, type LayerReader } from '../image/layer.js';
+import { manifestOf, resolveImage, viewImage, type ImageView } from '../image/read.js';
+import type { ImageConfig } from '../model/config.js';
 import type { Descriptor } from '../model/descriptor.js';
 import type { Digest } from '../model/digest.js';
-import { ReproError, ioError } from '../model/errors.js';
+import { MismatchError, ioError } from '../model/errors.js';
 import { parseJsonBytes, type RawJson } from '../model/json.js';
-import { parseManifest, type Manifest } from '../model/manifest.js';
-import { isIndexType, isManifestType, layerCompression } from '../model/media-types.js';
-import { parseIndex, type ImageIndex } from '../model/oci-index.js';
-import { formatPlatform, type Platform } from '../model/platform.js';
+import type { Manifest } from '../model/manifest.js';
+import type { Platform } from '../model/platform.js';
 import { openImage, type TransportOptions } from '../transports/index.js';
-import { readDocument } from '../transports/verified.js';
 import { parseImageRef } from '../transports/reference.js';
-import type { BlobStore } from '../transports/store.js';
-import { directoryMembers, layerMembers, type LayerInput, type Member, type ReadStats } from './members.js';
+import { asCorrupted } from './corrupted.js';
+import { directoryMembers, layerMembers, type Member, type ReadStats } from './members.js';
 
 /** A layer ready to be read any number of times. */
 export interface SideLayer {
@@ -45,13 +44,7 @@ export interface ImageSide {
   kind: 'image';
   label: 'A' | 'B';
   reference: string;
-  store: BlobStore;
-  /** index.json (oci, oci-archive). */
-  index?: RawJson<ImageIndex>;
-  /** The descriptor the reference selects in index.json (or the synthesised manifest). */
-  target: Descriptor;
-  /** When the target is itself an index (multi-platform). */
-  nested?: { value: RawJson<ImageIndex>; json: unknown };
+  view: ImageView;
 }
 
 export interface RootfsSide {
@@ -64,24 +57,11 @@ export interface RootfsSide {
 
 export type Side = ImageSide | RootfsSide;
 
-const MAX_JSON = 64 << 20;
-
-/** A JSON blob read in full and checked against its descriptor's digest and size (exit 2 if not). */
-export async function readJsonBlob(store: BlobStore, d: Descriptor, what: string): Promise<Buffer> {
-  const src = await store.blob(d.digest);
-  const chunks: Buffer[] = [];
-  const h = createHash('sha256');
-  let n = 0;
-  for await (const c of src.open()) {
-    n += c.length;
-    if (n > MAX_JSON) throw new ReproError('E_BAD_INPUT', `${store.where}: ${what} ${d.digest} is larger than 64 MiB`);
-    h.update(c);
-    chunks.push(c);
-  }
-  const got = `sha256:${h.digest('hex')}`;
-  if (got !== d.digest) throw new ReproError('E_BAD_INPUT', `${store.where}: ${what} ${d.digest} hashes to ${got} (corrupted blob)`);
-  if (n !== d.size) throw new ReproError('E_BAD_INPUT', `${store.where}: ${what} ${d.digest} is ${n} bytes, its descriptor says ${d.size}`);
-  return Buffer.concat(chunks);
+function sideLayer(layer: LayerReader): SideLayer {
+  const s: SideLayer = { number: layer.number, open: (stats) => layerMembers(layer, stats) };
+  if (layer.descriptor) s.descriptor = layer.descriptor;
+  if (layer.diffId) s.diffId = layer.diffId;
+  return s;
 }
 
 const TRANSPORT = /^(oci|oci-archive|docker-archive):|^docker:\/\//;
@@ -95,8 +75,8 @@ async function isOciLayoutDir(path: string): Promise<boolean> {
 }
 
 /**
- * Opens `reference`: an image reference (oci:, oci-archive:, docker-archive:), a directory that
- * holds an OCI layout, a root filesystem directory, or a root filesystem tarball.
+ * Opens `reference`: an image reference (oci:, oci-archive:, docker-archive:, docker://), a
+ * directory that holds an OCI layout, a root filesystem directory, or a root filesystem tarball.
  */
 export async function openSide(reference: string, label: 'A' | 'B', onWarning?: (m: string) => void, transport: TransportOptions = {}): Promise<Side> {
   let ref = reference;
@@ -113,66 +93,34 @@ export async function openSide(reference: string, label: 'A' | 'B', onWarning?: 
       const where = `${label} ${reference}`;
       const layer: SideLayer = isDir
         ? { number: 1, open: (stats) => directoryMembers(reference, stats, onWarning) }
-        : { number: 1, open: (stats) => layerMembers({ where, source: fileSource(reference) }, stats) };
+        : sideLayer(layerReader(() => fileSource(reference), { number: 1, where }));
       return { kind: isDir ? 'rootfs-dir' : 'rootfs-tar', label, reference, path: reference, layer };
     }
   }
+  const where = `${label} ${reference}`;
   const opened = await openImage(parseImageRef(ref, label), transport);
-  const side: ImageSide = { kind: 'image', label, reference, store: opened.store, target: opened.target };
-  if (opened.index) side.index = opened.index;
-  if (isIndexType(opened.target.mediaType)) {
-    const bytes = await readDocument(opened.store, opened.target);
-    side.nested = { value: parseIndex(bytes, `${label}: index ${opened.target.digest}`), json: parseJsonBytes(bytes, `${label}: index`) };
-  } else if (!isManifestType(opened.target.mediaType)) {
-    throw new ReproError('E_BAD_INPUT', `${label} ${reference}: selects a ${opened.target.mediaType}, not an image manifest or index`);
-  }
-  return side;
+  const view = await viewImage(opened, where).catch((e) => { throw asCorrupted(e, `${where}: index ${opened.target.digest}`); });
+  return { kind: 'image', label, reference, view };
 }
 
-export function platformMatches(p: Platform | undefined, want: Platform): boolean {
-  return p !== undefined && p.os === want.os && p.architecture === want.architecture && (want.variant === undefined || p.variant === want.variant);
-}
-
-/** The manifest of a multi-platform index for one platform (or its only manifest). */
-export function selectPlatform(side: ImageSide, want: Platform | undefined): Descriptor {
-  const manifests = side.nested!.value.value.manifests.filter((m) => isManifestType(m.mediaType));
-  if (want) {
-    const hit = manifests.find((m) => platformMatches(m.platform, want));
-    if (!hit) {
-      throw new ReproError('E_NOT_FOUND', `${side.label} ${side.reference}: no manifest for ${formatPlatform(want)} (has ${manifests.map((m) => (m.platform ? formatPlatform(m.platform) : 'unknown')).join(', ') || 'none'})`);
-    }
-    return hit;
-  }
-  if (manifests.length === 1) return manifests[0]!;
-  throw new ReproError('E_USAGE', `${side.label} ${side.reference}: a multi-platform index; choose one with --platform (${manifests.map((m) => (m.platform ? formatPlatform(m.platform) : 'unknown')).join(', ')})`);
+/** The manifest of a side for one platform (through an index; its only manifest without one). */
+export function sideManifest(side: ImageSide, want: Platform | undefined): Descriptor {
+  return manifestOf(side.view, want);
 }
 
 /** Reads and checks a manifest and its config; layers are opened later, when compared. */
 export async function loadImage(side: ImageSide, descriptor: Descriptor): Promise<LoadedImage> {
-  const who = `${side.label} ${side.reference}`;
-  // Manifests and indexes are documents: a registry serves them apart from blobs.
-  const mBytes = await readDocument(side.store, descriptor);
-  const manifest = parseManifest(mBytes, `${who}: manifest ${descriptor.digest}`, descriptor.mediaType);
-  const cBytes = await readJsonBlob(side.store, manifest.value.config, 'config');
-  const config = parseConfig(cBytes, `${who}: config ${manifest.value.config.digest}`);
-  const diffIds = config.value.rootfs.diff_ids;
-  const layers = manifest.value.layers.map((d, i): SideLayer => {
-    const number = i + 1;
-    const where = `${who}: layer ${number} ${d.digest}`;
-    const open = async function* (stats: ReadStats): AsyncGenerator<Member> {
-      const source = await side.store.blob(d.digest);
-      const input: LayerInput = { where, source, digest: d.digest, size: d.size };
-      const c = layerCompression(d.mediaType);
-      if (c !== undefined) input.compression = c;
-      yield* layerMembers(input, stats);
-    };
-    const l: SideLayer = { number, descriptor: d, open };
-    const diffId = diffIds[i];
-    if (diffId !== undefined) l.diffId = diffId;
-    return l;
+  const { view } = side;
+  const image = await resolveImage(view, descriptor).catch((e) => {
+    const what = e instanceof MismatchError && e.blob.digest !== descriptor.digest ? `config ${e.blob.digest}` : `manifest ${descriptor.digest}`;
+    throw asCorrupted(e, `${view.store.where}: ${what}`);
   });
   return {
-    descriptor, manifest, manifestJson: parseJsonBytes(mBytes, who), config, configJson: parseJsonBytes(cBytes, who), layers,
+    descriptor,
+    manifest: image.manifest,
+    manifestJson: parseJsonBytes(image.manifest.bytes, view.where),
+    config: image.config,
+    configJson: parseJsonBytes(image.config.bytes, view.where),
+    layers: image.layers.map(sideLayer),
   };
 }
-

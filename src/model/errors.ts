@@ -49,14 +49,50 @@ const EXIT: Record<ErrorCode, number> = {
   E_LOCK_STALE: 2,
 };
 
+const OPTION = /\uE000([^\uE001]+)\uE001/g;
+
+/**
+ * Names a library option inside an error message. A library caller reads the option's name
+ * (`sourceDateEpoch`); the CLI prints the flag that sets it (`--source-date-epoch`) instead, so
+ * that every message speaks the caller's language (see `ReproError.render`).
+ */
+export function option(name: string): string {
+  return `\uE000${name}\uE001`;
+}
+
 export class ReproError extends Error {
   readonly code: ErrorCode;
   readonly exitCode: number;
+  /** The message with its option references still marked (see `option`). */
+  readonly template: string;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(message.replace(OPTION, '$1'), options);
     this.name = 'ReproError';
     this.code = code;
     this.exitCode = EXIT[code];
+    this.template = message;
+  }
+
+  /** The message with each option named by `name(option)` (the CLI passes its flag names). */
+  render(name: (option: string) => string): string {
+    return this.template.replace(OPTION, (_, o: string) => name(o));
+  }
+}
+
+/**
+ * Bytes that are not what their descriptor says: the digest or the size differs. `expected` is
+ * the descriptor's value; `actual` what was read (a size is a lower bound when the read stopped
+ * as soon as it had seen too many bytes).
+ */
+export class MismatchError extends ReproError {
+  constructor(
+    code: 'E_DIGEST_MISMATCH' | 'E_SIZE_MISMATCH',
+    message: string,
+    readonly blob: { digest: string; size: number },
+    readonly actual: { digest?: string; size: number; overrun?: boolean },
+  ) {
+    super(code, message);
+    this.name = 'MismatchError';
   }
 }
 

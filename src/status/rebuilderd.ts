@@ -7,12 +7,12 @@
  */
 import { ReproError } from '../model/errors.js';
 import { request, safeUrl, type RetryPolicy } from '../fetch/http.js';
-import type { Distribution } from './installed.js';
 
 export type Verdict = 'GOOD' | 'BAD' | 'UNKWN';
 
 export interface RebuilderRecord {
-  distribution: Distribution;
+  /** rebuilderd's name of the distribution (`archlinux`, `debian`). */
+  distribution: string;
   name: string;
   version: string;
   status: Verdict;
@@ -46,7 +46,7 @@ async function getJson(url: string, retry: RetryPolicy | undefined, where: strin
   }
 }
 
-function record(x: unknown, distribution: Distribution, where: string): RebuilderRecord & { id?: number } {
+function record(x: unknown, distribution: string, where: string): RebuilderRecord & { id?: number } {
   const o = x as Record<string, unknown> | null;
   if (!o || typeof o !== 'object' || typeof o['name'] !== 'string' || typeof o['version'] !== 'string') {
     throw new ReproError('E_BAD_INPUT', `${where}: a record without a name and version: ${JSON.stringify(x)?.slice(0, 120)}`);
@@ -56,7 +56,7 @@ function record(x: unknown, distribution: Distribution, where: string): Rebuilde
   return r;
 }
 
-export async function queryRebuilder(base: string, distribution: Distribution, opts: { retry?: RetryPolicy; pageSize?: number } = {}): Promise<RebuilderAnswer> {
+export async function queryRebuilder(base: string, distribution: string, opts: { retry?: RetryPolicy; pageSize?: number } = {}): Promise<RebuilderAnswer> {
   const root = base.replace(/\/+$/, '');
   const limit = opts.pageSize ?? V1_PAGE;
   const records: RebuilderRecord[] = [];
@@ -79,7 +79,7 @@ export async function queryRebuilder(base: string, distribution: Distribution, o
   throw new ReproError('E_BAD_INPUT', `${safeUrl(root)}: more than ${MAX_PAGES} pages of packages`);
 }
 
-async function queryV0(root: string, distribution: Distribution, retry: RetryPolicy | undefined): Promise<RebuilderAnswer> {
+async function queryV0(root: string, distribution: string, retry: RetryPolicy | undefined): Promise<RebuilderAnswer> {
   const where = `${safeUrl(root)} (API v0)`;
   const r = await getJson(`${root}/api/v0/pkgs/list?distro=${encodeURIComponent(distribution)}`, retry, where);
   if (r.status !== 200) throw new ReproError('E_NETWORK', `${where}: HTTP ${r.status}`);

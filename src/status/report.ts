@@ -8,7 +8,7 @@
  * UNKWN. Over several rebuilders: BAD if any found it BAD, else GOOD if any reproduced it, else
  * UNKWN; rebuilders that found it GOOD and BAD are a disagreement, reported as such.
  */
-import type { InstalledPackage } from './installed.js';
+import type { InstalledPackage } from '../sources/distribution.js';
 import type { RebuilderAnswer, Verdict } from './rebuilderd.js';
 
 export interface RebuilderResult {

@@ -3,36 +3,48 @@
  * Rebuilders are asked one distribution at a time, all at once; one that cannot be reached is
  * reported, and is fatal only when no rebuilder answers.
  */
-import { ReproError } from '../model/errors.js';
+import { ReproError, option } from '../model/errors.js';
+import type { Platform } from '../model/platform.js';
+import { checkPlatform } from '../pipeline/validate.js';
+import type { RegistryOptions } from '../transports/registry/client.js';
 import type { RetryPolicy } from '../fetch/http.js';
 import { loadSpec } from '../spec/load.js';
 import { lockPathFor, readLock } from '../spec/lockfile.js';
 import { parseImageRef } from '../transports/reference.js';
-import { imagePackages, lockPackages, type Distribution, type InstalledPackage } from './installed.js';
+import type { InstalledPackage } from '../sources/distribution.js';
+import { imagePackages, lockPackages } from './installed.js';
 import { queryRebuilder, type RebuilderAnswer } from './rebuilderd.js';
 import { combine, type RebuilderResult, type StatusReport } from './report.js';
 
 export interface StatusOptions {
-  /** An image reference (oci:, oci-archive:, docker-archive:) or an image spec whose lock is read. */
+  /** An image reference (oci:, oci-archive:, docker-archive:, docker://) or an image spec whose lock is read. */
   target: string;
+  /** rebuilderd instances (API v1, else v0). */
   rebuilders: string[];
+  /** Through a multi-platform index, the image of this platform. */
+  platform?: Platform;
+  /** Credentials and TLS settings for a docker:// target. */
+  registry?: RegistryOptions;
   retry?: RetryPolicy;
 }
 
 export function isImageRef(s: string): boolean {
-  return /^(oci|oci-archive|docker-archive):/.test(s);
+  return /^(oci|oci-archive|docker-archive):|^docker:\/\//.test(s);
 }
 
-async function packagesOf(target: string): Promise<InstalledPackage[]> {
-  if (isImageRef(target)) return imagePackages(parseImageRef(target));
+async function packagesOf(opts: StatusOptions): Promise<InstalledPackage[]> {
+  const { target } = opts;
+  if (isImageRef(target)) {
+    return imagePackages(parseImageRef(target), { ...(opts.platform ? { platform: checkPlatform(opts.platform) } : {}), ...(opts.registry ? { transport: { registry: opts.registry } } : {}) });
+  }
   const loaded = loadSpec(target);
   return lockPackages(readLock(lockPathFor(loaded.file)));
 }
 
 export async function status(opts: StatusOptions): Promise<StatusReport & { target: string }> {
-  if (opts.rebuilders.length === 0) throw new ReproError('E_USAGE', 'status: name at least one rebuilderd instance with --rebuilder URL');
-  const packages = await packagesOf(opts.target);
-  const distributions = [...new Set(packages.map((p) => p.distribution))].sort() as Distribution[];
+  if (opts.rebuilders.length === 0) throw new ReproError('E_USAGE', `status: name at least one rebuilderd instance with ${option('rebuilders')}`);
+  const packages = await packagesOf(opts);
+  const distributions = [...new Set(packages.map((p) => p.distribution))].sort();
   const results: RebuilderResult[] = await Promise.all(opts.rebuilders.map(async (url): Promise<RebuilderResult> => {
     try {
       const answers = await Promise.all(distributions.map((d) => queryRebuilder(url, d, opts.retry ? { retry: opts.retry } : {})));

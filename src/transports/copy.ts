@@ -8,17 +8,22 @@
  */
 import type { Digest } from '../model/digest.js';
 import { MediaType, isIndexType } from '../model/media-types.js';
-import type { Platform } from '../model/platform.js';
-import { loadGraph, type ImageGraph } from './graph.js';
+import { toPlatform, type Platform } from '../model/platform.js';
+import type { RegistryOptions } from './registry/client.js';
+import { loadGraph, type ImageGraph } from '../image/graph.js';
 import { connect, openImage, writeGraph, type TransportOptions, type WriteResult } from './index.js';
 import { blobProgress } from './progress.js';
 import { formatImageRef, parseImageRef, type ImageRef } from './reference.js';
 
 export interface CopyOptions {
-  source?: TransportOptions;
-  destination?: TransportOptions;
-  /** From a multi-platform index, copy only this platform's image. */
-  platform?: Platform;
+  /** Credentials, TLS and upload settings for docker:// references (both sides). */
+  registry?: RegistryOptions;
+  /** For the source alone, over `registry`. */
+  sourceRegistry?: RegistryOptions;
+  /** For the destination alone, over `registry`. */
+  destinationRegistry?: RegistryOptions;
+  /** From a multi-platform index, copy only this platform's image (`linux/arm64` or an object). */
+  platform?: Platform | string;
   /** Time stamp of archive members (oci-archive, docker-archive); default 0. */
   mtime?: number;
   /** Bytes of blobs read so far, of the total. */
@@ -71,10 +76,12 @@ function withProgress(graph: ImageGraph, onProgress: (done: number, total: numbe
 export async function copy(src: ImageRef | string, dst: ImageRef | string, opts: CopyOptions = {}): Promise<CopyResult> {
   const from = typeof src === 'string' ? parseImageRef(src, 'source') : src;
   const to = typeof dst === 'string' ? parseImageRef(dst, 'destination') : dst;
+  const platform = opts.platform === undefined ? undefined : toPlatform(opts.platform);
+  const side = (r: RegistryOptions | undefined): TransportOptions => (r || opts.registry ? { registry: { ...opts.registry, ...r } } : {});
   // A push reads some blobs straight from their files, so the uploader counts what it sends; its
   // callback exists before the graph (and so the total) is known, as the client is made early.
   let report: ((blob: string, done: number, size: number) => void) | undefined;
-  let destination = opts.destination ?? {};
+  let destination = side(opts.destinationRegistry);
   if (opts.onProgress && to.transport === 'docker') {
     destination = { ...destination, registry: { ...destination.registry, onProgress: (blob, done, size) => report?.(blob, done, size) } };
   }
@@ -89,9 +96,9 @@ export async function copy(src: ImageRef | string, dst: ImageRef | string, opts:
   connected.catch(() => { /* awaited below */ });
   let graph: ImageGraph;
   try {
-    const opened = await openImage(from, opts.source ?? {});
+    const opened = await openImage(from, side(opts.sourceRegistry));
     // Local blobs are hashed before a writer copies their files; remote ones as they stream.
-    graph = await loadGraph(opened, { ...(opts.platform ? { platform: opts.platform } : {}), verifyLocal: to.transport !== 'docker' });
+    graph = await loadGraph(opened, { ...(platform ? { platform } : {}), verifyLocal: to.transport !== 'docker' });
   } catch (e) {
     early.abort();
     throw e;

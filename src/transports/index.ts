@@ -3,16 +3,17 @@ import type { Image } from '../image/image.js';
 import type { Digest } from '../model/digest.js';
 import { ioError } from '../model/errors.js';
 import { isManifestType } from '../model/media-types.js';
+import { checkPlatform } from '../model/platform.js';
 import type { RawJson } from '../model/json.js';
 import type { ImageIndex } from '../model/oci-index.js';
-import { tempNameFor } from './atomic.js';
-import { graphImage, imageGraph, spoolGraph, type ImageGraph } from './graph.js';
+import { tempNameFor } from '../fs/atomic.js';
+import { graphImage, imageGraph, spoolGraph, type ImageGraph } from '../image/graph.js';
 import { openLayout } from './layout/read.js';
 import { writeLayout } from './layout/write.js';
 import type { ImageRef } from './reference.js';
 import type { RegistryClient, RegistryOptions } from './registry/client.js';
 import type { PushResult } from './registry/push.js';
-import type { OpenedImage } from './store.js';
+import type { OpenedImage } from '../image/store.js';
 
 export interface TransportOptions {
   /** Credentials, TLS and upload settings for docker:// references. */
@@ -79,6 +80,8 @@ async function withSpool<T>(file: string, graph: ImageGraph, fn: (g: ImageGraph)
 
 /** Writes an image graph (one image, or an index with all its images) to a destination. */
 export async function writeGraph(ref: ImageRef, graph: ImageGraph, mtime: number, opts: TransportOptions = {}): Promise<WriteResult> {
+  // A platform from an untyped caller is checked before it is written into an index.
+  if (graph.root.platform !== undefined) checkPlatform(graph.root.platform);
   switch (ref.transport) {
     case 'oci': {
       const oci = await asOci(graph, ref.path);

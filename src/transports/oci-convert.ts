@@ -13,7 +13,7 @@ import { sha256, type Digest } from '../model/digest.js';
 import { ReproError } from '../model/errors.js';
 import { assertExactIntegers } from '../model/json.js';
 import { MediaType, isIndexType, isManifestType } from '../model/media-types.js';
-import type { GraphBlob, GraphDocument, ImageGraph } from './graph.js';
+import type { GraphBlob, GraphDocument, ImageGraph } from '../image/graph.js';
 
 const DOCKER_FOREIGN_GZIP = 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip';
 const OCI_NONDISTRIBUTABLE_GZIP = 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip';

@@ -10,12 +10,13 @@ import type { ImageConfig } from '../model/config.js';
 import type { RawJson } from '../model/json.js';
 import type { Manifest } from '../model/manifest.js';
 
-export interface ImageSide {
+/** What compareImages looks at of each image (a ResolvedImage of the image model has it). */
+export interface ImageDocuments {
   manifest: RawJson<Manifest>;
   config: RawJson<ImageConfig>;
 }
 
-export interface Finding {
+export interface VerifyFinding {
   /** Where: `manifest`, `manifest.annotations.KEY`, `config.FIELD`, `config.config.FIELD`, `layers[N].digest`, ... */
   path: string;
   rebuilt?: unknown;
@@ -34,9 +35,9 @@ function show(v: unknown): string {
   return s.length > 120 ? `${s.slice(0, 117)}...` : s;
 }
 
-function fieldFindings(prefix: string, rebuilt: Record<string, unknown>, published: Record<string, unknown>, skip: string[] = []): Finding[] {
+function fieldFindings(prefix: string, rebuilt: Record<string, unknown>, published: Record<string, unknown>, skip: string[] = []): VerifyFinding[] {
   const keys = [...new Set([...Object.keys(rebuilt), ...Object.keys(published)])].filter((k) => !skip.includes(k)).sort();
-  const out: Finding[] = [];
+  const out: VerifyFinding[] = [];
   for (const k of keys) {
     const r = rebuilt[k];
     const p = published[k];
@@ -46,8 +47,8 @@ function fieldFindings(prefix: string, rebuilt: Record<string, unknown>, publish
   return out;
 }
 
-export function compareImages(rebuilt: ImageSide, published: ImageSide): Finding[] {
-  const out: Finding[] = [];
+export function compareImages(rebuilt: ImageDocuments, published: ImageDocuments): VerifyFinding[] {
+  const out: VerifyFinding[] = [];
   const rm = rebuilt.manifest.value;
   const pm = published.manifest.value;
   if (rm.mediaType !== pm.mediaType) {

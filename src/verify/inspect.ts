@@ -1,23 +1,22 @@
 /**
- * `inspect`: reads an image through any transport and recomputes every digest, size and diff_id it
- * touches. Mismatches are reported as problems (the CLI exits 1), not thrown.
+ * `inspect`: reads an image through the image model and recomputes every digest, size and diff_id
+ * it touches. A blob that does not match its descriptor is reported as a problem (the CLI exits 1),
+ * not thrown, so that one report lists every mismatch.
  */
 import { createHash } from 'node:crypto';
-import { decompressStream } from '../archive/compress.js';
 import type { ImageConfig } from '../model/config.js';
-import { parseConfig } from '../model/config.js';
 import type { Descriptor } from '../model/descriptor.js';
 import type { Digest } from '../model/digest.js';
-import { ReproError } from '../model/errors.js';
-import type { RawJson } from '../model/json.js';
-import { parseManifest, type Manifest } from '../model/manifest.js';
-import { isIndexType, layerCompression } from '../model/media-types.js';
-import { parseIndex, type ImageIndex } from '../model/oci-index.js';
+import { MismatchError, ReproError } from '../model/errors.js';
+import type { Manifest } from '../model/manifest.js';
+import { layerCompression } from '../model/media-types.js';
+import type { ImageIndex } from '../model/oci-index.js';
+import type { Platform } from '../model/platform.js';
+import type { LayerReader } from '../image/layer.js';
+import { resolveImage, viewImage, type ImageView } from '../image/read.js';
+import { readDocument } from '../image/verified.js';
 import { openImage, type TransportOptions } from '../transports/index.js';
 import { formatImageRef, parseImageRef, type ImageRef } from '../transports/reference.js';
-import { openDocument, type BlobStore } from '../transports/store.js';
-import { readDocument } from '../transports/verified.js';
-import type { Platform } from '../model/platform.js';
 import { fetchPublished } from './published.js';
 
 export interface LayerReport {
@@ -46,85 +45,63 @@ export interface InspectResult {
   blobsVerified: number;
 }
 
-async function readVerified(store: BlobStore, d: Descriptor, what: string, problems: string[]): Promise<Buffer | undefined> {
-  const src = what === 'config' ? await store.blob(d.digest, d.size) : await openDocument(store, d);
-  const chunks: Buffer[] = [];
-  const h = createHash('sha256');
-  let n = 0;
-  for await (const c of src.open()) {
-    h.update(c);
-    n += c.length;
-    if (n > 64 << 20) throw new ReproError('E_BAD_INPUT', `${store.where}: ${what} ${d.digest} is larger than 64 MiB`);
-    chunks.push(c);
+/** Runs a read; a blob that does not match its descriptor becomes a problem (undefined), anything else is thrown. */
+async function checked<T>(read: () => Promise<T>, problems: string[]): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (e) {
+    if (!(e instanceof MismatchError)) throw e;
+    problems.push(e.message);
+    return undefined;
   }
-  const got = `sha256:${h.digest('hex')}`;
-  let ok = true;
-  if (n !== d.size) { problems.push(`${what} ${d.digest}: size is ${n} bytes, descriptor says ${d.size}`); ok = false; }
-  if (got !== d.digest) { problems.push(`${what} ${d.digest}: content hashes to ${got}`); ok = false; }
-  return ok ? Buffer.concat(chunks) : undefined;
 }
 
-async function verifyLayer(store: BlobStore, d: Descriptor, expectedDiffId: Digest | undefined, label: string, problems: string[]): Promise<LayerReport> {
-  const compression = layerCompression(d.mediaType);
-  const src = await store.blob(d.digest, d.size);
-  const blobHash = createHash('sha256');
-  const diffHash = createHash('sha256');
-  let size = 0;
-  let usize = 0;
-  async function* tap(): AsyncGenerator<Buffer> {
-    for await (const c of src.open()) {
-      blobHash.update(c);
-      size += c.length;
-      yield c;
-    }
-  }
-  let decodeError: string | undefined;
-  if (compression === undefined) {
-    for await (const _ of tap()) { /* hash only */ }
-  } else {
-    try {
-      for await (const c of decompressStream(compression, tap(), `${label} ${d.digest}`)) {
-        diffHash.update(c);
-        usize += c.length;
-      }
-    } catch (e) {
-      decodeError = (e as Error).message;
-    }
-  }
+async function verifyLayer(layer: LayerReader, problems: string[]): Promise<LayerReport> {
+  const d = layer.descriptor!;
   const report: LayerReport = { descriptor: d, ok: true };
-  const got = `sha256:${blobHash.digest('hex')}` as Digest;
-  if (decodeError) { problems.push(`${label} ${d.digest}: cannot decompress: ${decodeError}`); report.ok = false; }
-  if (size !== d.size) { problems.push(`${label} ${d.digest}: size is ${size} bytes, descriptor says ${d.size}`); report.ok = false; }
-  if (got !== d.digest) { problems.push(`${label} ${d.digest}: content hashes to ${got}`); report.ok = false; }
-  if (compression !== undefined && !decodeError) {
-    report.diffId = `sha256:${diffHash.digest('hex')}`;
-    report.uncompressedSize = usize;
-    if (expectedDiffId !== undefined && report.diffId !== expectedDiffId) {
-      problems.push(`${label} ${d.digest}: uncompressed content hashes to ${report.diffId}, config diff_id says ${expectedDiffId}`);
-      report.ok = false;
+  const fail = (message: string): void => {
+    problems.push(message);
+    report.ok = false;
+  };
+  try {
+    if (layerCompression(d.mediaType) === undefined) {
+      // Not a layer type we know (an artifact's blob): its digest and size are what can be checked.
+      for await (const _ of layer.compressed()) { /* hash only */ }
+      return report;
     }
+    const diff = createHash('sha256');
+    let size = 0;
+    for await (const c of layer.uncompressed()) {
+      diff.update(c);
+      size += c.length;
+    }
+    report.diffId = `sha256:${diff.digest('hex')}`;
+    report.uncompressedSize = size;
+    if (layer.diffId !== undefined && report.diffId !== layer.diffId) {
+      fail(`layer ${layer.number} ${d.digest}: uncompressed content hashes to ${report.diffId}, config diff_id says ${layer.diffId}`);
+    }
+  } catch (e) {
+    if (e instanceof MismatchError) fail(e.message);
+    else if (e instanceof ReproError && e.code !== 'E_IO' && e.code !== 'E_NETWORK' && e.code !== 'E_AUTH') fail(`layer ${layer.number} ${d.digest}: cannot decompress: ${e.message}`);
+    else throw e;
   }
   return report;
 }
 
-async function inspectManifest(store: BlobStore, d: Descriptor, problems: string[], counter: { n: number }): Promise<ManifestReport> {
+async function inspectManifest(view: ImageView, d: Descriptor, problems: string[], counter: { n: number }): Promise<ManifestReport> {
   const report: ManifestReport = { descriptor: d, layers: [] };
-  const bytes = await readVerified(store, d, 'manifest', problems);
-  counter.n++;
-  if (!bytes) return report;
-  const manifest: RawJson<Manifest> = parseManifest(bytes, `manifest ${d.digest}`, d.mediaType);
-  report.manifest = manifest.value;
-  report.configDescriptor = manifest.value.config;
-  const cfgBytes = await readVerified(store, manifest.value.config, 'config', problems);
-  counter.n++;
-  const config = cfgBytes ? parseConfig(cfgBytes, `config ${manifest.value.config.digest}`).value : undefined;
-  if (config) report.config = config;
-  const diffIds = config?.rootfs.diff_ids;
-  if (diffIds && diffIds.length !== manifest.value.layers.length) {
-    problems.push(`config lists ${diffIds.length} diff_ids for ${manifest.value.layers.length} layers`);
+  counter.n += 2;
+  const image = await checked(() => resolveImage(view, d), problems);
+  if (!image) return report;
+  report.manifest = image.manifest.value;
+  report.configDescriptor = image.manifest.value.config;
+  report.config = image.config.value;
+  const diffIds = image.config.value.rootfs.diff_ids;
+  if (diffIds.length !== image.layers.length) {
+    problems.push(`config lists ${diffIds.length} diff_ids for ${image.layers.length} layers`);
   }
-  for (const [i, l] of manifest.value.layers.entries()) {
-    report.layers.push(await verifyLayer(store, l, diffIds?.[i], `layer ${i + 1}`, problems));
+  for (const l of image.layers) {
+    report.layers.push(await verifyLayer(l, problems));
     counter.n++;
   }
   return report;
@@ -132,21 +109,19 @@ async function inspectManifest(store: BlobStore, d: Descriptor, problems: string
 
 export async function inspect(reference: ImageRef | string, opts: TransportOptions = {}): Promise<InspectResult> {
   const ref = typeof reference === 'string' ? parseImageRef(reference) : reference;
+  const name = typeof reference === 'string' ? reference : formatImageRef(ref);
   const opened = await openImage(ref, opts);
   const problems: string[] = [];
   const counter = { n: 0 };
-  const result: InspectResult = { reference: typeof reference === 'string' ? reference : formatImageRef(ref), manifests: [], problems, blobsVerified: 0 };
+  const result: InspectResult = { reference: name, manifests: [], problems, blobsVerified: 0 };
   if (opened.index) result.index = { digest: opened.index.digest, size: opened.index.bytes.length, value: opened.index.value };
-  if (isIndexType(opened.target.mediaType)) {
-    const bytes = await readVerified(opened.store, opened.target, 'index', problems);
+  const view = await checked(() => viewImage(opened, opened.store.where), problems);
+  if (view?.nested) {
     counter.n++;
-    if (bytes) {
-      const nested = parseIndex(bytes, `index ${opened.target.digest}`);
-      result.nestedIndex = { descriptor: opened.target, value: nested.value };
-      for (const m of nested.value.manifests) result.manifests.push(await inspectManifest(opened.store, m, problems, counter));
-    }
-  } else {
-    result.manifests.push(await inspectManifest(opened.store, opened.target, problems, counter));
+    result.nestedIndex = { descriptor: view.target, value: view.nested.value };
+    for (const m of view.nested.value.manifests) result.manifests.push(await inspectManifest(view, m, problems, counter));
+  } else if (view) {
+    result.manifests.push(await inspectManifest(view, view.target, problems, counter));
   }
   result.blobsVerified = counter.n;
   return result;
@@ -167,3 +142,4 @@ export async function inspectRaw(reference: ImageRef | string, what: 'document' 
   const published = await fetchPublished(ref, platform ?? { os: 'linux', architecture: 'amd64' }, opts);
   return what === 'config' ? published.config.bytes : published.manifest.bytes;
 }
+

@@ -4,27 +4,24 @@
  * first, so that a wrong reference or missing credentials fail before a long build. The rebuild
  * goes to a temporary OCI layout; the verdict is whether the two manifest digests are equal. On a
  * mismatch the findings say what differs at the manifest, config, layer-digest and diff_id level
- * (`compareImages`), and a deeper comparison can be plugged in (`deepDiff`: the `diff` command's
- * engine, file by file) without changing anything else here.
+ * (`compareImages`), then what the `diff` engine finds file by file (unless `deepDiff: false`).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildRootfs, DEFAULT_PLATFORM, type BuildResult, type RootfsBuildOptions } from '../build/rootfs-build.js';
-import { parseConfig } from '../model/config.js';
+import { makeScratchDir } from '../fs/scratch.js';
 import type { Digest } from '../model/digest.js';
-import { ReproError, ioError } from '../model/errors.js';
-import type { SpecBuildOptions } from '../build/spec-build.js';
-import { parseManifest } from '../model/manifest.js';
+import { ReproError, ioError, option } from '../model/errors.js';
 import { formatPlatform } from '../model/platform.js';
-import type { TransportOptions } from '../transports/index.js';
+import { buildRootfs, checkImageOptions, type RootfsBuildOptions } from '../pipeline/rootfs.js';
+import type { SpecBuildOptions } from '../pipeline/spec.js';
+import { DEFAULT_PLATFORM, type BuildResult } from '../pipeline/tree-steps.js';
+import type { RegistryOptions } from '../transports/registry/client.js';
 import { openLayout } from '../transports/layout/read.js';
 import { formatImageRef, parseImageRef, type ImageRef } from '../transports/reference.js';
-import type { OpenedImage } from '../transports/store.js';
-import { readDocument, readVerified } from '../transports/verified.js';
-import { compareImages, type Finding, type ImageSide } from './compare.js';
+import { readImage } from '../image/read.js';
+import { compareImages, type VerifyFinding } from './compare.js';
 import { archivePublished, fetchPublished } from './published.js';
 import { toolInfo, type ToolInfo } from './tool.js';
 
@@ -38,13 +35,15 @@ export interface VerifyOptions {
   /** Keep the published index, manifest and config bytes here, as a layer-less OCI layout. */
   archive?: string;
   /** Credentials and TLS settings for a docker:// reference. */
-  transport?: TransportOptions;
+  registry?: RegistryOptions;
   /**
-   * A deeper comparison run on a mismatch, given both images as references (the rebuilt one in
-   * its temporary layout, the published one as given) and the platform compared; what it returns
-   * is added to the findings. The CLI plugs the `diff` engine in here.
+   * On a mismatch, also run the `diff` engine over both images (which files differ, and the likely
+   * causes) and add its findings (default true; false stops at the manifest, config and layer
+   * digests).
    */
-  deepDiff?: (rebuilt: string, published: string, platform: string) => Promise<Finding[]>;
+  deepDiff?: boolean;
+  /** Differences the deep diff lists in full (default 1000). */
+  maxDifferences?: number;
 }
 
 export interface VerifyResult {
@@ -77,7 +76,7 @@ export interface VerifyResult {
     index?: Digest;
     archive?: string;
   };
-  findings: Finding[];
+  findings: VerifyFinding[];
 }
 
 async function fileDigest(path: string): Promise<Digest | null> {
@@ -85,7 +84,7 @@ async function fileDigest(path: string): Promise<Digest | null> {
   try {
     isFile = (await stat(path)).isFile();
   } catch (e) {
-    throw ioError(e, `--rootfs ${path}`);
+    throw ioError(e, `${option('rootfs')} ${path}`);
   }
   if (!isFile) return null;
   const h = createHash('sha256');
@@ -93,26 +92,30 @@ async function fileDigest(path: string): Promise<Digest | null> {
   return `sha256:${h.digest('hex')}`;
 }
 
-async function rebuiltSide(opened: OpenedImage): Promise<ImageSide> {
-  const manifest = parseManifest(await readDocument(opened.store, opened.target), `rebuilt manifest ${opened.target.digest}`);
-  const cd = manifest.value.config;
-  const config = parseConfig(await readVerified(await opened.store.blob(cd.digest, cd.size), cd, opened.store.where), `rebuilt config ${cd.digest}`);
-  return { manifest, config };
+/** The `diff` engine's findings on the two images, as verify findings (one per diff finding). */
+async function deepFindings(rebuilt: string, published: ImageRef, platform: string, opts: VerifyOptions): Promise<VerifyFinding[]> {
+  const { diff } = await import('../diff/index.js');
+  const d = await diff(rebuilt, formatImageRef(published), { platform, ...(opts.registry ? { registryB: opts.registry } : {}), maxDifferences: opts.maxDifferences ?? 1000 });
+  return d.findings.map((f) => ({
+    path: `diff.${f.id}`,
+    message: `${f.title}${f.examples.length > 0 ? ` (e.g. ${f.examples.slice(0, 3).join('; ')})` : ''}`,
+  }));
 }
 
 export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
-  if ((opts.build === undefined) === (opts.spec === undefined)) throw new ReproError('E_USAGE', 'verify: give either a rootfs build or a spec');
-  const against = typeof opts.against === 'string' ? parseImageRef(opts.against, '--against') : opts.against;
+  if ((opts.build === undefined) === (opts.spec === undefined)) throw new ReproError('E_USAGE', `verify: give either ${option('build')} (a root filesystem and its build options) or ${option('spec')}`);
+  if (opts.build) checkImageOptions(opts.build);
+  const against = typeof opts.against === 'string' ? parseImageRef(opts.against, option('against')) : opts.against;
   // The spec modules (schema, YAML, OpenPGP) are loaded only for a spec rebuild.
-  const specs = opts.spec ? await import('../build/spec-build.js') : undefined;
+  const specs = opts.spec ? await import('../pipeline/spec.js') : undefined;
   const spec = opts.spec ? (await import('../spec/load.js')).loadSpec(opts.spec.spec).spec : undefined;
   const platform = spec && specs ? specs.specPlatform(spec) : opts.build?.platform ?? DEFAULT_PLATFORM;
-  const published = await fetchPublished(against, platform, opts.transport ?? {});
+  const published = await fetchPublished(against, platform, opts.registry ? { registry: opts.registry } : {});
   if (opts.archive !== undefined) {
     await archivePublished(opts.archive, published, against.tag);
   }
   const rootfsDigest = opts.build ? await fileDigest(opts.build.rootfs) : undefined;
-  const tmp = await mkdtemp(join(opts.build?.tmpDir ?? opts.spec?.tmpDir ?? tmpdir(), 'repro-image-verify-')).catch((e) => { throw ioError(e, 'cannot create a temporary directory'); });
+  const tmp = await makeScratchDir(opts.build?.tmpDir ?? opts.spec?.tmpDir, 'repro-image-verify-');
   try {
     const output: ImageRef = { transport: 'oci', path: join(tmp, 'rebuilt') };
     let lock: { path: string; digest: string } | undefined;
@@ -124,12 +127,12 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
     } else {
       built = await buildRootfs({ ...opts.build!, output });
     }
-    const opened = await openLayout(join(tmp, 'rebuilt'), undefined);
     const reproduced = built.manifest.digest === published.manifest.digest;
-    const findings: Finding[] = [];
+    const findings: VerifyFinding[] = [];
     if (!reproduced) {
-      findings.push(...compareImages(await rebuiltSide(opened), published));
-      if (opts.deepDiff) findings.push(...(await opts.deepDiff(`oci:${join(tmp, 'rebuilt')}`, formatImageRef(against), formatPlatform(platform))));
+      const rebuiltRef = join(tmp, 'rebuilt');
+      findings.push(...compareImages(await readImage(await openLayout(rebuiltRef, undefined), 'rebuilt'), published));
+      if (opts.deepDiff !== false) findings.push(...(await deepFindings(`oci:${rebuiltRef}`, against, formatPlatform(platform), opts)));
     }
     const result: VerifyResult = {
       verdict: reproduced ? 'reproduced' : 'not-reproduced',

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diff } from '../../src/diff/image-diff.js';
 import type { DiffResult } from '../../src/diff/types.js';
-import { buildRootfs } from '../../src/build/rootfs-build.js';
+import { buildRootfs } from '../../src/pipeline/rootfs.js';
 import { makeTar, type RawMember } from '../helpers/tar-maker.js';
 import { runCli } from '../helpers/cli.js';
 import { writeLayout, writeMultiPlatformLayout, type ImageSpec } from './images.js';

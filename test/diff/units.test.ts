@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readAhead } from '../../src/archive/read-ahead.js';
 import { compareSides, compareStreams, readContent } from '../../src/diff/content.js';
-import { applyWhiteouts, type FlatEntry } from '../../src/diff/flatten.js';
 import { outOfOrder } from '../../src/diff/order.js';
 import { unifiedDiff } from '../../src/diff/unified.js';
 
@@ -66,19 +65,6 @@ test('out of order: the fewest entries that make the two orders agree', () => {
   assert.equal(outOfOrder([p(0, 3), p(1, 2), p(2, 1), p(3, 0)]).length, 3);
 });
 
-test('whiteouts remove the named entry and its subtree; opaque ones empty the directory', () => {
-  const fs = (): Map<string, FlatEntry> => new Map(['a', 'a/x', 'a/y', 'a/y/z', 'b', 'ab'].map((p) => [p, { meta: { path: p, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0 }, layer: 0 }]));
-  const one = fs();
-  applyWhiteouts(one, ['a/.wh.y']);
-  assert.deepEqual([...one.keys()], ['a', 'a/x', 'b', 'ab']);
-  const two = fs();
-  applyWhiteouts(two, ['a/.wh..wh..opq']);
-  assert.deepEqual([...two.keys()], ['a', 'b', 'ab']);
-  const three = fs();
-  applyWhiteouts(three, ['.wh.a']);
-  assert.deepEqual([...three.keys()], ['b', 'ab']);
-});
-
 async function* chunks(data: Buffer, cut: (n: number) => number): AsyncGenerator<Buffer> {
   for (let i = 0; i < data.length;) {
     const n = Math.max(1, cut(data.length - i));
@@ -130,7 +116,7 @@ test('read-ahead passes every chunk through in order, then the error after them'
 });
 
 test('entry names are matched without leading ./ or /, empty or . segments, or a trailing /', async () => {
-  const { matchPath } = await import('../../src/diff/entry-meta.js');
+  const { matchPath } = await import('../../src/archive/paths.js');
   const cases: Array<[string, string]> = [
     ['etc/', 'etc'], ['./etc/x', 'etc/x'], ['/a//b/./c/', 'a/b/c'], ['.', '.'], ['./', '.'], ['', '.'],
     ['a/.', 'a'], ['a//', 'a'], ['../x', '../x'], ['a/b', 'a/b'],

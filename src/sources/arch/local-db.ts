@@ -17,7 +17,7 @@ import type { PkgInfo } from './pkginfo.js';
 export const LOCAL_DB_VERSION = 9;
 export const LOCAL_DB = 'var/lib/pacman/local';
 
-export interface InstalledPackage {
+export interface LocalPackage {
   name: string;
   version: string;
   file: PackageFile;
@@ -37,7 +37,7 @@ function leadingInt(s: string | undefined): number {
   return m ? Number(m[1]) : 0;
 }
 
-export function descFile(p: InstalledPackage, installDate: number): string {
+export function descFile(p: LocalPackage, installDate: number): string {
   const info = p.file.pkginfo;
   const s: Array<[string, string[]]> = [['NAME', [p.name]], ['VERSION', [p.version]]];
   const scalar = (key: string, field: string): void => {
@@ -72,7 +72,7 @@ export function descFile(p: InstalledPackage, installDate: number): string {
   return formatDesc(s);
 }
 
-export function filesFile(p: InstalledPackage): string {
+export function filesFile(p: LocalPackage): string {
   const s: Array<[string, string[]]> = [];
   if (p.file.fileList.length > 0) s.push(['FILES', p.file.fileList]);
   const backup = p.file.pkginfo.get('backup') ?? [];
@@ -86,7 +86,7 @@ export function filesFile(p: InstalledPackage): string {
   return formatDesc(s);
 }
 
-export function localDatabase(packages: InstalledPackage[], sde: number): Entry[] {
+export function localDatabase(packages: LocalPackage[], sde: number): Entry[] {
   const dir = (path: string): Entry => ({ path, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: sde, size: 0 });
   const file = (path: string, data: Buffer, mtime = sde, uid = 0, gid = 0): Entry => ({ path, type: 'file', mode: 0o644, uid, gid, mtime, size: data.length, content: { kind: 'bytes', data } });
   const kept = (path: string, m: KeptMember): Entry => file(path, m.data, m.mtime, m.uid, m.gid);

@@ -6,23 +6,22 @@
  * refused unless signature checks were turned off explicitly.
  */
 import { createHash } from 'node:crypto';
-import { ReproError } from '../../model/errors.js';
+import { ReproError, option } from '../../model/errors.js';
 import type { Cache } from '../../fetch/cache.js';
 import { fetchBytes } from '../../fetch/get.js';
 import { inOrder } from '../../fetch/pool.js';
 import { safeUrl } from '../../fetch/http.js';
-import type { ArchSpec } from '../../spec/schema.js';
-import { specDigest, type ArchLock, type ArchLockedPackage } from '../../spec/lockfile.js';
+import type { LockContext } from '../distribution.js';
+import type { ArchLock, ArchLockedPackage } from './lockfile.js';
+import type { ArchSpec } from './schema.js';
 import { verifyDetached } from '../openpgp.js';
 import { loadPacmanKeyring, type PacmanKeyring } from './keyring.js';
 import { archBases, fileUrls, repoUrl, snapshotEpoch } from './mirrors.js';
 import { resolve, type Repository } from './resolve.js';
 import { readSyncDb, type SyncPackage } from './syncdb.js';
 
-export interface ArchLockOptions {
-  specDir: string;
-  cache: Cache;
-  /** false only when the user said so (--no-verify-signatures). */
+export interface ArchLockOptions extends LockContext {
+  /** false only when the user said so (noVerifySignatures). */
   verifySignatures: boolean;
   concurrency?: number;
   /** Where the host's keyrings are looked for when the spec names none (tests). */
@@ -72,12 +71,12 @@ async function readRepository(spec: ArchSpec, bases: string[], name: string, key
 export async function lockArch(spec: ArchSpec, opts: ArchLockOptions): Promise<ArchLock> {
   const { snapshot, architecture, repositories } = spec.source;
   const log = opts.log ?? (() => {});
-  const bases = archBases(spec);
+  const bases = archBases(spec.source);
   let keyring: PacmanKeyring | undefined;
   if (opts.verifySignatures) {
     keyring = await loadPacmanKeyring(spec.source.keyring, opts.specDir, opts.hostKeyrings);
     if (!keyring) {
-      throw new ReproError('E_SPEC', `no pacman keyring to check package signatures with: set source.keyring to the packagers' keyring (archlinux.gpg), install the host's archlinux-keyring, or lock with --no-verify-signatures to pin packages without checking their signatures`);
+      throw new ReproError('E_SPEC', `no pacman keyring to check package signatures with: set source.keyring to the packagers' keyring (archlinux.gpg), install the host's archlinux-keyring, or lock with ${option('noVerifySignatures')} to pin packages without checking their signatures`);
     }
     log(`keyring ${keyring.path}: ${keyring.keys.length} keys${keyring.revoked ? ` (${keyring.revoked} revoked left out)` : ''}`);
   }
@@ -102,11 +101,11 @@ export async function lockArch(spec: ArchSpec, opts: ArchLockOptions): Promise<A
     const { pkg, reason } = resolved[i]!;
     return lockPackage(pkg, reason, bases, architecture, opts.cache, keyring, signers);
   });
-  log(`${locked.length} packages pinned${keyring ? `, every signature checked against ${keyring.path}` : ', signatures NOT checked (--no-verify-signatures)'}`);
+  log(`${locked.length} packages pinned${keyring ? `, every signature checked against ${keyring.path}` : ', signatures NOT checked (signature checks turned off)'}`);
 
   return {
     lockVersion: 1,
-    specDigest: specDigest(spec),
+    specDigest: opts.specDigest,
     source: {
       distro: 'arch', snapshot, architecture,
       sourceDateEpoch: snapshotEpoch(snapshot),
@@ -141,7 +140,7 @@ async function lockPackage(pkg: SyncPackage, reason: ArchLockedPackage['reason']
   }
   if (keyring) {
     const where = `${pkg.repository}/${pkg.filename}`;
-    if (!sig) throw new ReproError('E_SIGNATURE', `${where}: unsigned (neither %PGPSIG% in ${pkg.repository}.db nor ${pkg.filename}.sig on any mirror); lock with --no-verify-signatures to accept unsigned packages`);
+    if (!sig) throw new ReproError('E_SIGNATURE', `${where}: unsigned (neither %PGPSIG% in ${pkg.repository}.db nor ${pkg.filename}.sig on any mirror); lock with ${option('noVerifySignatures')} to accept unsigned packages`);
     for (const s of await verifyDetached({ file: path }, sig, keyring.keys, `${where}: signature${out.signature.in === 'database' ? ' (%PGPSIG%)' : '.sig'}`)) signers.add(s);
   }
   return out;

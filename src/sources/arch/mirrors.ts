@@ -3,14 +3,14 @@
  * the spec's date. Each base holds `$repo/os/$arch/` below it, as the archive's snapshots do; a base
  * written with `$repo` or `$arch` (pacman's mirrorlist form) has them substituted instead.
  */
-import type { ArchSpec } from '../../spec/schema.js';
+import type { ArchSource } from './schema.js';
 
 /** The documented default: the Arch Linux Archive's dated snapshots. */
 export const ARCHIVE_BASE = 'https://archive.archlinux.org/repos';
 
-export function archBases(spec: ArchSpec): string[] {
-  if (spec.source.mirrors) return spec.source.mirrors.map((m) => m.replace(/\/+$/, ''));
-  return [`${ARCHIVE_BASE}/${spec.source.snapshot}`];
+export function archBases(source: ArchSource): string[] {
+  if (source.mirrors) return source.mirrors.map((m) => m.replace(/\/+$/, ''));
+  return [`${ARCHIVE_BASE}/${source.snapshot}`];
 }
 
 /** The directory URL of one repository below a base (no trailing slash). */

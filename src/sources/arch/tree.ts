@@ -7,10 +7,10 @@
  */
 import { readEntryBytes } from '../../archive/content.js';
 import type { Entry } from '../../archive/entry.js';
-import type { ArchLock } from '../../spec/lockfile.js';
-import type { InstalledTree } from '../installed-tree.js';
+import type { ArchLock } from './lockfile.js';
+import type { InstalledTree } from '../distribution.js';
 import { installArchPackages, landingPath } from './install.js';
-import { localDatabase, validationOf, type InstalledPackage } from './local-db.js';
+import { localDatabase, validationOf, type LocalPackage } from './local-db.js';
 
 /** Directories pacman makes in a new root (its database and cache), kept empty. */
 const PACMAN_DIRS = ['var', 'var/lib', 'var/lib/pacman', 'var/lib/pacman/sync', 'var/cache', 'var/cache/pacman', 'var/cache/pacman/pkg'];
@@ -23,7 +23,7 @@ export async function archTree(lock: ArchLock, files: ReadonlyMap<string, string
     for (const d of PACMAN_DIRS) {
       if (!entries.has(d)) entries.set(d, { path: d, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: sde, size: 0 });
     }
-    const packages: InstalledPackage[] = installed.packages.map(({ input, file, installed: landed }, i) => {
+    const packages: LocalPackage[] = installed.packages.map(({ input, file, installed: landed }, i) => {
       const locked = lock.packages[i]!;
       return {
         name: input.name, version: input.version, file, reason: locked.reason,

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Entry } from '../../archive/entry.js';
 import { field, formatParagraph } from './control.js';
-import type { InstalledPackage } from './install.js';
+import type { UnpackedPackage } from './install.js';
 
 /** dpkg's own field order (lib/dpkg/parse.c fieldinfos); other fields follow in their order. */
 const STATUS_ORDER = [
@@ -20,11 +20,11 @@ const DESCRIPTION_AT = STATUS_ORDER.indexOf('Description');
 
 export type ReadFile = (installedPath: string) => Buffer | undefined;
 
-export function infoName(p: InstalledPackage): string {
+export function infoName(p: UnpackedPackage): string {
   return field(p.control, 'Multi-Arch') === 'same' ? `${p.name}:${p.architecture}` : p.name;
 }
 
-function statusParagraph(p: InstalledPackage, read: ReadFile): string {
+function statusParagraph(p: UnpackedPackage, read: ReadFile): string {
   const fields = p.control.fields.filter(([k]) => k.toLowerCase() !== 'status' && k.toLowerCase() !== 'conffiles');
   fields.push(['Status', 'install ok installed']);
   const conffiles = (p.controlFiles.get('conffiles')?.toString('utf8') ?? '').split('\n').map((l) => l.trim()).filter((l) => l.startsWith('/'));
@@ -44,7 +44,7 @@ function statusParagraph(p: InstalledPackage, read: ReadFile): string {
   return formatParagraph(ordered);
 }
 
-export function dpkgDatabase(packages: InstalledPackage[], read: ReadFile, mtime: number): Entry[] {
+export function dpkgDatabase(packages: UnpackedPackage[], read: ReadFile, mtime: number): Entry[] {
   const file = (path: string, data: Buffer, mode = 0o644): Entry => ({ path, type: 'file', mode, uid: 0, gid: 0, mtime, size: data.length, content: { kind: 'bytes', data } });
   const dir = (path: string): Entry => ({ path, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime, size: 0 });
   const out: Entry[] = [dir('var/lib/dpkg'), dir('var/lib/dpkg/info'), dir('var/lib/dpkg/updates')];

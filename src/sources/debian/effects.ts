@@ -12,7 +12,7 @@
  * Pure: takes the tree and a way to read file content; returns the report of what it did.
  */
 import { comparePaths, parentOf, type Entry } from '../../archive/entry.js';
-import type { InstalledPackage } from './install.js';
+import type { UnpackedPackage } from './install.js';
 import { mergedUsrPath } from './install.js';
 import { pemToDer, subjectHash } from './x509-hash.js';
 
@@ -131,7 +131,7 @@ export function parseAlternatives(script: string): Alternative[] {
   return out;
 }
 
-export function alternatives(tree: Map<string, Entry>, packages: InstalledPackage[], mtime: number): EffectReport | undefined {
+export function alternatives(tree: Map<string, Entry>, packages: UnpackedPackage[], mtime: number): EffectReport | undefined {
   const byName = new Map<string, Alternative[]>();
   for (const p of packages) {
     const script = p.controlFiles.get('postinst');
@@ -185,7 +185,7 @@ function groupIds(read: ReadContent): (name: string) => number {
   };
 }
 
-export function baseFiles(tree: Map<string, Entry>, packages: InstalledPackage[], read: ReadContent, mtime: number): EffectReport | undefined {
+export function baseFiles(tree: Map<string, Entry>, packages: UnpackedPackage[], read: ReadContent, mtime: number): EffectReport | undefined {
   const script = packages.find((p) => p.name === 'base-files')?.controlFiles.get('postinst')?.toString('utf8');
   if (!script) return undefined;
   const changed: string[] = [];

@@ -36,7 +36,7 @@ export interface PackageInput {
   debPath: string;
 }
 
-export interface InstalledPackage {
+export interface UnpackedPackage {
   name: string;
   version: string;
   architecture: string;
@@ -51,7 +51,7 @@ export interface InstalledPackage {
 }
 
 interface Unpacked {
-  pkg: InstalledPackage;
+  pkg: UnpackedPackage;
   entries: Entry[];
   replaces: DepList;
   deps: DepList;
@@ -132,7 +132,7 @@ function replaces(a: Unpacked, b: Unpacked): boolean {
 export interface InstallResult {
   entries: Map<string, Entry>;
   /** In installation order. */
-  packages: InstalledPackage[];
+  packages: UnpackedPackage[];
   cleanup: () => Promise<void>;
 }
 

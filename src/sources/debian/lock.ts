@@ -7,44 +7,26 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { isAbsolute, join } from 'node:path';
 import { ReproError, ioError } from '../../model/errors.js';
-import type { Cache } from '../../fetch/cache.js';
 import { fetchBytes } from '../../fetch/get.js';
 import { safeUrl } from '../../fetch/http.js';
-import type { DebianSpec } from '../../spec/schema.js';
-import { specDigest, type DebianLock } from '../../spec/lockfile.js';
+import type { LockContext } from '../distribution.js';
+import type { DebianLock } from './lockfile.js';
+import type { DebianSpec } from './schema.js';
 import { decompressStream } from '../../archive/compress.js';
-import { hostAptSources, mirrorsFor } from './mirrors.js';
+import { debianMirrors } from './mirrors.js';
 import { makeUniverse, parsePackagesStream, type IndexPackage } from './packages.js';
 import { parseRelease, readKeyrings, verifyCleartext } from './release.js';
 import { resolve } from './resolve.js';
 
 export const HOST_DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 
-export interface LockOptions {
-  specDir: string;
-  cache: Cache;
-  /** Where host apt sources are read when the spec names no mirror (default /etc/apt). */
-  aptDir?: string;
-  log?: (line: string) => void;
-}
-
-/** The spec's mirrors, else the host's apt sources for the suite; never a built-in host. */
-export function debianMirrors(spec: DebianSpec, aptDir?: string): string[] {
-  if (spec.source.mirrors) return spec.source.mirrors.map((m) => m.replace(/\/+$/, ''));
-  const found = mirrorsFor(hostAptSources(aptDir), spec.source.suite);
-  if (found.length === 0) {
-    throw new ReproError('E_SPEC', `no mirror: the spec has no source.mirrors and this host has no apt sources; add e.g. "mirrors: [<your Debian mirror URL>]" under source:`);
-  }
-  return found;
-}
-
 async function getText(url: string): Promise<string> {
   return (await fetchBytes(url)).toString('utf8');
 }
 
-export async function lockDebian(spec: DebianSpec, opts: LockOptions): Promise<DebianLock> {
+export async function lockDebian(spec: DebianSpec, opts: LockContext): Promise<DebianLock> {
   const { suite, architecture, components } = spec.source;
-  const mirrors = debianMirrors(spec, opts.aptDir);
+  const mirrors = debianMirrors(spec.source, opts.aptDir);
   const keyringPath = spec.source.keyring === undefined ? HOST_DEBIAN_KEYRING
     : isAbsolute(spec.source.keyring) ? spec.source.keyring : join(opts.specDir, spec.source.keyring);
   let keyringBytes: Buffer;
@@ -109,7 +91,7 @@ export async function lockDebian(spec: DebianSpec, opts: LockOptions): Promise<D
   const inRelease = Buffer.from(verified.text, 'utf8');
   return {
     lockVersion: 1,
-    specDigest: specDigest(spec),
+    specDigest: opts.specDigest,
     source: {
       distro: 'debian', suite,
       ...(release.codename ? { codename: release.codename } : {}),

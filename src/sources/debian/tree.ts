@@ -3,8 +3,8 @@
  * script effects reproduced, the dpkg database written and the merged-/usr links added.
  */
 import { readEntryBytes } from '../../archive/content.js';
-import type { DebianLock } from '../../spec/lockfile.js';
-import type { InstalledTree } from '../installed-tree.js';
+import type { DebianLock } from './lockfile.js';
+import type { InstalledTree } from '../distribution.js';
 import { dpkgDatabase } from './dpkg-db.js';
 import { alternatives, baseFiles, basePasswd, caCertificates } from './effects.js';
 import { addMergedUsrLinks, installPackages, mergedUsrPath } from './install.js';

@@ -7,7 +7,7 @@
 import { open, rm } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { ReproError, ioError } from '../../model/errors.js';
+import { ReproError, ioError, option } from '../../model/errors.js';
 import { decompressStream, detectCompression } from '../../archive/compress.js';
 import { cleanLinkTarget, cleanMemberPath } from '../../archive/paths.js';
 import { readTar, type TarMember } from '../../archive/tar-reader.js';
@@ -67,7 +67,7 @@ export async function readTarball(file: string, tmpDir: string): Promise<RootfsT
       await fh.close();
     }
   } catch (e) {
-    throw ioError(e, `--rootfs ${file}`);
+    throw ioError(e, `${option('rootfs')} ${file}`);
   }
   const compression = detectCompression(head);
   let dataFile = file;

@@ -14,8 +14,8 @@ import { digestHex, sha256, type Digest } from '../../model/digest.js';
 import { ReproError } from '../../model/errors.js';
 import { asObject, getArray, parseJsonBytes } from '../../model/json.js';
 import { MediaType, layerCompression } from '../../model/media-types.js';
-import { writeFileAtomic } from '../atomic.js';
-import type { BlobStore, OpenedImage } from '../store.js';
+import { writeFileAtomic } from '../../fs/atomic.js';
+import type { BlobStore, OpenedImage } from '../../image/store.js';
 import { archiveEntry } from './oci-archive.js';
 import { indexArchive, readMember, type Member } from './tar-index.js';
 

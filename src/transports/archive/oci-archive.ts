@@ -10,10 +10,11 @@ import { digestHex, type Digest } from '../../model/digest.js';
 import { ReproError } from '../../model/errors.js';
 import type { RawJson } from '../../model/json.js';
 import { parseIndex, type ImageIndex } from '../../model/oci-index.js';
-import { writeFileAtomic } from '../atomic.js';
-import type { ImageGraph } from '../graph.js';
+import { writeFileAtomic } from '../../fs/atomic.js';
+import type { ImageGraph } from '../../image/graph.js';
 import { OCI_LAYOUT, graphIndex } from '../layout/write.js';
-import { selectFromIndex, type BlobStore, type OpenedImage } from '../store.js';
+import { selectFromIndex } from '../../image/select.js';
+import type { BlobStore, OpenedImage } from '../../image/store.js';
 import { indexArchive, readMember } from './tar-index.js';
 
 export function archiveEntry(path: string, src: BlobSource, size: number, mtime: number): Entry {

@@ -4,7 +4,8 @@ import { fileSource } from '../../image/file-source.js';
 import { digestHex, type Digest } from '../../model/digest.js';
 import { ReproError, ioError } from '../../model/errors.js';
 import { parseIndex } from '../../model/oci-index.js';
-import { selectFromIndex, type BlobStore, type OpenedImage } from '../store.js';
+import { selectFromIndex } from '../../image/select.js';
+import type { BlobStore, OpenedImage } from '../../image/store.js';
 
 /**
  * The real path of `rel` inside the layout `dir`, refusing one that a symlink leads out of the

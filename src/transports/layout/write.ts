@@ -21,8 +21,8 @@ import { inOrderCancelling } from '../../fetch/pool.js';
 import { withLock } from '../../fs/lock.js';
 import { ensureFreeSpace } from '../../fs/space.js';
 import { readInside } from './read.js';
-import { tempNameFor, writeFileAtomic } from '../atomic.js';
-import type { ImageGraph } from '../graph.js';
+import { tempNameFor, writeFileAtomic } from '../../fs/atomic.js';
+import type { ImageGraph } from '../../image/graph.js';
 
 const BLOB_CONCURRENCY = 4;
 

@@ -5,7 +5,7 @@
  * challenge's realm and cached. All HTTP goes through the one client in `fetch/http.ts` (retries,
  * backoff, redirects, no credentials across origins). Credentials and tokens never reach a message.
  */
-import { ReproError, type ErrorCode } from '../../model/errors.js';
+import { ReproError, type ErrorCode, option } from '../../model/errors.js';
 import { DEFAULT_RETRY, request, safeUrl, type HttpResponse, type RetryPolicy } from '../../fetch/http.js';
 import { challengeScopes, parseChallenge, type Challenge } from './challenge.js';
 import { lookupCredentials, type Credentials } from './credentials.js';
@@ -126,7 +126,7 @@ export class RegistryClient {
       } catch (e) {
         if (e instanceof ReproError && /EPROTO|wrong version number|ssl|tls|certificate/i.test(e.message)) {
           const why = /wrong version number|EPROTO/.test(e.message) ? 'the server does not speak TLS' : (e.message.split('\n')[0] ?? '');
-          throw new ReproError('E_NETWORK', `${this.registry}: TLS handshake failed (${why}); for a plain-HTTP registry or an untrusted certificate pass --tls-verify=false`);
+          throw new ReproError('E_NETWORK', `${this.registry}: TLS handshake failed (${why}); for a plain-HTTP registry or an untrusted certificate pass ${option('registry.insecure')}`);
         }
         throw e;
       }
@@ -184,7 +184,7 @@ export class RegistryClient {
     for (const s of scopes) url.searchParams.append('scope', s);
     const creds = await this.credentials(repository);
     if (creds && url.protocol === 'http:' && !this.opts.insecure) {
-      throw new ReproError('E_AUTH', `${shown}: the token service is plain HTTP; refusing to send credentials without --tls-verify=false`);
+      throw new ReproError('E_AUTH', `${shown}: the token service is plain HTTP; refusing to send credentials without ${option('registry.insecure')}`);
     }
     let res: HttpResponse;
     if (creds?.identityToken !== undefined) {
@@ -201,7 +201,7 @@ export class RegistryClient {
     }
     if (res.status === 401 || res.status === 403) {
       res.discard();
-      throw new ReproError('E_AUTH', `${this.registry}: the token service ${shown} refused ${describe(creds)} (HTTP ${res.status}); pass --creds USER:PASSWORD or log in`);
+      throw new ReproError('E_AUTH', `${this.registry}: the token service ${shown} refused ${describe(creds)} (HTTP ${res.status}); pass ${option('registry.credentials')} or log in`);
     }
     if (res.status !== 200) {
       res.discard();
@@ -224,7 +224,7 @@ export class RegistryClient {
     if (!c) return undefined;
     if (c.scheme === 'basic') {
       const creds = await this.credentials(repository);
-      if (creds?.identityToken !== undefined) throw new ReproError('E_AUTH', `${this.registry}: asks for Basic credentials, and the ones found are an identity token (only a bearer token service takes those); pass --creds USER:PASSWORD`);
+      if (creds?.identityToken !== undefined) throw new ReproError('E_AUTH', `${this.registry}: asks for Basic credentials, and the ones found are an identity token (only a bearer token service takes those); pass ${option('registry.credentials')}`);
       return creds ? basic(creds) : undefined;
     }
     if (c.scheme === 'bearer') return `Bearer ${await this.token(c, [...scopes, ...challengeScopes(c)], repository)}`;
@@ -272,7 +272,7 @@ export class RegistryClient {
       break;
     }
     const creds = await this.credentials(repository);
-    throw new ReproError('E_AUTH', `${safeUrl(url)}: HTTP 401 unauthorized${creds ? ` for ${creds.identityToken !== undefined ? 'the identity token' : `user ${JSON.stringify(creds.username)}`}` : '; no credentials found (pass --creds USER:PASSWORD, or log in so that an auth file has them)'}`);
+    throw new ReproError('E_AUTH', `${safeUrl(url)}: HTTP 401 unauthorized${creds ? ` for ${creds.identityToken !== undefined ? 'the identity token' : `user ${JSON.stringify(creds.username)}`}` : `; no credentials found (pass ${option('registry.credentials')}, or log in so that an auth file has them)`}`);
   }
 }
 

@@ -7,7 +7,7 @@ import { bytesSource } from '../../image/image.js';
 import type { Descriptor } from '../../model/descriptor.js';
 import type { Digest } from '../../model/digest.js';
 import { ReproError } from '../../model/errors.js';
-import type { BlobStore, OpenedImage } from '../store.js';
+import type { BlobStore, OpenedImage } from '../../image/store.js';
 import { registryBlob } from './blob-reader.js';
 import { DEFAULT_MAX_BLOB_SIZE, RegistryClient, type RegistryOptions } from './client.js';
 import { formatBytes } from '../../fs/space.js';

@@ -8,7 +8,7 @@
 import type { Digest } from '../../model/digest.js';
 import { ReproError } from '../../model/errors.js';
 import { inOrderCancelling } from '../../fetch/pool.js';
-import type { ImageGraph } from '../graph.js';
+import type { ImageGraph } from '../../image/graph.js';
 import { RegistryClient, type RegistryOptions } from './client.js';
 import { putManifest } from './manifests.js';
 import { manifestReference, type RegistryName } from './name.js';

@@ -1,0 +1,54 @@
+/**
+ * Choosing within an index, once, for everyone: the entry of a layout's index.json a tag names, and
+ * the manifest of a multi-platform index for a platform.
+ */
+import type { ImageConfig } from '../model/config.js';
+import type { Descriptor } from '../model/descriptor.js';
+import { ReproError, option } from '../model/errors.js';
+import { isManifestType } from '../model/media-types.js';
+import { REF_NAME, type ImageIndex } from '../model/oci-index.js';
+import { formatPlatform, type Platform } from '../model/platform.js';
+
+/** The platform an image config declares. */
+export function platformOf(config: Pick<ImageConfig, 'os' | 'architecture' | 'variant'>): Platform {
+  return { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) };
+}
+
+/** Whether `have` is the platform `want` asks for (a `want` without a variant takes any variant). */
+export function platformMatches(want: Platform, have: Platform | undefined): boolean {
+  if (!have) return false;
+  return have.os === want.os && have.architecture === want.architecture && (want.variant === undefined || have.variant === want.variant);
+}
+
+function listed(index: ImageIndex): string {
+  const manifests = index.manifests.filter((m) => isManifestType(m.mediaType));
+  return manifests.map((m) => (m.platform ? formatPlatform(m.platform) : '(no platform)')).join(', ') || 'none';
+}
+
+/**
+ * The manifest of an index for a platform; without one, the index's only manifest. An error lists
+ * the platforms the index has.
+ */
+export function selectPlatform(index: ImageIndex, want: Platform | undefined, where: string): Descriptor {
+  const manifests = index.manifests.filter((m) => isManifestType(m.mediaType));
+  if (want === undefined) {
+    if (manifests.length === 1) return manifests[0]!;
+    throw new ReproError('E_USAGE', `${where}: a multi-platform index; choose one with ${option('platform')} (${listed(index)})`);
+  }
+  const hit = manifests.find((m) => platformMatches(want, m.platform));
+  if (hit) return hit;
+  throw new ReproError('E_NOT_FOUND', `${where}: the index has no image for ${formatPlatform(want)} (it has ${listed(index)})`);
+}
+
+/** Picks the index.json entry a tag names, or the only entry when no tag is given. */
+export function selectFromIndex(index: ImageIndex, tag: string | undefined, where: string): Descriptor {
+  if (tag !== undefined) {
+    const hits = index.manifests.filter((m) => m.annotations?.[REF_NAME] === tag);
+    if (hits.length === 0) throw new ReproError('E_NOT_FOUND', `${where}: no image tagged ${JSON.stringify(tag)}`);
+    return hits[hits.length - 1]!;
+  }
+  if (index.manifests.length === 1) return index.manifests[0]!;
+  if (index.manifests.length === 0) throw new ReproError('E_NOT_FOUND', `${where}: the layout holds no image`);
+  const tags = index.manifests.map((m) => m.annotations?.[REF_NAME]).filter((t) => t !== undefined);
+  throw new ReproError('E_USAGE', `${where}: holds ${index.manifests.length} images; name one with :TAG (tags: ${tags.join(', ') || 'none'})`);
+}

@@ -1,0 +1,86 @@
+/**
+ * Layers applied in order into one file system, as the OCI image spec says a runtime applies them:
+ * `.wh.NAME` hides NAME (and what is under it) in the layers below; `.wh..wh..opq` hides everything
+ * the layers below put in its directory; whiteouts never hide what their own layer adds; an entry
+ * that is not a directory replaces whatever was at its path below, a directory with its content.
+ * Pure over a map from path to whatever the caller keeps of an entry.
+ */
+
+export const WHITEOUT_PREFIX = '.wh.';
+export const OPAQUE_WHITEOUT = '.wh..wh..opq';
+
+/** The last component of a cleaned path (`a/b` → `b`). */
+export function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
+}
+
+export type Whiteout = { opaque: true; dir: string } | { opaque: false; path: string };
+
+/** What a cleaned path hides when it is a whiteout; undefined for an ordinary entry. */
+export function whiteoutOf(path: string): Whiteout | undefined {
+  const name = baseName(path);
+  if (!name.startsWith(WHITEOUT_PREFIX)) return undefined;
+  const dir = parentOf(path);
+  if (name === OPAQUE_WHITEOUT) return { opaque: true, dir };
+  const hidden = name.slice(WHITEOUT_PREFIX.length);
+  return { opaque: false, path: dir === '' ? hidden : `${dir}/${hidden}` };
+}
+
+/** Strictly below `dir`; the root is `''` or `'.'` (as lenient readers spell it). */
+function under(path: string, dir: string): boolean {
+  return dir === '' || dir === '.' ? path !== '' && path !== '.' : path.startsWith(`${dir}/`);
+}
+
+/** One layer's changes, in the order its tar lists them. */
+export interface LayerChanges<T> {
+  whiteouts: Whiteout[];
+  /** Each entry: its path, whether it is a directory, and what to keep of it (undefined: nothing, but it still replaces what was below). */
+  entries: Array<{ path: string; dir: boolean; value: T | undefined }>;
+}
+
+/**
+ * A flattened file system being built layer by layer. `files` holds what callers keep; every
+ * directory of every layer (named, or implied by a path below it) is remembered apart, so that a
+ * non-directory replacing a directory removes the directory's content even when nothing of the
+ * directory itself was kept.
+ */
+export class FlatFileSystem<T> {
+  readonly files = new Map<string, T>();
+  private readonly dirs = new Set<string>();
+
+  private removeUnder(dir: string): void {
+    for (const p of this.files.keys()) if (under(p, dir)) this.files.delete(p);
+    for (const p of this.dirs) if (under(p, dir)) this.dirs.delete(p);
+  }
+
+  /** Removes a path and everything below it (a whiteout). */
+  private hide(path: string): void {
+    this.files.delete(path);
+    this.dirs.delete(path);
+    this.removeUnder(path);
+  }
+
+  private addParents(path: string): void {
+    for (let p = parentOf(path); p !== '' && !this.dirs.has(p); p = parentOf(p)) this.dirs.add(p);
+  }
+
+  /** Applies the next layer up. */
+  apply(layer: LayerChanges<T>): void {
+    for (const w of layer.whiteouts) {
+      if (w.opaque) this.removeUnder(w.dir);
+      else this.hide(w.path);
+    }
+    for (const e of layer.entries) {
+      if (e.dir) this.dirs.add(e.path);
+      else if (this.dirs.has(e.path)) this.hide(e.path);
+      this.files.delete(e.path);
+      if (e.value !== undefined) this.files.set(e.path, e.value);
+      this.addParents(e.path);
+    }
+  }
+}

@@ -1,0 +1,57 @@
+/** `lock` for any spec: resolved by its distribution, written beside the spec. */
+import { Cache } from '../fetch/cache.js';
+import { distributionFor } from '../sources/index.js';
+import { loadSpec, type LoadedSpec } from '../spec/load.js';
+import { lockPathFor, specDigest, writeLock, type LockFile } from '../spec/lockfile.js';
+
+export interface SpecLockOptions {
+  cache: Cache;
+  /** Pin packages without checking their signatures (never the default; Arch only). */
+  noVerifySignatures?: boolean;
+  /** Debian: where the host's apt sources are read when the spec names no mirror (default /etc/apt). */
+  aptDir?: string;
+  log?: (line: string) => void;
+}
+
+export async function lockSpec(loaded: LoadedSpec, opts: SpecLockOptions): Promise<LockFile> {
+  const { spec } = loaded;
+  const d = distributionFor(spec.source.distro);
+  return await d.lock(spec, {
+    specDir: loaded.dir, cache: opts.cache, specDigest: specDigest(spec),
+    ...(opts.noVerifySignatures ? { noVerifySignatures: true } : {}),
+    ...(opts.aptDir ? { aptDir: opts.aptDir } : {}),
+    ...(opts.log ? { log: opts.log } : {}),
+  }) as LockFile;
+}
+
+/** One line saying what a lock holds. */
+export function describeLock(lock: LockFile): string {
+  return distributionFor(lock.source.distro).describeLock(lock);
+}
+
+export interface LockOptions extends Omit<SpecLockOptions, 'cache'> {
+  /** The image.yaml. */
+  spec: string;
+  /** The content-addressed cache (see defaultCacheDir); index files and Arch packages are kept there. */
+  cacheDir: string;
+  /** Write SPEC.lock.json beside the spec (default true). */
+  write?: boolean;
+}
+
+export interface LockResult {
+  /** Where the lock was written (or would be). */
+  path: string;
+  lock: LockFile;
+  /** One line saying what it holds. */
+  summary: string;
+}
+
+/** Resolves a spec once and writes its lock beside it: `repro-image lock`. */
+export async function lock(opts: LockOptions): Promise<LockResult> {
+  const loaded = loadSpec(opts.spec);
+  const { cacheDir: _c, spec: _s, write: _w, ...rest } = opts;
+  const lockFile = await lockSpec(loaded, { ...rest, cache: new Cache(opts.cacheDir) });
+  const path = lockPathFor(loaded.file);
+  if (opts.write !== false) await writeLock(path, lockFile);
+  return { path, lock: lockFile, summary: describeLock(lockFile) };
+}

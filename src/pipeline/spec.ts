@@ -1,0 +1,214 @@
+/**
+ * `build` from a spec and its lock. Steps: lock (the lock read and checked against the spec),
+ * fetch (every locked file verified in the cache, downloaded first unless offline), install (the
+ * distribution's install step: packages unpacked without running anything, its package database,
+ * its script effects), spec files (the spec's `files:`), then the shared passes → layers → config →
+ * manifest → output (tree-steps.ts). Nothing here knows which distribution it builds.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { parentOf, type Entry } from '../archive/entry.js';
+import { cleanMemberPath } from '../archive/paths.js';
+import { Cache } from '../fetch/cache.js';
+import { inOrder } from '../fetch/pool.js';
+import { makeScratchDir } from '../fs/scratch.js';
+import type { ContainerConfig } from '../model/config.js';
+import { ReproError, ioError, option } from '../model/errors.js';
+import { parsePlatform, type Platform } from '../model/platform.js';
+import type { Distribution, InstalledTree, LockedFile } from '../sources/distribution.js';
+import { distributionFor } from '../sources/index.js';
+import { loadSpec, type LoadedSpec } from '../spec/load.js';
+import { checkLockMatches, lockPathFor, readLock, type LockFile } from '../spec/lockfile.js';
+import type { ImageSpec } from '../spec/schema.js';
+import { parseImageRef, type ImageRef } from '../transports/reference.js';
+import { PASS_NAMES } from './passes.js';
+import { checkImageOptions } from './rootfs.js';
+import type { StepRecord } from './steps.js';
+import { buildTree, type BuildResult, type ImageOptions } from './tree-steps.js';
+
+export interface FetchOptions {
+  cache: Cache;
+  offline?: boolean;
+  aptDir?: string;
+  concurrency?: number;
+  onProgress?: (done: number, total: number, name: string) => void;
+  onRetry?: (message: string) => void;
+}
+
+/** The distribution of a spec, checked against the lock's. */
+function distributionOf(spec: ImageSpec, lock: LockFile): Distribution {
+  const d = distributionFor(spec.source.distro);
+  if (lock.source.distro !== d.distro) {
+    throw new ReproError('E_LOCK_STALE', `the lock is for ${distributionFor(lock.source.distro).title}, the spec for ${d.title}; run 'repro-image lock' again`);
+  }
+  return d;
+}
+
+export function lockedFiles(spec: ImageSpec, lock: LockFile, aptDir?: string): LockedFile[] {
+  return distributionOf(spec, lock).lockedFiles(spec, lock, aptDir ? { aptDir } : {});
+}
+
+/** Every locked file's verified copy in the cache (downloaded first unless offline), by key. */
+export async function fetchLocked(spec: ImageSpec, lock: LockFile, opts: FetchOptions): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const missing: LockedFile[] = [];
+  for (const p of lockedFiles(spec, lock, opts.aptDir)) {
+    if (await opts.cache.has(p)) out.set(p.key, opts.cache.path(p.sha256));
+    else missing.push(p);
+  }
+  if (missing.length > 0 && opts.offline) {
+    throw new ReproError('E_NOT_FOUND', `${option('offline')}: ${missing.length} locked file${missing.length === 1 ? ' is' : 's are'} not in the cache ${opts.cache.dir} (first: ${missing[0]!.filename}); run 'repro-image fetch' first`);
+  }
+  if (missing.length === 0) return out;
+  let done = 0;
+  const bytes = missing.reduce((n, p) => n + p.size, 0);
+  let doneBytes = 0;
+  await inOrder(missing.length, opts.concurrency ?? 4, async (i) => {
+    const p = missing[i]!;
+    const { path } = await opts.cache.ensure(p.filename, p.urls(), p, {
+      ...(opts.onRetry ? { onRetry: opts.onRetry } : {}),
+    });
+    out.set(p.key, path);
+    done++;
+    doneBytes += p.size;
+    opts.onProgress?.(doneBytes, bytes, `${done}/${missing.length} ${p.key}`);
+  });
+  return out;
+}
+
+/** Re-hashes a cached file before use: the cache is trusted only as far as it checks out. */
+function verifyCached(path: string, p: { size: number; sha256: string; filename: string }, buf: Buffer): void {
+  const hash = createHash('sha256');
+  let size = 0;
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; size += n) hash.update(buf.subarray(0, n));
+  } catch (e) {
+    throw ioError(e, `cannot read ${path}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  const got = hash.digest('hex');
+  if (size !== p.size || got !== p.sha256) {
+    throw new ReproError('E_DIGEST_MISMATCH', `${path} (${p.filename}) in the cache has sha256:${got} (${size} bytes), the lock says sha256:${p.sha256} (${p.size} bytes); delete it and fetch again`);
+  }
+}
+
+/** The OCI platform of a spec's image: `platform`, else the one of its distribution's architecture. */
+export function specPlatform(spec: ImageSpec): Platform {
+  if (spec.platform) return parsePlatform(spec.platform);
+  const d = distributionFor(spec.source.distro);
+  const arch = d.architecture(spec.source);
+  const p = d.platform(arch);
+  if (!p) throw new ReproError('E_SPEC', `source.architecture ${arch}: no OCI platform known for it; set platform:`);
+  return p;
+}
+
+function containerConfig(spec: ImageSpec): ContainerConfig {
+  const c = spec.config;
+  const out: ContainerConfig = {};
+  if (c.env) out.Env = Object.entries(c.env).map(([k, v]) => `${k}=${v}`);
+  if (c.entrypoint) out.Entrypoint = c.entrypoint;
+  if (c.cmd) out.Cmd = c.cmd;
+  if (c.workdir) out.WorkingDir = c.workdir;
+  if (c.user) out.User = c.user;
+  if (c.labels) out.Labels = Object.fromEntries(Object.entries(c.labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return out;
+}
+
+function addSpecFiles(entries: Map<string, Entry>, loaded: LoadedSpec, mtime: number, destPath: InstalledTree['destPath']): string[] {
+  const added: string[] = [];
+  for (const [i, f] of loaded.spec.files.entries()) {
+    const where = `${loaded.file}: files[${i}]`;
+    const src = isAbsolute(f.src) ? f.src : join(loaded.dir, f.src);
+    let st;
+    try {
+      st = statSync(src);
+    } catch (e) {
+      throw ioError(e, `${where}: cannot read ${src}`);
+    }
+    if (!st.isFile()) throw new ReproError('E_SPEC', `${where}: ${src} is not a regular file`);
+    const path = destPath(cleanMemberPath(f.dest.replace(/^\/+/, ''), where), where);
+    const mode = f.mode === undefined ? (st.mode & 0o111 ? 0o755 : 0o644) : typeof f.mode === 'number' ? f.mode : parseInt(f.mode, 8);
+    for (let p = parentOf(path); p !== ''; p = parentOf(p)) {
+      const parent = entries.get(p);
+      if (!parent) entries.set(p, { path: p, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime, size: 0 });
+      else if (parent.type !== 'dir') throw new ReproError('E_SPEC', `${where}: dest ${f.dest} goes through /${p}, which is a ${parent.type} in the image`);
+    }
+    entries.set(path, { path, type: 'file', mode, uid: f.uid, gid: f.gid, mtime, size: st.size, content: { kind: 'file', path: src } });
+    added.push(path);
+  }
+  return added;
+}
+
+export interface SpecBuildOptions extends Omit<ImageOptions, 'compression' | 'normalize' | 'config' | 'platform' | 'exclude' | 'keepXattrs'> {
+  /** The image.yaml; its lock is SPEC.lock.json beside it. */
+  spec: string;
+  output: ImageRef | string;
+  /** The content-addressed cache (see defaultCacheDir). */
+  cacheDir: string;
+  /** Use only the cache; never open a network connection. */
+  offline?: boolean;
+  /** Default: the lock's date (Release Date, snapshot day). The environment is not read (see sourceDateEpochFromEnv). */
+  sourceDateEpoch?: number;
+  aptDir?: string;
+  tmpDir?: string;
+  onWarning?: (message: string) => void;
+  onFetchProgress?: FetchOptions['onProgress'];
+}
+
+export async function buildSpec(opts: SpecBuildOptions): Promise<BuildResult & { lock: { path: string; digest: string } }> {
+  checkImageOptions(opts);
+  const output = typeof opts.output === 'string' ? parseImageRef(opts.output, option('output')) : opts.output;
+  const loaded = loadSpec(opts.spec);
+  const { spec } = loaded;
+  const records: StepRecord[] = [];
+
+  // Step: lock
+  const lockPath = lockPathFor(loaded.file);
+  const lock = readLock(lockPath);
+  checkLockMatches(lock, spec, lockPath, opts.spec);
+  const distribution = distributionOf(spec, lock);
+  const lockDigest = `sha256:${createHash('sha256').update(readFileSync(lockPath)).digest('hex')}`;
+  records.push({ step: 'lock', reports: [] });
+
+  // Step: fetch
+  const cache = new Cache(opts.cacheDir);
+  const files = await fetchLocked(spec, lock, {
+    cache, ...(opts.offline ? { offline: true } : {}), ...(opts.aptDir ? { aptDir: opts.aptDir } : {}),
+    ...(opts.onFetchProgress ? { onProgress: opts.onFetchProgress } : {}),
+  });
+  const buf = Buffer.allocUnsafe(1 << 20);
+  for (const p of lockedFiles(spec, lock, opts.aptDir)) verifyCached(files.get(p.key)!, p, buf);
+  records.push({ step: 'fetch', reports: [] });
+
+  const sde = opts.sourceDateEpoch ?? lock.source.sourceDateEpoch;
+  const tmp = await makeScratchDir(opts.tmpDir);
+  let cleanup: (() => Promise<void>) | undefined;
+  try {
+    // Step: install (the distribution's packages, database and script effects)
+    const installed = await distribution.install(lock, files, tmp, sde);
+    cleanup = installed.cleanup;
+    records.push({ step: 'install', reports: installed.reports });
+
+    // Step: spec files
+    const added = addSpecFiles(installed.entries, loaded, sde, installed.destPath);
+    records.push({ step: 'files', reports: added.length > 0 ? [{ name: 'spec files', changed: added.length, examples: added.slice(0, 10) }] : [] });
+
+    const normalize = spec.normalize === 'all' ? [...PASS_NAMES] : spec.normalize === 'none' ? [] : spec.normalize;
+    const result = await buildTree(
+      {
+        entries: installed.entries, output, tmp, label: opts.spec, sourceDateEpoch: sde,
+        options: { ...opts, compression: spec.compression, normalize, platform: specPlatform(spec), config: containerConfig(spec) },
+      },
+      { sourceDateEpochFrom: opts.sourceDateEpoch !== undefined ? 'option' : distribution.epochFrom, warnings: [], before: records },
+    );
+    return { ...result, lock: { path: lockPath, digest: lockDigest } };
+  } finally {
+    await cleanup?.();
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

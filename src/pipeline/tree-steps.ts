@@ -1,0 +1,201 @@
+/**
+ * The steps every build shares once it has a file tree: passes (normalisation), layers, config,
+ * manifest, output. A source step (a root filesystem, a spec's packages) runs before them.
+ */
+import { rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import type { Entry } from '../archive/entry.js';
+import { chooseDeflate, type GzipOptions } from '../archive/gzip.js';
+import { orderEntries } from '../archive/tar-writer.js';
+import type { ZstdOptions } from '../archive/zstd.js';
+import { tempNameFor } from '../fs/atomic.js';
+import { scratchFileSource } from '../image/file-source.js';
+import type { Image } from '../image/image.js';
+import { encodeConfig, type ContainerConfig, type ImageConfig } from '../model/config.js';
+import type { Digest } from '../model/digest.js';
+import type { RawJson } from '../model/json.js';
+import { encodeManifest, type Manifest } from '../model/manifest.js';
+import { MediaType, type Compression } from '../model/media-types.js';
+import { CREATED } from '../model/oci-index.js';
+import type { Platform } from '../model/platform.js';
+import { writeImage, type WriteResult } from '../transports/index.js';
+import { formatImageRef, type ImageRef } from '../transports/reference.js';
+import type { RegistryOptions } from '../transports/registry/client.js';
+import { imageConfig } from './image-config.js';
+import { writeLayer, type Progress, type WrittenLayer } from './layer.js';
+import { runPasses } from './passes.js';
+import { runSteps, type Step, type StepReport } from './steps.js';
+
+export const DEFAULT_PLATFORM: Platform = { architecture: 'amd64', os: 'linux' };
+export const DEFAULT_KEEP_XATTRS = ['security.capability', 'user.*'];
+
+export interface BlobInfo {
+  digest: Digest;
+  size: number;
+  mediaType: string;
+}
+
+export interface BuildResult {
+  reference: string;
+  manifest: BlobInfo;
+  config: BlobInfo;
+  index?: BlobInfo;
+  layers: Array<BlobInfo & { diffId: Digest; uncompressedSize: number }>;
+  sourceDateEpoch: number;
+  sourceDateEpochFrom: 'option' | 'newest-entry' | 'release-date' | 'snapshot-date';
+  entries: number;
+  /** The steps that ran, in order. */
+  steps: string[];
+  /** What each step changed (install effects, spec files, normalisation passes), in the order they ran. */
+  normalize: StepReport[];
+  warnings: string[];
+  /** Which deflate implementation produced a gzip layer (the bytes are the same either way). */
+  deflate?: 'native' | 'reference';
+}
+
+/** How the shared steps make the image (a build's options, once its source is known). */
+export interface ImageOptions {
+  compression?: Compression;
+  platform?: Platform;
+  config?: ContainerConfig;
+  annotations?: Record<string, string>;
+  exclude?: string[];
+  /** Normalisation passes to run (default: all). */
+  normalize?: string[];
+  /** xattr names (globs) kept by the xattrs pass. Default: security.capability and user.*. */
+  keepXattrs?: string[];
+  /**
+   * Where the layer is written before it goes into the output (default: beside an `oci:` layout,
+   * so that it can be renamed into place rather than copied; else the temp dir).
+   */
+  scratchDir?: string;
+  gzip?: GzipOptions;
+  zstd?: ZstdOptions;
+  onProgress?: Progress;
+  /** Credentials, TLS and upload settings when the output is docker://. */
+  registry?: RegistryOptions;
+}
+
+/** The state the steps pass along. */
+export interface TreeContext {
+  entries: Map<string, Entry>;
+  output: ImageRef;
+  /** The run's temporary directory. */
+  tmp: string;
+  /** Names the input in messages. */
+  label: string;
+  sourceDateEpoch: number;
+  options: ImageOptions;
+  layer?: WrittenLayer;
+  ordered?: Entry[];
+  deflate?: 'native' | 'reference';
+  config?: RawJson<ImageConfig>;
+  manifest?: RawJson<Manifest>;
+  written?: WriteResult;
+}
+
+/** The layer's scratch file: beside an `oci:` layout when possible (one rename, no copy). */
+async function scratchPath(scratchDir: string | undefined, ref: ImageRef, tmp: string): Promise<string> {
+  let dir = scratchDir;
+  if (dir === undefined && ref.transport === 'oci') {
+    const parent = dirname(resolve(ref.path));
+    try {
+      await mkdir(parent, { recursive: true });
+      dir = parent;
+    } catch {
+      // Not creatable here: the output step will report it; scratch goes to the temp dir.
+    }
+  }
+  return dir === undefined ? join(tmp, 'layer') : tempNameFor(join(dir, 'layer'));
+}
+
+const platformOf = (ctx: TreeContext): Platform => ctx.options.platform ?? DEFAULT_PLATFORM;
+
+/** passes → layers → config → manifest → output. */
+export const TREE_STEPS: ReadonlyArray<Step<TreeContext>> = [
+  {
+    name: 'passes',
+    run: (ctx) => runPasses(ctx.entries, ctx.options.normalize ?? [], {
+      sourceDateEpoch: ctx.sourceDateEpoch,
+      exclude: ctx.options.exclude ?? [],
+      keepXattrs: ctx.options.keepXattrs ?? DEFAULT_KEEP_XATTRS,
+    }),
+  },
+  {
+    name: 'layers',
+    async run(ctx) {
+      const o = ctx.options;
+      const compression = o.compression ?? 'gzip';
+      ctx.ordered = orderEntries(ctx.entries.values());
+      const deflate = compression === 'gzip' ? chooseDeflate(o.gzip?.impl) : undefined;
+      if (deflate) ctx.deflate = deflate;
+      const path = await scratchPath(o.scratchDir, ctx.output, ctx.tmp);
+      // Known before the write, so that a failure (or a rename into a layout) leaves nothing behind.
+      ctx.layer = { path } as WrittenLayer;
+      ctx.layer = await writeLayer(ctx.ordered, compression, path, ctx.label, {
+        gzip: { ...o.gzip, ...(deflate ? { impl: deflate } : {}) },
+        ...(o.zstd ? { zstd: o.zstd } : {}),
+        ...(o.onProgress ? { progress: o.onProgress } : {}),
+      });
+    },
+  },
+  {
+    name: 'config',
+    run(ctx) {
+      ctx.config = encodeConfig(imageConfig({ platform: platformOf(ctx), sourceDateEpoch: ctx.sourceDateEpoch, diffIds: [ctx.layer!.diffId], container: ctx.options.config ?? {} }));
+    },
+  },
+  {
+    name: 'manifest',
+    run(ctx) {
+      const { config, layer } = ctx;
+      ctx.manifest = encodeManifest({
+        schemaVersion: 2,
+        mediaType: MediaType.ociManifest,
+        config: { mediaType: MediaType.ociConfig, digest: config!.digest, size: config!.bytes.length },
+        layers: [{ mediaType: layer!.mediaType, digest: layer!.digest, size: layer!.size }],
+        annotations: { [CREATED]: config!.value.created!, ...ctx.options.annotations },
+      });
+    },
+  },
+  {
+    name: 'output',
+    async run(ctx) {
+      const { manifest, config, layer } = ctx;
+      const image: Image = {
+        manifest: manifest!,
+        config: config!,
+        platform: platformOf(ctx),
+        layers: [{ descriptor: manifest!.value.layers[0]!, diffId: layer!.diffId, source: scratchFileSource(layer!.path) }],
+      };
+      ctx.written = await writeImage(ctx.output, image, ctx.sourceDateEpoch, ctx.options.registry ? { registry: ctx.options.registry } : {});
+    },
+  },
+];
+
+/** Runs the shared steps on a tree and assembles the build result; `before` are the source's records. */
+export async function buildTree(ctx: TreeContext, meta: { sourceDateEpochFrom: BuildResult['sourceDateEpochFrom']; warnings: string[]; before: Array<{ step: string; reports: StepReport[] }> }): Promise<BuildResult> {
+  try {
+    const records = [...meta.before, ...(await runSteps(TREE_STEPS, ctx))];
+    const { manifest, config, layer, written } = ctx;
+    const result: BuildResult = {
+      reference: formatImageRef(ctx.output),
+      manifest: { digest: manifest!.digest, size: manifest!.bytes.length, mediaType: MediaType.ociManifest },
+      config: { digest: config!.digest, size: config!.bytes.length, mediaType: MediaType.ociConfig },
+      layers: [{ digest: layer!.digest, size: layer!.size, mediaType: layer!.mediaType, diffId: layer!.diffId, uncompressedSize: layer!.uncompressedSize }],
+      sourceDateEpoch: ctx.sourceDateEpoch,
+      sourceDateEpochFrom: meta.sourceDateEpochFrom,
+      entries: ctx.ordered!.length,
+      steps: records.map((r) => r.step),
+      normalize: records.flatMap((r) => r.reports),
+      warnings: meta.warnings,
+    };
+    if (written?.index) result.index = { digest: written.index.digest, size: written.index.bytes.length, mediaType: MediaType.ociIndex };
+    if (ctx.deflate) result.deflate = ctx.deflate;
+    return result;
+  } finally {
+    // Gone already when it was renamed into a layout; else (archive, registry, failure) removed here.
+    if (ctx.layer) await rm(ctx.layer.path, { force: true });
+  }
+}

@@ -1,0 +1,79 @@
+/** Debian as a `Distribution`: its spec source, lock, locked files, install step, platforms and dpkg database. */
+import { ReproError, option } from '../../model/errors.js';
+import type { Platform } from '../../model/platform.js';
+import type { Distribution, InstalledPackage, LockedFile } from '../distribution.js';
+import { field, parseParagraphs } from './control.js';
+import { debianLock, type DebianLock } from './lockfile.js';
+import { debianMirrors } from './mirrors.js';
+import { checkDebianSpec, debianSource, type DebianSource, type DebianSpec } from './schema.js';
+
+/** Debian architecture names → OCI platforms. */
+const PLATFORMS: Record<string, Platform> = {
+  amd64: { os: 'linux', architecture: 'amd64' },
+  arm64: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+  armhf: { os: 'linux', architecture: 'arm', variant: 'v7' },
+  armel: { os: 'linux', architecture: 'arm', variant: 'v5' },
+  i386: { os: 'linux', architecture: '386' },
+  ppc64el: { os: 'linux', architecture: 'ppc64le' },
+  s390x: { os: 'linux', architecture: 's390x' },
+  riscv64: { os: 'linux', architecture: 'riscv64' },
+  mips64el: { os: 'linux', architecture: 'mips64le' },
+};
+
+export const DPKG_STATUS = 'var/lib/dpkg/status';
+
+/** The packages dpkg's status file records as installed, each with its source package. */
+export function dpkgPackages(status: Buffer, where: string): InstalledPackage[] {
+  const out: InstalledPackage[] = [];
+  for (const p of parseParagraphs(status.toString('utf8'), where)) {
+    const name = field(p, 'Package');
+    const version = field(p, 'Version');
+    if (!name || !version || !/ installed$/.test(field(p, 'Status') ?? '')) continue;
+    // Source: NAME or NAME (VERSION); without one, the source is the binary of the same version.
+    const m = /^(\S+)(?:\s+\((.+)\))?$/.exec(field(p, 'Source') ?? name);
+    out.push({ distribution: 'debian', name, version, source: { name: m?.[1] ?? name, version: m?.[2] ?? version } });
+  }
+  return out;
+}
+
+export const debian = {
+  distro: 'debian',
+  title: 'Debian',
+  rebuilderd: 'debian',
+  epochFrom: 'release-date',
+  sourceSchema: debianSource,
+  checkSpec: checkDebianSpec,
+  decisive(spec) {
+    const src = spec.source;
+    const s = spec as DebianSpec;
+    return {
+      source: { distro: src.distro, suite: src.suite, components: src.components, architecture: src.architecture, ...(src.keyring === undefined ? {} : { keyring: src.keyring }) },
+      packages: s.packages,
+      essential: s.essential,
+      ...(s.priority === undefined ? {} : { priority: s.priority }),
+    };
+  },
+  lockSchema: debianLock,
+  async lock(spec, ctx) {
+    if (ctx.noVerifySignatures) throw new ReproError('E_USAGE', `${option('noVerifySignatures')}: a Debian suite is always checked through its signed InRelease`);
+    return (await import('./lock.js')).lockDebian(spec as DebianSpec, ctx);
+  },
+  describeLock: (lock) => `${lock.packages.length} packages from ${lock.source.suite} (${lock.source.date})`,
+  lockedFiles(spec, lock, ctx) {
+    let mirrors: string[] | undefined;
+    return lock.packages.map((p): LockedFile => ({
+      key: p.name, filename: p.filename, size: p.size, sha256: p.sha256,
+      urls: () => (mirrors ??= debianMirrors(spec.source, ctx.aptDir)).map((m) => `${m}/${p.filename}`),
+    }));
+  },
+  install: async (lock, files, tmp, sde) => (await import('./tree.js')).debianTree(lock, files, tmp, sde),
+  platform: (architecture) => PLATFORMS[architecture],
+  architecture: (source) => source.architecture,
+  lockedPackages: (lock) => lock.packages.map((p) => ({ distribution: 'debian', name: p.name, version: p.version, source: { name: p.source, version: p.sourceVersion } })),
+  isDatabaseFile: (path) => path === DPKG_STATUS,
+  isDatabaseDir: (path) => /^var(\/lib(\/dpkg)?)?$/.test(path),
+  installedPackages(files) {
+    const status = files.get(DPKG_STATUS);
+    return status ? dpkgPackages(status, DPKG_STATUS) : [];
+  },
+} satisfies Distribution<DebianSource, DebianLock>;

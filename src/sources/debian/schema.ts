@@ -1,0 +1,40 @@
+/**
+ * Debian's part of the image spec: its `source:` (suite, components, architecture, mirrors,
+ * keyring) and the top-level fields only Debian has (`essential`, `priority`), with the checks
+ * the schema cannot say.
+ */
+import { z } from 'zod';
+import type { SpecView } from '../distribution.js';
+
+export const debianSource = z.strictObject({
+  distro: z.literal('debian'),
+  suite: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'a suite or codename such as bookworm'),
+  components: z.array(z.string().regex(/^[a-z0-9][a-z0-9/-]*$/)).min(1).default(['main']),
+  architecture: z.string().regex(/^[a-z0-9-]+$/).default('amd64'),
+  mirrors: z.array(z.url({ protocol: /^(https?|file)$/ })).min(1).optional()
+    .describe('Mirror base URLs, tried in order; default: the host apt configuration'),
+  keyring: z.string().min(1).optional()
+    .describe('OpenPGP keyring (binary or armored) relative to the spec; default: the host Debian archive keyring'),
+});
+
+/** Top-level spec fields that only a Debian source uses. */
+export const debianSpecFields = {
+  essential: z.boolean().default(false).describe('Add every Essential: yes package, as debootstrap minbase does'),
+  priority: z.enum(['required', 'important']).optional().describe('Also add every package of this priority or higher'),
+};
+
+export type DebianSource = z.output<typeof debianSource>;
+
+export type DebianSpec = SpecView<DebianSource> & { essential: boolean; priority?: 'required' | 'important' };
+
+/** Package names follow Debian's policy (two or more characters, no _ or @); essential and priority are Debian's alone. */
+export function checkDebianSpec(spec: SpecView<{ distro: string }>, issue: (path: Array<string | number>, message: string) => void): void {
+  if (spec.source.distro === 'debian') {
+    spec.packages.forEach((p, i) => {
+      if (!/^[a-z0-9][a-z0-9+.-]+$/.test(p)) issue(['packages', i], 'a package name');
+    });
+  } else {
+    if (spec['essential'] === true) issue(['essential'], 'applies to Debian sources only');
+    if (spec['priority'] !== undefined) issue(['priority'], 'applies to Debian sources only');
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * What a distribution is to the rest of the house: one interface that `sources/debian/` and
+ * `sources/arch/` implement, and that the spec, the lock file, the build pipeline and `status`
+ * use without knowing which distribution they hold. A third distribution is one more folder that
+ * implements it and one more line in `sources/index.ts`.
+ */
+import { z } from 'zod';
+import type { Entry } from '../archive/entry.js';
+import type { Cache } from '../fetch/cache.js';
+import type { Platform } from '../model/platform.js';
+
+/** A package as an image's database or a lock records it, in the words rebuilders use. */
+export interface InstalledPackage {
+  /** rebuilderd's name of the distribution (`debian`, `archlinux`). */
+  distribution: string;
+  name: string;
+  version: string;
+  /** The source package, which rebuilders may list instead of the binary (Debian). */
+  source?: { name: string; version: string };
+}
+
+/** A file a lock pins (a package, a signature) and the URLs it can come from. */
+export interface LockedFile {
+  /** Name of the file among the lock's inputs (a package's name; NAME.sig for its signature). */
+  key: string;
+  filename: string;
+  size: number;
+  sha256: string;
+  /** Looked up only when the file must be downloaded (mirror discovery can read host files). */
+  urls: () => string[];
+}
+
+/** What a distribution's install step hands to the shared build steps. */
+export interface InstalledTree {
+  entries: Map<string, Entry>;
+  /** What the install steps did (database written, script effects…), for the build report. */
+  reports: Array<{ name: string; changed: number; examples: string[] }>;
+  /** Where a path named in the spec's `files:` lands in this tree. */
+  destPath: (path: string, where: string) => string;
+  cleanup: () => Promise<void>;
+}
+
+/** The fields every lock file starts with. */
+export const lockHeader = {
+  lockVersion: z.literal(1),
+  /** sha256 of the spec fields that decided the lock (see `Distribution.decisive`). */
+  specDigest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+};
+
+export const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+/** The spec as a distribution sees it: its own source, the package list, and the top-level fields it adds. */
+export interface SpecView<Source> {
+  source: Source;
+  packages: string[];
+  [field: string]: unknown;
+}
+
+/** What every lock has, whatever the distribution. */
+export interface LockBase {
+  lockVersion: 1;
+  specDigest: string;
+  source: { distro: string; sourceDateEpoch: number };
+  packages: unknown[];
+}
+
+export interface LockContext {
+  /** The spec's folder: relative paths in the spec (keyrings) start there. */
+  specDir: string;
+  cache: Cache;
+  /** Written into the lock: which spec inputs it was made for. */
+  specDigest: string;
+  /** Debian: where the host's apt sources are read when the spec names no mirror (default /etc/apt). */
+  aptDir?: string;
+  /** Pin packages without checking their signatures (never the default; not every distribution allows it). */
+  noVerifySignatures?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface Distribution<Source extends { distro: string } = { distro: string }, Lock extends LockBase = LockBase> {
+  /** The spec's `source.distro`. */
+  readonly distro: string;
+  /** For messages: `Debian`, `Arch Linux`. */
+  readonly title: string;
+  /** rebuilderd's name of it. */
+  readonly rebuilderd: string;
+  /** Where a lock's SOURCE_DATE_EPOCH comes from, for the build record. */
+  readonly epochFrom: 'release-date' | 'snapshot-date';
+  /** The spec's `source:` for this distribution (a strict object with `distro` as literal). */
+  readonly sourceSchema: z.ZodType<Source>;
+  /**
+   * Checks the spec beyond the schema; called for every spec, so that fields this distribution
+   * adds at the top level are refused in other distributions' specs.
+   */
+  checkSpec(spec: SpecView<{ distro: string }>, issue: (path: Array<string | number>, message: string) => void): void;
+  /** The spec fields that decide what a lock contains (their digest is the lock's specDigest). */
+  decisive(spec: SpecView<Source>): unknown;
+  readonly lockSchema: z.ZodType<Lock>;
+  lock(spec: SpecView<Source>, ctx: LockContext): Promise<Lock>;
+  /** One line saying what a lock holds. */
+  describeLock(lock: Lock): string;
+  /** Every file the lock pins, with where it can be downloaded from. */
+  lockedFiles(spec: SpecView<Source>, lock: Lock, ctx: { aptDir?: string }): LockedFile[];
+  /** Installs the locked packages (verified files by key) into a tree, without running anything. */
+  install(lock: Lock, files: ReadonlyMap<string, string>, tmp: string, sourceDateEpoch: number): Promise<InstalledTree>;
+  /** The OCI platform of an architecture name of this distribution, if known. */
+  platform(architecture: string): Platform | undefined;
+  /** The architecture a spec's source names. */
+  architecture(source: Source): string;
+  /** The packages a lock pins. */
+  lockedPackages(lock: Lock): InstalledPackage[];
+  /** Whether a path of an installed tree belongs to this distribution's package database. */
+  isDatabaseFile(path: string): boolean;
+  /** Whether a path is a directory that holds (or leads to) the package database. */
+  isDatabaseDir(path: string): boolean;
+  /** The packages an installed tree's database files (path → bytes) record. */
+  installedPackages(files: ReadonlyMap<string, Buffer>): InstalledPackage[];
+}
