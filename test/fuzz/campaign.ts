@@ -142,6 +142,18 @@ const generatedTar: fc.Arbitrary<Buffer> = fc.array(tarMember, { minLength: 1, m
   return b;
 });
 
+// ---- Containerfiles from the tokens that matter to the lexer, parser and substitution ------------
+
+const CF_TOKENS = [
+  'FROM ', 'FROM scratch', 'FROM a AS b', 'FROM b', 'ARG ', 'ENV ', 'LABEL ', 'RUN ', 'CMD ', 'ENTRYPOINT ', 'COPY ', 'ADD ',
+  'WORKDIR ', 'USER ', 'EXPOSE ', 'VOLUME ', 'STOPSIGNAL ', 'ONBUILD ', 'HEALTHCHECK ', 'SHELL ', '# escape=`', '# escape=\\', '#',
+  '\\', '`', '\n', '\r\n', '\r', ' ', '\t', '\u00a0', '\ufeff', '"', "'", '$', '${', '}', ':-', ':+', ':?', '%', '/', '[', ']', ',', '=',
+  'a=b', 'NAME', '$NAME', '${NAME:-x}', '--from=', '--from=0', '--chown=', '--chmod=755', '--platform=', '--mount=x', '--', '<<EOF',
+  'EOF', '["a"]', '[1]', '{', '\\u0000', '\0', 'é', '😀', '\u2028', '0', 'SIGTERM', '..', '.', 'x'.repeat(300),
+];
+const containerfileSoup: fc.Arbitrary<Buffer> = fc.tuple(fc.boolean(), fc.array(fc.constantFrom(...CF_TOKENS), { minLength: 1, maxLength: 60 }))
+  .map(([from, tokens]) => Buffer.from(`${from ? 'FROM scratch\n' : ''}${tokens.join('')}`));
+
 // ---- per-target input arbitraries ---------------------------------------------------------------
 
 const TAR_TARGETS = new Set(['tar', 'image-archive']);
@@ -157,6 +169,7 @@ export function inputsFor(t: Target): fc.Arbitrary<Buffer> {
   }
   if (TAR_TARGETS.has(t.name)) arbs.push(generatedTar, generatedTar);
   if (GZIPPED_TAR_TARGETS.has(t.name)) arbs.push(generatedTar.map((b) => gzipSync(b)));
+  if (t.name === 'containerfile') arbs.push(containerfileSoup, containerfileSoup);
   if (t.name === 'pax') arbs.push(fc.array(fc.tuple(fc.constantFrom(...PAX_KEYS), paxValue), { maxLength: 6 }).map((r) => encodePaxRecords(new Map(r))));
   return fc.oneof(...arbs);
 }

@@ -80,6 +80,7 @@ export async function seeds(): Promise<Record<string, Array<[string, Buffer]>>> 
     mtree: [['seed-mtree', Buffer.from('#mtree\n/set type=file uid=0 gid=0 mode=644\n./.PKGINFO time=1.0 size=1\n./usr time=1.0 mode=755 type=dir\n./usr/bin/hello\\040world time=1.0 size=6\n./usr/x\\303\\251 size=1\n')]],
     syncdb: [['seed.db', syncdb]],
     'oci-json': [['seed-manifest.json', manifest], ['seed-index.json', index], ['seed-config.json', config]],
+    containerfile: [['seed-Containerfile', Buffer.from('# escape=\\\nARG BASE=scratch\nFROM ${BASE} AS build\nENV A=1 B="two words"\nLABEL x=${A:-def}\nCOPY --chmod=755 a /usr/bin/\nRUN ["/bin/sh", "-c", "echo hi"]\nFROM build\nWORKDIR /srv\nUSER 1000:1000\nCMD ["run"]\n')]],
     'image-archive': [['seed-docker-archive.tar', dockerArchive], ['seed-oci-archive.tar', ociArchive]],
   };
 }

@@ -35,6 +35,7 @@ import { addToIndex } from '../../src/transports/layout/write.js';
 import { documentMediaType } from '../../src/transports/registry/manifests.js';
 import { openDockerArchive } from '../../src/transports/archive/docker-archive.js';
 import { openOciArchive } from '../../src/transports/archive/oci-archive.js';
+import { parseContainerfile, resolveContainerfile } from '../../src/pipeline/containerfile/index.js';
 
 /** Decompressed output read per input at most: a bomb is cut short here, not a crash. */
 const OUTPUT_CAP = 32 << 20;
@@ -161,6 +162,13 @@ export const TARGETS: Target[] = [
         }
       }
       return results;
+    },
+  },
+  {
+    name: 'containerfile',
+    run: async (b) => {
+      const parsed = parseContainerfile(b, 'fuzz/Containerfile');
+      return resolveContainerfile(parsed, { baseImage: () => ({ env: ['PATH=/bin', 'NAME=v'] }), buildArgs: { NAME: 'cli' } });
     },
   },
   {
