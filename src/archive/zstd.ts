@@ -123,7 +123,13 @@ export async function* zstdDecompressStream(source: AsyncIterable<Buffer>, where
   // Flush whatever is still buffered inside the decoder (0 means the frame ended cleanly).
   while (lastRemaining !== 0) {
     const dst = Buffer.allocUnsafe(outSize);
-    const [remaining, produced] = dctx.decompressStream(dst, Buffer.alloc(0));
+    let r: [number, number, number];
+    try {
+      r = dctx.decompressStream(dst, Buffer.alloc(0));
+    } catch (e) {
+      throw new ReproError('E_BAD_INPUT', `${where}: corrupt zstd data: ${(e as Error).message}`);
+    }
+    const [remaining, produced] = r;
     if (produced > 0) yield dst.subarray(0, produced);
     lastRemaining = remaining;
     if (produced === 0) break;

@@ -10,8 +10,10 @@ export const COPY_HELP = `Usage: repro-image copy SRC DST [options]
 
 Copies an image, or a multi-platform index with all its images, from any transport to any other
 without re-serialising a manifest or recompressing a layer: the digest at DST is the digest at SRC
-(docker-archive keeps no manifest, so there only layers and config keep theirs). Every manifest and
-blob read is checked against its digest and size. Prints the digest on stdout.
+(docker-archive keeps no manifest, so there only layers and config keep theirs). Docker media types
+copied to oci: or oci-archive: are converted to OCI ones, as those hold OCI only: config and layers
+keep their digests, the manifest's changes, and a warning says so. Every manifest and blob read is
+checked against its digest and size. Prints the digest (at DST) on stdout.
 
 SRC and DST: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG],
 docker://HOST/REPO[:TAG|@DIGEST].
@@ -44,12 +46,12 @@ export async function copyCommand(args: string[], io: Io): Promise<number> {
   }
   if (positionals.length !== 2) throw new ReproError('E_USAGE', 'copy: expected SRC and DST (see repro-image copy --help)');
   const progress = progressLine(io, 'copying');
-  const side = (creds: string | undefined, insecure: boolean | undefined): RegistryOptions =>
-    registryOptions({ creds: creds ?? v.creds, insecure: insecure === true || v.insecure === true }, io);
+  const side = (creds: string | undefined, insecure: boolean | undefined, max: string | undefined): RegistryOptions =>
+    registryOptions({ creds: creds ?? v.creds, insecure: insecure === true || v.insecure === true, 'max-blob-size': max ?? v['max-blob-size'] }, io);
   const mtime = sourceDateEpochFromEnv(io.env) ?? 0;
   const r = await copy(positionals[0]!, positionals[1]!, {
-    sourceRegistry: side(v['src-creds'], v['src-insecure']),
-    destinationRegistry: side(v['dest-creds'], v['dest-insecure']),
+    sourceRegistry: side(v['src-creds'], v['src-insecure'], v['src-max-blob-size']),
+    destinationRegistry: side(v['dest-creds'], v['dest-insecure'], v['dest-max-blob-size']),
     ...(v.platform ? { platform: parsePlatform(v.platform) } : {}),
     mtime,
     onProgress: progress.update,
@@ -59,7 +61,8 @@ export async function copyCommand(args: string[], io: Io): Promise<number> {
 }
 
 function report(r: CopyResult, io: Io, json: boolean): void {
-  if (!r.digestKept) io.stderr(`warning: ${r.destination}: a docker-archive keeps no manifest; its layers and config keep their digests, the manifest digest ${r.digest} cannot be kept\n`);
+  if (r.converted) io.stderr(`warning: ${r.destination}: holds OCI media types: the Docker manifest was converted, so its digest changed from ${r.converted.from} to ${r.converted.to} (copy to a registry or docker-archive to keep Docker media types)\n`);
+  else if (!r.digestKept) io.stderr(`warning: ${r.destination}: a docker-archive keeps no manifest; its layers and config keep their digests, the manifest digest ${r.digest} cannot be kept\n`);
   if (json) io.stdout(`${JSON.stringify(r, null, 2)}\n`);
   else io.stdout(`${r.digest}\n`);
 }

@@ -18,7 +18,18 @@ export function registryFlags<P extends string>(prefix: P) {
   return {
     [`${prefix}creds`]: { type: 'string' },
     [`${prefix}insecure`]: { type: 'boolean' },
-  } as Record<`${P}creds`, { type: 'string' }> & Record<`${P}insecure`, { type: 'boolean' }>;
+    [`${prefix}max-blob-size`]: { type: 'string' },
+  } as Record<`${P}creds`, { type: 'string' }> & Record<`${P}insecure`, { type: 'boolean' }> & Record<`${P}max-blob-size`, { type: 'string' }>;
+}
+
+/** `--max-blob-size`: bytes, or a number with K, M, G or T (powers of 1024). */
+export function parseSize(v: string, flag: string): number {
+  const m = /^([0-9]+)([KMGT]i?B?|B)?$/i.exec(v.trim());
+  const mult: Record<string, number> = { '': 1, B: 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+  const unit = (m?.[2] ?? '').charAt(0).toUpperCase();
+  const n = m ? Number(m[1]) * (mult[unit] ?? NaN) : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new ReproError('E_USAGE', `${flag}: expected a size such as 4G or 500M, got ${JSON.stringify(v)}`);
+  return n;
 }
 
 /**
@@ -53,7 +64,7 @@ export function authFiles(env: NodeJS.ProcessEnv): string[] {
  * Registry options from the flags and the environment. `progress` is told the bytes moved over all
  * blobs so far, of the total of the blobs seen so far (blobs move several at a time).
  */
-export function registryOptions(values: { creds?: string | undefined; insecure?: boolean | undefined }, io: Io, progress?: (done: number, total: number) => void): RegistryOptions {
+export function registryOptions(values: { creds?: string | undefined; insecure?: boolean | undefined; 'max-blob-size'?: string | undefined }, io: Io, progress?: (done: number, total: number) => void): RegistryOptions {
   const opts: RegistryOptions = {
     authFiles: authFiles(io.env),
     helperEnv: io.env,
@@ -62,6 +73,7 @@ export function registryOptions(values: { creds?: string | undefined; insecure?:
     onWarning: (m) => io.stderr(`warning: ${m}\n`),
   };
   if (values.creds !== undefined) opts.credentials = parseCredsFlag(values.creds);
+  if (values['max-blob-size'] !== undefined) opts.maxBlobSize = parseSize(values['max-blob-size'], '--max-blob-size');
   if (progress) opts.onProgress = blobProgress(progress);
   return opts;
 }
@@ -69,4 +81,6 @@ export function registryOptions(values: { creds?: string | undefined; insecure?:
 export const REGISTRY_HELP = `  --creds USER:PASSWORD      registry credentials (default: REGISTRY_AUTH_FILE,
                              $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json,
                              each with its credHelpers, auths and credsStore)
-  --tls-verify=false         allow plain HTTP and unverified certificates (also --insecure)`;
+  --tls-verify=false         allow plain HTTP and unverified certificates (also --insecure)
+  --max-blob-size SIZE       refuse a blob a registry declares larger than SIZE (bytes, or
+                             with K, M, G, T; default 32G); free space is checked before writing`;

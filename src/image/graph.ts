@@ -16,6 +16,7 @@ import { parseManifest } from '../model/manifest.js';
 import { isIndexType, isManifestType } from '../model/media-types.js';
 import { parseIndex } from '../model/oci-index.js';
 import type { Platform } from '../model/platform.js';
+import { ensureFreeSpace } from '../fs/space.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import type { OpenedImage, RegistryOrigin } from './store.js';
 import { platformOf, selectPlatform } from './select.js';
@@ -73,7 +74,16 @@ export async function loadGraph(opened: OpenedImage, opts: LoadOptions = {}): Pr
   const seenDocs = new Set<Digest>();
   let root = opened.target;
 
+  // Every descriptor is checked, not only the first one of a digest: one digest, one size.
+  const sizes = new Map<Digest, number>();
+  const sameSize = (d: Descriptor, where: string): void => {
+    const had = sizes.get(d.digest);
+    if (had === undefined) sizes.set(d.digest, d.size);
+    else if (had !== d.size) throw new ReproError('E_BAD_INPUT', `${store.where}: ${where} gives ${d.digest} size ${d.size}, elsewhere it has size ${had}`);
+  };
+
   const addBlob = async (d: Descriptor, preread?: Buffer): Promise<void> => {
+    sameSize(d, 'a manifest');
     if (blobs.has(d.digest)) return;
     if (preread) {
       blobs.set(d.digest, { descriptor: d, source: bytesSource(preread) });
@@ -90,12 +100,14 @@ export async function loadGraph(opened: OpenedImage, opts: LoadOptions = {}): Pr
 
   const visit = async (d: Descriptor, depth: number): Promise<Platform | undefined> => {
     if (depth > 4) throw new ReproError('E_BAD_INPUT', `${store.where}: indexes nested more than 4 deep`);
+    sameSize(d, depth === 0 ? 'the reference' : 'an index');
     const bytes = await readDocument(store, d);
     let platform: Platform | undefined;
     if (isIndexType(d.mediaType)) {
       const idx = parseIndex(bytes, `${store.where}: index ${d.digest}`);
       for (const m of idx.value.manifests) {
         if (!seenDocs.has(m.digest)) await visit(m, depth + 1);
+        else sameSize(m, 'an index');
       }
     } else if (isManifestType(d.mediaType)) {
       const m = parseManifest(bytes, `${store.where}: manifest ${d.digest}`, d.mediaType);
@@ -159,8 +171,10 @@ export async function graphImage(graph: ImageGraph, where: string): Promise<Imag
  * Gives every blob that has no file location one, by streaming it (verified) into `dir`: archive
  * writers read members from files. Returns the graph with those sources replaced.
  */
-export async function spoolGraph(graph: ImageGraph, dir: string): Promise<ImageGraph> {
+export async function spoolGraph(graph: ImageGraph, dir: string, shown = dir): Promise<ImageGraph> {
   await mkdir(dir, { recursive: true }).catch((e) => { throw ioError(e, `cannot create ${dir}`); });
+  const streamed = graph.blobs.filter((b) => !b.source.ref).reduce((n, b) => n + b.descriptor.size, 0);
+  await ensureFreeSpace(dir, streamed, `${shown}: spooling ${graph.blobs.length} blobs beside it`);
   const blobs: GraphBlob[] = [];
   for (const b of graph.blobs) {
     if (b.source.ref) {

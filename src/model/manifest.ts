@@ -1,5 +1,5 @@
 import { canonicalBytes } from './canonical-json.js';
-import { parseDescriptor, type Descriptor } from './descriptor.js';
+import { checkConsistentSizes, parseDescriptor, type Descriptor } from './descriptor.js';
 import { ReproError } from './errors.js';
 import { asObject, getArray, getOptString, getStringMap, parseJsonBytes, rawJson, type RawJson } from './json.js';
 import { MediaType, isManifestType } from './media-types.js';
@@ -25,6 +25,7 @@ export function parseManifest(bytes: Buffer, where: string, declaredType?: strin
   };
   const annotations = getStringMap(o, 'annotations', where);
   if (annotations) m.annotations = annotations;
+  checkConsistentSizes([[m.config, `${where}.config`], ...m.layers.map((l, i): [Descriptor, string] => [l, `${where}.layers[${i}]`])]);
   return rawJson(bytes, m);
 }
 

@@ -1,10 +1,13 @@
 /**
  * `copy SRC DST`: any transport to any transport, moving the source's graph as it is: the same
  * manifest and index bytes, the same (still compressed) layers, so the digest at the destination
- * is the source's. Everything read is verified on the way. The one exception is docker-archive,
- * which stores no manifest at all: its layers and config are kept, its manifest digest cannot be.
+ * is the source's. Everything read is verified on the way. The exceptions: docker-archive, which
+ * stores no manifest at all (its layers and config are kept, its manifest digest cannot be), and
+ * Docker media types copied to an OCI layout or archive, which are converted to OCI ones (config
+ * and layers unchanged, the manifest digests change; the result says so).
  */
 import type { Digest } from '../model/digest.js';
+import { MediaType, isIndexType } from '../model/media-types.js';
 import { toPlatform, type Platform } from '../model/platform.js';
 import type { RegistryOptions } from './registry/client.js';
 import { loadGraph, type ImageGraph } from '../image/graph.js';
@@ -33,8 +36,10 @@ export interface CopyResult {
   /** The digest of the manifest or index copied; the destination has the same one. */
   digest: Digest;
   mediaType: string;
-  /** False only for docker-archive, which keeps no manifest. */
+  /** False for docker-archive, which keeps no manifest, and when Docker media types were converted. */
   digestKept: boolean;
+  /** An OCI destination got OCI media types: the source's digest `from` became `to` (= `digest`). */
+  converted?: { from: Digest; to: Digest };
   manifests: number;
   blobs: number;
   bytes: number;
@@ -104,13 +109,14 @@ export async function copy(src: ImageRef | string, dst: ImageRef | string, opts:
   const result: CopyResult = {
     source: formatImageRef(from),
     destination: formatImageRef(to),
-    digest: graph.root.digest,
-    mediaType: graph.root.mediaType,
-    digestKept: to.transport !== 'docker-archive',
+    digest: written.converted?.to ?? graph.root.digest,
+    mediaType: written.converted ? (isIndexType(graph.root.mediaType) ? MediaType.ociIndex : MediaType.ociManifest) : graph.root.mediaType,
+    digestKept: to.transport !== 'docker-archive' && !written.converted,
     manifests: graph.documents.length,
     blobs: graph.blobs.length,
     bytes: graph.blobs.reduce((n, b) => n + b.descriptor.size, 0),
   };
   if (written.blobs) result.pushed = written.blobs;
+  if (written.converted) result.converted = written.converted;
   return result;
 }

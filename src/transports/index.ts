@@ -46,6 +46,16 @@ export interface WriteResult {
   digest?: Digest;
   /** For registries: how many blobs were already there, mounted, or uploaded. */
   blobs?: PushResult['blobs'];
+  /** Set when Docker media types were converted to OCI for an OCI destination (the digest changed). */
+  converted?: { from: Digest; to: Digest };
+}
+
+/** OCI destinations hold OCI media types: a graph with Docker ones is converted (see oci-convert.ts). */
+async function asOci(graph: ImageGraph, where: string): Promise<{ graph: ImageGraph; converted?: { from: Digest; to: Digest } }> {
+  const { hasDockerTypes, toOciGraph } = await import('./oci-convert.js');
+  if (!hasDockerTypes(graph)) return { graph };
+  const c = toOciGraph(graph, where);
+  return { graph: c.graph, converted: { from: c.from, to: c.to } };
 }
 
 /** Writes an image to a destination; `mtime` is the time archive members carry (SOURCE_DATE_EPOCH). */
@@ -59,7 +69,7 @@ async function withSpool<T>(file: string, graph: ImageGraph, fn: (g: ImageGraph)
   const dir = tempNameFor(file);
   try {
     await mkdir(dir).catch((e) => { throw ioError(e, `cannot write ${file}`); });
-    return await fn(await spoolGraph(graph, dir));
+    return await fn(await spoolGraph(graph, dir, file));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -73,11 +83,15 @@ export async function writeGraph(ref: ImageRef, graph: ImageGraph, mtime: number
   // A platform from an untyped caller is checked before it is written into an index.
   if (graph.root.platform !== undefined) checkPlatform(graph.root.platform);
   switch (ref.transport) {
-    case 'oci':
-      return { index: await writeLayout(ref.path, graph, ref.tag), digest: graph.root.digest };
+    case 'oci': {
+      const oci = await asOci(graph, ref.path);
+      return { index: await writeLayout(ref.path, oci.graph, ref.tag), digest: oci.graph.root.digest, ...(oci.converted ? { converted: oci.converted } : {}) };
+    }
     case 'oci-archive': {
       const { writeOciArchive } = await import('./archive/oci-archive.js');
-      return { index: await withSpool(ref.path, graph, (g) => writeOciArchive(ref.path, g, ref.tag, mtime)), digest: graph.root.digest };
+      const oci = await asOci(graph, ref.path);
+      const index = await withSpool(ref.path, oci.graph, (g) => writeOciArchive(ref.path, g, ref.tag, mtime));
+      return { index, digest: oci.graph.root.digest, ...(oci.converted ? { converted: oci.converted } : {}) };
     }
     case 'docker-archive': {
       if (!isManifestType(graph.root.mediaType)) await graphImage(graph, ref.path); // refuses an index before any download

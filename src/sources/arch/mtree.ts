@@ -8,7 +8,9 @@ import { ReproError } from '../../model/errors.js';
 
 const ESCAPES: Record<string, string> = { '\\': '\\', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', s: ' ', t: '\t', v: '\v' };
 
-function unescape(s: string): string {
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function unescape(s: string, where: string): string {
   if (!s.includes('\\')) return s;
   const bytes: number[] = [];
   for (let i = 0; i < s.length; i++) {
@@ -23,7 +25,12 @@ function unescape(s: string): string {
       bytes.push(...Buffer.from(c, 'utf8'));
     }
   }
-  return Buffer.from(bytes).toString('utf8');
+  try {
+    return strictUtf8.decode(Buffer.from(bytes));
+  } catch {
+    // Never U+FFFD: two different names would become one.
+    throw new ReproError('E_BAD_INPUT', `${where}: the path ${JSON.stringify(s.slice(0, 80))} unescapes to bytes that are not UTF-8`);
+  }
 }
 
 /** The file list of an mtree, unsorted (in mtree order). */
@@ -60,10 +67,10 @@ export function mtreeFileList(text: string, where: string): string[] {
     }
     const type = keywords.get('type') ?? defaults.get('type') ?? 'file';
     // A name with a slash is a full path; without one it is relative to the current directory.
-    let path = unescape(first);
+    let path = unescape(first, `${where}: line ${i + 1}`);
     if (!first.includes('/')) {
       path = [...cwd, path].join('/');
-      if (type === 'dir') cwd.push(unescape(first));
+      if (type === 'dir') cwd.push(unescape(first, `${where}: line ${i + 1}`));
     }
     if (path.startsWith('./')) path = path.slice(2);
     if (path === '' || path === '.' || path.startsWith('.')) return;

@@ -94,10 +94,16 @@ export async function readDirectory(root: string, opts: DirectoryOptions = {}): 
         subdirs.push([abs, rel]);
       } else if (fmt === S_IFLNK) {
         e.type = 'symlink';
+        let target: Buffer;
         try {
-          e.linkname = readlinkSync(abs);
+          target = readlinkSync(abs, { encoding: 'buffer' });
         } catch (err) {
           throw ioError(err, `${root}: cannot read link ${rel}`);
+        }
+        try {
+          e.linkname = utf8.decode(target);
+        } catch {
+          throw new ReproError('E_BAD_INPUT', `${root}: ${rel} is a symlink whose target is not valid UTF-8 (${target.toString('hex')})`);
         }
       } else if (fmt === S_IFCHR || fmt === S_IFBLK) {
         e.type = fmt === S_IFCHR ? 'char' : 'block';
