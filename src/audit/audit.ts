@@ -1,0 +1,80 @@
+/**
+ * `audit REF|SPEC`: every entry of an image's flattened file system accounted for (see
+ * account.ts), each owning package's verdict from rebuilderd where asked (status's client), and
+ * the report (report.ts). A spec is built first (into a scratch layout, from its lock and the
+ * cache) and the image it makes is audited.
+ */
+import { join } from 'node:path';
+import type { Entry } from '../archive/entry.js';
+import type { RetryPolicy } from '../fetch/http.js';
+import { withScratchDir } from '../fs/scratch.js';
+import { flattenLayers, type FlatEntry } from '../image/flatten.js';
+import { readImage } from '../image/read.js';
+import { ReproError } from '../model/errors.js';
+import { formatPlatform, type Platform } from '../model/platform.js';
+import { checkPlatform } from '../pipeline/validate.js';
+import type { GeneratedEntry, PackageRecord } from '../sources/distribution.js';
+import { DISTRIBUTIONS } from '../sources/index.js';
+import { askRebuilders, isImageRef } from '../status/status.js';
+import { openImage } from '../transports/index.js';
+import { formatImageRef, parseImageRef } from '../transports/reference.js';
+import type { RegistryOptions } from '../transports/registry/client.js';
+import { accountEntries, ownedTree, ownership } from './account.js';
+import { buildReport, type AuditReport } from './report.js';
+
+export interface AuditOptions {
+  /** An image reference, or an image spec (built from its lock first). */
+  target: string;
+  /** rebuilderd instances to ask about the packages (none: packages are not checked). */
+  rebuilders?: string[];
+  platform?: Platform;
+  registry?: RegistryOptions;
+  retry?: RetryPolicy;
+  /** For a spec: the package cache (required) and whether to stay offline. */
+  cacheDir?: string;
+  offline?: boolean;
+  tmpDir?: string;
+}
+
+function toEntry(e: FlatEntry): Entry {
+  const out: Entry = { path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, mtime: 0, size: e.size };
+  if (e.linkname !== undefined) out.linkname = e.linkname;
+  return out;
+}
+
+const needed = (path: string): boolean => DISTRIBUTIONS.some((d) => d.isRecordFile(path) || d.isGeneratorInput(path));
+
+/** Audits an opened image reference. */
+async function auditImage(reference: string, opts: AuditOptions): Promise<AuditReport> {
+  const ref = parseImageRef(reference);
+  const platform = opts.platform ? checkPlatform(opts.platform) : undefined;
+  const image = await readImage(await openImage(ref, opts.registry ? { registry: opts.registry } : {}), formatImageRef(ref), platform);
+  const flat = await flattenLayers(image.layers, { hash: true, keep: needed });
+  const records: PackageRecord[] = [];
+  const generated = new Map<string, GeneratedEntry>();
+  const all = new Map([...flat.entries].map(([p, e]) => [p, toEntry(e)]));
+  const own = ownership(flat.entries, DISTRIBUTIONS.flatMap((d) => d.packageRecords(flat.kept)));
+  const tree = ownedTree(flat.entries, own.owned);
+  for (const d of DISTRIBUTIONS) {
+    const packages = d.packageRecords(flat.kept);
+    if (packages.length === 0) continue;
+    records.push(...packages);
+    for (const g of d.generated({ entries: tree, all, packages, read: (p) => flat.kept.get(p) })) if (!generated.has(g.path)) generated.set(g.path, g);
+  }
+  const accounts = accountEntries(flat.entries, own, generated);
+  const status = opts.rebuilders && opts.rebuilders.length > 0 ? await askRebuilders(records, opts.rebuilders, opts.retry) : undefined;
+  return buildReport({ target: reference, manifest: image.descriptor.digest, platform: formatPlatform(image.platform) }, accounts, records, own.missing, status);
+}
+
+export async function audit(opts: AuditOptions): Promise<AuditReport> {
+  if (isImageRef(opts.target)) return auditImage(opts.target, opts);
+  if (!opts.cacheDir) throw new ReproError('E_USAGE', `audit ${opts.target}: a spec is built before it is audited, which needs the package cache (cacheDir)`);
+  const { buildSpec } = await import('../pipeline/spec.js');
+  const cacheDir = opts.cacheDir;
+  return withScratchDir(opts.tmpDir, async (scratch) => {
+    const out = `oci:${join(scratch, 'image')}:audit`;
+    await buildSpec({ spec: opts.target, cacheDir, output: out, ...(opts.offline ? { offline: true } : {}), ...(opts.tmpDir ? { tmpDir: opts.tmpDir } : {}) });
+    const report = await auditImage(out, { ...opts, target: out });
+    return { ...report, target: opts.target };
+  });
+}
