@@ -16,6 +16,7 @@ import type { RawJson } from '../../model/json.js';
 import { inOrderCancelling } from '../../fetch/pool.js';
 import { tempNameFor, writeFileAtomic } from '../../fs/atomic.js';
 import type { ImageGraph } from '../../image/graph.js';
+import { allReferrers, graphParts } from '../../image/referrer.js';
 
 const BLOB_CONCURRENCY = 4;
 
@@ -30,9 +31,17 @@ export function rootEntry(graph: ImageGraph, tag: string | undefined): Descripto
   return d;
 }
 
-/** The index.json of a fresh layout that holds one graph. */
+/** index.json entries of a graph's referrers: untagged, with their artifactType (as ORAS lays them out). */
+export function referrerEntries(graph: ImageGraph): Descriptor[] {
+  return allReferrers(graph).map((r) => {
+    const { mediaType, digest, size, artifactType, annotations } = r.root;
+    return { mediaType, digest, size, ...(artifactType ? { artifactType } : {}), ...(annotations ? { annotations } : {}) };
+  });
+}
+
+/** The index.json of a fresh layout that holds one graph (and its referrers). */
 export function graphIndex(graph: ImageGraph, tag: string | undefined): RawJson<ImageIndex> {
-  return encodeIndex({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [rootEntry(graph, tag)] });
+  return encodeIndex({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [rootEntry(graph, tag), ...referrerEntries(graph)] });
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -78,8 +87,9 @@ export async function writeLayoutInto(dir: string, graph: ImageGraph, index: Raw
   await mkdir(blobDir, { recursive: true });
   // A few blobs at a time: a layer that streams from a registry overlaps with the others; when one
   // fails, the others stop.
-  await inOrderCancelling(graph.blobs.length, BLOB_CONCURRENCY, (i, signal) => putBlob(blobDir, graph.blobs[i]!.descriptor, graph.blobs[i]!.source, signal));
-  for (const d of graph.documents) await putBlob(blobDir, d.descriptor, bytesSource(d.bytes));
+  const { blobs, documents } = graphParts(graph);
+  await inOrderCancelling(blobs.length, BLOB_CONCURRENCY, (i, signal) => putBlob(blobDir, blobs[i]!.descriptor, blobs[i]!.source, signal));
+  for (const d of documents) await putBlob(blobDir, d.descriptor, bytesSource(d.bytes));
   await writeFileAtomic(join(dir, 'oci-layout'), OCI_LAYOUT);
   await writeFileAtomic(join(dir, 'index.json'), index.bytes);
 }
@@ -114,7 +124,8 @@ export async function writeLayout(dir: string, graph: ImageGraph, tag: string | 
   const desc = rootEntry(graph, tag);
   const manifests = index.manifests.filter((m) =>
     tag === undefined ? m.digest !== desc.digest || m.annotations?.[REF_NAME] !== undefined : m.annotations?.[REF_NAME] !== tag);
-  const next = encodeIndex({ ...index, manifests: [...manifests, desc] });
+  const added = referrerEntries(graph).filter((r) => !manifests.some((m) => m.digest === r.digest && m.annotations?.[REF_NAME] === undefined));
+  const next = encodeIndex({ ...index, manifests: [...manifests, desc, ...added] });
   await writeLayoutInto(dir, graph, next);
   return next;
 }

@@ -12,6 +12,7 @@ import { registryBlob } from './blob-reader.js';
 import { RegistryClient, type RegistryOptions } from './client.js';
 import { fetchManifest, type FetchedManifest } from './manifests.js';
 import { manifestReference, type RegistryName } from './name.js';
+import { listRegistryReferrers } from './referrers.js';
 
 export function registryStore(client: RegistryClient, repository: string, known: FetchedManifest[] = []): BlobStore {
   const docs = new Map<Digest, Buffer>(known.map((k) => [k.descriptor.digest, k.bytes]));
@@ -20,6 +21,7 @@ export function registryStore(client: RegistryClient, repository: string, known:
     async blob(digest: Digest, size?: number) {
       return registryBlob(client, repository, digest, size);
     },
+    referrers: (subject: Digest) => listRegistryReferrers(client, repository, subject),
     async document(d: Descriptor) {
       let bytes = docs.get(d.digest);
       if (!bytes) {
