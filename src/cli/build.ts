@@ -81,6 +81,7 @@ const BUILD_ONLY = { sbom: { type: 'string', multiple: true } } as const;
 async function attachments(formats: string[] | undefined, output: string): Promise<{ attach?: Array<(i: BuiltImage) => Attachment> }> {
   if (!formats || formats.length === 0) return {};
   if (output.startsWith('docker-archive:')) throw new ReproError('E_USAGE', 'build: --sbom needs an output that holds OCI artifacts (oci:, oci-archive:, docker://); a docker-archive holds none');
+  for (const f of formats) if (f !== 'spdx-json' && f !== 'cyclonedx-json') throw new ReproError('E_USAGE', `--sbom: expected spdx-json or cyclonedx-json, got ${JSON.stringify(f)}`);
   const { sbomAttachment } = await import('../sbom/attach.js');
   return { attach: formats.map((f) => sbomAttachment(f)) };
 }
