@@ -14,9 +14,8 @@ import type { PackageRecord } from '../sources/distribution.js';
 import { DISTRIBUTIONS, distributionFor } from '../sources/index.js';
 import { loadSpec } from '../spec/load.js';
 import { lockPathFor, readLock } from '../spec/lockfile.js';
-import { isImageRef } from '../status/status.js';
 import { openImage } from '../transports/index.js';
-import { formatImageRef, parseImageRef } from '../transports/reference.js';
+import { formatImageRef, isImageReference, parseImageRef } from '../transports/reference.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
 import { encodeCycloneDx } from './cyclonedx.js';
 import { SBOM_FORMATS, SBOM_MEDIA_TYPE, type SbomDocument, type SbomFormat, type SbomSubject } from './document.js';
@@ -70,7 +69,7 @@ function epochOf(created: string | undefined, where: string): number {
 
 export async function sbom(opts: SbomOptions): Promise<SbomResult> {
   const format = checkFormat(opts.format);
-  if (isImageRef(opts.target)) {
+  if (isImageReference(opts.target)) {
     const ref = parseImageRef(opts.target);
     const image = await readImage(await openImage(ref, opts.registry ? { registry: opts.registry } : {}), formatImageRef(ref), opts.platform ? checkPlatform(opts.platform) : undefined);
     const flat = await flattenLayers(image.layers, { keep: isRecordFile });
