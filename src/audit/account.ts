@@ -58,7 +58,7 @@ function compare(e: FlatEntry, r: RecordedFile): { differences: string[]; checke
       if (r.sha256 !== e.sha256) d.push(`sha256 recorded ${r.sha256}, image ${e.sha256}`);
     } else if (r.md5 && e.md5) {
       checked = true;
-      if (r.md5 !== e.md5) d.push(`md5 recorded ${r.md5}, image ${e.md5} (sha256 ${e.sha256})`);
+      if (r.md5 !== e.md5) d.push(`md5 recorded ${r.md5}, image ${e.md5}${e.sha256 ? ` (sha256 ${e.sha256})` : ''}`);
     }
     if (r.size !== undefined && r.size !== e.size && d.length === 0) d.push(`size recorded ${r.size}, image ${e.size}`);
   }
@@ -155,7 +155,8 @@ export function accountEntries(
       const type = e.type === 'hardlink' ? 'file' : e.type;
       const differences: string[] = [];
       if (g.type !== type) differences.push(`${g.step} makes a ${g.type}, the image has a ${type}`);
-      else if (g.sha256 !== undefined && g.sha256 !== e.sha256) differences.push(`not what ${g.step} makes (sha256 ${g.sha256}, image ${e.sha256})`);
+      else if (g.sha256 !== undefined && e.sha256 !== undefined && g.sha256 !== e.sha256) differences.push(`not what ${g.step} makes (sha256 ${g.sha256}, image ${e.sha256})`);
+      else if (e.sha256 === undefined && g.md5 !== undefined && g.md5 !== e.md5) differences.push(`not what ${g.step} makes (md5 ${g.md5}, image ${e.md5})`);
       else if (g.link !== undefined && g.link !== e.linkname) differences.push(`${g.step} links it to ${JSON.stringify(g.link)}, the image to ${JSON.stringify(e.linkname)}`);
       out.set(path, differences.length === 0 ? { ...base, kind: 'generated', step: g.step } : { ...base, kind: 'unexplained', step: g.step, differences });
       continue;

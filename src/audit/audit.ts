@@ -49,11 +49,19 @@ async function auditImage(reference: string, opts: AuditOptions): Promise<AuditR
   const ref = parseImageRef(reference);
   const platform = opts.platform ? checkPlatform(opts.platform) : undefined;
   const image = await readImage(await openImage(ref, opts.registry ? { registry: opts.registry } : {}), formatImageRef(ref), platform);
-  const flat = await flattenLayers(image.layers, { hash: true, keep: needed });
+  // One read with md5 (what dpkg records, and pacman's mtree too); sha256 in a second read, only
+  // of the files whose records have one (pacman) or that turned out modified (for the report).
+  let flat = await flattenLayers(image.layers, { md5: true, keep: needed });
   const records: PackageRecord[] = [];
   const generated = new Map<string, GeneratedEntry>();
   const all = new Map([...flat.entries].map(([p, e]) => [p, toEntry(e)]));
-  const own = ownership(flat.entries, DISTRIBUTIONS.flatMap((d) => d.packageRecords(flat.kept)));
+  let own = ownership(flat.entries, DISTRIBUTIONS.flatMap((d) => d.packageRecords(flat.kept)));
+  const shaWanted = (accountsFirst: ReturnType<typeof accountEntries> | undefined): Set<string> => {
+    const want = new Set<string>();
+    for (const [path, list] of own.owned) if (list.some((o) => o.file.sha256 !== undefined)) want.add(path);
+    for (const a of accountsFirst ?? []) if (a.kind === 'modified' && a.type === 'file') want.add(a.path);
+    return want;
+  };
   const tree = ownedTree(flat.entries, own.owned);
   for (const d of DISTRIBUTIONS) {
     const packages = d.packageRecords(flat.kept);
@@ -61,7 +69,13 @@ async function auditImage(reference: string, opts: AuditOptions): Promise<AuditR
     records.push(...packages);
     for (const g of d.generated({ entries: tree, all, packages, read: (p) => flat.kept.get(p) })) if (!generated.has(g.path)) generated.set(g.path, g);
   }
-  const accounts = accountEntries(flat.entries, own, generated);
+  let accounts = accountEntries(flat.entries, own, generated);
+  const want = shaWanted(accounts);
+  if (want.size > 0) {
+    flat = await flattenLayers(image.layers, { md5: true, sha256: (p) => want.has(p), keep: needed });
+    own = ownership(flat.entries, records);
+    accounts = accountEntries(flat.entries, own, generated);
+  }
   const status = opts.rebuilders && opts.rebuilders.length > 0 ? await askRebuilders(records, opts.rebuilders, opts.retry) : undefined;
   return buildReport({ target: reference, manifest: image.descriptor.digest, platform: formatPlatform(image.platform) }, accounts, records, own.missing, status);
 }

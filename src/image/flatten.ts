@@ -38,6 +38,9 @@ export interface FlattenOptions {
   keepLimit?: number;
   /** Hash every regular file (md5 and sha256). */
   hash?: boolean;
+  /** Finer: md5 of every regular file, and sha256 of those `sha256` selects. */
+  md5?: boolean;
+  sha256?: (path: string) => boolean;
 }
 
 export interface FlatImage {
@@ -97,19 +100,19 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
       if (type === 'file') {
         entry.size = member.size;
         const keep = opts.keep?.(path) === true && member.size <= limit;
-        if (opts.hash || keep) {
-          const md5 = opts.hash ? createHash('md5') : undefined;
-          const sha = opts.hash ? createHash('sha256') : undefined;
+        const wantMd5 = opts.hash === true || opts.md5 === true;
+        const wantSha = opts.hash === true || opts.sha256?.(path) === true;
+        if (wantMd5 || wantSha || keep) {
+          const md5 = wantMd5 ? createHash('md5') : undefined;
+          const sha = wantSha ? createHash('sha256') : undefined;
           const parts: Buffer[] = [];
           for await (const c of body()) {
             md5?.update(c);
             sha?.update(c);
             if (keep) parts.push(c);
           }
-          if (md5 && sha) {
-            entry.md5 = md5.digest('hex');
-            entry.sha256 = sha.digest('hex');
-          }
+          if (md5) entry.md5 = md5.digest('hex');
+          if (sha) entry.sha256 = sha.digest('hex');
           if (keep) data = Buffer.concat(parts);
         }
       } else if (type === 'symlink') {

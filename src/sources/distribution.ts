@@ -68,8 +68,9 @@ export interface GeneratedEntry {
   /** The named step that makes it (`effect base-passwd`, `dpkg-database`…). */
   step: string;
   type: 'file' | 'dir' | 'symlink';
-  /** Expected content (files), when the step's output can be computed from the tree. */
+  /** Expected content (files), when the step's output can be computed from the tree: both digests. */
   sha256?: string;
+  md5?: string;
   /** Expected target (symlinks). */
   link?: string;
 }

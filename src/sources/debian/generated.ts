@@ -25,7 +25,10 @@ function predicted(e: Entry, step: string): GeneratedEntry | undefined {
   if (e.type === 'symlink') return { path: e.path, step, type: 'symlink', link: e.linkname ?? '' };
   if (e.type === 'file') {
     const g: GeneratedEntry = { path: e.path, step, type: 'file' };
-    if (e.content?.kind === 'bytes') g.sha256 = createHash('sha256').update(e.content.data).digest('hex');
+    if (e.content?.kind === 'bytes') {
+      g.sha256 = createHash('sha256').update(e.content.data).digest('hex');
+      g.md5 = createHash('md5').update(e.content.data).digest('hex');
+    }
     return g;
   }
   return undefined;
