@@ -127,6 +127,13 @@ export function accountEntries(
     const e = entries.get(path)!;
     const base: EntryAccount = { path, type: e.type, size: e.type === 'file' || e.type === 'hardlink' ? e.size : 0, kind: 'unexplained' };
     const owners = own.owned.get(path);
+    const g0 = generated.get(path);
+    // A file a later step put over a package's (a spec's files:) is that step's, when it is its bytes.
+    if (owners && g0?.sha256 !== undefined && e.type === 'file' && (e.sha256 !== undefined ? e.sha256 === g0.sha256 : e.md5 === g0.md5)
+      && owners.every((o) => compare(e, o.file).differences.length > 0)) {
+      out.set(path, { ...base, kind: 'generated', step: g0.step });
+      continue;
+    }
     if (owners) {
       const results = owners.map((o) => ({ o, ...compare(e, o.file) }));
       // Several packages may list one path (shared directories, Multi-Arch: same files): any match will do.

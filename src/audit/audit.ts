@@ -4,13 +4,18 @@
  * the report (report.ts). A spec is built first (into a scratch layout, from its lock and the
  * cache) and the image it makes is audited.
  */
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { cleanMemberPath } from '../archive/paths.js';
+import { loadSpec } from '../spec/load.js';
+import { resolveRecorded } from './resolve.js';
 import type { Entry } from '../archive/entry.js';
 import type { RetryPolicy } from '../fetch/http.js';
 import { withScratchDir } from '../fs/scratch.js';
 import { flattenLayers, type FlatEntry } from '../image/flatten.js';
 import { readImage } from '../image/read.js';
-import { ReproError } from '../model/errors.js';
+import { ReproError, ioError } from '../model/errors.js';
 import { formatPlatform, type Platform } from '../model/platform.js';
 import { checkPlatform } from '../pipeline/validate.js';
 import type { GeneratedEntry, PackageRecord } from '../sources/distribution.js';
@@ -44,8 +49,27 @@ function toEntry(e: FlatEntry): Entry {
 
 const needed = (path: string): boolean => DISTRIBUTIONS.some((d) => d.isRecordFile(path) || d.isGeneratorInput(path));
 
-/** Audits an opened image reference. */
-async function auditImage(reference: string, opts: AuditOptions): Promise<AuditReport> {
+/** What a spec's `files:` put into the image it builds: step `spec files`, with the source file's digests. */
+function specFiles(target: string): GeneratedEntry[] {
+  const loaded = loadSpec(target);
+  return loaded.spec.files.map((f, i) => {
+    const where = `${loaded.file}: files[${i}]`;
+    const src = isAbsolute(f.src) ? f.src : join(loaded.dir, f.src);
+    let data: Buffer;
+    try {
+      data = readFileSync(src);
+    } catch (e) {
+      throw ioError(e, `${where}: cannot read ${src}`);
+    }
+    return {
+      path: cleanMemberPath(f.dest.replace(/^\/+/, ''), where), step: 'spec files', type: 'file' as const,
+      sha256: createHash('sha256').update(data).digest('hex'), md5: createHash('md5').update(data).digest('hex'),
+    };
+  });
+}
+
+/** Audits an opened image reference; `extra` are entries known to be generated (a spec's files). */
+async function auditImage(reference: string, opts: AuditOptions, extra: GeneratedEntry[] = []): Promise<AuditReport> {
   const ref = parseImageRef(reference);
   const platform = opts.platform ? checkPlatform(opts.platform) : undefined;
   const image = await readImage(await openImage(ref, opts.registry ? { registry: opts.registry } : {}), formatImageRef(ref), platform);
@@ -63,6 +87,12 @@ async function auditImage(reference: string, opts: AuditOptions): Promise<AuditR
     return want;
   };
   const tree = ownedTree(flat.entries, own.owned);
+  // A spec's files are placed after the install step, through the tree's symlinked directories.
+  const linkOf = (p: string): string | undefined => { const e = flat.entries.get(p); return e?.type === 'symlink' ? e.linkname : undefined; };
+  for (const g of extra) {
+    const path = resolveRecorded({ linkOf }, g.path);
+    if (path !== undefined) generated.set(path, { ...g, path });
+  }
   for (const d of DISTRIBUTIONS) {
     const packages = d.packageRecords(flat.kept);
     if (packages.length === 0) continue;
@@ -88,7 +118,7 @@ export async function audit(opts: AuditOptions): Promise<AuditReport> {
   return withScratchDir(opts.tmpDir, async (scratch) => {
     const out = `oci:${join(scratch, 'image')}:audit`;
     await buildSpec({ spec: opts.target, cacheDir, output: out, ...(opts.offline ? { offline: true } : {}), ...(opts.tmpDir ? { tmpDir: opts.tmpDir } : {}) });
-    const report = await auditImage(out, { ...opts, target: out });
+    const report = await auditImage(out, { ...opts, target: out }, specFiles(opts.target));
     return { ...report, target: opts.target };
   });
 }

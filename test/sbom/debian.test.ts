@@ -226,3 +226,19 @@ test('audit --rebuilder: a BAD package\'s files and bytes count as not reproduce
     await stub.close();
   }
 });
+
+test('audit SPEC builds the spec from its lock and the cache, and names its files: as the spec\'s', async () => {
+  const d = join(dir, 'withfiles');
+  mkdirSync(d);
+  writeFileSync(join(d, 'motd'), 'welcome\n');
+  // The same packages and lock inputs; a file of the spec's own over a package's path and a new one.
+  writeFileSync(join(d, 'image.yaml'), `${readFileSync(spec, 'utf8')}files:\n  - {src: motd, dest: /etc/motd}\n  - {src: motd, dest: /usr/lib/libfoo.txt}\n`);
+  writeFileSync(join(d, 'image.lock.json'), readFileSync(join(dir, 'spec/image.lock.json')));
+  const r = await run(['audit', join(d, 'image.yaml'), '--offline', '--json', '--strict']);
+  assert.equal(r.status, 0, r.stdout.slice(0, 3000) + r.stderr);
+  const report = JSON.parse(r.stdout) as { target: string; steps: Record<string, { entries: number }>; summary: Record<string, { entries: number }> };
+  assert.equal(report.target, join(d, 'image.yaml'));
+  assert.equal(report.steps['spec files']!.entries, 2);
+  assert.equal(report.summary['unexplained']!.entries, 0);
+  assert.equal(report.summary['modified']!.entries, 0);
+});
