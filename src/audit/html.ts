@@ -65,7 +65,7 @@ function renderNode(n: Node, out: string[]): void {
     return;
   }
   const flag = n.flagged > 0 ? ` <span class="f">${n.flagged} to look at</span>` : '';
-  out.push(`<li><details${n.flagged > 0 ? ' open' : ''}><summary class="${cls}"><span class="n">${esc(n.name)}/</span> <span class="s">${bytes(n.size)}</span> <span class="w">${n.count.toLocaleString('en-US')} entries</span>${flag}</summary><ul>`);
+  out.push(`<li><details${n.flagged > 0 ? ' open' : ''}><summary class="${cls}"><span class="n">${n.path === '' ? '/' : `${esc(n.name)}/`}</span> <span class="s">${bytes(n.size)}</span> <span class="w">${n.count.toLocaleString('en-US')} entries</span>${flag}</summary><ul>`);
   for (const k of kids) renderNode(k, out);
   out.push('</ul></details></li>');
 }
@@ -91,7 +91,7 @@ export function renderHtml(r: AuditReport): string {
       + 'code{font-size:12px}</style></head><body>',
     `<h1>Audit of <code>${esc(r.target)}</code></h1>`,
     `<p>manifest <code>${esc(r.manifest)}</code>, ${esc(r.platform)}</p>`,
-    `<p>${summaryLines(r).map(esc).join('<br>')}</p>`,
+    `<pre>${summaryLines(r).map(esc).join('\n')}</pre>`,
     '<h2>Summary</h2>', '<table><tr><th>what</th><th>entries</th><th>bytes</th><th>share of bytes</th></tr>', ...rows, '</table>',
   ];
   if (r.packages.length > 0) {
