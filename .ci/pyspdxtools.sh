@@ -23,7 +23,7 @@ trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/etc/apt/sources.list.d" "$root/etc/apt/preferences.d" "$root/var/lib/apt/lists/partial" "$root/var/cache/apt/archives/partial" "$root/debs"
 touch "$root/status"
 printf 'Types: deb\nURIs: %s\nSuites: sid\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$mirror" > "$root/etc/apt/sources.list.d/sid.sources"
-apt_opts=(-o "Dir=$root" -o "Dir::State::status=$root/status" -o "Dir::Etc::trusted=/etc/apt/trusted.gpg" -o "Dir::Etc::trustedparts=/etc/apt/trusted.gpg.d" -o APT::Sandbox::User=root)
+apt_opts=(-o "APT::Architectures=$(dpkg --print-architecture)" -o "Dir=$root" -o "Dir::State::status=$root/status" -o "Dir::Etc::trusted=/etc/apt/trusted.gpg" -o "Dir::Etc::trustedparts=/etc/apt/trusted.gpg.d" -o APT::Sandbox::User=root)
 apt-get "${apt_opts[@]}" update -qq
 (cd "$root/debs" && apt-get "${apt_opts[@]}" download -qq python3-spdx-tools python3-beartype)
 mkdir -p "$DEST.tmp"

@@ -38,6 +38,11 @@ packages not in the cache are fetched first unless --offline). Prints the manife
   --exclude GLOB             leave out matching paths and what is under them (repeatable)
   --normalize LIST           passes to run: all (default), none, or a comma list of
                              ${PASS_NAMES.join(', ')}
+  --no-xattrs                store no extended attributes (security.capability, user.*): a
+                             directory's are then not read, so the fs-xattr addon is not needed.
+                             Without it, a directory whose attributes cannot be read is refused
+  --threads N                compressor threads: gzip blocks in flight and zstd workers (default:
+                             the cores for gzip, 2 for zstd); the bytes are the same for any N
   --json                     print digests, sizes and the normalisation report as JSON
   --sbom FORMAT              also write the image's SBOM (spdx-json or cyclonedx-json; repeatable)
                              beside it, as an OCI 1.1 referrer: in an oci: layout or oci-archive an
@@ -66,6 +71,8 @@ export const BUILD_FLAGS = {
   exclude: { type: 'string', multiple: true },
   normalize: { type: 'string' },
   deflate: { type: 'string' },
+  'no-xattrs': { type: 'boolean' },
+  threads: { type: 'string' },
   offline: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -141,9 +148,23 @@ export function rootfsBuildOptions(rootfs: string, v: BuildFlagValues, io: Io): 
     ...(v.annotation ? { annotations: keyValues(v.annotation, '--annotation')! } : {}),
     exclude: v.exclude ?? [],
     normalize: selectPasses(v.normalize),
+    ...(v['no-xattrs'] ? { xattrs: false } : {}),
     tmpDir: tmpdir(),
-    gzip: { impl: deflateOption(v) },
+    ...compressorOptions(v),
     onWarning: (m) => io.stderr(`warning: ${m}\n`),
+  };
+}
+
+/** --threads N and the hidden --deflate, as the compressors' options. */
+function compressorOptions(v: BuildFlagValues): Pick<RootfsBuildOptions, 'gzip' | 'zstd'> {
+  let threads: number | undefined;
+  if (v.threads !== undefined) {
+    threads = /^[1-9][0-9]{0,3}$/.test(v.threads) ? Number(v.threads) : NaN;
+    if (!(threads <= 1024)) throw new ReproError('E_USAGE', `--threads: expected a whole number from 1 to 1024, got ${JSON.stringify(v.threads)}`);
+  }
+  return {
+    gzip: { impl: deflateOption(v), ...(threads ? { concurrency: threads } : {}) },
+    ...(threads ? { zstd: { workers: threads } } : {}),
   };
 }
 
@@ -167,6 +188,7 @@ export function specBuildOptions(spec: string, v: BuildFlagValues, io: Io): Omit
   if (rootfsOnly.length > 0) {
     throw new ReproError('E_USAGE', `${spec}: --${rootfsOnly[0]} is set in the spec, not on the command line`);
   }
+  if (v['no-xattrs']) throw new ReproError('E_USAGE', `${spec}: --no-xattrs applies to --rootfs only (packages' attributes come from their archives)`);
   const sde = sourceDateEpochOption(v, io);
   return {
     spec,
@@ -175,7 +197,7 @@ export function specBuildOptions(spec: string, v: BuildFlagValues, io: Io): Omit
     ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
     ...(v.annotation ? { annotations: keyValues(v.annotation, '--annotation')! } : {}),
     tmpDir: tmpdir(),
-    gzip: { impl: deflateOption(v) },
+    ...compressorOptions(v),
     onWarning: (m) => io.stderr(`warning: ${m}\n`),
   };
 }

@@ -9,6 +9,7 @@ const FLAG_OF: Record<string, string> = {
   'registry.insecure': '--tls-verify=false',
   'registry.credentials': '--creds USER:PASSWORD',
   rebuilders: '--rebuilder URL',
+  'xattrs=false': '--no-xattrs',
 };
 
 /** The flag that sets a library option, for messages: `maxContentDiff` → `--max-content-diff`. */
