@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hostAptSources } from '../../src/sources/debian/mirrors.js';
-import { ReproError } from '../../src/model/errors.js';
+import { hostAptSources } from '../../../src/sources/debian/mirrors.js';
+import { ReproError } from '../../../src/model/errors.js';
 
 test('host apt sources: absent files are no sources; a present but unreadable one is an error, not a mirror left out', () => {
   const etc = mkdtempSync(join(tmpdir(), 'apt-'));
