@@ -30,9 +30,16 @@ export { compareImages, type VerifyFinding } from './verify/compare.js';
 export { status, type StatusOptions } from './status/status.js';
 export { renderText as renderStatusText, type StatusReport } from './status/report.js';
 export { jsonSchema, type ImageSpec } from './spec/schema.js';
+export { audit, type AuditOptions } from './audit/audit.js';
+export { renderText as renderAuditText, summaryLines as auditSummaryLines, strictPasses as auditStrictPasses, type AuditReport } from './audit/report.js';
+export { renderHtml as renderAuditHtml } from './audit/html.js';
+export { sbom, encodeSbom, type SbomOptions, type SbomResult } from './sbom/sbom.js';
+export { SBOM_FORMATS, SBOM_MEDIA_TYPE, type SbomFormat } from './sbom/document.js';
+export { sbomAttachment } from './sbom/attach.js';
+export { inspectReferrers, renderReferrers, type ReferrersResult } from './verify/referrers.js';
 
 // Build results and options
-export type { BuildResult, ImageOptions } from './pipeline/tree-steps.js';
+export type { BuildResult, BuiltImage, ImageOptions } from './pipeline/tree-steps.js';
 export { DEFAULT_PLATFORM } from './pipeline/tree-steps.js';
 export { PASSES, PASS_NAMES, selectPasses, type PassReport } from './pipeline/passes.js';
 export { parseSourceDateEpoch, sourceDateEpochFromEnv } from './pipeline/epoch.js';
@@ -46,12 +53,15 @@ export { readImage, viewImage, resolveImage, manifestOf, type ImageView, type Re
 export type { LayerReader } from './image/layer.js';
 export { loadGraph, imageGraph, type ImageGraph } from './image/graph.js';
 export { selectPlatform } from './image/select.js';
+export { flattenLayers, type FlatEntry, type FlatImage } from './image/flatten.js';
+export { referrerGraph, artifactManifest, withReferrers, fallbackTag, type Attachment } from './image/referrer.js';
+export { listReferrers } from './image/referrers.js';
 
 // Specs, locks, distributions
 export { loadSpec, parseSpec } from './spec/load.js';
 export { readLock, writeLock, type LockFile } from './spec/lockfile.js';
 export { DISTRIBUTIONS, distributionFor } from './sources/index.js';
-export type { Distribution, InstalledPackage } from './sources/distribution.js';
+export type { Distribution, InstalledPackage, PackageRecord, RecordedFile, GeneratedEntry } from './sources/distribution.js';
 export { Cache, defaultCacheDir } from './fetch/cache.js';
 export { useProxies, proxySettingsFromEnv, type ProxySettings } from './fetch/proxy.js';
 

@@ -1,7 +1,8 @@
 import { tmpdir } from 'node:os';
 import { buildRootfs, type RootfsBuildOptions } from '../pipeline/rootfs.js';
 import type { SpecBuildOptions } from '../pipeline/spec.js';
-import type { BuildResult } from '../pipeline/tree-steps.js';
+import type { BuildResult, BuiltImage } from '../pipeline/tree-steps.js';
+import type { Attachment } from '../image/referrer.js';
 import { defaultCacheDir } from '../fetch/cache.js';
 import { PASS_NAMES, selectPasses } from '../pipeline/passes.js';
 import { parseSourceDateEpoch, sourceDateEpochFromEnv } from '../pipeline/epoch.js';
@@ -43,6 +44,11 @@ packages not in the cache are fetched first unless --offline). Prints the manife
   --threads N                compressor threads: gzip blocks in flight and zstd workers (default:
                              the cores for gzip, 2 for zstd); the bytes are the same for any N
   --json                     print digests, sizes and the normalisation report as JSON
+  --sbom FORMAT              also write the image's SBOM (spdx-json or cyclonedx-json; repeatable)
+                             beside it, as an OCI 1.1 referrer: in an oci: layout or oci-archive an
+                             artifact manifest whose subject is the image, in a registry pushed
+                             through the referrers API or, where the registry has none, under the
+                             sha256-HEX tag; the image's digest does not change (see docs/sbom.md)
 ${REGISTRY_HELP}
   -h, --help                 this help
 
@@ -75,8 +81,20 @@ export const BUILD_FLAGS = {
 
 export type BuildFlagValues = ReturnType<typeof parse<typeof BUILD_FLAGS>>['values'];
 
+/** build's own flags beyond the ones verify shares. */
+const BUILD_ONLY = { sbom: { type: 'string', multiple: true } } as const;
+
+/** `--sbom FORMAT`s as attachments (loaded only when asked for). */
+async function attachments(formats: string[] | undefined, output: string): Promise<{ attach?: Array<(i: BuiltImage) => Attachment> }> {
+  if (!formats || formats.length === 0) return {};
+  if (output.startsWith('docker-archive:')) throw new ReproError('E_USAGE', 'build: --sbom needs an output that holds OCI artifacts (oci:, oci-archive:, docker://); a docker-archive holds none');
+  for (const f of formats) if (f !== 'spdx-json' && f !== 'cyclonedx-json') throw new ReproError('E_USAGE', `--sbom: expected spdx-json or cyclonedx-json, got ${JSON.stringify(f)}`);
+  const { sbomAttachment } = await import('../sbom/attach.js');
+  return { attach: formats.map((f) => sbomAttachment(f)) };
+}
+
 export async function buildCommand(args: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(rewriteTlsFlags(args), BUILD_FLAGS, 'build');
+  const { values: v, positionals } = parse(rewriteTlsFlags(args), { ...BUILD_FLAGS, ...BUILD_ONLY }, 'build');
   if (v.help) {
     io.stdout(`${BUILD_HELP}\n`);
     return 0;
@@ -85,7 +103,8 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
     throw new ReproError('E_USAGE', `build: unexpected argument ${JSON.stringify(positionals.at(-1))} (see repro-image build --help)`);
   }
   if (!v.output) throw new ReproError('E_USAGE', 'build: --output REF is required (see repro-image build --help)');
-  if (positionals.length === 1) return buildSpecCommand(positionals[0]!, v, io);
+  const attach = await attachments(v.sbom, v.output);
+  if (positionals.length === 1) return buildSpecCommand(positionals[0]!, v, io, attach);
   if (!v.rootfs) throw new ReproError('E_USAGE', 'build: a SPEC or --rootfs PATH is required (see repro-image build --help)');
   if (v.offline) throw new ReproError('E_USAGE', 'build: --offline applies to a spec build only');
   const progress = progressLine(io, 'writing layer');
@@ -95,6 +114,7 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
     output: v.output,
     registry: registryOptions(v, io, push.update),
     onProgress: progress.update,
+    ...attach,
   }).finally(() => {
     progress.end();
     push.end();
@@ -182,7 +202,7 @@ export function specBuildOptions(spec: string, v: BuildFlagValues, io: Io): Omit
   };
 }
 
-async function buildSpecCommand(spec: string, v: BuildFlagValues, io: Io): Promise<number> {
+async function buildSpecCommand(spec: string, v: BuildFlagValues, io: Io, attach: { attach?: Array<(i: BuiltImage) => Attachment> }): Promise<number> {
   const fetching = progressLine(io, 'fetching');
   const progress = progressLine(io, 'writing layer');
   const push = progressLine(io, 'pushing');
@@ -193,6 +213,7 @@ async function buildSpecCommand(spec: string, v: BuildFlagValues, io: Io): Promi
     output: v.output!,
     registry: registryOptions(v, io, push.update),
     onFetchProgress: (done, total) => fetching.update(done, total),
+    ...attach,
     onProgress: (d, t) => { fetching.end(); progress.update(d, t); },
   }).finally(() => { fetching.end(); progress.end(); push.end(); });
   reportBuild(result, io, v.json === true);
@@ -206,6 +227,7 @@ function reportBuild(r: BuildResult, io: Io, json: boolean): void {
       io.stderr(`${PASS_NAMES.includes(p.name) ? 'normalize ' : ''}${p.name}: ${p.changed} changed (${p.examples.join(', ')}${more})\n`);
     }
   }
+  for (const x of r.referrers ?? []) io.stderr(`referrer ${x.digest} (${x.artifactType}) written beside the image\n`);
   if (json) io.stdout(`${JSON.stringify(r, null, 2)}\n`);
   else io.stdout(`${r.manifest.digest}\n`);
 }

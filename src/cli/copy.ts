@@ -19,6 +19,7 @@ SRC and DST: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TA
 docker://HOST/REPO[:TAG|@DIGEST].
 
   --platform OS/ARCH[/VAR]   from an index, copy only this platform's image
+  --all                      also copy the OCI 1.1 referrers (SBOMs…) of every manifest copied
   --json                     print digest, counts and sizes as JSON
 ${REGISTRY_HELP}
                              (both sides; --src-creds, --dest-creds, --src-tls-verify=false,
@@ -31,6 +32,7 @@ Exit codes: 0 copied, 1 a blob or manifest does not match its digest, 2 bad usag
 
 const OPTIONS = {
   platform: { type: 'string' },
+  all: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   ...registryFlags(''),
@@ -54,6 +56,7 @@ export async function copyCommand(args: string[], io: Io): Promise<number> {
     destinationRegistry: side(v['dest-creds'], v['dest-insecure'], v['dest-max-blob-size']),
     ...(v.platform ? { platform: parsePlatform(v.platform) } : {}),
     mtime,
+    ...(v.all ? { all: true } : {}),
     onProgress: progress.update,
   }).finally(progress.end);
   report(r, io, v.json === true);

@@ -16,6 +16,8 @@ Commands:
   copy      copy an image or index between transports, digests unchanged
   verify    rebuild an image and check it against a published digest
   status    check an image's packages against rebuilderd instances (GOOD / BAD / UNKWN)
+  audit     account for every file of an image: package, named build step, modified, unexplained
+  sbom      write an SPDX 2.3 or CycloneDX 1.6 SBOM of an image or of a spec's lock
   schema    print the JSON Schema of image specs
 
 Run 'repro-image COMMAND --help' for a command's options.
@@ -48,6 +50,10 @@ export async function main(argv: string[], io: Io): Promise<number> {
         return await (await import('./diff.js')).diffCommand(rest, io);
       case 'status':
         return await (await import('./status.js')).statusCommand(rest, io);
+      case 'audit':
+        return await (await import('./audit.js')).auditCommand(rest, io);
+      case 'sbom':
+        return await (await import('./sbom.js')).sbomCommand(rest, io);
       case undefined:
       case '-h':
       case '--help':

@@ -21,6 +21,7 @@ import { writeFileAtomic } from '../fs/atomic.js';
 import type { OpenedImage, RegistryOrigin } from './store.js';
 import { platformOf, selectPlatform } from './select.js';
 import { readDocument, readVerified, verifiedSource } from './verified.js';
+import { listReferrers } from './referrers.js';
 
 export interface GraphDocument {
   descriptor: Descriptor;
@@ -41,6 +42,8 @@ export interface ImageGraph {
   blobs: GraphBlob[];
   /** Where the blobs are when they are in a registry (for cross-repository mounts). */
   origin?: RegistryOrigin;
+  /** OCI 1.1 referrers of the root or of a manifest under it (an SBOM), each a graph of its own, written beside it. */
+  referrers?: ImageGraph[];
 }
 
 /** The graph of one image held in memory and scratch files (a build's output). */
@@ -64,6 +67,10 @@ export interface LoadOptions {
    * never copy unverified bytes. Remote blobs are always verified as they stream.
    */
   verifyLocal?: boolean;
+  /** Also load the OCI 1.1 referrers of every manifest in the graph (and theirs), for `copy --all`. */
+  referrers?: boolean;
+  /** How deep in referrers of referrers this load is (internal). */
+  referrerDepth?: number;
 }
 
 /** Reads the documents of an opened image (verified) and lists its blobs behind verifying sources. */
@@ -138,6 +145,20 @@ export async function loadGraph(opened: OpenedImage, opts: LoadOptions = {}): Pr
   if (p && isManifestType(root.mediaType)) top.platform = p;
   const graph: ImageGraph = { root: top, documents, blobs: [...blobs.values()] };
   if (opened.origin) graph.origin = opened.origin;
+  if (opts.referrers) {
+    const depth = opts.referrerDepth ?? 0;
+    const referrers: ImageGraph[] = [];
+    if (depth < 3) {
+      for (const d of documents.filter((x) => isManifestType(x.descriptor.mediaType) || isIndexType(x.descriptor.mediaType))) {
+        for (const r of (await listReferrers(opened, d.descriptor.digest)).descriptors) {
+          if (referrers.some((x) => x.root.digest === r.digest)) continue;
+          const g = await loadGraph({ ...opened, target: r }, { ...opts, platform: undefined, referrerDepth: depth + 1 } as LoadOptions);
+          referrers.push({ ...g, root: r });
+        }
+      }
+    }
+    if (referrers.length > 0) graph.referrers = referrers;
+  }
   return graph;
 }
 
@@ -185,5 +206,7 @@ export async function spoolGraph(graph: ImageGraph, dir: string, shown = dir): P
     await writeFileAtomic(path, b.source.open());
     blobs.push({ descriptor: b.descriptor, source: { ...fileSource(path), movable: true } });
   }
-  return { ...graph, blobs };
+  const spooled: ImageGraph = { ...graph, blobs };
+  if (graph.referrers) spooled.referrers = await Promise.all(graph.referrers.map((r) => spoolGraph(r, dir)));
+  return spooled;
 }

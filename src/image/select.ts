@@ -47,8 +47,10 @@ export function selectFromIndex(index: ImageIndex, tag: string | undefined, wher
     if (hits.length === 0) throw new ReproError('E_NOT_FOUND', `${where}: no image tagged ${JSON.stringify(tag)}`);
     return hits[hits.length - 1]!;
   }
-  if (index.manifests.length === 1) return index.manifests[0]!;
-  if (index.manifests.length === 0) throw new ReproError('E_NOT_FOUND', `${where}: the layout holds no image`);
-  const tags = index.manifests.map((m) => m.annotations?.[REF_NAME]).filter((t) => t !== undefined);
-  throw new ReproError('E_USAGE', `${where}: holds ${index.manifests.length} images; name one with :TAG (tags: ${tags.join(', ') || 'none'})`);
+  // Referrers (an SBOM beside its image) are listed untagged with their artifactType: not images to choose.
+  const images = index.manifests.filter((m) => m.artifactType === undefined || m.annotations?.[REF_NAME] !== undefined);
+  if (images.length === 1) return images[0]!;
+  if (images.length === 0) throw new ReproError('E_NOT_FOUND', `${where}: the layout holds no image`);
+  const tags = images.map((m) => m.annotations?.[REF_NAME]).filter((t) => t !== undefined);
+  throw new ReproError('E_USAGE', `${where}: holds ${images.length} images; name one with :TAG (tags: ${tags.join(', ') || 'none'})`);
 }

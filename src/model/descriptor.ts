@@ -10,6 +10,8 @@ export interface Descriptor {
   annotations?: Record<string, string>;
   platform?: Platform;
   urls?: string[];
+  /** OCI 1.1: the type of the artifact a manifest descriptor points at (referrers, index.json entries). */
+  artifactType?: string;
 }
 
 export function parseDescriptor(v: unknown, where: string): Descriptor {
@@ -22,6 +24,8 @@ export function parseDescriptor(v: unknown, where: string): Descriptor {
   const annotations = getStringMap(o, 'annotations', where);
   if (annotations) d.annotations = annotations;
   if (o['data'] !== undefined) checkEmbeddedData(o['data'], d, where);
+  const artifactType = getOptString(o, 'artifactType', where);
+  if (artifactType !== undefined) d.artifactType = artifactType;
   if (o['platform'] !== undefined) {
     const p = asObject(o['platform'], `${where}.platform`);
     const platform: Platform = {

@@ -10,6 +10,10 @@ export interface Manifest {
   config: Descriptor;
   layers: Descriptor[];
   annotations?: Record<string, string>;
+  /** OCI 1.1: what kind of artifact this manifest is (when it is not an image). */
+  artifactType?: string;
+  /** OCI 1.1: the manifest this one refers to (an SBOM's image). */
+  subject?: Descriptor;
 }
 
 export function parseManifest(bytes: Buffer, where: string, declaredType?: string): RawJson<Manifest> {
@@ -26,6 +30,9 @@ export function parseManifest(bytes: Buffer, where: string, declaredType?: strin
   const annotations = getStringMap(o, 'annotations', where);
   if (annotations) m.annotations = annotations;
   checkConsistentSizes([[m.config, `${where}.config`], ...m.layers.map((l, i): [Descriptor, string] => [l, `${where}.layers[${i}]`])]);
+  const artifactType = getOptString(o, 'artifactType', where);
+  if (artifactType !== undefined) m.artifactType = artifactType;
+  if (o['subject'] !== undefined) m.subject = parseDescriptor(o['subject'], `${where}.subject`);
   return rawJson(bytes, m);
 }
 

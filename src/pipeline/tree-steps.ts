@@ -19,7 +19,10 @@ import { encodeManifest, type Manifest } from '../model/manifest.js';
 import { MediaType, type Compression } from '../model/media-types.js';
 import { CREATED } from '../model/oci-index.js';
 import type { Platform } from '../model/platform.js';
-import { writeImage, type WriteResult } from '../transports/index.js';
+import { writeGraph, type WriteResult } from '../transports/index.js';
+import { imageGraph } from '../image/graph.js';
+import { referrerGraph, withReferrers, type Attachment } from '../image/referrer.js';
+import { readEntryBytes } from '../archive/content.js';
 import { formatImageRef, type ImageRef } from '../transports/reference.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
 import { imageConfig } from './image-config.js';
@@ -52,6 +55,8 @@ export interface BuildResult {
   warnings: string[];
   /** Which deflate implementation produced a gzip layer (the bytes are the same either way). */
   deflate?: 'native' | 'reference';
+  /** Artifacts written beside the image as OCI 1.1 referrers (`attach`: an SBOM). */
+  referrers?: Array<BlobInfo & { artifactType: string }>;
 }
 
 /** How the shared steps make the image (a build's options, once its source is known). */
@@ -75,6 +80,21 @@ export interface ImageOptions {
   onProgress?: Progress;
   /** Credentials, TLS and upload settings when the output is docker://. */
   registry?: RegistryOptions;
+  /**
+   * Artifacts written beside the image as OCI 1.1 referrers (an SBOM: see sbom/attach.ts), made
+   * from the built image once its manifest is known; the image and its digest are not changed.
+   */
+  attach?: Array<(image: BuiltImage) => Attachment | Promise<Attachment>>;
+}
+
+/** What an attachment is made from: the image as built, and the files of its tree. */
+export interface BuiltImage {
+  manifest: RawJson<Manifest>;
+  config: RawJson<ImageConfig>;
+  platform: Platform;
+  sourceDateEpoch: number;
+  /** The regular files of the tree (after the passes) whose paths `want` selects, path → bytes. */
+  files(want: (path: string) => boolean): Map<string, Buffer>;
 }
 
 /** The state the steps pass along. */
@@ -93,6 +113,7 @@ export interface TreeContext {
   config?: RawJson<ImageConfig>;
   manifest?: RawJson<Manifest>;
   written?: WriteResult;
+  referrers?: BuildResult['referrers'];
 }
 
 /** The layer's scratch file: beside an `oci:` layout when possible (one rename, no copy). */
@@ -169,7 +190,23 @@ export const TREE_STEPS: ReadonlyArray<Step<TreeContext>> = [
         platform: platformOf(ctx),
         layers: [{ descriptor: manifest!.value.layers[0]!, diffId: layer!.diffId, source: scratchFileSource(layer!.path) }],
       };
-      ctx.written = await writeImage(ctx.output, image, ctx.sourceDateEpoch, ctx.options.registry ? { registry: ctx.options.registry } : {});
+      let graph = imageGraph(image);
+      const attach = ctx.options.attach ?? [];
+      if (attach.length > 0) {
+        const built: BuiltImage = {
+          manifest: manifest!, config: config!, platform: image.platform, sourceDateEpoch: ctx.sourceDateEpoch,
+          files(want) {
+            const out = new Map<string, Buffer>();
+            for (const e of ctx.entries.values()) if (e.type === 'file' && want(e.path)) out.set(e.path, readEntryBytes(e));
+            return out;
+          },
+        };
+        const subject = { mediaType: manifest!.value.mediaType, digest: manifest!.digest, size: manifest!.bytes.length };
+        const attachments = await Promise.all(attach.map((a) => a(built)));
+        graph = withReferrers(graph, attachments.map((a) => referrerGraph(subject, a)));
+        ctx.referrers = graph.referrers!.map((r) => ({ digest: r.root.digest, size: r.root.size, mediaType: r.root.mediaType, artifactType: r.root.artifactType! }));
+      }
+      ctx.written = await writeGraph(ctx.output, graph, ctx.sourceDateEpoch, ctx.options.registry ? { registry: ctx.options.registry } : {});
     },
   },
 ];
@@ -193,6 +230,7 @@ export async function buildTree(ctx: TreeContext, meta: { sourceDateEpochFrom: B
     };
     if (written?.index) result.index = { digest: written.index.digest, size: written.index.bytes.length, mediaType: MediaType.ociIndex };
     if (ctx.deflate) result.deflate = ctx.deflate;
+    if (ctx.referrers) result.referrers = ctx.referrers;
     return result;
   } finally {
     // Gone already when it was renamed into a layout; else (archive, registry, failure) removed here.

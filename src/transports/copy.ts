@@ -11,6 +11,7 @@ import { MediaType, isIndexType } from '../model/media-types.js';
 import { toPlatform, type Platform } from '../model/platform.js';
 import type { RegistryOptions } from './registry/client.js';
 import { loadGraph, type ImageGraph } from '../image/graph.js';
+import { allReferrers } from '../image/referrer.js';
 import { connect, openImage, writeGraph, type TransportOptions, type WriteResult } from './index.js';
 import { blobProgress } from './progress.js';
 import { formatImageRef, parseImageRef, type ImageRef } from './reference.js';
@@ -28,6 +29,8 @@ export interface CopyOptions {
   mtime?: number;
   /** Bytes of blobs read so far, of the total. */
   onProgress?: (done: number, total: number) => void;
+  /** Carry the OCI 1.1 referrers (SBOMs…) of every manifest copied along, as referrers at the destination. */
+  all?: boolean;
 }
 
 export interface CopyResult {
@@ -45,6 +48,8 @@ export interface CopyResult {
   bytes: number;
   /** For a registry destination: blobs already there, mounted from another repository, uploaded. */
   pushed?: WriteResult['blobs'];
+  /** With `all`: the referrers carried along. */
+  referrers?: Array<{ digest: Digest; artifactType?: string }>;
 }
 
 /** Per-blob byte counts summed over the graph, reported as (done, total). */
@@ -98,7 +103,7 @@ export async function copy(src: ImageRef | string, dst: ImageRef | string, opts:
   try {
     const opened = await openImage(from, side(opts.sourceRegistry));
     // Local blobs are hashed before a writer copies their files; remote ones as they stream.
-    graph = await loadGraph(opened, { ...(platform ? { platform } : {}), verifyLocal: to.transport !== 'docker' });
+    graph = await loadGraph(opened, { ...(platform ? { platform } : {}), verifyLocal: to.transport !== 'docker', ...(opts.all ? { referrers: true } : {}) });
   } catch (e) {
     early.abort();
     throw e;
@@ -118,5 +123,7 @@ export async function copy(src: ImageRef | string, dst: ImageRef | string, opts:
   };
   if (written.blobs) result.pushed = written.blobs;
   if (written.converted) result.converted = written.converted;
+  const referrers = allReferrers(graph);
+  if (referrers.length > 0) result.referrers = referrers.map((r) => ({ digest: r.root.digest, ...(r.root.artifactType ? { artifactType: r.root.artifactType } : {}) }));
   return result;
 }

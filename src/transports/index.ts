@@ -1,7 +1,8 @@
 import { mkdir, rm } from 'node:fs/promises';
 import type { Image } from '../image/image.js';
 import type { Digest } from '../model/digest.js';
-import { ioError } from '../model/errors.js';
+import { ReproError, ioError } from '../model/errors.js';
+import { graphParts } from '../image/referrer.js';
 import { isManifestType } from '../model/media-types.js';
 import { checkPlatform } from '../model/platform.js';
 import type { RawJson } from '../model/json.js';
@@ -48,6 +49,8 @@ export interface WriteResult {
   blobs?: PushResult['blobs'];
   /** Set when Docker media types were converted to OCI for an OCI destination (the digest changed). */
   converted?: { from: Digest; to: Digest };
+  /** For registries: the referrers pushed and how the registry lists them. */
+  referrers?: PushResult['referrers'];
 }
 
 /** OCI destinations hold OCI media types: a graph with Docker ones is converted (see oci-convert.ts). */
@@ -65,7 +68,7 @@ export function writeImage(ref: ImageRef, img: Image, mtime: number, opts: Trans
 
 /** Archive writers read members from files: blobs that only stream are spooled beside the output first. */
 async function withSpool<T>(file: string, graph: ImageGraph, fn: (g: ImageGraph) => Promise<T>): Promise<T> {
-  if (graph.blobs.every((b) => b.source.ref)) return fn(graph);
+  if (graphParts(graph).blobs.every((b) => b.source.ref)) return fn(graph);
   const dir = tempNameFor(file);
   try {
     await mkdir(dir).catch((e) => { throw ioError(e, `cannot write ${file}`); });
@@ -94,6 +97,9 @@ export async function writeGraph(ref: ImageRef, graph: ImageGraph, mtime: number
       return { index, digest: oci.graph.root.digest, ...(oci.converted ? { converted: oci.converted } : {}) };
     }
     case 'docker-archive': {
+      if (graph.referrers && graph.referrers.length > 0) {
+        throw new ReproError('E_UNSUPPORTED', `${ref.path}: a docker-archive holds no OCI artifacts, so it cannot keep the image's ${graph.referrers.length} referrer${graph.referrers.length === 1 ? '' : 's'} (an SBOM…); write an oci-archive or an oci: layout`);
+      }
       if (!isManifestType(graph.root.mediaType)) await graphImage(graph, ref.path); // refuses an index before any download
       const { writeDockerArchive } = await import('./archive/docker-archive.js');
       await withSpool(ref.path, graph, async (g) => writeDockerArchive(ref.path, await graphImage(g, ref.path), ref.tag, mtime));
@@ -102,7 +108,7 @@ export async function writeGraph(ref: ImageRef, graph: ImageGraph, mtime: number
     case 'docker': {
       const { writeRegistry } = await import('./registry/push.js');
       const r = await writeRegistry(ref, graph, opts.registry, clientFor(ref.registry, opts));
-      return { digest: r.digest, blobs: r.blobs };
+      return { digest: r.digest, blobs: r.blobs, ...(r.referrers ? { referrers: r.referrers } : {}) };
     }
   }
 }

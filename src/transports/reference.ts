@@ -37,3 +37,8 @@ export function formatImageRef(r: ImageRef): string {
   if (r.transport === 'docker') return `docker://${formatRegistryName(r)}`;
   return `${r.transport}:${r.path}${r.tag === undefined ? '' : `:${r.tag}`}`;
 }
+
+/** Whether a command-line target names an image (a transport prefix) rather than a file such as a spec. */
+export function isImageReference(s: string): boolean {
+  return /^(oci|oci-archive|docker-archive):|^docker:\/\//.test(s);
+}

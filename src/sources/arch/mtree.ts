@@ -83,3 +83,58 @@ export function mtreeFileList(text: string, where: string): string[] {
 export function sortFileList(files: string[]): string[] {
   return [...files].sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
 }
+
+/** One mtree entry with the keywords that apply to it (its own over `/set` defaults). */
+export interface MtreeEntry {
+  /** Cleaned path (no leading `./`, no trailing `/`). */
+  path: string;
+  keywords: ReadonlyMap<string, string>;
+}
+
+/** Every entry of an mtree (in mtree order), metadata files (`.PKGINFO`…) included. */
+export function parseMtree(text: string, where: string): MtreeEntry[] {
+  const out: MtreeEntry[] = [];
+  let defaults = new Map<string, string>();
+  const cwd: string[] = [];
+  const lines = text.replace(/\\\n/g, ' ').split('\n');
+  lines.forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const words = line.split(/[ \t]+/);
+    const first = words[0]!;
+    const own = new Map(words.slice(1).map((w) => {
+      const eq = w.indexOf('=');
+      return eq < 0 ? [w, ''] : [w.slice(0, eq), w.slice(eq + 1)];
+    }));
+    if (first === '/set') {
+      defaults = new Map([...defaults, ...own]);
+      return;
+    }
+    if (first === '/unset') {
+      for (const k of own.keys()) {
+        if (k === 'all') defaults.clear();
+        else defaults.delete(k);
+      }
+      return;
+    }
+    if (first.startsWith('/')) throw new ReproError('E_BAD_INPUT', `${where}: line ${i + 1}: unknown mtree command ${JSON.stringify(first)}`);
+    if (first === '..') {
+      cwd.pop();
+      return;
+    }
+    const keywords = new Map([...defaults, ...own]);
+    const type = keywords.get('type') ?? 'file';
+    const at = `${where}: line ${i + 1}`;
+    let path = unescape(first, at);
+    if (!first.includes('/')) {
+      path = [...cwd, path].join('/');
+      if (type === 'dir') cwd.push(unescape(first, at));
+    }
+    if (path.startsWith('./')) path = path.slice(2);
+    path = path.replace(/\/+$/, '');
+    if (path === '' || path === '.') return;
+    if (keywords.has('link')) keywords.set('link', unescape(keywords.get('link')!, at));
+    out.push({ path, keywords });
+  });
+  return out;
+}

@@ -16,6 +16,7 @@ import { OCI_LAYOUT, graphIndex } from '../layout/write.js';
 import { selectFromIndex } from '../../image/select.js';
 import type { BlobStore, OpenedImage } from '../../image/store.js';
 import { indexArchive, readMember } from './tar-index.js';
+import { graphParts } from '../../image/referrer.js';
 
 export function archiveEntry(path: string, src: BlobSource, size: number, mtime: number): Entry {
   if (!src.ref) throw new ReproError('E_IO', `${path}: blob source has no location`);
@@ -30,7 +31,8 @@ export async function writeOciArchive(file: string, graph: ImageGraph, tag: stri
   const index = graphIndex(graph, tag);
   const entries: Entry[] = [archiveDir('blobs', mtime), archiveDir('blobs/sha256', mtime)];
   const seen = new Set<string>();
-  const blobs = [...graph.blobs, ...graph.documents.map((d) => ({ descriptor: d.descriptor, source: bytesSource(d.bytes) }))];
+  const parts = graphParts(graph);
+  const blobs = [...parts.blobs, ...parts.documents.map((d) => ({ descriptor: d.descriptor, source: bytesSource(d.bytes) }))];
   for (const b of blobs) {
     const path = `blobs/sha256/${digestHex(b.descriptor.digest)}`;
     if (seen.has(path)) continue;

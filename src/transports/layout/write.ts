@@ -23,6 +23,7 @@ import { ensureFreeSpace } from '../../fs/space.js';
 import { readInside } from './read.js';
 import { tempNameFor, writeFileAtomic } from '../../fs/atomic.js';
 import type { ImageGraph } from '../../image/graph.js';
+import { allReferrers, graphParts } from '../../image/referrer.js';
 
 const BLOB_CONCURRENCY = 4;
 
@@ -37,9 +38,17 @@ export function rootEntry(graph: ImageGraph, tag: string | undefined): Descripto
   return d;
 }
 
-/** The index.json of a fresh layout that holds one graph. */
+/** index.json entries of a graph's referrers: untagged, with their artifactType (as ORAS lays them out). */
+export function referrerEntries(graph: ImageGraph): Descriptor[] {
+  return allReferrers(graph).map((r) => {
+    const { mediaType, digest, size, artifactType, annotations } = r.root;
+    return { mediaType, digest, size, ...(artifactType ? { artifactType } : {}), ...(annotations ? { annotations } : {}) };
+  });
+}
+
+/** The index.json of a fresh layout that holds one graph (and its referrers). */
 export function graphIndex(graph: ImageGraph, tag: string | undefined): RawJson<ImageIndex> {
-  return encodeIndex({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [rootEntry(graph, tag)] });
+  return encodeIndex({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [rootEntry(graph, tag), ...referrerEntries(graph)] });
 }
 
 /** The lock directory writers of one layout share. */
@@ -114,7 +123,8 @@ export async function writeLayoutInto(dir: string, graph: ImageGraph, index: Raw
 /** Bytes the graph will add to `blobDir`: blobs not there yet, except scratch files moved in. */
 async function bytesToWrite(blobDir: string, graph: ImageGraph): Promise<number> {
   let n = 0;
-  for (const b of [...graph.blobs, ...graph.documents.map((d) => ({ descriptor: d.descriptor, source: undefined }))]) {
+  const { blobs, documents } = graphParts(graph);
+  for (const b of [...blobs, ...documents.map((d) => ({ descriptor: d.descriptor, source: undefined }))]) {
     if (b.source?.movable) continue;
     const st = await lstat(join(blobDir, digestHex(b.descriptor.digest))).catch(() => undefined);
     if (!(st?.isFile() && st.size === b.descriptor.size)) n += b.descriptor.size;
@@ -124,19 +134,22 @@ async function bytesToWrite(blobDir: string, graph: ImageGraph): Promise<number>
 
 async function putBlobs(blobDir: string, graph: ImageGraph, dest: string): Promise<void> {
   // Declared sizes are checked against the free space before a byte is written.
-  await ensureFreeSpace(blobDir, await bytesToWrite(blobDir, graph), `${dest}: writing ${graph.blobs.length + graph.documents.length} blobs`);
+  const parts = graphParts(graph);
+  await ensureFreeSpace(blobDir, await bytesToWrite(blobDir, graph), `${dest}: writing ${parts.blobs.length + parts.documents.length} blobs`);
   // A few blobs at a time: a layer that streams from a registry overlaps with the others; when one
   // fails, the others stop.
-  await inOrderCancelling(graph.blobs.length, BLOB_CONCURRENCY, (i, signal) => putBlob(blobDir, graph.blobs[i]!.descriptor, graph.blobs[i]!.source, signal));
-  for (const d of graph.documents) await putBlob(blobDir, d.descriptor, bytesSource(d.bytes));
+  const { blobs, documents } = graphParts(graph);
+  await inOrderCancelling(blobs.length, BLOB_CONCURRENCY, (i, signal) => putBlob(blobDir, blobs[i]!.descriptor, blobs[i]!.source, signal));
+  for (const d of documents) await putBlob(blobDir, d.descriptor, bytesSource(d.bytes));
 }
 
 /**
  * The index with `entry` added under `tag` (replacing the entry of the same tag, or for no tag an
- * untagged entry of the same digest). Every other entry and every field of the index, unknown
- * ones included, is kept as it was read; the result is canonical JSON.
+ * untagged entry of the same digest), and the untagged `referrers` entries it does not list yet.
+ * Every other entry and every field of the index, unknown ones included, is kept as it was read;
+ * the result is canonical JSON.
  */
-export function addToIndex(existing: Buffer | undefined, where: string, entry: Descriptor, tag: string | undefined): RawJson<ImageIndex> {
+export function addToIndex(existing: Buffer | undefined, where: string, entry: Descriptor, tag: string | undefined, referrers: Descriptor[] = []): RawJson<ImageIndex> {
   let raw: Record<string, unknown> = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
   let parsed: Descriptor[] = [];
   if (existing !== undefined) {
@@ -149,7 +162,9 @@ export function addToIndex(existing: Buffer | undefined, where: string, entry: D
     const m = parsed[i]!;
     return tag === undefined ? m.digest !== entry.digest || m.annotations?.[REF_NAME] !== undefined : m.annotations?.[REF_NAME] !== tag;
   });
-  const bytes = canonicalBytes({ ...raw, manifests: [...kept, entry] });
+  const keptParsed = parsed.filter((_, i) => kept.includes(rawEntries[i]));
+  const added = referrers.filter((r) => !keptParsed.some((m) => m.digest === r.digest && m.annotations?.[REF_NAME] === undefined));
+  const bytes = canonicalBytes({ ...raw, manifests: [...kept, entry, ...added] });
   return rawJson(bytes, parseIndex(bytes, where).value);
 }
 
@@ -162,7 +177,7 @@ async function updateIndex(dir: string, graph: ImageGraph, tag: string | undefin
       if (/^\.(index\.json|oci-layout)\.tmp-/.test(name)) await rm(join(dir, name), { force: true });
     }
     const existing = await readInside(dir, 'index.json', { missingOk: true });
-    const next = addToIndex(existing, join(dir, 'index.json'), rootEntry(graph, tag), tag);
+    const next = addToIndex(existing, join(dir, 'index.json'), rootEntry(graph, tag), tag, referrerEntries(graph));
     if (!(await exists(join(dir, 'oci-layout')))) await writeFileAtomic(join(dir, 'oci-layout'), OCI_LAYOUT);
     await writeFileAtomic(join(dir, 'index.json'), next.bytes);
     return next;

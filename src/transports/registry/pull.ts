@@ -13,6 +13,7 @@ import { DEFAULT_MAX_BLOB_SIZE, RegistryClient, type RegistryOptions } from './c
 import { formatBytes } from '../../fs/space.js';
 import { fetchManifest, type FetchedManifest } from './manifests.js';
 import { manifestReference, type RegistryName } from './name.js';
+import { listRegistryReferrers } from './referrers.js';
 
 export function registryStore(client: RegistryClient, repository: string, known: FetchedManifest[] = []): BlobStore {
   const docs = new Map<Digest, Buffer>(known.map((k) => [k.descriptor.digest, k.bytes]));
@@ -26,6 +27,7 @@ export function registryStore(client: RegistryClient, repository: string, known:
       }
       return registryBlob(client, repository, digest, size, max);
     },
+    referrers: (subject: Digest) => listRegistryReferrers(client, repository, subject),
     async document(d: Descriptor) {
       let bytes = docs.get(d.digest);
       if (!bytes) {
