@@ -59,7 +59,7 @@ mmdebstrap --quiet --mode=root --format=directory --variant=essential \
   sid "$tmp" "$mirror" >&2
 
 # Mount points the wrapper binds the store, the run root and the scratch space onto.
-mkdir -p "$tmp/var/lib/containers/storage" "$tmp/run/containers/storage" "$tmp/var/lib/repro-ci" \
+mkdir -p "$tmp/var/lib/containers" "$tmp/run" "$tmp/var/lib/repro-ci" \
   "$tmp/etc/containers/containers.conf.d" "$tmp/etc/repro-ci"
 cat >"$tmp/etc/containers/storage.conf" <<'EOF'
 # Written by .ci/podman-root.sh: one vfs store for podman, buildah and skopeo.
