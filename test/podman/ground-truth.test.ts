@@ -37,7 +37,7 @@ const RECORD = process.env.REPRO_PODMAN_RECORD === '1';
 const BUILD_FLAGS = ['--no-cache', '--network=none', `--source-date-epoch=${GT_EPOCH}`, '--rewrite-timestamp'];
 
 const DESCRIPTIONS: Record<Shape, string> = {
-  'scratch-add': 'FROM scratch, ARG, LABELs (one with <...@...>), ADD of the hard-case tar (hard links, setuid and capabilities on linked and unlinked inodes, long and non-ASCII names, pax uid/gid, mtimes on both sides of SOURCE_DATE_EPOCH, fractional and zero mtimes, a 150-byte link target, devices, a fifo, xattrs), ENV, CMD',
+  'scratch-add': 'FROM scratch, ARG, LABELs (one with <...@...>), ADD of the hard-case tar (hard links, one whose header differs from the file it links to, setuid and capabilities on linked and unlinked inodes, 100-byte, long and non-ASCII names, uid/gid at and above 2097151, mtimes on both sides of SOURCE_DATE_EPOCH, fractional, zero and pre-1970 mtimes, 100- and 150-byte link targets, devices, a fifo, xattrs, duplicates, implicit parents), ENV, CMD',
   instructions: 'FROM scratch, ARG without and with a default, ADD of a .tar.gz, COPY --chown --chmod of a directory, COPY of a file with a user.* xattr, WORKDIR, USER, EXPOSE, VOLUME, STOPSIGNAL, quoted ENV and LABEL, ENTRYPOINT + CMD',
   'debian-base': 'FROM scratch + ADD of the Debian bookworm tarball (.ci/debian-rootfs.sh): the base image of the next three shapes',
   'multi-stage': 'GNU tar extracts the hard-case tree (.tar.zst, without the device nodes) under RUN in the Debian base, then FROM scratch + COPY --from',
