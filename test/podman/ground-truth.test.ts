@@ -23,7 +23,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { GT_BASE_IMAGE, GT_EPOCH, SHAPES, writeContext, type InputRecord, type Shape } from '../helpers/podman-contexts.js';
-import { startRegistry, type Registry } from '../registry/harness.js';
+import { startRegistry, type Registry } from '../transports/registry/harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository root: the compiled test lives in dist/test/podman/. */
