@@ -44,7 +44,7 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-async function putBlob(blobDir: string, desc: Descriptor, src: BlobSource, signal?: AbortSignal): Promise<void> {
+export async function putBlob(blobDir: string, desc: Descriptor, src: BlobSource, signal?: AbortSignal): Promise<void> {
   const dest = join(blobDir, digestHex(desc.digest));
   try {
     const s = await stat(dest);
