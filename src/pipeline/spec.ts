@@ -14,7 +14,7 @@ import { cleanMemberPath } from '../archive/paths.js';
 import { Cache } from '../fetch/cache.js';
 import { inOrder } from '../fetch/pool.js';
 import { makeScratchDir } from '../fs/scratch.js';
-import type { ContainerConfig } from '../model/config.js';
+import { exposedPorts, type ContainerConfig } from '../model/config.js';
 import { ReproError, ioError, option } from '../model/errors.js';
 import { parsePlatform, type Platform } from '../model/platform.js';
 import type { Distribution, InstalledTree, LockedFile } from '../sources/distribution.js';
@@ -107,6 +107,12 @@ export function specPlatform(spec: ImageSpec): Platform {
   return p;
 }
 
+/** The spec's manifest annotations, with --annotation over them. */
+function annotationsOf(spec: ImageSpec, extra: Record<string, string> | undefined): { annotations?: Record<string, string> } {
+  const all = { ...spec.annotations, ...extra };
+  return Object.keys(all).length > 0 ? { annotations: all } : {};
+}
+
 function containerConfig(spec: ImageSpec): ContainerConfig {
   const c = spec.config;
   const out: ContainerConfig = {};
@@ -116,6 +122,9 @@ function containerConfig(spec: ImageSpec): ContainerConfig {
   if (c.workdir) out.WorkingDir = c.workdir;
   if (c.user) out.User = c.user;
   if (c.labels) out.Labels = Object.fromEntries(Object.entries(c.labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+  if (c.exposedPorts) out.ExposedPorts = exposedPorts(c.exposedPorts);
+  if (c.volumes) out.Volumes = Object.fromEntries(c.volumes.map((v) => [v, {}]));
+  if (c.stopSignal) out.StopSignal = c.stopSignal;
   return out;
 }
 
@@ -196,13 +205,13 @@ export async function buildSpec(opts: SpecBuildOptions): Promise<BuildResult & {
 
     // Step: spec files
     const added = addSpecFiles(installed.entries, loaded, sde, installed.destPath);
-    records.push({ step: 'files', reports: added.length > 0 ? [{ name: 'spec files', changed: added.length, examples: added.slice(0, 10) }] : [] });
+    records.push({ step: 'files', reports: added.length > 0 ? [{ name: 'spec files', changed: added.length, examples: added.slice(0, 10), paths: added }] : [] });
 
     const normalize = spec.normalize === 'all' ? [...PASS_NAMES] : spec.normalize === 'none' ? [] : spec.normalize;
     const result = await buildTree(
       {
         entries: installed.entries, output, tmp, label: opts.spec, sourceDateEpoch: sde,
-        options: { ...opts, compression: spec.compression, normalize, platform: specPlatform(spec), config: containerConfig(spec) },
+        options: { ...opts, compression: spec.compression, normalize, platform: specPlatform(spec), config: containerConfig(spec), ...annotationsOf(spec, opts.annotations) },
       },
       { sourceDateEpochFrom: opts.sourceDateEpoch !== undefined ? 'option' : distribution.epochFrom, warnings: [], before: records },
     );
