@@ -10,7 +10,35 @@ import { STREAM_BLOCK_SIZE, checkedBlocks, fixedBlocks, type Block, type BlockPo
 
 const require = createRequire(import.meta.url);
 type ZstdBinding = typeof import('zstd-napi/binding.js');
-const binding = require('zstd-napi/binding') as ZstdBinding;
+let loaded: ZstdBinding | Error | undefined;
+
+/**
+ * The native addon, loaded on first use: a host where it could not be built (no C++ compiler when
+ * it was installed, no prebuilt binary) still builds and reads gzip and uncompressed images.
+ */
+function zstdBinding(): ZstdBinding {
+  if (loaded === undefined) {
+    try {
+      loaded = require('zstd-napi/binding') as ZstdBinding;
+    } catch (e) {
+      loaded = e as Error;
+    }
+  }
+  if (loaded instanceof Error) {
+    throw new ReproError('E_UNSUPPORTED', `zstd: the zstd-napi native addon is not built on this host (${loaded.message.split('\n')[0]}); zstd layers can be neither written nor read: use gzip, or install a C++ compiler, make and python3 and run npm rebuild zstd-napi`);
+  }
+  return loaded;
+}
+
+/** True when the zstd addon loads on this host. */
+export function zstdAvailable(): boolean {
+  try {
+    zstdBinding();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const ZSTD_LEVEL = 3;
 export const ZSTD_WORKERS = 2;
@@ -22,7 +50,7 @@ export const ZSTD_BLOCK_SIZE = STREAM_BLOCK_SIZE;
 export const ZSTD_JOB_SIZE = 4 << 20;
 
 export function zstdVersion(): string {
-  const v = binding.versionNumber();
+  const v = zstdBinding().versionNumber();
   return `${Math.floor(v / 10000)}.${Math.floor(v / 100) % 100}.${v % 100}`;
 }
 
@@ -45,6 +73,7 @@ const OUT_CHUNK = 1 << 20;
  * the workers compress while this thread assembles the next block.
  */
 export async function* zstdBlocks(blocks: AsyncIterable<Block> | Iterable<Block>, opts: ZstdOptions = {}): AsyncGenerator<Buffer> {
+  const binding = zstdBinding();
   const cctx = new binding.CCtx();
   cctx.setParameter(binding.CParameter.compressionLevel, ZSTD_LEVEL);
   cctx.setParameter(binding.CParameter.checksumFlag, 1);
@@ -80,6 +109,7 @@ export function zstdStream(source: AsyncIterable<Buffer> | Iterable<Buffer>, opt
 }
 
 export async function* zstdDecompressStream(source: AsyncIterable<Buffer>, where: string): AsyncGenerator<Buffer> {
+  const binding = zstdBinding();
   const dctx = new binding.DCtx();
   const outSize = binding.dStreamOutSize();
   let lastRemaining = 0;

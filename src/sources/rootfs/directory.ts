@@ -14,7 +14,8 @@ import type { RootfsTree } from './tarball.js';
 const require = createRequire(import.meta.url);
 type Xattr = typeof import('fs-xattr');
 let xattrModule: Xattr | null | undefined;
-function xattrLib(): Xattr | null {
+/** The fs-xattr addon, or null where it could not be built (see README: native addons). */
+export function xattrLib(): Xattr | null {
   if (xattrModule === undefined) {
     try {
       xattrModule = require('fs-xattr') as Xattr;
@@ -148,5 +149,8 @@ export async function readDirectory(root: string): Promise<RootfsTree> {
   }
 
   visit(root, '');
+  if (xattrLib() === null) {
+    warnings.push(`${root}: extended attributes not read: the fs-xattr native addon is not built on this host (install a C++ compiler, make and python3, then npm rebuild fs-xattr); security.capability and user.* attributes of this directory are missing from the image`);
+  }
   return { entries, warnings, cleanup: async () => {} };
 }
