@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // npm's prepare step: builds dist/. npm runs it for `npm pack`, for `npm install` in a checkout,
-// and in the clone of a git dependency. For `npm install -g git+URL`, npm prepares that clone
-// without installing its devDependencies (npm/cli#8440: the global flag leaks into the inner
-// install), so TypeScript is installed here first when it is missing — locally, from the lock,
-// without install scripts — and the build then runs as usual.
+// and in the clone of a git dependency. Where a clone is prepared without its devDependencies
+// (some npm versions do, see npm/cli#8440), TypeScript is installed first — locally, from the
+// lock, without install scripts — and the build then runs as usual. (`npm install -g git+URL`
+// itself is still broken by that bug on npm 11: README, "Install", gives the two-step way.)
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
