@@ -27,7 +27,7 @@ export const containerConfig = z.strictObject({
 });
 
 const fileCopy = z.strictObject({
-  src: z.string().min(1).describe('Path relative to the spec folder'),
+  src: z.string().min(1).describe('A file or a directory (copied with what it holds), relative to the spec folder'),
   dest: z.string().regex(/^\//, 'an absolute path').describe('Absolute path in the image'),
   mode: z.union([z.number().int().min(0).max(0o7777), z.string().regex(/^0?[0-7]{3,4}$/)]).optional()
     .describe('Octal string such as "0644" (default: 0644, or 0755 if the source is executable)'),

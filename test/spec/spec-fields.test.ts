@@ -2,12 +2,13 @@
  * The spec carries what the config and manifest can (issue 15, defect 8): `annotations` (manifest
  * annotations, with --annotation over them), `config.exposedPorts`, `config.volumes` and
  * `config.stopSignal`, built from a signed local repository and read back from the image;
- * the rootfs build takes the same as --expose, --volume and --stop-signal.
+ * the rootfs build takes the same as --expose, --volume and --stop-signal. A `files:` entry may
+ * be a directory, copied with what it holds, modes normalised whatever the umask that made it.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, runCliAsync } from '../helpers/cli.js';
@@ -23,6 +24,12 @@ before(async () => {
   repo = await makeRepo(dir, [{ name: 'base', version: '1.0', fields: { Priority: 'required' }, files: { '/etc/base': 'base\n' } }], signer);
   mkdirSync(join(dir, 'spec'));
   spec = join(dir, 'spec', 'image.yaml');
+  const tool = join(dir, 'spec', 'tool');
+  mkdirSync(join(tool, 'bin'), { recursive: true, mode: 0o700 });
+  mkdirSync(join(tool, 'lib'), { mode: 0o700 });
+  writeFileSync(join(tool, 'bin/run'), '#!/bin/sh\necho run\n', { mode: 0o700 });
+  writeFileSync(join(tool, 'lib/data'), 'data\n', { mode: 0o600 });
+  symlinkSync('bin/run', join(tool, 'run'));
   writeFileSync(spec, `name: fields
 source: {distro: debian, suite: testing, mirrors: ["${repo.url}"], keyring: ${signer.keyring}}
 packages: [base]
@@ -34,6 +41,8 @@ config:
   exposedPorts: ["80", "53/udp"]
   volumes: [/data, /var/cache/app]
   stopSignal: SIGQUIT
+files:
+  - {src: tool, dest: /opt/tool}
 `);
 });
 
@@ -69,6 +78,11 @@ test('a spec with annotations, exposedPorts, volumes and stopSignal builds them 
   const bundle = join(dir, 'bundle');
   const u = spawnSync('umoci', ['unpack', '--image', `${out}:t`, bundle], { encoding: 'utf8' });
   assert.equal(u.status, 0, u.stderr);
+  // The directory of files:, modes normalised (it was made 0700/0600).
+  const mode = (p: string): string => (lstatSync(join(bundle, 'rootfs', p)).mode & 0o7777).toString(8);
+  assert.deepEqual(['opt/tool', 'opt/tool/bin', 'opt/tool/bin/run', 'opt/tool/lib/data'].map(mode), ['755', '755', '755', '644']);
+  assert.equal(readlinkSync(join(bundle, 'rootfs/opt/tool/run')), 'bin/run');
+  assert.equal(readFileSync(join(bundle, 'rootfs/opt/tool/lib/data'), 'utf8'), 'data\n');
 });
 
 test('build --rootfs takes them as --expose, --volume and --stop-signal, and refuses bad ones', () => {
