@@ -30,7 +30,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 function build(name: string, ...args: string[]): string {
   const out = join(dir, name);
-  const r = runCli(['build', '-q', '--rootfs', rootfs, '--output', `oci:${out}`, ...args]);
+  const r = runCli(['build', '--rootfs', rootfs, '--output', `oci:${out}`, ...args]);
   assert.equal(r.status, 0, r.stderr);
   return out;
 }

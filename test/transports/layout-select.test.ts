@@ -25,7 +25,7 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function build(output: string, epoch: string): string {
-  const r = runCli(['build', '-q', '--rootfs', rootfs, '--source-date-epoch', epoch, '--output', output]);
+  const r = runCli(['build', '--rootfs', rootfs, '--source-date-epoch', epoch, '--output', output]);
   assert.equal(r.status, 0, r.stderr);
   return r.stdout.trim();
 }
