@@ -1,6 +1,6 @@
 import { ReproError } from '../model/errors.js';
 import { verify, type VerifyResult } from '../verify/verify.js';
-import { BUILD_FLAGS, rootfsBuildOptions, specBuildOptions } from './build.js';
+import { BUILD_FLAGS, IMAGE_OPTIONS_HELP, rootfsBuildOptions, specBuildOptions } from './build.js';
 import { parse, progressLine, type Io } from './common.js';
 import { REGISTRY_HELP, registryOptions, rewriteTlsFlags } from './registry-flags.js';
 
@@ -8,36 +8,41 @@ export const VERIFY_HELP = `Usage: repro-image verify --rootfs PATH [build optio
        repro-image verify SPEC.yaml [--offline] --against REF [--archive DIR] [--json]
 
 Rebuilds an image from its inputs and checks it against a published one. REF is
-docker://HOST/REPO[:TAG|@DIGEST] (or any other transport, such as an --archive kept before);
-with an index, the image for --platform (default linux/amd64) is the one compared.
+docker://HOST/REPO[:TAG|@DIGEST] (or any other image reference, such as an --archive kept before:
+see 'repro-image --help'); with an index, the image for --platform (default linux/amd64) is the
+one compared. Against containers-storage:NAME or docker-archive:FILE, which keep no manifest
+digest, the content is compared: the config digest, which covers every config field and the
+diff_ids of the uncompressed layers.
 Prints "reproduced sha256:..." when the rebuilt manifest digest is the published one; otherwise
 what differs (manifest, config fields, layer digests, diff_ids, then the findings of
 'repro-image diff': which files differ and the likely cause), and exits 1.
 
   --rootfs PATH              the root filesystem to rebuild from, with the same build options as
-                             the published image (see repro-image build --help: --source-date-epoch,
-                             --compression, --platform, --entrypoint, --env, --label, ...)
+                             the published image (below)
   SPEC.yaml                  or rebuild from an image spec and its lock (SPEC.lock.json beside it),
                              fetching locked packages the cache lacks unless --offline
+  --offline                  (spec) use only the cache; never open a network connection
   --against REF              the published image
   --archive DIR              keep the published index, manifest and config, exactly as served, as
                              an OCI layout without layers (verify --against oci:DIR repeats the proof)
   --json                     a record: tool version, inputs (rootfs digest, SOURCE_DATE_EPOCH),
                              both digests, the verdict and the findings
 ${REGISTRY_HELP}
+                             (for --against)
+${IMAGE_OPTIONS_HELP}
   -h, --help                 this help
 
 Exit codes: 0 reproduced, 1 not reproduced, 2 bad usage or input, 3 I/O or network failure.`;
 
 const { output: _output, ...REBUILD_FLAGS } = BUILD_FLAGS;
-const OPTIONS = {
+export const VERIFY_FLAGS = {
   ...REBUILD_FLAGS,
   against: { type: 'string' },
   archive: { type: 'string' },
 } as const;
 
 export async function verifyCommand(args: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(rewriteTlsFlags(args), OPTIONS, 'verify');
+  const { values: v, positionals } = parse(rewriteTlsFlags(args), VERIFY_FLAGS, 'verify');
   if (v.help) {
     io.stdout(`${VERIFY_HELP}\n`);
     return 0;
@@ -69,7 +74,9 @@ function report(r: VerifyResult, io: Io, json: boolean): void {
     return;
   }
   if (r.verdict === 'reproduced') {
-    io.stdout(`reproduced ${r.rebuilt.manifest}\n`);
+    io.stdout(r.level === 'content'
+      ? `reproduced ${r.rebuilt.manifest} (content: config ${r.rebuilt.config} and its diff_ids; ${r.published.reference.split(':')[0]} keeps no manifest digest)\n`
+      : `reproduced ${r.rebuilt.manifest}\n`);
     return;
   }
   const lines = [`not reproduced: rebuilt ${r.rebuilt.manifest}, published ${r.published.manifest} (${r.published.reference})`];
