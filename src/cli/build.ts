@@ -94,7 +94,7 @@ export const BUILD_FLAGS = {
 export type BuildFlagValues = ReturnType<typeof parse<typeof BUILD_FLAGS>>['values'];
 
 /** build's own flags beyond the ones verify shares. */
-const BUILD_ONLY = { sbom: { type: 'string', multiple: true } } as const;
+export const BUILD_ONLY = { sbom: { type: 'string', multiple: true } } as const;
 
 /** `--sbom FORMAT`s as attachments (loaded only when asked for). */
 async function attachments(formats: string[] | undefined, output: string): Promise<{ attach?: Array<(i: BuiltImage) => Attachment> }> {

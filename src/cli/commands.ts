@@ -32,7 +32,7 @@ export const COMMANDS: readonly Command[] = [
     summary: 'build an image from a root filesystem, or from an image spec and its lock',
     load: async () => {
       const m = await import('./build.js');
-      return { help: m.BUILD_HELP, options: m.BUILD_FLAGS, hidden: ['deflate'], run: m.buildCommand };
+      return { help: m.BUILD_HELP, options: { ...m.BUILD_FLAGS, ...m.BUILD_ONLY }, hidden: ['deflate'], run: m.buildCommand };
     },
   },
   {
