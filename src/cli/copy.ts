@@ -23,7 +23,7 @@ containers-storage:NAME, docker://HOST/REPO[:TAG|@DIGEST].
   --all                      also copy the OCI 1.1 referrers (SBOMs…) of every manifest copied
   --json                     print digest, counts and sizes as JSON
 ${REGISTRY_HELP}
-                             (these four: for both SRC and DST)
+                             (these: for both SRC and DST)
 ${sideRegistryHelp(['src', 'dest'], ['SRC', 'DST'])}
   -h, --help                 this help
 

@@ -31,7 +31,7 @@ directory, or a .tar, .tar.gz or .tar.zst) that is compared as one layer.
   --source-date-epoch N      for the "mtime newer than SOURCE_DATE_EPOCH" finding (default: the
                              older of the two images' created times)
 ${REGISTRY_HELP}
-                             (these four: for both A and B)
+                             (these: for both A and B)
 ${sideRegistryHelp(['a', 'b'], ['A', 'B'])}
   -h, --help                 this help
 

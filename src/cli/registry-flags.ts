@@ -112,8 +112,8 @@ export const REGISTRY_HELP = `  --creds USER:PASSWORD      registry credentials 
 /** The help lines of the per-side flags: `sides` are the two prefixes ('a', 'b' or 'src', 'dest'). */
 export function sideRegistryHelp(sides: [string, string], names: [string, string]): string {
   const [x, y] = sides;
-  return `  --${x}-creds, --${x}-authfile, --${x}-tls-verify=false
+  return `  --${x}-creds, --${x}-authfile, --${x}-tls-verify=false, --${x}-max-blob-size
                              the same for ${names[0]} only
-  --${y}-creds, --${y}-authfile, --${y}-tls-verify=false
+  --${y}-creds, --${y}-authfile, --${y}-tls-verify=false, --${y}-max-blob-size
                              the same for ${names[1]} only`;
 }

@@ -19,7 +19,7 @@ config's created time, else the lock's), identifiers are derived from the conten
 sorted, the JSON is canonical (RFC 8785).
 
   --format F                 spdx-json (default) or cyclonedx-json
-  --output FILE              write it there (default: stdout)
+  -o, --output FILE          write it there (default: stdout)
   --source-date-epoch N      the document's creation time
   --platform OS/ARCH[/VAR]   through a multi-platform index, that platform's image
 ${REGISTRY_HELP}
