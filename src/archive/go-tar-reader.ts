@@ -386,10 +386,11 @@ function isSparse(h: RawGoHeader): boolean {
 
 export interface GoTarReadOptions {
   /**
-   * Stop at Go's end of the archive (true, as copier reads an archive it extracts) or, like
-   * buildah's tar filter, start a new reader on whatever follows until the input ends (false).
+   * After Go's end of the archive, start a new reader on whatever follows, until the input ends
+   * (buildah's tar filter does). By default reading stops at the end, as one `tar.Reader` does
+   * (copier extracting an archive): what follows is never read.
    */
-  single?: boolean;
+  untilInputEnds?: boolean;
 }
 
 /**
@@ -527,7 +528,7 @@ export async function* goTarRead(
         }
         if (entry) yield entry; // a global header
       }
-      if (opts.single) return;
+      if (!opts.untilInputEnds) return;
       const more = await src.read(1);
       if (more.length === 0) return;
       // buildah's filter starts a new tar.Reader on the rest: put the byte back.
@@ -536,4 +537,14 @@ export async function* goTarRead(
   } finally {
     await src.close();
   }
+}
+
+async function* once(b: Buffer): AsyncGenerator<Buffer> {
+  yield b;
+}
+
+/** The header Go's reader reads from header blocks (as a Go writer wrote them, data not included). */
+export async function goReadHeaderBlocks(blocks: Buffer, where: string): Promise<RawGoHeader> {
+  for await (const e of goTarRead(once(blocks), where)) return e.header;
+  throw new ReproError('E_TAR_FORMAT', `${where}: Go's reader finds no entry in these header blocks`);
 }

@@ -20,26 +20,16 @@ import {
   GO_END_OF_ARCHIVE, GoTarError, ZERO_TIME, goWriteHeader, isHeaderOnlyType, rawHeader,
   type GoHeader, type RawGoHeader,
 } from './go-tar.js';
-import { goTarRead } from './go-tar-reader.js';
+import { goReadHeaderBlocks, goTarRead } from './go-tar-reader.js';
 
 const PADDING = Buffer.alloc(512);
 
-function shown(h: RawGoHeader): string {
+export function shown(h: RawGoHeader): string {
   const s = Buffer.from(h.name, 'latin1').toString('utf8');
   return JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}...` : s);
 }
 
-async function* once(b: Buffer): AsyncGenerator<Buffer> {
-  yield b;
-}
-
-/** What a Go reader makes of header blocks a Go writer wrote. */
-async function reread(blocks: Buffer, where: string): Promise<RawGoHeader> {
-  for await (const e of goTarRead(once(blocks), where, { single: true })) return e.header;
-  throw new ReproError('E_TAR_FORMAT', `${where}: Go's reader finds no entry in the header Go's writer wrote`);
-}
-
-function write(h: RawGoHeader, where: string, stage: string): Buffer {
+export function write(h: RawGoHeader, where: string, stage: string): Buffer {
   try {
     return goWriteHeader(h);
   } catch (e) {
@@ -56,9 +46,9 @@ function write(h: RawGoHeader, where: string, stage: string): Buffer {
  */
 export async function summaryHeader(h0: RawGoHeader, where: string): Promise<Buffer> {
   const b1 = write(h0, where, 'copier.Get\'s tar writer');
-  const h1 = await reread(b1, `${where}: ${shown(h0)} as copier.Get wrote it`);
+  const h1 = await goReadHeaderBlocks(b1, `${where}: ${shown(h0)} as copier.Get wrote it`);
   const b2 = write(h1, where, 'buildah\'s tar filter');
-  const h2 = await reread(b2, `${where}: ${shown(h0)} as buildah's tar filter wrote it`);
+  const h2 = await goReadHeaderBlocks(b2, `${where}: ${shown(h0)} as buildah's tar filter wrote it`);
   h2.modTime = ZERO_TIME;
   h2.accessTime = ZERO_TIME;
   h2.changeTime = ZERO_TIME;
@@ -71,7 +61,7 @@ export async function summaryHeader(h0: RawGoHeader, where: string): Promise<Buf
  * writers, data copied, two zero blocks. What podman refuses is a ReproError.
  */
 export async function* goTarReencode(archive: AsyncIterable<Buffer | Uint8Array>, where: string): AsyncGenerator<Buffer> {
-  for await (const e of goTarRead(archive, where, { single: true })) {
+  for await (const e of goTarRead(archive, where)) {
     const h = e.header;
     yield await summaryHeader(h, `${where}: entry at byte offset ${e.offset}`);
     if (h.size === 0n) continue;
@@ -151,7 +141,7 @@ export function multiContentSummary(parts: readonly string[]): string {
  */
 export async function isGoTarArchive(source: AsyncIterable<Buffer | Uint8Array>): Promise<boolean> {
   try {
-    for await (const e of goTarRead(source, 'archive probe', { single: true })) {
+    for await (const e of goTarRead(source, 'archive probe')) {
       void e;
       return true;
     }
