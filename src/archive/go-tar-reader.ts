@@ -498,6 +498,7 @@ export async function* goTarRead(
           if (hdr.typeflag === 0) hdr.typeflag = hdr.name.endsWith('/') ? 0x35 : 0x30;
           nb = isHeaderOnlyType(hdr.typeflag) ? 0n : hdr.size;
           if (nb < 0n) fail('E_TAR_FORMAT', at, `negative size ${hdr.size}`);
+          if (hdr.typeflag === TYPE_GNU_SPARSE && blockFormat(blk) !== FORMAT_GNU) fail('E_TAR_FORMAT', at, 'a GNU sparse header that is not in GNU format (Go: archive/tar: invalid tar header)');
           if (isSparse(hdr)) fail('E_UNSUPPORTED', start, `sparse member ${JSON.stringify(Buffer.from(hdr.name, 'latin1').toString('utf8').slice(0, 100))} is not supported; re-create the archive without --sparse`);
           if (nb > BigInt(Number.MAX_SAFE_INTEGER)) fail('E_UNSUPPORTED', at, `size ${nb} is beyond any input we read`);
           if (format & FORMAT_USTAR && format & FORMAT_PAX) format &= FORMAT_USTAR;
