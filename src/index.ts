@@ -37,6 +37,10 @@ export function renderDiffHtml(result: DiffResult, opts: HtmlOptions = {}): stri
 }
 export type { DiffResult, Difference, Finding as DiffFinding } from './diff/index.js';
 export { verify, type VerifyOptions, type VerifyResult } from './verify/verify.js';
+export { verifyContainerfile, type ContainerfileVerifyOptions, type ContainerfileVerifyResult } from './verify/containerfile.js';
+export { proveContent, type ContentProof } from './verify/content-proof.js';
+export { buildContainerfile, type ContainerfileBuildOptions, type ContainerfileBuildResult } from './pipeline/containerfile/build.js';
+export { parseContainerfile, resolveContainerfile } from './pipeline/containerfile/index.js';
 export { compareImages, type VerifyFinding } from './verify/compare.js';
 export { status, type StatusOptions } from './status/status.js';
 export { renderText as renderStatusText, type StatusReport } from './status/report.js';

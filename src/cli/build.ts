@@ -11,6 +11,7 @@ import { PORT, SIGNAL, exposedPorts } from '../model/config.js';
 import type { Compression } from '../model/media-types.js';
 import { parsePlatform } from '../model/platform.js';
 import { commandLine, keyValues, parse, progressLine, verbosity, type Io } from './common.js';
+import { CONTAINERFILE_FLAGS, CONTAINERFILE_HELP, containerfileOptions } from './containerfile.js';
 import { REGISTRY_HELP, registryFlags, registryOptions, rewriteTlsFlags } from './registry-flags.js';
 
 /** The options that make the image (all but input and output): `build` and `verify` take them. */
@@ -40,10 +41,13 @@ export const IMAGE_OPTIONS_HELP = `  --source-date-epoch N      the build time i
 
 export const BUILD_HELP = `Usage: repro-image build --rootfs PATH --output REF [options]
        repro-image build SPEC.yaml --output REF [--offline] [--source-date-epoch N] [--json]
+       repro-image build --containerfile FILE --compat podman [--context DIR] [--build-arg K=V]...
+                         [--target STAGE] --source-date-epoch N --output REF [--compression C]
 
 Builds a one-layer OCI image whose bytes depend only on its inputs and SOURCE_DATE_EPOCH, from a
 root filesystem, or from an image spec and its lock (SPEC.lock.json, made by 'repro-image lock';
-packages not in the cache are fetched first unless --offline). Prints the manifest digest.
+packages not in the cache are fetched first unless --offline), or the image podman builds from a
+Containerfile, byte for byte (--compat podman). Prints the manifest digest.
 
   --rootfs PATH              a directory, or a .tar, .tar.gz, .tar.xz or .tar.zst archive
   --offline                  (spec) use only the cache; never open a network connection
@@ -52,6 +56,7 @@ packages not in the cache are fetched first unless --offline). Prints the manife
                              skopeo and podman read), containers-storage:NAME (podman load) or
                              docker://HOST/REPO[:TAG] (pushed: blobs, config, then manifest)
 ${IMAGE_OPTIONS_HELP}
+${CONTAINERFILE_HELP}
   --json                     print digests, sizes and the normalisation report as JSON
   --sbom FORMAT              also write the image's SBOM (spdx-json or cyclonedx-json; repeatable)
                              beside it, as an OCI 1.1 referrer: in an oci: layout or oci-archive an
@@ -88,6 +93,7 @@ export const BUILD_FLAGS = {
   offline: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  ...CONTAINERFILE_FLAGS,
   ...registryFlags(''),
 } as const;
 
@@ -116,6 +122,12 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
   }
   if (!v.output) throw new ReproError('E_USAGE', 'build: --output REF is required (see repro-image build --help)');
   const attach = await attachments(v.sbom, v.output);
+  if (v.containerfile !== undefined) {
+    if (positionals.length > 0 || v.rootfs) throw new ReproError('E_USAGE', 'build: --containerfile, --rootfs and a SPEC are three different inputs; give one');
+    return buildContainerfileCommand(v, io);
+  }
+  const cf = (['context', 'build-arg', 'target', 'compat', 'network', 'from-image', 'buildah'] as const).find((k) => v[k] !== undefined);
+  if (cf) throw new ReproError('E_USAGE', `build: --${cf} applies to --containerfile only`);
   if (positionals.length === 1) return buildSpecCommand(positionals[0]!, v, io, attach);
   if (!v.rootfs) throw new ReproError('E_USAGE', 'build: a SPEC or --rootfs PATH is required (see repro-image build --help)');
   if (v.offline) throw new ReproError('E_USAGE', 'build: --offline applies to a spec build only');
@@ -132,6 +144,31 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
     push.end();
   });
   reportBuild(result, io, v.json === true);
+  return 0;
+}
+
+async function buildContainerfileCommand(v: BuildFlagValues, io: Io): Promise<number> {
+  const sde = sourceDateEpochOption(v, io);
+  if (sde === undefined) throw new ReproError('E_BAD_EPOCH', 'build --containerfile: set SOURCE_DATE_EPOCH or pass --source-date-epoch N (podman --source-date-epoch=N)');
+  const compression = (v.compression ?? 'gzip') as Compression;
+  if (!['gzip', 'zstd', 'none'].includes(compression)) throw new ReproError('E_USAGE', `--compression: expected gzip, zstd or none, got ${JSON.stringify(v.compression)}`);
+  const { buildContainerfile } = await import('../pipeline/containerfile/build.js');
+  const push = progressLine(io, 'pushing');
+  const r = await buildContainerfile({
+    ...containerfileOptions(v, io),
+    sourceDateEpoch: sde,
+    compression,
+    output: v.output!,
+    registry: registryOptions(v, io, push.update),
+    tmpDir: tmpdir(),
+  }).finally(push.end);
+  if (v.json === true) {
+    const { manifestWith: _m, ...rest } = r;
+    io.stdout(`${JSON.stringify(rest, null, 2)}\n`);
+  } else {
+    if (verbosity(io) !== 'quiet') io.stderr(`podman's stored (uncompressed) manifest: ${r.storedManifestDigest}; config ${r.config.digest}\n`);
+    io.stdout(`${r.manifest.digest}\n`);
+  }
   return 0;
 }
 

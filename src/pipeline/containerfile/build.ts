@@ -23,7 +23,7 @@ import { scratchFileSource } from '../../image/file-source.js';
 import type { Image, Layer } from '../../image/image.js';
 import { readImage, type ResolvedImage } from '../../image/read.js';
 import { rawJson } from '../../model/json.js';
-import { parseConfig } from '../../model/config.js';
+import { parseConfig, rfc3339 } from '../../model/config.js';
 import { parseManifest } from '../../model/manifest.js';
 import type { Digest } from '../../model/digest.js';
 import { ReproError, option } from '../../model/errors.js';
@@ -305,7 +305,7 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
       for (const ins of rs.instructions) {
         const where = `${file}:${ins.source.line}`;
         opts.onStep?.(`${where}: ${ins.source.original.slice(0, 120)}`);
-        const entry: HistoryItem = { created: rfc(sde) };
+        const entry: HistoryItem = { created: rfc3339(sde) };
         if (ins.kind === 'run' || ins.kind === 'add' || ins.kind === 'copy') {
           const before = hasParentLayer ? walkTree(root, xattrsSync) : [];
           let summary: string | undefined;
@@ -332,7 +332,7 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
     // The target stage's image.
     const final = states.get(resolved.plan.target)!;
     const image: BuildahImage = {
-      created: rfc(sde), ...platformFields(platform), config: final.config, diffIds: final.layers.map((l) => l.diffId), history: final.history,
+      created: rfc3339(sde), ...platformFields(platform), config: final.config, diffIds: final.layers.map((l) => l.diffId), history: final.history,
     };
     const configBytes = encodeBuildahConfig(image);
     const config = { digest: sha256(configBytes), size: configBytes.length };
@@ -383,10 +383,6 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
-}
-
-function rfc(sde: number): string {
-  return new Date(sde * 1000).toISOString().replace('.000Z', 'Z');
 }
 
 async function emptyLayer(path: string): Promise<BuiltLayer> {
