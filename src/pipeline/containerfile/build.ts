@@ -40,7 +40,7 @@ import { changeItems, layerTar, type LayerItem } from './layer-tar.js';
 import { parseContainerfile } from './parse.js';
 import { resolveContainerfile } from './resolve.js';
 import { runInRootfs } from './runc.js';
-import { applyLayers, resolveUser } from './stage.js';
+import { SubtreeLink, applyLayers, resolveUser, subtreeFilter } from './stage.js';
 import { layerReader } from '../../image/layer.js';
 import { fileSource } from '../../image/file-source.js';
 import { contentSummary } from './summary.js';
@@ -153,7 +153,7 @@ function* treeEntries(src: string, destRel: string, fields: CopyFields, chown: {
   const reader = xattrsSync;
   if (!st.isDirectory()) {
     const node = walkOne(src, reader);
-    yield { path: destRel, kind: 'file', ...meta(node), ...(node.xattrs ? { xattrs: node.xattrs } : {}), body: () => Readable.from(readFileSync(src)) as unknown as AsyncIterable<Buffer> };
+    yield { path: destRel, kind: 'file', ...meta(node), ...(node.xattrs ? { xattrs: node.xattrs } : {}), copyFrom: src };
     return;
   }
   const first = new Map<string, string>();
@@ -172,7 +172,7 @@ function* treeEntries(src: string, destRel: string, fields: CopyFields, chown: {
     const e: PutEntry = { path, kind: n.kind, ...meta(n), ...x };
     if (n.kind === 'symlink') e.linkname = n.linkTarget!;
     if (n.kind === 'char' || n.kind === 'block') Object.assign(e, { devmajor: n.devmajor, devminor: n.devminor });
-    if (n.kind === 'file') e.body = () => Readable.from(readFileSync(abs)) as unknown as AsyncIterable<Buffer>;
+    if (n.kind === 'file') e.copyFrom = abs;
     yield e;
   }
   void where;
@@ -254,14 +254,24 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
     let layerCount = 0;
     const newLayerPath = (): string => join(tmp, `layer-${layerCount++}.tar`);
     const ctx = { version, sourceDateEpoch: sde, rewriteTimestamp: true };
-    /** A stage's image as podman reads it for FROM and COPY --from: its layers applied to a new directory. */
-    const images = new Map<number, string>();
-    const stageImage = async (index: number, where: string): Promise<string> => {
-      let dir = images.get(index);
+    /**
+     * A stage's image as podman reads it for COPY --from: its layers applied to a new directory
+     * (only what the sources need, unless a hard link reaches outside them).
+     */
+    const images = new Map<string, string>();
+    const stageImage = async (index: number, sources: readonly string[], where: string): Promise<string> => {
+      const key = `${index}\0${sources.join('\0')}`;
+      let dir = images.get(key);
       if (dir === undefined) {
-        dir = join(tmp, `image-${index}`);
-        await materialise(states.get(index)!, dir, where);
-        images.set(index, dir);
+        dir = join(tmp, `image-${images.size}`);
+        try {
+          await materialise(states.get(index)!, dir, where, subtreeFilter(sources));
+        } catch (e) {
+          if (!(e instanceof SubtreeLink)) throw e;
+          await rm(dir, { recursive: true, force: true });
+          await materialise(states.get(index)!, dir, where);
+        }
+        images.set(key, dir);
       }
       return dir;
     };
@@ -414,19 +424,19 @@ async function runStep(ins: Extract<ResolvedInstruction, { kind: 'run' }>, state
 }
 
 /** A stage's committed layers applied to `root` (what podman's storage makes of the stage's image). */
-async function materialise(state: StageState, root: string, where: string): Promise<void> {
+async function materialise(state: StageState, root: string, where: string, keep?: (path: string) => boolean): Promise<void> {
   const layers = state.layers.map((l, i) => layerReader(() => fileSource(l.path), { number: i + 1, where: `${where}: layer ${i + 1}`, compression: 'none' }));
-  await applyLayers(root, layers, where);
+  await applyLayers(root, layers, where, keep);
 }
 
 /** ADD/COPY; returns the content summary for the history (`file:…`, `dir:…`). */
-async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy' }>, state: StageState, stageImage: (index: number, where: string) => Promise<string>, context: string, where: string): Promise<string> {
+async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy' }>, state: StageState, stageImage: (index: number, sources: readonly string[], where: string) => Promise<string>, context: string, where: string): Promise<string> {
   const chown = ins.chown !== undefined ? resolveUser(ins.chown, state.root, where) : undefined;
   const sources: string[] = [];
   let fromRoot = context;
   if (ins.kind === 'copy' && ins.from) {
     if (ins.from.kind !== 'stage') throw new ReproError('E_UNSUPPORTED', `${where}: COPY --from an image is not supported yet; name a stage`);
-    fromRoot = await stageImage(ins.from.index, where);
+    fromRoot = await stageImage(ins.from.index, ins.sources, where);
   }
   for (const s of ins.sources) sources.push(fromRoot === context ? contextPath(context, s, where) : resolve(fromRoot, `.${resolve('/', s)}`));
   const summaries: string[] = [];

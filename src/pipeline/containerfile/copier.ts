@@ -16,6 +16,7 @@ import {
   chmodSync, closeSync, copyFileSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, rmSync,
   symlinkSync, writeSync,
 } from 'node:fs';
+import { constants } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { TypeFlag } from '../../archive/tar-header.js';
 import type { TarMember } from '../../archive/tar-reader.js';
@@ -37,6 +38,8 @@ export interface PutEntry {
   xattrs?: Map<string, Buffer>;
   /** For files: the content, as chunks. */
   body?: () => AsyncIterable<Buffer>;
+  /** For files: a file to copy the content from instead (the kernel copies: copy_file_range). */
+  copyFrom?: string;
 }
 
 export interface PutOptions {
@@ -115,6 +118,10 @@ export async function putEntries(root: string, entries: AsyncIterable<PutEntry> 
       if (st) rmSync(abs, { recursive: true, force: true });
       switch (e.kind) {
         case 'file': {
+          if (e.copyFrom !== undefined) {
+            copyFileSync(e.copyFrom, abs, constants.COPYFILE_EXCL);
+            break;
+          }
           const fd = openSync(abs, 'wx', 0o600);
           try {
             for await (const c of e.body?.() ?? []) {

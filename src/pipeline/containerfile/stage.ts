@@ -11,17 +11,29 @@ import { whiteoutOf } from '../../image/whiteouts.js';
 import { ReproError } from '../../model/errors.js';
 import { entryOfMember, putEntries, type PutEntry } from './copier.js';
 
+/** A hard link from inside a subtree being materialised to a file outside it. */
+export class SubtreeLink extends Error {}
+
+/** Paths a materialisation of `sources` (absolute paths in the image) needs: the sources, what is below them, their parents. */
+export function subtreeFilter(sources: readonly string[]): (path: string) => boolean {
+  const tops = sources.map((s) => s.split('/').filter((p) => p !== '' && p !== '.').join('/'));
+  if (tops.some((t) => t === '' || /[*?[\\]/.test(t))) return () => true;
+  return (path) => tops.some((t) => path === t || path.startsWith(`${t}/`) || t.startsWith(`${path}/`));
+}
+
 /**
  * Writes an image's layers, in order, into `root`, as containers/storage applies them when it
  * makes an image's root file system (times before 1970 become 1970).
  */
-export async function applyLayers(root: string, layers: readonly LayerReader[], where: string): Promise<void> {
+export async function applyLayers(root: string, layers: readonly LayerReader[], where: string, keep?: (path: string) => boolean): Promise<void> {
   mkdirSync(root, { recursive: true });
   for (const layer of layers) {
     async function* entries(): AsyncGenerator<PutEntry> {
       for await (const { member, body } of layer.members()) {
         const e = entryOfMember(member, body, layer.where);
         if (!e || e.path === '') continue;
+        if (keep && !keep(e.path)) continue;
+        if (keep && e.kind === 'hardlink' && !keep(e.linkname!)) throw new SubtreeLink();
         const w = whiteoutOf(e.path);
         if (w) {
           // Hides what the layers below put there (this layer's own entries come after it).
