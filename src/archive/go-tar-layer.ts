@@ -9,11 +9,11 @@
  */
 import { ReproError } from '../model/errors.js';
 import {
-  GO_END_OF_ARCHIVE, GoTarError, isHeaderOnlyType, isZeroTime, rawHeader, unixTime,
+  FORMAT_UNKNOWN, GO_END_OF_ARCHIVE, GoTarError, isHeaderOnlyType, isZeroTime, rawHeader, unixTime,
   type GoHeader, type GoTime, type GoTarStreamEntry,
 } from './go-tar.js';
 import { goReadHeaderBlocks } from './go-tar-reader.js';
-import { shown, write } from './go-tar-summary.js';
+import { shown, simpleTimes, write } from './go-tar-summary.js';
 
 export interface LayerTimes {
   /** `--source-date-epoch` with `--rewrite-timestamp`: later times become this. */
@@ -35,19 +35,32 @@ export async function goLayerHeader(h: GoHeader, times: LayerTimes, where = 'lay
     if (e instanceof GoTarError) throw new ReproError('E_UNSUPPORTED', `${where}: ${e.message}`);
     throw e;
   }
+  // containers/storage truncates the mtime to whole seconds before its writer sees it.
+  if (raw.format === FORMAT_UNKNOWN) raw.modTime = { sec: raw.modTime.sec, nsec: 0 };
+  if (times.sourceDateEpoch === undefined && times.timestamp === undefined) return write(raw, where, 'containers/storage\'s tar writer');
+  const mod = rewritten(raw.modTime, times);
+  if (simpleTimes(raw) && simpleTimes({ ...raw, modTime: mod })) {
+    // Both times fit USTAR: the filter writes what one writer makes of the header with its new time.
+    return write({ ...raw, modTime: mod }, where, 'buildah\'s layer filter');
+  }
   const first = write(raw, where, 'containers/storage\'s tar writer');
-  if (times.sourceDateEpoch === undefined && times.timestamp === undefined) return first;
   const r = await goReadHeaderBlocks(first, `${where}: ${shown(raw)} as containers/storage wrote it`);
-  let mod = r.modTime;
+  const m = rewritten(r.modTime, times);
+  if (!isZeroTime(r.modTime)) r.modTime = m;
+  if (!isZeroTime(r.accessTime)) r.accessTime = m;
+  if (!isZeroTime(r.changeTime)) r.changeTime = m;
+  return write(r, where, 'buildah\'s layer filter');
+}
+
+/** buildah's rule: the timestamp if given, then no later than the epoch. */
+function rewritten(t: GoTime, times: LayerTimes): GoTime {
+  let mod = t;
   if (times.timestamp !== undefined) mod = unixTime(BigInt(times.timestamp), 0n);
   if (times.sourceDateEpoch !== undefined) {
     const sde = unixTime(BigInt(times.sourceDateEpoch), 0n);
     if (later(mod, sde)) mod = sde;
   }
-  if (!isZeroTime(r.modTime)) r.modTime = mod;
-  if (!isZeroTime(r.accessTime)) r.accessTime = mod;
-  if (!isZeroTime(r.changeTime)) r.changeTime = mod;
-  return write(r, where, 'buildah\'s layer filter');
+  return mod;
 }
 
 const PADDING = Buffer.alloc(512);

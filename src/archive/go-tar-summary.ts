@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { ReproError } from '../model/errors.js';
 import {
-  GO_END_OF_ARCHIVE, GoTarError, ZERO_TIME, goWriteHeader, isHeaderOnlyType, rawHeader,
+  GO_END_OF_ARCHIVE, GoTarError, ZERO_TIME, goWriteHeader, isHeaderOnlyType, isZeroTime, rawHeader,
   type GoHeader, type RawGoHeader,
 } from './go-tar.js';
 import { goReadHeaderBlocks, goTarRead } from './go-tar-reader.js';
@@ -82,6 +82,20 @@ export interface SummaryEntry {
   body?: () => AsyncIterable<Buffer> | Iterable<Buffer>;
 }
 
+/** 2^33 s: the first mtime the 11 octal digits of a USTAR header cannot hold. */
+const OCTAL_TIME_LIMIT = 8589934592n;
+
+/**
+ * True when the header's times cannot have steered the writers of a pipe: no format asked for,
+ * a whole-second mtime that USTAR holds, no atime or ctime. Then the first writer chose its format
+ * and PAX records for reasons the later ones see again, and each round trip gives back the same
+ * header: the pipe's last write is one write of the header with its times changed.
+ */
+export function simpleTimes(h: RawGoHeader): boolean {
+  return h.format === 0 && h.modTime.nsec === 0 && h.modTime.sec >= 0n && h.modTime.sec < OCTAL_TIME_LIMIT
+    && isZeroTime(h.accessTime) && isZeroTime(h.changeTime);
+}
+
 /**
  * The digested stream of COPY or ADD of a directory or a single file: the entries of copier.Get's
  * walk (in `filepath.WalkDir` order, made by the caller), each header through the three writers.
@@ -96,7 +110,7 @@ export async function* goSummaryStream(entries: AsyncIterable<SummaryEntry> | It
       if (err instanceof GoTarError) throw new ReproError('E_UNSUPPORTED', `${where}: entry ${index}: ${err.message}`);
       throw err;
     }
-    yield await summaryHeader(h0, where);
+    yield simpleTimes(h0) ? write({ ...h0, modTime: ZERO_TIME }, where, 'buildah\'s digester') : await summaryHeader(h0, where);
     const size = h0.typeflag === 0x30 || h0.typeflag === 0 ? e.header.size : 0;
     let n = 0;
     if (e.body) {

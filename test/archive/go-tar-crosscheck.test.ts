@@ -534,8 +534,8 @@ test('layers: storage\'s writer and buildah\'s filter (clamp to the epoch, --tim
     if (!o.ok) continue;
     assert.ok(o.bytes!.equals(go[i]!.payload), `layer ${i}: bytes differ at ${firstDifference(o.bytes!, go[i]!.payload)}`);
     equal++;
-    if (!('sourceDateEpoch' in c.times)) {
-      // Without times to rewrite, one write: goTarStream gives the same bytes.
+    if (!('sourceDateEpoch' in c.times) && c.entries.every((e) => !e.entry.header.mtimeNsec)) {
+      // Without times to rewrite (and whole seconds, which storage truncates to), one write: goTarStream gives the same bytes.
       assert.ok((await collect(goTarStream(c.entries.map((e) => e.entry)))).equals(o.bytes!), `layer ${i}: goTarStream`);
     }
   }
