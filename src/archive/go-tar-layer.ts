@@ -9,11 +9,11 @@
  */
 import { ReproError } from '../model/errors.js';
 import {
-  FORMAT_UNKNOWN, GO_END_OF_ARCHIVE, GoTarError, isHeaderOnlyType, isZeroTime, rawHeader, unixTime,
+  FORMAT_UNKNOWN, GoTarError, dataSize, entryChunks, goTarHeader, isZeroTime, rawHeader, unixTime,
   type GoHeader, type GoTime, type GoTarStreamEntry,
 } from './go-tar.js';
 import { goReadHeaderBlocks } from './go-tar-reader.js';
-import { shown, simpleTimes, write } from './go-tar-summary.js';
+import { shown, write } from './go-tar-summary.js';
 
 export interface LayerTimes {
   /** `--source-date-epoch` with `--rewrite-timestamp`: later times become this. */
@@ -26,8 +26,25 @@ function later(a: GoTime, b: GoTime): boolean {
   return a.sec > b.sec || (a.sec === b.sec && a.nsec > b.nsec);
 }
 
+const OCTAL_TIME_LIMIT = 2 ** 33;
+
 /** The header blocks of one layer entry after storage's writer and buildah's filter. */
 export async function goLayerHeader(h: GoHeader, times: LayerTimes, where = 'layer'): Promise<Buffer> {
+  const unknown = h.format === undefined || h.format === 'unknown';
+  if (unknown && (times.sourceDateEpoch === undefined || Number.isSafeInteger(times.sourceDateEpoch))
+    && (times.timestamp === undefined || Number.isSafeInteger(times.timestamp))) {
+    // Both times fit USTAR: the filter writes what one writer makes of the header with its new time.
+    let mtime = times.timestamp ?? h.mtime;
+    if (times.sourceDateEpoch !== undefined && mtime > times.sourceDateEpoch) mtime = times.sourceDateEpoch;
+    if (h.mtime >= 0 && h.mtime < OCTAL_TIME_LIMIT && mtime >= 0 && mtime < OCTAL_TIME_LIMIT) {
+      try {
+        return goTarHeader({ ...h, mtime, mtimeNsec: 0 });
+      } catch (e) {
+        if (e instanceof ReproError) throw new ReproError(e.code, `${where}: ${e.message}`);
+        throw e;
+      }
+    }
+  }
   let raw;
   try {
     raw = rawHeader(h);
@@ -37,13 +54,8 @@ export async function goLayerHeader(h: GoHeader, times: LayerTimes, where = 'lay
   }
   // containers/storage truncates the mtime to whole seconds before its writer sees it.
   if (raw.format === FORMAT_UNKNOWN) raw.modTime = { sec: raw.modTime.sec, nsec: 0 };
-  if (times.sourceDateEpoch === undefined && times.timestamp === undefined) return write(raw, where, 'containers/storage\'s tar writer');
-  const mod = rewritten(raw.modTime, times);
-  if (simpleTimes(raw) && simpleTimes({ ...raw, modTime: mod })) {
-    // Both times fit USTAR: the filter writes what one writer makes of the header with its new time.
-    return write({ ...raw, modTime: mod }, where, 'buildah\'s layer filter');
-  }
   const first = write(raw, where, 'containers/storage\'s tar writer');
+  if (times.sourceDateEpoch === undefined && times.timestamp === undefined) return first;
   const r = await goReadHeaderBlocks(first, `${where}: ${shown(raw)} as containers/storage wrote it`);
   const m = rewritten(r.modTime, times);
   if (!isZeroTime(r.modTime)) r.modTime = m;
@@ -63,36 +75,16 @@ function rewritten(t: GoTime, times: LayerTimes): GoTime {
   return mod;
 }
 
-const PADDING = Buffer.alloc(512);
-
 /**
  * The layer tar of `entries` (in the layer's order, with their times as on disk): each header
- * through storage's writer and buildah's filter, data passed through (never copied) and padded,
- * two zero blocks at the end. Chunks of padding are views of a shared zero buffer: consumers must
- * not write into what they are given.
+ * through storage's writer and buildah's filter, data passed through and padded (see
+ * `entryChunks`), two zero blocks at the end.
  */
 export async function* goLayerStream(
   entries: AsyncIterable<GoTarStreamEntry> | Iterable<GoTarStreamEntry>,
   times: LayerTimes,
   where = 'layer',
 ): AsyncGenerator<Buffer> {
-  for await (const e of entries) {
-    yield await goLayerHeader(e.header, times, where);
-    const flag = typeof e.header.type === 'number' ? e.header.type : undefined;
-    const expected = (flag !== undefined ? isHeaderOnlyType(flag) : e.header.type !== 'file') ? 0 : e.header.size;
-    let n = 0;
-    if (e.body) {
-      for await (const chunk of e.body()) {
-        n += chunk.length;
-        if (n > expected) break;
-        if (chunk.length > 0) yield chunk;
-      }
-    }
-    if (n !== expected) {
-      throw new ReproError('E_IO', `${where}: ${JSON.stringify(String(e.header.name).slice(0, 100))}: ${n > expected ? 'more than' : n} bytes of data where the header says ${expected}`);
-    }
-    const pad = (512 - (n % 512)) % 512;
-    if (pad > 0) yield PADDING.subarray(0, pad);
-  }
-  yield Buffer.from(GO_END_OF_ARCHIVE);
+  for await (const e of entries) yield* entryChunks(await goLayerHeader(e.header, times, where), e, dataSize(e.header), where);
+  yield Buffer.alloc(1024);
 }

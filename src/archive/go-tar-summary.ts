@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { ReproError } from '../model/errors.js';
 import {
-  GO_END_OF_ARCHIVE, GoTarError, ZERO_TIME, goWriteHeader, isHeaderOnlyType, isZeroTime, rawHeader,
+  GO_END_OF_ARCHIVE, GoTarError, ZERO_TIME, entryChunks, goTarHeader, goWriteHeader, isHeaderOnlyType, isZeroTime, rawHeader,
   type GoHeader, type RawGoHeader,
 } from './go-tar.js';
 import { goReadHeaderBlocks, goTarRead } from './go-tar-reader.js';
@@ -110,19 +110,19 @@ export async function* goSummaryStream(entries: AsyncIterable<SummaryEntry> | It
       if (err instanceof GoTarError) throw new ReproError('E_UNSUPPORTED', `${where}: entry ${index}: ${err.message}`);
       throw err;
     }
-    yield simpleTimes(h0) ? write({ ...h0, modTime: ZERO_TIME }, where, 'buildah\'s digester') : await summaryHeader(h0, where);
-    const size = h0.typeflag === 0x30 || h0.typeflag === 0 ? e.header.size : 0;
-    let n = 0;
-    if (e.body) {
-      for await (const chunk of e.body()) {
-        n += chunk.length;
-        if (n > size) break;
-        if (chunk.length > 0) yield chunk;
+    let header: Buffer;
+    if (simpleTimes(h0)) {
+      try {
+        header = goTarHeader({ ...e.header, mtime: 0, mtimeNsec: 0 }); // a zero time is written as 0
+      } catch (err) {
+        if (err instanceof ReproError) throw new ReproError(err.code, `${where}: ${err.message}`);
+        throw err;
       }
+    } else {
+      header = await summaryHeader(h0, where);
     }
-    if (n !== size) throw new ReproError('E_IO', `${where}: ${shown(h0)}: ${n > size ? 'more than' : n} bytes of data where the header says ${size}`);
-    const pad = (512 - (n % 512)) % 512;
-    if (pad > 0) yield PADDING.subarray(0, pad);
+    // copier.Get copies data for regular files only.
+    yield* entryChunks(header, e, h0.typeflag === 0x30 || h0.typeflag === 0 ? e.header.size : 0, where);
     index++;
   }
   yield Buffer.from(GO_END_OF_ARCHIVE);
