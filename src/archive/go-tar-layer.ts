@@ -5,7 +5,7 @@
  * sets ModTime to the timestamp or clamps it to the epoch, and writes it again in the format the
  * reader reported. The second write differs from a plain one only where the first chose PAX for a
  * reason the clamp removed (an mtime of 2^33 s or later): the entry stays PAX, so a long name
- * that USTAR could split goes into a `path` record. See docs/podman-compat-facts.md §1 and §6.
+ * that USTAR could split goes into a `path` record. See docs/go-tar.md and docs/podman-compat-facts.md §1.
  */
 import { ReproError } from '../model/errors.js';
 import {

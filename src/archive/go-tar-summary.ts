@@ -12,7 +12,7 @@
  *
  * Each round trip can change a header (a V7 header becomes USTAR or PAX, a GNU header keeps GNU
  * long names, a PAX header stays PAX even when its only record was a time), so all three are run.
- * See docs/podman-compat-facts.md §3.3 and §6.
+ * See docs/go-tar.md and docs/podman-compat-facts.md §3.3.
  */
 import { createHash } from 'node:crypto';
 import { ReproError } from '../model/errors.js';

@@ -5,7 +5,7 @@
  * same bytes): the format is chosen by `Header.allowedFormats` (USTAR when it can hold the header,
  * else PAX, else GNU; or the format the header asks for), names are split the USTAR way or carried
  * in PAX records, numbers that do not fit are zeroed (USTAR, PAX) or written in base-256 (GNU).
- * See docs/podman-compat-facts.md §2 and §6 ("our implementation").
+ * See docs/go-tar.md and docs/podman-compat-facts.md §2.
  *
  * The model (`RawGoHeader`) is Go's `tar.Header`: strings are byte strings (one character per byte,
  * latin1), integers are int64 `bigint`s, times are Unix seconds plus nanoseconds. `GoHeader` is
