@@ -13,6 +13,10 @@
  *   option at fault (the CLI prints the flag instead, see `ReproError.render`).
  */
 
+import { renderHtml, type HtmlOptions } from './diff/render-html.js';
+import type { DiffResult } from './diff/types.js';
+import { toolInfo } from './verify/tool.js';
+
 // Commands
 export { build, type BuildOptions } from './pipeline/build.js';
 export { buildRootfs, type RootfsBuildOptions } from './pipeline/rootfs.js';
@@ -23,9 +27,20 @@ export { copy, type CopyOptions, type CopyResult } from './transports/copy.js';
 export { inspect, inspectRaw, type InspectResult } from './verify/inspect.js';
 export { renderInspect } from './verify/render-inspect.js';
 export { diff, type DiffOptions } from './diff/image-diff.js';
-export { renderText as renderDiffText, renderJson as renderDiffJson, renderHtml as renderDiffHtml, FINDINGS } from './diff/index.js';
+export { renderText as renderDiffText, renderJson as renderDiffJson, FINDINGS } from './diff/index.js';
+export { hostInfo, type HostInfo } from './verify/host.js';
+export type { HtmlOptions } from './diff/render-html.js';
+
+/** The self-contained HTML report of a diff, headed by this package's name and version (as the CLI writes it) unless `tool` is given. */
+export function renderDiffHtml(result: DiffResult, opts: HtmlOptions = {}): string {
+  return renderHtml(result, { tool: toolInfo(), ...opts });
+}
 export type { DiffResult, Difference, Finding as DiffFinding } from './diff/index.js';
 export { verify, type VerifyOptions, type VerifyResult } from './verify/verify.js';
+export { verifyContainerfile, type ContainerfileVerifyOptions, type ContainerfileVerifyResult } from './verify/containerfile.js';
+export { proveContent, type ContentProof } from './verify/content-proof.js';
+export { buildContainerfile, type ContainerfileBuildOptions, type ContainerfileBuildResult } from './pipeline/containerfile/build.js';
+export { parseContainerfile, resolveContainerfile } from './pipeline/containerfile/index.js';
 export { compareImages, type VerifyFinding } from './verify/compare.js';
 export { status, type StatusOptions } from './status/status.js';
 export { renderText as renderStatusText, type StatusReport } from './status/report.js';
@@ -45,7 +60,8 @@ export { PASSES, PASS_NAMES, selectPasses, type PassReport } from './pipeline/pa
 export { parseSourceDateEpoch, sourceDateEpochFromEnv } from './pipeline/epoch.js';
 
 // References, platforms, the image model, transports
-export { parseImageRef, formatImageRef, type ImageRef } from './transports/reference.js';
+export { parseImageRef, formatImageRef, type ImageRef, type StorageSpecifier } from './transports/reference.js';
+export type { PodmanOptions } from './transports/storage/podman.js';
 export { parsePlatform, formatPlatform, type Platform } from './model/platform.js';
 export { openImage, writeImage, writeGraph, type TransportOptions, type WriteResult } from './transports/index.js';
 export type { RegistryOptions } from './transports/registry/client.js';

@@ -30,6 +30,16 @@ function zstdBinding(where: string, alternative = ''): ZstdBinding {
   return loaded;
 }
 
+/** True when the zstd addon loads on this host. */
+export function zstdAvailable(): boolean {
+  try {
+    zstdBinding('zstd');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const ZSTD_LEVEL = 3;
 export const ZSTD_WORKERS = 2;
 export const ZSTD_BLOCK_SIZE = STREAM_BLOCK_SIZE;

@@ -41,7 +41,7 @@ ${REGISTRY_HELP}
 Exit codes: 0 audited, 1 (--strict) not everything accounted for or reproduced, 2 bad usage or
 input, 3 I/O failure or no rebuilder answered.`;
 
-const OPTIONS = {
+export const AUDIT_FLAGS = {
   rebuilder: { type: 'string', multiple: true },
   platform: { type: 'string' },
   offline: { type: 'boolean' },
@@ -53,7 +53,7 @@ const OPTIONS = {
 } as const;
 
 export async function auditCommand(args: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(rewriteTlsFlags(args), OPTIONS, 'audit');
+  const { values: v, positionals } = parse(rewriteTlsFlags(args), AUDIT_FLAGS, 'audit');
   if (v.help) {
     io.stdout(`${AUDIT_HELP}\n`);
     return 0;

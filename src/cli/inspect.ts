@@ -10,8 +10,9 @@ export const INSPECT_HELP = `Usage: repro-image inspect REF [--json] [--creds US
        repro-image inspect REF --referrers [--json]
 
 Prints the index, manifest, config and layers of an image and verifies every digest, size and
-diff_id it reads. REF is oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or
-docker://HOST/REPO[:TAG|@DIGEST] (every layer is downloaded, checked and dropped).
+diff_id it reads. REF is any image reference (see 'repro-image --help'): oci:DIR[:TAG|:@DIGEST],
+oci-archive:FILE[:TAG|:@DIGEST], docker-archive:FILE[:NAME:TAG], dir:DIR, containers-storage:NAME
+or docker://HOST/REPO[:TAG|@DIGEST] (every layer is downloaded, checked and dropped).
 
   --json                     the report as JSON
   --raw                      print the exact bytes of what REF names (an index or a manifest),
@@ -23,13 +24,15 @@ docker://HOST/REPO[:TAG|@DIGEST] (every layer is downloaded, checked and dropped
                              index of each of its manifests: digest, artifactType, size, and
                              where they were found (referrers API, sha256-HEX tag, index.json)
 ${REGISTRY_HELP}
+  -h, --help                 this help
 
 Exit codes: 0 everything verified, 1 a blob does not match its digest or size, 2 bad input,
 3 I/O failure.`;
 
+export const INSPECT_FLAGS = { json: { type: 'boolean' }, raw: { type: 'boolean' }, config: { type: 'boolean' }, referrers: { type: 'boolean' }, platform: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...registryFlags('') } as const;
+
 export async function inspectCommand(args: string[], io: Io): Promise<number> {
-  const flags = { json: { type: 'boolean' }, raw: { type: 'boolean' }, config: { type: 'boolean' }, referrers: { type: 'boolean' }, platform: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...registryFlags('') } as const;
-  const { values: v, positionals } = parse(rewriteTlsFlags(args), flags, 'inspect');
+  const { values: v, positionals } = parse(rewriteTlsFlags(args), INSPECT_FLAGS, 'inspect');
   if (v.help) {
     io.stdout(`${INSPECT_HELP}\n`);
     return 0;

@@ -19,7 +19,7 @@ config's created time, else the lock's), identifiers are derived from the conten
 sorted, the JSON is canonical (RFC 8785).
 
   --format F                 spdx-json (default) or cyclonedx-json
-  --output FILE              write it there (default: stdout)
+  -o, --output FILE          write it there (default: stdout)
   --source-date-epoch N      the document's creation time
   --platform OS/ARCH[/VAR]   through a multi-platform index, that platform's image
 ${REGISTRY_HELP}
@@ -27,7 +27,7 @@ ${REGISTRY_HELP}
 
 Exit codes: 0 written, 2 bad usage or input, 3 I/O failure.`;
 
-const OPTIONS = {
+export const SBOM_FLAGS = {
   format: { type: 'string' },
   output: { type: 'string', short: 'o' },
   'source-date-epoch': { type: 'string' },
@@ -37,7 +37,7 @@ const OPTIONS = {
 } as const;
 
 export async function sbomCommand(args: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(rewriteTlsFlags(args), OPTIONS, 'sbom');
+  const { values: v, positionals } = parse(rewriteTlsFlags(args), SBOM_FLAGS, 'sbom');
   if (v.help) {
     io.stdout(`${SBOM_HELP}\n`);
     return 0;

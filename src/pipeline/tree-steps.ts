@@ -13,7 +13,7 @@ import { tempNameFor } from '../fs/atomic.js';
 import { scratchFileSource } from '../image/file-source.js';
 import type { Image } from '../image/image.js';
 import { encodeConfig, type ContainerConfig, type ImageConfig } from '../model/config.js';
-import type { Digest } from '../model/digest.js';
+import { sha256, type Digest } from '../model/digest.js';
 import type { RawJson } from '../model/json.js';
 import { encodeManifest, type Manifest } from '../model/manifest.js';
 import { MediaType, type Compression } from '../model/media-types.js';
@@ -23,6 +23,7 @@ import { writeGraph, type WriteResult } from '../transports/index.js';
 import { imageGraph } from '../image/graph.js';
 import { referrerGraph, withReferrers, type Attachment } from '../image/referrer.js';
 import { readEntryBytes } from '../archive/content.js';
+import { readerManifest } from '../transports/archive/docker-archive.js';
 import { formatImageRef, type ImageRef } from '../transports/reference.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
 import { imageConfig } from './image-config.js';
@@ -57,6 +58,17 @@ export interface BuildResult {
   deflate?: 'native' | 'reference';
   /** Artifacts written beside the image as OCI 1.1 referrers (`attach`: an SBOM). */
   referrers?: Array<BlobInfo & { artifactType: string }>;
+  /**
+   * For a docker-archive output, which stores no manifest: `manifest` above is then the one its
+   * readers (skopeo, podman) make up; this says so and keeps what was not stored.
+   */
+  dockerArchive?: {
+    manifestStored: false;
+    /** The OCI manifest built, which the archive could not keep. */
+    builtManifest: BlobInfo;
+    /** Its annotations, none of which a docker-archive can keep. */
+    droppedAnnotations: Record<string, string>;
+  };
 }
 
 /** How the shared steps make the image (a build's options, once its source is known). */
@@ -85,6 +97,8 @@ export interface ImageOptions {
    * from the built image once its manifest is known; the image and its digest are not changed.
    */
   attach?: Array<(image: BuiltImage) => Attachment | Promise<Attachment>>;
+  /** Told of each warning as it arises (they are also in the result's `warnings`). */
+  onWarning?: (message: string) => void;
 }
 
 /** What an attachment is made from: the image as built, and the files of its tree. */
@@ -211,6 +225,22 @@ export const TREE_STEPS: ReadonlyArray<Step<TreeContext>> = [
   },
 ];
 
+/**
+ * A docker-archive keeps config and layers but no manifest, so none of its annotations: the result
+ * then shows the manifest its readers make up (`readerManifest`), and a warning says what was lost.
+ */
+function dockerArchiveResult(result: BuildResult, built: RawJson<Manifest>, onWarning?: (m: string) => void): void {
+  const synthetic = readerManifest({ digest: result.config.digest, size: result.config.size }, result.layers);
+  const droppedAnnotations = { ...built.value.annotations };
+  result.dockerArchive = { manifestStored: false, builtManifest: result.manifest, droppedAnnotations };
+  result.manifest = { digest: sha256(synthetic), size: synthetic.length, mediaType: MediaType.dockerManifest };
+  const names = Object.keys(droppedAnnotations).sort();
+  const m = `${result.reference}: a docker-archive stores no manifest, so not its ${names.length === 1 ? 'annotation' : 'annotations'} (${names.join(', ')}) either; `
+    + `skopeo and podman read it as manifest ${result.manifest.digest} (made up over the uncompressed layers), image ID ${result.config.digest}`;
+  result.warnings.push(m);
+  onWarning?.(m);
+}
+
 /** Runs the shared steps on a tree and assembles the build result; `before` are the source's records. */
 export async function buildTree(ctx: TreeContext, meta: { sourceDateEpochFrom: BuildResult['sourceDateEpochFrom']; warnings: string[]; before: Array<{ step: string; reports: StepReport[] }> }): Promise<BuildResult> {
   try {
@@ -226,11 +256,12 @@ export async function buildTree(ctx: TreeContext, meta: { sourceDateEpochFrom: B
       entries: ctx.ordered!.length,
       steps: records.map((r) => r.step),
       normalize: records.flatMap((r) => r.reports),
-      warnings: meta.warnings,
+      warnings: [...meta.warnings],
     };
     if (written?.index) result.index = { digest: written.index.digest, size: written.index.bytes.length, mediaType: MediaType.ociIndex };
     if (ctx.deflate) result.deflate = ctx.deflate;
     if (ctx.referrers) result.referrers = ctx.referrers;
+    if (ctx.output.transport === 'docker-archive') dockerArchiveResult(result, manifest!, ctx.options.onWarning);
     return result;
   } finally {
     // Gone already when it was renamed into a layout; else (archive, registry, failure) removed here.

@@ -101,7 +101,7 @@ export interface LockedFile {
 export interface InstalledTree {
   entries: Map<string, Entry>;
   /** What the install steps did (database written, script effects…), for the build report. */
-  reports: Array<{ name: string; changed: number; examples: string[] }>;
+  reports: Array<{ name: string; changed: number; examples: string[]; paths?: string[] }>;
   /** Where a path named in the spec's `files:` lands in this tree. */
   destPath: (path: string, where: string) => string;
   cleanup: () => Promise<void>;

@@ -11,7 +11,8 @@ import { tempNameFor } from '../fs/atomic.js';
 import { graphImage, imageGraph, spoolGraph, type ImageGraph } from '../image/graph.js';
 import { openLayout } from './layout/read.js';
 import { writeLayout } from './layout/write.js';
-import type { ImageRef } from './reference.js';
+import { checkWritable, formatImageRef, type ImageRef } from './reference.js';
+import type { PodmanOptions } from './storage/podman.js';
 import type { RegistryClient, RegistryOptions } from './registry/client.js';
 import type { PushResult } from './registry/push.js';
 import type { OpenedImage } from '../image/store.js';
@@ -21,6 +22,8 @@ export interface TransportOptions {
   registry?: RegistryOptions;
   /** A client made beforehand for the reference's registry (see `connect`); used when the registry matches. */
   registryClient?: RegistryClient;
+  /** How containers-storage: references run podman. */
+  podman?: PodmanOptions;
 }
 
 /**
@@ -45,6 +48,8 @@ export interface WriteResult {
   index?: RawJson<ImageIndex>;
   /** The digest of the manifest or index at the destination (absent for docker-archive, which keeps none). */
   digest?: Digest;
+  /** For containers-storage: the image ID (the config's digest) the store holds it under. */
+  imageId?: Digest;
   /** For registries: how many blobs were already there, mounted, or uploaded. */
   blobs?: PushResult['blobs'];
   /** Set when Docker media types were converted to OCI for an OCI destination (the digest changed). */
@@ -85,10 +90,21 @@ async function withSpool<T>(file: string, graph: ImageGraph, fn: (g: ImageGraph)
 export async function writeGraph(ref: ImageRef, graph: ImageGraph, mtime: number, opts: TransportOptions = {}): Promise<WriteResult> {
   // A platform from an untyped caller is checked before it is written into an index.
   if (graph.root.platform !== undefined) checkPlatform(graph.root.platform);
+  checkWritable(ref, formatImageRef(ref));
   switch (ref.transport) {
     case 'oci': {
       const oci = await asOci(graph, ref.path);
       return { index: await writeLayout(ref.path, oci.graph, ref.tag), digest: oci.graph.root.digest, ...(oci.converted ? { converted: oci.converted } : {}) };
+    }
+    case 'dir': {
+      const { writeDir } = await import('./dir/write.js');
+      await writeDir(ref.path, graph);
+      return { digest: graph.root.digest };
+    }
+    case 'containers-storage': {
+      const { writeStorage } = await import('./storage/podman.js');
+      const { imageId } = await writeStorage(ref.name, ref.store, graph, mtime, opts.podman);
+      return { digest: graph.root.digest, imageId };
     }
     case 'oci-archive': {
       const { writeOciArchive } = await import('./archive/oci-archive.js');
@@ -116,9 +132,13 @@ export async function writeGraph(ref: ImageRef, graph: ImageGraph, mtime: number
 export async function openImage(ref: ImageRef, opts: TransportOptions = {}): Promise<OpenedImage> {
   switch (ref.transport) {
     case 'oci':
-      return openLayout(ref.path, ref.tag);
+      return openLayout(ref.path, ref);
     case 'oci-archive':
-      return (await import('./archive/oci-archive.js')).openOciArchive(ref.path, ref.tag);
+      return (await import('./archive/oci-archive.js')).openOciArchive(ref.path, ref);
+    case 'dir':
+      return (await import('./dir/read.js')).openDir(ref.path);
+    case 'containers-storage':
+      return (await import('./storage/podman.js')).openStorage(ref.name, ref.store, opts.podman);
     case 'docker-archive':
       return (await import('./archive/docker-archive.js')).openDockerArchive(ref.path, ref.tag);
     case 'docker':

@@ -65,3 +65,14 @@ export async function xattrReader(root: string, skip: string): Promise<XattrRead
     },
   };
 }
+
+/** Whether the fs-xattr addon loads on this host (for `repro-image version`). */
+export async function xattrsAvailable(): Promise<boolean> {
+  try {
+    await (loading ??= import('fs-xattr'));
+    return true;
+  } catch {
+    loading = undefined;
+    return false;
+  }
+}

@@ -4,7 +4,7 @@ import { fileSource } from '../../image/file-source.js';
 import { digestHex, type Digest } from '../../model/digest.js';
 import { ReproError, ioError } from '../../model/errors.js';
 import { parseIndex } from '../../model/oci-index.js';
-import { selectFromIndex } from '../../image/select.js';
+import { selectFromIndex, type IndexSelector } from '../../image/select.js';
 import type { BlobStore, OpenedImage } from '../../image/store.js';
 
 /**
@@ -61,7 +61,7 @@ export function layoutStore(dir: string): BlobStore {
   };
 }
 
-export async function openLayout(dir: string, tag: string | undefined): Promise<OpenedImage> {
+export async function openLayout(dir: string, tag: IndexSelector | string | undefined): Promise<OpenedImage> {
   const indexPath = join(dir, 'index.json');
   const bytes = await readInside(dir, 'index.json');
   const index = parseIndex(bytes, indexPath);

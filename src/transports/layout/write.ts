@@ -81,7 +81,7 @@ async function blobDirOf(dir: string): Promise<string> {
   return path;
 }
 
-async function putBlob(blobDir: string, desc: Descriptor, src: BlobSource, signal?: AbortSignal): Promise<void> {
+export async function putBlob(blobDir: string, desc: Descriptor, src: BlobSource, signal?: AbortSignal): Promise<void> {
   const dest = join(blobDir, digestHex(desc.digest));
   try {
     // A regular file of the right size is the blob (content-addressed); a symlink or anything else
