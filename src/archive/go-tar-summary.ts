@@ -12,12 +12,12 @@
  *
  * Each round trip can change a header (a V7 header becomes USTAR or PAX, a GNU header keeps GNU
  * long names, a PAX header stays PAX even when its only record was a time), so all three are run.
- * See docs/podman-compat-facts.md §3.3 and §6.
+ * See docs/go-tar.md and docs/podman-compat-facts.md §3.3.
  */
 import { createHash } from 'node:crypto';
 import { ReproError } from '../model/errors.js';
 import {
-  GO_END_OF_ARCHIVE, GoTarError, ZERO_TIME, goWriteHeader, isHeaderOnlyType, rawHeader,
+  GO_END_OF_ARCHIVE, GoTarError, ZERO_TIME, entryChunks, goTarHeader, goWriteHeader, isHeaderOnlyType, isZeroTime, rawHeader,
   type GoHeader, type RawGoHeader,
 } from './go-tar.js';
 import { goReadHeaderBlocks, goTarRead } from './go-tar-reader.js';
@@ -82,6 +82,20 @@ export interface SummaryEntry {
   body?: () => AsyncIterable<Buffer> | Iterable<Buffer>;
 }
 
+/** 2^33 s: the first mtime the 11 octal digits of a USTAR header cannot hold. */
+const OCTAL_TIME_LIMIT = 8589934592n;
+
+/**
+ * True when the header's times cannot have steered the writers of a pipe: no format asked for,
+ * a whole-second mtime that USTAR holds, no atime or ctime. Then the first writer chose its format
+ * and PAX records for reasons the later ones see again, and each round trip gives back the same
+ * header: the pipe's last write is one write of the header with its times changed.
+ */
+export function simpleTimes(h: RawGoHeader): boolean {
+  return h.format === 0 && h.modTime.nsec === 0 && h.modTime.sec >= 0n && h.modTime.sec < OCTAL_TIME_LIMIT
+    && isZeroTime(h.accessTime) && isZeroTime(h.changeTime);
+}
+
 /**
  * The digested stream of COPY or ADD of a directory or a single file: the entries of copier.Get's
  * walk (in `filepath.WalkDir` order, made by the caller), each header through the three writers.
@@ -96,19 +110,19 @@ export async function* goSummaryStream(entries: AsyncIterable<SummaryEntry> | It
       if (err instanceof GoTarError) throw new ReproError('E_UNSUPPORTED', `${where}: entry ${index}: ${err.message}`);
       throw err;
     }
-    yield await summaryHeader(h0, where);
-    const size = h0.typeflag === 0x30 || h0.typeflag === 0 ? e.header.size : 0;
-    let n = 0;
-    if (e.body) {
-      for await (const chunk of e.body()) {
-        n += chunk.length;
-        if (n > size) break;
-        if (chunk.length > 0) yield chunk;
+    let header: Buffer;
+    if (simpleTimes(h0)) {
+      try {
+        header = goTarHeader({ ...e.header, mtime: 0, mtimeNsec: 0 }); // a zero time is written as 0
+      } catch (err) {
+        if (err instanceof ReproError) throw new ReproError(err.code, `${where}: ${err.message}`);
+        throw err;
       }
+    } else {
+      header = await summaryHeader(h0, where);
     }
-    if (n !== size) throw new ReproError('E_IO', `${where}: ${shown(h0)}: ${n > size ? 'more than' : n} bytes of data where the header says ${size}`);
-    const pad = (512 - (n % 512)) % 512;
-    if (pad > 0) yield PADDING.subarray(0, pad);
+    // copier.Get copies data for regular files only.
+    yield* entryChunks(header, e, h0.typeflag === 0x30 || h0.typeflag === 0 ? e.header.size : 0, where);
     index++;
   }
   yield Buffer.from(GO_END_OF_ARCHIVE);

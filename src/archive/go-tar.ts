@@ -5,7 +5,7 @@
  * same bytes): the format is chosen by `Header.allowedFormats` (USTAR when it can hold the header,
  * else PAX, else GNU; or the format the header asks for), names are split the USTAR way or carried
  * in PAX records, numbers that do not fit are zeroed (USTAR, PAX) or written in base-256 (GNU).
- * See docs/podman-compat-facts.md §2 and §6 ("our implementation").
+ * See docs/go-tar.md and docs/podman-compat-facts.md §2.
  *
  * The model (`RawGoHeader`) is Go's `tar.Header`: strings are byte strings (one character per byte,
  * latin1), integers are int64 `bigint`s, times are Unix seconds plus nanoseconds. `GoHeader` is
@@ -616,9 +616,60 @@ export const GO_END_OF_ARCHIVE: Buffer = Buffer.alloc(1024);
 /** Zeros to pad data to a block (shared, never written to). */
 const PADDING = Buffer.alloc(512);
 
-function displayName(name: string | Buffer): string {
+export function displayName(name: string | Buffer): string {
   const s = typeof name === 'string' ? name : name.toString('utf8');
   return JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}...` : s);
+}
+
+const MAX_OCTAL_7 = 0o7777777;
+const MAX_OCTAL_11 = 0o77777777777;
+const PORTABLE = /^[\x01-\x7f]*$/;
+
+function small(v: number | undefined, max: number): boolean {
+  return v === undefined || (Number.isInteger(v) && v >= 0 && v <= max);
+}
+
+function octalField(b: Buffer, off: number, width: number, v: number): void {
+  b.write(v.toString(8).padStart(width - 1, '0'), off, 'latin1');
+}
+
+/**
+ * The common case without BigInt: no format asked for, ASCII names that USTAR holds, numbers and
+ * a whole-second mtime that fit their octal fields, no xattrs. Go writes such a header as USTAR
+ * (what `goWriteHeader` decides too; the cross-check test compares both with Go). Undefined when
+ * the header is not that simple.
+ */
+function ustarFast(h: GoHeader): Buffer | undefined {
+  if ((h.format !== undefined && h.format !== 'unknown') || (h.xattrs && h.xattrs.size > 0) || h.mtimeNsec) return undefined;
+  if (typeof h.type === 'number' || typeof h.name !== 'string') return undefined;
+  const link = h.linkname ?? '';
+  if (typeof link !== 'string' || link.length > 100 || !PORTABLE.test(link)) return undefined;
+  if (!PORTABLE.test(h.name) || (h.uname ?? '').length > 0 || (h.gname ?? '').length > 0) return undefined;
+  if (!small(h.mode, MAX_OCTAL_7) || !small(h.uid, MAX_OCTAL_7) || !small(h.gid, MAX_OCTAL_7) || !small(h.devmajor, MAX_OCTAL_7)
+    || !small(h.devminor, MAX_OCTAL_7) || !small(h.size, MAX_OCTAL_11) || !small(h.mtime, MAX_OCTAL_11)) return undefined;
+  const flag = TYPEFLAG[h.type];
+  if (h.name.endsWith('/') && (flag === 0x30 || flag === 0x33 || flag === 0x34 || flag === 0x36)) return undefined;
+  let name = h.name;
+  let prefix = '';
+  if (name.length > 100) {
+    const split = splitUSTARPath(name);
+    if (!split) return undefined;
+    [prefix, name] = split;
+  }
+  const b = Buffer.alloc(512);
+  b.write(name, 0, 'latin1');
+  octalField(b, 100, 8, h.mode);
+  octalField(b, 108, 8, h.uid);
+  octalField(b, 116, 8, h.gid);
+  octalField(b, 124, 12, h.size);
+  octalField(b, 136, 12, h.mtime);
+  b[156] = flag;
+  b.write(link, 157, 'latin1');
+  octalField(b, 329, 8, h.devmajor ?? 0);
+  octalField(b, 337, 8, h.devminor ?? 0);
+  if (prefix) b.write(prefix, 345, 'latin1');
+  checksumAndMagic(b, FORMAT_USTAR);
+  return b;
 }
 
 /**
@@ -626,6 +677,8 @@ function displayName(name: string | Buffer): string {
  * included). A header Go refuses is a ReproError naming the entry.
  */
 export function goTarHeader(h: GoHeader): Buffer {
+  const fast = ustarFast(h);
+  if (fast) return fast;
   try {
     return goWriteHeader(rawHeader(h));
   } catch (e) {
@@ -640,32 +693,60 @@ export interface GoTarStreamEntry {
   body?: () => AsyncIterable<Buffer> | Iterable<Buffer>;
 }
 
+/** The size of the data that follows a header: 0 for the header-only types, else `size`. */
+export function dataSize(h: GoHeader): number {
+  const flag = typeof h.type === 'number' ? h.type : TYPEFLAG[h.type];
+  return isHeaderOnlyType(flag) ? 0 : h.size;
+}
+
+/** Bodies up to this size go out in one chunk with their header and padding (one copy, fewer yields). */
+const JOIN_LIMIT = 64 << 10;
+
 /**
- * A tar stream as Go's `tar.Writer` writes it: each entry's header blocks, its data (the body's
- * chunks passed through, never copied), NUL padding to a block, and two zero blocks at the end.
- * A body whose length differs from the header's size is a ReproError (Go: ErrWriteTooLong or
- * "missed writing").
+ * One entry of a stream: its header blocks, its data and the padding. Small bodies given as a
+ * plain iterable are joined with the header into one chunk; others are passed through as they
+ * come. The data must be exactly `expected` bytes.
  */
-export async function* goTarStream(entries: AsyncIterable<GoTarStreamEntry> | Iterable<GoTarStreamEntry>, where = 'tar stream'): AsyncGenerator<Buffer> {
-  for await (const e of entries) {
-    yield goTarHeader(e.header);
-    const flag = typeof e.header.type === 'number' ? e.header.type : TYPEFLAG[e.header.type];
-    const expected = isHeaderOnlyType(flag) ? 0 : e.header.size;
+export async function* entryChunks(header: Buffer, e: GoTarStreamEntry, expected: number, where: string): AsyncGenerator<Buffer> {
+  const wrong = (n: number): ReproError => new ReproError('E_IO', n > expected
+    ? `${where}: ${displayName(e.header.name)}: the data is longer than the ${expected} bytes its header says`
+    : `${where}: ${displayName(e.header.name)}: ${n} bytes of data where the header says ${expected}`);
+  const pad = (512 - (expected % 512)) % 512;
+  const body = e.body?.();
+  if (body === undefined || (expected <= JOIN_LIMIT && Symbol.iterator in body)) {
+    const parts: Buffer[] = [header];
     let n = 0;
-    if (e.body) {
-      for await (const chunk of e.body()) {
+    if (body) {
+      for (const chunk of body as Iterable<Buffer>) {
         n += chunk.length;
-        if (n > expected) {
-          throw new ReproError('E_IO', `${where}: ${displayName(e.header.name)}: the data is longer than the ${expected} bytes its header says`);
-        }
-        if (chunk.length > 0) yield chunk;
+        if (n > expected) throw wrong(n);
+        parts.push(chunk);
       }
     }
-    if (n !== expected) {
-      throw new ReproError('E_IO', `${where}: ${displayName(e.header.name)}: ${n} bytes of data where the header says ${expected}`);
-    }
-    const pad = (512 - (n % 512)) % 512;
-    if (pad > 0) yield PADDING.subarray(0, pad);
+    if (n !== expected) throw wrong(n);
+    if (pad > 0) parts.push(PADDING.subarray(0, pad));
+    yield parts.length === 1 ? header : Buffer.concat(parts, header.length + n + pad);
+    return;
   }
-  yield GO_END_OF_ARCHIVE;
+  yield header;
+  let n = 0;
+  for await (const chunk of body) {
+    n += chunk.length;
+    if (n > expected) throw wrong(n);
+    if (chunk.length > 0) yield chunk;
+  }
+  if (n !== expected) throw wrong(n);
+  if (pad > 0) yield PADDING.subarray(0, pad);
+}
+
+/**
+ * A tar stream as Go's `tar.Writer` writes it: each entry's header blocks, its data (large bodies
+ * passed through, never copied; small ones joined with their header), NUL padding to a block,
+ * and two zero blocks at the end. A body whose length differs from the header's size is a
+ * ReproError (Go: ErrWriteTooLong or "missed writing"). Padding chunks may be views of a shared
+ * zero buffer: consumers must not write into what they are given.
+ */
+export async function* goTarStream(entries: AsyncIterable<GoTarStreamEntry> | Iterable<GoTarStreamEntry>, where = 'tar stream'): AsyncGenerator<Buffer> {
+  for await (const e of entries) yield* entryChunks(goTarHeader(e.header), e, dataSize(e.header), where);
+  yield Buffer.alloc(1024);
 }

@@ -307,3 +307,34 @@ test('reader: the end of an archive as Go sees it (no marker, one zero block, th
   assert.equal(await isGoTarArchive(one(file)), true);
   assert.equal(await isGoTarArchive(one(Buffer.from('not a tar at all'))), false);
 });
+
+test('the USTAR fast path writes what the general writer writes (3000 generated simple headers)', () => {
+  let x = 987654321;
+  const rnd = (): number => ((x = (x * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const pickOf = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  let fast = 0;
+  for (let i = 0; i < 3000; i++) {
+    const type = pickOf(['file', 'dir', 'symlink', 'hardlink', 'char', 'block', 'fifo'] as const);
+    const name = `${pickOf(['a', 'usr/lib', 'd'.repeat(98), `${'p'.repeat(80)}/${'q'.repeat(60)}`, `${'p'.repeat(160)}/q`])}/${pickOf(['x', 'y'.repeat(99), 'z/'])}${type === 'dir' ? '/' : ''}`;
+    const h: GoHeader = {
+      name, type, mode: pickOf([0, 0o644, 0o7777, 0o7777777]), uid: pickOf([0, 1000, 0o7777777, 0o10000000]), gid: pickOf([0, 100, 0o7777777]),
+      size: type === 'file' ? pickOf([0, 1, 0o77777777777, 0o100000000000]) : 0, mtime: pickOf([0, 1500000000, 0o77777777777, 0o100000000000, -1]),
+      linkname: pickOf(['', 'target', 't'.repeat(100), 't'.repeat(101)]), devmajor: pickOf([0, 8, 0o7777777, 0o10000000]), devminor: pickOf([0, 3]),
+    };
+    let general: Buffer | string;
+    try {
+      general = goWriteHeader(rawHeader(h));
+    } catch (e) {
+      general = (e as Error).name;
+    }
+    let mine: Buffer | string;
+    try {
+      mine = goTarHeader(h);
+    } catch (e) {
+      mine = (e as Error & { code?: string }).code === 'E_UNSUPPORTED' ? 'GoTarError' : String(e);
+    }
+    assert.deepEqual(mine, general, JSON.stringify(h));
+    if (typeof mine !== 'string' && mine.length === 512 && mine.toString('latin1', 257, 263) === 'ustar\0') fast++;
+  }
+  assert.ok(fast > 300, `${fast} USTAR headers`);
+});

@@ -10,6 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { TypeFlag, encodeHeaders, encodePaxRecords, padding } from '../../src/archive/tar-header.js';
 import { zstdStream } from '../../src/archive/zstd.js';
+import { ZERO_TIME, goWriteHeader, rawHeader } from '../../src/archive/go-tar.js';
 import { makeTar, memberBytes } from '../helpers/tar-maker.js';
 import { CORPUS } from './campaign.js';
 
@@ -43,6 +44,13 @@ export async function seeds(): Promise<Record<string, Array<[string, Buffer]>>> 
     longName, Buffer.alloc(padding(longName.length)), ...memberBytes({ name: 'short', data: 'gnu', magic: 'gnu' }), Buffer.alloc(1024),
   ]);
   const v7 = makeTar([{ name: 'old', data: 'v7', magic: 'v7' }]);
+  // Go's own spellings: a global header, GNU long names and base-256 numbers, a PAX path record.
+  const goTar = Buffer.concat([
+    goWriteHeader({ ...rawHeader({ name: '', type: 0x67, mode: 0, uid: 0, gid: 0, size: 0, mtime: 0 }), modTime: ZERO_TIME, paxRecords: new Map([['comment', 'global']]) }),
+    goWriteHeader(rawHeader({ name: `gnu/${'n'.repeat(120)}`, type: 'file', mode: 0o644, uid: 2 ** 40, gid: 0, size: 0, mtime: -1, format: 'gnu', uname: 'root' })),
+    goWriteHeader(rawHeader({ name: 'données/', type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, mtime: 1700000000, xattrs: new Map([['user.k', Buffer.from([0, 0xff])]]) })),
+    Buffer.alloc(1024),
+  ]);
   const control = 'Package: hello\nVersion: 1.0-1\nArchitecture: amd64\nDepends: libc6 (>= 2.36), foo | bar\nDescription: hi\n multi\n .\n line\n';
   const deb = ar([
     ['debian-binary', Buffer.from('2.0\n')],
@@ -70,6 +78,7 @@ export async function seeds(): Promise<Record<string, Array<[string, Buffer]>>> 
   ]);
   return {
     tar: [['seed-plain.tar', plain], ['seed-pax.tar', pax], ['seed-gnu.tar', gnu], ['seed-v7.tar', v7]],
+    'go-tar': [['seed-plain.tar', plain], ['seed-pax.tar', pax], ['seed-gnu.tar', gnu], ['seed-v7.tar', v7], ['seed-go.tar', goTar]],
     pax: [['seed-records', encodePaxRecords(new Map([['path', Buffer.from('a/b/c')], ['uid', Buffer.from('3000000')], ['mtime', Buffer.from('1700000000')]]))]],
     gzip: [['seed.gz', gzipSync(plain)], ['seed-two-members.gz', Buffer.concat([gzipSync('a'), gzipSync('b')])]],
     zstd: [['seed.zst', await zstd(plain)]],

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { decompressStream } from '../../src/archive/compress.js';
 import { decodePaxRecords } from '../../src/archive/tar-header.js';
 import { readTar } from '../../src/archive/tar-reader.js';
+import { goTarReencode, isGoTarArchive } from '../../src/archive/go-tar-summary.js';
 import { cleanMemberPath } from '../../src/archive/paths.js';
 import type { Entry } from '../../src/archive/entry.js';
 import { readEntryBytes } from '../../src/archive/content.js';
@@ -116,6 +117,8 @@ const text = (b: Buffer): string => b.toString('utf8');
 export const TARGETS: Target[] = [
   { name: 'tar', run: tarAsRootfs },
   { name: 'pax', run: async (b) => decodePaxRecords(b, 0, 'fuzz') },
+  // buildah's ADD summary pipe (Go's tar reader and writer, src/archive/go-tar*.ts).
+  { name: 'go-tar', run: async (b) => (await isGoTarArchive(one(b))) && drain(goTarReencode(one(b), 'fuzz.tar')) },
   { name: 'gzip', run: (b) => drain(decompressStream('gzip', one(b), 'fuzz.gz')) },
   { name: 'zstd', run: (b) => drain(decompressStream('zstd', one(b), 'fuzz.zst')) },
   {

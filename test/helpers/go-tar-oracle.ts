@@ -193,11 +193,15 @@ func copierGet(in []byte) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-func writeEntries(entries []jheader) ([]byte, error) {
+// copier.Get (truncate false) or containers/storage (maybeTruncateHeaderModTime) writing entries.
+func writeEntries(entries []jheader, truncate bool) ([]byte, error) {
 	var out bytes.Buffer
 	tw := tar.NewWriter(&out)
 	for _, j := range entries {
 		h := header(j)
+		if truncate && h.Format == tar.FormatUnknown {
+			h.ModTime = h.ModTime.Truncate(time.Second)
+		}
 		if err := tw.WriteHeader(h); err != nil {
 			return nil, err
 		}
@@ -299,7 +303,7 @@ func main() {
 			} else if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
 				panic(err)
 			}
-			b1, err := writeEntries(l.Entries)
+			b1, err := writeEntries(l.Entries, os.Args[1] == "layer")
 			if err != nil {
 				result(w, nil, err)
 				continue
