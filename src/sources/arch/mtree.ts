@@ -33,50 +33,11 @@ function unescape(s: string, where: string): string {
   }
 }
 
-/** The file list of an mtree, unsorted (in mtree order). */
+/** The file list of an mtree, unsorted (in mtree order): directories with a trailing `/`, metadata files (`.PKGINFO`…) left out. */
 export function mtreeFileList(text: string, where: string): string[] {
-  const files: string[] = [];
-  let defaults = new Map<string, string>();
-  const cwd: string[] = [];
-  // Continuation lines end in a backslash.
-  const lines = text.replace(/\\\n/g, ' ').split('\n');
-  lines.forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) return;
-    const words = line.split(/[ \t]+/);
-    const first = words[0]!;
-    const keywords = new Map(words.slice(1).map((w) => {
-      const eq = w.indexOf('=');
-      return eq < 0 ? [w, ''] : [w.slice(0, eq), w.slice(eq + 1)];
-    }));
-    if (first === '/set') {
-      defaults = new Map([...defaults, ...keywords]);
-      return;
-    }
-    if (first === '/unset') {
-      for (const k of keywords.keys()) {
-        if (k === 'all') defaults.clear();
-        else defaults.delete(k);
-      }
-      return;
-    }
-    if (first.startsWith('/')) throw new ReproError('E_BAD_INPUT', `${where}: line ${i + 1}: unknown mtree command ${JSON.stringify(first)}`);
-    if (first === '..') {
-      cwd.pop();
-      return;
-    }
-    const type = keywords.get('type') ?? defaults.get('type') ?? 'file';
-    // A name with a slash is a full path; without one it is relative to the current directory.
-    let path = unescape(first, `${where}: line ${i + 1}`);
-    if (!first.includes('/')) {
-      path = [...cwd, path].join('/');
-      if (type === 'dir') cwd.push(unescape(first, `${where}: line ${i + 1}`));
-    }
-    if (path.startsWith('./')) path = path.slice(2);
-    if (path === '' || path === '.' || path.startsWith('.')) return;
-    files.push(type === 'dir' && !path.endsWith('/') ? `${path}/` : path);
-  });
-  return files;
+  return parseMtree(text, where)
+    .filter((e) => !e.path.startsWith('.'))
+    .map((e) => ((e.keywords.get('type') ?? 'file') === 'dir' ? `${e.path}/` : e.path));
 }
 
 /** libalpm's file list order (_alpm_filelist_sort: strcmp of the names, i.e. byte order). */
