@@ -23,6 +23,8 @@ export interface GptPartition {
   lastLba: number;
   attributes: bigint;
   name: string;
+  /** 1-based entry number (set when read). */
+  number?: number;
 }
 
 export interface GptTable {
@@ -163,7 +165,7 @@ export function readGpt(src: Source): (GptTable & { problems: string[] }) | unde
       if (firstLba < first || lastLba > last || lastLba < firstLba) {
         throw new ReproError('E_BAD_INPUT', `${where}: partition ${i + 1} spans LBAs ${firstLba}..${lastLba}, outside the usable ${first}..${last}`);
       }
-      partitions.push({ type: guidToUuid(e.subarray(0, 16)), uuid: guidToUuid(e.subarray(16, 32)), firstLba, lastLba, attributes: e.readBigUInt64LE(48), name: decodeName(e.subarray(56, 128)) });
+      partitions.push({ type: guidToUuid(e.subarray(0, 16)), uuid: guidToUuid(e.subarray(16, 32)), firstLba, lastLba, attributes: e.readBigUInt64LE(48), name: decodeName(e.subarray(56, 128)), number: i + 1 });
     }
     const backup = alt < sectors ? readHeader(src, sectorSize, alt, 'backup GPT header') : undefined;
     if (!backup) problems.push(`backup GPT header missing at LBA ${alt}`);
