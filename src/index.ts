@@ -17,6 +17,7 @@
 export { build, type BuildOptions } from './pipeline/build.js';
 export { buildRootfs, type RootfsBuildOptions } from './pipeline/rootfs.js';
 export { buildSpec, fetchLocked, specPlatform, type SpecBuildOptions } from './pipeline/spec.js';
+export { buildDisk, type DiskBuildOptions, type DiskBuildResult } from './pipeline/disk.js';
 export { lock, lockSpec, describeLock, type LockOptions, type LockResult } from './pipeline/lock.js';
 export { fetch, type FetchOptions, type FetchResult } from './pipeline/fetch.js';
 export { copy, type CopyOptions, type CopyResult } from './transports/copy.js';

@@ -13,6 +13,8 @@ import { REGISTRY_HELP, registryFlags, registryOptions, rewriteTlsFlags } from '
 
 export const BUILD_HELP = `Usage: repro-image build --rootfs PATH --output REF [options]
        repro-image build SPEC.yaml --output REF [--offline] [--source-date-epoch N] [--json]
+       repro-image build SPEC.yaml --output disk:FILE.raw [--offline] [--source-date-epoch N] [--json]
+       repro-image build --rootfs PATH --disk DISK.yaml --output disk:FILE.raw [options]
 
 Builds a one-layer OCI image whose bytes depend only on its inputs and SOURCE_DATE_EPOCH, from a
 root filesystem, or from an image spec and its lock (SPEC.lock.json, made by 'repro-image lock';
@@ -21,7 +23,11 @@ packages not in the cache are fetched first unless --offline). Prints the manife
   --rootfs PATH              a directory, or a .tar, .tar.gz, .tar.xz or .tar.zst archive
   --offline                  (spec) use only the cache; never open a network connection
   --output REF               oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG]
-                             or docker://HOST/REPO[:TAG] (pushed: blobs, config, then manifest)
+                             or docker://HOST/REPO[:TAG] (pushed: blobs, config, then manifest);
+                             disk:FILE.raw writes a GPT disk image from the spec's disk: section
+                             (or --disk): prints its SHA-256, the partition UUIDs and verity root
+                             hashes (see docs/disk.md)
+  --disk DISK.yaml           (rootfs) the disk definition: a disk: section on its own
   --source-date-epoch N      the build time in seconds (default: $SOURCE_DATE_EPOCH; for a spec,
                              the Release Date or the snapshot date in its lock; for a tar input,
                              its newest entry mtime; a directory needs one)
@@ -61,6 +67,7 @@ export const BUILD_FLAGS = {
   normalize: { type: 'string' },
   deflate: { type: 'string' },
   offline: { type: 'boolean' },
+  disk: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   ...registryFlags(''),
@@ -78,6 +85,8 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
     throw new ReproError('E_USAGE', `build: unexpected argument ${JSON.stringify(positionals.at(-1))} (see repro-image build --help)`);
   }
   if (!v.output) throw new ReproError('E_USAGE', 'build: --output REF is required (see repro-image build --help)');
+  if (v.output.startsWith('disk:')) return buildDiskCommand(positionals[0], v, io);
+  if (v.disk !== undefined) throw new ReproError('E_USAGE', 'build: --disk applies to --output disk:FILE');
   if (positionals.length === 1) return buildSpecCommand(positionals[0]!, v, io);
   if (!v.rootfs) throw new ReproError('E_USAGE', 'build: a SPEC or --rootfs PATH is required (see repro-image build --help)');
   if (v.offline) throw new ReproError('E_USAGE', 'build: --offline applies to a spec build only');
@@ -186,4 +195,51 @@ function reportBuild(r: BuildResult, io: Io, json: boolean): void {
   }
   if (json) io.stdout(`${JSON.stringify(r, null, 2)}\n`);
   else io.stdout(`${r.manifest.digest}\n`);
+}
+
+/** build … --output disk:FILE.raw: a spec's disk: section, or a rootfs with --disk. */
+async function buildDiskCommand(spec: string | undefined, v: BuildFlagValues, io: Io): Promise<number> {
+  if (spec === undefined && !v.rootfs) throw new ReproError('E_USAGE', 'build: a SPEC or --rootfs PATH is required (see repro-image build --help)');
+  const ociOnly = (['compression', 'platform', 'entrypoint', 'cmd', 'env', 'workdir', 'user', 'label', 'annotation'] as const).filter((k) => v[k] !== undefined);
+  if (ociOnly.length > 0) throw new ReproError('E_USAGE', `build: --${ociOnly[0]} does not apply to a disk image`);
+  if (spec !== undefined && v.disk !== undefined) throw new ReproError('E_USAGE', `${spec}: the disk is the spec's disk: section; --disk is for --rootfs builds`);
+  if (spec === undefined && v.disk === undefined) throw new ReproError('E_USAGE', 'build: --rootfs with --output disk:FILE needs --disk DISK.yaml');
+  if (spec !== undefined) {
+    const rootfsOnly = (['exclude', 'normalize'] as const).filter((k) => v[k] !== undefined);
+    if (rootfsOnly.length > 0) throw new ReproError('E_USAGE', `${spec}: --${rootfsOnly[0]} is set in the spec, not on the command line`);
+  } else if (v.offline) {
+    throw new ReproError('E_USAGE', 'build: --offline applies to a spec build only');
+  }
+  const fetching = progressLine(io, 'fetching');
+  const { buildDisk } = await import('../pipeline/disk.js');
+  const sde = sourceDateEpochOption(v, io);
+  const result = await buildDisk({
+    ...(spec !== undefined ? { spec, cacheDir: defaultCacheDir(io.env) } : { rootfs: v.rootfs!, disk: v.disk! }),
+    output: v.output!,
+    ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
+    ...(v.offline ? { offline: true } : {}),
+    ...(v.normalize !== undefined ? { normalize: selectPasses(v.normalize) } : {}),
+    ...(v.exclude ? { exclude: v.exclude } : {}),
+    tmpDir: tmpdir(),
+    onWarning: (m) => io.stderr(`warning: ${m}\n`),
+    onFetchProgress: (done, total) => fetching.update(done, total),
+  }).finally(() => fetching.end());
+  for (const p of result.normalize) {
+    if (p.changed > 0) {
+      const more = p.changed > p.examples.length ? `, ... (${p.changed - p.examples.length} more)` : '';
+      io.stderr(`${PASS_NAMES.includes(p.name) ? 'normalize ' : ''}${p.name}: ${p.changed} changed (${p.examples.join(', ')}${more})\n`);
+    }
+  }
+  if (v.json) {
+    io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  }
+  const d = result.disk;
+  const lines = [d.sha256, `disk ${d.diskGuid} ${d.size} bytes, ${d.sectorSize}-byte sectors`];
+  for (const p of d.partitions) {
+    const what = p.format === 'verity' ? `verity of ${p.protects}, root hash ${p.rootHash}` : p.format === 'none' ? 'no file system' : `${p.format}${p.fsUuid ? ` ${p.volumeId ?? p.fsUuid}` : ''}`;
+    lines.push(`partition ${p.number} ${p.type} ${JSON.stringify(p.label)} ${p.uuid} ${p.size} bytes: ${what}`);
+  }
+  io.stdout(`${lines.join('\n')}\n`);
+  return 0;
 }

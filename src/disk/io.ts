@@ -24,6 +24,7 @@ export class RegionWriter implements Output {
 }
 
 export class FileOutput implements Output {
+  private closed = false;
   private constructor(readonly fd: number, private readonly path: string) {}
 
   static create(path: string): FileOutput {
@@ -43,7 +44,10 @@ export class FileOutput implements Output {
     }
   }
 
+  /** Closes the file (once; later calls do nothing). */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     closeSync(this.fd);
   }
 }

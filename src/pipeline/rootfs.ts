@@ -42,7 +42,7 @@ export function checkImageOptions(opts: ImageOptions & { sourceDateEpoch?: numbe
   if (opts.keepXattrs !== undefined) checkStrings(opts.keepXattrs, 'keepXattrs');
 }
 
-async function readRootfs(path: string, tmp: string): Promise<{ tree: RootfsTree; isDir: boolean }> {
+export async function readRootfs(path: string, tmp: string): Promise<{ tree: RootfsTree; isDir: boolean }> {
   let isDir: boolean;
   try {
     isDir = (await stat(path)).isDirectory();

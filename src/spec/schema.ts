@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { DISTRIBUTIONS, DISTRIBUTION_SPEC_FIELDS, SOURCE_SCHEMAS } from '../sources/index.js';
+import { diskSpec } from './disk-schema.js';
 
 const PASS = z.enum(['exclude', 'ldconfig-aux-cache', 'machine-id', 'random-seed', 'pacman-installdate', 'xattrs', 'clamp-mtime']);
 
@@ -38,6 +39,7 @@ export const imageSpec = z.strictObject({
   compression: z.enum(['gzip', 'zstd', 'none']).default('gzip'),
   platform: z.string().regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/).optional()
     .describe('OCI platform; default: linux/<architecture mapped to the OCI name>'),
+  disk: diskSpec.optional().describe('A disk image (build --output disk:FILE.raw): seed, sector size, partitions; see docs/disk.md'),
 }).superRefine((spec, ctx) => {
   for (const d of DISTRIBUTIONS) d.checkSpec(spec, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
 });
