@@ -14,7 +14,7 @@ import { formatUuid } from '../disk/uuid.js';
 import type { StepReport } from './steps.js';
 
 /** Modules the initrd loads (with their dependencies): disk controllers and the root file systems. */
-const INITRD_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_scsi', 'ahci', 'ata_piix', 'sd_mod', 'nvme', 'crc32c_generic', 'crc32c_intel', 'ext4', 'erofs'];
+const INITRD_MODULES = ['virtio_pci', 'virtio_blk', 'virtio_scsi', 'ahci', 'ata_piix', 'sd_mod', 'nvme', 'crc32c_generic', 'ext4', 'erofs'];
 
 export interface BootloaderResult {
   kernel: string;

@@ -98,7 +98,25 @@ export function diskInput(spec: DiskSpec, architecture: string, where: string): 
   };
 }
 
-/** The shared steps once a tree is there: passes → bootloader → disk. */
+/** The directories the kernel and systemd mount file systems on (/dev, /proc, /sys, /run, /tmp). */
+const API_DIRS: Array<[string, number]> = [['dev', 0o755], ['proc', 0o555], ['run', 0o755], ['sys', 0o555], ['tmp', 0o1777]];
+
+/**
+ * A root partition holding the whole tree gets the mount points a booted system needs when the
+ * tree lacks them (package installs do not make them; debootstrap and mkosi do).
+ */
+function apiMountPoints(entries: Map<string, Entry>, def: DiskInput, sde: number): string[] {
+  if (!def.partitions.some((p) => p.kind === 'root' && p.contents === '')) return [];
+  const made: string[] = [];
+  for (const [path, mode] of API_DIRS) {
+    if (entries.has(path)) continue;
+    entries.set(path, { path, type: 'dir', mode, uid: 0, gid: 0, mtime: sde, size: 0 });
+    made.push(path);
+  }
+  return made;
+}
+
+/** The shared steps once a tree is there: passes → mount points → bootloader → disk. */
 async function buildDiskTree(entries: Map<string, Entry>, spec: DiskSpec, architecture: string, path: string, o: {
   sourceDateEpoch: number; normalize: string[]; exclude: string[]; keepXattrs: string[]; where: string;
 }): Promise<{ disk: DiskResult; records: StepRecord[]; bootloader?: BootloaderResult }> {
@@ -106,6 +124,8 @@ async function buildDiskTree(entries: Map<string, Entry>, spec: DiskSpec, archit
   records.push({ step: 'passes', reports: runPasses(entries, o.normalize, { sourceDateEpoch: o.sourceDateEpoch, exclude: o.exclude, keepXattrs: o.keepXattrs }) });
   const def = diskInput(spec, architecture, o.where);
   const resolved = resolvePartitions(def, o.where);
+  const made = apiMountPoints(entries, def, o.sourceDateEpoch);
+  if (made.length > 0) records.push({ step: 'mount points', reports: [{ name: 'mount points', changed: made.length, examples: made }] });
   let bootloader: BootloaderResult | undefined;
   if (spec.bootloader === 'systemd-boot') {
     bootloader = installSystemdBoot(entries, resolved, { sourceDateEpoch: o.sourceDateEpoch, architecture: def.architecture, ...(spec.kernelCommandLine ? { kernelCommandLine: spec.kernelCommandLine } : {}), where: o.where });
