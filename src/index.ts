@@ -27,6 +27,7 @@ export { diff, type DiffOptions } from './diff/image-diff.js';
 export { renderText as renderDiffText, renderJson as renderDiffJson, renderHtml as renderDiffHtml, FINDINGS } from './diff/index.js';
 export type { DiffResult, Difference, Finding as DiffFinding } from './diff/index.js';
 export { verify, type VerifyOptions, type VerifyResult } from './verify/verify.js';
+export { verifyDisk, type VerifyDiskOptions, type VerifyDiskResult } from './verify/verify-disk.js';
 export { compareImages, type VerifyFinding } from './verify/compare.js';
 export { status, type StatusOptions } from './status/status.js';
 export { renderText as renderStatusText, type StatusReport } from './status/report.js';
