@@ -12,6 +12,12 @@ import { join } from 'node:path';
 import { FIXTURE_EPOCH, makeFixture } from '../helpers/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 import { FIXTURE_DISK_YAML } from '../helpers/disk.js';
+import { GOLDEN_DIR } from '../helpers/golden.js';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+
+const require = createRequire(import.meta.url);
+const Ajv2020 = require('ajv/dist/2020') as new (o: object) => { compile: (s: object) => ((d: unknown) => boolean) & { errors?: unknown } };
 
 interface Diff { identical: boolean; a: { kind: string; partitions: number }; differences: Array<{ location: { level: string; partition?: number; path?: string }; field: string; a?: unknown; b?: unknown; finding: string }>; findings: Array<{ id: string }> }
 
@@ -52,6 +58,8 @@ test('a changed file in the ext4 root and the ESP volume id: both named, nothing
   const r = runCli(['diff', diskA, diskB, '--format', 'json']);
   assert.equal(r.status, 1, r.stderr);
   const d = JSON.parse(r.stdout) as Diff;
+  const validate = new Ajv2020({ allErrors: true, strict: true }).compile(JSON.parse(readFileSync(join(GOLDEN_DIR, '../../docs/diff-schema.json'), 'utf8')) as object);
+  assert.ok(validate(d), JSON.stringify(validate.errors));
   assert.equal(d.a.kind, 'disk');
   assert.equal(d.a.partitions, 5);
   const what = d.differences.map((x) => `${x.location.partition}:${x.location.path ?? ''}:${x.field}`);
