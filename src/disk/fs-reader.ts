@@ -57,12 +57,17 @@ export function compareWalkOrder(a: string, b: string): number {
 
 export const CHUNK = 1 << 20;
 
+/** A name from the image as it may appear in a one-line message: control characters escaped. */
+export function esc(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** Guards a walk against directory cycles and absurd depth in hostile images. */
 export class WalkGuard {
   private readonly seen = new Set<number>();
   constructor(private readonly where: string) {}
   enter(id: number, path: string, depth: number): boolean {
-    if (depth > 4096) throw new ReproError('E_BAD_INPUT', `${this.where}: /${path}: directories nested deeper than 4096`);
+    if (depth > 4096) throw new ReproError('E_BAD_INPUT', `${this.where}: /${esc(path)}: directories nested deeper than 4096`);
     if (this.seen.has(id)) return false;
     this.seen.add(id);
     return true;

@@ -7,6 +7,7 @@
  */
 import { comparePaths, parentOf, type Entry, type EntryType } from '../archive/entry.js';
 import { ReproError } from '../model/errors.js';
+import { esc } from './fs-reader.js';
 
 export type NodeType = Exclude<EntryType, 'hardlink'>;
 
@@ -84,7 +85,7 @@ export function buildFsTree(entries: Iterable<Entry>, opts: TreeOptions): FsTree
       rootEntry = e;
       continue;
     }
-    if (e.type === 'hardlink') throw new ReproError('E_BAD_INPUT', `${opts.where}: ${e.path}: unresolved hard link entry`);
+    if (e.type === 'hardlink') throw new ReproError('E_BAD_INPUT', `${opts.where}: ${esc(e.path)}: unresolved hard link entry`);
     selected.push(e);
   }
   if (prefix !== '' && !rootEntry && selected.length === 0) {
@@ -106,10 +107,10 @@ export function buildFsTree(entries: Iterable<Entry>, opts: TreeOptions): FsTree
     const path = rel(e.path);
     const parentPath = parentOf(path);
     const parent = dirs.get(parentPath);
-    if (!parent) throw new ReproError('E_BAD_INPUT', `${opts.where}: ${e.path}: its parent directory is not in the tree`);
+    if (!parent) throw new ReproError('E_BAD_INPUT', `${opts.where}: ${esc(e.path)}: its parent directory is not in the tree`);
     const name = parentPath === '' ? path : path.slice(parentPath.length + 1);
     const nameBytes = Buffer.from(name, 'utf8');
-    if (nameBytes.length > NAME_MAX) throw new ReproError('E_UNSUPPORTED', `${opts.where}: ${e.path}: a name of ${nameBytes.length} bytes (the most is ${NAME_MAX})`);
+    if (nameBytes.length > NAME_MAX) throw new ReproError('E_UNSUPPORTED', `${opts.where}: ${esc(e.path)}: a name of ${nameBytes.length} bytes (the most is ${NAME_MAX})`);
     let node = e.type === 'file' && e.inode !== undefined ? byInode.get(e.inode) : undefined;
     if (node) {
       node.names++;

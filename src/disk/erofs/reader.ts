@@ -5,7 +5,7 @@
  */
 import { ReproError } from '../../model/errors.js';
 import type { Source } from '../io.js';
-import { CHUNK, WalkGuard, type FsEntry, type FsInfo, type FsReader } from '../fs-reader.js';
+import { CHUNK, esc, WalkGuard, type FsEntry, type FsInfo, type FsReader } from '../fs-reader.js';
 import { formatUuid } from '../uuid.js';
 import { crc32cRaw } from '../crc32c.js';
 import {
@@ -171,45 +171,45 @@ export class ErofsReader implements FsReader {
     const fmt = ino.mode & 0o170000;
     const types: Record<number, FsEntry['type']> = { 0o100000: 'file', 0o040000: 'dir', 0o120000: 'symlink', 0o020000: 'char', 0o060000: 'block', 0o010000: 'fifo', 0o140000: 'socket' };
     const type = types[fmt];
-    if (!type) throw new ReproError('E_BAD_INPUT', `${this.where}: /${path}: nid ${ino.nid} has mode 0${ino.mode.toString(8)}`);
+    if (!type) throw new ReproError('E_BAD_INPUT', `${this.where}: /${esc(path)}: nid ${ino.nid} has mode 0${ino.mode.toString(8)}`);
     const e: FsEntry = { path, type, mode: ino.mode & 0o7777, uid: ino.uid, gid: ino.gid, mtime: ino.mtime, mtimeNs: ino.mtimeNs, size: type === 'file' ? ino.size : 0, nlink: ino.nlink, id: ino.nid };
     if (type === 'symlink') {
-      if (ino.size > 65536) throw new ReproError('E_BAD_INPUT', `${this.where}: /${path}: symlink of ${ino.size} bytes`);
-      e.linkname = this.all(ino, `/${path}`).toString('utf8');
+      if (ino.size > 65536) throw new ReproError('E_BAD_INPUT', `${this.where}: /${esc(path)}: symlink of ${ino.size} bytes`);
+      e.linkname = this.all(ino, `/${esc(path)}`).toString('utf8');
     }
     if (type === 'char' || type === 'block') {
       const d = decodeDev(ino.iu);
       e.devmajor = d.major;
       e.devminor = d.minor;
     }
-    const x = this.xattrs(ino, `/${path}`);
+    const x = this.xattrs(ino, `/${esc(path)}`);
     if (x) e.xattrs = x;
-    if (type === 'file') e.chunks = () => this.data(ino, `/${path}`);
+    if (type === 'file') e.chunks = () => this.data(ino, `/${esc(path)}`);
     return e;
   }
 
   private children(dir: Inode, path: string): Array<{ name: Buffer; nid: number }> {
-    if (dir.size > 1 << 30) throw new ReproError('E_BAD_INPUT', `${this.where}: /${path}: a directory of ${dir.size} bytes`);
-    const data = this.all(dir, `/${path}`);
+    if (dir.size > 1 << 30) throw new ReproError('E_BAD_INPUT', `${this.where}: /${esc(path)}: a directory of ${dir.size} bytes`);
+    const data = this.all(dir, `/${esc(path)}`);
     const out: Array<{ name: Buffer; nid: number }> = [];
     for (let b = 0; b < data.length; b += this.bs) {
       const end = Math.min(data.length, b + this.bs);
-      if (end - b < 12) throw new ReproError('E_BAD_INPUT', `${this.where}: /${path}: truncated directory block`);
+      if (end - b < 12) throw new ReproError('E_BAD_INPUT', `${this.where}: /${esc(path)}: truncated directory block`);
       const first = data.readUInt16LE(b + 8);
-      if (first < 12 || first % 12 !== 0 || b + first > end) throw new ReproError('E_BAD_INPUT', `${this.where}: /${path}: bad directory block at ${b}`);
+      if (first < 12 || first % 12 !== 0 || b + first > end) throw new ReproError('E_BAD_INPUT', `${this.where}: /${esc(path)}: bad directory block at ${b}`);
       const n = first / 12;
       for (let i = 0; i < n; i++) {
         const o = b + i * 12;
         const nameOff = data.readUInt16LE(o + 8);
         const nextOff = i + 1 < n ? data.readUInt16LE(o + 20) : end - b;
-        if (nameOff < first || nameOff > nextOff || b + nextOff > end) throw new ReproError('E_BAD_INPUT', `${this.where}: /${path}: bad directory entry ${i} in block ${b / this.bs}`);
+        if (nameOff < first || nameOff > nextOff || b + nextOff > end) throw new ReproError('E_BAD_INPUT', `${this.where}: /${esc(path)}: bad directory entry ${i} in block ${b / this.bs}`);
         let name = data.subarray(b + nameOff, b + nextOff);
         if (i + 1 === n) {
           const z = name.indexOf(0);
           if (z >= 0) name = name.subarray(0, z);
         }
         const nid = data.readBigUInt64LE(o);
-        if (nid > BigInt(Number.MAX_SAFE_INTEGER)) throw new ReproError('E_BAD_INPUT', `${this.where}: /${path}: nid ${nid}`);
+        if (nid > BigInt(Number.MAX_SAFE_INTEGER)) throw new ReproError('E_BAD_INPUT', `${this.where}: /${esc(path)}: nid ${nid}`);
         const s = name.toString('latin1');
         if (s !== '.' && s !== '..') out.push({ name: Buffer.from(name), nid: Number(nid) });
       }
@@ -221,10 +221,10 @@ export class ErofsReader implements FsReader {
     const guard = new WalkGuard(this.where);
     const self = this;
     function* dir(path: string, ino: Inode, depth: number): Generator<FsEntry> {
-      if (!guard.enter(ino.nid, path, depth)) throw new ReproError('E_BAD_INPUT', `${self.where}: /${path}: directory nid ${ino.nid} is reached twice (a loop)`);
+      if (!guard.enter(ino.nid, path, depth)) throw new ReproError('E_BAD_INPUT', `${self.where}: /${esc(path)}: directory nid ${ino.nid} is reached twice (a loop)`);
       for (const c of self.children(ino, path)) {
         const name = c.name.toString('utf8');
-        if (name === '' || name.includes('/')) throw new ReproError('E_BAD_INPUT', `${self.where}: /${path}: an empty name or one with '/'`);
+        if (name === '' || name.includes('/')) throw new ReproError('E_BAD_INPUT', `${self.where}: /${esc(path)}: an empty name or one with '/'`);
         const p = path === '' ? name : `${path}/${name}`;
         const child = self.inode(c.nid);
         const e = self.entry(p, child);

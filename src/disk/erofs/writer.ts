@@ -12,6 +12,7 @@ import { ReproError } from '../../model/errors.js';
 import { crc32cRaw } from '../crc32c.js';
 import type { Output } from '../io.js';
 import type { FsNode, FsTree } from '../tree.js';
+import { esc } from '../fs-reader.js';
 import {
   BLOCK, BLOCK_BITS, COMPACT_SIZE, encodeDev, EROFS_MAGIC, EXTENDED_SIZE, FEATURE_COMPAT_SB_CHKSUM, FT, LAYOUT_FLAT_INLINE,
   LAYOUT_FLAT_PLAIN, SUPER_OFFSET, XATTR_PREFIXES,
@@ -51,9 +52,9 @@ function erofsXattrs(n: FsNode, where: string): Xattr[] {
   const out: Xattr[] = [];
   for (const [full, value] of n.xattrs ?? []) {
     const p = XATTR_PREFIXES.find(([prefix, i]) => (i === 2 || i === 3 ? full === prefix : full.startsWith(prefix)));
-    if (!p) throw new ReproError('E_UNSUPPORTED', `${where}: /${n.path}: extended attribute ${JSON.stringify(full)} has no prefix erofs can store (user., trusted., security., POSIX ACLs)`);
+    if (!p) throw new ReproError('E_UNSUPPORTED', `${where}: /${esc(n.path)}: extended attribute ${JSON.stringify(full)} has no prefix erofs can store (user., trusted., security., POSIX ACLs)`);
     const name = Buffer.from(full.slice(p[0].length), 'utf8');
-    if (name.length > 255 || value.length > 65535) throw new ReproError('E_UNSUPPORTED', `${where}: /${n.path}: extended attribute ${full} is too large`);
+    if (name.length > 255 || value.length > 65535) throw new ReproError('E_UNSUPPORTED', `${where}: /${esc(n.path)}: extended attribute ${full} is too large`);
     out.push({ index: p[1], name, value });
   }
   return out.sort((a, b) => a.index - b.index || Buffer.compare(a.name, b.name));
@@ -131,7 +132,7 @@ export function planErofs(tree: FsTree, opts: ErofsOptions): ErofsPlan {
     if (n.type === 'file') size = n.size;
     else if (n.type === 'symlink') size = Buffer.byteLength(n.linkname ?? '', 'utf8');
     else if (n.type === 'dir') size = dirLayout(dirents(n)).size;
-    if (n.type === 'symlink' && (size === 0 || size > BLOCK)) throw new ReproError('E_UNSUPPORTED', `${where}: /${n.path}: a symlink target of ${size} bytes`);
+    if (n.type === 'symlink' && (size === 0 || size > BLOCK)) throw new ReproError('E_UNSUPPORTED', `${where}: /${esc(n.path)}: a symlink target of ${size} bytes`);
     const compact = n.mtime === opts.time && n.uid < 65536 && n.gid < 65536 && nlink < 65536 && size < 2 ** 32;
     return { node: n, compact, xattrs, xattrSize: xattrBytes(xattrs), size, inline: false, blockBytes: size, nid: 0, startBlock: 0, nlink };
   });
@@ -221,8 +222,8 @@ export function writeErofs(plan: ErofsPlan, out: Output): { blocks: number; inod
         out.write(b, p.startBlock * BLOCK);
       }
     } else if (n.type === 'file' && p.size > 0) {
-      if (!n.content) throw new ReproError('E_IO', `${where}: /${n.path}: file without content`);
-      reader.begin(n.content, n.size, `${where}: /${n.path}`);
+      if (!n.content) throw new ReproError('E_IO', `${where}: /${esc(n.path)}: file without content`);
+      reader.begin(n.content, n.size, `${where}: /${esc(n.path)}`);
       try {
         let off = 0;
         while (off < p.blockBytes) {

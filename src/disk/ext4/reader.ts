@@ -7,7 +7,7 @@
  */
 import { ReproError } from '../../model/errors.js';
 import type { Source } from '../io.js';
-import { CHUNK, WalkGuard, type FsEntry, type FsInfo, type FsReader } from '../fs-reader.js';
+import { CHUNK, esc, WalkGuard, type FsEntry, type FsInfo, type FsReader } from '../fs-reader.js';
 import { formatUuid } from '../uuid.js';
 import { decodeTime, EXTENTS_FL, FT, ROOT_INO, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, SUPER_MAGIC } from './format.js';
 import { EXTENT_MAGIC } from './extents.js';
@@ -237,10 +237,10 @@ export class Ext4Reader implements FsReader {
   private entry(path: string, ino: Inode): FsEntry {
     const fmt = ino.mode & S_IFMT;
     const type = fmt === S_IFREG ? 'file' : fmt === S_IFDIR ? 'dir' : fmt === S_IFLNK ? 'symlink' : fmt === S_IFCHR ? 'char' : fmt === S_IFBLK ? 'block' : fmt === S_IFIFO ? 'fifo' : fmt === S_IFSOCK ? 'socket' : undefined;
-    if (!type) throw new ReproError('E_BAD_INPUT', `${this.where}: /${path}: inode ${ino.ino} has mode 0${ino.mode.toString(8)}`);
+    if (!type) throw new ReproError('E_BAD_INPUT', `${this.where}: /${esc(path)}: inode ${ino.ino} has mode 0${ino.mode.toString(8)}`);
     const e: FsEntry = { path, type, mode: ino.mode & 0o7777, uid: ino.uid, gid: ino.gid, mtime: ino.mtime, mtimeNs: ino.mtimeNs, size: type === 'file' ? ino.size : 0, nlink: ino.links, id: ino.ino };
     if (type === 'symlink') {
-      if (ino.size > this.blockSize * 16) throw new ReproError('E_BAD_INPUT', `${this.where}: /${path}: symlink of ${ino.size} bytes`);
+      if (ino.size > this.blockSize * 16) throw new ReproError('E_BAD_INPUT', `${this.where}: /${esc(path)}: symlink of ${ino.size} bytes`);
       const fast = ino.size < 60 && !(ino.flags & EXTENTS_FL) && (ino.raw.readUInt32LE(0x1c) === 0 || ino.fileAcl !== 0);
       e.linkname = (fast ? ino.iblock.subarray(0, ino.size) : this.all(ino, ino.size)).toString('utf8');
     }
@@ -262,7 +262,7 @@ export class Ext4Reader implements FsReader {
   }
 
   private children(dir: Inode, path: string): Array<{ name: Buffer; ino: number }> {
-    if (dir.size > 1 << 30) throw new ReproError('E_BAD_INPUT', `${this.where}: /${path}: a directory of ${dir.size} bytes`);
+    if (dir.size > 1 << 30) throw new ReproError('E_BAD_INPUT', `${this.where}: /${esc(path)}: a directory of ${dir.size} bytes`);
     const data = this.all(dir, dir.size);
     const out: Array<{ name: Buffer; ino: number }> = [];
     for (let b = 0; b < data.length; b += this.blockSize) {
@@ -274,7 +274,7 @@ export class Ext4Reader implements FsReader {
         const nameLen = data[at + 6]!;
         const recLen = rec === 0 || rec === 65535 ? this.blockSize : rec;
         if (recLen < 8 || recLen % 4 !== 0 || o + recLen > this.blockSize || (inum !== 0 && 8 + nameLen > recLen)) {
-          throw new ReproError('E_BAD_INPUT', `${this.where}: /${path}: bad directory entry at byte ${at}`);
+          throw new ReproError('E_BAD_INPUT', `${this.where}: /${esc(path)}: bad directory entry at byte ${at}`);
         }
         if (inum !== 0) {
           const name = data.subarray(at + 8, at + 8 + nameLen);
@@ -290,10 +290,10 @@ export class Ext4Reader implements FsReader {
     const guard = new WalkGuard(this.where);
     const self = this;
     function* dir(path: string, ino: Inode, depth: number): Generator<FsEntry> {
-      if (!guard.enter(ino.ino, path, depth)) throw new ReproError('E_BAD_INPUT', `${self.where}: /${path}: directory inode ${ino.ino} is reached twice (a loop)`);
+      if (!guard.enter(ino.ino, path, depth)) throw new ReproError('E_BAD_INPUT', `${self.where}: /${esc(path)}: directory inode ${ino.ino} is reached twice (a loop)`);
       for (const c of self.children(ino, path)) {
         const name = c.name.toString('utf8');
-        if (name.includes('/') || name.includes('\0')) throw new ReproError('E_BAD_INPUT', `${self.where}: /${path}: a name with '/' or NUL`);
+        if (name.includes('/') || name.includes('\0')) throw new ReproError('E_BAD_INPUT', `${self.where}: /${esc(path)}: a name with '/' or NUL`);
         const p = path === '' ? name : `${path}/${name}`;
         const child = self.inode(c.ino);
         const e = self.entry(p, child);

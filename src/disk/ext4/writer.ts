@@ -13,6 +13,7 @@ import { ContentReader } from '../../archive/content.js';
 import { ReproError } from '../../model/errors.js';
 import type { Output } from '../io.js';
 import type { FsNode, FsTree } from '../tree.js';
+import { esc } from '../fs-reader.js';
 import { directoryBlocks, type DirRecord } from './dir.js';
 import { buildExtentTree, capExtents, treeBlocks, type Extent } from './extents.js';
 import {
@@ -85,7 +86,7 @@ function modeOf(n: FsNode): number {
 }
 
 function checkTime(n: FsNode, where: string): void {
-  if (n.mtime < TIME_MIN || n.mtime > TIME_MAX) throw new ReproError('E_UNSUPPORTED', `${where}: /${n.path}: time ${n.mtime} is outside what ext4 stores`);
+  if (n.mtime < TIME_MIN || n.mtime > TIME_MAX) throw new ReproError('E_UNSUPPORTED', `${where}: /${esc(n.path)}: time ${n.mtime} is outside what ext4 stores`);
 }
 
 /** Assigns inode numbers and builds the directory blocks and xattr placement. */
@@ -111,10 +112,10 @@ export function planExt4(tree: FsTree, opts: Ext4Options): Ext4Plan {
 
   const plan = (n: FsNode): NodePlan => {
     checkTime(n, where);
-    const xattrs = ext4Xattrs(n.xattrs, `${where}: /${n.path}`);
+    const xattrs = ext4Xattrs(n.xattrs, `${where}: /${esc(n.path)}`);
     const space = xattrSpace(xattrs);
     const xattrInline = xattrs.length === 0 || 4 + space <= INLINE_XATTR_SPACE;
-    if (!xattrInline && 32 + space > BLOCK_SIZE) throw new ReproError('E_UNSUPPORTED', `${where}: /${n.path}: extended attributes of ${space} bytes do not fit one ext4 block`);
+    if (!xattrInline && 32 + space > BLOCK_SIZE) throw new ReproError('E_UNSUPPORTED', `${where}: /${esc(n.path)}: extended attributes of ${space} bytes do not fit one ext4 block`);
     let links = n.names;
     let dir: NodePlan['dir'];
     if (n.type === 'dir') {
@@ -128,7 +129,7 @@ export function planExt4(tree: FsTree, opts: Ext4Options): Ext4Plan {
       links = subdirs + 2 > 65000 ? 1 : subdirs + 2;
       const self = ino.get(n)!;
       const parentIno = n === tree.root ? ROOT_INO : ino.get(n.parent!)!;
-      dir = directoryBlocks(self, parentIno, children, inodeSeed(seed, self, 0), hashSeedWords, `${where}: /${n.path}`);
+      dir = directoryBlocks(self, parentIno, children, inodeSeed(seed, self, 0), hashSeedWords, `${where}: /${esc(n.path)}`);
       if (n === lf && n.id === -1) {
         // As mke2fs makes it: four blocks, so that e2fsck can reconnect files without allocating.
         while (dir.blocks.length < 4) dir.blocks.push(emptyDirBlock(inodeSeed(seed, self, 0)));
@@ -299,7 +300,7 @@ export function writeExt4(plan: Ext4Plan, out: Output, blocks: number): Ext4Resu
       finish(p, p.ino, extents, dataBlocks, { ...base, size: n.size, flags: EXTENTS_FL });
     } else if (n.type === 'symlink') {
       const target = Buffer.from(n.linkname ?? '', 'utf8');
-      if (target.length === 0 || target.length >= BLOCK_SIZE) throw new ReproError('E_UNSUPPORTED', `${where}: /${n.path}: a symlink target of ${target.length} bytes`);
+      if (target.length === 0 || target.length >= BLOCK_SIZE) throw new ReproError('E_UNSUPPORTED', `${where}: /${esc(n.path)}: a symlink target of ${target.length} bytes`);
       if (target.length < 60) {
         const iblock = Buffer.alloc(60);
         target.copy(iblock);
@@ -327,8 +328,8 @@ export function writeExt4(plan: Ext4Plan, out: Output, blocks: number): Ext4Resu
     const extents: Extent[] = [];
     let dataBlocks = 0;
     if (n.size === 0) return { extents, dataBlocks };
-    if (!n.content) throw new ReproError('E_IO', `${where}: /${n.path}: file without content`);
-    reader.begin(n.content, n.size, `${where}: /${n.path}`);
+    if (!n.content) throw new ReproError('E_IO', `${where}: /${esc(n.path)}: file without content`);
+    reader.begin(n.content, n.size, `${where}: /${esc(n.path)}`);
     try {
       let logical = 0;
       while (reader.remaining > 0) {

@@ -7,7 +7,7 @@
  */
 import { ReproError } from '../../model/errors.js';
 import type { Source } from '../io.js';
-import { CHUNK, WalkGuard, type FsEntry, type FsInfo, type FsReader } from '../fs-reader.js';
+import { CHUNK, esc, WalkGuard, type FsEntry, type FsInfo, type FsReader } from '../fs-reader.js';
 import { shortNameChecksum } from './names.js';
 
 /** Short names are in an OEM code page: code page 437 (the Linux kernel's default) for bytes >= 0x80. */
@@ -197,15 +197,15 @@ export class VfatReader implements FsReader {
     const self = this;
     const rootCluster = this.fat === 32 ? this.rootCluster : 0;
     function* dir(path: string, cluster: number, depth: number): Generator<FsEntry> {
-      if (!guard.enter(cluster, path, depth)) throw new ReproError('E_BAD_INPUT', `${self.where}: /${path}: directory at cluster ${cluster} is reached twice (a loop)`);
-      const list = self.entries(self.dirBytes(cluster, `/${path}`), `/${path}`)
+      if (!guard.enter(cluster, path, depth)) throw new ReproError('E_BAD_INPUT', `${self.where}: /${esc(path)}: directory at cluster ${cluster} is reached twice (a loop)`);
+      const list = self.entries(self.dirBytes(cluster, `/${esc(path)}`), `/${esc(path)}`)
         .sort((a, b) => Buffer.compare(Buffer.from(a.name, 'utf8'), Buffer.from(b.name, 'utf8')));
       for (const d of list) {
-        if (d.name.includes('/') || d.name === '') throw new ReproError('E_BAD_INPUT', `${self.where}: /${path}: a bad name`);
+        if (d.name.includes('/') || d.name === '') throw new ReproError('E_BAD_INPUT', `${self.where}: /${esc(path)}: a bad name`);
         const p = path === '' ? d.name : `${path}/${d.name}`;
         const isDir = (d.attr & 0x10) !== 0;
         const e: FsEntry = { path: p, type: isDir ? 'dir' : 'file', mode: isDir ? 0o755 : 0o644, uid: 0, gid: 0, mtime: d.mtime, mtimeNs: 0, size: isDir ? 0 : d.size, nlink: 1, id: d.cluster };
-        if (!isDir) e.chunks = () => self.data(d.cluster, d.size, `/${p}`);
+        if (!isDir) e.chunks = () => self.data(d.cluster, d.size, `/${esc(p)}`);
         yield e;
         if (isDir) yield* dir(p, d.cluster, depth + 1);
       }

@@ -10,6 +10,7 @@ import { ContentReader } from '../../archive/content.js';
 import { ReproError } from '../../model/errors.js';
 import type { Output } from '../io.js';
 import type { FsNode, FsTree } from '../tree.js';
+import { esc } from '../fs-reader.js';
 import { checkLongName, exactShortName, fatLabel, generateShortName, longNameEntries, shortNameChecksum } from './names.js';
 
 export interface VfatOptions {
@@ -127,8 +128,8 @@ export interface VfatPlan {
 
 export function planVfat(tree: FsTree, opts: VfatOptions): VfatPlan {
   for (const n of tree.nodes) {
-    if (n.type !== 'file' && n.type !== 'dir') throw new ReproError('E_UNSUPPORTED', `${opts.where}: /${n.path} is a ${n.type}; FAT holds only files and directories`);
-    if (n.type === 'file' && n.size >= 2 ** 32) throw new ReproError('E_UNSUPPORTED', `${opts.where}: /${n.path} is ${n.size} bytes; FAT files end below 4 GiB`);
+    if (n.type !== 'file' && n.type !== 'dir') throw new ReproError('E_UNSUPPORTED', `${opts.where}: /${esc(n.path)} is a ${n.type}; FAT holds only files and directories`);
+    if (n.type === 'file' && n.size >= 2 ** 32) throw new ReproError('E_UNSUPPORTED', `${opts.where}: /${esc(n.path)} is ${n.size} bytes; FAT files end below 4 GiB`);
     for (const c of n.children ?? []) checkLongName(c.name, `${opts.where}: /${n.path === '' ? '' : `${n.path}/`}${c.name}`);
   }
   const hasLabel = fatLabel(opts.label) !== '';
@@ -270,8 +271,8 @@ export function writeVfat(plan: VfatPlan, out: Output, bytes: number): VfatGeome
     copies.set(n, k + 1);
     const first = fileFirst.get(n)![k]!;
     if (n.size === 0) return;
-    if (!n.content) throw new ReproError('E_IO', `${where}: /${n.path}: file without content`);
-    reader.begin(n.content, n.size, `${where}: /${n.path}`);
+    if (!n.content) throw new ReproError('E_IO', `${where}: /${esc(n.path)}: file without content`);
+    reader.begin(n.content, n.size, `${where}: /${esc(n.path)}`);
     try {
       let off = 0;
       while (reader.remaining > 0) {
