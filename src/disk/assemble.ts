@@ -261,8 +261,9 @@ export function writeDisk(entries: Map<string, Entry>, def: DiskInput, resolved:
     out.write(gpt.head, 0);
     out.write(gpt.tail, gpt.tailLba * ss);
     fsyncSync(out.fd);
+    const written = out.writtenRanges();
     out.close();
-    const sha256 = hashFile(tmp);
+    const sha256 = hashFile(tmp, written, diskBytes);
     renameSync(tmp, path);
     return {
       path, size: diskBytes, sha256, sectorSize: ss, diskGuid: formatUuid(guid),
@@ -290,13 +291,41 @@ export function writeDisk(entries: Map<string, Entry>, def: DiskInput, resolved:
   }
 }
 
-/** SHA-256 of a file, read in 4 MiB pieces. */
-export function hashFile(path: string): string {
+const ZEROS = Buffer.alloc(4 << 20);
+
+/**
+ * SHA-256 of a file, read in 4 MiB pieces. Given the ranges that were written (and the file's
+ * size), the holes between them are hashed as zeros without being read.
+ */
+export function hashFile(path: string, written?: Array<[number, number]>, size?: number): string {
   const h = createHash('sha256');
   const fd = openSync(path, 'r');
+  const buf = Buffer.allocUnsafe(4 << 20);
+  const readRange = (start: number, end: number): void => {
+    for (let pos = start; pos < end;) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
+      if (n === 0) throw new ReproError('E_IO', `${path}: ended at ${pos} while hashing`);
+      h.update(buf.subarray(0, n));
+      pos += n;
+    }
+  };
+  const zeros = (n: number): void => {
+    for (let left = n; left > 0; left -= ZEROS.length) h.update(ZEROS.subarray(0, Math.min(left, ZEROS.length)));
+  };
   try {
-    const buf = Buffer.allocUnsafe(4 << 20);
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
+    if (!written || size === undefined) {
+      for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
+    } else {
+      let pos = 0;
+      for (const [s, e] of written) {
+        const start = Math.min(s, size);
+        const end = Math.min(e, size);
+        if (start > pos) zeros(start - pos);
+        if (end > Math.max(start, pos)) readRange(Math.max(start, pos), end);
+        pos = Math.max(pos, end);
+      }
+      if (size > pos) zeros(size - pos);
+    }
   } finally {
     closeSync(fd);
   }

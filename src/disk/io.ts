@@ -25,7 +25,21 @@ export class RegionWriter implements Output {
 
 export class FileOutput implements Output {
   private closed = false;
+  /** Byte ranges written, [start, end), in the order written (see writtenRanges). */
+  private readonly ranges: Array<[number, number]> = [];
   private constructor(readonly fd: number, private readonly path: string) {}
+
+  /** The written ranges, sorted and merged: everything else in the file is a hole. */
+  writtenRanges(): Array<[number, number]> {
+    const sorted = [...this.ranges].sort((a, b) => a[0] - b[0]);
+    const out: Array<[number, number]> = [];
+    for (const [s, e] of sorted) {
+      const last = out[out.length - 1];
+      if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+      else out.push([s, e]);
+    }
+    return out;
+  }
 
   static create(path: string): FileOutput {
     try {
@@ -36,6 +50,9 @@ export class FileOutput implements Output {
   }
 
   write(data: Uint8Array, at: number): void {
+    const last = this.ranges[this.ranges.length - 1];
+    if (last && last[1] === at) last[1] = at + data.length;
+    else this.ranges.push([at, at + data.length]);
     let done = 0;
     try {
       while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, at + done);
