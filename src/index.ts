@@ -65,3 +65,6 @@ export { zstdStream, zstdVersion } from './archive/zstd.js';
 export { readTar } from './archive/tar-reader.js';
 export { tarBlocks, tarChunks, orderEntries } from './archive/tar-writer.js';
 export type { Entry, EntryType, ContentRef } from './archive/entry.js';
+export { writeDisk, resolvePartitions, type DiskInput, type DiskResult, type PartitionInput, type PartitionResult } from './disk/assemble.js';
+export { openDisk, type OpenedDisk, type DiskPartition } from './disk/open.js';
+export type { FsReader, FsEntry, FsInfo } from './disk/fs-reader.js';

@@ -15,6 +15,7 @@ import { encodeGpt, usableRange, type GptPartition } from './gpt.js';
 import { FileOutput, FileSource, RegionWriter } from './io.js';
 import { defaultFlags, partitionType, type PartitionKind, type PartitionType } from './partition-types.js';
 import { diskGuid, ext4HashSeed, fileSystemUuid, partitionUuid, veritySalt, verityUuid, vfatVolumeId, verityPartitionUuids } from './seed.js';
+import { prefetchList, startPrefetch } from './prefetch.js';
 import { buildFsTree, type FsTree } from './tree.js';
 import { formatUuid } from './uuid.js';
 import { buildVerity, hashDeviceBytes } from './verity.js';
@@ -225,6 +226,7 @@ export function writeDisk(entries: Map<string, Entry>, def: DiskInput, resolved:
 
   const tmp = tempNameFor(path);
   const out = FileOutput.create(tmp);
+  const prefetch = startPrefetch(prefetchList(prepared.flatMap((p) => (p.tree ? [p.tree] : []))));
   try {
     for (const [i, p] of prepared.entries()) {
       if (!p.write) continue;
@@ -260,6 +262,7 @@ export function writeDisk(entries: Map<string, Entry>, def: DiskInput, resolved:
     const gpt = encodeGpt({ sectorSize: ss, sectors, diskGuid: guid, firstUsableLba: range.first, lastUsableLba: range.last, partitions: gptParts });
     out.write(gpt.head, 0);
     out.write(gpt.tail, gpt.tailLba * ss);
+    void prefetch.stop();
     fsyncSync(out.fd);
     const written = out.writtenRanges();
     out.close();
@@ -285,6 +288,7 @@ export function writeDisk(entries: Map<string, Entry>, def: DiskInput, resolved:
       }),
     };
   } catch (e) {
+    void prefetch.stop();
     out.close();
     rmSync(tmp, { force: true });
     throw e;

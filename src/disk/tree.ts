@@ -141,7 +141,7 @@ export function buildFsTree(entries: Iterable<Entry>, opts: TreeOptions): FsTree
   return { root, nodes, links };
 }
 
-/** Every (path, node) pair of a tree in byte order of the paths, parents first (hard links once per name). */
+/** Every (path, node) pair of a tree, depth first with children in name byte order (hard links once per name). */
 export function* walkTree(tree: FsTree): Generator<{ path: string; node: FsNode }> {
   function* walk(dir: FsNode, path: string): Generator<{ path: string; node: FsNode }> {
     for (const c of dir.children ?? []) {

@@ -9,7 +9,7 @@ import { ReproError } from '../../model/errors.js';
 import type { Source } from '../io.js';
 import { CHUNK, esc, WalkGuard, type FsEntry, type FsInfo, type FsReader } from '../fs-reader.js';
 import { formatUuid } from '../uuid.js';
-import { decodeTime, EXTENTS_FL, FT, ROOT_INO, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, SUPER_MAGIC } from './format.js';
+import { decodeTime, EXTENTS_FL, ROOT_INO, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, SUPER_MAGIC } from './format.js';
 import { EXTENT_MAGIC } from './extents.js';
 import { aclFromDisk, joinXattrName, XATTR_MAGIC } from './xattr.js';
 
@@ -308,4 +308,3 @@ export class Ext4Reader implements FsReader {
   }
 }
 
-void FT;

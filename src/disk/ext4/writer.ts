@@ -23,7 +23,7 @@ import {
 } from './format.js';
 import { Allocator, geometry, groupBlocks, metadataBlocks, type Geometry } from './layout.js';
 import { blockHash, encodeXattrs, ext4Xattrs, XATTR_MAGIC, xattrSpace, type XattrEntry } from './xattr.js';
-import { crc32cRaw, crc32cU32 } from '../crc32c.js';
+import { crc32cRaw } from '../crc32c.js';
 
 export interface Ext4Options {
   label: string;
@@ -282,7 +282,7 @@ export function writeExt4(plan: Ext4Plan, out: Output, blocks: number): Ext4Resu
     journalIblock = Buffer.from(inodes.get(JOURNAL_INO)!.subarray(0x28, 0x28 + 60));
   }
 
-  let dirs = new Map<number, number>(); // group → directories
+  const dirs = new Map<number, number>(); // group → directories
   const countDir = (ino: number): void => {
     const g = Math.floor((ino - 1) / geo.inodesPerGroup);
     dirs.set(g, (dirs.get(g) ?? 0) + 1);
@@ -296,7 +296,7 @@ export function writeExt4(plan: Ext4Plan, out: Output, blocks: number): Ext4Resu
       const extents = placeBlocks(p.dir.blocks, 0);
       finish(p, p.ino, extents, p.dir.blocks.length, { ...base, size: p.dir.blocks.length * BLOCK_SIZE, flags: EXTENTS_FL | (p.dir.indexed ? INDEX_FL : 0) });
     } else if (n.type === 'file') {
-      const { extents, dataBlocks } = writeFileData(n, p.ino);
+      const { extents, dataBlocks } = writeFileData(n);
       finish(p, p.ino, extents, dataBlocks, { ...base, size: n.size, flags: EXTENTS_FL });
     } else if (n.type === 'symlink') {
       const target = Buffer.from(n.linkname ?? '', 'utf8');
@@ -324,7 +324,7 @@ export function writeExt4(plan: Ext4Plan, out: Output, blocks: number): Ext4Resu
   };
 
   // File content: all-zero blocks are left as holes.
-  const writeFileData = (n: FsNode, ino: number): { extents: Extent[]; dataBlocks: number } => {
+  const writeFileData = (n: FsNode): { extents: Extent[]; dataBlocks: number } => {
     const extents: Extent[] = [];
     let dataBlocks = 0;
     if (n.size === 0) return { extents, dataBlocks };
@@ -362,7 +362,6 @@ export function writeExt4(plan: Ext4Plan, out: Output, blocks: number): Ext4Resu
     } finally {
       reader.close();
     }
-    void ino;
     return { extents, dataBlocks };
   };
 
@@ -409,7 +408,6 @@ export function writeExt4(plan: Ext4Plan, out: Output, blocks: number): Ext4Resu
     freeBlocksTotal += free;
     freeInodesTotal += ipg - used;
   }
-  dirs = new Map();
 
   const label = Buffer.alloc(16);
   const l = Buffer.from(opts.label, 'utf8');
@@ -447,4 +445,3 @@ function mergeExtents(extents: Extent[]): Extent[] {
   return out;
 }
 
-void crc32cU32;
