@@ -19,14 +19,16 @@ export interface VerityParams {
   dataBytes: number;
 }
 
-/** Hash blocks per level, bottom (level 0) first. */
+/**
+ * Hash blocks per level, bottom (level 0) first: as many levels as it takes to get down to one
+ * hash; a single data block needs none (its own hash is the root hash, as the kernel counts levels).
+ */
 export function levelSizes(dataBlocks: number): number[] {
   const out: number[] = [];
-  let n = dataBlocks;
-  do {
+  for (let n = dataBlocks; n > 1;) {
     n = Math.ceil(n / PER_BLOCK);
     out.push(n);
-  } while (n > 1);
+  }
   return out;
 }
 
@@ -59,21 +61,24 @@ export function buildVerity(src: Source, p: VerityParams): { hashDevice: Buffer;
   if (p.salt.length > 256) throw new ReproError('E_BAD_INPUT', 'verity: a salt of more than 256 bytes');
   const dataBlocks = p.dataBytes / VERITY_BLOCK;
   const sizes = levelSizes(dataBlocks);
-  const levels = sizes.map((n) => Buffer.alloc(n * VERITY_BLOCK));
   const hashBlock = (block: Uint8Array): Buffer => createHash('sha256').update(p.salt).update(block).digest();
+  // The data blocks' hashes; they fill the bottom level's blocks (zero padded).
+  const digests = Buffer.alloc(Math.max(1, sizes[0] ?? 0) * VERITY_BLOCK);
   const chunk = Buffer.allocUnsafe(1 << 20);
   for (let off = 0, i = 0; off < p.dataBytes;) {
     const len = Math.min(chunk.length, p.dataBytes - off);
     src.readInto(chunk, 0, len, off, 'verity data');
-    for (let o = 0; o < len; o += VERITY_BLOCK, i++) hashBlock(chunk.subarray(o, o + VERITY_BLOCK)).copy(levels[0]!, i * DIGEST);
+    for (let o = 0; o < len; o += VERITY_BLOCK, i++) hashBlock(chunk.subarray(o, o + VERITY_BLOCK)).copy(digests, i * DIGEST);
     off += len;
   }
-  for (let l = 1; l < levels.length; l++) {
+  const levels: Buffer[] = sizes.length === 0 ? [] : [digests];
+  for (let l = 1; l < sizes.length; l++) {
     const below = levels[l - 1]!;
-    for (let i = 0; i < sizes[l - 1]!; i++) hashBlock(below.subarray(i * VERITY_BLOCK, (i + 1) * VERITY_BLOCK)).copy(levels[l]!, i * DIGEST);
+    const level = Buffer.alloc(sizes[l]! * VERITY_BLOCK);
+    for (let i = 0; i < sizes[l - 1]!; i++) hashBlock(below.subarray(i * VERITY_BLOCK, (i + 1) * VERITY_BLOCK)).copy(level, i * DIGEST);
+    levels.push(level);
   }
-  const top = levels[levels.length - 1]!;
-  const rootHash = hashBlock(top.subarray(0, VERITY_BLOCK));
+  const rootHash = levels.length === 0 ? Buffer.from(digests.subarray(0, DIGEST)) : hashBlock(levels[levels.length - 1]!.subarray(0, VERITY_BLOCK));
   const sb = Buffer.alloc(VERITY_BLOCK);
   encodeVeritySuperblock(p).copy(sb);
   return { hashDevice: Buffer.concat([sb, ...levels.reverse()]), rootHash };

@@ -15,6 +15,8 @@ import { FIXTURE_EPOCH, makeFixture } from '../helpers/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 import { readGolden } from '../helpers/golden.js';
 import { extract, FIXTURE_DISK_YAML, FIXTURE_SEED, have, run } from '../helpers/disk.js';
+import { FileSource } from '../../src/disk/io.js';
+import { readGpt } from '../../src/disk/gpt.js';
 
 interface Result { disk: { sha256: string; size: number; diskGuid: string; partitions: Array<{ number: number; type: string; label: string; uuid: string; offset: number; size: number; format: string; rootHash?: string; fsUuid?: string; volumeId?: string; flags: string }> } }
 
@@ -145,4 +147,38 @@ test('veritysetup verify accepts the root hash, and refuses the data after one f
   const bad = run('veritysetup', ['verify', data, tree, hash.rootHash!]);
   assert.notEqual(bad.status, 0);
   assert.match(bad.stdout + bad.stderr, /corrupted|Verification failed/i);
+});
+
+test('4096-byte sectors: the table, the FAT (4 KiB logical sectors) and ext4 check clean', (t) => {
+  if (!have('e2fsck') || !have('fsck.vfat')) { t.skip('checkers not installed'); return; }
+  const yaml4k = join(work, 'disk4k.yaml');
+  writeFileSync(yaml4k, FIXTURE_DISK_YAML.replace('partitions:', 'sectorSize: 4096\npartitions:'));
+  const out = join(work, '4k.raw');
+  const r = runCli(['build', '--rootfs', rootfs, '--disk', yaml4k, '--output', `disk:${out}`, '--json', '--source-date-epoch', String(FIXTURE_EPOCH)]);
+  assert.equal(r.status, 0, r.stderr);
+  const d = (JSON.parse(r.stdout) as Result).disk;
+  assert.equal(d.diskGuid, first.disk.diskGuid);
+  const file = FileSource.open(out);
+  const table = readGpt(file)!;
+  file.close();
+  assert.equal(table.sectorSize, 4096);
+  assert.deepEqual(table.problems, []);
+  assert.equal(table.firstUsableLba, 6);
+  const [esp, root] = d.partitions;
+  extract(out, esp!.offset, esp!.size, join(work, 'esp4k'));
+  const v = run('fsck.vfat', ['-n', join(work, 'esp4k')]);
+  assert.equal(v.status, 0, v.stdout + v.stderr);
+  extract(out, root!.offset, root!.size, join(work, 'root4k'));
+  assert.equal(run('e2fsck', ['-fn', join(work, 'root4k')]).status, 0);
+  // With a loop device of 4 KiB sectors (where the host allows one), sgdisk checks the table too.
+  const loop = have('losetup') && have('sgdisk') ? run('losetup', ['-f', '--show', '-b', '4096', '-r', out]) : { status: 1, stdout: '' };
+  if (loop.status === 0) {
+    const dev = loop.stdout.trim();
+    try {
+      const g = run('sgdisk', ['-v', dev]);
+      assert.match(g.stdout, /No problems found/, g.stdout + g.stderr);
+    } finally {
+      run('losetup', ['-d', dev]);
+    }
+  }
 });

@@ -15,10 +15,10 @@ import { encodeGpt, readGpt, usableRange } from '../../src/disk/gpt.js';
 import { BufferSource } from '../../src/disk/io.js';
 import { exactShortName, generateShortName, longNameEntries, shortNameChecksum, fatLabel } from '../../src/disk/vfat/names.js';
 import { dosTime } from '../../src/disk/vfat/writer.js';
-import { hashDeviceBytes, levelSizes } from '../../src/disk/verity.js';
+import { buildVerity, hashDeviceBytes, levelSizes } from '../../src/disk/verity.js';
 import { encodeTime, decodeTime } from '../../src/disk/ext4/format.js';
 import { FIXTURE_SEED, have, run } from '../helpers/disk.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -151,10 +151,34 @@ test('DOS times in UTC, clamped to 1980..2107', () => {
   assert.deepEqual(dosTime(0), { date: (0 << 9) | (1 << 5) | 1, time: 0 });
 });
 
-test('verity levels: 128 hashes per block, up to one top block', () => {
-  assert.deepEqual(levelSizes(1), [1]);
+test('verity levels: 128 hashes per block, up to one top block; one data block needs none', () => {
+  assert.deepEqual(levelSizes(1), []);
+  assert.equal(hashDeviceBytes(4096), 4096);
   assert.deepEqual(levelSizes(128), [1]);
   assert.deepEqual(levelSizes(129), [2, 1]);
   assert.deepEqual(levelSizes(128 * 128 + 1), [129, 2, 1]);
   assert.equal(hashDeviceBytes(4096 * 769), 4096 * (1 + 7 + 1));
+});
+
+test('verity hash devices are veritysetup\'s, byte for byte, from 1 to 16385 data blocks', (t) => {
+  if (!have('veritysetup')) { t.skip('cryptsetup-bin not installed'); return; }
+  const dir = mkdtempSync(join(tmpdir(), 'verity-'));
+  try {
+    const salt = Buffer.from('5a'.repeat(32), 'hex');
+    const uuid = parseUuid('01234567-89ab-4def-8123-456789abcdef', 'u');
+    for (const blocks of [1, 2, 127, 128, 129, 16384, 16385]) {
+      const data = Buffer.alloc(blocks * 4096);
+      for (let i = 0; i < blocks; i++) data.writeUInt32LE(i * 2654435761 >>> 0, i * 4096);
+      const dataFile = join(dir, `d${blocks}`);
+      const theirs = join(dir, `h${blocks}`);
+      writeFileSync(dataFile, data);
+      const r = run('veritysetup', ['format', `--salt=${salt.toString('hex')}`, `--uuid=${formatUuid(uuid)}`, '--hash=sha256', '--data-block-size=4096', '--hash-block-size=4096', dataFile, theirs]);
+      assert.equal(r.status, 0, r.stderr);
+      const ours = buildVerity(new BufferSource(data, 'data'), { salt, uuid, dataBytes: data.length });
+      assert.equal(ours.rootHash.toString('hex'), /Root hash:\s+([0-9a-f]+)/.exec(r.stdout)![1], `${blocks} blocks: root hash`);
+      assert.ok(ours.hashDevice.equals(readFileSync(theirs)), `${blocks} blocks: hash device bytes`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
