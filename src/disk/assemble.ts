@@ -15,6 +15,7 @@ import { encodeGpt, usableRange, type GptPartition } from './gpt.js';
 import { FileOutput, FileSource, RegionWriter } from './io.js';
 import { defaultFlags, partitionType, type PartitionKind, type PartitionType } from './partition-types.js';
 import { diskGuid, ext4HashSeed, fileSystemUuid, partitionUuid, veritySalt, verityUuid, vfatVolumeId, verityPartitionUuids } from './seed.js';
+import { BackgroundHasher } from './hasher.js';
 import { prefetchList, startPrefetch } from './prefetch.js';
 import { buildFsTree, type FsTree } from './tree.js';
 import { formatUuid } from './uuid.js';
@@ -164,7 +165,7 @@ export interface DiskWriteOptions {
  * Writes the disk for `entries` to `path` (through a temporary file beside it, renamed into place
  * when complete). `resolved` comes from resolvePartitions (the caller may have used its UUIDs).
  */
-export function writeDisk(entries: Map<string, Entry>, def: DiskInput, resolved: ResolvedPartition[], path: string, opts: DiskWriteOptions): DiskResult {
+export async function writeDisk(entries: Map<string, Entry>, def: DiskInput, resolved: ResolvedPartition[], path: string, opts: DiskWriteOptions): Promise<DiskResult> {
   const where = opts.where;
   const sde = opts.sourceDateEpoch;
   const rootDefaults = { mode: 0o755, uid: 0, gid: 0, mtime: sde };
@@ -227,16 +228,38 @@ export function writeDisk(entries: Map<string, Entry>, def: DiskInput, resolved:
   const tmp = tempNameFor(path);
   const out = FileOutput.create(tmp);
   const prefetch = startPrefetch(prefetchList(prepared.flatMap((p) => (p.tree ? [p.tree] : []))));
+  const hasher = new BackgroundHasher(tmp, out);
+  const uuids = resolved.map((r) => r.seedUuid);
+  const guid = diskGuid(def.seed);
+  const range = usableRange(ss, sectors);
+  const table = (): ReturnType<typeof encodeGpt> => encodeGpt({
+    sectorSize: ss, sectors, diskGuid: guid, firstUsableLba: range.first, lastUsableLba: range.last,
+    partitions: prepared.map((p, i) => ({
+      type: p.r.type.uuid, uuid: uuids[i]!, firstLba: layout[i]!.at / ss, lastLba: (layout[i]!.at + layout[i]!.size) / ss - 1,
+      attributes: p.r.flags, name: p.r.label,
+    })),
+  });
+  // Without verity every UUID is known now: the table goes first, and each partition's stretch of
+  // the file is final (and hashed in the background) once it is written. With verity the table
+  // waits for the root hashes.
+  const hasVerity = prepared.some((p) => p.r.verityOf !== undefined);
+  const writeTable = (): void => {
+    const gpt = table();
+    out.write(gpt.head, 0);
+    out.write(gpt.tail, gpt.tailLba * ss);
+  };
   try {
+    if (!hasVerity) writeTable();
     for (const [i, p] of prepared.entries()) {
-      if (!p.write) continue;
-      const { at, size } = layout[i]!;
-      p.write(new RegionWriter(out, at, size, `${where}: partition ${p.r.number}`), size, at / ss);
+      if (p.write) {
+        const { at, size } = layout[i]!;
+        p.write(new RegionWriter(out, at, size, `${where}: partition ${p.r.number}`), size, at / ss);
+      }
+      if (!hasVerity) hasher.finalUpTo(layout[i + 1]?.at ?? layout[i]!.at + layout[i]!.size);
     }
     ftruncateSync(out.fd, diskBytes);
     // Verity: hash what was written.
     const rootHashes = new Map<number, Buffer>();
-    const uuids = resolved.map((r) => r.seedUuid);
     const reader = FileSource.open(tmp, where);
     try {
       for (const [i, p] of prepared.entries()) {
@@ -253,20 +276,13 @@ export function writeDisk(entries: Map<string, Entry>, def: DiskInput, resolved:
     } finally {
       reader.close();
     }
-    const gptParts: GptPartition[] = prepared.map((p, i) => ({
-      type: p.r.type.uuid, uuid: uuids[i]!, firstLba: layout[i]!.at / ss, lastLba: (layout[i]!.at + layout[i]!.size) / ss - 1,
-      attributes: p.r.flags, name: p.r.label,
-    }));
-    const range = usableRange(ss, sectors);
-    const guid = diskGuid(def.seed);
-    const gpt = encodeGpt({ sectorSize: ss, sectors, diskGuid: guid, firstUsableLba: range.first, lastUsableLba: range.last, partitions: gptParts });
-    out.write(gpt.head, 0);
-    out.write(gpt.tail, gpt.tailLba * ss);
+    if (hasVerity) writeTable();
     void prefetch.stop();
+    // The flush to disk and the rest of the hash run side by side.
+    const sha = hasher.digest(diskBytes);
     fsyncSync(out.fd);
-    const written = out.writtenRanges();
     out.close();
-    const sha256 = hashFile(tmp, written, diskBytes);
+    const sha256 = await sha;
     renameSync(tmp, path);
     return {
       path, size: diskBytes, sha256, sectorSize: ss, diskGuid: formatUuid(guid),
@@ -275,7 +291,7 @@ export function writeDisk(entries: Map<string, Entry>, def: DiskInput, resolved:
         const res: PartitionResult = {
           number: r.number, type: r.type.name, typeUuid: formatUuid(r.type.uuid), label: r.label, uuid: formatUuid(uuids[i]!),
           format: r.verityOf !== undefined ? 'verity' : r.input.format, offset: layout[i]!.at, size: layout[i]!.size,
-          firstLba: gptParts[i]!.firstLba, lastLba: gptParts[i]!.lastLba, flags: `0x${r.flags.toString(16).padStart(16, '0')}`,
+          firstLba: layout[i]!.at / ss, lastLba: (layout[i]!.at + layout[i]!.size) / ss - 1, flags: `0x${r.flags.toString(16).padStart(16, '0')}`,
         };
         if (r.input.format !== 'none' && r.verityOf === undefined) res.fsUuid = formatUuid(r.fsUuid);
         if (r.input.format === 'vfat') res.volumeId = vfatVolumeId(r.fsUuid).toString(16).padStart(8, '0').toUpperCase();
@@ -289,6 +305,7 @@ export function writeDisk(entries: Map<string, Entry>, def: DiskInput, resolved:
     };
   } catch (e) {
     void prefetch.stop();
+    await hasher.abandon();
     out.close();
     rmSync(tmp, { force: true });
     throw e;

@@ -131,7 +131,7 @@ async function buildDiskTree(entries: Map<string, Entry>, spec: DiskSpec, archit
     bootloader = installSystemdBoot(entries, resolved, { sourceDateEpoch: o.sourceDateEpoch, architecture: def.architecture, ...(spec.kernelCommandLine ? { kernelCommandLine: spec.kernelCommandLine } : {}), where: o.where });
     records.push({ step: 'bootloader', reports: [bootloader.report] });
   }
-  const disk = writeDisk(entries, def, resolved, path, { sourceDateEpoch: o.sourceDateEpoch, where: o.where });
+  const disk = await writeDisk(entries, def, resolved, path, { sourceDateEpoch: o.sourceDateEpoch, where: o.where });
   records.push({ step: 'disk', reports: [] });
   return bootloader ? { disk, records, bootloader } : { disk, records };
 }
