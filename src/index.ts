@@ -13,6 +13,10 @@
  *   option at fault (the CLI prints the flag instead, see `ReproError.render`).
  */
 
+import { renderHtml, type HtmlOptions } from './diff/render-html.js';
+import type { DiffResult } from './diff/types.js';
+import { toolInfo } from './verify/tool.js';
+
 // Commands
 export { build, type BuildOptions } from './pipeline/build.js';
 export { buildRootfs, type RootfsBuildOptions } from './pipeline/rootfs.js';
@@ -24,23 +28,42 @@ export { copy, type CopyOptions, type CopyResult } from './transports/copy.js';
 export { inspect, inspectRaw, type InspectResult } from './verify/inspect.js';
 export { renderInspect } from './verify/render-inspect.js';
 export { diff, type DiffOptions } from './diff/image-diff.js';
-export { renderText as renderDiffText, renderJson as renderDiffJson, renderHtml as renderDiffHtml, FINDINGS } from './diff/index.js';
+export { renderText as renderDiffText, renderJson as renderDiffJson, FINDINGS } from './diff/index.js';
+export { hostInfo, type HostInfo } from './verify/host.js';
+export type { HtmlOptions } from './diff/render-html.js';
+
+/** The self-contained HTML report of a diff, headed by this package's name and version (as the CLI writes it) unless `tool` is given. */
+export function renderDiffHtml(result: DiffResult, opts: HtmlOptions = {}): string {
+  return renderHtml(result, { tool: toolInfo(), ...opts });
+}
 export type { DiffResult, Difference, Finding as DiffFinding } from './diff/index.js';
 export { verify, type VerifyOptions, type VerifyResult } from './verify/verify.js';
 export { verifyDisk, type VerifyDiskOptions, type VerifyDiskResult } from './verify/verify-disk.js';
+export { verifyContainerfile, type ContainerfileVerifyOptions, type ContainerfileVerifyResult } from './verify/containerfile.js';
+export { proveContent, type ContentProof } from './verify/content-proof.js';
+export { buildContainerfile, type ContainerfileBuildOptions, type ContainerfileBuildResult } from './pipeline/containerfile/build.js';
+export { parseContainerfile, resolveContainerfile } from './pipeline/containerfile/index.js';
 export { compareImages, type VerifyFinding } from './verify/compare.js';
 export { status, type StatusOptions } from './status/status.js';
 export { renderText as renderStatusText, type StatusReport } from './status/report.js';
 export { jsonSchema, type ImageSpec } from './spec/schema.js';
+export { audit, type AuditOptions } from './audit/audit.js';
+export { renderText as renderAuditText, summaryLines as auditSummaryLines, strictPasses as auditStrictPasses, type AuditReport } from './audit/report.js';
+export { renderHtml as renderAuditHtml } from './audit/html.js';
+export { sbom, encodeSbom, type SbomOptions, type SbomResult } from './sbom/sbom.js';
+export { SBOM_FORMATS, SBOM_MEDIA_TYPE, type SbomFormat } from './sbom/document.js';
+export { sbomAttachment } from './sbom/attach.js';
+export { inspectReferrers, renderReferrers, type ReferrersResult } from './verify/referrers.js';
 
 // Build results and options
-export type { BuildResult, ImageOptions } from './pipeline/tree-steps.js';
+export type { BuildResult, BuiltImage, ImageOptions } from './pipeline/tree-steps.js';
 export { DEFAULT_PLATFORM } from './pipeline/tree-steps.js';
 export { PASSES, PASS_NAMES, selectPasses, type PassReport } from './pipeline/passes.js';
 export { parseSourceDateEpoch, sourceDateEpochFromEnv } from './pipeline/epoch.js';
 
 // References, platforms, the image model, transports
-export { parseImageRef, formatImageRef, type ImageRef } from './transports/reference.js';
+export { parseImageRef, formatImageRef, type ImageRef, type StorageSpecifier } from './transports/reference.js';
+export type { PodmanOptions } from './transports/storage/podman.js';
 export { parsePlatform, formatPlatform, type Platform } from './model/platform.js';
 export { openImage, writeImage, writeGraph, type TransportOptions, type WriteResult } from './transports/index.js';
 export type { RegistryOptions } from './transports/registry/client.js';
@@ -48,12 +71,15 @@ export { readImage, viewImage, resolveImage, manifestOf, type ImageView, type Re
 export type { LayerReader } from './image/layer.js';
 export { loadGraph, imageGraph, type ImageGraph } from './image/graph.js';
 export { selectPlatform } from './image/select.js';
+export { flattenLayers, type FlatEntry, type FlatImage } from './image/flatten.js';
+export { referrerGraph, artifactManifest, withReferrers, fallbackTag, type Attachment } from './image/referrer.js';
+export { listReferrers } from './image/referrers.js';
 
 // Specs, locks, distributions
 export { loadSpec, parseSpec } from './spec/load.js';
 export { readLock, writeLock, type LockFile } from './spec/lockfile.js';
 export { DISTRIBUTIONS, distributionFor } from './sources/index.js';
-export type { Distribution, InstalledPackage } from './sources/distribution.js';
+export type { Distribution, InstalledPackage, PackageRecord, RecordedFile, GeneratedEntry } from './sources/distribution.js';
 export { Cache, defaultCacheDir } from './fetch/cache.js';
 export { useProxies, proxySettingsFromEnv, type ProxySettings } from './fetch/proxy.js';
 

@@ -89,10 +89,15 @@ async function* unxz(source: AsyncIterable<Buffer>, where: string): AsyncGenerat
   }
 }
 
-/** Decompresses a whole (small) buffer. */
-export async function decompressBuffer(c: DetectedCompression, data: Buffer, where: string): Promise<Buffer> {
+/** Decompresses a whole (small) buffer; more than `limit` bytes of output is refused (a bomb). */
+export async function decompressBuffer(c: DetectedCompression, data: Buffer, where: string, limit = 256 << 20): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const p of decompressStream(c, [data], where)) parts.push(p);
+  let n = 0;
+  for await (const p of decompressStream(c, [data], where)) {
+    n += p.length;
+    if (n > limit) throw new ReproError('E_BAD_INPUT', `${where}: decompresses to more than ${limit} bytes`);
+    parts.push(p);
+  }
   return Buffer.concat(parts);
 }
 

@@ -5,11 +5,19 @@
  * every small file. A file that is shorter or longer than its recorded size (it changed while we
  * read it) is an error, never silently short content.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { ReproError, ioError } from '../model/errors.js';
 import type { ContentRef } from './entry.js';
 
 const PROBE = Buffer.alloc(1);
+
+/**
+ * A file of a scanned tree is opened without following a symlink and without blocking (a FIFO put
+ * in its place after the scan would otherwise wait forever), then checked to be the regular file
+ * of the size the scan saw. Archives (range references) may be reached through a symlink.
+ */
+const OPEN_FILE = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
+const OPEN_ARCHIVE = constants.O_RDONLY | constants.O_NONBLOCK;
 
 export class ContentReader {
   private fd = -1;
@@ -36,11 +44,34 @@ export class ContentReader {
     if (this.fd >= 0 && (ref.kind === 'file' || this.fdPath !== ref.path)) this.closeFd();
     if (this.fd < 0) {
       try {
-        this.fd = openSync(ref.path, 'r');
+        this.fd = openSync(ref.path, ref.kind === 'file' ? OPEN_FILE : OPEN_ARCHIVE);
       } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ELOOP') {
+          throw new ReproError('E_IO', `${where}: ${ref.path} became a symlink after it was scanned`);
+        }
         throw ioError(e, `${where}: cannot read ${ref.path}`);
       }
       this.fdPath = ref.path;
+      if (ref.kind === 'file') this.checkScanned(ref.path, size, where);
+    }
+  }
+
+  /** The open file must still be the regular file of `size` bytes that the scan saw. */
+  private checkScanned(path: string, size: number, where: string): void {
+    let st;
+    try {
+      st = fstatSync(this.fd);
+    } catch (e) {
+      this.closeFd();
+      throw ioError(e, `${where}: cannot read ${path}`);
+    }
+    if (!st.isFile()) {
+      this.closeFd();
+      throw new ReproError('E_IO', `${where}: ${path} is no longer a regular file (it changed after it was scanned)`);
+    }
+    if (st.size !== size) {
+      this.closeFd();
+      throw new ReproError('E_IO', `${where}: ${path} changed size after it was scanned (${size} bytes then, ${st.size} now)`);
     }
   }
 
@@ -87,7 +118,11 @@ export class ContentReader {
       } catch (e) {
         throw ioError(e, `${this.where}: cannot read ${ref.path}`);
       }
-      if (grew !== 0) throw new ReproError('E_IO', `${this.where}: ${ref.path} grew beyond its ${this.size} bytes while reading`);
+      if (grew !== 0) {
+        throw new ReproError('E_IO', this.size === 0
+          ? `${this.where}: ${ref.path} has content although its size is 0 (a procfs or sysfs file, or it changed while reading)`
+          : `${this.where}: ${ref.path} grew beyond its ${this.size} bytes while reading`);
+      }
     } finally {
       this.closeFd();
     }

@@ -54,6 +54,52 @@ export type HeaderMagic = 'ustar' | 'gnu' | 'v7';
 const MAX_OCTAL_8 = 0o7777777; // 2097151: uid, gid, mode, devmajor, devminor
 const MAX_OCTAL_12 = 0o77777777777; // 8 GiB - 1: size, mtime
 
+/**
+ * What we accept in a numeric field, read or written. Ids are a Linux uid_t/gid_t other than
+ * (uid_t)-1; sizes and times are exact integers of a JavaScript number; modes and device numbers
+ * fit the ustar octal field (pax has no record for them). Anything else is refused, never wrapped,
+ * clamped or written as text another reader would reject.
+ */
+export const NUMERIC_RANGE = {
+  mode: [0, MAX_OCTAL_8],
+  uid: [0, 0xfffffffe],
+  gid: [0, 0xfffffffe],
+  size: [0, Number.MAX_SAFE_INTEGER],
+  mtime: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+  devmajor: [0, MAX_OCTAL_8],
+  devminor: [0, MAX_OCTAL_8],
+} as const;
+
+export type NumericField = keyof typeof NUMERIC_RANGE;
+
+export function inRange(field: NumericField, v: number): boolean {
+  const [lo, hi] = NUMERIC_RANGE[field];
+  return Number.isSafeInteger(v) && v >= lo && v <= hi;
+}
+
+/** The longest path (PATH_MAX, terminating NUL excluded) and path component (NAME_MAX) we accept. */
+export const PATH_MAX = 4096;
+export const NAME_MAX = 255;
+
+/** True when `s` has no lone surrogate, so that its UTF-8 encoding is exact and reversible. */
+export function isWellFormed(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (!(d >= 0xdc00 && d <= 0xdfff)) return false;
+      i++;
+    } else if (c >= 0xdc00 && c <= 0xdfff) return false;
+  }
+  return true;
+}
+
+/** A name the writer can encode exactly: well-formed Unicode, no NUL. */
+function checkEncodable(s: string, field: string, name: string): void {
+  if (s.includes('\0')) throw new ReproError('E_BAD_INPUT', `${JSON.stringify(name)}: the ${field} holds a NUL byte, which no tar reader can read back`);
+  if (!isWellFormed(s)) throw new ReproError('E_BAD_INPUT', `${JSON.stringify(name)}: the ${field} is not valid Unicode (a lone surrogate) and has no exact UTF-8 form`);
+}
+
 function isPortable(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -148,6 +194,14 @@ function asciiFallback(s: string, width: number): string {
  * `extra` holds records such as SCHILY.xattr.* that always need pax.
  */
 export function encodeHeaders(f: HeaderFields): Buffer {
+  checkEncodable(f.name, 'name', f.name);
+  checkEncodable(f.linkname, 'link target', f.name);
+  for (const k of ['mode', 'uid', 'gid', 'size', 'mtime', 'devmajor', 'devminor'] as const) {
+    if (!inRange(k, f[k])) {
+      const [lo, hi] = NUMERIC_RANGE[k];
+      throw new ReproError('E_UNSUPPORTED', `${JSON.stringify(f.name)}: ${k} ${f[k]} cannot be written in a tar header (an integer from ${lo} to ${hi})`);
+    }
+  }
   const pax = new Map<string, Buffer>(f.pax ?? []);
   let name = f.name;
   let prefix = '';
@@ -183,9 +237,6 @@ export function encodeHeaders(f: HeaderFields): Buffer {
     pax.set('mtime', Buffer.from(String(mtime)));
     mtime = mtime < 0 ? 0 : MAX_OCTAL_12;
   }
-  if (f.devmajor > MAX_OCTAL_8 || f.devminor > MAX_OCTAL_8) {
-    throw new ReproError('E_UNSUPPORTED', `${f.name}: device number ${f.devmajor},${f.devminor} does not fit a tar header`);
-  }
   const header = ustarBlock({
     name, prefix, mode: f.mode, uid, gid, size, mtime, typeflag: f.typeflag, linkname,
     devmajor: f.devmajor, devminor: f.devminor,
@@ -206,16 +257,39 @@ export function padding(size: number): number {
 
 // ---- decoding -------------------------------------------------------------------------------
 
-function readString(b: Buffer, off: number, width: number): string {
-  let end = off;
-  while (end < off + width && b[end] !== 0) end++;
-  return b.toString('utf8', off, end);
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Decodes a name or link target exactly: bytes that are not UTF-8 are refused, never replaced by
+ * U+FFFD (which would rewrite them silently and could merge two different names into one).
+ */
+export function decodeName(bytes: Uint8Array, what: string): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw new ReproError('E_TAR_FORMAT', `${what} is not valid UTF-8 (bytes ${Buffer.from(bytes.subarray(0, 64)).toString('hex')}${bytes.length > 64 ? '...' : ''}); names that are not UTF-8 are refused, not rewritten`);
+  }
 }
 
-/** Reads an octal field, or a GNU base-256 one (high bit set). Returns NaN when malformed. */
+function fieldBytes(b: Buffer, off: number, width: number): Buffer {
+  let end = off;
+  while (end < off + width && b[end] !== 0) end++;
+  return b.subarray(off, end);
+}
+
+/** Owner names: informational only (never written), decoded leniently. */
+function readString(b: Buffer, off: number, width: number): string {
+  return fieldBytes(b, off, width).toString('utf8');
+}
+
+/**
+ * Reads an octal field, or a GNU base-256 one (first byte 0x80 positive, 0xff negative, two's
+ * complement). Returns NaN when malformed or not exactly representable; callers range-check.
+ */
 export function readNumeric(b: Buffer, off: number, width: number): number {
   const first = b[off]!;
   if (first & 0x80) {
+    if (first !== 0x80 && first !== 0xff) return NaN;
     const negative = first === 0xff;
     let v = 0n;
     for (let i = 0; i < width; i++) {
@@ -225,13 +299,17 @@ export function readNumeric(b: Buffer, off: number, width: number): number {
     }
     if (negative) v = -(v + 1n);
     const n = Number(v);
-    return Number.isSafeInteger(n) ? n : NaN;
+    return Number.isSafeInteger(n) && BigInt(n) === v ? n : NaN;
   }
   const s = b.toString('latin1', off, off + width).replace(/[\0 ]+$/, '').replace(/^ +/, '');
   if (s === '') return 0;
   if (!/^[0-7]+$/.test(s)) return NaN;
-  return parseInt(s, 8);
+  const n = parseInt(s, 8);
+  return Number.isSafeInteger(n) ? n : NaN;
 }
+
+/** Byte offsets of the numeric fields in a header block, for error messages. */
+const FIELD_OFFSET: Record<NumericField, number> = { mode: 100, uid: 108, gid: 116, size: 124, mtime: 136, devmajor: 329, devminor: 337 };
 
 export function isZeroBlock(b: Buffer): boolean {
   for (let i = 0; i < BLOCK; i++) if (b[i] !== 0) return false;
@@ -253,9 +331,10 @@ export function decodeHeader(b: Buffer, offset: number, where: string): HeaderFi
   }
   const magic = b.toString('latin1', 257, 263);
   const ustar = magic === 'ustar\0' || magic === 'ustar ';
-  let name = readString(b, 0, 100);
+  const at = `${where}: tar header at byte offset ${offset}`;
+  let name = decodeName(fieldBytes(b, 0, 100), `${at}: the name`);
   if (magic === 'ustar\0') {
-    const prefix = readString(b, 345, 155);
+    const prefix = decodeName(fieldBytes(b, 345, 155), `${at}: the name prefix`);
     if (prefix) name = `${prefix}/${name}`;
   }
   const fields: HeaderFields = {
@@ -266,7 +345,7 @@ export function decodeHeader(b: Buffer, offset: number, where: string): HeaderFi
     size: readNumeric(b, 124, 12),
     mtime: readNumeric(b, 136, 12),
     typeflag: b[156]!,
-    linkname: readString(b, 157, 100),
+    linkname: decodeName(fieldBytes(b, 157, 100), `${at} (member ${JSON.stringify(name)}): the link target`),
     devmajor: ustar ? readNumeric(b, 329, 8) : 0,
     devminor: ustar ? readNumeric(b, 337, 8) : 0,
     uname: ustar ? readString(b, 265, 32) : '',
@@ -274,11 +353,15 @@ export function decodeHeader(b: Buffer, offset: number, where: string): HeaderFi
     magic: magic === 'ustar\0' ? 'ustar' : ustar ? 'gnu' : 'v7',
   };
   for (const k of ['mode', 'uid', 'gid', 'size', 'mtime', 'devmajor', 'devminor'] as const) {
-    if (Number.isNaN(fields[k])) {
-      throw new ReproError('E_TAR_FORMAT', `${where}: malformed ${k} field in tar header at byte offset ${offset}`);
+    const v = fields[k];
+    if (Number.isNaN(v)) {
+      throw new ReproError('E_TAR_FORMAT', `${where}: member ${JSON.stringify(name)}: malformed ${k} field in tar header at byte offset ${offset + FIELD_OFFSET[k]}`);
+    }
+    if (!inRange(k, v)) {
+      const [lo, hi] = NUMERIC_RANGE[k];
+      throw new ReproError('E_TAR_FORMAT', `${where}: member ${JSON.stringify(name)}: ${k} ${v} out of range (${lo}..${hi}) in tar header at byte offset ${offset + FIELD_OFFSET[k]}`);
     }
   }
-  if (fields.size < 0) throw new ReproError('E_TAR_FORMAT', `${where}: negative size in tar header at byte offset ${offset}`);
   return fields;
 }
 
@@ -297,8 +380,8 @@ export function decodePaxRecords(data: Buffer, offset: number, where: string): M
     }
     const rec = data.subarray(sp + 1, pos + len - 1);
     const eq = rec.indexOf(0x3d);
-    if (eq < 0) throw new ReproError('E_TAR_FORMAT', `${where}: pax record without '=' at byte offset ${offset + pos}`);
-    out.set(rec.toString('utf8', 0, eq), Buffer.from(rec.subarray(eq + 1)));
+    if (eq <= 0) throw new ReproError('E_TAR_FORMAT', `${where}: pax record without a key and '=' at byte offset ${offset + pos}`);
+    out.set(decodeName(rec.subarray(0, eq), `${where}: the key of the pax record at byte offset ${offset + pos}`), Buffer.from(rec.subarray(eq + 1)));
     pos += len;
   }
   return out;

@@ -4,7 +4,11 @@
  */
 import { ReproError } from '../model/errors.js';
 import { ByteReader } from './byte-reader.js';
-import { BLOCK, TypeFlag, decodeHeader, decodePaxRecords, isZeroBlock, padding, type HeaderFields, type HeaderMagic } from './tar-header.js';
+import { checkPathLimits } from './paths.js';
+import {
+  BLOCK, NUMERIC_RANGE, PATH_MAX, TypeFlag, decodeHeader, decodeName, decodePaxRecords, inRange, isZeroBlock, padding,
+  type HeaderFields, type HeaderMagic, type NumericField,
+} from './tar-header.js';
 
 /**
  * How a member was spelled: the header magic, plus how long names were carried
@@ -49,31 +53,46 @@ const HEADER_ONLY = new Set<number>([
 
 const MAX_META = 16 << 20; // a pax or GNU long-name body larger than this is not a real header
 
-function decodeLibarchiveName(s: string): string {
-  return decodeURIComponent(s);
+function decodeLibarchiveName(s: string, what: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new ReproError('E_TAR_FORMAT', `${what}: malformed percent-encoding in the xattr name`);
+  }
+}
+
+/** A pax number: decimal, an optional fraction only for times (dropped, rounding down), in range. */
+function paxNumber(key: NumericField, text: string, at: string): number {
+  const ok = key === 'mtime' ? /^-?[0-9]{1,20}(\.[0-9]{0,20})?$/.test(text) : /^[0-9]{1,20}$/.test(text);
+  if (!ok) throw new ReproError('E_TAR_FORMAT', `${at}: malformed pax ${key} value ${JSON.stringify(text.slice(0, 40))}`);
+  const v = Math.floor(Number(text));
+  if (!inRange(key, v)) {
+    const [lo, hi] = NUMERIC_RANGE[key];
+    throw new ReproError('E_TAR_FORMAT', `${at}: pax ${key} ${text.slice(0, 40)} out of range (${lo}..${hi})`);
+  }
+  return v;
 }
 
 function applyPax(f: HeaderFields, pax: Map<string, Buffer>, where: string, offset: number): Map<string, Buffer> {
   const xattrs = new Map<string, Buffer>();
+  const at = `${where}: member ${JSON.stringify(f.name.slice(0, 100))} at byte offset ${offset}`;
   for (const [key, value] of pax) {
-    const text = value.toString('utf8');
-    const num = (): number => {
-      if (!/^-?[0-9]+(\.[0-9]*)?$/.test(text)) {
-        throw new ReproError('E_TAR_FORMAT', `${where}: malformed pax ${key} value ${JSON.stringify(text)} at byte offset ${offset}`);
+    const text = (): string => value.toString('utf8');
+    if (key === 'path' || key === 'linkpath') {
+      if (value.length > PATH_MAX) {
+        throw new ReproError('E_BAD_INPUT', `${at}: pax ${key} of ${value.length} bytes is longer than PATH_MAX (${PATH_MAX})`);
       }
-      return Math.floor(Number(text));
-    };
-    if (key === 'path') f.name = text;
-    else if (key === 'linkpath') f.linkname = text;
-    else if (key === 'size') f.size = num();
-    else if (key === 'uid') f.uid = num();
-    else if (key === 'gid') f.gid = num();
-    else if (key === 'mtime') f.mtime = num();
-    else if (key === 'uname') f.uname = text;
-    else if (key === 'gname') f.gname = text;
+      const s = decodeName(value, `${at}: pax ${key}`);
+      if (s.includes('\0')) throw new ReproError('E_TAR_FORMAT', `${at}: pax ${key} holds a NUL byte`);
+      if (key === 'path') f.name = s;
+      else f.linkname = s;
+    } else if (key === 'size' || key === 'uid' || key === 'gid' || key === 'mtime') {
+      f[key] = paxNumber(key, text(), at);
+    } else if (key === 'uname') f.uname = text();
+    else if (key === 'gname') f.gname = text();
     else if (key.startsWith('SCHILY.xattr.')) xattrs.set(key.slice('SCHILY.xattr.'.length), value);
     else if (key.startsWith('LIBARCHIVE.xattr.')) {
-      xattrs.set(decodeLibarchiveName(key.slice('LIBARCHIVE.xattr.'.length)), Buffer.from(text, 'base64'));
+      xattrs.set(decodeLibarchiveName(key.slice('LIBARCHIVE.xattr.'.length), at), Buffer.from(text(), 'base64'));
     } else if (key.startsWith('GNU.sparse.')) {
       throw new ReproError('E_UNSUPPORTED', `${where}: sparse member at byte offset ${offset} is not supported; re-create the archive without --sparse`);
     }
@@ -121,7 +140,14 @@ export async function* readTar(
         else if (t === TypeFlag.paxGlobal) {
           global = new Map([...global, ...decodePaxRecords(data, offset + BLOCK, where)]);
         } else {
-          const s = data.toString('utf8').replace(/\0.*$/s, '');
+          // A C string: up to the first NUL.
+          const nul = data.indexOf(0);
+          const bytes = nul < 0 ? data : data.subarray(0, nul);
+          const what = t === TypeFlag.gnuLongName ? 'GNU long name' : 'GNU long link target';
+          if (bytes.length > PATH_MAX) {
+            throw new ReproError('E_BAD_INPUT', `${where}: ${what} of ${bytes.length} bytes at byte offset ${offset} is longer than PATH_MAX (${PATH_MAX})`);
+          }
+          const s = decodeName(bytes, `${where}: ${what} at byte offset ${offset}`);
           if (t === TypeFlag.gnuLongName) longName = s;
           else longLink = s;
         }
@@ -137,7 +163,8 @@ export async function* readTar(
       if (longName !== undefined) f.name = longName;
       if (longLink !== undefined) f.linkname = longLink;
       const pax = new Map([...global, ...local]);
-      const xattrs = applyPax(f, pax, where, offset);
+      const xattrs = applyPax(f, pax, where, memberStart);
+      checkPathLimits(f.name, f.linkname, `${where}: member at byte offset ${memberStart}`);
       const dataLen = HEADER_ONLY.has(t) ? 0 : f.size;
       const member: TarMember = {
         name: f.name, typeflag: t, mode: f.mode & 0o7777, rawMode: f.mode, uid: f.uid, gid: f.gid,

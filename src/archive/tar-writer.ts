@@ -72,7 +72,8 @@ export function* tarBlocks(ordered: Iterable<Entry>, where: string, pool?: Block
   try {
     for (const e of ordered) {
       out.write(entryHeader(e));
-      if (e.type === 'file' && e.size > 0) {
+      // An empty file of a scanned tree is opened too: a procfs file says size 0 and has content.
+      if (e.type === 'file' && (e.size > 0 || e.content?.kind === 'file')) {
         if (!e.content) throw new ReproError('E_IO', `${where}: ${e.path}: file without content`);
         reader.begin(e.content, e.size, `${where}: ${e.path}`);
         while (reader.remaining > 0) {

@@ -3,6 +3,9 @@
  * multithreaded mode with nbWorkers = 2 whatever the machine (zstd's output is the same for any
  * nbWorkers >= 1 but differs from nbWorkers = 0), streaming with a content checksum and input fed in
  * fixed 1 MiB blocks, so that the frame never depends on how the producer cut its chunks.
+ *
+ * The native addon is loaded when zstd is first used, so that gzip and uncompressed builds do not
+ * need it; when it does not load (not built for this Node or CPU) the error says what to install.
  */
 import { createRequire } from 'node:module';
 import { ReproError } from '../model/errors.js';
@@ -10,7 +13,32 @@ import { STREAM_BLOCK_SIZE, checkedBlocks, fixedBlocks, type Block, type BlockPo
 
 const require = createRequire(import.meta.url);
 type ZstdBinding = typeof import('zstd-napi/binding.js');
-const binding = require('zstd-napi/binding') as ZstdBinding;
+let loaded: ZstdBinding | undefined;
+
+/** zstd-napi's native binding (a CommonJS module, so require() loads it on every Node). */
+function zstdBinding(where: string, alternative = ''): ZstdBinding {
+  if (!loaded) {
+    try {
+      loaded = require('zstd-napi/binding') as ZstdBinding;
+    } catch (e) {
+      const why = (String((e as Error)?.message ?? e).split('\n')[0] ?? '').trim();
+      throw new ReproError('E_UNSUPPORTED',
+        `${where}: zstd needs the zstd-napi native addon, which does not load (${why}); install it with 'npm ci' or 'npm rebuild zstd-napi' where g++, make and python3 are present${alternative}`,
+        { cause: e });
+    }
+  }
+  return loaded;
+}
+
+/** True when the zstd addon loads on this host. */
+export function zstdAvailable(): boolean {
+  try {
+    zstdBinding('zstd');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const ZSTD_LEVEL = 3;
 export const ZSTD_WORKERS = 2;
@@ -22,7 +50,7 @@ export const ZSTD_BLOCK_SIZE = STREAM_BLOCK_SIZE;
 export const ZSTD_JOB_SIZE = 4 << 20;
 
 export function zstdVersion(): string {
-  const v = binding.versionNumber();
+  const v = zstdBinding('zstd').versionNumber();
   return `${Math.floor(v / 10000)}.${Math.floor(v / 100) % 100}.${v % 100}`;
 }
 
@@ -45,6 +73,7 @@ const OUT_CHUNK = 1 << 20;
  * the workers compress while this thread assembles the next block.
  */
 export async function* zstdBlocks(blocks: AsyncIterable<Block> | Iterable<Block>, opts: ZstdOptions = {}): AsyncGenerator<Buffer> {
+  const binding = zstdBinding('--compression zstd', ', or compress with gzip (--compression gzip)');
   const cctx = new binding.CCtx();
   cctx.setParameter(binding.CParameter.compressionLevel, ZSTD_LEVEL);
   cctx.setParameter(binding.CParameter.checksumFlag, 1);
@@ -80,6 +109,7 @@ export function zstdStream(source: AsyncIterable<Buffer> | Iterable<Buffer>, opt
 }
 
 export async function* zstdDecompressStream(source: AsyncIterable<Buffer>, where: string): AsyncGenerator<Buffer> {
+  const binding = zstdBinding(where);
   const dctx = new binding.DCtx();
   const outSize = binding.dStreamOutSize();
   let lastRemaining = 0;
@@ -103,7 +133,13 @@ export async function* zstdDecompressStream(source: AsyncIterable<Buffer>, where
   // Flush whatever is still buffered inside the decoder (0 means the frame ended cleanly).
   while (lastRemaining !== 0) {
     const dst = Buffer.allocUnsafe(outSize);
-    const [remaining, produced] = dctx.decompressStream(dst, Buffer.alloc(0));
+    let r: [number, number, number];
+    try {
+      r = dctx.decompressStream(dst, Buffer.alloc(0));
+    } catch (e) {
+      throw new ReproError('E_BAD_INPUT', `${where}: corrupt zstd data: ${(e as Error).message}`);
+    }
+    const [remaining, produced] = r;
     if (produced > 0) yield dst.subarray(0, produced);
     lastRemaining = remaining;
     if (produced === 0) break;

@@ -1,34 +1,21 @@
 import { tmpdir } from 'node:os';
 import { buildRootfs, type RootfsBuildOptions } from '../pipeline/rootfs.js';
 import type { SpecBuildOptions } from '../pipeline/spec.js';
-import type { BuildResult } from '../pipeline/tree-steps.js';
+import type { BuildResult, BuiltImage } from '../pipeline/tree-steps.js';
+import type { Attachment } from '../image/referrer.js';
 import { defaultCacheDir } from '../fetch/cache.js';
 import { PASS_NAMES, selectPasses } from '../pipeline/passes.js';
 import { parseSourceDateEpoch, sourceDateEpochFromEnv } from '../pipeline/epoch.js';
 import { ReproError } from '../model/errors.js';
+import { PORT, SIGNAL, exposedPorts } from '../model/config.js';
 import type { Compression } from '../model/media-types.js';
 import { parsePlatform } from '../model/platform.js';
-import { commandLine, keyValues, parse, progressLine, type Io } from './common.js';
+import { commandLine, keyValues, parse, progressLine, verbosity, type Io } from './common.js';
+import { CONTAINERFILE_FLAGS, CONTAINERFILE_HELP, containerfileOptions } from './containerfile.js';
 import { REGISTRY_HELP, registryFlags, registryOptions, rewriteTlsFlags } from './registry-flags.js';
 
-export const BUILD_HELP = `Usage: repro-image build --rootfs PATH --output REF [options]
-       repro-image build SPEC.yaml --output REF [--offline] [--source-date-epoch N] [--json]
-       repro-image build SPEC.yaml --output disk:FILE.raw [--offline] [--source-date-epoch N] [--json]
-       repro-image build --rootfs PATH --disk DISK.yaml --output disk:FILE.raw [options]
-
-Builds a one-layer OCI image whose bytes depend only on its inputs and SOURCE_DATE_EPOCH, from a
-root filesystem, or from an image spec and its lock (SPEC.lock.json, made by 'repro-image lock';
-packages not in the cache are fetched first unless --offline). Prints the manifest digest.
-
-  --rootfs PATH              a directory, or a .tar, .tar.gz, .tar.xz or .tar.zst archive
-  --offline                  (spec) use only the cache; never open a network connection
-  --output REF               oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG]
-                             or docker://HOST/REPO[:TAG] (pushed: blobs, config, then manifest);
-                             disk:FILE.raw writes a GPT disk image from the spec's disk: section
-                             (or --disk): prints its SHA-256, the partition UUIDs and verity root
-                             hashes (see docs/disk.md)
-  --disk DISK.yaml           (rootfs) the disk definition: a disk: section on its own
-  --source-date-epoch N      the build time in seconds (default: $SOURCE_DATE_EPOCH; for a spec,
+/** The options that make the image (all but input and output): `build` and `verify` take them. */
+export const IMAGE_OPTIONS_HELP = `  --source-date-epoch N      the build time in seconds (default: $SOURCE_DATE_EPOCH; for a spec,
                              the Release Date or the snapshot date in its lock; for a tar input,
                              its newest entry mtime; a directory needs one)
   --compression C            gzip (default), zstd or none
@@ -39,11 +26,49 @@ packages not in the cache are fetched first unless --offline). Prints the manife
   --workdir DIR              working directory
   --user U                   user (name, uid, uid:gid)
   --label K=V                config label (repeatable)
+  --expose PORT[/PROTO]      a port the container listens on, tcp unless /udp or /sctp (repeatable)
+  --volume PATH              a path that holds external data (repeatable)
+  --stop-signal SIG          the signal that stops the container (SIGTERM, 15, ...)
   --annotation K=V           manifest annotation (repeatable)
   --exclude GLOB             leave out matching paths and what is under them (repeatable)
   --normalize LIST           passes to run: all (default), none, or a comma list of
                              ${PASS_NAMES.join(', ')}
+  --no-xattrs                store no extended attributes (security.capability, user.*): a
+                             directory's are then not read, so the fs-xattr addon is not needed.
+                             Without it, a directory whose attributes cannot be read is refused
+  --threads N                compressor threads: gzip blocks in flight and zstd workers (default:
+                             the cores for gzip, 2 for zstd); the bytes are the same for any N`;
+
+export const BUILD_HELP = `Usage: repro-image build --rootfs PATH --output REF [options]
+       repro-image build SPEC.yaml --output REF [--offline] [--source-date-epoch N] [--json]
+       repro-image build --containerfile FILE --compat podman [--context DIR] [--build-arg K=V]...
+                         [--target STAGE] --source-date-epoch N --output REF [--compression C]
+       repro-image build SPEC.yaml --output disk:FILE.raw [--offline] [--source-date-epoch N] [--json]
+       repro-image build --rootfs PATH --disk DISK.yaml --output disk:FILE.raw [options]
+
+Builds a one-layer OCI image whose bytes depend only on its inputs and SOURCE_DATE_EPOCH, from a
+root filesystem, or from an image spec and its lock (SPEC.lock.json, made by 'repro-image lock';
+packages not in the cache are fetched first unless --offline), or the image podman builds from a
+Containerfile, byte for byte (--compat podman). Prints the manifest digest.
+
+  --rootfs PATH              a directory, or a .tar, .tar.gz, .tar.xz or .tar.zst archive
+  --offline                  (spec) use only the cache; never open a network connection
+  -o, --output REF           oci:DIR[:TAG], oci-archive:FILE[:TAG], dir:DIR,
+                             docker-archive:FILE[:NAME:TAG] (keeps no manifest: prints the one
+                             skopeo and podman read), containers-storage:NAME (podman load) or
+                             docker://HOST/REPO[:TAG] (pushed: blobs, config, then manifest);
+                             disk:FILE.raw writes a GPT disk image from the spec's disk: section
+                             (or --disk): prints its SHA-256, the partition UUIDs and verity root
+                             hashes (see docs/disk.md)
+  --disk DISK.yaml           (rootfs) the disk definition: a disk: section on its own
+${IMAGE_OPTIONS_HELP}
+${CONTAINERFILE_HELP}
   --json                     print digests, sizes and the normalisation report as JSON
+  --sbom FORMAT              also write the image's SBOM (spdx-json or cyclonedx-json; repeatable)
+                             beside it, as an OCI 1.1 referrer: in an oci: layout or oci-archive an
+                             artifact manifest whose subject is the image, in a registry pushed
+                             through the referrers API or, where the registry has none, under the
+                             sha256-HEX tag; the image's digest does not change (see docs/sbom.md)
 ${REGISTRY_HELP}
   -h, --help                 this help
 
@@ -63,20 +88,38 @@ export const BUILD_FLAGS = {
   user: { type: 'string' },
   label: { type: 'string', multiple: true },
   annotation: { type: 'string', multiple: true },
+  expose: { type: 'string', multiple: true },
+  volume: { type: 'string', multiple: true },
+  'stop-signal': { type: 'string' },
   exclude: { type: 'string', multiple: true },
   normalize: { type: 'string' },
   deflate: { type: 'string' },
+  'no-xattrs': { type: 'boolean' },
+  threads: { type: 'string' },
   offline: { type: 'boolean' },
   disk: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  ...CONTAINERFILE_FLAGS,
   ...registryFlags(''),
 } as const;
 
 export type BuildFlagValues = ReturnType<typeof parse<typeof BUILD_FLAGS>>['values'];
 
+/** build's own flags beyond the ones verify shares. */
+export const BUILD_ONLY = { sbom: { type: 'string', multiple: true } } as const;
+
+/** `--sbom FORMAT`s as attachments (loaded only when asked for). */
+async function attachments(formats: string[] | undefined, output: string): Promise<{ attach?: Array<(i: BuiltImage) => Attachment> }> {
+  if (!formats || formats.length === 0) return {};
+  if (output.startsWith('docker-archive:')) throw new ReproError('E_USAGE', 'build: --sbom needs an output that holds OCI artifacts (oci:, oci-archive:, docker://); a docker-archive holds none');
+  for (const f of formats) if (f !== 'spdx-json' && f !== 'cyclonedx-json') throw new ReproError('E_USAGE', `--sbom: expected spdx-json or cyclonedx-json, got ${JSON.stringify(f)}`);
+  const { sbomAttachment } = await import('../sbom/attach.js');
+  return { attach: formats.map((f) => sbomAttachment(f)) };
+}
+
 export async function buildCommand(args: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(rewriteTlsFlags(args), BUILD_FLAGS, 'build');
+  const { values: v, positionals } = parse(rewriteTlsFlags(args), { ...BUILD_FLAGS, ...BUILD_ONLY }, 'build');
   if (v.help) {
     io.stdout(`${BUILD_HELP}\n`);
     return 0;
@@ -85,9 +128,19 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
     throw new ReproError('E_USAGE', `build: unexpected argument ${JSON.stringify(positionals.at(-1))} (see repro-image build --help)`);
   }
   if (!v.output) throw new ReproError('E_USAGE', 'build: --output REF is required (see repro-image build --help)');
-  if (v.output.startsWith('disk:')) return buildDiskCommand(positionals[0], v, io);
+  if (v.output.startsWith('disk:')) {
+    if (v.sbom !== undefined || v.containerfile !== undefined) throw new ReproError('E_USAGE', `build: --${v.sbom !== undefined ? 'sbom' : 'containerfile'} does not apply to a disk image`);
+    return buildDiskCommand(positionals[0], v, io);
+  }
   if (v.disk !== undefined) throw new ReproError('E_USAGE', 'build: --disk applies to --output disk:FILE');
-  if (positionals.length === 1) return buildSpecCommand(positionals[0]!, v, io);
+  const attach = await attachments(v.sbom, v.output);
+  if (v.containerfile !== undefined) {
+    if (positionals.length > 0 || v.rootfs) throw new ReproError('E_USAGE', 'build: --containerfile, --rootfs and a SPEC are three different inputs; give one');
+    return buildContainerfileCommand(v, io);
+  }
+  const cf = (['context', 'build-arg', 'target', 'compat', 'network', 'from-image', 'buildah'] as const).find((k) => v[k] !== undefined);
+  if (cf) throw new ReproError('E_USAGE', `build: --${cf} applies to --containerfile only`);
+  if (positionals.length === 1) return buildSpecCommand(positionals[0]!, v, io, attach);
   if (!v.rootfs) throw new ReproError('E_USAGE', 'build: a SPEC or --rootfs PATH is required (see repro-image build --help)');
   if (v.offline) throw new ReproError('E_USAGE', 'build: --offline applies to a spec build only');
   const progress = progressLine(io, 'writing layer');
@@ -97,11 +150,37 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
     output: v.output,
     registry: registryOptions(v, io, push.update),
     onProgress: progress.update,
+    ...attach,
   }).finally(() => {
     progress.end();
     push.end();
   });
   reportBuild(result, io, v.json === true);
+  return 0;
+}
+
+async function buildContainerfileCommand(v: BuildFlagValues, io: Io): Promise<number> {
+  const sde = sourceDateEpochOption(v, io);
+  if (sde === undefined) throw new ReproError('E_BAD_EPOCH', 'build --containerfile: set SOURCE_DATE_EPOCH or pass --source-date-epoch N (podman --source-date-epoch=N)');
+  const compression = (v.compression ?? 'gzip') as Compression;
+  if (!['gzip', 'zstd', 'none'].includes(compression)) throw new ReproError('E_USAGE', `--compression: expected gzip, zstd or none, got ${JSON.stringify(v.compression)}`);
+  const { buildContainerfile } = await import('../pipeline/containerfile/build.js');
+  const push = progressLine(io, 'pushing');
+  const r = await buildContainerfile({
+    ...containerfileOptions(v, io),
+    sourceDateEpoch: sde,
+    compression,
+    output: v.output!,
+    registry: registryOptions(v, io, push.update),
+    tmpDir: tmpdir(),
+  }).finally(push.end);
+  if (v.json === true) {
+    const { manifestWith: _m, ...rest } = r;
+    io.stdout(`${JSON.stringify(rest, null, 2)}\n`);
+  } else {
+    if (verbosity(io) !== 'quiet') io.stderr(`podman's stored (uncompressed) manifest: ${r.storedManifestDigest}; config ${r.config.digest}\n`);
+    io.stdout(`${r.manifest.digest}\n`);
+  }
   return 0;
 }
 
@@ -126,13 +205,37 @@ export function rootfsBuildOptions(rootfs: string, v: BuildFlagValues, io: Io): 
       WorkingDir: v.workdir,
       User: v.user,
       Labels: keyValues(v.label, '--label'),
+      ExposedPorts: v.expose === undefined ? undefined : exposedPorts(v.expose.map((p) => {
+        if (!PORT.test(p)) throw new ReproError('E_USAGE', `--expose ${JSON.stringify(p)}: expected PORT or PORT/tcp, PORT/udp, PORT/sctp (1 to 65535)`);
+        return p;
+      })),
+      Volumes: v.volume === undefined ? undefined : Object.fromEntries(v.volume.map((p) => {
+        if (!p.startsWith('/')) throw new ReproError('E_USAGE', `--volume ${JSON.stringify(p)}: expected an absolute path`);
+        return [p, {}];
+      })),
+      StopSignal: v['stop-signal'] === undefined || SIGNAL.test(v['stop-signal']) ? v['stop-signal']
+        : (() => { throw new ReproError('E_USAGE', `--stop-signal ${JSON.stringify(v['stop-signal'])}: expected a signal name such as SIGTERM, or its number`); })(),
     },
     ...(v.annotation ? { annotations: keyValues(v.annotation, '--annotation')! } : {}),
     exclude: v.exclude ?? [],
     normalize: selectPasses(v.normalize),
+    ...(v['no-xattrs'] ? { xattrs: false } : {}),
     tmpDir: tmpdir(),
-    gzip: { impl: deflateOption(v) },
+    ...compressorOptions(v),
     onWarning: (m) => io.stderr(`warning: ${m}\n`),
+  };
+}
+
+/** --threads N and the hidden --deflate, as the compressors' options. */
+function compressorOptions(v: BuildFlagValues): Pick<RootfsBuildOptions, 'gzip' | 'zstd'> {
+  let threads: number | undefined;
+  if (v.threads !== undefined) {
+    threads = /^[1-9][0-9]{0,3}$/.test(v.threads) ? Number(v.threads) : NaN;
+    if (!(threads <= 1024)) throw new ReproError('E_USAGE', `--threads: expected a whole number from 1 to 1024, got ${JSON.stringify(v.threads)}`);
+  }
+  return {
+    gzip: { impl: deflateOption(v), ...(threads ? { concurrency: threads } : {}) },
+    ...(threads ? { zstd: { workers: threads } } : {}),
   };
 }
 
@@ -151,11 +254,12 @@ function deflateOption(v: BuildFlagValues): 'auto' | 'native' | 'reference' {
 
 /** The build flags that apply to a spec build, as its options; `verify SPEC` rebuilds with them too. */
 export function specBuildOptions(spec: string, v: BuildFlagValues, io: Io): Omit<SpecBuildOptions, 'output'> {
-  const rootfsOnly = (['rootfs', 'compression', 'platform', 'entrypoint', 'cmd', 'env', 'workdir', 'user', 'label', 'exclude', 'normalize'] as const)
+  const rootfsOnly = (['rootfs', 'compression', 'platform', 'entrypoint', 'cmd', 'env', 'workdir', 'user', 'label', 'expose', 'volume', 'stop-signal', 'exclude', 'normalize'] as const)
     .filter((k) => v[k] !== undefined);
   if (rootfsOnly.length > 0) {
     throw new ReproError('E_USAGE', `${spec}: --${rootfsOnly[0]} is set in the spec, not on the command line`);
   }
+  if (v['no-xattrs']) throw new ReproError('E_USAGE', `${spec}: --no-xattrs applies to --rootfs only (packages' attributes come from their archives)`);
   const sde = sourceDateEpochOption(v, io);
   return {
     spec,
@@ -164,12 +268,12 @@ export function specBuildOptions(spec: string, v: BuildFlagValues, io: Io): Omit
     ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
     ...(v.annotation ? { annotations: keyValues(v.annotation, '--annotation')! } : {}),
     tmpDir: tmpdir(),
-    gzip: { impl: deflateOption(v) },
+    ...compressorOptions(v),
     onWarning: (m) => io.stderr(`warning: ${m}\n`),
   };
 }
 
-async function buildSpecCommand(spec: string, v: BuildFlagValues, io: Io): Promise<number> {
+async function buildSpecCommand(spec: string, v: BuildFlagValues, io: Io, attach: { attach?: Array<(i: BuiltImage) => Attachment> }): Promise<number> {
   const fetching = progressLine(io, 'fetching');
   const progress = progressLine(io, 'writing layer');
   const push = progressLine(io, 'pushing');
@@ -180,21 +284,35 @@ async function buildSpecCommand(spec: string, v: BuildFlagValues, io: Io): Promi
     output: v.output!,
     registry: registryOptions(v, io, push.update),
     onFetchProgress: (done, total) => fetching.update(done, total),
+    ...attach,
     onProgress: (d, t) => { fetching.end(); progress.update(d, t); },
   }).finally(() => { fetching.end(); progress.end(); push.end(); });
   reportBuild(result, io, v.json === true);
   return 0;
 }
 
-function reportBuild(r: BuildResult, io: Io, json: boolean): void {
-  for (const p of r.normalize) {
-    if (p.changed > 0) {
-      const more = p.changed > p.examples.length ? `, ... (${p.changed - p.examples.length} more)` : '';
-      io.stderr(`${PASS_NAMES.includes(p.name) ? 'normalize ' : ''}${p.name}: ${p.changed} changed (${p.examples.join(', ')}${more})\n`);
-    }
+/**
+ * What each step changed, on stderr: one line per step with a count; with --verbose, every path
+ * under it; nothing with --quiet, nor with --json (the JSON on stdout has all of it).
+ */
+export function reportSteps(reports: BuildResult['normalize'], io: Io): void {
+  const level = verbosity(io);
+  if (level === 'quiet') return;
+  for (const p of reports) {
+    if (p.changed === 0) continue;
+    io.stderr(`${PASS_NAMES.includes(p.name) ? 'normalize ' : ''}${p.name}: ${p.changed} changed\n`);
+    if (level === 'verbose') for (const path of p.paths ?? p.examples) io.stderr(`  ${path}\n`);
   }
-  if (json) io.stdout(`${JSON.stringify(r, null, 2)}\n`);
-  else io.stdout(`${r.manifest.digest}\n`);
+}
+
+function reportBuild(r: BuildResult, io: Io, json: boolean): void {
+  if (json) {
+    io.stdout(`${JSON.stringify(r, null, 2)}\n`);
+    return;
+  }
+  reportSteps(r.normalize, io);
+  for (const x of r.referrers ?? []) io.stderr(`referrer ${x.digest} (${x.artifactType}) written beside the image\n`);
+  io.stdout(`${r.manifest.digest}\n`);
 }
 
 /** build … --output disk:FILE.raw: a spec's disk: section, or a rootfs with --disk. */
@@ -220,6 +338,7 @@ async function buildDiskCommand(spec: string | undefined, v: BuildFlagValues, io
     ...(v.offline ? { offline: true } : {}),
     ...(v.normalize !== undefined ? { normalize: selectPasses(v.normalize) } : {}),
     ...(v.exclude ? { exclude: v.exclude } : {}),
+    ...(v['no-xattrs'] ? { xattrs: false } : {}),
     tmpDir: tmpdir(),
     onWarning: (m) => io.stderr(`warning: ${m}\n`),
     onFetchProgress: (done, total) => fetching.update(done, total),

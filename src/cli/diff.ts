@@ -6,15 +6,16 @@ import { renderJson } from '../diff/render-json.js';
 import { renderText } from '../diff/render-text.js';
 import { ReproError } from '../model/errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
+import { toolInfo } from '../verify/tool.js';
 import { parse, type Io } from './common.js';
-import { REGISTRY_HELP, registryFlags, registryOptions, rewriteTlsFlags } from './registry-flags.js';
+import { REGISTRY_HELP, registryFlags, registryOptions, rewriteTlsFlags, sideFlags, sideRegistryHelp } from './registry-flags.js';
 
 export const DIFF_HELP = `Usage: repro-image diff A B [options]
 
 Shows where two images differ: index, manifest, config, layers and every tar entry, each
 difference under a named finding that says what usually causes it.
-A and B: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG],
-docker://HOST/REPO[:TAG|@DIGEST], a directory holding an OCI layout, or a root filesystem (a
+A and B: any image reference (see 'repro-image --help': oci:, oci-archive:, docker-archive:, dir:,
+containers-storage:, docker://), a directory holding an OCI layout, or a root filesystem (a
 directory, or a .tar, .tar.gz or .tar.zst) that is compared as one layer.
 
   --semantic                 ignore what diffoci --semantic ignores: ${SEMANTIC_IGNORES.join(', ')}
@@ -30,13 +31,13 @@ directory, or a .tar, .tar.gz or .tar.zst) that is compared as one layer.
   --source-date-epoch N      for the "mtime newer than SOURCE_DATE_EPOCH" finding (default: the
                              older of the two images' created times)
 ${REGISTRY_HELP}
-                             (both sides; --a-creds, --b-creds, --a-tls-verify=false,
-                             --b-tls-verify=false for one side)
+                             (these: for both A and B)
+${sideRegistryHelp(['a', 'b'], ['A', 'B'])}
   -h, --help                 this help
 
 Exit codes: 0 identical, 1 different, 2 bad usage or bad input, 3 I/O failure.`;
 
-const OPTIONS = {
+export const DIFF_FLAGS = {
   semantic: { type: 'boolean' },
   ignore: { type: 'string', multiple: true },
   'ignore-path': { type: 'string', multiple: true },
@@ -52,7 +53,7 @@ const OPTIONS = {
 } as const;
 
 export async function diffCommand(args: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(rewriteTlsFlags(args), OPTIONS, 'diff');
+  const { values: v, positionals } = parse(rewriteTlsFlags(args), DIFF_FLAGS, 'diff');
   if (v.help) {
     io.stdout(`${DIFF_HELP}\n`);
     return 0;
@@ -73,10 +74,10 @@ export async function diffCommand(args: string[], io: Io): Promise<number> {
     maxContentDiff,
     ...(v['source-date-epoch'] !== undefined ? { sourceDateEpoch: parseSourceDateEpoch(v['source-date-epoch'], '--source-date-epoch') } : {}),
     onWarning: (m) => io.stderr(`warning: ${m}\n`),
-    registryA: registryOptions({ creds: v['a-creds'] ?? v.creds, insecure: v['a-insecure'] === true || v.insecure === true }, io),
-    registryB: registryOptions({ creds: v['b-creds'] ?? v.creds, insecure: v['b-insecure'] === true || v.insecure === true }, io),
+    registryA: registryOptions(sideFlags(v, 'a-'), io),
+    registryB: registryOptions(sideFlags(v, 'b-'), io),
   });
-  if (v.html !== undefined) await writeFileAtomic(v.html, Buffer.from(renderHtml(result), 'utf8'));
+  if (v.html !== undefined) await writeFileAtomic(v.html, Buffer.from(renderHtml(result, { tool: toolInfo() }), 'utf8'));
   io.stdout(format === 'json' ? renderJson(result) : renderText(result));
   return result.identical ? 0 : 1;
 }

@@ -17,10 +17,10 @@ then needs none.
 
 Exit codes: 0 all cached, 1 a digest mismatch, 2 bad spec or stale lock, 3 network or I/O.`;
 
-const OPTIONS = { jobs: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+export const FETCH_FLAGS = { jobs: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
 
 export async function fetchCommand(args: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(args, OPTIONS, 'fetch');
+  const { values: v, positionals } = parse(args, FETCH_FLAGS, 'fetch');
   if (v.help) {
     io.stdout(`${FETCH_HELP}\n`);
     return 0;

@@ -1,7 +1,7 @@
 import { lock } from '../pipeline/lock.js';
 import { defaultCacheDir } from '../fetch/cache.js';
 import { ReproError } from '../model/errors.js';
-import { parse, type Io } from './common.js';
+import { parse, verbosity, type Io } from './common.js';
 
 export const LOCK_HELP = `Usage: repro-image lock SPEC.yaml [--json] [--no-verify-signatures]
 
@@ -22,10 +22,10 @@ signatures checked against the packagers' keyring (source.keyring, else the host
 
 Exit codes: 0 locked, 1 bad signature, 2 bad spec or unsatisfiable dependency, 3 network or I/O.`;
 
-const OPTIONS = { json: { type: 'boolean' }, 'no-verify-signatures': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+export const LOCK_FLAGS = { json: { type: 'boolean' }, 'no-verify-signatures': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
 
 export async function lockCommand(args: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(args, OPTIONS, 'lock');
+  const { values: v, positionals } = parse(args, LOCK_FLAGS, 'lock');
   if (v.help) {
     io.stdout(`${LOCK_HELP}\n`);
     return 0;
@@ -35,7 +35,7 @@ export async function lockCommand(args: string[], io: Io): Promise<number> {
     spec: positionals[0]!,
     cacheDir: defaultCacheDir(io.env),
     ...(v['no-verify-signatures'] ? { noVerifySignatures: true } : {}),
-    log: (l) => io.stderr(`${l}\n`),
+    log: verbosity(io) === 'quiet' ? () => {} : (l) => io.stderr(`${l}\n`),
   });
   if (v.json) io.stdout(`${JSON.stringify(r.lock, null, 2)}\n`);
   else io.stdout(`${r.path}: ${r.summary}\n`);

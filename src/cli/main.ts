@@ -1,62 +1,91 @@
 #!/usr/bin/env node
 import { ReproError } from '../model/errors.js';
 import { proxySettingsFromEnv, useProxies } from '../fetch/proxy.js';
-import { cliMessage, type Io } from './common.js';
+import { closest, cliMessage, type Io, type Verbosity } from './common.js';
+import { COMMANDS, findCommand, GLOBAL_HELP, mainHelp } from './commands.js';
 
-const HELP = `Usage: repro-image COMMAND [options]
+/**
+ * Takes the global flags out of the arguments (anywhere before `--`): -q/--quiet, -v/--verbose,
+ * and notes -h/--help, which every command answers with its help text.
+ */
+export function globalFlags(argv: readonly string[]): { args: string[]; verbosity?: Verbosity; help: boolean } {
+  const args: string[] = [];
+  let verbosity: Verbosity | undefined;
+  let help = false;
+  let rest = false;
+  for (const a of argv) {
+    if (rest) args.push(a);
+    else if (a === '--') {
+      rest = true;
+      args.push(a);
+    } else if (a === '-q' || a === '--quiet') {
+      if (verbosity === 'verbose') throw new ReproError('E_USAGE', '--quiet and --verbose contradict each other');
+      verbosity = 'quiet';
+    } else if (a === '-v' || a === '--verbose') {
+      if (verbosity === 'quiet') throw new ReproError('E_USAGE', '--quiet and --verbose contradict each other');
+      verbosity = 'verbose';
+    } else {
+      if (a === '-h' || a === '--help') help = true;
+      args.push(a);
+    }
+  }
+  return verbosity ? { args, verbosity, help } : { args, help };
+}
 
-Bit-for-bit reproducible OCI images.
+/** A command's help as printed: its own text, then the global options. */
+export function commandHelp(help: string): string {
+  return `${help}\n\n${GLOBAL_HELP}\n`;
+}
 
-Commands:
-  build     build an image from a root filesystem, or from an image spec and its lock
-  lock      resolve an image spec into SPEC.lock.json (every input pinned by SHA-256)
-  fetch     download every locked input into the verified cache
-  inspect   show an image and verify every digest and size
-  diff      show where two images (or root filesystems) differ, and the likely causes
-  copy      copy an image or index between transports, digests unchanged
-  verify    rebuild an image and check it against a published digest
-  status    check an image's packages against rebuilderd instances (GOOD / BAD / UNKWN)
-  schema    print the JSON Schema of image specs
-
-Run 'repro-image COMMAND --help' for a command's options.
-Network access (package mirrors, registries, rebuilderd) honours HTTP_PROXY, HTTPS_PROXY and
-NO_PROXY; localhost and loopback addresses are always reached directly.
-Exit codes: 0 success, 1 difference or failed verification, 2 bad usage or input, 3 I/O failure.`;
+function unknownCommand(name: string): ReproError {
+  const guess = closest(name, [...COMMANDS.map((c) => c.name), 'help']);
+  return new ReproError('E_USAGE', `unknown command ${JSON.stringify(name)}${guess ? `; did you mean ${guess}?` : ''} (see repro-image --help)`);
+}
 
 // Commands are loaded when they run: a registry command need not load the compressors.
 export async function main(argv: string[], io: Io): Promise<number> {
-  const [command, ...rest] = argv;
   try {
+    const { args, verbosity, help } = globalFlags(argv);
+    if (verbosity) io = { ...io, verbosity };
+    const [command, ...rest] = args;
+    if (command === undefined) {
+      // No command at all: usage on stderr (stdout stays for results), exit 2.
+      io.stderr(`${mainHelp()}\n`);
+      return 2;
+    }
+    if (command === '-h' || command === '--help') {
+      io.stdout(`${mainHelp()}\n`);
+      return 0;
+    }
+    if (command === '--version') {
+      const { toolInfo } = await import('../verify/tool.js');
+      io.stdout(`${toolInfo().name} ${toolInfo().version}\n`);
+      return 0;
+    }
+    if (command === 'help') {
+      if (rest.length === 0) {
+        io.stdout(`${mainHelp()}\n`);
+        return 0;
+      }
+      if (rest.length > 1) throw new ReproError('E_USAGE', 'help: expected one COMMAND (see repro-image --help)');
+      const c = findCommand(rest[0]!);
+      if (!c) throw unknownCommand(rest[0]!);
+      io.stdout(commandHelp((await c.load()).help));
+      return 0;
+    }
+    const c = findCommand(command);
+    if (!c) {
+      if (command.startsWith('-')) throw new ReproError('E_USAGE', `unknown option ${command.replace(/=.*$/, '')} before the command (see repro-image --help)`);
+      throw unknownCommand(command);
+    }
+    const mod = await c.load();
+    if (help) {
+      io.stdout(commandHelp(mod.help));
+      return 0;
+    }
     // HTTP_PROXY, HTTPS_PROXY and NO_PROXY, as Go programs (skopeo, podman) read them.
     useProxies(proxySettingsFromEnv(io.env));
-    switch (command) {
-      case 'build':
-        return await (await import('./build.js')).buildCommand(rest, io);
-      case 'inspect':
-        return await (await import('./inspect.js')).inspectCommand(rest, io);
-      case 'lock':
-        return await (await import('./lock.js')).lockCommand(rest, io);
-      case 'fetch':
-        return await (await import('./fetch.js')).fetchCommand(rest, io);
-      case 'copy':
-        return await (await import('./copy.js')).copyCommand(rest, io);
-      case 'verify':
-        return await (await import('./verify.js')).verifyCommand(rest, io);
-      case 'schema':
-        return (await import('./schema.js')).schemaCommand(rest, io);
-      case 'diff':
-        return await (await import('./diff.js')).diffCommand(rest, io);
-      case 'status':
-        return await (await import('./status.js')).statusCommand(rest, io);
-      case undefined:
-      case '-h':
-      case '--help':
-      case 'help':
-        io.stdout(`${HELP}\n`);
-        return command === undefined ? 2 : 0;
-      default:
-        throw new ReproError('E_USAGE', `unknown command ${JSON.stringify(command)} (see repro-image --help)`);
-    }
+    return await mod.run(rest, io);
   } catch (e) {
     if (e instanceof ReproError) {
       io.stderr(`repro-image: ${cliMessage(e)}\n`);

@@ -14,8 +14,9 @@ reproducible." and "Your image is X.XX% reproducible.". With several rebuilders 
 if any found it BAD, GOOD if any reproduced it; where they disagree, it says so. A rebuilder that
 cannot be reached is reported and left out.
 
-REF is oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or
-docker://HOST/REPO[:TAG|@DIGEST].
+REF is any image reference (see 'repro-image --help'): oci:DIR[:TAG|:@DIGEST],
+oci-archive:FILE[:TAG|:@DIGEST], docker-archive:FILE[:NAME:TAG], dir:DIR, containers-storage:NAME
+or docker://HOST/REPO[:TAG|@DIGEST].
 
   --rebuilder URL            a rebuilderd instance (repeatable; API v1, else v0)
   --platform OS/ARCH[/VAR]   through a multi-platform index, that platform's image
@@ -27,7 +28,7 @@ ${REGISTRY_HELP}
 Exit codes: 0 reported, 1 (--strict) not every package reproducible, 2 bad usage or input,
 3 no rebuilder answered.`;
 
-const OPTIONS = {
+export const STATUS_FLAGS = {
   rebuilder: { type: 'string', multiple: true },
   platform: { type: 'string' },
   ...registryFlags(''),
@@ -37,7 +38,7 @@ const OPTIONS = {
 } as const;
 
 export async function statusCommand(args: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(rewriteTlsFlags(args), OPTIONS, 'status');
+  const { values: v, positionals } = parse(rewriteTlsFlags(args), STATUS_FLAGS, 'status');
   if (v.help) {
     io.stdout(`${STATUS_HELP}\n`);
     return 0;

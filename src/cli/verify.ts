@@ -3,48 +3,64 @@ import { verify, type VerifyResult } from '../verify/verify.js';
 import { tmpdir } from 'node:os';
 import { defaultCacheDir } from '../fetch/cache.js';
 import { selectPasses } from '../pipeline/passes.js';
-import { BUILD_FLAGS, rootfsBuildOptions, sourceDateEpochOption, specBuildOptions } from './build.js';
+import { BUILD_FLAGS, IMAGE_OPTIONS_HELP, rootfsBuildOptions, sourceDateEpochOption, specBuildOptions } from './build.js';
+import { CONTAINERFILE_HELP, containerfileOptions } from './containerfile.js';
 import { parse, progressLine, type Io } from './common.js';
 import { REGISTRY_HELP, registryOptions, rewriteTlsFlags } from './registry-flags.js';
 
 export const VERIFY_HELP = `Usage: repro-image verify --rootfs PATH [build options] --against REF [--archive DIR] [--json]
        repro-image verify SPEC.yaml [--offline] --against REF [--archive DIR] [--json]
+       repro-image verify --containerfile FILE --compat podman [--context DIR] [--build-arg K=V]...
+                          [--source-date-epoch N] --against REF [--archive DIR] [--json]
        repro-image verify SPEC.yaml [--offline] --against disk:PUBLISHED.raw [--json]
        repro-image verify --rootfs PATH --disk DISK.yaml --against disk:PUBLISHED.raw [--json]
 
 Rebuilds an image from its inputs and checks it against a published one. REF is
-docker://HOST/REPO[:TAG|@DIGEST] (or any other transport, such as an --archive kept before);
-with an index, the image for --platform (default linux/amd64) is the one compared.
+docker://HOST/REPO[:TAG|@DIGEST] (or any other image reference, such as an --archive kept before:
+see 'repro-image --help'); with an index, the image for --platform (default linux/amd64) is the
+one compared. Against containers-storage:NAME or docker-archive:FILE, which keep no manifest
+digest, the content is compared: the config digest, which covers every config field and the
+diff_ids of the uncompressed layers.
 Prints "reproduced sha256:..." when the rebuilt manifest digest is the published one; otherwise
 what differs (manifest, config fields, layer digests, diff_ids, then the findings of
 'repro-image diff': which files differ and the likely cause), and exits 1.
+With --containerfile --compat podman the published image is one podman built (podman compresses
+at push with a gzip whose bytes are not reproducible from the image), proven in two steps: its
+config and every layer's content are the rebuilt ones (each layer exactly one plain gzip member
+decompressing to the rebuilt tar), then the rebuilt manifest around the published compressed
+layers hashes to the published digest. Without --source-date-epoch the published config's
+created time is used (and the record says so).
 
   --rootfs PATH              the root filesystem to rebuild from, with the same build options as
-                             the published image (see repro-image build --help: --source-date-epoch,
-                             --compression, --platform, --entrypoint, --env, --label, ...)
+                             the published image (below)
   SPEC.yaml                  or rebuild from an image spec and its lock (SPEC.lock.json beside it),
                              fetching locked packages the cache lacks unless --offline
+  --offline                  (spec) use only the cache; never open a network connection
   --against REF              the published image; disk:FILE.raw: a published disk image, rebuilt
                              from the spec's disk: section (or --disk) and compared byte for byte,
                              then partition by partition and file by file when they differ
+  --disk DISK.yaml           (--rootfs with --against disk:) the disk definition, as for build
   --archive DIR              keep the published index, manifest and config, exactly as served, as
                              an OCI layout without layers (verify --against oci:DIR repeats the proof)
   --json                     a record: tool version, inputs (rootfs digest, SOURCE_DATE_EPOCH),
                              both digests, the verdict and the findings
 ${REGISTRY_HELP}
+                             (for --against)
+${IMAGE_OPTIONS_HELP}
+${CONTAINERFILE_HELP}
   -h, --help                 this help
 
 Exit codes: 0 reproduced, 1 not reproduced, 2 bad usage or input, 3 I/O or network failure.`;
 
 const { output: _output, ...REBUILD_FLAGS } = BUILD_FLAGS;
-const OPTIONS = {
+export const VERIFY_FLAGS = {
   ...REBUILD_FLAGS,
   against: { type: 'string' },
   archive: { type: 'string' },
 } as const;
 
 export async function verifyCommand(args: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(rewriteTlsFlags(args), OPTIONS, 'verify');
+  const { values: v, positionals } = parse(rewriteTlsFlags(args), VERIFY_FLAGS, 'verify');
   if (v.help) {
     io.stdout(`${VERIFY_HELP}\n`);
     return 0;
@@ -52,8 +68,14 @@ export async function verifyCommand(args: string[], io: Io): Promise<number> {
   if (positionals.length > 1 || (positionals.length === 1 && v.rootfs)) {
     throw new ReproError('E_USAGE', `verify: unexpected argument ${JSON.stringify(positionals.at(-1))} (see repro-image verify --help)`);
   }
-  if (!v.rootfs && positionals.length === 0) throw new ReproError('E_USAGE', 'verify: a SPEC or --rootfs PATH is required (see repro-image verify --help)');
   if (!v.against) throw new ReproError('E_USAGE', 'verify: --against REF is required (see repro-image verify --help)');
+  if (v.containerfile !== undefined) {
+    if (positionals.length > 0 || v.rootfs) throw new ReproError('E_USAGE', 'verify: --containerfile, --rootfs and a SPEC are three different inputs; give one');
+    return verifyContainerfileCommand(v, io);
+  }
+  if (!v.rootfs && positionals.length === 0) throw new ReproError('E_USAGE', 'verify: a SPEC, --rootfs PATH or --containerfile FILE is required (see repro-image verify --help)');
+  const cf = (['context', 'build-arg', 'target', 'compat', 'network', 'from-image', 'buildah'] as const).find((k) => v[k] !== undefined);
+  if (cf) throw new ReproError('E_USAGE', `verify: --${cf} applies to --containerfile only`);
   if (v.rootfs && v.offline) throw new ReproError('E_USAGE', 'verify: --offline applies to a spec only');
   if (v.against.startsWith('disk:')) return verifyDiskCommand(positionals[0], v, io);
   if (v.disk !== undefined) throw new ReproError('E_USAGE', 'verify: --disk applies to --against disk:FILE');
@@ -72,13 +94,42 @@ export async function verifyCommand(args: string[], io: Io): Promise<number> {
   return r.verdict === 'reproduced' ? 0 : 1;
 }
 
+type VerifyValues = ReturnType<typeof parse<typeof VERIFY_FLAGS>>['values'];
+
+async function verifyContainerfileCommand(v: VerifyValues, io: Io): Promise<number> {
+  const { verifyContainerfile } = await import('../verify/containerfile.js');
+  const sde = sourceDateEpochOption(v, io);
+  const r = await verifyContainerfile({
+    build: { ...containerfileOptions(v, io), ...(sde !== undefined ? { sourceDateEpoch: sde } : {}) },
+    against: v.against!,
+    ...(v.archive !== undefined ? { archive: v.archive } : {}),
+    registry: registryOptions(v, io),
+  });
+  if (v.json === true) {
+    io.stdout(`${JSON.stringify(r, null, 2)}\n`);
+  } else if (r.verdict === 'reproduced') {
+    if (r.inputs.sourceDateEpochFrom === 'published-created' && io.verbosity !== 'quiet') io.stderr(`SOURCE_DATE_EPOCH ${r.inputs.sourceDateEpoch}: the published config's created time (none was given)\n`);
+    io.stdout(r.level === 'manifest'
+      ? `reproduced ${r.published.manifest} (config and every layer's content rebuilt bit for bit; compressed layers as published, proven to decompress to them)\n`
+      : `reproduced ${r.published.config} (content: config and every layer's content rebuilt bit for bit; ${r.published.reference.split(':')[0]} keeps no manifest digest)\n`);
+  } else {
+    const reached = r.level === 'content' ? ' (the content is proven: config and every layer; the manifest is not)' : '';
+    const lines = [`not reproduced${reached}: published ${r.published.manifest} (${r.published.reference}), rebuilt config ${r.rebuilt.config}`];
+    for (const f of r.findings) lines.push(`  ${f.message}`);
+    io.stdout(`${lines.join('\n')}\n`);
+  }
+  return r.verdict === 'reproduced' ? 0 : 1;
+}
+
 function report(r: VerifyResult, io: Io, json: boolean): void {
   if (json) {
     io.stdout(`${JSON.stringify(r, null, 2)}\n`);
     return;
   }
   if (r.verdict === 'reproduced') {
-    io.stdout(`reproduced ${r.rebuilt.manifest}\n`);
+    io.stdout(r.level === 'content'
+      ? `reproduced ${r.rebuilt.manifest} (content: config ${r.rebuilt.config} and its diff_ids; ${r.published.reference.split(':')[0]} keeps no manifest digest)\n`
+      : `reproduced ${r.rebuilt.manifest}\n`);
     return;
   }
   const lines = [`not reproduced: rebuilt ${r.rebuilt.manifest}, published ${r.published.manifest} (${r.published.reference})`];
@@ -86,7 +137,7 @@ function report(r: VerifyResult, io: Io, json: boolean): void {
   io.stdout(`${lines.join('\n')}\n`);
 }
 
-async function verifyDiskCommand(spec: string | undefined, v: ReturnType<typeof parse<typeof OPTIONS>>['values'], io: Io): Promise<number> {
+async function verifyDiskCommand(spec: string | undefined, v: ReturnType<typeof parse<typeof VERIFY_FLAGS>>["values"], io: Io): Promise<number> {
   if (spec === undefined && v.disk === undefined) throw new ReproError('E_USAGE', 'verify: --rootfs with --against disk:FILE needs --disk DISK.yaml');
   if (spec !== undefined && v.disk !== undefined) throw new ReproError('E_USAGE', `${spec}: the disk is the spec's disk: section; --disk is for --rootfs`);
   const sde = sourceDateEpochOption(v, io);
@@ -98,6 +149,7 @@ async function verifyDiskCommand(spec: string | undefined, v: ReturnType<typeof 
       ...(v.offline ? { offline: true } : {}),
       ...(v.normalize !== undefined ? { normalize: selectPasses(v.normalize) } : {}),
       ...(v.exclude ? { exclude: v.exclude } : {}),
+      ...(v['no-xattrs'] ? { xattrs: false } : {}),
       tmpDir: tmpdir(),
       onWarning: (m) => io.stderr(`warning: ${m}\n`),
     },

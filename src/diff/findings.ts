@@ -7,9 +7,28 @@ import picomatch from 'picomatch';
 import { namesOf } from './options.js';
 import type { Difference, Finding } from './types.js';
 
+/** What a finding's title and hint may draw on besides its count: its first difference and every field seen. */
+export interface FindingFacts {
+  first: Difference;
+  fields: ReadonlySet<string>;
+}
+
 interface FindingDef {
-  title: (n: number) => string;
-  hint: string;
+  title: (n: number, facts: FindingFacts) => string;
+  hint: string | ((facts: FindingFacts) => string);
+}
+
+function utc(seconds: unknown): string {
+  return typeof seconds === 'number' && Number.isSafeInteger(seconds) ? `${seconds} (${new Date(seconds * 1000).toISOString().replace('.000Z', 'Z')})` : String(seconds);
+}
+
+/** Where the platform differs: the index's descriptor, the config, or both. */
+function platformHint(f: FindingFacts): string {
+  const where: string[] = [];
+  const fields = [...f.fields];
+  if (fields.some((x) => x.startsWith('descriptor.platform'))) where.push("the platform of the index.json descriptor that points at the manifest (descriptor.platform: a property of the layout or index, not of the image's own config)");
+  if (fields.some((x) => x.startsWith('config'))) where.push("the image config's architecture, os or variant (config.architecture, config.os, config.variant)");
+  return `It differs in ${where.join(', and in ') || 'the platform fields'}.`;
 }
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
@@ -29,7 +48,7 @@ export const FINDINGS: Record<string, FindingDef> = {
   history: { title: (n) => `history differs (${plural(n, 'field')})`, hint: 'config.history records build steps, often with tool versions: keep it fixed.' },
   'image-name': { title: (n) => `image name annotations differ (${n})`, hint: 'The ref.name / image.name annotations name the image, not its content.' },
   annotations: { title: (n) => `annotations differ (${plural(n, 'annotation')})`, hint: 'Annotations often carry build times, revisions or builder versions.' },
-  platform: { title: (n) => `platform differs (${plural(n, 'field')})`, hint: 'architecture, os or variant of the config.' },
+  platform: { title: (n) => `platform differs (${plural(n, 'field')})`, hint: platformHint },
   'runtime-config': { title: (n) => `runtime config differs (${plural(n, 'field')})`, hint: 'Env, Entrypoint, Cmd, Labels, User, WorkingDir ... in config.config.' },
   config: { title: (n) => `other config fields differ (${plural(n, 'field')})`, hint: 'Fields of the image config outside config.config.' },
   manifest: { title: (n) => `manifest fields differ (${plural(n, 'field')})`, hint: 'Fields of the manifest other than layers and annotations.' },
@@ -39,6 +58,10 @@ export const FINDINGS: Record<string, FindingDef> = {
   removed: { title: (n) => `only in A: ${plural(n, 'entry', 'entries')}`, hint: 'Entries that B does not have.' },
   added: { title: (n) => `only in B: ${plural(n, 'entry', 'entries')}`, hint: 'Entries that A does not have.' },
   'entry-order': { title: (n) => `entry order differs (${plural(n, 'entry', 'entries')} out of order)`, hint: 'The archives list the same entries in another order: sort them (tar --sort=name; repro-image build sorts by path).' },
+  'source-date-epoch': {
+    title: (n, f) => `the two builds used different SOURCE_DATE_EPOCH values (A ${utc(f.first.a)}, B ${utc(f.first.b)}; ${plural(n, 'entry', 'entries')} carry their build's time)`,
+    hint: "Each side's file times are clamped to its own build time, and the configs' created fields show different times: the builds were given different SOURCE_DATE_EPOCH values. Rebuild with the other's (its config.created, as seconds).",
+  },
   'mtime-after-epoch': { title: (n) => `mtime newer than SOURCE_DATE_EPOCH on ${plural(n, 'entry', 'entries')}`, hint: 'Files written during the build keep the build time: clamp times to SOURCE_DATE_EPOCH (tar --clamp-mtime --mtime=@$SOURCE_DATE_EPOCH; repro-image build does it).' },
   mtime: { title: (n) => `file times differ on ${plural(n, 'entry', 'entries')}`, hint: 'Modification times differ and neither is newer than SOURCE_DATE_EPOCH (when one is known: the images\' created time, or --source-date-epoch): the inputs carried different times.' },
   'atime-ctime': { title: (n) => `pax atime/ctime records differ on ${plural(n, 'entry', 'entries')}`, hint: "pax atime/ctime records carry the build host's access and change times: leave them out (tar --pax-option=delete=atime,delete=ctime)." },
@@ -84,9 +107,14 @@ export function pathFinding(path: string): string | undefined {
 }
 
 /** The finding of an entry field (other than content and presence, which go by path). */
-export function fieldFinding(field: string, a: unknown, b: unknown, epoch: number | undefined): string {
+export function fieldFinding(field: string, a: unknown, b: unknown, epoch: number | undefined, epochs?: { a: number; b: number }): string {
   switch (field) {
     case 'mtime':
+      if (epochs && typeof a === 'number' && typeof b === 'number') {
+        // Each side within its own build time, and at least one clamped to it: different epochs.
+        if (a <= epochs.a && b <= epochs.b && (a === epochs.a || b === epochs.b)) return 'source-date-epoch';
+        return a > epochs.a || b > epochs.b ? 'mtime-after-epoch' : 'mtime';
+      }
       return epoch !== undefined && ((typeof a === 'number' && a > epoch) || (typeof b === 'number' && b > epoch)) ? 'mtime-after-epoch' : 'mtime';
     case 'atime':
     case 'ctime':
@@ -144,22 +172,25 @@ const MAX_EXAMPLES = 5;
 
 /** Groups differences into findings, in catalogue order; `format` renders a location for examples. */
 export function groupFindings(diffs: Iterable<Difference>, format: (d: Difference) => string, extraCounts: Map<string, number> = new Map()): Finding[] {
-  const by = new Map<string, { count: number; examples: string[] }>();
+  const by = new Map<string, { count: number; examples: string[]; first?: Difference; fields: Set<string> }>();
   for (const d of diffs) {
     let g = by.get(d.finding);
-    if (!g) by.set(d.finding, (g = { count: 0, examples: [] }));
+    if (!g) by.set(d.finding, (g = { count: 0, examples: [], first: d, fields: new Set() }));
     g.count++;
+    g.fields.add(d.field);
     if (g.examples.length < MAX_EXAMPLES) g.examples.push(format(d));
   }
   for (const [id, n] of extraCounts) {
     const g = by.get(id);
     if (g) g.count += n;
-    else by.set(id, { count: n, examples: [] });
+    else by.set(id, { count: n, examples: [], fields: new Set() });
   }
   const out: Finding[] = [];
   for (const [id, def] of Object.entries(FINDINGS)) {
     const g = by.get(id);
-    if (g) out.push({ id, title: def.title(g.count), hint: def.hint, count: g.count, examples: g.examples });
+    if (!g) continue;
+    const facts: FindingFacts = { first: g.first ?? { location: { level: 'layer' }, field: '', finding: id }, fields: g.fields };
+    out.push({ id, title: def.title(g.count, facts), hint: typeof def.hint === 'string' ? def.hint : def.hint(facts), count: g.count, examples: g.examples });
   }
   return out;
 }

@@ -83,6 +83,8 @@ class Comparison {
   readonly layerCounts = { A: 0, B: 0 };
   private readonly budget = { bytes: WAITING_BUDGET };
   epoch: number | undefined;
+  /** Each side's build time, when both images say and they differ (and no --source-date-epoch). */
+  epochs: { a: number; b: number } | undefined;
 
   constructor(readonly opts: DiffOptions, readonly limit: number, readonly platform: Platform | undefined) {
     const rules = ignoreRules(opts.semantic === true, opts.ignore ?? [], opts.ignorePaths ?? []);
@@ -108,6 +110,7 @@ class Comparison {
   ctx(base: Location): EntryContext {
     const c: EntryContext = { base, limit: this.limit, sink: this.sink, budget: this.budget };
     if (this.epoch !== undefined) c.epoch = this.epoch;
+    if (this.epochs !== undefined) c.epochs = this.epochs;
     return c;
   }
 
@@ -167,8 +170,10 @@ class Comparison {
     this.layerCounts.A = Math.max(this.layerCounts.A, a.layers.length);
     this.layerCounts.B = Math.max(this.layerCounts.B, b.layers.length);
     if (this.epoch === undefined) {
-      const times = [createdSeconds(a.config.value.created), createdSeconds(b.config.value.created)].filter((t): t is number => t !== undefined);
+      const [ca, cb] = [createdSeconds(a.config.value.created), createdSeconds(b.config.value.created)];
+      const times = [ca, cb].filter((t): t is number => t !== undefined);
       if (times.length > 0) this.epoch = Math.min(...times);
+      if (this.opts.sourceDateEpoch === undefined && ca !== undefined && cb !== undefined && ca !== cb) this.epochs = { a: ca, b: cb };
     }
     if (a.descriptor.digest === b.descriptor.digest) return;
     const at = (level: Location['level']): Location => (platform ? { platform, level } : { level });

@@ -21,7 +21,10 @@ export interface EntryContext {
   base: Location;
   /** --max-content-diff. */
   limit: number;
+  /** SOURCE_DATE_EPOCH for both sides (--source-date-epoch, else the older created time). */
   epoch?: number;
+  /** Each side's own build time (config created), when both are known, differ and no --source-date-epoch was given. */
+  epochs?: { a: number; b: number };
   sink: Collector;
   /** Bytes that waiting entries may still keep of their content (shared by all layers). */
   budget: { bytes: number };
@@ -79,7 +82,7 @@ export function entryLocation(base: Location, path: string, occurrence: number):
 export function reportPair(ctx: EntryContext, a: EntryMeta, b: EntryMeta, occurrence: number, content: ContentComparison | undefined): void {
   const location = entryLocation(ctx.base, a.path, occurrence);
   for (const f of compareMeta(a, b)) {
-    ctx.sink.add({ location, ...f, finding: fieldFinding(f.field, f.a, f.b, ctx.epoch) });
+    ctx.sink.add({ location, ...f, finding: fieldFinding(f.field, f.a, f.b, ctx.epoch, ctx.epochs) });
   }
   if (content && !content.equal) {
     // Past the report's budget for content details, only the finding is worked out (by path).

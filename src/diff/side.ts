@@ -91,7 +91,7 @@ function sideLayer(layer: LayerReader): SideLayer {
   return s;
 }
 
-const TRANSPORT = /^(oci|oci-archive|docker-archive):|^docker:\/\//;
+const TRANSPORT = /^(oci|oci-archive|docker-archive|dir|containers-storage):|^docker:\/\//;
 
 async function isOciLayoutDir(path: string): Promise<boolean> {
   try {
@@ -102,7 +102,7 @@ async function isOciLayoutDir(path: string): Promise<boolean> {
 }
 
 /**
- * Opens `reference`: an image reference (oci:, oci-archive:, docker-archive:, docker://), a
+ * Opens `reference`: an image reference (oci:, oci-archive:, docker-archive:, dir:, containers-storage:, docker://), a
  * directory that holds an OCI layout, a root filesystem directory, or a root filesystem tarball.
  */
 export async function openSide(reference: string, label: 'A' | 'B', onWarning?: (m: string) => void, transport: TransportOptions = {}): Promise<Side> {

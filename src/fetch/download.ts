@@ -61,8 +61,9 @@ async function fetchOnce(url: string, dest: string, expected: Expected, opts: Do
     const path = fileURLToPath(url);
     try {
       await access(path);
-    } catch {
-      return { message: 'no such file', retryable: false };
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      return { message: code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? (e as Error).message})`, retryable: false };
     }
     const stream = createReadStream(path, { highWaterMark: 1 << 20 });
     res = { body: stream, discard: () => stream.destroy() };

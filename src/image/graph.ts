@@ -16,10 +16,12 @@ import { parseManifest } from '../model/manifest.js';
 import { isIndexType, isManifestType } from '../model/media-types.js';
 import { parseIndex } from '../model/oci-index.js';
 import type { Platform } from '../model/platform.js';
+import { ensureFreeSpace } from '../fs/space.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import type { OpenedImage, RegistryOrigin } from './store.js';
 import { platformOf, selectPlatform } from './select.js';
 import { readDocument, readVerified, verifiedSource } from './verified.js';
+import { listReferrers } from './referrers.js';
 
 export interface GraphDocument {
   descriptor: Descriptor;
@@ -40,6 +42,8 @@ export interface ImageGraph {
   blobs: GraphBlob[];
   /** Where the blobs are when they are in a registry (for cross-repository mounts). */
   origin?: RegistryOrigin;
+  /** OCI 1.1 referrers of the root or of a manifest under it (an SBOM), each a graph of its own, written beside it. */
+  referrers?: ImageGraph[];
 }
 
 /** The graph of one image held in memory and scratch files (a build's output). */
@@ -63,6 +67,10 @@ export interface LoadOptions {
    * never copy unverified bytes. Remote blobs are always verified as they stream.
    */
   verifyLocal?: boolean;
+  /** Also load the OCI 1.1 referrers of every manifest in the graph (and theirs), for `copy --all`. */
+  referrers?: boolean;
+  /** How deep in referrers of referrers this load is (internal). */
+  referrerDepth?: number;
 }
 
 /** Reads the documents of an opened image (verified) and lists its blobs behind verifying sources. */
@@ -73,7 +81,16 @@ export async function loadGraph(opened: OpenedImage, opts: LoadOptions = {}): Pr
   const seenDocs = new Set<Digest>();
   let root = opened.target;
 
+  // Every descriptor is checked, not only the first one of a digest: one digest, one size.
+  const sizes = new Map<Digest, number>();
+  const sameSize = (d: Descriptor, where: string): void => {
+    const had = sizes.get(d.digest);
+    if (had === undefined) sizes.set(d.digest, d.size);
+    else if (had !== d.size) throw new ReproError('E_BAD_INPUT', `${store.where}: ${where} gives ${d.digest} size ${d.size}, elsewhere it has size ${had}`);
+  };
+
   const addBlob = async (d: Descriptor, preread?: Buffer): Promise<void> => {
+    sameSize(d, 'a manifest');
     if (blobs.has(d.digest)) return;
     if (preread) {
       blobs.set(d.digest, { descriptor: d, source: bytesSource(preread) });
@@ -90,12 +107,14 @@ export async function loadGraph(opened: OpenedImage, opts: LoadOptions = {}): Pr
 
   const visit = async (d: Descriptor, depth: number): Promise<Platform | undefined> => {
     if (depth > 4) throw new ReproError('E_BAD_INPUT', `${store.where}: indexes nested more than 4 deep`);
+    sameSize(d, depth === 0 ? 'the reference' : 'an index');
     const bytes = await readDocument(store, d);
     let platform: Platform | undefined;
     if (isIndexType(d.mediaType)) {
       const idx = parseIndex(bytes, `${store.where}: index ${d.digest}`);
       for (const m of idx.value.manifests) {
         if (!seenDocs.has(m.digest)) await visit(m, depth + 1);
+        else sameSize(m, 'an index');
       }
     } else if (isManifestType(d.mediaType)) {
       const m = parseManifest(bytes, `${store.where}: manifest ${d.digest}`, d.mediaType);
@@ -126,6 +145,20 @@ export async function loadGraph(opened: OpenedImage, opts: LoadOptions = {}): Pr
   if (p && isManifestType(root.mediaType)) top.platform = p;
   const graph: ImageGraph = { root: top, documents, blobs: [...blobs.values()] };
   if (opened.origin) graph.origin = opened.origin;
+  if (opts.referrers) {
+    const depth = opts.referrerDepth ?? 0;
+    const referrers: ImageGraph[] = [];
+    if (depth < 3) {
+      for (const d of documents.filter((x) => isManifestType(x.descriptor.mediaType) || isIndexType(x.descriptor.mediaType))) {
+        for (const r of (await listReferrers(opened, d.descriptor.digest)).descriptors) {
+          if (referrers.some((x) => x.root.digest === r.digest)) continue;
+          const g = await loadGraph({ ...opened, target: r }, { ...opts, platform: undefined, referrerDepth: depth + 1 } as LoadOptions);
+          referrers.push({ ...g, root: r });
+        }
+      }
+    }
+    if (referrers.length > 0) graph.referrers = referrers;
+  }
   return graph;
 }
 
@@ -159,8 +192,10 @@ export async function graphImage(graph: ImageGraph, where: string): Promise<Imag
  * Gives every blob that has no file location one, by streaming it (verified) into `dir`: archive
  * writers read members from files. Returns the graph with those sources replaced.
  */
-export async function spoolGraph(graph: ImageGraph, dir: string): Promise<ImageGraph> {
+export async function spoolGraph(graph: ImageGraph, dir: string, shown = dir): Promise<ImageGraph> {
   await mkdir(dir, { recursive: true }).catch((e) => { throw ioError(e, `cannot create ${dir}`); });
+  const streamed = graph.blobs.filter((b) => !b.source.ref).reduce((n, b) => n + b.descriptor.size, 0);
+  await ensureFreeSpace(dir, streamed, `${shown}: spooling ${graph.blobs.length} blobs beside it`);
   const blobs: GraphBlob[] = [];
   for (const b of graph.blobs) {
     if (b.source.ref) {
@@ -171,5 +206,7 @@ export async function spoolGraph(graph: ImageGraph, dir: string): Promise<ImageG
     await writeFileAtomic(path, b.source.open());
     blobs.push({ descriptor: b.descriptor, source: { ...fileSource(path), movable: true } });
   }
-  return { ...graph, blobs };
+  const spooled: ImageGraph = { ...graph, blobs };
+  if (graph.referrers) spooled.referrers = await Promise.all(graph.referrers.map((r) => spoolGraph(r, dir)));
+  return spooled;
 }

@@ -4,6 +4,7 @@
  */
 import type { ImageConfig } from '../model/config.js';
 import type { Descriptor } from '../model/descriptor.js';
+import type { Digest } from '../model/digest.js';
 import { ReproError, option } from '../model/errors.js';
 import { isManifestType } from '../model/media-types.js';
 import { REF_NAME, type ImageIndex } from '../model/oci-index.js';
@@ -40,15 +41,38 @@ export function selectPlatform(index: ImageIndex, want: Platform | undefined, wh
   throw new ReproError('E_NOT_FOUND', `${where}: the index has no image for ${formatPlatform(want)} (it has ${listed(index)})`);
 }
 
-/** Picks the index.json entry a tag names, or the only entry when no tag is given. */
-export function selectFromIndex(index: ImageIndex, tag: string | undefined, where: string): Descriptor {
-  if (tag !== undefined) {
-    const hits = index.manifests.filter((m) => m.annotations?.[REF_NAME] === tag);
-    if (hits.length === 0) throw new ReproError('E_NOT_FOUND', `${where}: no image tagged ${JSON.stringify(tag)}`);
+/** Which entry of a layout's index.json: by tag, by digest, or by position (0-based). */
+export interface IndexSelector {
+  tag?: string;
+  digest?: Digest;
+  sourceIndex?: number;
+}
+
+/**
+ * Picks the index.json entry a tag, digest or position names, or the only entry when none is
+ * given. An untagged image is reached by its digest (`oci:DIR:@sha256:…`), as `build` prints it.
+ */
+export function selectFromIndex(index: ImageIndex, sel: IndexSelector | string | undefined, where: string): Descriptor {
+  const s: IndexSelector = typeof sel === 'string' ? { tag: sel } : sel ?? {};
+  if (s.tag !== undefined) {
+    const hits = index.manifests.filter((m) => m.annotations?.[REF_NAME] === s.tag);
+    if (hits.length === 0) throw new ReproError('E_NOT_FOUND', `${where}: no image tagged ${JSON.stringify(s.tag)}`);
     return hits[hits.length - 1]!;
   }
-  if (index.manifests.length === 1) return index.manifests[0]!;
-  if (index.manifests.length === 0) throw new ReproError('E_NOT_FOUND', `${where}: the layout holds no image`);
-  const tags = index.manifests.map((m) => m.annotations?.[REF_NAME]).filter((t) => t !== undefined);
-  throw new ReproError('E_USAGE', `${where}: holds ${index.manifests.length} images; name one with :TAG (tags: ${tags.join(', ') || 'none'})`);
+  if (s.digest !== undefined) {
+    const hit = index.manifests.find((m) => m.digest === s.digest);
+    if (!hit) throw new ReproError('E_NOT_FOUND', `${where}: index.json lists no ${s.digest} (it lists ${index.manifests.map((m) => m.digest).join(', ') || 'nothing'})`);
+    return hit;
+  }
+  if (s.sourceIndex !== undefined) {
+    const hit = index.manifests[s.sourceIndex];
+    if (!hit) throw new ReproError('E_NOT_FOUND', `${where}: index.json lists ${index.manifests.length} images; there is no @${s.sourceIndex} (they count from 0)`);
+    return hit;
+  }
+  // Referrers (an SBOM beside its image) are listed untagged with their artifactType: not images to choose.
+  const images = index.manifests.filter((m) => m.artifactType === undefined || m.annotations?.[REF_NAME] !== undefined);
+  if (images.length === 1) return images[0]!;
+  if (images.length === 0) throw new ReproError('E_NOT_FOUND', `${where}: the layout holds no image`);
+  const names = images.map((m) => (m.annotations?.[REF_NAME] !== undefined ? `:${m.annotations[REF_NAME]}` : `:@${m.digest}`));
+  throw new ReproError('E_USAGE', `${where}: holds ${images.length} images; name one with :TAG or :@DIGEST (${names.join(', ')})`);
 }

@@ -19,6 +19,8 @@ export interface BlobStore {
   blob(digest: Digest, size?: number): Promise<BlobSource & { storedSize?: number }>;
   /** Manifests and indexes, where a store keeps them apart from blobs (registries); elsewhere they are blobs. */
   document?(descriptor: Descriptor): Promise<BlobSource>;
+  /** OCI 1.1 referrers of a manifest, where the store has its own way to list them (a registry). */
+  referrers?(subject: Digest): Promise<{ descriptors: Descriptor[]; via: string }>;
 }
 
 /** Where an image's blobs live when they are in a registry (for cross-repository mounts). */

@@ -16,6 +16,17 @@ export interface ContainerConfig {
   StopSignal?: string;
 }
 
+/** `80`, `80/tcp`, `53/udp`, `9/sctp` (1 to 65535): a port as ExposedPorts takes it. */
+export const PORT = /^([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])(\/(tcp|udp|sctp))?$/;
+
+/** A stop signal: a name (`SIGTERM`, `SIGRTMIN+3`) or a number. */
+export const SIGNAL = /^(SIG[A-Z0-9]+([+-][0-9]+)?|[1-9][0-9]?)$/;
+
+/** ExposedPorts for a list of ports: `80` → `80/tcp`, as Docker and buildah record a port without a protocol. */
+export function exposedPorts(ports: readonly string[]): Record<string, Record<string, never>> {
+  return Object.fromEntries(ports.map((p) => [p.includes('/') ? p : `${p}/tcp`, {}]));
+}
+
 export interface HistoryEntry {
   created?: string;
   created_by?: string;

@@ -49,7 +49,7 @@ const EXIT: Record<ErrorCode, number> = {
   E_LOCK_STALE: 2,
 };
 
-const OPTION = /\uE000([A-Za-z][A-Za-z0-9.]*)\uE001/g;
+const OPTION = /\uE000([^\uE001]+)\uE001/g;
 
 /**
  * Names a library option inside an error message. A library caller reads the option's name

@@ -12,7 +12,10 @@ export function parseJsonBytes(bytes: Buffer, where: string): unknown {
   try {
     return JSON.parse(bytes.toString('utf8')) as unknown;
   } catch (e) {
-    throw new ReproError('E_BAD_JSON', `${where}: invalid JSON: ${(e as Error).message}`);
+    // Not V8's message: it quotes the text, and the file may not be JSON at all (a symlink to a
+    // secret). Only a position, when the engine gives one.
+    const at = /position (\d+)/.exec((e as Error).message)?.[1];
+    throw new ReproError('E_BAD_JSON', `${where}: invalid JSON${at === undefined ? '' : ` at character ${at}`} (${bytes.length} bytes)`);
   }
 }
 
@@ -64,4 +67,17 @@ export function getStringMap(o: JsonObject, key: string, where: string): Record<
 
 export function rawJson<T>(bytes: Buffer, value: T): RawJson<T> {
   return { bytes, digest: sha256(bytes), value };
+}
+
+/**
+ * JSON.parse loses integers beyond 2^53: a document holding one cannot be rewritten faithfully
+ * (when a field is changed and the rest kept), so it is refused instead of altered.
+ */
+export function assertExactIntegers(v: unknown, where: string): void {
+  if (typeof v === 'number') {
+    if (Number.isInteger(v) && !Number.isSafeInteger(v)) {
+      throw new ReproError('E_UNSUPPORTED', `${where}: holds the integer ${v}, beyond 2^53, which cannot be kept exactly when the document is rewritten`);
+    }
+  } else if (Array.isArray(v)) for (const x of v) assertExactIntegers(x, where);
+  else if (typeof v === 'object' && v !== null) for (const x of Object.values(v)) assertExactIntegers(x, where);
 }

@@ -1,5 +1,5 @@
 import { canonicalBytes } from './canonical-json.js';
-import { parseDescriptor, type Descriptor } from './descriptor.js';
+import { checkConsistentSizes, parseDescriptor, type Descriptor } from './descriptor.js';
 import { ReproError } from './errors.js';
 import { asObject, getArray, getOptString, getStringMap, parseJsonBytes, rawJson, type RawJson } from './json.js';
 import { MediaType, isManifestType } from './media-types.js';
@@ -10,6 +10,10 @@ export interface Manifest {
   config: Descriptor;
   layers: Descriptor[];
   annotations?: Record<string, string>;
+  /** OCI 1.1: what kind of artifact this manifest is (when it is not an image). */
+  artifactType?: string;
+  /** OCI 1.1: the manifest this one refers to (an SBOM's image). */
+  subject?: Descriptor;
 }
 
 export function parseManifest(bytes: Buffer, where: string, declaredType?: string): RawJson<Manifest> {
@@ -25,6 +29,10 @@ export function parseManifest(bytes: Buffer, where: string, declaredType?: strin
   };
   const annotations = getStringMap(o, 'annotations', where);
   if (annotations) m.annotations = annotations;
+  checkConsistentSizes([[m.config, `${where}.config`], ...m.layers.map((l, i): [Descriptor, string] => [l, `${where}.layers[${i}]`])]);
+  const artifactType = getOptString(o, 'artifactType', where);
+  if (artifactType !== undefined) m.artifactType = artifactType;
+  if (o['subject'] !== undefined) m.subject = parseDescriptor(o['subject'], `${where}.subject`);
   return rawJson(bytes, m);
 }
 

@@ -11,6 +11,8 @@ export const MediaType = {
   dockerLayer: 'application/vnd.docker.image.rootfs.diff.tar',
   dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
   dockerLayerZstd: 'application/vnd.docker.image.rootfs.diff.tar.zstd',
+  /** OCI 1.1: the config of an artifact manifest that has none (the two bytes `{}`). */
+  ociEmpty: 'application/vnd.oci.empty.v1+json',
 } as const;
 
 export type Compression = 'gzip' | 'zstd' | 'none';

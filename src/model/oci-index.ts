@@ -1,5 +1,5 @@
 import { canonicalBytes } from './canonical-json.js';
-import { parseDescriptor, type Descriptor } from './descriptor.js';
+import { checkConsistentSizes, parseDescriptor, type Descriptor } from './descriptor.js';
 import { ReproError } from './errors.js';
 import { asObject, getArray, getOptString, getStringMap, parseJsonBytes, rawJson, type RawJson } from './json.js';
 import { MediaType, isIndexType } from './media-types.js';
@@ -26,6 +26,7 @@ export function parseIndex(bytes: Buffer, where: string): RawJson<ImageIndex> {
   };
   const annotations = getStringMap(o, 'annotations', where);
   if (annotations) idx.annotations = annotations;
+  checkConsistentSizes(idx.manifests.map((m, i): [Descriptor, string] => [m, `${where}.manifests[${i}]`]));
   return rawJson(bytes, idx);
 }
 

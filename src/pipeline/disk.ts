@@ -35,6 +35,8 @@ export interface DiskBuildOptions {
   normalize?: string[];
   exclude?: string[];
   keepXattrs?: string[];
+  /** Rootfs builds: read extended attributes (default true; false for file systems that cannot list them). */
+  xattrs?: boolean;
   /** Spec builds: the cache, offline mode, apt configuration. */
   cacheDir?: string;
   offline?: boolean;
@@ -170,7 +172,7 @@ export async function buildDisk(opts: DiskBuildOptions): Promise<DiskBuildResult
   const spec = typeof opts.disk === 'string' ? (await import('../spec/disk-load.js')).loadDiskSpec(opts.disk) : opts.disk;
   const tmp = await makeScratchDir(opts.tmpDir);
   try {
-    const { tree, isDir } = await readRootfs(opts.rootfs!, tmp);
+    const { tree, isDir } = await readRootfs(opts.rootfs!, tmp, opts.xattrs !== false);
     try {
       tree.warnings.forEach((m) => opts.onWarning?.(m));
       let sde = opts.sourceDateEpoch;

@@ -14,6 +14,8 @@ export interface PassReport {
   changed: number;
   /** Up to 10 paths it changed, in byte order. */
   examples: string[];
+  /** Every path (or package) it changed, in the same order (`--verbose` and `--json` show them). */
+  paths?: string[];
 }
 
 export interface PassContext {
@@ -143,7 +145,7 @@ export function runPasses(tree: Map<string, Entry>, names: string[], ctx: PassCo
     const paths: string[] = [];
     pass.run(tree, ctx, (p) => paths.push(p));
     paths.sort(comparePaths);
-    reports.push({ name: pass.name, changed: paths.length, examples: paths.slice(0, 10) });
+    reports.push({ name: pass.name, changed: paths.length, examples: paths.slice(0, 10), paths });
   }
   return reports;
 }

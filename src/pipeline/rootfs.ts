@@ -25,6 +25,12 @@ export interface RootfsBuildOptions extends ImageOptions {
    * `sourceDateEpochFromEnv(process.env)` to honour it, as the CLI does.
    */
   sourceDateEpoch?: number;
+  /**
+   * false: the image gets no extended attributes (a directory's are not read at all, so fs-xattr
+   * is not needed; a tarball's are left out). Default true: a directory whose attributes cannot be
+   * read is refused.
+   */
+  xattrs?: boolean;
   /** Where temporary files go (default: the OS temp dir). Never part of the output. */
   tmpDir?: string;
   onWarning?: (message: string) => void;
@@ -42,14 +48,18 @@ export function checkImageOptions(opts: ImageOptions & { sourceDateEpoch?: numbe
   if (opts.keepXattrs !== undefined) checkStrings(opts.keepXattrs, 'keepXattrs');
 }
 
-export async function readRootfs(path: string, tmp: string): Promise<{ tree: RootfsTree; isDir: boolean }> {
+export async function readRootfs(path: string, tmp: string, xattrs: boolean): Promise<{ tree: RootfsTree; isDir: boolean }> {
   let isDir: boolean;
   try {
     isDir = (await stat(path)).isDirectory();
   } catch (e) {
     throw ioError(e, `${option('rootfs')} ${path}`);
   }
-  return { tree: isDir ? await readDirectory(path) : await readTarball(path, tmp), isDir };
+  const tree = isDir
+    ? await readDirectory(path, { xattrs, skipXattrs: `pass ${option('xattrs=false')} to build without them` })
+    : await readTarball(path, tmp);
+  if (!xattrs) for (const e of tree.entries.values()) delete e.xattrs;
+  return { tree, isDir };
 }
 
 export async function buildRootfs(opts: RootfsBuildOptions): Promise<BuildResult> {
@@ -59,7 +69,7 @@ export async function buildRootfs(opts: RootfsBuildOptions): Promise<BuildResult
   let tree: RootfsTree | undefined;
   try {
     // Step: source — the tree, and the time it is built at.
-    const read = await readRootfs(opts.rootfs, tmp);
+    const read = await readRootfs(opts.rootfs, tmp, opts.xattrs !== false);
     tree = read.tree;
     tree.warnings.forEach((m) => opts.onWarning?.(m));
     let sde = opts.sourceDateEpoch;

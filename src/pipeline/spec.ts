@@ -14,7 +14,7 @@ import { cleanMemberPath } from '../archive/paths.js';
 import { Cache } from '../fetch/cache.js';
 import { inOrder } from '../fetch/pool.js';
 import { makeScratchDir } from '../fs/scratch.js';
-import type { ContainerConfig } from '../model/config.js';
+import { exposedPorts, type ContainerConfig } from '../model/config.js';
 import { ReproError, ioError, option } from '../model/errors.js';
 import { parsePlatform, type Platform } from '../model/platform.js';
 import type { Distribution, InstalledTree, LockedFile } from '../sources/distribution.js';
@@ -24,6 +24,7 @@ import { checkLockMatches, lockPathFor, readLock, type LockFile } from '../spec/
 import type { ImageSpec } from '../spec/schema.js';
 import { parseImageRef, type ImageRef } from '../transports/reference.js';
 import { PASS_NAMES } from './passes.js';
+import { readDirectory } from '../sources/rootfs/directory.js';
 import { checkImageOptions } from './rootfs.js';
 import type { StepRecord } from './steps.js';
 import { buildTree, type BuildResult, type ImageOptions } from './tree-steps.js';
@@ -107,6 +108,12 @@ export function specPlatform(spec: ImageSpec): Platform {
   return p;
 }
 
+/** The spec's manifest annotations, with --annotation over them. */
+function annotationsOf(spec: ImageSpec, extra: Record<string, string> | undefined): { annotations?: Record<string, string> } {
+  const all = { ...spec.annotations, ...extra };
+  return Object.keys(all).length > 0 ? { annotations: all } : {};
+}
+
 function containerConfig(spec: ImageSpec): ContainerConfig {
   const c = spec.config;
   const out: ContainerConfig = {};
@@ -116,10 +123,41 @@ function containerConfig(spec: ImageSpec): ContainerConfig {
   if (c.workdir) out.WorkingDir = c.workdir;
   if (c.user) out.User = c.user;
   if (c.labels) out.Labels = Object.fromEntries(Object.entries(c.labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+  if (c.exposedPorts) out.ExposedPorts = exposedPorts(c.exposedPorts);
+  if (c.volumes) out.Volumes = Object.fromEntries(c.volumes.map((v) => [v, {}]));
+  if (c.stopSignal) out.StopSignal = c.stopSignal;
   return out;
 }
 
-function addSpecFiles(entries: Map<string, Entry>, loaded: LoadedSpec, mtime: number, destPath: InstalledTree['destPath']): string[] {
+/**
+ * A directory of `files:`, copied under its dest: what it holds (files, directories, symlinks, hard
+ * links; devices and fifos too) with the spec's owner, the time of the build and normalised modes
+ * (directories 0755, files 0755 when executable by their owner, else 0644), so that the umask of
+ * whoever made the directory does not reach the image. Extended attributes are left out.
+ */
+async function addSpecDirectory(entries: Map<string, Entry>, src: string, dest: string, f: { uid: number; gid: number }, mtime: number, where: string, destPath: InstalledTree['destPath'], added: string[]): Promise<void> {
+  const tree = await readDirectory(src);
+  if (tree.warnings.length > 0) throw new ReproError('E_SPEC', `${where}: ${tree.warnings[0]}`);
+  const base = cleanMemberPath(dest.replace(/^\/+/, ''), where);
+  const put = (rel: string, e: Omit<Entry, 'path'>): void => {
+    const path = destPath(rel, where);
+    for (let p = parentOf(path); p !== ''; p = parentOf(p)) {
+      const parent = entries.get(p);
+      if (!parent) entries.set(p, { path: p, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime, size: 0 });
+      else if (parent.type !== 'dir') throw new ReproError('E_SPEC', `${where}: dest /${rel} goes through /${p}, which is a ${parent.type} in the image`);
+    }
+    entries.set(path, { ...e, path } as Entry);
+    added.push(path);
+  };
+  put(base, { type: 'dir', mode: 0o755, uid: f.uid, gid: f.gid, mtime, size: 0 });
+  for (const e of tree.entries.values()) {
+    const { xattrs: _x, ...rest } = e;
+    const mode = e.type === 'dir' ? 0o755 : e.type === 'file' ? (e.mode & 0o100 ? 0o755 : 0o644) : e.mode;
+    put(`${base}/${e.path}`, { ...rest, mode, uid: f.uid, gid: f.gid, mtime });
+  }
+}
+
+async function addSpecFiles(entries: Map<string, Entry>, loaded: LoadedSpec, mtime: number, destPath: InstalledTree['destPath']): Promise<string[]> {
   const added: string[] = [];
   for (const [i, f] of loaded.spec.files.entries()) {
     const where = `${loaded.file}: files[${i}]`;
@@ -130,7 +168,12 @@ function addSpecFiles(entries: Map<string, Entry>, loaded: LoadedSpec, mtime: nu
     } catch (e) {
       throw ioError(e, `${where}: cannot read ${src}`);
     }
-    if (!st.isFile()) throw new ReproError('E_SPEC', `${where}: ${src} is not a regular file`);
+    if (st.isDirectory()) {
+      if (f.mode !== undefined) throw new ReproError('E_SPEC', `${where}: mode applies to a file; a directory's files get 0644, or 0755 when executable`);
+      await addSpecDirectory(entries, src, f.dest, f, mtime, where, destPath, added);
+      continue;
+    }
+    if (!st.isFile()) throw new ReproError('E_SPEC', `${where}: ${src} is neither a regular file nor a directory`);
     const path = destPath(cleanMemberPath(f.dest.replace(/^\/+/, ''), where), where);
     const mode = f.mode === undefined ? (st.mode & 0o111 ? 0o755 : 0o644) : typeof f.mode === 'number' ? f.mode : parseInt(f.mode, 8);
     for (let p = parentOf(path); p !== ''; p = parentOf(p)) {
@@ -208,8 +251,8 @@ export async function prepareSpecTree(opts: Omit<SpecBuildOptions, 'output'>): P
     records.push({ step: 'install', reports: installed.reports });
 
     // Step: spec files
-    const added = addSpecFiles(installed.entries, loaded, sde, installed.destPath);
-    records.push({ step: 'files', reports: added.length > 0 ? [{ name: 'spec files', changed: added.length, examples: added.slice(0, 10) }] : [] });
+    const added = await addSpecFiles(installed.entries, loaded, sde, installed.destPath);
+    records.push({ step: 'files', reports: added.length > 0 ? [{ name: 'spec files', changed: added.length, examples: added.slice(0, 10), paths: added }] : [] });
 
     const normalize = spec.normalize === 'all' ? [...PASS_NAMES] : spec.normalize === 'none' ? [] : spec.normalize;
     return {
@@ -233,7 +276,7 @@ export async function buildSpec(opts: SpecBuildOptions): Promise<BuildResult & {
     const result = await buildTree(
       {
         entries: t.entries, output, tmp: t.tmp, label: opts.spec, sourceDateEpoch: t.sourceDateEpoch,
-        options: { ...opts, compression: spec.compression, normalize: t.normalize, platform: specPlatform(spec), config: containerConfig(spec) },
+        options: { ...opts, compression: spec.compression, normalize: t.normalize, platform: specPlatform(spec), config: containerConfig(spec), ...annotationsOf(spec, opts.annotations) },
       },
       { sourceDateEpochFrom: t.sourceDateEpochFrom, warnings: [], before: t.records },
     );

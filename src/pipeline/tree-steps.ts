@@ -13,13 +13,17 @@ import { tempNameFor } from '../fs/atomic.js';
 import { scratchFileSource } from '../image/file-source.js';
 import type { Image } from '../image/image.js';
 import { encodeConfig, type ContainerConfig, type ImageConfig } from '../model/config.js';
-import type { Digest } from '../model/digest.js';
+import { sha256, type Digest } from '../model/digest.js';
 import type { RawJson } from '../model/json.js';
 import { encodeManifest, type Manifest } from '../model/manifest.js';
 import { MediaType, type Compression } from '../model/media-types.js';
 import { CREATED } from '../model/oci-index.js';
 import type { Platform } from '../model/platform.js';
-import { writeImage, type WriteResult } from '../transports/index.js';
+import { writeGraph, type WriteResult } from '../transports/index.js';
+import { imageGraph } from '../image/graph.js';
+import { referrerGraph, withReferrers, type Attachment } from '../image/referrer.js';
+import { readEntryBytes } from '../archive/content.js';
+import { readerManifest } from '../transports/archive/docker-archive.js';
 import { formatImageRef, type ImageRef } from '../transports/reference.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
 import { imageConfig } from './image-config.js';
@@ -52,6 +56,19 @@ export interface BuildResult {
   warnings: string[];
   /** Which deflate implementation produced a gzip layer (the bytes are the same either way). */
   deflate?: 'native' | 'reference';
+  /** Artifacts written beside the image as OCI 1.1 referrers (`attach`: an SBOM). */
+  referrers?: Array<BlobInfo & { artifactType: string }>;
+  /**
+   * For a docker-archive output, which stores no manifest: `manifest` above is then the one its
+   * readers (skopeo, podman) make up; this says so and keeps what was not stored.
+   */
+  dockerArchive?: {
+    manifestStored: false;
+    /** The OCI manifest built, which the archive could not keep. */
+    builtManifest: BlobInfo;
+    /** Its annotations, none of which a docker-archive can keep. */
+    droppedAnnotations: Record<string, string>;
+  };
 }
 
 /** How the shared steps make the image (a build's options, once its source is known). */
@@ -75,6 +92,23 @@ export interface ImageOptions {
   onProgress?: Progress;
   /** Credentials, TLS and upload settings when the output is docker://. */
   registry?: RegistryOptions;
+  /**
+   * Artifacts written beside the image as OCI 1.1 referrers (an SBOM: see sbom/attach.ts), made
+   * from the built image once its manifest is known; the image and its digest are not changed.
+   */
+  attach?: Array<(image: BuiltImage) => Attachment | Promise<Attachment>>;
+  /** Told of each warning as it arises (they are also in the result's `warnings`). */
+  onWarning?: (message: string) => void;
+}
+
+/** What an attachment is made from: the image as built, and the files of its tree. */
+export interface BuiltImage {
+  manifest: RawJson<Manifest>;
+  config: RawJson<ImageConfig>;
+  platform: Platform;
+  sourceDateEpoch: number;
+  /** The regular files of the tree (after the passes) whose paths `want` selects, path → bytes. */
+  files(want: (path: string) => boolean): Map<string, Buffer>;
 }
 
 /** The state the steps pass along. */
@@ -93,6 +127,7 @@ export interface TreeContext {
   config?: RawJson<ImageConfig>;
   manifest?: RawJson<Manifest>;
   written?: WriteResult;
+  referrers?: BuildResult['referrers'];
 }
 
 /** The layer's scratch file: beside an `oci:` layout when possible (one rename, no copy). */
@@ -169,10 +204,42 @@ export const TREE_STEPS: ReadonlyArray<Step<TreeContext>> = [
         platform: platformOf(ctx),
         layers: [{ descriptor: manifest!.value.layers[0]!, diffId: layer!.diffId, source: scratchFileSource(layer!.path) }],
       };
-      ctx.written = await writeImage(ctx.output, image, ctx.sourceDateEpoch, ctx.options.registry ? { registry: ctx.options.registry } : {});
+      let graph = imageGraph(image);
+      const attach = ctx.options.attach ?? [];
+      if (attach.length > 0) {
+        const built: BuiltImage = {
+          manifest: manifest!, config: config!, platform: image.platform, sourceDateEpoch: ctx.sourceDateEpoch,
+          files(want) {
+            const out = new Map<string, Buffer>();
+            for (const e of ctx.entries.values()) if (e.type === 'file' && want(e.path)) out.set(e.path, readEntryBytes(e));
+            return out;
+          },
+        };
+        const subject = { mediaType: manifest!.value.mediaType, digest: manifest!.digest, size: manifest!.bytes.length };
+        const attachments = await Promise.all(attach.map((a) => a(built)));
+        graph = withReferrers(graph, attachments.map((a) => referrerGraph(subject, a)));
+        ctx.referrers = graph.referrers!.map((r) => ({ digest: r.root.digest, size: r.root.size, mediaType: r.root.mediaType, artifactType: r.root.artifactType! }));
+      }
+      ctx.written = await writeGraph(ctx.output, graph, ctx.sourceDateEpoch, ctx.options.registry ? { registry: ctx.options.registry } : {});
     },
   },
 ];
+
+/**
+ * A docker-archive keeps config and layers but no manifest, so none of its annotations: the result
+ * then shows the manifest its readers make up (`readerManifest`), and a warning says what was lost.
+ */
+function dockerArchiveResult(result: BuildResult, built: RawJson<Manifest>, onWarning?: (m: string) => void): void {
+  const synthetic = readerManifest({ digest: result.config.digest, size: result.config.size }, result.layers);
+  const droppedAnnotations = { ...built.value.annotations };
+  result.dockerArchive = { manifestStored: false, builtManifest: result.manifest, droppedAnnotations };
+  result.manifest = { digest: sha256(synthetic), size: synthetic.length, mediaType: MediaType.dockerManifest };
+  const names = Object.keys(droppedAnnotations).sort();
+  const m = `${result.reference}: a docker-archive stores no manifest, so not its ${names.length === 1 ? 'annotation' : 'annotations'} (${names.join(', ')}) either; `
+    + `skopeo and podman read it as manifest ${result.manifest.digest} (made up over the uncompressed layers), image ID ${result.config.digest}`;
+  result.warnings.push(m);
+  onWarning?.(m);
+}
 
 /** Runs the shared steps on a tree and assembles the build result; `before` are the source's records. */
 export async function buildTree(ctx: TreeContext, meta: { sourceDateEpochFrom: BuildResult['sourceDateEpochFrom']; warnings: string[]; before: Array<{ step: string; reports: StepReport[] }> }): Promise<BuildResult> {
@@ -189,10 +256,12 @@ export async function buildTree(ctx: TreeContext, meta: { sourceDateEpochFrom: B
       entries: ctx.ordered!.length,
       steps: records.map((r) => r.step),
       normalize: records.flatMap((r) => r.reports),
-      warnings: meta.warnings,
+      warnings: [...meta.warnings],
     };
     if (written?.index) result.index = { digest: written.index.digest, size: written.index.bytes.length, mediaType: MediaType.ociIndex };
     if (ctx.deflate) result.deflate = ctx.deflate;
+    if (ctx.referrers) result.referrers = ctx.referrers;
+    if (ctx.output.transport === 'docker-archive') dockerArchiveResult(result, manifest!, ctx.options.onWarning);
     return result;
   } finally {
     // Gone already when it was renamed into a layout; else (archive, registry, failure) removed here.

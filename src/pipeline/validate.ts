@@ -61,6 +61,13 @@ export function checkContainerConfig(c: unknown, name = 'config'): ContainerConf
     if (o[k] !== undefined && typeof o[k] !== 'string') throw usage(`${name}.${k}`, 'expected a string');
   }
   if (o['Labels'] !== undefined && !stringRecord(o['Labels'])) throw usage(`${name}.Labels`, 'expected an object of string values');
+  for (const k of ['ExposedPorts', 'Volumes'] as const) {
+    const v = o[k];
+    if (v === undefined) continue;
+    const ok = typeof v === 'object' && v !== null && !Array.isArray(v)
+      && Object.values(v).every((x) => typeof x === 'object' && x !== null && !Array.isArray(x) && Object.keys(x).length === 0);
+    if (!ok) throw usage(`${name}.${k}`, 'expected an object whose values are {} (e.g. {"80/tcp": {}})');
+  }
   for (const e of (o['Env'] as string[] | undefined) ?? []) {
     if (e.indexOf('=') <= 0) throw usage(`${name}.Env`, `${JSON.stringify(e)}: expected KEY=VALUE`);
   }

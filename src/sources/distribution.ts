@@ -19,6 +19,73 @@ export interface InstalledPackage {
   source?: { name: string; version: string };
 }
 
+/**
+ * A path as a package database records it: what `audit` checks an image's entry against. Fields
+ * are present where the database says them (dpkg: md5 of regular files, conffiles; pacman's mtree:
+ * type, mode, owner, size, sha256, link target).
+ */
+export interface RecordedFile {
+  /** As recorded, cleaned (no leading `/`); the audit resolves it through the image's symlinked directories. */
+  path: string;
+  type?: 'file' | 'dir' | 'symlink';
+  md5?: string;
+  sha256?: string;
+  size?: number;
+  /** Permission bits (07777). */
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  /** Symlink target. */
+  link?: string;
+  /** A configuration file the administrator may change (dpkg conffile, pacman backup file). */
+  conffile?: boolean;
+}
+
+/** A package with what an SBOM and an audit need to know of it. */
+export interface PackageRecord extends InstalledPackage {
+  architecture?: string;
+  /** Package URL (purl-spec): `pkg:deb/debian/NAME@VERSION?arch=…`, `pkg:alpm/arch/NAME@VERSION?arch=…`. */
+  purl: string;
+  /** An SPDX license expression; absent when the distribution records none that can be read. */
+  license?: string;
+  /** The `LicenseRef-…` identifiers `license` uses, with the name the distribution records. */
+  licenseRefs?: Array<{ id: string; name: string }>;
+  /** Packages of the same set this one depends on (names, sorted). */
+  dependsOn: string[];
+  /** Who provides the package (the distribution). */
+  supplier: string;
+  homepage?: string;
+  description?: string;
+  /** The package file, where known (a lock pins it). */
+  file?: { name: string; size: number; sha256: string };
+  /** The paths it installed (empty for a lock). */
+  files: RecordedFile[];
+}
+
+/** An entry a distribution's install step makes that no package ships, as predicted from the tree. */
+export interface GeneratedEntry {
+  path: string;
+  /** The named step that makes it (`effect base-passwd`, `dpkg-database`…). */
+  step: string;
+  type: 'file' | 'dir' | 'symlink';
+  /** Expected content (files), when the step's output can be computed from the tree: both digests. */
+  sha256?: string;
+  md5?: string;
+  /** Expected target (symlinks). */
+  link?: string;
+}
+
+/** What `generated` gets: the tree as the packages alone left it, their records, and file content. */
+export interface TreeView {
+  /** Entries owned by packages (and their parent directories); content is read with `read`. */
+  entries: ReadonlyMap<string, Entry>;
+  /** Every entry of the image, owned or not (content is not kept). */
+  all: ReadonlyMap<string, Entry>;
+  packages: readonly PackageRecord[];
+  /** Content of a regular file kept for this purpose (see `isGeneratorInput`), else undefined. */
+  read(path: string): Buffer | undefined;
+}
+
 /** A file a lock pins (a package, a signature) and the URLs it can come from. */
 export interface LockedFile {
   /** Name of the file among the lock's inputs (a package's name; NAME.sig for its signature). */
@@ -34,7 +101,7 @@ export interface LockedFile {
 export interface InstalledTree {
   entries: Map<string, Entry>;
   /** What the install steps did (database written, script effects…), for the build report. */
-  reports: Array<{ name: string; changed: number; examples: string[] }>;
+  reports: Array<{ name: string; changed: number; examples: string[]; paths?: string[] }>;
   /** Where a path named in the spec's `files:` lands in this tree. */
   destPath: (path: string, where: string) => string;
   cleanup: () => Promise<void>;
@@ -115,4 +182,17 @@ export interface Distribution<Source extends { distro: string } = { distro: stri
   isDatabaseDir(path: string): boolean;
   /** The packages an installed tree's database files (path → bytes) record. */
   installedPackages(files: ReadonlyMap<string, Buffer>): InstalledPackage[];
+  /** Whether `packageRecords` reads a path (database, file lists, digests, license files, os-release). */
+  isRecordFile(path: string): boolean;
+  /** Packages with their files, licenses and dependencies, from the files `isRecordFile` selects. */
+  packageRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[];
+  /** The packages a lock pins, with their package files (no file lists). */
+  lockRecords(lock: Lock): PackageRecord[];
+  /** Whether `generated` reads a path's content (the inputs of the install step's script effects). */
+  isGeneratorInput(path: string): boolean;
+  /**
+   * What this distribution's install step adds to a tree that no package ships (its database, the
+   * effects of maintainer scripts it reproduces), computed from the packages' part of the tree.
+   */
+  generated(view: TreeView): GeneratedEntry[];
 }

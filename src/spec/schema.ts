@@ -5,8 +5,10 @@
  * knows one distribution from another. Unknown keys are rejected everywhere.
  */
 import { z } from 'zod';
+import { PORT, SIGNAL } from '../model/config.js';
 import { DISTRIBUTIONS, DISTRIBUTION_SPEC_FIELDS, SOURCE_SCHEMAS } from '../sources/index.js';
 import { diskSpec } from './disk-schema.js';
+
 
 const PASS = z.enum(['exclude', 'ldconfig-aux-cache', 'machine-id', 'random-seed', 'pacman-installdate', 'xattrs', 'clamp-mtime']);
 
@@ -14,14 +16,20 @@ export const containerConfig = z.strictObject({
   entrypoint: z.array(z.string()).optional(),
   cmd: z.array(z.string()).optional(),
   env: z.record(z.string().regex(/^[^=\s]+$/), z.string()).optional(),
-  workdir: z.string().startsWith('/').optional(),
+  workdir: z.string().regex(/^\//, 'an absolute path').optional(),
   user: z.string().min(1).optional(),
   labels: z.record(z.string(), z.string()).optional(),
+  exposedPorts: z.array(z.string().regex(PORT, 'PORT or PORT/tcp, PORT/udp, PORT/sctp')).optional()
+    .describe('Ports the container listens on, such as "80" (tcp) or "53/udp": config.ExposedPorts'),
+  volumes: z.array(z.string().regex(/^\//, 'an absolute path')).optional()
+    .describe('Paths that hold external data: config.Volumes'),
+  stopSignal: z.string().regex(SIGNAL, 'a signal name such as SIGTERM, or its number').optional()
+    .describe('The signal that stops the container: config.StopSignal'),
 });
 
 const fileCopy = z.strictObject({
-  src: z.string().min(1).describe('Path relative to the spec folder'),
-  dest: z.string().startsWith('/').describe('Absolute path in the image'),
+  src: z.string().min(1).describe('A file or a directory (copied with what it holds), relative to the spec folder'),
+  dest: z.string().regex(/^\//, 'an absolute path').describe('Absolute path in the image'),
   mode: z.union([z.number().int().min(0).max(0o7777), z.string().regex(/^0?[0-7]{3,4}$/)]).optional()
     .describe('Octal string such as "0644" (default: 0644, or 0755 if the source is executable)'),
   uid: z.number().int().min(0).default(0),
@@ -34,6 +42,8 @@ export const imageSpec = z.strictObject({
   packages: z.array(z.string().regex(/^[a-z0-9@_+][a-z0-9@._+-]*$/, 'a package name')).default([]),
   ...DISTRIBUTION_SPEC_FIELDS,
   config: containerConfig.default({}),
+  annotations: z.record(z.string().min(1), z.string()).optional()
+    .describe('Manifest annotations (org.opencontainers.image.created is set from SOURCE_DATE_EPOCH); --annotation adds to them'),
   files: z.array(fileCopy).default([]),
   normalize: z.union([z.array(PASS), z.enum(['all', 'none'])]).default('all'),
   compression: z.enum(['gzip', 'zstd', 'none']).default('gzip'),
@@ -46,10 +56,31 @@ export const imageSpec = z.strictObject({
 
 export type ImageSpec = z.output<typeof imageSpec>;
 
+/** URL schemes a mirror may use (the validator checks them; the schema says it as a pattern). */
+const MIRROR_URL = '^(https?|file)://[^\\s]+$';
+
+/**
+ * Rewrites what zod writes that other validators refuse: `format` values they do not know
+ * (`starts_with`, refused by ajv in strict mode) go, with the same check kept as a `pattern`;
+ * `uri` (an optional format that ajv only knows with ajv-formats) becomes the mirror pattern.
+ */
+function portable(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(portable);
+  if (typeof node !== 'object' || node === null) return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === 'format' && v === 'uri') out['pattern'] = MIRROR_URL;
+    else if (k !== 'format') out[k] = portable(v);
+  }
+  return out;
+}
+
+/**
+ * The JSON Schema of image.yaml: draft 2020-12, written only with keywords draft-07 shares (so the
+ * YAML language server of editors, which reads draft-07, gives them the same meaning), no unknown
+ * format, and no `$id` (a schema is named by where it is put: see README, "Editors").
+ */
 export function jsonSchema(): unknown {
-  return {
-    ...(z.toJSONSchema(imageSpec, { io: 'input' }) as Record<string, unknown>),
-    $id: 'https://repro-image.invalid/schemas/image-spec-v1.json',
-    title: 'repro-image image spec (image.yaml)',
-  };
+  const { $schema, ...rest } = portable(z.toJSONSchema(imageSpec, { io: 'input' })) as Record<string, unknown>;
+  return { $schema, title: 'repro-image image spec (image.yaml)', ...rest };
 }

@@ -41,13 +41,15 @@ async function packagesOf(opts: StatusOptions): Promise<InstalledPackage[]> {
   return lockPackages(readLock(lockPathFor(loaded.file)));
 }
 
-export async function status(opts: StatusOptions): Promise<StatusReport & { target: string }> {
-  if (opts.rebuilders.length === 0) throw new ReproError('E_USAGE', `status: name at least one rebuilderd instance with ${option('rebuilders')}`);
-  const packages = await packagesOf(opts);
+/**
+ * Asks every rebuilder about the packages' distributions, all at once, and combines the answers;
+ * one that cannot be reached is reported, none answering is an E_NETWORK error. `audit` uses it too.
+ */
+export async function askRebuilders(packages: InstalledPackage[], rebuilders: string[], retry?: RetryPolicy): Promise<StatusReport> {
   const distributions = [...new Set(packages.map((p) => p.distribution))].sort();
-  const results: RebuilderResult[] = await Promise.all(opts.rebuilders.map(async (url): Promise<RebuilderResult> => {
+  const results: RebuilderResult[] = await Promise.all(rebuilders.map(async (url): Promise<RebuilderResult> => {
     try {
-      const answers = await Promise.all(distributions.map((d) => queryRebuilder(url, d, opts.retry ? { retry: opts.retry } : {})));
+      const answers = await Promise.all(distributions.map((d) => queryRebuilder(url, d, retry ? { retry } : {})));
       const answer: RebuilderAnswer = { api: answers.every((a) => a.api === 'v1') ? 'v1' : 'v0', records: answers.flatMap((a) => a.records) };
       return { url, answer };
     } catch (e) {
@@ -58,5 +60,11 @@ export async function status(opts: StatusOptions): Promise<StatusReport & { targ
   if (packages.length > 0 && results.every((r) => !r.answer)) {
     throw new ReproError('E_NETWORK', `no rebuilder answered: ${results.map((r) => r.error).join('; ')}`);
   }
-  return { target: opts.target, ...combine(packages, results) };
+  return combine(packages, results);
+}
+
+export async function status(opts: StatusOptions): Promise<StatusReport & { target: string }> {
+  if (opts.rebuilders.length === 0) throw new ReproError('E_USAGE', `status: name at least one rebuilderd instance with ${option('rebuilders')}`);
+  const packages = await packagesOf(opts);
+  return { target: opts.target, ...(await askRebuilders(packages, opts.rebuilders, opts.retry)) };
 }

@@ -1,13 +1,17 @@
 /**
  * `copy SRC DST`: any transport to any transport, moving the source's graph as it is: the same
  * manifest and index bytes, the same (still compressed) layers, so the digest at the destination
- * is the source's. Everything read is verified on the way. The one exception is docker-archive,
- * which stores no manifest at all: its layers and config are kept, its manifest digest cannot be.
+ * is the source's. Everything read is verified on the way. The exceptions: docker-archive, which
+ * stores no manifest at all (its layers and config are kept, its manifest digest cannot be), and
+ * Docker media types copied to an OCI layout or archive, which are converted to OCI ones (config
+ * and layers unchanged, the manifest digests change; the result says so).
  */
 import type { Digest } from '../model/digest.js';
+import { MediaType, isIndexType } from '../model/media-types.js';
 import { toPlatform, type Platform } from '../model/platform.js';
 import type { RegistryOptions } from './registry/client.js';
 import { loadGraph, type ImageGraph } from '../image/graph.js';
+import { allReferrers } from '../image/referrer.js';
 import { connect, openImage, writeGraph, type TransportOptions, type WriteResult } from './index.js';
 import { blobProgress } from './progress.js';
 import { formatImageRef, parseImageRef, type ImageRef } from './reference.js';
@@ -25,6 +29,8 @@ export interface CopyOptions {
   mtime?: number;
   /** Bytes of blobs read so far, of the total. */
   onProgress?: (done: number, total: number) => void;
+  /** Carry the OCI 1.1 referrers (SBOMs…) of every manifest copied along, as referrers at the destination. */
+  all?: boolean;
 }
 
 export interface CopyResult {
@@ -33,13 +39,17 @@ export interface CopyResult {
   /** The digest of the manifest or index copied; the destination has the same one. */
   digest: Digest;
   mediaType: string;
-  /** False only for docker-archive, which keeps no manifest. */
+  /** False for docker-archive, which keeps no manifest, and when Docker media types were converted. */
   digestKept: boolean;
+  /** An OCI destination got OCI media types: the source's digest `from` became `to` (= `digest`). */
+  converted?: { from: Digest; to: Digest };
   manifests: number;
   blobs: number;
   bytes: number;
   /** For a registry destination: blobs already there, mounted from another repository, uploaded. */
   pushed?: WriteResult['blobs'];
+  /** With `all`: the referrers carried along. */
+  referrers?: Array<{ digest: Digest; artifactType?: string }>;
 }
 
 /** Per-blob byte counts summed over the graph, reported as (done, total). */
@@ -93,7 +103,7 @@ export async function copy(src: ImageRef | string, dst: ImageRef | string, opts:
   try {
     const opened = await openImage(from, side(opts.sourceRegistry));
     // Local blobs are hashed before a writer copies their files; remote ones as they stream.
-    graph = await loadGraph(opened, { ...(platform ? { platform } : {}), verifyLocal: to.transport !== 'docker' });
+    graph = await loadGraph(opened, { ...(platform ? { platform } : {}), verifyLocal: to.transport !== 'docker', ...(opts.all ? { referrers: true } : {}) });
   } catch (e) {
     early.abort();
     throw e;
@@ -104,13 +114,16 @@ export async function copy(src: ImageRef | string, dst: ImageRef | string, opts:
   const result: CopyResult = {
     source: formatImageRef(from),
     destination: formatImageRef(to),
-    digest: graph.root.digest,
-    mediaType: graph.root.mediaType,
-    digestKept: to.transport !== 'docker-archive',
+    digest: written.converted?.to ?? graph.root.digest,
+    mediaType: written.converted ? (isIndexType(graph.root.mediaType) ? MediaType.ociIndex : MediaType.ociManifest) : graph.root.mediaType,
+    digestKept: to.transport !== 'docker-archive' && !written.converted,
     manifests: graph.documents.length,
     blobs: graph.blobs.length,
     bytes: graph.blobs.reduce((n, b) => n + b.descriptor.size, 0),
   };
   if (written.blobs) result.pushed = written.blobs;
+  if (written.converted) result.converted = written.converted;
+  const referrers = allReferrers(graph);
+  if (referrers.length > 0) result.referrers = referrers.map((r) => ({ digest: r.root.digest, ...(r.root.artifactType ? { artifactType: r.root.artifactType } : {}) }));
   return result;
 }

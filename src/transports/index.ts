@@ -1,7 +1,8 @@
 import { mkdir, rm } from 'node:fs/promises';
 import type { Image } from '../image/image.js';
 import type { Digest } from '../model/digest.js';
-import { ioError } from '../model/errors.js';
+import { ReproError, ioError } from '../model/errors.js';
+import { graphParts } from '../image/referrer.js';
 import { isManifestType } from '../model/media-types.js';
 import { checkPlatform } from '../model/platform.js';
 import type { RawJson } from '../model/json.js';
@@ -10,7 +11,8 @@ import { tempNameFor } from '../fs/atomic.js';
 import { graphImage, imageGraph, spoolGraph, type ImageGraph } from '../image/graph.js';
 import { openLayout } from './layout/read.js';
 import { writeLayout } from './layout/write.js';
-import type { ImageRef } from './reference.js';
+import { checkWritable, formatImageRef, type ImageRef } from './reference.js';
+import type { PodmanOptions } from './storage/podman.js';
 import type { RegistryClient, RegistryOptions } from './registry/client.js';
 import type { PushResult } from './registry/push.js';
 import type { OpenedImage } from '../image/store.js';
@@ -20,6 +22,8 @@ export interface TransportOptions {
   registry?: RegistryOptions;
   /** A client made beforehand for the reference's registry (see `connect`); used when the registry matches. */
   registryClient?: RegistryClient;
+  /** How containers-storage: references run podman. */
+  podman?: PodmanOptions;
 }
 
 /**
@@ -44,8 +48,22 @@ export interface WriteResult {
   index?: RawJson<ImageIndex>;
   /** The digest of the manifest or index at the destination (absent for docker-archive, which keeps none). */
   digest?: Digest;
+  /** For containers-storage: the image ID (the config's digest) the store holds it under. */
+  imageId?: Digest;
   /** For registries: how many blobs were already there, mounted, or uploaded. */
   blobs?: PushResult['blobs'];
+  /** Set when Docker media types were converted to OCI for an OCI destination (the digest changed). */
+  converted?: { from: Digest; to: Digest };
+  /** For registries: the referrers pushed and how the registry lists them. */
+  referrers?: PushResult['referrers'];
+}
+
+/** OCI destinations hold OCI media types: a graph with Docker ones is converted (see oci-convert.ts). */
+async function asOci(graph: ImageGraph, where: string): Promise<{ graph: ImageGraph; converted?: { from: Digest; to: Digest } }> {
+  const { hasDockerTypes, toOciGraph } = await import('./oci-convert.js');
+  if (!hasDockerTypes(graph)) return { graph };
+  const c = toOciGraph(graph, where);
+  return { graph: c.graph, converted: { from: c.from, to: c.to } };
 }
 
 /** Writes an image to a destination; `mtime` is the time archive members carry (SOURCE_DATE_EPOCH). */
@@ -55,11 +73,11 @@ export function writeImage(ref: ImageRef, img: Image, mtime: number, opts: Trans
 
 /** Archive writers read members from files: blobs that only stream are spooled beside the output first. */
 async function withSpool<T>(file: string, graph: ImageGraph, fn: (g: ImageGraph) => Promise<T>): Promise<T> {
-  if (graph.blobs.every((b) => b.source.ref)) return fn(graph);
+  if (graphParts(graph).blobs.every((b) => b.source.ref)) return fn(graph);
   const dir = tempNameFor(file);
   try {
     await mkdir(dir).catch((e) => { throw ioError(e, `cannot write ${file}`); });
-    return await fn(await spoolGraph(graph, dir));
+    return await fn(await spoolGraph(graph, dir, file));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -72,14 +90,32 @@ async function withSpool<T>(file: string, graph: ImageGraph, fn: (g: ImageGraph)
 export async function writeGraph(ref: ImageRef, graph: ImageGraph, mtime: number, opts: TransportOptions = {}): Promise<WriteResult> {
   // A platform from an untyped caller is checked before it is written into an index.
   if (graph.root.platform !== undefined) checkPlatform(graph.root.platform);
+  checkWritable(ref, formatImageRef(ref));
   switch (ref.transport) {
-    case 'oci':
-      return { index: await writeLayout(ref.path, graph, ref.tag), digest: graph.root.digest };
+    case 'oci': {
+      const oci = await asOci(graph, ref.path);
+      return { index: await writeLayout(ref.path, oci.graph, ref.tag), digest: oci.graph.root.digest, ...(oci.converted ? { converted: oci.converted } : {}) };
+    }
+    case 'dir': {
+      const { writeDir } = await import('./dir/write.js');
+      await writeDir(ref.path, graph);
+      return { digest: graph.root.digest };
+    }
+    case 'containers-storage': {
+      const { writeStorage } = await import('./storage/podman.js');
+      const { imageId } = await writeStorage(ref.name, ref.store, graph, mtime, opts.podman);
+      return { digest: graph.root.digest, imageId };
+    }
     case 'oci-archive': {
       const { writeOciArchive } = await import('./archive/oci-archive.js');
-      return { index: await withSpool(ref.path, graph, (g) => writeOciArchive(ref.path, g, ref.tag, mtime)), digest: graph.root.digest };
+      const oci = await asOci(graph, ref.path);
+      const index = await withSpool(ref.path, oci.graph, (g) => writeOciArchive(ref.path, g, ref.tag, mtime));
+      return { index, digest: oci.graph.root.digest, ...(oci.converted ? { converted: oci.converted } : {}) };
     }
     case 'docker-archive': {
+      if (graph.referrers && graph.referrers.length > 0) {
+        throw new ReproError('E_UNSUPPORTED', `${ref.path}: a docker-archive holds no OCI artifacts, so it cannot keep the image's ${graph.referrers.length} referrer${graph.referrers.length === 1 ? '' : 's'} (an SBOM…); write an oci-archive or an oci: layout`);
+      }
       if (!isManifestType(graph.root.mediaType)) await graphImage(graph, ref.path); // refuses an index before any download
       const { writeDockerArchive } = await import('./archive/docker-archive.js');
       await withSpool(ref.path, graph, async (g) => writeDockerArchive(ref.path, await graphImage(g, ref.path), ref.tag, mtime));
@@ -88,7 +124,7 @@ export async function writeGraph(ref: ImageRef, graph: ImageGraph, mtime: number
     case 'docker': {
       const { writeRegistry } = await import('./registry/push.js');
       const r = await writeRegistry(ref, graph, opts.registry, clientFor(ref.registry, opts));
-      return { digest: r.digest, blobs: r.blobs };
+      return { digest: r.digest, blobs: r.blobs, ...(r.referrers ? { referrers: r.referrers } : {}) };
     }
   }
 }
@@ -96,9 +132,13 @@ export async function writeGraph(ref: ImageRef, graph: ImageGraph, mtime: number
 export async function openImage(ref: ImageRef, opts: TransportOptions = {}): Promise<OpenedImage> {
   switch (ref.transport) {
     case 'oci':
-      return openLayout(ref.path, ref.tag);
+      return openLayout(ref.path, ref);
     case 'oci-archive':
-      return (await import('./archive/oci-archive.js')).openOciArchive(ref.path, ref.tag);
+      return (await import('./archive/oci-archive.js')).openOciArchive(ref.path, ref);
+    case 'dir':
+      return (await import('./dir/read.js')).openDir(ref.path);
+    case 'containers-storage':
+      return (await import('./storage/podman.js')).openStorage(ref.name, ref.store, opts.podman);
     case 'docker-archive':
       return (await import('./archive/docker-archive.js')).openDockerArchive(ref.path, ref.tag);
     case 'docker':

@@ -19,7 +19,7 @@ import type { SpecBuildOptions } from '../pipeline/spec.js';
 import { DEFAULT_PLATFORM, type BuildResult } from '../pipeline/tree-steps.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
 import { openLayout } from '../transports/layout/read.js';
-import { formatImageRef, parseImageRef, type ImageRef } from '../transports/reference.js';
+import { formatImageRef, parseImageRef, tagOf, type ImageRef } from '../transports/reference.js';
 import { readImage } from '../image/read.js';
 import { compareImages, type VerifyFinding } from './compare.js';
 import { archivePublished, fetchPublished } from './published.js';
@@ -46,8 +46,17 @@ export interface VerifyOptions {
   maxDifferences?: number;
 }
 
+/** Transports that keep an image's config and layers' content but not its manifest digest. */
+const CONTENT_ONLY = new Set<ImageRef['transport']>(['containers-storage', 'docker-archive']);
+
 export interface VerifyResult {
   verdict: 'reproduced' | 'not-reproduced';
+  /**
+   * What was compared: `manifest` digests, or — against a transport that cannot keep a manifest
+   * (containers-storage, docker-archive) — `content`: the config digest, which covers the
+   * diff_ids (the uncompressed layers) and every config field.
+   */
+  level: 'manifest' | 'content';
   tool: ToolInfo;
   inputs: {
     /** The rootfs rebuilt from (rootfs form). */
@@ -112,7 +121,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
   const platform = spec && specs ? specs.specPlatform(spec) : opts.build?.platform ?? DEFAULT_PLATFORM;
   const published = await fetchPublished(against, platform, opts.registry ? { registry: opts.registry } : {});
   if (opts.archive !== undefined) {
-    await archivePublished(opts.archive, published, against.tag);
+    await archivePublished(opts.archive, published, tagOf(against));
   }
   const rootfsDigest = opts.build ? await fileDigest(opts.build.rootfs) : undefined;
   const tmp = await makeScratchDir(opts.build?.tmpDir ?? opts.spec?.tmpDir, 'repro-image-verify-');
@@ -127,7 +136,8 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
     } else {
       built = await buildRootfs({ ...opts.build!, output });
     }
-    const reproduced = built.manifest.digest === published.manifest.digest;
+    const level: VerifyResult['level'] = CONTENT_ONLY.has(against.transport) ? 'content' : 'manifest';
+    const reproduced = level === 'content' ? built.config.digest === published.config.digest : built.manifest.digest === published.manifest.digest;
     const findings: VerifyFinding[] = [];
     if (!reproduced) {
       const rebuiltRef = join(tmp, 'rebuilt');
@@ -136,6 +146,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
     }
     const result: VerifyResult = {
       verdict: reproduced ? 'reproduced' : 'not-reproduced',
+      level,
       tool: toolInfo(),
       inputs: {
         ...(opts.build ? { rootfs: opts.build.rootfs, rootfsDigest: rootfsDigest ?? null } : {}),

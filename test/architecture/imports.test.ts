@@ -27,6 +27,8 @@ const MAY_IMPORT: Record<string, string[]> = {
 };
 const BELOW_CONSUMERS = ['model', 'fs', 'archive', 'disk', 'fetch', 'image', 'transports', 'sources', 'spec', 'pipeline', 'diff'];
 for (const c of ['verify', 'status', 'audit', 'sbom']) MAY_IMPORT[c] = BELOW_CONSUMERS;
+// audit accounts for bytes by package verdict: it asks rebuilders through status (one arrow across).
+MAY_IMPORT['audit'] = [...BELOW_CONSUMERS, 'status'];
 MAY_IMPORT['cli'] = [...BELOW_CONSUMERS, 'verify', 'status', 'audit', 'sbom'];
 MAY_IMPORT['index.ts'] = MAY_IMPORT['cli'].filter((f) => f !== 'cli');
 

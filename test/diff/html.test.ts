@@ -51,8 +51,8 @@ test('headless chromium renders the report with its findings, tree and content d
   assert.equal(json.status, 1, json.stderr);
   const report = JSON.parse(json.stdout) as { findings: Array<{ title: string }> };
   const html = readFileSync(page, 'utf8');
-  assert.doesNotMatch(html, /\b(src|href)=|url\(|@import/i, 'the page refers to nothing outside itself');
-  assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
+  assert.doesNotMatch(html, /\bsrc=|href="(?!#)|url\(|@import/i, 'the page refers to nothing outside itself (links are to its own anchors)');
+  assert.match(html, /Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-[A-Za-z0-9+/=]+'">/);
 
   const r = spawnSync(browser, [...CHROMIUM_FLAGS, `--user-data-dir=${join(work, 'profile')}`, '--dump-dom', pathToFileURL(page).href], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, `chromium failed: ${r.stderr}`);
@@ -67,5 +67,7 @@ test('headless chromium renders the report with its findings, tree and content d
   assert.match(tree, /<summary><span class="mono">os-release<\/span>/);
   assert.ok(tree.includes(`<span class="add">${text('+VERSION=2 <beta> & "more"')}</span>`), 'the added line, escaped');
   assert.ok(tree.includes('<span class="del">-VERSION=1</span>'));
-  assert.match(tree, /00000000 {2}7f 45 4c 46 00 01 09 03/);
+  // The first differing byte is marked in both sides of the hex view.
+  assert.match(tree, /00000000 {2}7f 45 4c 46 00 01 <mark class="first">09<\/mark> 03/);
+  assert.match(tree, /00000000 {2}7f 45 4c 46 00 01 <mark class="first">02<\/mark> 03/);
 });

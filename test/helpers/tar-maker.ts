@@ -26,7 +26,7 @@ const TYPES = {
   char: TypeFlag.char, block: TypeFlag.block, fifo: TypeFlag.fifo,
 } as const;
 
-function setChecksum(b: Buffer): void {
+export function setChecksum(b: Buffer): void {
   b.fill(0x20, 148, 156);
   let sum = 0;
   for (let i = 0; i < BLOCK; i++) sum += b[i]!;

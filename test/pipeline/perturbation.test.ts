@@ -63,8 +63,10 @@ test('the oci-archive and docker-archive outputs are byte-reproducible files', a
       const f = join(dir, `${t}-${reverse}.tar`);
       const r = runCli(['build', '--rootfs', rootfs, '--output', `${t}:${f}:${t === 'oci-archive' ? 'v1' : 'img:v1'}`], { env: { SOURCE_DATE_EPOCH: String(FIXTURE_EPOCH) } });
       assert.equal(r.status, 0, r.stderr);
-      assert.equal(r.stdout.trim(), golden['gzip']);
-      row.push(createHash('sha256').update(readFileSync(f)).digest('hex'));
+      // A docker-archive keeps no manifest: its build prints the one its readers make up.
+      if (t === 'oci-archive') assert.equal(r.stdout.trim(), golden['gzip']);
+      else assert.match(r.stdout, /^sha256:[0-9a-f]{64}\n$/);
+      row.push(createHash('sha256').update(readFileSync(f)).digest('hex'), r.stdout.trim());
     }
     hashes.push(row);
   }

@@ -7,15 +7,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as xattr from 'fs-xattr';
 import { gunzipSync } from 'node:zlib';
 import { CAP_NET_BIND_SERVICE, FIXTURE_EPOCH, makeFixture } from '../helpers/fixtures.js';
 import { runCli } from '../helpers/cli.js';
-
-const require = createRequire(import.meta.url);
-const xattr = require('fs-xattr') as typeof import('fs-xattr');
 
 function have(tool: string): boolean {
   return spawnSync('sh', ['-c', 'command -v "$0"', tool]).status === 0;

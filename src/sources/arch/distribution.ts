@@ -6,6 +6,7 @@ import { descValue, parseDesc } from './desc.js';
 import { archLock, type ArchLock } from './lockfile.js';
 import { archBases, fileUrls } from './mirrors.js';
 import { archSource, type ArchSource, type ArchSpec } from './schema.js';
+import { archGenerated, archLockRecords, archRecords, isArchRecordFile } from './records.js';
 
 /** pacman's architecture names (Arch Linux and its ports) → OCI platforms. */
 const PLATFORMS: Record<string, Platform> = {
@@ -70,4 +71,9 @@ export const arch = {
   isDatabaseFile: (path) => PACMAN_DESC.test(path),
   isDatabaseDir: (path) => /^var(\/lib(\/pacman(\/local(\/[^/]+)?)?)?)?$/.test(path),
   installedPackages: pacmanPackages,
+  isRecordFile: isArchRecordFile,
+  packageRecords: archRecords,
+  lockRecords: archLockRecords,
+  isGeneratorInput: () => false,
+  generated: archGenerated,
 } satisfies Distribution<ArchSource, ArchLock>;

@@ -8,7 +8,9 @@ import { ReproError } from '../../model/errors.js';
 
 const ESCAPES: Record<string, string> = { '\\': '\\', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', s: ' ', t: '\t', v: '\v' };
 
-function unescape(s: string): string {
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function unescape(s: string, where: string): string {
   if (!s.includes('\\')) return s;
   const bytes: number[] = [];
   for (let i = 0; i < s.length; i++) {
@@ -23,7 +25,12 @@ function unescape(s: string): string {
       bytes.push(...Buffer.from(c, 'utf8'));
     }
   }
-  return Buffer.from(bytes).toString('utf8');
+  try {
+    return strictUtf8.decode(Buffer.from(bytes));
+  } catch {
+    // Never U+FFFD: two different names would become one.
+    throw new ReproError('E_BAD_INPUT', `${where}: the path ${JSON.stringify(s.slice(0, 80))} unescapes to bytes that are not UTF-8`);
+  }
 }
 
 /** The file list of an mtree, unsorted (in mtree order). */
@@ -60,10 +67,10 @@ export function mtreeFileList(text: string, where: string): string[] {
     }
     const type = keywords.get('type') ?? defaults.get('type') ?? 'file';
     // A name with a slash is a full path; without one it is relative to the current directory.
-    let path = unescape(first);
+    let path = unescape(first, `${where}: line ${i + 1}`);
     if (!first.includes('/')) {
       path = [...cwd, path].join('/');
-      if (type === 'dir') cwd.push(unescape(first));
+      if (type === 'dir') cwd.push(unescape(first, `${where}: line ${i + 1}`));
     }
     if (path.startsWith('./')) path = path.slice(2);
     if (path === '' || path === '.' || path.startsWith('.')) return;
@@ -75,4 +82,59 @@ export function mtreeFileList(text: string, where: string): string[] {
 /** libalpm's file list order (_alpm_filelist_sort: strcmp of the names, i.e. byte order). */
 export function sortFileList(files: string[]): string[] {
   return [...files].sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+}
+
+/** One mtree entry with the keywords that apply to it (its own over `/set` defaults). */
+export interface MtreeEntry {
+  /** Cleaned path (no leading `./`, no trailing `/`). */
+  path: string;
+  keywords: ReadonlyMap<string, string>;
+}
+
+/** Every entry of an mtree (in mtree order), metadata files (`.PKGINFO`…) included. */
+export function parseMtree(text: string, where: string): MtreeEntry[] {
+  const out: MtreeEntry[] = [];
+  let defaults = new Map<string, string>();
+  const cwd: string[] = [];
+  const lines = text.replace(/\\\n/g, ' ').split('\n');
+  lines.forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const words = line.split(/[ \t]+/);
+    const first = words[0]!;
+    const own = new Map(words.slice(1).map((w) => {
+      const eq = w.indexOf('=');
+      return eq < 0 ? [w, ''] : [w.slice(0, eq), w.slice(eq + 1)];
+    }));
+    if (first === '/set') {
+      defaults = new Map([...defaults, ...own]);
+      return;
+    }
+    if (first === '/unset') {
+      for (const k of own.keys()) {
+        if (k === 'all') defaults.clear();
+        else defaults.delete(k);
+      }
+      return;
+    }
+    if (first.startsWith('/')) throw new ReproError('E_BAD_INPUT', `${where}: line ${i + 1}: unknown mtree command ${JSON.stringify(first)}`);
+    if (first === '..') {
+      cwd.pop();
+      return;
+    }
+    const keywords = new Map([...defaults, ...own]);
+    const type = keywords.get('type') ?? 'file';
+    const at = `${where}: line ${i + 1}`;
+    let path = unescape(first, at);
+    if (!first.includes('/')) {
+      path = [...cwd, path].join('/');
+      if (type === 'dir') cwd.push(unescape(first, at));
+    }
+    if (path.startsWith('./')) path = path.slice(2);
+    path = path.replace(/\/+$/, '');
+    if (path === '' || path === '.') return;
+    if (keywords.has('link')) keywords.set('link', unescape(keywords.get('link')!, at));
+    out.push({ path, keywords });
+  });
+  return out;
 }

@@ -40,8 +40,8 @@ export async function archTree(lock: ArchLock, files: ReadonlyMap<string, string
     const keyring = [...entries.keys()].filter((p) => p === KEYRING_DIR || p.startsWith(`${KEYRING_DIR}/`)).sort();
     for (const p of keyring) entries.delete(p);
 
-    const reports: InstalledTree['reports'] = [{ name: 'pacman-database', changed: packages.length, examples: packages.slice(0, 10).map((p) => p.name) }];
-    if (keyring.length > 0) reports.push({ name: 'pacman keyring left out', changed: keyring.length, examples: keyring.slice(0, 10) });
+    const reports: InstalledTree['reports'] = [{ name: 'pacman-database', changed: packages.length, examples: packages.slice(0, 10).map((p) => p.name), paths: packages.map((p) => p.name) }];
+    if (keyring.length > 0) reports.push({ name: 'pacman keyring left out', changed: keyring.length, examples: keyring.slice(0, 10), paths: keyring });
     return { entries, reports, destPath: (path, where) => landingPath(entries, path, where), cleanup: installed.cleanup };
   } catch (e) {
     await installed.cleanup();

@@ -3,6 +3,8 @@
  * separated by blank lines, `Field: value` with continuation lines that start with a space or tab.
  * Field order and exact values are kept, since the dpkg database reproduces them. Pure.
  */
+import { ReproError } from '../../model/errors.js';
+
 export interface Paragraph {
   /** Fields in file order; names as written. */
   fields: Array<[string, string]>;
@@ -24,12 +26,12 @@ export function parseParagraphs(text: string, where: string): Paragraph[] {
     if (line.startsWith('#')) continue;
     if (line.startsWith(' ') || line.startsWith('\t')) {
       const last = cur?.fields.at(-1);
-      if (!last) throw new Error(`${where}:${n + 1}: continuation line outside a field`);
+      if (!last) throw new ReproError('E_BAD_INPUT', `${where}:${n + 1}: continuation line outside a field`);
       last[1] += `\n${line}`;
       continue;
     }
     const colon = line.indexOf(':');
-    if (colon <= 0) throw new Error(`${where}:${n + 1}: not a "Field: value" line`);
+    if (colon <= 0) throw new ReproError('E_BAD_INPUT', `${where}:${n + 1}: not a "Field: value" line`);
     if (!cur) {
       cur = { fields: [], line: n + 1 };
       out.push(cur);

@@ -18,6 +18,9 @@ export interface ArMember {
 
 const AR_MAGIC = '!<arch>\n';
 
+/** The control archive is read into memory: a few KiB in practice, refused beyond this. */
+const CONTROL_LIMIT = 64 << 20;
+
 /** Lists the members of an ar archive (the whole file is only a few headers to read). */
 export async function listAr(path: string, where: string): Promise<ArMember[]> {
   let fh;
@@ -40,7 +43,12 @@ export async function listAr(path: string, where: string): Promise<ArMember[]> {
         throw new ReproError('E_BAD_INPUT', `${where}: bad ar member header at byte offset ${pos}`);
       }
       const name = h.toString('latin1', 0, 16).trim().replace(/\/$/, '');
-      const size = Number(h.toString('latin1', 48, 58).trim());
+      // A decimal count of bytes, nothing else (Number() would take '-60', '0x10' or '1e3').
+      const sizeText = h.toString('latin1', 48, 58).trimEnd();
+      if (!/^[0-9]+$/.test(sizeText)) {
+        throw new ReproError('E_BAD_INPUT', `${where}: ar member ${JSON.stringify(name)} at byte offset ${pos}: malformed size field ${JSON.stringify(sizeText)}`);
+      }
+      const size = Number(sizeText);
       if (!Number.isSafeInteger(size) || pos + 60 + size > total) {
         throw new ReproError('E_BAD_INPUT', `${where}: ar member ${JSON.stringify(name)} at byte offset ${pos} runs past the end of the file`);
       }
@@ -84,7 +92,7 @@ export async function readDeb(path: string, where: string): Promise<DebArchive> 
   } finally {
     await fh.close();
   }
-  const tar = await decompressBuffer(compressionOf(control.name, where), raw, `${where}: ${control.name}`);
+  const tar = await decompressBuffer(compressionOf(control.name, where), raw, `${where}: ${control.name}`, CONTROL_LIMIT);
   const files = new Map<string, Buffer>();
   const modes = new Map<string, number>();
   async function* one(): AsyncGenerator<Buffer> { yield tar; }

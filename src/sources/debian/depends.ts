@@ -3,6 +3,7 @@
  * alternatives `a | b (>= 1.0) | c:any`, per deb-control(5). Architecture restrictions in
  * brackets and build profiles in angle brackets only occur in source packages and are refused. Pure.
  */
+import { ReproError } from '../../model/errors.js';
 import type { Relation } from './version.js';
 
 export interface Dep {
@@ -23,7 +24,7 @@ export function parseDeps(value: string | undefined, where: string): DepList {
   return value.split(',').map((group) => group.trim()).filter((g) => g !== '').map((group) =>
     group.split('|').map((alt) => {
       const m = RE.exec(alt.trim().replace(/\s+/g, ' '));
-      if (!m) throw new Error(`${where}: cannot parse the relation ${JSON.stringify(alt.trim())}`);
+      if (!m) throw new ReproError('E_BAD_INPUT', `${where}: cannot parse the relation ${JSON.stringify(alt.trim())}`);
       const d: Dep = { name: m[1]! };
       if (m[2]) d.archQualifier = m[2];
       if (m[3]) {

@@ -6,6 +6,8 @@ import { field, parseParagraphs } from './control.js';
 import { debianLock, type DebianLock } from './lockfile.js';
 import { debianMirrors } from './mirrors.js';
 import { checkDebianSpec, debianSource, type DebianSource, type DebianSpec } from './schema.js';
+import { debianGenerated, isDebianGeneratorInput } from './generated.js';
+import { DPKG_STATUS, debianLockRecords, debianRecords, isDebianRecordFile } from './records.js';
 
 /** Debian architecture names → OCI platforms. */
 const PLATFORMS: Record<string, Platform> = {
@@ -20,7 +22,7 @@ const PLATFORMS: Record<string, Platform> = {
   mips64el: { os: 'linux', architecture: 'mips64le' },
 };
 
-export const DPKG_STATUS = 'var/lib/dpkg/status';
+export { DPKG_STATUS };
 
 /** The packages dpkg's status file records as installed, each with its source package. */
 export function dpkgPackages(status: Buffer, where: string): InstalledPackage[] {
@@ -76,4 +78,9 @@ export const debian = {
     const status = files.get(DPKG_STATUS);
     return status ? dpkgPackages(status, DPKG_STATUS) : [];
   },
+  isRecordFile: isDebianRecordFile,
+  packageRecords: debianRecords,
+  lockRecords: debianLockRecords,
+  isGeneratorInput: isDebianGeneratorInput,
+  generated: debianGenerated,
 } satisfies Distribution<DebianSource, DebianLock>;

@@ -5,7 +5,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ReproError } from '../../model/errors.js';
+import { ReproError, ioError } from '../../model/errors.js';
 import { field, parseParagraphs } from './control.js';
 import type { DebianSource } from './schema.js';
 
@@ -36,14 +36,21 @@ export function parseOneLineSources(text: string): AptSource[] {
   return out;
 }
 
-/** Every `deb` source configured under `etc` (normally /etc/apt), in apt's file order. */
+const absent = (e: unknown): boolean => ['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '');
+
+/**
+ * Every `deb` source configured under `etc` (normally /etc/apt), in apt's file order. A file or
+ * folder that is not there is no source; one that is there but cannot be read is an error, not a
+ * mirror quietly left out.
+ */
 export function hostAptSources(etc = '/etc/apt'): AptSource[] {
   const out: AptSource[] = [];
   const read = (p: string): string | undefined => {
     try {
       return readFileSync(p, 'utf8');
-    } catch {
-      return undefined;
+    } catch (e) {
+      if (absent(e)) return undefined;
+      throw ioError(e, `cannot read the apt sources ${p}`);
     }
   };
   const main = read(join(etc, 'sources.list'));
@@ -51,7 +58,9 @@ export function hostAptSources(etc = '/etc/apt'): AptSource[] {
   let names: string[] = [];
   try {
     names = readdirSync(join(etc, 'sources.list.d')).sort();
-  } catch { /* none */ }
+  } catch (e) {
+    if (!absent(e)) throw ioError(e, `cannot read the apt sources ${join(etc, 'sources.list.d')}`);
+  }
   for (const n of names) {
     const text = read(join(etc, 'sources.list.d', n));
     if (text === undefined) continue;

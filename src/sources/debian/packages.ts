@@ -2,6 +2,7 @@
  * The package universe of one Debian suite: the binary packages of the Packages indexes (one per
  * component), by name and by what they provide. Pure: parsing and lookup only.
  */
+import { ReproError } from '../../model/errors.js';
 import { parseDeps, type Dep, type DepList } from './depends.js';
 import { compareVersions } from './version.js';
 
@@ -86,7 +87,7 @@ export function parsePackages(text: string, component: string, architecture: str
         if (last !== undefined) f.set(last, `${f.get(last)}\n${text.slice(i, nl)}`);
       } else {
         const colon = text.indexOf(':', i);
-        if (colon < 0 || colon > nl) throw new Error(`${where}:${lineAt(i)}: not a "Field: value" line`);
+        if (colon < 0 || colon > nl) throw new ReproError('E_BAD_INPUT', `${where}:${lineAt(i)}: not a "Field: value" line`);
         const key = text.slice(i, colon).toLowerCase();
         if (WANTED.has(key)) {
           f.set(key, text.slice(colon + 1, nl).trim());
@@ -101,7 +102,7 @@ export function parsePackages(text: string, component: string, architecture: str
     pos = end;
     const get = (k: string): string => {
       const v = f.get(k);
-      if (v === undefined) throw new Error(`${at()}: paragraph without ${k}`);
+      if (v === undefined) throw new ReproError('E_BAD_INPUT', `${at()}: paragraph without ${k}`);
       return v;
     };
     const arch = get('architecture');
@@ -111,9 +112,9 @@ export function parsePackages(text: string, component: string, architecture: str
     const src = f.get('source');
     const m = src ? /^(\S+)(?:\s+\((\S+)\))?$/.exec(src) : null;
     const sha256 = get('sha256');
-    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`${at()}: ${name}: SHA256 is not 64 hex digits`);
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new ReproError('E_BAD_INPUT', `${at()}: ${name}: SHA256 is not 64 hex digits`);
     const size = Number(get('size'));
-    if (!Number.isSafeInteger(size) || size < 0) throw new Error(`${at()}: ${name}: Size is not a byte count`);
+    if (!Number.isSafeInteger(size) || size < 0) throw new ReproError('E_BAD_INPUT', `${at()}: ${name}: Size is not a byte count`);
     out.push(indexPackage({
       name, version, architecture: arch, filename: get('filename'), size, sha256,
       source: m?.[1] ?? name, sourceVersion: m?.[2] ?? version,

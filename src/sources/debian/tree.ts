@@ -23,8 +23,8 @@ export async function debianTree(lock: DebianLock, files: ReadonlyMap<string, st
     const effects = [basePasswd(entries, read, sde), baseFiles(entries, installed.packages, read, sde), caCertificates(entries, read, sde), alternatives(entries, installed.packages, sde)];
     for (const e of dpkgDatabase(installed.packages, read, sde)) entries.set(e.path, e);
     addMergedUsrLinks(entries, sde);
-    const reports: InstalledTree['reports'] = effects.filter((e) => e !== undefined).map((e) => ({ name: `effect ${e!.name}`, changed: e!.changed.length, examples: e!.changed.slice(0, 10) }));
-    reports.push({ name: 'dpkg-database', changed: installed.packages.length, examples: installed.packages.slice(0, 10).map((p) => p.name) });
+    const reports: InstalledTree['reports'] = effects.filter((e) => e !== undefined).map((e) => ({ name: `effect ${e!.name}`, changed: e!.changed.length, examples: e!.changed.slice(0, 10), paths: e!.changed }));
+    reports.push({ name: 'dpkg-database', changed: installed.packages.length, examples: installed.packages.slice(0, 10).map((p) => p.name), paths: installed.packages.map((p) => p.name) });
     return { entries, reports, destPath: (path) => mergedUsrPath(path), cleanup: installed.cleanup };
   } catch (e) {
     await installed.cleanup();

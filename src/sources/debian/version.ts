@@ -4,6 +4,8 @@
  * even the end of the string, letters sort before other characters, and digit runs compare as
  * numbers.
  */
+import { ReproError } from '../../model/errors.js';
+
 export interface DebVersion {
   epoch: number;
   upstream: string;
@@ -17,15 +19,15 @@ export function parseVersion(v: string): DebVersion {
   let rest = s;
   if (colon >= 0) {
     const e = s.slice(0, colon);
-    if (!/^\d+$/.test(e)) throw new Error(`version ${JSON.stringify(v)}: epoch is not a number`);
+    if (!/^\d+$/.test(e)) throw new ReproError('E_BAD_INPUT', `version ${JSON.stringify(v)}: epoch is not a number`);
     epoch = Number(e);
     rest = s.slice(colon + 1);
   }
   const dash = rest.lastIndexOf('-');
   const upstream = dash >= 0 ? rest.slice(0, dash) : rest;
   const revision = dash >= 0 ? rest.slice(dash + 1) : '';
-  if (upstream === '') throw new Error(`version ${JSON.stringify(v)}: empty upstream version`);
-  if (dash >= 0 && revision === '') throw new Error(`version ${JSON.stringify(v)}: revision is empty`);
+  if (upstream === '') throw new ReproError('E_BAD_INPUT', `version ${JSON.stringify(v)}: empty upstream version`);
+  if (dash >= 0 && revision === '') throw new ReproError('E_BAD_INPUT', `version ${JSON.stringify(v)}: revision is empty`);
   return { epoch, upstream, revision };
 }
 

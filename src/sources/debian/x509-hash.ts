@@ -5,6 +5,7 @@
  * white space dropped, inner runs collapsed to one space, ASCII lower-cased; the RDN SETs
  * concatenated without the outer SEQUENCE. Pure.
  */
+import { ReproError } from '../../model/errors.js';
 import { createHash } from 'node:crypto';
 
 interface Tlv {
@@ -18,17 +19,17 @@ interface Tlv {
 function readTlv(der: Buffer, pos: number): Tlv {
   const tag = der[pos];
   let len = der[pos + 1];
-  if (tag === undefined || len === undefined) throw new Error(`DER: truncated at ${pos}`);
+  if (tag === undefined || len === undefined) throw new ReproError('E_BAD_INPUT', `DER: truncated at ${pos}`);
   let body = pos + 2;
   if (len & 0x80) {
     const n = len & 0x7f;
-    if (n < 1 || n > 4) throw new Error(`DER: bad length at ${pos}`);
+    if (n < 1 || n > 4) throw new ReproError('E_BAD_INPUT', `DER: bad length at ${pos}`);
     len = 0;
     for (let i = 0; i < n; i++) len = len * 256 + der[body + i]!;
     body += n;
   }
   const end = body + len;
-  if (end > der.length) throw new Error(`DER: value past the end at ${pos}`);
+  if (end > der.length) throw new ReproError('E_BAD_INPUT', `DER: value past the end at ${pos}`);
   return { tag, start: pos, body, end };
 }
 
@@ -97,11 +98,11 @@ function canonValue(tag: number, v: Buffer): Buffer {
 function subjectOf(der: Buffer): Tlv {
   const cert = readTlv(der, 0);
   const tbs = children(der, cert)[0];
-  if (!tbs) throw new Error('DER: no tbsCertificate');
+  if (!tbs) throw new ReproError('E_BAD_INPUT', 'DER: no tbsCertificate');
   const f = children(der, tbs);
   const i = f[0]?.tag === 0xa0 ? 1 : 0; // optional [0] version
   const subject = f[i + 4];
-  if (!subject || subject.tag !== 0x30) throw new Error('DER: no subject');
+  if (!subject || subject.tag !== 0x30) throw new ReproError('E_BAD_INPUT', 'DER: no subject');
   return subject;
 }
 
@@ -111,7 +112,7 @@ export function subjectHash(der: Buffer): string {
   for (const rdn of children(der, subject)) {
     const avas = children(der, rdn).map((ava) => {
       const [oid, value] = children(der, ava);
-      if (!oid || !value) throw new Error('DER: bad AttributeTypeAndValue');
+      if (!oid || !value) throw new ReproError('E_BAD_INPUT', 'DER: bad AttributeTypeAndValue');
       const v = CANON_TAGS.has(value.tag)
         ? tlv(0x0c, canonValue(value.tag, der.subarray(value.body, value.end)))
         : der.subarray(value.start, value.end);

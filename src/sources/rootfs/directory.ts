@@ -1,29 +1,16 @@
 /**
  * A root filesystem from a directory: lstat only (symlinks are never followed), hard links by
- * (dev, ino), owners, all mode bits, extended attributes, devices and fifos; sockets are skipped
- * with a warning. Content is referenced by path and read when the layer is written.
+ * (dev, ino), owners, all mode bits, extended attributes (see xattrs.ts: read, or refused with a
+ * clear error, never dropped silently), devices and fifos; sockets are skipped with a warning.
+ * Content is referenced by path and read when the layer is written.
  */
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import { ReproError, ioError, option } from '../../model/errors.js';
 import type { Entry } from '../../archive/entry.js';
 import type { RootfsTree } from './tarball.js';
-
-const require = createRequire(import.meta.url);
-type Xattr = typeof import('fs-xattr');
-let xattrModule: Xattr | null | undefined;
-function xattrLib(): Xattr | null {
-  if (xattrModule === undefined) {
-    try {
-      xattrModule = require('fs-xattr') as Xattr;
-    } catch {
-      xattrModule = null;
-    }
-  }
-  return xattrModule;
-}
+import { xattrReader, type XattrReader } from './xattrs.js';
 
 const S_IFMT = 0o170000n;
 const S_IFREG = 0o100000n;
@@ -49,30 +36,14 @@ function devNumbers(rdev: bigint): { devmajor: number; devminor: number } {
   };
 }
 
-function readXattrs(abs: string, rel: string): Map<string, Buffer> | undefined {
-  const lib = xattrLib();
-  if (!lib) return undefined;
-  let names: string[];
-  try {
-    names = lib.listAttributesSync(abs);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOTSUP' || code === 'EOPNOTSUPP') return undefined;
-    throw ioError(e, `${rel}: cannot list extended attributes`);
-  }
-  if (names.length === 0) return undefined;
-  const out = new Map<string, Buffer>();
-  for (const name of names.sort()) {
-    try {
-      out.set(name, lib.getAttributeSync(abs, name));
-    } catch (e) {
-      throw ioError(e, `${rel}: cannot read extended attribute ${name}`);
-    }
-  }
-  return out;
+export interface DirectoryOptions {
+  /** false: extended attributes are not read at all (and fs-xattr is not needed). Default true. */
+  xattrs?: boolean;
+  /** How the caller's user leaves attributes out, for the error when they cannot be read. */
+  skipXattrs?: string;
 }
 
-export async function readDirectory(root: string): Promise<RootfsTree> {
+export async function readDirectory(root: string, opts: DirectoryOptions = {}): Promise<RootfsTree> {
   let st: BigIntStats;
   try {
     st = lstatSync(root, { bigint: true });
@@ -80,6 +51,7 @@ export async function readDirectory(root: string): Promise<RootfsTree> {
     throw ioError(e, `${option('rootfs')} ${root}`);
   }
   if ((st.mode & S_IFMT) !== S_IFDIR) throw new ReproError('E_BAD_INPUT', `${option('rootfs')} ${root}: not a directory or tar archive`);
+  const xattrs: XattrReader | undefined = opts.xattrs === false ? undefined : await xattrReader(root, opts.skipXattrs ?? '');
   const entries = new Map<string, Entry>();
   const warnings: string[] = [];
 
@@ -122,10 +94,16 @@ export async function readDirectory(root: string): Promise<RootfsTree> {
         subdirs.push([abs, rel]);
       } else if (fmt === S_IFLNK) {
         e.type = 'symlink';
+        let target: Buffer;
         try {
-          e.linkname = readlinkSync(abs);
+          target = readlinkSync(abs, { encoding: 'buffer' });
         } catch (err) {
           throw ioError(err, `${root}: cannot read link ${rel}`);
+        }
+        try {
+          e.linkname = utf8.decode(target);
+        } catch {
+          throw new ReproError('E_BAD_INPUT', `${root}: ${rel} is a symlink whose target is not valid UTF-8 (${target.toString('hex')})`);
         }
       } else if (fmt === S_IFCHR || fmt === S_IFBLK) {
         e.type = fmt === S_IFCHR ? 'char' : 'block';
@@ -138,8 +116,8 @@ export async function readDirectory(root: string): Promise<RootfsTree> {
       } else {
         throw new ReproError('E_UNSUPPORTED', `${root}: ${rel}: unknown file type`);
       }
-      if (e.type !== 'symlink') {
-        const x = readXattrs(abs, `${root}: ${rel}`);
+      if (xattrs && e.type !== 'symlink') {
+        const x = xattrs.read(abs, `${root}: ${rel}`);
         if (x) e.xattrs = x;
       }
       entries.set(rel, e);

@@ -12,6 +12,7 @@ import { bytesSource, type Image } from '../../image/image.js';
 import { canonicalBytes } from '../../model/canonical-json.js';
 import { digestHex, sha256, type Digest } from '../../model/digest.js';
 import { ReproError } from '../../model/errors.js';
+import { goJsonBytes } from '../../model/go-json.js';
 import { asObject, getArray, parseJsonBytes } from '../../model/json.js';
 import { MediaType, layerCompression } from '../../model/media-types.js';
 import { writeFileAtomic } from '../../fs/atomic.js';
@@ -20,6 +21,21 @@ import { archiveEntry } from './oci-archive.js';
 import { indexArchive, readMember, type Member } from './tar-index.js';
 
 const EXT: Record<string, string> = { gzip: '.tar.gz', zstd: '.tar.zst', none: '.tar' };
+
+/**
+ * The manifest skopeo and podman (containers/image) make up when they read a docker-archive, which
+ * stores none: Docker schema 2, the config as stored, and each layer named by its diff_id with its
+ * uncompressed size (they hand out layers decompressed) under the gzip layer media type, written by
+ * Go's json.Marshal. Its digest is what `podman image inspect` shows as Digest after `podman load`.
+ */
+export function readerManifest(config: { digest: Digest; size: number }, layers: ReadonlyArray<{ diffId: Digest; uncompressedSize: number }>): Buffer {
+  return goJsonBytes({
+    schemaVersion: 2,
+    mediaType: MediaType.dockerManifest,
+    config: { mediaType: MediaType.dockerConfig, size: config.size, digest: config.digest },
+    layers: layers.map((l) => ({ mediaType: MediaType.dockerLayerGzip, size: l.uncompressedSize, digest: l.diffId })),
+  });
+}
 
 /** Splits `name[:tag]` (a tag follows the last colon that is not part of a registry port). */
 export function splitRepoTag(ref: string): [string, string] {

@@ -13,9 +13,10 @@ import { parseIndex, type ImageIndex } from '../../model/oci-index.js';
 import { writeFileAtomic } from '../../fs/atomic.js';
 import type { ImageGraph } from '../../image/graph.js';
 import { OCI_LAYOUT, graphIndex } from '../layout/write.js';
-import { selectFromIndex } from '../../image/select.js';
+import { selectFromIndex, type IndexSelector } from '../../image/select.js';
 import type { BlobStore, OpenedImage } from '../../image/store.js';
 import { indexArchive, readMember } from './tar-index.js';
+import { graphParts } from '../../image/referrer.js';
 
 export function archiveEntry(path: string, src: BlobSource, size: number, mtime: number): Entry {
   if (!src.ref) throw new ReproError('E_IO', `${path}: blob source has no location`);
@@ -26,11 +27,13 @@ export function archiveDir(path: string, mtime: number): Entry {
   return { path, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime, size: 0 };
 }
 
-export async function writeOciArchive(file: string, graph: ImageGraph, tag: string | undefined, mtime: number): Promise<RawJson<ImageIndex>> {
+/** The bytes of an oci-archive holding `graph` (every blob must have a file location or bytes). */
+export function ociArchiveChunks(graph: ImageGraph, tag: string | undefined, mtime: number, where: string): { index: RawJson<ImageIndex>; chunks: Iterable<Buffer> } {
   const index = graphIndex(graph, tag);
   const entries: Entry[] = [archiveDir('blobs', mtime), archiveDir('blobs/sha256', mtime)];
   const seen = new Set<string>();
-  const blobs = [...graph.blobs, ...graph.documents.map((d) => ({ descriptor: d.descriptor, source: bytesSource(d.bytes) }))];
+  const parts = graphParts(graph);
+  const blobs = [...parts.blobs, ...parts.documents.map((d) => ({ descriptor: d.descriptor, source: bytesSource(d.bytes) }))];
   for (const b of blobs) {
     const path = `blobs/sha256/${digestHex(b.descriptor.digest)}`;
     if (seen.has(path)) continue;
@@ -39,11 +42,16 @@ export async function writeOciArchive(file: string, graph: ImageGraph, tag: stri
   }
   entries.push(archiveEntry('index.json', bytesSource(index.bytes), index.bytes.length, mtime));
   entries.push(archiveEntry('oci-layout', bytesSource(OCI_LAYOUT), OCI_LAYOUT.length, mtime));
-  await writeFileAtomic(file, tarChunks(orderEntries(entries), file));
+  return { index, chunks: tarChunks(orderEntries(entries), where) };
+}
+
+export async function writeOciArchive(file: string, graph: ImageGraph, tag: string | undefined, mtime: number): Promise<RawJson<ImageIndex>> {
+  const { index, chunks } = ociArchiveChunks(graph, tag, mtime, file);
+  await writeFileAtomic(file, chunks);
   return index;
 }
 
-export async function openOciArchive(file: string, tag: string | undefined): Promise<OpenedImage> {
+export async function openOciArchive(file: string, tag: IndexSelector | string | undefined): Promise<OpenedImage> {
   const members = await indexArchive(file);
   const index = parseIndex(await readMember(file, members, 'index.json'), `${file}: index.json`);
   const store: BlobStore = {

@@ -31,13 +31,20 @@ export async function indexArchive(file: string): Promise<Map<string, Member>> {
   return members;
 }
 
+/** Documents read whole from an archive (index.json, manifest.json, a config) are at most this. */
+export const MEMBER_READ_LIMIT = 64 << 20;
+
 export async function readMember(file: string, members: Map<string, Member>, path: string): Promise<Buffer> {
   const m = members.get(path);
   if (!m) throw new ReproError('E_NOT_FOUND', `${file}: has no ${path}`);
-  const fh = await open(file, 'r');
+  if (m.size > MEMBER_READ_LIMIT) {
+    throw new ReproError('E_BAD_INPUT', `${file}: ${path} is ${m.size} bytes, more than the ${MEMBER_READ_LIMIT} read whole`);
+  }
+  const fh = await open(file, 'r').catch((e) => { throw ioError(e, file); });
   try {
     const buf = Buffer.alloc(m.size);
-    await fh.read(buf, 0, m.size, m.offset);
+    const { bytesRead } = await fh.read(buf, 0, m.size, m.offset);
+    if (bytesRead !== m.size) throw new ReproError('E_TAR_TRUNCATED', `${file}: ${path} ends after ${bytesRead} of ${m.size} bytes (the file changed?)`);
     return buf;
   } finally {
     await fh.close();

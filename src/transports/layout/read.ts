@@ -1,20 +1,55 @@
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import { fileSource } from '../../image/file-source.js';
 import { digestHex, type Digest } from '../../model/digest.js';
 import { ReproError, ioError } from '../../model/errors.js';
 import { parseIndex } from '../../model/oci-index.js';
-import { selectFromIndex } from '../../image/select.js';
+import { selectFromIndex, type IndexSelector } from '../../image/select.js';
 import type { BlobStore, OpenedImage } from '../../image/store.js';
+
+/**
+ * The real path of `rel` inside the layout `dir`, refusing one that a symlink leads out of the
+ * layout (a layout is read and written only inside itself). ENOENT is passed on.
+ */
+export async function pathInside(dir: string, rel: string): Promise<string> {
+  const [root, real] = await Promise.all([realpath(dir), realpath(join(dir, rel))]);
+  if (!real.startsWith(root + sep)) {
+    throw new ReproError('E_PATH_ESCAPE', `${dir}: ${rel} is a symlink to a file outside the layout; refused`);
+  }
+  return real;
+}
+
+/** Reads a small file of a layout (index.json): confined to the layout, a regular file, capped. */
+export async function readInside(dir: string, rel: string, opts: { missingOk: true }): Promise<Buffer | undefined>;
+export async function readInside(dir: string, rel: string, opts?: { missingOk?: false }): Promise<Buffer>;
+export async function readInside(dir: string, rel: string, opts: { missingOk?: boolean } = {}): Promise<Buffer | undefined> {
+  let path: string;
+  try {
+    path = await pathInside(dir, rel);
+    const st = await stat(path);
+    if (!st.isFile()) throw new ReproError('E_BAD_INPUT', `${dir}: ${rel} is not a regular file`);
+    if (st.size > INDEX_LIMIT) throw new ReproError('E_BAD_INPUT', `${dir}: ${rel} is ${st.size} bytes, more than the ${INDEX_LIMIT} read`);
+    return await readFile(path);
+  } catch (e) {
+    if (opts.missingOk && (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw ioError(e, `${dir}: not an OCI image layout (cannot read ${rel})`);
+  }
+}
+
+/** The largest index.json read (registries accept manifests of 4 MiB; an index of many tags is larger). */
+const INDEX_LIMIT = 64 << 20;
 
 export function layoutStore(dir: string): BlobStore {
   return {
     where: dir,
     async blob(digest: Digest) {
-      const path = join(dir, 'blobs', 'sha256', digestHex(digest));
+      let path: string;
       let size: number;
       try {
-        size = (await stat(path)).size;
+        path = await pathInside(dir, join('blobs', 'sha256', digestHex(digest)));
+        const st = await stat(path);
+        if (!st.isFile()) throw new ReproError('E_BAD_INPUT', `${dir}: blob ${digest} is not a regular file`);
+        size = st.size;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
           throw new ReproError('E_NOT_FOUND', `${dir}: blob ${digest} is missing`);
@@ -26,14 +61,9 @@ export function layoutStore(dir: string): BlobStore {
   };
 }
 
-export async function openLayout(dir: string, tag: string | undefined): Promise<OpenedImage> {
+export async function openLayout(dir: string, tag: IndexSelector | string | undefined): Promise<OpenedImage> {
   const indexPath = join(dir, 'index.json');
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(indexPath);
-  } catch (e) {
-    throw ioError(e, `${dir}: not an OCI image layout (cannot read index.json)`);
-  }
+  const bytes = await readInside(dir, 'index.json');
   const index = parseIndex(bytes, indexPath);
   return { store: layoutStore(dir), index, target: selectFromIndex(index.value, tag, dir) };
 }

@@ -14,7 +14,8 @@ import { repositoryScope } from './challenge.js';
 /** Socket reads (16–64 KiB) are gathered into pieces of this size before they are passed on. */
 const PIECE = 1 << 20;
 
-export function registryBlob(client: RegistryClient, repository: string, digest: Digest, size: number | undefined): BlobSource {
+/** `limit` caps a blob of unknown size (what a reader accepts when no descriptor says how long). */
+export function registryBlob(client: RegistryClient, repository: string, digest: Digest, size: number | undefined, limit = Number.MAX_SAFE_INTEGER): BlobSource {
   const where = `${client.registry}/${repository}@${digest}`;
   const policy = client.options.retry ?? DEFAULT_RETRY;
   return {
@@ -56,6 +57,9 @@ export function registryBlob(client: RegistryClient, repository: string, digest:
             }
             if (size !== undefined && offset + c.length > size) {
               throw new ReproError('E_SIZE_MISMATCH', `${where}: the registry sent more than the expected ${size} bytes`);
+            }
+            if (offset + c.length > limit) {
+              throw new ReproError('E_BAD_INPUT', `${where}: the registry sent more than the maximum blob size of ${limit} bytes`);
             }
             offset += c.length;
             held.push(c);

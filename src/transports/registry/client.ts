@@ -33,7 +33,12 @@ export interface RegistryOptions {
   onWarning?: (message: string) => void;
   /** Abandons every request of the client (its retries and waits too). */
   signal?: AbortSignal;
+  /** The largest blob accepted from this registry (its declared size); default DEFAULT_MAX_BLOB_SIZE. */
+  maxBlobSize?: number;
 }
+
+/** 32 GiB: above the largest layers seen in practice, far below what fills a disk by surprise. */
+export const DEFAULT_MAX_BLOB_SIZE = 32 * 2 ** 30;
 
 export interface RegistryRequest {
   method?: string;

@@ -75,8 +75,11 @@ export async function fetchManifest(client: RegistryClient, repository: string, 
   }
 }
 
-/** PUTs a manifest or index with its exact bytes under a tag or its digest. */
-export async function putManifest(client: RegistryClient, repository: string, reference: string, descriptor: Descriptor, bytes: Buffer): Promise<void> {
+/**
+ * PUTs a manifest or index with its exact bytes under a tag or its digest. Returns the registry's
+ * OCI-Subject header: present when it took a manifest with a subject into its referrers API.
+ */
+export async function putManifest(client: RegistryClient, repository: string, reference: string, descriptor: Descriptor, bytes: Buffer): Promise<{ subject?: string }> {
   const where = `${client.registry}/${repository}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`;
   const res = await client.send({
     method: 'PUT',
@@ -91,4 +94,6 @@ export async function putManifest(client: RegistryClient, repository: string, re
   if (typeof stored === 'string' && stored.startsWith('sha256:') && stored !== descriptor.digest) {
     throw new ReproError('E_DIGEST_MISMATCH', `${where}: the registry stored the manifest as ${stored}, not ${descriptor.digest}`);
   }
+  const subject = res.headers['oci-subject'];
+  return typeof subject === 'string' ? { subject } : {};
 }

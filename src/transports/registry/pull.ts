@@ -9,17 +9,25 @@ import type { Digest } from '../../model/digest.js';
 import { ReproError } from '../../model/errors.js';
 import type { BlobStore, OpenedImage } from '../../image/store.js';
 import { registryBlob } from './blob-reader.js';
-import { RegistryClient, type RegistryOptions } from './client.js';
+import { DEFAULT_MAX_BLOB_SIZE, RegistryClient, type RegistryOptions } from './client.js';
+import { formatBytes } from '../../fs/space.js';
 import { fetchManifest, type FetchedManifest } from './manifests.js';
 import { manifestReference, type RegistryName } from './name.js';
+import { listRegistryReferrers } from './referrers.js';
 
 export function registryStore(client: RegistryClient, repository: string, known: FetchedManifest[] = []): BlobStore {
   const docs = new Map<Digest, Buffer>(known.map((k) => [k.descriptor.digest, k.bytes]));
   return {
     where: `${client.registry}/${repository}`,
     async blob(digest: Digest, size?: number) {
-      return registryBlob(client, repository, digest, size);
+      // A size is what a manifest declares; a registry can declare anything. Refused before a byte.
+      const max = client.options.maxBlobSize ?? DEFAULT_MAX_BLOB_SIZE;
+      if (size !== undefined && size > max) {
+        throw new ReproError('E_BAD_INPUT', `${client.registry}/${repository}@${digest}: the blob is declared as ${formatBytes(size)} (${size} bytes), more than the maximum blob size of ${formatBytes(max)} (--max-blob-size)`);
+      }
+      return registryBlob(client, repository, digest, size, max);
     },
+    referrers: (subject: Digest) => listRegistryReferrers(client, repository, subject),
     async document(d: Descriptor) {
       let bytes = docs.get(d.digest);
       if (!bytes) {

@@ -13,12 +13,17 @@ import { RegistryClient, type RegistryOptions } from './client.js';
 import { putManifest } from './manifests.js';
 import { manifestReference, type RegistryName } from './name.js';
 import { BlobUploader, type BlobOutcome } from './upload.js';
+import { allReferrers } from '../../image/referrer.js';
+import { parseManifest } from '../../model/manifest.js';
+import { pushReferrerManifest } from './referrers.js';
 
 export const BLOB_CONCURRENCY = 4;
 
 export interface PushResult {
   digest: Digest;
   blobs: Record<BlobOutcome, number>;
+  /** Referrers pushed, and whether the registry indexed them itself or the fallback tag was updated. */
+  referrers?: Array<{ digest: Digest; subject: Digest; via: 'referrers-api' | 'fallback-tag' }>;
 }
 
 export async function writeRegistry(name: RegistryName, graph: ImageGraph, opts: RegistryOptions = {}, client = new RegistryClient(name.registry, opts)): Promise<PushResult> {
@@ -35,5 +40,17 @@ export async function writeRegistry(name: RegistryName, graph: ImageGraph, opts:
     const reference = isRoot ? manifestReference(name) : doc.descriptor.digest;
     await putManifest(client, name.repository, reference, doc.descriptor, doc.bytes);
   }
-  return { digest: graph.root.digest, blobs: counts };
+  // Referrers after their subject: blobs, then the artifact manifest by digest (and the fallback tag).
+  const referrers: PushResult['referrers'] = [];
+  for (const r of allReferrers(graph)) {
+    const outcomes = await inOrderCancelling(r.blobs.length, BLOB_CONCURRENCY, (i, signal) =>
+      new BlobUploader(client, name.repository, mountFrom, signal).push(r.blobs[i]!.descriptor, r.blobs[i]!.source, mountFrom));
+    for (const o of outcomes) counts[o]++;
+    const doc = r.documents.find((d) => d.descriptor.digest === r.root.digest)!;
+    const subject = parseManifest(doc.bytes, `referrer ${r.root.digest}`).value.subject;
+    if (!subject) throw new ReproError('E_BAD_INPUT', `referrer ${r.root.digest}: the manifest has no subject`);
+    const via = await pushReferrerManifest(client, name.repository, r.root, doc.bytes, subject.digest);
+    referrers.push({ digest: r.root.digest, subject: subject.digest, via });
+  }
+  return { digest: graph.root.digest, blobs: counts, ...(referrers.length > 0 ? { referrers } : {}) };
 }

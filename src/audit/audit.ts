@@ -1,0 +1,124 @@
+/**
+ * `audit REF|SPEC`: every entry of an image's flattened file system accounted for (see
+ * account.ts), each owning package's verdict from rebuilderd where asked (status's client), and
+ * the report (report.ts). A spec is built first (into a scratch layout, from its lock and the
+ * cache) and the image it makes is audited.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { cleanMemberPath } from '../archive/paths.js';
+import { loadSpec } from '../spec/load.js';
+import { resolveRecorded } from './resolve.js';
+import type { Entry } from '../archive/entry.js';
+import type { RetryPolicy } from '../fetch/http.js';
+import { withScratchDir } from '../fs/scratch.js';
+import { flattenLayers, type FlatEntry } from '../image/flatten.js';
+import { readImage } from '../image/read.js';
+import { ReproError, ioError } from '../model/errors.js';
+import { formatPlatform, type Platform } from '../model/platform.js';
+import { checkPlatform } from '../pipeline/validate.js';
+import type { GeneratedEntry, PackageRecord } from '../sources/distribution.js';
+import { DISTRIBUTIONS } from '../sources/index.js';
+import { askRebuilders, isImageRef } from '../status/status.js';
+import { openImage } from '../transports/index.js';
+import { formatImageRef, parseImageRef } from '../transports/reference.js';
+import type { RegistryOptions } from '../transports/registry/client.js';
+import { accountEntries, ownedTree, ownership } from './account.js';
+import { buildReport, type AuditReport } from './report.js';
+
+export interface AuditOptions {
+  /** An image reference, or an image spec (built from its lock first). */
+  target: string;
+  /** rebuilderd instances to ask about the packages (none: packages are not checked). */
+  rebuilders?: string[];
+  platform?: Platform;
+  registry?: RegistryOptions;
+  retry?: RetryPolicy;
+  /** For a spec: the package cache (required) and whether to stay offline. */
+  cacheDir?: string;
+  offline?: boolean;
+  tmpDir?: string;
+}
+
+function toEntry(e: FlatEntry): Entry {
+  const out: Entry = { path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, mtime: 0, size: e.size };
+  if (e.linkname !== undefined) out.linkname = e.linkname;
+  return out;
+}
+
+const needed = (path: string): boolean => DISTRIBUTIONS.some((d) => d.isRecordFile(path) || d.isGeneratorInput(path));
+
+/** What a spec's `files:` put into the image it builds: step `spec files`, with the source file's digests. */
+function specFiles(target: string): GeneratedEntry[] {
+  const loaded = loadSpec(target);
+  return loaded.spec.files.map((f, i) => {
+    const where = `${loaded.file}: files[${i}]`;
+    const src = isAbsolute(f.src) ? f.src : join(loaded.dir, f.src);
+    let data: Buffer;
+    try {
+      data = readFileSync(src);
+    } catch (e) {
+      throw ioError(e, `${where}: cannot read ${src}`);
+    }
+    return {
+      path: cleanMemberPath(f.dest.replace(/^\/+/, ''), where), step: 'spec files', type: 'file' as const,
+      sha256: createHash('sha256').update(data).digest('hex'), md5: createHash('md5').update(data).digest('hex'),
+    };
+  });
+}
+
+/** Audits an opened image reference; `extra` are entries known to be generated (a spec's files). */
+async function auditImage(reference: string, opts: AuditOptions, extra: GeneratedEntry[] = []): Promise<AuditReport> {
+  const ref = parseImageRef(reference);
+  const platform = opts.platform ? checkPlatform(opts.platform) : undefined;
+  const image = await readImage(await openImage(ref, opts.registry ? { registry: opts.registry } : {}), formatImageRef(ref), platform);
+  // One read with md5 (what dpkg records, and pacman's mtree too); sha256 in a second read, only
+  // of the files whose records have one (pacman) or that turned out modified (for the report).
+  let flat = await flattenLayers(image.layers, { md5: true, keep: needed });
+  const records: PackageRecord[] = [];
+  const generated = new Map<string, GeneratedEntry>();
+  const all = new Map([...flat.entries].map(([p, e]) => [p, toEntry(e)]));
+  let own = ownership(flat.entries, DISTRIBUTIONS.flatMap((d) => d.packageRecords(flat.kept)));
+  const shaWanted = (accountsFirst: ReturnType<typeof accountEntries> | undefined): Set<string> => {
+    const want = new Set<string>();
+    for (const [path, list] of own.owned) if (list.some((o) => o.file.sha256 !== undefined)) want.add(path);
+    for (const a of accountsFirst ?? []) if (a.kind === 'modified' && a.type === 'file') want.add(a.path);
+    return want;
+  };
+  const tree = ownedTree(flat.entries, own.owned);
+  // A spec's files are placed after the install step, through the tree's symlinked directories.
+  const linkOf = (p: string): string | undefined => { const e = flat.entries.get(p); return e?.type === 'symlink' ? e.linkname : undefined; };
+  for (const g of extra) {
+    const path = resolveRecorded({ linkOf }, g.path);
+    if (path !== undefined) generated.set(path, { ...g, path });
+  }
+  for (const d of DISTRIBUTIONS) {
+    const packages = d.packageRecords(flat.kept);
+    if (packages.length === 0) continue;
+    records.push(...packages);
+    for (const g of d.generated({ entries: tree, all, packages, read: (p) => flat.kept.get(p) })) if (!generated.has(g.path)) generated.set(g.path, g);
+  }
+  let accounts = accountEntries(flat.entries, own, generated);
+  const want = shaWanted(accounts);
+  if (want.size > 0) {
+    flat = await flattenLayers(image.layers, { md5: true, sha256: (p) => want.has(p), keep: needed });
+    own = ownership(flat.entries, records);
+    accounts = accountEntries(flat.entries, own, generated);
+  }
+  const status = opts.rebuilders && opts.rebuilders.length > 0 ? await askRebuilders(records, opts.rebuilders, opts.retry) : undefined;
+  return buildReport({ target: reference, manifest: image.descriptor.digest, platform: formatPlatform(image.platform) }, accounts, records, own.missing, status);
+}
+
+export async function audit(opts: AuditOptions): Promise<AuditReport> {
+  if (isImageRef(opts.target)) return auditImage(opts.target, opts);
+  if (!opts.cacheDir) throw new ReproError('E_USAGE', `audit ${opts.target}: a spec is built before it is audited, which needs the package cache (cacheDir)`);
+  const { buildSpec } = await import('../pipeline/spec.js');
+  const cacheDir = opts.cacheDir;
+  return withScratchDir(opts.tmpDir, async (scratch) => {
+    const out = `oci:${join(scratch, 'image')}:audit`;
+    await buildSpec({ spec: opts.target, cacheDir, output: out, ...(opts.offline ? { offline: true } : {}), ...(opts.tmpDir ? { tmpDir: opts.tmpDir } : {}) });
+    const report = await auditImage(out, { ...opts, target: out }, specFiles(opts.target));
+    return { ...report, target: opts.target };
+  });
+}

@@ -1,0 +1,204 @@
+/**
+ * The audit's report: every entry's account tallied by what explains it (packages reproduced from
+ * source, packages not reproduced, packages not yet checked, named build steps, modified,
+ * unexplained), per package and per step, and rendered as the summary lines a person reads at a
+ * glance. Pure.
+ */
+import type { Verdict } from '../status/rebuilderd.js';
+import type { StatusReport } from '../status/report.js';
+import type { EntryAccount, MissingFile } from './account.js';
+
+export interface Tally {
+  entries: number;
+  bytes: number;
+}
+
+export type Bucket = 'reproduced' | 'notReproduced' | 'unknown' | 'packages' | 'generated' | 'modified' | 'unexplained';
+
+export interface PackageAudit {
+  distribution: string;
+  name: string;
+  version: string;
+  /** GOOD/BAD/UNKWN when rebuilders were asked. */
+  verdict?: Verdict;
+  rebuilders?: Record<string, Verdict>;
+  /** Entries (and bytes) of the image this package accounts for, and how many of them it recorded otherwise. */
+  entries: number;
+  bytes: number;
+  modified: number;
+  /** Paths it recorded that the image does not have. */
+  missing: number;
+}
+
+export interface AuditReport {
+  target: string;
+  manifest: string;
+  platform: string;
+  /** Whether rebuilders were asked (else package entries are in `packages`, not reproduced/notReproduced/unknown). */
+  checked: boolean;
+  total: Tally;
+  summary: Record<Bucket, Tally>;
+  /** Entries and bytes per named step (generated). */
+  steps: Record<string, Tally>;
+  packages: PackageAudit[];
+  rebuilders: StatusReport['rebuilders'];
+  disagreements: StatusReport['disagreements'];
+  modified: EntryAccount[];
+  unexplained: EntryAccount[];
+  missing: MissingFile[];
+  /** Every entry, in path order (for the HTML tree and for --json). */
+  entries: Array<EntryAccount & { bucket: Bucket }>;
+}
+
+const zero = (): Tally => ({ entries: 0, bytes: 0 });
+
+/** The verdict of an entry from its owners': GOOD if any reproduced it, else BAD if any did not, else UNKWN. */
+function entryVerdict(owners: EntryAccount['owners'], verdicts: ReadonlyMap<string, Verdict>): Verdict {
+  const vs = (owners ?? []).map((o) => verdicts.get(`${o.name}\0${o.version}`) ?? 'UNKWN');
+  return vs.includes('GOOD') ? 'GOOD' : vs.includes('BAD') ? 'BAD' : 'UNKWN';
+}
+
+export function buildReport(
+  head: { target: string; manifest: string; platform: string },
+  accounts: EntryAccount[],
+  packages: ReadonlyArray<{ distribution: string; name: string; version: string }>,
+  missing: MissingFile[],
+  status: StatusReport | undefined,
+): AuditReport {
+  const verdicts = new Map<string, Verdict>((status?.packages ?? []).map((p) => [`${p.name}\0${p.version}`, p.status]));
+  const byRebuilder = new Map((status?.packages ?? []).map((p) => [`${p.name}\0${p.version}`, p.rebuilders]));
+  const summary: Record<Bucket, Tally> = { reproduced: zero(), notReproduced: zero(), unknown: zero(), packages: zero(), generated: zero(), modified: zero(), unexplained: zero() };
+  const steps: Record<string, Tally> = {};
+  const perPackage = new Map(packages.map((p) => [`${p.name}\0${p.version}`, { ...p, entries: 0, bytes: 0, modified: 0, missing: 0 }]));
+  const total = zero();
+  const entries: AuditReport['entries'] = [];
+  const add = (t: Tally, a: EntryAccount): void => {
+    t.entries++;
+    t.bytes += a.size;
+  };
+  for (const a of accounts) {
+    add(total, a);
+    let bucket: Bucket;
+    if (a.kind === 'package') {
+      bucket = !status ? 'packages' : ({ GOOD: 'reproduced', BAD: 'notReproduced', UNKWN: 'unknown' } as const)[entryVerdict(a.owners, verdicts)];
+    } else {
+      bucket = a.kind;
+    }
+    add(summary[bucket], a);
+    if (a.kind === 'generated') add((steps[a.step!] ??= zero()), a);
+    for (const o of a.owners ?? []) {
+      const p = perPackage.get(`${o.name}\0${o.version}`);
+      if (!p) continue;
+      // Bytes go to the first owner only, so that package bytes add up to the image's.
+      if (o === a.owners![0]) p.bytes += a.size;
+      p.entries++;
+      if (a.kind === 'modified') p.modified++;
+    }
+    entries.push({ ...a, bucket });
+  }
+  for (const m of missing) {
+    const p = [...perPackage.values()].find((x) => x.name === m.package);
+    if (p) p.missing++;
+  }
+  const pkgs: PackageAudit[] = [...perPackage.values()].map((p) => {
+    const key = `${p.name}\0${p.version}`;
+    const out: PackageAudit = { ...p };
+    if (status) {
+      out.verdict = verdicts.get(key) ?? 'UNKWN';
+      out.rebuilders = byRebuilder.get(key) ?? {};
+    }
+    return out;
+  }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.version < b.version ? -1 : 1));
+  return {
+    ...head,
+    checked: status !== undefined,
+    total,
+    summary,
+    steps: Object.fromEntries(Object.entries(steps).sort(([a], [b]) => (a < b ? -1 : 1))),
+    packages: pkgs,
+    rebuilders: status?.rebuilders ?? [],
+    disagreements: status?.disagreements ?? [],
+    modified: accounts.filter((a) => a.kind === 'modified'),
+    unexplained: accounts.filter((a) => a.kind === 'unexplained'),
+    missing,
+    entries,
+  };
+}
+
+/** Whether `--strict` passes: every byte accounted for, nothing modified, every package GOOD (when rebuilders were asked). */
+export function strictPasses(r: AuditReport): boolean {
+  if (r.summary.unexplained.entries > 0 || r.summary.modified.entries > 0) return false;
+  if (r.checked && r.packages.some((p) => p.verdict !== 'GOOD')) return false;
+  return true;
+}
+
+/** 1234567 → `1.2 MiB`. */
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}
+
+const count = (n: number, one: string, many = `${one}s`): string => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+
+function pct(part: number, whole: number): string {
+  return whole === 0 ? '0.00%' : `${((part / whole) * 100).toFixed(2)}%`;
+}
+
+/** The lines a person reads at a glance. */
+export function summaryLines(r: AuditReport): string[] {
+  const rows: Array<[string, Tally]> = r.checked
+    ? [['from packages reproduced from source', r.summary.reproduced], ['from packages not reproduced (BAD)', r.summary.notReproduced],
+      ['from packages not (yet) reproduced (UNKWN)', r.summary.unknown]]
+    : [['from packages (no rebuilder asked)', r.summary.packages]];
+  rows.push(['generated by named build steps', r.summary.generated], ['modified since installed', r.summary.modified], ['unexplained', r.summary.unexplained]);
+  const lines = [`${count(r.total.entries, 'entry', 'entries')}, ${bytes(r.total.bytes)} (${r.total.bytes.toLocaleString('en-US')} bytes) in ${r.target}:`];
+  for (const [label, t] of rows) {
+    lines.push(`  ${label.padEnd(44)} ${t.entries.toLocaleString('en-US').padStart(7)} entries ${bytes(t.bytes).padStart(10)}  ${pct(t.bytes, r.total.bytes).padStart(7)} of bytes`);
+  }
+  const open = r.summary.modified.bytes + r.summary.unexplained.bytes;
+  const unaccounted = r.summary.modified.entries + r.summary.unexplained.entries;
+  lines.push(unaccounted === 0 ? 'Every entry is accounted for.' : `${count(unaccounted, 'entry', 'entries')} (${bytes(open)}) not accounted for.`);
+  return lines;
+}
+
+export function renderText(r: AuditReport): string {
+  const out: string[] = [];
+  if (r.checked) {
+    for (const p of r.packages) out.push(`[${p.verdict === 'GOOD' ? '+' : p.verdict === 'BAD' ? '-' : '?'}] ${p.name} ${p.version} ${p.verdict}: ${count(p.entries, 'entry', 'entries')}, ${bytes(p.bytes)}${p.modified ? `, ${p.modified} modified` : ''}`);
+    out.push('');
+    if (r.disagreements.length > 0) {
+      out.push(`The rebuilders disagree on ${count(r.disagreements.length, 'package')}:`);
+      for (const d of r.disagreements) out.push(`  ${d.name} ${d.version}: GOOD at ${d.good.join(', ')}; BAD at ${d.bad.join(', ')}`);
+      out.push('');
+    }
+  }
+  if (Object.keys(r.steps).length > 0) {
+    out.push('Generated by named build steps:');
+    for (const [step, t] of Object.entries(r.steps)) out.push(`  ${step}: ${count(t.entries, 'entry', 'entries')}, ${bytes(t.bytes)}`);
+    out.push('');
+  }
+  if (r.modified.length > 0) {
+    out.push('Modified since installed:');
+    for (const a of r.modified) out.push(`  ${a.path} (${a.owners!.map((o) => o.name).join(', ')}${a.conffile ? ', conffile' : ''}): ${(a.differences ?? []).join('; ')}`);
+    out.push('');
+  }
+  if (r.unexplained.length > 0) {
+    out.push('Unexplained:');
+    for (const a of r.unexplained) out.push(`  ${a.path} (${a.type}${a.type === 'file' ? `, ${bytes(a.size)}` : ''})${a.differences ? `: ${a.differences.join('; ')}` : ''}`);
+    out.push('');
+  }
+  if (r.missing.length > 0) {
+    out.push(`Recorded by packages, not in the image: ${count(r.missing.length, 'path')}${r.missing.length > 20 ? ' (first 20)' : ''}`);
+    for (const m of r.missing.slice(0, 20)) out.push(`  /${m.path} (${m.package})`);
+    out.push('');
+  }
+  out.push(...summaryLines(r));
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,146 @@
+/**
+ * An image's layers flattened into one file system (whiteouts and replaced directories applied by
+ * `FlatFileSystem`), read once: every entry's type, mode, owner, size and link target, the md5
+ * and sha256 of every regular file (hashed as its bytes stream by, hard links sharing their
+ * target's), and the bytes of the few files a caller asks to keep (a package database). Memory
+ * is the entry table and the kept files, whatever the layers weigh. Every layer is checked
+ * against its digest as it is read.
+ */
+import { createHash } from 'node:crypto';
+import type { EntryType } from '../archive/entry.js';
+import { matchPath } from '../archive/paths.js';
+import { TypeFlag } from '../archive/tar-header.js';
+import { ReproError } from '../model/errors.js';
+import { layerCompression } from '../model/media-types.js';
+import type { LayerReader } from './layer.js';
+import { FlatFileSystem, whiteoutOf, type LayerChanges } from './whiteouts.js';
+
+export interface FlatEntry {
+  path: string;
+  type: EntryType;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Content size (regular files and hard links to them); 0 otherwise. */
+  size: number;
+  /** Symlink target. */
+  linkname?: string;
+  /** Hex digests of the content (regular files and hard links), when hashing was asked for. */
+  md5?: string;
+  sha256?: string;
+  /** 1-based layer the entry comes from. */
+  layer: number;
+}
+
+export interface FlattenOptions {
+  /** Keep the bytes of these regular files (at most `keepLimit` bytes each). */
+  keep?: (path: string) => boolean;
+  keepLimit?: number;
+  /** Hash every regular file (md5 and sha256). */
+  hash?: boolean;
+  /** Finer: md5 of every regular file, and sha256 of those `sha256` selects. */
+  md5?: boolean;
+  sha256?: (path: string) => boolean;
+}
+
+export interface FlatImage {
+  entries: Map<string, FlatEntry>;
+  kept: Map<string, Buffer>;
+}
+
+function typeOf(flag: number): EntryType | undefined {
+  switch (flag) {
+    case TypeFlag.file:
+    case TypeFlag.oldFile:
+    case TypeFlag.contiguous:
+      return 'file';
+    case TypeFlag.dir:
+      return 'dir';
+    case TypeFlag.symlink:
+      return 'symlink';
+    case TypeFlag.hardlink:
+      return 'hardlink';
+    case TypeFlag.char:
+      return 'char';
+    case TypeFlag.block:
+      return 'block';
+    case TypeFlag.fifo:
+      return 'fifo';
+    default:
+      return undefined;
+  }
+}
+
+interface Kept {
+  entry: FlatEntry;
+  data?: Buffer;
+}
+
+export async function flattenLayers(layers: readonly LayerReader[], opts: FlattenOptions = {}): Promise<FlatImage> {
+  const fs = new FlatFileSystem<Kept>();
+  const limit = opts.keepLimit ?? 64 << 20;
+  for (const layer of layers) {
+    if (layer.descriptor && layerCompression(layer.descriptor.mediaType) === undefined) {
+      throw new ReproError('E_UNSUPPORTED', `${layer.where}: media type ${layer.descriptor.mediaType} is not a layer we can read`);
+    }
+    const changes: LayerChanges<Kept> = { whiteouts: [], entries: [] };
+    const inLayer = new Map<string, Kept>();
+    for await (const { member, body } of layer.members()) {
+      const path = matchPath(member.name);
+      if (path === '.' || path === '') continue;
+      const w = whiteoutOf(path);
+      if (w) {
+        changes.whiteouts.push(w);
+        continue;
+      }
+      const type = typeOf(member.typeflag);
+      if (type === undefined) continue;
+      const entry: FlatEntry = { path, type, mode: member.mode & 0o7777, uid: member.uid, gid: member.gid, size: 0, layer: layer.number };
+      let data: Buffer | undefined;
+      if (type === 'file') {
+        entry.size = member.size;
+        const keep = opts.keep?.(path) === true && member.size <= limit;
+        const wantMd5 = opts.hash === true || opts.md5 === true;
+        const wantSha = opts.hash === true || opts.sha256?.(path) === true;
+        if (wantMd5 || wantSha || keep) {
+          const md5 = wantMd5 ? createHash('md5') : undefined;
+          const sha = wantSha ? createHash('sha256') : undefined;
+          const parts: Buffer[] = [];
+          for await (const c of body()) {
+            md5?.update(c);
+            sha?.update(c);
+            if (keep) parts.push(c);
+          }
+          if (md5) entry.md5 = md5.digest('hex');
+          if (sha) entry.sha256 = sha.digest('hex');
+          if (keep) data = Buffer.concat(parts);
+        }
+      } else if (type === 'symlink') {
+        entry.linkname = member.linkname;
+      } else if (type === 'hardlink') {
+        // A hard link is its target's content under another name (the target comes first in the layer).
+        const target = inLayer.get(matchPath(member.linkname));
+        if (target) {
+          entry.type = 'file';
+          entry.size = target.entry.size;
+          if (target.entry.md5) entry.md5 = target.entry.md5;
+          if (target.entry.sha256) entry.sha256 = target.entry.sha256;
+          if (opts.keep?.(path) && target.data) data = target.data;
+        } else {
+          entry.linkname = member.linkname;
+        }
+      }
+      const kept: Kept = data ? { entry, data } : { entry };
+      inLayer.set(path, kept);
+      changes.entries.push({ path, dir: type === 'dir', value: kept });
+    }
+    fs.apply(changes);
+  }
+  const entries = new Map<string, FlatEntry>();
+  const kept = new Map<string, Buffer>();
+  for (const [path, k] of fs.files) {
+    entries.set(path, k.entry);
+    if (k.data) kept.set(path, k.data);
+  }
+  return { entries, kept };
+}

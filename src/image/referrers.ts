@@ -1,0 +1,33 @@
+/**
+ * Finding an image's OCI 1.1 referrers in an opened source: a store that has its own listing (a
+ * registry: the referrers API or the fallback tag) answers; a layout or an oci-archive is
+ * searched: every manifest its index.json lists (other than the subject) whose `subject` is the
+ * image's manifest. With `graphs`, each referrer is loaded as a graph (verified) for `copy --all`.
+ */
+import type { Descriptor } from '../model/descriptor.js';
+import type { Digest } from '../model/digest.js';
+import { parseManifest } from '../model/manifest.js';
+import { isManifestType } from '../model/media-types.js';
+import type { OpenedImage } from './store.js';
+import { readDocument } from './verified.js';
+
+export interface Referrers {
+  descriptors: Descriptor[];
+  /** `referrers-api`, `fallback-tag`, `index.json` or `none`. */
+  via: string;
+}
+
+export async function listReferrers(opened: OpenedImage, subject: Digest): Promise<Referrers> {
+  if (opened.store.referrers) return opened.store.referrers(subject);
+  const out: Descriptor[] = [];
+  for (const d of opened.index?.value.manifests ?? []) {
+    if (d.digest === subject || !isManifestType(d.mediaType)) continue;
+    const m = parseManifest(await readDocument(opened.store, d), `${opened.store.where}: manifest ${d.digest}`, d.mediaType);
+    if (m.value.subject?.digest !== subject) continue;
+    const artifactType = d.artifactType ?? m.value.artifactType;
+    const annotations = d.annotations ?? m.value.annotations;
+    out.push({ mediaType: d.mediaType, digest: d.digest, size: d.size, ...(artifactType ? { artifactType } : {}), ...(annotations ? { annotations } : {}) });
+  }
+  out.sort((a, b) => (a.digest < b.digest ? -1 : 1));
+  return { descriptors: out, via: opened.index ? 'index.json' : 'none' };
+}

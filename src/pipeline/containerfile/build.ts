@@ -1,0 +1,467 @@
+/**
+ * `build --containerfile FILE --compat podman`: the image podman (buildah) builds from a
+ * Containerfile with `--source-date-epoch --rewrite-timestamp`, byte for byte in its uncompressed
+ * layers, config and manifest. Each needed stage gets a real root directory (materialised as
+ * buildah materialises a container's), every ADD/COPY/RUN changes it, and each change is committed
+ * as containers/storage commits it (whole tree for the first layer of a FROM-scratch stage, the
+ * naive diff otherwise). Compression is ours (podman's pgzip bytes are not reproducible from the
+ * image), so `--compression none` gives podman's stored (local) manifest digest and a published
+ * gzip image is proven by `verify` (content, then digest) rather than recompressed.
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, readFileSync, realpathSync, statSync, rmdirSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { compressBlocks } from '../../archive/compress.js';
+import { STREAM_BLOCK_SIZE, fixedBlocks } from '../../archive/blocks.js';
+import { readTar } from '../../archive/tar-reader.js';
+import { detectCompression, decompressStream } from '../../archive/compress.js';
+import { makeScratchDir } from '../../fs/scratch.js';
+import { scratchFileSource } from '../../image/file-source.js';
+import type { Image, Layer } from '../../image/image.js';
+import { readImage, type ResolvedImage } from '../../image/read.js';
+import { rawJson } from '../../model/json.js';
+import { parseConfig, rfc3339 } from '../../model/config.js';
+import { parseManifest } from '../../model/manifest.js';
+import type { Digest } from '../../model/digest.js';
+import { ReproError, option } from '../../model/errors.js';
+import { ociLayerType, type Compression } from '../../model/media-types.js';
+import type { Platform } from '../../model/platform.js';
+import { xattrReader } from '../../sources/rootfs/xattrs.js';
+import { openImage, writeImage } from '../../transports/index.js';
+import { formatImageRef, parseImageRef, type ImageRef } from '../../transports/reference.js';
+import type { RegistryOptions } from '../../transports/registry/client.js';
+import { applyInstruction, BUILDAH_VERSIONS, createdBy, encodeBuildahConfig, encodeBuildahManifest, platformFields, type BuildahImage, type BuildahVersion, type HistoryItem, type RuntimeConfig } from './buildah.js';
+import { naiveChanges } from './changes.js';
+import { entryOfMember, putEntries, type PutEntry } from './copier.js';
+import { changeItems, layerTar, type LayerItem } from './layer-tar.js';
+import { parseContainerfile } from './parse.js';
+import { resolveContainerfile } from './resolve.js';
+import { runInRootfs } from './runc.js';
+import { SubtreeLink, applyLayers, resolveUser, subtreeFilter } from './stage.js';
+import { layerReader } from '../../image/layer.js';
+import { fileSource } from '../../image/file-source.js';
+import { contentSummary } from './summary.js';
+import { isGoTarArchive, multiContentSummary } from '../../archive/go-tar-summary.js';
+import { statNode, walkTree, type FsNode } from './tree.js';
+import type { BaseImageConfig, CopyFields, ResolvedInstruction, ResolvedStage } from './types.js';
+
+export interface ContainerfileBuildOptions {
+  containerfile: string;
+  /** The build context (default: the Containerfile's directory). */
+  context?: string;
+  buildArgs?: Record<string, string>;
+  target?: string;
+  /** `podman`: the bytes podman ≥ 5.7 (buildah 1.42–1.44) writes. */
+  compat: 'podman';
+  /** Which buildah's history rules (default 1.43). */
+  buildah?: BuildahVersion;
+  sourceDateEpoch: number;
+  /** Default linux/amd64. */
+  platform?: Platform;
+  output: ImageRef | string;
+  /** Default gzip. `none` gives podman's stored manifest digest. */
+  compression?: Compression;
+  /** RUN's network: none (default) or the host's. */
+  network?: 'none' | 'host';
+  /** FROM names mapped to references (a FROM that is no stage and not `scratch` must be pinned by digest, or mapped here). */
+  baseImages?: Record<string, string>;
+  registry?: RegistryOptions;
+  tmpDir?: string;
+  /** The output of RUN steps. */
+  onOutput?: (chunk: Buffer) => void;
+  onStep?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface BuiltLayer {
+  diffId: Digest;
+  /** The uncompressed tar's size. */
+  size: number;
+  path: string;
+}
+
+export interface ContainerfileBuildResult {
+  reference: string;
+  manifest: { digest: Digest; size: number; mediaType: string };
+  config: { digest: Digest; size: number; mediaType: string };
+  layers: Array<{ digest: Digest; size: number; mediaType: string; diffId: Digest; uncompressedSize: number }>;
+  sourceDateEpoch: number;
+  compat: 'podman';
+  buildah: BuildahVersion;
+  /** podman's stored manifest (uncompressed layers): its digest is what `podman inspect --format {{.Digest}}` shows. */
+  storedManifestDigest: Digest;
+  /** Writes this image's manifest around other layer descriptors (for proofs against a published image). */
+  manifestWith: (layers: ReadonlyArray<{ mediaType: string; digest: string; size: number }>) => Buffer;
+}
+
+interface StageState {
+  root: string;
+  config: RuntimeConfig;
+  history: HistoryItem[];
+  layers: BuiltLayer[];
+  /** The base image's manifest digest and name for the annotations ('' for scratch). */
+  baseDigest: string;
+  baseName: string;
+}
+
+const EMPTY_LAYER = Buffer.alloc(1024);
+const DIGEST_REF = /@sha256:[0-9a-f]{64}$/;
+
+function sha256(b: Buffer): Digest {
+  return `sha256:${createHash('sha256').update(b).digest('hex')}`;
+}
+
+/** Writes a layer's tar to `path`, hashing it on the way. */
+async function commitLayer(items: LayerItem[], sde: number, path: string): Promise<BuiltLayer> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const source = Readable.from((async function* () {
+    for await (const c of layerTar(items, sde, path)) {
+      hash.update(c);
+      size += c.length;
+      yield c;
+    }
+  })());
+  await pipeline(source, createWriteStream(path));
+  return { diffId: `sha256:${hash.digest('hex')}`, size, path };
+}
+
+/** Paths below the context, confined to it (symlinks resolved). */
+function contextPath(context: string, src: string, where: string): string {
+  const p = resolve(context, `.${resolve('/', src)}`);
+  let real: string;
+  try {
+    real = realpathSync(p);
+  } catch {
+    throw new ReproError('E_BAD_INPUT', `${where}: ${src}: no such file in the context`);
+  }
+  const base = realpathSync(context);
+  if (real !== base && !real.startsWith(`${base}/`)) throw new ReproError('E_PATH_ESCAPE', `${where}: ${src} leads outside the context`);
+  return real;
+}
+
+/** The entries a COPY/ADD writes, from a directory or file source (relative to the destination). */
+function* treeEntries(src: string, destRel: string, fields: CopyFields, chown: { uid: number; gid: number } | undefined, where: string): Generator<PutEntry> {
+  const st = statSync(src);
+  const chmod = fields.chmod !== undefined ? parseInt(fields.chmod, 8) & 0o7777 : undefined;
+  const meta = (n: FsNode): Pick<PutEntry, 'mode' | 'uid' | 'gid' | 'mtime'> => ({
+    mode: chmod ?? n.mode, uid: chown?.uid ?? n.uid, gid: chown?.gid ?? n.gid, mtime: n.mtimeSec + n.mtimeNsec / 1e9,
+  });
+  const reader = xattrsSync;
+  if (!st.isDirectory()) {
+    const node = walkOne(src, reader);
+    yield { path: destRel, kind: 'file', ...meta(node), ...(node.xattrs ? { xattrs: node.xattrs } : {}), copyFrom: src };
+    return;
+  }
+  const first = new Map<string, string>();
+  for (const n of walkTree(src, reader)) {
+    const path = destRel === '' ? n.path : `${destRel}/${n.path}`;
+    const x = n.xattrs ? { xattrs: n.xattrs } : {};
+    if (n.kind === 'file' && n.inode !== undefined) {
+      const f = first.get(n.inode);
+      if (f !== undefined) {
+        yield { path, kind: 'hardlink', ...meta(n), linkname: f };
+        continue;
+      }
+      first.set(n.inode, path);
+    }
+    const abs = n.abs;
+    const e: PutEntry = { path, kind: n.kind, ...meta(n), ...x };
+    if (n.kind === 'symlink') e.linkname = n.linkTarget!;
+    if (n.kind === 'char' || n.kind === 'block') Object.assign(e, { devmajor: n.devmajor, devminor: n.devminor });
+    if (n.kind === 'file') e.copyFrom = abs;
+    yield e;
+  }
+  void where;
+}
+
+let xattrsSync: Awaited<ReturnType<typeof xattrReader>> | undefined;
+
+function walkOne(file: string, reader: typeof xattrsSync): FsNode {
+  return statNode(dirname(file), basename(file), reader)!;
+}
+
+/** buildah's isArchivePath: the file, decompressed, gives Go's tar reader a first entry. */
+async function isArchive(path: string): Promise<boolean> {
+  const { createReadStream } = await import('node:fs');
+  const head = readFileSync(path).subarray(0, 512);
+  const c = detectCompression(head);
+  if (c === 'bzip2') return false;
+  return isGoTarArchive(decompressStream(c, createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, path));
+}
+
+/** The stage's destination directory and the relative path a single-file source lands at. */
+function destination(stageRoot: string, dest: string, sourceIsDir: boolean, srcName: string): { dir: string; rel: string } {
+  const trailing = dest.endsWith('/');
+  const abs = join(stageRoot, dest);
+  const isDir = trailing || (existsSync(abs) && statSync(abs).isDirectory());
+  if (sourceIsDir) return { dir: abs, rel: '' };
+  return isDir ? { dir: abs, rel: srcName } : { dir: dirname(abs), rel: basename(abs) };
+}
+
+export async function buildContainerfile(opts: ContainerfileBuildOptions): Promise<ContainerfileBuildResult> {
+  const version = opts.buildah ?? '1.43';
+  if (!BUILDAH_VERSIONS[version]) throw new ReproError('E_USAGE', `${option('buildah')}: one of ${Object.keys(BUILDAH_VERSIONS).join(', ')}`);
+  const sde = opts.sourceDateEpoch;
+  const output = typeof opts.output === 'string' ? parseImageRef(opts.output, option('output')) : opts.output;
+  const file = opts.containerfile;
+  const context = resolve(opts.context ?? dirname(file));
+  for (const ignore of ['.containerignore', '.dockerignore']) {
+    if (existsSync(join(context, ignore))) throw new ReproError('E_UNSUPPORTED', `${join(context, ignore)}: ignore files are not supported yet; build from a context without one`);
+  }
+  let text: Buffer;
+  try {
+    text = readFileSync(file);
+  } catch {
+    throw new ReproError('E_BAD_INPUT', `${file}: cannot read the Containerfile`);
+  }
+  const parsed = parseContainerfile(text, file);
+  const platform = opts.platform ?? { os: 'linux', architecture: 'amd64' };
+  const buildArgs = { SOURCE_DATE_EPOCH: String(sde), ...opts.buildArgs };
+  xattrsSync = await xattrReader(context, '');
+
+  // Base images: opened now (a FROM must name a digest or be mapped), their configs given to the resolver.
+  const bases = new Map<string, { image: ResolvedImage; name: string; ref: string }>();
+  const openBase = async (name: string): Promise<void> => {
+    if (bases.has(name)) return;
+    const mapped = opts.baseImages?.[name];
+    if (mapped === undefined && !DIGEST_REF.test(name)) {
+      throw new ReproError('E_USAGE', `${file}: FROM ${name}: pin it by digest (NAME@sha256:…) or map it with ${option('baseImages')}`);
+    }
+    const ref = mapped ?? `docker://${name}`;
+    const image = await readImage(await openImage(parseImageRef(ref, `FROM ${name}`), opts.registry ? { registry: opts.registry } : {}), ref, platform);
+    bases.set(name, { image, name, ref });
+  };
+  const { planStages } = await import('./stages.js');
+  const plan = planStages(parsed, { buildArgs, ...(opts.target ? { target: opts.target } : {}) });
+  for (const s of plan.stages) if (s.base.kind === 'image') await openBase(s.base.reference);
+  const resolved = resolveContainerfile(parsed, {
+    buildArgs, ...(opts.target ? { target: opts.target } : {}),
+    baseImage: (ref): BaseImageConfig | undefined => {
+      const b = bases.get(ref);
+      if (!b) return undefined;
+      const c = b.image.config.value.config ?? {};
+      return { env: c.Env ?? [], ...(c.WorkingDir ? { workingDir: c.WorkingDir } : {}) };
+    },
+  });
+
+  const tmp = await makeScratchDir(opts.tmpDir, 'repro-image-containerfile-');
+  try {
+    const states = new Map<number, StageState>();
+    let layerCount = 0;
+    const newLayerPath = (): string => join(tmp, `layer-${layerCount++}.tar`);
+    const ctx = { version, sourceDateEpoch: sde, rewriteTimestamp: true };
+    /**
+     * A stage's image as podman reads it for COPY --from: its layers applied to a new directory
+     * (only what the sources need, unless a hard link reaches outside them).
+     */
+    const images = new Map<string, string>();
+    const stageImage = async (index: number, sources: readonly string[], where: string): Promise<string> => {
+      const key = `${index}\0${sources.join('\0')}`;
+      let dir = images.get(key);
+      if (dir === undefined) {
+        dir = join(tmp, `image-${images.size}`);
+        try {
+          await materialise(states.get(index)!, dir, where, subtreeFilter(sources));
+        } catch (e) {
+          if (!(e instanceof SubtreeLink)) throw e;
+          await rm(dir, { recursive: true, force: true });
+          await materialise(states.get(index)!, dir, where);
+        }
+        images.set(key, dir);
+      }
+      return dir;
+    };
+    for (const rs of resolved.stages) {
+      const stage = rs.stage;
+      const root = join(tmp, `stage-${stage.index}`);
+      let state: StageState;
+      if (stage.base.kind === 'scratch') {
+        await mkdir(root, { mode: 0o755 });
+        state = { root, config: { Env: [], WorkingDir: '/' }, history: [], layers: [], baseDigest: '', baseName: '' };
+      } else if (stage.base.kind === 'stage') {
+        // The stage's committed image, as storage materialises it (not its live directory).
+        const parent = states.get(stage.base.index)!;
+        await materialise(parent, root, `${file}:${stage.from.line}`);
+        state = { root, config: structuredClone(parent.config), history: [...parent.history], layers: [...parent.layers], baseDigest: '', baseName: '' };
+      } else {
+        const base = bases.get(stage.base.reference)!;
+        await applyLayers(root, base.image.layers, `${file}:${stage.from.line}: FROM ${base.name}`);
+        const c = base.image.config.value;
+        state = {
+          root,
+          config: structuredClone((c.config ?? {}) as RuntimeConfig),
+          history: [...((c.history ?? []) as HistoryItem[])],
+          layers: [],
+          baseDigest: base.image.descriptor.digest,
+          baseName: base.name,
+        };
+        // The base's layers are ours too: as their uncompressed tars (what podman stores).
+        for (const l of base.image.layers) {
+          const p = newLayerPath();
+          const hash = createHash('sha256');
+          let size = 0;
+          await pipeline(Readable.from((async function* () { for await (const c2 of l.uncompressed()) { hash.update(c2); size += c2.length; yield c2; } })()), createWriteStream(p));
+          state.layers.push({ diffId: `sha256:${hash.digest('hex')}`, size, path: p });
+        }
+      }
+      states.set(stage.index, state);
+      const firstHistory = state.history.length;
+      // FROM scratch: the first layer is the whole tree; every later one a diff.
+      let hasParentLayer = state.layers.length > 0 || stage.base.kind !== 'scratch';
+      for (const ins of rs.instructions) {
+        const where = `${file}:${ins.source.line}`;
+        opts.onStep?.(`${where}: ${ins.source.original.slice(0, 120)}`);
+        const entry: HistoryItem = { created: rfc3339(sde) };
+        if (ins.kind === 'run' || ins.kind === 'add' || ins.kind === 'copy') {
+          const before = hasParentLayer ? walkTree(root, xattrsSync) : [];
+          let summary: string | undefined;
+          if (ins.kind === 'run') await runStep(ins, state, rs, where, opts, tmp);
+          else summary = await copyStep(ins, state, stageImage, context, where);
+          const after = walkTree(root, xattrsSync);
+          const items: LayerItem[] = hasParentLayer ? changeItems(naiveChanges(before, after)) : after.map((node) => ({ node }));
+          const layer = items.length === 0 ? await emptyLayer(newLayerPath()) : await commitLayer(items, sde, newLayerPath());
+          state.layers.push(layer);
+          hasParentLayer = true;
+          entry.created_by = createdBy(ins, ctx, summary);
+        } else {
+          applyInstruction(state.config, ins);
+          entry.created_by = createdBy(ins, ctx);
+          entry.empty_layer = true;
+        }
+        if (state.history.length === firstHistory && stage.base.kind === 'image') entry.comment = `FROM ${state.baseName}`;
+        state.history.push(entry);
+      }
+      state.config.Env = [...rs.env];
+      if (rs.workingDir !== '') state.config.WorkingDir = rs.workingDir;
+    }
+
+    // The target stage's image.
+    const final = states.get(resolved.plan.target)!;
+    const image: BuildahImage = {
+      created: rfc3339(sde), ...platformFields(platform), config: final.config, diffIds: final.layers.map((l) => l.diffId), history: final.history,
+    };
+    const configBytes = encodeBuildahConfig(image);
+    const config = { digest: sha256(configBytes), size: configBytes.length };
+    const manifestWith = (layers: ReadonlyArray<{ mediaType: string; digest: string; size: number }>): Buffer =>
+      encodeBuildahManifest({ config, layers, baseDigest: final.baseDigest, baseName: final.baseName, sourceDateEpoch: sde });
+    const stored = manifestWith(final.layers.map((l) => ({ mediaType: ociLayerType('none'), digest: l.diffId, size: l.size })));
+
+    // Compressed as we compress (podman's push compression is not reproducible from the image).
+    const compression = opts.compression ?? 'gzip';
+    const layers: Layer[] = [];
+    const infos: ContainerfileBuildResult['layers'] = [];
+    for (const l of final.layers) {
+      let path = l.path;
+      let digest = l.diffId;
+      let size = l.size;
+      if (compression !== 'none') {
+        path = `${l.path}.${compression}`;
+        const hash = createHash('sha256');
+        size = 0;
+        const { createReadStream } = await import('node:fs');
+        const out = compressBlocks(compression, fixedBlocks(createReadStream(l.path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, STREAM_BLOCK_SIZE));
+        await pipeline(Readable.from((async function* () { for await (const c of out) { hash.update(c); size += c.length; yield c; } })()), createWriteStream(path));
+        digest = `sha256:${hash.digest('hex')}`;
+      }
+      const descriptor = { mediaType: ociLayerType(compression), digest, size };
+      layers.push({ descriptor, diffId: l.diffId, source: scratchFileSource(path) });
+      infos.push({ ...descriptor, diffId: l.diffId, uncompressedSize: l.size });
+    }
+    const manifestBytes = manifestWith(layers.map((l) => l.descriptor));
+    const img: Image = {
+      manifest: rawJson(manifestBytes, parseManifest(manifestBytes, 'manifest').value),
+      config: rawJson(configBytes, parseConfig(configBytes, 'config').value),
+      platform,
+      layers,
+    };
+    await writeImage(output, img, sde, opts.registry ? { registry: opts.registry } : {});
+    return {
+      reference: formatImageRef(output),
+      manifest: { digest: img.manifest.digest, size: manifestBytes.length, mediaType: img.manifest.value.mediaType },
+      config: { digest: img.config.digest, size: configBytes.length, mediaType: img.manifest.value.config.mediaType },
+      layers: infos,
+      sourceDateEpoch: sde,
+      compat: 'podman',
+      buildah: version,
+      storedManifestDigest: sha256(stored),
+      manifestWith,
+    };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function emptyLayer(path: string): Promise<BuiltLayer> {
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(path, EMPTY_LAYER);
+  return { diffId: sha256(EMPTY_LAYER), size: EMPTY_LAYER.length, path };
+}
+
+/** RUN under runc; the mount targets runc makes (proc, dev, sys) are removed again, as buildah removes its own. */
+async function runStep(ins: Extract<ResolvedInstruction, { kind: 'run' }>, state: StageState, rs: ResolvedStage, where: string, opts: ContainerfileBuildOptions, tmp: string): Promise<void> {
+  const made = ['proc', 'dev', 'sys'].filter((d) => !existsSync(join(state.root, d)));
+  const user = resolveUser(state.config.User || '0', state.root, where);
+  const argv = ins.shell ? ['/bin/sh', '-c', ins.argv[0]!] : [...ins.argv];
+  const cwd = state.config.WorkingDir || '/';
+  await mkdir(join(state.root, cwd), { recursive: true });
+  try {
+    await runInRootfs({
+      rootfs: state.root, argv, env: ins.env, cwd, uid: user.uid, gid: user.gid,
+      network: ins.network === 'host' || opts.network === 'host' ? 'host' : 'none', where: `${where}: RUN`,
+    }, { scratch: tmp, ...(opts.onOutput ? { onOutput: opts.onOutput } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+  } finally {
+    for (const d of made) {
+      try {
+        rmdirSync(join(state.root, d));
+      } catch { /* left by the command itself: it stays, as in podman */ }
+    }
+  }
+  void rs;
+}
+
+/** A stage's committed layers applied to `root` (what podman's storage makes of the stage's image). */
+async function materialise(state: StageState, root: string, where: string, keep?: (path: string) => boolean): Promise<void> {
+  const layers = state.layers.map((l, i) => layerReader(() => fileSource(l.path), { number: i + 1, where: `${where}: layer ${i + 1}`, compression: 'none' }));
+  await applyLayers(root, layers, where, keep);
+}
+
+/** ADD/COPY; returns the content summary for the history (`file:…`, `dir:…`). */
+async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy' }>, state: StageState, stageImage: (index: number, sources: readonly string[], where: string) => Promise<string>, context: string, where: string): Promise<string> {
+  const chown = ins.chown !== undefined ? resolveUser(ins.chown, state.root, where) : undefined;
+  const sources: string[] = [];
+  let fromRoot = context;
+  if (ins.kind === 'copy' && ins.from) {
+    if (ins.from.kind !== 'stage') throw new ReproError('E_UNSUPPORTED', `${where}: COPY --from an image is not supported yet; name a stage`);
+    fromRoot = await stageImage(ins.from.index, ins.sources, where);
+  }
+  for (const s of ins.sources) sources.push(fromRoot === context ? contextPath(context, s, where) : resolve(fromRoot, `.${resolve('/', s)}`));
+  const summaries: string[] = [];
+  for (const src of sources) {
+    if (!existsSync(src)) throw new ReproError('E_BAD_INPUT', `${where}: ${relative(fromRoot, src)}: no such file`);
+    const isDir = statSync(src).isDirectory();
+    if (ins.kind === 'add' && !isDir && await isArchive(src)) {
+      // An archive is extracted into the destination, entry by entry.
+      const dir = join(state.root, ins.dest);
+      summaries.push(await contentSummary({ archive: src }));
+      const head = readFileSync(src).subarray(0, 512);
+      const stream = decompressStream(detectCompression(head), (await import('node:fs')).createReadStream(src, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, src);
+      async function* entries(): AsyncGenerator<PutEntry> {
+        for await (const { member, body } of readTar(stream, src)) {
+          const e = entryOfMember(member, body, src);
+          if (e) yield e;
+        }
+      }
+      await putEntries(dir, entries(), { where, stageRoot: state.root, ...(chown ? { parentOwner: chown } : {}) });
+      continue;
+    }
+    const { dir, rel } = destination(state.root, ins.dest, isDir, basename(src));
+    summaries.push(await contentSummary(isDir ? { directory: src, chown, chmod: ins.chmod, ...(xattrsSync ? { xattrs: xattrsSync } : {}) } : { file: src, chown, chmod: ins.chmod, ...(xattrsSync ? { xattrs: xattrsSync } : {}) }));
+    await putEntries(dir, treeEntries(src, rel, ins, chown, where), { where, stageRoot: state.root, ...(chown ? { parentOwner: chown } : {}) });
+  }
+  return multiContentSummary(summaries);
+}
+

@@ -1,0 +1,203 @@
+/**
+ * ADD and COPY into a stage's root directory, with the system calls buildah's `copier.Put` makes
+ * and in its order, so that what the kernel does as a side effect happens here too (docs/
+ * podman-compat-facts.md §2.10, §2.11):
+ * - an archive's entries are applied in archive order; the last one naming a path wins;
+ * - missing parent directories are made 0755 root:root (or the --chown owner for COPY);
+ * - a directory's own header sets its mode, owner and xattrs when it comes, and every directory's
+ *   time is set once everything is written;
+ * - a file: its content, then lchown, chmod, its xattrs, its times; a hard link: link(2), then
+ *   lchown (which makes the kernel drop security.capability from the shared inode), chmod (set-id
+ *   bits back), its own header's xattrs and times — so the inode ends with the link header's
+ *   metadata and without a capability, as with podman.
+ */
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync, closeSync, copyFileSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, rmSync,
+  symlinkSync, writeSync,
+} from 'node:fs';
+import { constants } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { TypeFlag } from '../../archive/tar-header.js';
+import type { TarMember } from '../../archive/tar-reader.js';
+import { ReproError, ioError } from '../../model/errors.js';
+
+/** What lands at one path. */
+export interface PutEntry {
+  /** Relative to the destination directory; '' is the destination itself. */
+  path: string;
+  kind: 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Seconds, with a fraction. */
+  mtime: number;
+  linkname?: string;
+  devmajor?: number;
+  devminor?: number;
+  xattrs?: Map<string, Buffer>;
+  /** For files: the content, as chunks. */
+  body?: () => AsyncIterable<Buffer>;
+  /** For files: a file to copy the content from instead (the kernel copies: copy_file_range). */
+  copyFrom?: string;
+}
+
+export interface PutOptions {
+  /** Owner of the directories made on the way (default 0:0). */
+  parentOwner?: { uid: number; gid: number };
+  /** The stage's root, when the destination is below it: missing directories down to the destination are made (0755, parentOwner). */
+  stageRoot?: string;
+  /**
+   * Times as containers/storage sets them when it applies a layer (pkg/system Chtimes): before
+   * 1970 becomes 1970-01-01T00:00:00Z. (buildah's copier, for ADD and COPY, keeps them.)
+   */
+  storageTimes?: boolean;
+  /** Where messages say it happens (`Containerfile:7: ADD`). */
+  where: string;
+}
+
+/** The xattrs a layer can carry (the rest would be dropped at commit; trusted.* are the host's). */
+export function keptXattr(name: string): boolean {
+  return name === 'security.capability' || name === 'security.ima' || (name.startsWith('user.') && !name.startsWith('user.overlay.'));
+}
+
+type XattrLib = typeof import('fs-xattr');
+let xattrLib: Promise<XattrLib> | undefined;
+
+function exists(abs: string): ReturnType<typeof lstatSync> | undefined {
+  try {
+    return lstatSync(abs);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Makes the missing directories of `rel` under `root` (0755, the given owner, time now). */
+function makeParents(root: string, rel: string, owner: { uid: number; gid: number }, where: string): void {
+  const parts = rel.split('/').slice(0, -1);
+  let at = root;
+  for (const p of parts) {
+    at = join(at, p);
+    const st = exists(at);
+    if (st?.isDirectory()) continue;
+    if (st) throw new ReproError('E_BAD_INPUT', `${where}: ${at.slice(root.length)} is in the way of ${rel} (not a directory)`);
+    mkdirSync(at, { mode: 0o755 });
+    chmodSync(at, 0o755);
+    lchownSync(at, owner.uid, owner.gid);
+  }
+}
+
+function mknod(abs: string, type: 'c' | 'b' | 'p', major: number, minor: number, where: string): void {
+  const args = type === 'p' ? [abs, 'p'] : [abs, type, String(major), String(minor)];
+  const r = spawnSync('mknod', args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new ReproError('E_IO', `${where}: cannot make ${abs}: ${(r.stderr || r.error?.message || '').trim()}`);
+}
+
+/** Applies entries to `root` (the destination directory) in order. */
+export async function putEntries(root: string, entries: AsyncIterable<PutEntry> | Iterable<PutEntry>, opts: PutOptions): Promise<void> {
+  const xattr = await (xattrLib ??= import('fs-xattr'));
+  const owner = opts.parentOwner ?? { uid: 0, gid: 0 };
+  const dirTimes = new Map<string, number>();
+  if (opts.stageRoot !== undefined && root !== opts.stageRoot) makeParents(opts.stageRoot, `${relative(opts.stageRoot, root)}/.`, owner, opts.where);
+  else mkdirSync(root, { recursive: true });
+  for await (const e of entries) {
+    const abs = e.path === '' ? root : join(root, e.path);
+    if (e.path !== '') makeParents(root, e.path, owner, opts.where);
+    try {
+      const st = exists(abs);
+      if (e.kind === 'dir') {
+        const mtime = opts.storageTimes && e.mtime < 0 ? 0 : e.mtime;
+        if (st && !st.isDirectory()) rmSync(abs, { recursive: true, force: true });
+        if (!st || !st.isDirectory()) mkdirSync(abs, { mode: 0o755 });
+        lchownSync(abs, e.uid, e.gid);
+        chmodSync(abs, e.mode);
+        for (const [k, v] of e.xattrs ?? []) if (keptXattr(k)) xattr.setAttributeSync(abs, k, v);
+        dirTimes.set(abs, mtime);
+        continue;
+      }
+      if (st) rmSync(abs, { recursive: true, force: true });
+      switch (e.kind) {
+        case 'file': {
+          if (e.copyFrom !== undefined) {
+            copyFileSync(e.copyFrom, abs, constants.COPYFILE_EXCL);
+            break;
+          }
+          const fd = openSync(abs, 'wx', 0o600);
+          try {
+            for await (const c of e.body?.() ?? []) {
+              for (let off = 0; off < c.length;) off += writeSync(fd, c, off, c.length - off);
+            }
+          } finally {
+            closeSync(fd);
+          }
+          break;
+        }
+        case 'hardlink': {
+          const target = join(root, e.linkname!);
+          if (!exists(target)) throw new ReproError('E_BAD_INPUT', `${opts.where}: ${e.path} is a hard link to ${e.linkname}, which is not there`);
+          linkSync(target, abs);
+          break;
+        }
+        case 'symlink':
+          symlinkSync(e.linkname!, abs);
+          break;
+        case 'char':
+        case 'block':
+          mknod(abs, e.kind === 'char' ? 'c' : 'b', e.devmajor ?? 0, e.devminor ?? 0, opts.where);
+          break;
+        case 'fifo':
+          mknod(abs, 'p', 0, 0, opts.where);
+          break;
+      }
+      lchownSync(abs, e.uid, e.gid);
+      if (e.kind !== 'symlink') {
+        chmodSync(abs, e.mode);
+        for (const [k, v] of e.xattrs ?? []) if (keptXattr(k)) xattr.setAttributeSync(abs, k, v);
+      }
+      const t = new Date((opts.storageTimes && e.mtime < 0 ? 0 : e.mtime) * 1000);
+      lutimesSync(abs, t, t);
+    } catch (err) {
+      if (err instanceof ReproError) throw err;
+      throw ioError(err, `${opts.where}: cannot write ${e.path || '.'}`);
+    }
+  }
+  // Directory times last: writing into a directory changes its time. (Dates, not numbers: Node
+  // takes a negative number of seconds for "now", a Date before 1970 as it is.)
+  for (const [abs, t] of dirTimes) lutimesSync(abs, new Date(t * 1000), new Date(t * 1000));
+}
+
+/** A tar member as an entry to put (names cleaned as buildah cleans them: no leading `./` or `/`). */
+export function entryOfMember(m: TarMember, body: () => AsyncIterable<Buffer>, where: string): PutEntry | undefined {
+  const parts: string[] = [];
+  for (const p of m.name.split('/')) {
+    if (p === '' || p === '.') continue;
+    if (p === '..') throw new ReproError('E_PATH_ESCAPE', `${where}: ${JSON.stringify(m.name)} escapes the destination`);
+    parts.push(p);
+  }
+  const path = parts.join('/');
+  const kinds: Record<number, PutEntry['kind']> = {
+    [TypeFlag.file]: 'file', [TypeFlag.oldFile]: 'file', [TypeFlag.hardlink]: 'hardlink', [TypeFlag.symlink]: 'symlink',
+    [TypeFlag.char]: 'char', [TypeFlag.block]: 'block', [TypeFlag.dir]: 'dir', [TypeFlag.fifo]: 'fifo',
+  };
+  const kind = kinds[m.typeflag];
+  if (!kind) return undefined;
+  const e: PutEntry = { path, kind, mode: m.mode, uid: m.uid, gid: m.gid, mtime: m.mtime };
+  const frac = m.pax.get('mtime')?.toString('utf8');
+  if (frac && /^-?\d+\.\d+$/.test(frac)) e.mtime = Number(frac);
+  if (kind === 'hardlink') {
+    e.linkname = m.linkname.split('/').filter((p) => p !== '' && p !== '.').join('/');
+  } else if (kind === 'symlink') e.linkname = m.linkname;
+  if (kind === 'char' || kind === 'block') {
+    e.devmajor = m.devmajor;
+    e.devminor = m.devminor;
+  }
+  if (m.xattrs.size > 0) e.xattrs = m.xattrs;
+  if (kind === 'file') e.body = body;
+  return e;
+}
+
+/** Copies one file's content (a COPY source that is a plain file). */
+export function copyFileContent(from: string, to: string): void {
+  mkdirSync(dirname(to), { recursive: true });
+  copyFileSync(from, to);
+}

@@ -1,0 +1,74 @@
+/**
+ * A layer's tar stream as containers/storage writes it and buildah's filter rewrites it (docs/
+ * podman-compat-facts.md §2): for the first layer of a FROM-scratch stage, the whole tree in
+ * WalkDir order; for any other, the naive diff's changes in path order, deletions as `.wh.`
+ * whiteouts. Headers carry the times on disk; `goLayerStream` writes them as storage's Go writer
+ * and buildah's clamping filter do. Only the attributes a layer keeps are written; the first name
+ * of a hard-linked inode carries the data, later ones point to it. A whiteout's time is the
+ * commit's wall clock in podman, clamped to SOURCE_DATE_EPOCH; here it is SOURCE_DATE_EPOCH itself
+ * (the same bytes whenever the epoch is in the past, and never the wall clock).
+ */
+import { createReadStream } from 'node:fs';
+import type { GoHeader, GoTarStreamEntry } from '../../archive/go-tar.js';
+import { goLayerStream } from '../../archive/go-tar-layer.js';
+import type { Change } from './changes.js';
+import { keptXattr } from './copier.js';
+import type { FsNode } from './tree.js';
+
+export type LayerItem = { node: FsNode } | { whiteout: string };
+
+/** The items of a layer made from changes. */
+export function changeItems(changes: readonly Change[]): LayerItem[] {
+  return changes.map((c) => (c.kind === 'delete' ? { whiteout: c.path } : { node: c.node }));
+}
+
+function whiteoutName(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? `.wh.${path}` : `${path.slice(0, i)}/.wh.${path.slice(i + 1)}`;
+}
+
+/** The Go headers and bodies of a layer's items. */
+export function* layerEntries(items: Iterable<LayerItem>, sourceDateEpoch: number): Generator<GoTarStreamEntry> {
+  const firstName = new Map<string, string>();
+  for (const item of items) {
+    if ('whiteout' in item) {
+      yield { header: { name: whiteoutName(item.whiteout), type: 'file', mode: 0, uid: 0, gid: 0, size: 0, mtime: sourceDateEpoch, linkname: '', devmajor: 0, devminor: 0 } };
+      continue;
+    }
+    const n = item.node;
+    const xattrs = new Map([...(n.xattrs ?? [])].filter(([k]) => keptXattr(k)));
+    const header: GoHeader = {
+      name: n.kind === 'dir' ? `${n.path}/` : n.path,
+      type: n.kind,
+      mode: n.mode,
+      uid: n.uid,
+      gid: n.gid,
+      size: 0,
+      mtime: n.mtimeSec,
+      linkname: n.linkTarget ?? '',
+      devmajor: n.devmajor,
+      devminor: n.devminor,
+      ...(xattrs.size > 0 ? { xattrs } : {}),
+    };
+    if (n.kind === 'file' && n.inode !== undefined) {
+      const first = firstName.get(n.inode);
+      if (first !== undefined) {
+        yield { header: { ...header, type: 'hardlink', linkname: first } };
+        continue;
+      }
+      firstName.set(n.inode, n.path);
+    }
+    if (n.kind === 'file') {
+      header.size = n.size;
+      const abs = n.abs;
+      yield { header, body: () => createReadStream(abs, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer> };
+    } else {
+      yield { header };
+    }
+  }
+}
+
+/** The layer's tar bytes. */
+export function layerTar(items: Iterable<LayerItem>, sourceDateEpoch: number, where: string): AsyncIterable<Buffer> {
+  return goLayerStream(layerEntries(items, sourceDateEpoch), { sourceDateEpoch }, where);
+}

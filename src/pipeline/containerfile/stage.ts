@@ -1,0 +1,104 @@
+/**
+ * A stage's root directory: made empty (FROM scratch), from an image's layers (FROM image: each
+ * layer's entries written with the copier, OCI whiteouts applied as a runtime applies them), or as
+ * a copy of an earlier stage's (FROM stage). Also: who a `USER` or `--chown` names, read from the
+ * stage's own /etc/passwd and /etc/group, as buildah reads them.
+ */
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LayerReader } from '../../image/layer.js';
+import { whiteoutOf } from '../../image/whiteouts.js';
+import { ReproError } from '../../model/errors.js';
+import { entryOfMember, putEntries, type PutEntry } from './copier.js';
+
+/** A hard link from inside a subtree being materialised to a file outside it. */
+export class SubtreeLink extends Error {}
+
+/** Paths a materialisation of `sources` (absolute paths in the image) needs: the sources, what is below them, their parents. */
+export function subtreeFilter(sources: readonly string[]): (path: string) => boolean {
+  const tops = sources.map((s) => s.split('/').filter((p) => p !== '' && p !== '.').join('/'));
+  if (tops.some((t) => t === '' || /[*?[\\]/.test(t))) return () => true;
+  return (path) => tops.some((t) => path === t || path.startsWith(`${t}/`) || t.startsWith(`${path}/`));
+}
+
+/**
+ * Writes an image's layers, in order, into `root`, as containers/storage applies them when it
+ * makes an image's root file system (times before 1970 become 1970).
+ */
+export async function applyLayers(root: string, layers: readonly LayerReader[], where: string, keep?: (path: string) => boolean): Promise<void> {
+  mkdirSync(root, { recursive: true });
+  for (const layer of layers) {
+    async function* entries(): AsyncGenerator<PutEntry> {
+      for await (const { member, body } of layer.members()) {
+        const e = entryOfMember(member, body, layer.where);
+        if (!e || e.path === '') continue;
+        if (keep && !keep(e.path)) continue;
+        if (keep && e.kind === 'hardlink' && !keep(e.linkname!)) throw new SubtreeLink();
+        const w = whiteoutOf(e.path);
+        if (w) {
+          // Hides what the layers below put there (this layer's own entries come after it).
+          if (w.opaque) {
+            const dir = join(root, w.dir);
+            let names: string[] = [];
+            try {
+              names = readdirSync(dir);
+            } catch { /* nothing below */ }
+            for (const n of names) rmSync(join(dir, n), { recursive: true, force: true });
+          } else {
+            rmSync(join(root, w.path), { recursive: true, force: true });
+          }
+          continue;
+        }
+        yield e;
+      }
+    }
+    await putEntries(root, entries(), { where, storageTimes: true });
+  }
+}
+
+
+interface Account { name: string; id: number; gid?: number }
+
+function readAccounts(root: string, file: 'passwd' | 'group'): Account[] {
+  let text: string;
+  try {
+    text = readFileSync(join(root, 'etc', file), 'utf8');
+  } catch {
+    return [];
+  }
+  const out: Account[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f.length < 3 || !/^\d+$/.test(f[2] ?? '')) continue;
+    const a: Account = { name: f[0]!, id: Number(f[2]) };
+    if (file === 'passwd' && /^\d+$/.test(f[3] ?? '')) a.gid = Number(f[3]);
+    out.push(a);
+  }
+  return out;
+}
+
+/** `USER`/`--chown` as numbers: `name`, `uid`, `name:group`, `uid:gid`, resolved in the stage. */
+export function resolveUser(spec: string, root: string, where: string): { uid: number; gid: number } {
+  const [u = '', g] = spec.split(':', 2);
+  const users = readAccounts(root, 'passwd');
+  let uid: number;
+  let gid: number | undefined;
+  if (/^\d+$/.test(u)) {
+    uid = Number(u);
+    gid = users.find((a) => a.id === uid)?.gid;
+  } else {
+    const a = users.find((x) => x.name === u);
+    if (!a) throw new ReproError('E_BAD_INPUT', `${where}: no user ${JSON.stringify(u)} in the stage's /etc/passwd`);
+    uid = a.id;
+    gid = a.gid;
+  }
+  if (g !== undefined) {
+    if (/^\d+$/.test(g)) gid = Number(g);
+    else {
+      const grp = readAccounts(root, 'group').find((x) => x.name === g);
+      if (!grp) throw new ReproError('E_BAD_INPUT', `${where}: no group ${JSON.stringify(g)} in the stage's /etc/group`);
+      gid = grp.id;
+    }
+  }
+  return { uid, gid: gid ?? uid };
+}

@@ -1,0 +1,67 @@
+/**
+ * CycloneDX 1.6 JSON. metadata.component is the image (type container, its manifest digest as
+ * version and SHA-256 hash, a pkg:oci purl) or the lock; every distribution package is a
+ * component (type library, bom-ref = purl, the package file's SHA-256 where a lock pins it, the
+ * license as an SPDX expression where the distribution records one), and `dependencies` has the
+ * subject depending on every package and each package on its dependencies. Bytes: canonical JSON
+ * (RFC 8785), arrays sorted, timestamp = SOURCE_DATE_EPOCH, serialNumber a UUID of the
+ * document's own bytes without it. Pure.
+ */
+import { canonicalBytes } from '../model/canonical-json.js';
+import type { PackageRecord } from '../sources/distribution.js';
+import { contentUuid, imagePurl, rfc3339, sortPackages, type SbomDocument } from './document.js';
+
+const SUBJECT_REF = 'subject';
+
+function component(p: PackageRecord): Record<string, unknown> {
+  const c: Record<string, unknown> = {
+    type: 'library',
+    'bom-ref': p.purl,
+    name: p.name,
+    version: p.version,
+    purl: p.purl,
+    supplier: { name: p.supplier },
+  };
+  if (p.file) c['hashes'] = [{ alg: 'SHA-256', content: p.file.sha256 }];
+  if (p.license) c['licenses'] = [{ expression: p.license }];
+  if (p.description) c['description'] = p.description;
+  if (p.homepage && /^https?:\/\/[^\s"<>\\^`{|}]+$/.test(p.homepage)) c['externalReferences'] = [{ type: 'website', url: p.homepage }];
+  const props: Array<{ name: string; value: string }> = [];
+  if (p.architecture) props.push({ name: 'repro-image:architecture', value: p.architecture });
+  if (p.file) props.push({ name: 'repro-image:package-file', value: p.file.name });
+  if (p.source && (p.source.name !== p.name || p.source.version !== p.version)) props.push({ name: 'repro-image:source-package', value: `${p.source.name} ${p.source.version}` });
+  if (props.length > 0) c['properties'] = props;
+  return c;
+}
+
+export function encodeCycloneDx(doc: SbomDocument): Buffer {
+  const s = doc.subject;
+  const packages = sortPackages(doc.packages);
+  const subject: Record<string, unknown> = {
+    type: s.kind === 'image' ? 'container' : 'operating-system',
+    'bom-ref': SUBJECT_REF,
+    name: s.name,
+    version: s.digest,
+    hashes: [{ alg: 'SHA-256', content: s.digest.replace(/^sha256:/, '') }],
+  };
+  if (s.kind === 'image') subject['purl'] = imagePurl(s);
+  const refs = new Map(packages.map((p) => [p.name, p.purl]));
+  const dependencies = [
+    { ref: SUBJECT_REF, dependsOn: packages.map((p) => p.purl).sort() },
+    ...packages.map((p) => ({ ref: p.purl, dependsOn: [...new Set(p.dependsOn.map((d) => refs.get(d)).filter((x): x is string => x !== undefined))].sort() })),
+  ].sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+  const body: Record<string, unknown> = {
+    bomFormat: 'CycloneDX',
+    specVersion: '1.6',
+    version: 1,
+    metadata: {
+      timestamp: rfc3339(doc.created),
+      tools: { components: [{ type: 'application', name: 'repro-image' }] },
+      component: subject,
+    },
+    components: packages.map(component),
+    dependencies,
+  };
+  body['serialNumber'] = `urn:uuid:${contentUuid(canonicalBytes(body))}`;
+  return canonicalBytes(body);
+}

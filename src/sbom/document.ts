@@ -1,0 +1,66 @@
+/**
+ * What an SBOM says, whatever its format: the described element (an image by its manifest digest,
+ * or a spec's lock by its digest), the packages (sorted by name, version, architecture), the time
+ * (SOURCE_DATE_EPOCH) and the license references the packages use. The encoders (spdx.ts,
+ * cyclonedx.ts) turn it into bytes. Pure.
+ */
+import { createHash } from 'node:crypto';
+import type { PackageRecord } from '../sources/distribution.js';
+
+export type SbomFormat = 'spdx-json' | 'cyclonedx-json';
+export const SBOM_FORMATS: readonly SbomFormat[] = ['spdx-json', 'cyclonedx-json'];
+
+/** The media types of the two formats (also the artifactType of an SBOM referrer). */
+export const SBOM_MEDIA_TYPE: Record<SbomFormat, string> = {
+  'spdx-json': 'application/spdx+json',
+  'cyclonedx-json': 'application/vnd.cyclonedx+json',
+};
+
+export interface SbomSubject {
+  kind: 'image' | 'lock';
+  /** The image's title annotation, or `image`; the spec's name for a lock. */
+  name: string;
+  /** sha256:… of the image manifest, or of the lock file's bytes. */
+  digest: string;
+  /** For an image: `linux/amd64`. */
+  platform?: { os: string; architecture: string; variant?: string };
+}
+
+export interface SbomDocument {
+  subject: SbomSubject;
+  /** Seconds since the epoch (SOURCE_DATE_EPOCH). */
+  created: number;
+  packages: PackageRecord[];
+}
+
+export function sortPackages(packages: readonly PackageRecord[]): PackageRecord[] {
+  const key = (p: PackageRecord): string => `${p.name}\0${p.version}\0${p.architecture ?? ''}\0${p.purl}`;
+  return [...packages].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+/** RFC 3339 UTC, whole seconds. */
+export function rfc3339(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** A name-based UUID from content: SHA-256 truncated, version 5 and RFC 4122 variant bits set. */
+export function contentUuid(content: Buffer | string): string {
+  const h = createHash('sha256').update(content).digest();
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+}
+
+/** Every LicenseRef the packages use, once, sorted. */
+export function licenseRefs(packages: readonly PackageRecord[]): Array<{ id: string; name: string }> {
+  const refs = new Map<string, string>();
+  for (const p of packages) for (const r of p.licenseRefs ?? []) if (!refs.has(r.id)) refs.set(r.id, r.name);
+  return [...refs].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, name]) => ({ id, name }));
+}
+
+/** The image's purl: `pkg:oci/NAME@sha256%3A…?arch=…&os=…`. */
+export function imagePurl(s: SbomSubject): string {
+  const q = s.platform ? `?arch=${encodeURIComponent(s.platform.architecture)}&os=${encodeURIComponent(s.platform.os)}` : '';
+  return `pkg:oci/${encodeURIComponent(s.name.toLowerCase())}@${encodeURIComponent(s.digest)}${q}`;
+}

@@ -1,0 +1,171 @@
+/**
+ * Arch Linux packages as an SBOM and an audit see them, read from pacman's local database: each
+ * `var/lib/pacman/local/NAME-VERSION/desc` (name, version, architecture, base, licenses,
+ * dependencies, provisions, URL), `files` (%FILES%, %BACKUP% with the md5 of each backup file as
+ * installed) and `mtree` (gzip'd: type, mode, owner, size, sha256 and link target of every path).
+ * Pure.
+ */
+import { gunzipSync } from 'node:zlib';
+import { licenseExpression, licenseTerm } from '../licenses.js';
+import { purl } from '../purl.js';
+import type { GeneratedEntry, PackageRecord, RecordedFile, TreeView } from '../distribution.js';
+import { parseDep, satisfiesDep, type Dep } from './depends.js';
+import { descValue, parseDesc, type DescFields } from './desc.js';
+import type { ArchLock } from './lockfile.js';
+import { parseMtree } from './mtree.js';
+
+const LOCAL = /^var\/lib\/pacman\/local\/([^/]+)\/(desc|files|mtree)$/;
+
+export function isArchRecordFile(path: string): boolean {
+  return LOCAL.test(path);
+}
+
+export function archPurl(name: string, version: string, architecture: string | undefined): string {
+  return purl('alpm', 'arch', name, version, { arch: architecture });
+}
+
+/** %LICENSE% entries: each an SPDX expression or a name (`custom:…` included); all of them apply. */
+function licenses(values: string[]): { expression?: string; refs: Array<{ id: string; name: string }> } {
+  const refs = new Map<string, string>();
+  const groups = values.map((v) => v.trim()).filter((v) => v !== '').map((v) => v.split(/\s+OR\s+/).map((alt) => {
+    const t = licenseTerm(alt.replace(/^\(|\)$/g, ''));
+    if (t.ref) refs.set(t.ref.id, t.ref.name);
+    return t.expression;
+  }));
+  const expression = licenseExpression(groups);
+  return { ...(expression ? { expression } : {}), refs: [...refs].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, name]) => ({ id, name })) };
+}
+
+function mtreeFiles(data: Buffer | undefined, where: string): Map<string, RecordedFile> {
+  const out = new Map<string, RecordedFile>();
+  if (!data) return out;
+  let text: string;
+  try {
+    text = (data[0] === 0x1f && data[1] === 0x8b ? gunzipSync(data) : data).toString('utf8');
+  } catch {
+    return out;
+  }
+  for (const e of parseMtree(text, where)) {
+    if (e.path.startsWith('.')) continue; // the package's own metadata, never installed
+    const k = e.keywords;
+    const type = k.get('type') ?? 'file';
+    const f: RecordedFile = { path: e.path, type: type === 'dir' ? 'dir' : type === 'link' ? 'symlink' : 'file' };
+    const num = (key: string, radix = 10): number | undefined => {
+      const v = k.get(key);
+      return v !== undefined && /^[0-9]+$/.test(v) ? parseInt(v, radix) : undefined;
+    };
+    const mode = num('mode', 8);
+    if (mode !== undefined) f.mode = mode & 0o7777;
+    const uid = num('uid');
+    if (uid !== undefined) f.uid = uid;
+    const gid = num('gid');
+    if (gid !== undefined) f.gid = gid;
+    if (f.type === 'file') {
+      const size = num('size');
+      if (size !== undefined) f.size = size;
+      const sha = k.get('sha256digest');
+      if (sha && /^[0-9a-f]{64}$/.test(sha)) f.sha256 = sha;
+      const md5 = k.get('md5digest');
+      if (md5 && /^[0-9a-f]{32}$/.test(md5)) f.md5 = md5;
+    }
+    if (f.type === 'symlink' && k.has('link')) f.link = k.get('link')!;
+    out.set(e.path, f);
+  }
+  return out;
+}
+
+interface Local {
+  dir: string;
+  desc: DescFields;
+  name: string;
+  version: string;
+  provides: Dep[];
+}
+
+export function archRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[] {
+  const locals: Local[] = [];
+  for (const [path, data] of files) {
+    const m = LOCAL.exec(path);
+    if (!m || m[2] !== 'desc') continue;
+    let desc: DescFields;
+    try {
+      desc = parseDesc(data.toString('utf8'), path);
+    } catch {
+      continue;
+    }
+    const name = descValue(desc, 'NAME');
+    const version = descValue(desc, 'VERSION');
+    if (!name || !version) continue;
+    locals.push({ dir: `var/lib/pacman/local/${m[1]}`, desc, name, version, provides: (desc.get('PROVIDES') ?? []).map(parseDep) });
+  }
+  locals.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return locals.map((l): PackageRecord => {
+    const dependsOn = new Set<string>();
+    for (const d of (l.desc.get('DEPENDS') ?? []).map(parseDep)) {
+      const hit = locals.find((o) => satisfiesDep(o, d));
+      if (hit) dependsOn.add(hit.name);
+    }
+    const mtree = mtreeFiles(files.get(`${l.dir}/mtree`), `${l.dir}/mtree`);
+    const listText = files.get(`${l.dir}/files`)?.toString('utf8');
+    let list: DescFields = new Map();
+    try {
+      if (listText) list = parseDesc(listText, `${l.dir}/files`);
+    } catch { /* an unreadable file list records nothing */ }
+    const backup = new Map((list.get('BACKUP') ?? []).map((b) => b.split('\t')).filter((x) => x.length === 2).map(([p, md5]) => [p!, md5!] as const));
+    const recorded: RecordedFile[] = (list.get('FILES') ?? []).map((raw) => {
+      const path = raw.replace(/\/+$/, '');
+      const f: RecordedFile = { ...(mtree.get(path) ?? {}), path };
+      if (raw.endsWith('/') && f.type === undefined) f.type = 'dir';
+      if (backup.has(path)) {
+        f.conffile = true;
+        const md5 = backup.get(path)!;
+        // The md5 pacman recorded at install time is what the file was then.
+        if (/^[0-9a-f]{32}$/.test(md5)) f.md5 = md5;
+      }
+      return f;
+    });
+    const lic = licenses(l.desc.get('LICENSE') ?? []);
+    const architecture = descValue(l.desc, 'ARCH');
+    const r: PackageRecord = {
+      distribution: 'archlinux', name: l.name, version: l.version,
+      purl: archPurl(l.name, l.version, architecture),
+      dependsOn: [...dependsOn].sort(),
+      supplier: 'Arch Linux',
+      files: recorded,
+    };
+    if (architecture) r.architecture = architecture;
+    if (lic.expression) r.license = lic.expression;
+    if (lic.refs.length > 0) r.licenseRefs = lic.refs;
+    const url = descValue(l.desc, 'URL');
+    if (url) r.homepage = url;
+    const description = descValue(l.desc, 'DESC');
+    if (description) r.description = description;
+    return r;
+  });
+}
+
+export function archLockRecords(lock: ArchLock): PackageRecord[] {
+  return lock.packages.map((p): PackageRecord => ({
+      distribution: 'archlinux', name: p.name, version: p.version, architecture: p.architecture,
+      purl: archPurl(p.name, p.version, p.architecture),
+      dependsOn: [],
+      supplier: 'Arch Linux',
+      file: { name: p.filename, size: p.size, sha256: p.sha256 },
+      files: [],
+  }));
+}
+
+/** pacman's state: the local database and the directories pacman makes in a new root. */
+export function isPacmanState(path: string): boolean {
+  return /^var\/lib\/pacman(\/|$)/.test(path) || /^var\/cache\/pacman(\/|$)/.test(path);
+}
+
+/** What the Arch install step adds beyond the packages: pacman's local database and state directories. */
+export function archGenerated(view: TreeView): GeneratedEntry[] {
+  const out: GeneratedEntry[] = [];
+  for (const [path, e] of view.all) {
+    if (!isPacmanState(path) || view.entries.has(path)) continue;
+    out.push({ path, step: 'pacman-database', type: e.type === 'dir' ? 'dir' : e.type === 'symlink' ? 'symlink' : 'file' });
+  }
+  return out;
+}

@@ -1,0 +1,75 @@
+/**
+ * Licenses from a Debian machine-readable copyright file (copyright-format 1.0, "DEP-5"): the
+ * first line of every `License:` field, Debian's short names turned into SPDX identifiers
+ * (`GPL-2+` → `GPL-2.0-or-later`, `Expat` → `MIT`, …), `or`/`and`/`,` into OR/AND; a name without
+ * an SPDX counterpart becomes a `LicenseRef-`. A copyright file in any other form records no
+ * license that can be read (the SBOM says NOASSERTION). Pure.
+ */
+import { licenseExpression, licenseTerm } from '../licenses.js';
+import { field, parseParagraphs } from './control.js';
+
+const FORMAT = /^https?:\/\/(www\.)?debian\.org\/doc\/packaging-manuals\/copyright-format\/1\.0\/?$/;
+
+/** Debian short names (copyright-format 1.0, "License specification") → SPDX identifiers. */
+const SHORT: Record<string, string> = {
+  'public-domain': 'LicenseRef-public-domain', Expat: 'MIT', Artistic: 'Artistic-1.0', 'Artistic-1': 'Artistic-1.0', Perl: 'Artistic-1.0-Perl',
+  'BSD-2-clause': 'BSD-2-Clause', 'BSD-3-clause': 'BSD-3-Clause', 'BSD-4-clause': 'BSD-4-Clause', 'BSD-1-clause': 'BSD-1-Clause',
+  'Apache-2': 'Apache-2.0', 'Apache-2.0+': 'Apache-2.0', 'MPL-2': 'MPL-2.0', 'CC0': 'CC0-1.0', 'PSF-2': 'PSF-2.0', 'Zlib': 'Zlib', zlib: 'Zlib',
+  'ISC': 'ISC', 'MIT': 'MIT', 'X11': 'X11', 'curl': 'curl', 'OpenSSL': 'OpenSSL', 'FSFAP': 'FSFAP', 'FSFUL': 'FSFUL', 'FSFULLR': 'FSFULLR',
+  'BSL-1.0': 'BSL-1.0', 'Unicode-DFS-2016': 'Unicode-DFS-2016', 'Python-2.0': 'Python-2.0',
+};
+
+/** `GPL-2`, `GPL-2+`, `LGPL-2.1+`, `GFDL-1.3` and their SPDX forms. */
+function gnu(name: string): string | undefined {
+  const m = /^(A?GPL|LGPL|GFDL)-(\d)(?:\.(\d))?(\+)?$/i.exec(name);
+  if (!m) return undefined;
+  const family = m[1]!.toUpperCase();
+  const version = `${m[2]}.${m[3] ?? '0'}`;
+  return `${family}-${version}-${m[4] ? 'or-later' : 'only'}`;
+}
+
+function term(name: string): { expression: string; ref?: { id: string; name: string } } {
+  const n = name.trim();
+  const mapped = SHORT[n] ?? gnu(n);
+  return licenseTerm(mapped ?? n);
+}
+
+/** One `License:` first line: `A or B`, `A and B`, `A or B, and C` (the comma binds loosest), `A with X exception`. */
+function parseLine(line: string, refs: Map<string, string>): string[][] {
+  // `with … exception` has no portable SPDX form here: the whole term is kept as one name.
+  const groups = line.split(/,?\s+and\s+/i).map((g) => g.split(/,?\s+or\s+/i).map((t) => t.replace(/,$/, '').trim()).filter((t) => t !== ''));
+  return groups.filter((g) => g.length > 0).map((alts) => alts.map((a) => {
+    const t = term(a);
+    if (t.ref) refs.set(t.ref.id, t.ref.name);
+    return t.expression;
+  }));
+}
+
+export interface CopyrightLicenses {
+  expression: string;
+  refs: Array<{ id: string; name: string }>;
+}
+
+/** The licenses a copyright file declares, or undefined when it is not machine-readable. */
+export function copyrightLicenses(text: string, where: string): CopyrightLicenses | undefined {
+  let paragraphs;
+  try {
+    paragraphs = parseParagraphs(text, where);
+  } catch {
+    return undefined; // free-form text
+  }
+  const header = paragraphs[0];
+  const format = header ? field(header, 'Format') : undefined;
+  if (!format || !FORMAT.test(format.trim())) return undefined;
+  const refs = new Map<string, string>();
+  const groups: string[][] = [];
+  for (const p of paragraphs.slice(1)) {
+    if (field(p, 'Files') === undefined) continue; // stand-alone License paragraphs only hold texts
+    const license = field(p, 'License');
+    const first = license?.split('\n')[0]?.trim();
+    if (first) groups.push(...parseLine(first, refs));
+  }
+  const expression = licenseExpression(groups);
+  if (expression === undefined) return undefined;
+  return { expression, refs: [...refs].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, name]) => ({ id, name })) };
+}

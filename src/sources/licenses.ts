@@ -1,0 +1,62 @@
+/**
+ * SPDX license expressions from what distributions record. Identifiers from the SPDX License
+ * List that distributions commonly use are recognised; any other name becomes a
+ * `LicenseRef-NAME` (the name kept beside it), so that the expression is valid whatever the
+ * distribution wrote. Pure.
+ */
+
+/** SPDX License List identifiers (and exceptions) that Debian's and Arch's records use. */
+const KNOWN = new Set([
+  '0BSD', 'AFL-2.1', 'AGPL-3.0-only', 'AGPL-3.0-or-later', 'Apache-1.1', 'Apache-2.0', 'APSL-2.0', 'Artistic-1.0', 'Artistic-1.0-Perl',
+  'Artistic-2.0', 'Beerware', 'BSD-1-Clause', 'BSD-2-Clause', 'BSD-3-Clause', 'BSD-4-Clause', 'BSD-Source-Code', 'BSL-1.0', 'bzip2-1.0.6',
+  'CC-BY-3.0', 'CC-BY-4.0', 'CC-BY-SA-3.0', 'CC-BY-SA-4.0', 'CC-PDDC', 'CC0-1.0', 'CDDL-1.0', 'CDDL-1.1', 'CPL-1.0', 'curl', 'EPL-1.0', 'EPL-2.0',
+  'FSFAP', 'FSFUL', 'FSFULLR', 'FTL', 'GFDL-1.1-only', 'GFDL-1.1-or-later', 'GFDL-1.2-only', 'GFDL-1.2-or-later', 'GFDL-1.3-only',
+  'GFDL-1.3-or-later', 'GPL-1.0-only', 'GPL-1.0-or-later', 'GPL-2.0-only', 'GPL-2.0-or-later', 'GPL-3.0-only', 'GPL-3.0-or-later',
+  'HPND', 'ICU', 'IJG', 'ISC', 'LGPL-2.0-only', 'LGPL-2.0-or-later', 'LGPL-2.1-only', 'LGPL-2.1-or-later', 'LGPL-3.0-only',
+  'LGPL-3.0-or-later', 'Libpng', 'libtiff', 'LPPL-1.3c', 'MIT', 'MIT-0', 'MPL-1.1', 'MPL-2.0', 'NCSA', 'OFL-1.1', 'OpenSSL', 'PHP-3.01',
+  'PostgreSQL', 'PSF-2.0', 'Python-2.0', 'Ruby', 'SGI-B-2.0', 'Sleepycat', 'TCL', 'Unicode-DFS-2016', 'Unlicense', 'UPL-1.0', 'Vim', 'W3C',
+  'WTFPL', 'X11', 'Zlib', 'ZPL-2.1',
+]);
+const EXCEPTIONS = new Set(['Autoconf-exception-2.0', 'Autoconf-exception-3.0', 'Bison-exception-2.2', 'Classpath-exception-2.0',
+  'GCC-exception-2.0', 'GCC-exception-3.1', 'LLVM-exception', 'Linux-syscall-note', 'OpenSSL-exception']);
+
+export function isKnownLicense(id: string): boolean {
+  return KNOWN.has(id);
+}
+
+/** A `LicenseRef-` identifier for a name that is not on the list: idstring characters only. */
+export function licenseRef(name: string): string {
+  const id = name.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/^-+|-+$/g, '');
+  return `LicenseRef-${id === '' ? 'unnamed' : id}`;
+}
+
+/** One license term (an identifier, perhaps `ID WITH EXCEPTION`) or, failing that, a reference. */
+export interface LicenseTerm {
+  expression: string;
+  ref?: { id: string; name: string };
+}
+
+/** An identifier as written, recognised, or made a reference. */
+export function licenseTerm(name: string): LicenseTerm {
+  const n = name.trim();
+  const w = /^(\S+)\s+WITH\s+(\S+)$/.exec(n);
+  if (w && KNOWN.has(w[1]!) && EXCEPTIONS.has(w[2]!)) return { expression: `${w[1]} WITH ${w[2]}` };
+  if (KNOWN.has(n)) return { expression: n };
+  if (n.startsWith('LicenseRef-') && /^LicenseRef-[A-Za-z0-9.-]+$/.test(n)) return { expression: n, ref: { id: n, name: n.slice('LicenseRef-'.length) } };
+  const id = licenseRef(n);
+  return { expression: id, ref: { id, name: n } };
+}
+
+/**
+ * Joins alternatives (OR) and conjunctions (AND): `groups` is a list of AND-ed items, each a list
+ * of OR-ed terms. Duplicates go, items are sorted, so the same licenses give the same expression.
+ */
+export function licenseExpression(groups: string[][]): string | undefined {
+  const items = [...new Set(groups.map((alts) => {
+    const uniq = [...new Set(alts)].sort();
+    return uniq.length === 1 ? uniq[0]! : `(${uniq.join(' OR ')})`;
+  }))].sort();
+  if (items.length === 0) return undefined;
+  if (items.length === 1) return items[0]!.replace(/^\((.*)\)$/, '$1');
+  return items.join(' AND ');
+}

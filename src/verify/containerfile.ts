@@ -1,0 +1,118 @@
+/**
+ * `verify --containerfile FILE --compat podman --against REF`: rebuilds what podman builds from the
+ * Containerfile (uncompressed: podman's stored image) and proves the published image in two steps
+ * (content-proof.ts): its config and every layer's content are ours, then its manifest digest is
+ * ours around its own compressed layers. Without a SOURCE_DATE_EPOCH the published config's
+ * `created` is used, and the record says so.
+ */
+import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { makeScratchDir } from '../fs/scratch.js';
+import { readImage } from '../image/read.js';
+import { ReproError, option } from '../model/errors.js';
+import { formatPlatform } from '../model/platform.js';
+import type { ContainerfileBuildOptions } from '../pipeline/containerfile/build.js';
+import { openLayout } from '../transports/layout/read.js';
+import { formatImageRef, parseImageRef, type ImageRef } from '../transports/reference.js';
+import type { RegistryOptions } from '../transports/registry/client.js';
+import { compareImages, type VerifyFinding } from './compare.js';
+import { proveContent, type ContentProof } from './content-proof.js';
+import { archivePublished, fetchPublished } from './published.js';
+import { toolInfo, type ToolInfo } from './tool.js';
+
+export interface ContainerfileVerifyOptions {
+  /** The build, as for `build --containerfile` (no output; the epoch may be left to the published image). */
+  build: Omit<ContainerfileBuildOptions, 'output' | 'sourceDateEpoch' | 'compression'> & { sourceDateEpoch?: number };
+  against: ImageRef | string;
+  archive?: string;
+  registry?: RegistryOptions;
+  /** On a failed proof, also run the diff engine over both images (default true). */
+  deepDiff?: boolean;
+  maxDifferences?: number;
+}
+
+export interface ContainerfileVerifyResult {
+  verdict: 'reproduced' | 'not-reproduced';
+  /**
+   * `manifest`: the published manifest digest reached (our manifest around the publisher's
+   * compressed layers); `content`: config and every layer's content proven, the manifest not (or,
+   * against containers-storage, not keepable); `none`: not even that.
+   */
+  level: 'manifest' | 'content' | 'none';
+  tool: ToolInfo;
+  inputs: {
+    containerfile: string;
+    context: string;
+    compat: 'podman';
+    buildah: string;
+    buildArgs: Record<string, string>;
+    sourceDateEpoch: number;
+    sourceDateEpochFrom: 'option' | 'published-created';
+    platform: string;
+  };
+  rebuilt: { config: string; storedManifest: string; layers: Array<{ diffId: string; size: number }> };
+  published: { reference: string; manifest: string; config: string; index?: string; archive?: string };
+  proof: ContentProof;
+  findings: VerifyFinding[];
+}
+
+function createdSeconds(created: unknown, where: string): number {
+  const ms = typeof created === 'string' ? Date.parse(created) : NaN;
+  if (!Number.isFinite(ms) || ms % 1000 !== 0) {
+    throw new ReproError('E_USAGE', `${where}: the published config's created (${JSON.stringify(created)}) is not a whole second; give ${option('sourceDateEpoch')}`);
+  }
+  return ms / 1000;
+}
+
+export async function verifyContainerfile(opts: ContainerfileVerifyOptions): Promise<ContainerfileVerifyResult> {
+  const against = typeof opts.against === 'string' ? parseImageRef(opts.against, option('against')) : opts.against;
+  const platform = opts.build.platform ?? { os: 'linux', architecture: 'amd64' };
+  const published = await fetchPublished(against, platform, opts.registry ? { registry: opts.registry } : {});
+  if (opts.archive !== undefined) await archivePublished(opts.archive, published, 'tag' in against ? against.tag : undefined);
+  const sde = opts.build.sourceDateEpoch ?? createdSeconds(published.config.value.created, published.reference);
+  const tmp = await makeScratchDir(opts.build.tmpDir, 'repro-image-verify-');
+  try {
+    const { buildContainerfile } = await import('../pipeline/containerfile/build.js');
+    const out = join(tmp, 'rebuilt');
+    const built = await buildContainerfile({ ...opts.build, sourceDateEpoch: sde, compression: 'none', output: { transport: 'oci', path: out } });
+    const rebuilt = await readImage(await openLayout(out, undefined), 'rebuilt');
+    const proof = await proveContent(rebuilt, published, built.manifestWith);
+    // containers-storage keeps layers uncompressed: the content is all a store can prove.
+    const contentOnly = against.transport === 'containers-storage';
+    const level: ContainerfileVerifyResult['level'] = proof.level === 'digest' ? 'manifest' : proof.level === 'content' ? 'content' : 'none';
+    const reproduced = level === 'manifest' || (contentOnly && level === 'content');
+    const findings: VerifyFinding[] = proof.problems.map((p) => ({ path: 'proof', message: p }));
+    if (!reproduced) {
+      findings.push(...compareImages(rebuilt, published));
+      if (opts.deepDiff !== false && level === 'none') {
+        const { diff } = await import('../diff/index.js');
+        const d = await diff(`oci:${out}`, formatImageRef(against), { platform: formatPlatform(platform), ...(opts.registry ? { registryB: opts.registry } : {}), maxDifferences: opts.maxDifferences ?? 1000 });
+        findings.push(...d.findings.map((f) => ({ path: `diff.${f.id}`, message: `${f.title}${f.examples.length > 0 ? ` (e.g. ${f.examples.slice(0, 3).join('; ')})` : ''}` })));
+      }
+    }
+    const result: ContainerfileVerifyResult = {
+      verdict: reproduced ? 'reproduced' : 'not-reproduced',
+      level,
+      tool: toolInfo(),
+      inputs: {
+        containerfile: opts.build.containerfile,
+        context: opts.build.context ?? '(the Containerfile\'s directory)',
+        compat: 'podman',
+        buildah: built.buildah,
+        buildArgs: { ...opts.build.buildArgs },
+        sourceDateEpoch: sde,
+        sourceDateEpochFrom: opts.build.sourceDateEpoch !== undefined ? 'option' : 'published-created',
+        platform: formatPlatform(platform),
+      },
+      rebuilt: { config: built.config.digest, storedManifest: built.storedManifestDigest, layers: built.layers.map((l) => ({ diffId: l.diffId, size: l.uncompressedSize })) },
+      published: { reference: published.reference, manifest: published.descriptor.digest, config: published.config.digest },
+      proof,
+      findings,
+    };
+    if (published.index) result.published.index = published.index.descriptor.digest;
+    if (opts.archive !== undefined) result.published.archive = opts.archive;
+    return result;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * `build --containerfile --compat podman` against real podman's bytes: every shape of the podman
+ * ground truth (test/golden/podman/, recorded with podman 5.8.6 / buildah 1.43.2 and checked
+ * again in CI by test/podman/ground-truth.test.ts) is built by our builder from the same generated
+ * context, and its config, every layer's diff_id and the stored (uncompressed) manifest digest
+ * must be podman's. No podman is needed here. The Debian shapes need REPRO_DEBIAN_ROOTFS
+ * (.ci/debian-rootfs.sh's tarball, which .ci/run makes) and the tarball the vectors were recorded
+ * with; otherwise they skip and say why.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildContainerfile, type ContainerfileBuildResult } from '../../src/pipeline/containerfile/build.js';
+import { GT_BASE_IMAGE, writeContext, type InputRecord, type Shape } from '../helpers/podman-contexts.js';
+
+const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), '../../../test/golden/podman');
+
+interface DriverResult {
+  config: { digest: string; json: string };
+  layers: Array<{ diffId: string; size: number }>;
+  localManifestDigest: string;
+}
+interface Vector {
+  sourceDateEpoch: number;
+  inputs: InputRecord[];
+  overlay: DriverResult;
+  vfs: DriverResult | 'same as overlay';
+}
+
+const vector = (shape: Shape): Vector => JSON.parse(readFileSync(join(GOLDEN, `${shape}.json`), 'utf8')) as Vector;
+const work = mkdtempSync(join(tmpdir(), 'cf-podman-'));
+const debianTar = process.env['REPRO_DEBIAN_ROOTFS'] || undefined;
+/** The debian-base image we built, for the shapes FROM it (as podman's local store holds it). */
+let debianBase: string | undefined;
+
+async function build(shape: Shape, t: { skip: (why: string) => void }): Promise<{ r: ContainerfileBuildResult; v: Vector; out: string } | undefined> {
+  const v = vector(shape);
+  const needsDebian = !['scratch-add', 'instructions'].includes(shape);
+  if (needsDebian && !debianTar) {
+    t.skip('REPRO_DEBIAN_ROOTFS is not set: .ci/run makes it with .ci/debian-rootfs.sh');
+    return undefined;
+  }
+  const ctx = join(work, shape, 'ctx');
+  const inputs = writeContext(shape, ctx, debianTar);
+  const moved = inputs.filter((i) => v.inputs.find((w) => w.path === i.path)?.sha256 !== i.sha256).map((i) => i.path);
+  if (moved.length > 0) {
+    t.skip(`the generated inputs are not the ones the vector was recorded with (${moved.join(', ')}): the Debian mirror has moved on; record again (test/podman)`);
+    return undefined;
+  }
+  if (shape !== 'debian-base' && needsDebian && debianBase === undefined) {
+    t.skip('the debian-base shape did not build, and this one starts FROM it');
+    return undefined;
+  }
+  const out = join(work, shape, 'out');
+  const r = await buildContainerfile({
+    containerfile: join(ctx, 'Containerfile'),
+    compat: 'podman',
+    sourceDateEpoch: v.sourceDateEpoch,
+    output: `oci:${out}:t`,
+    compression: 'none',
+    ...(debianBase ? { baseImages: { [GT_BASE_IMAGE]: debianBase } } : {}),
+  });
+  return { r, v, out };
+}
+
+function assertPodman(shape: Shape, got: { r: ContainerfileBuildResult; v: Vector; out: string }): void {
+  const { r, v, out } = got;
+  // The vfs driver's bytes (the naive diff): "same as overlay" for every shape but run-diff.
+  const want = v.vfs === 'same as overlay' ? v.overlay : v.vfs;
+  const config = readFileSync(join(out, 'blobs/sha256', r.config.digest.slice(7)), 'utf8');
+  assert.equal(config, want.config.json, `${shape}: the config bytes`);
+  assert.deepEqual(r.layers.map((l) => [l.diffId, l.uncompressedSize]), want.layers.map((l) => [l.diffId, l.size]), `${shape}: the layers`);
+  assert.equal(r.storedManifestDigest, want.localManifestDigest, `${shape}: podman's stored manifest`);
+  // With --compression none our manifest is that stored manifest, byte for byte.
+  assert.equal(r.manifest.digest, want.localManifestDigest);
+}
+
+test('FROM scratch, ADD of the hard-case archive, LABEL/ENV/CMD: podman\'s bytes', async (t) => {
+  const got = await build('scratch-add', t);
+  if (got) assertPodman('scratch-add', got);
+});
+
+test('ARG, ADD .tar.gz, COPY --chown --chmod, xattrs from the context, every metadata instruction: podman\'s bytes', async (t) => {
+  const got = await build('instructions', t);
+  if (got) assertPodman('instructions', got);
+});
+
+test('the Debian base (a 145 MB ADD): podman\'s bytes', async (t) => {
+  const got = await build('debian-base', t);
+  if (!got) return;
+  assertPodman('debian-base', got);
+  debianBase = `oci:${got.out}:t`;
+});
+
+test('multi-stage: GNU tar under RUN (runc), then FROM scratch + COPY --from: podman\'s bytes', async (t) => {
+  const got = await build('multi-stage', t);
+  if (got) assertPodman('multi-stage', got);
+});
+
+test('RUN layers as the naive diff: deletions, recreated directories, type changes, chmod/chown/touch/xattr-only changes, a RUN that changes nothing, ARG SOURCE_DATE_EPOCH: podman\'s bytes', async (t) => {
+  const got = await build('run-diff', t);
+  if (got) assertPodman('run-diff', got);
+});
+
+test('Arch Linux\'s Dockerfile.repro shape (LABELs, COPY --from, RUN ldconfig && sed && rm, ENV, CMD): podman\'s bytes', async (t) => {
+  const got = await build('arch-like', t);
+  if (got) assertPodman('arch-like', got);
+});
+
+test.after(() => rmSync(work, { recursive: true, force: true }));
