@@ -21,6 +21,7 @@ import { toolInfo } from './verify/tool.js';
 export { build, type BuildOptions } from './pipeline/build.js';
 export { buildRootfs, type RootfsBuildOptions } from './pipeline/rootfs.js';
 export { buildSpec, fetchLocked, specPlatform, type SpecBuildOptions } from './pipeline/spec.js';
+export { buildDisk, type DiskBuildOptions, type DiskBuildResult } from './pipeline/disk.js';
 export { lock, lockSpec, describeLock, type LockOptions, type LockResult } from './pipeline/lock.js';
 export { fetch, type FetchOptions, type FetchResult } from './pipeline/fetch.js';
 export { copy, type CopyOptions, type CopyResult } from './transports/copy.js';
@@ -37,6 +38,7 @@ export function renderDiffHtml(result: DiffResult, opts: HtmlOptions = {}): stri
 }
 export type { DiffResult, Difference, Finding as DiffFinding } from './diff/index.js';
 export { verify, type VerifyOptions, type VerifyResult } from './verify/verify.js';
+export { verifyDisk, type VerifyDiskOptions, type VerifyDiskResult } from './verify/verify-disk.js';
 export { verifyContainerfile, type ContainerfileVerifyOptions, type ContainerfileVerifyResult } from './verify/containerfile.js';
 export { proveContent, type ContentProof } from './verify/content-proof.js';
 export { buildContainerfile, type ContainerfileBuildOptions, type ContainerfileBuildResult } from './pipeline/containerfile/build.js';
@@ -89,3 +91,6 @@ export { zstdStream, zstdVersion } from './archive/zstd.js';
 export { readTar } from './archive/tar-reader.js';
 export { tarBlocks, tarChunks, orderEntries } from './archive/tar-writer.js';
 export type { Entry, EntryType, ContentRef } from './archive/entry.js';
+export { writeDisk, resolvePartitions, type DiskInput, type DiskResult, type PartitionInput, type PartitionResult } from './disk/assemble.js';
+export { openDisk, type OpenedDisk, type DiskPartition } from './disk/open.js';
+export type { FsReader, FsEntry, FsInfo } from './disk/fs-reader.js';

@@ -43,6 +43,8 @@ export const BUILD_HELP = `Usage: repro-image build --rootfs PATH --output REF [
        repro-image build SPEC.yaml --output REF [--offline] [--source-date-epoch N] [--json]
        repro-image build --containerfile FILE --compat podman [--context DIR] [--build-arg K=V]...
                          [--target STAGE] --source-date-epoch N --output REF [--compression C]
+       repro-image build SPEC.yaml --output disk:FILE.raw [--offline] [--source-date-epoch N] [--json]
+       repro-image build --rootfs PATH --disk DISK.yaml --output disk:FILE.raw [options]
 
 Builds a one-layer OCI image whose bytes depend only on its inputs and SOURCE_DATE_EPOCH, from a
 root filesystem, or from an image spec and its lock (SPEC.lock.json, made by 'repro-image lock';
@@ -54,7 +56,11 @@ Containerfile, byte for byte (--compat podman). Prints the manifest digest.
   -o, --output REF           oci:DIR[:TAG], oci-archive:FILE[:TAG], dir:DIR,
                              docker-archive:FILE[:NAME:TAG] (keeps no manifest: prints the one
                              skopeo and podman read), containers-storage:NAME (podman load) or
-                             docker://HOST/REPO[:TAG] (pushed: blobs, config, then manifest)
+                             docker://HOST/REPO[:TAG] (pushed: blobs, config, then manifest);
+                             disk:FILE.raw writes a GPT disk image from the spec's disk: section
+                             (or --disk): prints its SHA-256, the partition UUIDs and verity root
+                             hashes (see docs/disk.md)
+  --disk DISK.yaml           (rootfs) the disk definition: a disk: section on its own
 ${IMAGE_OPTIONS_HELP}
 ${CONTAINERFILE_HELP}
   --json                     print digests, sizes and the normalisation report as JSON
@@ -91,6 +97,7 @@ export const BUILD_FLAGS = {
   'no-xattrs': { type: 'boolean' },
   threads: { type: 'string' },
   offline: { type: 'boolean' },
+  disk: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   ...CONTAINERFILE_FLAGS,
@@ -121,6 +128,11 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
     throw new ReproError('E_USAGE', `build: unexpected argument ${JSON.stringify(positionals.at(-1))} (see repro-image build --help)`);
   }
   if (!v.output) throw new ReproError('E_USAGE', 'build: --output REF is required (see repro-image build --help)');
+  if (v.output.startsWith('disk:')) {
+    if (v.sbom !== undefined || v.containerfile !== undefined) throw new ReproError('E_USAGE', `build: --${v.sbom !== undefined ? 'sbom' : 'containerfile'} does not apply to a disk image`);
+    return buildDiskCommand(positionals[0], v, io);
+  }
+  if (v.disk !== undefined) throw new ReproError('E_USAGE', 'build: --disk applies to --output disk:FILE');
   const attach = await attachments(v.sbom, v.output);
   if (v.containerfile !== undefined) {
     if (positionals.length > 0 || v.rootfs) throw new ReproError('E_USAGE', 'build: --containerfile, --rootfs and a SPEC are three different inputs; give one');
@@ -301,4 +313,52 @@ function reportBuild(r: BuildResult, io: Io, json: boolean): void {
   reportSteps(r.normalize, io);
   for (const x of r.referrers ?? []) io.stderr(`referrer ${x.digest} (${x.artifactType}) written beside the image\n`);
   io.stdout(`${r.manifest.digest}\n`);
+}
+
+/** build … --output disk:FILE.raw: a spec's disk: section, or a rootfs with --disk. */
+async function buildDiskCommand(spec: string | undefined, v: BuildFlagValues, io: Io): Promise<number> {
+  if (spec === undefined && !v.rootfs) throw new ReproError('E_USAGE', 'build: a SPEC or --rootfs PATH is required (see repro-image build --help)');
+  const ociOnly = (['compression', 'platform', 'entrypoint', 'cmd', 'env', 'workdir', 'user', 'label', 'annotation'] as const).filter((k) => v[k] !== undefined);
+  if (ociOnly.length > 0) throw new ReproError('E_USAGE', `build: --${ociOnly[0]} does not apply to a disk image`);
+  if (spec !== undefined && v.disk !== undefined) throw new ReproError('E_USAGE', `${spec}: the disk is the spec's disk: section; --disk is for --rootfs builds`);
+  if (spec === undefined && v.disk === undefined) throw new ReproError('E_USAGE', 'build: --rootfs with --output disk:FILE needs --disk DISK.yaml');
+  if (spec !== undefined) {
+    const rootfsOnly = (['exclude', 'normalize'] as const).filter((k) => v[k] !== undefined);
+    if (rootfsOnly.length > 0) throw new ReproError('E_USAGE', `${spec}: --${rootfsOnly[0]} is set in the spec, not on the command line`);
+  } else if (v.offline) {
+    throw new ReproError('E_USAGE', 'build: --offline applies to a spec build only');
+  }
+  const fetching = progressLine(io, 'fetching');
+  const { buildDisk } = await import('../pipeline/disk.js');
+  const sde = sourceDateEpochOption(v, io);
+  const result = await buildDisk({
+    ...(spec !== undefined ? { spec, cacheDir: defaultCacheDir(io.env) } : { rootfs: v.rootfs!, disk: v.disk! }),
+    output: v.output!,
+    ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
+    ...(v.offline ? { offline: true } : {}),
+    ...(v.normalize !== undefined ? { normalize: selectPasses(v.normalize) } : {}),
+    ...(v.exclude ? { exclude: v.exclude } : {}),
+    ...(v['no-xattrs'] ? { xattrs: false } : {}),
+    tmpDir: tmpdir(),
+    onWarning: (m) => io.stderr(`warning: ${m}\n`),
+    onFetchProgress: (done, total) => fetching.update(done, total),
+  }).finally(() => fetching.end());
+  for (const p of result.normalize) {
+    if (p.changed > 0) {
+      const more = p.changed > p.examples.length ? `, ... (${p.changed - p.examples.length} more)` : '';
+      io.stderr(`${PASS_NAMES.includes(p.name) ? 'normalize ' : ''}${p.name}: ${p.changed} changed (${p.examples.join(', ')}${more})\n`);
+    }
+  }
+  if (v.json) {
+    io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  }
+  const d = result.disk;
+  const lines = [d.sha256, `disk ${d.diskGuid} ${d.size} bytes, ${d.sectorSize}-byte sectors`];
+  for (const p of d.partitions) {
+    const what = p.format === 'verity' ? `verity of ${p.protects}, root hash ${p.rootHash}` : p.format === 'none' ? 'no file system' : `${p.format}${p.fsUuid ? ` ${p.volumeId ?? p.fsUuid}` : ''}`;
+    lines.push(`partition ${p.number} ${p.type} ${JSON.stringify(p.label)} ${p.uuid} ${p.size} bytes: ${what}`);
+  }
+  io.stdout(`${lines.join('\n')}\n`);
+  return 0;
 }

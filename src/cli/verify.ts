@@ -1,5 +1,8 @@
 import { ReproError } from '../model/errors.js';
 import { verify, type VerifyResult } from '../verify/verify.js';
+import { tmpdir } from 'node:os';
+import { defaultCacheDir } from '../fetch/cache.js';
+import { selectPasses } from '../pipeline/passes.js';
 import { BUILD_FLAGS, IMAGE_OPTIONS_HELP, rootfsBuildOptions, sourceDateEpochOption, specBuildOptions } from './build.js';
 import { CONTAINERFILE_HELP, containerfileOptions } from './containerfile.js';
 import { parse, progressLine, type Io } from './common.js';
@@ -9,6 +12,8 @@ export const VERIFY_HELP = `Usage: repro-image verify --rootfs PATH [build optio
        repro-image verify SPEC.yaml [--offline] --against REF [--archive DIR] [--json]
        repro-image verify --containerfile FILE --compat podman [--context DIR] [--build-arg K=V]...
                           [--source-date-epoch N] --against REF [--archive DIR] [--json]
+       repro-image verify SPEC.yaml [--offline] --against disk:PUBLISHED.raw [--json]
+       repro-image verify --rootfs PATH --disk DISK.yaml --against disk:PUBLISHED.raw [--json]
 
 Rebuilds an image from its inputs and checks it against a published one. REF is
 docker://HOST/REPO[:TAG|@DIGEST] (or any other image reference, such as an --archive kept before:
@@ -31,7 +36,10 @@ created time is used (and the record says so).
   SPEC.yaml                  or rebuild from an image spec and its lock (SPEC.lock.json beside it),
                              fetching locked packages the cache lacks unless --offline
   --offline                  (spec) use only the cache; never open a network connection
-  --against REF              the published image
+  --against REF              the published image; disk:FILE.raw: a published disk image, rebuilt
+                             from the spec's disk: section (or --disk) and compared byte for byte,
+                             then partition by partition and file by file when they differ
+  --disk DISK.yaml           (--rootfs with --against disk:) the disk definition, as for build
   --archive DIR              keep the published index, manifest and config, exactly as served, as
                              an OCI layout without layers (verify --against oci:DIR repeats the proof)
   --json                     a record: tool version, inputs (rootfs digest, SOURCE_DATE_EPOCH),
@@ -69,6 +77,8 @@ export async function verifyCommand(args: string[], io: Io): Promise<number> {
   const cf = (['context', 'build-arg', 'target', 'compat', 'network', 'from-image', 'buildah'] as const).find((k) => v[k] !== undefined);
   if (cf) throw new ReproError('E_USAGE', `verify: --${cf} applies to --containerfile only`);
   if (v.rootfs && v.offline) throw new ReproError('E_USAGE', 'verify: --offline applies to a spec only');
+  if (v.against.startsWith('disk:')) return verifyDiskCommand(positionals[0], v, io);
+  if (v.disk !== undefined) throw new ReproError('E_USAGE', 'verify: --disk applies to --against disk:FILE');
   const progress = progressLine(io, 'rebuilding layer');
   const rebuild = v.rootfs
     ? { build: { ...rootfsBuildOptions(v.rootfs, v, io), onProgress: progress.update } }
@@ -125,4 +135,28 @@ function report(r: VerifyResult, io: Io, json: boolean): void {
   const lines = [`not reproduced: rebuilt ${r.rebuilt.manifest}, published ${r.published.manifest} (${r.published.reference})`];
   for (const f of r.findings) lines.push(`  ${f.message}`);
   io.stdout(`${lines.join('\n')}\n`);
+}
+
+async function verifyDiskCommand(spec: string | undefined, v: ReturnType<typeof parse<typeof VERIFY_FLAGS>>["values"], io: Io): Promise<number> {
+  if (spec === undefined && v.disk === undefined) throw new ReproError('E_USAGE', 'verify: --rootfs with --against disk:FILE needs --disk DISK.yaml');
+  if (spec !== undefined && v.disk !== undefined) throw new ReproError('E_USAGE', `${spec}: the disk is the spec's disk: section; --disk is for --rootfs`);
+  const sde = sourceDateEpochOption(v, io);
+  const { verifyDisk } = await import('../verify/verify-disk.js');
+  const r = await verifyDisk({
+    build: {
+      ...(spec !== undefined ? { spec, cacheDir: defaultCacheDir(io.env) } : { rootfs: v.rootfs!, disk: v.disk! }),
+      ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
+      ...(v.offline ? { offline: true } : {}),
+      ...(v.normalize !== undefined ? { normalize: selectPasses(v.normalize) } : {}),
+      ...(v.exclude ? { exclude: v.exclude } : {}),
+      ...(v['no-xattrs'] ? { xattrs: false } : {}),
+      tmpDir: tmpdir(),
+      onWarning: (m) => io.stderr(`warning: ${m}\n`),
+    },
+    against: v.against!,
+  });
+  if (v.json) io.stdout(`${JSON.stringify(r, null, 2)}\n`);
+  else if (r.verdict === 'reproduced') io.stdout(`reproduced ${r.rebuilt.sha256}\n`);
+  else io.stdout(`${[`not reproduced: rebuilt ${r.rebuilt.sha256}, published ${r.published.sha256} (${r.published.reference})`, ...r.findings.map((f) => `  ${f.message}`)].join('\n')}\n`);
+  return r.verdict === 'reproduced' ? 0 : 1;
 }

@@ -35,6 +35,11 @@ const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n =
 
 /** The catalogue, in the order findings are listed. */
 export const FINDINGS: Record<string, FindingDef> = {
+  'disk-ids': { title: (n) => `disk GUID or partition UUIDs differ (${plural(n, 'identifier')})`, hint: 'repro-image and systemd-repart derive them from the disk seed (verity partitions from their root hash): a different seed, or different verity data.' },
+  'partition-table': { title: (n) => `partition table differs (${plural(n, 'field')})`, hint: 'Types, labels, offsets, sizes or flags of partitions, or the disk size: the disk definitions differ, or a file system grew.' },
+  'file-system': { title: (n) => `file system metadata differs (${plural(n, 'field')})`, hint: 'Superblock fields: labels, UUIDs, volume ids, sizes, free counts, creation times (mkfs tools record their run time and random ids unless given them).' },
+  verity: { title: (n) => `verity hash trees differ (${plural(n, 'partition')})`, hint: 'A verity hash tree follows every byte of the partition it protects (and its salt).' },
+  'partition-bytes': { title: (n) => `raw partition content differs (${plural(n, 'partition')})`, hint: 'Partitions without a file system we read are compared byte by byte.' },
   platforms: { title: (n) => `the platform lists differ (${plural(n, 'platform')})`, hint: 'A multi-platform index lists a platform the other does not.' },
   'layer-count': { title: () => 'layer count differs', hint: 'The images have different numbers of layers; their flattened filesystems are compared instead of layer by layer.' },
   compression: { title: (n) => `compression differs, content identical (${plural(n, 'layer')})`, hint: 'The layer blobs differ but their uncompressed tar streams (diff_ids) are the same: pin the compressor, its version, level and settings.' },
@@ -128,6 +133,26 @@ export function fieldFinding(field: string, a: unknown, b: unknown, epoch: numbe
       return 'name-form';
     case 'pax':
       return 'pax-records';
+    case 'disk-guid':
+    case 'partition-uuid':
+      return 'disk-ids';
+    case 'disk-size':
+    case 'sector-size':
+    case 'partition-count':
+    case 'partition-type':
+    case 'partition-label':
+    case 'partition-offset':
+    case 'partition-size':
+    case 'partition-flags':
+    case 'partition-content':
+      return 'partition-table';
+    case 'fs-label':
+    case 'fs-uuid':
+    case 'volume-id':
+    case 'fs-field':
+      return 'file-system';
+    case 'verity-hash-tree':
+      return 'verity';
     default:
       return field in FINDINGS ? field : 'content';
   }

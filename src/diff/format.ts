@@ -13,6 +13,7 @@ export function formatLocation(l: Location): string {
   const parts: string[] = [];
   if (l.platform) parts.push(`platform ${l.platform}`);
   if (l.level === 'layer') parts.push(`layer ${l.layer}${l.layerDigest ? ` (${shortDigest(l.layerDigest)})` : ''}`);
+  else if (l.level === 'partition') parts.push(`partition ${l.partition}${l.partitionLabel !== undefined ? ` (${l.partitionLabel})` : ''}`);
   else parts.push(l.level);
   if (l.path !== undefined) parts.push(l.occurrence ? `${l.path} (occurrence ${l.occurrence})` : l.path);
   return parts.join(' / ');

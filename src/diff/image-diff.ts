@@ -13,6 +13,7 @@ import { ReproError, option } from '../model/errors.js';
 import { parseJsonBytes } from '../model/json.js';
 import { formatPlatform, toPlatform, type Platform } from '../model/platform.js';
 import { Collector } from './collector.js';
+import { compareDisks } from './disk-diff.js';
 import { compareFlattened } from './flatten.js';
 import { groupFindings, jsonFinding } from './findings.js';
 import { formatDifferencePlace } from './format.js';
@@ -54,7 +55,7 @@ const DETAIL_BUDGET = 64 << 20;
 /** First bytes of entries waiting for their partner (archives in different orders). */
 const WAITING_BUDGET = 32 << 20;
 
-const LEVEL_RANK: Record<Location['level'], number> = { index: 1, manifest: 2, config: 3, layers: 4, layer: 5, filesystem: 6 };
+const LEVEL_RANK: Record<Location['level'], number> = { index: 1, manifest: 2, config: 3, layers: 4, layer: 5, filesystem: 6, disk: 7, partition: 8 };
 const FIELD_RANK = new Map<string, number>(ENTRY_FIELDS.map((f, i) => [f, i]));
 
 function compareDifferences(x: Difference, y: Difference): number {
@@ -65,6 +66,7 @@ function compareDifferences(x: Difference, y: Difference): number {
   return (pa < pb ? -1 : pa > pb ? 1 : 0)
     || LEVEL_RANK[a.level] - LEVEL_RANK[b.level]
     || (a.layer ?? 0) - (b.layer ?? 0)
+    || (a.partition ?? 0) - (b.partition ?? 0)
     || (a.path === undefined ? (b.path === undefined ? 0 : -1) : b.path === undefined ? 1 : comparePaths(a.path, b.path))
     || (a.occurrence ?? 0) - (b.occurrence ?? 0)
     || (FIELD_RANK.get(x.field) ?? -1) - (FIELD_RANK.get(y.field) ?? -1);
@@ -105,7 +107,7 @@ class Comparison {
     }
   }
 
-  private ctx(base: Location): EntryContext {
+  ctx(base: Location): EntryContext {
     const c: EntryContext = { base, limit: this.limit, sink: this.sink, budget: this.budget };
     if (this.epoch !== undefined) c.epoch = this.epoch;
     if (this.epochs !== undefined) c.epochs = this.epochs;
@@ -214,13 +216,22 @@ class Comparison {
     await this.images(ia, ib, undefined);
   }
 
+  readonly diskStats = { A: { entries: 0 }, B: { entries: 0 } };
+
   async sides(a: Side, b: Side): Promise<void> {
+    if (a.kind === 'disk' || b.kind === 'disk') {
+      if (a.kind !== 'disk' || b.kind !== 'disk') {
+        throw new ReproError('E_USAGE', `diff: ${a.kind === 'disk' ? 'A' : 'B'} is a disk image and ${a.kind === 'disk' ? 'B' : 'A'} is not; a disk is compared with a disk`);
+      }
+      await compareDisks(a.disk, b.disk, { sink: this.sink, ctx: (base) => this.ctx(base), stats: this.diskStats });
+      return;
+    }
     if (a.kind === 'image' && b.kind === 'image') {
       await this.imageSides(a, b);
       return;
     }
     const layers = async (s: Side): Promise<SideLayer[]> => {
-      const l = s.kind === 'image' ? (await loadImage(s, sideManifest(s, this.platform))).layers : [s.layer];
+      const l = s.kind === 'image' ? (await loadImage(s, sideManifest(s, this.platform))).layers : s.kind === 'disk' ? [] : [s.layer];
       this.layerCounts[s.label] = l.length;
       return l;
     };
@@ -229,6 +240,7 @@ class Comparison {
 }
 
 function summary(s: Side, layers: number, entriesRead: number): SideSummary {
+  if (s.kind === 'disk') return { reference: s.reference, kind: 'disk', layers: 0, entriesRead, partitions: s.disk.partitions.length };
   if (s.kind !== 'image') return { reference: s.reference, kind: s.kind, layers, entriesRead };
   return { reference: s.reference, kind: 'image', digest: s.view.target.digest, layers, entriesRead };
 }
@@ -244,7 +256,11 @@ export async function diff(a: string, b: string, opts: DiffOptions = {}): Promis
     return r ? { registry: r } : {};
   };
   const [sa, sb] = await Promise.all([openSide(a, 'A', opts.onWarning, registry(opts.registryA)), openSide(b, 'B', opts.onWarning, registry(opts.registryB))]);
-  await cmp.sides(sa, sb);
+  try {
+    await cmp.sides(sa, sb);
+  } finally {
+    for (const s of [sa, sb]) if (s.kind === 'disk') s.disk.close();
+  }
   const differences = [...cmp.sink.differences].sort(compareDifferences);
   const findings = groupFindings(differences, formatDifferencePlace, cmp.sink.omitted);
   const options: DiffResult['options'] = {
@@ -258,8 +274,8 @@ export async function diff(a: string, b: string, opts: DiffOptions = {}): Promis
   return {
     schemaVersion: DIFF_SCHEMA_VERSION,
     identical: differences.length === 0 && cmp.sink.omittedCount === 0,
-    a: summary(sa, cmp.layerCounts.A, cmp.entriesRead('A')),
-    b: summary(sb, cmp.layerCounts.B, cmp.entriesRead('B')),
+    a: summary(sa, cmp.layerCounts.A, cmp.entriesRead('A') + cmp.diskStats.A.entries),
+    b: summary(sb, cmp.layerCounts.B, cmp.entriesRead('B') + cmp.diskStats.B.entries),
     options,
     findings,
     differences,

@@ -17,6 +17,13 @@ export const IMAGE_FIELDS = [
   'compression', 'media-type', 'tar-padding', 'layer-count', 'json-encoding', 'kind', 'platforms',
 ] as const;
 
+/** Fields of disk images: the partition table, and each partition's file system as a whole. */
+export const DISK_FIELDS = [
+  'disk-size', 'sector-size', 'disk-guid', 'partition-count', 'partition-type', 'partition-uuid', 'partition-label',
+  'partition-offset', 'partition-size', 'partition-flags', 'partition-content', 'fs-label', 'fs-uuid', 'volume-id',
+  'fs-field', 'verity-hash-tree', 'partition-bytes',
+] as const;
+
 /**
  * Names that stand for several fields. A difference in JSON (index, manifest, config) is named by
  * its path, e.g. `config.config.Env[1]`; these groups name the usual ones.
@@ -38,7 +45,7 @@ export const SEMANTIC_IGNORES = [
   'root-entry', 'tar-padding', 'json-encoding', 'compression',
 ] as const;
 
-const ALL_NAMES = new Set<string>([...ENTRY_FIELDS, ...IMAGE_FIELDS, ...Object.keys(FIELD_GROUPS)]);
+const ALL_NAMES = new Set<string>([...ENTRY_FIELDS, ...IMAGE_FIELDS, ...DISK_FIELDS, ...Object.keys(FIELD_GROUPS)]);
 const JSON_PREFIX = /^(index|manifest|config|descriptor)(\.|\[|$)/;
 
 export const IMAGE_NAME_ANNOTATIONS = new Set(['org.opencontainers.image.ref.name', 'io.containerd.image.name']);

@@ -3,6 +3,7 @@ import { formatLocation, formatValue, shortDigest } from './format.js';
 import type { Difference, DiffResult, SideSummary } from './types.js';
 
 function side(label: string, s: SideSummary): string {
+  if (s.kind === 'disk') return `${label}: ${s.reference}  (disk image, ${s.partitions ?? 0} partition${s.partitions === 1 ? '' : 's'}, ${s.entriesRead} entries read)`;
   const what = s.kind === 'image' ? `image ${s.digest ? shortDigest(s.digest) : ''}` : s.kind === 'rootfs-tar' ? 'rootfs tarball' : 'rootfs directory';
   return `${label}: ${s.reference}  (${what}, ${s.layers} layer${s.layers === 1 ? '' : 's'}, ${s.entriesRead} entries read)`;
 }

@@ -19,6 +19,8 @@ import type { Platform } from '../model/platform.js';
 import { openImage, type TransportOptions } from '../transports/index.js';
 import { parseImageRef } from '../transports/reference.js';
 import { asCorrupted } from './corrupted.js';
+import { FileSource } from '../disk/io.js';
+import { looksLikeDisk, openDisk, type OpenedDisk } from '../disk/open.js';
 import { directoryMembers, layerMembers, type Member, type ReadStats } from './members.js';
 
 /** A layer ready to be read any number of times. */
@@ -55,7 +57,32 @@ export interface RootfsSide {
   layer: SideLayer;
 }
 
-export type Side = ImageSide | RootfsSide;
+export interface DiskSide {
+  kind: 'disk';
+  label: 'A' | 'B';
+  reference: string;
+  path: string;
+  disk: OpenedDisk;
+}
+
+export type Side = ImageSide | RootfsSide | DiskSide;
+
+/** A raw disk image (`disk:FILE`, or a file that starts with a GPT), opened; undefined otherwise. */
+function openDiskSide(reference: string, label: 'A' | 'B'): DiskSide | undefined {
+  const explicit = reference.startsWith('disk:');
+  const path = explicit ? reference.slice('disk:'.length) : reference;
+  if (!explicit) {
+    const probe = FileSource.open(path, `${label} ${reference}`);
+    let isDisk: boolean;
+    try {
+      isDisk = looksLikeDisk(probe);
+    } finally {
+      probe.close();
+    }
+    if (!isDisk) return undefined;
+  }
+  return { kind: 'disk', label, reference, path, disk: openDisk(path, `${label} ${reference}`) };
+}
 
 function sideLayer(layer: LayerReader): SideLayer {
   const s: SideLayer = { number: layer.number, open: (stats) => layerMembers(layer, stats) };
@@ -79,6 +106,7 @@ async function isOciLayoutDir(path: string): Promise<boolean> {
  * directory that holds an OCI layout, a root filesystem directory, or a root filesystem tarball.
  */
 export async function openSide(reference: string, label: 'A' | 'B', onWarning?: (m: string) => void, transport: TransportOptions = {}): Promise<Side> {
+  if (reference.startsWith('disk:')) return openDiskSide(reference, label)!;
   let ref = reference;
   if (!TRANSPORT.test(ref)) {
     let isDir: boolean;
@@ -90,6 +118,8 @@ export async function openSide(reference: string, label: 'A' | 'B', onWarning?: 
     if (isDir && await isOciLayoutDir(ref)) {
       ref = `oci:${ref}`;
     } else {
+      const disk = isDir ? undefined : openDiskSide(reference, label);
+      if (disk) return disk;
       const where = `${label} ${reference}`;
       const layer: SideLayer = isDir
         ? { number: 1, open: (stats) => directoryMembers(reference, stats, onWarning) }

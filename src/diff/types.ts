@@ -14,8 +14,15 @@ export type Value = null | boolean | number | string | Value[] | { [key: string]
 export interface Location {
   /** `platform linux/arm64` when both sides are multi-platform indexes, else absent. */
   platform?: string;
-  /** `index`, `manifest`, `config`, `layers`, `layer` or `filesystem` (flattened layers). */
-  level: 'index' | 'manifest' | 'config' | 'layers' | 'layer' | 'filesystem';
+  /**
+   * `index`, `manifest`, `config`, `layers`, `layer` or `filesystem` (flattened layers); for disk
+   * images `disk` (the partition table) and `partition` (one partition and its file system).
+   */
+  level: 'index' | 'manifest' | 'config' | 'layers' | 'layer' | 'filesystem' | 'disk' | 'partition';
+  /** 1-based GPT entry number (level `partition`). */
+  partition?: number;
+  /** The partition's GPT label on side A (else B), for display. */
+  partitionLabel?: string;
   /** 1-based layer number (level `layer`). */
   layer?: number;
   /** The layer's digest on side A (else B), for display. */
@@ -70,12 +77,14 @@ export interface Finding {
 
 export interface SideSummary {
   reference: string;
-  kind: 'image' | 'rootfs-tar' | 'rootfs-dir';
+  kind: 'image' | 'rootfs-tar' | 'rootfs-dir' | 'disk';
   /** The manifest digest (images), or the archive's SHA-256 (rootfs tarballs). */
   digest?: string;
   layers: number;
   /** Entries read from this side's layers (0 when no layer had to be read). */
   entriesRead: number;
+  /** Disk images: the number of partitions. */
+  partitions?: number;
 }
 
 export interface DiffResult {

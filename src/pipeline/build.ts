@@ -10,6 +10,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult & { lock?: 
   const hasRootfs = 'rootfs' in opts && opts.rootfs !== undefined;
   const hasSpec = 'spec' in opts && opts.spec !== undefined;
   if (hasRootfs === hasSpec) throw new ReproError('E_USAGE', `build: give either ${option('rootfs')} or ${option('spec')}`);
+  if (typeof opts.output === 'string' && opts.output.startsWith('disk:')) throw new ReproError('E_USAGE', `build: ${option('output')} disk:FILE is written by buildDisk`);
   if (hasRootfs) return buildRootfs(opts as RootfsBuildOptions);
   // The spec modules (schema, YAML, OpenPGP) load only for a spec build.
   return (await import('./spec.js')).buildSpec(opts as SpecBuildOptions);

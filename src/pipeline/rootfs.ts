@@ -48,7 +48,7 @@ export function checkImageOptions(opts: ImageOptions & { sourceDateEpoch?: numbe
   if (opts.keepXattrs !== undefined) checkStrings(opts.keepXattrs, 'keepXattrs');
 }
 
-async function readRootfs(path: string, tmp: string, xattrs: boolean): Promise<{ tree: RootfsTree; isDir: boolean }> {
+export async function readRootfs(path: string, tmp: string, xattrs: boolean): Promise<{ tree: RootfsTree; isDir: boolean }> {
   let isDir: boolean;
   try {
     isDir = (await stat(path)).isDirectory();

@@ -203,9 +203,22 @@ export interface SpecBuildOptions extends Omit<ImageOptions, 'compression' | 'no
   onFetchProgress?: FetchOptions['onProgress'];
 }
 
-export async function buildSpec(opts: SpecBuildOptions): Promise<BuildResult & { lock: { path: string; digest: string } }> {
-  checkImageOptions(opts);
-  const output = typeof opts.output === 'string' ? parseImageRef(opts.output, option('output')) : opts.output;
+/** A spec's tree, installed and ready for the shared steps (the caller removes `tmp` and calls `cleanup`). */
+export interface SpecTree {
+  loaded: LoadedSpec;
+  distribution: Distribution;
+  entries: Map<string, Entry>;
+  sourceDateEpoch: number;
+  sourceDateEpochFrom: BuildResult['sourceDateEpochFrom'];
+  records: StepRecord[];
+  normalize: string[];
+  lock: { path: string; digest: string };
+  tmp: string;
+  cleanup: () => Promise<void>;
+}
+
+/** Steps lock → fetch → install → files of a spec build, shared by image and disk outputs. */
+export async function prepareSpecTree(opts: Omit<SpecBuildOptions, 'output'>): Promise<SpecTree> {
   const loaded = loadSpec(opts.spec);
   const { spec } = loaded;
   const records: StepRecord[] = [];
@@ -242,16 +255,34 @@ export async function buildSpec(opts: SpecBuildOptions): Promise<BuildResult & {
     records.push({ step: 'files', reports: added.length > 0 ? [{ name: 'spec files', changed: added.length, examples: added.slice(0, 10), paths: added }] : [] });
 
     const normalize = spec.normalize === 'all' ? [...PASS_NAMES] : spec.normalize === 'none' ? [] : spec.normalize;
-    const result = await buildTree(
-      {
-        entries: installed.entries, output, tmp, label: opts.spec, sourceDateEpoch: sde,
-        options: { ...opts, compression: spec.compression, normalize, platform: specPlatform(spec), config: containerConfig(spec), ...annotationsOf(spec, opts.annotations) },
-      },
-      { sourceDateEpochFrom: opts.sourceDateEpoch !== undefined ? 'option' : distribution.epochFrom, warnings: [], before: records },
-    );
-    return { ...result, lock: { path: lockPath, digest: lockDigest } };
-  } finally {
+    return {
+      loaded, distribution, entries: installed.entries, sourceDateEpoch: sde,
+      sourceDateEpochFrom: opts.sourceDateEpoch !== undefined ? 'option' : distribution.epochFrom,
+      records, normalize, lock: { path: lockPath, digest: lockDigest }, tmp, cleanup: installed.cleanup,
+    };
+  } catch (e) {
     await cleanup?.();
     await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+export async function buildSpec(opts: SpecBuildOptions): Promise<BuildResult & { lock: { path: string; digest: string } }> {
+  checkImageOptions(opts);
+  const output = typeof opts.output === 'string' ? parseImageRef(opts.output, option('output')) : opts.output;
+  const t = await prepareSpecTree(opts);
+  try {
+    const { spec } = t.loaded;
+    const result = await buildTree(
+      {
+        entries: t.entries, output, tmp: t.tmp, label: opts.spec, sourceDateEpoch: t.sourceDateEpoch,
+        options: { ...opts, compression: spec.compression, normalize: t.normalize, platform: specPlatform(spec), config: containerConfig(spec), ...annotationsOf(spec, opts.annotations) },
+      },
+      { sourceDateEpochFrom: t.sourceDateEpochFrom, warnings: [], before: t.records },
+    );
+    return { ...result, lock: t.lock };
+  } finally {
+    await t.cleanup();
+    await rm(t.tmp, { recursive: true, force: true });
   }
 }

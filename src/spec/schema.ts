@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { PORT, SIGNAL } from '../model/config.js';
 import { DISTRIBUTIONS, DISTRIBUTION_SPEC_FIELDS, SOURCE_SCHEMAS } from '../sources/index.js';
+import { diskSpec } from './disk-schema.js';
 
 
 const PASS = z.enum(['exclude', 'ldconfig-aux-cache', 'machine-id', 'random-seed', 'pacman-installdate', 'xattrs', 'clamp-mtime']);
@@ -48,6 +49,7 @@ export const imageSpec = z.strictObject({
   compression: z.enum(['gzip', 'zstd', 'none']).default('gzip'),
   platform: z.string().regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/).optional()
     .describe('OCI platform; default: linux/<architecture mapped to the OCI name>'),
+  disk: diskSpec.optional().describe('A disk image (build --output disk:FILE.raw): seed, sector size, partitions; see docs/disk.md'),
 }).superRefine((spec, ctx) => {
   for (const d of DISTRIBUTIONS) d.checkSpec(spec, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
 });

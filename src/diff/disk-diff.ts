@@ -1,0 +1,176 @@
+/**
+ * Two disk images compared: the partition tables field by field, the bytes outside the
+ * partitions (the GPT itself, gaps), then each pair of partitions: their bytes in 4 MiB pieces
+ * (equal partitions are done), their file systems' superblock summaries, and every entry of the
+ * file systems through the same entry comparison as layers (content, times, modes, owners, links,
+ * xattrs), reading both in bounded memory. Verity hash trees and partitions without a file system
+ * we read are compared as bytes. Each byte of a disk is read at most twice (once to find that a
+ * partition differs, once to say how).
+ */
+import { createHash } from 'node:crypto';
+import type { FsEntry, FsReader } from '../disk/fs-reader.js';
+import type { Source } from '../disk/io.js';
+import { fsReader, type DiskPartition, type OpenedDisk } from '../disk/open.js';
+import { formatUuid } from '../disk/uuid.js';
+import type { Collector } from './collector.js';
+import type { EntryMeta } from './entry-meta.js';
+import { fieldFinding } from './findings.js';
+import { compareEntryStreams, type EntryContext } from './layer-diff.js';
+import type { Member } from './members.js';
+import type { Location, Value } from './types.js';
+
+const PIECE = 4 << 20;
+
+/** Whether two regions hold the same bytes (stops at the first difference). */
+export function sameBytes(a: Source, b: Source): boolean {
+  if (a.size !== b.size) return false;
+  const ba = Buffer.allocUnsafe(PIECE);
+  const bb = Buffer.allocUnsafe(PIECE);
+  for (let off = 0; off < a.size; off += PIECE) {
+    const n = Math.min(PIECE, a.size - off);
+    a.readInto(ba, 0, n, off, 'bytes');
+    b.readInto(bb, 0, n, off, 'bytes');
+    if (!ba.subarray(0, n).equals(bb.subarray(0, n))) return false;
+  }
+  return true;
+}
+
+function sha256(src: Source): string {
+  const h = createHash('sha256');
+  const buf = Buffer.allocUnsafe(PIECE);
+  for (let off = 0; off < src.size; off += PIECE) {
+    const n = Math.min(PIECE, src.size - off);
+    src.readInto(buf, 0, n, off, 'bytes');
+    h.update(buf.subarray(0, n));
+  }
+  return `sha256:${h.digest('hex')}`;
+}
+
+/** A file system's entries as diff members: hard links after the first name as links to it. */
+async function* members(fs: FsReader, stats: { entries: number }): AsyncGenerator<Member> {
+  const firstPath = new Map<number, string>();
+  for (const e of fs.walk()) {
+    stats.entries++;
+    const meta = metaOf(e, firstPath);
+    const chunks = e.chunks;
+    if (meta.type === 'file' && meta.size > 0 && chunks) {
+      yield { meta, body: async function* body() { yield* chunks(); } };
+    } else {
+      yield { meta };
+    }
+  }
+}
+
+function metaOf(e: FsEntry, firstPath: Map<number, string>): EntryMeta {
+  const path = e.path === '' ? '.' : e.path;
+  if (e.type !== 'dir' && e.nlink > 1) {
+    const first = firstPath.get(e.id);
+    if (first !== undefined) return { path, type: 'hardlink', mode: e.mode, uid: e.uid, gid: e.gid, size: 0, mtime: e.mtime, linkname: first };
+    firstPath.set(e.id, path);
+  }
+  const meta: EntryMeta = { path, type: e.type === 'socket' ? 'other:s' : e.type, mode: e.mode, uid: e.uid, gid: e.gid, size: e.size, mtime: e.mtime };
+  if (e.linkname !== undefined) meta.linkname = e.linkname;
+  if (e.devmajor !== undefined) {
+    meta.devmajor = e.devmajor;
+    meta.devminor = e.devminor ?? 0;
+  }
+  if (e.xattrs) meta.xattrs = e.xattrs;
+  return meta;
+}
+
+export interface DiskComparison {
+  sink: Collector;
+  ctx(base: Location): EntryContext;
+  stats: { A: { entries: number }; B: { entries: number } };
+}
+
+/** The byte ranges of a disk outside its partitions. */
+function outside(d: OpenedDisk): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let pos = 0;
+  for (const p of [...d.partitions].sort((x, y) => x.offset - y.offset)) {
+    if (p.offset > pos) out.push([pos, p.offset]);
+    pos = Math.max(pos, p.offset + p.size);
+  }
+  if (d.file.size > pos) out.push([pos, d.file.size]);
+  return out;
+}
+
+export async function compareDisks(a: OpenedDisk, b: OpenedDisk, c: DiskComparison): Promise<void> {
+  const disk: Location = { level: 'disk' };
+  const add = (location: Location, field: string, va: Value | undefined, vb: Value | undefined): void => {
+    const d = { location, field, finding: fieldFinding(field, va, vb, undefined) } as Parameters<Collector['add']>[0];
+    if (va !== undefined) d.a = va;
+    if (vb !== undefined) d.b = vb;
+    c.sink.add(d);
+  };
+  const ta = a.table;
+  const tb = b.table;
+  if (a.file.size !== b.file.size) add(disk, 'disk-size', a.file.size, b.file.size);
+  if (ta.sectorSize !== tb.sectorSize) add(disk, 'sector-size', ta.sectorSize, tb.sectorSize);
+  if (!ta.diskGuid.equals(tb.diskGuid)) add(disk, 'disk-guid', formatUuid(ta.diskGuid), formatUuid(tb.diskGuid));
+  if (ta.partitions.length !== tb.partitions.length) add(disk, 'partition-count', ta.partitions.length, tb.partitions.length);
+  // The GPT and whatever lies between and after partitions: compared when both disks have them in the same places.
+  const oa = outside(a);
+  const ob = outside(b);
+  if (JSON.stringify(oa) === JSON.stringify(ob)) {
+    const differs = oa.some(([s, e]) => !sameBytes(a.file.slice(s, e - s, 'outside partitions'), b.file.slice(s, e - s, 'outside partitions')));
+    const headerFields = c.sink.differences.length;
+    if (differs && headerFields === 0 && ta.partitions.every((p, i) => { const q = tb.partitions[i]; return q && p.uuid.equals(q.uuid) && p.name === q.name && p.attributes === q.attributes && p.type.equals(q.type); })) {
+      // The table decodes the same, yet its bytes (or a gap's) differ: reserved fields, padding, stray data.
+      const digest = (d: OpenedDisk, ranges: Array<[number, number]>): string => {
+        const h = createHash('sha256');
+        for (const [s, e] of ranges) {
+          for (let off = s; off < e; off += PIECE) h.update(d.file.read(off, Math.min(PIECE, e - off), 'outside partitions'));
+        }
+        return `outside partitions: sha256:${h.digest('hex')}`;
+      };
+      add(disk, 'partition-bytes', digest(a, oa), digest(b, ob));
+    }
+  }
+  const byNumber = (d: OpenedDisk): Map<number, DiskPartition> => new Map(d.partitions.map((p) => [p.number, p]));
+  const pa = byNumber(a);
+  const pb = byNumber(b);
+  for (const n of [...new Set([...pa.keys(), ...pb.keys()])].sort((x, y) => x - y)) {
+    const x = pa.get(n);
+    const y = pb.get(n);
+    const location: Location = { level: 'partition', partition: n, partitionLabel: (x ?? y)!.entry.name };
+    if (!x || !y) {
+      const summary = (p: DiskPartition): Value => ({ type: p.typeName, label: p.entry.name, uuid: formatUuid(p.entry.uuid), size: p.size, content: p.content });
+      c.sink.add({ location, field: 'presence', ...(x ? { a: summary(x) } : { b: summary(y!) }), finding: x ? 'removed' : 'added' });
+      continue;
+    }
+    await comparePartitions(x, y, location, c, add);
+  }
+}
+
+async function comparePartitions(x: DiskPartition, y: DiskPartition, location: Location, c: DiskComparison, add: (l: Location, f: string, a: Value | undefined, b: Value | undefined) => void): Promise<void> {
+  if (x.typeName !== y.typeName) add(location, 'partition-type', x.typeName, y.typeName);
+  if (!x.entry.uuid.equals(y.entry.uuid)) add(location, 'partition-uuid', formatUuid(x.entry.uuid), formatUuid(y.entry.uuid));
+  if (x.entry.name !== y.entry.name) add(location, 'partition-label', x.entry.name, y.entry.name);
+  if (x.offset !== y.offset) add(location, 'partition-offset', x.offset, y.offset);
+  if (x.size !== y.size) add(location, 'partition-size', x.size, y.size);
+  if (x.entry.attributes !== y.entry.attributes) add(location, 'partition-flags', `0x${x.entry.attributes.toString(16)}`, `0x${y.entry.attributes.toString(16)}`);
+  if (x.content !== y.content) {
+    add(location, 'partition-content', x.content, y.content);
+    return;
+  }
+  if (sameBytes(x.source, y.source)) return;
+  const fa = fsReader(x.source, x.content);
+  const fb = fsReader(y.source, y.content);
+  if (!fa || !fb) {
+    add(location, x.content === 'verity' ? 'verity-hash-tree' : 'partition-bytes', sha256(x.source), sha256(y.source));
+    return;
+  }
+  const ia = fa.info;
+  const ib = fb.info;
+  if (ia.label !== ib.label) add(location, 'fs-label', ia.label, ib.label);
+  if (ia.uuid !== ib.uuid) add(location, ia.type === 'vfat' ? 'volume-id' : 'fs-uuid', ia.uuid ?? null, ib.uuid ?? null);
+  for (const k of [...new Set([...Object.keys(ia.fields), ...Object.keys(ib.fields)])].sort()) {
+    if (k === 'volume id') continue; // reported as volume-id above
+    const va = ia.fields[k];
+    const vb = ib.fields[k];
+    if (va !== vb) add(location, 'fs-field', va === undefined ? null : `${k}: ${va}`, vb === undefined ? null : `${k}: ${vb}`);
+  }
+  await compareEntryStreams(members(fa, c.stats.A), members(fb, c.stats.B), c.ctx(location));
+}

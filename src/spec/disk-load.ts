@@ -1,0 +1,30 @@
+/** Reads a disk definition file (the `disk:` section of a spec, on its own, for root filesystem builds). */
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { ReproError, ioError } from '../model/errors.js';
+import { diskSpec, type DiskSpec } from './disk-schema.js';
+
+export function parseDiskSpec(value: unknown, where: string): DiskSpec {
+  const r = diskSpec.safeParse(value);
+  if (r.success) return r.data;
+  const problems = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(top level)'}: ${i.code === 'unrecognized_keys' ? `unknown key ${(i as { keys: string[] }).keys.join(', ')}` : i.message}`);
+  throw new ReproError('E_SPEC', `${where}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`);
+}
+
+export function loadDiskSpec(path: string): DiskSpec {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw ioError(e, `cannot read the disk definition ${path}`);
+  }
+  let value: unknown;
+  try {
+    value = parse(text, { uniqueKeys: true });
+  } catch (e) {
+    throw new ReproError('E_SPEC', `${path}: ${String((e as Error).message).split('\n')[0]}`);
+  }
+  // A whole spec may be given: take its disk section.
+  if (value && typeof value === 'object' && 'disk' in value && !('partitions' in value)) value = (value as { disk: unknown }).disk;
+  return parseDiskSpec(value, path);
+}
