@@ -123,7 +123,12 @@ export async function addonInstall(cache: string, repo: string, host: Host, node
   mkdirSync(join(cache, 'addons'), { recursive: true });
   const tmp = mkdtempSync(join(cache, 'addons', `.${name}-`));
   try {
-    copyFileSync(join(repo, 'package.json'), join(tmp, 'package.json'));
+    // The project's own lifecycle scripts (prepare builds dist/ from sources that are not here)
+    // are not part of installing its dependencies: they are left out; the dependencies' install
+    // scripts (node-gyp for the addons) still run.
+    const manifest = JSON.parse(pkg.toString('utf8')) as Record<string, unknown>;
+    delete manifest['scripts'];
+    writeFileSync(join(tmp, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     copyFileSync(join(repo, 'package-lock.json'), join(tmp, 'package-lock.json'));
     const env: NodeJS.ProcessEnv = {
       ...process.env,
