@@ -24,6 +24,7 @@ import { goSummaryStream, goTarReencode, isGoTarArchive } from '../../src/archiv
 import { ReproError } from '../../src/model/errors.js';
 import { buildGoTarOracle, frames, toJson, type Frame, type GoTarOracle } from '../helpers/go-tar-oracle.js';
 import { encodeTree, hardCaseTree } from '../helpers/podman-contexts.js';
+import { rng } from '../helpers/rng.js';
 
 const require = createRequire(import.meta.url);
 const xattr = require('fs-xattr') as typeof import('fs-xattr');
@@ -42,17 +43,6 @@ after(() => {
   oracle?.close();
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
-
-/** xorshift32: a failure names a reproducible case. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x / 2 ** 32;
-  };
-}
 
 type R = () => number;
 const pick = <T>(r: R, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;

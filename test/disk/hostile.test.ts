@@ -18,6 +18,7 @@ import { encodeGpt as encode, readGpt, usableRange as range } from '../../src/di
 import type { Entry } from '../../src/archive/entry.js';
 import { dirEntry, fileEntry } from '../helpers/disk.js';
 import { fsTreeOf } from '../helpers/fstree.js';
+import { rng } from '../helpers/rng.js';
 
 const TREE: Entry[] = [
   dirEntry('d'), dirEntry('d/e'), fileEntry('d/e/f', 'hello\n'), fileEntry('g', Buffer.alloc(9000, 7), { xattrs: new Map([['user.x', Buffer.from('y')]]) }),
@@ -25,17 +26,6 @@ const TREE: Entry[] = [
   ...Array.from({ length: 120 }, (_, i) => fileEntry(`d/many-${i}`, `${i}`)),
 ];
 const VFAT_TREE = TREE.filter((e) => e.type !== 'symlink');
-
-/** A small deterministic generator (xorshift32). */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x / 2 ** 32;
-  };
-}
 
 function image(kind: 'ext4' | 'erofs' | 'vfat'): Buffer {
   const dir = mkdtempSync(join(tmpdir(), 'hostile-'));

@@ -105,17 +105,6 @@ function goToolchain(): { version: [number, number] } {
   return { version: [Number(m[1]), Number(m[2])] };
 }
 
-/** A deterministic generator (xorshift32), so a failure names a reproducible case. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x / 2 ** 32;
-  };
-}
-
 function randomString(r: () => number): string {
   const classes: (() => number)[] = [
     () => Math.floor(r() * 0x80), // ASCII, controls and HTML characters included
@@ -198,6 +187,7 @@ func main() {
 	}
 }
 `;
+import { rng } from '../helpers/rng.js';
 
 test('goJson equals Go json.Marshal on hundreds of generated strings, maps and floats', { timeout: 120_000 }, () => {
   const { version } = goToolchain();

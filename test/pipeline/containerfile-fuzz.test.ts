@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseContainerfile, resolveContainerfile } from '../../src/pipeline/containerfile/index.js';
 import { ReproError } from '../../src/model/errors.js';
+import { rng } from '../helpers/rng.js';
 
 // Token soup from the characters that matter to the parser: every outcome must be a result or a
 // one-line ReproError naming the file, never another exception, and quickly.
@@ -13,16 +14,6 @@ const TOKENS = [
   'x', 'NAME', '$NAME', '--from=', '--from=0', '--chown=', '--chmod=755', '--platform=', '--network=none', '--mount=x', '--', '<<EOF',
   '["a"]', '[1]', '{', '\\u0000', 'é', '😀', '\u2028', '0', 'SIGTERM', '..', '.', 'http://x',
 ];
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x / 2 ** 32;
-  };
-}
 
 test('random Containerfiles parse or fail with a one-line ReproError', () => {
   const r = rng(14);
