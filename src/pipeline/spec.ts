@@ -257,7 +257,7 @@ export async function prepareSpecTree(opts: Omit<SpecBuildOptions, 'output'>): P
     const normalize = spec.normalize === 'all' ? [...PASS_NAMES] : spec.normalize === 'none' ? [] : spec.normalize;
     return {
       loaded, distribution, entries: installed.entries, sourceDateEpoch: sde,
-      sourceDateEpochFrom: opts.sourceDateEpoch !== undefined ? 'option' : distribution.epochFrom,
+      sourceDateEpochFrom: opts.sourceDateEpoch !== undefined ? 'option' : distribution.epochFrom(lock),
       records, normalize, lock: { path: lockPath, digest: lockDigest }, tmp, cleanup: installed.cleanup,
     };
   } catch (e) {
