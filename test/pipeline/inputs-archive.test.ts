@@ -174,6 +174,26 @@ test('--attach: the archive is a referrer of the image on a registry; fetch --fr
   }
 });
 
+test('--attach on an oci: layout: listed in index.json as a referrer of the image, whose digest stays; fetch --from the image', async () => {
+  const layout = join(dir, 'image-attached');
+  cpSync(join(dir, 'image'), layout, { recursive: true });
+  const a = await run(['archive', spec, '--offline', '--attach', `oci:${layout}:v1`], join(dir, 'cache-origin'));
+  assert.equal(a.status, 0, a.stderr);
+  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; artifactType?: string; annotations?: Record<string, string> }> };
+  assert.deepEqual(index.manifests.map((m) => [m.digest, m.artifactType ?? m.annotations?.['org.opencontainers.image.ref.name']]),
+    [[imageDigest, 'v1'], [a.stdout.trim(), 'application/vnd.repro-image.inputs.v1']]);
+  assert.equal(layoutManifest(layout, a.stdout.trim()).subject?.digest, imageDigest);
+  writeSpec('http://127.0.0.1:9/debian');
+  try {
+    const empty = join(dir, 'cache-layout-attached');
+    assert.equal((await run(['fetch', spec, '--from', `oci:${layout}:v1`], empty)).status, 0);
+    const b = await run(['build', spec, '--offline', '--output', `oci:${join(dir, 'rebuilt-layout')}:v1`], empty);
+    assert.equal(b.stdout.trim(), imageDigest);
+  } finally {
+    writeSpec(repo.url);
+  }
+});
+
 test('an image without an inputs archive is refused (exit 2), naming what was looked for', async () => {
   const r = await run(['fetch', spec, '--from', `oci:${join(dir, 'image')}:v1`], join(dir, 'cache-none'));
   assert.equal(r.status, 2, r.stderr);
