@@ -63,7 +63,8 @@ export async function latestTimestamp(bases: string[], archive: string): Promise
       return newest;
     } catch (e) {
       if (e instanceof ReproError && e.code === 'E_USAGE') throw e;
-      failures.push(`${safeUrl(url)}: ${(e as Error).message}`);
+      // The query is ours (no secret in it), so it is shown; the base goes through safeUrl.
+      failures.push(`${safeUrl(`${base}/mr/timestamp/`)}?archive=${encodeURIComponent(archive)}: ${(e as Error).message}`);
     }
   }
   throw new ReproError('E_NETWORK', `no snapshot service listed the timestamps of ${archive}: ${failures.join('; ')}`);

@@ -123,3 +123,29 @@ test('a build from the old lock works after the current suite moved on, from an 
   const created = spawnSync('sh', ['-c', `cat "$0"/blobs/sha256/* | grep -ao '"created":"[^"]*"' | head -1`, join(dir, 'rebuild-2')], { encoding: 'utf8' }).stdout.trim();
   assert.equal(created, '"created":"2025-01-01T00:00:00Z"');
 });
+
+test('latest with a listing that names no timestamp, or is not JSON, is a clear error (exit 3)', async () => {
+  const listing = server.overrides.get('mr/timestamp/')!;
+  const spec = specFile('bad-listing', 'latest');
+  try {
+    server.overrides.set('mr/timestamp/', Buffer.from(JSON.stringify({ result: { debian: ['yesterday', 20250101] } })));
+    const r = await run(['lock', spec], join(dir, 'cache-bad-listing'));
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.stderr, /no snapshot service listed the timestamps of debian: http:\/\/127\.0\.0\.1:\d+\/mr\/timestamp\/\?archive=debian: no timestamp in result\.debian/);
+    server.overrides.set('mr/timestamp/', Buffer.from('<html>'));
+    const r2 = await run(['lock', spec], join(dir, 'cache-bad-listing'));
+    assert.equal(r2.status, 3, r2.stderr);
+    assert.match(r2.stderr, /not JSON/);
+  } finally {
+    server.overrides.set('mr/timestamp/', listing);
+  }
+});
+
+test('timestamps: the service\'s form and real calendar times only', async () => {
+  const { timestampEpoch, archiveOf, snapshotRoots } = await import('../../../src/sources/debian/snapshot.js');
+  assert.equal(timestampEpoch('20250520T000000Z'), 1747699200);
+  for (const bad of ['20250229T000000Z', '20250520T240000Z', '20250520T000060Z', '2025-05-20T00:00:00Z', '20250520T000000', 'latest']) assert.equal(timestampEpoch(bad), undefined, bad);
+  assert.equal(archiveOf('bookworm-security'), 'debian-security');
+  assert.equal(archiveOf('bookworm-updates'), 'debian');
+  assert.deepEqual(snapshotRoots(['https://snapshot.debian.org'], 'bookworm-security', '20250520T000000Z'), ['https://snapshot.debian.org/archive/debian-security/20250520T000000Z']);
+});
