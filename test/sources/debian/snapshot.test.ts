@@ -93,8 +93,10 @@ test('lock --snapshot latest picks the newest timestamp the service lists and wr
   assert.equal((await run(['lock', spec2], join(dir, 'cache-latest'))).status, 0);
   assert.equal(lockOf(spec2).source.snapshot, T2);
   // A build from that lock reads the snapshot the lock names.
-  const b = await run(['build', spec2, '--output', `oci:${join(dir, 'latest-image')}:t`], join(dir, 'cache-latest-build'));
+  const b = await run(['build', spec2, '--json', '--output', `oci:${join(dir, 'latest-image')}:t`], join(dir, 'cache-latest-build'));
   assert.equal(b.status, 0, b.stderr);
+  const record = JSON.parse(b.stdout) as { sourceDateEpoch: number; sourceDateEpochFrom: string };
+  assert.deepEqual([record.sourceDateEpoch, record.sourceDateEpochFrom], [1748779200, 'snapshot-date']);
 });
 
 test('--snapshot cannot contradict a spec that pins its snapshot (exit 2); a malformed timestamp is a spec error', async () => {
