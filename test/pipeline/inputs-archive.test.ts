@@ -162,6 +162,12 @@ test('--attach: the archive is a referrer of the image on a registry; fetch --fr
   const d = await run(['inspect', '--raw', image, '--tls-verify=false'], cache);
   assert.equal(`sha256:${sha(Buffer.from(d.stdout))}`, imageDigest, 'the image itself is unchanged');
 
+  // The same artifact (with its subject) also as a tagged artifact of its own.
+  const standalone = `docker://${registry.host}/inputs/archive:1`;
+  const o = await run(['archive', spec, '--offline', '--attach', image, '--output', standalone, '--tls-verify=false'], cache);
+  assert.equal(o.status, 0, o.stderr);
+  assert.equal(o.stdout.trim(), a.stdout.trim());
+
   writeSpec('http://127.0.0.1:9/debian');
   try {
     const empty = join(dir, 'cache-registry');
@@ -169,6 +175,11 @@ test('--attach: the archive is a referrer of the image on a registry; fetch --fr
     assert.equal(f.status, 0, f.stderr);
     const b = await run(['build', spec, '--offline', '--output', `oci:${join(dir, 'rebuilt-registry')}:v1`], empty);
     assert.equal(b.stdout.trim(), imageDigest);
+    const empty2 = join(dir, 'cache-registry-2');
+    const f2 = await run(['fetch', spec, '--from', standalone, '--tls-verify=false'], empty2);
+    assert.equal(f2.status, 0, f2.stderr);
+    const b2 = await run(['build', spec, '--offline', '--output', `oci:${join(dir, 'rebuilt-registry-2')}:v1`], empty2);
+    assert.equal(b2.stdout.trim(), imageDigest);
   } finally {
     writeSpec(repo.url);
   }
