@@ -16,6 +16,8 @@
 import { renderHtml, type HtmlOptions } from './diff/render-html.js';
 import type { DiffResult } from './diff/types.js';
 import { toolInfo } from './verify/tool.js';
+import { toolPackageDigest } from './verify/tool-digest.js';
+import { archive as archiveWith, type ArchiveOptions, type ArchiveResult, type ToolRecord } from './pipeline/inputs-archive.js';
 
 // Commands
 export { build, type BuildOptions } from './pipeline/build.js';
@@ -24,6 +26,23 @@ export { buildSpec, fetchLocked, specPlatform, type SpecBuildOptions } from './p
 export { buildDisk, type DiskBuildOptions, type DiskBuildResult } from './pipeline/disk.js';
 export { lock, lockSpec, describeLock, type LockOptions, type LockResult } from './pipeline/lock.js';
 export { fetch, type FetchOptions, type FetchResult } from './pipeline/fetch.js';
+export {
+  INPUTS_ARTIFACT_TYPE, INPUTS_CONFIG_TYPE, SPEC_MEDIA_TYPE, LOCK_MEDIA_TYPE, INPUT_FILE_MEDIA_TYPE, ANNOTATION as INPUTS_ANNOTATIONS,
+  type ArchiveResult, type ToolRecord,
+} from './pipeline/inputs-archive.js';
+export { toolPackageDigest } from './verify/tool-digest.js';
+
+/**
+ * `repro-image archive`: every input of a spec build (the spec, the lock, each locked file, this
+ * tool's version and package digest) as one OCI artifact, optionally a referrer of the image it
+ * built (`attach`). `tool` defaults to this package.
+ */
+export function archive(opts: Omit<ArchiveOptions, 'tool'> & { tool?: ToolRecord }): Promise<ArchiveResult> {
+  const digest = toolPackageDigest();
+  const tool = opts.tool ?? { name: toolInfo().name, version: toolInfo().version, ...(digest ? { packageDigest: digest } : {}) };
+  return archiveWith({ ...opts, tool });
+}
+export type { ArchiveOptions };
 export { copy, type CopyOptions, type CopyResult } from './transports/copy.js';
 export { inspect, inspectRaw, type InspectResult } from './verify/inspect.js';
 export { renderInspect } from './verify/render-inspect.js';

@@ -52,6 +52,14 @@ export const COMMANDS: readonly Command[] = [
     },
   },
   {
+    name: 'archive',
+    summary: 'write every input of a spec build (spec, lock, packages) as one OCI artifact',
+    load: async () => {
+      const m = await import('./archive.js');
+      return { help: m.ARCHIVE_HELP, options: m.ARCHIVE_FLAGS, run: m.archiveCommand };
+    },
+  },
+  {
     name: 'inspect',
     summary: 'show an image and verify every digest and size',
     load: async () => {

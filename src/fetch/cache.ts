@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ioError } from '../model/errors.js';
-import { downloadVerified, type DownloadOptions, type Expected } from './download.js';
+import { downloadVerified, storeVerified, type DownloadOptions, type Expected } from './download.js';
 
 /** `$XDG_CACHE_HOME/repro-image`, else `~/.cache/repro-image`. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
@@ -43,5 +43,20 @@ export class Cache {
     }
     await downloadVerified(name, urls, path, e, opts);
     return { path, downloaded: true };
+  }
+
+  /**
+   * Puts a file whose bytes come from elsewhere (an inputs archive) into the cache: written to a
+   * temporary name while hashed, renamed into place only when its size and SHA-256 are `e`'s.
+   */
+  async put(name: string, body: AsyncIterable<Buffer>, e: Expected): Promise<string> {
+    const path = this.path(e.sha256);
+    try {
+      mkdirSync(join(this.dir, 'sha256'), { recursive: true });
+    } catch (err) {
+      throw ioError(err, `cannot create the cache ${this.dir}`);
+    }
+    await storeVerified(name, body, path, e);
+    return path;
   }
 }

@@ -135,3 +135,41 @@ async function fetchOnce(url: string, dest: string, expected: Expected, opts: Do
     await rm(tmp, { force: true });
   }
 }
+
+/**
+ * Streams `body` to a temporary name beside `dest` while hashing it, and renames it into place only
+ * when its size and SHA-256 are the expected ones; otherwise nothing is left and the error names
+ * `name` and both digests.
+ */
+export async function storeVerified(name: string, body: AsyncIterable<Buffer>, dest: string, expected: Expected): Promise<void> {
+  const tmp = tempNameFor(dest);
+  let fh;
+  try {
+    fh = await open(tmp, 'wx', 0o644);
+  } catch (e) {
+    throw ioError(e, `cannot write ${dest}`);
+  }
+  try {
+    const hash = createHash('sha256');
+    let received = 0;
+    for await (const chunk of body) {
+      received += chunk.length;
+      if (received > expected.size) throw new ReproError('E_SIZE_MISMATCH', `${name}: more than the expected ${expected.size} bytes`);
+      hash.update(chunk);
+      await fh.write(chunk);
+    }
+    if (received !== expected.size) throw new ReproError('E_SIZE_MISMATCH', `${name}: ${received} bytes, expected ${expected.size}`);
+    const got = hash.digest('hex');
+    if (got !== expected.sha256) throw new ReproError('E_DIGEST_MISMATCH', `${name}: sha256:${got}, expected sha256:${expected.sha256}`);
+    await fh.close();
+    fh = undefined;
+    try {
+      await rename(tmp, dest);
+    } catch (e) {
+      throw ioError(e, `cannot write ${dest}`);
+    }
+  } finally {
+    await fh?.close().catch(() => {});
+    await rm(tmp, { force: true });
+  }
+}

@@ -3,6 +3,11 @@ import { Cache } from '../fetch/cache.js';
 import { ReproError, option } from '../model/errors.js';
 import { loadSpec } from '../spec/load.js';
 import { checkLockMatches, lockPathFor, readLock } from '../spec/lockfile.js';
+import { readFileSync } from 'node:fs';
+import { ioError } from '../model/errors.js';
+import type { RegistryOptions } from '../transports/registry/client.js';
+import type { ImageRef } from '../transports/reference.js';
+import { fetchFromArchive } from './inputs-archive.js';
 import { fetchLocked, type FetchOptions as LockedFetchOptions } from './spec.js';
 
 export interface FetchOptions {
@@ -14,6 +19,13 @@ export interface FetchOptions {
   jobs?: number;
   /** Debian: where the host's apt sources are read when the spec names no mirror. */
   aptDir?: string;
+  /**
+   * Take every file from this inputs archive (see `archive`) instead of the mirrors: the artifact
+   * itself, or an image with one among its referrers. Nothing is downloaded from a mirror.
+   */
+  from?: ImageRef | string;
+  /** Registry settings for a docker:// `from`. */
+  registry?: RegistryOptions;
   onProgress?: LockedFetchOptions['onProgress'];
   onRetry?: (message: string) => void;
 }
@@ -32,6 +44,18 @@ export async function fetch(opts: FetchOptions): Promise<FetchResult> {
   const lock = readLock(lockPath);
   checkLockMatches(lock, loaded.spec, lockPath, opts.spec);
   const cache = new Cache(opts.cacheDir);
+  if (opts.from !== undefined) {
+    let lockBytes: Buffer;
+    try {
+      lockBytes = readFileSync(lockPath);
+    } catch (e) {
+      throw ioError(e, `cannot read ${lockPath}`);
+    }
+    const files = await fetchFromArchive(loaded.spec, lock, lockBytes, cache, {
+      from: opts.from, ...(opts.registry ? { registry: opts.registry } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+    return { cacheDir: cache.dir, files };
+  }
   const files = await fetchLocked(loaded.spec, lock, {
     cache, concurrency: jobs,
     ...(opts.aptDir ? { aptDir: opts.aptDir } : {}),

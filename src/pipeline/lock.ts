@@ -10,6 +10,8 @@ export interface SpecLockOptions {
   noVerifySignatures?: boolean;
   /** Debian: where the host's apt sources are read when the spec names no mirror (default /etc/apt). */
   aptDir?: string;
+  /** Lock at this snapshot (`latest` or a timestamp such as 20250520T000000Z) instead of the spec's source.snapshot (Debian). */
+  snapshot?: string;
   log?: (line: string) => void;
 }
 
@@ -20,6 +22,7 @@ export async function lockSpec(loaded: LoadedSpec, opts: SpecLockOptions): Promi
     specDir: loaded.dir, cache: opts.cache, specDigest: specDigest(spec),
     ...(opts.noVerifySignatures ? { noVerifySignatures: true } : {}),
     ...(opts.aptDir ? { aptDir: opts.aptDir } : {}),
+    ...(opts.snapshot !== undefined ? { snapshot: opts.snapshot } : {}),
     ...(opts.log ? { log: opts.log } : {}),
   }) as LockFile;
 }

@@ -80,7 +80,7 @@ export async function fetchLocked(spec: ImageSpec, lock: LockFile, opts: FetchOp
 }
 
 /** Re-hashes a cached file before use: the cache is trusted only as far as it checks out. */
-function verifyCached(path: string, p: { size: number; sha256: string; filename: string }, buf: Buffer): void {
+export function verifyCached(path: string, p: { size: number; sha256: string; filename: string }, buf: Buffer): void {
   const hash = createHash('sha256');
   let size = 0;
   let fd: number | undefined;
@@ -257,7 +257,7 @@ export async function prepareSpecTree(opts: Omit<SpecBuildOptions, 'output'>): P
     const normalize = spec.normalize === 'all' ? [...PASS_NAMES] : spec.normalize === 'none' ? [] : spec.normalize;
     return {
       loaded, distribution, entries: installed.entries, sourceDateEpoch: sde,
-      sourceDateEpochFrom: opts.sourceDateEpoch !== undefined ? 'option' : distribution.epochFrom,
+      sourceDateEpochFrom: opts.sourceDateEpoch !== undefined ? 'option' : distribution.epochFrom(lock),
       records, normalize, lock: { path: lockPath, digest: lockDigest }, tmp, cleanup: installed.cleanup,
     };
   } catch (e) {

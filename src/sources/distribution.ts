@@ -141,6 +141,8 @@ export interface LockContext {
   aptDir?: string;
   /** Pin packages without checking their signatures (never the default; not every distribution allows it). */
   noVerifySignatures?: boolean;
+  /** Lock at this snapshot of the archive (`latest` or a timestamp) instead of the spec's; not every distribution has one. */
+  snapshot?: string;
   log?: (line: string) => void;
 }
 
@@ -152,7 +154,7 @@ export interface Distribution<Source extends { distro: string } = { distro: stri
   /** rebuilderd's name of it. */
   readonly rebuilderd: string;
   /** Where a lock's SOURCE_DATE_EPOCH comes from, for the build record. */
-  readonly epochFrom: 'release-date' | 'snapshot-date';
+  epochFrom(lock: Lock): 'release-date' | 'snapshot-date';
   /** The spec's `source:` for this distribution (a strict object with `distro` as literal). */
   readonly sourceSchema: z.ZodType<Source>;
   /**

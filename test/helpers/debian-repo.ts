@@ -72,10 +72,20 @@ export interface Repo {
   close(): Promise<void>;
 }
 
-export async function makeRepo(dir: string, packages: TestPackage[], signer: { home: string }): Promise<Repo> {
-  const work = join(dir, 'pkgsrc');
-  const repo = join(dir, 'repo');
-  const pool = join(repo, 'pool/main');
+export interface RepoOptions {
+  /** The suite (and codename) of dists/ (default testing). */
+  suite?: string;
+  /** The Release Date (default REPO_DATE). */
+  date?: string;
+  /** Where the packages go below the repository (default pool/main). */
+  pool?: string;
+}
+
+/** Writes a signed repository (dists/SUITE and its pool) into `repo`, building the packages under `work`. */
+export function writeRepo(repo: string, work: string, packages: TestPackage[], signer: { home: string }, opts: RepoOptions = {}): void {
+  const suite = opts.suite ?? 'testing';
+  const poolPath = opts.pool ?? 'pool/main';
+  const pool = join(repo, poolPath);
   mkdirSync(pool, { recursive: true });
   const paragraphs: string[] = [];
   for (const p of packages) {
@@ -83,20 +93,24 @@ export async function makeRepo(dir: string, packages: TestPackage[], signer: { h
     buildDeb(work, p, join(pool, file));
     const deb = readFileSync(join(pool, file));
     const control = execFileSync('dpkg-deb', ['--field', join(pool, file)], { encoding: 'utf8' }).trimEnd();
-    paragraphs.push(`${control}\nFilename: pool/main/${file}\nSize: ${deb.length}\nSHA256: ${createHash('sha256').update(deb).digest('hex')}\n`);
+    paragraphs.push(`${control}\nFilename: ${poolPath}/${file}\nSize: ${deb.length}\nSHA256: ${createHash('sha256').update(deb).digest('hex')}\n`);
   }
-  const dists = join(repo, 'dists/testing');
+  const dists = join(repo, 'dists', suite);
   mkdirSync(join(dists, 'main/binary-amd64'), { recursive: true });
   const packagesText = Buffer.from(paragraphs.join('\n'));
   const gz = gzipSync(packagesText);
   writeFileSync(join(dists, 'main/binary-amd64/Packages'), packagesText);
   writeFileSync(join(dists, 'main/binary-amd64/Packages.gz'), gz);
   const line = (b: Buffer, path: string): string => ` ${createHash('sha256').update(b).digest('hex')} ${b.length} ${path}`;
-  const release = ['Origin: repro-image tests', 'Suite: testing', 'Codename: testing', `Date: ${REPO_DATE}`, 'Architectures: amd64', 'Components: main',
+  const release = ['Origin: repro-image tests', `Suite: ${suite}`, `Codename: ${suite}`, `Date: ${opts.date ?? REPO_DATE}`, 'Architectures: amd64', 'Components: main',
     'SHA256:', line(packagesText, 'main/binary-amd64/Packages'), line(gz, 'main/binary-amd64/Packages.gz')].join('\n');
   writeFileSync(join(dists, 'Release'), `${release}\n`);
   execFileSync('gpg', ['--batch', '--quiet', '--yes', '--clearsign', '--output', join(dists, 'InRelease'), join(dists, 'Release')], { env: { ...process.env, GNUPGHOME: signer.home } });
+}
 
+export async function makeRepo(dir: string, packages: TestPackage[], signer: { home: string }): Promise<Repo> {
+  const repo = join(dir, 'repo');
+  writeRepo(repo, join(dir, 'pkgsrc'), packages, signer);
   const served = await serveDirectory(repo, '/debian');
   return { url: served.url, dir: repo, server: served.server, overrides: served.overrides, close: served.close };
 }

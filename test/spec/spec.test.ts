@@ -48,4 +48,5 @@ test('host apt sources: deb822 and one-line files, disabled entries skipped, the
   const oneLine = parseOneLineSources('# comment\ndeb [arch=amd64 signed-by=/k.gpg] http://m2/debian trixie main\ndeb-src http://src/debian bookworm main\n');
   assert.deepEqual(mirrorsFor([...oneLine, ...deb822], 'bookworm'), ['http://m1/debian', 'http://m2/debian']);
   assert.deepEqual(mirrorsFor([...oneLine, ...deb822], 'trixie'), ['http://m2/debian', 'http://m1/debian']);
+  assert.deepEqual(mirrorsFor([...oneLine, ...deb822], 'bookworm-security'), ['http://sec/debian-security'], 'a security suite is looked for in security archives only');
 });

@@ -1,5 +1,5 @@
 /** Arch Linux as a `Distribution`: its spec source, lock, locked files, install step, platforms and pacman's local database. */
-import { ReproError } from '../../model/errors.js';
+import { ReproError, option } from '../../model/errors.js';
 import type { Platform } from '../../model/platform.js';
 import type { Distribution, InstalledPackage, LockedFile } from '../distribution.js';
 import { descValue, parseDesc } from './desc.js';
@@ -50,7 +50,7 @@ export const arch = {
   distro: 'arch',
   title: 'Arch Linux',
   rebuilderd: 'archlinux',
-  epochFrom: 'snapshot-date',
+  epochFrom: () => 'snapshot-date',
   sourceSchema: archSource,
   checkSpec: () => { /* the schema says everything */ },
   decisive(spec) {
@@ -61,7 +61,10 @@ export const arch = {
     };
   },
   lockSchema: archLock,
-  lock: async (spec, ctx) => (await import('./lock.js')).lockArch(spec as ArchSpec, { ...ctx, verifySignatures: ctx.noVerifySignatures !== true }),
+  async lock(spec, ctx) {
+    if (ctx.snapshot !== undefined) throw new ReproError('E_USAGE', `${option('snapshot')}: an Arch Linux spec names its snapshot in source.snapshot`);
+    return (await import('./lock.js')).lockArch(spec as ArchSpec, { ...ctx, verifySignatures: ctx.noVerifySignatures !== true });
+  },
   describeLock: (lock) => `${lock.packages.length} packages from the ${lock.source.snapshot} snapshot (${lock.source.repositories.map((r) => r.name).join(', ')})${lock.source.signatures === 'verified' ? '' : ', signatures not checked'}`,
   lockedFiles: (spec, lock) => archLockedFiles(spec.source, lock),
   install: async (lock, files, tmp, sde) => (await import('./tree.js')).archTree(lock, files, tmp, sde),

@@ -4,7 +4,7 @@ import type { Platform } from '../../model/platform.js';
 import type { Distribution, InstalledPackage, LockedFile } from '../distribution.js';
 import { field, parseParagraphs } from './control.js';
 import { debianLock, type DebianLock } from './lockfile.js';
-import { debianMirrors } from './mirrors.js';
+import { suiteRoots } from './mirrors.js';
 import { checkDebianSpec, debianSource, type DebianSource, type DebianSpec } from './schema.js';
 import { debianGenerated, isDebianGeneratorInput } from './generated.js';
 import { DPKG_STATUS, debianLockRecords, debianRecords, isDebianRecordFile } from './records.js';
@@ -42,14 +42,19 @@ export const debian = {
   distro: 'debian',
   title: 'Debian',
   rebuilderd: 'debian',
-  epochFrom: 'release-date',
+  epochFrom: (lock) => (lock.source.snapshot === undefined ? 'release-date' : 'snapshot-date'),
   sourceSchema: debianSource,
   checkSpec: checkDebianSpec,
   decisive(spec) {
     const src = spec.source;
     const s = spec as DebianSpec;
     return {
-      source: { distro: src.distro, suite: src.suite, components: src.components, architecture: src.architecture, ...(src.keyring === undefined ? {} : { keyring: src.keyring }) },
+      source: {
+        distro: src.distro, suite: src.suite, components: src.components, architecture: src.architecture,
+        ...(src.keyring === undefined ? {} : { keyring: src.keyring }),
+        ...(src.extraSuites === undefined ? {} : { extraSuites: src.extraSuites }),
+        ...(src.snapshot === undefined ? {} : { snapshot: src.snapshot }),
+      },
       packages: s.packages,
       essential: s.essential,
       ...(s.priority === undefined ? {} : { priority: s.priority }),
@@ -60,12 +65,21 @@ export const debian = {
     if (ctx.noVerifySignatures) throw new ReproError('E_USAGE', `${option('noVerifySignatures')}: a Debian suite is always checked through its signed InRelease`);
     return (await import('./lock.js')).lockDebian(spec as DebianSpec, ctx);
   },
-  describeLock: (lock) => `${lock.packages.length} packages from ${lock.source.suite} (${lock.source.date})`,
+  describeLock: (lock) => {
+    const s = lock.source;
+    const suites = [s.suite, ...(s.extraSuites ?? []).map((x) => x.suite)].join(', ');
+    return `${lock.packages.length} packages from ${suites} (${s.snapshot === undefined ? s.date : `snapshot ${s.snapshot}`})`;
+  },
   lockedFiles(spec, lock, ctx) {
-    let mirrors: string[] | undefined;
+    const roots = new Map<string, string[]>();
+    const rootsOf = (suite: string): string[] => {
+      let r = roots.get(suite);
+      if (!r) roots.set(suite, (r = suiteRoots(spec.source, suite, lock.source.snapshot, ctx.aptDir)));
+      return r;
+    };
     return lock.packages.map((p): LockedFile => ({
       key: p.name, filename: p.filename, size: p.size, sha256: p.sha256,
-      urls: () => (mirrors ??= debianMirrors(spec.source, ctx.aptDir)).map((m) => `${m}/${p.filename}`),
+      urls: () => rootsOf(p.suite ?? lock.source.suite).map((m) => `${m}/${p.filename}`),
     }));
   },
   install: async (lock, files, tmp, sde) => (await import('./tree.js')).debianTree(lock, files, tmp, sde),

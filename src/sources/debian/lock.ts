@@ -1,21 +1,25 @@
 /**
- * `lock` for Debian: fetch InRelease from the first mirror that serves a validly signed one, take
- * the Packages index of each component (by the SHA-256 the Release lists), resolve the package
- * set and pin every .deb by filename, size and SHA-256.
+ * `lock` for Debian: for the suite and each of its extra suites, fetch InRelease from the first
+ * root (a mirror, or the snapshot's tree below a snapshot base) that serves a validly signed one,
+ * take the Packages index of each component (by the SHA-256 the Release lists), resolve the
+ * package set over all of them and pin every .deb by filename, size and SHA-256. With a snapshot
+ * (`source.snapshot`, or the lock's `snapshot` option), `latest` is resolved to the newest
+ * timestamp the service lists and written into the lock with SOURCE_DATE_EPOCH its time.
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { isAbsolute, join } from 'node:path';
-import { ReproError, ioError } from '../../model/errors.js';
+import { ReproError, ioError, option } from '../../model/errors.js';
 import { fetchBytes } from '../../fetch/get.js';
 import { safeUrl } from '../../fetch/http.js';
 import type { LockContext } from '../distribution.js';
 import type { DebianLock } from './lockfile.js';
 import type { DebianSpec } from './schema.js';
 import { decompressStream } from '../../archive/compress.js';
-import { debianMirrors } from './mirrors.js';
+import { suiteRoots } from './mirrors.js';
+import { archiveOf, latestTimestamp, snapshotBases, timestampEpoch } from './snapshot.js';
 import { makeUniverse, parsePackagesStream, type IndexPackage } from './packages.js';
-import { parseRelease, readKeyrings, verifyCleartext } from './release.js';
+import { parseRelease, readKeyrings, verifyCleartext, type ReleaseFile } from './release.js';
 import { resolve } from './resolve.js';
 
 export const HOST_DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
@@ -24,33 +28,29 @@ async function getText(url: string): Promise<string> {
   return (await fetchBytes(url)).toString('utf8');
 }
 
-export async function lockDebian(spec: DebianSpec, opts: LockContext): Promise<DebianLock> {
-  const { suite, architecture, components } = spec.source;
-  const mirrors = debianMirrors(spec.source, opts.aptDir);
-  const keyringPath = spec.source.keyring === undefined ? HOST_DEBIAN_KEYRING
-    : isAbsolute(spec.source.keyring) ? spec.source.keyring : join(opts.specDir, spec.source.keyring);
-  let keyringBytes: Buffer;
-  try {
-    keyringBytes = readFileSync(keyringPath);
-  } catch (e) {
-    throw ioError(e, spec.source.keyring === undefined
-      ? `cannot read the host Debian archive keyring ${keyringPath} (install debian-archive-keyring, or set source.keyring)`
-      : `cannot read source.keyring ${keyringPath}`);
-  }
-  const keys = await readKeyrings([{ name: keyringPath, bytes: keyringBytes }]);
+interface ReadSuite {
+  suite: string;
+  release: ReleaseFile;
+  inRelease: { size: number; sha256: string };
+  signers: string[];
+  indexes: DebianLock['source']['indexes'];
+  packages: IndexPackage[];
+}
 
-  // InRelease: the first mirror that serves one with a valid signature.
+/** One suite's signed InRelease (from the first root that serves a valid one) and its Packages indexes. */
+async function readSuite(suite: string, roots: string[], keys: Awaited<ReturnType<typeof readKeyrings>>, spec: DebianSpec, opts: LockContext): Promise<ReadSuite> {
+  const { architecture, components } = spec.source;
   const failures: string[] = [];
-  let verified: { text: string; data: string; signers: string[]; mirror: string } | undefined;
-  for (const m of mirrors) {
+  let verified: { text: string; data: string; signers: string[]; root: string } | undefined;
+  for (const m of roots) {
     const url = `${m}/dists/${suite}/InRelease`;
     try {
       const text = await getText(url);
       const { data, signers } = await verifyCleartext(text, keys, safeUrl(url));
-      verified = { text, data, signers, mirror: m };
+      verified = { text, data, signers, root: m };
       break;
     } catch (e) {
-      if (e instanceof ReproError && e.code === 'E_SIGNATURE' && mirrors.length === 1) throw e;
+      if (e instanceof ReproError && e.code === 'E_SIGNATURE' && roots.length === 1) throw e;
       if (e instanceof ReproError && e.code === 'E_USAGE') throw e; // a setting to fix (an unusable proxy), not a mirror's fault
       failures.push(`${safeUrl(url)}: ${(e as Error).message}`);
     }
@@ -59,15 +59,15 @@ export async function lockDebian(spec: DebianSpec, opts: LockContext): Promise<D
     const sig = failures.some((f) => /signature/.test(f));
     throw new ReproError(sig ? 'E_SIGNATURE' : 'E_NETWORK', `no mirror served a valid InRelease for ${suite}: ${failures.join('; ')}`);
   }
-  opts.log?.(`InRelease of ${suite} from ${safeUrl(verified.mirror)}: signed by ${verified.signers.join(', ')}`);
-  const release = parseRelease(verified.data, `${safeUrl(verified.mirror)}/dists/${suite}/InRelease`);
+  opts.log?.(`InRelease of ${suite} from ${safeUrl(verified.root)}: signed by ${verified.signers.join(', ')}`);
+  const release = parseRelease(verified.data, `${safeUrl(verified.root)}/dists/${suite}/InRelease`);
   if (release.architectures.length > 0 && !release.architectures.includes(architecture)) {
     throw new ReproError('E_SPEC', `source.architecture ${architecture} is not in ${suite} (it has ${release.architectures.join(', ')})`);
   }
 
   const indexes: DebianLock['source']['indexes'] = [];
-  const all: IndexPackage[] = [];
-  const ordered = [verified.mirror, ...mirrors.filter((m) => m !== verified!.mirror)];
+  const packages: IndexPackage[] = [];
+  const ordered = [verified.root, ...roots.filter((m) => m !== verified!.root)];
   for (const component of components) {
     if (release.components.length > 0 && !release.components.includes(component)) {
       throw new ReproError('E_SPEC', `source.components: ${component} is not in ${suite} (it has ${release.components.join(', ')})`);
@@ -79,32 +79,89 @@ export async function lockDebian(spec: DebianSpec, opts: LockContext): Promise<D
     const { path: local } = await opts.cache.ensure(path, ordered.map((m) => `${m}/dists/${suite}/${path}`), expected);
     const compression = path.endsWith('.gz') ? 'gzip' : path.endsWith('.xz') ? 'xz' : 'none';
     const text = decompressStream(compression, createReadStream(local, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, path);
-    for (const p of await parsePackagesStream(text, component, architecture, path)) all.push(p);
+    for (const p of await parsePackagesStream(text, component, architecture, path)) packages.push(p);
     indexes.push({ path, size: expected.size, sha256: expected.sha256 });
   }
+  const inRelease = Buffer.from(verified.text, 'utf8');
+  return {
+    suite, release, signers: verified.signers, indexes, packages,
+    inRelease: { size: inRelease.length, sha256: createHash('sha256').update(inRelease).digest('hex') },
+  };
+}
 
+/** The snapshot a lock is made at: the option over the spec's; `latest` asked of the service. */
+async function chooseSnapshot(spec: DebianSpec, opts: LockContext): Promise<string | undefined> {
+  const asked = opts.snapshot ?? spec.source.snapshot;
+  if (opts.snapshot !== undefined) {
+    if (opts.snapshot !== 'latest' && timestampEpoch(opts.snapshot) === undefined) {
+      throw new ReproError('E_USAGE', `${option('snapshot')}: expected latest or a timestamp such as 20250520T000000Z, got ${JSON.stringify(opts.snapshot)}`);
+    }
+    const pinned = spec.source.snapshot;
+    if (pinned !== undefined && pinned !== 'latest' && pinned !== opts.snapshot) {
+      throw new ReproError('E_USAGE', `${option('snapshot')}: the spec pins source.snapshot ${pinned}; set it to latest (or remove it) to choose the snapshot when locking`);
+    }
+  }
+  if (asked !== 'latest') return asked;
+  const ts = await latestTimestamp(snapshotBases(spec.source.mirrors), archiveOf(spec.source.suite));
+  opts.log?.(`snapshot: latest is ${ts}`);
+  return ts;
+}
+
+export async function lockDebian(spec: DebianSpec, opts: LockContext): Promise<DebianLock> {
+  const { suite, architecture, components } = spec.source;
+  const keyringPath = spec.source.keyring === undefined ? HOST_DEBIAN_KEYRING
+    : isAbsolute(spec.source.keyring) ? spec.source.keyring : join(opts.specDir, spec.source.keyring);
+  let keyringBytes: Buffer;
+  try {
+    keyringBytes = readFileSync(keyringPath);
+  } catch (e) {
+    throw ioError(e, spec.source.keyring === undefined
+      ? `cannot read the host Debian archive keyring ${keyringPath} (install debian-archive-keyring, or set source.keyring)`
+      : `cannot read source.keyring ${keyringPath}`);
+  }
+  const keys = await readKeyrings([{ name: keyringPath, bytes: keyringBytes }]);
+  const snapshot = await chooseSnapshot(spec, opts);
+
+  const main = await readSuite(suite, suiteRoots(spec.source, suite, snapshot, opts.aptDir), keys, spec, opts);
+  const extra: ReadSuite[] = [];
+  for (const s of spec.source.extraSuites ?? []) extra.push(await readSuite(s, suiteRoots(spec.source, s, snapshot, opts.aptDir), keys, spec, opts));
+
+  // Every suite's packages in one universe (the main suite's first); the suite each came from.
+  const from = new Map<IndexPackage, string>();
+  const all: IndexPackage[] = [];
+  for (const r of [main, ...extra]) for (const p of r.packages) { all.push(p); from.set(p, r.suite); }
   const selected = resolve(makeUniverse(all), {
     packages: spec.packages,
     essential: spec.essential,
     ...(spec.priority ? { priority: spec.priority } : {}),
   });
-  const inRelease = Buffer.from(verified.text, 'utf8');
   return {
     lockVersion: 1,
     specDigest: opts.specDigest,
     source: {
       distro: 'debian', suite,
-      ...(release.codename ? { codename: release.codename } : {}),
+      ...(main.release.codename ? { codename: main.release.codename } : {}),
       architecture, components,
-      date: release.date,
-      sourceDateEpoch: release.epoch,
-      inRelease: { size: inRelease.length, sha256: createHash('sha256').update(inRelease).digest('hex') },
-      signers: verified.signers,
-      indexes,
+      date: main.release.date,
+      sourceDateEpoch: snapshot === undefined ? main.release.epoch : timestampEpoch(snapshot)!,
+      inRelease: main.inRelease,
+      signers: main.signers,
+      indexes: main.indexes,
+      ...(snapshot === undefined ? {} : { snapshot }),
+      ...(extra.length === 0 ? {} : {
+        extraSuites: extra.map((r) => ({
+          suite: r.suite, ...(r.release.codename ? { codename: r.release.codename } : {}), date: r.release.date,
+          inRelease: r.inRelease, signers: r.signers, indexes: r.indexes,
+        })),
+      }),
     },
-    packages: selected.map((p) => ({
-      name: p.name, version: p.version, architecture: p.architecture, filename: p.filename,
-      size: p.size, sha256: p.sha256, source: p.source, sourceVersion: p.sourceVersion, component: p.component,
-    })),
+    packages: selected.map((p) => {
+      const s = from.get(p);
+      return {
+        name: p.name, version: p.version, architecture: p.architecture, filename: p.filename,
+        size: p.size, sha256: p.sha256, source: p.source, sourceVersion: p.sourceVersion, component: p.component,
+        ...(s !== undefined && s !== suite ? { suite: s } : {}),
+      };
+    }),
   };
 }

@@ -12,6 +12,20 @@ export const debianLockedPackage = z.strictObject({
   source: z.string(),
   sourceVersion: z.string(),
   component: z.string(),
+  /** The suite it comes from, when that is one of source.extraSuites. */
+  suite: z.string().optional(),
+});
+
+const indexes = z.array(z.strictObject({ path: z.string(), size: z.number().int(), sha256: sha256Hex }));
+
+/** A further suite's signed Release and indexes (source.extraSuites). */
+export const debianLockedSuite = z.strictObject({
+  suite: z.string(),
+  codename: z.string().optional(),
+  date: z.string(),
+  inRelease: z.strictObject({ size: z.number().int(), sha256: sha256Hex }),
+  signers: z.array(z.string()),
+  indexes,
 });
 
 export const debianLock = z.strictObject({
@@ -26,7 +40,10 @@ export const debianLock = z.strictObject({
     sourceDateEpoch: z.number().int(),
     inRelease: z.strictObject({ size: z.number().int(), sha256: sha256Hex }),
     signers: z.array(z.string()),
-    indexes: z.array(z.strictObject({ path: z.string(), size: z.number().int(), sha256: sha256Hex })),
+    indexes,
+    /** The snapshot timestamp every suite was read at (YYYYMMDDTHHMMSSZ); absent for a mirror. */
+    snapshot: z.string().regex(/^\d{8}T\d{6}Z$/).optional(),
+    extraSuites: z.array(debianLockedSuite).optional(),
   }),
   packages: z.array(debianLockedPackage),
 });

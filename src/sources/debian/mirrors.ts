@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ReproError, ioError } from '../../model/errors.js';
 import { field, parseParagraphs } from './control.js';
 import type { DebianSource } from './schema.js';
+import { snapshotBases, snapshotRoots } from './snapshot.js';
 
 export interface AptSource {
   uri: string;
@@ -72,21 +73,30 @@ export function hostAptSources(etc = '/etc/apt'): AptSource[] {
 
 /**
  * Mirror base URLs for `suite`: sources that list the suite itself first, then the other sources
- * of the same kind (not `-security`, which lives in its own archive), without duplicates.
+ * of the same kind (`-security` suites live in an archive of their own), without duplicates.
  */
 export function mirrorsFor(sources: AptSource[], suite: string): string[] {
   const norm = (u: string): string => u.replace(/\/+$/, '');
+  const security = suite.endsWith('-security');
   const first = sources.filter((s) => s.suites.includes(suite)).map((s) => norm(s.uri));
-  const rest = sources.filter((s) => s.suites.some((x) => !x.endsWith('-security'))).map((s) => norm(s.uri));
+  const rest = sources.filter((s) => s.suites.some((x) => x.endsWith('-security') === security)).map((s) => norm(s.uri));
   return [...new Set([...first, ...rest])];
 }
 
 /** The spec's mirrors, else the host's apt sources for the suite; never a built-in host. */
-export function debianMirrors(source: DebianSource, aptDir?: string): string[] {
+export function debianMirrors(source: DebianSource, aptDir?: string, suite = source.suite): string[] {
   if (source.mirrors) return source.mirrors.map((m) => m.replace(/\/+$/, ''));
-  const found = mirrorsFor(hostAptSources(aptDir), source.suite);
+  const found = mirrorsFor(hostAptSources(aptDir), suite);
   if (found.length === 0) {
-    throw new ReproError('E_SPEC', `no mirror: the spec has no source.mirrors and this host has no apt sources; add e.g. "mirrors: [<your Debian mirror URL>]" under source:`);
+    throw new ReproError('E_SPEC', `no mirror for ${suite}: the spec has no source.mirrors and this host has no apt sources for it; add e.g. "mirrors: [<your Debian mirror URL>]" under source:`);
   }
   return found;
+}
+
+/**
+ * Where a suite's `dists/` and `pool/` are, in order: below each snapshot base at the lock's
+ * timestamp when there is one, else the mirrors (the spec's, else the host's apt sources).
+ */
+export function suiteRoots(source: DebianSource, suite: string, snapshot: string | undefined, aptDir?: string): string[] {
+  return snapshot === undefined ? debianMirrors(source, aptDir, suite) : snapshotRoots(snapshotBases(source.mirrors), suite, snapshot);
 }

@@ -5,14 +5,21 @@
  */
 import { z } from 'zod';
 import type { SpecView } from '../distribution.js';
+import { timestampEpoch } from './snapshot.js';
+
+const suiteName = z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'a suite or codename such as bookworm');
 
 export const debianSource = z.strictObject({
   distro: z.literal('debian'),
-  suite: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'a suite or codename such as bookworm'),
+  suite: suiteName,
+  extraSuites: z.array(suiteName).min(1).optional()
+    .describe('Further suites layered over suite, such as bookworm-updates and bookworm-security: of two versions of a package the higher wins, as apt chooses'),
+  snapshot: z.string().refine((s) => s === 'latest' || timestampEpoch(s) !== undefined, 'a snapshot timestamp such as 20250520T000000Z (YYYYMMDDTHHMMSSZ, UTC), or latest').optional()
+    .describe('Resolve against this snapshot of the archive (snapshot.debian.org layout: <base>/archive/debian/<timestamp>/); latest: the newest, chosen by lock and written into the lock. Also the default SOURCE_DATE_EPOCH'),
   components: z.array(z.string().regex(/^[a-z0-9][a-z0-9/-]*$/)).min(1).default(['main']),
   architecture: z.string().regex(/^[a-z0-9-]+$/).default('amd64'),
   mirrors: z.array(z.url({ protocol: /^(https?|file)$/ })).min(1).optional()
-    .describe('Mirror base URLs, tried in order; default: the host apt configuration'),
+    .describe('Mirror base URLs, tried in order; default: the host apt configuration. With snapshot: snapshot service bases (<base>/archive/<archive>/<timestamp>/ below them); default: https://snapshot.debian.org'),
   keyring: z.string().min(1).optional()
     .describe('OpenPGP keyring (binary or armored) relative to the spec; default: the host Debian archive keyring'),
 });
@@ -32,6 +39,12 @@ export function checkDebianSpec(spec: SpecView<{ distro: string }>, issue: (path
   if (spec.source.distro === 'debian') {
     spec.packages.forEach((p, i) => {
       if (!/^[a-z0-9][a-z0-9+.-]+$/.test(p)) issue(['packages', i], 'a package name');
+    });
+    const src = spec.source as Partial<DebianSource>;
+    const seen = new Set([src.suite]);
+    (src.extraSuites ?? []).forEach((s, i) => {
+      if (seen.has(s)) issue(['source', 'extraSuites', i], `${s} is listed twice (suite or extraSuites)`);
+      seen.add(s);
     });
   } else {
     if (spec['essential'] === true) issue(['essential'], 'applies to Debian sources only');
