@@ -1,0 +1,131 @@
+/**
+ * `build SPEC --provenance`: an in-toto Statement v1 with an SLSA Provenance v1 predicate
+ * (https://slsa.dev/provenance/v1) for the image a spec build made: the build type (ours, see
+ * docs/provenance.md), the spec and lock digests, SOURCE_DATE_EPOCH and the output options as
+ * external parameters, every locked file (package, signature) with its SHA-256 as a resolved
+ * dependency, the builder's id and version. It has no wall-clock time (no runDetails.metadata),
+ * no path and no host: the same spec, lock, epoch and tool version give the same bytes. It travels
+ * beside the image as an OCI 1.1 referrer, as the SBOM does (see attach.ts), and/or as a file.
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Attachment } from '../image/referrer.js';
+import { ioError } from '../model/errors.js';
+import { formatPlatform, type Platform } from '../model/platform.js';
+import type { BuiltImage } from '../pipeline/tree-steps.js';
+import { lockedFiles } from '../pipeline/spec.js';
+import { distributionFor } from '../sources/index.js';
+import { loadSpec } from '../spec/load.js';
+import { checkLockMatches, lockPathFor, readLock } from '../spec/lockfile.js';
+import { rfc3339 } from './document.js';
+import { INTOTO_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, STATEMENT_TYPE, digestSet, encodeStatement, sha256Hex, type ResourceDescriptor, type Statement } from './intoto.js';
+
+export const PROVENANCE_PREDICATE_TYPE = 'https://slsa.dev/provenance/v1';
+/** Our build type: a spec and its lock built by repro-image (its parameters: docs/provenance.md). */
+export const SPEC_BUILD_TYPE = 'urn:repro-image:build-type:spec:v1';
+/** The builder id when none is given: a local run of the tool, vouched for by nobody in particular. */
+export const DEFAULT_BUILDER_ID = 'urn:repro-image:builder:local';
+
+export interface ToolVersion {
+  name: string;
+  version: string;
+}
+
+export interface ProvenanceOptions {
+  /** The spec that was built (its lock is SPEC.lock.json beside it). */
+  spec: string;
+  /** runDetails.builder.id (a URI naming who ran the build; default urn:repro-image:builder:local). */
+  builderId?: string;
+  /** The tool's name and version (runDetails.builder.version); the library entry fills it in. */
+  tool: ToolVersion;
+}
+
+/** What the provenance says of the image built. */
+export interface ProvenanceSubject {
+  manifest: { digest: string; annotations?: Record<string, string> | undefined };
+  platform: Platform;
+  sourceDateEpoch: number;
+}
+
+export interface SlsaProvenance {
+  buildDefinition: {
+    buildType: string;
+    externalParameters: Record<string, unknown>;
+    resolvedDependencies: ResourceDescriptor[];
+  };
+  runDetails: {
+    builder: { id: string; version: Record<string, string> };
+  };
+}
+
+const TITLE = 'org.opencontainers.image.title';
+
+/** Reads the spec and its lock once (refusing a stale lock before a long build), and returns the statement maker. */
+export function provenanceMaker(opts: ProvenanceOptions): (image: ProvenanceSubject) => Statement<SlsaProvenance> {
+  const loaded = loadSpec(opts.spec);
+  const { spec } = loaded;
+  const lockPath = lockPathFor(loaded.file);
+  const lock = readLock(lockPath);
+  checkLockMatches(lock, spec, lockPath, opts.spec);
+  const read = (p: string): Buffer => {
+    try {
+      return readFileSync(p);
+    } catch (e) {
+      throw ioError(e, `cannot read ${p}`);
+    }
+  };
+  const specBytes = read(loaded.file);
+  const lockBytes = read(lockPath);
+  const distribution = distributionFor(spec.source.distro);
+  const purls = new Map(distribution.lockRecords(lock).map((r) => [r.name, r.purl]));
+  const dependencies: ResourceDescriptor[] = lockedFiles(spec, lock)
+    .map((f): ResourceDescriptor => {
+      const pkg = purls.get(f.key);
+      const sig = f.key.endsWith('.sig') ? purls.get(f.key.slice(0, -4)) : undefined;
+      const uri = pkg ?? (sig ? `${sig}#${encodeURIComponent(basename(f.filename))}` : undefined);
+      return { ...(uri ? { uri } : {}), name: f.filename, digest: { sha256: f.sha256 } };
+    })
+    .sort((a, b) => (a.name! < b.name! ? -1 : a.name! > b.name! ? 1 : 0));
+  const builderId = opts.builderId ?? DEFAULT_BUILDER_ID;
+  return (image) => ({
+    _type: STATEMENT_TYPE,
+    subject: [{ name: image.manifest.annotations?.[TITLE] ?? spec.name, digest: digestSet(image.manifest.digest) }],
+    predicateType: PROVENANCE_PREDICATE_TYPE,
+    predicate: {
+      buildDefinition: {
+        buildType: SPEC_BUILD_TYPE,
+        externalParameters: {
+          spec: { name: basename(loaded.file), digest: { sha256: sha256Hex(specBytes) } },
+          lock: { name: basename(lockPath), digest: { sha256: sha256Hex(lockBytes) } },
+          sourceDateEpoch: image.sourceDateEpoch,
+          output: {
+            platform: formatPlatform(image.platform),
+            compression: spec.compression,
+            normalize: spec.normalize,
+            ...(image.manifest.annotations ? { annotations: image.manifest.annotations } : {}),
+          },
+        },
+        resolvedDependencies: dependencies,
+      },
+      runDetails: {
+        builder: { id: builderId, version: { [opts.tool.name]: opts.tool.version } },
+      },
+    },
+  });
+}
+
+/** The provenance of a spec build as an OCI 1.1 referrer of the image (see sbom/attach.ts). */
+export function provenanceAttachment(opts: ProvenanceOptions & { onStatement?: (bytes: Buffer) => void; attach?: boolean }): (image: BuiltImage) => Attachment | undefined {
+  const make = provenanceMaker(opts);
+  return (image) => {
+    const bytes = encodeStatement(make({ manifest: { digest: image.manifest.digest, annotations: image.manifest.value.annotations }, platform: image.platform, sourceDateEpoch: image.sourceDateEpoch }));
+    opts.onStatement?.(bytes);
+    if (opts.attach === false) return undefined;
+    return {
+      artifactType: INTOTO_MEDIA_TYPE,
+      mediaType: INTOTO_MEDIA_TYPE,
+      data: bytes,
+      annotations: { 'org.opencontainers.image.created': rfc3339(image.sourceDateEpoch), [PREDICATE_TYPE_ANNOTATION]: PROVENANCE_PREDICATE_TYPE },
+    };
+  };
+}
