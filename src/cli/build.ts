@@ -69,6 +69,14 @@ ${CONTAINERFILE_HELP}
                              artifact manifest whose subject is the image, in a registry pushed
                              through the referrers API or, where the registry has none, under the
                              sha256-HEX tag; the image's digest does not change (see docs/sbom.md)
+  --provenance               (spec) also write the build's SLSA v1 provenance (an in-toto
+                             Statement: spec and lock digests, SOURCE_DATE_EPOCH, every locked
+                             file's SHA-256, the builder; no wall-clock time, so the same inputs
+                             give the same bytes) beside the image as a referrer, as --sbom does
+  --provenance-file FILE     (spec) write that Statement to FILE too (any output, docker-archive
+                             included); alone, nothing is attached (see docs/provenance.md)
+  --builder-id URI           the provenance's runDetails.builder.id (default
+                             urn:repro-image:builder:local)
 ${REGISTRY_HELP}
   -h, --help                 this help
 
@@ -107,15 +115,50 @@ export const BUILD_FLAGS = {
 export type BuildFlagValues = ReturnType<typeof parse<typeof BUILD_FLAGS>>['values'];
 
 /** build's own flags beyond the ones verify shares. */
-export const BUILD_ONLY = { sbom: { type: 'string', multiple: true } } as const;
+export const BUILD_ONLY = {
+  sbom: { type: 'string', multiple: true },
+  provenance: { type: 'boolean' },
+  'provenance-file': { type: 'string' },
+  'builder-id': { type: 'string' },
+} as const;
 
 /** `--sbom FORMAT`s as attachments (loaded only when asked for). */
-async function attachments(formats: string[] | undefined, output: string): Promise<{ attach?: Array<(i: BuiltImage) => Attachment> }> {
+async function attachments(formats: string[] | undefined, output: string): Promise<{ attach?: Array<(i: BuiltImage) => Attachment | undefined | Promise<Attachment | undefined>> }> {
   if (!formats || formats.length === 0) return {};
   if (output.startsWith('docker-archive:')) throw new ReproError('E_USAGE', 'build: --sbom needs an output that holds OCI artifacts (oci:, oci-archive:, docker://); a docker-archive holds none');
   for (const f of formats) if (f !== 'spdx-json' && f !== 'cyclonedx-json') throw new ReproError('E_USAGE', `--sbom: expected spdx-json or cyclonedx-json, got ${JSON.stringify(f)}`);
   const { sbomAttachment } = await import('../sbom/attach.js');
   return { attach: formats.map((f) => sbomAttachment(f)) };
+}
+
+/** --provenance, --provenance-file, --builder-id: the provenance maker (a spec build only). */
+function provenanceFlags(v: { provenance?: boolean | undefined; 'provenance-file'?: string | undefined; 'builder-id'?: string | undefined; rootfs?: string | undefined; containerfile?: string | undefined }, spec: string | undefined, io: Io): (() => Promise<(i: BuiltImage) => Promise<Attachment | undefined>>) | undefined {
+  if (!v.provenance && v['provenance-file'] === undefined) {
+    if (v['builder-id'] !== undefined) throw new ReproError('E_USAGE', 'build: --builder-id applies with --provenance or --provenance-file');
+    return undefined;
+  }
+  const flag = v.provenance ? '--provenance' : '--provenance-file';
+  if (spec === undefined) throw new ReproError('E_UNSUPPORTED', `build: ${flag} records a spec build (its lock lists every input); --rootfs and --containerfile builds have none yet`);
+  const file = v['provenance-file'];
+  return async () => {
+    const { provenanceAttachment } = await import('../sbom/provenance.js');
+    const { toolInfo } = await import('../verify/tool.js');
+    const { writeFileAtomic } = await import('../fs/atomic.js');
+    let statement: Buffer | undefined;
+    const make = provenanceAttachment({
+      spec, tool: toolInfo(), attach: v.provenance === true,
+      ...(v['builder-id'] !== undefined ? { builderId: v['builder-id'] } : {}),
+      onStatement: (bytes) => { statement = bytes; },
+    });
+    return async (image) => {
+      const a = make(image);
+      if (file !== undefined && statement) {
+        await writeFileAtomic(file, statement);
+        if (verbosity(io) !== 'quiet') io.stderr(`provenance written to ${file}\n`);
+      }
+      return a;
+    };
+  };
 }
 
 export async function buildCommand(args: string[], io: Io): Promise<number> {
@@ -129,11 +172,15 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
   }
   if (!v.output) throw new ReproError('E_USAGE', 'build: --output REF is required (see repro-image build --help)');
   if (v.output.startsWith('disk:')) {
-    if (v.sbom !== undefined || v.containerfile !== undefined) throw new ReproError('E_USAGE', `build: --${v.sbom !== undefined ? 'sbom' : 'containerfile'} does not apply to a disk image`);
+    const notDisk = (['sbom', 'containerfile', 'provenance', 'provenance-file'] as const).find((k) => v[k] !== undefined);
+    if (notDisk) throw new ReproError('E_USAGE', `build: --${notDisk} does not apply to a disk image`);
     return buildDiskCommand(positionals[0], v, io);
   }
   if (v.disk !== undefined) throw new ReproError('E_USAGE', 'build: --disk applies to --output disk:FILE');
   const attach = await attachments(v.sbom, v.output);
+  const provenance = provenanceFlags(v, positionals[0], io);
+  if (provenance && v.output.startsWith('docker-archive:') && v.provenance) throw new ReproError('E_USAGE', 'build: --provenance needs an output that holds OCI artifacts (oci:, oci-archive:, docker://); a docker-archive holds none (write it with --provenance-file FILE)');
+  if (provenance) attach.attach = [...(attach.attach ?? []), await provenance()];
   if (v.containerfile !== undefined) {
     if (positionals.length > 0 || v.rootfs) throw new ReproError('E_USAGE', 'build: --containerfile, --rootfs and a SPEC are three different inputs; give one');
     return buildContainerfileCommand(v, io);
@@ -273,7 +320,7 @@ export function specBuildOptions(spec: string, v: BuildFlagValues, io: Io): Omit
   };
 }
 
-async function buildSpecCommand(spec: string, v: BuildFlagValues, io: Io, attach: { attach?: Array<(i: BuiltImage) => Attachment> }): Promise<number> {
+async function buildSpecCommand(spec: string, v: BuildFlagValues, io: Io, attach: { attach?: Array<(i: BuiltImage) => Attachment | undefined | Promise<Attachment | undefined>> }): Promise<number> {
   const fetching = progressLine(io, 'fetching');
   const progress = progressLine(io, 'writing layer');
   const push = progressLine(io, 'pushing');

@@ -13,10 +13,15 @@
  * inputs makes the same bytes (and `--attach` run twice adds nothing); `--time-verified now` puts
  * the wall clock there instead. See docs/attestations.md.
  */
+import { readFileSync } from 'node:fs';
 import type { Attachment } from '../image/referrer.js';
-import { ReproError } from '../model/errors.js';
+import type { Digest } from '../model/digest.js';
+import { ReproError, ioError, option } from '../model/errors.js';
+import { attachReferrers } from '../transports/index.js';
+import { formatImageRef, parseImageRef, type ImageRef } from '../transports/reference.js';
+import type { RegistryOptions } from '../transports/registry/client.js';
 import { rfc3339 } from './document.js';
-import { DSSE_MEDIA_TYPE, INTOTO_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, STATEMENT_TYPE, digestSet, encodeEnvelope, encodeStatement, signEnvelope, type DigestSet, type Statement } from './intoto.js';
+import { DSSE_MEDIA_TYPE, INTOTO_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, STATEMENT_TYPE, digestSet, sha256Hex, encodeEnvelope, encodeStatement, signEnvelope, type DigestSet, type Statement } from './intoto.js';
 import type { KeyObject } from 'node:crypto';
 import type { ToolVersion } from './provenance.js';
 
@@ -31,7 +36,8 @@ export const VERIFIED_LEVEL = { digest: 'REPRO_IMAGE_REBUILT_DIGEST', content: '
 /** What `verify` (or `verifyContainerfile`) returns, as far as a VSA needs it (a VerifyResult is one). */
 export interface VerificationOutcome {
   verdict: 'reproduced' | 'not-reproduced';
-  level: 'manifest' | 'content';
+  /** manifest (digest level), content, or none reached (a failed two-step proof). */
+  level: 'manifest' | 'content' | 'none';
   inputs: {
     spec?: string;
     lock?: { path: string; digest: string };
@@ -85,7 +91,7 @@ const baseName = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
 
 export function vsaStatement(outcome: VerificationOutcome, opts: VsaOptions): Statement<VsaPredicate> {
   if (!URI.test(opts.verifierId)) throw new ReproError('E_USAGE', `verifierId: expected a URI (https://…, urn:…, mailto:…), got ${JSON.stringify(opts.verifierId)}`);
-  const level = outcome.level === 'manifest' ? 'digest' : 'content';
+  const level = outcome.level === 'content' ? 'content' : 'digest';
   const subjectDigest = level === 'digest' ? outcome.published.manifest : outcome.published.config;
   const passed = outcome.verdict === 'reproduced';
   const inputs = outcome.inputs;
@@ -127,4 +133,43 @@ export function encodeAttestation(statement: Statement<unknown>, key?: KeyObject
 /** An attestation as an OCI 1.1 referrer of the image verified. */
 export function attestationAttachment(encoded: { mediaType: string; bytes: Buffer }, predicateType: string, created?: string): Attachment {
   return { artifactType: encoded.mediaType, mediaType: encoded.mediaType, data: encoded.bytes, annotations: { [PREDICATE_TYPE_ANNOTATION]: predicateType, ...(created ? { 'org.opencontainers.image.created': created } : {}) } };
+}
+
+export interface AttestVerificationOptions extends Omit<VsaOptions, 'specDigest'> {
+  /** Sign as a DSSE envelope with this private key (Ed25519 or ECDSA P-256). */
+  key?: KeyObject;
+  /** Push the VSA beside the verified image at this reference (an oci: layout or a registry). */
+  attachTo?: ImageRef | string;
+  registry?: RegistryOptions;
+}
+
+export interface AttestVerificationResult {
+  statement: Statement<VsaPredicate>;
+  /** application/vnd.in-toto+json, or application/vnd.dsse.envelope.v1+json when signed. */
+  mediaType: string;
+  bytes: Buffer;
+  /** The referrer written, when attached. */
+  attached?: { digest: string; artifactType: string; via: string };
+}
+
+/** A verification's VSA: made, signed when a key is given, attached when asked (the library side of `verify --attest/--attach`). */
+export async function attestVerification(outcome: VerificationOutcome, opts: AttestVerificationOptions): Promise<AttestVerificationResult> {
+  let specDigest: string | undefined;
+  if (outcome.inputs.spec !== undefined) {
+    try {
+      specDigest = `sha256:${sha256Hex(readFileSync(outcome.inputs.spec))}`;
+    } catch (e) {
+      throw ioError(e, `cannot read the spec ${outcome.inputs.spec}`);
+    }
+  }
+  const statement = vsaStatement(outcome, { ...opts, ...(specDigest ? { specDigest } : {}) });
+  const encoded = encodeAttestation(statement, opts.key);
+  const result: AttestVerificationResult = { statement, ...encoded };
+  if (opts.attachTo !== undefined) {
+    const ref = typeof opts.attachTo === 'string' ? parseImageRef(opts.attachTo, option('attachTo')) : opts.attachTo;
+    if (outcome.level === 'content') throw new ReproError('E_UNSUPPORTED', `${formatImageRef(ref)} keeps no manifest digest to attach a verification summary to; write it to a file instead`);
+    const [attached] = await attachReferrers(ref, outcome.published.manifest as Digest, [attestationAttachment(encoded, VSA_PREDICATE_TYPE, statement.predicate.timeVerified)], opts.registry ? { registry: opts.registry } : {});
+    result.attached = attached!;
+  }
+  return result;
 }
