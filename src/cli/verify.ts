@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { ReproError, ioError } from '../model/errors.js';
 import { parseSourceDateEpoch } from '../pipeline/epoch.js';
-import type { VerificationOutcome } from '../sbom/vsa.js';
+import { checkVerifierId, type VerificationOutcome } from '../sbom/vsa.js';
+import { signingKey } from '../sbom/intoto.js';
 import { verify, type VerifyResult } from '../verify/verify.js';
 import { tmpdir } from 'node:os';
 import { defaultCacheDir } from '../fetch/cache.js';
@@ -133,14 +134,15 @@ function attestFlags(v: VerifyValues): ((r: VerificationOutcome, io: Io) => Prom
     return undefined;
   }
   if (v['verifier-id'] === undefined) throw new ReproError('E_USAGE', `verify: --${v.attest !== undefined ? 'attest' : 'attach'} needs --verifier-id URI (who vouches for the result)`);
+  checkVerifierId(v['verifier-id'], '--verifier-id');
   const tv = v['time-verified'];
   let timeVerified: number | undefined;
   if (tv === 'now') timeVerified = Math.floor(Date.now() / 1000);
   else if (tv !== undefined) timeVerified = parseSourceDateEpoch(tv, '--time-verified');
   const keyPem = v['sign-key'] !== undefined ? readKeyFile(v['sign-key']) : undefined;
+  if (keyPem) signingKey(keyPem, v['sign-key']!);
   return async (r, io) => {
     const { attestVerification } = await import('../sbom/vsa.js');
-    const { signingKey } = await import('../sbom/intoto.js');
     const { toolInfo } = await import('../verify/tool.js');
     const out = await attestVerification(r, {
       verifierId: v['verifier-id']!, tool: toolInfo(),

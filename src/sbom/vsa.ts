@@ -89,8 +89,13 @@ const URI = /^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$/;
 
 const baseName = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
 
+/** A verifier id must be a URI (VSA v1: verifier.id is a TypeURI). */
+export function checkVerifierId(id: string, name = option('verifierId')): void {
+  if (!URI.test(id)) throw new ReproError('E_USAGE', `${name}: expected a URI (https://…, urn:…, mailto:…), got ${JSON.stringify(id)}`);
+}
+
 export function vsaStatement(outcome: VerificationOutcome, opts: VsaOptions): Statement<VsaPredicate> {
-  if (!URI.test(opts.verifierId)) throw new ReproError('E_USAGE', `verifierId: expected a URI (https://…, urn:…, mailto:…), got ${JSON.stringify(opts.verifierId)}`);
+  checkVerifierId(opts.verifierId);
   const level = outcome.level === 'content' ? 'content' : 'digest';
   const subjectDigest = level === 'digest' ? outcome.published.manifest : outcome.published.config;
   const passed = outcome.verdict === 'reproduced';
