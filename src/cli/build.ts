@@ -123,7 +123,7 @@ export const BUILD_ONLY = {
 } as const;
 
 /** `--sbom FORMAT`s as attachments (loaded only when asked for). */
-async function attachments(formats: string[] | undefined, output: string): Promise<{ attach?: Array<(i: BuiltImage) => Attachment | undefined | Promise<Attachment | undefined>> }> {
+async function attachments(formats: string[] | undefined, output: string): Promise<Attachments> {
   if (!formats || formats.length === 0) return {};
   if (output.startsWith('docker-archive:')) throw new ReproError('E_USAGE', 'build: --sbom needs an output that holds OCI artifacts (oci:, oci-archive:, docker://); a docker-archive holds none');
   for (const f of formats) if (f !== 'spdx-json' && f !== 'cyclonedx-json') throw new ReproError('E_USAGE', `--sbom: expected spdx-json or cyclonedx-json, got ${JSON.stringify(f)}`);
@@ -131,33 +131,43 @@ async function attachments(formats: string[] | undefined, output: string): Promi
   return { attach: formats.map((f) => sbomAttachment(f)) };
 }
 
-/** --provenance, --provenance-file, --builder-id: the provenance maker (a spec build only). */
-function provenanceFlags(v: { provenance?: boolean | undefined; 'provenance-file'?: string | undefined; 'builder-id'?: string | undefined; rootfs?: string | undefined; containerfile?: string | undefined }, spec: string | undefined, io: Io): (() => Promise<(i: BuiltImage) => Promise<Attachment | undefined>>) | undefined {
+type Maker = (i: BuiltImage) => Attachment | undefined | Promise<Attachment | undefined>;
+
+/** Attachments for the build, and what to do once it has succeeded (write --provenance-file). */
+interface Attachments {
+  attach?: Maker[];
+  after?: () => Promise<void>;
+}
+
+/**
+ * --provenance, --provenance-file, --builder-id (a spec build only): the provenance maker, and the
+ * file written once the build has succeeded (never beside a failed output).
+ */
+async function provenanceFlags(v: BuildFlagValues & { provenance?: boolean | undefined; 'provenance-file'?: string | undefined; 'builder-id'?: string | undefined }, spec: string | undefined, io: Io): Promise<Attachments | undefined> {
   if (!v.provenance && v['provenance-file'] === undefined) {
     if (v['builder-id'] !== undefined) throw new ReproError('E_USAGE', 'build: --builder-id applies with --provenance or --provenance-file');
     return undefined;
   }
   const flag = v.provenance ? '--provenance' : '--provenance-file';
-  if (spec === undefined) throw new ReproError('E_UNSUPPORTED', `build: ${flag} records a spec build (its lock lists every input); --rootfs and --containerfile builds have none yet`);
+  if (spec === undefined || v.containerfile !== undefined) throw new ReproError('E_UNSUPPORTED', `build: ${flag} records a spec build (its lock lists every input); --rootfs and --containerfile builds have none yet`);
+  if (v.provenance && v.output!.startsWith('docker-archive:')) throw new ReproError('E_USAGE', 'build: --provenance needs an output that holds OCI artifacts (oci:, oci-archive:, docker://); a docker-archive holds none (write it with --provenance-file FILE)');
   const file = v['provenance-file'];
-  return async () => {
-    const { provenanceAttachment } = await import('../sbom/provenance.js');
-    const { toolInfo } = await import('../verify/tool.js');
-    const { writeFileAtomic } = await import('../fs/atomic.js');
-    let statement: Buffer | undefined;
-    const make = provenanceAttachment({
-      spec, tool: toolInfo(), attach: v.provenance === true,
-      ...(v['builder-id'] !== undefined ? { builderId: v['builder-id'] } : {}),
-      onStatement: (bytes) => { statement = bytes; },
-    });
-    return async (image) => {
-      const a = make(image);
-      if (file !== undefined && statement) {
-        await writeFileAtomic(file, statement);
-        if (verbosity(io) !== 'quiet') io.stderr(`provenance written to ${file}\n`);
-      }
-      return a;
-    };
+  const { provenanceAttachment } = await import('../sbom/provenance.js');
+  const { toolInfo } = await import('../verify/tool.js');
+  let statement: Buffer | undefined;
+  const make = provenanceAttachment({
+    spec, tool: toolInfo(), attach: v.provenance === true,
+    ...(v['builder-id'] !== undefined ? { builderId: v['builder-id'] } : {}),
+    onStatement: (bytes) => { statement = bytes; },
+  });
+  return {
+    attach: [make],
+    after: async () => {
+      if (file === undefined || !statement) return;
+      const { writeFileAtomic } = await import('../fs/atomic.js');
+      await writeFileAtomic(file, statement);
+      if (verbosity(io) !== 'quiet') io.stderr(`provenance written to ${file}\n`);
+    },
   };
 }
 
@@ -177,10 +187,9 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
     return buildDiskCommand(positionals[0], v, io);
   }
   if (v.disk !== undefined) throw new ReproError('E_USAGE', 'build: --disk applies to --output disk:FILE');
-  const attach = await attachments(v.sbom, v.output);
-  const provenance = provenanceFlags(v, positionals[0], io);
-  if (provenance && v.output.startsWith('docker-archive:') && v.provenance) throw new ReproError('E_USAGE', 'build: --provenance needs an output that holds OCI artifacts (oci:, oci-archive:, docker://); a docker-archive holds none (write it with --provenance-file FILE)');
-  if (provenance) attach.attach = [...(attach.attach ?? []), await provenance()];
+  const attach: Attachments = await attachments(v.sbom, v.output);
+  const provenance = await provenanceFlags(v, positionals[0], io);
+  if (provenance) Object.assign(attach, { attach: [...(attach.attach ?? []), ...provenance.attach!], after: provenance.after });
   if (v.containerfile !== undefined) {
     if (positionals.length > 0 || v.rootfs) throw new ReproError('E_USAGE', 'build: --containerfile, --rootfs and a SPEC are three different inputs; give one');
     return buildContainerfileCommand(v, io);
@@ -197,7 +206,7 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
     output: v.output,
     registry: registryOptions(v, io, push.update),
     onProgress: progress.update,
-    ...attach,
+    ...(attach.attach ? { attach: attach.attach } : {}),
   }).finally(() => {
     progress.end();
     push.end();
@@ -320,7 +329,7 @@ export function specBuildOptions(spec: string, v: BuildFlagValues, io: Io): Omit
   };
 }
 
-async function buildSpecCommand(spec: string, v: BuildFlagValues, io: Io, attach: { attach?: Array<(i: BuiltImage) => Attachment | undefined | Promise<Attachment | undefined>> }): Promise<number> {
+async function buildSpecCommand(spec: string, v: BuildFlagValues, io: Io, { after, ...attach }: Attachments): Promise<number> {
   const fetching = progressLine(io, 'fetching');
   const progress = progressLine(io, 'writing layer');
   const push = progressLine(io, 'pushing');
@@ -334,6 +343,7 @@ async function buildSpecCommand(spec: string, v: BuildFlagValues, io: Io, attach
     ...attach,
     onProgress: (d, t) => { fetching.end(); progress.update(d, t); },
   }).finally(() => { fetching.end(); progress.end(); push.end(); });
+  await after?.();
   reportBuild(result, io, v.json === true);
   return 0;
 }

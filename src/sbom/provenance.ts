@@ -7,8 +7,8 @@
  * no path and no host: the same spec, lock, epoch and tool version give the same bytes. It travels
  * beside the image as an OCI 1.1 referrer, as the SBOM does (see attach.ts), and/or as a file.
  */
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, isAbsolute, join } from 'node:path';
 import type { Attachment } from '../image/referrer.js';
 import { ioError } from '../model/errors.js';
 import { formatPlatform, type Platform } from '../model/platform.js';
@@ -86,6 +86,7 @@ export function provenanceMaker(opts: ProvenanceOptions): (image: ProvenanceSubj
       return { ...(uri ? { uri } : {}), name: f.filename, digest: { sha256: f.sha256 } };
     })
     .sort((a, b) => (a.name! < b.name! ? -1 : a.name! > b.name! ? 1 : 0));
+  dependencies.push(...specFiles(loaded.spec.files, loaded.dir, read));
   const builderId = opts.builderId ?? DEFAULT_BUILDER_ID;
   return (image) => ({
     _type: STATEMENT_TYPE,
@@ -112,6 +113,29 @@ export function provenanceMaker(opts: ProvenanceOptions): (image: ProvenanceSubj
       },
     },
   });
+}
+
+const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/**
+ * The regular files the spec's `files:` copy in, each as `files:DEST` (a directory's as
+ * `files:DEST/REL`, walked in byte order) with its SHA-256, in the spec's order. Symlinks and
+ * empty directories have no bytes to digest; the spec (whose digest is recorded) names them.
+ */
+function specFiles(files: ReadonlyArray<{ src: string; dest: string }>, dir: string, read: (p: string) => Buffer): ResourceDescriptor[] {
+  const out: ResourceDescriptor[] = [];
+  const visit = (path: string, name: string): void => {
+    let st;
+    try {
+      st = lstatSync(path);
+    } catch (e) {
+      throw ioError(e, `cannot read ${path}`);
+    }
+    if (st.isFile()) out.push({ name, digest: { sha256: sha256Hex(read(path)) } });
+    else if (st.isDirectory()) for (const n of readdirSync(path).sort(byteOrder)) visit(join(path, n), `${name}/${n}`);
+  };
+  for (const f of files) visit(isAbsolute(f.src) ? f.src : join(dir, f.src), `files:${f.dest.replace(/\/+$/, '') || '/'}`);
+  return out;
 }
 
 /** The provenance of a spec build as an OCI 1.1 referrer of the image (see sbom/attach.ts). */

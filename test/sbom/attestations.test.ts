@@ -11,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createPrivateKey } from 'node:crypto';
+import { createHash, createPrivateKey } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,7 +60,11 @@ before(async () => {
   mkdirSync(join(dir, 'spec'));
   spec = join(dir, 'spec/image.yaml');
   cache = join(dir, 'cache');
-  writeFileSync(spec, `name: attested\nsource:\n  distro: debian\n  suite: testing\n  mirrors: ["${repo.url}"]\n  keyring: ${signer.keyring}\npackages: [app]\n`);
+  writeFileSync(join(dir, 'spec/motd'), 'welcome\n');
+  mkdirSync(join(dir, 'spec/conf/b'), { recursive: true });
+  writeFileSync(join(dir, 'spec/conf/b/z.conf'), 'z\n');
+  writeFileSync(join(dir, 'spec/conf/a.conf'), 'a\n');
+  writeFileSync(spec, `name: attested\nsource:\n  distro: debian\n  suite: testing\n  mirrors: ["${repo.url}"]\n  keyring: ${signer.keyring}\npackages: [app]\nfiles:\n  - {src: motd, dest: /etc/motd}\n  - {src: conf, dest: /etc/app/}\n`);
   await ok(['lock', spec]);
   await ok(['fetch', spec]);
   registry = await startRegistry({ kind: 'none' });
@@ -127,8 +131,20 @@ test('build --provenance: the same bytes from two builds to two outputs, the ima
   assert.equal(s.predicateType, PROVENANCE_PREDICATE_TYPE);
   assert.equal(`sha256:${s.subject[0]!.digest.sha256}`, plain);
   const lock = JSON.parse(readFileSync(join(dir, 'spec/image.lock.json'), 'utf8')) as { packages: Array<{ filename: string; sha256: string }> };
-  assert.deepEqual(s.predicate.buildDefinition.resolvedDependencies.map((d) => [d.name, d.digest.sha256]), lock.packages.map((p) => [p.filename, p.sha256]).sort());
-  assert.ok(s.predicate.buildDefinition.resolvedDependencies.every((d) => d.uri.startsWith('pkg:deb/debian/')));
+  const deps = s.predicate.buildDefinition.resolvedDependencies;
+  const locked = deps.filter((d) => !d.name.startsWith('files:'));
+  assert.deepEqual(locked.map((d) => [d.name, d.digest.sha256]), lock.packages.map((p) => [p.filename, p.sha256]).sort());
+  assert.ok(locked.every((d) => d.uri.startsWith('pkg:deb/debian/')));
+  // The spec's files: each regular file with its digest, a directory walked in byte order.
+  const sha = (t: string): string => createHash('sha256').update(t).digest('hex');
+  assert.deepEqual(deps.filter((d) => d.name.startsWith('files:')).map((d) => [d.name, d.digest.sha256]), [
+    ['files:/etc/motd', sha('welcome\n')], ['files:/etc/app/a.conf', sha('a\n')], ['files:/etc/app/b/z.conf', sha('z\n')],
+  ]);
+  // An independent validator of the same schema: python3-jsonschema, where it is installed.
+  if (spawnSync('python3', ['-c', 'import jsonschema'], { stdio: 'ignore' }).status === 0) {
+    const py = spawnSync('python3', ['-c', 'import json,sys,jsonschema; jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))', SCHEMA, a], { encoding: 'utf8' });
+    assert.equal(py.status, 0, py.stderr);
+  }
   assert.equal(s.predicate.buildDefinition.externalParameters.sourceDateEpoch, 1700000000);
   assert.equal(s.predicate.runDetails.builder.id, 'urn:repro-image:builder:local');
   assert.doesNotMatch(readFileSync(a, 'utf8'), new RegExp(dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'no path of this host');
