@@ -108,16 +108,22 @@ export async function attestations(reference: ImageRef | string, opts: Attestati
     for (const d of r.descriptors) {
       if (d.artifactType !== undefined && !ARTIFACT_TYPES.has(d.artifactType)) continue;
       const where = `${opened.store.where}: referrer ${d.digest}`;
-      const manifest = parseManifest(await readDocument(opened.store, d), where, d.mediaType);
-      const layer: Descriptor | undefined = manifest.value.layers[0];
-      const type = manifest.value.artifactType ?? d.artifactType;
-      if (!layer || !ARTIFACT_TYPES.has(layer.mediaType) || (type !== undefined && !ARTIFACT_TYPES.has(type))) continue;
-      if (manifest.value.subject?.digest !== s.digest) {
-        listed.push({ referrer: d.digest, subject: s.digest, signature: 'unsigned', valid: false, problem: `its manifest's subject is ${manifest.value.subject?.digest ?? 'missing'}` });
-        continue;
+      try {
+        const manifest = parseManifest(await readDocument(opened.store, d), where, d.mediaType);
+        const layer: Descriptor | undefined = manifest.value.layers[0];
+        const type = manifest.value.artifactType ?? d.artifactType;
+        if (!layer || !ARTIFACT_TYPES.has(layer.mediaType) || (type !== undefined && !ARTIFACT_TYPES.has(type))) continue;
+        if (manifest.value.subject?.digest !== s.digest) {
+          listed.push({ referrer: d.digest, subject: s.digest, signature: 'unsigned', valid: false, problem: `its manifest's subject is ${manifest.value.subject?.digest ?? 'missing'}` });
+          continue;
+        }
+        const checked = checkAttestation(await readBlob(opened.store, layer), layer.mediaType, s.digest, where, opts.key);
+        if (checked) listed.push({ referrer: d.digest, subject: s.digest, ...checked });
+      } catch (e) {
+        // A referrer that cannot be read as what it claims (bad JSON, wrong digest) is invalid, not fatal; I/O failures are.
+        if (!(e instanceof ReproError) || e.exitCode === 3) throw e;
+        listed.push({ referrer: d.digest, subject: s.digest, signature: 'unsigned', valid: false, problem: e.message });
       }
-      const checked = checkAttestation(await readBlob(opened.store, layer), layer.mediaType, s.digest, where, opts.key);
-      if (checked) listed.push({ referrer: d.digest, subject: s.digest, ...checked });
     }
   }
   return { reference: typeof reference === 'string' ? reference : formatImageRef(ref), subjects, attestations: listed, summary: summarise(listed) };

@@ -222,6 +222,12 @@ test('verify --attach in an oci: layout by three verifiers; attestations counts 
   // Without a key the tampered one is not caught by signature, but the other image's still is.
   const nokey = await attestations(layout);
   assert.equal(nokey.attestations.filter((x) => !x.valid).length, 1);
+  // A referrer that says it is a Statement and is not JSON: listed invalid, the others still read.
+  await attachReferrers(ref, digest as `sha256:${string}`, [{ artifactType: INTOTO_MEDIA_TYPE, mediaType: INTOTO_MEDIA_TYPE, data: Buffer.from('{not json') }]);
+  const garbage = await run(['attestations', layout]);
+  assert.equal(garbage.status, 1);
+  assert.match(garbage.stdout, /INVALID: .*JSON/);
+  assert.match(garbage.stdout, /3 independent verifiers reproduced this image \(digest level\), 1 failed, 2 invalid\n$/);
 });
 
 test('registry (fallback tag): build --provenance and verify --attach push referrers, the image digest unchanged; a failed rebuild attaches a FAILED VSA', async () => {
