@@ -135,6 +135,9 @@ function attestFlags(v: VerifyValues): ((r: VerificationOutcome, io: Io) => Prom
   }
   if (v['verifier-id'] === undefined) throw new ReproError('E_USAGE', `verify: --${v.attest !== undefined ? 'attest' : 'attach'} needs --verifier-id URI (who vouches for the result)`);
   checkVerifierId(v['verifier-id'], '--verifier-id');
+  if (v.attach && !/^(oci|docker):/.test(v.against ?? '')) {
+    throw new ReproError('E_USAGE', `verify: --attach writes beside an image in an oci: layout or a registry (docker://), not ${JSON.stringify(v.against)}; use --attest FILE`);
+  }
   const tv = v['time-verified'];
   let timeVerified: number | undefined;
   if (tv === 'now') timeVerified = Math.floor(Date.now() / 1000);

@@ -266,4 +266,8 @@ test('verify: the attestation flags are checked before the rebuild', async () =>
   const r3 = await run(['verify', spec, '--offline', '--against', layout, '--attest', join(dir, 'x.json'), '--verifier-id', 'not a uri']);
   assert.equal(r3.status, 2);
   assert.match(r3.stderr, /expected a URI/);
+  const r4 = await run(['verify', spec, '--offline', '--against', `oci-archive:${join(dir, 'prov-b.tar')}`, '--attach', '--verifier-id', 'urn:x']);
+  assert.equal(r4.status, 2);
+  assert.match(r4.stderr, /--attach writes beside an image in an oci: layout or a registry/);
+  assert.doesNotMatch(r4.stdout, /reproduced/, 'refused before the rebuild');
 });
