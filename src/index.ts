@@ -21,6 +21,8 @@ import { provenanceAttachment as makeProvenanceAttachment, provenanceMaker, type
 import { attestVerification as attestVerificationWith, type AttestVerificationOptions, type AttestVerificationResult, type VerificationOutcome } from './sbom/vsa.js';
 
 type ProvenanceAttachmentOptions = Parameters<typeof makeProvenanceAttachment>[0];
+/** Options whose `tool` this package fills in (distributed over a union of option shapes). */
+type ToolOptional<T> = T extends unknown ? Omit<T, 'tool'> & { tool?: { name: string; version: string } } : never;
 
 // Commands
 export { build, type BuildOptions } from './pipeline/build.js';
@@ -38,13 +40,13 @@ export { hostInfo, type HostInfo } from './verify/host.js';
 export type { HtmlOptions } from './diff/render-html.js';
 
 /** The SLSA v1 provenance of a spec build as a `build` attachment (`attach: [provenanceAttachment({ spec })]`), with this package's version as the builder's. */
-export function provenanceAttachment(opts: Omit<ProvenanceAttachmentOptions, 'tool'> & { tool?: ProvenanceAttachmentOptions['tool'] }): ReturnType<typeof makeProvenanceAttachment> {
-  return makeProvenanceAttachment({ tool: toolInfo(), ...opts });
+export function provenanceAttachment(opts: ToolOptional<ProvenanceAttachmentOptions>): ReturnType<typeof makeProvenanceAttachment> {
+  return makeProvenanceAttachment({ tool: toolInfo(), ...opts } as ProvenanceAttachmentOptions);
 }
 
 /** The provenance Statement of a spec build's image, with this package's version as the builder's. */
-export function provenanceStatement(opts: Omit<ProvenanceOptions, 'tool'> & { tool?: ProvenanceOptions['tool'] }, image: ProvenanceSubject): Buffer {
-  return encodeStatement(provenanceMaker({ tool: toolInfo(), ...opts })(image));
+export function provenanceStatement(opts: ToolOptional<ProvenanceOptions>, image: ProvenanceSubject): Buffer {
+  return encodeStatement(provenanceMaker({ tool: toolInfo(), ...opts } as ProvenanceOptions)(image));
 }
 
 /** A verification's VSA (made, signed, attached: see sbom/vsa.ts), with this package's version as the verifier's. */

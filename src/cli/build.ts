@@ -69,11 +69,12 @@ ${CONTAINERFILE_HELP}
                              artifact manifest whose subject is the image, in a registry pushed
                              through the referrers API or, where the registry has none, under the
                              sha256-HEX tag; the image's digest does not change (see docs/sbom.md)
-  --provenance               (spec) also write the build's SLSA v1 provenance (an in-toto
-                             Statement: spec and lock digests, SOURCE_DATE_EPOCH, every locked
-                             file's SHA-256, the builder; no wall-clock time, so the same inputs
-                             give the same bytes) beside the image as a referrer, as --sbom does
-  --provenance-file FILE     (spec) write that Statement to FILE too (any output, docker-archive
+  --provenance               also write the build's SLSA v1 provenance (an in-toto Statement:
+                             spec and lock digests, SOURCE_DATE_EPOCH, every locked file's
+                             SHA-256, the builder; no wall-clock time, so the same inputs give the
+                             same bytes) beside the image as a referrer, as --sbom does; a spec
+                             build, or --rootfs from an archive (its SHA-256 and the options)
+  --provenance-file FILE     write that Statement to FILE too (any output, docker-archive
                              included); alone, nothing is attached (see docs/provenance.md)
   --builder-id URI           the provenance's runDetails.builder.id (default
                              urn:repro-image:builder:local)
@@ -149,14 +150,18 @@ async function provenanceFlags(v: BuildFlagValues & { provenance?: boolean | und
     return undefined;
   }
   const flag = v.provenance ? '--provenance' : '--provenance-file';
-  if (spec === undefined || v.containerfile !== undefined) throw new ReproError('E_UNSUPPORTED', `build: ${flag} records a spec build (its lock lists every input); --rootfs and --containerfile builds have none yet`);
+  if (v.containerfile !== undefined || (spec === undefined && v.rootfs === undefined)) throw new ReproError('E_UNSUPPORTED', `build: ${flag} records a spec build (its lock lists every input) or a --rootfs archive build; a --containerfile build has none yet`);
   if (v.provenance && v.output!.startsWith('docker-archive:')) throw new ReproError('E_USAGE', 'build: --provenance needs an output that holds OCI artifacts (oci:, oci-archive:, docker://); a docker-archive holds none (write it with --provenance-file FILE)');
   const file = v['provenance-file'];
   const { provenanceAttachment } = await import('../sbom/provenance.js');
   const { toolInfo } = await import('../verify/tool.js');
+  const what = spec !== undefined ? { spec } : (() => {
+    const o = rootfsBuildOptions(v.rootfs!, v, io);
+    return { rootfs: v.rootfs!, build: { ...(o.exclude ? { exclude: o.exclude } : {}), ...(o.normalize ? { normalize: o.normalize } : {}), ...(o.xattrs === false ? { xattrs: false } : {}) } };
+  })();
   let statement: Buffer | undefined;
   const make = provenanceAttachment({
-    spec, tool: toolInfo(), attach: v.provenance === true,
+    ...what, tool: toolInfo(), attach: v.provenance === true,
     ...(v['builder-id'] !== undefined ? { builderId: v['builder-id'] } : {}),
     onStatement: (bytes) => { statement = bytes; },
   });
@@ -211,6 +216,7 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
     progress.end();
     push.end();
   });
+  await attach.after?.();
   reportBuild(result, io, v.json === true);
   return 0;
 }

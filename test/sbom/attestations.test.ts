@@ -159,10 +159,29 @@ test('build --provenance: the same bytes from two builds to two outputs, the ima
   assert.equal((JSON.parse(readFileSync(d, 'utf8')) as typeof s).predicate.runDetails.builder.id, 'https://ci.example.org/runner');
   const r = await run(['build', '--rootfs', root, '--output', `oci:${join(dir, 'x')}:t`, '--source-date-epoch', EPOCH, '--provenance']);
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /--provenance records a spec build/);
+  assert.match(r.stderr, /is a directory, which has no digest of its own; build from an archive of it/);
   const da2 = await run(['build', spec, '--offline', '--output', `docker-archive:${join(dir, 'e.tar')}`, '--provenance']);
   assert.equal(da2.status, 2);
   assert.match(da2.stderr, /--provenance needs an output that holds OCI artifacts/);
+});
+
+test('build --rootfs ARCHIVE --provenance: the archive\'s digest and the build options, the same bytes twice, schema-valid', async () => {
+  const tar = join(dir, 'root.tar');
+  execFileSync('tar', ['-C', root, '--sort=name', '--mtime=@1700000000', '--owner=0', '--group=0', '--numeric-owner', '-cf', tar, '.']);
+  const a = join(dir, 'r1.intoto.json');
+  const b = join(dir, 'r2.intoto.json');
+  const common = ['--rootfs', tar, '--source-date-epoch', EPOCH, '--entrypoint', '["/usr/bin/hello"]', '--exclude', 'tmp', '--compression', 'zstd'];
+  const plain = (await ok(['build', ...common, '--output', `oci:${join(dir, 'r-plain')}:t`])).trim();
+  assert.equal((await ok(['build', ...common, '--output', `oci:${join(dir, 'r1')}:t`, '--provenance', '--provenance-file', a])).trim(), plain);
+  await ok(['build', ...common, '--output', `docker-archive:${join(dir, 'r2.tar')}`, '--provenance-file', b]);
+  assert.deepEqual(readFileSync(a), readFileSync(b));
+  const s = JSON.parse(readFileSync(a, 'utf8')) as { predicate: { buildDefinition: { buildType: string; externalParameters: { rootfs: { digest: { sha256: string } }; output: { compression: string; exclude: string[]; config: { Entrypoint: string[] } } }; resolvedDependencies: unknown[] } } };
+  assert.deepEqual(schemaErrors(s), []);
+  const bd = s.predicate.buildDefinition;
+  assert.equal(bd.buildType, 'urn:repro-image:build-type:rootfs:v1');
+  assert.equal(bd.externalParameters.rootfs.digest.sha256, createHash('sha256').update(readFileSync(tar)).digest('hex'));
+  assert.deepEqual([bd.externalParameters.output.compression, bd.externalParameters.output.exclude, bd.externalParameters.output.config.Entrypoint], ['zstd', ['tmp'], ['/usr/bin/hello']]);
+  assert.equal(bd.resolvedDependencies.length, 1);
 });
 
 test('verify --attach in an oci: layout by three verifiers; attestations counts them, checks signatures with --key, refuses a tampered signature and another image\'s VSA', async () => {
