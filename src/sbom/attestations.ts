@@ -18,9 +18,20 @@ import { formatImageRef, parseImageRef, type ImageRef } from '../transports/refe
 import { DSSE_MEDIA_TYPE, INTOTO_MEDIA_TYPE, envelopeVerifies, parseEnvelope, parseStatement, type Statement } from './intoto.js';
 import { REBUILD_FIELD, VSA_PREDICATE_TYPE, type RebuildFields } from './vsa.js';
 
+/** A public key trusted to sign summaries: for any verifier, or only for the one whose id it names. */
+export interface TrustedKey {
+  key: KeyObject;
+  verifierId?: string;
+}
+
 export interface AttestationsOptions extends TransportOptions {
   /** Verify DSSE signatures with this public key; unsigned or unverifiable VSAs are then invalid. */
   key?: KeyObject;
+  /**
+   * Or several (each rebuilder has its own): a summary is valid when one of them verifies its
+   * signature and that key is not bound to another verifier id.
+   */
+  keys?: TrustedKey[];
 }
 
 export interface ListedAttestation {
@@ -59,7 +70,11 @@ export interface AttestationsResult {
 const ARTIFACT_TYPES = new Set([INTOTO_MEDIA_TYPE, DSSE_MEDIA_TYPE]);
 
 /** Checks one attestation's bytes; `undefined` when it is not a VSA (a provenance, say). */
-export function checkAttestation(bytes: Buffer, mediaType: string, subject: string, where: string, key?: KeyObject): Omit<ListedAttestation, 'referrer' | 'subject'> | undefined {
+export function checkAttestation(bytes: Buffer, mediaType: string, subject: string, where: string, trusted?: KeyObject | TrustedKey[]): Omit<ListedAttestation, 'referrer' | 'subject'> | undefined {
+  const keys: TrustedKey[] = trusted === undefined ? [] : Array.isArray(trusted) ? trusted : [{ key: trusted }];
+  const key = keys.length > 0;
+  /** The keys whose signature verifies (checked once the verifier id is known). */
+  let signers: TrustedKey[] = [];
   let statement: Statement;
   let signature: ListedAttestation['signature'] = 'unsigned';
   try {
@@ -68,7 +83,8 @@ export function checkAttestation(bytes: Buffer, mediaType: string, subject: stri
       if (env.payloadType !== INTOTO_MEDIA_TYPE) return { signature: 'invalid', valid: false, problem: `payloadType ${JSON.stringify(env.payloadType)} is not ${INTOTO_MEDIA_TYPE}` };
       statement = parseStatement(env.payload, where);
       if (statement.predicateType !== VSA_PREDICATE_TYPE) return undefined;
-      signature = key ? (envelopeVerifies(env, key) ? 'verified' : 'invalid') : 'not-checked';
+      signers = keys.filter((k) => envelopeVerifies(env, k.key));
+      signature = key ? (signers.length > 0 ? 'verified' : 'invalid') : 'not-checked';
     } else {
       statement = parseStatement(bytes, where);
       if (statement.predicateType !== VSA_PREDICATE_TYPE) return undefined;
@@ -88,7 +104,10 @@ export function checkAttestation(bytes: Buffer, mediaType: string, subject: stri
     ...(toolVersion ? { toolVersion } : {}),
   };
   const hex = subject.replace(/^sha256:/, '');
-  const problem = signature === 'invalid' ? 'the signature does not verify with the key'
+  const bound = signature === 'verified' && !signers.some((k) => k.verifierId === undefined || k.verifierId === facts.verifierId);
+  if (bound) signature = 'invalid';
+  const problem = bound ? `signed with the key of ${signers.map((k) => k.verifierId).join(', ')}, not of ${facts.verifierId ?? 'its verifier'}`
+    : signature === 'invalid' ? `the signature does not verify with ${keys.length === 1 ? 'the key' : 'any of the keys'}`
     : key && signature === 'unsigned' ? 'not signed (a key was given)'
       : !statement.subject.some((s) => s.digest['sha256'] === hex) ? `its subject is another image (${statement.subject.map((s) => Object.entries(s.digest).map(([a, h]) => `${a}:${h}`).join(' ')).join(', ')}), not ${subject}`
         : facts.verifierId === undefined ? 'no predicate.verifier.id'
@@ -117,7 +136,8 @@ export async function attestations(reference: ImageRef | string, opts: Attestati
           listed.push({ referrer: d.digest, subject: s.digest, signature: 'unsigned', valid: false, problem: `its manifest's subject is ${manifest.value.subject?.digest ?? 'missing'}` });
           continue;
         }
-        const checked = checkAttestation(await readBlob(opened.store, layer), layer.mediaType, s.digest, where, opts.key);
+        const keys = [...(opts.key ? [{ key: opts.key }] : []), ...(opts.keys ?? [])];
+        const checked = checkAttestation(await readBlob(opened.store, layer), layer.mediaType, s.digest, where, keys.length > 0 ? keys : undefined);
         if (checked) listed.push({ referrer: d.digest, subject: s.digest, ...checked });
       } catch (e) {
         // A referrer that cannot be read as what it claims (bad JSON, wrong digest) is invalid, not fatal; I/O failures are.

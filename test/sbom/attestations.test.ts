@@ -218,6 +218,17 @@ test('verify --attach in an oci: layout by three verifiers; attestations counts 
   const ec = JSON.parse((await run(['attestations', layout, '--key', join(dir, 'ec.pub'), '--json'])).stdout) as Listed;
   assert.deepEqual(ec.attestations.filter((x) => x.valid).map((x) => x.verifierId), ['https://b.example/rebuilder']);
 
+  // One key per rebuilder: a's and b's both verify; c (unsigned) is invalid.
+  const both = JSON.parse((await run(['attestations', layout, '--key', join(dir, 'ed.pub'), '--key', join(dir, 'ec.pub'), '--json'])).stdout) as Listed;
+  assert.equal(both.summary.text, '2 independent verifiers reproduced this image (digest level), 0 failed, 1 invalid');
+  // A key bound to a verifier id vouches for that verifier only: a's key named as b's refuses a's summary.
+  const bound = JSON.parse((await run(['attestations', layout, '--key', `https://b.example/rebuilder=${join(dir, 'ed.pub')}`, '--key', `https://b.example/rebuilder=${join(dir, 'ec.pub')}`, '--json'])).stdout) as Listed;
+  assert.deepEqual(bound.attestations.map((x) => [x.verifierId, x.valid, x.problem ?? '']).sort(), [
+    ['https://a.example/rebuilder', false, 'signed with the key of https://b.example/rebuilder, not of https://a.example/rebuilder'],
+    ['https://b.example/rebuilder', true, ''],
+    ['https://c.example/rebuilder', false, 'not signed (a key was given)'],
+  ]);
+
   // A tampered statement under a's signature: the result flipped to FAILED, the signature kept.
   const original = JSON.parse(readFileSync(file, 'utf8')) as { payload: string; payloadType: string; signatures: unknown[] };
   const flipped = Buffer.from(env.payload.toString().replace('"verificationResult":"PASSED"', '"verificationResult":"FAILED"'));
