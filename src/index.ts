@@ -18,6 +18,13 @@ import type { DiffResult } from './diff/types.js';
 import { toolInfo } from './verify/tool.js';
 import { toolPackageDigest } from './verify/tool-digest.js';
 import { archive as archiveWith, type ArchiveOptions, type ArchiveResult, type ToolRecord } from './pipeline/inputs-archive.js';
+import { encodeStatement } from './sbom/intoto.js';
+import { provenanceAttachment as makeProvenanceAttachment, provenanceMaker, type ProvenanceOptions, type ProvenanceSubject } from './sbom/provenance.js';
+import { attestVerification as attestVerificationWith, type AttestVerificationOptions, type AttestVerificationResult, type VerificationOutcome } from './sbom/vsa.js';
+
+type ProvenanceAttachmentOptions = Parameters<typeof makeProvenanceAttachment>[0];
+/** Options whose `tool` this package fills in (distributed over a union of option shapes). */
+type ToolOptional<T> = T extends unknown ? Omit<T, 'tool'> & { tool?: { name: string; version: string } } : never;
 
 // Commands
 export { build, type BuildOptions } from './pipeline/build.js';
@@ -51,6 +58,21 @@ export { renderText as renderDiffText, renderJson as renderDiffJson, FINDINGS } 
 export { hostInfo, type HostInfo } from './verify/host.js';
 export type { HtmlOptions } from './diff/render-html.js';
 
+/** The SLSA v1 provenance of a spec build as a `build` attachment (`attach: [provenanceAttachment({ spec })]`), with this package's version as the builder's. */
+export function provenanceAttachment(opts: ToolOptional<ProvenanceAttachmentOptions>): ReturnType<typeof makeProvenanceAttachment> {
+  return makeProvenanceAttachment({ tool: toolInfo(), ...opts } as ProvenanceAttachmentOptions);
+}
+
+/** The provenance Statement of a spec build's image, with this package's version as the builder's. */
+export function provenanceStatement(opts: ToolOptional<ProvenanceOptions>, image: ProvenanceSubject): Buffer {
+  return encodeStatement(provenanceMaker({ tool: toolInfo(), ...opts } as ProvenanceOptions)(image));
+}
+
+/** A verification's VSA (made, signed, attached: see sbom/vsa.ts), with this package's version as the verifier's. */
+export function attestVerification(outcome: VerificationOutcome, opts: Omit<AttestVerificationOptions, 'tool'> & { tool?: AttestVerificationOptions['tool'] }): Promise<AttestVerificationResult> {
+  return attestVerificationWith(outcome, { tool: toolInfo(), ...opts });
+}
+
 /** The self-contained HTML report of a diff, headed by this package's name and version (as the CLI writes it) unless `tool` is given. */
 export function renderDiffHtml(result: DiffResult, opts: HtmlOptions = {}): string {
   return renderHtml(result, { tool: toolInfo(), ...opts });
@@ -73,6 +95,11 @@ export { sbom, encodeSbom, type SbomOptions, type SbomResult } from './sbom/sbom
 export { SBOM_FORMATS, SBOM_MEDIA_TYPE, type SbomFormat } from './sbom/document.js';
 export { sbomAttachment } from './sbom/attach.js';
 export { inspectReferrers, renderReferrers, type ReferrersResult } from './verify/referrers.js';
+export { attestations, renderAttestations, checkAttestation, type AttestationsOptions, type AttestationsResult, type ListedAttestation } from './sbom/attestations.js';
+export { STATEMENT_TYPE, INTOTO_MEDIA_TYPE, DSSE_MEDIA_TYPE, pae, signEnvelope, encodeEnvelope, parseEnvelope, envelopeVerifies, parseStatement, encodeStatement, signingKey, verificationKey, keyId, type Statement, type DsseEnvelope, type ResourceDescriptor } from './sbom/intoto.js';
+export { PROVENANCE_PREDICATE_TYPE, SPEC_BUILD_TYPE, DEFAULT_BUILDER_ID, type SlsaProvenance } from './sbom/provenance.js';
+export { VSA_PREDICATE_TYPE, REBUILD_POLICY_URI, REBUILD_FIELD, VERIFIED_LEVEL, vsaStatement, encodeAttestation, type VerificationOutcome, type VsaPredicate } from './sbom/vsa.js';
+export { attachReferrers } from './transports/index.js';
 
 // Build results and options
 export type { BuildResult, BuiltImage, ImageOptions } from './pipeline/tree-steps.js';

@@ -69,6 +69,15 @@ ${CONTAINERFILE_HELP}
                              artifact manifest whose subject is the image, in a registry pushed
                              through the referrers API or, where the registry has none, under the
                              sha256-HEX tag; the image's digest does not change (see docs/sbom.md)
+  --provenance               also write the build's SLSA v1 provenance (an in-toto Statement:
+                             spec and lock digests, SOURCE_DATE_EPOCH, every locked file's
+                             SHA-256, the builder; no wall-clock time, so the same inputs give the
+                             same bytes) beside the image as a referrer, as --sbom does; a spec
+                             build, or --rootfs from an archive (its SHA-256 and the options)
+  --provenance-file FILE     write that Statement to FILE too (any output, docker-archive
+                             included); alone, nothing is attached (see docs/provenance.md)
+  --builder-id URI           the provenance's runDetails.builder.id (default
+                             urn:repro-image:builder:local)
 ${REGISTRY_HELP}
   -h, --help                 this help
 
@@ -107,15 +116,64 @@ export const BUILD_FLAGS = {
 export type BuildFlagValues = ReturnType<typeof parse<typeof BUILD_FLAGS>>['values'];
 
 /** build's own flags beyond the ones verify shares. */
-export const BUILD_ONLY = { sbom: { type: 'string', multiple: true } } as const;
+export const BUILD_ONLY = {
+  sbom: { type: 'string', multiple: true },
+  provenance: { type: 'boolean' },
+  'provenance-file': { type: 'string' },
+  'builder-id': { type: 'string' },
+} as const;
 
 /** `--sbom FORMAT`s as attachments (loaded only when asked for). */
-async function attachments(formats: string[] | undefined, output: string): Promise<{ attach?: Array<(i: BuiltImage) => Attachment> }> {
+async function attachments(formats: string[] | undefined, output: string): Promise<Attachments> {
   if (!formats || formats.length === 0) return {};
   if (output.startsWith('docker-archive:')) throw new ReproError('E_USAGE', 'build: --sbom needs an output that holds OCI artifacts (oci:, oci-archive:, docker://); a docker-archive holds none');
   for (const f of formats) if (f !== 'spdx-json' && f !== 'cyclonedx-json') throw new ReproError('E_USAGE', `--sbom: expected spdx-json or cyclonedx-json, got ${JSON.stringify(f)}`);
   const { sbomAttachment } = await import('../sbom/attach.js');
   return { attach: formats.map((f) => sbomAttachment(f)) };
+}
+
+type Maker = (i: BuiltImage) => Attachment | undefined | Promise<Attachment | undefined>;
+
+/** Attachments for the build, and what to do once it has succeeded (write --provenance-file). */
+interface Attachments {
+  attach?: Maker[];
+  after?: () => Promise<void>;
+}
+
+/**
+ * --provenance, --provenance-file, --builder-id (a spec build only): the provenance maker, and the
+ * file written once the build has succeeded (never beside a failed output).
+ */
+async function provenanceFlags(v: BuildFlagValues & { provenance?: boolean | undefined; 'provenance-file'?: string | undefined; 'builder-id'?: string | undefined }, spec: string | undefined, io: Io): Promise<Attachments | undefined> {
+  if (!v.provenance && v['provenance-file'] === undefined) {
+    if (v['builder-id'] !== undefined) throw new ReproError('E_USAGE', 'build: --builder-id applies with --provenance or --provenance-file');
+    return undefined;
+  }
+  const flag = v.provenance ? '--provenance' : '--provenance-file';
+  if (v.containerfile !== undefined || (spec === undefined && v.rootfs === undefined)) throw new ReproError('E_UNSUPPORTED', `build: ${flag} records a spec build (its lock lists every input) or a --rootfs archive build; a --containerfile build has none yet`);
+  if (v.provenance && v.output!.startsWith('docker-archive:')) throw new ReproError('E_USAGE', 'build: --provenance needs an output that holds OCI artifacts (oci:, oci-archive:, docker://); a docker-archive holds none (write it with --provenance-file FILE)');
+  const file = v['provenance-file'];
+  const { provenanceAttachment } = await import('../sbom/provenance.js');
+  const { toolInfo } = await import('../verify/tool.js');
+  const what = spec !== undefined ? { spec } : (() => {
+    const o = rootfsBuildOptions(v.rootfs!, v, io);
+    return { rootfs: v.rootfs!, build: { ...(o.exclude ? { exclude: o.exclude } : {}), ...(o.normalize ? { normalize: o.normalize } : {}), ...(o.xattrs === false ? { xattrs: false } : {}) } };
+  })();
+  let statement: Buffer | undefined;
+  const make = provenanceAttachment({
+    ...what, tool: toolInfo(), attach: v.provenance === true,
+    ...(v['builder-id'] !== undefined ? { builderId: v['builder-id'] } : {}),
+    onStatement: (bytes) => { statement = bytes; },
+  });
+  return {
+    attach: [make],
+    after: async () => {
+      if (file === undefined || !statement) return;
+      const { writeFileAtomic } = await import('../fs/atomic.js');
+      await writeFileAtomic(file, statement);
+      if (verbosity(io) !== 'quiet') io.stderr(`provenance written to ${file}\n`);
+    },
+  };
 }
 
 export async function buildCommand(args: string[], io: Io): Promise<number> {
@@ -129,11 +187,14 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
   }
   if (!v.output) throw new ReproError('E_USAGE', 'build: --output REF is required (see repro-image build --help)');
   if (v.output.startsWith('disk:')) {
-    if (v.sbom !== undefined || v.containerfile !== undefined) throw new ReproError('E_USAGE', `build: --${v.sbom !== undefined ? 'sbom' : 'containerfile'} does not apply to a disk image`);
+    const notDisk = (['sbom', 'containerfile', 'provenance', 'provenance-file'] as const).find((k) => v[k] !== undefined);
+    if (notDisk) throw new ReproError('E_USAGE', `build: --${notDisk} does not apply to a disk image`);
     return buildDiskCommand(positionals[0], v, io);
   }
   if (v.disk !== undefined) throw new ReproError('E_USAGE', 'build: --disk applies to --output disk:FILE');
-  const attach = await attachments(v.sbom, v.output);
+  const attach: Attachments = await attachments(v.sbom, v.output);
+  const provenance = await provenanceFlags(v, positionals[0], io);
+  if (provenance) Object.assign(attach, { attach: [...(attach.attach ?? []), ...provenance.attach!], after: provenance.after });
   if (v.containerfile !== undefined) {
     if (positionals.length > 0 || v.rootfs) throw new ReproError('E_USAGE', 'build: --containerfile, --rootfs and a SPEC are three different inputs; give one');
     return buildContainerfileCommand(v, io);
@@ -150,11 +211,12 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
     output: v.output,
     registry: registryOptions(v, io, push.update),
     onProgress: progress.update,
-    ...attach,
+    ...(attach.attach ? { attach: attach.attach } : {}),
   }).finally(() => {
     progress.end();
     push.end();
   });
+  await attach.after?.();
   reportBuild(result, io, v.json === true);
   return 0;
 }
@@ -273,7 +335,7 @@ export function specBuildOptions(spec: string, v: BuildFlagValues, io: Io): Omit
   };
 }
 
-async function buildSpecCommand(spec: string, v: BuildFlagValues, io: Io, attach: { attach?: Array<(i: BuiltImage) => Attachment> }): Promise<number> {
+async function buildSpecCommand(spec: string, v: BuildFlagValues, io: Io, { after, ...attach }: Attachments): Promise<number> {
   const fetching = progressLine(io, 'fetching');
   const progress = progressLine(io, 'writing layer');
   const push = progressLine(io, 'pushing');
@@ -287,6 +349,7 @@ async function buildSpecCommand(spec: string, v: BuildFlagValues, io: Io, attach
     ...attach,
     onProgress: (d, t) => { fetching.end(); progress.update(d, t); },
   }).finally(() => { fetching.end(); progress.end(); push.end(); });
+  await after?.();
   reportBuild(result, io, v.json === true);
   return 0;
 }

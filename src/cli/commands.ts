@@ -116,6 +116,14 @@ export const COMMANDS: readonly Command[] = [
     },
   },
   {
+    name: 'attestations',
+    summary: 'list and check the verification summaries (SLSA VSAs) attached to an image',
+    load: async () => {
+      const m = await import('./attestations.js');
+      return { help: m.ATTESTATIONS_HELP, options: m.ATTESTATIONS_FLAGS, run: m.attestationsCommand };
+    },
+  },
+  {
     name: 'schema',
     summary: 'print the JSON Schema of image specs',
     load: async () => {

@@ -1,4 +1,8 @@
-import { ReproError } from '../model/errors.js';
+import { readFileSync } from 'node:fs';
+import { ReproError, ioError } from '../model/errors.js';
+import { parseSourceDateEpoch } from '../pipeline/epoch.js';
+import { checkVerifierId, type VerificationOutcome } from '../sbom/vsa.js';
+import { signingKey } from '../sbom/intoto.js';
 import { verify, type VerifyResult } from '../verify/verify.js';
 import { tmpdir } from 'node:os';
 import { defaultCacheDir } from '../fetch/cache.js';
@@ -44,6 +48,18 @@ created time is used (and the record says so).
                              an OCI layout without layers (verify --against oci:DIR repeats the proof)
   --json                     a record: tool version, inputs (rootfs digest, SOURCE_DATE_EPOCH),
                              both digests, the verdict and the findings
+  --attest FILE              write the result as an SLSA verification summary (an in-toto
+                             Statement, VSA v1: PASSED or FAILED, the level reached, spec and lock
+                             digests, the tool's version) to FILE; needs --verifier-id
+  --attach                   push that summary beside the published image (--against, an oci:
+                             layout or docker://) as an OCI 1.1 referrer; 'repro-image
+                             attestations REF' lists them (see docs/attestations.md)
+  --verifier-id URI          who verified (predicate.verifier.id), e.g. https://rebuild.example.org
+  --sign-key FILE            sign the summary (a DSSE envelope) with this PEM private key, Ed25519
+                             or ECDSA P-256
+  --time-verified N|now      predicate.timeVerified, in seconds (default: the rebuild's
+                             SOURCE_DATE_EPOCH, so a summary's bytes depend only on its inputs);
+                             now: the clock
 ${REGISTRY_HELP}
                              (for --against)
 ${IMAGE_OPTIONS_HELP}
@@ -57,6 +73,11 @@ export const VERIFY_FLAGS = {
   ...REBUILD_FLAGS,
   against: { type: 'string' },
   archive: { type: 'string' },
+  attest: { type: 'string' },
+  attach: { type: 'boolean' },
+  'verifier-id': { type: 'string' },
+  'sign-key': { type: 'string' },
+  'time-verified': { type: 'string' },
 } as const;
 
 export async function verifyCommand(args: string[], io: Io): Promise<number> {
@@ -71,13 +92,18 @@ export async function verifyCommand(args: string[], io: Io): Promise<number> {
   if (!v.against) throw new ReproError('E_USAGE', 'verify: --against REF is required (see repro-image verify --help)');
   if (v.containerfile !== undefined) {
     if (positionals.length > 0 || v.rootfs) throw new ReproError('E_USAGE', 'verify: --containerfile, --rootfs and a SPEC are three different inputs; give one');
-    return verifyContainerfileCommand(v, io);
+    return verifyContainerfileCommand(v, io, attestFlags(v));
   }
   if (!v.rootfs && positionals.length === 0) throw new ReproError('E_USAGE', 'verify: a SPEC, --rootfs PATH or --containerfile FILE is required (see repro-image verify --help)');
   const cf = (['context', 'build-arg', 'target', 'compat', 'network', 'from-image', 'buildah'] as const).find((k) => v[k] !== undefined);
   if (cf) throw new ReproError('E_USAGE', `verify: --${cf} applies to --containerfile only`);
   if (v.rootfs && v.offline) throw new ReproError('E_USAGE', 'verify: --offline applies to a spec only');
-  if (v.against.startsWith('disk:')) return verifyDiskCommand(positionals[0], v, io);
+  if (v.against.startsWith('disk:')) {
+    const flag = (['attest', 'attach', 'verifier-id', 'sign-key', 'time-verified'] as const).find((k) => v[k] !== undefined);
+    if (flag) throw new ReproError('E_USAGE', `verify: --${flag} applies to an image (--against REF), not to a disk`);
+    return verifyDiskCommand(positionals[0], v, io);
+  }
+  const attest = attestFlags(v);
   if (v.disk !== undefined) throw new ReproError('E_USAGE', 'verify: --disk applies to --against disk:FILE');
   const progress = progressLine(io, 'rebuilding layer');
   const rebuild = v.rootfs
@@ -91,12 +117,62 @@ export async function verifyCommand(args: string[], io: Io): Promise<number> {
     registry,
   }).finally(progress.end);
   report(r, io, v.json === true);
+  await attest?.(r, io);
   return r.verdict === 'reproduced' ? 0 : 1;
 }
 
 type VerifyValues = ReturnType<typeof parse<typeof VERIFY_FLAGS>>['values'];
 
-async function verifyContainerfileCommand(v: VerifyValues, io: Io): Promise<number> {
+/**
+ * --attest FILE, --attach, --verifier-id, --sign-key, --time-verified: checked before the rebuild
+ * (a bad key fails before a long build), applied to its result.
+ */
+function attestFlags(v: VerifyValues): ((r: VerificationOutcome, io: Io) => Promise<void>) | undefined {
+  if (v.attest === undefined && !v.attach) {
+    const stray = (['verifier-id', 'sign-key', 'time-verified'] as const).find((k) => v[k] !== undefined);
+    if (stray) throw new ReproError('E_USAGE', `verify: --${stray} applies with --attest FILE or --attach`);
+    return undefined;
+  }
+  if (v['verifier-id'] === undefined) throw new ReproError('E_USAGE', `verify: --${v.attest !== undefined ? 'attest' : 'attach'} needs --verifier-id URI (who vouches for the result)`);
+  checkVerifierId(v['verifier-id'], '--verifier-id');
+  if (v.attach && !/^(oci|docker):/.test(v.against ?? '')) {
+    throw new ReproError('E_USAGE', `verify: --attach writes beside an image in an oci: layout or a registry (docker://), not ${JSON.stringify(v.against)}; use --attest FILE`);
+  }
+  const tv = v['time-verified'];
+  let timeVerified: number | undefined;
+  if (tv === 'now') timeVerified = Math.floor(Date.now() / 1000);
+  else if (tv !== undefined) timeVerified = parseSourceDateEpoch(tv, '--time-verified');
+  const keyPem = v['sign-key'] !== undefined ? readKeyFile(v['sign-key']) : undefined;
+  if (keyPem) signingKey(keyPem, v['sign-key']!);
+  return async (r, io) => {
+    const { attestVerification } = await import('../sbom/vsa.js');
+    const { toolInfo } = await import('../verify/tool.js');
+    const out = await attestVerification(r, {
+      verifierId: v['verifier-id']!, tool: toolInfo(),
+      ...(timeVerified !== undefined ? { timeVerified } : {}),
+      ...(keyPem ? { key: signingKey(keyPem, v['sign-key']!) } : {}),
+      ...(v.attach ? { attachTo: v.against!, registry: registryOptions(v, io) } : {}),
+    });
+    if (v.attest !== undefined) {
+      const { writeFileAtomic } = await import('../fs/atomic.js');
+      await writeFileAtomic(v.attest, out.bytes);
+    }
+    if (io.verbosity !== 'quiet') {
+      if (v.attest !== undefined) io.stderr(`verification summary (${out.statement.predicate.verificationResult}${keyPem ? ', signed' : ''}) written to ${v.attest}\n`);
+      if (out.attached) io.stderr(`verification summary ${out.attached.digest} attached beside ${r.published.manifest} (${out.attached.via})\n`);
+    }
+  };
+}
+
+function readKeyFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw ioError(e, `--sign-key: cannot read ${path}`);
+  }
+}
+
+async function verifyContainerfileCommand(v: VerifyValues, io: Io, attest?: (r: VerificationOutcome, io: Io) => Promise<void>): Promise<number> {
   const { verifyContainerfile } = await import('../verify/containerfile.js');
   const sde = sourceDateEpochOption(v, io);
   const r = await verifyContainerfile({
@@ -118,6 +194,7 @@ async function verifyContainerfileCommand(v: VerifyValues, io: Io): Promise<numb
     for (const f of r.findings) lines.push(`  ${f.message}`);
     io.stdout(`${lines.join('\n')}\n`);
   }
+  await attest?.(r, io);
   return r.verdict === 'reproduced' ? 0 : 1;
 }
 

@@ -7,7 +7,8 @@
 import type { Descriptor } from '../model/descriptor.js';
 import type { Digest } from '../model/digest.js';
 import { parseManifest } from '../model/manifest.js';
-import { isManifestType } from '../model/media-types.js';
+import { isIndexType, isManifestType } from '../model/media-types.js';
+import { parseIndex } from '../model/oci-index.js';
 import type { OpenedImage } from './store.js';
 import { readDocument } from './verified.js';
 
@@ -30,4 +31,14 @@ export async function listReferrers(opened: OpenedImage, subject: Digest): Promi
   }
   out.sort((a, b) => (a.digest < b.digest ? -1 : 1));
   return { descriptors: out, via: opened.index ? 'index.json' : 'none' };
+}
+
+/** What an opened reference names, and through an index each of its manifests: the subjects whose referrers `inspect --referrers` and `attestations` list. */
+export async function referrerSubjects(opened: OpenedImage): Promise<Descriptor[]> {
+  const subjects: Descriptor[] = [opened.target];
+  if (isIndexType(opened.target.mediaType)) {
+    const idx = parseIndex(await readDocument(opened.store, opened.target), `${opened.store.where}: index ${opened.target.digest}`);
+    subjects.push(...idx.value.manifests);
+  }
+  return subjects;
 }

@@ -95,8 +95,9 @@ export interface ImageOptions {
   /**
    * Artifacts written beside the image as OCI 1.1 referrers (an SBOM: see sbom/attach.ts), made
    * from the built image once its manifest is known; the image and its digest are not changed.
+   * A maker that returns undefined attaches nothing (`--provenance-file` alone: it only records).
    */
-  attach?: Array<(image: BuiltImage) => Attachment | Promise<Attachment>>;
+  attach?: Array<(image: BuiltImage) => Attachment | undefined | Promise<Attachment | undefined>>;
   /** Told of each warning as it arises (they are also in the result's `warnings`). */
   onWarning?: (message: string) => void;
 }
@@ -216,9 +217,9 @@ export const TREE_STEPS: ReadonlyArray<Step<TreeContext>> = [
           },
         };
         const subject = { mediaType: manifest!.value.mediaType, digest: manifest!.digest, size: manifest!.bytes.length };
-        const attachments = await Promise.all(attach.map((a) => a(built)));
+        const attachments = (await Promise.all(attach.map((a) => a(built)))).filter((a): a is Attachment => a !== undefined);
         graph = withReferrers(graph, attachments.map((a) => referrerGraph(subject, a)));
-        ctx.referrers = graph.referrers!.map((r) => ({ digest: r.root.digest, size: r.root.size, mediaType: r.root.mediaType, artifactType: r.root.artifactType! }));
+        if (attachments.length > 0) ctx.referrers = graph.referrers!.map((r) => ({ digest: r.root.digest, size: r.root.size, mediaType: r.root.mediaType, artifactType: r.root.artifactType! }));
       }
       ctx.written = await writeGraph(ctx.output, graph, ctx.sourceDateEpoch, ctx.options.registry ? { registry: ctx.options.registry } : {});
     },

@@ -2,7 +2,8 @@ import { mkdir, rm } from 'node:fs/promises';
 import type { Image } from '../image/image.js';
 import type { Digest } from '../model/digest.js';
 import { ReproError, ioError } from '../model/errors.js';
-import { graphParts } from '../image/referrer.js';
+import { graphParts, referrerGraph, type Attachment } from '../image/referrer.js';
+import { referrerSubjects } from '../image/referrers.js';
 import { isManifestType } from '../model/media-types.js';
 import { checkPlatform } from '../model/platform.js';
 import type { RawJson } from '../model/json.js';
@@ -127,6 +128,32 @@ export async function writeGraph(ref: ImageRef, graph: ImageGraph, mtime: number
       return { digest: r.digest, blobs: r.blobs, ...(r.referrers ? { referrers: r.referrers } : {}) };
     }
   }
+}
+
+/**
+ * Writes artifacts (an attestation…) beside an image that is already at `ref`, as OCI 1.1 referrers
+ * of `subject` (the manifest REF names, or one of its index's): an oci: layout gains untagged
+ * index.json entries, a registry the artifact manifests (and the fallback tag where it has no
+ * referrers API). The image is not touched. Archives are refused (they would be rewritten whole).
+ */
+export async function attachReferrers(ref: ImageRef, subject: Digest, attachments: Attachment[], opts: TransportOptions = {}): Promise<Array<{ digest: Digest; artifactType: string; via: string }>> {
+  if (ref.transport !== 'oci' && ref.transport !== 'docker') {
+    throw new ReproError('E_UNSUPPORTED', `${formatImageRef(ref)}: artifacts are attached to an image in an oci: layout or a registry (docker://); an archive would be rewritten whole`);
+  }
+  const opened = await openImage(ref, opts);
+  const target = (await referrerSubjects(opened)).find((d) => d.digest === subject);
+  if (!target) throw new ReproError('E_NOT_FOUND', `${formatImageRef(ref)}: names no manifest ${subject}`);
+  const graphs = attachments.map((a) => referrerGraph({ mediaType: target.mediaType, digest: target.digest, size: target.size }, a));
+  if (ref.transport === 'oci') {
+    const { addReferrersToLayout } = await import('./layout/write.js');
+    await addReferrersToLayout(ref.path, graphs);
+    return graphs.map((g) => ({ digest: g.root.digest, artifactType: g.root.artifactType!, via: 'index.json' }));
+  }
+  const { pushReferrers } = await import('./registry/push.js');
+  const { RegistryClient } = await import('./registry/client.js');
+  const client = clientFor(ref.registry, opts) ?? new RegistryClient(ref.registry, opts.registry);
+  const pushed = await pushReferrers(client, ref.repository, graphs);
+  return pushed.map((p, i) => ({ digest: p.digest, artifactType: graphs[i]!.root.artifactType!, via: p.via }));
 }
 
 export async function openImage(ref: ImageRef, opts: TransportOptions = {}): Promise<OpenedImage> {

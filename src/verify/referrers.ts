@@ -5,11 +5,8 @@
  * index.json).
  */
 import type { Descriptor } from '../model/descriptor.js';
-import { isIndexType } from '../model/media-types.js';
-import { parseIndex } from '../model/oci-index.js';
 import type { Platform } from '../model/platform.js';
-import { listReferrers } from '../image/referrers.js';
-import { readDocument } from '../image/verified.js';
+import { listReferrers, referrerSubjects } from '../image/referrers.js';
 import { openImage, type TransportOptions } from '../transports/index.js';
 import { formatImageRef, parseImageRef, type ImageRef } from '../transports/reference.js';
 
@@ -29,11 +26,7 @@ export interface ReferrersResult {
 export async function inspectReferrers(reference: ImageRef | string, opts: TransportOptions = {}): Promise<ReferrersResult> {
   const ref = typeof reference === 'string' ? parseImageRef(reference) : reference;
   const opened = await openImage(ref, opts);
-  const subjects: Descriptor[] = [opened.target];
-  if (isIndexType(opened.target.mediaType)) {
-    const idx = parseIndex(await readDocument(opened.store, opened.target), `${opened.store.where}: index ${opened.target.digest}`);
-    subjects.push(...idx.value.manifests);
-  }
+  const subjects = await referrerSubjects(opened);
   const out: SubjectReferrers[] = [];
   for (const s of subjects) {
     const r = await listReferrers(opened, s.digest);

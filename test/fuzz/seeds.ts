@@ -13,6 +13,8 @@ import { zstdStream } from '../../src/archive/zstd.js';
 import { ZERO_TIME, goWriteHeader, rawHeader } from '../../src/archive/go-tar.js';
 import { makeTar, memberBytes } from '../helpers/tar-maker.js';
 import { CORPUS } from './campaign.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { encodeAttestation, vsaStatement } from '../../src/sbom/vsa.js';
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
@@ -89,6 +91,13 @@ export async function seeds(): Promise<Record<string, Array<[string, Buffer]>>> 
     mtree: [['seed-mtree', Buffer.from('#mtree\n/set type=file uid=0 gid=0 mode=644\n./.PKGINFO time=1.0 size=1\n./usr time=1.0 mode=755 type=dir\n./usr/bin/hello\\040world time=1.0 size=6\n./usr/x\\303\\251 size=1\n')]],
     syncdb: [['seed.db', syncdb]],
     'oci-json': [['seed-manifest.json', manifest], ['seed-index.json', index], ['seed-config.json', config]],
+    intoto: (() => {
+      const vsa = vsaStatement(
+        { verdict: 'reproduced', level: 'manifest', inputs: { sourceDateEpoch: 1700000000, spec: 'image.yaml', lock: { path: 'image.lock.json', digest: `sha256:${sha('lock')}` }, platform: 'linux/amd64' }, rebuilt: { manifest: `sha256:${'0'.repeat(64)}`, config: `sha256:${sha(config)}` }, published: { reference: 'docker://r.example/a:1', manifest: `sha256:${'0'.repeat(64)}`, config: `sha256:${sha(config)}` } },
+        { verifierId: 'https://rebuilder.example', tool: { name: 'repro-image', version: '0.0.0' }, specDigest: `sha256:${sha('spec')}` },
+      );
+      return [['seed-vsa.json', encodeAttestation(vsa).bytes], ['seed-vsa.dsse.json', encodeAttestation(vsa, generateKeyPairSync('ed25519').privateKey).bytes]] as Array<[string, Buffer]>;
+    })(),
     containerfile: [['seed-Containerfile', Buffer.from('# escape=\\\nARG BASE=scratch\nFROM ${BASE} AS build\nENV A=1 B="two words"\nLABEL x=${A:-def}\nCOPY --chmod=755 a /usr/bin/\nRUN ["/bin/sh", "-c", "echo hi"]\nFROM build\nWORKDIR /srv\nUSER 1000:1000\nCMD ["run"]\n')]],
     'image-archive': [['seed-docker-archive.tar', dockerArchive], ['seed-oci-archive.tar', ociArchive]],
   };

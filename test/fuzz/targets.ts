@@ -37,6 +37,12 @@ import { documentMediaType } from '../../src/transports/registry/manifests.js';
 import { openDockerArchive } from '../../src/transports/archive/docker-archive.js';
 import { openOciArchive } from '../../src/transports/archive/oci-archive.js';
 import { parseContainerfile, resolveContainerfile } from '../../src/pipeline/containerfile/index.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { DSSE_MEDIA_TYPE, INTOTO_MEDIA_TYPE, envelopeVerifies, parseEnvelope, parseStatement } from '../../src/sbom/intoto.js';
+import { checkAttestation } from '../../src/sbom/attestations.js';
+
+/** A key for the attestation target's signature checks (any key: the property is no crash). */
+const FUZZ_KEY = generateKeyPairSync('ed25519').publicKey;
 
 /** Decompressed output read per input at most: a bomb is cut short here, not a crash. */
 const OUTPUT_CAP = 32 << 20;
@@ -158,6 +164,22 @@ export const TARGETS: Target[] = [
         () => parseDescriptor(parseJsonBytes(b, 'fuzz'), 'fuzz'),
         () => addToIndex(b, 'fuzz', { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'0'.repeat(64)}`, size: 1 }, 't'),
       ]) {
+        try {
+          results.push(parse());
+        } catch (e) {
+          if (!(e instanceof ReproError)) throw e;
+        }
+      }
+      return results;
+    },
+  },
+  {
+    // What `attestations` reads from a referrer: a DSSE envelope or a bare in-toto Statement.
+    name: 'intoto',
+    run: async (b) => {
+      const subject = `sha256:${'0'.repeat(64)}`;
+      const results: unknown[] = [checkAttestation(b, DSSE_MEDIA_TYPE, subject, 'fuzz', FUZZ_KEY), checkAttestation(b, INTOTO_MEDIA_TYPE, subject, 'fuzz')];
+      for (const parse of [() => envelopeVerifies(parseEnvelope(b, 'fuzz'), FUZZ_KEY), () => parseStatement(b, 'fuzz')]) {
         try {
           results.push(parse());
         } catch (e) {

@@ -240,3 +240,27 @@ export async function writeLayout(dir: string, graph: ImageGraph, tag: string | 
   await putBlobs(await blobDirOf(dir), graph, dir);
   return updateIndex(dir, graph, tag);
 }
+
+/**
+ * Adds referrers (artifact manifests whose subject is already in the layout) to an existing
+ * layout: their blobs, then their untagged index.json entries under the layout's lock; every
+ * other entry is kept as it is. Nothing is written if `dir` is not a layout.
+ */
+export async function addReferrersToLayout(dir: string, referrers: ImageGraph[]): Promise<RawJson<ImageIndex>> {
+  if (!(await exists(join(dir, 'index.json')))) throw new ReproError('E_NOT_FOUND', `${dir}: not an OCI image layout (no index.json)`);
+  const blobDir = await blobDirOf(dir);
+  for (const r of referrers) await putBlobs(blobDir, r, dir);
+  return withLock(join(dir, LAYOUT_LOCK), async () => {
+    const existing = await readInside(dir, 'index.json');
+    const where = join(dir, 'index.json');
+    const parsed = parseIndex(existing, where).value.manifests;
+    const raw = JSON.parse(existing.toString('utf8')) as Record<string, unknown>;
+    assertExactIntegers(raw, where);
+    const entries = referrers.flatMap((g) => referrerEntries({ root: g.root, documents: [], blobs: [], referrers: [g] }));
+    const added = entries.filter((e, i) => !parsed.some((m) => m.digest === e.digest && m.annotations?.[REF_NAME] === undefined) && entries.findIndex((x) => x.digest === e.digest) === i);
+    const bytes = canonicalBytes({ ...raw, manifests: [...(raw['manifests'] as unknown[]), ...added] });
+    const next = rawJson(bytes, parseIndex(bytes, where).value);
+    if (added.length > 0) await writeFileAtomic(where, next.bytes);
+    return next;
+  }, { what: dir });
+}

@@ -41,16 +41,25 @@ export async function writeRegistry(name: RegistryName, graph: ImageGraph, opts:
     await putManifest(client, name.repository, reference, doc.descriptor, doc.bytes);
   }
   // Referrers after their subject: blobs, then the artifact manifest by digest (and the fallback tag).
-  const referrers: PushResult['referrers'] = [];
-  for (const r of allReferrers(graph)) {
+  const referrers = await pushReferrers(client, name.repository, allReferrers(graph), counts, mountFrom);
+  return { digest: graph.root.digest, blobs: counts, ...(referrers.length > 0 ? { referrers } : {}) };
+}
+
+/**
+ * Pushes referrer graphs whose subjects are in the repository already: each one's blobs, then its
+ * artifact manifest by digest, then (where the registry does not index it itself) the fallback tag.
+ */
+export async function pushReferrers(client: RegistryClient, repository: string, graphs: ImageGraph[], counts: Record<BlobOutcome, number> = { exists: 0, mounted: 0, uploaded: 0 }, mountFrom?: string): Promise<NonNullable<PushResult['referrers']>> {
+  const referrers: NonNullable<PushResult['referrers']> = [];
+  for (const r of graphs) {
     const outcomes = await inOrderCancelling(r.blobs.length, BLOB_CONCURRENCY, (i, signal) =>
-      new BlobUploader(client, name.repository, mountFrom, signal).push(r.blobs[i]!.descriptor, r.blobs[i]!.source, mountFrom));
+      new BlobUploader(client, repository, mountFrom, signal).push(r.blobs[i]!.descriptor, r.blobs[i]!.source, mountFrom));
     for (const o of outcomes) counts[o]++;
     const doc = r.documents.find((d) => d.descriptor.digest === r.root.digest)!;
     const subject = parseManifest(doc.bytes, `referrer ${r.root.digest}`).value.subject;
     if (!subject) throw new ReproError('E_BAD_INPUT', `referrer ${r.root.digest}: the manifest has no subject`);
-    const via = await pushReferrerManifest(client, name.repository, r.root, doc.bytes, subject.digest);
+    const via = await pushReferrerManifest(client, repository, r.root, doc.bytes, subject.digest);
     referrers.push({ digest: r.root.digest, subject: subject.digest, via });
   }
-  return { digest: graph.root.digest, blobs: counts, ...(referrers.length > 0 ? { referrers } : {}) };
+  return referrers;
 }

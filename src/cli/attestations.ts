@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { ReproError, ioError } from '../model/errors.js';
+import { attestations, renderAttestations } from '../sbom/attestations.js';
+import { verificationKey } from '../sbom/intoto.js';
+import { parse, type Io } from './common.js';
+import { REGISTRY_HELP, registryFlags, registryOptions, rewriteTlsFlags } from './registry-flags.js';
+
+export const ATTESTATIONS_HELP = `Usage: repro-image attestations REF [--key [VERIFIER=]PUBKEY.pem]... [--json]
+
+Lists the verification summaries (SLSA VSA v1, as 'verify --attach' writes them) attached to an
+image as OCI 1.1 referrers (the registry's referrers API or its sha256-HEX fallback tag, an oci:
+layout's index.json; through an index, those of each image), checks each and summarises the
+independent verifiers (distinct verifier ids): "3 independent verifiers reproduced this image
+(digest level), 0 failed". A summary whose subject is another image, that is not an in-toto
+Statement, or whose signature does not verify with a --key is reported INVALID and not counted;
+with --key, an unsigned one is invalid too. Without --key, signatures are not checked.
+
+  --key [VERIFIER=]FILE      a PEM public key (Ed25519 or ECDSA P-256) trusted to sign summaries
+                             (DSSE envelopes); repeatable, one per rebuilder: each summary must be
+                             signed by one of them. VERIFIER=FILE (a verifier id URI, e.g.
+                             https://rebuild.example.org=their.pub) trusts the key for that
+                             verifier's summaries only
+  --json                     every summary read, with its verdict, and the counts
+${REGISTRY_HELP}
+  -h, --help                 this help
+
+Exit codes: 0 listed (whatever the summaries say), 1 some summary is invalid, 2 bad usage or input,
+3 I/O or network failure.`;
+
+export const ATTESTATIONS_FLAGS = {
+  key: { type: 'string', multiple: true },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  ...registryFlags(''),
+} as const;
+
+export async function attestationsCommand(args: string[], io: Io): Promise<number> {
+  const { values: v, positionals } = parse(rewriteTlsFlags(args), ATTESTATIONS_FLAGS, 'attestations');
+  if (v.help) {
+    io.stdout(`${ATTESTATIONS_HELP}\n`);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new ReproError('E_USAGE', 'attestations: exactly one REF is required (see repro-image attestations --help)');
+  const keys = (v.key ?? []).map((arg) => {
+    // VERIFIER=FILE when what is before the first = is a URI (a file name rarely starts with "scheme:").
+    const m = /^([A-Za-z][A-Za-z0-9+.-]*:[^=]+)=(.+)$/.exec(arg);
+    const file = m ? m[2]! : arg;
+    let pem: Buffer;
+    try {
+      pem = readFileSync(file);
+    } catch (e) {
+      throw ioError(e, `--key: cannot read ${file}`);
+    }
+    return { key: verificationKey(pem, file), ...(m ? { verifierId: m[1]! } : {}) };
+  });
+  const r = await attestations(positionals[0]!, { registry: registryOptions(v, io), ...(keys.length > 0 ? { keys } : {}) });
+  io.stdout(v.json ? `${JSON.stringify(r, null, 2)}\n` : renderAttestations(r));
+  return r.summary.invalid > 0 ? 1 : 0;
+}
