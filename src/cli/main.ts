@@ -113,7 +113,7 @@ const io: Io = {
 const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 for (const [name, number] of Object.entries(SIGNALS)) {
   process.on(name, () => {
-    removeScratchNow();
+    removeScratchNow(200);
     try {
       process.stderr.write(`repro-image: interrupted by ${name}; temporary files removed\n`);
     } catch { /* stderr closed */ }

@@ -14,7 +14,7 @@
  * only names of this form whose owner is certainly dead (same boot and pid namespace, process gone
  * or replaced) — never a live run's, never one from another host or namespace.
  */
-import { readFileSync, rmSync, rmdirSync } from 'node:fs';
+import { lstatSync, readFileSync, renameSync, rmSync, rmdirSync, unlinkSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
@@ -22,9 +22,9 @@ import { ioError } from '../model/errors.js';
 import { OWNER_TAG, currentOwner, ownerAlive, ownerTag, parseOwner, tagAlive } from './owner.js';
 
 const RUN_PREFIX = 'repro-image-run-';
-const RUN_DIR = new RegExp(`^${RUN_PREFIX}${OWNER_TAG}-[A-Za-z0-9]{6}$`);
+const RUN_DIR = new RegExp(`^${RUN_PREFIX}${OWNER_TAG}-[A-Za-z0-9]{6}(?:-removing)?$`);
 /** A temporary name: `.NAME.tmp-OWNER-N` (groups: NAME, then the owner tag's four). */
-export const TEMP_NAME = new RegExp(`^\\.(.+)\\.tmp-${OWNER_TAG}-[0-9]+$`);
+export const TEMP_NAME = new RegExp(`^\\.(.+)\\.tmp-${OWNER_TAG}-[0-9]+(?:-removing)?$`);
 
 const runDirs = new Map<string, Promise<string>>();
 const madeRunDirs = new Set<string>();
@@ -35,34 +35,61 @@ let hooked = false;
 function hook(): void {
   if (hooked) return;
   hooked = true;
-  process.once('exit', removeScratchNow);
+  process.once('exit', () => removeScratchNow());
 }
+
+function removePath(p: string): boolean {
+  let st;
+  try {
+    st = lstatSync(p);
+  } catch {
+    return false;
+  }
+  try {
+    if (!st.isDirectory()) unlinkSync(p);
+    else {
+      // Renamed first, then removed: a rename of the directory into place (a new layout) that is
+      // under way in another thread either wins whole or fails; never a half-removed output.
+      const tomb = `${p}-removing`;
+      renameSync(p, tomb);
+      rmSync(tomb, { recursive: true, force: true });
+    }
+  } catch { /* gone meanwhile, or renamed into place: a later run removes what is left */ }
+  return true;
+}
+
+const sleepSync = (ms: number): void => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms); };
 
 /**
  * Removes the run's scratch directories and every registered partial output, synchronously (for a
  * signal handler or the exit hook). Directories registered by `registerEmptyDir` are removed when
- * empty.
+ * empty. With `settleMs`, file operations already under way in other threads (a copy that creates
+ * its file a moment later) are given that long to finish, blocking this thread so that no new one
+ * starts, and what they made is removed too.
  */
-export function removeScratchNow(): void {
-  for (const p of partials) {
-    try {
-      rmSync(p, { recursive: true, force: true });
-    } catch { /* best effort: a later run removes what is left */ }
-  }
+export function removeScratchNow(settleMs = 0): void {
+  const paths = [...partials, ...madeRunDirs];
+  const empties = [...emptyDirs.keys()];
   partials.clear();
-  for (const d of emptyDirs.keys()) {
-    try {
-      rmdirSync(d);
-    } catch { /* not empty or gone */ }
-  }
-  emptyDirs.clear();
-  for (const d of madeRunDirs) {
-    try {
-      rmSync(d, { recursive: true, force: true });
-    } catch { /* as above */ }
-  }
   madeRunDirs.clear();
+  emptyDirs.clear();
   runDirs.clear();
+  const pass = (): boolean => {
+    let found = false;
+    for (const p of paths) found = removePath(p) || found;
+    for (const d of empties) {
+      try {
+        rmdirSync(d);
+      } catch { /* not empty or gone */ }
+    }
+    return found;
+  };
+  pass();
+  const until = Date.now() + settleMs;
+  while (Date.now() < until) {
+    sleepSync(Math.min(20, settleMs));
+    if (!pass()) break;
+  }
 }
 
 /** A temporary file or directory of this run outside its scratch directory, removed on a signal. */
