@@ -250,7 +250,9 @@ const kindsOf = (list) => {
 
 const lines = [
   `soak: ${OPS} operations (${builds} builds, ${copies} copies) by ${WRITERS} writers into one layout in ${seconds.toFixed(1)} s (seed ${process.env.SEED ?? 1}, kill probability ${KILL})`,
-  `  killed: ${killed} (${killed - interrupted - early} by SIGKILL, ${interrupted} by ${SIGNALS.filter((x) => x !== 'SIGKILL').join('/') || 'no other signal'} exiting ${SIGNALS.filter((x) => x !== 'SIGKILL').map((x) => EXIT_FOR[x]).join('/') || '-'}, ${early} by those before the CLI's handler was installed; plus ${killedAfterSuccess} whose kill came after they finished); lock left by a killed holder: ${staleLock ? 'yes, and the next writer went on' : 'no'}`,
+  SIGNALS.some((x) => x !== 'SIGKILL')
+    ? `  killed: ${killed} (${killed - interrupted - early} by SIGKILL, ${interrupted} by ${SIGNALS.filter((x) => x !== 'SIGKILL').join('/')} exiting ${SIGNALS.filter((x) => x !== 'SIGKILL').map((x) => EXIT_FOR[x]).join('/')}, ${early} by those before the CLI's handler was installed; plus ${killedAfterSuccess} whose kill came after they finished); lock left by a killed holder: ${staleLock ? 'yes, and the next writer went on' : 'no'}`
+    : `  killed with SIGKILL: ${killed} (plus ${killedAfterSuccess} whose kill came after they finished); lock left by a killed holder: ${staleLock ? 'yes, and the next writer went on' : 'no'}`,
   `  left by killed runs before the last build: ${leftBeforeLast.length}${leftBeforeLast.length ? ` (${kindsOf(leftBeforeLast)})` : ''}; removed by it: ${leftBeforeLast.filter((l) => !leftovers.includes(l)).length}`,
   `  reported written: ${reported.size} tags; failed without a kill: ${failures.length}`,
   `  tags: ${missingTags} missing, ${wrongDigest} pointing elsewhere (index holds ${index.manifests.length} entries)`,

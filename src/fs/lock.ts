@@ -15,7 +15,7 @@ import { link, lstat, mkdir, readFile, readdir, rmdir, unlink, writeFile } from 
 import { join } from 'node:path';
 import { ReproError, ioError } from '../model/errors.js';
 import { currentOwner as me, ownerAlive, parseOwner } from './owner.js';
-import { registerEmptyDir, registerPartial, releaseEmptyDir, releasePartial } from './scratch.js';
+import { registerEmptyDir, registerPartial, registerTicket, releaseEmptyDir, releasePartial, releaseTicket } from './scratch.js';
 
 const TICKET = /^[0-9]{16}$/;
 const TEMP = /^t-([0-9]+)-([0-9]*)-[0-9a-z]+$/;
@@ -83,12 +83,12 @@ async function takeTicket(lockDir: string, what: string): Promise<number> {
           throw ioError(e, `${what}: cannot take the lock ${lockDir}`);
         }
         // Ours now (registered only now: a signal must never remove a ticket of someone else).
-        registerPartial(join(lockDir, ticketName(n)));
+        registerTicket(join(lockDir, ticketName(n)));
         // A listing taken before a higher ticket appeared gives a number out of order: withdraw.
         const after = await tickets(lockDir);
         if ((after.at(-1) ?? 0) > n) {
           await unlink(join(lockDir, ticketName(n))).catch(() => {});
-          releasePartial(join(lockDir, ticketName(n)));
+          releaseTicket(join(lockDir, ticketName(n)));
           continue;
         }
         return n;
@@ -143,7 +143,7 @@ export async function withLock<T>(lockDir: string, fn: () => Promise<T>, opts: L
     }
   } finally {
     await unlink(mine).catch(() => {});
-    releasePartial(mine);
+    releaseTicket(mine);
     releaseEmptyDir(lockDir);
     await rmdir(lockDir).catch(() => { /* not empty, or gone: someone else's turn */ });
   }

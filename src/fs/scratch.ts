@@ -30,6 +30,7 @@ const runDirs = new Map<string, Promise<string>>();
 const madeRunDirs = new Set<string>();
 const partials = new Set<string>();
 const emptyDirs = new Map<string, number>();
+const tickets = new Set<string>();
 let hooked = false;
 
 function hook(): void {
@@ -69,19 +70,16 @@ const sleepSync = (ms: number): void => { Atomics.wait(new Int32Array(new Shared
  */
 export function removeScratchNow(settleMs = 0): void {
   const paths = [...partials, ...madeRunDirs];
+  const held = [...tickets];
   const empties = [...emptyDirs.keys()];
   partials.clear();
   madeRunDirs.clear();
+  tickets.clear();
   emptyDirs.clear();
   runDirs.clear();
   const pass = (): boolean => {
     let found = false;
     for (const p of paths) found = removePath(p) || found;
-    for (const d of empties) {
-      try {
-        rmdirSync(d);
-      } catch { /* not empty or gone */ }
-    }
     return found;
   };
   pass();
@@ -89,6 +87,13 @@ export function removeScratchNow(settleMs = 0): void {
   while (Date.now() < until) {
     sleepSync(Math.min(20, settleMs));
     if (!pass()) break;
+  }
+  // Locks last: a write under the lock that was under way has finished or failed by now.
+  for (const t of held) removePath(t);
+  for (const d of empties) {
+    try {
+      rmdirSync(d);
+    } catch { /* not empty or gone */ }
   }
 }
 
@@ -101,6 +106,16 @@ export function registerPartial(path: string): void {
 /** `path` was renamed into place or removed: no longer this run's to remove. */
 export function releasePartial(path: string): void {
   partials.delete(path);
+}
+
+/** A lock ticket this run holds: removed on a signal after everything else. */
+export function registerTicket(path: string): void {
+  hook();
+  tickets.add(path);
+}
+
+export function releaseTicket(path: string): void {
+  tickets.delete(path);
 }
 
 /** A directory (a lock's) to remove on a signal if it is empty then. Counted: release as often. */
