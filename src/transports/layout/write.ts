@@ -6,6 +6,9 @@
  * (`.index.json.lock`, see fs/lock.ts): each re-reads the index under the lock, so every tag
  * written survives, and every field of the other entries and of the index itself is kept.
  * Blobs are written only inside the layout: `blobs` or `blobs/sha256` being a symlink is refused.
+ * Temporary names carry their owner (fs/atomic.ts `tempNameFor`): in an existing layout they are in
+ * its root (never in `blobs/sha256`, never beside it); a new layout's staging directory is beside it,
+ * named after it. Each writer first removes those of dead owners (fs/scratch.ts `removeStaleTemps`).
  */
 import { copyFile, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
