@@ -131,11 +131,11 @@ test('item 7: SIGTERM while a build writes its layer beside a new layout: exit 1
   assert.deepEqual(names(out), []);
 });
 
-test('item 7: SIGINT and SIGTERM while a build writes into an existing layout: the layout keeps only valid content (umoci gc, skopeo)', async () => {
+test('item 7: SIGINT, SIGTERM and SIGHUP while a build writes into an existing layout: exit 130/143/129, the layout keeps only valid content (umoci gc, skopeo)', async () => {
   const { tmp, out } = place();
   const layout = join(out, 'image');
   await buildInto(layout, 'base', tmp);
-  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
     const run = start(['build', '--rootfs', big, '--output', `oci:${layout}:${sig}`], tmp);
     // The layer is written inside the layout's root (never beside it, never in blobs/sha256).
     await until(run, () => hasTemp(layout, '.layer.tmp-'), 'the layer file in the layout');
