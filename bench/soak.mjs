@@ -10,7 +10,13 @@
 //   blobs    every file in blobs/sha256 hashes to its name; every manifest, config and layer that a
 //            tag reaches is there with its declared size; skopeo inspects a sample of the tags;
 //   leftover nothing in the writers' TMPDIR, nothing beside the output but what the bench made,
-//            nothing inside the layout but blobs/, index.json and oci-layout.
+//            nothing inside the layout but blobs/, index.json and oci-layout. Checked after one
+//            last build (not killed): SIGKILL cannot be caught, so what a killed run leaves is the
+//            next run's to remove (its owner is dead), and that build is the next run. What was
+//            there before it is counted and reported too.
+//
+// SIGNALS=SIGKILL,SIGTERM,SIGINT picks each kill's signal at random from the list (default SIGKILL);
+// a run ended by SIGINT/SIGTERM must exit 130/143 having removed its own temporary files.
 // Exit status 0 only when all three hold.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -30,6 +36,8 @@ const KILL = Number(process.env.KILL ?? 0.2);
 const MAX_KILL_DELAY_MS = Number(process.env.MAX_KILL_DELAY_MS ?? 700);
 let seed = Number(process.env.SEED ?? 1);
 const KEEP = process.env.KEEP === '1';
+const SIGNALS = (process.env.SIGNALS ?? 'SIGKILL').split(',');
+const EXIT_FOR = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
 /** A small deterministic PRNG (mulberry32), so a run can be repeated with its SEED. */
 function random() {
@@ -66,7 +74,7 @@ for (let i = 0; i < 8; i++) {
   variants.push(file);
 }
 
-function run(args, killAfter) {
+function run(args, killAfter, sig = 'SIGKILL') {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, TMPDIR: writerTmp, SOURCE_DATE_EPOCH: '1700000000' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -74,10 +82,12 @@ function run(args, killAfter) {
     let killed = false;
     child.stdout.on('data', (d) => { stdout += d; });
     child.stderr.on('data', (d) => { stderr += d; });
-    const timer = killAfter === undefined ? undefined : setTimeout(() => { killed = true; child.kill('SIGKILL'); }, killAfter);
+    const timer = killAfter === undefined ? undefined : setTimeout(() => { killed = child.kill(sig); }, killAfter);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, killed: killed && signal === 'SIGKILL', stdout, stderr });
+      const interrupted = killed && sig !== 'SIGKILL' && code === EXIT_FOR[sig] && /interrupted by /.test(stderr);
+      // A signal that lands before the CLI installed its handler ends the process as the signal does.
+      resolve({ code, signal, killed: killed && (signal === sig || interrupted), interrupted, early: killed && sig !== 'SIGKILL' && signal === sig, stdout, stderr });
     });
   });
 }
@@ -95,6 +105,8 @@ let next = 0;
 let builds = 0;
 let copies = 0;
 let killed = 0;
+let interrupted = 0;
+let early = 0;
 let killedAfterSuccess = 0;
 
 async function writer() {
@@ -107,11 +119,14 @@ async function writer() {
       ? ['build', '--rootfs', variants[Math.floor(random() * variants.length)], '--output', `oci:${out}:${tag}`]
       : ['copy', `oci:${src}:t${Math.floor(random() * 4)}`, `oci:${out}:${tag}`];
     const killAfter = random() < KILL ? Math.floor(random() * MAX_KILL_DELAY_MS) : undefined;
+    const sig = killAfter === undefined ? undefined : SIGNALS[Math.floor(random() * SIGNALS.length)];
     if (isBuild) builds++;
     else copies++;
-    const r = await run(args, killAfter);
+    const r = await run(args, killAfter, sig);
     if (r.killed) {
       killed++;
+      if (r.interrupted) interrupted++;
+      if (r.early) early++;
       continue;
     }
     if (r.code === 0) {
@@ -131,9 +146,23 @@ const seconds = (Date.now() - started) / 1000;
 // A writer killed while it held the layout's lock leaves its ticket; the next writer must go on
 // (and remove it). One more build, not killed, is that next writer.
 const staleLock = existsSync(join(out, '.index.json.lock'));
+const leftBeforeLast = collectLeftovers();
 const last = await run(['build', '--rootfs', variants[0], '--output', `oci:${out}:final`]);
 if (last.code === 0) reported.set('final', last.stdout.trim());
 else failures.push({ op: OPS, args: ['build', 'final'], why: `exit ${last.code}: ${last.stderr.trim()}` });
+
+/** What is in the layout, beside it or in the writers' TMPDIR that is not the layout itself. */
+function collectLeftovers() {
+  const list = [];
+  if (existsSync(out)) {
+    for (const name of readdirSync(out)) if (!['blobs', 'index.json', 'oci-layout'].includes(name)) list.push(`out/${name}`);
+    for (const name of readdirSync(join(out, 'blobs'))) if (name !== 'sha256') list.push(`out/blobs/${name}`);
+    for (const name of readdirSync(join(out, 'blobs', 'sha256'))) if (!/^[0-9a-f]{64}$/.test(name)) list.push(`out/blobs/sha256/${name}`);
+  }
+  for (const name of readdirSync(work)) if (!['inputs', 'tmp', 'out', 'src'].includes(name)) list.push(name);
+  for (const name of readdirSync(writerTmp)) list.push(`tmp/${name}`);
+  return list;
+}
 
 // ---- integrity ------------------------------------------------------------------------------
 const problems = [];
@@ -171,10 +200,7 @@ let blobs = 0;
 let corrupt = 0;
 for (const name of readdirSync(blobDir)) {
   const path = join(blobDir, name);
-  if (!/^[0-9a-f]{64}$/.test(name)) {
-    leftovers.push(`out/blobs/sha256/${name}`);
-    continue;
-  }
+  if (!/^[0-9a-f]{64}$/.test(name)) continue; // a leftover (below)
   blobs++;
   if ((await sha256File(path)) !== name) {
     corrupt++;
@@ -212,24 +238,26 @@ if (spawnSync('skopeo', ['--version']).status === 0) {
   }
 }
 
-for (const name of readdirSync(out)) if (!['blobs', 'index.json', 'oci-layout'].includes(name)) leftovers.push(`out/${name}`);
-for (const name of readdirSync(join(out, 'blobs'))) if (name !== 'sha256') leftovers.push(`out/blobs/${name}`);
-for (const name of readdirSync(work)) if (!['inputs', 'tmp', 'out', 'src'].includes(name)) leftovers.push(name);
-for (const name of readdirSync(writerTmp)) leftovers.push(`tmp/${name}`);
-
-const kinds = new Map();
-for (const l of leftovers) {
-  const kind = l.replace(/[0-9a-f]{64}/g, 'HEX').replace(/\d+/g, 'N');
-  kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
-}
+leftovers.push(...collectLeftovers());
+const kindsOf = (list) => {
+  const kinds = new Map();
+  for (const l of list) {
+    const kind = l.replace(/[0-9a-f]{64}/g, 'HEX').replace(/[0-9a-f]{16}/g, 'BOOT').replace(/\d+/g, 'N').replace(/-[A-Za-z0-9]{6}$/, '-XXXXXX');
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+  }
+  return [...kinds].map(([k, n]) => `${n} × ${k}`).join(', ');
+};
 
 const lines = [
   `soak: ${OPS} operations (${builds} builds, ${copies} copies) by ${WRITERS} writers into one layout in ${seconds.toFixed(1)} s (seed ${process.env.SEED ?? 1}, kill probability ${KILL})`,
-  `  killed with SIGKILL: ${killed} (plus ${killedAfterSuccess} whose kill came after they finished); lock left by a killed holder: ${staleLock ? 'yes, and the next writer went on' : 'no'}`,
+  SIGNALS.some((x) => x !== 'SIGKILL')
+    ? `  killed: ${killed} (${killed - interrupted - early} by SIGKILL, ${interrupted} by ${SIGNALS.filter((x) => x !== 'SIGKILL').join('/')} exiting ${SIGNALS.filter((x) => x !== 'SIGKILL').map((x) => EXIT_FOR[x]).join('/')}, ${early} by those before the CLI's handler was installed; plus ${killedAfterSuccess} whose kill came after they finished); lock left by a killed holder: ${staleLock ? 'yes, and the next writer went on' : 'no'}`
+    : `  killed with SIGKILL: ${killed} (plus ${killedAfterSuccess} whose kill came after they finished); lock left by a killed holder: ${staleLock ? 'yes, and the next writer went on' : 'no'}`,
+  `  left by killed runs before the last build: ${leftBeforeLast.length}${leftBeforeLast.length ? ` (${kindsOf(leftBeforeLast)})` : ''}; removed by it: ${leftBeforeLast.filter((l) => !leftovers.includes(l)).length}`,
   `  reported written: ${reported.size} tags; failed without a kill: ${failures.length}`,
   `  tags: ${missingTags} missing, ${wrongDigest} pointing elsewhere (index holds ${index.manifests.length} entries)`,
   `  blobs: ${blobs} checked, ${corrupt} not matching their digest; ${dangling} referenced but missing; skopeo inspected ${skopeoChecked} tags`,
-  `  leftovers: ${leftovers.length}${leftovers.length ? ` (${[...kinds].map(([k, n]) => `${n} × ${k}`).join(', ')})` : ''}`,
+  `  leftovers after it: ${leftovers.length}${leftovers.length ? ` (${kindsOf(leftovers)})` : ''}`,
 ];
 for (const f of failures.slice(0, 10)) lines.push(`  failure: op ${f.op} ${f.args.join(' ')}: ${f.why}`);
 for (const p of problems.slice(0, 20)) lines.push(`  problem: ${p}`);

@@ -202,6 +202,10 @@ Environment:
                              and podman read them; loopback addresses are always reached directly
   XDG_CACHE_HOME             the cache of verified downloads is $XDG_CACHE_HOME/repro-image,
                              else ~/.cache/repro-image
+  TMPDIR                     where each run keeps its scratch files, in one directory
+                             repro-image-run-PID-…; a later run removes those of killed runs
 
-Exit codes: 0 success, 1 difference or failed verification, 2 bad usage or input, 3 I/O failure.`;
+Exit codes: 0 success, 1 difference or failed verification, 2 bad usage or input, 3 I/O failure,
+130 (SIGINT), 143 (SIGTERM), 129 (SIGHUP) interrupted: temporary files and partial outputs are
+removed first; after SIGKILL, the next run writing the same place removes them.`;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { ReproError } from '../model/errors.js';
+import { removeScratchNow } from '../fs/scratch.js';
 import { proxySettingsFromEnv, useProxies } from '../fetch/proxy.js';
 import { closest, cliMessage, type Io, type Verbosity } from './common.js';
 import { COMMANDS, findCommand, GLOBAL_HELP, mainHelp } from './commands.js';
@@ -102,6 +103,23 @@ const io: Io = {
   env: process.env,
   isTTY: process.stderr.isTTY === true,
 };
+
+/**
+ * Ctrl-C, a CI time-out, `kill`: the run's scratch directory and the partial outputs it registered
+ * are removed (fs/scratch.ts), then the process exits with the shell's code for the signal:
+ * 129 (SIGHUP), 130 (SIGINT), 143 (SIGTERM). SIGKILL cannot be caught: a later run removes what
+ * such a run left (its owner is dead).
+ */
+const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+for (const [name, number] of Object.entries(SIGNALS)) {
+  process.on(name, () => {
+    removeScratchNow(200);
+    try {
+      process.stderr.write(`repro-image: interrupted by ${name}; temporary files removed\n`);
+    } catch { /* stderr closed */ }
+    process.exit(128 + number);
+  });
+}
 
 main(process.argv.slice(2), io).then((code) => {
   process.exitCode = code;

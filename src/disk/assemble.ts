@@ -4,10 +4,12 @@
  * hash partitions computed from their data partitions as written, then the GPT. Identifiers come
  * from the seed as seed.ts says; the result names every one of them and the file's SHA-256.
  */
+import { basename, dirname } from 'node:path';
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, ftruncateSync } from 'node:fs';
 import type { Entry } from '../archive/entry.js';
 import { tempNameFor } from '../fs/atomic.js';
+import { releasePartial, removeStaleTemps } from '../fs/scratch.js';
 import { ReproError } from '../model/errors.js';
 import { planErofs, writeErofs } from './erofs/writer.js';
 import { minimumBlocks, planExt4, writeExt4 } from './ext4/writer.js';
@@ -225,6 +227,7 @@ export async function writeDisk(entries: Map<string, Entry>, def: DiskInput, res
   const diskBytes = alignUp(offset + backup, MiB);
   const sectors = diskBytes / ss;
 
+  await removeStaleTemps(dirname(path), basename(path));
   const tmp = tempNameFor(path);
   const out = FileOutput.create(tmp);
   const prefetch = startPrefetch(prefetchList(prepared.flatMap((p) => (p.tree ? [p.tree] : []))));
@@ -284,6 +287,7 @@ export async function writeDisk(entries: Map<string, Entry>, def: DiskInput, res
     out.close();
     const sha256 = await sha;
     renameSync(tmp, path);
+    releasePartial(tmp);
     return {
       path, size: diskBytes, sha256, sectorSize: ss, diskGuid: formatUuid(guid),
       partitions: prepared.map((p, i) => {
@@ -308,6 +312,7 @@ export async function writeDisk(entries: Map<string, Entry>, def: DiskInput, res
     await hasher.abandon();
     out.close();
     rmSync(tmp, { force: true });
+    releasePartial(tmp);
     throw e;
   }
 }

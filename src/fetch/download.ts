@@ -4,12 +4,14 @@
  * (mirrors: http, https or file URLs) are tried in order; a body that breaks off is fetched again. Nothing unverified is
  * ever left under the destination name.
  */
+import { dirname } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { access, open, rename, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { ReproError, ioError } from '../model/errors.js';
 import { tempNameFor } from '../fs/atomic.js';
+import { releasePartial, removeStaleTempsOnce } from '../fs/scratch.js';
 import { DEFAULT_RETRY, request, retryDelay, safeUrl, type RetryPolicy } from './http.js';
 
 export interface Expected {
@@ -87,6 +89,7 @@ async function fetchOnce(url: string, dest: string, expected: Expected, opts: Do
     }
     res = r;
   }
+  await removeStaleTempsOnce(dirname(dest));
   const tmp = tempNameFor(dest);
   let fh;
   try {
@@ -133,6 +136,7 @@ async function fetchOnce(url: string, dest: string, expected: Expected, opts: Do
   } finally {
     await fh?.close().catch(() => {});
     await rm(tmp, { force: true });
+    releasePartial(tmp);
   }
 }
 

@@ -11,87 +11,14 @@
  * A ticket records pid, process start time, boot id, pid namespace and host: a ticket from another
  * host or namespace is never judged dead, only waited for (with a time limit and a message naming it).
  */
-import { readFileSync, readlinkSync } from 'node:fs';
 import { link, lstat, mkdir, readFile, readdir, rmdir, unlink, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ReproError, ioError } from '../model/errors.js';
-
-interface Owner {
-  pid: number;
-  /** Field 22 of /proc/PID/stat (clock ticks since boot), '' where there is no /proc. */
-  start: string;
-  boot: string;
-  ns: string;
-  host: string;
-}
+import { currentOwner as me, ownerAlive, parseOwner } from './owner.js';
+import { registerEmptyDir, registerPartial, registerTicket, releaseEmptyDir, releasePartial, releaseTicket } from './scratch.js';
 
 const TICKET = /^[0-9]{16}$/;
 const TEMP = /^t-([0-9]+)-([0-9]*)-[0-9a-z]+$/;
-
-function readOr(path: string, fallback: string): string {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return fallback;
-  }
-}
-
-function startTime(pid: number): string | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // The command name (field 2) may hold spaces and parentheses: fields after it follow the last ')'.
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return rest[19] ?? '';
-}
-
-let self: Owner | undefined;
-function me(): Owner {
-  if (!self) {
-    let ns = '';
-    try {
-      ns = readlinkSync('/proc/self/ns/pid');
-    } catch { /* no /proc */ }
-    self = {
-      pid: process.pid,
-      start: startTime(process.pid) ?? '',
-      boot: readOr('/proc/sys/kernel/random/boot_id', ''),
-      ns,
-      host: hostname(),
-    };
-  }
-  return self;
-}
-
-/** False only when `o` certainly names a process that no longer exists. */
-export function ownerAlive(o: Owner): boolean {
-  const m = me();
-  if (o.host !== m.host || o.boot !== m.boot || o.ns !== m.ns) return true; // cannot tell from here
-  if (m.start !== '') {
-    const s = startTime(o.pid);
-    return s !== undefined && s === o.start;
-  }
-  try {
-    process.kill(o.pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function parseOwner(text: string): Owner | undefined {
-  try {
-    const o = JSON.parse(text) as Partial<Owner>;
-    if (typeof o.pid === 'number' && typeof o.start === 'string' && typeof o.boot === 'string' && typeof o.ns === 'string' && typeof o.host === 'string') {
-      return o as Owner;
-    }
-  } catch { /* below */ }
-  return undefined;
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((ok) => setTimeout(ok, ms));
 
@@ -139,6 +66,7 @@ async function takeTicket(lockDir: string, what: string): Promise<number> {
     await ensureLockDir(lockDir, what);
     const temp = join(lockDir, `t-${owner.pid}-${owner.start}-${Math.random().toString(36).slice(2)}`);
     try {
+      registerPartial(temp);
       await writeFile(temp, JSON.stringify(owner), { flag: 'wx' });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // the directory was just removed
@@ -154,16 +82,20 @@ async function takeTicket(lockDir: string, what: string): Promise<number> {
           if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
           throw ioError(e, `${what}: cannot take the lock ${lockDir}`);
         }
+        // Ours now (registered only now: a signal must never remove a ticket of someone else).
+        registerTicket(join(lockDir, ticketName(n)));
         // A listing taken before a higher ticket appeared gives a number out of order: withdraw.
         const after = await tickets(lockDir);
         if ((after.at(-1) ?? 0) > n) {
           await unlink(join(lockDir, ticketName(n))).catch(() => {});
+          releaseTicket(join(lockDir, ticketName(n)));
           continue;
         }
         return n;
       }
     } finally {
       await unlink(temp).catch(() => {});
+      releasePartial(temp);
     }
   }
 }
@@ -173,6 +105,7 @@ export async function withLock<T>(lockDir: string, fn: () => Promise<T>, opts: L
   const what = opts.what ?? lockDir;
   const waitMs = opts.waitMs ?? 120_000;
   const n = await takeTicket(lockDir, what);
+  registerEmptyDir(lockDir);
   const mine = join(lockDir, ticketName(n));
   try {
     const started = Date.now();
@@ -210,6 +143,8 @@ export async function withLock<T>(lockDir: string, fn: () => Promise<T>, opts: L
     }
   } finally {
     await unlink(mine).catch(() => {});
+    releaseTicket(mine);
+    releaseEmptyDir(lockDir);
     await rmdir(lockDir).catch(() => { /* not empty, or gone: someone else's turn */ });
   }
 }

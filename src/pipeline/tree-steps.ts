@@ -2,14 +2,15 @@
  * The steps every build shares once it has a file tree: passes (normalisation), layers, config,
  * manifest, output. A source step (a root filesystem, a spec's packages) runs before them.
  */
-import { rm } from 'node:fs/promises';
+import { lstat, mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { mkdir } from 'node:fs/promises';
 import type { Entry } from '../archive/entry.js';
 import { chooseDeflate, type GzipOptions } from '../archive/gzip.js';
 import { orderEntries } from '../archive/tar-writer.js';
 import type { ZstdOptions } from '../archive/zstd.js';
 import { tempNameFor } from '../fs/atomic.js';
+import { releasePartial } from '../fs/scratch.js';
+import { isLayoutOrEmpty } from '../transports/layout/write.js';
 import { scratchFileSource } from '../image/file-source.js';
 import type { Image } from '../image/image.js';
 import { encodeConfig, type ContainerConfig, type ImageConfig } from '../model/config.js';
@@ -83,8 +84,8 @@ export interface ImageOptions {
   /** xattr names (globs) kept by the xattrs pass. Default: security.capability and user.*. */
   keepXattrs?: string[];
   /**
-   * Where the layer is written before it goes into the output (default: beside an `oci:` layout,
-   * so that it can be renamed into place rather than copied; else the temp dir).
+   * Where the layer is written before it goes into the output (default: in or beside an `oci:`
+   * layout, so that it can be renamed into place rather than copied; else the temp dir).
    */
   scratchDir?: string;
   gzip?: GzipOptions;
@@ -131,19 +132,29 @@ export interface TreeContext {
   referrers?: BuildResult['referrers'];
 }
 
-/** The layer's scratch file: beside an `oci:` layout when possible (one rename, no copy). */
+/**
+ * The layer's scratch file. For an `oci:` output it is put where a rename moves it into the layout
+ * (no copy) without writing anywhere else: in the root of an existing layout (`.layer.tmp-OWNER-N`),
+ * or, for a new one, beside it under the layout's own temporary name (`.NAME.tmp-OWNER-N`, like the
+ * staging directory the layout is assembled in). Otherwise the run's scratch directory.
+ */
 async function scratchPath(scratchDir: string | undefined, ref: ImageRef, tmp: string): Promise<string> {
-  let dir = scratchDir;
-  if (dir === undefined && ref.transport === 'oci') {
-    const parent = dirname(resolve(ref.path));
-    try {
-      await mkdir(parent, { recursive: true });
-      dir = parent;
-    } catch {
-      // Not creatable here: the output step will report it; scratch goes to the temp dir.
+  if (scratchDir !== undefined) return tempNameFor(join(scratchDir, 'layer'));
+  if (ref.transport === 'oci') {
+    const layout = resolve(ref.path);
+    const st = await lstat(layout).catch(() => undefined);
+    if (st === undefined) {
+      try {
+        await mkdir(dirname(layout), { recursive: true });
+        return tempNameFor(layout);
+      } catch {
+        // Not creatable here: the output step will report it; scratch goes to the temp dir.
+      }
+    } else if (st.isDirectory() && (await isLayoutOrEmpty(layout))) {
+      return tempNameFor(join(layout, 'layer'));
     }
   }
-  return dir === undefined ? join(tmp, 'layer') : tempNameFor(join(dir, 'layer'));
+  return join(tmp, 'layer');
 }
 
 const platformOf = (ctx: TreeContext): Platform => ctx.options.platform ?? DEFAULT_PLATFORM;
@@ -266,6 +277,9 @@ export async function buildTree(ctx: TreeContext, meta: { sourceDateEpochFrom: B
     return result;
   } finally {
     // Gone already when it was renamed into a layout; else (archive, registry, failure) removed here.
-    if (ctx.layer) await rm(ctx.layer.path, { force: true });
+    if (ctx.layer) {
+      await rm(ctx.layer.path, { force: true });
+      releasePartial(ctx.layer.path);
+    }
   }
 }

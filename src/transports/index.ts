@@ -1,4 +1,5 @@
 import { mkdir, rm } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import type { Image } from '../image/image.js';
 import type { Digest } from '../model/digest.js';
 import { ReproError, ioError } from '../model/errors.js';
@@ -9,6 +10,7 @@ import { checkPlatform } from '../model/platform.js';
 import type { RawJson } from '../model/json.js';
 import type { ImageIndex } from '../model/oci-index.js';
 import { tempNameFor } from '../fs/atomic.js';
+import { releasePartial, removeStaleTemps } from '../fs/scratch.js';
 import { graphImage, imageGraph, spoolGraph, type ImageGraph } from '../image/graph.js';
 import { openLayout } from './layout/read.js';
 import { writeLayout } from './layout/write.js';
@@ -74,6 +76,8 @@ export function writeImage(ref: ImageRef, img: Image, mtime: number, opts: Trans
 
 /** Archive writers read members from files: blobs that only stream are spooled beside the output first. */
 async function withSpool<T>(file: string, graph: ImageGraph, fn: (g: ImageGraph) => Promise<T>): Promise<T> {
+  // Temporary names of this archive (spool directories, partial archives) left by killed writers.
+  await removeStaleTemps(dirname(file), basename(file));
   if (graphParts(graph).blobs.every((b) => b.source.ref)) return fn(graph);
   const dir = tempNameFor(file);
   try {
@@ -81,6 +85,7 @@ async function withSpool<T>(file: string, graph: ImageGraph, fn: (g: ImageGraph)
     return await fn(await spoolGraph(graph, dir, file));
   } finally {
     await rm(dir, { recursive: true, force: true });
+    releasePartial(dir);
   }
 }
 

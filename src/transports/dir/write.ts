@@ -8,6 +8,7 @@ import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { inOrderCancelling } from '../../fetch/pool.js';
 import { tempNameFor } from '../../fs/atomic.js';
+import { releasePartial } from '../../fs/scratch.js';
 import type { ImageGraph } from '../../image/graph.js';
 import { digestHex } from '../../model/digest.js';
 import { ReproError, ioError } from '../../model/errors.js';
@@ -43,7 +44,8 @@ export async function writeDir(dir: string, graph: ImageGraph): Promise<void> {
     await writeFile(join(staging, 'version'), DIR_VERSION).catch((e) => { throw ioError(e, `cannot write ${dir}/version`); });
     if (existing) {
       // Replace the old image in two renames; the old one is removed once the new one is in place.
-      const old = tempNameFor(dir);
+      // Not removed on a signal: for a moment it is the only copy of the old image.
+      const old = tempNameFor(dir, { register: false });
       await rename(dir, old).catch((e) => { throw ioError(e, `cannot replace ${dir}`); });
       try {
         await rename(staging, dir);
@@ -58,5 +60,7 @@ export async function writeDir(dir: string, graph: ImageGraph): Promise<void> {
   } catch (e) {
     await rm(staging, { recursive: true, force: true });
     throw e;
+  } finally {
+    releasePartial(staging);
   }
 }

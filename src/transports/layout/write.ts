@@ -6,9 +6,12 @@
  * (`.index.json.lock`, see fs/lock.ts): each re-reads the index under the lock, so every tag
  * written survives, and every field of the other entries and of the index itself is kept.
  * Blobs are written only inside the layout: `blobs` or `blobs/sha256` being a symlink is refused.
+ * Temporary names carry their owner (fs/atomic.ts `tempNameFor`): in an existing layout they are in
+ * its root (never in `blobs/sha256`, never beside it); a new layout's staging directory is beside it,
+ * named after it. Each writer first removes those of dead owners (fs/scratch.ts `removeStaleTemps`).
  */
 import { copyFile, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { bytesSource, type BlobSource } from '../../image/image.js';
 import { canonicalBytes } from '../../model/canonical-json.js';
 import type { Descriptor } from '../../model/descriptor.js';
@@ -20,6 +23,7 @@ import { assertExactIntegers, rawJson, type RawJson } from '../../model/json.js'
 import { inOrderCancelling } from '../../fetch/pool.js';
 import { withLock } from '../../fs/lock.js';
 import { ensureFreeSpace } from '../../fs/space.js';
+import { TEMP_NAME, releasePartial, removeStaleTemps } from '../../fs/scratch.js';
 import { readInside } from './read.js';
 import { tempNameFor, writeFileAtomic } from '../../fs/atomic.js';
 import type { ImageGraph } from '../../image/graph.js';
@@ -81,7 +85,12 @@ async function blobDirOf(dir: string): Promise<string> {
   return path;
 }
 
-export async function putBlob(blobDir: string, desc: Descriptor, src: BlobSource, signal?: AbortSignal): Promise<void> {
+/**
+ * Puts one blob into `blobDir` under its digest. Its temporary name goes into `tempDir` (default:
+ * `blobDir`): the layout's root for an existing layout, where other tools (umoci, skopeo) ignore
+ * dot files but would stumble over a name in `blobs/sha256` that is no digest.
+ */
+export async function putBlob(blobDir: string, desc: Descriptor, src: BlobSource, signal?: AbortSignal, tempDir?: string): Promise<void> {
   const dest = join(blobDir, digestHex(desc.digest));
   try {
     // A regular file of the right size is the blob (content-addressed); a symlink or anything else
@@ -99,16 +108,18 @@ export async function putBlob(blobDir: string, desc: Descriptor, src: BlobSource
     }
   }
   if (src.ref?.kind === 'file') {
-    const tmp = tempNameFor(dest);
+    const tmp = tempNameFor(dest, tempDir !== undefined ? { where: tempDir } : {});
     try {
       await copyFile(src.ref.path, tmp);
       await rename(tmp, dest);
     } catch (e) {
       await rm(tmp, { force: true });
       throw ioError(e, `cannot write blob ${desc.digest}`);
+    } finally {
+      releasePartial(tmp);
     }
   } else {
-    await writeFileAtomic(dest, src.open(), signal ? { signal } : {});
+    await writeFileAtomic(dest, src.open(), { ...(signal ? { signal } : {}), ...(tempDir !== undefined ? { tempDir } : {}) });
   }
 }
 
@@ -132,15 +143,15 @@ async function bytesToWrite(blobDir: string, graph: ImageGraph): Promise<number>
   return n;
 }
 
-async function putBlobs(blobDir: string, graph: ImageGraph, dest: string): Promise<void> {
+async function putBlobs(blobDir: string, graph: ImageGraph, dest: string, tempDir?: string): Promise<void> {
   // Declared sizes are checked against the free space before a byte is written.
   const parts = graphParts(graph);
   await ensureFreeSpace(blobDir, await bytesToWrite(blobDir, graph), `${dest}: writing ${parts.blobs.length + parts.documents.length} blobs`);
   // A few blobs at a time: a layer that streams from a registry overlaps with the others; when one
   // fails, the others stop.
   const { blobs, documents } = graphParts(graph);
-  await inOrderCancelling(blobs.length, BLOB_CONCURRENCY, (i, signal) => putBlob(blobDir, blobs[i]!.descriptor, blobs[i]!.source, signal));
-  for (const d of documents) await putBlob(blobDir, d.descriptor, bytesSource(d.bytes));
+  await inOrderCancelling(blobs.length, BLOB_CONCURRENCY, (i, signal) => putBlob(blobDir, blobs[i]!.descriptor, blobs[i]!.source, signal, tempDir));
+  for (const d of documents) await putBlob(blobDir, d.descriptor, bytesSource(d.bytes), undefined, tempDir);
 }
 
 /**
@@ -184,6 +195,14 @@ async function updateIndex(dir: string, graph: ImageGraph, tag: string | undefin
   }, { what: dir });
 }
 
+const layoutOrEmpty = (names: string[]): boolean =>
+  names.includes('index.json') || names.includes('oci-layout') || names.every((n) => n === LAYOUT_LOCK || n === 'blobs' || TEMP_NAME.test(n));
+
+/** `dir` is a layout, or an empty directory that would become one (false when unreadable). */
+export async function isLayoutOrEmpty(dir: string): Promise<boolean> {
+  return layoutOrEmpty(await readdir(dir).catch(() => ['?']));
+}
+
 /** An existing destination must be a layout, or an empty directory that becomes one. */
 async function checkLayoutOrEmpty(dir: string): Promise<void> {
   let names: string[];
@@ -193,8 +212,7 @@ async function checkLayoutOrEmpty(dir: string): Promise<void> {
     if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') throw new ReproError('E_BAD_INPUT', `${dir}: exists and is not a directory`);
     throw ioError(e, `cannot write ${dir}`);
   }
-  if (names.includes('index.json') || names.includes('oci-layout')) return;
-  if (names.some((n) => n !== LAYOUT_LOCK && n !== 'blobs')) {
+  if (!layoutOrEmpty(names)) {
     throw new ReproError('E_BAD_INPUT', `${dir}: exists and is not an OCI image layout (no oci-layout or index.json)`);
   }
 }
@@ -213,6 +231,9 @@ async function adoptBlobs(staging: string, dir: string): Promise<void> {
 
 /** Writes a graph into the layout at `dir` under `tag`; returns the index.json written. */
 export async function writeLayout(dir: string, graph: ImageGraph, tag: string | undefined): Promise<RawJson<ImageIndex>> {
+  // What killed writers of this layout left: staging directories and layer files beside it (named
+  // after it), temporary blobs and index files in it. Only those of dead owners (fs/scratch.ts).
+  await removeStaleTemps(dirname(dir), basename(dir));
   if (!(await exists(dir))) {
     await mkdir(dirname(dir), { recursive: true }).catch((e) => { throw ioError(e, `cannot create ${dirname(dir)}`); });
     // mkdir, not mkdtemp: the layout gets the usual umask-derived mode, not 0700.
@@ -233,11 +254,13 @@ export async function writeLayout(dir: string, graph: ImageGraph, tag: string | 
       return await updateIndex(dir, graph, tag);
     } finally {
       await rm(staging, { recursive: true, force: true });
+      releasePartial(staging);
     }
   }
   // An existing layout: add the blobs, then point the tag at the new manifest.
   await checkLayoutOrEmpty(dir);
-  await putBlobs(await blobDirOf(dir), graph, dir);
+  await removeStaleTemps(dir);
+  await putBlobs(await blobDirOf(dir), graph, dir, dir);
   return updateIndex(dir, graph, tag);
 }
 
