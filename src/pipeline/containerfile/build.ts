@@ -18,6 +18,7 @@ import { compressBlocks } from '../../archive/compress.js';
 import { STREAM_BLOCK_SIZE, fixedBlocks } from '../../archive/blocks.js';
 import { readTar } from '../../archive/tar-reader.js';
 import { detectCompression, decompressStream } from '../../archive/compress.js';
+import { resolveInRoot } from '../../fs/confine.js';
 import { makeScratchDir } from '../../fs/scratch.js';
 import { scratchFileSource } from '../../image/file-source.js';
 import type { Image, Layer } from '../../image/image.js';
@@ -26,7 +27,7 @@ import { rawJson } from '../../model/json.js';
 import { parseConfig, rfc3339 } from '../../model/config.js';
 import { parseManifest } from '../../model/manifest.js';
 import type { Digest } from '../../model/digest.js';
-import { ReproError, option } from '../../model/errors.js';
+import { ReproError, ioError, option } from '../../model/errors.js';
 import { ociLayerType, type Compression } from '../../model/media-types.js';
 import type { Platform } from '../../model/platform.js';
 import { xattrReader } from '../../sources/rootfs/xattrs.js';
@@ -129,18 +130,21 @@ async function commitLayer(items: LayerItem[], sde: number, path: string): Promi
   return { diffId: `sha256:${hash.digest('hex')}`, size, path };
 }
 
-/** Paths below the context, confined to it (symlinks resolved). */
-function contextPath(context: string, src: string, where: string): string {
-  const p = resolve(context, `.${resolve('/', src)}`);
-  let real: string;
+/**
+ * A COPY/ADD source inside `root` (the context, or a stage's root file system), resolved as
+ * buildah's chrooted copier resolves it: symlinks inside it are followed as if it were `/` (an
+ * absolute target starts again at it, `..` stops at it), so nothing outside is ever reached.
+ */
+function sourcePath(root: string, src: string, where: string, what: string): string {
+  let base: string;
   try {
-    real = realpathSync(p);
-  } catch {
-    throw new ReproError('E_BAD_INPUT', `${where}: ${src}: no such file in the context`);
+    base = realpathSync(root);
+  } catch (e) {
+    throw ioError(e, `${where}: cannot read ${what} ${root}`);
   }
-  const base = realpathSync(context);
-  if (real !== base && !real.startsWith(`${base}/`)) throw new ReproError('E_PATH_ESCAPE', `${where}: ${src} leads outside the context`);
-  return real;
+  const p = resolveInRoot(base, src, `${where}: ${src}`);
+  if (!existsSync(p)) throw new ReproError('E_BAD_INPUT', `${where}: ${src}: no such file in ${what}`);
+  return p;
 }
 
 /** The entries a COPY/ADD writes, from a directory or file source (relative to the destination). */
@@ -438,7 +442,7 @@ async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy'
     if (ins.from.kind !== 'stage') throw new ReproError('E_UNSUPPORTED', `${where}: COPY --from an image is not supported yet; name a stage`);
     fromRoot = await stageImage(ins.from.index, ins.sources, where);
   }
-  for (const s of ins.sources) sources.push(fromRoot === context ? contextPath(context, s, where) : resolve(fromRoot, `.${resolve('/', s)}`));
+  for (const s of ins.sources) sources.push(sourcePath(fromRoot, s, where, fromRoot === context ? 'the context' : 'the stage'));
   const summaries: string[] = [];
   for (const src of sources) {
     if (!existsSync(src)) throw new ReproError('E_BAD_INPUT', `${where}: ${relative(fromRoot, src)}: no such file`);
