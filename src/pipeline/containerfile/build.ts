@@ -27,7 +27,7 @@ import { rawJson } from '../../model/json.js';
 import { parseConfig, rfc3339 } from '../../model/config.js';
 import { parseManifest } from '../../model/manifest.js';
 import type { Digest } from '../../model/digest.js';
-import { ReproError, ioError, option } from '../../model/errors.js';
+import { ReproError, ioError, option, systemError } from '../../model/errors.js';
 import { ociLayerType, type Compression } from '../../model/media-types.js';
 import type { Platform } from '../../model/platform.js';
 import { xattrReader } from '../../sources/rootfs/xattrs.js';
@@ -115,18 +115,29 @@ function sha256(b: Buffer): Digest {
   return `sha256:${createHash('sha256').update(b).digest('hex')}`;
 }
 
+/**
+ * Writes chunks to a scratch file; a file system error (a full temp dir: ENOSPC) is one line naming
+ * the file, what the chunks' source throws is kept.
+ */
+async function writeScratch(path: string, chunks: AsyncIterable<Buffer>): Promise<void> {
+  try {
+    await pipeline(Readable.from(chunks), createWriteStream(path));
+  } catch (e) {
+    throw systemError(e) ? ioError(e, `cannot write the scratch file ${path}`) : e;
+  }
+}
+
 /** Writes a layer's tar to `path`, hashing it on the way. */
 async function commitLayer(items: LayerItem[], sde: number, path: string): Promise<BuiltLayer> {
   const hash = createHash('sha256');
   let size = 0;
-  const source = Readable.from((async function* () {
+  await writeScratch(path, (async function* () {
     for await (const c of layerTar(items, sde, path)) {
       hash.update(c);
       size += c.length;
       yield c;
     }
   })());
-  await pipeline(source, createWriteStream(path));
   return { diffId: `sha256:${hash.digest('hex')}`, size, path };
 }
 
@@ -308,7 +319,7 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
           const p = newLayerPath();
           const hash = createHash('sha256');
           let size = 0;
-          await pipeline(Readable.from((async function* () { for await (const c2 of l.uncompressed()) { hash.update(c2); size += c2.length; yield c2; } })()), createWriteStream(p));
+          await writeScratch(p, (async function* () { for await (const c2 of l.uncompressed()) { hash.update(c2); size += c2.length; yield c2; } })());
           state.layers.push({ diffId: `sha256:${hash.digest('hex')}`, size, path: p });
         }
       }
@@ -368,7 +379,7 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
         size = 0;
         const { createReadStream } = await import('node:fs');
         const out = compressBlocks(compression, fixedBlocks(createReadStream(l.path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, STREAM_BLOCK_SIZE));
-        await pipeline(Readable.from((async function* () { for await (const c of out) { hash.update(c); size += c.length; yield c; } })()), createWriteStream(path));
+        await writeScratch(path, (async function* () { for await (const c of out) { hash.update(c); size += c.length; yield c; } })());
         digest = `sha256:${hash.digest('hex')}`;
       }
       const descriptor = { mediaType: ociLayerType(compression), digest, size };
@@ -401,7 +412,11 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
 
 async function emptyLayer(path: string): Promise<BuiltLayer> {
   const { writeFileSync } = await import('node:fs');
-  writeFileSync(path, EMPTY_LAYER);
+  try {
+    writeFileSync(path, EMPTY_LAYER);
+  } catch (e) {
+    throw ioError(e, `cannot write the scratch file ${path}`);
+  }
   return { diffId: sha256(EMPTY_LAYER), size: EMPTY_LAYER.length, path };
 }
 
@@ -411,7 +426,7 @@ async function runStep(ins: Extract<ResolvedInstruction, { kind: 'run' }>, state
   const user = resolveUser(state.config.User || '0', state.root, where);
   const argv = ins.shell ? ['/bin/sh', '-c', ins.argv[0]!] : [...ins.argv];
   const cwd = state.config.WorkingDir || '/';
-  await mkdir(join(state.root, cwd), { recursive: true });
+  await mkdir(resolveInRoot(state.root, cwd, `${where}: WORKDIR ${cwd}`), { recursive: true }).catch((e) => { throw ioError(e, `${where}: cannot make the working directory ${cwd}`); });
   try {
     await runInRootfs({
       rootfs: state.root, argv, env: ins.env, cwd, uid: user.uid, gid: user.gid,
