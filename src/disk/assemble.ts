@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, ftruncateSync } from 'node:fs';
 import type { Entry } from '../archive/entry.js';
 import { tempNameFor } from '../fs/atomic.js';
-import { ReproError } from '../model/errors.js';
+import { ReproError, ioError } from '../model/errors.js';
 import { planErofs, writeErofs } from './erofs/writer.js';
 import { minimumBlocks, planExt4, writeExt4 } from './ext4/writer.js';
 import { encodeGpt, usableRange, type GptPartition } from './gpt.js';
@@ -283,7 +283,11 @@ export async function writeDisk(entries: Map<string, Entry>, def: DiskInput, res
     fsyncSync(out.fd);
     out.close();
     const sha256 = await sha;
-    renameSync(tmp, path);
+    try {
+      renameSync(tmp, path);
+    } catch (e) {
+      throw ioError(e, `cannot write ${path}`);
+    }
     return {
       path, size: diskBytes, sha256, sectorSize: ss, diskGuid: formatUuid(guid),
       partitions: prepared.map((p, i) => {

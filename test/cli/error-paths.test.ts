@@ -70,6 +70,19 @@ test('item 12: an output below a regular file is exit 2 with one line (ENOTDIR, 
   oneLine(runCli(['sbom', `oci:${image}:t`, '--output', `${f}/x.json`]), 2, /afile\/x\.json: not a directory/);
 });
 
+test('item 12: an output file that is a directory is exit 2 with one line (EISDIR), for every kind of output', () => {
+  const d = join(work, 'a-directory');
+  mkdirSync(d, { recursive: true });
+  const disk = join(work, 'disk.yaml');
+  writeFileSync(disk, 'seed: 01234567-89ab-cdef-0123-456789abcdef\npartitions:\n  - {type: root, format: ext4, contents: /}\n');
+  oneLine(build(`disk:${d}`, ['--disk', disk]), 2, /cannot write .*a-directory: is a directory$/);
+  oneLine(build(`oci-archive:${d}`), 2, /cannot write .*a-directory: is a directory$/);
+  oneLine(runCli(['copy', `oci:${image}:t`, `docker-archive:${d}`]), 2, /a-directory: is a directory$/);
+  oneLine(runCli(['sbom', `oci:${image}:t`, '--output', d]), 2, /a-directory: is a directory$/);
+  oneLine(runCli(['diff', `oci:${image}:t`, `oci:${image}:t`, '--html', d]), 2, /a-directory: is a directory$/);
+  assert.deepEqual(readdirSync(work).filter((n) => n.includes('.tmp-')), [], 'a temporary file was left beside the output');
+});
+
 test('item 12: a full disk while decompressing a root filesystem tarball is exit 3 with one line, nothing left', (t) => {
   if (!small) return t.skip('needs root for a 1 MiB tmpfs');
   oneLine(runCli(['build', '--rootfs', join(work, 'rootfs.tar.gz'), '--source-date-epoch', '1', '--output', `oci:${join(work, 'o1')}:t`], { env: { TMPDIR: small } }),
