@@ -78,6 +78,26 @@ test('item 3: a files[].src symlink out of the spec folder is refused (exit 2, o
   assert.equal(b.status, 0, b.stderr);
 });
 
+test('item 3: the lock beside a spec is read only inside its folder, and never quoted', () => {
+  const specDir = join(dir, 'lock-escape');
+  mkdirSync(specDir);
+  const secret = join(dir, 'lock-secret');
+  writeFileSync(secret, 'root:$6$secrethash:19000:0:99999:7:::\n');
+  const spec = join(specDir, 'image.yaml');
+  writeFileSync(spec, `name: escape\n${source}\npackages: [base]\n`);
+  symlinkSync(secret, join(specDir, 'image.lock.json'));
+  const b = runCli(['build', spec, '--offline', '--output', `oci:${join(dir, 'lock-escape-out')}:t`], { env: { XDG_CACHE_HOME: join(dir, 'cache') } });
+  assert.equal(b.status, 2, b.stderr);
+  assert.match(b.stderr, /^repro-image: .*image\.lock\.json: "image\.lock\.json" leads outside the spec folder through a symlink\n$/);
+  // Inside the folder and not JSON: where, never what.
+  rmSync(join(specDir, 'image.lock.json'));
+  writeFileSync(join(specDir, 'image.lock.json'), 'root:$6$secrethash:19000:0:99999:7:::\n');
+  const c = runCli(['build', spec, '--offline', '--output', `oci:${join(dir, 'lock-escape-out')}:t`], { env: { XDG_CACHE_HOME: join(dir, 'cache') } });
+  assert.equal(c.status, 2, c.stderr);
+  assert.match(c.stderr, /image\.lock\.json: invalid JSON/);
+  assert.doesNotMatch(c.stderr, /secrethash|root:/);
+});
+
 const BOMB = ['a: &a [x, x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]',
   'd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]', 'e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]', 'f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]'].join('\n');
 
