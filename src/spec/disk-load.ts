@@ -8,7 +8,8 @@ export function parseDiskSpec(value: unknown, where: string): DiskSpec {
   const r = diskSpec.safeParse(value);
   if (r.success) return r.data;
   const problems = r.error.issues.map((i) => `${i.path.map(String).join('.') || '(top level)'}: ${i.code === 'unrecognized_keys' ? `unknown key ${(i as { keys: string[] }).keys.join(', ')}` : i.message}`);
-  throw new ReproError('E_SPEC', `${where}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`);
+  if (problems.length === 1) throw new ReproError('E_SPEC', `${where}: ${problems[0]}`);
+  throw new ReproError('E_SPEC', `${where}: ${problems.length} problems:\n  ${problems.join('\n  ')}`);
 }
 
 export function loadDiskSpec(path: string): DiskSpec {

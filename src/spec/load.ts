@@ -138,7 +138,9 @@ function parseSpecText(text: string, file: string): ImageSpec {
   // Stable order: by position in the file, then by text.
   const pos = (s: string): number[] => (/:(\d+):(\d+):/.exec(s) ?? [0, 0, 0]).slice(1).map(Number);
   problems.sort((a, b) => pos(a)[0]! - pos(b)[0]! || pos(a)[1]! - pos(b)[1]! || (a < b ? -1 : 1));
-  throw new ReproError('E_SPEC', `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`);
+  // One problem is one line (FILE:LINE:COL: path: message); several are listed below a heading.
+  if (problems.length === 1) throw new ReproError('E_SPEC', problems[0]!);
+  throw new ReproError('E_SPEC', `${file}: ${problems.length} problems:\n  ${problems.join('\n  ')}`);
 }
 
 export function loadSpec(path: string): LoadedSpec {

@@ -40,7 +40,7 @@ const specError = (re: RegExp) => (e: unknown): boolean => e instanceof ReproErr
 
 test('item 3: files[].src that is absolute or climbs out of the spec folder is refused, naming the field', () => {
   assert.throws(() => parseSpec(`${BASE}files:\n  - {src: ok, dest: /ok}\n  - {src: /etc/shadow, dest: /x}\n`, 'image.yaml'),
-    specError(/^image\.yaml: 1 problem:\n {2}image\.yaml:5:11: files\[1\]\.src: a path relative to the spec folder, not an absolute one$/));
+    specError(/^image\.yaml:5:11: files\[1\]\.src: a path relative to the spec folder, not an absolute one$/));
   assert.throws(() => parseSpec(`${BASE}files:\n  - {src: ../../../../etc/shadow, dest: /x}\n`, 'image.yaml'),
     specError(/image\.yaml:4:11: files\[0\]\.src: a path inside the spec folder \(".+", climbing out of it, is refused\)$/));
   assert.throws(() => parseSpec(`${BASE}files:\n  - {src: a/../../b, dest: /x}\n`, 'image.yaml'), specError(/files\[0\]\.src: a path inside the spec folder/));
