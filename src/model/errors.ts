@@ -127,7 +127,9 @@ const USER_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'ENOTDIR', 'EEXIST', 'E
 export function systemError(err: unknown): ReproError | undefined {
   const e = err as (NodeJS.ErrnoException & { dest?: unknown }) | undefined;
   if (!(err instanceof Error) || typeof e?.code !== 'string' || !/^E[A-Z0-9]+$/.test(e.code) || typeof e.syscall !== 'string') return undefined;
-  const path = typeof e.path === 'string' ? ` ${e.path}${typeof e.dest === 'string' ? ` -> ${e.dest}` : ''}` : '';
+  // Control characters in a name (a newline) are shown escaped: still one line.
+  const shown = (p: string): string => p.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const path = typeof e.path === 'string' ? ` ${shown(e.path)}${typeof e.dest === 'string' ? ` -> ${shown(e.dest)}` : ''}` : '';
   return ioError(err, `${e.syscall}${path}`);
 }
 

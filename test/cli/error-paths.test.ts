@@ -134,5 +134,6 @@ test('item 12: a file system error nothing wrapped is still one line (the CLI\'s
   const n = systemError(Object.assign(new Error('x'), { code: 'ENOTDIR', syscall: 'mkdir', path: '/a/b' }));
   assert.equal(n?.message, 'mkdir /a/b: not a directory (a file is in the way)');
   assert.equal(n?.exitCode, 2);
+  assert.equal(systemError(Object.assign(new Error('x'), { code: 'EIO', syscall: 'read', path: '/a\nb' }))?.message, 'read /a\\u000ab: input/output error');
   assert.equal(systemError(new TypeError('a bug')), undefined, 'a real internal error keeps its stack trace');
 });
