@@ -105,7 +105,9 @@ export function parseSpec(text: string, file: string): ImageSpec {
   try {
     return parseSpecText(text, file);
   } catch (e) {
-    throw yamlLimitError(e, file);
+    // The yaml library's limits (an alias bomb, a nesting past the stack); anything else is ours.
+    if (e instanceof ReferenceError || e instanceof RangeError) throw yamlLimitError(e, file);
+    throw e;
   }
 }
 
