@@ -6,12 +6,13 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { cleanMemberPath } from '../archive/paths.js';
 import { loadSpec } from '../spec/load.js';
 import { resolveRecorded } from './resolve.js';
 import type { Entry } from '../archive/entry.js';
 import type { RetryPolicy } from '../fetch/http.js';
+import { confinedPath } from '../fs/confine.js';
 import { withScratchDir } from '../fs/scratch.js';
 import { flattenLayers, type FlatEntry } from '../image/flatten.js';
 import { readImage } from '../image/read.js';
@@ -54,7 +55,7 @@ function specFiles(target: string): GeneratedEntry[] {
   const loaded = loadSpec(target);
   return loaded.spec.files.map((f, i) => {
     const where = `${loaded.file}: files[${i}]`;
-    const src = isAbsolute(f.src) ? f.src : join(loaded.dir, f.src);
+    const src = confinedPath(loaded.dir, f.src, `${where}.src`, 'the spec folder');
     let data: Buffer;
     try {
       data = readFileSync(src);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ReproError } from '../model/errors.js';
+import { ReproError, systemError } from '../model/errors.js';
 import { removeScratchNow } from '../fs/scratch.js';
 import { proxySettingsFromEnv, useProxies } from '../fetch/proxy.js';
 import { closest, cliMessage, type Io, type Verbosity } from './common.js';
@@ -91,6 +91,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (e instanceof ReproError) {
       io.stderr(`repro-image: ${cliMessage(e)}\n`);
       return e.exitCode;
+    }
+    // A file system error that escaped unwrapped is still one line (ENOSPC, ENOTDIR, ...).
+    const sys = systemError(e);
+    if (sys) {
+      io.stderr(`repro-image: ${cliMessage(sys)}\n`);
+      return sys.exitCode;
     }
     io.stderr(`repro-image: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
     return 3;

@@ -10,7 +10,7 @@ import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, ftruncate
 import type { Entry } from '../archive/entry.js';
 import { tempNameFor } from '../fs/atomic.js';
 import { releasePartial, removeStaleTemps } from '../fs/scratch.js';
-import { ReproError } from '../model/errors.js';
+import { ReproError, ioError } from '../model/errors.js';
 import { planErofs, writeErofs } from './erofs/writer.js';
 import { minimumBlocks, planExt4, writeExt4 } from './ext4/writer.js';
 import { encodeGpt, usableRange, type GptPartition } from './gpt.js';
@@ -286,7 +286,11 @@ export async function writeDisk(entries: Map<string, Entry>, def: DiskInput, res
     fsyncSync(out.fd);
     out.close();
     const sha256 = await sha;
-    renameSync(tmp, path);
+    try {
+      renameSync(tmp, path);
+    } catch (e) {
+      throw ioError(e, `cannot write ${path}`);
+    }
     releasePartial(tmp);
     return {
       path, size: diskBytes, sha256, sectorSize: ss, diskGuid: formatUuid(guid),

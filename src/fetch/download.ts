@@ -109,7 +109,8 @@ async function fetchOnce(url: string, dest: string, expected: Expected, opts: Do
           throw new ReproError('E_SIZE_MISMATCH', `more than the expected ${expected.size} bytes`);
         }
         hash.update(chunk);
-        await fh.write(chunk);
+        // A write that fails (a full disk) is ours, not the connection's: not retried.
+        await fh.write(chunk).catch((e) => { throw ioError(e, `cannot write ${dest}`); });
         opts.onProgress?.(received);
       }
     } catch (e) {

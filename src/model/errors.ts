@@ -96,18 +96,51 @@ export class MismatchError extends ReproError {
   }
 }
 
+/** What a system error code means, in words (strerror's, without the code). */
+const SYSTEM_REASONS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'not a directory (a file is in the way)',
+  EEXIST: 'already exists (a file is in the way)',
+  ELOOP: 'too many levels of symbolic links',
+  ENAMETOOLONG: 'file name too long',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EFBIG: 'file too large',
+  EMFILE: 'too many open files',
+  EIO: 'input/output error',
+  EXDEV: 'on another file system',
+  ENOTEMPTY: 'directory not empty',
+  EBUSY: 'device or resource busy',
+};
+
+const USER_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'ENOTDIR', 'EEXIST', 'ELOOP', 'ENAMETOOLONG', 'EISDIR']);
+
+/**
+ * A Node system error (it has an `E…` code and a `syscall`) that nothing wrapped, as one line:
+ * what failed on which path, and why. The CLI's last resort, so that no file system error ever
+ * ends in a stack trace; undefined for anything else (a real internal error).
+ */
+export function systemError(err: unknown): ReproError | undefined {
+  const e = err as (NodeJS.ErrnoException & { dest?: unknown }) | undefined;
+  if (!(err instanceof Error) || typeof e?.code !== 'string' || !/^E[A-Z0-9]+$/.test(e.code) || typeof e.syscall !== 'string') return undefined;
+  // Control characters in a name (a newline) are shown escaped: still one line.
+  const shown = (p: string): string => p.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const path = typeof e.path === 'string' ? ` ${shown(e.path)}${typeof e.dest === 'string' ? ` -> ${shown(e.dest)}` : ''}` : '';
+  return ioError(err, `${e.syscall}${path}`);
+}
+
 /** Wraps a Node system error (ENOENT, EACCES, ...) as a ReproError naming the path. */
 export function ioError(err: unknown, what: string): ReproError {
   if (err instanceof ReproError) return err;
   const e = err as NodeJS.ErrnoException;
   const code = typeof e?.code === 'string' ? e.code : '';
-  const reason = code === 'ENOENT' ? 'no such file or directory'
-    : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
-    : code === 'EISDIR' ? 'is a directory'
-    : code === 'ENOTDIR' ? 'not a directory'
-    : e?.message ?? String(err);
-  // Missing or unreadable inputs are the user's to fix (exit 2); anything else is an I/O failure (3).
-  const errorCode: ErrorCode = code === 'ENOENT' || code === 'EACCES' || code === 'EPERM' || code === 'ENOTDIR'
-    ? 'E_BAD_INPUT' : 'E_IO';
+  const reason = SYSTEM_REASONS[code] ?? (e?.message ?? String(err));
+  // Missing or unreadable inputs, and things in the way, are the user's to fix (exit 2); anything
+  // else (a full disk, a read-only file system, a failing device) is an I/O failure (3).
+  const errorCode: ErrorCode = USER_CODES.has(code) ? 'E_BAD_INPUT' : 'E_IO';
   return new ReproError(errorCode, `${what}: ${reason}`, { cause: err });
 }

@@ -8,11 +8,12 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { parentOf, type Entry } from '../archive/entry.js';
 import { cleanMemberPath } from '../archive/paths.js';
 import { Cache } from '../fetch/cache.js';
 import { inOrder } from '../fetch/pool.js';
+import { confinedPath } from '../fs/confine.js';
 import { makeScratchDir } from '../fs/scratch.js';
 import { exposedPorts, type ContainerConfig } from '../model/config.js';
 import { ReproError, ioError, option } from '../model/errors.js';
@@ -161,7 +162,7 @@ async function addSpecFiles(entries: Map<string, Entry>, loaded: LoadedSpec, mti
   const added: string[] = [];
   for (const [i, f] of loaded.spec.files.entries()) {
     const where = `${loaded.file}: files[${i}]`;
-    const src = isAbsolute(f.src) ? f.src : join(loaded.dir, f.src);
+    const src = confinedPath(loaded.dir, f.src, `${where}.src`, 'the spec folder');
     let st;
     try {
       st = statSync(src);

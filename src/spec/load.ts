@@ -2,7 +2,7 @@
  * Reads and validates an image spec: YAML parsed with positions, checked against the schema, and
  * every problem reported at once as `FILE:LINE:COL: path: message`.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, isMap, isPair, isScalar, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
@@ -49,7 +49,70 @@ function describe(path: readonly PathKey[]): string {
   return path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('').replace(/^\./, '') || '(top level)';
 }
 
+/**
+ * The most a spec (or a disk definition) may hold: 4 MiB. A real one is a few KiB; a bigger one
+ * would only cost memory (a 74 MB spec ran V8 out of heap after 100 s), so it is refused unread.
+ */
+export const MAX_SPEC_BYTES = 4 << 20;
+
+/**
+ * The most YAML aliases (`*name`) may expand to, counted as the yaml library counts them (each
+ * alias times the aliases inside what it names): its default, 100. A spec has no use for many;
+ * a few nested ones (a "billion laughs") would otherwise expand to gigabytes.
+ */
+export const MAX_ALIAS_COUNT = 100;
+
+/**
+ * Reads a YAML file of at most MAX_SPEC_BYTES bytes, as UTF-8: never more than one byte beyond it
+ * (whatever the file is: a FIFO, /dev/zero), exit 2 naming the file when bigger.
+ */
+export function readYamlFile(path: string, what: string): string {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    for (;;) {
+      const b = Buffer.allocUnsafe(Math.min(1 << 20, MAX_SPEC_BYTES + 1 - total));
+      const n = readSync(fd, b, 0, b.length, null);
+      if (n === 0) break;
+      chunks.push(b.subarray(0, n));
+      total += n;
+      if (total > MAX_SPEC_BYTES) throw new ReproError('E_SPEC', `${path}: ${what} is larger than ${MAX_SPEC_BYTES >> 20} MiB, the most accepted`);
+    }
+  } catch (e) {
+    throw ioError(e, `cannot read ${what} ${path}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
+}
+
+/**
+ * What the yaml library throws past its limits as a one-line E_SPEC error: too many aliases (a
+ * ReferenceError), a nesting deep enough to overflow the stack (a RangeError).
+ */
+export function yamlLimitError(e: unknown, file: string): ReproError {
+  if (e instanceof ReproError) return e;
+  if (e instanceof ReferenceError && /alias/i.test(e.message)) {
+    return new ReproError('E_SPEC', `${file}: its YAML aliases expand too much (more than ${MAX_ALIAS_COUNT} alias expansions: an alias bomb?)`);
+  }
+  if (e instanceof RangeError) return new ReproError('E_SPEC', `${file}: its YAML is nested too deeply to read`);
+  return new ReproError('E_SPEC', `${file}: cannot read its YAML (${String((e as Error)?.message ?? e).split('\n')[0]})`);
+}
+
 export function parseSpec(text: string, file: string): ImageSpec {
+  try {
+    return parseSpecText(text, file);
+  } catch (e) {
+    // The yaml library's limits (an alias bomb, a nesting past the stack); anything else is ours.
+    if (e instanceof ReferenceError || e instanceof RangeError) throw yamlLimitError(e, file);
+    throw e;
+  }
+}
+
+function parseSpecText(text: string, file: string): ImageSpec {
+  if (Buffer.byteLength(text) > MAX_SPEC_BYTES) throw new ReproError('E_SPEC', `${file}: the spec is larger than ${MAX_SPEC_BYTES >> 20} MiB, the most accepted`);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   const at = (offset: number | undefined): string => {
@@ -60,7 +123,7 @@ export function parseSpec(text: string, file: string): ImageSpec {
   const problems: string[] = [];
   for (const e of doc.errors) problems.push(`${at(e.pos[0])}: ${e.message.split('\n')[0]}`);
   if (problems.length === 0) {
-    const result = imageSpec.safeParse(doc.toJS());
+    const result = imageSpec.safeParse(doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }));
     if (result.success) return result.data;
     for (const issue of result.error.issues as z.core.$ZodIssue[]) {
       if (issue.code === 'unrecognized_keys') {
@@ -77,16 +140,13 @@ export function parseSpec(text: string, file: string): ImageSpec {
   // Stable order: by position in the file, then by text.
   const pos = (s: string): number[] => (/:(\d+):(\d+):/.exec(s) ?? [0, 0, 0]).slice(1).map(Number);
   problems.sort((a, b) => pos(a)[0]! - pos(b)[0]! || pos(a)[1]! - pos(b)[1]! || (a < b ? -1 : 1));
-  throw new ReproError('E_SPEC', `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`);
+  // One problem is one line (FILE:LINE:COL: path: message); several are listed below a heading.
+  if (problems.length === 1) throw new ReproError('E_SPEC', problems[0]!);
+  throw new ReproError('E_SPEC', `${file}: ${problems.length} problems:\n  ${problems.join('\n  ')}`);
 }
 
 export function loadSpec(path: string): LoadedSpec {
   const file = resolve(path);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw ioError(e, `cannot read the spec ${path}`);
-  }
+  const text = readYamlFile(path, 'the spec');
   return { spec: parseSpec(text, path), file, dir: dirname(file) };
 }

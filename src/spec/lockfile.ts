@@ -5,10 +5,13 @@
  * shape (src/sources/<distro>/lockfile.ts); this file reads, writes and checks any of them.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic.js';
+import { confinedPath } from '../fs/confine.js';
 import { canonicalBytes } from '../model/canonical-json.js';
 import { ReproError, ioError } from '../model/errors.js';
+import { parseJsonBytes } from '../model/json.js';
 import { DISTRIBUTIONS, distributionFor, type AnyLock } from '../sources/index.js';
 import type { ImageSpec } from './schema.js';
 
@@ -32,22 +35,33 @@ export async function writeLock(path: string, lock: LockFile): Promise<void> {
   await writeFileAtomic(path, encodeLock(lock));
 }
 
+/** The most a lock file may hold (a lock of thousands of packages is a few MiB). */
+export const MAX_LOCK_BYTES = 64 << 20;
+
+/**
+ * Reads the lock beside a spec. Like everything a spec makes us read, it must be inside the spec's
+ * folder (a symlink out of it is refused: a lock linked to /etc/shadow would have been quoted by
+ * the JSON parser's message), a regular file of at most MAX_LOCK_BYTES.
+ */
 export function readLock(path: string): LockFile {
-  let text: string;
+  if (!existsSync(path)) throw new ReproError('E_LOCK_STALE', `${path}: no lock file; run 'repro-image lock' on the spec first`);
+  const real = confinedPath(dirname(path), basename(path), path, 'the spec folder');
+  let bytes: Buffer;
+  let fd: number | undefined;
   try {
-    text = readFileSync(path, 'utf8');
+    fd = openSync(real, 'r');
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new ReproError('E_BAD_INPUT', `${path}: the lock is not a regular file`);
+    if (st.size > MAX_LOCK_BYTES) throw new ReproError('E_BAD_INPUT', `${path}: the lock is larger than ${MAX_LOCK_BYTES >> 20} MiB, the most accepted`);
+    bytes = readFileSync(fd);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new ReproError('E_LOCK_STALE', `${path}: no lock file; run 'repro-image lock' on the spec first`);
-    }
     throw ioError(e, `cannot read ${path}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ReproError('E_BAD_JSON', `${path}: ${(e as Error).message}`);
-  }
+  if (bytes.length > MAX_LOCK_BYTES) throw new ReproError('E_BAD_INPUT', `${path}: the lock is larger than ${MAX_LOCK_BYTES >> 20} MiB, the most accepted`);
+  // Not JSON.parse's own message: V8 quotes the text.
+  const json = parseJsonBytes(bytes, path);
   // The shape is chosen by source.distro, so that problems are named within it.
   const distro = (json as { source?: { distro?: unknown } } | null)?.source?.distro;
   const d = DISTRIBUTIONS.find((x) => x.distro === distro) ?? DISTRIBUTIONS[0];

@@ -4,6 +4,7 @@
  * fields a distribution adds come from the distributions (src/sources/index.ts); nothing here
  * knows one distribution from another. Unknown keys are rejected everywhere.
  */
+import { posix } from 'node:path';
 import { z } from 'zod';
 import { PORT, SIGNAL } from '../model/config.js';
 import { DISTRIBUTIONS, DISTRIBUTION_SPEC_FIELDS, SOURCE_SCHEMAS } from '../sources/index.js';
@@ -28,7 +29,10 @@ export const containerConfig = z.strictObject({
 });
 
 const fileCopy = z.strictObject({
-  src: z.string().min(1).describe('A file or a directory (copied with what it holds), relative to the spec folder'),
+  src: z.string().min(1)
+    .refine((s) => !s.startsWith('/'), 'a path relative to the spec folder, not an absolute one')
+    .refine((s) => !/^(\.\.(\/|$))/.test(posix.normalize(s)), 'a path inside the spec folder ("..", climbing out of it, is refused)')
+    .describe('A file or a directory (copied with what it holds), relative to the spec folder and inside it (symlinks resolved)'),
   dest: z.string().regex(/^\//, 'an absolute path').describe('Absolute path in the image'),
   mode: z.union([z.number().int().min(0).max(0o7777), z.string().regex(/^0?[0-7]{3,4}$/)]).optional()
     .describe('Octal string such as "0644" (default: 0644, or 0755 if the source is executable)'),

@@ -18,6 +18,7 @@ import { compressBlocks } from '../../archive/compress.js';
 import { STREAM_BLOCK_SIZE, fixedBlocks } from '../../archive/blocks.js';
 import { readTar } from '../../archive/tar-reader.js';
 import { detectCompression, decompressStream } from '../../archive/compress.js';
+import { resolveInRoot } from '../../fs/confine.js';
 import { makeScratchDir } from '../../fs/scratch.js';
 import { scratchFileSource } from '../../image/file-source.js';
 import type { Image, Layer } from '../../image/image.js';
@@ -26,7 +27,7 @@ import { rawJson } from '../../model/json.js';
 import { parseConfig, rfc3339 } from '../../model/config.js';
 import { parseManifest } from '../../model/manifest.js';
 import type { Digest } from '../../model/digest.js';
-import { ReproError, option } from '../../model/errors.js';
+import { ReproError, ioError, option, systemError } from '../../model/errors.js';
 import { ociLayerType, type Compression } from '../../model/media-types.js';
 import type { Platform } from '../../model/platform.js';
 import { xattrReader } from '../../sources/rootfs/xattrs.js';
@@ -114,33 +115,47 @@ function sha256(b: Buffer): Digest {
   return `sha256:${createHash('sha256').update(b).digest('hex')}`;
 }
 
+/**
+ * Writes chunks to a scratch file; a file system error (a full temp dir: ENOSPC) is one line naming
+ * the file, what the chunks' source throws is kept.
+ */
+async function writeScratch(path: string, chunks: AsyncIterable<Buffer>): Promise<void> {
+  try {
+    await pipeline(Readable.from(chunks), createWriteStream(path));
+  } catch (e) {
+    throw systemError(e) ? ioError(e, `cannot write the scratch file ${path}`) : e;
+  }
+}
+
 /** Writes a layer's tar to `path`, hashing it on the way. */
 async function commitLayer(items: LayerItem[], sde: number, path: string): Promise<BuiltLayer> {
   const hash = createHash('sha256');
   let size = 0;
-  const source = Readable.from((async function* () {
+  await writeScratch(path, (async function* () {
     for await (const c of layerTar(items, sde, path)) {
       hash.update(c);
       size += c.length;
       yield c;
     }
   })());
-  await pipeline(source, createWriteStream(path));
   return { diffId: `sha256:${hash.digest('hex')}`, size, path };
 }
 
-/** Paths below the context, confined to it (symlinks resolved). */
-function contextPath(context: string, src: string, where: string): string {
-  const p = resolve(context, `.${resolve('/', src)}`);
-  let real: string;
+/**
+ * A COPY/ADD source inside `root` (the context, or a stage's root file system), resolved as
+ * buildah's chrooted copier resolves it: symlinks inside it are followed as if it were `/` (an
+ * absolute target starts again at it, `..` stops at it), so nothing outside is ever reached.
+ */
+function sourcePath(root: string, src: string, where: string, what: string): string {
+  let base: string;
   try {
-    real = realpathSync(p);
-  } catch {
-    throw new ReproError('E_BAD_INPUT', `${where}: ${src}: no such file in the context`);
+    base = realpathSync(root);
+  } catch (e) {
+    throw ioError(e, `${where}: cannot read ${what} ${root}`);
   }
-  const base = realpathSync(context);
-  if (real !== base && !real.startsWith(`${base}/`)) throw new ReproError('E_PATH_ESCAPE', `${where}: ${src} leads outside the context`);
-  return real;
+  const p = resolveInRoot(base, src, `${where}: ${src}`);
+  if (!existsSync(p)) throw new ReproError('E_BAD_INPUT', `${where}: ${src}: no such file in ${what}`);
+  return p;
 }
 
 /** The entries a COPY/ADD writes, from a directory or file source (relative to the destination). */
@@ -304,7 +319,7 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
           const p = newLayerPath();
           const hash = createHash('sha256');
           let size = 0;
-          await pipeline(Readable.from((async function* () { for await (const c2 of l.uncompressed()) { hash.update(c2); size += c2.length; yield c2; } })()), createWriteStream(p));
+          await writeScratch(p, (async function* () { for await (const c2 of l.uncompressed()) { hash.update(c2); size += c2.length; yield c2; } })());
           state.layers.push({ diffId: `sha256:${hash.digest('hex')}`, size, path: p });
         }
       }
@@ -364,7 +379,7 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
         size = 0;
         const { createReadStream } = await import('node:fs');
         const out = compressBlocks(compression, fixedBlocks(createReadStream(l.path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, STREAM_BLOCK_SIZE));
-        await pipeline(Readable.from((async function* () { for await (const c of out) { hash.update(c); size += c.length; yield c; } })()), createWriteStream(path));
+        await writeScratch(path, (async function* () { for await (const c of out) { hash.update(c); size += c.length; yield c; } })());
         digest = `sha256:${hash.digest('hex')}`;
       }
       const descriptor = { mediaType: ociLayerType(compression), digest, size };
@@ -397,7 +412,11 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
 
 async function emptyLayer(path: string): Promise<BuiltLayer> {
   const { writeFileSync } = await import('node:fs');
-  writeFileSync(path, EMPTY_LAYER);
+  try {
+    writeFileSync(path, EMPTY_LAYER);
+  } catch (e) {
+    throw ioError(e, `cannot write the scratch file ${path}`);
+  }
   return { diffId: sha256(EMPTY_LAYER), size: EMPTY_LAYER.length, path };
 }
 
@@ -407,7 +426,7 @@ async function runStep(ins: Extract<ResolvedInstruction, { kind: 'run' }>, state
   const user = resolveUser(state.config.User || '0', state.root, where);
   const argv = ins.shell ? ['/bin/sh', '-c', ins.argv[0]!] : [...ins.argv];
   const cwd = state.config.WorkingDir || '/';
-  await mkdir(join(state.root, cwd), { recursive: true });
+  await mkdir(resolveInRoot(state.root, cwd, `${where}: WORKDIR ${cwd}`), { recursive: true }).catch((e) => { throw ioError(e, `${where}: cannot make the working directory ${cwd}`); });
   try {
     await runInRootfs({
       rootfs: state.root, argv, env: ins.env, cwd, uid: user.uid, gid: user.gid,
@@ -438,7 +457,7 @@ async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy'
     if (ins.from.kind !== 'stage') throw new ReproError('E_UNSUPPORTED', `${where}: COPY --from an image is not supported yet; name a stage`);
     fromRoot = await stageImage(ins.from.index, ins.sources, where);
   }
-  for (const s of ins.sources) sources.push(fromRoot === context ? contextPath(context, s, where) : resolve(fromRoot, `.${resolve('/', s)}`));
+  for (const s of ins.sources) sources.push(sourcePath(fromRoot, s, where, fromRoot === context ? 'the context' : 'the stage'));
   const summaries: string[] = [];
   for (const src of sources) {
     if (!existsSync(src)) throw new ReproError('E_BAD_INPUT', `${where}: ${relative(fromRoot, src)}: no such file`);

@@ -20,6 +20,7 @@ import { constants } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { TypeFlag } from '../../archive/tar-header.js';
 import type { TarMember } from '../../archive/tar-reader.js';
+import { resolveInRoot } from '../../fs/confine.js';
 import { ReproError, ioError } from '../../model/errors.js';
 
 /** What lands at one path. */
@@ -133,7 +134,8 @@ export async function putEntries(root: string, entries: AsyncIterable<PutEntry> 
           break;
         }
         case 'hardlink': {
-          const target = join(root, e.linkname!);
+          // Looked up inside the root as a chroot would (a symlink on the way cannot lead out).
+          const target = resolveInRoot(root, e.linkname!, `${opts.where}: ${e.path}`, false);
           if (!exists(target)) throw new ReproError('E_BAD_INPUT', `${opts.where}: ${e.path} is a hard link to ${e.linkname}, which is not there`);
           linkSync(target, abs);
           break;
@@ -185,7 +187,9 @@ export function entryOfMember(m: TarMember, body: () => AsyncIterable<Buffer>, w
   const frac = m.pax.get('mtime')?.toString('utf8');
   if (frac && /^-?\d+\.\d+$/.test(frac)) e.mtime = Number(frac);
   if (kind === 'hardlink') {
-    e.linkname = m.linkname.split('/').filter((p) => p !== '' && p !== '.').join('/');
+    const link = m.linkname.split('/').filter((p) => p !== '' && p !== '.');
+    if (link.includes('..')) throw new ReproError('E_PATH_ESCAPE', `${where}: hard link ${JSON.stringify(m.name)} to ${JSON.stringify(m.linkname)} escapes the destination`);
+    e.linkname = link.join('/');
   } else if (kind === 'symlink') e.linkname = m.linkname;
   if (kind === 'char' || kind === 'block') {
     e.devmajor = m.devmajor;

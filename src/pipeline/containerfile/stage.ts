@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayerReader } from '../../image/layer.js';
 import { whiteoutOf } from '../../image/whiteouts.js';
+import { resolveInRoot } from '../../fs/confine.js';
 import { ReproError } from '../../model/errors.js';
 import { entryOfMember, putEntries, type PutEntry } from './copier.js';
 
@@ -37,15 +38,18 @@ export async function applyLayers(root: string, layers: readonly LayerReader[], 
         const w = whiteoutOf(e.path);
         if (w) {
           // Hides what the layers below put there (this layer's own entries come after it).
+          // Looked up inside the root as a chroot would: a symlink the layers made cannot make
+          // us remove anything outside it.
           if (w.opaque) {
-            const dir = join(root, w.dir);
+            const dir = resolveInRoot(root, w.dir, `${layer.where}: ${e.path}`);
             let names: string[] = [];
             try {
               names = readdirSync(dir);
             } catch { /* nothing below */ }
             for (const n of names) rmSync(join(dir, n), { recursive: true, force: true });
           } else {
-            rmSync(join(root, w.path), { recursive: true, force: true });
+            const at = resolveInRoot(root, w.path, `${layer.where}: ${e.path}`, false);
+            if (at !== root) rmSync(at, { recursive: true, force: true });
           }
           continue;
         }
@@ -62,7 +66,7 @@ interface Account { name: string; id: number; gid?: number }
 function readAccounts(root: string, file: 'passwd' | 'group'): Account[] {
   let text: string;
   try {
-    text = readFileSync(join(root, 'etc', file), 'utf8');
+    text = readFileSync(resolveInRoot(root, `etc/${file}`, `/etc/${file}`), 'utf8');
   } catch {
     return [];
   }

@@ -30,9 +30,12 @@ const TYPES = new Map<number, EntryType>([
   [TypeFlag.dir, 'dir'], [TypeFlag.fifo, 'fifo'],
 ]);
 
-/** Passes chunks through while copying them to a file, written in batches of about 1 MiB. */
+/**
+ * Passes chunks through while copying them to a file, written in batches of about 1 MiB. A failed
+ * write (a full disk: ENOSPC) is an error naming the file.
+ */
 export async function* teeToFile(source: AsyncIterable<Buffer>, path: string): AsyncGenerator<Buffer> {
-  const fh = await open(path, 'wx', 0o600);
+  const fh = await open(path, 'wx', 0o600).catch((e) => { throw ioError(e, `cannot write the decompressed copy ${path}`); });
   let pending: Buffer[] = [];
   let size = 0;
   const flush = async (): Promise<void> => {
@@ -40,7 +43,7 @@ export async function* teeToFile(source: AsyncIterable<Buffer>, path: string): A
     const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, size);
     pending = [];
     size = 0;
-    await fh.write(data);
+    await fh.write(data).catch((e) => { throw ioError(e, `cannot write the decompressed copy ${path}`); });
   };
   try {
     for await (const chunk of source) {

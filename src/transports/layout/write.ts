@@ -125,7 +125,7 @@ export async function putBlob(blobDir: string, desc: Descriptor, src: BlobSource
 
 export async function writeLayoutInto(dir: string, graph: ImageGraph, index: RawJson<ImageIndex>, shown = dir): Promise<void> {
   const blobDir = join(dir, 'blobs', 'sha256');
-  await mkdir(blobDir, { recursive: true });
+  await mkdir(blobDir, { recursive: true }).catch((e) => { throw ioError(e, `cannot write ${shown}`); });
   await putBlobs(blobDir, graph, shown);
   await writeFileAtomic(join(dir, 'oci-layout'), OCI_LAYOUT);
   await writeFileAtomic(join(dir, 'index.json'), index.bytes);
