@@ -28,6 +28,7 @@ import { readDirectory } from '../sources/rootfs/directory.js';
 import { checkImageOptions } from './rootfs.js';
 import type { StepRecord } from './steps.js';
 import { buildTree, type BuildResult, type ImageOptions } from './tree-steps.js';
+import { planLayers } from './layers.js';
 
 export interface FetchOptions {
   cache: Cache;
@@ -213,6 +214,8 @@ export interface SpecTree {
   records: StepRecord[];
   normalize: string[];
   lock: { path: string; digest: string };
+  /** Paths the spec's `files:` put into the tree. */
+  specFiles: string[];
   tmp: string;
   cleanup: () => Promise<void>;
 }
@@ -258,7 +261,7 @@ export async function prepareSpecTree(opts: Omit<SpecBuildOptions, 'output'>): P
     return {
       loaded, distribution, entries: installed.entries, sourceDateEpoch: sde,
       sourceDateEpochFrom: opts.sourceDateEpoch !== undefined ? 'option' : distribution.epochFrom(lock),
-      records, normalize, lock: { path: lockPath, digest: lockDigest }, tmp, cleanup: installed.cleanup,
+      records, normalize, lock: { path: lockPath, digest: lockDigest }, specFiles: added, tmp, cleanup: installed.cleanup,
     };
   } catch (e) {
     await cleanup?.();
@@ -273,9 +276,12 @@ export async function buildSpec(opts: SpecBuildOptions): Promise<BuildResult & {
   const t = await prepareSpecTree(opts);
   try {
     const { spec } = t.loaded;
+    const strategy = spec.layers;
+    const specFiles = new Set(t.specFiles);
     const result = await buildTree(
       {
         entries: t.entries, output, tmp: t.tmp, label: opts.spec, sourceDateEpoch: t.sourceDateEpoch,
+        ...(strategy === 'single' ? {} : { layering: (entries) => planLayers(entries, strategy, { distribution: t.distribution, specFiles, where: t.loaded.file }) }),
         options: { ...opts, compression: spec.compression, normalize: t.normalize, platform: specPlatform(spec), config: containerConfig(spec), ...annotationsOf(spec, opts.annotations) },
       },
       { sourceDateEpochFrom: t.sourceDateEpochFrom, warnings: [], before: t.records },

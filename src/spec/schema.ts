@@ -36,10 +36,36 @@ const fileCopy = z.strictObject({
   gid: z.number().int().min(0).default(0),
 });
 
+const PACKAGE_NAME = z.string().regex(/^[a-z0-9@_+][a-z0-9@._+-]*$/, 'a package name');
+
+/** The most layers a strategy may make (overlayfs and Docker stop at 127 lower directories). */
+export const MAX_LAYERS = 127;
+
+const layerGroup = z.union([
+  z.strictObject({
+    packages: z.union([z.array(PACKAGE_NAME).min(1), z.literal('rest')])
+      .describe('The packages of this layer, or `rest`: every package no other group names'),
+  }),
+  z.strictObject({ files: z.literal('all').describe("The spec's files: entries") }),
+]);
+
+/** How the tree is cut into layers: see docs/spec.md, "Layers". */
+export const layersSpec = z.union([
+  z.literal('single').describe('One layer holding the whole tree (the default)'),
+  z.strictObject({
+    auto: z.number().int().min(2).max(MAX_LAYERS)
+      .describe('At most this many layers: the most depended-on packages alone, the other packages together, then the package database and whatever no package owns'),
+  }),
+  z.array(layerGroup).min(1).max(MAX_LAYERS - 1)
+    .describe('Layers in order, each a group of packages or the spec files; a last layer holds the package database, files no package owns and packages no group names'),
+]);
+
+export type LayersSpec = z.output<typeof layersSpec>;
+
 export const imageSpec = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" and "-"'),
   source: z.discriminatedUnion('distro', SOURCE_SCHEMAS),
-  packages: z.array(z.string().regex(/^[a-z0-9@_+][a-z0-9@._+-]*$/, 'a package name')).default([]),
+  packages: z.array(PACKAGE_NAME).default([]),
   ...DISTRIBUTION_SPEC_FIELDS,
   config: containerConfig.default({}),
   annotations: z.record(z.string().min(1), z.string()).optional()
@@ -49,8 +75,32 @@ export const imageSpec = z.strictObject({
   compression: z.enum(['gzip', 'zstd', 'none']).default('gzip'),
   platform: z.string().regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/).optional()
     .describe('OCI platform; default: linux/<architecture mapped to the OCI name>'),
+  layers: layersSpec.default('single')
+    .describe('How the tree is cut into layers: single (default), auto: N, or a list of groups; see docs/spec.md'),
   disk: diskSpec.optional().describe('A disk image (build --output disk:FILE.raw): seed, sector size, partitions; see docs/disk.md'),
 }).superRefine((spec, ctx) => {
+  if (Array.isArray(spec.layers)) {
+    const seen = new Map<string, number>();
+    let rest: number | undefined;
+    let files: number | undefined;
+    spec.layers.forEach((g, i) => {
+      if ('files' in g) {
+        if (files !== undefined) ctx.addIssue({ code: 'custom', path: ['layers', i, 'files'], message: `the spec files are already the group layers[${files}]` });
+        files = i;
+        return;
+      }
+      if (g.packages === 'rest') {
+        if (rest !== undefined) ctx.addIssue({ code: 'custom', path: ['layers', i, 'packages'], message: `rest is already the group layers[${rest}]` });
+        rest = i;
+        return;
+      }
+      g.packages.forEach((name, j) => {
+        const first = seen.get(name);
+        if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['layers', i, 'packages', j], message: `${name} is already in layers[${first}]` });
+        else seen.set(name, i);
+      });
+    });
+  }
   for (const d of DISTRIBUTIONS) d.checkSpec(spec, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
 });
 
