@@ -47,7 +47,7 @@ const layerGroup = z.union([
       .describe('The packages of this layer, or `rest`: every package no other group names'),
   }),
   z.strictObject({ files: z.literal('all').describe("The spec's files: entries") }),
-]);
+], { error: 'a group is one of packages: [NAME, …], packages: rest, files: all' });
 
 /** How the tree is cut into layers: see docs/spec.md, "Layers". */
 export const layersSpec = z.union([
@@ -58,7 +58,7 @@ export const layersSpec = z.union([
   }),
   z.array(layerGroup).min(1).max(MAX_LAYERS - 1)
     .describe('Layers in order, each a group of packages or the spec files; a last layer holds the package database, files no package owns and packages no group names'),
-]);
+], { error: 'single, { auto: N } or a list of groups' });
 
 export type LayersSpec = z.output<typeof layersSpec>;
 

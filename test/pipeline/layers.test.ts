@@ -159,11 +159,15 @@ test('bumping one leaf package changes its layer and the database layer only; di
 
 test('bad layers: values are exit 2 naming the field', async () => {
   const cases: Array<[string, RegExp]> = [
-    [' { auto: 1 }', /layers\.auto|layers: /],
-    [' bogus', /layers/],
-    ['\n  - packages: [libfoo]\n  - packages: [libfoo]', /layers\[1\]\.packages\[0\]|layers\.1\.packages\.0/],
-    ['\n  - packages: rest\n  - packages: rest', /rest is already the group layers\[0\]/],
-    ['\n  - packages: [libfoo]\n    files: all', /layers/],
+    [' { auto: 1 }', /image\.yaml:\d+:\d+: layers\.auto: Too small: expected number to be >=2/],
+    [' { auto: 200 }', /layers\.auto: Too big: expected number to be <=127/],
+    [' bogus', /layers: single, \{ auto: N \} or a list of groups/],
+    ['\n  - packages: [libfoo]\n  - packages: [libfoo]', /layers\[1\]\.packages\[0\]: libfoo is already in layers\[0\]/],
+    ['\n  - packages: rest\n  - packages: rest', /layers\[1\]\.packages: rest is already the group layers\[0\]/],
+    ['\n  - files: all\n  - files: all', /layers\[1\]\.files: the spec files are already the group layers\[0\]/],
+    ['\n  - packages: [libfoo]\n    files: all', /layers\[0\]: a group is one of packages: \[NAME, …\], packages: rest, files: all/],
+    ['\n  - packages: [Bad]', /layers\[0\]\.packages\[0\]: a package name/],
+    [' []', /layers: Too small: expected array to have >=1 items/],
   ];
   for (const [i, [layers, re]] of cases.entries()) {
     const spec = specFile(`bad-${i}`, layers);
