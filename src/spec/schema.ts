@@ -49,7 +49,7 @@ const layerGroup = z.union([
   z.strictObject({ files: z.literal('all').describe("The spec's files: entries") }),
 ], { error: 'a group is one of packages: [NAME, …], packages: rest, files: all' });
 
-/** How the tree is cut into layers: see docs/spec.md, "Layers". */
+/** How the tree is cut into layers: see docs/layers.md. */
 export const layersSpec = z.union([
   z.literal('single').describe('One layer holding the whole tree (the default)'),
   z.strictObject({
@@ -76,7 +76,7 @@ export const imageSpec = z.strictObject({
   platform: z.string().regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/).optional()
     .describe('OCI platform; default: linux/<architecture mapped to the OCI name>'),
   layers: layersSpec.default('single')
-    .describe('How the tree is cut into layers: single (default), auto: N, or a list of groups; see docs/spec.md'),
+    .describe('How the tree is cut into layers: single (default), auto: N, or a list of groups; see docs/layers.md'),
   disk: diskSpec.optional().describe('A disk image (build --output disk:FILE.raw): seed, sector size, partitions; see docs/disk.md'),
 }).superRefine((spec, ctx) => {
   if (Array.isArray(spec.layers)) {
