@@ -135,6 +135,38 @@ test('the layers applied in order give the single-layer tree, entry for entry', 
   assert.equal(layerOf('usr/share/doc'), 1);
 });
 
+/** A tree as `find` lists it: path, type, mode, owner, link target, size and md5 of each entry. */
+function listing(root: string): string {
+  const r = spawnSync('sh', ['-c', 'cd "$0" && find . -printf "%p %y %m %U %G %l %s\\n" | LC_ALL=C sort && find . -type f -exec md5sum {} + | LC_ALL=C sort -k2', root], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+test('umoci unpacks a layered image into the same tree as the single-layer one; verify reproduces it', async () => {
+  const trees: string[] = [];
+  for (const name of ['single', 'groups', 'auto']) {
+    const bundle = join(dir, `${name}-bundle`);
+    const u = spawnSync('umoci', ['unpack', '--rootless', '--image', `${builds[name]!}:t`, bundle], { encoding: 'utf8' });
+    assert.equal(u.status, 0, u.stderr);
+    trees.push(listing(join(bundle, 'rootfs')));
+  }
+  assert.ok(trees[0]!.includes('./usr/bin/app-edit f 755'), trees[0]);
+  assert.equal(trees[1], trees[0]);
+  assert.equal(trees[2], trees[0]);
+  const v = await run(['verify', join(dir, 'groups', 'image.yaml'), '--offline', '--against', `oci:${builds['groups']!}:t`, '--json']);
+  assert.equal(v.status, 0, v.stderr);
+  assert.equal((JSON.parse(v.stdout) as { verdict: string }).verdict, 'reproduced');
+  // audit accounts for a layered image's entries as for the single-layer one's.
+  const accounts = async (out: string): Promise<unknown> => {
+    const a = await run(['audit', `oci:${out}:t`, '--json']);
+    assert.equal(a.status, 0, a.stderr);
+    const r = JSON.parse(a.stdout) as { summary: unknown; steps: unknown; entries: unknown[]; unexplained: unknown[]; modified: unknown[] };
+    assert.ok(r.summary && r.entries.length > 30);
+    return { summary: r.summary, steps: r.steps, entries: r.entries, unexplained: r.unexplained, modified: r.modified };
+  };
+  assert.deepEqual(await accounts(builds['groups']!), await accounts(builds['single']!));
+});
+
 test('bumping one leaf package changes its layer and the database layer only; diff names the layer', async () => {
   const bumped = PACKAGES.map((p) => (p.name === 'app' ? appPackage('1.1') : p));
   writeRepo(repo.dir, join(dir, 'pkgsrc-bumped'), bumped, signer, { date: 'Tue, 14 Nov 2023 22:13:20 UTC' });
