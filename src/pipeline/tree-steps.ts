@@ -46,7 +46,8 @@ export interface BuildResult {
   manifest: BlobInfo;
   config: BlobInfo;
   index?: BlobInfo;
-  layers: Array<BlobInfo & { diffId: Digest; uncompressedSize: number }>;
+  /** In order; `name` (a spec's `layers:` strategy) says what a layer holds, as its history comment does. */
+  layers: Array<BlobInfo & { diffId: Digest; uncompressedSize: number; name?: string }>;
   sourceDateEpoch: number;
   sourceDateEpochFrom: 'option' | 'newest-entry' | 'release-date' | 'snapshot-date';
   entries: number;
@@ -275,7 +276,10 @@ export async function buildTree(ctx: TreeContext, meta: { sourceDateEpochFrom: B
       reference: formatImageRef(ctx.output),
       manifest: { digest: manifest!.digest, size: manifest!.bytes.length, mediaType: MediaType.ociManifest },
       config: { digest: config!.digest, size: config!.bytes.length, mediaType: MediaType.ociConfig },
-      layers: layers!.map((layer) => ({ digest: layer.digest, size: layer.size, mediaType: layer.mediaType, diffId: layer.diffId, uncompressedSize: layer.uncompressedSize })),
+      layers: layers!.map((layer, i) => ({
+        digest: layer.digest, size: layer.size, mediaType: layer.mediaType, diffId: layer.diffId, uncompressedSize: layer.uncompressedSize,
+        ...(ctx.layerNames ? { name: ctx.layerNames[i]! } : {}),
+      })),
       sourceDateEpoch: ctx.sourceDateEpoch,
       sourceDateEpochFrom: meta.sourceDateEpochFrom,
       entries: ctx.entryCount!,

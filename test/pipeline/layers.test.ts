@@ -234,5 +234,23 @@ test('popularity: most depended-on first, ties by name; planLayers on a bare tre
     },
     specFiles: new Set(), where: 'test',
   });
-  assert.deepEqual(layers.map((l) => l.entries.map((e) => e.path)), [['a', 'a/b', 'a/b/lib'], ['a/b/lib-link', 'a/b/tool', 'a/b/tool-link'], ['db']]);
+  assert.deepEqual(layers.map((l) => l.entries.map((e) => e.path)), [['a', 'a/b', 'a/b/lib'], ['a/b/lib-link', 'a/b/tool', 'a/b/tool-link'], ['db']],
+    'hard links go up together; a directory goes into the lowest layer that needs it');
+  // No rest: unnamed packages go last; a spec file over a package's path goes into the files group, wherever it is.
+  const distribution = {
+    isDatabaseFile: (p: string) => p === 'db', isRecordFile: () => false,
+    packageRecords: () => [
+      { distribution: 'x', name: 'lib', version: '1', purl: '', dependsOn: [], supplier: '', files: [{ path: '/a/b/lib' }] },
+      { distribution: 'x', name: 'tool', version: '1', purl: '', dependsOn: ['lib'], supplier: '', files: [{ path: '/a/b/tool' }, { path: '/a/b/tool-link' }] },
+    ],
+  };
+  const tree = new Map<string, Entry>([dirEntry('a'), dirEntry('a/b'), file('a/b/lib'), file('a/b/tool'), file('a/b/tool-link'), file('db'), dirEntry('etc'), file('etc/conf')].map((e) => [e.path, e]));
+  const cut = planLayers(tree, [{ files: 'all' }, { packages: ['lib'] }], { distribution, specFiles: new Set(['a/b/tool', 'etc/conf']), where: 'test' });
+  assert.deepEqual(cut.map((l) => [l.name, l.entries.map((e) => e.path)]), [
+    ['files', ['a', 'a/b', 'a/b/tool', 'etc', 'etc/conf']], ['packages: lib', ['a/b/lib']], ['database and unowned files', ['a/b/tool-link', 'db']],
+  ]);
+  assert.throws(() => planLayers(tree, [{ packages: ['nope'] }], { distribution, specFiles: new Set(), where: 'x.yaml' }),
+    { code: 'E_SPEC', message: 'x.yaml: layers[0].packages[0]: nope is not among the packages the image installs' });
+  // auto: 2 is all packages in one layer, then the last one.
+  assert.deepEqual(planLayers(tree, { auto: 2 }, { distribution, specFiles: new Set(), where: 'x' }).map((l) => l.name), ['packages: lib, tool', 'database and unowned files']);
 });
