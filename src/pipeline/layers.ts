@@ -8,8 +8,8 @@
  * - a path a package owns goes into that package's layer (owned by several: the lowest of theirs);
  * - a path of the spec's `files:` goes into the `files` group, else into the last layer;
  * - the package database (`isDatabaseFile`), and every path no package owns (what the install
- *   step's script effects made, the merged-/usr links), go into the last layer, so that a bumped
- *   package changes its own layer and the last one only;
+ *   step's script effects made, merged-/usr links no package lists), go into the last layer, so
+ *   that a bumped package changes its own layer and the last one only;
  * - files sharing an inode (hard links) go together, into the highest layer among theirs;
  * - a directory goes into the lowest layer that holds it or anything below it, with the final
  *   tree's metadata, and into no other: a layer's parent directories are always in it or below.
@@ -166,6 +166,8 @@ export function planLayers(entries: ReadonlyMap<string, Entry>, strategy: Exclud
   for (const path of paths) {
     const e = entries.get(path)!;
     if (e.type === 'file' && e.inode !== undefined) layerOf.set(path, inodeLayer.get(e.inode)!);
+    // A hard link spelled out as one (not as a shared inode) goes no lower than its target.
+    if (e.type === 'hardlink' && e.linkname !== undefined) layerOf.set(path, Math.max(layerOf.get(path)!, layerOf.get(e.linkname) ?? 0));
   }
   // Directories: the lowest layer that holds them or anything below them, deepest first, so that
   // a directory is settled after everything below it.
