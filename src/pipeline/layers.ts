@@ -6,7 +6,8 @@
  * are cut the same way:
  *
  * - a path a package owns goes into that package's layer (owned by several: the lowest of theirs);
- * - a path of the spec's `files:` goes into the `files` group, else into the last layer;
+ * - a path of the spec's `files:` goes into the `files:` group naming its entry's dest, else into
+ *   the `files: all` group, else into the last layer;
  * - the package database (`isDatabaseFile`), and every path no package owns (what the install
  *   step's script effects made, merged-/usr links no package lists), go into the last layer, so
  *   that a bumped package changes its own layer and the last one only;
@@ -39,8 +40,8 @@ export interface PlannedLayer {
 /** What a plan needs besides the tree. */
 export interface LayerInputs {
   distribution: Pick<Distribution, 'isDatabaseFile' | 'isRecordFile' | 'packageRecords'>;
-  /** Paths the spec's `files:` put into the tree. */
-  specFiles: ReadonlySet<string>;
+  /** Paths the spec's `files:` put into the tree → the `dest` of the entry that put each there. */
+  specFiles: ReadonlyMap<string, string>;
   /** Names the spec in messages. */
   where: string;
 }
@@ -75,8 +76,10 @@ interface Groups {
   names: string[];
   /** Package → layer index. */
   packageLayer: Map<string, number>;
-  /** Layer of the spec files. */
+  /** Layer of the spec files no `files: [DEST…]` group names. */
   filesLayer: number;
+  /** A `files:` entry's dest → its layer. */
+  destLayer: Map<string, number>;
 }
 
 function groupsOf(strategy: Exclude<LayersSpec, 'single'>, packages: readonly PackageRecord[], where: string): Groups {
@@ -96,14 +99,18 @@ function groupsOf(strategy: Exclude<LayersSpec, 'single'>, packages: readonly Pa
       names.push(`packages: ${shared.join(', ')}`);
     }
     names.push('database and unowned files');
-    return { names, packageLayer, filesLayer: names.length - 1 };
+    return { names, packageLayer, filesLayer: names.length - 1, destLayer: new Map() };
   }
   let rest: number | undefined;
   let filesLayer: number | undefined;
+  const destLayer = new Map<string, number>();
   strategy.forEach((g, i) => {
-    if ('files' in g) {
+    if ('files' in g && g.files === 'all') {
       filesLayer = i;
       names.push('files');
+    } else if ('files' in g) {
+      for (const dest of g.files) destLayer.set(dest, i);
+      names.push(`files: ${[...g.files].sort().join(', ')}`);
     } else if (g.packages === 'rest') {
       rest = i;
       names.push('packages: rest');
@@ -124,7 +131,7 @@ function groupsOf(strategy: Exclude<LayersSpec, 'single'>, packages: readonly Pa
     restNames.push(p.name);
   }
   if (rest !== undefined) names[rest] = `packages: rest (${restNames.join(', ')})`;
-  return { names, packageLayer, filesLayer: filesLayer ?? last };
+  return { names, packageLayer, filesLayer: filesLayer ?? last, destLayer };
 }
 
 /** Cuts a tree into the layers of a strategy other than `single`. */
@@ -133,8 +140,12 @@ export function planLayers(entries: ReadonlyMap<string, Entry>, strategy: Exclud
   const records = new Map<string, Buffer>();
   for (const e of entries.values()) if (e.type === 'file' && d.isRecordFile(e.path)) records.set(e.path, readEntryBytes(e));
   const packages = d.packageRecords(records);
-  const { names, packageLayer, filesLayer } = groupsOf(strategy, packages, inputs.where);
+  const { names, packageLayer, filesLayer, destLayer } = groupsOf(strategy, packages, inputs.where);
   const last = names.length - 1;
+  const specLayer = (path: string): number | undefined => {
+    const dest = inputs.specFiles.get(path);
+    return dest === undefined ? undefined : destLayer.get(dest) ?? filesLayer;
+  };
 
   // Owned paths: the lowest layer of their owners.
   const lookup = { linkOf: (p: string): string | undefined => { const e = entries.get(p); return e?.type === 'symlink' ? e.linkname : undefined; } };
@@ -154,7 +165,7 @@ export function planLayers(entries: ReadonlyMap<string, Entry>, strategy: Exclud
   for (const path of paths) {
     const e = entries.get(path)!;
     if (e.type === 'dir') continue;
-    const layer = inputs.specFiles.has(path) ? filesLayer : d.isDatabaseFile(path) ? last : owned.get(path) ?? last;
+    const layer = specLayer(path) ?? (d.isDatabaseFile(path) ? last : owned.get(path) ?? last);
     layerOf.set(path, layer);
   }
   // Hard links (files sharing an inode) stay together, in the highest layer among theirs.
@@ -179,7 +190,7 @@ export function planLayers(entries: ReadonlyMap<string, Entry>, strategy: Exclud
   for (const [path, layer] of layerOf) need(path, layer);
   for (const path of [...paths].reverse()) {
     if (entries.get(path)!.type !== 'dir') continue;
-    const own = inputs.specFiles.has(path) ? filesLayer : owned.get(path);
+    const own = specLayer(path) ?? owned.get(path);
     const layer = Math.min(own ?? last, needed.get(path) ?? last);
     layerOf.set(path, layer);
     need(path, layer);

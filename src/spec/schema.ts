@@ -46,8 +46,11 @@ const layerGroup = z.union([
     packages: z.union([z.array(PACKAGE_NAME).min(1), z.literal('rest')])
       .describe('The packages of this layer, or `rest`: every package no other group names'),
   }),
-  z.strictObject({ files: z.literal('all').describe("The spec's files: entries") }),
-], { error: 'a group is one of packages: [NAME, …], packages: rest, files: all' });
+  z.strictObject({
+    files: z.union([z.literal('all'), z.array(z.string().regex(/^\//, 'an absolute path')).min(1)])
+      .describe("The spec's files: entries: `all` (those no other group names), or the dest of each"),
+  }),
+], { error: 'a group is one of packages: [NAME, …], packages: rest, files: all, files: [DEST, …]' });
 
 /** How the tree is cut into layers: see docs/layers.md. */
 export const layersSpec = z.union([
@@ -83,10 +86,21 @@ export const imageSpec = z.strictObject({
     const seen = new Map<string, number>();
     let rest: number | undefined;
     let files: number | undefined;
+    const dests = new Set(spec.files.map((f) => f.dest));
+    const named = new Map<string, number>();
     spec.layers.forEach((g, i) => {
       if ('files' in g) {
-        if (files !== undefined) ctx.addIssue({ code: 'custom', path: ['layers', i, 'files'], message: `the spec files are already the group layers[${files}]` });
-        files = i;
+        if (g.files === 'all') {
+          if (files !== undefined) ctx.addIssue({ code: 'custom', path: ['layers', i, 'files'], message: `the spec files are already the group layers[${files}]` });
+          files = i;
+          return;
+        }
+        g.files.forEach((dest, j) => {
+          const first = named.get(dest);
+          if (!dests.has(dest)) ctx.addIssue({ code: 'custom', path: ['layers', i, 'files', j], message: `${dest} is the dest of no files: entry` });
+          else if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['layers', i, 'files', j], message: `${dest} is already in layers[${first}]` });
+          else named.set(dest, i);
+        });
         return;
       }
       if (g.packages === 'rest') {

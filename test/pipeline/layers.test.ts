@@ -197,8 +197,11 @@ test('bad layers: values are exit 2 naming the field', async () => {
     ['\n  - packages: [libfoo]\n  - packages: [libfoo]', /layers\[1\]\.packages\[0\]: libfoo is already in layers\[0\]/],
     ['\n  - packages: rest\n  - packages: rest', /layers\[1\]\.packages: rest is already the group layers\[0\]/],
     ['\n  - files: all\n  - files: all', /layers\[1\]\.files: the spec files are already the group layers\[0\]/],
-    ['\n  - packages: [libfoo]\n    files: all', /layers\[0\]: a group is one of packages: \[NAME, …\], packages: rest, files: all/],
+    ['\n  - packages: [libfoo]\n    files: all', /layers\[0\]: a group is one of packages: \[NAME, …\], packages: rest, files: all, files: \[DEST, …\]/],
     ['\n  - packages: [Bad]', /layers\[0\]\.packages\[0\]: a package name/],
+    ['\n  - files: [/srv/nope]', /layers\[0\]\.files\[0\]: \/srv\/nope is the dest of no files: entry/],
+    ['\n  - files: [/srv/www]\n  - files: [/srv/www]', /layers\[1\]\.files\[0\]: \/srv\/www is already in layers\[0\]/],
+    ['\n  - files: [srv]', /layers\[0\]\.files\[0\]: an absolute path/],
     [' []', /layers: Too small: expected array to have >=1 items/],
   ];
   for (const [i, [layers, re]] of cases.entries()) {
@@ -232,7 +235,7 @@ test('popularity: most depended-on first, ties by name; planLayers on a bare tre
         { distribution: 'x', name: 'tool', version: '1', purl: '', dependsOn: ['lib'], supplier: '', files: [{ path: '/a/b/tool' }, { path: '/a/b/tool-link' }] },
       ],
     },
-    specFiles: new Set(), where: 'test',
+    specFiles: new Map(), where: 'test',
   });
   assert.deepEqual(layers.map((l) => l.entries.map((e) => e.path)), [['a', 'a/b', 'a/b/lib'], ['a/b/lib-link', 'a/b/tool', 'a/b/tool-link'], ['db']],
     'hard links go up together; a directory goes into the lowest layer that needs it');
@@ -245,12 +248,17 @@ test('popularity: most depended-on first, ties by name; planLayers on a bare tre
     ],
   };
   const tree = new Map<string, Entry>([dirEntry('a'), dirEntry('a/b'), file('a/b/lib'), file('a/b/tool'), file('a/b/tool-link'), file('db'), dirEntry('etc'), file('etc/conf')].map((e) => [e.path, e]));
-  const cut = planLayers(tree, [{ files: 'all' }, { packages: ['lib'] }], { distribution, specFiles: new Set(['a/b/tool', 'etc/conf']), where: 'test' });
+  const cut = planLayers(tree, [{ files: 'all' }, { packages: ['lib'] }], { distribution, specFiles: new Map([['a/b/tool', '/a/b/tool'], ['etc/conf', '/etc']]), where: 'test' });
   assert.deepEqual(cut.map((l) => [l.name, l.entries.map((e) => e.path)]), [
     ['files', ['a', 'a/b', 'a/b/tool', 'etc', 'etc/conf']], ['packages: lib', ['a/b/lib']], ['database and unowned files', ['a/b/tool-link', 'db']],
   ]);
-  assert.throws(() => planLayers(tree, [{ packages: ['nope'] }], { distribution, specFiles: new Set(), where: 'x.yaml' }),
+  // files: [DEST…] takes the paths of the entries with that dest; files: all the others.
+  const byDest = planLayers(tree, [{ files: ['/etc'] }, { packages: ['lib'] }, { files: 'all' }], { distribution, specFiles: new Map([['a/b/tool', '/a/b/tool'], ['etc/conf', '/etc']]), where: 'test' });
+  assert.deepEqual(byDest.map((l) => [l.name, l.entries.map((e) => e.path)]), [
+    ['files: /etc', ['etc', 'etc/conf']], ['packages: lib', ['a', 'a/b', 'a/b/lib']], ['files', ['a/b/tool']], ['database and unowned files', ['a/b/tool-link', 'db']],
+  ]);
+  assert.throws(() => planLayers(tree, [{ packages: ['nope'] }], { distribution, specFiles: new Map(), where: 'x.yaml' }),
     { code: 'E_SPEC', message: 'x.yaml: layers[0].packages[0]: nope is not among the packages the image installs' });
   // auto: 2 is all packages in one layer, then the last one.
-  assert.deepEqual(planLayers(tree, { auto: 2 }, { distribution, specFiles: new Set(), where: 'x' }).map((l) => l.name), ['packages: lib, tool', 'database and unowned files']);
+  assert.deepEqual(planLayers(tree, { auto: 2 }, { distribution, specFiles: new Map(), where: 'x' }).map((l) => l.name), ['packages: lib, tool', 'database and unowned files']);
 });
