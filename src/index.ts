@@ -105,6 +105,8 @@ export { attachReferrers } from './transports/index.js';
 export type { BuildResult, BuiltImage, ImageOptions } from './pipeline/tree-steps.js';
 export { DEFAULT_PLATFORM } from './pipeline/tree-steps.js';
 export { PASSES, PASS_NAMES, selectPasses, type PassReport } from './pipeline/passes.js';
+export { planLayers, popularity, byPopularity, type PlannedLayer, type LayerInputs } from './pipeline/layers.js';
+export type { LayersSpec } from './spec/schema.js';
 export { parseSourceDateEpoch, sourceDateEpochFromEnv } from './pipeline/epoch.js';
 
 // References, platforms, the image model, transports

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanMemberPath } from '../archive/paths.js';
 import { loadSpec } from '../spec/load.js';
-import { resolveRecorded } from './resolve.js';
+import { resolveRecorded } from '../sources/recorded-path.js';
 import type { Entry } from '../archive/entry.js';
 import type { RetryPolicy } from '../fetch/http.js';
 import { confinedPath } from '../fs/confine.js';

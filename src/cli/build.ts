@@ -46,8 +46,9 @@ export const BUILD_HELP = `Usage: repro-image build --rootfs PATH --output REF [
        repro-image build SPEC.yaml --output disk:FILE.raw [--offline] [--source-date-epoch N] [--json]
        repro-image build --rootfs PATH --disk DISK.yaml --output disk:FILE.raw [options]
 
-Builds a one-layer OCI image whose bytes depend only on its inputs and SOURCE_DATE_EPOCH, from a
-root filesystem, or from an image spec and its lock (SPEC.lock.json, made by 'repro-image lock';
+Builds an OCI image whose bytes depend only on its inputs and SOURCE_DATE_EPOCH, from a root
+filesystem (one layer), or from an image spec and its lock (one layer, or the layers its layers:
+asks for, see docs/layers.md) (SPEC.lock.json, made by 'repro-image lock';
 packages not in the cache are fetched first unless --offline), or the image podman builds from a
 Containerfile, byte for byte (--compat podman). Prints the manifest digest.
 

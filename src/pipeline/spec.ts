@@ -29,6 +29,7 @@ import { readDirectory } from '../sources/rootfs/directory.js';
 import { checkImageOptions } from './rootfs.js';
 import type { StepRecord } from './steps.js';
 import { buildTree, type BuildResult, type ImageOptions } from './tree-steps.js';
+import { planLayers } from './layers.js';
 
 export interface FetchOptions {
   cache: Cache;
@@ -158,34 +159,43 @@ async function addSpecDirectory(entries: Map<string, Entry>, src: string, dest: 
   }
 }
 
-async function addSpecFiles(entries: Map<string, Entry>, loaded: LoadedSpec, mtime: number, destPath: InstalledTree['destPath']): Promise<string[]> {
+/** The paths the spec's `files:` put into the tree, and for each the dest of the entry that put it there last. */
+async function addSpecFiles(entries: Map<string, Entry>, loaded: LoadedSpec, mtime: number, destPath: InstalledTree['destPath']): Promise<{ added: string[]; origin: Map<string, string> }> {
   const added: string[] = [];
+  const origin = new Map<string, string>();
   for (const [i, f] of loaded.spec.files.entries()) {
-    const where = `${loaded.file}: files[${i}]`;
-    const src = confinedPath(loaded.dir, f.src, `${where}.src`, 'the spec folder');
-    let st;
-    try {
-      st = statSync(src);
-    } catch (e) {
-      throw ioError(e, `${where}: cannot read ${src}`);
-    }
-    if (st.isDirectory()) {
-      if (f.mode !== undefined) throw new ReproError('E_SPEC', `${where}: mode applies to a file; a directory's files get 0644, or 0755 when executable`);
-      await addSpecDirectory(entries, src, f.dest, f, mtime, where, destPath, added);
-      continue;
-    }
-    if (!st.isFile()) throw new ReproError('E_SPEC', `${where}: ${src} is neither a regular file nor a directory`);
-    const path = destPath(cleanMemberPath(f.dest.replace(/^\/+/, ''), where), where);
-    const mode = f.mode === undefined ? (st.mode & 0o111 ? 0o755 : 0o644) : typeof f.mode === 'number' ? f.mode : parseInt(f.mode, 8);
-    for (let p = parentOf(path); p !== ''; p = parentOf(p)) {
-      const parent = entries.get(p);
-      if (!parent) entries.set(p, { path: p, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime, size: 0 });
-      else if (parent.type !== 'dir') throw new ReproError('E_SPEC', `${where}: dest ${f.dest} goes through /${p}, which is a ${parent.type} in the image`);
-    }
-    entries.set(path, { path, type: 'file', mode, uid: f.uid, gid: f.gid, mtime, size: st.size, content: { kind: 'file', path: src } });
-    added.push(path);
+    const start = added.length;
+    await addSpecFile(entries, loaded, i, mtime, destPath, added);
+    for (const p of added.slice(start)) origin.set(p, f.dest);
   }
-  return added;
+  return { added, origin };
+}
+
+async function addSpecFile(entries: Map<string, Entry>, loaded: LoadedSpec, i: number, mtime: number, destPath: InstalledTree['destPath'], added: string[]): Promise<void> {
+  const f = loaded.spec.files[i]!;
+  const where = `${loaded.file}: files[${i}]`;
+  const src = confinedPath(loaded.dir, f.src, `${where}.src`, 'the spec folder');
+  let st;
+  try {
+    st = statSync(src);
+  } catch (e) {
+    throw ioError(e, `${where}: cannot read ${src}`);
+  }
+  if (st.isDirectory()) {
+    if (f.mode !== undefined) throw new ReproError('E_SPEC', `${where}: mode applies to a file; a directory's files get 0644, or 0755 when executable`);
+    await addSpecDirectory(entries, src, f.dest, f, mtime, where, destPath, added);
+    return;
+  }
+  if (!st.isFile()) throw new ReproError('E_SPEC', `${where}: ${src} is neither a regular file nor a directory`);
+  const path = destPath(cleanMemberPath(f.dest.replace(/^\/+/, ''), where), where);
+  const mode = f.mode === undefined ? (st.mode & 0o111 ? 0o755 : 0o644) : typeof f.mode === 'number' ? f.mode : parseInt(f.mode, 8);
+  for (let p = parentOf(path); p !== ''; p = parentOf(p)) {
+    const parent = entries.get(p);
+    if (!parent) entries.set(p, { path: p, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime, size: 0 });
+    else if (parent.type !== 'dir') throw new ReproError('E_SPEC', `${where}: dest ${f.dest} goes through /${p}, which is a ${parent.type} in the image`);
+  }
+  entries.set(path, { path, type: 'file', mode, uid: f.uid, gid: f.gid, mtime, size: st.size, content: { kind: 'file', path: src } });
+  added.push(path);
 }
 
 export interface SpecBuildOptions extends Omit<ImageOptions, 'compression' | 'normalize' | 'config' | 'platform' | 'exclude' | 'keepXattrs'> {
@@ -214,6 +224,8 @@ export interface SpecTree {
   records: StepRecord[];
   normalize: string[];
   lock: { path: string; digest: string };
+  /** Paths the spec's `files:` put into the tree → the dest of the entry that put each there. */
+  specFiles: Map<string, string>;
   tmp: string;
   cleanup: () => Promise<void>;
 }
@@ -252,14 +264,14 @@ export async function prepareSpecTree(opts: Omit<SpecBuildOptions, 'output'>): P
     records.push({ step: 'install', reports: installed.reports });
 
     // Step: spec files
-    const added = await addSpecFiles(installed.entries, loaded, sde, installed.destPath);
+    const { added, origin } = await addSpecFiles(installed.entries, loaded, sde, installed.destPath);
     records.push({ step: 'files', reports: added.length > 0 ? [{ name: 'spec files', changed: added.length, examples: added.slice(0, 10), paths: added }] : [] });
 
     const normalize = spec.normalize === 'all' ? [...PASS_NAMES] : spec.normalize === 'none' ? [] : spec.normalize;
     return {
       loaded, distribution, entries: installed.entries, sourceDateEpoch: sde,
       sourceDateEpochFrom: opts.sourceDateEpoch !== undefined ? 'option' : distribution.epochFrom(lock),
-      records, normalize, lock: { path: lockPath, digest: lockDigest }, tmp, cleanup: installed.cleanup,
+      records, normalize, lock: { path: lockPath, digest: lockDigest }, specFiles: origin, tmp, cleanup: installed.cleanup,
     };
   } catch (e) {
     await cleanup?.();
@@ -274,9 +286,11 @@ export async function buildSpec(opts: SpecBuildOptions): Promise<BuildResult & {
   const t = await prepareSpecTree(opts);
   try {
     const { spec } = t.loaded;
+    const strategy = spec.layers;
     const result = await buildTree(
       {
         entries: t.entries, output, tmp: t.tmp, label: opts.spec, sourceDateEpoch: t.sourceDateEpoch,
+        ...(strategy === 'single' ? {} : { layering: (entries) => planLayers(entries, strategy, { distribution: t.distribution, specFiles: t.specFiles, where: t.loaded.file }) }),
         options: { ...opts, compression: spec.compression, normalize: t.normalize, platform: specPlatform(spec), config: containerConfig(spec), ...annotationsOf(spec, opts.annotations) },
       },
       { sourceDateEpochFrom: t.sourceDateEpochFrom, warnings: [], before: t.records },

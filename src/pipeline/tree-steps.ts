@@ -29,6 +29,7 @@ import { formatImageRef, type ImageRef } from '../transports/reference.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
 import { imageConfig } from './image-config.js';
 import { writeLayer, type Progress, type WrittenLayer } from './layer.js';
+import type { PlannedLayer } from './layers.js';
 import { runPasses } from './passes.js';
 import { runSteps, type Step, type StepReport } from './steps.js';
 
@@ -46,7 +47,8 @@ export interface BuildResult {
   manifest: BlobInfo;
   config: BlobInfo;
   index?: BlobInfo;
-  layers: Array<BlobInfo & { diffId: Digest; uncompressedSize: number }>;
+  /** In order; `name` (a spec's `layers:` strategy) says what a layer holds, as its history comment does. */
+  layers: Array<BlobInfo & { diffId: Digest; uncompressedSize: number; name?: string }>;
   sourceDateEpoch: number;
   sourceDateEpochFrom: 'option' | 'newest-entry' | 'release-date' | 'snapshot-date';
   entries: number;
@@ -123,8 +125,17 @@ export interface TreeContext {
   label: string;
   sourceDateEpoch: number;
   options: ImageOptions;
-  layer?: WrittenLayer;
-  ordered?: Entry[];
+  /**
+   * Cuts the tree (after the passes) into layers, in order (see layers.ts); without it the
+   * whole tree is one layer.
+   */
+  layering?: (entries: ReadonlyMap<string, Entry>) => PlannedLayer[];
+  /** The layers written, in order. */
+  layers?: WrittenLayer[];
+  /** What each layer holds (with `layering`), for the image history. */
+  layerNames?: string[];
+  /** Entries written, over all layers. */
+  entryCount?: number;
   deflate?: 'native' | 'reference';
   config?: RawJson<ImageConfig>;
   manifest?: RawJson<Manifest>;
@@ -138,7 +149,7 @@ export interface TreeContext {
  * or, for a new one, beside it under the layout's own temporary name (`.NAME.tmp-OWNER-N`, like the
  * staging directory the layout is assembled in). Otherwise the run's scratch directory.
  */
-async function scratchPath(scratchDir: string | undefined, ref: ImageRef, tmp: string): Promise<string> {
+async function scratchPath(scratchDir: string | undefined, ref: ImageRef, tmp: string, n = 0): Promise<string> {
   if (scratchDir !== undefined) return tempNameFor(join(scratchDir, 'layer'));
   if (ref.transport === 'oci') {
     const layout = resolve(ref.path);
@@ -154,7 +165,7 @@ async function scratchPath(scratchDir: string | undefined, ref: ImageRef, tmp: s
       return tempNameFor(join(layout, 'layer'));
     }
   }
-  return join(tmp, 'layer');
+  return join(tmp, n === 0 ? 'layer' : `layer-${n}`);
 }
 
 const platformOf = (ctx: TreeContext): Platform => ctx.options.platform ?? DEFAULT_PLATFORM;
@@ -174,34 +185,48 @@ export const TREE_STEPS: ReadonlyArray<Step<TreeContext>> = [
     async run(ctx) {
       const o = ctx.options;
       const compression = o.compression ?? 'gzip';
-      ctx.ordered = orderEntries(ctx.entries.values());
+      const planned = ctx.layering ? ctx.layering(ctx.entries) : undefined;
+      const parts = planned ? planned.map((l) => orderEntries(l.entries)) : [orderEntries(ctx.entries.values())];
+      if (planned) ctx.layerNames = planned.map((l) => l.name);
+      ctx.entryCount = parts.reduce((n, p) => n + p.length, 0);
       const deflate = compression === 'gzip' ? chooseDeflate(o.gzip?.impl) : undefined;
       if (deflate) ctx.deflate = deflate;
-      const path = await scratchPath(o.scratchDir, ctx.output, ctx.tmp);
-      // Known before the write, so that a failure (or a rename into a layout) leaves nothing behind.
-      ctx.layer = { path } as WrittenLayer;
-      ctx.layer = await writeLayer(ctx.ordered, compression, path, ctx.label, {
-        gzip: { ...o.gzip, ...(deflate ? { impl: deflate } : {}) },
-        ...(o.zstd ? { zstd: o.zstd } : {}),
-        ...(o.onProgress ? { progress: o.onProgress } : {}),
-      });
+      // Progress over all layers: bytes of regular files written so far, of all of them.
+      const total = parts.reduce((n, p) => n + p.reduce((m, e) => m + (e.type === 'file' ? e.size : 0), 0), 0);
+      let before = 0;
+      ctx.layers = [];
+      for (const [i, ordered] of parts.entries()) {
+        const path = await scratchPath(o.scratchDir, ctx.output, ctx.tmp, i);
+        // Known before the write, so that a failure (or a rename into a layout) leaves nothing behind.
+        ctx.layers.push({ path } as WrittenLayer);
+        const progress = o.onProgress;
+        ctx.layers[i] = await writeLayer(ordered, compression, path, planned ? `${ctx.label}: layer ${i + 1} (${planned[i]!.name})` : ctx.label, {
+          gzip: { ...o.gzip, ...(deflate ? { impl: deflate } : {}) },
+          ...(o.zstd ? { zstd: o.zstd } : {}),
+          ...(progress ? { progress: planned ? (done: number) => progress(before + done, total) : progress } : {}),
+        });
+        before += ordered.reduce((m, e) => m + (e.type === 'file' ? e.size : 0), 0);
+      }
     },
   },
   {
     name: 'config',
     run(ctx) {
-      ctx.config = encodeConfig(imageConfig({ platform: platformOf(ctx), sourceDateEpoch: ctx.sourceDateEpoch, diffIds: [ctx.layer!.diffId], container: ctx.options.config ?? {} }));
+      ctx.config = encodeConfig(imageConfig({
+        platform: platformOf(ctx), sourceDateEpoch: ctx.sourceDateEpoch, diffIds: ctx.layers!.map((l) => l.diffId), container: ctx.options.config ?? {},
+        ...(ctx.layerNames ? { layerComments: ctx.layerNames } : {}),
+      }));
     },
   },
   {
     name: 'manifest',
     run(ctx) {
-      const { config, layer } = ctx;
+      const { config, layers } = ctx;
       ctx.manifest = encodeManifest({
         schemaVersion: 2,
         mediaType: MediaType.ociManifest,
         config: { mediaType: MediaType.ociConfig, digest: config!.digest, size: config!.bytes.length },
-        layers: [{ mediaType: layer!.mediaType, digest: layer!.digest, size: layer!.size }],
+        layers: layers!.map((layer) => ({ mediaType: layer.mediaType, digest: layer.digest, size: layer.size })),
         annotations: { [CREATED]: config!.value.created!, ...ctx.options.annotations },
       });
     },
@@ -209,12 +234,12 @@ export const TREE_STEPS: ReadonlyArray<Step<TreeContext>> = [
   {
     name: 'output',
     async run(ctx) {
-      const { manifest, config, layer } = ctx;
+      const { manifest, config, layers } = ctx;
       const image: Image = {
         manifest: manifest!,
         config: config!,
         platform: platformOf(ctx),
-        layers: [{ descriptor: manifest!.value.layers[0]!, diffId: layer!.diffId, source: scratchFileSource(layer!.path) }],
+        layers: layers!.map((layer, i) => ({ descriptor: manifest!.value.layers[i]!, diffId: layer.diffId, source: scratchFileSource(layer.path) })),
       };
       let graph = imageGraph(image);
       const attach = ctx.options.attach ?? [];
@@ -257,15 +282,18 @@ function dockerArchiveResult(result: BuildResult, built: RawJson<Manifest>, onWa
 export async function buildTree(ctx: TreeContext, meta: { sourceDateEpochFrom: BuildResult['sourceDateEpochFrom']; warnings: string[]; before: Array<{ step: string; reports: StepReport[] }> }): Promise<BuildResult> {
   try {
     const records = [...meta.before, ...(await runSteps(TREE_STEPS, ctx))];
-    const { manifest, config, layer, written } = ctx;
+    const { manifest, config, layers, written } = ctx;
     const result: BuildResult = {
       reference: formatImageRef(ctx.output),
       manifest: { digest: manifest!.digest, size: manifest!.bytes.length, mediaType: MediaType.ociManifest },
       config: { digest: config!.digest, size: config!.bytes.length, mediaType: MediaType.ociConfig },
-      layers: [{ digest: layer!.digest, size: layer!.size, mediaType: layer!.mediaType, diffId: layer!.diffId, uncompressedSize: layer!.uncompressedSize }],
+      layers: layers!.map((layer, i) => ({
+        digest: layer.digest, size: layer.size, mediaType: layer.mediaType, diffId: layer.diffId, uncompressedSize: layer.uncompressedSize,
+        ...(ctx.layerNames ? { name: ctx.layerNames[i]! } : {}),
+      })),
       sourceDateEpoch: ctx.sourceDateEpoch,
       sourceDateEpochFrom: meta.sourceDateEpochFrom,
-      entries: ctx.ordered!.length,
+      entries: ctx.entryCount!,
       steps: records.map((r) => r.step),
       normalize: records.flatMap((r) => r.reports),
       warnings: [...meta.warnings],
@@ -277,9 +305,9 @@ export async function buildTree(ctx: TreeContext, meta: { sourceDateEpochFrom: B
     return result;
   } finally {
     // Gone already when it was renamed into a layout; else (archive, registry, failure) removed here.
-    if (ctx.layer) {
-      await rm(ctx.layer.path, { force: true });
-      releasePartial(ctx.layer.path);
+    for (const layer of ctx.layers ?? []) {
+      await rm(layer.path, { force: true });
+      releasePartial(layer.path);
     }
   }
 }

@@ -101,6 +101,26 @@ export function yamlLimitError(e: unknown, file: string): ReproError {
   return new ReproError('E_SPEC', `${file}: cannot read its YAML (${String((e as Error)?.message ?? e).split('\n')[0]})`);
 }
 
+type Issue = z.core.$ZodIssue;
+
+/** Whether a union branch failed only because the value is of another kind than it takes. */
+function wrongKind(branch: readonly Issue[]): boolean {
+  return branch.every((i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value'));
+}
+
+/**
+ * A union's issue, made specific: when one branch takes the kind of value given (an object, a
+ * list), its issues are the ones to report, at their own paths, and not "Invalid input".
+ */
+function narrow(issue: Issue): Issue[] {
+  if (issue.code !== 'invalid_union' || !issue.errors) return [issue];
+  const fitting = issue.errors.filter((b) => !wrongKind(b));
+  if (fitting.length === 1) return fitting[0]!.flatMap((i) => narrow({ ...i, path: [...issue.path, ...i.path] } as Issue));
+  if (fitting.length > 0 || issue.message !== 'Invalid input') return [issue];
+  const kinds = issue.errors.flatMap((b) => b.map((i) => (i.code === 'invalid_value' ? i.values.map((v) => JSON.stringify(v)).join(' or ') : i.code === 'invalid_type' ? `${/^[aeiou]/.test(i.expected) ? 'an' : 'a'} ${i.expected}` : '')));
+  return [{ ...issue, message: `expected ${[...new Set(kinds.filter((k) => k !== ''))].join(', ')}` }];
+}
+
 export function parseSpec(text: string, file: string): ImageSpec {
   try {
     return parseSpecText(text, file);
@@ -125,7 +145,7 @@ function parseSpecText(text: string, file: string): ImageSpec {
   if (problems.length === 0) {
     const result = imageSpec.safeParse(doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }));
     if (result.success) return result.data;
-    for (const issue of result.error.issues as z.core.$ZodIssue[]) {
+    for (const issue of (result.error.issues as Issue[]).flatMap(narrow)) {
       if (issue.code === 'unrecognized_keys') {
         for (const k of issue.keys) {
           problems.push(`${at(keyNode(doc, issue.path, k)?.range?.[0])}: ${describe([...issue.path, k])}: unknown key`);

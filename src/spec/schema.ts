@@ -40,10 +40,39 @@ const fileCopy = z.strictObject({
   gid: z.number().int().min(0).default(0),
 });
 
+const PACKAGE_NAME = z.string().regex(/^[a-z0-9@_+][a-z0-9@._+-]*$/, 'a package name');
+
+/** The most layers a strategy may make (overlayfs and Docker stop at 127 lower directories). */
+export const MAX_LAYERS = 127;
+
+const layerGroup = z.union([
+  z.strictObject({
+    packages: z.union([z.array(PACKAGE_NAME).min(1), z.literal('rest')])
+      .describe('The packages of this layer, or `rest`: every package no other group names'),
+  }),
+  z.strictObject({
+    files: z.union([z.literal('all'), z.array(z.string().regex(/^\//, 'an absolute path')).min(1)])
+      .describe("The spec's files: entries: `all` (those no other group names), or the dest of each"),
+  }),
+], { error: 'a group is one of packages: [NAME, …], packages: rest, files: all, files: [DEST, …]' });
+
+/** How the tree is cut into layers: see docs/layers.md. */
+export const layersSpec = z.union([
+  z.literal('single').describe('One layer holding the whole tree (the default)'),
+  z.strictObject({
+    auto: z.number().int().min(2).max(MAX_LAYERS)
+      .describe('At most this many layers: the most depended-on packages alone, the other packages together, then the package database and whatever no package owns'),
+  }),
+  z.array(layerGroup).min(1).max(MAX_LAYERS - 1)
+    .describe('Layers in order, each a group of packages or the spec files; a last layer holds the package database, files no package owns and packages no group names'),
+], { error: 'single, { auto: N } or a list of groups' });
+
+export type LayersSpec = z.output<typeof layersSpec>;
+
 export const imageSpec = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" and "-"'),
   source: z.discriminatedUnion('distro', SOURCE_SCHEMAS),
-  packages: z.array(z.string().regex(/^[a-z0-9@_+][a-z0-9@._+-]*$/, 'a package name')).default([]),
+  packages: z.array(PACKAGE_NAME).default([]),
   ...DISTRIBUTION_SPEC_FIELDS,
   config: containerConfig.default({}),
   annotations: z.record(z.string().min(1), z.string()).optional()
@@ -53,8 +82,43 @@ export const imageSpec = z.strictObject({
   compression: z.enum(['gzip', 'zstd', 'none']).default('gzip'),
   platform: z.string().regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/).optional()
     .describe('OCI platform; default: linux/<architecture mapped to the OCI name>'),
+  layers: layersSpec.default('single')
+    .describe('How the tree is cut into layers: single (default), auto: N, or a list of groups; see docs/layers.md'),
   disk: diskSpec.optional().describe('A disk image (build --output disk:FILE.raw): seed, sector size, partitions; see docs/disk.md'),
 }).superRefine((spec, ctx) => {
+  if (Array.isArray(spec.layers)) {
+    const seen = new Map<string, number>();
+    let rest: number | undefined;
+    let files: number | undefined;
+    const dests = new Set(spec.files.map((f) => f.dest));
+    const named = new Map<string, number>();
+    spec.layers.forEach((g, i) => {
+      if ('files' in g) {
+        if (g.files === 'all') {
+          if (files !== undefined) ctx.addIssue({ code: 'custom', path: ['layers', i, 'files'], message: `the spec files are already the group layers[${files}]` });
+          files = i;
+          return;
+        }
+        g.files.forEach((dest, j) => {
+          const first = named.get(dest);
+          if (!dests.has(dest)) ctx.addIssue({ code: 'custom', path: ['layers', i, 'files', j], message: `${dest} is the dest of no files: entry` });
+          else if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['layers', i, 'files', j], message: `${dest} is already in layers[${first}]` });
+          else named.set(dest, i);
+        });
+        return;
+      }
+      if (g.packages === 'rest') {
+        if (rest !== undefined) ctx.addIssue({ code: 'custom', path: ['layers', i, 'packages'], message: `rest is already the group layers[${rest}]` });
+        rest = i;
+        return;
+      }
+      g.packages.forEach((name, j) => {
+        const first = seen.get(name);
+        if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['layers', i, 'packages', j], message: `${name} is already in layers[${first}]` });
+        else seen.set(name, i);
+      });
+    });
+  }
   for (const d of DISTRIBUTIONS) d.checkSpec(spec, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
 });
 
