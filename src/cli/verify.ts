@@ -18,6 +18,8 @@ export const VERIFY_HELP = `Usage: repro-image verify --rootfs PATH [build optio
                           [--source-date-epoch N] --against REF [--archive DIR] [--json]
        repro-image verify SPEC.yaml [--offline] --against disk:PUBLISHED.raw [--json]
        repro-image verify --rootfs PATH --disk DISK.yaml --against disk:PUBLISHED.raw [--json]
+       repro-image verify [SPEC.yaml] --from-archive DIR [--json]
+       repro-image verify --list FILE [--jobs N] [--offline] [--attach --verifier-id URI] [--json]
 
 Rebuilds an image from its inputs and checks it against a published one. REF is
 docker://HOST/REPO[:TAG|@DIGEST] (or any other image reference, such as an --archive kept before:
@@ -45,7 +47,20 @@ created time is used (and the record says so).
                              then partition by partition and file by file when they differ
   --disk DISK.yaml           (--rootfs with --against disk:) the disk definition, as for build
   --archive DIR              keep the published index, manifest and config, exactly as served, as
-                             an OCI layout without layers (verify --against oci:DIR repeats the proof)
+                             an OCI layout without layers (verify --against oci:DIR repeats the
+                             proof); with a SPEC also the inputs archive (spec, lock, every locked
+                             package) and any --attest/--attach summary, as referrers of the
+                             published manifest, named in annotations of its index.json entry
+  --from-archive DIR         repeat a proof kept by 'verify SPEC --archive DIR' from DIR alone, with
+                             no network: spec, lock and packages from its inputs archive (a SPEC
+                             given instead supplies a spec's files:), rebuilt offline, compared
+                             with the archived documents (a changed byte in them is refused, exit 1)
+  --list FILE                verify every image FILE lists, one "SPEC REF" a line (spaces or tabs
+                             between; a relative SPEC is relative to FILE's folder; blank lines and
+                             lines starting with # skipped); the other flags apply to each. One
+                             line per image in list order, then the total; exit 1 if any is not
+                             reproduced or could not be verified, 2 for a bad list (line named)
+  --jobs N                   (--list) how many images are verified at once (default 1, up to 64)
   --json                     a record: tool version, inputs (rootfs digest, SOURCE_DATE_EPOCH),
                              both digests, the verdict and the findings
   --attest FILE              write the result as an SLSA verification summary (an in-toto
