@@ -157,6 +157,13 @@ test('verify --archive keeps published documents, inputs and VSA; --from-archive
   const listed = await run(['attestations', `oci:${archive}:v1`]);
   assert.match(listed.stdout, /1 independent verifier reproduced this image \(digest level\), 0 failed/);
 
+  // A proof that failed is kept too, and fails again the same way.
+  const failed = join(dir, 'proof-failed');
+  const f1 = await run(['verify', spec, '--against', `oci:${join(dir, 'other')}:v1`, '--archive', failed, '--json']);
+  assert.equal(f1.status, 1, f1.stderr);
+  const failedRec = JSON.parse(f1.stdout) as { verdict: string; published: { manifest: string } };
+  assert.equal(failedRec.verdict, 'not-reproduced');
+
   // Years later: no registry, no mirror, an empty cache.
   await registry!.stop();
   registry = undefined;
@@ -174,6 +181,13 @@ test('verify --archive keeps published documents, inputs and VSA; --from-archive
   assert.equal(r2.published.manifest, imageDigest);
   assert.deepEqual(r2.fromArchive.inputs, rec.published.archiveInputs);
   assert.equal(r2.fromArchive.spec, 'archived');
+  const f2 = await run(['verify', '--from-archive', failed, '--json'], join(dir, 'cache-later-failed'));
+  assert.equal(f2.status, 1, f2.stderr);
+  const f2Rec = JSON.parse(f2.stdout) as { verdict: string; published: { manifest: string }; rebuilt: { manifest: string }; findings: Array<{ path: string }> };
+  assert.equal(f2Rec.verdict, 'not-reproduced');
+  assert.equal(f2Rec.published.manifest, failedRec.published.manifest);
+  assert.equal(f2Rec.rebuilt.manifest, imageDigest);
+  assert.ok(f2Rec.findings.some((f) => f.path === 'manifest.annotations.org.example.extra'), JSON.stringify(f2Rec.findings));
   // The spec given instead of the archived one (its folder would supply files:).
   assert.equal((await run(['verify', spec, '--from-archive', archive], join(dir, 'cache-later-3'))).status, 0);
 
