@@ -296,7 +296,7 @@ async function verifyListCommand(v: VerifyValues, positionals: string[], io: Io)
     if (bad) throw new ReproError('E_USAGE', `${v.list}:${bad.line}: --attach writes beside an image in an oci: layout or a registry (docker://), not ${JSON.stringify(bad.against)}`);
   }
   const attest = attestFlags(v);
-  const { spec: _spec, onWarning, ...common } = specBuildOptions('list.yaml', v, io);
+  const { spec: _spec, onWarning, ...common } = specBuildOptions(v.list!, v, io);
   const json = v.json === true;
   const r = await verifyList({
     entries, jobs,

@@ -75,7 +75,10 @@ export async function verifyFromArchive(opts: VerifyFromArchiveOptions): Promise
   const a = entry.annotations!;
   const kind = a[ARCHIVE_ANNOTATION.rebuild];
   if (kind !== 'spec') {
-    throw new ReproError('E_USAGE', `${dir}: this proof was rebuilt from ${kind === 'rootfs' ? 'a root filesystem' : JSON.stringify(kind)}, whose inputs the archive does not keep; re-check it with 'verify --rootfs PATH [options] --against oci:${dir}'`);
+    const how = kind === 'rootfs' ? ['a root filesystem', 'verify --rootfs PATH [build options]']
+      : kind === 'containerfile' ? ['a Containerfile', 'verify --containerfile FILE --compat podman [options]']
+        : [JSON.stringify(kind), 'verify'];
+    throw new ReproError('E_USAGE', `${dir}: this proof was rebuilt from ${how[0]}, whose inputs the archive does not keep; re-check it with '${how[1]} --against oci:${dir}'`);
   }
   const inputs = a[ARCHIVE_ANNOTATION.inputs];
   if (inputs === undefined || !/^sha256:[0-9a-f]{64}$/.test(inputs)) throw new ReproError('E_BAD_INPUT', `${dir}: index.json entry ${entry.digest}: ${ARCHIVE_ANNOTATION.inputs} is ${JSON.stringify(inputs)}, not a digest`);

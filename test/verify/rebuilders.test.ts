@@ -131,6 +131,23 @@ test('a bad list is exit 2 naming the file and line, before anything is rebuilt'
   assert.equal((await run(['verify', spec, '--jobs', '2', '--against', 'oci:x'])).status, 2);
 });
 
+test('a proof rebuilt from a root filesystem is kept (annotated rootfs, no inputs archive); --from-archive says how to re-check it', async () => {
+  const root = join(dir, 'rootfs');
+  mkdirSync(join(root, 'usr/bin'), { recursive: true });
+  writeFileSync(join(root, 'usr/bin/hello'), 'hi\n');
+  const built = (await ok(['build', '--rootfs', root, '--source-date-epoch', '1700000000', '--output', `oci:${join(dir, 'rootfs-image')}:r`])).trim();
+  const archive = join(dir, 'proof-rootfs');
+  assert.equal((await ok(['verify', '--rootfs', root, '--source-date-epoch', '1700000000', '--against', `oci:${join(dir, 'rootfs-image')}:r`, '--archive', archive])).trim(), `reproduced ${built}`);
+  const entries = indexOf(archive).manifests;
+  assert.equal(entries.length, 1);
+  assert.deepEqual(entries[0]!.annotations, { 'dev.repro-image.verify.platform': 'linux/amd64', 'dev.repro-image.verify.rebuild': 'rootfs', 'org.opencontainers.image.ref.name': 'r' });
+  const r = await run(['verify', '--from-archive', archive]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, new RegExp(`rebuilt from a root filesystem, whose inputs the archive does not keep; re-check it with 'verify --rootfs PATH \\[build options\\] --against oci:${archive}'`));
+  // ... which works.
+  assert.equal((await run(['verify', '--rootfs', root, '--source-date-epoch', '1700000000', '--against', `oci:${archive}:r`])).status, 0);
+});
+
 test('verify --archive keeps published documents, inputs and VSA; --from-archive with no registry, no mirror, no cache: same verdict; tampering refused', async () => {
   const archive = join(dir, 'proof');
   const vsa = join(dir, 'vsa.json');
