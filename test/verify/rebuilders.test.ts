@@ -148,6 +148,22 @@ test('a proof rebuilt from a root filesystem is kept (annotated rootfs, no input
   assert.equal((await run(['verify', '--rootfs', root, '--source-date-epoch', '1700000000', '--against', `oci:${archive}:r`])).status, 0);
 });
 
+test('a spec that copies files from its folder: --from-archive needs the spec given (its files are not in the inputs archive)', async () => {
+  const withFiles = join(dir, 'specs', 'with-files.yaml');
+  writeFileSync(join(dir, 'specs', 'motd'), 'welcome\n');
+  writeFileSync(withFiles, readFileSync(spec, 'utf8').replace('name: tool', 'name: with-files') + 'files:\n  - {src: motd, dest: /etc/motd}\n');
+  await ok(['lock', withFiles]);
+  const built = (await ok(['build', withFiles, '--output', `oci:${join(dir, 'with-files')}:v1`])).trim();
+  const archive = join(dir, 'proof-with-files');
+  await ok(['verify', withFiles, '--against', `oci:${join(dir, 'with-files')}:v1`, '--archive', archive]);
+  const r = await run(['verify', '--from-archive', archive], join(dir, 'cache-with-files'));
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /the archived spec copies files from its folder \(files:\), which the inputs archive does not keep; give the spec: 'verify SPEC --from-archive /);
+  const g = await run(['verify', withFiles, '--from-archive', archive], join(dir, 'cache-with-files'));
+  assert.equal(g.status, 0, g.stderr);
+  assert.equal(g.stdout, `reproduced ${built}\n`);
+});
+
 test('verify --archive keeps published documents, inputs and VSA; --from-archive with no registry, no mirror, no cache: same verdict; tampering refused', async () => {
   const archive = join(dir, 'proof');
   const vsa = join(dir, 'vsa.json');
