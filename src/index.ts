@@ -36,6 +36,7 @@ export { fetch, type FetchOptions, type FetchResult } from './pipeline/fetch.js'
 export {
   INPUTS_ARTIFACT_TYPE, INPUTS_CONFIG_TYPE, SPEC_MEDIA_TYPE, LOCK_MEDIA_TYPE, INPUT_FILE_MEDIA_TYPE, ANNOTATION as INPUTS_ANNOTATIONS,
   type ArchiveResult, type ToolRecord,
+  inputsArtifact, type InputsArtifactOptions,
 } from './pipeline/inputs-archive.js';
 export { toolPackageDigest } from './verify/tool-digest.js';
 
@@ -79,6 +80,9 @@ export function renderDiffHtml(result: DiffResult, opts: HtmlOptions = {}): stri
 }
 export type { DiffResult, Difference, Finding as DiffFinding } from './diff/index.js';
 export { verify, type VerifyOptions, type VerifyResult } from './verify/verify.js';
+export { verifyFromArchive, type VerifyFromArchiveOptions, type VerifyFromArchiveResult } from './verify/from-archive.js';
+export { verifyList, parseVerifyList, readVerifyList, renderListEntry, type VerifyListEntry, type VerifyListOptions, type VerifyListOutcome, type VerifyListResult } from './verify/list.js';
+export { ARCHIVE_ANNOTATION } from './verify/published.js';
 export { verifyDisk, type VerifyDiskOptions, type VerifyDiskResult } from './verify/verify-disk.js';
 export { verifyContainerfile, type ContainerfileVerifyOptions, type ContainerfileVerifyResult } from './verify/containerfile.js';
 export { proveContent, type ContentProof } from './verify/content-proof.js';

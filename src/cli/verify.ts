@@ -18,6 +18,8 @@ export const VERIFY_HELP = `Usage: repro-image verify --rootfs PATH [build optio
                           [--source-date-epoch N] --against REF [--archive DIR] [--json]
        repro-image verify SPEC.yaml [--offline] --against disk:PUBLISHED.raw [--json]
        repro-image verify --rootfs PATH --disk DISK.yaml --against disk:PUBLISHED.raw [--json]
+       repro-image verify [SPEC.yaml] --from-archive DIR [--json]
+       repro-image verify --list FILE [--jobs N] [--offline] [--attach --verifier-id URI] [--json]
 
 Rebuilds an image from its inputs and checks it against a published one. REF is
 docker://HOST/REPO[:TAG|@DIGEST] (or any other image reference, such as an --archive kept before:
@@ -45,7 +47,20 @@ created time is used (and the record says so).
                              then partition by partition and file by file when they differ
   --disk DISK.yaml           (--rootfs with --against disk:) the disk definition, as for build
   --archive DIR              keep the published index, manifest and config, exactly as served, as
-                             an OCI layout without layers (verify --against oci:DIR repeats the proof)
+                             an OCI layout without layers (verify --against oci:DIR repeats the
+                             proof); with a SPEC also the inputs archive (spec, lock, every locked
+                             package) and any --attest/--attach summary, as referrers of the
+                             published manifest, named in annotations of its index.json entry
+  --from-archive DIR         repeat a proof kept by 'verify SPEC --archive DIR' from DIR alone, with
+                             no network: spec, lock and packages from its inputs archive (a SPEC
+                             given instead supplies a spec's files:), rebuilt offline, compared
+                             with the archived documents (a changed byte in them is refused, exit 1)
+  --list FILE                verify every image FILE lists, one "SPEC REF" a line (spaces or tabs
+                             between; a relative SPEC is relative to FILE's folder; blank lines and
+                             lines starting with # skipped); the other flags apply to each. One
+                             line per image in list order, then the total; exit 1 if any is not
+                             reproduced or could not be verified, 2 for a bad list (line named)
+  --jobs N                   (--list) how many images are verified at once (default 1, up to 64)
   --json                     a record: tool version, inputs (rootfs digest, SOURCE_DATE_EPOCH),
                              both digests, the verdict and the findings
   --attest FILE              write the result as an SLSA verification summary (an in-toto
@@ -78,6 +93,9 @@ export const VERIFY_FLAGS = {
   'verifier-id': { type: 'string' },
   'sign-key': { type: 'string' },
   'time-verified': { type: 'string' },
+  'from-archive': { type: 'string' },
+  list: { type: 'string' },
+  jobs: { type: 'string' },
 } as const;
 
 export async function verifyCommand(args: string[], io: Io): Promise<number> {
@@ -89,6 +107,9 @@ export async function verifyCommand(args: string[], io: Io): Promise<number> {
   if (positionals.length > 1 || (positionals.length === 1 && v.rootfs)) {
     throw new ReproError('E_USAGE', `verify: unexpected argument ${JSON.stringify(positionals.at(-1))} (see repro-image verify --help)`);
   }
+  if (v.jobs !== undefined && v.list === undefined) throw new ReproError('E_USAGE', 'verify: --jobs N applies to --list FILE');
+  if (v.list !== undefined) return verifyListCommand(v, positionals, io);
+  if (v['from-archive'] !== undefined) return verifyFromArchiveCommand(v, positionals[0], io);
   if (!v.against) throw new ReproError('E_USAGE', 'verify: --against REF is required (see repro-image verify --help)');
   if (v.containerfile !== undefined) {
     if (positionals.length > 0 || v.rootfs) throw new ReproError('E_USAGE', 'verify: --containerfile, --rootfs and a SPEC are three different inputs; give one');
@@ -127,7 +148,7 @@ type VerifyValues = ReturnType<typeof parse<typeof VERIFY_FLAGS>>['values'];
  * --attest FILE, --attach, --verifier-id, --sign-key, --time-verified: checked before the rebuild
  * (a bad key fails before a long build), applied to its result.
  */
-function attestFlags(v: VerifyValues): ((r: VerificationOutcome, io: Io) => Promise<void>) | undefined {
+function attestFlags(v: VerifyValues): ((r: VerificationOutcome, io: Io, against?: string) => Promise<void>) | undefined {
   if (v.attest === undefined && !v.attach) {
     const stray = (['verifier-id', 'sign-key', 'time-verified'] as const).find((k) => v[k] !== undefined);
     if (stray) throw new ReproError('E_USAGE', `verify: --${stray} applies with --attest FILE or --attach`);
@@ -135,7 +156,7 @@ function attestFlags(v: VerifyValues): ((r: VerificationOutcome, io: Io) => Prom
   }
   if (v['verifier-id'] === undefined) throw new ReproError('E_USAGE', `verify: --${v.attest !== undefined ? 'attest' : 'attach'} needs --verifier-id URI (who vouches for the result)`);
   checkVerifierId(v['verifier-id'], '--verifier-id');
-  if (v.attach && !/^(oci|docker):/.test(v.against ?? '')) {
+  if (v.attach && v.list === undefined && !/^(oci|docker):/.test(v.against ?? '')) {
     throw new ReproError('E_USAGE', `verify: --attach writes beside an image in an oci: layout or a registry (docker://), not ${JSON.stringify(v.against)}; use --attest FILE`);
   }
   const tv = v['time-verified'];
@@ -144,14 +165,14 @@ function attestFlags(v: VerifyValues): ((r: VerificationOutcome, io: Io) => Prom
   else if (tv !== undefined) timeVerified = parseSourceDateEpoch(tv, '--time-verified');
   const keyPem = v['sign-key'] !== undefined ? readKeyFile(v['sign-key']) : undefined;
   if (keyPem) signingKey(keyPem, v['sign-key']!);
-  return async (r, io) => {
+  return async (r, io, against = v.against) => {
     const { attestVerification } = await import('../sbom/vsa.js');
     const { toolInfo } = await import('../verify/tool.js');
     const out = await attestVerification(r, {
       verifierId: v['verifier-id']!, tool: toolInfo(),
       ...(timeVerified !== undefined ? { timeVerified } : {}),
       ...(keyPem ? { key: signingKey(keyPem, v['sign-key']!) } : {}),
-      ...(v.attach ? { attachTo: v.against!, registry: registryOptions(v, io) } : {}),
+      ...(v.attach ? { attachTo: against!, registry: registryOptions(v, io) } : {}),
     });
     if (v.attest !== undefined) {
       const { writeFileAtomic } = await import('../fs/atomic.js');
@@ -160,6 +181,7 @@ function attestFlags(v: VerifyValues): ((r: VerificationOutcome, io: Io) => Prom
     if (io.verbosity !== 'quiet') {
       if (v.attest !== undefined) io.stderr(`verification summary (${out.statement.predicate.verificationResult}${keyPem ? ', signed' : ''}) written to ${v.attest}\n`);
       if (out.attached) io.stderr(`verification summary ${out.attached.digest} attached beside ${r.published.manifest} (${out.attached.via})\n`);
+      if (out.archived) io.stderr(`verification summary ${out.archived.digest} kept in ${r.published.archive}\n`);
     }
   };
 }
@@ -236,4 +258,54 @@ async function verifyDiskCommand(spec: string | undefined, v: ReturnType<typeof 
   else if (r.verdict === 'reproduced') io.stdout(`reproduced ${r.rebuilt.sha256}\n`);
   else io.stdout(`${[`not reproduced: rebuilt ${r.rebuilt.sha256}, published ${r.published.sha256} (${r.published.reference})`, ...r.findings.map((f) => `  ${f.message}`)].join('\n')}\n`);
   return r.verdict === 'reproduced' ? 0 : 1;
+}
+
+/** Flags that name one image's inputs or outputs, which a list (or an archive) supplies instead. */
+function refuse(v: VerifyValues, flags: ReadonlyArray<keyof VerifyValues>, what: string): void {
+  const f = flags.find((k) => v[k] !== undefined && v[k] !== false);
+  if (f !== undefined) throw new ReproError('E_USAGE', `verify: --${String(f)} does not apply with ${what}`);
+}
+
+async function verifyFromArchiveCommand(v: VerifyValues, spec: string | undefined, io: Io): Promise<number> {
+  refuse(v, ['against', 'rootfs', 'containerfile', 'archive', 'attach', 'disk', 'source-date-epoch', 'annotation'], '--from-archive (the archive says what to compare and how it was rebuilt)');
+  const attest = attestFlags(v);
+  const { verifyFromArchive } = await import('../verify/from-archive.js');
+  const progress = progressLine(io, 'rebuilding layer');
+  const r = await verifyFromArchive({
+    archive: v['from-archive']!,
+    ...(spec !== undefined ? { spec } : {}),
+    cacheDir: defaultCacheDir(io.env),
+    tmpDir: tmpdir(),
+    onWarning: (m) => io.stderr(`warning: ${m}\n`),
+    onProgress: progress.update,
+  }).finally(progress.end);
+  report(r, io, v.json === true);
+  await attest?.(r, io);
+  return r.verdict === 'reproduced' ? 0 : 1;
+}
+
+async function verifyListCommand(v: VerifyValues, positionals: string[], io: Io): Promise<number> {
+  if (positionals.length > 0) throw new ReproError('E_USAGE', `verify: unexpected argument ${JSON.stringify(positionals[0])}: with --list the specs are in the list`);
+  refuse(v, ['against', 'rootfs', 'containerfile', 'archive', 'from-archive', 'attest', 'disk'], '--list (each line names its spec and image; --attest FILE would be one file for all: use --attach)');
+  const jobs = v.jobs === undefined ? 1 : Number(v.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new ReproError('E_USAGE', `--jobs: expected 1 to 64, got ${JSON.stringify(v.jobs)}`);
+  const { readVerifyList, verifyList, renderListEntry } = await import('../verify/list.js');
+  const entries = readVerifyList(v.list!);
+  if (v.attach) {
+    const bad = entries.find((e) => !/^(oci|docker):/.test(e.against));
+    if (bad) throw new ReproError('E_USAGE', `${v.list}:${bad.line}: --attach writes beside an image in an oci: layout or a registry (docker://), not ${JSON.stringify(bad.against)}`);
+  }
+  const attest = attestFlags(v);
+  const { spec: _spec, onWarning, ...common } = specBuildOptions(v.list!, v, io);
+  const json = v.json === true;
+  const r = await verifyList({
+    entries, jobs,
+    spec: { ...common, ...(onWarning ? { onWarning } : {}) },
+    registry: registryOptions(v, io),
+    ...(attest ? { after: (e, result) => attest(result, io, e.against) } : {}),
+    onEntry: (o) => { if (!json) io.stdout(`${renderListEntry(o)}\n`); },
+  });
+  if (json) io.stdout(`${JSON.stringify(r, null, 2)}\n`);
+  else io.stdout(`${r.summary.text}\n`);
+  return r.summary.reproduced === r.summary.total ? 0 : 1;
 }

@@ -150,11 +150,27 @@ function inputsGraph(specBytes: Buffer, specName: string, lockBytes: Buffer, loc
   return { graph: { root, documents: [{ descriptor: root, bytes: encoded.bytes }], blobs: [...blobs.values()] }, manifest, digest: encoded.digest };
 }
 
-/** `repro-image archive`: every input of a spec build (spec, lock, locked files, the tool) as one OCI artifact. */
-export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
-  if (opts.output === undefined && opts.attach === undefined) throw new ReproError('E_USAGE', `${option('output')} or ${option('attach')} is required: where the inputs archive goes`);
-  const output = opts.output === undefined ? undefined : refOf(opts.output, 'output');
-  const attach = opts.attach === undefined ? undefined : refOf(opts.attach, 'attach');
+export interface InputsArtifactOptions {
+  spec: string;
+  cacheDir: string;
+  offline?: boolean;
+  aptDir?: string;
+  jobs?: number;
+  tool: ToolRecord;
+  onProgress?: (done: number, total: number, name: string) => void;
+}
+
+/** The inputs of a spec build, read and checked: the spec's and lock's bytes, and each locked file in the cache. */
+interface CheckedInputs {
+  specBytes: Buffer;
+  specName: string;
+  lockBytes: Buffer;
+  lockName: string;
+  lock: LockFile;
+  files: Array<{ p: LockedFile; path: string }>;
+}
+
+async function checkedInputs(opts: InputsArtifactOptions): Promise<CheckedInputs> {
   const loaded = loadSpec(opts.spec);
   const lockPath = lockPathFor(loaded.file);
   const lock = readLock(lockPath);
@@ -171,8 +187,27 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
     verifyCached(path, p, buf);
     return { p, path };
   });
-  const specBytes = readFileSync(loaded.file);
-  const lockBytes = readFileSync(lockPath);
+  return { specBytes: readFileSync(loaded.file), specName: basename(loaded.file), lockBytes: readFileSync(lockPath), lockName: basename(lockPath), lock, files };
+}
+
+/**
+ * The inputs archive of a spec as an image graph (not written anywhere), a referrer of `subject`
+ * when one is given: what `archive` writes, and what `verify --archive` keeps beside the published
+ * image it proved. Every locked file comes from the cache (fetched when missing, unless offline),
+ * hashed against the lock first.
+ */
+export async function inputsArtifact(opts: InputsArtifactOptions, subject?: Descriptor): Promise<{ graph: ImageGraph; digest: Digest; files: number; inputBytes: number }> {
+  const c = await checkedInputs(opts);
+  const made = inputsGraph(c.specBytes, c.specName, c.lockBytes, c.lockName, c.lock, c.files, opts.tool, subject);
+  return { graph: made.graph, digest: made.digest, files: c.files.length, inputBytes: c.files.reduce((n, f) => n + f.p.size, 0) };
+}
+
+/** `repro-image archive`: every input of a spec build (spec, lock, locked files, the tool) as one OCI artifact. */
+export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
+  if (opts.output === undefined && opts.attach === undefined) throw new ReproError('E_USAGE', `${option('output')} or ${option('attach')} is required: where the inputs archive goes`);
+  const output = opts.output === undefined ? undefined : refOf(opts.output, 'output');
+  const attach = opts.attach === undefined ? undefined : refOf(opts.attach, 'attach');
+  const { specBytes, specName, lockBytes, lockName, lock, files } = await checkedInputs(opts);
   const transport: TransportOptions = opts.registry ? { registry: opts.registry } : {};
 
   let subjectImage: { graph: ImageGraph; ref: ImageRef } | undefined;
@@ -180,7 +215,7 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
     const opened = await openImage(attach, transport);
     subjectImage = { graph: await loadGraph(opened), ref: attach };
   }
-  const made = inputsGraph(specBytes, basename(loaded.file), lockBytes, basename(lockPath), lock, files, opts.tool, subjectImage?.graph.root);
+  const made = inputsGraph(specBytes, specName, lockBytes, lockName, lock, files, opts.tool, subjectImage?.graph.root);
   const written: ArchiveResult['written'] = [];
   const mtime = lock.source.sourceDateEpoch;
   if (subjectImage) {

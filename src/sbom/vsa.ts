@@ -40,6 +40,8 @@ export interface VerificationOutcome {
   level: 'manifest' | 'content' | 'none';
   inputs: {
     spec?: string;
+    /** The spec file's digest (read from `spec` when absent). */
+    specDigest?: string | null;
     lock?: { path: string; digest: string };
     rootfs?: string;
     rootfsDigest?: string | null;
@@ -48,7 +50,8 @@ export interface VerificationOutcome {
     compression?: string;
   };
   rebuilt: { manifest?: string; config: string };
-  published: { reference: string; manifest: string; config: string; index?: string };
+  /** `archive`: a `verify --archive` layout, which keeps the VSA too (a referrer of the published manifest). */
+  published: { reference: string; manifest: string; config: string; index?: string; archive?: string };
 }
 
 export interface VsaOptions {
@@ -155,12 +158,17 @@ export interface AttestVerificationResult {
   bytes: Buffer;
   /** The referrer written, when attached. */
   attached?: { digest: string; artifactType: string; via: string };
+  /** The referrer written into the outcome's `verify --archive` layout. */
+  archived?: { digest: string; artifactType: string; via: string };
 }
 
-/** A verification's VSA: made, signed when a key is given, attached when asked (the library side of `verify --attest/--attach`). */
+/**
+ * A verification's VSA: made, signed when a key is given, attached when asked (the library side of
+ * `verify --attest/--attach`), and kept in the outcome's `--archive` layout when it has one.
+ */
 export async function attestVerification(outcome: VerificationOutcome, opts: AttestVerificationOptions): Promise<AttestVerificationResult> {
-  let specDigest: string | undefined;
-  if (outcome.inputs.spec !== undefined) {
+  let specDigest: string | undefined = outcome.inputs.specDigest ?? undefined;
+  if (specDigest === undefined && outcome.inputs.spec !== undefined) {
     try {
       specDigest = `sha256:${sha256Hex(readFileSync(outcome.inputs.spec))}`;
     } catch (e) {
@@ -175,6 +183,13 @@ export async function attestVerification(outcome: VerificationOutcome, opts: Att
     if (outcome.level === 'content') throw new ReproError('E_UNSUPPORTED', `${formatImageRef(ref)} keeps no manifest digest to attach a verification summary to; write it to a file instead`);
     const [attached] = await attachReferrers(ref, outcome.published.manifest as Digest, [attestationAttachment(encoded, VSA_PREDICATE_TYPE, statement.predicate.timeVerified)], opts.registry ? { registry: opts.registry } : {});
     result.attached = attached!;
+  }
+  const archive = outcome.published.archive;
+  if (archive !== undefined && outcome.level !== 'content') {
+    // The archive's root is the index the reference named, or the manifest.
+    const root = (outcome.published.index ?? outcome.published.manifest) as Digest;
+    const [archived] = await attachReferrers({ transport: 'oci', path: archive, digest: root }, outcome.published.manifest as Digest, [attestationAttachment(encoded, VSA_PREDICATE_TYPE, statement.predicate.timeVerified)]);
+    result.archived = archived!;
   }
   return result;
 }

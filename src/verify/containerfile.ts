@@ -17,7 +17,7 @@ import { formatImageRef, parseImageRef, type ImageRef } from '../transports/refe
 import type { RegistryOptions } from '../transports/registry/client.js';
 import { compareImages, type VerifyFinding } from './compare.js';
 import { proveContent, type ContentProof } from './content-proof.js';
-import { archivePublished, fetchPublished } from './published.js';
+import { ARCHIVE_ANNOTATION, archivePublished, fetchPublished } from './published.js';
 import { toolInfo, type ToolInfo } from './tool.js';
 
 export interface ContainerfileVerifyOptions {
@@ -68,7 +68,7 @@ export async function verifyContainerfile(opts: ContainerfileVerifyOptions): Pro
   const against = typeof opts.against === 'string' ? parseImageRef(opts.against, option('against')) : opts.against;
   const platform = opts.build.platform ?? { os: 'linux', architecture: 'amd64' };
   const published = await fetchPublished(against, platform, opts.registry ? { registry: opts.registry } : {});
-  if (opts.archive !== undefined) await archivePublished(opts.archive, published, 'tag' in against ? against.tag : undefined);
+  if (opts.archive !== undefined) await archivePublished(opts.archive, published, 'tag' in against ? against.tag : undefined, [], { [ARCHIVE_ANNOTATION.rebuild]: 'containerfile' });
   const sde = opts.build.sourceDateEpoch ?? createdSeconds(published.config.value.created, published.reference);
   const tmp = await makeScratchDir(opts.build.tmpDir, 'repro-image-verify-');
   try {

@@ -3,7 +3,10 @@
  * an index, the image for the build's platform), its config, and the index when there is one, each
  * as the exact bytes served and verified against its digest (read through the image model).
  * `--archive` keeps them as an OCI layout without layers, which `verify --against oci:DIR` reads
- * again after the tag has moved.
+ * again after the tag has moved; with a spec rebuild it also keeps the inputs archive (a referrer of
+ * the published manifest) and says so in annotations of the root's index.json entry
+ * (ARCHIVE_ANNOTATION), so that `verify --from-archive DIR` repeats the proof from the directory
+ * alone. See docs/verify-archive.md.
  */
 import type { Descriptor } from '../model/descriptor.js';
 import type { Platform } from '../model/platform.js';
@@ -12,6 +15,7 @@ import type { GraphDocument, ImageGraph } from '../image/graph.js';
 import { readImage, type ResolvedImage } from '../image/read.js';
 import { openImage, type TransportOptions } from '../transports/index.js';
 import { writeLayout } from '../transports/layout/write.js';
+import { withReferrers } from '../image/referrer.js';
 import { formatImageRef, type ImageRef } from '../transports/reference.js';
 
 export interface Published extends ResolvedImage {
@@ -28,8 +32,32 @@ export async function fetchPublished(ref: ImageRef, platform: Platform, opts: Tr
   return published;
 }
 
-/** Keeps the published documents and config, exactly as served, as a layer-less OCI layout. */
-export async function archivePublished(dir: string, p: Published, tag: string | undefined): Promise<void> {
+/** Annotations on the published root's index.json entry of a `verify --archive` layout. */
+export const ARCHIVE_ANNOTATION = {
+  /** How the proof was made: `spec` (then the inputs archive is kept), `rootfs`, `containerfile`. */
+  rebuild: 'dev.repro-image.verify.rebuild',
+  /** The digest of the inputs archive kept in the layout, a referrer of the published manifest. */
+  inputs: 'dev.repro-image.verify.inputs',
+  /** The platform manifest compared (the root is the index when the reference named one). */
+  manifest: 'dev.repro-image.verify.manifest',
+  platform: 'dev.repro-image.verify.platform',
+  /** SOURCE_DATE_EPOCH, when it was given rather than taken from the lock. */
+  sourceDateEpoch: 'dev.repro-image.verify.source-date-epoch',
+  /** --annotation values of the rebuild, canonical JSON, when there were any. */
+  annotations: 'dev.repro-image.verify.annotations',
+} as const;
+
+/** The published manifest's descriptor, as the subject of what is kept beside it. */
+export function publishedManifestDescriptor(p: Published): Descriptor {
+  const { mediaType, digest, size } = p.descriptor;
+  return { mediaType, digest, size };
+}
+
+/**
+ * Keeps the published documents and config, exactly as served, as a layer-less OCI layout; with
+ * `referrers` (the inputs archive) beside them, and `annotations` on the root's index.json entry.
+ */
+export async function archivePublished(dir: string, p: Published, tag: string | undefined, referrers: ImageGraph[] = [], annotations?: Record<string, string>): Promise<void> {
   const { mediaType, digest, size } = p.descriptor;
   const manifestRoot: Descriptor = { mediaType, digest, size, platform: p.platform };
   const manifestDoc: GraphDocument = { descriptor: manifestRoot, bytes: p.manifest.bytes };
@@ -38,5 +66,5 @@ export async function archivePublished(dir: string, p: Published, tag: string | 
     documents: p.index ? [manifestDoc, p.index] : [manifestDoc],
     blobs: [{ descriptor: p.manifest.value.config, source: bytesSource(p.config.bytes) }],
   };
-  await writeLayout(dir, graph, tag);
+  await writeLayout(dir, referrers.length > 0 ? withReferrers(graph, referrers) : graph, tag, annotations);
 }

@@ -22,7 +22,8 @@ import { openLayout } from '../transports/layout/read.js';
 import { formatImageRef, parseImageRef, tagOf, type ImageRef } from '../transports/reference.js';
 import { readImage } from '../image/read.js';
 import { compareImages, type VerifyFinding } from './compare.js';
-import { archivePublished, fetchPublished } from './published.js';
+import { ARCHIVE_ANNOTATION, archivePublished, fetchPublished, publishedManifestDescriptor, type Published } from './published.js';
+import { canonicalize } from '../model/canonical-json.js';
 import { toolInfo, type ToolInfo } from './tool.js';
 
 export interface VerifyOptions {
@@ -32,7 +33,10 @@ export interface VerifyOptions {
   spec?: Omit<SpecBuildOptions, 'output'>;
   /** The published image: docker://…, or any other transport (an archive made by --archive). */
   against: ImageRef | string;
-  /** Keep the published index, manifest and config bytes here, as a layer-less OCI layout. */
+  /**
+   * Keep the published index, manifest and config bytes here, as a layer-less OCI layout; for a
+   * spec rebuild with the inputs archive beside them (see verifyFromArchive).
+   */
   archive?: string;
   /** Credentials and TLS settings for a docker:// reference. */
   registry?: RegistryOptions;
@@ -65,6 +69,8 @@ export interface VerifyResult {
     rootfsDigest?: Digest | null;
     /** The spec and its lock rebuilt from (spec form). */
     spec?: string;
+    /** sha256 of the spec file's bytes. */
+    specDigest?: Digest;
     lock?: { path: string; digest: string };
     sourceDateEpoch: number;
     sourceDateEpochFrom: BuildResult['sourceDateEpochFrom'];
@@ -84,16 +90,49 @@ export interface VerifyResult {
     /** The index the reference named, when it named one (the manifest is its entry for the platform). */
     index?: Digest;
     archive?: string;
+    /** The inputs archive kept in `archive` beside the published image (a spec rebuild). */
+    archiveInputs?: Digest;
   };
   findings: VerifyFinding[];
 }
 
-async function fileDigest(path: string): Promise<Digest | null> {
+/**
+ * `--archive DIR`: the published documents as served and, for a spec rebuild, the inputs archive
+ * (made from the cache the rebuild has just filled) as a referrer of the published manifest, with
+ * what `verify --from-archive` needs to repeat the rebuild in annotations of the root's
+ * index.json entry. Written after the rebuild, whatever its verdict; returns the inputs digest.
+ */
+async function keepProof(dir: string, published: Published, tag: string | undefined, opts: VerifyOptions, platform: string): Promise<Digest | undefined> {
+  const annotations: Record<string, string> = {
+    [ARCHIVE_ANNOTATION.rebuild]: opts.spec ? 'spec' : 'rootfs',
+    [ARCHIVE_ANNOTATION.platform]: platform,
+    ...(published.index ? { [ARCHIVE_ANNOTATION.manifest]: published.manifest.digest } : {}),
+  };
+  if (!opts.spec) {
+    await archivePublished(dir, published, tag, [], annotations);
+    return undefined;
+  }
+  const { inputsArtifact } = await import('../pipeline/inputs-archive.js');
+  const { toolPackageDigest } = await import('./tool-digest.js');
+  const tool = toolInfo();
+  const packageDigest = toolPackageDigest();
+  const made = await inputsArtifact({
+    spec: opts.spec.spec, cacheDir: opts.spec.cacheDir, offline: true, ...(opts.spec.aptDir ? { aptDir: opts.spec.aptDir } : {}),
+    tool: { name: tool.name, version: tool.version, ...(packageDigest ? { packageDigest } : {}) },
+  }, publishedManifestDescriptor(published));
+  annotations[ARCHIVE_ANNOTATION.inputs] = made.digest;
+  if (opts.spec.sourceDateEpoch !== undefined) annotations[ARCHIVE_ANNOTATION.sourceDateEpoch] = String(opts.spec.sourceDateEpoch);
+  if (opts.spec.annotations && Object.keys(opts.spec.annotations).length > 0) annotations[ARCHIVE_ANNOTATION.annotations] = canonicalize(opts.spec.annotations);
+  await archivePublished(dir, published, tag, [made.graph], annotations);
+  return made.digest;
+}
+
+async function fileDigest(path: string, what = 'rootfs'): Promise<Digest | null> {
   let isFile: boolean;
   try {
     isFile = (await stat(path)).isFile();
   } catch (e) {
-    throw ioError(e, `${option('rootfs')} ${path}`);
+    throw ioError(e, `${option(what)} ${path}`);
   }
   if (!isFile) return null;
   const h = createHash('sha256');
@@ -120,10 +159,8 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
   const spec = opts.spec ? (await import('../spec/load.js')).loadSpec(opts.spec.spec).spec : undefined;
   const platform = spec && specs ? specs.specPlatform(spec) : opts.build?.platform ?? DEFAULT_PLATFORM;
   const published = await fetchPublished(against, platform, opts.registry ? { registry: opts.registry } : {});
-  if (opts.archive !== undefined) {
-    await archivePublished(opts.archive, published, tagOf(against));
-  }
   const rootfsDigest = opts.build ? await fileDigest(opts.build.rootfs) : undefined;
+  const specDigest = opts.spec ? await fileDigest(opts.spec.spec, 'spec') : undefined;
   const tmp = await makeScratchDir(opts.build?.tmpDir ?? opts.spec?.tmpDir, 'repro-image-verify-');
   try {
     const output: ImageRef = { transport: 'oci', path: join(tmp, 'rebuilt') };
@@ -150,7 +187,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
       tool: toolInfo(),
       inputs: {
         ...(opts.build ? { rootfs: opts.build.rootfs, rootfsDigest: rootfsDigest ?? null } : {}),
-        ...(opts.spec && lock ? { spec: opts.spec.spec, lock } : {}),
+        ...(opts.spec && lock ? { spec: opts.spec.spec, ...(specDigest ? { specDigest } : {}), lock } : {}),
         sourceDateEpoch: built.sourceDateEpoch,
         sourceDateEpochFrom: built.sourceDateEpochFrom,
         platform: formatPlatform(platform),
@@ -170,7 +207,11 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
       findings,
     };
     if (published.index) result.published.index = published.index.descriptor.digest;
-    if (opts.archive !== undefined) result.published.archive = opts.archive;
+    if (opts.archive !== undefined) {
+      const inputs = await keepProof(opts.archive, published, tagOf(against), opts, formatPlatform(platform));
+      result.published.archive = opts.archive;
+      if (inputs) result.published.archiveInputs = inputs;
+    }
     return result;
   } finally {
     await rm(tmp, { recursive: true, force: true });

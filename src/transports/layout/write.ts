@@ -33,12 +33,15 @@ const BLOB_CONCURRENCY = 4;
 
 export const OCI_LAYOUT = canonicalBytes({ imageLayoutVersion: '1.0.0' });
 
-/** The index.json entry for a graph's root: its descriptor, with the tag as ref.name. */
-export function rootEntry(graph: ImageGraph, tag: string | undefined): Descriptor {
+/**
+ * The index.json entry for a graph's root: its descriptor, with the tag as ref.name and any
+ * `annotations` of the caller's (verify --archive records what the proof was made from there).
+ */
+export function rootEntry(graph: ImageGraph, tag: string | undefined, annotations?: Record<string, string>): Descriptor {
   const { mediaType, digest, size, platform } = graph.root;
   const d: Descriptor = { mediaType, digest, size };
   if (platform) d.platform = platform;
-  if (tag !== undefined) d.annotations = { [REF_NAME]: tag };
+  if (tag !== undefined || annotations !== undefined) d.annotations = { ...annotations, ...(tag !== undefined ? { [REF_NAME]: tag } : {}) };
   return d;
 }
 
@@ -51,8 +54,8 @@ export function referrerEntries(graph: ImageGraph): Descriptor[] {
 }
 
 /** The index.json of a fresh layout that holds one graph (and its referrers). */
-export function graphIndex(graph: ImageGraph, tag: string | undefined): RawJson<ImageIndex> {
-  return encodeIndex({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [rootEntry(graph, tag), ...referrerEntries(graph)] });
+export function graphIndex(graph: ImageGraph, tag: string | undefined, annotations?: Record<string, string>): RawJson<ImageIndex> {
+  return encodeIndex({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [rootEntry(graph, tag, annotations), ...referrerEntries(graph)] });
 }
 
 /** The lock directory writers of one layout share. */
@@ -180,7 +183,7 @@ export function addToIndex(existing: Buffer | undefined, where: string, entry: D
 }
 
 /** Adds the graph's root to the index of the existing layout `dir`, under the layout's lock. */
-async function updateIndex(dir: string, graph: ImageGraph, tag: string | undefined): Promise<RawJson<ImageIndex>> {
+async function updateIndex(dir: string, graph: ImageGraph, tag: string | undefined, annotations?: Record<string, string>): Promise<RawJson<ImageIndex>> {
   return withLock(join(dir, LAYOUT_LOCK), async () => {
     // index.json and oci-layout are only ever written under this lock: a temporary copy of either
     // found now was left by a holder that was killed, and is removed.
@@ -188,7 +191,7 @@ async function updateIndex(dir: string, graph: ImageGraph, tag: string | undefin
       if (/^\.(index\.json|oci-layout)\.tmp-/.test(name)) await rm(join(dir, name), { force: true });
     }
     const existing = await readInside(dir, 'index.json', { missingOk: true });
-    const next = addToIndex(existing, join(dir, 'index.json'), rootEntry(graph, tag), tag, referrerEntries(graph));
+    const next = addToIndex(existing, join(dir, 'index.json'), rootEntry(graph, tag, annotations), tag, referrerEntries(graph));
     if (!(await exists(join(dir, 'oci-layout')))) await writeFileAtomic(join(dir, 'oci-layout'), OCI_LAYOUT);
     await writeFileAtomic(join(dir, 'index.json'), next.bytes);
     return next;
@@ -229,8 +232,11 @@ async function adoptBlobs(staging: string, dir: string): Promise<void> {
   }
 }
 
-/** Writes a graph into the layout at `dir` under `tag`; returns the index.json written. */
-export async function writeLayout(dir: string, graph: ImageGraph, tag: string | undefined): Promise<RawJson<ImageIndex>> {
+/**
+ * Writes a graph into the layout at `dir` under `tag`; returns the index.json written.
+ * `annotations` go on the root's index.json entry (beside the tag).
+ */
+export async function writeLayout(dir: string, graph: ImageGraph, tag: string | undefined, annotations?: Record<string, string>): Promise<RawJson<ImageIndex>> {
   // What killed writers of this layout left: staging directories and layer files beside it (named
   // after it), temporary blobs and index files in it. Only those of dead owners (fs/scratch.ts).
   await removeStaleTemps(dirname(dir), basename(dir));
@@ -240,7 +246,7 @@ export async function writeLayout(dir: string, graph: ImageGraph, tag: string | 
     const staging = tempNameFor(dir);
     await mkdir(staging).catch((e) => { throw ioError(e, `cannot write ${dir}`); });
     try {
-      const index = graphIndex(graph, tag);
+      const index = graphIndex(graph, tag, annotations);
       await writeLayoutInto(staging, graph, index, dir);
       try {
         await rename(staging, dir);
@@ -251,7 +257,7 @@ export async function writeLayout(dir: string, graph: ImageGraph, tag: string | 
       }
       // Another writer created the layout meanwhile: join it.
       await adoptBlobs(staging, dir);
-      return await updateIndex(dir, graph, tag);
+      return await updateIndex(dir, graph, tag, annotations);
     } finally {
       await rm(staging, { recursive: true, force: true });
       releasePartial(staging);
@@ -261,7 +267,7 @@ export async function writeLayout(dir: string, graph: ImageGraph, tag: string | 
   await checkLayoutOrEmpty(dir);
   await removeStaleTemps(dir);
   await putBlobs(await blobDirOf(dir), graph, dir, dir);
-  return updateIndex(dir, graph, tag);
+  return updateIndex(dir, graph, tag, annotations);
 }
 
 /**
