@@ -96,6 +96,14 @@ export class MismatchError extends ReproError {
   }
 }
 
+/**
+ * `text` with its control characters and line separators shown as `\uXXXX`: a name or a field
+ * from an input (a path with a newline, a verifier id) printed on one line stays one line.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** What a system error code means, in words (strerror's, without the code). */
 const SYSTEM_REASONS: Record<string, string> = {
   ENOENT: 'no such file or directory',
@@ -128,8 +136,7 @@ export function systemError(err: unknown): ReproError | undefined {
   const e = err as (NodeJS.ErrnoException & { dest?: unknown }) | undefined;
   if (!(err instanceof Error) || typeof e?.code !== 'string' || !/^E[A-Z0-9]+$/.test(e.code) || typeof e.syscall !== 'string') return undefined;
   // Control characters in a name (a newline) are shown escaped: still one line.
-  const shown = (p: string): string => p.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  const path = typeof e.path === 'string' ? ` ${shown(e.path)}${typeof e.dest === 'string' ? ` -> ${shown(e.dest)}` : ''}` : '';
+  const path = typeof e.path === 'string' ? ` ${escapeControl(e.path)}${typeof e.dest === 'string' ? ` -> ${escapeControl(e.dest)}` : ''}` : '';
   return ioError(err, `${e.syscall}${path}`);
 }
 
