@@ -9,7 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
-import { basename, isAbsolute, join } from 'node:path';
+import { basename, join } from 'node:path';
+import { confinedPath } from '../fs/confine.js';
 import type { Attachment } from '../image/referrer.js';
 import { ReproError, ioError } from '../model/errors.js';
 import { formatPlatform, type Platform } from '../model/platform.js';
@@ -108,7 +109,7 @@ export function provenanceMaker(opts: ProvenanceOptions): (image: ProvenanceSubj
       return { ...(uri ? { uri } : {}), name: f.filename, digest: { sha256: f.sha256 } };
     })
     .sort((a, b) => (a.name! < b.name! ? -1 : a.name! > b.name! ? 1 : 0));
-  dependencies.push(...specFiles(loaded.spec.files, loaded.dir, read));
+  dependencies.push(...specFiles(loaded.spec.files, loaded.dir, loaded.file, read));
   const builderId = opts.builderId ?? DEFAULT_BUILDER_ID;
   return (image) => ({
     _type: STATEMENT_TYPE,
@@ -196,10 +197,12 @@ const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a
 
 /**
  * The regular files the spec's `files:` copy in, each as `files:DEST` (a directory's as
- * `files:DEST/REL`, walked in byte order) with its SHA-256, in the spec's order. Symlinks and
- * empty directories have no bytes to digest; the spec (whose digest is recorded) names them.
+ * `files:DEST/REL`, walked in byte order) with its SHA-256, in the spec's order. A `src` is looked
+ * up as the build looks it up (confinedPath: a symlink inside the spec folder is followed, one out
+ * of it refused); below a directory, symlinks and empty directories have no bytes to digest and
+ * the spec (whose digest is recorded) names them.
  */
-function specFiles(files: ReadonlyArray<{ src: string; dest: string }>, dir: string, read: (p: string) => Buffer): ResourceDescriptor[] {
+function specFiles(files: ReadonlyArray<{ src: string; dest: string }>, dir: string, specFile: string, read: (p: string) => Buffer): ResourceDescriptor[] {
   const out: ResourceDescriptor[] = [];
   const visit = (path: string, name: string): void => {
     let st;
@@ -211,7 +214,7 @@ function specFiles(files: ReadonlyArray<{ src: string; dest: string }>, dir: str
     if (st.isFile()) out.push({ name, digest: { sha256: sha256Hex(read(path)) } });
     else if (st.isDirectory()) for (const n of readdirSync(path).sort(byteOrder)) visit(join(path, n), `${name}/${n}`);
   };
-  for (const f of files) visit(isAbsolute(f.src) ? f.src : join(dir, f.src), `files:${f.dest.replace(/\/+$/, '') || '/'}`);
+  for (const [i, f] of files.entries()) visit(confinedPath(dir, f.src, `${specFile}: files[${i}].src`, 'the spec folder'), `files:${f.dest.replace(/\/+$/, '') || '/'}`);
   return out;
 }
 
