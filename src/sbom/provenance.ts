@@ -12,7 +12,7 @@ import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, r
 import { basename, join } from 'node:path';
 import { confinedPath } from '../fs/confine.js';
 import type { Attachment } from '../image/referrer.js';
-import { ReproError, ioError } from '../model/errors.js';
+import { ReproError, ioError, option } from '../model/errors.js';
 import { formatPlatform, type Platform } from '../model/platform.js';
 import type { BuiltImage } from '../pipeline/tree-steps.js';
 import { lockedFiles } from '../pipeline/spec.js';
@@ -20,7 +20,7 @@ import { distributionFor } from '../sources/index.js';
 import { loadSpec } from '../spec/load.js';
 import { checkLockMatches, lockPathFor, readLock } from '../spec/lockfile.js';
 import { rfc3339 } from './document.js';
-import { INTOTO_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, STATEMENT_TYPE, digestSet, encodeStatement, sha256Hex, type ResourceDescriptor, type Statement } from './intoto.js';
+import { INTOTO_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, STATEMENT_TYPE, checkUri, digestSet, encodeStatement, sha256Hex, type ResourceDescriptor, type Statement } from './intoto.js';
 
 export const PROVENANCE_PREDICATE_TYPE = 'https://slsa.dev/provenance/v1';
 /** Our build type: a spec and its lock built by repro-image (its parameters: docs/provenance.md). */
@@ -84,6 +84,8 @@ const TITLE = 'org.opencontainers.image.title';
 
 /** Reads the spec and its lock once (refusing a stale lock before a long build), and returns the statement maker. */
 export function provenanceMaker(opts: ProvenanceOptions): (image: ProvenanceSubject) => Statement<SlsaProvenance> {
+  // runDetails.builder.id is a TypeURI: checked before anything is read.
+  if (opts.builderId !== undefined) checkUri(opts.builderId, option('builderId'));
   if (opts.rootfs !== undefined) return rootfsProvenanceMaker(opts);
   const loaded = loadSpec(opts.spec);
   const { spec } = loaded;

@@ -67,3 +67,10 @@ test('provenance: a files[].src that leads out of the spec folder through a syml
     assert.throws(() => filesOf(spec), (e: unknown) => e instanceof ReproError && e.code === 'E_PATH_ESCAPE' && /files\[0\]\.src/.test(e.message), src);
   }
 });
+
+test('provenance: --builder-id must be a URI (a TypeURI, as --verifier-id), refused before anything is read', async () => {
+  assert.throws(() => provenanceStatement({ spec: join(dir, 'missing.yaml'), builderId: 'my laptop' }, IMAGE), (e: unknown) => e instanceof ReproError && e.code === 'E_USAGE' && /builderId: expected a URI/.test(e.message));
+  const r = await runCliAsync(['build', join(dir, 'missing.yaml'), '--output', `oci:${join(dir, 'never')}:t`, '--provenance', '--builder-id', 'my laptop']);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^repro-image: --builder-id: expected a URI \(https:\/\/…, urn:…, mailto:…\), got "my laptop"\n$/);
+});
