@@ -145,7 +145,8 @@ export function ioError(err: unknown, what: string): ReproError {
   if (err instanceof ReproError) return err;
   const e = err as NodeJS.ErrnoException;
   const code = typeof e?.code === 'string' ? e.code : '';
-  const reason = SYSTEM_REASONS[code] ?? (e?.message ?? String(err));
+  // Node's own message (a code without words here) repeats the paths as they are: escaped, one line.
+  const reason = SYSTEM_REASONS[code] ?? escapeControl(e?.message ?? String(err));
   // Missing or unreadable inputs, and things in the way, are the user's to fix (exit 2); anything
   // else (a full disk, a read-only file system, a failing device) is an I/O failure (3).
   const errorCode: ErrorCode = USER_CODES.has(code) ? 'E_BAD_INPUT' : 'E_IO';
