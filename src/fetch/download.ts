@@ -89,15 +89,15 @@ async function fetchOnce(url: string, dest: string, expected: Expected, opts: Do
     }
     res = r;
   }
-  await removeStaleTempsOnce(dirname(dest));
-  const tmp = tempNameFor(dest);
-  let fh;
+  let opened;
   try {
-    fh = await open(tmp, 'wx', 0o644);
+    opened = await openTemp(dest);
   } catch (e) {
     res.discard();
-    throw ioError(e, `cannot write ${dest}`);
+    throw e;
   }
+  const tmp = opened.tmp;
+  let fh: FileHandle | undefined = opened.fh;
   const hash = createHash('sha256');
   let received = 0;
   try {
@@ -142,14 +142,9 @@ async function fetchOnce(url: string, dest: string, expected: Expected, opts: Do
  * `name` and both digests.
  */
 export async function storeVerified(name: string, body: AsyncIterable<Buffer>, dest: string, expected: Expected): Promise<void> {
-  await removeStaleTempsOnce(dirname(dest));
-  const tmp = tempNameFor(dest);
-  let fh;
-  try {
-    fh = await open(tmp, 'wx', 0o644);
-  } catch (e) {
-    throw ioError(e, `cannot write ${dest}`);
-  }
+  const opened = await openTemp(dest);
+  const tmp = opened.tmp;
+  let fh: FileHandle | undefined = opened.fh;
   try {
     const hash = createHash('sha256');
     let received = 0;
@@ -169,6 +164,21 @@ export async function storeVerified(name: string, body: AsyncIterable<Buffer>, d
     await fh?.close().catch(() => {});
     await rm(tmp, { force: true });
     releasePartial(tmp);
+  }
+}
+
+/**
+ * A new temporary file beside `dest` (`.NAME.tmp-OWNER-N`, registered for removal on a signal),
+ * once those of dead writers in that directory have been swept.
+ */
+async function openTemp(dest: string): Promise<{ tmp: string; fh: FileHandle }> {
+  await removeStaleTempsOnce(dirname(dest));
+  const tmp = tempNameFor(dest);
+  try {
+    return { tmp, fh: await open(tmp, 'wx', 0o644) };
+  } catch (e) {
+    releasePartial(tmp);
+    throw ioError(e, `cannot write ${dest}`);
   }
 }
 

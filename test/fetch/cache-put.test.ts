@@ -4,28 +4,24 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cache } from '../../src/fetch/cache.js';
 import { ReproError } from '../../src/model/errors.js';
+import { mountSmallTmpfs, unmount } from '../helpers/tmpfs.js';
 
 let work: string;
 let small: string | undefined;
 
 before(() => {
   work = mkdtempSync(join(tmpdir(), 'cache-put-'));
-  if (process.getuid?.() === 0) {
-    const dir = join(work, 'small');
-    mkdirSync(dir);
-    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]).status === 0) small = dir;
-  }
+  small = mountSmallTmpfs(work);
 });
 
 after(() => {
-  if (small) spawnSync('umount', [small]);
+  unmount(small);
   rmSync(work, { recursive: true, force: true });
 });
 
