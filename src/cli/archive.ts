@@ -21,7 +21,8 @@ its inputs: the same spec, lock and packages give the same digest. 'repro-image 
                              docker://…)
   --attach IMAGE             make it an OCI 1.1 referrer of IMAGE (the image the spec built),
                              written beside it (on a registry: the referrers API, else the
-                             sha256-HEX fallback tag)
+                             sha256-HEX fallback tag); IMAGE is an oci: layout, an oci-archive
+                             or docker://, the transports that keep referrers
   --offline                  take every file from the cache; fail if one is missing
   --jobs N                   parallel downloads of missing files (default 4)
   --json                     print the result as JSON

@@ -82,8 +82,8 @@ ${CONTAINERFILE_HELP}
 ${REGISTRY_HELP}
   -h, --help                 this help
 
-Exit codes: 0 built, 2 bad usage or bad input, 3 I/O failure, 130/143 interrupted by SIGINT/SIGTERM
-(nothing left behind).`;
+Exit codes: 0 built, 2 bad usage or bad input, 3 I/O failure, 129/130/143 interrupted by
+SIGHUP/SIGINT/SIGTERM (nothing left behind).`;
 
 /** The flags of `build`; `verify` takes the same ones but --output. */
 export const BUILD_FLAGS = {

@@ -7,7 +7,7 @@
 import { dirname } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, open, rename, rm } from 'node:fs/promises';
+import { access, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { ReproError, ioError } from '../model/errors.js';
 import { tempNameFor } from '../fs/atomic.js';
@@ -89,15 +89,15 @@ async function fetchOnce(url: string, dest: string, expected: Expected, opts: Do
     }
     res = r;
   }
-  await removeStaleTempsOnce(dirname(dest));
-  const tmp = tempNameFor(dest);
-  let fh;
+  let opened;
   try {
-    fh = await open(tmp, 'wx', 0o644);
+    opened = await openTemp(dest);
   } catch (e) {
     res.discard();
-    throw ioError(e, `cannot write ${dest}`);
+    throw e;
   }
+  const tmp = opened.tmp;
+  let fh: FileHandle | undefined = opened.fh;
   const hash = createHash('sha256');
   let received = 0;
   try {
@@ -123,13 +123,8 @@ async function fetchOnce(url: string, dest: string, expected: Expected, opts: Do
       const err = new ReproError('E_DIGEST_MISMATCH', `${dest}: downloaded from ${safeUrl(url)} has sha256:${got}, expected sha256:${expected.sha256}`);
       return { message: `sha256:${got} instead of sha256:${expected.sha256}`, retryable: false, mismatch: err };
     }
-    await fh.close();
+    await commitVerified(fh, tmp, dest);
     fh = undefined;
-    try {
-      await rename(tmp, dest);
-    } catch (e) {
-      throw ioError(e, `cannot write ${dest}`);
-    }
     return 'ok';
   } catch (e) {
     if (e instanceof ReproError && e.code === 'E_SIZE_MISMATCH') return { message: e.message, retryable: false };
@@ -147,13 +142,9 @@ async function fetchOnce(url: string, dest: string, expected: Expected, opts: Do
  * `name` and both digests.
  */
 export async function storeVerified(name: string, body: AsyncIterable<Buffer>, dest: string, expected: Expected): Promise<void> {
-  const tmp = tempNameFor(dest);
-  let fh;
-  try {
-    fh = await open(tmp, 'wx', 0o644);
-  } catch (e) {
-    throw ioError(e, `cannot write ${dest}`);
-  }
+  const opened = await openTemp(dest);
+  const tmp = opened.tmp;
+  let fh: FileHandle | undefined = opened.fh;
   try {
     const hash = createHash('sha256');
     let received = 0;
@@ -161,20 +152,42 @@ export async function storeVerified(name: string, body: AsyncIterable<Buffer>, d
       received += chunk.length;
       if (received > expected.size) throw new ReproError('E_SIZE_MISMATCH', `${name}: more than the expected ${expected.size} bytes`);
       hash.update(chunk);
-      await fh.write(chunk);
+      // A failed write (a full disk) is one line naming the file, as for a download.
+      await fh.write(chunk).catch((e) => { throw ioError(e, `cannot write ${dest}`); });
     }
     if (received !== expected.size) throw new ReproError('E_SIZE_MISMATCH', `${name}: ${received} bytes, expected ${expected.size}`);
     const got = hash.digest('hex');
     if (got !== expected.sha256) throw new ReproError('E_DIGEST_MISMATCH', `${name}: sha256:${got}, expected sha256:${expected.sha256}`);
-    await fh.close();
+    await commitVerified(fh, tmp, dest);
     fh = undefined;
-    try {
-      await rename(tmp, dest);
-    } catch (e) {
-      throw ioError(e, `cannot write ${dest}`);
-    }
   } finally {
     await fh?.close().catch(() => {});
     await rm(tmp, { force: true });
+    releasePartial(tmp);
+  }
+}
+
+/**
+ * A new temporary file beside `dest` (`.NAME.tmp-OWNER-N`, registered for removal on a signal),
+ * once those of dead writers in that directory have been swept.
+ */
+async function openTemp(dest: string): Promise<{ tmp: string; fh: FileHandle }> {
+  await removeStaleTempsOnce(dirname(dest));
+  const tmp = tempNameFor(dest);
+  try {
+    return { tmp, fh: await open(tmp, 'wx', 0o644) };
+  } catch (e) {
+    releasePartial(tmp);
+    throw ioError(e, `cannot write ${dest}`);
+  }
+}
+
+/** Closes a verified temporary file and renames it into place (a failure names `dest`). */
+async function commitVerified(fh: FileHandle, tmp: string, dest: string): Promise<void> {
+  try {
+    await fh.close();
+    await rename(tmp, dest);
+  } catch (e) {
+    throw ioError(e, `cannot write ${dest}`);
   }
 }

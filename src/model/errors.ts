@@ -96,6 +96,14 @@ export class MismatchError extends ReproError {
   }
 }
 
+/**
+ * `text` with its control characters and line separators shown as `\uXXXX`: a name or a field
+ * from an input (a path with a newline, a verifier id) printed on one line stays one line.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** What a system error code means, in words (strerror's, without the code). */
 const SYSTEM_REASONS: Record<string, string> = {
   ENOENT: 'no such file or directory',
@@ -128,8 +136,7 @@ export function systemError(err: unknown): ReproError | undefined {
   const e = err as (NodeJS.ErrnoException & { dest?: unknown }) | undefined;
   if (!(err instanceof Error) || typeof e?.code !== 'string' || !/^E[A-Z0-9]+$/.test(e.code) || typeof e.syscall !== 'string') return undefined;
   // Control characters in a name (a newline) are shown escaped: still one line.
-  const shown = (p: string): string => p.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  const path = typeof e.path === 'string' ? ` ${shown(e.path)}${typeof e.dest === 'string' ? ` -> ${shown(e.dest)}` : ''}` : '';
+  const path = typeof e.path === 'string' ? ` ${escapeControl(e.path)}${typeof e.dest === 'string' ? ` -> ${escapeControl(e.dest)}` : ''}` : '';
   return ioError(err, `${e.syscall}${path}`);
 }
 
@@ -138,7 +145,8 @@ export function ioError(err: unknown, what: string): ReproError {
   if (err instanceof ReproError) return err;
   const e = err as NodeJS.ErrnoException;
   const code = typeof e?.code === 'string' ? e.code : '';
-  const reason = SYSTEM_REASONS[code] ?? (e?.message ?? String(err));
+  // Node's own message (a code without words here) repeats the paths as they are: escaped, one line.
+  const reason = SYSTEM_REASONS[code] ?? escapeControl(e?.message ?? String(err));
   // Missing or unreadable inputs, and things in the way, are the user's to fix (exit 2); anything
   // else (a full disk, a read-only file system, a failing device) is an I/O failure (3).
   const errorCode: ErrorCode = USER_CODES.has(code) ? 'E_BAD_INPUT' : 'E_IO';

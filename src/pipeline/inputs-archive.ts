@@ -207,6 +207,11 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
   if (opts.output === undefined && opts.attach === undefined) throw new ReproError('E_USAGE', `${option('output')} or ${option('attach')} is required: where the inputs archive goes`);
   const output = opts.output === undefined ? undefined : refOf(opts.output, 'output');
   const attach = opts.attach === undefined ? undefined : refOf(opts.attach, 'attach');
+  // Only these keep referrers; another would be rewritten without it (dir:, containers-storage:) or
+  // refuse it after the fetch (docker-archive:).
+  if (attach && attach.transport !== 'oci' && attach.transport !== 'oci-archive' && attach.transport !== 'docker') {
+    throw new ReproError('E_USAGE', `${option('attach')}: ${formatImageRef(attach)} holds no OCI 1.1 referrers; attach the inputs archive to an image in an oci: layout, an oci-archive or a registry (docker://)`);
+  }
   const { specBytes, specName, lockBytes, lockName, lock, files } = await checkedInputs(opts);
   const transport: TransportOptions = opts.registry ? { registry: opts.registry } : {};
 

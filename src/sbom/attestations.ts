@@ -9,7 +9,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import type { Descriptor } from '../model/descriptor.js';
-import { ReproError } from '../model/errors.js';
+import { ReproError, escapeControl } from '../model/errors.js';
 import { parseManifest } from '../model/manifest.js';
 import { listReferrers, referrerSubjects } from '../image/referrers.js';
 import { readBlob, readDocument } from '../image/verified.js';
@@ -161,13 +161,18 @@ function summarise(listed: ListedAttestation[]): AttestationsResult['summary'] {
   return { reproduced: n, failed: failed.size, invalid, ...(level ? { level } : {}), text };
 }
 
+/**
+ * The listing as text, one line per summary. Every field but the digests comes from whoever pushed
+ * the summary: control characters and line separators are shown escaped, so that none of them can
+ * start a line of its own (a forged "PASSED, signature verified" below an INVALID one).
+ */
 export function renderAttestations(r: AttestationsResult): string {
   const lines: string[] = [];
   for (const a of r.attestations) {
     const who = a.verifierId ?? '(no verifier id)';
     const what = a.valid ? `${a.result}${a.level ? ` (${a.level} level)` : ''}` : `INVALID: ${a.problem}`;
     const sig = a.signature === 'verified' ? ', signature verified' : a.signature === 'not-checked' ? ', signed (not checked: no --key)' : a.signature === 'unsigned' ? ', unsigned' : '';
-    lines.push(`${a.referrer} ${who}: ${what}${a.timeVerified ? `, verified ${a.timeVerified}` : ''}${a.toolVersion ? `, ${a.toolVersion}` : ''}${sig}`);
+    lines.push(escapeControl(`${a.referrer} ${who}: ${what}${a.timeVerified ? `, verified ${a.timeVerified}` : ''}${a.toolVersion ? `, ${a.toolVersion}` : ''}${sig}`));
   }
   lines.push(r.summary.text);
   return `${lines.join('\n')}\n`;

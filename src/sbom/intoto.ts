@@ -39,6 +39,13 @@ export interface Statement<P = Record<string, unknown>> {
   predicate: P;
 }
 
+const URI = /^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$/;
+
+/** A TypeURI field (a verifier's or a builder's id): `value` must be a URI, else E_USAGE naming `name`. */
+export function checkUri(value: string, name: string): void {
+  if (!URI.test(value)) throw new ReproError('E_USAGE', `${name}: expected a URI (https://…, urn:…, mailto:…), got ${JSON.stringify(value)}`);
+}
+
 /** `sha256:HEX` as a DigestSet. */
 export function digestSet(digest: string): DigestSet {
   const m = /^sha256:([0-9a-f]{64})$/.exec(digest);

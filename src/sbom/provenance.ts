@@ -9,9 +9,10 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
-import { basename, isAbsolute, join } from 'node:path';
+import { basename, join } from 'node:path';
+import { confinedPath } from '../fs/confine.js';
 import type { Attachment } from '../image/referrer.js';
-import { ReproError, ioError } from '../model/errors.js';
+import { ReproError, ioError, option } from '../model/errors.js';
 import { formatPlatform, type Platform } from '../model/platform.js';
 import type { BuiltImage } from '../pipeline/tree-steps.js';
 import { lockedFiles } from '../pipeline/spec.js';
@@ -19,7 +20,7 @@ import { distributionFor } from '../sources/index.js';
 import { loadSpec } from '../spec/load.js';
 import { checkLockMatches, lockPathFor, readLock } from '../spec/lockfile.js';
 import { rfc3339 } from './document.js';
-import { INTOTO_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, STATEMENT_TYPE, digestSet, encodeStatement, sha256Hex, type ResourceDescriptor, type Statement } from './intoto.js';
+import { INTOTO_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, STATEMENT_TYPE, checkUri, digestSet, encodeStatement, sha256Hex, type ResourceDescriptor, type Statement } from './intoto.js';
 
 export const PROVENANCE_PREDICATE_TYPE = 'https://slsa.dev/provenance/v1';
 /** Our build type: a spec and its lock built by repro-image (its parameters: docs/provenance.md). */
@@ -83,6 +84,8 @@ const TITLE = 'org.opencontainers.image.title';
 
 /** Reads the spec and its lock once (refusing a stale lock before a long build), and returns the statement maker. */
 export function provenanceMaker(opts: ProvenanceOptions): (image: ProvenanceSubject) => Statement<SlsaProvenance> {
+  // runDetails.builder.id is a TypeURI: checked before anything is read.
+  if (opts.builderId !== undefined) checkUri(opts.builderId, option('builderId'));
   if (opts.rootfs !== undefined) return rootfsProvenanceMaker(opts);
   const loaded = loadSpec(opts.spec);
   const { spec } = loaded;
@@ -108,7 +111,7 @@ export function provenanceMaker(opts: ProvenanceOptions): (image: ProvenanceSubj
       return { ...(uri ? { uri } : {}), name: f.filename, digest: { sha256: f.sha256 } };
     })
     .sort((a, b) => (a.name! < b.name! ? -1 : a.name! > b.name! ? 1 : 0));
-  dependencies.push(...specFiles(loaded.spec.files, loaded.dir, read));
+  dependencies.push(...specFiles(loaded.spec.files, loaded.dir, loaded.file, read));
   const builderId = opts.builderId ?? DEFAULT_BUILDER_ID;
   return (image) => ({
     _type: STATEMENT_TYPE,
@@ -196,10 +199,12 @@ const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a
 
 /**
  * The regular files the spec's `files:` copy in, each as `files:DEST` (a directory's as
- * `files:DEST/REL`, walked in byte order) with its SHA-256, in the spec's order. Symlinks and
- * empty directories have no bytes to digest; the spec (whose digest is recorded) names them.
+ * `files:DEST/REL`, walked in byte order) with its SHA-256, in the spec's order. A `src` is looked
+ * up as the build looks it up (confinedPath: a symlink inside the spec folder is followed, one out
+ * of it refused); below a directory, symlinks and empty directories have no bytes to digest and
+ * the spec (whose digest is recorded) names them.
  */
-function specFiles(files: ReadonlyArray<{ src: string; dest: string }>, dir: string, read: (p: string) => Buffer): ResourceDescriptor[] {
+function specFiles(files: ReadonlyArray<{ src: string; dest: string }>, dir: string, specFile: string, read: (p: string) => Buffer): ResourceDescriptor[] {
   const out: ResourceDescriptor[] = [];
   const visit = (path: string, name: string): void => {
     let st;
@@ -211,7 +216,7 @@ function specFiles(files: ReadonlyArray<{ src: string; dest: string }>, dir: str
     if (st.isFile()) out.push({ name, digest: { sha256: sha256Hex(read(path)) } });
     else if (st.isDirectory()) for (const n of readdirSync(path).sort(byteOrder)) visit(join(path, n), `${name}/${n}`);
   };
-  for (const f of files) visit(isAbsolute(f.src) ? f.src : join(dir, f.src), `files:${f.dest.replace(/\/+$/, '') || '/'}`);
+  for (const [i, f] of files.entries()) visit(confinedPath(dir, f.src, `${specFile}: files[${i}].src`, 'the spec folder'), `files:${f.dest.replace(/\/+$/, '') || '/'}`);
   return out;
 }
 

@@ -21,7 +21,7 @@ import { attachReferrers } from '../transports/index.js';
 import { formatImageRef, parseImageRef, type ImageRef } from '../transports/reference.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
 import { rfc3339 } from './document.js';
-import { DSSE_MEDIA_TYPE, INTOTO_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, STATEMENT_TYPE, digestSet, sha256Hex, encodeEnvelope, encodeStatement, signEnvelope, type DigestSet, type Statement } from './intoto.js';
+import { DSSE_MEDIA_TYPE, INTOTO_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, STATEMENT_TYPE, checkUri, digestSet, sha256Hex, encodeEnvelope, encodeStatement, signEnvelope, type DigestSet, type Statement } from './intoto.js';
 import type { KeyObject } from 'node:crypto';
 import type { ToolVersion } from './provenance.js';
 
@@ -88,13 +88,11 @@ export interface VsaPredicate {
   [REBUILD_FIELD]: RebuildFields;
 }
 
-const URI = /^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$/;
-
 const baseName = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
 
 /** A verifier id must be a URI (VSA v1: verifier.id is a TypeURI). */
 export function checkVerifierId(id: string, name = option('verifierId')): void {
-  if (!URI.test(id)) throw new ReproError('E_USAGE', `${name}: expected a URI (https://…, urn:…, mailto:…), got ${JSON.stringify(id)}`);
+  checkUri(id, name);
 }
 
 export function vsaStatement(outcome: VerificationOutcome, opts: VsaOptions): Statement<VsaPredicate> {

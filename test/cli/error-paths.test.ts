@@ -16,6 +16,7 @@ import { downloadVerified } from '../../src/fetch/download.js';
 import { ReproError, systemError } from '../../src/model/errors.js';
 import { runCli } from '../helpers/cli.js';
 import { serveDirectory } from '../helpers/static-server.js';
+import { mountSmallTmpfs, unmount } from '../helpers/tmpfs.js';
 
 let work: string;
 /** A 1 MiB tmpfs (root only), unmounted after. */
@@ -34,15 +35,11 @@ before(() => {
   const r = runCli(['build', '--rootfs', rootfs, '--source-date-epoch', '1', '--output', `oci:${image}:t`]);
   assert.equal(r.status, 0, r.stderr);
   execFileSync('tar', ['-C', rootfs, '-czf', join(work, 'rootfs.tar.gz'), '.']);
-  if (process.getuid?.() === 0) {
-    const dir = join(work, 'small');
-    mkdirSync(dir);
-    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]).status === 0) small = dir;
-  }
+  small = mountSmallTmpfs(work);
 });
 
 after(() => {
-  if (small) spawnSync('umount', [small]);
+  unmount(small);
   rmSync(work, { recursive: true, force: true });
 });
 

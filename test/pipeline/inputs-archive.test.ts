@@ -210,3 +210,16 @@ test('an image without an inputs archive is refused (exit 2), naming what was lo
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /neither an inputs archive \(artifactType application\/vnd\.repro-image\.inputs\.v1\) nor an image with one among its referrers/);
 });
+
+test('--attach to a transport that holds no referrers (dir:, docker-archive:) is refused before anything is written, the image untouched', async () => {
+  const copy = join(dir, 'image-dir');
+  assert.equal((await run(['copy', `oci:${join(dir, 'image')}:v1`, `dir:${copy}`], join(dir, 'cache-origin'))).status, 0);
+  const before = readFileSync(join(copy, 'manifest.json'));
+  for (const target of [`dir:${copy}`, `docker-archive:${join(dir, 'image-da.tar')}`]) {
+    const r = await run(['archive', spec, '--offline', '--attach', target], join(dir, 'cache-origin'));
+    assert.equal(r.status, 2, `${target}: ${r.stderr}`);
+    assert.match(r.stderr, /^repro-image: --attach: .* holds no OCI 1\.1 referrers; attach the inputs archive to an image in an oci: layout, an oci-archive or a registry \(docker:\/\/\)\n$/, target);
+    assert.equal(r.stdout, '');
+  }
+  assert.deepEqual(readFileSync(join(copy, 'manifest.json')), before);
+});

@@ -2,16 +2,14 @@
  * Every Containerfile error is one line: control characters and line separators from the file
  * (a `\r` inside a line, say) are shown escaped in messages.
  */
-import { ReproError } from '../../model/errors.js';
-
-const CONTROL = /[\u0000-\u001f\u007f\u2028\u2029]/g;
+import { ReproError, escapeControl } from '../../model/errors.js';
 
 export function oneLine<T>(run: () => T): T {
   try {
     return run();
   } catch (e) {
     if (e instanceof ReproError) {
-      const message = e.message.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+      const message = escapeControl(e.message);
       if (message !== e.message) throw new ReproError(e.code, message, { cause: e });
     }
     throw e;

@@ -8,6 +8,7 @@
  * archive. A base is the service's root (`https://snapshot.debian.org`, or a copy of it).
  */
 import { ReproError } from '../../model/errors.js';
+import { parseJsonBytes } from '../../model/json.js';
 import { fetchBytes } from '../../fetch/get.js';
 import { safeUrl } from '../../fetch/http.js';
 
@@ -49,12 +50,8 @@ export async function latestTimestamp(bases: string[], archive: string): Promise
     const url = `${base}/mr/timestamp/?archive=${encodeURIComponent(archive)}`;
     try {
       const bytes = await fetchBytes(url, { limit: 16 << 20 });
-      let json: unknown;
-      try {
-        json = JSON.parse(bytes.toString('utf8'));
-      } catch (e) {
-        throw new ReproError('E_BAD_INPUT', `not JSON (${(e as Error).message})`);
-      }
+      // Not V8's message: it quotes the start of the body (an HTML page, newlines and all).
+      const json = parseJsonBytes(bytes, 'not JSON');
       const list = (json as { result?: Record<string, unknown> } | null)?.result?.[archive];
       if (!Array.isArray(list)) throw new ReproError('E_BAD_INPUT', `no result.${archive} list of timestamps`);
       const valid = list.filter((t): t is string => typeof t === 'string' && timestampEpoch(t) !== undefined).sort();

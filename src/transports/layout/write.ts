@@ -278,7 +278,9 @@ export async function writeLayout(dir: string, graph: ImageGraph, tag: string | 
 export async function addReferrersToLayout(dir: string, referrers: ImageGraph[]): Promise<RawJson<ImageIndex>> {
   if (!(await exists(join(dir, 'index.json')))) throw new ReproError('E_NOT_FOUND', `${dir}: not an OCI image layout (no index.json)`);
   const blobDir = await blobDirOf(dir);
-  for (const r of referrers) await putBlobs(blobDir, r, dir);
+  // As for any write into an existing layout: temporary names in its root, dead writers' removed first.
+  await removeStaleTemps(dir);
+  for (const r of referrers) await putBlobs(blobDir, r, dir, dir);
   return withLock(join(dir, LAYOUT_LOCK), async () => {
     const existing = await readInside(dir, 'index.json');
     const where = join(dir, 'index.json');

@@ -138,6 +138,11 @@ test('latest with a listing that names no timestamp, or is not JSON, is a clear 
     const r2 = await run(['lock', spec], join(dir, 'cache-bad-listing'));
     assert.equal(r2.status, 3, r2.stderr);
     assert.match(r2.stderr, /not JSON/);
+    // A page of HTML (a proxy's error page): still one line, and the page is not quoted.
+    server.overrides.set('mr/timestamp/', Buffer.from('<html>\n<body>\nrepro-image: forged line\n</body>'));
+    const r3 = await run(['lock', spec], join(dir, 'cache-bad-listing'));
+    assert.equal(r3.status, 3, r3.stderr);
+    assert.match(r3.stderr, /^repro-image: no snapshot service listed the timestamps of debian: http:\/\/127\.0\.0\.1:\d+\/mr\/timestamp\/\?archive=debian: not JSON: invalid JSON \(46 bytes\)\n$/);
   } finally {
     server.overrides.set('mr/timestamp/', listing);
   }
