@@ -6,6 +6,7 @@
  */
 import type { Descriptor } from '../model/descriptor.js';
 import type { Platform } from '../model/platform.js';
+import { escapeControl } from '../model/errors.js';
 import { listReferrers, referrerSubjects } from '../image/referrers.js';
 import { openImage, type TransportOptions } from '../transports/index.js';
 import { formatImageRef, parseImageRef, type ImageRef } from '../transports/reference.js';
@@ -38,11 +39,13 @@ export async function inspectReferrers(reference: ImageRef | string, opts: Trans
 export function renderReferrers(r: ReferrersResult): string {
   const lines: string[] = [];
   for (const s of r.subjects) {
-    const p = s.platform ? ` (${s.platform.os}/${s.platform.architecture}${s.platform.variant ? `/${s.platform.variant}` : ''})` : '';
+    // Platform, artifactType and annotations come from documents someone else wrote: a newline
+    // in one must not forge a line of the listing.
+    const p = s.platform ? ` (${escapeControl(`${s.platform.os}/${s.platform.architecture}${s.platform.variant ? `/${s.platform.variant}` : ''}`)})` : '';
     lines.push(`${s.digest}${p}: ${s.referrers.length} referrer${s.referrers.length === 1 ? '' : 's'}${s.referrers.length > 0 ? ` (${s.via})` : ''}`);
     for (const d of s.referrers) {
       const created = d.annotations?.['org.opencontainers.image.created'];
-      lines.push(`  ${d.digest} ${d.artifactType ?? '(no artifactType)'} ${d.size} bytes${created ? ` created ${created}` : ''}`);
+      lines.push(`  ${d.digest} ${d.artifactType !== undefined ? escapeControl(d.artifactType) : '(no artifactType)'} ${d.size} bytes${created ? ` created ${escapeControl(created)}` : ''}`);
     }
   }
   return `${lines.join('\n')}\n`;
