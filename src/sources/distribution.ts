@@ -5,6 +5,7 @@
  * implements it and one more line in `sources/index.ts`.
  */
 import { z } from 'zod';
+import { baseLock } from '../spec/base-schema.js';
 import type { Entry } from '../archive/entry.js';
 import type { Cache } from '../fetch/cache.js';
 import type { Platform } from '../model/platform.js';
@@ -112,6 +113,8 @@ export const lockHeader = {
   lockVersion: z.literal(1),
   /** sha256 of the spec fields that decided the lock (see `Distribution.decisive`). */
   specDigest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  /** The spec's base image, pinned (see src/pipeline/base.ts). */
+  base: baseLock.optional(),
 };
 
 export const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
