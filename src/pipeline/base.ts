@@ -105,11 +105,13 @@ export interface BaseImage {
   layers: Layer[];
   /** Its tree, flattened (whiteouts applied). */
   flat: Map<string, FlatEntry>;
-  /** Its history, one entry per layer at least (an empty one stands for a missing list). */
+  /** Its history, as its config has it. */
   history: HistoryEntry[];
+  /** The bytes of the files `readBase` was asked to keep (a package database). */
+  kept: Map<string, Buffer>;
 }
 
-export async function readBase(b: BaseLock, cache: Cache): Promise<BaseImage> {
+export async function readBase(b: BaseLock, cache: Cache, keep: readonly string[] = []): Promise<BaseImage> {
   const where = `base ${b.ref}`;
   const path = (d: { digest: string }): string => cache.path(hex(d.digest as Digest));
   const read = (d: Descriptor): Promise<Buffer> => readVerified(fileSource(path(d)), d, `${where}: ${d.digest} in the cache`);
@@ -122,9 +124,9 @@ export async function readBase(b: BaseLock, cache: Cache): Promise<BaseImage> {
   }
   const layers: Layer[] = ml.map((d, i) => ({ descriptor: d, diffId: diffIds[i]!, source: fileSource(path(d)) }));
   const readers = ml.map((d, i) => layerReader(() => fileSource(path(d)), { number: i + 1, where: `${where}: layer ${i + 1} ${d.digest}`, descriptor: d, diffId: diffIds[i]! }));
-  const flat = (await flattenLayers(readers)).entries;
+  const { entries: flat, kept } = await flattenLayers(readers, { keep: (p) => keep.includes(p) });
   const history = config.value.history ?? [];
-  return { lock: b, manifest, config, layers, flat, history };
+  return { lock: b, manifest, config, layers, flat, history, kept };
 }
 
 /** `KEY=VALUE` lists merged by key: the base's order, then new keys in the order given. */

@@ -275,8 +275,12 @@ export async function prepareSpecTree(opts: Omit<SpecBuildOptions, 'output'>): P
     const { added, origin } = await addSpecFiles(installed.entries, loaded, sde, installed.destPath);
     records.push({ step: 'files', reports: added.length > 0 ? [{ name: 'spec files', changed: added.length, examples: added.slice(0, 10), paths: added }] : [] });
 
-    const base = lock.base ? await readBase(lock.base, cache) : undefined;
-    if (base) records.push({ step: 'base', reports: [] });
+    // Step: base (its tree read from the cache; its package database kept in ours)
+    const base = lock.base ? await readBase(lock.base, cache, distribution.baseDatabaseFiles ?? []) : undefined;
+    if (base) {
+      const merged = distribution.mergeBaseDatabase?.(installed.entries, base.kept) ?? [];
+      records.push({ step: 'base', reports: merged.length > 0 ? [{ name: 'base package database', changed: merged.length, examples: merged, paths: merged }] : [] });
+    }
     const normalize = spec.normalize === 'all' ? [...PASS_NAMES] : spec.normalize === 'none' ? [] : spec.normalize;
     return {
       loaded, distribution, entries: installed.entries, sourceDateEpoch: sde,

@@ -175,6 +175,13 @@ export interface Distribution<Source extends { distro: string } = { distro: stri
   lockedFiles(spec: SpecView<Source>, lock: Lock, ctx: { aptDir?: string }): LockedFile[];
   /** Installs the locked packages (verified files by key) into a tree, without running anything. */
   install(lock: Lock, files: ReadonlyMap<string, string>, tmp: string, sourceDateEpoch: number): Promise<InstalledTree>;
+  /**
+   * On a base image (docs/base-images.md): the base's files of the package database that our tree
+   * replaces, and how the base's records are kept in ours (the packages we install win). Paths
+   * are those `mergeBaseDatabase` reads; absent: our database files replace the base's.
+   */
+  readonly baseDatabaseFiles?: readonly string[];
+  mergeBaseDatabase?(entries: Map<string, Entry>, base: ReadonlyMap<string, Buffer>): string[];
   /** The OCI platform of an architecture name of this distribution, if known. */
   platform(architecture: string): Platform | undefined;
   /** The architecture a spec's source names. */

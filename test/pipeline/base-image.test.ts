@@ -22,12 +22,15 @@ import { parseImageRef } from '../../src/transports/reference.js';
 import { runCliAsync, type RunResult } from '../helpers/cli.js';
 import { makeKey, makeRepo, type Repo, type TestPackage } from '../helpers/debian-repo.js';
 import { readGolden } from '../helpers/golden.js';
+import { mergeStatus } from '../../src/sources/debian/dpkg-db.js';
 import { startRegistry, type StartedRegistry } from '../transports/registry/harness.js';
 
 const PACKAGES: TestPackage[] = [
   { name: 'hello-base', version: '1.0', fields: { Priority: 'required' }, files: { '/usr/bin/hello': { data: '#!/bin/sh\necho hello\n', mode: 0o755 }, '/etc/issue': 'from hello-base\n' } },
 ];
 const TLS = '--tls-verify=false';
+const BASE_STATUS = 'Package: base-only\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\nDescription: from the base\n\n'
+  + 'Package: hello-base\nStatus: install ok installed\nArchitecture: amd64\nVersion: 0.9\nDescription: old\n';
 const golden = readGolden('base-image.json') as Record<string, string>;
 
 let dir: string;
@@ -52,6 +55,10 @@ before(async () => {
   writeFileSync(join(root, 'etc/old.conf'), 'old=1\n');
   writeFileSync(join(root, 'etc/issue'), 'base issue\n');
   writeFileSync(join(root, 'usr/share/base/kept.txt'), 'kept\n');
+  // A dpkg database: a package we do not install, and an older hello-base.
+  mkdirSync(join(root, 'var/lib/dpkg/info'), { recursive: true });
+  writeFileSync(join(root, 'var/lib/dpkg/status'), BASE_STATUS);
+  writeFileSync(join(root, 'var/lib/dpkg/diversions'), '/usr/bin/x\n/usr/bin/x.real\n:\n');
   baseLayout = join(dir, 'base-layout');
   const b = await run(['build', '--rootfs', root, '--output', `oci:${baseLayout}:v1`, '--source-date-epoch', '1600000000', '--compression', 'zstd',
     '--env', 'PATH=/usr/bin:/bin', '--env', 'A=base', '--entrypoint', '["/bin/sh","-c"]', '--cmd', '["echo base"]', '--label', 'from=base']);
@@ -145,6 +152,20 @@ test('a spec on a docker:// base: base layer kept as is, config carried, whiteou
   assert.equal(whole.get('etc/issue')?.sha256, sha('from hello-base\n'));
   assert.equal(whole.get('usr/share/base/kept.txt')?.sha256, sha('kept\n'));
   assert.equal(whole.get('srv/app.txt')?.sha256, sha('app\n'));
+  // The package database: the base's records of packages we do not install kept, ours over the others.
+  const kept = (await flattenLayers(img.layers, { keep: (p) => p === 'var/lib/dpkg/status' })).kept;
+  const status = kept.get('var/lib/dpkg/status')!.toString('utf8');
+  assert.match(status, /^Package: base-only\n(.+\n)+\nPackage: hello-base\n/);
+  assert.equal(status.match(/^Package: hello-base$/gm)?.length, 1);
+  assert.match(status, /^Version: 1\.0$/m);
+  assert.doesNotMatch(status, /Version: 0\.9/);
+  assert.equal(whole.get('var/lib/dpkg/diversions')?.layer, 1, "the base's diversions stay");
+});
+
+test('mergeStatus: ours replace the base records of the same package and architecture; sorted by name as dpkg', () => {
+  const para = (p: string, a: string, v: string): string => `Package: ${p}\nArchitecture: ${a}\nVersion: ${v}\n`;
+  const merged = mergeStatus([para('libc6', 'amd64', '1'), para('zlib', 'amd64', '1'), para('libc6', 'i386', '1')].join('\n'), [para('libc6-dev', 'amd64', '2'), para('libc6', 'amd64', '2')].join('\n'));
+  assert.equal(merged, [para('libc6', 'amd64', '2'), para('libc6', 'i386', '1'), para('libc6-dev', 'amd64', '2'), para('zlib', 'amd64', '1')].join('\n'));
 });
 
 test('build --offline with the registry stopped gives the same digest', async () => {
