@@ -30,6 +30,7 @@ import { checkImageOptions } from './rootfs.js';
 import type { StepRecord } from './steps.js';
 import { buildTree, type BuildResult, type ImageOptions } from './tree-steps.js';
 import { planLayers } from './layers.js';
+import type { Digest } from '../model/digest.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
 import { baseRemoveOf, fetchBase, mergeContainerConfig, readBase, removalWhiteouts, type BaseImage } from './base.js';
 
@@ -307,7 +308,7 @@ export async function buildSpec(opts: SpecBuildOptions): Promise<BuildResult & {
     const result = await buildTree(
       {
         entries: t.entries, output, tmp: t.tmp, label: opts.spec, sourceDateEpoch: t.sourceDateEpoch,
-        ...(base ? { base: { layers: base.layers, history: base.history, whiteouts: removalWhiteouts(base, baseRemoveOf(spec.base!), t.entries, t.sourceDateEpoch) } } : {}),
+        ...(base ? { base: { manifest: { digest: base.lock.manifest.digest as Digest, size: base.lock.manifest.size, mediaType: base.lock.manifest.mediaType }, layers: base.layers, history: base.history, whiteouts: removalWhiteouts(base, baseRemoveOf(spec.base!), t.entries, t.sourceDateEpoch) } } : {}),
         ...(strategy === 'single' ? {} : { layering: (entries) => planLayers(entries, strategy, { distribution: t.distribution, specFiles: t.specFiles, where: t.loaded.file }) }),
         options: { ...opts, compression: spec.compression, normalize: t.normalize, platform: specPlatform(spec), config, ...annotationsOf(spec, opts.annotations) },
       },

@@ -47,7 +47,9 @@ export interface BuildResult {
   manifest: BlobInfo;
   config: BlobInfo;
   index?: BlobInfo;
-  /** In order; `name` (a spec's `layers:` strategy) says what a layer holds, as its history comment does. */
+  /** A spec's base image (`base:`): its manifest and its layers, which come before `layers` in the image. */
+  base?: { manifest: BlobInfo; layers: BlobInfo[] };
+  /** Our layers, in order (after the base's, if any); `name` (a spec's `layers:` strategy) says what a layer holds, as its history comment does. */
   layers: Array<BlobInfo & { diffId: Digest; uncompressedSize: number; name?: string }>;
   sourceDateEpoch: number;
   sourceDateEpochFrom: 'option' | 'newest-entry' | 'release-date' | 'snapshot-date';
@@ -134,7 +136,7 @@ export interface TreeContext {
    * A base image under ours (a spec's `base:`, see base.ts): its layers go first, as they are; its
    * history before ours; `whiteouts` (entries of our top layer) hide paths of its tree.
    */
-  base?: { layers: Layer[]; history: HistoryEntry[]; whiteouts: Entry[] };
+  base?: { manifest: BlobInfo; layers: Layer[]; history: HistoryEntry[]; whiteouts: Entry[] };
   /** The layers written, in order. */
   layers?: WrittenLayer[];
   /** What each layer holds (with `layering`), for the image history. */
@@ -306,6 +308,7 @@ export async function buildTree(ctx: TreeContext, meta: { sourceDateEpochFrom: B
       normalize: records.flatMap((r) => r.reports),
       warnings: [...meta.warnings],
     };
+    if (ctx.base) result.base = { manifest: ctx.base.manifest, layers: ctx.base.layers.map((l) => ({ digest: l.descriptor.digest, size: l.descriptor.size, mediaType: l.descriptor.mediaType })) };
     if (written?.index) result.index = { digest: written.index.digest, size: written.index.bytes.length, mediaType: MediaType.ociIndex };
     if (ctx.deflate) result.deflate = ctx.deflate;
     if (ctx.referrers) result.referrers = ctx.referrers;

@@ -191,6 +191,29 @@ test('the same image from an oci: base, pinned by digest', async () => {
   assert.equal(b.stdout.trim(), outDigest);
 });
 
+test('layers: cuts our part only; the base layer first as it is, the whiteout in our last layer, the same tree; build --json names the base', async () => {
+  const s = specFile('layered', `oci:${baseLayout}:@${baseDigest}`);
+  writeFileSync(s, `${readFileSync(s, 'utf8')}layers:\n  - packages: rest\n  - files: all\n`);
+  assert.equal((await run(['lock', s])).status, 0);
+  const out = join(dir, 'out-layered');
+  const b = await run(['build', s, '--output', `oci:${out}:t`, '--json']);
+  assert.equal(b.status, 0, b.stderr);
+  const r = JSON.parse(b.stdout) as { manifest: { digest: string }; base: { manifest: { digest: string }; layers: Array<{ digest: string }> }; layers: Array<{ name: string }> };
+  const base = await imageOf(`oci:${baseLayout}:v1`);
+  const img = await imageOf(`oci:${out}:t`);
+  assert.equal(r.base.manifest.digest, baseDigest);
+  assert.deepEqual(r.base.layers.map((l) => l.digest), base.manifest.value.layers.map((l) => l.digest));
+  assert.deepEqual(img.manifest.value.layers[0], base.manifest.value.layers[0]);
+  assert.equal(img.manifest.value.layers.length, 1 + r.layers.length);
+  assert.ok(r.layers.length >= 3, r.layers.map((l) => l.name).join(', '));
+  const last = new Set<string>();
+  for await (const { member } of img.layers[img.layers.length - 1]!.members()) last.add(member.name);
+  assert.ok(last.has('etc/.wh.old.conf'), [...last].join(' '));
+  const single = await imageOf(`oci:${join(dir, 'out1')}:t`);
+  const strip = async (layers: typeof img.layers): Promise<Array<[string, unknown]>> => [...(await flattenLayers(layers, { hash: true })).entries].map(([p, { layer: _l, ...e }]) => [p, e] as [string, unknown]).sort(([a], [c]) => (a < c ? -1 : 1));
+  assert.deepEqual(await strip(img.layers), await strip(single.layers));
+});
+
 test('a base named by tag is exit 2 naming the digest to pin', async () => {
   const s = specFile('by-tag', `oci:${baseLayout}:v1`);
   const l = await run(['lock', s]);
