@@ -14,7 +14,7 @@ import { flattenLayers, type FlatEntry } from '../image/flatten.js';
 import type { Layer } from '../image/image.js';
 import { layerReader } from '../image/layer.js';
 import { readImage } from '../image/read.js';
-import { readVerified } from '../image/verified.js';
+import { readVerified, verifyStream } from '../image/verified.js';
 import { parseConfig, type ContainerConfig, type HistoryEntry, type ImageConfig } from '../model/config.js';
 import type { Descriptor } from '../model/descriptor.js';
 import type { Digest } from '../model/digest.js';
@@ -67,6 +67,11 @@ export async function lockBase(s: string, platform: Platform, opts: TransportOpt
     throw new ReproError('E_SPEC', `base: ${s} is not pinned; a base is named by digest: base: ${pinnedSpelling(ref, opened.target.digest)}`);
   }
   const img = await readImage(opened, `base ${s}`, platform);
+  const got = img.platform;
+  if (got.os !== platform.os || got.architecture !== platform.architecture || (platform.variant !== undefined && got.variant !== platform.variant)) {
+    const show = (p: Platform): string => `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+    throw new ReproError('E_SPEC', `base: ${s} is an image for ${show(got)}, the spec builds ${show(platform)}`);
+  }
   const d = img.descriptor;
   const cd = img.manifest.value.config;
   return {
@@ -121,6 +126,11 @@ export async function readBase(b: BaseLock, cache: Cache, keep: readonly string[
   const diffIds = config.value.rootfs.diff_ids;
   if (manifest.value.config.digest !== b.config.digest || ml.length !== b.layers.length || ml.some((l, i) => l.digest !== b.layers[i]!.digest || l.size !== b.layers[i]!.size) || diffIds.length !== ml.length) {
     throw new ReproError('E_LOCK_STALE', `${where}: the manifest in the cache does not list the config and layers the lock records; run 'repro-image lock' again`);
+  }
+  // Every layer re-hashed before it is read or copied (as every locked package is): a changed cache
+  // file is a digest mismatch naming it, not whatever its decompressor makes of it.
+  for (const [i, d] of ml.entries()) {
+    for await (const _ of verifyStream(fileSource(path(d)).open(), d, `${where}: layer ${i + 1} in the cache ${path(d)}`)) { /* hashed */ }
   }
   const layers: Layer[] = ml.map((d, i) => ({ descriptor: d, diffId: diffIds[i]!, source: fileSource(path(d)) }));
   const readers = ml.map((d, i) => layerReader(() => fileSource(path(d)), { number: i + 1, where: `${where}: layer ${i + 1} ${d.digest}`, descriptor: d, diffId: diffIds[i]! }));

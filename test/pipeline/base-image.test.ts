@@ -175,6 +175,18 @@ test('build --offline with the registry stopped gives the same digest', async ()
   const b = await run(['build', spec, '--offline', '--output', `oci:${out}:t`]);
   assert.equal(b.status, 0, b.stderr);
   assert.equal(b.stdout.trim(), outDigest);
+  // A base layer changed in the cache: refused, naming it.
+  const layer = (await imageOf(`oci:${baseLayout}:v1`)).manifest.value.layers[0]!;
+  const cached = join(dir, 'cache', 'repro-image', 'sha256', layer.digest.slice('sha256:'.length));
+  const good = readFileSync(cached);
+  const bad = Buffer.from(good);
+  bad[bad.length - 1] = bad[bad.length - 1]! ^ 1;
+  writeFileSync(cached, bad);
+  const t = await run(['build', spec, '--offline', '--output', `oci:${join(dir, 'out-tampered')}:t`]);
+  writeFileSync(cached, good);
+  assert.equal(t.status, 1, t.stderr);
+  assert.match(t.stderr, /wrong content/);
+  assert.ok(t.stderr.includes(layer.digest), t.stderr);
   // A cache without the base: --offline says what is missing.
   const empty = join(dir, 'cache-empty');
   const e = await run(['build', spec, '--offline', '--output', `oci:${join(dir, 'out-x')}:t`], empty);
@@ -220,6 +232,16 @@ test('a base named by tag is exit 2 naming the digest to pin', async () => {
   assert.equal(l.status, 2, l.stderr);
   assert.match(l.stderr, new RegExp(`not pinned.*base: oci:${baseLayout.replace(/[/.]/g, '\\$&')}:@${baseDigest}`));
   assert.equal(l.stderr.trim().split('\n').length, 1, 'refused before any index is read');
+  // A transport that cannot name a manifest by digest, and a base for another platform.
+  const d = await run(['lock', specFile('by-dir', `dir:${baseLayout}`)]);
+  assert.equal(d.status, 2, d.stderr);
+  assert.match(d.stderr, /a base is read from docker:\/\/, oci: or oci-archive:/);
+  const arm = join(dir, 'arm-layout');
+  const ab = await run(['build', '--rootfs', join(dir, 'base-root'), '--output', `oci:${arm}:v1`, '--source-date-epoch', '1600000000', '--platform', 'linux/arm64']);
+  assert.equal(ab.status, 0, ab.stderr);
+  const p = await run(['lock', specFile('other-platform', `oci:${arm}:@${ab.stdout.trim()}`)]);
+  assert.equal(p.status, 2, p.stderr);
+  assert.match(p.stderr, /is an image for linux\/arm64, the spec builds linux\/amd64/);
 });
 
 test('base.remove of a path the base does not have is exit 2', async () => {
