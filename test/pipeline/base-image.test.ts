@@ -203,12 +203,12 @@ test('the same image from an oci: base, pinned by digest', async () => {
   assert.equal(b.stdout.trim(), outDigest);
 });
 
-test('layers: cuts our part only; the base layer first as it is, the whiteout in our last layer, the same tree; build --json names the base', async () => {
+test('layers: cuts our part only; the base layer first as it is, the whiteout in our last layer, the same tree; build --json names the base; --sbom builds', async () => {
   const s = specFile('layered', `oci:${baseLayout}:@${baseDigest}`);
   writeFileSync(s, `${readFileSync(s, 'utf8')}layers:\n  - packages: rest\n  - files: all\n`);
   assert.equal((await run(['lock', s])).status, 0);
   const out = join(dir, 'out-layered');
-  const b = await run(['build', s, '--output', `oci:${out}:t`, '--json']);
+  const b = await run(['build', s, '--output', `oci:${out}:t`, '--json', '--sbom', 'spdx-json']);
   assert.equal(b.status, 0, b.stderr);
   const r = JSON.parse(b.stdout) as { manifest: { digest: string }; base: { manifest: { digest: string }; layers: Array<{ digest: string }> }; layers: Array<{ name: string }> };
   const base = await imageOf(`oci:${baseLayout}:v1`);
