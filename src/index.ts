@@ -110,6 +110,7 @@ export type { BuildResult, BuiltImage, ImageOptions } from './pipeline/tree-step
 export { DEFAULT_PLATFORM } from './pipeline/tree-steps.js';
 export { PASSES, PASS_NAMES, selectPasses, type PassReport } from './pipeline/passes.js';
 export { planLayers, popularity, byPopularity, type PlannedLayer, type LayerInputs } from './pipeline/layers.js';
+export { lockBase, fetchBase, readBase, mergeContainerConfig, parseBaseRef, type BaseImage, type BaseLock, type BaseSpec } from './pipeline/base.js';
 export type { LayersSpec } from './spec/schema.js';
 export { parseSourceDateEpoch, sourceDateEpochFromEnv } from './pipeline/epoch.js';
 

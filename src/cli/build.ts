@@ -49,7 +49,8 @@ export const BUILD_HELP = `Usage: repro-image build --rootfs PATH --output REF [
 Builds an OCI image whose bytes depend only on its inputs and SOURCE_DATE_EPOCH, from a root
 filesystem (one layer), or from an image spec and its lock (one layer, or the layers its layers:
 asks for, see docs/layers.md) (SPEC.lock.json, made by 'repro-image lock';
-packages not in the cache are fetched first unless --offline), or the image podman builds from a
+packages not in the cache are fetched first unless --offline); a spec's base: image (pinned by
+digest, docs/base-images.md) goes first, its layers as they are, ours on top; or the image podman builds from a
 Containerfile, byte for byte (--compat podman). Prints the manifest digest.
 
   --rootfs PATH              a directory, or a .tar, .tar.gz, .tar.xz or .tar.zst archive

@@ -17,6 +17,8 @@ With --from, every file comes from an inputs archive ('repro-image archive') ins
 mirrors: REF is the archive itself, or an image that has one among its referrers (the one made
 for this lock is taken). A file is taken only from a blob whose digest and size are the lock's,
 hashed again as it is written; no mirror is asked.
+A spec's base: image (docs/base-images.md) has its manifest, config and layers copied into the
+cache from the reference the lock records (the registry options below apply to it).
 
   --jobs N                   parallel downloads (default 4)
   --from REF                 fill the cache from this inputs archive (oci:DIR[:TAG], docker://…)
@@ -42,7 +44,8 @@ export async function fetchCommand(args: string[], io: Io): Promise<number> {
     spec: positionals[0]!,
     cacheDir: defaultCacheDir(io.env),
     jobs,
-    ...(v.from !== undefined ? { from: v.from, registry: registryOptions(v, io) } : {}),
+    ...(v.from !== undefined ? { from: v.from } : {}),
+    registry: registryOptions(v, io),
     onProgress: (done, total) => progress.update(done, total),
     onRetry: (m) => io.stderr(`retry: ${m}\n`),
   }).finally(progress.end);

@@ -2,8 +2,10 @@ import { lock } from '../pipeline/lock.js';
 import { defaultCacheDir } from '../fetch/cache.js';
 import { ReproError } from '../model/errors.js';
 import { parse, verbosity, type Io } from './common.js';
+import { REGISTRY_HELP, registryFlags, registryOptions, rewriteTlsFlags } from './registry-flags.js';
 
 export const LOCK_HELP = `Usage: repro-image lock SPEC.yaml [--json] [--snapshot TIMESTAMP|latest] [--no-verify-signatures]
+                        [registry options, for a docker:// base]
 
 Resolves the spec once against its distribution's signed indexes and writes SPEC.lock.json
 beside it: the date (the default SOURCE_DATE_EPOCH) and every package pinned by name, version,
@@ -17,6 +19,8 @@ SOURCE_DATE_EPOCH; builds from the lock keep fetching from that snapshot.
 Arch Linux: the repositories' databases of the snapshot are read (source.mirrors, else the Arch
 Linux Archive), the packages resolved as pacman -S would, downloaded into the cache and their
 signatures checked against the packagers' keyring (source.keyring, else the host's).
+A base: image (docs/base-images.md) is read once: its manifest, config and layer descriptors go
+into the lock. It must be named by digest; a tag is exit 2 with the digest to write instead.
 
   --json                    print the lock instead of a summary
   --snapshot TS|latest      (Debian) lock at this snapshot timestamp (YYYYMMDDTHHMMSSZ), or at
@@ -24,14 +28,15 @@ signatures checked against the packagers' keyring (source.keyring, else the host
                             source.snapshot must be latest or absent
   --no-verify-signatures    (Arch) pin packages without checking their signatures; without it,
                             a missing keyring or an unsigned package is refused
+${REGISTRY_HELP}
   -h, --help                this help
 
 Exit codes: 0 locked, 1 bad signature, 2 bad spec or unsatisfiable dependency, 3 network or I/O.`;
 
-export const LOCK_FLAGS = { json: { type: 'boolean' }, snapshot: { type: 'string' }, 'no-verify-signatures': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
+export const LOCK_FLAGS = { json: { type: 'boolean' }, snapshot: { type: 'string' }, 'no-verify-signatures': { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, ...registryFlags('') } as const;
 
 export async function lockCommand(args: string[], io: Io): Promise<number> {
-  const { values: v, positionals } = parse(args, LOCK_FLAGS, 'lock');
+  const { values: v, positionals } = parse(rewriteTlsFlags(args), LOCK_FLAGS, 'lock');
   if (v.help) {
     io.stdout(`${LOCK_HELP}\n`);
     return 0;
@@ -42,6 +47,7 @@ export async function lockCommand(args: string[], io: Io): Promise<number> {
     cacheDir: defaultCacheDir(io.env),
     ...(v['no-verify-signatures'] ? { noVerifySignatures: true } : {}),
     ...(v.snapshot !== undefined ? { snapshot: v.snapshot } : {}),
+    registry: registryOptions(v, io),
     log: verbosity(io) === 'quiet' ? () => {} : (l) => io.stderr(`${l}\n`),
   });
   if (v.json) io.stdout(`${JSON.stringify(r.lock, null, 2)}\n`);

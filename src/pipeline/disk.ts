@@ -156,6 +156,7 @@ export async function buildDisk(opts: DiskBuildOptions): Promise<DiskBuildResult
     try {
       const spec = t.loaded.spec;
       if (!spec.disk) throw new ReproError('E_SPEC', `${opts.spec}: no disk: section (needed for --output disk:FILE)`);
+      if (t.base) throw new ReproError('E_SPEC', `${opts.spec}: a disk image is not built on a base: image (see docs/base-images.md)`);
       const arch = t.distribution.architecture(spec.source);
       const platformArch = specPlatform(spec).architecture;
       const built = await buildDiskTree(t.entries, spec.disk, platformArch || arch, path, {

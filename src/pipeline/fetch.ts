@@ -8,6 +8,7 @@ import { ioError } from '../model/errors.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
 import type { ImageRef } from '../transports/reference.js';
 import { fetchFromArchive } from './inputs-archive.js';
+import { fetchBase } from './base.js';
 import { fetchLocked, type FetchOptions as LockedFetchOptions } from './spec.js';
 
 export interface FetchOptions {
@@ -24,7 +25,7 @@ export interface FetchOptions {
    * itself, or an image with one among its referrers. Nothing is downloaded from a mirror.
    */
   from?: ImageRef | string;
-  /** Registry settings for a docker:// `from`. */
+  /** Registry settings for a docker:// `from` and a docker:// base. */
   registry?: RegistryOptions;
   onProgress?: LockedFetchOptions['onProgress'];
   onRetry?: (message: string) => void;
@@ -54,10 +55,12 @@ export async function fetch(opts: FetchOptions): Promise<FetchResult> {
     const files = await fetchFromArchive(loaded.spec, lock, lockBytes, cache, {
       from: opts.from, ...(opts.registry ? { registry: opts.registry } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
+    if (lock.base) await fetchBase(lock.base, cache, opts.registry ? { transport: { registry: opts.registry } } : {});
     return { cacheDir: cache.dir, files };
   }
   const files = await fetchLocked(loaded.spec, lock, {
     cache, concurrency: jobs,
+    ...(opts.registry ? { registry: opts.registry } : {}),
     ...(opts.aptDir ? { aptDir: opts.aptDir } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...(opts.onRetry ? { onRetry: opts.onRetry } : {}),

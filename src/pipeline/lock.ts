@@ -1,5 +1,8 @@
 /** `lock` for any spec: resolved by its distribution, written beside the spec. */
 import { Cache } from '../fetch/cache.js';
+import type { RegistryOptions } from '../transports/registry/client.js';
+import { baseImageOf, lockBase } from './base.js';
+import { specPlatform } from './spec.js';
 import { distributionFor } from '../sources/index.js';
 import { loadSpec, type LoadedSpec } from '../spec/load.js';
 import { lockPathFor, specDigest, writeLock, type LockFile } from '../spec/lockfile.js';
@@ -13,18 +16,23 @@ export interface SpecLockOptions {
   /** Lock at this snapshot (`latest` or a timestamp such as 20250520T000000Z) instead of the spec's source.snapshot (Debian). */
   snapshot?: string;
   log?: (line: string) => void;
+  /** Registry settings for a docker:// base. */
+  registry?: RegistryOptions;
 }
 
 export async function lockSpec(loaded: LoadedSpec, opts: SpecLockOptions): Promise<LockFile> {
   const { spec } = loaded;
   const d = distributionFor(spec.source.distro);
-  return await d.lock(spec, {
+  // The base first: a tag is refused before any index is read.
+  const base = spec.base === undefined ? undefined : await lockBase(baseImageOf(spec.base), specPlatform(spec), opts.registry ? { registry: opts.registry } : {});
+  const lockFile = await d.lock(spec, {
     specDir: loaded.dir, cache: opts.cache, specDigest: specDigest(spec),
     ...(opts.noVerifySignatures ? { noVerifySignatures: true } : {}),
     ...(opts.aptDir ? { aptDir: opts.aptDir } : {}),
     ...(opts.snapshot !== undefined ? { snapshot: opts.snapshot } : {}),
     ...(opts.log ? { log: opts.log } : {}),
   }) as LockFile;
+  return base === undefined ? lockFile : { ...lockFile, base } as LockFile;
 }
 
 /** One line saying what a lock holds. */

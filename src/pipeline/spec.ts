@@ -30,6 +30,9 @@ import { checkImageOptions } from './rootfs.js';
 import type { StepRecord } from './steps.js';
 import { buildTree, type BuildResult, type ImageOptions } from './tree-steps.js';
 import { planLayers } from './layers.js';
+import type { Digest } from '../model/digest.js';
+import type { RegistryOptions } from '../transports/registry/client.js';
+import { baseRemoveOf, fetchBase, mergeContainerConfig, readBase, removalWhiteouts, type BaseImage } from './base.js';
 
 export interface FetchOptions {
   cache: Cache;
@@ -38,6 +41,8 @@ export interface FetchOptions {
   concurrency?: number;
   onProgress?: (done: number, total: number, name: string) => void;
   onRetry?: (message: string) => void;
+  /** Registry settings for a docker:// base. */
+  registry?: RegistryOptions;
 }
 
 /** The distribution of a spec, checked against the lock's. */
@@ -64,6 +69,7 @@ export async function fetchLocked(spec: ImageSpec, lock: LockFile, opts: FetchOp
   if (missing.length > 0 && opts.offline) {
     throw new ReproError('E_NOT_FOUND', `${option('offline')}: ${missing.length} locked file${missing.length === 1 ? ' is' : 's are'} not in the cache ${opts.cache.dir} (first: ${missing[0]!.filename}); run 'repro-image fetch' first`);
   }
+  if (lock.base) await fetchBase(lock.base, opts.cache, { ...(opts.offline ? { offline: true } : {}), ...(opts.registry ? { transport: { registry: opts.registry } } : {}) });
   if (missing.length === 0) return out;
   let done = 0;
   const bytes = missing.reduce((n, p) => n + p.size, 0);
@@ -226,6 +232,8 @@ export interface SpecTree {
   lock: { path: string; digest: string };
   /** Paths the spec's `files:` put into the tree → the dest of the entry that put each there. */
   specFiles: Map<string, string>;
+  /** The spec's base image, read from the cache. */
+  base?: BaseImage;
   tmp: string;
   cleanup: () => Promise<void>;
 }
@@ -249,6 +257,7 @@ export async function prepareSpecTree(opts: Omit<SpecBuildOptions, 'output'>): P
   const files = await fetchLocked(spec, lock, {
     cache, ...(opts.offline ? { offline: true } : {}), ...(opts.aptDir ? { aptDir: opts.aptDir } : {}),
     ...(opts.onFetchProgress ? { onProgress: opts.onFetchProgress } : {}),
+    ...(opts.registry ? { registry: opts.registry } : {}),
   });
   const buf = Buffer.allocUnsafe(1 << 20);
   for (const p of lockedFiles(spec, lock, opts.aptDir)) verifyCached(files.get(p.key)!, p, buf);
@@ -267,11 +276,17 @@ export async function prepareSpecTree(opts: Omit<SpecBuildOptions, 'output'>): P
     const { added, origin } = await addSpecFiles(installed.entries, loaded, sde, installed.destPath);
     records.push({ step: 'files', reports: added.length > 0 ? [{ name: 'spec files', changed: added.length, examples: added.slice(0, 10), paths: added }] : [] });
 
+    // Step: base (its tree read from the cache; its package database kept in ours)
+    const base = lock.base ? await readBase(lock.base, cache, distribution.baseDatabaseFiles ?? []) : undefined;
+    if (base) {
+      const merged = distribution.mergeBaseDatabase?.(installed.entries, base.kept) ?? [];
+      records.push({ step: 'base', reports: merged.length > 0 ? [{ name: 'base package database', changed: merged.length, examples: merged, paths: merged }] : [] });
+    }
     const normalize = spec.normalize === 'all' ? [...PASS_NAMES] : spec.normalize === 'none' ? [] : spec.normalize;
     return {
       loaded, distribution, entries: installed.entries, sourceDateEpoch: sde,
       sourceDateEpochFrom: opts.sourceDateEpoch !== undefined ? 'option' : distribution.epochFrom(lock),
-      records, normalize, lock: { path: lockPath, digest: lockDigest }, specFiles: origin, tmp, cleanup: installed.cleanup,
+      records, normalize, lock: { path: lockPath, digest: lockDigest }, specFiles: origin, ...(base ? { base } : {}), tmp, cleanup: installed.cleanup,
     };
   } catch (e) {
     await cleanup?.();
@@ -287,11 +302,15 @@ export async function buildSpec(opts: SpecBuildOptions): Promise<BuildResult & {
   try {
     const { spec } = t.loaded;
     const strategy = spec.layers;
+    const base = t.base;
+    if (base && output.transport === 'docker-archive') throw new ReproError('E_USAGE', `${option('output')}: a docker-archive is not written for an image on a base; write oci:, oci-archive: or docker://`);
+    const config = base ? mergeContainerConfig(base.config.value.config, containerConfig(spec)) : containerConfig(spec);
     const result = await buildTree(
       {
         entries: t.entries, output, tmp: t.tmp, label: opts.spec, sourceDateEpoch: t.sourceDateEpoch,
+        ...(base ? { base: { manifest: { digest: base.lock.manifest.digest as Digest, size: base.lock.manifest.size, mediaType: base.lock.manifest.mediaType }, layers: base.layers, history: base.history, whiteouts: removalWhiteouts(base, baseRemoveOf(spec.base!), t.entries, t.sourceDateEpoch) } } : {}),
         ...(strategy === 'single' ? {} : { layering: (entries) => planLayers(entries, strategy, { distribution: t.distribution, specFiles: t.specFiles, where: t.loaded.file }) }),
-        options: { ...opts, compression: spec.compression, normalize: t.normalize, platform: specPlatform(spec), config: containerConfig(spec), ...annotationsOf(spec, opts.annotations) },
+        options: { ...opts, compression: spec.compression, normalize: t.normalize, platform: specPlatform(spec), config, ...annotationsOf(spec, opts.annotations) },
       },
       { sourceDateEpochFrom: t.sourceDateEpochFrom, warnings: [], before: t.records },
     );

@@ -12,8 +12,8 @@ import { tempNameFor } from '../fs/atomic.js';
 import { releasePartial } from '../fs/scratch.js';
 import { isLayoutOrEmpty } from '../transports/layout/write.js';
 import { scratchFileSource } from '../image/file-source.js';
-import type { Image } from '../image/image.js';
-import { encodeConfig, type ContainerConfig, type ImageConfig } from '../model/config.js';
+import type { Image, Layer } from '../image/image.js';
+import { encodeConfig, type ContainerConfig, type HistoryEntry, type ImageConfig } from '../model/config.js';
 import { sha256, type Digest } from '../model/digest.js';
 import type { RawJson } from '../model/json.js';
 import { encodeManifest, type Manifest } from '../model/manifest.js';
@@ -47,7 +47,9 @@ export interface BuildResult {
   manifest: BlobInfo;
   config: BlobInfo;
   index?: BlobInfo;
-  /** In order; `name` (a spec's `layers:` strategy) says what a layer holds, as its history comment does. */
+  /** A spec's base image (`base:`): its manifest and its layers, which come before `layers` in the image. */
+  base?: { manifest: BlobInfo; layers: BlobInfo[] };
+  /** Our layers, in order (after the base's, if any); `name` (a spec's `layers:` strategy) says what a layer holds, as its history comment does. */
   layers: Array<BlobInfo & { diffId: Digest; uncompressedSize: number; name?: string }>;
   sourceDateEpoch: number;
   sourceDateEpochFrom: 'option' | 'newest-entry' | 'release-date' | 'snapshot-date';
@@ -130,6 +132,11 @@ export interface TreeContext {
    * whole tree is one layer.
    */
   layering?: (entries: ReadonlyMap<string, Entry>) => PlannedLayer[];
+  /**
+   * A base image under ours (a spec's `base:`, see base.ts): its layers go first, as they are; its
+   * history before ours; `whiteouts` (entries of our top layer) hide paths of its tree.
+   */
+  base?: { manifest: BlobInfo; layers: Layer[]; history: HistoryEntry[]; whiteouts: Entry[] };
   /** The layers written, in order. */
   layers?: WrittenLayer[];
   /** What each layer holds (with `layering`), for the image history. */
@@ -186,7 +193,9 @@ export const TREE_STEPS: ReadonlyArray<Step<TreeContext>> = [
       const o = ctx.options;
       const compression = o.compression ?? 'gzip';
       const planned = ctx.layering ? ctx.layering(ctx.entries) : undefined;
-      const parts = planned ? planned.map((l) => orderEntries(l.entries)) : [orderEntries(ctx.entries.values())];
+      const whiteouts = ctx.base?.whiteouts ?? [];
+      if (planned && whiteouts.length > 0) planned[planned.length - 1]!.entries.push(...whiteouts);
+      const parts = planned ? planned.map((l) => orderEntries(l.entries)) : [orderEntries([...ctx.entries.values(), ...whiteouts])];
       if (planned) ctx.layerNames = planned.map((l) => l.name);
       ctx.entryCount = parts.reduce((n, p) => n + p.length, 0);
       const deflate = compression === 'gzip' ? chooseDeflate(o.gzip?.impl) : undefined;
@@ -213,7 +222,8 @@ export const TREE_STEPS: ReadonlyArray<Step<TreeContext>> = [
     name: 'config',
     run(ctx) {
       ctx.config = encodeConfig(imageConfig({
-        platform: platformOf(ctx), sourceDateEpoch: ctx.sourceDateEpoch, diffIds: ctx.layers!.map((l) => l.diffId), container: ctx.options.config ?? {},
+        platform: platformOf(ctx), sourceDateEpoch: ctx.sourceDateEpoch, diffIds: [...(ctx.base?.layers ?? []).map((l) => l.diffId), ...ctx.layers!.map((l) => l.diffId)], container: ctx.options.config ?? {},
+        ...(ctx.base ? { baseHistory: ctx.base.history } : {}),
         ...(ctx.layerNames ? { layerComments: ctx.layerNames } : {}),
       }));
     },
@@ -226,7 +236,7 @@ export const TREE_STEPS: ReadonlyArray<Step<TreeContext>> = [
         schemaVersion: 2,
         mediaType: MediaType.ociManifest,
         config: { mediaType: MediaType.ociConfig, digest: config!.digest, size: config!.bytes.length },
-        layers: layers!.map((layer) => ({ mediaType: layer.mediaType, digest: layer.digest, size: layer.size })),
+        layers: [...(ctx.base?.layers ?? []).map((l) => l.descriptor), ...layers!.map((layer) => ({ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }))],
         annotations: { [CREATED]: config!.value.created!, ...ctx.options.annotations },
       });
     },
@@ -239,7 +249,7 @@ export const TREE_STEPS: ReadonlyArray<Step<TreeContext>> = [
         manifest: manifest!,
         config: config!,
         platform: platformOf(ctx),
-        layers: layers!.map((layer, i) => ({ descriptor: manifest!.value.layers[i]!, diffId: layer.diffId, source: scratchFileSource(layer.path) })),
+        layers: [...(ctx.base?.layers ?? []), ...layers!.map((layer, i) => ({ descriptor: manifest!.value.layers[(ctx.base?.layers.length ?? 0) + i]!, diffId: layer.diffId, source: scratchFileSource(layer.path) }))],
       };
       let graph = imageGraph(image);
       const attach = ctx.options.attach ?? [];
@@ -298,6 +308,7 @@ export async function buildTree(ctx: TreeContext, meta: { sourceDateEpochFrom: B
       normalize: records.flatMap((r) => r.reports),
       warnings: [...meta.warnings],
     };
+    if (ctx.base) result.base = { manifest: ctx.base.manifest, layers: ctx.base.layers.map((l) => ({ digest: l.descriptor.digest, size: l.descriptor.size, mediaType: l.descriptor.mediaType })) };
     if (written?.index) result.index = { digest: written.index.digest, size: written.index.bytes.length, mediaType: MediaType.ociIndex };
     if (ctx.deflate) result.deflate = ctx.deflate;
     if (ctx.referrers) result.referrers = ctx.referrers;

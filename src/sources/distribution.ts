@@ -5,6 +5,7 @@
  * implements it and one more line in `sources/index.ts`.
  */
 import { z } from 'zod';
+import { baseLock } from '../spec/base-schema.js';
 import type { Entry } from '../archive/entry.js';
 import type { Cache } from '../fetch/cache.js';
 import type { Platform } from '../model/platform.js';
@@ -112,6 +113,8 @@ export const lockHeader = {
   lockVersion: z.literal(1),
   /** sha256 of the spec fields that decided the lock (see `Distribution.decisive`). */
   specDigest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  /** The spec's base image, pinned (see src/pipeline/base.ts). */
+  base: baseLock.optional(),
 };
 
 export const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
@@ -172,6 +175,13 @@ export interface Distribution<Source extends { distro: string } = { distro: stri
   lockedFiles(spec: SpecView<Source>, lock: Lock, ctx: { aptDir?: string }): LockedFile[];
   /** Installs the locked packages (verified files by key) into a tree, without running anything. */
   install(lock: Lock, files: ReadonlyMap<string, string>, tmp: string, sourceDateEpoch: number): Promise<InstalledTree>;
+  /**
+   * On a base image (docs/base-images.md): the base's files of the package database that our tree
+   * replaces, and how the base's records are kept in ours (the packages we install win). Paths
+   * are those `mergeBaseDatabase` reads; absent: our database files replace the base's.
+   */
+  readonly baseDatabaseFiles?: readonly string[];
+  mergeBaseDatabase?(entries: Map<string, Entry>, base: ReadonlyMap<string, Buffer>): string[];
   /** The OCI platform of an architecture name of this distribution, if known. */
   platform(architecture: string): Platform | undefined;
   /** The architecture a spec's source names. */

@@ -19,7 +19,9 @@ export type LockFile = AnyLock;
 
 /** The digest of the spec fields that decide what a lock contains; mirrors and image config are not among them. */
 export function specDigest(spec: ImageSpec): string {
-  const decisive = distributionFor(spec.source.distro).decisive(spec);
+  const d = distributionFor(spec.source.distro).decisive(spec);
+  // Only when there is one, so that the digest of a spec without a base is what it always was.
+  const decisive = spec.base === undefined ? d : { ...(d as object), base: spec.base };
   return `sha256:${createHash('sha256').update(canonicalBytes(decisive)).digest('hex')}`;
 }
 

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { PORT, SIGNAL } from '../model/config.js';
 import { DISTRIBUTIONS, DISTRIBUTION_SPEC_FIELDS, SOURCE_SCHEMAS } from '../sources/index.js';
 import { diskSpec } from './disk-schema.js';
+import { baseSpec } from './base-schema.js';
 
 
 const PASS = z.enum(['exclude', 'ldconfig-aux-cache', 'machine-id', 'random-seed', 'pacman-installdate', 'xattrs', 'clamp-mtime']);
@@ -72,6 +73,8 @@ export type LayersSpec = z.output<typeof layersSpec>;
 export const imageSpec = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" and "-"'),
   source: z.discriminatedUnion('distro', SOURCE_SCHEMAS),
+  base: baseSpec.optional()
+    .describe('A base image pinned by digest, under our layers: a reference, or { image: REF, remove: [PATH, …] }; see docs/base-images.md'),
   packages: z.array(PACKAGE_NAME).default([]),
   ...DISTRIBUTION_SPEC_FIELDS,
   config: containerConfig.default({}),

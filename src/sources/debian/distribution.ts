@@ -8,6 +8,10 @@ import { suiteRoots } from './mirrors.js';
 import { checkDebianSpec, debianSource, type DebianSource, type DebianSpec } from './schema.js';
 import { debianGenerated, isDebianGeneratorInput } from './generated.js';
 import { DPKG_STATUS, debianLockRecords, debianRecords, isDebianRecordFile } from './records.js';
+import { mergeStatus } from './dpkg-db.js';
+import { readEntryBytes } from '../../archive/content.js';
+
+const DPKG_DIVERSIONS = 'var/lib/dpkg/diversions';
 
 /** Debian architecture names → OCI platforms. */
 const PLATFORMS: Record<string, Platform> = {
@@ -87,6 +91,24 @@ export const debian = {
   architecture: (source) => source.architecture,
   lockedPackages: (lock) => lock.packages.map((p) => ({ distribution: 'debian', name: p.name, version: p.version, source: { name: p.source, version: p.sourceVersion } })),
   isDatabaseFile: (path) => path === DPKG_STATUS,
+  baseDatabaseFiles: [DPKG_STATUS, DPKG_DIVERSIONS],
+  mergeBaseDatabase(entries, base) {
+    const merged: string[] = [];
+    const ours = entries.get(DPKG_STATUS);
+    const theirs = base.get(DPKG_STATUS);
+    if (ours && theirs && ours.type === 'file') {
+      const data = Buffer.from(mergeStatus(theirs.toString('utf8'), readEntryBytes(ours).toString('utf8')));
+      entries.set(DPKG_STATUS, { ...ours, size: data.length, content: { kind: 'bytes', data } });
+      merged.push(DPKG_STATUS);
+    }
+    // We install no diversions: the base's stay as they are (our empty file would hide them).
+    const div = entries.get(DPKG_DIVERSIONS);
+    if (div && div.type === 'file' && div.size === 0 && (base.get(DPKG_DIVERSIONS)?.length ?? 0) > 0) {
+      entries.delete(DPKG_DIVERSIONS);
+      merged.push(DPKG_DIVERSIONS);
+    }
+    return merged;
+  },
   isDatabaseDir: (path) => /^var(\/lib(\/dpkg)?)?$/.test(path),
   installedPackages(files) {
     const status = files.get(DPKG_STATUS);

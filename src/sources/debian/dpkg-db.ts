@@ -62,3 +62,28 @@ export function dpkgDatabase(packages: UnpackedPackage[], read: ReadFile, mtime:
   }
   return out;
 }
+
+/** `Package` and `Architecture` of a status paragraph (its key: one record per package and architecture). */
+function statusKey(paragraph: string): string {
+  const pkg = /^Package:[ \t]*(\S+)/m.exec(paragraph)?.[1] ?? '';
+  const arch = /^Architecture:[ \t]*(\S+)/m.exec(paragraph)?.[1] ?? '';
+  return `${pkg}\0${arch}`;
+}
+
+function paragraphs(text: string): string[] {
+  return text.split(/\n(?:[ \t]*\n)+/).map((p) => p.replace(/\n+$/, '')).filter((p) => p.trim() !== '').map((p) => `${p}\n`);
+}
+
+/**
+ * The status of our packages installed over a base's: the base's paragraphs of packages we do not
+ * install, then ours, sorted by name (then architecture), as dpkg keeps them. Ours replace the
+ * base's records of the same package and architecture.
+ */
+export function mergeStatus(base: string, ours: string): string {
+  const out = new Map<string, string>();
+  for (const p of paragraphs(base)) out.set(statusKey(p), p);
+  for (const p of paragraphs(ours)) out.set(statusKey(p), p);
+  // By name, then architecture ("\0" sorts before any character of a name).
+  const sorted = [...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return sorted.map(([, p]) => p).join('\n');
+}
