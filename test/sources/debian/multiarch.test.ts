@@ -107,8 +107,23 @@ test('two architectures: one lock with a section each, one index with an image e
   assert.equal(readFileSync(join(tree, 'usr/share/hello/greeting.txt'), 'utf8'), 'hello\n');
   assert.match(readFileSync(join(tree, 'var/lib/dpkg/status'), 'utf8'), /Package: libc-test\nStatus: install ok installed[^]*Architecture: arm64/);
 
-  // Rebuilt, the same index.
+  // verify per platform: each platform's rebuilt image is the published index's entry for it.
+  for (const p of ['linux/arm64', 'linux/amd64']) {
+    const v = await ok(['verify', spec, '--offline', '--platform', p, '--against', `oci:${out}:t`], cache);
+    assert.match(v, new RegExp(`^reproduced ${raw.manifests[p === 'linux/amd64' ? 0 : 1]!.digest}`));
+  }
+  // Rebuilt, the same index; diff of the two indexes finds nothing.
   assert.equal((await ok(['build', spec, '--offline', '--output', `oci:${join(dir, 'again')}:t`], cache)).trim(), index);
+  for (const p of ['linux/arm64', 'linux/amd64']) {
+    const same = await run(['diff', `oci:${out}:t`, `oci:${join(dir, 'again')}:t`, '--platform', p], cache);
+    assert.equal(same.status, 0, same.stdout + same.stderr);
+  }
+  // diff per platform: the index's arm64 image and the one built alone differ only in what points
+  // at them (an index there, a platform-tagged manifest descriptor here), not in any layer or file.
+  const d = await run(['diff', `oci:${out}:t`, `oci:${join(dir, 'arm64-image')}:t`, '--platform', 'linux/arm64'], cache);
+  assert.equal(d.status, 1, d.stdout + d.stderr);
+  const diffs = d.stdout.split('Differences:\n')[1]!.trim().split('\n').map((l) => l.trim());
+  assert.ok(diffs.length > 0 && diffs.every((l) => l.startsWith('index: descriptor.')), d.stdout);
 });
 
 test('copy of the index to a registry and back keeps its digest', async () => {
