@@ -258,7 +258,8 @@ export async function prepareSpecTree(opts: Omit<SpecBuildOptions, 'output'>, ar
   let lock = whole;
   if (parts !== undefined) {
     const part = parts.find((x) => x.architecture === architecture);
-    if (!part) throw new ReproError('E_USAGE', `${opts.spec}: the spec builds ${parts.map((x) => x.architecture).join(', ')}; choose one with ${option('platform')}`);
+    // buildSpec always names one; a disk holds one architecture's tree.
+    if (!part) throw new ReproError('E_USAGE', `${opts.spec}: source.architectures (${parts.map((x) => x.architecture).join(', ')}) makes OCI images; a disk image is built from a spec of one source.architecture`);
     lock = part.lock as LockFile;
   }
   const lockDigest = `sha256:${createHash('sha256').update(readFileSync(lockPath)).digest('hex')}`;

@@ -146,6 +146,22 @@ test('copy of the index to a registry and back keeps its digest', async () => {
   }
 });
 
+test('a lock whose sections name a package it does not pin is refused, naming the field; diff of two equal indexes says identical', async () => {
+  const cache = join(dir, 'cache');
+  const spec = specFile('tampered', '  architectures: [amd64, arm64]\n');
+  await ok(['lock', spec], cache);
+  const path = join(dir, 'tampered/image.lock.json');
+  const lock = JSON.parse(readFileSync(path, 'utf8')) as Lock;
+  lock.architectures![1]!.packages[0] = 'not-there_arm64';
+  writeFileSync(path, JSON.stringify(lock));
+  const r = await run(['build', spec, '--output', `oci:${join(dir, 'tampered-out')}:t`], cache);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /architectures\.1\.packages\.0: not-there_arm64 is not among packages/);
+  const d = await run(['diff', `oci:${join(dir, 'two-image')}:t`, `oci:${join(dir, 'again')}:t`], cache);
+  assert.equal(d.status, 0, d.stdout + d.stderr);
+  assert.match(d.stdout, /identical/);
+});
+
 test('a single-architecture spec of the same repository still makes a lock of one architecture', async () => {
   const spec = specFile('one', '  architecture: arm64\n');
   await ok(['lock', spec], join(dir, 'cache'));
