@@ -162,6 +162,14 @@ test('a lock whose sections name a package it does not pin is refused, naming th
   assert.match(d.stdout, /identical/);
 });
 
+test('the inputs archive of a two-platform spec carries every .deb once: fetch --from it into an empty cache, build --offline gives the golden index', async () => {
+  const spec = join(dir, 'two/image.yaml');
+  await ok(['archive', spec, '--offline', '--output', `oci:${join(dir, 'inputs')}:1`], join(dir, 'cache'));
+  const fresh = join(dir, 'cache-fresh');
+  await ok(['fetch', spec, '--from', `oci:${join(dir, 'inputs')}:1`], fresh);
+  assert.equal((await ok(['build', spec, '--offline', '--output', `oci:${join(dir, 'from-archive')}:t`], fresh)).trim(), golden['index']);
+});
+
 test('a single-architecture spec of the same repository still makes a lock of one architecture', async () => {
   const spec = specFile('one', '  architecture: arm64\n');
   await ok(['lock', spec], join(dir, 'cache'));
