@@ -72,22 +72,22 @@ async function readSuite(suite: string, roots: string[], keys: Awaited<ReturnTyp
   const byArch = new Map<string, IndexPackage[]>();
   const ordered = [verified.root, ...roots.filter((m) => m !== verified!.root)];
   for (const architecture of architectures) {
-  const packages: IndexPackage[] = [];
-  byArch.set(architecture, packages);
-  for (const component of components) {
-    if (release.components.length > 0 && !release.components.includes(component)) {
-      throw new ReproError('E_SPEC', `source.components: ${component} is not in ${suite} (it has ${release.components.join(', ')})`);
+    const packages: IndexPackage[] = [];
+    byArch.set(architecture, packages);
+    for (const component of components) {
+      if (release.components.length > 0 && !release.components.includes(component)) {
+        throw new ReproError('E_SPEC', `source.components: ${component} is not in ${suite} (it has ${release.components.join(', ')})`);
+      }
+      const base = `${component}/binary-${architecture}/Packages`;
+      const path = [`${base}.gz`, `${base}.xz`, base].find((p) => release.files.has(p));
+      if (!path) throw new ReproError('E_BAD_INPUT', `the Release of ${suite} lists no ${base} index`);
+      const expected = release.files.get(path)!;
+      const { path: local } = await opts.cache.ensure(path, ordered.map((m) => `${m}/dists/${suite}/${path}`), expected);
+      const compression = path.endsWith('.gz') ? 'gzip' : path.endsWith('.xz') ? 'xz' : 'none';
+      const text = decompressStream(compression, createReadStream(local, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, path);
+      for (const p of await parsePackagesStream(text, component, architecture, path)) packages.push(p);
+      indexes.push({ path, size: expected.size, sha256: expected.sha256 });
     }
-    const base = `${component}/binary-${architecture}/Packages`;
-    const path = [`${base}.gz`, `${base}.xz`, base].find((p) => release.files.has(p));
-    if (!path) throw new ReproError('E_BAD_INPUT', `the Release of ${suite} lists no ${base} index`);
-    const expected = release.files.get(path)!;
-    const { path: local } = await opts.cache.ensure(path, ordered.map((m) => `${m}/dists/${suite}/${path}`), expected);
-    const compression = path.endsWith('.gz') ? 'gzip' : path.endsWith('.xz') ? 'xz' : 'none';
-    const text = decompressStream(compression, createReadStream(local, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, path);
-    for (const p of await parsePackagesStream(text, component, architecture, path)) packages.push(p);
-    indexes.push({ path, size: expected.size, sha256: expected.sha256 });
-  }
   }
   const inRelease = Buffer.from(verified.text, 'utf8');
   return {
