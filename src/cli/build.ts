@@ -19,7 +19,9 @@ export const IMAGE_OPTIONS_HELP = `  --source-date-epoch N      the build time i
                              the Release Date or the snapshot date in its lock; for a tar input,
                              its newest entry mtime; a directory needs one)
   --compression C            gzip (default), zstd or none
-  --platform OS/ARCH[/VAR]   platform recorded in the config (default linux/amd64)
+  --platform OS/ARCH[/VAR]   platform recorded in the config (default linux/amd64); for a spec,
+                             with source.architectures: build only this platform's image (the
+                             same as the index's image of it); without, the spec's platform
   --entrypoint JSON|STR      a JSON array (exec form) or a string run by /bin/sh -c
   --cmd JSON|STR             likewise, for the default arguments
   --env K=V                  an environment variable (repeatable, order kept)
@@ -319,7 +321,7 @@ function deflateOption(v: BuildFlagValues): 'auto' | 'native' | 'reference' {
 
 /** The build flags that apply to a spec build, as its options; `verify SPEC` rebuilds with them too. */
 export function specBuildOptions(spec: string, v: BuildFlagValues, io: Io): Omit<SpecBuildOptions, 'output'> {
-  const rootfsOnly = (['rootfs', 'compression', 'platform', 'entrypoint', 'cmd', 'env', 'workdir', 'user', 'label', 'expose', 'volume', 'stop-signal', 'exclude', 'normalize'] as const)
+  const rootfsOnly = (['rootfs', 'compression', 'entrypoint', 'cmd', 'env', 'workdir', 'user', 'label', 'expose', 'volume', 'stop-signal', 'exclude', 'normalize'] as const)
     .filter((k) => v[k] !== undefined);
   if (rootfsOnly.length > 0) {
     throw new ReproError('E_USAGE', `${spec}: --${rootfsOnly[0]} is set in the spec, not on the command line`);
@@ -332,6 +334,7 @@ export function specBuildOptions(spec: string, v: BuildFlagValues, io: Io): Omit
     ...(v.offline ? { offline: true } : {}),
     ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
     ...(v.annotation ? { annotations: keyValues(v.annotation, '--annotation')! } : {}),
+    ...(v.platform ? { platform: parsePlatform(v.platform) } : {}),
     tmpDir: tmpdir(),
     ...compressorOptions(v),
     onWarning: (m) => io.stderr(`warning: ${m}\n`),
@@ -371,14 +374,14 @@ export function reportSteps(reports: BuildResult['normalize'], io: Io): void {
   }
 }
 
-function reportBuild(r: BuildResult, io: Io, json: boolean): void {
+function reportBuild(r: BuildResult & { imageIndex?: { digest: string } }, io: Io, json: boolean): void {
   if (json) {
     io.stdout(`${JSON.stringify(r, null, 2)}\n`);
     return;
   }
   reportSteps(r.normalize, io);
   for (const x of r.referrers ?? []) io.stderr(`referrer ${x.digest} (${x.artifactType}) written beside the image\n`);
-  io.stdout(`${r.manifest.digest}\n`);
+  io.stdout(`${(r.imageIndex ?? r.manifest).digest}\n`);
 }
 
 /** build … --output disk:FILE.raw: a spec's disk: section, or a rootfs with --disk. */

@@ -15,7 +15,9 @@ Debian archive keyring). Mirrors: source.mirrors, else the host's apt sources. I
 cached ($XDG_CACHE_HOME/repro-image). With source.snapshot (or --snapshot), every suite is read
 from that snapshot of the archive (snapshot.debian.org's layout, below source.mirrors or
 https://snapshot.debian.org), the timestamp is written into the lock and is the default
-SOURCE_DATE_EPOCH; builds from the lock keep fetching from that snapshot.
+SOURCE_DATE_EPOCH; builds from the lock keep fetching from that snapshot. With
+source.architectures, each architecture is resolved from its own Packages indexes into one lock
+with a section per architecture (an Architecture: all package pinned once).
 Arch Linux: the repositories' databases of the snapshot are read (source.mirrors, else the Arch
 Linux Archive), the packages resolved as pacman -S would, downloaded into the cache and their
 signatures checked against the packagers' keyring (source.keyring, else the host's).

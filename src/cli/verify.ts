@@ -23,8 +23,9 @@ export const VERIFY_HELP = `Usage: repro-image verify --rootfs PATH [build optio
 
 Rebuilds an image from its inputs and checks it against a published one. REF is
 docker://HOST/REPO[:TAG|@DIGEST] (or any other image reference, such as an --archive kept before:
-see 'repro-image --help'); with an index, the image for --platform (default linux/amd64) is the
-one compared. Against containers-storage:NAME or docker-archive:FILE, which keep no manifest
+see 'repro-image --help'); with an index, the image for --platform (default linux/amd64; for a
+SPEC, its platform, or the first of its source.architectures) is the one compared: a spec of
+several architectures is verified one platform per run. Against containers-storage:NAME or docker-archive:FILE, which keep no manifest
 digest, the content is compared: the config digest, which covers every config field and the
 diff_ids of the uncompressed layers.
 Prints "reproduced sha256:..." when the rebuilt manifest digest is the published one; otherwise

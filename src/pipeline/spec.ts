@@ -17,18 +17,23 @@ import { confinedPath } from '../fs/confine.js';
 import { makeScratchDir } from '../fs/scratch.js';
 import { exposedPorts, type ContainerConfig } from '../model/config.js';
 import { ReproError, ioError, option } from '../model/errors.js';
-import { parsePlatform, type Platform } from '../model/platform.js';
+import { formatPlatform, parsePlatform, type Platform } from '../model/platform.js';
+import { MediaType } from '../model/media-types.js';
+import { encodeIndex } from '../model/oci-index.js';
+import { loadGraph, type ImageGraph } from '../image/graph.js';
+import { platformMatches } from '../image/select.js';
+import { openImage, writeGraph } from '../transports/index.js';
 import type { Distribution, InstalledTree, LockedFile } from '../sources/distribution.js';
 import { distributionFor } from '../sources/index.js';
 import { loadSpec, type LoadedSpec } from '../spec/load.js';
 import { checkLockMatches, lockPathFor, readLock, type LockFile } from '../spec/lockfile.js';
 import type { ImageSpec } from '../spec/schema.js';
-import { parseImageRef, type ImageRef } from '../transports/reference.js';
+import { formatImageRef, parseImageRef, type ImageRef } from '../transports/reference.js';
 import { PASS_NAMES } from './passes.js';
 import { readDirectory } from '../sources/rootfs/directory.js';
 import { checkImageOptions } from './rootfs.js';
 import type { StepRecord } from './steps.js';
-import { buildTree, type BuildResult, type ImageOptions } from './tree-steps.js';
+import { buildTree, type BlobInfo, type BuildResult, type ImageOptions } from './tree-steps.js';
 import { planLayers } from './layers.js';
 import type { Digest } from '../model/digest.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
@@ -205,6 +210,11 @@ async function addSpecFile(entries: Map<string, Entry>, loaded: LoadedSpec, i: n
 }
 
 export interface SpecBuildOptions extends Omit<ImageOptions, 'compression' | 'normalize' | 'config' | 'platform' | 'exclude' | 'keepXattrs'> {
+  /**
+   * With source.architectures, build only the image of this platform (a plain image, equal to the
+   * index's image of it); else it must be the spec's platform.
+   */
+  platform?: Platform;
   /** The image.yaml; its lock is SPEC.lock.json beside it. */
   spec: string;
   output: ImageRef | string;
@@ -238,17 +248,28 @@ export interface SpecTree {
   cleanup: () => Promise<void>;
 }
 
-/** Steps lock → fetch → install → files of a spec build, shared by image and disk outputs. */
-export async function prepareSpecTree(opts: Omit<SpecBuildOptions, 'output'>): Promise<SpecTree> {
+/**
+ * Steps lock → fetch → install → files of a spec build, shared by image and disk outputs. A lock
+ * of several architectures is built for one of them (`architecture`), from its own section.
+ */
+export async function prepareSpecTree(opts: Omit<SpecBuildOptions, 'output'>, architecture?: string): Promise<SpecTree> {
   const loaded = loadSpec(opts.spec);
   const { spec } = loaded;
   const records: StepRecord[] = [];
 
   // Step: lock
   const lockPath = lockPathFor(loaded.file);
-  const lock = readLock(lockPath);
-  checkLockMatches(lock, spec, lockPath, opts.spec);
-  const distribution = distributionOf(spec, lock);
+  const whole = readLock(lockPath);
+  checkLockMatches(whole, spec, lockPath, opts.spec);
+  const distribution = distributionOf(spec, whole);
+  const parts = distribution.split?.(whole);
+  let lock = whole;
+  if (parts !== undefined) {
+    const part = parts.find((x) => x.architecture === architecture);
+    // buildSpec always names one; a disk holds one architecture's tree.
+    if (!part) throw new ReproError('E_USAGE', `${opts.spec}: source.architectures (${parts.map((x) => x.architecture).join(', ')}) makes OCI images; a disk image is built from a spec of one source.architecture`);
+    lock = part.lock as LockFile;
+  }
   const lockDigest = `sha256:${createHash('sha256').update(readFileSync(lockPath)).digest('hex')}`;
   records.push({ step: 'lock', reports: [] });
 
@@ -295,10 +316,82 @@ export async function prepareSpecTree(opts: Omit<SpecBuildOptions, 'output'>): P
   }
 }
 
-export async function buildSpec(opts: SpecBuildOptions): Promise<BuildResult & { lock: { path: string; digest: string } }> {
+/** The platform of each architecture a spec builds one image for (source.architectures), in its order. */
+export function specPlatforms(spec: ImageSpec): Array<{ architecture: string; platform: Platform }> | undefined {
+  const d = distributionFor(spec.source.distro);
+  const archs = d.architectures?.(spec.source);
+  if (archs === undefined) return undefined;
+  return archs.map((architecture) => {
+    const platform = d.platform(architecture);
+    if (!platform) throw new ReproError('E_SPEC', `source.architectures: no OCI platform known for ${architecture}`);
+    return { architecture, platform };
+  });
+}
+
+export type SpecBuildResult = BuildResult & {
+  lock: { path: string; digest: string };
+  /** With source.architectures (and no platform option): the OCI index written, and each platform's image in it. */
+  imageIndex?: BlobInfo & { platforms: Array<{ platform: string; manifest: BlobInfo; config: BlobInfo; layers: BuildResult['layers'] }> };
+};
+
+export async function buildSpec(opts: SpecBuildOptions): Promise<SpecBuildResult> {
   checkImageOptions(opts);
   const output = typeof opts.output === 'string' ? parseImageRef(opts.output, option('output')) : opts.output;
-  const t = await prepareSpecTree(opts);
+  const spec = loadSpec(opts.spec).spec;
+  const platforms = specPlatforms(spec);
+  if (platforms === undefined) {
+    if (opts.platform !== undefined && formatPlatform(opts.platform) !== formatPlatform(specPlatform(spec)) && !platformMatches(opts.platform, specPlatform(spec))) {
+      throw new ReproError('E_USAGE', `${option('platform')} ${formatPlatform(opts.platform)}: the spec builds ${formatPlatform(specPlatform(spec))} only (source.architectures builds several)`);
+    }
+    return buildSpecOne(opts, output, undefined, specPlatform(spec));
+  }
+  if (opts.platform !== undefined) {
+    const want = opts.platform;
+    const hit = platforms.find((p) => platformMatches(want, p.platform));
+    if (!hit) throw new ReproError('E_USAGE', `${option('platform')} ${formatPlatform(want)}: the spec builds ${platforms.map((p) => formatPlatform(p.platform)).join(', ')}`);
+    return buildSpecOne(opts, output, hit.architecture, hit.platform);
+  }
+  if ((opts.attach ?? []).length > 0) throw new ReproError('E_UNSUPPORTED', `${opts.spec}: attachments (an SBOM, provenance) are made for one platform; build each with ${option('platform')}`);
+  if (output.transport === 'docker-archive') throw new ReproError('E_USAGE', `${opts.spec}: a docker-archive holds no index; build one platform with ${option('platform')}, or write oci:, oci-archive: or docker://`);
+  // Each platform's image into a layout of its own in scratch, then one index over them.
+  const scratch = await makeScratchDir(opts.tmpDir);
+  try {
+    const built: Array<{ platform: Platform; result: SpecBuildResult; graph: ImageGraph }> = [];
+    for (const [i, p] of platforms.entries()) {
+      const ref = parseImageRef(`oci:${join(scratch, `platform-${i}`)}`, option('output'));
+      const { registry: _r, ...local } = opts;
+      const result = await buildSpecOne(local, ref, p.architecture, p.platform);
+      built.push({ platform: p.platform, result, graph: await loadGraph(await openImage(ref)) });
+    }
+    built.sort((a, b) => (formatPlatform(a.platform) < formatPlatform(b.platform) ? -1 : formatPlatform(a.platform) > formatPlatform(b.platform) ? 1 : 0));
+    const index = encodeIndex({
+      schemaVersion: 2, mediaType: MediaType.ociIndex,
+      manifests: built.map((b) => ({ mediaType: MediaType.ociManifest, digest: b.result.manifest.digest, size: b.result.manifest.size, platform: b.platform })),
+    });
+    const root = { mediaType: MediaType.ociIndex, digest: index.digest, size: index.bytes.length };
+    const documents = built.flatMap((b) => b.graph.documents);
+    const blobs = new Map<string, ImageGraph['blobs'][number]>();
+    for (const b of built) for (const x of b.graph.blobs) if (!blobs.has(x.descriptor.digest)) blobs.set(x.descriptor.digest, x);
+    const graph: ImageGraph = { root, documents: [...documents, { descriptor: root, bytes: index.bytes }], blobs: [...blobs.values()] };
+    const first = built[0]!.result;
+    const written = await writeGraph(output, graph, first.sourceDateEpoch, opts.registry ? { registry: opts.registry } : {});
+    const imageIndex = {
+      ...root,
+      platforms: built.map((b) => ({ platform: formatPlatform(b.platform), manifest: b.result.manifest, config: b.result.config, layers: b.result.layers })),
+    };
+    const { index: _i, ...rest } = first;
+    return {
+      ...rest, reference: formatImageRef(output), imageIndex,
+      ...(written.index ? { index: { digest: written.index.digest, size: written.index.bytes.length, mediaType: MediaType.ociIndex } } : {}),
+      warnings: built.flatMap((b) => b.result.warnings),
+    };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+async function buildSpecOne(opts: Omit<SpecBuildOptions, 'output'>, output: ImageRef, architecture: string | undefined, platform: Platform): Promise<SpecBuildResult> {
+  const t = await prepareSpecTree(opts, architecture);
   try {
     const { spec } = t.loaded;
     const strategy = spec.layers;
@@ -307,10 +400,10 @@ export async function buildSpec(opts: SpecBuildOptions): Promise<BuildResult & {
     const config = base ? mergeContainerConfig(base.config.value.config, containerConfig(spec)) : containerConfig(spec);
     const result = await buildTree(
       {
-        entries: t.entries, output, tmp: t.tmp, label: opts.spec, sourceDateEpoch: t.sourceDateEpoch,
+        entries: t.entries, output, tmp: t.tmp, label: architecture === undefined ? opts.spec : `${opts.spec} (${architecture})`, sourceDateEpoch: t.sourceDateEpoch,
         ...(base ? { base: { manifest: { digest: base.lock.manifest.digest as Digest, size: base.lock.manifest.size, mediaType: base.lock.manifest.mediaType }, layers: base.layers, history: base.history, whiteouts: removalWhiteouts(base, baseRemoveOf(spec.base!), t.entries, t.sourceDateEpoch) } } : {}),
         ...(strategy === 'single' ? {} : { layering: (entries) => planLayers(entries, strategy, { distribution: t.distribution, specFiles: t.specFiles, where: t.loaded.file }) }),
-        options: { ...opts, compression: spec.compression, normalize: t.normalize, platform: specPlatform(spec), config, ...annotationsOf(spec, opts.annotations) },
+        options: { ...opts, compression: spec.compression, normalize: t.normalize, platform, config, ...annotationsOf(spec, opts.annotations) },
       },
       { sourceDateEpochFrom: t.sourceDateEpochFrom, warnings: [], before: t.records },
     );

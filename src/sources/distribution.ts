@@ -186,6 +186,13 @@ export interface Distribution<Source extends { distro: string } = { distro: stri
   platform(architecture: string): Platform | undefined;
   /** The architecture a spec's source names. */
   architecture(source: Source): string;
+  /** The architectures a spec's source names when it builds one image per architecture (an OCI index). */
+  architectures?(source: Source): string[] | undefined;
+  /**
+   * A lock of several architectures as one lock per architecture, each as a lock of that
+   * architecture alone would be (undefined for a lock of one architecture).
+   */
+  split?(lock: Lock): Array<{ architecture: string; lock: Lock }> | undefined;
   /** The packages a lock pins. */
   lockedPackages(lock: Lock): InstalledPackage[];
   /** Whether a path of an installed tree belongs to this distribution's package database. */

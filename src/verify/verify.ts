@@ -157,7 +157,8 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
   // The spec modules (schema, YAML, OpenPGP) are loaded only for a spec rebuild.
   const specs = opts.spec ? await import('../pipeline/spec.js') : undefined;
   const spec = opts.spec ? (await import('../spec/load.js')).loadSpec(opts.spec.spec).spec : undefined;
-  const platform = spec && specs ? specs.specPlatform(spec) : opts.build?.platform ?? DEFAULT_PLATFORM;
+  // A spec of several architectures is verified one platform at a time: the one asked for, else its first.
+  const platform = spec && specs ? opts.spec?.platform ?? specs.specPlatforms(spec)?.[0]?.platform ?? specs.specPlatform(spec) : opts.build?.platform ?? DEFAULT_PLATFORM;
   const published = await fetchPublished(against, platform, opts.registry ? { registry: opts.registry } : {});
   const rootfsDigest = opts.build ? await fileDigest(opts.build.rootfs) : undefined;
   const specDigest = opts.spec ? await fileDigest(opts.spec.spec, 'spec') : undefined;
@@ -167,7 +168,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
     let lock: { path: string; digest: string } | undefined;
     let built: BuildResult;
     if (opts.spec && specs) {
-      const r = await specs.buildSpec({ ...opts.spec, output });
+      const r = await specs.buildSpec({ ...opts.spec, output, ...(specs.specPlatforms(spec!) ? { platform } : {}) });
       lock = r.lock;
       built = r;
     } else {

@@ -20,6 +20,10 @@ export interface TestPackage {
   files: Record<string, string | { data: string; mode: number }>;
   conffiles?: string[];
   postinst?: string;
+  /** Architecture: all (one .deb listed in every architecture's index); default: one .deb per architecture. */
+  all?: boolean;
+  /** Files that differ by architecture (added to files in each architecture's .deb). */
+  archFiles?: (arch: string) => Record<string, string | { data: string; mode: number }>;
   /** dpkg-deb -Z: the compression of control.tar and data.tar (default xz). */
   compression?: 'xz' | 'gzip' | 'zstd' | 'none';
 }
@@ -37,10 +41,10 @@ export function makeKey(dir: string, name: string): { home: string; keyring: str
   return { home, keyring };
 }
 
-function buildDeb(work: string, p: TestPackage, out: string): void {
-  const root = join(work, `${p.name}_${p.version}`);
+function buildDeb(work: string, p: TestPackage, out: string, arch = 'amd64'): void {
+  const root = join(work, arch === 'amd64' ? `${p.name}_${p.version}` : `${p.name}_${p.version}_${arch}`);
   mkdirSync(join(root, 'DEBIAN'), { recursive: true });
-  const control = [`Package: ${p.name}`, `Version: ${p.version}`, 'Architecture: amd64', 'Maintainer: Test <t@repro-image.invalid>',
+  const control = [`Package: ${p.name}`, `Version: ${p.version}`, `Architecture: ${arch}`, 'Maintainer: Test <t@repro-image.invalid>',
     ...Object.entries(p.fields ?? {}).map(([k, v]) => `${k}: ${v}`), `Description: test package ${p.name}`, ' A package made by the repro-image tests.'].join('\n');
   writeFileSync(join(root, 'DEBIAN/control'), `${control}\n`);
   if (p.conffiles) writeFileSync(join(root, 'DEBIAN/conffiles'), p.conffiles.map((c) => `${c}\n`).join(''));
@@ -49,7 +53,8 @@ function buildDeb(work: string, p: TestPackage, out: string): void {
     chmodSync(join(root, 'DEBIAN/postinst'), 0o755);
   }
   const md5: string[] = [];
-  for (const [path, spec] of Object.entries(p.files).sort()) {
+  const files = { ...p.files, ...(arch === 'all' ? {} : p.archFiles?.(arch)) };
+  for (const [path, spec] of Object.entries(files).sort()) {
     const { data, mode } = typeof spec === 'string' ? { data: spec, mode: 0o644 } : spec;
     const abs = join(root, path);
     mkdirSync(dirname(abs), { recursive: true });
@@ -79,6 +84,8 @@ export interface RepoOptions {
   date?: string;
   /** Where the packages go below the repository (default pool/main). */
   pool?: string;
+  /** The architectures of the repository, each with its Packages index (default amd64 alone). */
+  architectures?: string[];
 }
 
 /** Writes a signed repository (dists/SUITE and its pool) into `repo`, building the packages under `work`. */
@@ -87,30 +94,38 @@ export function writeRepo(repo: string, work: string, packages: TestPackage[], s
   const poolPath = opts.pool ?? 'pool/main';
   const pool = join(repo, poolPath);
   mkdirSync(pool, { recursive: true });
-  const paragraphs: string[] = [];
+  const archs = opts.architectures ?? ['amd64'];
+  const byArch = new Map<string, string[]>(archs.map((a) => [a, []]));
   for (const p of packages) {
-    const file = `${p.name}_${p.version}_amd64.deb`;
-    buildDeb(work, p, join(pool, file));
-    const deb = readFileSync(join(pool, file));
-    const control = execFileSync('dpkg-deb', ['--field', join(pool, file)], { encoding: 'utf8' }).trimEnd();
-    paragraphs.push(`${control}\nFilename: ${poolPath}/${file}\nSize: ${deb.length}\nSHA256: ${createHash('sha256').update(deb).digest('hex')}\n`);
+    for (const arch of p.all ? ['all'] : archs) {
+      const file = `${p.name}_${p.version}_${arch}.deb`;
+      buildDeb(work, p, join(pool, file), arch);
+      const deb = readFileSync(join(pool, file));
+      const control = execFileSync('dpkg-deb', ['--field', join(pool, file)], { encoding: 'utf8' }).trimEnd();
+      const paragraph = `${control}\nFilename: ${poolPath}/${file}\nSize: ${deb.length}\nSHA256: ${createHash('sha256').update(deb).digest('hex')}\n`;
+      for (const a of arch === 'all' ? archs : [arch]) byArch.get(a)!.push(paragraph);
+    }
   }
   const dists = join(repo, 'dists', suite);
-  mkdirSync(join(dists, 'main/binary-amd64'), { recursive: true });
-  const packagesText = Buffer.from(paragraphs.join('\n'));
-  const gz = gzipSync(packagesText);
-  writeFileSync(join(dists, 'main/binary-amd64/Packages'), packagesText);
-  writeFileSync(join(dists, 'main/binary-amd64/Packages.gz'), gz);
   const line = (b: Buffer, path: string): string => ` ${createHash('sha256').update(b).digest('hex')} ${b.length} ${path}`;
-  const release = ['Origin: repro-image tests', `Suite: ${suite}`, `Codename: ${suite}`, `Date: ${opts.date ?? REPO_DATE}`, 'Architectures: amd64', 'Components: main',
-    'SHA256:', line(packagesText, 'main/binary-amd64/Packages'), line(gz, 'main/binary-amd64/Packages.gz')].join('\n');
+  const sums: string[] = [];
+  for (const arch of archs) {
+    mkdirSync(join(dists, `main/binary-${arch}`), { recursive: true });
+    const packagesText = Buffer.from(byArch.get(arch)!.join('\n'));
+    const gz = gzipSync(packagesText);
+    writeFileSync(join(dists, `main/binary-${arch}/Packages`), packagesText);
+    writeFileSync(join(dists, `main/binary-${arch}/Packages.gz`), gz);
+    sums.push(line(packagesText, `main/binary-${arch}/Packages`), line(gz, `main/binary-${arch}/Packages.gz`));
+  }
+  const release = ['Origin: repro-image tests', `Suite: ${suite}`, `Codename: ${suite}`, `Date: ${opts.date ?? REPO_DATE}`, `Architectures: ${archs.join(' ')}`, 'Components: main',
+    'SHA256:', ...sums].join('\n');
   writeFileSync(join(dists, 'Release'), `${release}\n`);
   execFileSync('gpg', ['--batch', '--quiet', '--yes', '--clearsign', '--output', join(dists, 'InRelease'), join(dists, 'Release')], { env: { ...process.env, GNUPGHOME: signer.home } });
 }
 
-export async function makeRepo(dir: string, packages: TestPackage[], signer: { home: string }): Promise<Repo> {
+export async function makeRepo(dir: string, packages: TestPackage[], signer: { home: string }, opts: RepoOptions = {}): Promise<Repo> {
   const repo = join(dir, 'repo');
-  writeRepo(repo, join(dir, 'pkgsrc'), packages, signer);
+  writeRepo(repo, join(dir, 'pkgsrc'), packages, signer, opts);
   const served = await serveDirectory(repo, '/debian');
   return { url: served.url, dir: repo, server: served.server, overrides: served.overrides, close: served.close };
 }

@@ -41,6 +41,8 @@ test('the shipped JSON Schema is the one the definition generates, and the examp
   const shipped = JSON.parse(readFileSync(join(ROOT, 'docs/image-spec.schema.json'), 'utf8')) as unknown;
   assert.deepEqual(shipped, jsonSchema());
   parseSpec(readFileSync(join(ROOT, 'examples/debian-minimal/image.yaml'), 'utf8'), 'examples/debian-minimal/image.yaml');
+  const multi = parseSpec(readFileSync(join(ROOT, 'examples/debian-minimal/multiarch.yaml'), 'utf8'), 'examples/debian-minimal/multiarch.yaml');
+  assert.deepEqual((multi.source as { architectures?: string[] }).architectures, ['amd64', 'arm64']);
 });
 
 test('host apt sources: deb822 and one-line files, disabled entries skipped, the suite first', () => {

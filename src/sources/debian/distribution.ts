@@ -3,7 +3,7 @@ import { ReproError, option } from '../../model/errors.js';
 import type { Platform } from '../../model/platform.js';
 import type { Distribution, InstalledPackage, LockedFile } from '../distribution.js';
 import { field, parseParagraphs } from './control.js';
-import { debianLock, type DebianLock } from './lockfile.js';
+import { debianLock, packageKey, type DebianLock } from './lockfile.js';
 import { suiteRoots } from './mirrors.js';
 import { checkDebianSpec, debianSource, type DebianSource, type DebianSpec } from './schema.js';
 import { debianGenerated, isDebianGeneratorInput } from './generated.js';
@@ -54,7 +54,8 @@ export const debian = {
     const s = spec as DebianSpec;
     return {
       source: {
-        distro: src.distro, suite: src.suite, components: src.components, architecture: src.architecture,
+        distro: src.distro, suite: src.suite, components: src.components,
+        ...(src.architectures === undefined ? { architecture: src.architecture } : { architectures: src.architectures }),
         ...(src.keyring === undefined ? {} : { keyring: src.keyring }),
         ...(src.extraSuites === undefined ? {} : { extraSuites: src.extraSuites }),
         ...(src.snapshot === undefined ? {} : { snapshot: src.snapshot }),
@@ -72,7 +73,8 @@ export const debian = {
   describeLock: (lock) => {
     const s = lock.source;
     const suites = [s.suite, ...(s.extraSuites ?? []).map((x) => x.suite)].join(', ');
-    return `${lock.packages.length} packages from ${suites} (${s.snapshot === undefined ? s.date : `snapshot ${s.snapshot}`})`;
+    const per = lock.architectures === undefined ? '' : ` (${lock.architectures.map((a) => `${a.architecture}: ${a.packages.length}`).join(', ')})`;
+    return `${lock.packages.length} packages${per} from ${suites} (${s.snapshot === undefined ? s.date : `snapshot ${s.snapshot}`})`;
   },
   lockedFiles(spec, lock, ctx) {
     const roots = new Map<string, string[]>();
@@ -82,13 +84,31 @@ export const debian = {
       return r;
     };
     return lock.packages.map((p): LockedFile => ({
-      key: p.name, filename: p.filename, size: p.size, sha256: p.sha256,
+      key: lock.architectures === undefined ? p.name : packageKey(p), filename: p.filename, size: p.size, sha256: p.sha256,
       urls: () => rootsOf(p.suite ?? lock.source.suite).map((m) => `${m}/${p.filename}`),
     }));
   },
   install: async (lock, files, tmp, sde) => (await import('./tree.js')).debianTree(lock, files, tmp, sde),
   platform: (architecture) => PLATFORMS[architecture],
-  architecture: (source) => source.architecture,
+  architecture: (source) => source.architectures?.[0] ?? source.architecture,
+  architectures: (source) => source.architectures,
+  split(lock) {
+    if (lock.architectures === undefined) return undefined;
+    const byKey = new Map(lock.packages.map((p) => [packageKey(p), p]));
+    const { architectures: _a, ...source } = lock.source;
+    return lock.architectures.map((a) => ({
+      architecture: a.architecture,
+      lock: {
+        lockVersion: lock.lockVersion, specDigest: lock.specDigest,
+        source: {
+          ...source, architecture: a.architecture,
+          indexes: lock.source.indexes.filter((x) => x.path.includes(`/binary-${a.architecture}/`)),
+          ...(source.extraSuites === undefined ? {} : { extraSuites: source.extraSuites.map((x) => ({ ...x, indexes: x.indexes.filter((i) => i.path.includes(`/binary-${a.architecture}/`)) })) }),
+        },
+        packages: a.packages.map((k) => byKey.get(k)!),
+      },
+    }));
+  },
   lockedPackages: (lock) => lock.packages.map((p) => ({ distribution: 'debian', name: p.name, version: p.version, source: { name: p.source, version: p.sourceVersion } })),
   isDatabaseFile: (path) => path === DPKG_STATUS,
   baseDatabaseFiles: [DPKG_STATUS, DPKG_DIVERSIONS],

@@ -13,7 +13,7 @@ import { ReproError, ioError, option } from '../../model/errors.js';
 import { fetchBytes } from '../../fetch/get.js';
 import { safeUrl } from '../../fetch/http.js';
 import type { LockContext } from '../distribution.js';
-import type { DebianLock } from './lockfile.js';
+import { packageKey, type DebianLock } from './lockfile.js';
 import type { DebianSpec } from './schema.js';
 import { decompressStream } from '../../archive/compress.js';
 import { suiteRoots } from './mirrors.js';
@@ -38,8 +38,8 @@ interface ReadSuite {
 }
 
 /** One suite's signed InRelease (from the first root that serves a valid one) and its Packages indexes. */
-async function readSuite(suite: string, roots: string[], keys: Awaited<ReturnType<typeof readKeyrings>>, spec: DebianSpec, opts: LockContext): Promise<ReadSuite> {
-  const { architecture, components } = spec.source;
+async function readSuite(suite: string, roots: string[], keys: Awaited<ReturnType<typeof readKeyrings>>, spec: DebianSpec, opts: LockContext, architectures: string[]): Promise<ReadSuite & { byArch: Map<string, IndexPackage[]> }> {
+  const { components } = spec.source;
   const failures: string[] = [];
   let verified: { text: string; data: string; signers: string[]; root: string } | undefined;
   for (const m of roots) {
@@ -61,30 +61,37 @@ async function readSuite(suite: string, roots: string[], keys: Awaited<ReturnTyp
   }
   opts.log?.(`InRelease of ${suite} from ${safeUrl(verified.root)}: signed by ${verified.signers.join(', ')}`);
   const release = parseRelease(verified.data, `${safeUrl(verified.root)}/dists/${suite}/InRelease`);
-  if (release.architectures.length > 0 && !release.architectures.includes(architecture)) {
-    throw new ReproError('E_SPEC', `source.architecture ${architecture} is not in ${suite} (it has ${release.architectures.join(', ')})`);
+  for (const architecture of architectures) {
+    if (release.architectures.length > 0 && !release.architectures.includes(architecture)) {
+      const field = spec.source.architectures === undefined ? 'source.architecture' : 'source.architectures:';
+      throw new ReproError('E_SPEC', `${field} ${architecture} is not in ${suite} (it has ${release.architectures.join(', ')})`);
+    }
   }
 
   const indexes: DebianLock['source']['indexes'] = [];
-  const packages: IndexPackage[] = [];
+  const byArch = new Map<string, IndexPackage[]>();
   const ordered = [verified.root, ...roots.filter((m) => m !== verified!.root)];
-  for (const component of components) {
-    if (release.components.length > 0 && !release.components.includes(component)) {
-      throw new ReproError('E_SPEC', `source.components: ${component} is not in ${suite} (it has ${release.components.join(', ')})`);
+  for (const architecture of architectures) {
+    const packages: IndexPackage[] = [];
+    byArch.set(architecture, packages);
+    for (const component of components) {
+      if (release.components.length > 0 && !release.components.includes(component)) {
+        throw new ReproError('E_SPEC', `source.components: ${component} is not in ${suite} (it has ${release.components.join(', ')})`);
+      }
+      const base = `${component}/binary-${architecture}/Packages`;
+      const path = [`${base}.gz`, `${base}.xz`, base].find((p) => release.files.has(p));
+      if (!path) throw new ReproError('E_BAD_INPUT', `the Release of ${suite} lists no ${base} index`);
+      const expected = release.files.get(path)!;
+      const { path: local } = await opts.cache.ensure(path, ordered.map((m) => `${m}/dists/${suite}/${path}`), expected);
+      const compression = path.endsWith('.gz') ? 'gzip' : path.endsWith('.xz') ? 'xz' : 'none';
+      const text = decompressStream(compression, createReadStream(local, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, path);
+      for (const p of await parsePackagesStream(text, component, architecture, path)) packages.push(p);
+      indexes.push({ path, size: expected.size, sha256: expected.sha256 });
     }
-    const base = `${component}/binary-${architecture}/Packages`;
-    const path = [`${base}.gz`, `${base}.xz`, base].find((p) => release.files.has(p));
-    if (!path) throw new ReproError('E_BAD_INPUT', `the Release of ${suite} lists no ${base} index`);
-    const expected = release.files.get(path)!;
-    const { path: local } = await opts.cache.ensure(path, ordered.map((m) => `${m}/dists/${suite}/${path}`), expected);
-    const compression = path.endsWith('.gz') ? 'gzip' : path.endsWith('.xz') ? 'xz' : 'none';
-    const text = decompressStream(compression, createReadStream(local, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, path);
-    for (const p of await parsePackagesStream(text, component, architecture, path)) packages.push(p);
-    indexes.push({ path, size: expected.size, sha256: expected.sha256 });
   }
   const inRelease = Buffer.from(verified.text, 'utf8');
   return {
-    suite, release, signers: verified.signers, indexes, packages,
+    suite, release, signers: verified.signers, indexes, packages: byArch.get(architectures[0]!)!, byArch,
     inRelease: { size: inRelease.length, sha256: createHash('sha256').update(inRelease).digest('hex') },
   };
 }
@@ -108,7 +115,8 @@ async function chooseSnapshot(spec: DebianSpec, opts: LockContext): Promise<stri
 }
 
 export async function lockDebian(spec: DebianSpec, opts: LockContext): Promise<DebianLock> {
-  const { suite, architecture, components } = spec.source;
+  const { suite, components } = spec.source;
+  const architectures = spec.source.architectures ?? [spec.source.architecture];
   const keyringPath = spec.source.keyring === undefined ? HOST_DEBIAN_KEYRING
     : isAbsolute(spec.source.keyring) ? spec.source.keyring : join(opts.specDir, spec.source.keyring);
   let keyringBytes: Buffer;
@@ -122,26 +130,53 @@ export async function lockDebian(spec: DebianSpec, opts: LockContext): Promise<D
   const keys = await readKeyrings([{ name: keyringPath, bytes: keyringBytes }]);
   const snapshot = await chooseSnapshot(spec, opts);
 
-  const main = await readSuite(suite, suiteRoots(spec.source, suite, snapshot, opts.aptDir), keys, spec, opts);
-  const extra: ReadSuite[] = [];
-  for (const s of spec.source.extraSuites ?? []) extra.push(await readSuite(s, suiteRoots(spec.source, s, snapshot, opts.aptDir), keys, spec, opts));
+  const main = await readSuite(suite, suiteRoots(spec.source, suite, snapshot, opts.aptDir), keys, spec, opts, architectures);
+  const extra: Array<Awaited<ReturnType<typeof readSuite>>> = [];
+  for (const s of spec.source.extraSuites ?? []) extra.push(await readSuite(s, suiteRoots(spec.source, s, snapshot, opts.aptDir), keys, spec, opts, architectures));
 
-  // Every suite's packages in one universe (the main suite's first); the suite each came from.
+  // Each architecture resolved on its own: every suite's packages of it in one universe (the main
+  // suite's first); the suite each came from.
   const from = new Map<IndexPackage, string>();
-  const all: IndexPackage[] = [];
-  for (const r of [main, ...extra]) for (const p of r.packages) { all.push(p); from.set(p, r.suite); }
-  const selected = resolve(makeUniverse(all), {
-    packages: spec.packages,
-    essential: spec.essential,
-    ...(spec.priority ? { priority: spec.priority } : {}),
+  const resolved = architectures.map((architecture) => {
+    const all: IndexPackage[] = [];
+    for (const r of [main, ...extra]) for (const p of r.byArch.get(architecture)!) { all.push(p); from.set(p, r.suite); }
+    return resolve(makeUniverse(all), {
+      packages: spec.packages,
+      essential: spec.essential,
+      ...(spec.priority ? { priority: spec.priority } : {}),
+    });
   });
+  const locked = (p: IndexPackage): DebianLock['packages'][number] => {
+    const s = from.get(p);
+    return {
+      name: p.name, version: p.version, architecture: p.architecture, filename: p.filename,
+      size: p.size, sha256: p.sha256, source: p.source, sourceVersion: p.sourceVersion, component: p.component,
+      ...(s !== undefined && s !== suite ? { suite: s } : {}),
+    };
+  };
+  const multi = spec.source.architectures !== undefined;
+  // Several architectures: every .deb once (an Architecture: all package shared), by name then architecture.
+  const union = new Map<string, DebianLock['packages'][number]>();
+  if (multi) {
+    for (const sel of resolved) {
+      for (const p of sel.map(locked)) {
+        const k = packageKey(p);
+        const had = union.get(k);
+        if (had && (had.sha256 !== p.sha256 || had.filename !== p.filename)) {
+          throw new ReproError('E_BAD_INPUT', `${k}: the architectures' indexes give different files (${had.filename}, ${p.filename}); lock the architectures separately`);
+        }
+        union.set(k, p);
+      }
+    }
+  }
+  const byKey = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
   return {
     lockVersion: 1,
     specDigest: opts.specDigest,
     source: {
       distro: 'debian', suite,
       ...(main.release.codename ? { codename: main.release.codename } : {}),
-      architecture, components,
+      ...(multi ? { architectures } : { architecture: architectures[0]! }), components,
       date: main.release.date,
       sourceDateEpoch: snapshot === undefined ? main.release.epoch : timestampEpoch(snapshot)!,
       inRelease: main.inRelease,
@@ -155,13 +190,7 @@ export async function lockDebian(spec: DebianSpec, opts: LockContext): Promise<D
         })),
       }),
     },
-    packages: selected.map((p) => {
-      const s = from.get(p);
-      return {
-        name: p.name, version: p.version, architecture: p.architecture, filename: p.filename,
-        size: p.size, sha256: p.sha256, source: p.source, sourceVersion: p.sourceVersion, component: p.component,
-        ...(s !== undefined && s !== suite ? { suite: s } : {}),
-      };
-    }),
+    packages: multi ? [...union.values()].sort((a, b) => byKey(a.name, b.name) || byKey(a.architecture, b.architecture)) : resolved[0]!.map(locked),
+    ...(multi ? { architectures: architectures.map((architecture, i) => ({ architecture, packages: resolved[i]!.map((p) => packageKey(p)).sort(byKey) })) } : {}),
   };
 }

@@ -28,13 +28,21 @@ export const debianLockedSuite = z.strictObject({
   indexes,
 });
 
+/**
+ * A lock of one architecture has `source.architecture`; a lock of several (`source.architectures`
+ * in the spec) has `source.architectures` instead, every .deb once in `packages` (an
+ * `Architecture: all` package needed by several architectures is listed, and fetched, once) and
+ * `architectures`: per architecture, the packages it installs as NAME_ARCH keys into `packages`.
+ * `source.indexes` then lists the Packages indexes of every architecture.
+ */
 export const debianLock = z.strictObject({
   ...lockHeader,
   source: z.strictObject({
     distro: z.literal('debian'),
     suite: z.string(),
     codename: z.string().optional(),
-    architecture: z.string(),
+    architecture: z.string().optional(),
+    architectures: z.array(z.string()).min(1).optional(),
     components: z.array(z.string()),
     date: z.string(),
     sourceDateEpoch: z.number().int(),
@@ -46,7 +54,30 @@ export const debianLock = z.strictObject({
     extraSuites: z.array(debianLockedSuite).optional(),
   }),
   packages: z.array(debianLockedPackage),
+  architectures: z.array(z.strictObject({ architecture: z.string(), packages: z.array(z.string()) })).min(1).optional(),
+}).superRefine((lock, ctx) => {
+  const multi = lock.source.architectures;
+  if ((lock.source.architecture === undefined) === (multi === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['source', 'architecture'], message: 'a lock has either source.architecture or source.architectures' });
+    return;
+  }
+  if ((multi === undefined) !== (lock.architectures === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['architectures'], message: multi === undefined ? 'only a lock of source.architectures has architectures' : 'a lock of source.architectures needs architectures' });
+    return;
+  }
+  if (multi === undefined) return;
+  const keys = new Set(lock.packages.map(packageKey));
+  if (keys.size !== lock.packages.length) ctx.addIssue({ code: 'custom', path: ['packages'], message: 'a package (NAME_ARCH) is listed twice' });
+  if (lock.architectures!.map((a) => a.architecture).join(' ') !== multi.join(' ')) {
+    ctx.addIssue({ code: 'custom', path: ['architectures'], message: 'the sections must be those of source.architectures, in its order' });
+  }
+  lock.architectures!.forEach((a, i) => a.packages.forEach((k, j) => {
+    if (!keys.has(k)) ctx.addIssue({ code: 'custom', path: ['architectures', i, 'packages', j], message: `${k} is not among packages` });
+  }));
 });
+
+/** How a lock of several architectures names a package: Debian's NAME_ARCH. */
+export const packageKey = (p: { name: string; architecture: string }): string => `${p.name}_${p.architecture}`;
 
 export type DebianLock = z.output<typeof debianLock>;
 export type DebianLockedPackage = z.output<typeof debianLockedPackage>;

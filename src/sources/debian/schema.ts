@@ -18,6 +18,8 @@ export const debianSource = z.strictObject({
     .describe('Resolve against this snapshot of the archive (snapshot.debian.org layout: <base>/archive/debian/<timestamp>/); latest: the newest, chosen by lock and written into the lock. Also the default SOURCE_DATE_EPOCH'),
   components: z.array(z.string().regex(/^[a-z0-9][a-z0-9/-]*$/)).min(1).default(['main']),
   architecture: z.string().regex(/^[a-z0-9-]+$/).default('amd64'),
+  architectures: z.array(z.string().regex(/^[a-z0-9-]+$/)).min(1).optional()
+    .describe('Build one image per architecture, each resolved from its own Packages indexes, into one lock and one OCI index (sorted by platform); replaces architecture'),
   mirrors: z.array(z.url({ protocol: /^(https?|file)$/ })).min(1).optional()
     .describe('Mirror base URLs, tried in order; default: the host apt configuration. With snapshot: snapshot service bases (<base>/archive/<archive>/<timestamp>/ below them); default: https://snapshot.debian.org'),
   keyring: z.string().min(1).optional()
@@ -41,6 +43,17 @@ export function checkDebianSpec(spec: SpecView<{ distro: string }>, issue: (path
       if (!/^[a-z0-9][a-z0-9+.-]+$/.test(p)) issue(['packages', i], 'a package name');
     });
     const src = spec.source as Partial<DebianSource>;
+    if (src.architectures !== undefined) {
+      if (src.architecture !== undefined && src.architecture !== 'amd64') issue(['source', 'architecture'], 'give architecture or architectures, not both');
+      const archs = new Set<string>();
+      src.architectures.forEach((a, i) => {
+        if (archs.has(a)) issue(['source', 'architectures', i], `${a} is listed twice`);
+        archs.add(a);
+      });
+      if (spec['platform'] !== undefined) issue(['platform'], 'with source.architectures, each image\'s platform is its architecture\'s');
+      // A base image is one platform's image: building several platforms on it would need one base per platform.
+      if (spec['base'] !== undefined) issue(['base'], 'a base image is one platform\'s image; a spec with source.architectures cannot build on it');
+    }
     const seen = new Set([src.suite]);
     (src.extraSuites ?? []).forEach((s, i) => {
       if (seen.has(s)) issue(['source', 'extraSuites', i], `${s} is listed twice (suite or extraSuites)`);
