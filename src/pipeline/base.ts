@@ -6,7 +6,8 @@
  * the image as they are (the same descriptors, never recompressed); its tree, flattened, is what
  * our part is compared against for the whiteouts of `base.remove`.
  */
-import type { BaseLock, BaseSpec } from '../spec/base-schema.js';
+import type { BaseSpec } from '../spec/base-schema.js';
+import type { BaseLock } from '../sources/base-lock.js';
 import type { Entry } from '../archive/entry.js';
 import { Cache } from '../fetch/cache.js';
 import { fileSource } from '../image/file-source.js';
@@ -25,7 +26,8 @@ import type { Platform } from '../model/platform.js';
 import { openImage, type TransportOptions } from '../transports/index.js';
 import { formatImageRef, parseImageRef, type ImageRef } from '../transports/reference.js';
 
-export { baseLock, baseSpec, type BaseLock, type BaseSpec } from '../spec/base-schema.js';
+export { baseSpec, type BaseSpec } from '../spec/base-schema.js';
+export { baseLock, type BaseLock } from '../sources/base-lock.js';
 
 export function baseImageOf(b: BaseSpec): string {
   return typeof b === 'string' ? b : b.image;

@@ -5,7 +5,7 @@
  * implements it and one more line in `sources/index.ts`.
  */
 import { z } from 'zod';
-import { baseLock } from '../spec/base-schema.js';
+import { baseLock } from './base-lock.js';
 import type { Entry } from '../archive/entry.js';
 import type { Cache } from '../fetch/cache.js';
 import type { Platform } from '../model/platform.js';

@@ -1,17 +1,5 @@
-/** The shapes of `base:` in a spec and in its lock (src/pipeline/base.ts, docs/base-images.md). */
+/** The shape of `base:` in a spec (src/pipeline/base.ts, docs/base-images.md); the lock's is sources/base-lock.ts. */
 import { z } from 'zod';
-
-const DIGEST = z.string().regex(/^sha256:[0-9a-f]{64}$/);
-const descriptor = z.strictObject({ mediaType: z.string().min(1), digest: DIGEST, size: z.number().int().min(0) });
-
-/** The lock's `base`: the reference as the spec wrote it and every blob of the image it names. */
-export const baseLock = z.strictObject({
-  ref: z.string().min(1),
-  manifest: descriptor,
-  config: descriptor,
-  layers: z.array(descriptor),
-});
-export type BaseLock = z.output<typeof baseLock>;
 
 /** `base:` in the spec: a reference, or one with paths of the base to remove. */
 export const baseSpec = z.union([
