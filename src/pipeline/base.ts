@@ -173,7 +173,13 @@ export function mergeContainerConfig(base: ContainerConfig | undefined, ours: Co
  */
 export function removalWhiteouts(base: BaseImage, remove: string[], ours: ReadonlyMap<string, Entry>, mtime: number): Entry[] {
   const out: Entry[] = [];
+  const done: string[] = [];
   for (const p of remove) {
+    if (p.split('/').some((s) => s === '' || s === '.' || s === '..')) throw new ReproError('E_SPEC', `base.remove: ${JSON.stringify(`/${p}`)} has an empty, '.' or '..' segment; name the path as the base's tree has it`);
+    // One whiteout for the outermost path only (sorted: a path comes after any it is under); a
+    // DIR/.wh.NAME below a whited-out DIR makes some runtimes recreate DIR.
+    if (done.some((q) => p === q || p.startsWith(`${q}/`))) continue;
+    done.push(p);
     if (!base.flat.has(p)) throw new ReproError('E_SPEC', `base.remove: /${p} is not in the base ${base.lock.ref}`);
     if (ours.has(p)) throw new ReproError('E_SPEC', `base.remove: /${p} is removed from the base and put back by the packages or files: of the spec; keep one of them`);
     const i = p.lastIndexOf('/');
