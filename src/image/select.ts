@@ -15,10 +15,18 @@ export function platformOf(config: Pick<ImageConfig, 'os' | 'architecture' | 'va
   return { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) };
 }
 
+/**
+ * A platform's variant as containerd normalises it: arm64 without a variant is arm64/v8 (images
+ * built by `docker build` often leave it out, Debian's arm64 is linux/arm64/v8).
+ */
+function variantOf(p: Platform): string | undefined {
+  return p.variant ?? (p.architecture === 'arm64' ? 'v8' : undefined);
+}
+
 /** Whether `have` is the platform `want` asks for (a `want` without a variant takes any variant). */
 export function platformMatches(want: Platform, have: Platform | undefined): boolean {
   if (!have) return false;
-  return have.os === want.os && have.architecture === want.architecture && (want.variant === undefined || have.variant === want.variant);
+  return have.os === want.os && have.architecture === want.architecture && (want.variant === undefined || variantOf(have) === variantOf(want));
 }
 
 function listed(index: ImageIndex): string {

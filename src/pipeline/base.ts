@@ -15,6 +15,7 @@ import { flattenLayers, type FlatEntry } from '../image/flatten.js';
 import type { Layer } from '../image/image.js';
 import { layerReader } from '../image/layer.js';
 import { readImage } from '../image/read.js';
+import { platformMatches } from '../image/select.js';
 import { readVerified, verifyStream } from '../image/verified.js';
 import { parseConfig, type ContainerConfig, type HistoryEntry, type ImageConfig } from '../model/config.js';
 import type { Descriptor } from '../model/descriptor.js';
@@ -70,7 +71,7 @@ export async function lockBase(s: string, platform: Platform, opts: TransportOpt
   }
   const img = await readImage(opened, `base ${s}`, platform);
   const got = img.platform;
-  if (got.os !== platform.os || got.architecture !== platform.architecture || (platform.variant !== undefined && got.variant !== platform.variant)) {
+  if (!platformMatches(platform, got)) {
     const show = (p: Platform): string => `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
     throw new ReproError('E_SPEC', `base: ${s} is an image for ${show(got)}, the spec builds ${show(platform)}`);
   }
