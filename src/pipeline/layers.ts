@@ -44,6 +44,18 @@ export interface LayerInputs {
   specFiles: ReadonlyMap<string, string>;
   /** Names the spec in messages. */
   where: string;
+  /**
+   * On a base image: the packages of our own part (the database also holds the base's records,
+   * merged in, whose files are in the base's layers); only these are cut into layers.
+   */
+  ownPackages?: ReadonlySet<string>;
+}
+
+/** The package records of a tree's database, as the distribution reads them. */
+export function treePackages(entries: ReadonlyMap<string, Entry>, d: LayerInputs['distribution']): PackageRecord[] {
+  const records = new Map<string, Buffer>();
+  for (const e of entries.values()) if (e.type === 'file' && d.isRecordFile(e.path)) records.set(e.path, readEntryBytes(e));
+  return d.packageRecords(records);
 }
 
 /** Popularity of each package: how many packages of the set have it in their dependency closure. */
@@ -136,10 +148,9 @@ function groupsOf(strategy: Exclude<LayersSpec, 'single'>, packages: readonly Pa
 
 /** Cuts a tree into the layers of a strategy other than `single`. */
 export function planLayers(entries: ReadonlyMap<string, Entry>, strategy: Exclude<LayersSpec, 'single'>, inputs: LayerInputs): PlannedLayer[] {
-  const { distribution: d } = inputs;
-  const records = new Map<string, Buffer>();
-  for (const e of entries.values()) if (e.type === 'file' && d.isRecordFile(e.path)) records.set(e.path, readEntryBytes(e));
-  const packages = d.packageRecords(records);
+  const { distribution: d, ownPackages } = inputs;
+  const all = treePackages(entries, d);
+  const packages = ownPackages ? all.filter((p) => ownPackages.has(p.name)) : all;
   const { names, packageLayer, filesLayer, destLayer } = groupsOf(strategy, packages, inputs.where);
   const last = names.length - 1;
   const specLayer = (path: string): number | undefined => {

@@ -34,7 +34,7 @@ import { readDirectory } from '../sources/rootfs/directory.js';
 import { checkImageOptions } from './rootfs.js';
 import type { StepRecord } from './steps.js';
 import { buildTree, type BlobInfo, type BuildResult, type ImageOptions } from './tree-steps.js';
-import { planLayers } from './layers.js';
+import { planLayers, treePackages } from './layers.js';
 import type { Digest } from '../model/digest.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
 import { baseRemoveOf, fetchBase, mergeContainerConfig, readBase, removalWhiteouts, type BaseImage } from './base.js';
@@ -242,6 +242,8 @@ export interface SpecTree {
   lock: { path: string; digest: string };
   /** Paths the spec's `files:` put into the tree → the dest of the entry that put each there. */
   specFiles: Map<string, string>;
+  /** With a base: the packages of our own part (see LayerInputs.ownPackages). */
+  ownPackages?: ReadonlySet<string>;
   /** The spec's base image, read from the cache. */
   base?: BaseImage;
   tmp: string;
@@ -299,6 +301,9 @@ export async function prepareSpecTree(opts: Omit<SpecBuildOptions, 'output'>, ar
 
     // Step: base (its tree read from the cache; its package database kept in ours)
     const base = lock.base ? await readBase(lock.base, cache, distribution.baseDatabaseFiles ?? []) : undefined;
+    // Our own packages, read before the base's records are merged into the database: `layers:`
+    // cuts these only (the base's packages are in the base's layers).
+    const ownPackages = base ? new Set(treePackages(installed.entries, distribution).map((p) => p.name)) : undefined;
     if (base) {
       const merged = distribution.mergeBaseDatabase?.(installed.entries, base.kept) ?? [];
       records.push({ step: 'base', reports: merged.length > 0 ? [{ name: 'base package database', changed: merged.length, examples: merged, paths: merged }] : [] });
@@ -307,7 +312,7 @@ export async function prepareSpecTree(opts: Omit<SpecBuildOptions, 'output'>, ar
     return {
       loaded, distribution, entries: installed.entries, sourceDateEpoch: sde,
       sourceDateEpochFrom: opts.sourceDateEpoch !== undefined ? 'option' : distribution.epochFrom(lock),
-      records, normalize, lock: { path: lockPath, digest: lockDigest }, specFiles: origin, ...(base ? { base } : {}), tmp, cleanup: installed.cleanup,
+      records, normalize, lock: { path: lockPath, digest: lockDigest }, specFiles: origin, ...(base ? { base } : {}), ...(ownPackages ? { ownPackages } : {}), tmp, cleanup: installed.cleanup,
     };
   } catch (e) {
     await cleanup?.();
@@ -402,7 +407,7 @@ async function buildSpecOne(opts: Omit<SpecBuildOptions, 'output'>, output: Imag
       {
         entries: t.entries, output, tmp: t.tmp, label: architecture === undefined ? opts.spec : `${opts.spec} (${architecture})`, sourceDateEpoch: t.sourceDateEpoch,
         ...(base ? { base: { manifest: { digest: base.lock.manifest.digest as Digest, size: base.lock.manifest.size, mediaType: base.lock.manifest.mediaType }, layers: base.layers, history: base.history, whiteouts: removalWhiteouts(base, baseRemoveOf(spec.base!), t.entries, t.sourceDateEpoch) } } : {}),
-        ...(strategy === 'single' ? {} : { layering: (entries) => planLayers(entries, strategy, { distribution: t.distribution, specFiles: t.specFiles, where: t.loaded.file }) }),
+        ...(strategy === 'single' ? {} : { layering: (entries) => planLayers(entries, strategy, { distribution: t.distribution, specFiles: t.specFiles, where: t.loaded.file, ...(t.ownPackages ? { ownPackages: t.ownPackages } : {}) }) }),
         options: { ...opts, compression: spec.compression, normalize: t.normalize, platform, config, ...annotationsOf(spec, opts.annotations) },
       },
       { sourceDateEpochFrom: t.sourceDateEpochFrom, warnings: [], before: t.records },

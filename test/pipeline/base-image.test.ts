@@ -203,7 +203,7 @@ test('the same image from an oci: base, pinned by digest', async () => {
   assert.equal(b.stdout.trim(), outDigest);
 });
 
-test('layers: cuts our part only; the base layer first as it is, the whiteout in our last layer, the same tree; build --json names the base; --sbom builds', async () => {
+test('layers: cuts our part only (the base\'s packages are not ours to place); the base layer first as it is, the whiteout in our last layer, the same tree; build --json names the base; --sbom builds', async () => {
   const s = specFile('layered', `oci:${baseLayout}:@${baseDigest}`);
   writeFileSync(s, `${readFileSync(s, 'utf8')}layers:\n  - packages: rest\n  - files: all\n`);
   assert.equal((await run(['lock', s])).status, 0);
@@ -218,6 +218,9 @@ test('layers: cuts our part only; the base layer first as it is, the whiteout in
   assert.deepEqual(img.manifest.value.layers[0], base.manifest.value.layers[0]);
   assert.equal(img.manifest.value.layers.length, 1 + r.layers.length);
   assert.ok(r.layers.length >= 3, r.layers.map((l) => l.name).join(', '));
+  // Only our packages are cut into layers: the base's (base-only) are in the base's layer.
+  const restName = r.layers.map((l) => l.name).find((n) => n.startsWith('packages: rest'));
+  assert.ok(restName !== undefined && !restName.includes('base-only'), restName);
   const last = new Set<string>();
   for await (const { member } of img.layers[img.layers.length - 1]!.members()) last.add(member.name);
   assert.ok(last.has('etc/.wh.old.conf'), [...last].join(' '));
