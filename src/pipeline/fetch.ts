@@ -2,9 +2,7 @@
 import { Cache } from '../fetch/cache.js';
 import { ReproError, option } from '../model/errors.js';
 import { loadSpec } from '../spec/load.js';
-import { checkLockMatches, lockPathFor, readLock } from '../spec/lockfile.js';
-import { readFileSync } from 'node:fs';
-import { ioError } from '../model/errors.js';
+import { checkLockMatches, lockPathFor, readLockFile } from '../spec/lockfile.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
 import type { ImageRef } from '../transports/reference.js';
 import { fetchFromArchive } from './inputs-archive.js';
@@ -42,16 +40,10 @@ export async function fetch(opts: FetchOptions): Promise<FetchResult> {
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new ReproError('E_USAGE', `${option('jobs')}: expected 1 to 64, got ${JSON.stringify(opts.jobs)}`);
   const loaded = loadSpec(opts.spec);
   const lockPath = lockPathFor(loaded.file);
-  const lock = readLock(lockPath);
+  const { lock, bytes: lockBytes } = readLockFile(lockPath);
   checkLockMatches(lock, loaded.spec, lockPath, opts.spec);
   const cache = new Cache(opts.cacheDir);
   if (opts.from !== undefined) {
-    let lockBytes: Buffer;
-    try {
-      lockBytes = readFileSync(lockPath);
-    } catch (e) {
-      throw ioError(e, `cannot read ${lockPath}`);
-    }
     const files = await fetchFromArchive(loaded.spec, lock, lockBytes, cache, {
       from: opts.from, ...(opts.registry ? { registry: opts.registry } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });

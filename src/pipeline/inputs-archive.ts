@@ -31,7 +31,7 @@ import { encodeManifest, parseManifest, type Manifest } from '../model/manifest.
 import { MediaType, isManifestType } from '../model/media-types.js';
 import type { LockedFile } from '../sources/distribution.js';
 import { loadSpec } from '../spec/load.js';
-import { checkLockMatches, lockPathFor, readLock, type LockFile } from '../spec/lockfile.js';
+import { checkLockMatches, lockPathFor, readLockFile, type LockFile } from '../spec/lockfile.js';
 import type { ImageSpec } from '../spec/schema.js';
 import { openImage, writeGraph, type TransportOptions } from '../transports/index.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
@@ -173,7 +173,7 @@ interface CheckedInputs {
 async function checkedInputs(opts: InputsArtifactOptions): Promise<CheckedInputs> {
   const loaded = loadSpec(opts.spec);
   const lockPath = lockPathFor(loaded.file);
-  const lock = readLock(lockPath);
+  const { lock, bytes: lockBytes } = readLockFile(lockPath);
   checkLockMatches(lock, loaded.spec, lockPath, opts.spec);
   const cache = new Cache(opts.cacheDir);
   const paths = await fetchLocked(loaded.spec, lock, {
@@ -187,7 +187,7 @@ async function checkedInputs(opts: InputsArtifactOptions): Promise<CheckedInputs
     verifyCached(path, p, buf);
     return { p, path };
   });
-  return { specBytes: readFileSync(loaded.file), specName: basename(loaded.file), lockBytes: readFileSync(lockPath), lockName: basename(lockPath), lock, files };
+  return { specBytes: readFileSync(loaded.file), specName: basename(loaded.file), lockBytes, lockName: basename(lockPath), lock, files };
 }
 
 /**

@@ -6,7 +6,7 @@
  * manifest → output (tree-steps.ts). Nothing here knows which distribution it builds.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parentOf, type Entry } from '../archive/entry.js';
@@ -26,7 +26,7 @@ import { openImage, writeGraph } from '../transports/index.js';
 import type { Distribution, InstalledTree, LockedFile } from '../sources/distribution.js';
 import { distributionFor } from '../sources/index.js';
 import { loadSpec, type LoadedSpec } from '../spec/load.js';
-import { checkLockMatches, lockPathFor, readLock, type LockFile } from '../spec/lockfile.js';
+import { checkLockMatches, lockPathFor, readLockFile, type LockFile } from '../spec/lockfile.js';
 import type { ImageSpec } from '../spec/schema.js';
 import { formatImageRef, parseImageRef, type ImageRef } from '../transports/reference.js';
 import { PASS_NAMES } from './passes.js';
@@ -261,7 +261,7 @@ export async function prepareSpecTree(opts: Omit<SpecBuildOptions, 'output'>, ar
 
   // Step: lock
   const lockPath = lockPathFor(loaded.file);
-  const whole = readLock(lockPath);
+  const { lock: whole, digest: lockDigest } = readLockFile(lockPath);
   checkLockMatches(whole, spec, lockPath, opts.spec);
   const distribution = distributionOf(spec, whole);
   const parts = distribution.split?.(whole);
@@ -272,7 +272,6 @@ export async function prepareSpecTree(opts: Omit<SpecBuildOptions, 'output'>, ar
     if (!part) throw new ReproError('E_USAGE', `${opts.spec}: source.architectures (${parts.map((x) => x.architecture).join(', ')}) makes OCI images; a disk image is built from a spec of one source.architecture`);
     lock = part.lock as LockFile;
   }
-  const lockDigest = `sha256:${createHash('sha256').update(readFileSync(lockPath)).digest('hex')}`;
   records.push({ step: 'lock', reports: [] });
 
   // Step: fetch

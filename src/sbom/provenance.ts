@@ -18,7 +18,7 @@ import type { BuiltImage } from '../pipeline/tree-steps.js';
 import { lockedFiles } from '../pipeline/spec.js';
 import { distributionFor } from '../sources/index.js';
 import { loadSpec } from '../spec/load.js';
-import { checkLockMatches, lockPathFor, readLock } from '../spec/lockfile.js';
+import { checkLockMatches, lockPathFor, readLockFile } from '../spec/lockfile.js';
 import { rfc3339 } from './document.js';
 import { INTOTO_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, STATEMENT_TYPE, checkUri, digestSet, encodeStatement, sha256Hex, type ResourceDescriptor, type Statement } from './intoto.js';
 
@@ -90,7 +90,7 @@ export function provenanceMaker(opts: ProvenanceOptions): (image: ProvenanceSubj
   const loaded = loadSpec(opts.spec);
   const { spec } = loaded;
   const lockPath = lockPathFor(loaded.file);
-  const lock = readLock(lockPath);
+  const { lock, bytes: lockBytes } = readLockFile(lockPath);
   checkLockMatches(lock, spec, lockPath, opts.spec);
   const read = (p: string): Buffer => {
     try {
@@ -100,7 +100,6 @@ export function provenanceMaker(opts: ProvenanceOptions): (image: ProvenanceSubj
     }
   };
   const specBytes = read(loaded.file);
-  const lockBytes = read(lockPath);
   const distribution = distributionFor(spec.source.distro);
   const purls = new Map(distribution.lockRecords(lock).map((r) => [r.name, r.purl]));
   const dependencies: ResourceDescriptor[] = lockedFiles(spec, lock)

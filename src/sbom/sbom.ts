@@ -4,16 +4,15 @@
  * The time is SOURCE_DATE_EPOCH: the option, else the image config's `created`, else the lock's.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { flattenLayers } from '../image/flatten.js';
 import { readImage } from '../image/read.js';
-import { ReproError, ioError, option } from '../model/errors.js';
+import { ReproError, option } from '../model/errors.js';
 import type { Platform } from '../model/platform.js';
 import { checkPlatform } from '../pipeline/validate.js';
 import type { PackageRecord } from '../sources/distribution.js';
 import { DISTRIBUTIONS, distributionFor } from '../sources/index.js';
 import { loadSpec } from '../spec/load.js';
-import { lockPathFor, readLock } from '../spec/lockfile.js';
+import { lockPathFor, readLockFile } from '../spec/lockfile.js';
 import { openImage } from '../transports/index.js';
 import { formatImageRef, isImageReference, parseImageRef } from '../transports/reference.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
@@ -79,14 +78,8 @@ export async function sbom(opts: SbomOptions): Promise<SbomResult> {
   }
   const loaded = loadSpec(opts.target);
   const lockPath = lockPathFor(loaded.file);
-  const lock = readLock(lockPath);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(lockPath);
-  } catch (e) {
-    throw ioError(e, `cannot read ${lockPath}`);
-  }
-  const subject: SbomSubject = { kind: 'lock', name: loaded.spec.name, digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}` };
+  const { lock, digest } = readLockFile(lockPath);
+  const subject: SbomSubject = { kind: 'lock', name: loaded.spec.name, digest };
   const packages = distributionFor(lock.source.distro).lockRecords(lock as never);
   return encodeSbom(format, { subject, created: opts.sourceDateEpoch ?? lock.source.sourceDateEpoch, packages });
 }

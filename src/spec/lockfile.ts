@@ -45,7 +45,23 @@ export const MAX_LOCK_BYTES = 64 << 20;
  * folder (a symlink out of it is refused: a lock linked to /etc/shadow would have been quoted by
  * the JSON parser's message), a regular file of at most MAX_LOCK_BYTES.
  */
+/** A lock as read: its checked contents, the bytes they were parsed from, and their sha256. */
+export interface ReadLock {
+  lock: LockFile;
+  bytes: Buffer;
+  digest: `sha256:${string}`;
+}
+
 export function readLock(path: string): LockFile {
+  return readLockFile(path).lock;
+}
+
+/**
+ * Reads and checks a lock, once: confined to the spec's folder, a regular file of at most
+ * MAX_LOCK_BYTES, its shape by source.distro. Callers that also record the lock's bytes or digest
+ * (provenance, SBOM subject, inputs archive) use these bytes, never a second read of the path.
+ */
+export function readLockFile(path: string): ReadLock {
   if (!existsSync(path)) throw new ReproError('E_LOCK_STALE', `${path}: no lock file; run 'repro-image lock' on the spec first`);
   const real = confinedPath(dirname(path), basename(path), path, 'the spec folder');
   let bytes: Buffer;
@@ -72,7 +88,7 @@ export function readLock(path: string): LockFile {
     const first = r.error.issues[0]!;
     throw new ReproError('E_BAD_INPUT', `${path}: ${first.path.join('.') || '(top level)'}: ${first.message}`);
   }
-  return r.data;
+  return { lock: r.data, bytes, digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}` };
 }
 
 /** Refuses a lock made for other spec inputs. */

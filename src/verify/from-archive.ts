@@ -10,7 +10,6 @@
  * `fetch --from` does), and the ordinary `verify` rebuilds offline against the archived documents.
  * See docs/verify-archive.md.
  */
-import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Cache } from '../fetch/cache.js';
@@ -25,7 +24,7 @@ import { parseSourceDateEpoch } from '../pipeline/epoch.js';
 import { openLayout, readInside } from '../transports/layout/read.js';
 import type { ImageRef } from '../transports/reference.js';
 import { loadSpec } from '../spec/load.js';
-import { lockPathFor, readLock } from '../spec/lockfile.js';
+import { lockPathFor, readLockFile } from '../spec/lockfile.js';
 import { ARCHIVE_ANNOTATION } from './published.js';
 import { verify, type VerifyResult } from './verify.js';
 
@@ -111,8 +110,8 @@ export async function verifyFromArchive(opts: VerifyFromArchiveOptions): Promise
       throw new ReproError('E_USAGE', `${dir}: the archived spec copies files from its folder (files:), which the inputs archive does not keep; give the spec: 'verify SPEC --from-archive ${dir}'`);
     }
     const lockPath = lockPathFor(loaded.file);
-    const lock = readLock(lockPath);
-    await fetchFromArchive(loaded.spec, lock, readFileSync(lockPath), new Cache(opts.cacheDir), { from: inputsRef });
+    const { lock, bytes } = readLockFile(lockPath);
+    await fetchFromArchive(loaded.spec, lock, bytes, new Cache(opts.cacheDir), { from: inputsRef });
     const r = await verify({
       spec: {
         spec, cacheDir: opts.cacheDir, offline: true, tmpDir: tmp,
