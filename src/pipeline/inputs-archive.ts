@@ -11,7 +11,6 @@
  * Nothing in it depends on the machine or the clock: the same spec, lock and packages give the
  * same manifest digest (created is the lock's SOURCE_DATE_EPOCH).
  */
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Cache } from '../fetch/cache.js';
 import { bytesSource } from '../image/image.js';
@@ -187,7 +186,7 @@ async function checkedInputs(opts: InputsArtifactOptions): Promise<CheckedInputs
     verifyCached(path, p, buf);
     return { p, path };
   });
-  return { specBytes: readFileSync(loaded.file), specName: basename(loaded.file), lockBytes, lockName: basename(lockPath), lock, files };
+  return { specBytes: loaded.bytes, specName: basename(loaded.file), lockBytes, lockName: basename(lockPath), lock, files };
 }
 
 /**

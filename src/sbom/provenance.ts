@@ -99,7 +99,7 @@ export function provenanceMaker(opts: ProvenanceOptions): (image: ProvenanceSubj
       throw ioError(e, `cannot read ${p}`);
     }
   };
-  const specBytes = read(loaded.file);
+  const specBytes = loaded.bytes;
   const distribution = distributionFor(spec.source.distro);
   const purls = new Map(distribution.lockRecords(lock).map((r) => [r.name, r.purl]));
   const dependencies: ResourceDescriptor[] = lockedFiles(spec, lock)

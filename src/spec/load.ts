@@ -14,6 +14,8 @@ export interface LoadedSpec {
   /** Absolute path of the spec file and of its folder (relative paths in the spec start there). */
   file: string;
   dir: string;
+  /** The bytes the spec was parsed from (recorded by provenance and the inputs archive as read, never read again). */
+  bytes: Buffer;
 }
 
 type PathKey = string | number | symbol;
@@ -67,6 +69,10 @@ export const MAX_ALIAS_COUNT = 100;
  * (whatever the file is: a FIFO, /dev/zero), exit 2 naming the file when bigger.
  */
 export function readYamlFile(path: string, what: string): string {
+  return readYamlBytes(path, what).toString('utf8');
+}
+
+function readYamlBytes(path: string, what: string): Buffer {
   const chunks: Buffer[] = [];
   let total = 0;
   let fd: number | undefined;
@@ -85,7 +91,7 @@ export function readYamlFile(path: string, what: string): string {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  return Buffer.concat(chunks, total).toString('utf8');
+  return Buffer.concat(chunks, total);
 }
 
 /**
@@ -167,6 +173,6 @@ function parseSpecText(text: string, file: string): ImageSpec {
 
 export function loadSpec(path: string): LoadedSpec {
   const file = resolve(path);
-  const text = readYamlFile(path, 'the spec');
-  return { spec: parseSpec(text, path), file, dir: dirname(file) };
+  const bytes = readYamlBytes(path, 'the spec');
+  return { spec: parseSpec(bytes.toString('utf8'), path), file, dir: dirname(file), bytes };
 }
