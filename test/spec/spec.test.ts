@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseSpec } from '../../src/spec/load.js';
 import { jsonSchema } from '../../src/spec/schema.js';
-import { specDigest } from '../../src/spec/lockfile.js';
+import { readLock, specDigest } from '../../src/spec/lockfile.js';
 import { mirrorsFor, parseDeb822Sources, parseOneLineSources } from '../../src/sources/debian/mirrors.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -43,6 +43,17 @@ test('the shipped JSON Schema is the one the definition generates, and the examp
   parseSpec(readFileSync(join(ROOT, 'examples/debian-minimal/image.yaml'), 'utf8'), 'examples/debian-minimal/image.yaml');
   const multi = parseSpec(readFileSync(join(ROOT, 'examples/debian-minimal/multiarch.yaml'), 'utf8'), 'examples/debian-minimal/multiarch.yaml');
   assert.deepEqual((multi.source as { architectures?: string[] }).architectures, ['amd64', 'arm64']);
+});
+
+test('the example\'s committed locks are current for their specs (a spec edited without locking again fails here)', () => {
+  for (const [spec, lock, packages] of [['image.yaml', 'image.lock.json', 15], ['multiarch.yaml', 'multiarch.lock.json', 27]] as const) {
+    const dir = join(ROOT, 'examples/debian-minimal');
+    const parsed = parseSpec(readFileSync(join(dir, spec), 'utf8'), spec);
+    const l = readLock(join(dir, lock)) as unknown as { specDigest: string; packages: unknown[]; architectures?: Array<{ architecture: string; packages: string[] }> };
+    assert.equal(l.specDigest, specDigest(parsed), `${lock} was made from ${spec} as it is`);
+    assert.equal(l.packages.length, packages, lock);
+    if (spec === 'multiarch.yaml') assert.deepEqual(l.architectures?.map((a) => `${a.architecture}: ${a.packages.length}`), ['amd64: 15', 'arm64: 15']);
+  }
 });
 
 test('host apt sources: deb822 and one-line files, disabled entries skipped, the suite first', () => {
