@@ -5,7 +5,7 @@
  * holding something modified or unexplained are open). Pure; no script, no external resource.
  */
 import type { AuditReport, Bucket, Tally } from './report.js';
-import { bytes, summaryLines } from './report.js';
+import { bytes, summaryLines, thousands } from './report.js';
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
@@ -65,14 +65,14 @@ function renderNode(n: Node, out: string[]): void {
     return;
   }
   const flag = n.flagged > 0 ? ` <span class="f">${n.flagged} to look at</span>` : '';
-  out.push(`<li><details${n.flagged > 0 ? ' open' : ''}><summary class="${cls}"><span class="n">${n.path === '' ? '/' : `${esc(n.name)}/`}</span> <span class="s">${bytes(n.size)}</span> <span class="w">${n.count.toLocaleString('en-US')} entries</span>${flag}</summary><ul>`);
+  out.push(`<li><details${n.flagged > 0 ? ' open' : ''}><summary class="${cls}"><span class="n">${n.path === '' ? '/' : `${esc(n.name)}/`}</span> <span class="s">${bytes(n.size)}</span> <span class="w">${thousands(n.count)} entries</span>${flag}</summary><ul>`);
   for (const k of kids) renderNode(k, out);
   out.push('</ul></details></li>');
 }
 
 function row(label: string, t: Tally, total: Tally, cls: string): string {
   const pct = total.bytes === 0 ? '0.00' : ((t.bytes / total.bytes) * 100).toFixed(2);
-  return `<tr class="${cls}"><td>${esc(label)}</td><td>${t.entries.toLocaleString('en-US')}</td><td>${bytes(t.bytes)}</td><td>${pct}%</td></tr>`;
+  return `<tr class="${cls}"><td>${esc(label)}</td><td>${thousands(t.entries)}</td><td>${bytes(t.bytes)}</td><td>${pct}%</td></tr>`;
 }
 
 export function renderHtml(r: AuditReport): string {

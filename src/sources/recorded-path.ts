@@ -11,32 +11,39 @@ export interface LinkLookup {
   linkOf(path: string): string | undefined;
 }
 
-function join(parts: string[]): string {
-  return parts.join('/');
-}
-
 /** The image path a recorded path names, or undefined when it leaves the root or loops. */
 export function resolveRecorded(tree: LinkLookup, path: string): string | undefined {
-  let pending = path.split('/').filter((p) => p !== '' && p !== '.');
+  // Components still to walk, last first (so that taking the next one and prepending a link's
+  // target are pops and pushes); the path resolved so far, as components and as a string.
+  const pending = components(path).reverse();
   const resolved: string[] = [];
+  let prefix = '';
   let links = 0;
   while (pending.length > 0) {
-    const part = pending[0]!;
-    pending = pending.slice(1);
+    const part = pending.pop()!;
     if (part === '..') {
       resolved.pop();
+      prefix = resolved.join('/');
       continue;
     }
-    const candidate = join([...resolved, part]);
+    const candidate = prefix === '' ? part : `${prefix}/${part}`;
     const target = pending.length > 0 ? tree.linkOf(candidate) : undefined;
     if (target === undefined) {
       resolved.push(part);
+      prefix = candidate;
       continue;
     }
     if (++links > MAX_LINKS) return undefined;
-    const parts = target.split('/').filter((p) => p !== '' && p !== '.');
-    if (target.startsWith('/')) resolved.length = 0;
-    pending = [...parts, ...pending];
+    if (target.startsWith('/')) {
+      resolved.length = 0;
+      prefix = '';
+    }
+    const parts = components(target);
+    for (let i = parts.length - 1; i >= 0; i--) pending.push(parts[i]!);
   }
-  return join(resolved);
+  return prefix;
+}
+
+function components(path: string): string[] {
+  return path.split('/').filter((p) => p !== '' && p !== '.');
 }

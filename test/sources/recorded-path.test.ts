@@ -1,0 +1,45 @@
+/**
+ * resolveRecorded: a path a package database records, followed through the image's symlinks
+ * (all but the last component), as dpkg and pacman see their own paths.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolveRecorded } from '../../src/sources/recorded-path.js';
+
+const links = new Map<string, string>([
+  ['bin', 'usr/bin'],
+  ['lib', 'usr/lib'],
+  ['usr/lib64', '/usr/lib'],
+  ['etc/alt', '../usr/share/alt'],
+  ['loop/a', 'b'],
+  ['loop/b', 'a'],
+  ['up', '../../..'],
+]);
+const tree = { linkOf: (p: string) => links.get(p) };
+
+test('recorded paths are followed through directory symlinks, the last component not', () => {
+  const cases: Array<[string, string | undefined]> = [
+    ['/bin/ls', 'usr/bin/ls'],
+    ['./bin/ls', 'usr/bin/ls'],
+    ['bin', 'bin'],
+    ['/lib/x86_64-linux-gnu/libc.so.6', 'usr/lib/x86_64-linux-gnu/libc.so.6'],
+    ['/usr/lib64/ld.so', 'usr/lib/ld.so'],
+    ['/etc/alt/editor', 'usr/share/alt/editor'],
+    ['/etc//./alt/x', 'usr/share/alt/x'],
+    ['/usr/../etc/passwd', 'etc/passwd'],
+    ['/../../etc/passwd', 'etc/passwd'],
+    ['/up/etc/passwd', 'etc/passwd'],
+    ['/loop/a/x', undefined],
+    ['/', ''],
+  ];
+  for (const [path, want] of cases) assert.equal(resolveRecorded(tree, path), want, path);
+});
+
+test('a chain of links is followed up to 40 and refused beyond', () => {
+  const chain = new Map<string, string>();
+  for (let i = 0; i < 45; i++) chain.set(`l${i}`, `l${i + 1}`);
+  chain.set('l45', 'real');
+  const t40 = { linkOf: (p: string) => (p === 'l39' ? 'real' : chain.get(p)) };
+  assert.equal(resolveRecorded(t40, 'l0/f'), 'real/f');
+  assert.equal(resolveRecorded({ linkOf: (p) => chain.get(p) }, 'l0/f'), undefined);
+});
