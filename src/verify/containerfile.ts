@@ -73,7 +73,7 @@ export async function verifyContainerfile(opts: ContainerfileVerifyOptions): Pro
   const against = typeof opts.against === 'string' ? parseImageRef(opts.against, option('against')) : opts.against;
   const platform = opts.build.platform ?? { os: 'linux', architecture: 'amd64' };
   const published = await fetchPublished(against, platform, opts.registry ? { registry: opts.registry } : {});
-  if (opts.archive !== undefined) await archivePublished(opts.archive, published, 'tag' in against ? against.tag : undefined, [], { [ARCHIVE_ANNOTATION.rebuild]: 'containerfile' });
+  if (opts.archive !== undefined) await archivePublished(opts.archive, published, 'tag' in against ? against.tag : undefined, [], { [ARCHIVE_ANNOTATION.rebuild]: 'containerfile', [ARCHIVE_ANNOTATION.compat]: opts.build.compat });
   const sde = opts.build.sourceDateEpoch ?? createdSeconds(published.config.value.created, published.reference);
   const tmp = await makeScratchDir(opts.build.tmpDir, 'repro-image-verify-');
   try {

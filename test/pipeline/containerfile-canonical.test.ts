@@ -189,6 +189,15 @@ test('verify --containerfile (the default form) against our own build: reproduce
   const v = runCli(['verify', '--containerfile', file, '--against', `oci:${out}`], { env: { SOURCE_DATE_EPOCH: undefined } });
   assert.equal(v.status, 0, v.stderr + v.stdout);
   assert.equal(v.stdout, `reproduced ${digest}\n`);
+  // A kept proof records the form, and --from-archive says how to repeat it.
+  const kept = join(work, 'verify', 'kept');
+  const k = runCli(['verify', '--containerfile', file, '--against', `oci:${out}`, '--archive', kept, '--source-date-epoch', String(SDE)]);
+  assert.equal(k.status, 0, k.stderr + k.stdout);
+  const index = JSON.parse(readFileSync(join(kept, 'index.json'), 'utf8')) as { manifests: Array<{ annotations?: Record<string, string> }> };
+  assert.equal(index.manifests[0]?.annotations?.['dev.repro-image.verify.compat'], 'repro-image');
+  const fa = runCli(['verify', '--from-archive', kept]);
+  assert.equal(fa.status, 2, fa.stderr);
+  assert.match(fa.stderr, /re-check it with 'verify --containerfile FILE \[options\] --against oci:/);
   writeFileSync(join(ctx, 'app.txt'), 'changed\n');
   utimesSync(join(ctx, 'app.txt'), OLD, OLD);
   const w = runCli(['verify', '--containerfile', file, '--against', `oci:${out}`, '--json'], { env: { SOURCE_DATE_EPOCH: undefined } });
