@@ -43,8 +43,8 @@ export const IMAGE_OPTIONS_HELP = `  --source-date-epoch N      the build time i
 
 export const BUILD_HELP = `Usage: repro-image build --rootfs PATH --output REF [options]
        repro-image build SPEC.yaml --output REF [--offline] [--source-date-epoch N] [--json]
-       repro-image build --containerfile FILE --compat podman [--context DIR] [--build-arg K=V]...
-                         [--target STAGE] --source-date-epoch N --output REF [--compression C]
+       repro-image build --containerfile FILE [--compat repro-image|podman] [--context DIR]
+                         [--build-arg K=V]... [--target STAGE] --source-date-epoch N --output REF
        repro-image build SPEC.yaml --output disk:FILE.raw [--offline] [--source-date-epoch N] [--json]
        repro-image build --rootfs PATH --disk DISK.yaml --output disk:FILE.raw [options]
 
@@ -52,8 +52,10 @@ Builds an OCI image whose bytes depend only on its inputs and SOURCE_DATE_EPOCH,
 filesystem (one layer), or from an image spec and its lock (one layer, or the layers its layers:
 asks for, see docs/layers.md) (SPEC.lock.json, made by 'repro-image lock';
 packages not in the cache are fetched first unless --offline); a spec's base: image (pinned by
-digest, docs/base-images.md) goes first, its layers as they are, ours on top; or the image podman builds from a
-Containerfile, byte for byte (--compat podman). Prints the manifest digest.
+digest, docs/base-images.md) goes first, its layers as they are, ours on top; or from a
+Containerfile: by default (--compat repro-image) its target stage's tree as --rootfs would build
+it (one layer, our normalisation, the stage's config), or with --compat podman the image podman
+builds from it, byte for byte. Prints the manifest digest.
 
   --rootfs PATH              a directory, or a .tar, .tar.gz, .tar.xz or .tar.zst archive
   --offline                  (spec) use only the cache; never open a network connection
@@ -241,6 +243,10 @@ async function buildContainerfileCommand(v: BuildFlagValues, io: Io): Promise<nu
     registry: registryOptions(v, io, push.update),
     tmpDir: tmpdir(),
   }).finally(push.end);
+  if (r.compat === 'repro-image') {
+    reportBuild(r, io, v.json === true);
+    return 0;
+  }
   if (v.json === true) {
     const { manifestWith: _m, ...rest } = r;
     io.stdout(`${JSON.stringify(rest, null, 2)}\n`);

@@ -1,5 +1,5 @@
 /**
- * The Containerfile flags of `build` and `verify`: `--containerfile FILE --compat podman`, with
+ * The Containerfile flags of `build` and `verify`: `--containerfile FILE [--compat repro-image|podman]`, with
  * podman's own spellings for the rest (`--context`, `--build-arg K=V`, `--target`, `--network`),
  * and `--from-image NAME=REF` for a FROM that names a local image instead of a digest.
  */
@@ -7,6 +7,7 @@ import { ReproError } from '../model/errors.js';
 import { parsePlatform } from '../model/platform.js';
 import type { ContainerfileBuildOptions } from '../pipeline/containerfile/build.js';
 import type { BuildahVersion } from '../pipeline/containerfile/buildah.js';
+import { selectPasses } from '../pipeline/passes.js';
 import { keyValues, type Io } from './common.js';
 
 export const CONTAINERFILE_FLAGS = {
@@ -25,16 +26,21 @@ export const CONTAINERFILE_HELP = `  -f, --containerfile FILE   build from a Con
                              ADD (local files; archives extracted), COPY [--from] [--chown]
                              [--chmod], RUN (under runc), ENV, ARG, LABEL, CMD, ENTRYPOINT,
                              WORKDIR, USER, EXPOSE, VOLUME, STOPSIGNAL (see docs/containerfile.md)
-  --compat podman            (with --containerfile; required) the bytes podman >= 5.7 (buildah
-                             1.42-1.44) writes with --source-date-epoch --rewrite-timestamp:
-                             layer tars, config and manifest (see docs/podman-compat.md);
-                             with --compression none the manifest digest is the one podman stores
+  --compat repro-image       (with --containerfile; the default) our canonical form, as
+                             --rootfs builds it: the target stage's tree in one layer after the
+                             normalisation passes (--normalize, --exclude), the stage's config
+                             (ENV, CMD, ENTRYPOINT, WORKDIR, USER, LABEL, EXPOSE, VOLUME,
+                             STOPSIGNAL); the same digest however many RUN/COPY steps made it
+  --compat podman            (with --containerfile) the bytes podman >= 5.7 (buildah 1.42-1.44)
+                             writes with --source-date-epoch --rewrite-timestamp: layer tars,
+                             config and manifest (see docs/podman-compat.md); with
+                             --compression none the manifest digest is the one podman stores
   --context DIR              the build context (default: the Containerfile's directory)
   --build-arg K=V            a build argument (repeatable)
   --target STAGE             build up to this stage
   --network none|host        RUN's network (default none: loopback only)
   --from-image NAME=REF      the image a FROM NAME means (e.g. an oci: layout of a local base)
-  --buildah VERSION          whose history strings: 1.43 (default, podman 5.7/5.8), 1.41, 1.39`;
+  --buildah VERSION          (--compat podman) whose history strings: 1.43 (default, podman 5.7/5.8), 1.41, 1.39`;
 
 interface Values {
   containerfile?: string | undefined;
@@ -46,22 +52,26 @@ interface Values {
   'from-image'?: string[] | undefined;
   buildah?: string | undefined;
   platform?: string | undefined;
+  normalize?: string | undefined;
+  exclude?: string[] | undefined;
+  annotation?: string[] | undefined;
 }
 
 /** The Containerfile build's options from the flags (all but output and the epoch). */
 export function containerfileOptions(v: Values, io: Io): Omit<ContainerfileBuildOptions, 'output' | 'sourceDateEpoch'> {
-  if (v.compat !== 'podman') {
-    throw new ReproError('E_USAGE', v.compat === undefined
-      ? '--containerfile: give --compat podman (the only Containerfile mode so far: podman\'s bytes)'
-      : `--compat: expected podman, got ${JSON.stringify(v.compat)}`);
-  }
+  const compat = v.compat ?? 'repro-image';
+  if (compat !== 'podman' && compat !== 'repro-image') throw new ReproError('E_USAGE', `--compat: expected repro-image (the default) or podman, got ${JSON.stringify(v.compat)}`);
+  if (compat === 'repro-image' && v.buildah !== undefined) throw new ReproError('E_USAGE', '--buildah applies to --compat podman only (it chooses podman\'s history strings)');
   if (v.network !== undefined && v.network !== 'none' && v.network !== 'host') throw new ReproError('E_USAGE', `--network: expected none or host, got ${JSON.stringify(v.network)}`);
   if (v.buildah !== undefined && !['1.39', '1.41', '1.43'].includes(v.buildah)) throw new ReproError('E_USAGE', `--buildah: expected 1.43, 1.41 or 1.39, got ${JSON.stringify(v.buildah)}`);
+  const canonical = (['normalize', 'exclude', 'annotation'] as const).find((k) => v[k] !== undefined);
+  if (compat === 'podman' && canonical) throw new ReproError('E_USAGE', `--${canonical} applies to --compat repro-image only (podman's bytes have no such step)`);
+  const annotations = keyValues(v.annotation, '--annotation');
   const buildArgs = keyValues(v['build-arg'], '--build-arg');
   const baseImages = keyValues(v['from-image'], '--from-image');
   return {
     containerfile: v.containerfile!,
-    compat: 'podman',
+    compat,
     ...(v.context !== undefined ? { context: v.context } : {}),
     ...(buildArgs ? { buildArgs } : {}),
     ...(v.target !== undefined ? { target: v.target } : {}),
@@ -69,6 +79,9 @@ export function containerfileOptions(v: Values, io: Io): Omit<ContainerfileBuild
     ...(baseImages ? { baseImages } : {}),
     ...(v.buildah !== undefined ? { buildah: v.buildah as BuildahVersion } : {}),
     ...(v.platform !== undefined ? { platform: parsePlatform(v.platform) } : {}),
+    ...(v.normalize !== undefined ? { normalize: selectPasses(v.normalize) } : {}),
+    ...(v.exclude ? { exclude: v.exclude } : {}),
+    ...(annotations ? { annotations } : {}),
     onOutput: (c) => { if (io.verbosity !== 'quiet') io.stderr(c.toString()); },
     onStep: (line) => { if (io.verbosity !== 'quiet' && io.isTTY) io.stderr(`${line}\n`); },
   };

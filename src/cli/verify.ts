@@ -14,8 +14,8 @@ import { REGISTRY_HELP, registryOptions, rewriteTlsFlags } from './registry-flag
 
 export const VERIFY_HELP = `Usage: repro-image verify --rootfs PATH [build options] --against REF [--archive DIR] [--json]
        repro-image verify SPEC.yaml [--offline] --against REF [--archive DIR] [--json]
-       repro-image verify --containerfile FILE --compat podman [--context DIR] [--build-arg K=V]...
-                          [--source-date-epoch N] --against REF [--archive DIR] [--json]
+       repro-image verify --containerfile FILE [--compat repro-image|podman] [--context DIR]
+                          [--build-arg K=V]... [--source-date-epoch N] --against REF [--json]
        repro-image verify SPEC.yaml [--offline] --against disk:PUBLISHED.raw [--json]
        repro-image verify --rootfs PATH --disk DISK.yaml --against disk:PUBLISHED.raw [--json]
        repro-image verify [SPEC.yaml] --from-archive DIR [--json]
@@ -31,6 +31,8 @@ diff_ids of the uncompressed layers.
 Prints "reproduced sha256:..." when the rebuilt manifest digest is the published one; otherwise
 what differs (manifest, config fields, layer digests, diff_ids, then the findings of
 'repro-image diff': which files differ and the likely cause), and exits 1.
+With --containerfile (--compat repro-image, the default) the image is rebuilt in our form,
+compressed as the published layers are, and its manifest digest must be the published one.
 With --containerfile --compat podman the published image is one podman built (podman compresses
 at push with a gzip whose bytes are not reproducible from the image), proven in two steps: its
 config and every layer's content are the rebuilt ones (each layer exactly one plain gzip member
@@ -208,7 +210,10 @@ async function verifyContainerfileCommand(v: VerifyValues, io: Io, attest?: (r: 
     io.stdout(`${JSON.stringify(r, null, 2)}\n`);
   } else if (r.verdict === 'reproduced') {
     if (r.inputs.sourceDateEpochFrom === 'published-created' && io.verbosity !== 'quiet') io.stderr(`SOURCE_DATE_EPOCH ${r.inputs.sourceDateEpoch}: the published config's created time (none was given)\n`);
-    io.stdout(r.level === 'manifest'
+    if (r.inputs.compat === 'repro-image') {
+      io.stdout(r.level === 'manifest' ? `reproduced ${r.published.manifest}\n`
+        : `reproduced ${r.published.config} (content: config ${r.published.config} and its diff_ids; ${r.published.reference.split(':')[0]} keeps no manifest digest)\n`);
+    } else io.stdout(r.level === 'manifest'
       ? `reproduced ${r.published.manifest} (config and every layer's content rebuilt bit for bit; compressed layers as published, proven to decompress to them)\n`
       : `reproduced ${r.published.config} (content: config and every layer's content rebuilt bit for bit; ${r.published.reference.split(':')[0]} keeps no manifest digest)\n`);
   } else {

@@ -17,7 +17,9 @@ import { formatImageRef, parseImageRef, type ImageRef } from '../transports/refe
 import type { RegistryOptions } from '../transports/registry/client.js';
 import { compareImages, type VerifyFinding } from './compare.js';
 import { proveContent, type ContentProof } from './content-proof.js';
-import { ARCHIVE_ANNOTATION, archivePublished, fetchPublished } from './published.js';
+import { ARCHIVE_ANNOTATION, archivePublished, fetchPublished, type Published } from './published.js';
+import type { Compression } from '../model/media-types.js';
+import type { Platform } from '../model/platform.js';
 import { toolInfo, type ToolInfo } from './tool.js';
 
 export interface ContainerfileVerifyOptions {
@@ -43,16 +45,19 @@ export interface ContainerfileVerifyResult {
   inputs: {
     containerfile: string;
     context: string;
-    compat: 'podman';
-    buildah: string;
+    compat: 'podman' | 'repro-image';
+    /** (podman) whose history strings. */
+    buildah?: string;
     buildArgs: Record<string, string>;
     sourceDateEpoch: number;
     sourceDateEpochFrom: 'option' | 'published-created';
     platform: string;
   };
-  rebuilt: { config: string; storedManifest: string; layers: Array<{ diffId: string; size: number }> };
+  /** `manifest` (repro-image): the rebuilt manifest digest; `storedManifest` (podman): podman's stored one. */
+  rebuilt: { manifest?: string; config: string; storedManifest?: string; layers: Array<{ diffId: string; size: number }> };
   published: { reference: string; manifest: string; config: string; index?: string; archive?: string };
-  proof: ContentProof;
+  /** (podman) The two-step proof; the repro-image form compares the manifest digest itself. */
+  proof?: ContentProof;
   findings: VerifyFinding[];
 }
 
@@ -68,13 +73,14 @@ export async function verifyContainerfile(opts: ContainerfileVerifyOptions): Pro
   const against = typeof opts.against === 'string' ? parseImageRef(opts.against, option('against')) : opts.against;
   const platform = opts.build.platform ?? { os: 'linux', architecture: 'amd64' };
   const published = await fetchPublished(against, platform, opts.registry ? { registry: opts.registry } : {});
-  if (opts.archive !== undefined) await archivePublished(opts.archive, published, 'tag' in against ? against.tag : undefined, [], { [ARCHIVE_ANNOTATION.rebuild]: 'containerfile' });
+  if (opts.archive !== undefined) await archivePublished(opts.archive, published, 'tag' in against ? against.tag : undefined, [], { [ARCHIVE_ANNOTATION.rebuild]: 'containerfile', [ARCHIVE_ANNOTATION.compat]: opts.build.compat });
   const sde = opts.build.sourceDateEpoch ?? createdSeconds(published.config.value.created, published.reference);
   const tmp = await makeScratchDir(opts.build.tmpDir, 'repro-image-verify-');
   try {
     const { buildContainerfile } = await import('../pipeline/containerfile/build.js');
     const out = join(tmp, 'rebuilt');
-    const built = await buildContainerfile({ ...opts.build, sourceDateEpoch: sde, compression: 'none', output: { transport: 'oci', path: out } });
+    if (opts.build.compat === 'repro-image') return await verifyCanonical(opts, { against, published, sde, out, platform });
+    const built = await buildContainerfile({ ...opts.build, compat: 'podman', sourceDateEpoch: sde, compression: 'none', output: { transport: 'oci', path: out } });
     const rebuilt = await readImage(await openLayout(out, undefined), 'rebuilt');
     const proof = await proveContent(rebuilt, published, built.manifestWith);
     // containers-storage keeps layers uncompressed: the content is all a store can prove.
@@ -115,4 +121,55 @@ export async function verifyContainerfile(opts: ContainerfileVerifyOptions): Pro
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** The compression of the published layers (ours are one layer, compressed one way): what the rebuild uses. */
+function publishedCompression(published: Published): Compression {
+  const t = published.manifest.value.layers[0]?.mediaType ?? '';
+  return t.endsWith('+zstd') ? 'zstd' : t.endsWith('+gzip') || t.endsWith('.gzip') || t.endsWith('tar.gzip') ? 'gzip' : t === '' ? 'gzip' : 'none';
+}
+
+/**
+ * The repro-image form: every byte is ours (our compressor too), so the rebuild, compressed as the
+ * published layers are, must have the published manifest digest (the config digest against a
+ * store that keeps none).
+ */
+async function verifyCanonical(opts: ContainerfileVerifyOptions, p: { against: ImageRef; published: Published; sde: number; out: string; platform: Platform }): Promise<ContainerfileVerifyResult> {
+  const { buildContainerfile } = await import('../pipeline/containerfile/build.js');
+  const { published, against, out, platform } = p;
+  const built = await buildContainerfile({ ...opts.build, compat: 'repro-image', sourceDateEpoch: p.sde, compression: publishedCompression(published), output: { transport: 'oci', path: out } });
+  const contentOnly = against.transport === 'containers-storage' || against.transport === 'docker-archive';
+  const level: ContainerfileVerifyResult['level'] = contentOnly
+    ? built.config.digest === published.config.digest ? 'content' : 'none'
+    : built.manifest.digest === published.manifest.digest ? 'manifest' : built.config.digest === published.config.digest ? 'content' : 'none';
+  const reproduced = level === 'manifest' || (contentOnly && level === 'content');
+  const findings: VerifyFinding[] = [];
+  if (!reproduced) {
+    findings.push(...compareImages(await readImage(await openLayout(out, undefined), 'rebuilt'), published));
+    if (opts.deepDiff !== false && level === 'none') {
+      const { diff } = await import('../diff/index.js');
+      const d = await diff(`oci:${out}`, formatImageRef(against), { platform: formatPlatform(platform), ...(opts.registry ? { registryB: opts.registry } : {}), maxDifferences: opts.maxDifferences ?? 1000 });
+      findings.push(...d.findings.map((f) => ({ path: `diff.${f.id}`, message: `${f.title}${f.examples.length > 0 ? ` (e.g. ${f.examples.slice(0, 3).join('; ')})` : ''}` })));
+    }
+  }
+  const result: ContainerfileVerifyResult = {
+    verdict: reproduced ? 'reproduced' : 'not-reproduced',
+    level,
+    tool: toolInfo(),
+    inputs: {
+      containerfile: opts.build.containerfile,
+      context: opts.build.context ?? '(the Containerfile\'s directory)',
+      compat: 'repro-image',
+      buildArgs: { ...opts.build.buildArgs },
+      sourceDateEpoch: p.sde,
+      sourceDateEpochFrom: opts.build.sourceDateEpoch !== undefined ? 'option' : 'published-created',
+      platform: formatPlatform(platform),
+    },
+    rebuilt: { manifest: built.manifest.digest, config: built.config.digest, layers: built.layers.map((l) => ({ diffId: l.diffId, size: l.uncompressedSize })) },
+    published: { reference: published.reference, manifest: published.descriptor.digest, config: published.config.digest },
+    findings,
+  };
+  if (published.index) result.published.index = published.index.descriptor.digest;
+  if (opts.archive !== undefined) result.published.archive = opts.archive;
+  return result;
 }

@@ -75,7 +75,7 @@ export async function verifyFromArchive(opts: VerifyFromArchiveOptions): Promise
   const kind = a[ARCHIVE_ANNOTATION.rebuild];
   if (kind !== 'spec') {
     const how = kind === 'rootfs' ? ['a root filesystem', 'verify --rootfs PATH [build options]']
-      : kind === 'containerfile' ? ['a Containerfile', 'verify --containerfile FILE --compat podman [options]']
+      : kind === 'containerfile' ? ['a Containerfile', `verify --containerfile FILE${a[ARCHIVE_ANNOTATION.compat] === 'repro-image' ? '' : ' --compat podman'} [options]`]
         : [JSON.stringify(kind), 'verify'];
     throw new ReproError('E_USAGE', `${dir}: this proof was rebuilt from ${how[0]}, whose inputs the archive does not keep; re-check it with '${how[1]} --against oci:${dir}'`);
   }

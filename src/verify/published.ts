@@ -43,6 +43,8 @@ export const ARCHIVE_ANNOTATION = {
   platform: 'dev.repro-image.verify.platform',
   /** SOURCE_DATE_EPOCH, when it was given rather than taken from the lock. */
   sourceDateEpoch: 'dev.repro-image.verify.source-date-epoch',
+  /** A `containerfile` proof's form: `podman` or `repro-image` (absent in layouts kept before the default form existed: podman). */
+  compat: 'dev.repro-image.verify.compat',
   /** --annotation values of the rebuild, canonical JSON, when there were any. */
   annotations: 'dev.repro-image.verify.annotations',
 } as const;

@@ -47,6 +47,10 @@ import { fileSource } from '../../image/file-source.js';
 import { contentSummary } from './summary.js';
 import { isGoTarArchive, multiContentSummary } from '../../archive/go-tar-summary.js';
 import { statNode, walkTree, type FsNode } from './tree.js';
+import { readDirectory } from '../../sources/rootfs/directory.js';
+import { PASS_NAMES } from '../passes.js';
+import { buildTree, type BuildResult } from '../tree-steps.js';
+import type { ContainerConfig } from '../../model/config.js';
 import type { BaseImageConfig, CopyFields, ResolvedInstruction, ResolvedStage } from './types.js';
 
 export interface ContainerfileBuildOptions {
@@ -55,8 +59,19 @@ export interface ContainerfileBuildOptions {
   context?: string;
   buildArgs?: Record<string, string>;
   target?: string;
-  /** `podman`: the bytes podman ≥ 5.7 (buildah 1.42–1.44) writes. */
-  compat: 'podman';
+  /**
+   * `repro-image` (the CLI's default): our canonical form, as `build --rootfs` writes it: the
+   * target stage's tree (as podman's storage would materialise it) in one layer, after the
+   * normalisation passes, with the stage's config. `podman`: the bytes podman ≥ 5.7 (buildah
+   * 1.42–1.44) writes.
+   */
+  compat: 'podman' | 'repro-image';
+  /** (repro-image) Normalisation passes to run (default: all, as `build --rootfs`). */
+  normalize?: string[];
+  /** (repro-image) Paths left out (globs, as `build --rootfs --exclude`). */
+  exclude?: string[];
+  /** (repro-image) Manifest annotations. */
+  annotations?: Record<string, string>;
   /** Which buildah's history rules (default 1.43). */
   buildah?: BuildahVersion;
   sourceDateEpoch: number;
@@ -83,6 +98,9 @@ export interface BuiltLayer {
   size: number;
   path: string;
 }
+
+/** A `compat: 'repro-image'` build: what `build --rootfs` reports. */
+export type CanonicalContainerfileResult = BuildResult & { compat: 'repro-image' };
 
 export interface ContainerfileBuildResult {
   reference: string;
@@ -217,7 +235,15 @@ function destination(stageRoot: string, dest: string, sourceIsDir: boolean, srcN
   return isDir ? { dir: abs, rel: srcName } : { dir: dirname(abs), rel: basename(abs) };
 }
 
-export async function buildContainerfile(opts: ContainerfileBuildOptions): Promise<ContainerfileBuildResult> {
+export function buildContainerfile(opts: ContainerfileBuildOptions & { compat: 'podman' }): Promise<ContainerfileBuildResult>;
+export function buildContainerfile(opts: ContainerfileBuildOptions & { compat: 'repro-image' }): Promise<CanonicalContainerfileResult>;
+export function buildContainerfile(opts: ContainerfileBuildOptions): Promise<ContainerfileBuildResult | CanonicalContainerfileResult>;
+export async function buildContainerfile(opts: ContainerfileBuildOptions): Promise<ContainerfileBuildResult | CanonicalContainerfileResult> {
+  if (opts.compat !== 'podman' && opts.compat !== 'repro-image') throw new ReproError('E_USAGE', `${option('compat')}: expected repro-image or podman, got ${JSON.stringify(opts.compat)}`);
+  if (opts.compat === 'podman') {
+    const extra = (['normalize', 'exclude', 'annotations'] as const).find((k) => opts[k] !== undefined);
+    if (extra) throw new ReproError('E_USAGE', `${option(extra)} applies to the repro-image form only (podman's bytes have no such step)`);
+  }
   const version = opts.buildah ?? '1.43';
   if (!BUILDAH_VERSIONS[version]) throw new ReproError('E_USAGE', `${option('buildah')}: one of ${Object.keys(BUILDAH_VERSIONS).join(', ')}`);
   const sde = opts.sourceDateEpoch;
@@ -356,6 +382,7 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
 
     // The target stage's image.
     const final = states.get(resolved.plan.target)!;
+    if (opts.compat === 'repro-image') return await canonicalImage(final, { opts, output, tmp, sde, platform, file });
     const image: BuildahImage = {
       created: rfc3339(sde), ...platformFields(platform), config: final.config, diffIds: final.layers.map((l) => l.diffId), history: final.history,
     };
@@ -408,6 +435,47 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** The runtime config podman's form carries, as a `build --rootfs` config (nulls and empties left out). */
+function containerConfig(c: RuntimeConfig): ContainerConfig {
+  const out: ContainerConfig = {};
+  if (c.User) out.User = c.User;
+  if (c.ExposedPorts && Object.keys(c.ExposedPorts).length > 0) out.ExposedPorts = c.ExposedPorts;
+  if (c.Env && c.Env.length > 0) out.Env = c.Env;
+  if (c.Entrypoint && c.Entrypoint.length > 0) out.Entrypoint = c.Entrypoint;
+  if (c.Cmd && c.Cmd.length > 0) out.Cmd = c.Cmd;
+  if (c.Volumes && Object.keys(c.Volumes).length > 0) out.Volumes = c.Volumes;
+  if (c.WorkingDir) out.WorkingDir = c.WorkingDir;
+  if (c.Labels && Object.keys(c.Labels).length > 0) out.Labels = c.Labels;
+  if (c.StopSignal) out.StopSignal = c.StopSignal;
+  return out;
+}
+
+/**
+ * The repro-image form: the target stage's committed layers applied to a new directory (the tree
+ * podman's storage makes of the image, whiteouts and all), read as `build --rootfs` reads a
+ * directory, then the shared steps (passes, one layer by our tar writer, canonical config and
+ * manifest, output). The image is the one `build --rootfs` makes of that tree with that config.
+ */
+async function canonicalImage(final: StageState, p: { opts: ContainerfileBuildOptions; output: ImageRef; tmp: string; sde: number; platform: Platform; file: string }): Promise<CanonicalContainerfileResult> {
+  const dir = join(p.tmp, 'final');
+  await materialise(final, dir, p.file);
+  const tree = await readDirectory(dir, { xattrs: xattrsSync !== undefined });
+  const o = p.opts;
+  const result = await buildTree({
+    entries: tree.entries, output: p.output, tmp: p.tmp, label: p.file, sourceDateEpoch: p.sde,
+    options: {
+      compression: o.compression ?? 'gzip',
+      platform: p.platform,
+      config: containerConfig(final.config),
+      normalize: o.normalize ?? [...PASS_NAMES],
+      ...(o.exclude ? { exclude: o.exclude } : {}),
+      ...(o.annotations ? { annotations: o.annotations } : {}),
+      ...(o.registry ? { registry: o.registry } : {}),
+    },
+  }, { sourceDateEpochFrom: 'option', warnings: tree.warnings, before: [] });
+  return { ...result, compat: 'repro-image' };
 }
 
 async function emptyLayer(path: string): Promise<BuiltLayer> {
