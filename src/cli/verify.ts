@@ -127,6 +127,7 @@ export async function verifyCommand(args: string[], io: Io): Promise<number> {
   }
   const attest = attestFlags(v);
   if (v.disk !== undefined) throw new ReproError('E_USAGE', 'verify: --disk applies to --against disk:FILE');
+  if (attest && !v.rootfs && await indexLevel(positionals[0]!, v)) throw indexAttestError(v);
   const progress = progressLine(io, 'rebuilding layer');
   const rebuild = v.rootfs
     ? { build: { ...rootfsBuildOptions(v.rootfs, v, io), onProgress: progress.update } }
@@ -167,6 +168,7 @@ function attestFlags(v: VerifyValues): ((r: VerificationOutcome, io: Io, against
   const keyPem = v['sign-key'] !== undefined ? readKeyFile(v['sign-key']) : undefined;
   if (keyPem) signingKey(keyPem, v['sign-key']!);
   return async (r, io, against = v.against) => {
+    if ((r as Partial<VerifyResult>).index !== undefined) throw indexAttestError(v);
     const { attestVerification } = await import('../sbom/vsa.js');
     const { toolInfo } = await import('../verify/tool.js');
     const out = await attestVerification(r, {
@@ -185,6 +187,19 @@ function attestFlags(v: VerifyValues): ((r: VerificationOutcome, io: Io, against
       if (out.archived) io.stderr(`verification summary ${out.archived.digest} kept in ${r.published.archive}\n`);
     }
   };
+}
+
+/** A verification summary is about one image: an index-level verify cannot make one yet. */
+function indexAttestError(v: VerifyValues): ReproError {
+  return new ReproError('E_USAGE', `verify: --${v.attest !== undefined ? 'attest' : 'attach'}: a verification summary is made for one image; a spec of several architectures verified as an index (no --platform) has none yet: verify each platform with --platform`);
+}
+
+/** Whether SPEC builds several platforms and no --platform picks one: an index-level verify. */
+async function indexLevel(spec: string, v: VerifyValues): Promise<boolean> {
+  if (v.platform !== undefined) return false;
+  const { loadSpec } = await import('../spec/load.js');
+  const { specPlatforms } = await import('../pipeline/spec.js');
+  return specPlatforms(loadSpec(spec).spec) !== undefined;
 }
 
 function readKeyFile(path: string): Buffer {
@@ -224,6 +239,24 @@ async function verifyContainerfileCommand(v: VerifyValues, io: Io, attest?: (r: 
 function report(r: VerifyResult, io: Io, json: boolean): void {
   if (json) {
     io.stdout(`${JSON.stringify(r, null, 2)}\n`);
+    return;
+  }
+  if (r.index) {
+    const rows = r.index.platforms.map((p) => `  ${p.platform}: ${p.verdict === 'reproduced' ? `reproduced ${p.rebuilt!.manifest}`
+      : p.rebuilt === null ? `only in the published index (${p.published!.manifest})`
+        : p.published === null ? `not in the published index (rebuilt ${p.rebuilt.manifest})`
+          : `not reproduced: rebuilt ${p.rebuilt.manifest}, published ${p.published.manifest}`}`);
+    if (r.verdict === 'reproduced') {
+      io.stdout(`${[`reproduced ${r.index.rebuilt} (index of ${r.index.platforms.length} platforms)`, ...rows].join('\n')}\n`);
+      return;
+    }
+    const differ = r.index.platforms.filter((p) => p.verdict !== 'reproduced').map((p) => p.platform);
+    const lines = [
+      `not reproduced: rebuilt index ${r.index.rebuilt}, published ${r.index.published} (${r.published.reference}); ${differ.length > 0 ? `platforms that differ: ${differ.join(', ')}` : 'every platform reproduced, the index differs'}`,
+      ...rows,
+    ];
+    for (const f of r.findings) lines.push(`  ${f.message}`);
+    io.stdout(`${lines.join('\n')}\n`);
     return;
   }
   if (r.verdict === 'reproduced') {
