@@ -24,8 +24,13 @@ export const VERIFY_HELP = `Usage: repro-image verify --rootfs PATH [build optio
 Rebuilds an image from its inputs and checks it against a published one. REF is
 docker://HOST/REPO[:TAG|@DIGEST] (or any other image reference, such as an --archive kept before:
 see 'repro-image --help'); with an index, the image for --platform (default linux/amd64; for a
-SPEC, its platform, or the first of its source.architectures) is the one compared: a spec of
-several architectures is verified one platform per run. Against containers-storage:NAME or docker-archive:FILE, which keep no manifest
+SPEC, its platform) is the one compared. A SPEC of several architectures (source.architectures)
+without --platform is verified as its index: every platform is rebuilt, each platform's manifest
+digest is compared with the published index's entry for it, and the verdict is whether the two
+index digests are equal; a mismatch names the platforms that differ and explains each (--json adds
+"index": both index digests and one element per platform). --platform verifies that platform's
+image alone. --archive, --attest and --attach are for one image: with an index they are exit 2
+(use --platform). Against containers-storage:NAME or docker-archive:FILE, which keep no manifest
 digest, the content is compared: the config digest, which covers every config field and the
 diff_ids of the uncompressed layers.
 Prints "reproduced sha256:..." when the rebuilt manifest digest is the published one; otherwise
@@ -255,7 +260,8 @@ function report(r: VerifyResult, io: Io, json: boolean): void {
       `not reproduced: rebuilt index ${r.index.rebuilt}, published ${r.index.published} (${r.published.reference}); ${differ.length > 0 ? `platforms that differ: ${differ.join(', ')}` : 'every platform reproduced, the index differs'}`,
       ...rows,
     ];
-    for (const f of r.findings) lines.push(`  ${f.message}`);
+    // A platform's own verdict is its row above; the findings explain it.
+    for (const f of r.findings) if (!/^platforms\[[^\]]*\](\.manifest)?$/.test(f.path)) lines.push(`  ${f.message}`);
     io.stdout(`${lines.join('\n')}\n`);
     return;
   }

@@ -117,6 +117,7 @@ test('verify against an index whose arm64 image differs: not reproduced (exit 1)
   assert.equal(lines[1], `  linux/amd64: reproduced ${doc.manifests[0]!.digest}`);
   assert.equal(lines[2], `  linux/arm64/v8: not reproduced: rebuilt ${doc.manifests[1]!.digest}, published ${arm}`);
   assert.ok(lines.slice(3).every((l) => l.startsWith('  linux/arm64/v8: ')), r.stdout);
+  assert.equal(lines.filter((l) => l.startsWith('  linux/arm64/v8: not reproduced')).length, 1, r.stdout);
   assert.ok(lines.some((l) => /linux\/arm64\/v8: config\.created: rebuilt/.test(l)), r.stdout);
 
   const j = JSON.parse((await run(['verify', spec, '--offline', '--against', `oci:${mixed}:t`, '--json'])).stdout) as IndexJson;
