@@ -336,6 +336,9 @@ async function verifyListCommand(v: VerifyValues, positionals: string[], io: Io)
     if (bad) throw new ReproError('E_USAGE', `${v.list}:${bad.line}: --attach writes beside an image in an oci: layout or a registry (docker://), not ${JSON.stringify(bad.against)}`);
   }
   const attest = attestFlags(v);
+  if (attest) {
+    for (const e of entries) if (await indexLevel(e.specPath, v)) throw new ReproError('E_USAGE', `${v.list}:${e.line}: ${indexAttestError(v).message.replace(/^verify: /, '')}`);
+  }
   const { spec: _spec, onWarning, ...common } = specBuildOptions(v.list!, v, io);
   const json = v.json === true;
   const r = await verifyList({

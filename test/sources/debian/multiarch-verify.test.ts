@@ -175,6 +175,16 @@ test('index-level verify refuses what it cannot do yet, naming the option (exit 
   const s = await run(['verify', spec, '--offline', '--against', `oci:${single}:t`]);
   assert.equal(s.status, 2, s.stderr);
   assert.match(s.stderr, /names one image \(sha256:[0-9a-f]{64}\), not an index, and the spec builds linux\/arm64\/v8, linux\/amd64: verify one platform with --platform/);
+  // In a list, the line of such a spec is named before anything is rebuilt.
+  const list = join(dir, 'images.list');
+  writeFileSync(list, `# SPEC REF\n${spec} ${against}\n`);
+  const l = await run(['verify', '--list', list, '--offline', '--attach', '--verifier-id', 'https://rebuild.example.org']);
+  assert.equal(l.status, 2, l.stderr);
+  assert.match(l.stderr, new RegExp(`${list}:2: --attach: a verification summary is made for one image`));
+  // Without --attach the list verifies the index and says so.
+  const lv = await run(['verify', '--list', list, '--offline']);
+  assert.equal(lv.status, 0, lv.stdout + lv.stderr);
+  assert.match(lv.stdout, new RegExp(`^reproduced index ${index} ${against} \\(${spec}, line 2\\)\n`));
   // With --platform, an attestation is made as before.
   await ok(['verify', spec, '--offline', '--platform', 'linux/amd64', '--against', against, '--attest', join(dir, 'vsa.json'), '--verifier-id', 'https://rebuild.example.org']);
   assert.match(readFileSync(join(dir, 'vsa.json'), 'utf8'), /PASSED/);
