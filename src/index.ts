@@ -79,7 +79,7 @@ export function renderDiffHtml(result: DiffResult, opts: HtmlOptions = {}): stri
   return renderHtml(result, { tool: toolInfo(), ...opts });
 }
 export type { DiffResult, Difference, Finding as DiffFinding } from './diff/index.js';
-export { verify, type VerifyOptions, type VerifyResult } from './verify/verify.js';
+export { verify, type VerifyOptions, type VerifyResult, type IndexVerification, type PlatformVerification } from './verify/verify.js';
 export { verifyFromArchive, type VerifyFromArchiveOptions, type VerifyFromArchiveResult } from './verify/from-archive.js';
 export { verifyList, parseVerifyList, readVerifyList, renderListEntry, type VerifyListEntry, type VerifyListOptions, type VerifyListOutcome, type VerifyListResult } from './verify/list.js';
 export { ARCHIVE_ANNOTATION } from './verify/published.js';

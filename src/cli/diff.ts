@@ -23,7 +23,9 @@ directory, or a .tar, .tar.gz or .tar.zst) that is compared as one layer.
                              content, order, ...), a group (${Object.keys(FIELD_GROUPS).join(', ')}),
                              or a JSON path such as config.config.Env
   --ignore-path GLOB         ignore entries whose path matches (repeatable), e.g. 'var/log/**'
-  --platform OS/ARCH[/VAR]   the platform to compare in multi-platform images
+  --platform OS/ARCH[/VAR]   the platform to compare in multi-platform images (default, when
+                             both are indexes: every platform; one in only one index is a
+                             'platforms' difference, the others are located 'platform P / ...')
   --format text|json         report on stdout (default text); json: see docs/diff.md
   --html FILE                also write a self-contained HTML report
   --max-content-diff BYTES   bytes of a file's content diffed, and the most one diff may take

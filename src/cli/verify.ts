@@ -24,8 +24,13 @@ export const VERIFY_HELP = `Usage: repro-image verify --rootfs PATH [build optio
 Rebuilds an image from its inputs and checks it against a published one. REF is
 docker://HOST/REPO[:TAG|@DIGEST] (or any other image reference, such as an --archive kept before:
 see 'repro-image --help'); with an index, the image for --platform (default linux/amd64; for a
-SPEC, its platform, or the first of its source.architectures) is the one compared: a spec of
-several architectures is verified one platform per run. Against containers-storage:NAME or docker-archive:FILE, which keep no manifest
+SPEC, its platform) is the one compared. A SPEC of several architectures (source.architectures)
+without --platform is verified as its index: every platform is rebuilt, each platform's manifest
+digest is compared with the published index's entry for it, and the verdict is whether the two
+index digests are equal; a mismatch names the platforms that differ and explains each (--json adds
+"index": both index digests and one element per platform). --platform verifies that platform's
+image alone. --archive, --attest and --attach are for one image: with an index they are exit 2
+(use --platform). Against containers-storage:NAME or docker-archive:FILE, which keep no manifest
 digest, the content is compared: the config digest, which covers every config field and the
 diff_ids of the uncompressed layers.
 Prints "reproduced sha256:..." when the rebuilt manifest digest is the published one; otherwise
@@ -129,6 +134,7 @@ export async function verifyCommand(args: string[], io: Io): Promise<number> {
   }
   const attest = attestFlags(v);
   if (v.disk !== undefined) throw new ReproError('E_USAGE', 'verify: --disk applies to --against disk:FILE');
+  if (attest && !v.rootfs && await indexLevel(positionals[0]!, v)) throw indexAttestError(v);
   const progress = progressLine(io, 'rebuilding layer');
   const rebuild = v.rootfs
     ? { build: { ...rootfsBuildOptions(v.rootfs, v, io), onProgress: progress.update } }
@@ -169,6 +175,7 @@ function attestFlags(v: VerifyValues): ((r: VerificationOutcome, io: Io, against
   const keyPem = v['sign-key'] !== undefined ? readKeyFile(v['sign-key']) : undefined;
   if (keyPem) signingKey(keyPem, v['sign-key']!);
   return async (r, io, against = v.against) => {
+    if ((r as Partial<VerifyResult>).index !== undefined) throw indexAttestError(v);
     const { attestVerification } = await import('../sbom/vsa.js');
     const { toolInfo } = await import('../verify/tool.js');
     const out = await attestVerification(r, {
@@ -187,6 +194,19 @@ function attestFlags(v: VerifyValues): ((r: VerificationOutcome, io: Io, against
       if (out.archived) io.stderr(`verification summary ${out.archived.digest} kept in ${r.published.archive}\n`);
     }
   };
+}
+
+/** A verification summary is about one image: an index-level verify cannot make one yet. */
+function indexAttestError(v: VerifyValues): ReproError {
+  return new ReproError('E_USAGE', `verify: --${v.attest !== undefined ? 'attest' : 'attach'}: a verification summary is made for one image; a spec of several architectures verified as an index (no --platform) has none yet: verify each platform with --platform`);
+}
+
+/** Whether SPEC builds several platforms and no --platform picks one: an index-level verify. */
+async function indexLevel(spec: string, v: VerifyValues): Promise<boolean> {
+  if (v.platform !== undefined) return false;
+  const { loadSpec } = await import('../spec/load.js');
+  const { specPlatforms } = await import('../pipeline/spec.js');
+  return specPlatforms(loadSpec(spec).spec) !== undefined;
 }
 
 function readKeyFile(path: string): Buffer {
@@ -229,6 +249,25 @@ async function verifyContainerfileCommand(v: VerifyValues, io: Io, attest?: (r: 
 function report(r: VerifyResult, io: Io, json: boolean): void {
   if (json) {
     io.stdout(`${JSON.stringify(r, null, 2)}\n`);
+    return;
+  }
+  if (r.index) {
+    const rows = r.index.platforms.map((p) => `  ${p.platform}: ${p.verdict === 'reproduced' ? `reproduced ${p.rebuilt!.manifest}`
+      : p.rebuilt === null ? `only in the published index (${p.published!.manifest})`
+        : p.published === null ? `not in the published index (rebuilt ${p.rebuilt.manifest})`
+          : `not reproduced: rebuilt ${p.rebuilt.manifest}, published ${p.published.manifest}`}`);
+    if (r.verdict === 'reproduced') {
+      io.stdout(`${[`reproduced ${r.index.rebuilt} (index of ${r.index.platforms.length} platforms)`, ...rows].join('\n')}\n`);
+      return;
+    }
+    const differ = r.index.platforms.filter((p) => p.verdict !== 'reproduced').map((p) => p.platform);
+    const lines = [
+      `not reproduced: rebuilt index ${r.index.rebuilt}, published ${r.index.published} (${r.published.reference}); ${differ.length > 0 ? `platforms that differ: ${differ.join(', ')}` : 'every platform reproduced, the index differs'}`,
+      ...rows,
+    ];
+    // A platform's own verdict is its row above; the findings explain it.
+    for (const f of r.findings) if (!/^platforms\[[^\]]*\](\.manifest)?$/.test(f.path)) lines.push(`  ${f.message}`);
+    io.stdout(`${lines.join('\n')}\n`);
     return;
   }
   if (r.verdict === 'reproduced') {
@@ -302,6 +341,9 @@ async function verifyListCommand(v: VerifyValues, positionals: string[], io: Io)
     if (bad) throw new ReproError('E_USAGE', `${v.list}:${bad.line}: --attach writes beside an image in an oci: layout or a registry (docker://), not ${JSON.stringify(bad.against)}`);
   }
   const attest = attestFlags(v);
+  if (attest) {
+    for (const e of entries) if (await indexLevel(e.specPath, v)) throw new ReproError('E_USAGE', `${v.list}:${e.line}: ${indexAttestError(v).message.replace(/^verify: /, '')}`);
+  }
   const { spec: _spec, onWarning, ...common } = specBuildOptions(v.list!, v, io);
   const json = v.json === true;
   const r = await verifyList({

@@ -24,6 +24,8 @@ import { parseSourceDateEpoch } from '../pipeline/epoch.js';
 import { openLayout, readInside } from '../transports/layout/read.js';
 import type { ImageRef } from '../transports/reference.js';
 import { loadSpec } from '../spec/load.js';
+import { parsePlatform } from '../model/platform.js';
+import { specPlatforms } from '../pipeline/spec.js';
 import { lockPathFor, readLockFile } from '../spec/lockfile.js';
 import { ARCHIVE_ANNOTATION } from './published.js';
 import { verify, type VerifyResult } from './verify.js';
@@ -112,9 +114,14 @@ export async function verifyFromArchive(opts: VerifyFromArchiveOptions): Promise
     const lockPath = lockPathFor(loaded.file);
     const { lock, bytes } = readLockFile(lockPath);
     await fetchFromArchive(loaded.spec, lock, bytes, new Cache(opts.cacheDir), { from: inputsRef });
+    // The proof is about one platform's image (verify --archive keeps no index-level proof): the
+    // one its annotation names, also for a spec of several architectures.
+    const recordedPlatform = a[ARCHIVE_ANNOTATION.platform];
+    const platform = specPlatforms(loaded.spec) !== undefined && recordedPlatform !== undefined ? parsePlatform(recordedPlatform) : undefined;
     const r = await verify({
       spec: {
         spec, cacheDir: opts.cacheDir, offline: true, tmpDir: tmp,
+        ...(platform ? { platform } : {}),
         ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
         ...(annotations ? { annotations } : {}),
         ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),

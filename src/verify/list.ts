@@ -141,7 +141,11 @@ export async function verifyList(opts: VerifyListOptions): Promise<VerifyListRes
 /** One line for an entry's outcome. */
 export function renderListEntry(o: VerifyListOutcome): string {
   const where = `${o.against} (${o.spec}, line ${o.line})`;
-  if (o.verdict === 'reproduced') return `reproduced ${o.result!.rebuilt.manifest} ${where}`;
+  const index = o.result?.index;
+  if (o.verdict === 'reproduced') return `reproduced ${index ? `index ${index.rebuilt}` : o.result!.rebuilt.manifest} ${where}`;
+  if (o.verdict === 'not-reproduced' && index) {
+    return `not reproduced ${where}: rebuilt index ${index.rebuilt}, published ${index.published}; platforms that differ: ${index.platforms.filter((p) => p.verdict !== 'reproduced').map((p) => p.platform).join(', ') || 'none (the index differs)'}`;
+  }
   if (o.verdict === 'not-reproduced') return `not reproduced ${where}: rebuilt ${o.result!.rebuilt.manifest}, published ${o.result!.published.manifest}`;
   return `error ${where}: ${o.error!.message} (exit ${o.error!.exitCode})`;
 }

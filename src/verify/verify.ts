@@ -13,14 +13,18 @@ import { join } from 'node:path';
 import { makeScratchDir } from '../fs/scratch.js';
 import type { Digest } from '../model/digest.js';
 import { ReproError, ioError, option } from '../model/errors.js';
-import { formatPlatform } from '../model/platform.js';
+import { formatPlatform, type Platform } from '../model/platform.js';
+import type { Descriptor } from '../model/descriptor.js';
+import { isManifestType } from '../model/media-types.js';
+import { platformMatches } from '../image/select.js';
+import { openImage } from '../transports/index.js';
 import { buildRootfs, checkImageOptions, type RootfsBuildOptions } from '../pipeline/rootfs.js';
 import type { SpecBuildOptions } from '../pipeline/spec.js';
 import { DEFAULT_PLATFORM, type BuildResult } from '../pipeline/tree-steps.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
 import { openLayout } from '../transports/layout/read.js';
 import { formatImageRef, parseImageRef, tagOf, type ImageRef } from '../transports/reference.js';
-import { readImage } from '../image/read.js';
+import { readImage, resolveImage, viewImage } from '../image/read.js';
 import { compareImages, type VerifyFinding } from './compare.js';
 import { ARCHIVE_ANNOTATION, archivePublished, fetchPublished, publishedManifestDescriptor, type Published } from './published.js';
 import { canonicalize } from '../model/canonical-json.js';
@@ -94,6 +98,29 @@ export interface VerifyResult {
     archiveInputs?: Digest;
   };
   findings: VerifyFinding[];
+  /**
+   * An index-level verification (a spec of several architectures verified without a platform): the
+   * rebuilt index's digest, the published one's, and each platform's manifest digests. The verdict
+   * is whether the two index digests are equal; `rebuilt` and `published` above then describe the
+   * first of the spec's platforms that both indexes have, `inputs.platform` names it, and the
+   * findings of every platform that differs are prefixed with its name. Absent otherwise.
+   */
+  index?: IndexVerification;
+}
+
+export interface IndexVerification {
+  rebuilt: Digest;
+  published: Digest;
+  /** Every platform of either index, sorted by OS/ARCH/VARIANT. */
+  platforms: PlatformVerification[];
+}
+
+export interface PlatformVerification {
+  platform: string;
+  verdict: 'reproduced' | 'not-reproduced';
+  /** The manifest digests; null on the side whose index has no image for the platform. */
+  rebuilt: { manifest: Digest; config: Digest } | null;
+  published: { manifest: Digest } | null;
 }
 
 /**
@@ -157,7 +184,10 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
   // The spec modules (schema, YAML, OpenPGP) are loaded only for a spec rebuild.
   const specs = opts.spec ? await import('../pipeline/spec.js') : undefined;
   const spec = opts.spec ? (await import('../spec/load.js')).loadSpec(opts.spec.spec).spec : undefined;
-  // A spec of several architectures is verified one platform at a time: the one asked for, else its first.
+  // With a platform, a spec of several architectures is verified as that platform's image alone.
+  const several = spec && specs ? specs.specPlatforms(spec) : undefined;
+  // Without a platform, a spec of several architectures is verified as the index it builds.
+  if (several && opts.spec && opts.spec.platform === undefined) return verifyIndex({ ...opts, spec: opts.spec }, against, several);
   const platform = spec && specs ? opts.spec?.platform ?? specs.specPlatforms(spec)?.[0]?.platform ?? specs.specPlatform(spec) : opts.build?.platform ?? DEFAULT_PLATFORM;
   const published = await fetchPublished(against, platform, opts.registry ? { registry: opts.registry } : {});
   const rootfsDigest = opts.build ? await fileDigest(opts.build.rootfs) : undefined;
@@ -214,6 +244,131 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
       if (inputs) result.published.archiveInputs = inputs;
     }
     return result;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Each key of two JSON objects whose values differ, as findings under `prefix`. */
+function documentFindings(prefix: string, rebuilt: Record<string, unknown>, published: Record<string, unknown>): VerifyFinding[] {
+  const keys = [...new Set([...Object.keys(rebuilt), ...Object.keys(published)])].sort();
+  return keys.filter((k) => canonicalize(rebuilt[k] ?? null) !== canonicalize(published[k] ?? null)).map((k) => ({
+    path: `${prefix}.${k}`, rebuilt: rebuilt[k], published: published[k],
+    message: `${prefix}.${k}: rebuilt ${rebuilt[k] === undefined ? '(absent)' : canonicalize(rebuilt[k])}, published ${published[k] === undefined ? '(absent)' : canonicalize(published[k])}`,
+  }));
+}
+
+/**
+ * A spec of several architectures, verified without a platform: the whole index is rebuilt (by the
+ * build pipeline, as `build` writes it) and its digest compared with the published index's; each
+ * platform's manifest digest is compared with the published index's entry for that platform, and
+ * the platforms that differ are explained as a one-platform verify explains its image.
+ */
+async function verifyIndex(opts: VerifyOptions & { spec: NonNullable<VerifyOptions['spec']> }, against: ImageRef, platforms: Array<{ architecture: string; platform: Platform }>): Promise<VerifyResult> {
+  const names = platforms.map((p) => formatPlatform(p.platform));
+  if (opts.archive !== undefined) {
+    throw new ReproError('E_USAGE', `${option('archive')}: an index-level verify (the spec builds ${names.join(', ')}; no ${option('platform')}) cannot keep its proof yet; verify one platform with ${option('platform')} to keep one`);
+  }
+  const reference = formatImageRef(against);
+  const view = await viewImage(await openImage(against, opts.registry ? { registry: opts.registry } : {}), reference);
+  if (!view.nested) {
+    throw new ReproError('E_USAGE', `${reference}: names one image (${view.target.digest}), not an index, and the spec builds ${names.join(', ')}: verify one platform with ${option('platform')}`);
+  }
+  const entries = view.nested.value.manifests.filter((m) => isManifestType(m.mediaType));
+  const entryFor = (p: Platform): Descriptor | undefined => entries.find((m) => platformMatches(p, m.platform));
+  const first = platforms.find((p) => entryFor(p.platform) !== undefined);
+  if (!first) {
+    throw new ReproError('E_BAD_INPUT', `${reference}: index ${view.target.digest} has none of the spec's platforms (${names.join(', ')}); it has ${entries.map((m) => (m.platform ? formatPlatform(m.platform) : '(no platform)')).join(', ') || 'none'}`);
+  }
+  const publishedFirst = await resolveImage(view, entryFor(first.platform)!);
+  const specDigest = await fileDigest(opts.spec.spec, 'spec');
+  const { buildSpec } = await import('../pipeline/spec.js');
+  const tmp = await makeScratchDir(opts.spec.tmpDir, 'repro-image-verify-');
+  try {
+    const rebuiltPath = join(tmp, 'rebuilt');
+    const built = await buildSpec({ ...opts.spec, output: { transport: 'oci', path: rebuiltPath } });
+    const index = built.imageIndex;
+    if (!index) throw new Error('verify: the build of a spec of several architectures wrote no index');
+    const rebuiltView = await viewImage(await openLayout(rebuiltPath, undefined), 'rebuilt');
+    const rebuiltEntries = rebuiltView.nested?.value.manifests ?? [];
+    const rows: Array<PlatformVerification & { rebuiltEntry?: Descriptor; publishedEntry?: Descriptor }> = [];
+    const matched = new Set<Descriptor>();
+    for (const p of platforms) {
+      const name = formatPlatform(p.platform);
+      const b = index.platforms.find((x) => x.platform === name)!;
+      const pub = entries.find((m) => !matched.has(m) && platformMatches(p.platform, m.platform));
+      if (pub) matched.add(pub);
+      const rebuiltEntry = rebuiltEntries.find((m) => m.digest === b.manifest.digest);
+      rows.push({
+        platform: name,
+        verdict: pub?.digest === b.manifest.digest ? 'reproduced' : 'not-reproduced',
+        rebuilt: { manifest: b.manifest.digest, config: b.config.digest },
+        published: pub ? { manifest: pub.digest } : null,
+        ...(rebuiltEntry ? { rebuiltEntry } : {}),
+        ...(pub ? { publishedEntry: pub } : {}),
+      });
+    }
+    for (const m of entries) {
+      if (!matched.has(m)) rows.push({ platform: m.platform ? formatPlatform(m.platform) : `(no platform) ${m.digest}`, verdict: 'not-reproduced', rebuilt: null, published: { manifest: m.digest }, publishedEntry: m });
+    }
+    rows.sort((a, b) => (a.platform < b.platform ? -1 : a.platform > b.platform ? 1 : 0));
+    const reproduced = index.digest === view.target.digest;
+    const findings: VerifyFinding[] = [];
+    if (!reproduced) {
+      for (const row of rows) {
+        if (row.verdict === 'reproduced') continue;
+        const at = `platforms[${row.platform}]`;
+        if (!row.rebuiltEntry) {
+          findings.push({ path: at, published: row.published?.manifest, message: `${row.platform}: only in the published index (${row.published?.manifest}); the spec does not build it` });
+          continue;
+        }
+        if (!row.publishedEntry) {
+          findings.push({ path: at, rebuilt: row.rebuilt?.manifest, message: `${row.platform}: not in the published index; rebuilt ${row.rebuilt?.manifest}` });
+          continue;
+        }
+        findings.push({ path: `${at}.manifest`, rebuilt: row.rebuilt?.manifest, published: row.published?.manifest, message: `${row.platform}: not reproduced: rebuilt ${row.rebuilt?.manifest}, published ${row.published?.manifest}` });
+        const mine = await resolveImage(rebuiltView, row.rebuiltEntry);
+        const theirs = await resolveImage(view, row.publishedEntry);
+        const explained = compareImages(mine, theirs);
+        if (opts.deepDiff !== false) explained.push(...(await deepFindings(`oci:${rebuiltPath}`, against, row.platform, opts)));
+        for (const f of explained) findings.push({ ...f, path: `${at}.${f.path}`, message: `${row.platform}: ${f.message}` });
+      }
+      if (rows.every((r) => r.verdict === 'reproduced')) {
+        // Every image is the published one: what differs is the index document itself.
+        const mine = rebuiltView.nested ? rebuiltView.nested.value as unknown as Record<string, unknown> : {};
+        findings.push(
+          { path: 'index', rebuilt: index.digest, published: view.target.digest, message: `index: rebuilt ${index.digest}, published ${view.target.digest}; every platform's image is reproduced, the index document differs` },
+          ...documentFindings('index', mine, view.nested.value as unknown as Record<string, unknown>),
+        );
+      }
+    }
+    const firstBuilt = index.platforms.find((x) => x.platform === formatPlatform(first.platform))!;
+    const spec = (await import('../spec/load.js')).loadSpec(opts.spec.spec).spec;
+    return {
+      verdict: reproduced ? 'reproduced' : 'not-reproduced',
+      level: 'manifest',
+      tool: toolInfo(),
+      inputs: {
+        spec: opts.spec.spec, ...(specDigest ? { specDigest } : {}), lock: built.lock,
+        sourceDateEpoch: built.sourceDateEpoch,
+        sourceDateEpochFrom: built.sourceDateEpochFrom,
+        platform: formatPlatform(first.platform),
+        compression: spec.compression,
+        normalize: built.normalize.map((p) => p.name),
+      },
+      rebuilt: {
+        manifest: firstBuilt.manifest.digest,
+        config: firstBuilt.config.digest,
+        layers: firstBuilt.layers.map((l) => ({ digest: l.digest, diffId: l.diffId, size: l.size })),
+      },
+      published: { reference, manifest: publishedFirst.descriptor.digest, config: publishedFirst.config.digest, index: view.target.digest },
+      findings,
+      index: {
+        rebuilt: index.digest,
+        published: view.target.digest,
+        platforms: rows.map(({ rebuiltEntry: _r, publishedEntry: _p, ...row }) => row),
+      },
+    };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

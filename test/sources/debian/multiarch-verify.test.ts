@@ -1,0 +1,200 @@
+/**
+ * Index-level `verify` and `diff` of a two-platform spec (issue 19), on the hermetic signed
+ * repository of multiarch.test.ts: `verify SPEC --against oci:INDEX` without --platform rebuilds
+ * the whole index and compares its digest and each platform's manifest digest; against an index
+ * whose arm64 image was built with another SOURCE_DATE_EPOCH it is not reproduced and names
+ * linux/arm64/v8 (exit 1); `diff` of the two indexes names that platform alone. --platform keeps
+ * the one-platform verify; --archive and --attest are refused for an index (exit 2, named);
+ * --from-archive repeats a one-platform proof of the spec's second platform.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCliAsync, type RunResult } from '../../helpers/cli.js';
+import { makeKey, makeRepo, type Repo, type TestPackage } from '../../helpers/debian-repo.js';
+
+const TRIPLET: Record<string, string> = { amd64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' };
+const PACKAGES: TestPackage[] = [
+  { name: 'libc-test', version: '1.0', fields: { 'Multi-Arch': 'same' }, files: {}, archFiles: (a) => ({ [`/usr/lib/${TRIPLET[a]}/libtest.so.1`]: `lib for ${a}\n` }) },
+  { name: 'hello', version: '1.0', fields: { Depends: 'libc-test, hello-data' }, files: {}, archFiles: (a) => ({ '/usr/bin/hello': { data: `#!/bin/sh\necho hello from ${a}\n`, mode: 0o755 } }) },
+  { name: 'hello-data', version: '1.0', all: true, files: { '/usr/share/hello/greeting.txt': 'hello\n' } },
+];
+
+let dir: string;
+let repo: Repo;
+let keyring: string;
+let spec: string;
+let cache: string;
+let published: string;
+let index: string;
+
+interface Index { schemaVersion: number; mediaType: string; manifests: Array<{ mediaType: string; digest: string; size: number; platform?: { os: string; architecture: string; variant?: string } }> }
+interface IndexJson { index?: { rebuilt: string; published: string; platforms: Array<{ platform: string; verdict: string; rebuilt: { manifest: string } | null; published: { manifest: string } | null }> }; verdict: string; findings: Array<{ path: string; message: string }>; inputs: { platform: string }; rebuilt: { manifest: string }; published: { manifest: string; index?: string } }
+
+const run = (args: string[]): Promise<RunResult> => runCliAsync(args, { env: { XDG_CACHE_HOME: cache, SOURCE_DATE_EPOCH: undefined } });
+async function ok(args: string[]): Promise<string> {
+  const r = await run(args);
+  assert.equal(r.status, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+const sha = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+const blob = (layout: string, digest: string): Buffer => readFileSync(join(layout, 'blobs/sha256', digest.slice(7)));
+
+/** An OCI layout (tag t) whose index is `doc`, with the blobs of every layout in `from`. */
+function layoutOf(path: string, doc: Index, from: string[]): void {
+  mkdirSync(path, { recursive: true });
+  for (const f of from) cpSync(join(f, 'blobs'), join(path, 'blobs'), { recursive: true, force: false, errorOnExist: false });
+  const bytes = Buffer.from(JSON.stringify(doc));
+  writeFileSync(join(path, 'blobs/sha256', sha(bytes).slice(7)), bytes);
+  writeFileSync(join(path, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  writeFileSync(join(path, 'index.json'), JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [{ mediaType: doc.mediaType, digest: sha(bytes), size: bytes.length, annotations: { 'org.opencontainers.image.ref.name': 't' } }],
+  }));
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'multiarch-verify-'));
+  const signer = makeKey(dir, 'archive');
+  keyring = signer.keyring;
+  repo = await makeRepo(dir, PACKAGES, signer, { architectures: ['amd64', 'arm64'] });
+  cache = join(dir, 'cache');
+  mkdirSync(join(dir, 'two'));
+  spec = join(dir, 'two/image.yaml');
+  writeFileSync(spec, `name: two\nsource:\n  distro: debian\n  suite: testing\n  architectures: [arm64, amd64]\n  mirrors: ["${repo.url}"]\n  keyring: ${keyring}\npackages: [hello]\nconfig:\n  cmd: [/usr/bin/hello]\n`);
+  await ok(['lock', spec]);
+  await ok(['fetch', spec]);
+  published = join(dir, 'published');
+  index = (await ok(['build', spec, '--offline', '--output', `oci:${published}:t`])).trim();
+});
+after(async () => {
+  await repo.close();
+  spawnSync('gpgconf', ['--homedir', join(dir, 'gnupg-archive'), '--kill', 'gpg-agent']);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('verify SPEC --against an index without --platform: the whole index is rebuilt and compared, each platform named (reproduced)', async () => {
+  const doc = JSON.parse(blob(published, index).toString('utf8')) as Index;
+  const text = await ok(['verify', spec, '--offline', '--against', `oci:${published}:t`]);
+  assert.deepEqual(text.trim().split('\n'), [
+    `reproduced ${index} (index of 2 platforms)`,
+    `  linux/amd64: reproduced ${doc.manifests[0]!.digest}`,
+    `  linux/arm64/v8: reproduced ${doc.manifests[1]!.digest}`,
+  ]);
+  const r = JSON.parse(await ok(['verify', spec, '--offline', '--against', `oci:${published}:t`, '--json'])) as IndexJson;
+  assert.equal(r.verdict, 'reproduced');
+  assert.deepEqual(r.index, {
+    rebuilt: index, published: index,
+    platforms: [
+      { platform: 'linux/amd64', verdict: 'reproduced', rebuilt: { manifest: doc.manifests[0]!.digest, config: (JSON.parse(blob(published, doc.manifests[0]!.digest).toString('utf8')) as { config: { digest: string } }).config.digest }, published: { manifest: doc.manifests[0]!.digest } },
+      { platform: 'linux/arm64/v8', verdict: 'reproduced', rebuilt: { manifest: doc.manifests[1]!.digest, config: (JSON.parse(blob(published, doc.manifests[1]!.digest).toString('utf8')) as { config: { digest: string } }).config.digest }, published: { manifest: doc.manifests[1]!.digest } },
+    ],
+  });
+  // The one-image fields describe the spec's first platform (arm64), as the one-platform verify did.
+  assert.equal(r.inputs.platform, 'linux/arm64/v8');
+  assert.equal(r.rebuilt.manifest, doc.manifests[1]!.digest);
+  assert.equal(r.published.manifest, doc.manifests[1]!.digest);
+  assert.equal(r.published.index, index);
+});
+
+test('verify against an index whose arm64 image differs: not reproduced (exit 1), naming linux/arm64/v8 and explaining it; diff of the two indexes names that platform alone', async () => {
+  const doc = JSON.parse(blob(published, index).toString('utf8')) as Index;
+  // arm64 built with another SOURCE_DATE_EPOCH; amd64 as published.
+  const other = join(dir, 'arm64-other');
+  const arm = (await ok(['build', spec, '--offline', '--platform', 'linux/arm64', '--source-date-epoch', '1600000000', '--output', `oci:${other}:t`])).trim();
+  assert.notEqual(arm, doc.manifests[1]!.digest);
+  const mixed = join(dir, 'mixed');
+  layoutOf(mixed, { ...doc, manifests: [doc.manifests[0]!, { ...doc.manifests[1]!, digest: arm, size: blob(other, arm).length }] }, [published, other]);
+
+  const r = await run(['verify', spec, '--offline', '--against', `oci:${mixed}:t`]);
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.match(lines[0]!, new RegExp(`^not reproduced: rebuilt index ${index}, published sha256:[0-9a-f]{64} \\(oci:${mixed}:t\\); platforms that differ: linux/arm64/v8$`));
+  assert.equal(lines[1], `  linux/amd64: reproduced ${doc.manifests[0]!.digest}`);
+  assert.equal(lines[2], `  linux/arm64/v8: not reproduced: rebuilt ${doc.manifests[1]!.digest}, published ${arm}`);
+  assert.ok(lines.slice(3).every((l) => l.startsWith('  linux/arm64/v8: ')), r.stdout);
+  assert.equal(lines.filter((l) => l.startsWith('  linux/arm64/v8: not reproduced')).length, 1, r.stdout);
+  assert.ok(lines.some((l) => /linux\/arm64\/v8: config\.created: rebuilt/.test(l)), r.stdout);
+
+  const j = JSON.parse((await run(['verify', spec, '--offline', '--against', `oci:${mixed}:t`, '--json'])).stdout) as IndexJson;
+  assert.equal(j.verdict, 'not-reproduced');
+  assert.equal(j.index!.rebuilt, index);
+  assert.notEqual(j.index!.published, index);
+  assert.deepEqual(j.index!.platforms.map((p) => [p.platform, p.verdict]), [['linux/amd64', 'reproduced'], ['linux/arm64/v8', 'not-reproduced']]);
+  assert.ok(j.findings.length > 1 && j.findings.every((f) => f.path.startsWith('platforms[linux/arm64/v8]')), JSON.stringify(j.findings));
+
+  // --platform keeps the one-platform verify and its output.
+  assert.equal((await ok(['verify', spec, '--offline', '--platform', 'linux/amd64', '--against', `oci:${mixed}:t`])).trim(), `reproduced ${doc.manifests[0]!.digest}`);
+  const one = await run(['verify', spec, '--offline', '--platform', 'linux/arm64', '--against', `oci:${mixed}:t`]);
+  assert.equal(one.status, 1);
+  assert.match(one.stdout, new RegExp(`^not reproduced: rebuilt ${doc.manifests[1]!.digest}, published ${arm} \\(oci:${mixed}:t\\)\n`));
+
+  // diff without --platform compares every platform; only arm64 differs.
+  const d = await run(['diff', `oci:${published}:t`, `oci:${mixed}:t`, '--format', 'json']);
+  assert.equal(d.status, 1, d.stderr);
+  const diff = JSON.parse(d.stdout) as { differences: Array<{ location: { platform?: string; level: string }; field: string }> };
+  assert.ok(diff.differences.length > 0);
+  assert.deepEqual([...new Set(diff.differences.map((x) => x.location.platform))], ['linux/arm64/v8'], d.stdout);
+  const t = await run(['diff', `oci:${published}:t`, `oci:${mixed}:t`]);
+  assert.equal(t.status, 1);
+  assert.match(t.stdout, /platform linux\/arm64\/v8/);
+  assert.doesNotMatch(t.stdout, /linux\/amd64/);
+});
+
+test('a platform present in one index only: verify says which, diff lists it', async () => {
+  const doc = JSON.parse(blob(published, index).toString('utf8')) as Index;
+  const amd = join(dir, 'amd64-only');
+  layoutOf(amd, { ...doc, manifests: [doc.manifests[0]!] }, [published]);
+  const r = await run(['verify', spec, '--offline', '--against', `oci:${amd}:t`]);
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /platforms that differ: linux\/arm64\/v8\n/);
+  assert.match(r.stdout, new RegExp(`  linux/arm64/v8: not in the published index \\(rebuilt ${doc.manifests[1]!.digest}\\)`));
+  assert.match(r.stdout, new RegExp(`  linux/amd64: reproduced ${doc.manifests[0]!.digest}`));
+  const d = await run(['diff', `oci:${published}:t`, `oci:${amd}:t`, '--format', 'json']);
+  assert.equal(d.status, 1, d.stderr);
+  const diff = JSON.parse(d.stdout) as { differences: Array<{ field: string; a?: unknown; b?: unknown }> };
+  assert.deepEqual(diff.differences.filter((x) => x.field === 'platforms'), [{ location: { level: 'index' }, field: 'platforms', a: 'linux/arm64/v8', finding: 'platforms' }]);
+});
+
+test('index-level verify refuses what it cannot do yet, naming the option (exit 2): --archive, --attest, --attach, a reference to one image', async () => {
+  const against = `oci:${published}:t`;
+  const archive = await run(['verify', spec, '--offline', '--against', against, '--archive', join(dir, 'proof-index')]);
+  assert.equal(archive.status, 2, archive.stderr);
+  assert.match(archive.stderr, /--archive: an index-level verify .*verify one platform with --platform/);
+  for (const flag of [['--attest', join(dir, 'vsa.json')], ['--attach']]) {
+    const a = await run(['verify', spec, '--offline', '--against', against, ...flag, '--verifier-id', 'https://rebuild.example.org']);
+    assert.equal(a.status, 2, a.stderr);
+    assert.match(a.stderr, new RegExp(`${flag[0]}: a verification summary is made for one image`));
+  }
+  const single = join(dir, 'amd64-image');
+  await ok(['build', spec, '--offline', '--platform', 'linux/amd64', '--output', `oci:${single}:t`]);
+  const s = await run(['verify', spec, '--offline', '--against', `oci:${single}:t`]);
+  assert.equal(s.status, 2, s.stderr);
+  assert.match(s.stderr, /names one image \(sha256:[0-9a-f]{64}\), not an index, and the spec builds linux\/arm64\/v8, linux\/amd64: verify one platform with --platform/);
+  // In a list, the line of such a spec is named before anything is rebuilt.
+  const list = join(dir, 'images.list');
+  writeFileSync(list, `# SPEC REF\n${spec} ${against}\n`);
+  const l = await run(['verify', '--list', list, '--offline', '--attach', '--verifier-id', 'https://rebuild.example.org']);
+  assert.equal(l.status, 2, l.stderr);
+  assert.match(l.stderr, new RegExp(`${list}:2: --attach: a verification summary is made for one image`));
+  // Without --attach the list verifies the index and says so.
+  const lv = await run(['verify', '--list', list, '--offline']);
+  assert.equal(lv.status, 0, lv.stdout + lv.stderr);
+  assert.match(lv.stdout, new RegExp(`^reproduced index ${index} ${against} \\(${spec}, line 2\\)\n`));
+  // With --platform, an attestation is made as before.
+  await ok(['verify', spec, '--offline', '--platform', 'linux/amd64', '--against', against, '--attest', join(dir, 'vsa.json'), '--verifier-id', 'https://rebuild.example.org']);
+  assert.match(readFileSync(join(dir, 'vsa.json'), 'utf8'), /PASSED/);
+});
+
+test('--archive of the second platform, then --from-archive: the proof is repeated for the platform it names', async () => {
+  const proof = join(dir, 'proof-amd64');
+  await ok(['verify', spec, '--offline', '--platform', 'linux/amd64', '--against', `oci:${published}:t`, '--archive', proof]);
+  const r = JSON.parse(await ok(['verify', '--from-archive', proof, '--json'])) as IndexJson;
+  assert.equal(r.verdict, 'reproduced');
+  assert.equal(r.inputs.platform, 'linux/amd64');
+  assert.equal(r.index, undefined);
+});
