@@ -199,6 +199,12 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
     return buildDiskCommand(positionals[0], v, io);
   }
   if (v.disk !== undefined) throw new ReproError('E_USAGE', 'build: --disk applies to --output disk:FILE');
+  if (v.containerfile !== undefined) {
+    // The Containerfile says the config (ENV, CMD, LABEL, …); a flag that would have said it too, or
+    // an attachment this build does not make, is refused rather than ignored.
+    const notCf = (['entrypoint', 'cmd', 'env', 'workdir', 'user', 'label', 'expose', 'volume', 'stop-signal', 'offline', 'sbom'] as const).find((k) => v[k] !== undefined);
+    if (notCf) throw new ReproError('E_USAGE', `build: --${notCf} does not apply to --containerfile${notCf === 'sbom' || notCf === 'offline' ? '' : ' (the Containerfile sets the config)'}`);
+  }
   const attach: Attachments = await attachments(v.sbom, v.output);
   const provenance = await provenanceFlags(v, positionals[0], io);
   if (provenance) Object.assign(attach, { attach: [...(attach.attach ?? []), ...provenance.attach!], after: provenance.after });

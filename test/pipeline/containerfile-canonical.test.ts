@@ -164,7 +164,7 @@ test('the same tree as the podman form\'s layers make, file for file (the podman
   }
 });
 
-test('--compat foo is a usage error naming the value; --buildah is podman\'s only', () => {
+test('--compat foo is a usage error naming the value; --buildah is podman\'s only; config flags and --sbom are refused', () => {
   const file = smallContext(join(work, 'usage'));
   const r = runCli(['build', '--containerfile', file, '--compat', 'foo', '--source-date-epoch', '1', '--output', `oci:${join(work, 'usage-out')}`]);
   assert.equal(r.status, 2, r.stderr);
@@ -175,6 +175,12 @@ test('--compat foo is a usage error naming the value; --buildah is podman\'s onl
   const n = runCli(['build', '--containerfile', file, '--compat', 'podman', '--normalize', 'none', '--source-date-epoch', '1', '--output', `oci:${join(work, 'usage-out')}`]);
   assert.equal(n.status, 2, n.stderr);
   assert.match(n.stderr, /--normalize applies to --compat repro-image only/);
+  // Config flags and attachments a Containerfile build does not use are refused, not ignored.
+  for (const [flag, value] of [['--label', 'a=b'], ['--cmd', '["sh"]'], ['--env', 'A=1'], ['--user', '1'], ['--sbom', 'spdx-json']] as const) {
+    const f = runCli(['build', '--containerfile', file, flag, value, '--source-date-epoch', '1', '--output', `oci:${join(work, 'usage-out')}`]);
+    assert.equal(f.status, 2, f.stderr);
+    assert.match(f.stderr, new RegExp(`^repro-image: build: ${flag} does not apply to --containerfile`), flag);
+  }
   assert.equal(existsSync(join(work, 'usage-out')), false);
 });
 
