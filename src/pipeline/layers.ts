@@ -188,9 +188,23 @@ export function planLayers(entries: ReadonlyMap<string, Entry>, strategy: Exclud
   for (const path of paths) {
     const e = entries.get(path)!;
     if (e.type === 'file' && e.inode !== undefined) layerOf.set(path, inodeLayer.get(e.inode)!);
-    // A hard link spelled out as one (not as a shared inode) goes no lower than its target.
-    if (e.type === 'hardlink' && e.linkname !== undefined) layerOf.set(path, Math.max(layerOf.get(path)!, layerOf.get(e.linkname) ?? 0));
   }
+  // A hard link spelled out as one (not as a shared inode) goes no lower than its target, once
+  // every target is settled: the target's final layer (after the shared-inode step above, and
+  // through a chain of such links, whatever order their names sort in).
+  const settled = new Map<string, number>();
+  const linkLayer = (path: string, seen: Set<string>): number => {
+    const done = settled.get(path);
+    if (done !== undefined) return done;
+    const e = entries.get(path);
+    const own = layerOf.get(path) ?? 0;
+    if (e?.type !== 'hardlink' || e.linkname === undefined || seen.has(path)) return own;
+    seen.add(path);
+    const layer = Math.max(own, linkLayer(e.linkname, seen));
+    settled.set(path, layer);
+    return layer;
+  };
+  for (const path of paths) if (entries.get(path)!.type === 'hardlink') layerOf.set(path, linkLayer(path, new Set()));
   // Directories: the lowest layer that holds them or anything below them, deepest first, so that
   // a directory is settled after everything below it.
   const needed = new Map<string, number>();
