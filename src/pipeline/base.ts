@@ -170,7 +170,8 @@ export function mergeContainerConfig(base: ContainerConfig | undefined, ours: Co
 
 /**
  * Whiteouts for `remove` (paths of the base's tree, which our part must not put back): a `.wh.`
- * entry each, at the time of the build. A path the base does not have is exit 2.
+ * entry each, at the time of the build. A path the base does not have is exit 2. `ours` is our
+ * tree after the passes (a path they leave out is not put back).
  */
 export function removalWhiteouts(base: BaseImage, remove: string[], ours: ReadonlyMap<string, Entry>, mtime: number): Entry[] {
   const out: Entry[] = [];
