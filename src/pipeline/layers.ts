@@ -80,7 +80,7 @@ export function popularity(packages: ReadonlyArray<Pick<PackageRecord, 'name' | 
 /** Packages most popular first, ties by name in byte order. */
 export function byPopularity(packages: ReadonlyArray<Pick<PackageRecord, 'name' | 'dependsOn'>>): string[] {
   const pop = popularity(packages);
-  return [...pop.keys()].sort((a, b) => pop.get(b)! - pop.get(a)! || (a < b ? -1 : a > b ? 1 : 0));
+  return [...pop.keys()].sort((a, b) => pop.get(b)! - pop.get(a)! || comparePaths(a, b));
 }
 
 interface Groups {
@@ -105,7 +105,7 @@ function groupsOf(strategy: Exclude<LayersSpec, 'single'>, packages: readonly Pa
       packageLayer.set(name, names.length);
       names.push(`packages: ${name}`);
     }
-    const shared = order.slice(alone.length).sort();
+    const shared = order.slice(alone.length).sort(comparePaths);
     if (shared.length > 0) {
       for (const name of shared) packageLayer.set(name, names.length);
       names.push(`packages: ${shared.join(', ')}`);
@@ -122,7 +122,7 @@ function groupsOf(strategy: Exclude<LayersSpec, 'single'>, packages: readonly Pa
       names.push('files');
     } else if ('files' in g) {
       for (const dest of g.files) destLayer.set(dest, i);
-      names.push(`files: ${[...g.files].sort().join(', ')}`);
+      names.push(`files: ${[...g.files].sort(comparePaths).join(', ')}`);
     } else if (g.packages === 'rest') {
       rest = i;
       names.push('packages: rest');
@@ -131,13 +131,13 @@ function groupsOf(strategy: Exclude<LayersSpec, 'single'>, packages: readonly Pa
         if (!installed.has(name)) throw new ReproError('E_SPEC', `${where}: layers[${i}].packages[${j}]: ${name} is not among the packages the image installs`);
         packageLayer.set(name, i);
       });
-      names.push(`packages: ${[...g.packages].sort().join(', ')}`);
+      names.push(`packages: ${[...g.packages].sort(comparePaths).join(', ')}`);
     }
   });
   names.push('database and unowned files');
   const last = names.length - 1;
   const restNames: string[] = [];
-  for (const p of [...packages].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  for (const p of [...packages].sort((a, b) => comparePaths(a.name, b.name))) {
     if (packageLayer.has(p.name)) continue;
     packageLayer.set(p.name, rest ?? last);
     restNames.push(p.name);

@@ -284,3 +284,22 @@ test('hard links: a group goes where its highest member is, whichever name sorts
     ['a', 'a/link', 'a/y', 'a/z', 'b', 'b/1', 'b/2', 'b/3', 'c/first', 'c/second'],
   ]);
 });
+
+test('layer names list packages and files: dests in byte order (code points), not UTF-16 order', () => {
+  const file = (path: string): Entry => ({ path, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 0, content: { kind: 'bytes', data: Buffer.alloc(0) } } as Entry);
+  const hi = '\u{1F600}'; // a surrogate pair in UTF-16: sorts before U+FF5E there, after it in byte order
+  const mid = '\u{FF5E}';
+  const entries = new Map<string, Entry>([file(hi), file(mid), file('db')].map((e) => [e.path, e]));
+  const distribution = {
+    isDatabaseFile: (p: string) => p === 'db', isRecordFile: () => false,
+    packageRecords: () => [`a${hi}`, `a${mid}`].map((name) => ({ distribution: 'x', name, version: '1', purl: '', dependsOn: [], supplier: '', files: [] })),
+  };
+  const specFiles = new Map([[hi, `/${hi}`], [mid, `/${mid}`]]);
+  const named = planLayers(entries, [{ files: [`/${hi}`, `/${mid}`] }, { packages: [`a${hi}`, `a${mid}`] }], { distribution, specFiles, where: 'test' });
+  assert.deepEqual(named.map((l) => l.name), [`files: /${mid}, /${hi}`, `packages: a${mid}, a${hi}`, 'database and unowned files']);
+  const rest = planLayers(entries, [{ packages: 'rest' }], { distribution, specFiles, where: 'test' });
+  assert.equal(rest[0]!.name, `packages: rest (a${mid}, a${hi})`);
+  const auto = planLayers(entries, { auto: 2 }, { distribution, specFiles, where: 'test' });
+  assert.equal(auto[0]!.name, `packages: a${mid}, a${hi}`);
+  assert.deepEqual(byPopularity([{ name: `a${hi}`, dependsOn: [] }, { name: `a${mid}`, dependsOn: [] }]), [`a${mid}`, `a${hi}`]);
+});
