@@ -6,7 +6,7 @@
  * the image as they are (the same descriptors, never recompressed); its tree, flattened, is what
  * our part is compared against for the whiteouts of `base.remove`.
  */
-import type { BaseSpec } from '../spec/base-schema.js';
+import { removeSet, type BaseSpec } from '../spec/base-schema.js';
 import type { BaseLock } from '../sources/base-lock.js';
 import type { Entry } from '../archive/entry.js';
 import { Cache } from '../fetch/cache.js';
@@ -33,8 +33,9 @@ export { baseLock, type BaseLock } from '../sources/base-lock.js';
 export function baseImageOf(b: BaseSpec): string {
   return typeof b === 'string' ? b : b.image;
 }
+/** `base.remove`'s paths without their slashes, once each, in byte order. */
 export function baseRemoveOf(b: BaseSpec): string[] {
-  return typeof b === 'string' ? [] : [...(b.remove ?? [])].map((p) => p.replace(/^\/+|\/+$/g, '')).sort();
+  return typeof b === 'string' ? [] : removeSet(b.remove ?? []);
 }
 
 /** The reference's manifest digest, when it names one. */
@@ -170,7 +171,8 @@ export function mergeContainerConfig(base: ContainerConfig | undefined, ours: Co
 
 /**
  * Whiteouts for `remove` (paths of the base's tree, which our part must not put back): a `.wh.`
- * entry each, at the time of the build. A path the base does not have is exit 2.
+ * entry each, at the time of the build. A path the base does not have is exit 2. `ours` is our
+ * tree after the passes (a path they leave out is not put back).
  */
 export function removalWhiteouts(base: BaseImage, remove: string[], ours: ReadonlyMap<string, Entry>, mtime: number): Entry[] {
   const out: Entry[] = [];

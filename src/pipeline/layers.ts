@@ -80,7 +80,7 @@ export function popularity(packages: ReadonlyArray<Pick<PackageRecord, 'name' | 
 /** Packages most popular first, ties by name in byte order. */
 export function byPopularity(packages: ReadonlyArray<Pick<PackageRecord, 'name' | 'dependsOn'>>): string[] {
   const pop = popularity(packages);
-  return [...pop.keys()].sort((a, b) => pop.get(b)! - pop.get(a)! || (a < b ? -1 : a > b ? 1 : 0));
+  return [...pop.keys()].sort((a, b) => pop.get(b)! - pop.get(a)! || comparePaths(a, b));
 }
 
 interface Groups {
@@ -105,7 +105,7 @@ function groupsOf(strategy: Exclude<LayersSpec, 'single'>, packages: readonly Pa
       packageLayer.set(name, names.length);
       names.push(`packages: ${name}`);
     }
-    const shared = order.slice(alone.length).sort();
+    const shared = order.slice(alone.length).sort(comparePaths);
     if (shared.length > 0) {
       for (const name of shared) packageLayer.set(name, names.length);
       names.push(`packages: ${shared.join(', ')}`);
@@ -122,7 +122,7 @@ function groupsOf(strategy: Exclude<LayersSpec, 'single'>, packages: readonly Pa
       names.push('files');
     } else if ('files' in g) {
       for (const dest of g.files) destLayer.set(dest, i);
-      names.push(`files: ${[...g.files].sort().join(', ')}`);
+      names.push(`files: ${[...g.files].sort(comparePaths).join(', ')}`);
     } else if (g.packages === 'rest') {
       rest = i;
       names.push('packages: rest');
@@ -131,13 +131,13 @@ function groupsOf(strategy: Exclude<LayersSpec, 'single'>, packages: readonly Pa
         if (!installed.has(name)) throw new ReproError('E_SPEC', `${where}: layers[${i}].packages[${j}]: ${name} is not among the packages the image installs`);
         packageLayer.set(name, i);
       });
-      names.push(`packages: ${[...g.packages].sort().join(', ')}`);
+      names.push(`packages: ${[...g.packages].sort(comparePaths).join(', ')}`);
     }
   });
   names.push('database and unowned files');
   const last = names.length - 1;
   const restNames: string[] = [];
-  for (const p of [...packages].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  for (const p of [...packages].sort((a, b) => comparePaths(a.name, b.name))) {
     if (packageLayer.has(p.name)) continue;
     packageLayer.set(p.name, rest ?? last);
     restNames.push(p.name);
@@ -188,9 +188,23 @@ export function planLayers(entries: ReadonlyMap<string, Entry>, strategy: Exclud
   for (const path of paths) {
     const e = entries.get(path)!;
     if (e.type === 'file' && e.inode !== undefined) layerOf.set(path, inodeLayer.get(e.inode)!);
-    // A hard link spelled out as one (not as a shared inode) goes no lower than its target.
-    if (e.type === 'hardlink' && e.linkname !== undefined) layerOf.set(path, Math.max(layerOf.get(path)!, layerOf.get(e.linkname) ?? 0));
   }
+  // A hard link spelled out as one (not as a shared inode) goes no lower than its target, once
+  // every target is settled: the target's final layer (after the shared-inode step above, and
+  // through a chain of such links, whatever order their names sort in).
+  const settled = new Map<string, number>();
+  const linkLayer = (path: string, seen: Set<string>): number => {
+    const done = settled.get(path);
+    if (done !== undefined) return done;
+    const e = entries.get(path);
+    const own = layerOf.get(path) ?? 0;
+    if (e?.type !== 'hardlink' || e.linkname === undefined || seen.has(path)) return own;
+    seen.add(path);
+    const layer = Math.max(own, linkLayer(e.linkname, seen));
+    settled.set(path, layer);
+    return layer;
+  };
+  for (const path of paths) if (entries.get(path)!.type === 'hardlink') layerOf.set(path, linkLayer(path, new Set()));
   // Directories: the lowest layer that holds them or anything below them, deepest first, so that
   // a directory is settled after everything below it.
   const needed = new Map<string, number>();

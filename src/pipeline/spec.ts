@@ -405,7 +405,7 @@ async function buildSpecOne(opts: Omit<SpecBuildOptions, 'output'>, output: Imag
     const result = await buildTree(
       {
         entries: t.entries, output, tmp: t.tmp, label: architecture === undefined ? opts.spec : `${opts.spec} (${architecture})`, sourceDateEpoch: t.sourceDateEpoch,
-        ...(base ? { base: { manifest: { digest: base.lock.manifest.digest as Digest, size: base.lock.manifest.size, mediaType: base.lock.manifest.mediaType }, layers: base.layers, history: base.history, whiteouts: removalWhiteouts(base, baseRemoveOf(spec.base!), t.entries, t.sourceDateEpoch) } } : {}),
+        ...(base ? { base: { manifest: { digest: base.lock.manifest.digest as Digest, size: base.lock.manifest.size, mediaType: base.lock.manifest.mediaType }, layers: base.layers, history: base.history, whiteouts: (entries) => removalWhiteouts(base, baseRemoveOf(spec.base!), entries, t.sourceDateEpoch) } } : {}),
         ...(strategy === 'single' ? {} : { layering: (entries) => planLayers(entries, strategy, { distribution: t.distribution, specFiles: t.specFiles, where: t.loaded.file, ...(t.ownPackages ? { ownPackages: t.ownPackages } : {}) }) }),
         options: { ...opts, compression: spec.compression, normalize: t.normalize, platform, config, ...annotationsOf(spec, opts.annotations) },
       },

@@ -134,9 +134,10 @@ export interface TreeContext {
   layering?: (entries: ReadonlyMap<string, Entry>) => PlannedLayer[];
   /**
    * A base image under ours (a spec's `base:`, see base.ts): its layers go first, as they are; its
-   * history before ours; `whiteouts` (entries of our top layer) hide paths of its tree.
+   * history before ours; `whiteouts` (entries of our top layer) hide paths of its tree, made
+   * from our tree as the passes leave it.
    */
-  base?: { manifest: BlobInfo; layers: Layer[]; history: HistoryEntry[]; whiteouts: Entry[] };
+  base?: { manifest: BlobInfo; layers: Layer[]; history: HistoryEntry[]; whiteouts: (entries: ReadonlyMap<string, Entry>) => Entry[] };
   /** The layers written, in order. */
   layers?: WrittenLayer[];
   /** What each layer holds (with `layering`), for the image history. */
@@ -193,7 +194,7 @@ export const TREE_STEPS: ReadonlyArray<Step<TreeContext>> = [
       const o = ctx.options;
       const compression = o.compression ?? 'gzip';
       const planned = ctx.layering ? ctx.layering(ctx.entries) : undefined;
-      const whiteouts = ctx.base?.whiteouts ?? [];
+      const whiteouts = ctx.base ? ctx.base.whiteouts(ctx.entries) : [];
       if (planned && whiteouts.length > 0) planned[planned.length - 1]!.entries.push(...whiteouts);
       const parts = planned ? planned.map((l) => orderEntries(l.entries)) : [orderEntries([...ctx.entries.values(), ...whiteouts])];
       if (planned) ctx.layerNames = planned.map((l) => l.name);

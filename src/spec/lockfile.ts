@@ -14,6 +14,7 @@ import { ReproError, ioError } from '../model/errors.js';
 import { parseJsonBytes } from '../model/json.js';
 import { DISTRIBUTIONS, distributionFor, type AnyLock } from '../sources/index.js';
 import type { ImageSpec } from './schema.js';
+import { canonicalBase } from './base-schema.js';
 
 export type LockFile = AnyLock;
 
@@ -21,7 +22,8 @@ export type LockFile = AnyLock;
 export function specDigest(spec: ImageSpec): string {
   const d = distributionFor(spec.source.distro).decisive(spec);
   // Only when there is one, so that the digest of a spec without a base is what it always was.
-  const decisive = spec.base === undefined ? d : { ...(d as object), base: spec.base };
+  // base.remove as a set (sorted, once each): two specs differing only in its order lock alike.
+  const decisive = spec.base === undefined ? d : { ...(d as object), base: canonicalBase(spec.base) };
   return `sha256:${createHash('sha256').update(canonicalBytes(decisive)).digest('hex')}`;
 }
 

@@ -255,3 +255,34 @@ test('base.remove of a path the base does not have is exit 2', async () => {
   assert.equal(b.status, 2, b.stderr);
   assert.match(b.stderr, /base\.remove: \/etc\/nothing is not in the base/);
 });
+
+test('base.remove is checked against our tree after the passes: a path our files: put there but a pass removes is hidden in the base, not refused', async () => {
+  // A base with a systemd random seed (built without the pass that would drop it); our files: put one there too, which the random-seed pass removes.
+  const root = join(dir, 'seed-root');
+  mkdirSync(join(root, 'var/lib/systemd'), { recursive: true });
+  writeFileSync(join(root, 'var/lib/systemd/random-seed'), 'base seed\n');
+  writeFileSync(join(root, 'kept'), 'kept\n');
+  const layout = join(dir, 'seed-base');
+  const bb = await run(['build', '--rootfs', root, '--output', `oci:${layout}:v1`, '--source-date-epoch', '1600000000', '--normalize', 'clamp-mtime']);
+  assert.equal(bb.status, 0, bb.stderr);
+  const d = join(dir, 'remove-passed');
+  mkdirSync(d, { recursive: true });
+  writeFileSync(join(d, 'seed'), 'our seed\n');
+  const s = join(d, 'image.yaml');
+  writeFileSync(s, `name: remove-passed\nsource:\n  distro: debian\n  suite: testing\n  mirrors: ["${repo.url}"]\n  keyring: ${signer.keyring}\n`
+    + `base:\n  image: oci:${layout}:@${bb.stdout.trim()}\n  remove: [/var/lib/systemd/random-seed]\n`
+    + 'packages: [hello-base]\nfiles:\n  - { src: seed, dest: /var/lib/systemd/random-seed }\n');
+  assert.equal((await run(['lock', s])).status, 0);
+  const b = await run(['build', s, '--output', `oci:${join(dir, 'out-passed')}:t`]);
+  assert.equal(b.status, 0, b.stderr);
+  const img = await imageOf(`oci:${join(dir, 'out-passed')}:t`);
+  const flat = (await flattenLayers(img.layers)).entries;
+  assert.equal(flat.has('var/lib/systemd/random-seed'), false, 'the base file is hidden, ours removed by the pass');
+  assert.equal(flat.has('kept'), true);
+  // With the pass off, our file does put the path back: refused.
+  writeFileSync(s, `${readFileSync(s, 'utf8')}normalize: [clamp-mtime]\n`);
+  assert.equal((await run(['lock', s])).status, 0);
+  const refused = await run(['build', s, '--output', `oci:${join(dir, 'out-unpassed')}:t`]);
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(refused.stderr, /base\.remove: \/var\/lib\/systemd\/random-seed is removed from the base and put back/);
+});

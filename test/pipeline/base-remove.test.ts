@@ -35,3 +35,7 @@ test("a removed path with '.' or '..' segments is refused, one line, even when t
     });
   }
 });
+
+test('base.remove paths are in byte order (code points): U+FF5E before U+1F600, which UTF-16 order puts first', () => {
+  assert.deepEqual(baseRemoveOf({ image: 'x', remove: ['/\u{1F600}', '/\u{FF5E}', '/a'] }), ['a', '\u{FF5E}', '\u{1F600}']);
+});

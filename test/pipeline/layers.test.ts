@@ -262,3 +262,44 @@ test('popularity: most depended-on first, ties by name; planLayers on a bare tre
   // auto: 2 is all packages in one layer, then the last one.
   assert.deepEqual(planLayers(tree, { auto: 2 }, { distribution, specFiles: new Map(), where: 'x' }).map((l) => l.name), ['packages: lib, tool', 'database and unowned files']);
 });
+
+test('hard links: a group goes where its highest member is, whichever name sorts first; a hard-link entry follows its target after that, through chains', () => {
+  const dirEntry = (path: string): Entry => ({ path, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: 0, size: 0 });
+  const file = (path: string, inode?: string): Entry => ({ path, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 0, content: { kind: 'bytes', data: Buffer.alloc(0) }, ...(inode ? { inode } : {}) } as Entry);
+  const link = (path: string, linkname: string): Entry => ({ path, type: 'hardlink', mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 0, linkname });
+  const entries = new Map<string, Entry>([
+    dirEntry('a'), link('a/link', 'a/y'), file('a/y', 'i1'), file('a/z', 'i1'),
+    dirEntry('b'), link('b/1', 'b/2'), link('b/2', 'b/3'), file('b/3'),
+    dirEntry('c'), file('c/first', 'i2'), file('c/second', 'i2'), file('c/own'),
+  ].map((e) => [e.path, e]));
+  const layers = planLayers(entries, [{ packages: ['lib'] }], {
+    distribution: {
+      isDatabaseFile: () => false, isRecordFile: () => false,
+      packageRecords: () => [{ distribution: 'x', name: 'lib', version: '1', purl: '', dependsOn: [], supplier: '', files: ['/a/link', '/a/y', '/b/1', '/b/2', '/c/first', '/c/own'].map((path) => ({ path })) }],
+    },
+    specFiles: new Map(), where: 'test',
+  });
+  assert.deepEqual(layers.map((l) => l.entries.map((e) => e.path)), [
+    ['c', 'c/own'],
+    ['a', 'a/link', 'a/y', 'a/z', 'b', 'b/1', 'b/2', 'b/3', 'c/first', 'c/second'],
+  ]);
+});
+
+test('layer names list packages and files: dests in byte order (code points), not UTF-16 order', () => {
+  const file = (path: string): Entry => ({ path, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 0, content: { kind: 'bytes', data: Buffer.alloc(0) } } as Entry);
+  const hi = '\u{1F600}'; // a surrogate pair in UTF-16: sorts before U+FF5E there, after it in byte order
+  const mid = '\u{FF5E}';
+  const entries = new Map<string, Entry>([file(hi), file(mid), file('db')].map((e) => [e.path, e]));
+  const distribution = {
+    isDatabaseFile: (p: string) => p === 'db', isRecordFile: () => false,
+    packageRecords: () => [`a${hi}`, `a${mid}`].map((name) => ({ distribution: 'x', name, version: '1', purl: '', dependsOn: [], supplier: '', files: [] })),
+  };
+  const specFiles = new Map([[hi, `/${hi}`], [mid, `/${mid}`]]);
+  const named = planLayers(entries, [{ files: [`/${hi}`, `/${mid}`] }, { packages: [`a${hi}`, `a${mid}`] }], { distribution, specFiles, where: 'test' });
+  assert.deepEqual(named.map((l) => l.name), [`files: /${mid}, /${hi}`, `packages: a${mid}, a${hi}`, 'database and unowned files']);
+  const rest = planLayers(entries, [{ packages: 'rest' }], { distribution, specFiles, where: 'test' });
+  assert.equal(rest[0]!.name, `packages: rest (a${mid}, a${hi})`);
+  const auto = planLayers(entries, { auto: 2 }, { distribution, specFiles, where: 'test' });
+  assert.equal(auto[0]!.name, `packages: a${mid}, a${hi}`);
+  assert.deepEqual(byPopularity([{ name: `a${hi}`, dependsOn: [] }, { name: `a${mid}`, dependsOn: [] }]), [`a${mid}`, `a${hi}`]);
+});

@@ -63,3 +63,15 @@ test('host apt sources: deb822 and one-line files, disabled entries skipped, the
   assert.deepEqual(mirrorsFor([...oneLine, ...deb822], 'trixie'), ['http://m2/debian', 'http://m1/debian']);
   assert.deepEqual(mirrorsFor([...oneLine, ...deb822], 'bookworm-security'), ['http://sec/debian-security'], 'a security suite is looked for in security archives only');
 });
+
+test('the digest covers base.remove as a set: order, repeats and slashes do not change it; a spec already in that form keeps its digest', () => {
+  const spec = (remove: string): ReturnType<typeof parseSpec> => parseSpec(`name: x\nsource: {distro: debian, suite: bookworm}\npackages: [busybox]\nbase: {image: "oci:/b:@sha256:${'0'.repeat(64)}", remove: ${remove}}\n`, 'a.yaml');
+  const canonical = spec('[/etc/a, /etc/b, /usr/share/doc]');
+  assert.equal(specDigest(spec('[/usr/share/doc, /etc/b, /etc/a]')), specDigest(canonical));
+  assert.equal(specDigest(spec('[/etc/b, /usr/share/doc/, /etc/a, /etc/b]')), specDigest(canonical));
+  assert.notEqual(specDigest(spec('[/etc/a, /usr/share/doc]')), specDigest(canonical));
+  // Byte order (code points), not UTF-16 units: U+FF5E before U+1F600.
+  assert.equal(specDigest(spec('["/\u{1F600}", "/\u{FF5E}"]')), specDigest(spec('["/\u{FF5E}", "/\u{1F600}"]')));
+  // The digest of a spec whose remove is sorted, unique and plainly spelled is what it was (locks stay valid).
+  assert.equal(specDigest(spec('[/etc/old.conf]')), 'sha256:3d9060f1b29247087947b4748d74238ef75b68998892580b3fd6e577d12dfee1');
+});

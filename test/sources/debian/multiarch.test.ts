@@ -179,6 +179,24 @@ test('a single-architecture spec of the same repository still makes a lock of on
   assert.deepEqual(lock.packages.map((p) => p.name), ['hello', 'hello-data', 'libc-test']);
 });
 
+test('each platform of the index is byte for byte the image of a spec of that architecture alone, though the two locks list the packages in different orders', async () => {
+  const cache = join(dir, 'cache');
+  const two = JSON.parse(readFileSync(join(dir, 'two/image.lock.json'), 'utf8')) as Lock;
+  const raw = JSON.parse(await ok(['inspect', '--raw', `oci:${join(dir, 'two-image')}:t`], cache)) as { manifests: Array<{ digest: string; platform: { architecture: string } }> };
+  for (const architecture of ['arm64', 'amd64']) {
+    // The same spec as 'two' but for source.architecture (name included: it is the spec's only other difference).
+    const alone = specFile(`alone-${architecture}`, `  architecture: ${architecture}\n`);
+    writeFileSync(alone, readFileSync(alone, 'utf8').replace(/^name: .*$/m, 'name: two'));
+    await ok(['lock', alone], cache);
+    const lock = JSON.parse(readFileSync(join(dir, `alone-${architecture}/image.lock.json`), 'utf8')) as Lock;
+    // The single-architecture lock is in name order, the section in NAME_ARCH order ('_' sorts after '-').
+    assert.deepEqual(lock.packages.map((p) => p.name), ['hello', 'hello-data', 'libc-test']);
+    assert.deepEqual(two.architectures!.find((a) => a.architecture === architecture)!.packages.map((k) => k.replace(/_[^_]*$/, '')), ['hello-data', 'hello', 'libc-test']);
+    const digest = (await ok(['build', alone, '--offline', '--output', `oci:${join(dir, `alone-${architecture}-image`)}:t`], cache)).trim();
+    assert.equal(digest, raw.manifests.find((m) => m.platform.architecture === architecture)!.digest, architecture);
+  }
+});
+
 test('spec errors: an architecture twice, architecture with architectures, an architecture the suite lacks, a base image', async () => {
   const cache = join(dir, 'cache');
   const twice = await run(['lock', specFile('twice', '  architectures: [arm64, arm64]\n')], cache);
