@@ -88,14 +88,7 @@ export async function verifyContainerfile(opts: ContainerfileVerifyOptions): Pro
     const level: ContainerfileVerifyResult['level'] = proof.level === 'digest' ? 'manifest' : proof.level === 'content' ? 'content' : 'none';
     const reproduced = level === 'manifest' || (contentOnly && level === 'content');
     const findings: VerifyFinding[] = proof.problems.map((p) => ({ path: 'proof', message: p }));
-    if (!reproduced) {
-      findings.push(...compareImages(rebuilt, published));
-      if (opts.deepDiff !== false && level === 'none') {
-        const { diff } = await import('../diff/index.js');
-        const d = await diff(`oci:${out}`, formatImageRef(against), { platform: formatPlatform(platform), ...(opts.registry ? { registryB: opts.registry } : {}), maxDifferences: opts.maxDifferences ?? 1000 });
-        findings.push(...d.findings.map((f) => ({ path: `diff.${f.id}`, message: `${f.title}${f.examples.length > 0 ? ` (e.g. ${f.examples.slice(0, 3).join('; ')})` : ''}` })));
-      }
-    }
+    if (!reproduced) findings.push(...await explain(opts, rebuilt, published, { out, against, platform, level }));
     const result: ContainerfileVerifyResult = {
       verdict: reproduced ? 'reproduced' : 'not-reproduced',
       level,
@@ -123,6 +116,25 @@ export async function verifyContainerfile(opts: ContainerfileVerifyOptions): Pro
   }
 }
 
+/**
+ * Why a rebuild is not the published image: the image-level comparison, then, when not even the
+ * content matched, the diff engine's findings (which file, which field).
+ */
+async function explain(
+  opts: ContainerfileVerifyOptions,
+  rebuilt: Parameters<typeof compareImages>[0],
+  published: Published,
+  p: { out: string; against: ImageRef; platform: Platform; level: ContainerfileVerifyResult['level'] },
+): Promise<VerifyFinding[]> {
+  const findings = compareImages(rebuilt, published);
+  if (opts.deepDiff !== false && p.level === 'none') {
+    const { diff } = await import('../diff/index.js');
+    const d = await diff(`oci:${p.out}`, formatImageRef(p.against), { platform: formatPlatform(p.platform), ...(opts.registry ? { registryB: opts.registry } : {}), maxDifferences: opts.maxDifferences ?? 1000 });
+    findings.push(...d.findings.map((f) => ({ path: `diff.${f.id}`, message: `${f.title}${f.examples.length > 0 ? ` (e.g. ${f.examples.slice(0, 3).join('; ')})` : ''}` })));
+  }
+  return findings;
+}
+
 /** The compression of the published layers (ours are one layer, compressed one way): what the rebuild uses. */
 function publishedCompression(published: Published): Compression {
   const t = published.manifest.value.layers[0]?.mediaType ?? '';
@@ -144,14 +156,7 @@ async function verifyCanonical(opts: ContainerfileVerifyOptions, p: { against: I
     : built.manifest.digest === published.manifest.digest ? 'manifest' : built.config.digest === published.config.digest ? 'content' : 'none';
   const reproduced = level === 'manifest' || (contentOnly && level === 'content');
   const findings: VerifyFinding[] = [];
-  if (!reproduced) {
-    findings.push(...compareImages(await readImage(await openLayout(out, undefined), 'rebuilt'), published));
-    if (opts.deepDiff !== false && level === 'none') {
-      const { diff } = await import('../diff/index.js');
-      const d = await diff(`oci:${out}`, formatImageRef(against), { platform: formatPlatform(platform), ...(opts.registry ? { registryB: opts.registry } : {}), maxDifferences: opts.maxDifferences ?? 1000 });
-      findings.push(...d.findings.map((f) => ({ path: `diff.${f.id}`, message: `${f.title}${f.examples.length > 0 ? ` (e.g. ${f.examples.slice(0, 3).join('; ')})` : ''}` })));
-    }
-  }
+  if (!reproduced) findings.push(...await explain(opts, await readImage(await openLayout(out, undefined), 'rebuilt'), published, { out, against, platform, level }));
   const result: ContainerfileVerifyResult = {
     verdict: reproduced ? 'reproduced' : 'not-reproduced',
     level,
