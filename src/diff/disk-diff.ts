@@ -1,11 +1,13 @@
 /**
  * Two disk images compared: the partition tables field by field, the bytes outside the
- * partitions (the GPT itself, gaps), then each pair of partitions: their bytes in 4 MiB pieces
+ * partitions (the GPT itself, gaps), then each pair of partitions: their bytes in 1 MiB pieces
  * (equal partitions are done), their file systems' superblock summaries, and every entry of the
  * file systems through the same entry comparison as layers (content, times, modes, owners, links,
- * xattrs), reading both in bounded memory. Verity hash trees and partitions without a file system
- * we read are compared as bytes. Each byte of a disk is read at most twice (once to find that a
- * partition differs, once to say how).
+ * xattrs), reading both in bounded memory. A file whose extents are the same on both sides and
+ * lie in bytes found equal in both partitions is equal without reading it as a file (CommonBytes);
+ * the others are read and compared. Verity hash trees and partitions without a file system we read
+ * are compared as bytes. Each byte of a partition is read at most twice (once as a piece, once
+ * as part of a file or metadata that differs or is not covered by extents).
  */
 import { createHash } from 'node:crypto';
 import type { FsEntry, FsReader } from '../disk/fs-reader.js';
