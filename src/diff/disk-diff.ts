@@ -1,11 +1,13 @@
 /**
  * Two disk images compared: the partition tables field by field, the bytes outside the
- * partitions (the GPT itself, gaps), then each pair of partitions: their bytes in 4 MiB pieces
+ * partitions (the GPT itself, gaps), then each pair of partitions: their bytes in 1 MiB pieces
  * (equal partitions are done), their file systems' superblock summaries, and every entry of the
  * file systems through the same entry comparison as layers (content, times, modes, owners, links,
- * xattrs), reading both in bounded memory. Verity hash trees and partitions without a file system
- * we read are compared as bytes. Each byte of a disk is read at most twice (once to find that a
- * partition differs, once to say how).
+ * xattrs), reading both in bounded memory. A file whose extents are the same on both sides and
+ * lie in bytes found equal in both partitions is equal without reading it as a file (CommonBytes);
+ * the others are read and compared. Verity hash trees and partitions without a file system we read
+ * are compared as bytes. Each byte of a partition is read at most twice (once as a piece, once
+ * as part of a file or metadata that differs or is not covered by extents).
  */
 import { createHash } from 'node:crypto';
 import type { FsEntry, FsReader } from '../disk/fs-reader.js';
@@ -35,6 +37,92 @@ export function sameBytes(a: Source, b: Source): boolean {
   return true;
 }
 
+/**
+ * Which bytes two partitions have in common, found a piece at a time and remembered: a piece of
+ * PIECE bytes is read on both sides once, and when it differs, which of its GRAIN-byte grains do.
+ * `scan` reads pieces in order up to the first difference (the partitions are equal when there is
+ * none); `same` reads the pieces a range lies in (those not read yet), so that a file whose extents
+ * lie in equal bytes is known equal without reading it again, and bytes no file uses are not read.
+ */
+export class CommonBytes {
+  static readonly PIECE = 1 << 20;
+  static readonly GRAIN = 4096;
+  /** Per piece: 0 not read yet, 1 equal, 2 differs (its grains in `grains`). */
+  private readonly state: Uint8Array;
+  private readonly grains = new Map<number, Uint8Array>();
+  private readonly ba = Buffer.allocUnsafe(CommonBytes.PIECE);
+  private readonly bb = Buffer.allocUnsafe(CommonBytes.PIECE);
+  constructor(private readonly a: Source, private readonly b: Source) {
+    this.state = new Uint8Array(Math.ceil(Math.min(a.size, b.size) / CommonBytes.PIECE));
+  }
+
+  private piece(i: number): number {
+    const s = this.state[i]!;
+    if (s !== 0) return s;
+    const P = CommonBytes.PIECE;
+    const G = CommonBytes.GRAIN;
+    const off = i * P;
+    const n = Math.min(P, this.a.size - off, this.b.size - off);
+    this.a.readInto(this.ba, 0, n, off, 'bytes');
+    this.b.readInto(this.bb, 0, n, off, 'bytes');
+    const x = this.ba.subarray(0, n);
+    const y = this.bb.subarray(0, n);
+    if (x.equals(y)) {
+      this.state[i] = 1;
+      return 1;
+    }
+    const differs = new Uint8Array(Math.ceil(n / G));
+    for (let g = 0; g < differs.length; g++) {
+      const e = Math.min(n, (g + 1) * G);
+      if (!x.subarray(g * G, e).equals(y.subarray(g * G, e))) differs[g] = 1;
+    }
+    this.grains.set(i, differs);
+    this.state[i] = 2;
+    return 2;
+  }
+
+  /** Whether the partitions are byte for byte equal (same size, every piece equal; stops at the first difference). */
+  scan(): boolean {
+    if (this.a.size !== this.b.size) return false;
+    for (let i = 0; i < this.state.length; i++) if (this.piece(i) !== 1) return false;
+    return true;
+  }
+
+  /** Whether [offset, offset+length) holds the same bytes in both (false for a range outside either). */
+  same(offset: number, length: number): boolean {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > Math.min(this.a.size, this.b.size)) return false;
+    const P = CommonBytes.PIECE;
+    const G = CommonBytes.GRAIN;
+    for (let at = offset, end = offset + length; at < end;) {
+      const i = Math.floor(at / P);
+      const to = Math.min(end, (i + 1) * P);
+      if (this.piece(i) === 2) {
+        const differs = this.grains.get(i)!;
+        for (let g = Math.floor((at - i * P) / G), last = Math.floor((to - 1 - i * P) / G); g <= last; g++) if (differs[g]) return false;
+      }
+      at = to;
+    }
+    return true;
+  }
+
+  /** For two files met side by side: equal size, the same extents, and those bytes equal in both. */
+  knownEqual(x: Member, y: Member): boolean {
+    if (x.meta.size !== y.meta.size || !x.extents || !y.extents) return false;
+    let ex: number[] | undefined;
+    let ey: number[] | undefined;
+    try {
+      ex = x.extents();
+      ey = y.extents();
+    } catch {
+      return false; // reading the content says what is wrong
+    }
+    if (!ex || !ey || ex.length !== ey.length) return false;
+    for (let k = 0; k < ex.length; k++) if (ex[k] !== ey[k]) return false;
+    for (let k = 0; k + 2 < ex.length; k += 3) if (!this.same(ex[k + 1]!, ex[k + 2]!)) return false;
+    return true;
+  }
+}
+
 function sha256(src: Source): string {
   const h = createHash('sha256');
   const buf = Buffer.allocUnsafe(PIECE);
@@ -54,7 +142,9 @@ async function* members(fs: FsReader, stats: { entries: number }): AsyncGenerato
     const meta = metaOf(e, firstPath);
     const chunks = e.chunks;
     if (meta.type === 'file' && meta.size > 0 && chunks) {
-      yield { meta, body: async function* body() { yield* chunks(); } };
+      const m: Member = { meta, body: async function* body() { yield* chunks(); } };
+      if (e.extents) m.extents = e.extents;
+      yield m;
     } else {
       yield { meta };
     }
@@ -155,7 +245,8 @@ async function comparePartitions(x: DiskPartition, y: DiskPartition, location: L
     add(location, 'partition-content', x.content, y.content);
     return;
   }
-  if (sameBytes(x.source, y.source)) return;
+  const common = new CommonBytes(x.source, y.source);
+  if (common.scan()) return;
   const fa = fsReader(x.source, x.content);
   const fb = fsReader(y.source, y.content);
   if (!fa || !fb) {
@@ -172,5 +263,5 @@ async function comparePartitions(x: DiskPartition, y: DiskPartition, location: L
     const vb = ib.fields[k];
     if (va !== vb) add(location, 'fs-field', va === undefined ? null : `${k}: ${va}`, vb === undefined ? null : `${k}: ${vb}`);
   }
-  await compareEntryStreams(members(fa, c.stats.A), members(fb, c.stats.B), c.ctx(location));
+  await compareEntryStreams(members(fa, c.stats.A), members(fb, c.stats.B), { ...c.ctx(location), knownEqual: (m, n) => common.knownEqual(m, n) });
 }

@@ -7,7 +7,7 @@
  */
 import { comparePaths } from '../archive/entry.js';
 import { compareMeta, entrySummary } from './compare-entry.js';
-import { compareSides, compareStreams, readContent, type ContentComparison, type ContentSide } from './content.js';
+import { compareSides, compareStreams, equalContent, readContent, type ContentComparison, type ContentSide } from './content.js';
 import { describeContent } from './content-detail.js';
 import type { Collector } from './collector.js';
 import type { EntryMeta } from './entry-meta.js';
@@ -28,6 +28,11 @@ export interface EntryContext {
   sink: Collector;
   /** Bytes that waiting entries may still keep of their content (shared by all layers). */
   budget: { bytes: number };
+  /**
+   * True when two files met side by side are known to have equal content without reading it
+   * (a disk's file systems: the same extents over bytes found equal in both partitions).
+   */
+  knownEqual?: (a: Member, b: Member) => boolean;
 }
 
 interface Head extends Member {
@@ -66,6 +71,7 @@ class Keyed {
       }
       const head: Head = { meta: m.meta, occurrence, key: occurrence === 0 ? m.meta.path : `${m.meta.path}\u0000${occurrence}` };
       if (m.body) head.body = m.body;
+      if (m.extents) head.extents = m.extents;
       return head;
     }
   }
@@ -154,7 +160,7 @@ export async function compareEntryStreams(sourceA: AsyncIterable<Member>, source
     while (ha || hb) {
       if (ha && hb && ha.key === hb.key) {
         let content: ContentComparison | undefined;
-        if (isFile(ha.meta) && isFile(hb.meta)) content = await compareStreams(ha.body?.(), hb.body?.(), ctx.limit);
+        if (isFile(ha.meta) && isFile(hb.meta)) content = ctx.knownEqual?.(ha, hb) ? equalContent(ha.meta.size, ctx.limit) : await compareStreams(ha.body?.(), hb.body?.(), ctx.limit);
         else await Promise.all([drain(ha.body), drain(hb.body)]);
         place(ha.meta, hb.meta, ha.occurrence);
         reportPair(ctx, ha.meta, hb.meta, ha.occurrence, content);

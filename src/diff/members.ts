@@ -16,6 +16,8 @@ export interface Member {
   meta: EntryMeta;
   /** The content of a regular file; read it before asking for the next member. */
   body?: () => AsyncIterable<Buffer>;
+  /** Where the content lies in a disk's file system (see FsEntry.extents). */
+  extents?: () => number[] | undefined;
 }
 
 /** Filled in while a layer is read. */

@@ -29,6 +29,13 @@ export interface FsEntry {
   xattrs?: Map<string, Buffer>;
   /** The content of a regular file, in chunks of at most 1 MiB. */
   chunks?: () => Generator<Buffer>;
+  /**
+   * Where a regular file's bytes lie in the file system's source: (logical offset, offset in the
+   * source, length) triples, in bytes, clamped to the file's size; what they leave out reads as
+   * zeros. Two files of the same size with the same triples over equal bytes have equal content.
+   * Undefined when the reader cannot say (compressed data); throws what `chunks` would throw.
+   */
+  extents?: () => number[] | undefined;
 }
 
 export interface FsInfo {

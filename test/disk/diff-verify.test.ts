@@ -81,6 +81,28 @@ test('identical disks are identical (the disk: prefix works too)', () => {
   assert.match(r.stdout, /\nidentical\n$/);
 });
 
+test('a byte changed in place in a file of each file system (same size, same extents): each named', () => {
+  // The content of files with the same extents is compared through the partitions' bytes: a change
+  // inside a data block (nothing else on the disk changed) must still be found, in ext4, erofs and FAT.
+  const copy = join(work, 'flipped.raw');
+  cpSync(diskA, copy);
+  const bytes = readFileSync(copy);
+  let flipped = 0;
+  for (const [from, to] of [['has a capability\n', 'has a capabilitY\n'], ['astral plane name\n', 'astral plane namE\n'], ['older than SOURCE_DATE_EPOCH\n', 'older than SOURCE_DATE_EPOCh\n']] as const) {
+    for (let at = bytes.indexOf(from); at >= 0; at = bytes.indexOf(from, at + 1)) {
+      bytes.write(to, at, 'utf8');
+      flipped++;
+    }
+  }
+  assert.equal(flipped, 3); // old-file in the root, bin/capable in /usr, emoji-😀 in the ESP
+  writeFileSync(copy, bytes);
+  const r = runCli(['diff', diskA, copy, '--format', 'json']);
+  assert.equal(r.status, 1, r.stderr);
+  const d = JSON.parse(r.stdout) as Diff;
+  assert.deepEqual(d.differences.map((x) => `${x.location.partition}:${x.location.path ?? ''}:${x.field}`).sort(),
+    ['1:emoji-😀:content', '2:old-file:content', '3:bin/capable:content']);
+});
+
 test('a disk is compared with a disk only', () => {
   const r = runCli(['diff', diskA, rootfs]);
   assert.equal(r.status, 2);

@@ -13,6 +13,7 @@ import { partitionType, defaultFlags, typeName } from '../../src/disk/partition-
 import { dirHash } from '../../src/disk/ext4/hash.js';
 import { encodeGpt, readGpt, usableRange } from '../../src/disk/gpt.js';
 import { BufferSource } from '../../src/disk/io.js';
+import { CommonBytes } from '../../src/diff/disk-diff.js';
 import { exactShortName, generateShortName, longNameEntries, shortNameChecksum, fatLabel } from '../../src/disk/vfat/names.js';
 import { dosTime } from '../../src/disk/vfat/writer.js';
 import { buildVerity, hashDeviceBytes, levelSizes } from '../../src/disk/verity.js';
@@ -181,4 +182,30 @@ test('verity hash devices are veritysetup\'s, byte for byte, from 1 to 16385 dat
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('CommonBytes: equal partitions scan equal; ranges across pieces and grains are equal only where every byte is', () => {
+  const size = 3 * CommonBytes.PIECE + 12345;
+  const a = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) a[i] = (i * 7) & 0xff;
+  assert.equal(new CommonBytes(new BufferSource(a), new BufferSource(Buffer.from(a))).scan(), true);
+  const b = Buffer.from(a);
+  const at = 2 * CommonBytes.PIECE + 5 * CommonBytes.GRAIN + 17; // one byte in piece 2, grain 5
+  b[at] = b[at]! ^ 1;
+  const c = new CommonBytes(new BufferSource(a), new BufferSource(b));
+  assert.equal(c.scan(), false);
+  assert.equal(c.same(0, 2 * CommonBytes.PIECE), true);
+  // Known per 4 KiB grain: equal up to the grain that holds the changed byte, not into it.
+  assert.equal(c.same(CommonBytes.PIECE - 10, CommonBytes.PIECE + 10 + 5 * CommonBytes.GRAIN), true);
+  assert.equal(c.same(CommonBytes.PIECE - 10, CommonBytes.PIECE + 11 + 5 * CommonBytes.GRAIN), false);
+  assert.equal(c.same(at, 1), false);
+  assert.equal(c.same(at + CommonBytes.GRAIN, size - at - CommonBytes.GRAIN), true); // the tail piece, shorter than PIECE
+  assert.equal(c.same(size - 1, 2), false); // beyond the end
+  assert.equal(c.same(-1, 1), false);
+  assert.equal(c.same(0, 0), true);
+  // Sizes differ: never equal as a whole; ranges within both still compare.
+  const d = new CommonBytes(new BufferSource(a), new BufferSource(a.subarray(0, size - 1)));
+  assert.equal(d.scan(), false);
+  assert.equal(d.same(0, size - 1), true);
+  assert.equal(d.same(0, size), false);
 });

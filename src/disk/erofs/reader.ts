@@ -136,6 +136,21 @@ export class ErofsReader implements FsReader {
     throw new ReproError('E_UNSUPPORTED', `${this.where}: ${what}: compressed EROFS data (layout ${ino.layout}) is not read`);
   }
 
+  /** Flat layouts' data as (logical, offset, length) byte triples; undefined for the others. */
+  private extents(ino: Inode): number[] | undefined {
+    if (ino.layout !== LAYOUT_FLAT_PLAIN && ino.layout !== LAYOUT_FLAT_INLINE) return undefined;
+    const inlineTail = ino.layout === LAYOUT_FLAT_INLINE ? ino.size % this.bs : 0;
+    const blockBytes = ino.size - inlineTail;
+    const out: number[] = [];
+    if (blockBytes > 0) out.push(0, ino.iu * this.bs, blockBytes);
+    if (inlineTail > 0) {
+      const tailAt = ino.at + ino.isize + ino.xattrSize;
+      if ((tailAt % this.bs) + inlineTail > this.bs) return undefined;
+      out.push(blockBytes, tailAt, inlineTail);
+    }
+    return out;
+  }
+
   private all(ino: Inode, what: string): Buffer {
     return Buffer.concat([...this.data(ino, what)]);
   }
@@ -184,7 +199,10 @@ export class ErofsReader implements FsReader {
     }
     const x = this.xattrs(ino, `/${esc(path)}`);
     if (x) e.xattrs = x;
-    if (type === 'file') e.chunks = () => this.data(ino, `/${esc(path)}`);
+    if (type === 'file') {
+      e.chunks = () => this.data(ino, `/${esc(path)}`);
+      e.extents = () => this.extents(ino);
+    }
     return e;
   }
 

@@ -178,9 +178,17 @@ export class Ext4Reader implements FsReader {
     let r = 0;
     while (pos < size) {
       const n = Math.min(CHUNK, size - pos);
-      const buf = Buffer.alloc(n);
-      // Fill [pos, pos+n) from the runs that overlap it.
+      const buf = Buffer.allocUnsafe(n);
+      // Fill [pos, pos+n) from the runs that overlap it; zeros first unless data runs cover it all.
       while (r < runs.length && (runs[r]!.logical + runs[r]!.length) * this.blockSize <= pos) r++;
+      let covered = pos;
+      for (let k = r; k < runs.length && covered < pos + n; k++) {
+        const run = runs[k]!;
+        const start = run.logical * this.blockSize;
+        if (start > covered || run.zero) break;
+        covered = Math.max(covered, (run.logical + run.length) * this.blockSize);
+      }
+      if (covered < pos + n) buf.fill(0);
       for (let k = r; k < runs.length; k++) {
         const run = runs[k]!;
         const start = run.logical * this.blockSize;
@@ -193,6 +201,18 @@ export class Ext4Reader implements FsReader {
       pos += n;
       yield buf;
     }
+  }
+
+  /** The data runs as (logical, physical, length) byte triples clamped to `size` (zero runs read as holes). */
+  private extents(ino: Inode, size: number): number[] {
+    const out: number[] = [];
+    for (const run of this.runs(ino)) {
+      if (run.zero) continue;
+      const start = run.logical * this.blockSize;
+      const end = Math.min((run.logical + run.length) * this.blockSize, size);
+      if (end > start) out.push(start, run.physical * this.blockSize, end - start);
+    }
+    return out;
   }
 
   private all(ino: Inode, size: number): Buffer {
@@ -257,7 +277,10 @@ export class Ext4Reader implements FsReader {
     }
     const x = this.xattrs(ino);
     if (x) e.xattrs = x;
-    if (type === 'file') e.chunks = () => this.data(ino, ino.size);
+    if (type === 'file') {
+      e.chunks = () => this.data(ino, ino.size);
+      e.extents = () => this.extents(ino, ino.size);
+    }
     return e;
   }
 

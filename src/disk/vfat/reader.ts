@@ -119,13 +119,13 @@ export class VfatReader implements FsReader {
     const chain = this.chain(first, Math.ceil(size / this.clusterBytes), what);
     if (chain.length * this.clusterBytes < size) throw new ReproError('E_BAD_INPUT', `${this.where}: ${what}: the cluster chain is shorter than the ${size} bytes of the file`);
     let pos = 0;
-    let buf = Buffer.alloc(Math.min(CHUNK, size));
+    let buf = Buffer.allocUnsafe(Math.min(CHUNK, size));
     let fill = 0;
     for (const c of chain) {
       const n = Math.min(this.clusterBytes, size - pos);
       if (fill + n > buf.length) {
         yield buf.subarray(0, fill);
-        buf = Buffer.alloc(Math.min(CHUNK, size - pos));
+        buf = Buffer.allocUnsafe(Math.min(CHUNK, size - pos));
         fill = 0;
       }
       this.src.readInto(buf, fill, n, this.offset(c), `${what} data`);
@@ -133,6 +133,24 @@ export class VfatReader implements FsReader {
       pos += n;
     }
     if (fill > 0) yield buf.subarray(0, fill);
+  }
+
+  /** The file's clusters as (logical, offset, length) byte triples, contiguous clusters merged. */
+  private extents(first: number, size: number, what: string): number[] {
+    const out: number[] = [];
+    if (size === 0) return out;
+    const chain = this.chain(first, Math.ceil(size / this.clusterBytes), what);
+    if (chain.length * this.clusterBytes < size) throw new ReproError('E_BAD_INPUT', `${this.where}: ${what}: the cluster chain is shorter than the ${size} bytes of the file`);
+    let pos = 0;
+    for (const c of chain) {
+      const n = Math.min(this.clusterBytes, size - pos);
+      const at = this.offset(c);
+      const k = out.length;
+      if (k > 0 && out[k - 2]! + out[k - 1]! === at) out[k - 1]! += n;
+      else out.push(pos, at, n);
+      pos += n;
+    }
+    return out;
   }
 
   private entries(raw: Buffer, what: string): Dirent[] {
@@ -205,7 +223,10 @@ export class VfatReader implements FsReader {
         const p = path === '' ? d.name : `${path}/${d.name}`;
         const isDir = (d.attr & 0x10) !== 0;
         const e: FsEntry = { path: p, type: isDir ? 'dir' : 'file', mode: isDir ? 0o755 : 0o644, uid: 0, gid: 0, mtime: d.mtime, mtimeNs: 0, size: isDir ? 0 : d.size, nlink: 1, id: d.cluster };
-        if (!isDir) e.chunks = () => self.data(d.cluster, d.size, `/${esc(p)}`);
+        if (!isDir) {
+          e.chunks = () => self.data(d.cluster, d.size, `/${esc(p)}`);
+          e.extents = () => self.extents(d.cluster, d.size, `/${esc(p)}`);
+        }
         yield e;
         if (isDir) yield* dir(p, d.cluster, depth + 1);
       }
