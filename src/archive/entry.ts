@@ -36,21 +36,8 @@ export interface Entry {
   inode?: string;
 }
 
-/** Byte order of the UTF-8 encodings, which is Unicode code point order. */
-export function comparePaths(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const ca = a.charCodeAt(i);
-    const cb = b.charCodeAt(i);
-    if (ca === cb) continue;
-    // Surrogates (U+D800..U+DFFF) encode code points above U+FFFF, which sort after U+E000..U+FFFF.
-    const sa = ca >= 0xd800 && ca <= 0xdfff;
-    const sb = cb >= 0xd800 && cb <= 0xdfff;
-    if (sa !== sb) return sa ? 1 : -1;
-    return ca - cb;
-  }
-  return a.length - b.length;
-}
+/** Byte order of the UTF-8 encodings (src/model/byte-order.ts). */
+export { comparePaths } from '../model/byte-order.js';
 
 export function parentOf(path: string): string {
   const i = path.lastIndexOf('/');

@@ -1,6 +1,6 @@
 /** The shape of `base:` in a spec (src/pipeline/base.ts, docs/base-images.md); the lock's is sources/base-lock.ts. */
 import { z } from 'zod';
-import { comparePaths } from '../archive/entry.js';
+import { comparePaths } from '../model/byte-order.js';
 
 /** `base:` in the spec: a reference, or one with paths of the base to remove. */
 export const baseSpec = z.union([
