@@ -93,27 +93,39 @@ export async function verifyContainerfile(opts: ContainerfileVerifyOptions): Pro
       verdict: reproduced ? 'reproduced' : 'not-reproduced',
       level,
       tool: toolInfo(),
-      inputs: {
-        containerfile: opts.build.containerfile,
-        context: opts.build.context ?? '(the Containerfile\'s directory)',
-        compat: 'podman',
-        buildah: built.buildah,
-        buildArgs: { ...opts.build.buildArgs },
-        sourceDateEpoch: sde,
-        sourceDateEpochFrom: opts.build.sourceDateEpoch !== undefined ? 'option' : 'published-created',
-        platform: formatPlatform(platform),
-      },
+      inputs: inputsOf(opts, 'podman', sde, platform, built.buildah),
       rebuilt: { config: built.config.digest, storedManifest: built.storedManifestDigest, layers: built.layers.map((l) => ({ diffId: l.diffId, size: l.uncompressedSize })) },
-      published: { reference: published.reference, manifest: published.descriptor.digest, config: published.config.digest },
+      published: publishedOf(opts, published),
       proof,
       findings,
     };
-    if (published.index) result.published.index = published.index.descriptor.digest;
-    if (opts.archive !== undefined) result.published.archive = opts.archive;
     return result;
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** What both forms of the proof record of their inputs (the podman form adds its buildah version). */
+function inputsOf(opts: ContainerfileVerifyOptions, compat: ContainerfileVerifyResult['inputs']['compat'], sde: number, platform: Platform, buildah?: string): ContainerfileVerifyResult['inputs'] {
+  return {
+    containerfile: opts.build.containerfile,
+    context: opts.build.context ?? '(the Containerfile\'s directory)',
+    compat,
+    ...(buildah !== undefined ? { buildah } : {}),
+    buildArgs: { ...opts.build.buildArgs },
+    sourceDateEpoch: sde,
+    sourceDateEpochFrom: opts.build.sourceDateEpoch !== undefined ? 'option' : 'published-created',
+    platform: formatPlatform(platform),
+  };
+}
+
+/** What both forms record of the published image: its reference and digests, the index it came through, the archive kept. */
+function publishedOf(opts: ContainerfileVerifyOptions, published: Published): ContainerfileVerifyResult['published'] {
+  return {
+    reference: published.reference, manifest: published.descriptor.digest, config: published.config.digest,
+    ...(published.index ? { index: published.index.descriptor.digest } : {}),
+    ...(opts.archive !== undefined ? { archive: opts.archive } : {}),
+  };
 }
 
 /**
@@ -161,20 +173,10 @@ async function verifyCanonical(opts: ContainerfileVerifyOptions, p: { against: I
     verdict: reproduced ? 'reproduced' : 'not-reproduced',
     level,
     tool: toolInfo(),
-    inputs: {
-      containerfile: opts.build.containerfile,
-      context: opts.build.context ?? '(the Containerfile\'s directory)',
-      compat: 'repro-image',
-      buildArgs: { ...opts.build.buildArgs },
-      sourceDateEpoch: p.sde,
-      sourceDateEpochFrom: opts.build.sourceDateEpoch !== undefined ? 'option' : 'published-created',
-      platform: formatPlatform(platform),
-    },
+    inputs: inputsOf(opts, 'repro-image', p.sde, platform),
     rebuilt: { manifest: built.manifest.digest, config: built.config.digest, layers: built.layers.map((l) => ({ diffId: l.diffId, size: l.uncompressedSize })) },
-    published: { reference: published.reference, manifest: published.descriptor.digest, config: published.config.digest },
+    published: publishedOf(opts, published),
     findings,
   };
-  if (published.index) result.published.index = published.index.descriptor.digest;
-  if (opts.archive !== undefined) result.published.archive = opts.archive;
   return result;
 }

@@ -15,14 +15,9 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCliAsync, type RunResult } from '../../helpers/cli.js';
-import { makeKey, makeRepo, type Repo, type TestPackage } from '../../helpers/debian-repo.js';
+import { makeKey, makeRepo, type Repo } from '../../helpers/debian-repo.js';
+import { MULTIARCH_PACKAGES } from '../../helpers/multiarch-packages.js';
 
-const TRIPLET: Record<string, string> = { amd64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' };
-const PACKAGES: TestPackage[] = [
-  { name: 'libc-test', version: '1.0', fields: { 'Multi-Arch': 'same' }, files: {}, archFiles: (a) => ({ [`/usr/lib/${TRIPLET[a]}/libtest.so.1`]: `lib for ${a}\n` }) },
-  { name: 'hello', version: '1.0', fields: { Depends: 'libc-test, hello-data' }, files: {}, archFiles: (a) => ({ '/usr/bin/hello': { data: `#!/bin/sh\necho hello from ${a}\n`, mode: 0o755 } }) },
-  { name: 'hello-data', version: '1.0', all: true, files: { '/usr/share/hello/greeting.txt': 'hello\n' } },
-];
 
 let dir: string;
 let repo: Repo;
@@ -61,7 +56,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'multiarch-verify-'));
   const signer = makeKey(dir, 'archive');
   keyring = signer.keyring;
-  repo = await makeRepo(dir, PACKAGES, signer, { architectures: ['amd64', 'arm64'] });
+  repo = await makeRepo(dir, MULTIARCH_PACKAGES, signer, { architectures: ['amd64', 'arm64'] });
   cache = join(dir, 'cache');
   mkdirSync(join(dir, 'two'));
   spec = join(dir, 'two/image.yaml');

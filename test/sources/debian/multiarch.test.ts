@@ -12,16 +12,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCliAsync, type RunResult } from '../../helpers/cli.js';
-import { makeKey, makeRepo, type Repo, type TestPackage } from '../../helpers/debian-repo.js';
+import { makeKey, makeRepo, type Repo } from '../../helpers/debian-repo.js';
+import { MULTIARCH_PACKAGES } from '../../helpers/multiarch-packages.js';
 import { readGolden } from '../../helpers/golden.js';
 import { startRegistry, type StartedRegistry } from '../../transports/registry/harness.js';
 
-const TRIPLET: Record<string, string> = { amd64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' };
-const PACKAGES: TestPackage[] = [
-  { name: 'libc-test', version: '1.0', fields: { 'Multi-Arch': 'same' }, files: {}, archFiles: (a) => ({ [`/usr/lib/${TRIPLET[a]}/libtest.so.1`]: `lib for ${a}\n` }) },
-  { name: 'hello', version: '1.0', fields: { Depends: 'libc-test, hello-data' }, files: {}, archFiles: (a) => ({ '/usr/bin/hello': { data: `#!/bin/sh\necho hello from ${a}\n`, mode: 0o755 } }) },
-  { name: 'hello-data', version: '1.0', all: true, files: { '/usr/share/hello/greeting.txt': 'hello\n' } },
-];
 
 let dir: string;
 let repo: Repo;
@@ -32,7 +27,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'multiarch-'));
   const signer = makeKey(dir, 'archive');
   keyring = signer.keyring;
-  repo = await makeRepo(dir, PACKAGES, signer, { architectures: ['amd64', 'arm64'] });
+  repo = await makeRepo(dir, MULTIARCH_PACKAGES, signer, { architectures: ['amd64', 'arm64'] });
 });
 after(async () => {
   await repo.close();
