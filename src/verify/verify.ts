@@ -14,6 +14,7 @@ import { makeScratchDir } from '../fs/scratch.js';
 import type { Digest } from '../model/digest.js';
 import { ReproError, ioError, option } from '../model/errors.js';
 import { formatPlatform, type Platform } from '../model/platform.js';
+import type { ImageSpec } from '../spec/schema.js';
 import type { Descriptor } from '../model/descriptor.js';
 import { isManifestType } from '../model/media-types.js';
 import { platformMatches } from '../image/select.js';
@@ -187,7 +188,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
   // With a platform, a spec of several architectures is verified as that platform's image alone.
   const several = spec && specs ? specs.specPlatforms(spec) : undefined;
   // Without a platform, a spec of several architectures is verified as the index it builds.
-  if (several && opts.spec && opts.spec.platform === undefined) return verifyIndex({ ...opts, spec: opts.spec }, against, several);
+  if (several && spec && opts.spec && opts.spec.platform === undefined) return verifyIndex({ ...opts, spec: opts.spec }, spec, against, several);
   const platform = spec && specs ? opts.spec?.platform ?? specs.specPlatforms(spec)?.[0]?.platform ?? specs.specPlatform(spec) : opts.build?.platform ?? DEFAULT_PLATFORM;
   const published = await fetchPublished(against, platform, opts.registry ? { registry: opts.registry } : {});
   const rootfsDigest = opts.build ? await fileDigest(opts.build.rootfs) : undefined;
@@ -264,7 +265,7 @@ function documentFindings(prefix: string, rebuilt: Record<string, unknown>, publ
  * platform's manifest digest is compared with the published index's entry for that platform, and
  * the platforms that differ are explained as a one-platform verify explains its image.
  */
-async function verifyIndex(opts: VerifyOptions & { spec: NonNullable<VerifyOptions['spec']> }, against: ImageRef, platforms: Array<{ architecture: string; platform: Platform }>): Promise<VerifyResult> {
+async function verifyIndex(opts: VerifyOptions & { spec: NonNullable<VerifyOptions['spec']> }, spec: ImageSpec, against: ImageRef, platforms: Array<{ architecture: string; platform: Platform }>): Promise<VerifyResult> {
   const names = platforms.map((p) => formatPlatform(p.platform));
   if (opts.archive !== undefined) {
     throw new ReproError('E_USAGE', `${option('archive')}: an index-level verify (the spec builds ${names.join(', ')}; no ${option('platform')}) cannot keep its proof yet; verify one platform with ${option('platform')} to keep one`);
@@ -343,7 +344,6 @@ async function verifyIndex(opts: VerifyOptions & { spec: NonNullable<VerifyOptio
       }
     }
     const firstBuilt = index.platforms.find((x) => x.platform === formatPlatform(first.platform))!;
-    const spec = (await import('../spec/load.js')).loadSpec(opts.spec.spec).spec;
     return {
       verdict: reproduced ? 'reproduced' : 'not-reproduced',
       level: 'manifest',
