@@ -16,7 +16,7 @@ import { openLayout } from '../transports/layout/read.js';
 import { formatImageRef, parseImageRef, type ImageRef } from '../transports/reference.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
 import { compareImages, type VerifyFinding } from './compare.js';
-import { proveContent, type ContentProof } from './content-proof.js';
+import { decompressedDigests, proveContent, type ContentProof } from './content-proof.js';
 import { ARCHIVE_ANNOTATION, archivePublished, fetchPublished, type Published } from './published.js';
 import type { Compression } from '../model/media-types.js';
 import type { Platform } from '../model/platform.js';
@@ -80,9 +80,13 @@ export async function verifyContainerfile(opts: ContainerfileVerifyOptions): Pro
     const { buildContainerfile } = await import('../pipeline/containerfile/build.js');
     const out = join(tmp, 'rebuilt');
     if (opts.build.compat === 'repro-image') return await verifyCanonical(opts, { against, published, sde, out, platform });
+    // The published layers are decompressed and hashed while the rebuild runs (its time is mostly
+    // file system calls and the commands of RUN).
+    const decompressed = decompressedDigests(published);
+    for (const p of decompressed) p.catch(() => undefined);
     const built = await buildContainerfile({ ...opts.build, compat: 'podman', sourceDateEpoch: sde, compression: 'none', output: { transport: 'oci', path: out } });
     const rebuilt = await readImage(await openLayout(out, undefined), 'rebuilt');
-    const proof = await proveContent(rebuilt, published, built.manifestWith);
+    const proof = await proveContent(rebuilt, published, built.manifestWith, decompressed);
     // containers-storage keeps layers uncompressed: the content is all a store can prove.
     const contentOnly = against.transport === 'containers-storage';
     const level: ContainerfileVerifyResult['level'] = proof.level === 'digest' ? 'manifest' : proof.level === 'content' ? 'content' : 'none';

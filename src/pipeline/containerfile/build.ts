@@ -9,11 +9,9 @@
  * gzip image is proven by `verify` (content, then digest) rather than recompressed.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, readFileSync, realpathSync, statSync, rmdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, realpathSync, statSync, rmdirSync, writeSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
 import { compressBlocks } from '../../archive/compress.js';
 import { STREAM_BLOCK_SIZE, fixedBlocks } from '../../archive/blocks.js';
 import { readTar } from '../../archive/tar-reader.js';
@@ -37,12 +35,12 @@ import type { RegistryOptions } from '../../transports/registry/client.js';
 import { applyInstruction, BUILDAH_VERSIONS, createdBy, encodeBuildahConfig, encodeBuildahManifest, platformFields, type BuildahImage, type BuildahVersion, type HistoryItem, type RuntimeConfig } from './buildah.js';
 import { naiveChanges } from './changes.js';
 import { entryOfMember, putEntries, type PutEntry } from './copier.js';
-import { changeItems, layerTar, type LayerItem } from './layer-tar.js';
+import { changeItems, itemEntries, layerTar, type LayerItem } from './layer-tar.js';
 import { parseContainerfile } from './parse.js';
 import { resolveContainerfile } from './resolve.js';
 import { runInRootfs } from './runc.js';
-import { SubtreeLink, applyLayers, resolveUser, subtreeFilter } from './stage.js';
-import { layerReader } from '../../image/layer.js';
+import { SubtreeLink, applyLayers, resolveUser, subtreeFilter, type EntryLayer } from './stage.js';
+import { layerReader, type LayerReader } from '../../image/layer.js';
 import { fileSource } from '../../image/file-source.js';
 import { contentSummary } from './summary.js';
 import { isGoTarArchive, multiContentSummary } from '../../archive/go-tar-summary.js';
@@ -99,6 +97,17 @@ export interface BuiltLayer {
   path: string;
 }
 
+/**
+ * A layer of a stage as it is kept until something needs its tar: written to a scratch file; a
+ * base image's layer (read again from the base, its sha256 and size taken when it was applied);
+ * or a stage's last layer, still in the stage's live directory (nothing changes it any more),
+ * written only if a later stage's image includes it.
+ */
+type StageLayer =
+  | { kind: 'file'; layer: BuiltLayer }
+  | { kind: 'base'; diffId: Digest; size: number; reader: LayerReader; local: boolean; written?: Promise<BuiltLayer> }
+  | { kind: 'live'; items: LayerItem[]; written?: Promise<BuiltLayer>; movedOut?: boolean };
+
 /** A `compat: 'repro-image'` build: what `build --rootfs` reports. */
 export type CanonicalContainerfileResult = BuildResult & { compat: 'repro-image' };
 
@@ -120,7 +129,7 @@ interface StageState {
   root: string;
   config: RuntimeConfig;
   history: HistoryItem[];
-  layers: BuiltLayer[];
+  layers: StageLayer[];
   /** The base image's manifest digest and name for the annotations ('' for scratch). */
   baseDigest: string;
   baseName: string;
@@ -138,12 +147,35 @@ function sha256(b: Buffer): Digest {
  * the file, what the chunks' source throws is kept.
  */
 async function writeScratch(path: string, chunks: AsyncIterable<Buffer>): Promise<void> {
+  // Small chunks (a tar's headers, small files) are gathered into few large writes.
+  const batch = Buffer.allocUnsafe(WRITE_BATCH);
+  let used = 0;
+  let fd: number | undefined;
+  const flush = (b: Buffer): void => {
+    for (let off = 0; off < b.length;) off += writeSync(fd!, b, off, b.length - off);
+  };
   try {
-    await pipeline(Readable.from(chunks), createWriteStream(path));
+    fd = openSync(path, 'w', 0o600);
+    for await (const c of chunks) {
+      if (used + c.length > WRITE_BATCH) {
+        flush(batch.subarray(0, used));
+        used = 0;
+      }
+      if (c.length >= WRITE_BATCH) flush(c);
+      else {
+        c.copy(batch, used);
+        used += c.length;
+      }
+    }
+    flush(batch.subarray(0, used));
   } catch (e) {
     throw systemError(e) ? ioError(e, `cannot write the scratch file ${path}`) : e;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
+
+const WRITE_BATCH = 1 << 20;
 
 /** Writes a layer's tar to `path`, hashing it on the way. */
 async function commitLayer(items: LayerItem[], sde: number, path: string): Promise<BuiltLayer> {
@@ -177,7 +209,7 @@ function sourcePath(root: string, src: string, where: string, what: string): str
 }
 
 /** The entries a COPY/ADD writes, from a directory or file source (relative to the destination). */
-function* treeEntries(src: string, destRel: string, fields: CopyFields, chown: { uid: number; gid: number } | undefined, where: string): Generator<PutEntry> {
+function* treeEntries(src: string, destRel: string, fields: CopyFields, chown: { uid: number; gid: number } | undefined, move: boolean): Generator<PutEntry> {
   const st = statSync(src);
   const chmod = fields.chmod !== undefined ? parseInt(fields.chmod, 8) & 0o7777 : undefined;
   const meta = (n: FsNode): Pick<PutEntry, 'mode' | 'uid' | 'gid' | 'mtime'> => ({
@@ -186,7 +218,7 @@ function* treeEntries(src: string, destRel: string, fields: CopyFields, chown: {
   const reader = xattrsSync;
   if (!st.isDirectory()) {
     const node = walkOne(src, reader);
-    yield { path: destRel, kind: 'file', ...meta(node), ...(node.xattrs ? { xattrs: node.xattrs } : {}), copyFrom: src };
+    yield { path: destRel, kind: 'file', ...meta(node), ...(node.xattrs ? { xattrs: node.xattrs } : {}), copyFrom: src, ...(move ? { move } : {}) };
     return;
   }
   const first = new Map<string, string>();
@@ -205,10 +237,12 @@ function* treeEntries(src: string, destRel: string, fields: CopyFields, chown: {
     const e: PutEntry = { path, kind: n.kind, ...meta(n), ...x };
     if (n.kind === 'symlink') e.linkname = n.linkTarget!;
     if (n.kind === 'char' || n.kind === 'block') Object.assign(e, { devmajor: n.devmajor, devminor: n.devminor });
-    if (n.kind === 'file') e.copyFrom = abs;
+    if (n.kind === 'file') {
+      e.copyFrom = abs;
+      if (move) e.move = true;
+    }
     yield e;
   }
-  void where;
 }
 
 let xattrsSync: Awaited<ReturnType<typeof xattrReader>> | undefined;
@@ -300,21 +334,37 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
      * (only what the sources need, unless a hard link reaches outside them).
      */
     const images = new Map<string, string>();
-    const stageImage = async (index: number, sources: readonly string[], where: string): Promise<string> => {
-      const key = `${index}\0${sources.join('\0')}`;
+    const imageKey = (index: number, sources: readonly string[]): string => `${index}\0${sources.join('\0')}`;
+    // How many COPY --from read each such image (one that is read once may be moved from), and
+    // how often each stage is read at all (FROM it, COPY --from it, the target's image).
+    const readers = new Map<string, number>();
+    const stageReads = new Map<number, number>([[resolved.plan.target, 1]]);
+    const count = <K>(m: Map<K, number>, k: K): void => { m.set(k, (m.get(k) ?? 0) + 1); };
+    for (const r of resolved.stages) {
+      if (r.stage.base.kind === 'stage') count(stageReads, r.stage.base.index);
+      for (const i of r.instructions) {
+        if (i.kind === 'copy' && i.from?.kind === 'stage') {
+          count(readers, imageKey(i.from.index, i.sources));
+          count(stageReads, i.from.index);
+        }
+      }
+    }
+    const lastRead = (index: number): boolean => stageReads.get(index) === 1;
+    const stageImage: StageImage = async (index, sources, where) => {
+      const key = imageKey(index, sources);
       let dir = images.get(key);
       if (dir === undefined) {
         dir = join(tmp, `image-${images.size}`);
         try {
-          await materialise(states.get(index)!, dir, where, subtreeFilter(sources));
+          await materialise(states.get(index)!, dir, where, { sde, newPath: newLayerPath, lastRead: lastRead(index) }, subtreeFilter(sources));
         } catch (e) {
           if (!(e instanceof SubtreeLink)) throw e;
           await rm(dir, { recursive: true, force: true });
-          await materialise(states.get(index)!, dir, where);
+          await materialise(states.get(index)!, dir, where, { sde, newPath: newLayerPath, lastRead: lastRead(index) });
         }
         images.set(key, dir);
       }
-      return dir;
+      return { dir, readOnce: readers.get(key) === 1 };
     };
     for (const rs of resolved.stages) {
       const stage = rs.stage;
@@ -326,11 +376,11 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
       } else if (stage.base.kind === 'stage') {
         // The stage's committed image, as storage materialises it (not its live directory).
         const parent = states.get(stage.base.index)!;
-        await materialise(parent, root, `${file}:${stage.from.line}`);
+        await materialise(parent, root, `${file}:${stage.from.line}`, { sde, newPath: newLayerPath });
         state = { root, config: structuredClone(parent.config), history: [...parent.history], layers: [...parent.layers], baseDigest: '', baseName: '' };
       } else {
         const base = bases.get(stage.base.reference)!;
-        await applyLayers(root, base.image.layers, `${file}:${stage.from.line}: FROM ${base.name}`);
+        const applied = await applyLayers(root, base.image.layers, `${file}:${stage.from.line}: FROM ${base.name}`);
         const c = base.image.config.value;
         state = {
           root,
@@ -340,32 +390,37 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
           baseDigest: base.image.descriptor.digest,
           baseName: base.name,
         };
-        // The base's layers are ours too: as their uncompressed tars (what podman stores).
-        for (const l of base.image.layers) {
-          const p = newLayerPath();
-          const hash = createHash('sha256');
-          let size = 0;
-          await writeScratch(p, (async function* () { for await (const c2 of l.uncompressed()) { hash.update(c2); size += c2.length; yield c2; } })());
-          state.layers.push({ diffId: `sha256:${hash.digest('hex')}`, size, path: p });
-        }
+        // The base's layers are ours too, as their uncompressed tars (what podman stores): their
+        // sha256 and size as just read, their bytes read again only if an image needs them.
+        // A base from a registry is read from the network once: a later read (COPY --from this
+        // stage, a final image with these layers) reads a scratch copy.
+        const local = parseImageRef(base.ref, base.name).transport !== 'docker';
+        base.image.layers.forEach((reader, i) => state.layers.push({ kind: 'base', ...applied[i]!, reader, local }));
       }
       states.set(stage.index, state);
       const firstHistory = state.history.length;
       // FROM scratch: the first layer is the whole tree; every later one a diff.
       let hasParentLayer = state.layers.length > 0 || stage.base.kind !== 'scratch';
-      for (const ins of rs.instructions) {
+      // The tree after a step is the tree before the next (nothing else writes the root).
+      let walked: FsNode[] | undefined;
+      let lastChange = -1;
+      rs.instructions.forEach((i, n) => { if (i.kind === 'run' || i.kind === 'add' || i.kind === 'copy') lastChange = n; });
+      for (const [insIndex, ins] of rs.instructions.entries()) {
         const where = `${file}:${ins.source.line}`;
         opts.onStep?.(`${where}: ${ins.source.original.slice(0, 120)}`);
         const entry: HistoryItem = { created: rfc3339(sde) };
         if (ins.kind === 'run' || ins.kind === 'add' || ins.kind === 'copy') {
-          const before = hasParentLayer ? walkTree(root, xattrsSync) : [];
+          const before = hasParentLayer ? walked ?? walkTree(root, xattrsSync) : [];
           let summary: string | undefined;
           if (ins.kind === 'run') await runStep(ins, state, rs, where, opts, tmp);
           else summary = await copyStep(ins, state, stageImage, context, where);
           const after = walkTree(root, xattrsSync);
+          walked = after;
           const items: LayerItem[] = hasParentLayer ? changeItems(naiveChanges(before, after)) : after.map((node) => ({ node }));
-          const layer = items.length === 0 ? await emptyLayer(newLayerPath()) : await commitLayer(items, sde, newLayerPath());
-          state.layers.push(layer);
+          if (items.length === 0) state.layers.push({ kind: 'file', layer: await emptyLayer(newLayerPath()) });
+          // A stage's last layer stays in its directory unless podman's bytes of it are an output.
+          else if (insIndex === lastChange && (stage.index !== resolved.plan.target || opts.compat === 'repro-image')) state.layers.push({ kind: 'live', items });
+          else state.layers.push({ kind: 'file', layer: await commitLayer(items, sde, newLayerPath()) });
           hasParentLayer = true;
           entry.created_by = createdBy(ins, ctx, summary);
         } else {
@@ -382,21 +437,23 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
 
     // The target stage's image.
     const final = states.get(resolved.plan.target)!;
-    if (opts.compat === 'repro-image') return await canonicalImage(final, { opts, output, tmp, sde, platform, file });
+    if (opts.compat === 'repro-image') return await canonicalImage(final, { opts, output, tmp, sde, platform, file, newPath: newLayerPath, lastRead: lastRead(resolved.plan.target) });
+    const finalLayers: BuiltLayer[] = [];
+    for (const l of final.layers) finalLayers.push(await writtenLayer(l, sde, newLayerPath));
     const image: BuildahImage = {
-      created: rfc3339(sde), ...platformFields(platform), config: final.config, diffIds: final.layers.map((l) => l.diffId), history: final.history,
+      created: rfc3339(sde), ...platformFields(platform), config: final.config, diffIds: finalLayers.map((l) => l.diffId), history: final.history,
     };
     const configBytes = encodeBuildahConfig(image);
     const config = { digest: sha256(configBytes), size: configBytes.length };
     const manifestWith = (layers: ReadonlyArray<{ mediaType: string; digest: string; size: number }>): Buffer =>
       encodeBuildahManifest({ config, layers, baseDigest: final.baseDigest, baseName: final.baseName, sourceDateEpoch: sde });
-    const stored = manifestWith(final.layers.map((l) => ({ mediaType: ociLayerType('none'), digest: l.diffId, size: l.size })));
+    const stored = manifestWith(finalLayers.map((l) => ({ mediaType: ociLayerType('none'), digest: l.diffId, size: l.size })));
 
     // Compressed as we compress (podman's push compression is not reproducible from the image).
     const compression = opts.compression ?? 'gzip';
     const layers: Layer[] = [];
     const infos: ContainerfileBuildResult['layers'] = [];
-    for (const l of final.layers) {
+    for (const l of finalLayers) {
       let path = l.path;
       let digest = l.diffId;
       let size = l.size;
@@ -458,9 +515,9 @@ function containerConfig(c: RuntimeConfig): ContainerConfig {
  * directory, then the shared steps (passes, one layer by our tar writer, canonical config and
  * manifest, output). The image is the one `build --rootfs` makes of that tree with that config.
  */
-async function canonicalImage(final: StageState, p: { opts: ContainerfileBuildOptions; output: ImageRef; tmp: string; sde: number; platform: Platform; file: string }): Promise<CanonicalContainerfileResult> {
+async function canonicalImage(final: StageState, p: { opts: ContainerfileBuildOptions; output: ImageRef; tmp: string; sde: number; platform: Platform; file: string; newPath: () => string; lastRead: boolean }): Promise<CanonicalContainerfileResult> {
   const dir = join(p.tmp, 'final');
-  await materialise(final, dir, p.file);
+  await materialise(final, dir, p.file, { sde: p.sde, newPath: p.newPath, lastRead: p.lastRead });
   const tree = await readDirectory(dir, { xattrs: xattrsSync !== undefined });
   const o = p.opts;
   const result = await buildTree({
@@ -510,20 +567,65 @@ async function runStep(ins: Extract<ResolvedInstruction, { kind: 'run' }>, state
   void rs;
 }
 
+/** A stage layer's tar in a scratch file (written now if it was not). */
+async function writtenLayer(l: StageLayer, sde: number, newPath: () => string): Promise<BuiltLayer> {
+  switch (l.kind) {
+    case 'file':
+      return l.layer;
+    case 'live':
+      if (l.movedOut) throw new Error('internal: a stage layer was read after its files were moved out');
+      return l.written ??= commitLayer(l.items, sde, newPath());
+    case 'base':
+      return l.written ??= (async () => {
+        const path = newPath();
+        await writeScratch(path, l.reader.uncompressed());
+        return { diffId: l.diffId, size: l.size, path };
+      })();
+  }
+}
+
 /** A stage's committed layers applied to `root` (what podman's storage makes of the stage's image). */
-async function materialise(state: StageState, root: string, where: string, keep?: (path: string) => boolean): Promise<void> {
-  const layers = state.layers.map((l, i) => layerReader(() => fileSource(l.path), { number: i + 1, where: `${where}: layer ${i + 1}`, compression: 'none' }));
+async function materialise(state: StageState, root: string, where: string, p: { sde: number; newPath: () => string; lastRead?: boolean }, keep?: (path: string) => boolean): Promise<void> {
+  const layers: Array<LayerReader | EntryLayer> = [];
+  for (const [i, l] of state.layers.entries()) {
+    const at = `${where}: layer ${i + 1}`;
+    if (l.kind === 'live') {
+      // The last read of the stage moves its live files (the stage's own directory, read by
+      // nothing after this) — unless a hard link leads out of the subtree kept, which makes the
+      // caller apply everything again.
+      const move = p.lastRead === true && i === state.layers.length - 1
+        && (keep === undefined || ![...itemEntries(l.items, p.sde)].some((e) => e.kind === 'hardlink' && keep(e.path) && !keep(e.linkname!)));
+      if (move) l.movedOut = true;
+      layers.push({ where: at, entries: () => itemEntries(l.items, p.sde, move) });
+    }
+    else if (l.kind === 'base' && l.local) layers.push(l.reader);
+    else {
+      const { path } = await writtenLayer(l, p.sde, p.newPath);
+      layers.push(layerReader(() => fileSource(path), { number: i + 1, where: at, compression: 'none' }));
+    }
+  }
   await applyLayers(root, layers, where, keep);
 }
 
+/**
+ * A stage's image for COPY --from (materialised once per stage and sources); `readOnce`: no other
+ * COPY reads it, so its files may be moved rather than copied.
+ */
+type StageImage = (index: number, sources: readonly string[], where: string) => Promise<{ dir: string; readOnce: boolean }>;
+
 /** ADD/COPY; returns the content summary for the history (`file:…`, `dir:…`). */
-async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy' }>, state: StageState, stageImage: (index: number, sources: readonly string[], where: string) => Promise<string>, context: string, where: string): Promise<string> {
+async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy' }>, state: StageState, stageImage: StageImage, context: string, where: string): Promise<string> {
   const chown = ins.chown !== undefined ? resolveUser(ins.chown, state.root, where) : undefined;
   const sources: string[] = [];
   let fromRoot = context;
+  // Files of a scratch image nothing reads again are moved (one source: sources may overlap), as
+  // long as their attributes are read (a moved file keeps its own; the entry sets the same ones).
+  let move = false;
   if (ins.kind === 'copy' && ins.from) {
     if (ins.from.kind !== 'stage') throw new ReproError('E_UNSUPPORTED', `${where}: COPY --from an image is not supported yet; name a stage`);
-    fromRoot = await stageImage(ins.from.index, ins.sources, where);
+    const image = await stageImage(ins.from.index, ins.sources, where);
+    fromRoot = image.dir;
+    move = image.readOnce && ins.sources.length === 1 && xattrsSync !== undefined;
   }
   for (const s of ins.sources) sources.push(sourcePath(fromRoot, s, where, fromRoot === context ? 'the context' : 'the stage'));
   const summaries: string[] = [];
@@ -547,7 +649,7 @@ async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy'
     }
     const { dir, rel } = destination(state.root, ins.dest, isDir, basename(src));
     summaries.push(await contentSummary(isDir ? { directory: src, chown, chmod: ins.chmod, ...(xattrsSync ? { xattrs: xattrsSync } : {}) } : { file: src, chown, chmod: ins.chmod, ...(xattrsSync ? { xattrs: xattrsSync } : {}) }));
-    await putEntries(dir, treeEntries(src, rel, ins, chown, where), { where, stageRoot: state.root, ...(chown ? { parentOwner: chown } : {}) });
+    await putEntries(dir, treeEntries(src, rel, ins, chown, move), { where, stageRoot: state.root, ...(chown ? { parentOwner: chown } : {}) });
   }
   return multiContentSummary(summaries);
 }

@@ -13,7 +13,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import {
-  chmodSync, closeSync, copyFileSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, rmSync,
+  chmodSync, closeSync, copyFileSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, renameSync, rmSync,
   symlinkSync, writeSync,
 } from 'node:fs';
 import { constants } from 'node:fs';
@@ -41,6 +41,11 @@ export interface PutEntry {
   body?: () => AsyncIterable<Buffer>;
   /** For files: a file to copy the content from instead (the kernel copies: copy_file_range). */
   copyFrom?: string;
+  /**
+   * With copyFrom: move that file here instead of copying it (a scratch copy nothing reads again).
+   * The inode is then set up exactly as a copy would be (owner, mode, kept attributes, times).
+   */
+  move?: boolean;
 }
 
 export interface PutOptions {
@@ -120,7 +125,8 @@ export async function putEntries(root: string, entries: AsyncIterable<PutEntry> 
       switch (e.kind) {
         case 'file': {
           if (e.copyFrom !== undefined) {
-            copyFileSync(e.copyFrom, abs, constants.COPYFILE_EXCL);
+            if (e.move) renameSync(e.copyFrom, abs);
+            else copyFileSync(e.copyFrom, abs, constants.COPYFILE_EXCL);
             break;
           }
           const fd = openSync(abs, 'wx', 0o600);

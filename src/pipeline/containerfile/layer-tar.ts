@@ -8,12 +8,11 @@
  * commit's wall clock in podman, clamped to SOURCE_DATE_EPOCH; here it is SOURCE_DATE_EPOCH itself
  * (the same bytes whenever the epoch is in the past, and never the wall clock).
  */
-import { createReadStream } from 'node:fs';
 import type { GoHeader, GoTarStreamEntry } from '../../archive/go-tar.js';
 import { goLayerStream } from '../../archive/go-tar-layer.js';
 import type { Change } from './changes.js';
-import { keptXattr } from './copier.js';
-import type { FsNode } from './tree.js';
+import { keptXattr, type PutEntry } from './copier.js';
+import { fileBody, type FsNode } from './tree.js';
 
 export type LayerItem = { node: FsNode } | { whiteout: string };
 
@@ -60,8 +59,7 @@ export function* layerEntries(items: Iterable<LayerItem>, sourceDateEpoch: numbe
     }
     if (n.kind === 'file') {
       header.size = n.size;
-      const abs = n.abs;
-      yield { header, body: () => createReadStream(abs, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer> };
+      yield { header, body: fileBody(n.abs, n.size) };
     } else {
       yield { header };
     }
@@ -71,4 +69,43 @@ export function* layerEntries(items: Iterable<LayerItem>, sourceDateEpoch: numbe
 /** The layer's tar bytes. */
 export function layerTar(items: Iterable<LayerItem>, sourceDateEpoch: number, where: string): AsyncIterable<Buffer> {
   return goLayerStream(layerEntries(items, sourceDateEpoch), { sourceDateEpoch }, where);
+}
+
+/**
+ * What applying the layer tar of `items` writes, entry by entry, without the tar: the headers'
+ * metadata as `layerEntries` and `goLayerStream` give it (times clamped to SOURCE_DATE_EPOCH and
+ * cut to whole seconds, only the attributes a layer keeps, later names of an inode as hard links
+ * to the first), file content copied from the live file. Valid while the files are as they were
+ * at the commit: a stage's last layer, whose directory nothing changes any more. With `move`,
+ * files are moved out of the live directory (the last reader of a stage that is read once).
+ */
+export function* itemEntries(items: Iterable<LayerItem>, sourceDateEpoch: number, move = false): Generator<PutEntry> {
+  const firstName = new Map<string, string>();
+  for (const item of items) {
+    if ('whiteout' in item) {
+      yield { path: whiteoutName(item.whiteout), kind: 'file', mode: 0, uid: 0, gid: 0, mtime: sourceDateEpoch };
+      continue;
+    }
+    const n = item.node;
+    const xattrs = new Map([...(n.xattrs ?? [])].filter(([k]) => keptXattr(k)));
+    const e: PutEntry = {
+      path: n.path, kind: n.kind, mode: n.mode, uid: n.uid, gid: n.gid, mtime: Math.min(n.mtimeSec, sourceDateEpoch),
+      ...(xattrs.size > 0 ? { xattrs } : {}),
+    };
+    if (n.kind === 'symlink') e.linkname = n.linkTarget ?? '';
+    if (n.kind === 'char' || n.kind === 'block') Object.assign(e, { devmajor: n.devmajor, devminor: n.devminor });
+    if (n.kind === 'file' && n.inode !== undefined) {
+      const first = firstName.get(n.inode);
+      if (first !== undefined) {
+        yield { ...e, kind: 'hardlink', linkname: first };
+        continue;
+      }
+      firstName.set(n.inode, n.path);
+    }
+    if (n.kind === 'file') {
+      e.copyFrom = n.abs;
+      if (move) e.move = true;
+    }
+    yield e;
+  }
 }

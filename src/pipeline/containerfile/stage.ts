@@ -4,9 +4,11 @@
  * a copy of an earlier stage's (FROM stage). Also: who a `USER` or `--chown` names, read from the
  * stage's own /etc/passwd and /etc/group, as buildah reads them.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayerReader } from '../../image/layer.js';
+import type { Digest } from '../../model/digest.js';
 import { whiteoutOf } from '../../image/whiteouts.js';
 import { resolveInRoot } from '../../fs/confine.js';
 import { ReproError } from '../../model/errors.js';
@@ -23,16 +25,44 @@ export function subtreeFilter(sources: readonly string[]): (path: string) => boo
 }
 
 /**
- * Writes an image's layers, in order, into `root`, as containers/storage applies them when it
- * makes an image's root file system (times before 1970 become 1970).
+ * A layer given as the entries its tar would give (see layer-tar.ts `itemEntries`): what a layer
+ * still in the stage's live directory applies as, without writing and reading its tar.
  */
-export async function applyLayers(root: string, layers: readonly LayerReader[], where: string, keep?: (path: string) => boolean): Promise<void> {
+export interface EntryLayer {
+  readonly where: string;
+  entries(): AsyncIterable<PutEntry> | Iterable<PutEntry>;
+}
+
+/** What one layer's stream was: its sha256 and size (a tar read through to its end). */
+export interface AppliedLayer {
+  diffId: Digest;
+  size: number;
+}
+
+async function* memberEntries(layer: LayerReader, tap: ((c: Buffer) => void) | undefined): AsyncGenerator<PutEntry> {
+  for await (const { member, body } of layer.members(tap ? { onChunk: tap } : {})) {
+    const e = entryOfMember(member, body, layer.where);
+    if (e) yield e;
+  }
+}
+
+/**
+ * Writes an image's layers, in order, into `root`, as containers/storage applies them when it
+ * makes an image's root file system (times before 1970 become 1970). Each tar layer is read to
+ * its end; what it was (sha256 and size of the tar) is returned in order (`undefined` for an
+ * entry layer).
+ */
+export async function applyLayers(root: string, layers: ReadonlyArray<LayerReader | EntryLayer>, where: string, keep?: (path: string) => boolean): Promise<Array<AppliedLayer | undefined>> {
   mkdirSync(root, { recursive: true });
+  const applied: Array<AppliedLayer | undefined> = [];
   for (const layer of layers) {
+    const isTar = 'members' in layer;
+    const hash = isTar ? createHash('sha256') : undefined;
+    let size = 0;
+    const source = isTar ? memberEntries(layer, (c) => { hash!.update(c); size += c.length; }) : layer.entries();
     async function* entries(): AsyncGenerator<PutEntry> {
-      for await (const { member, body } of layer.members()) {
-        const e = entryOfMember(member, body, layer.where);
-        if (!e || e.path === '') continue;
+      for await (const e of source) {
+        if (e.path === '') continue;
         if (keep && !keep(e.path)) continue;
         if (keep && e.kind === 'hardlink' && !keep(e.linkname!)) throw new SubtreeLink();
         const w = whiteoutOf(e.path);
@@ -57,7 +87,9 @@ export async function applyLayers(root: string, layers: readonly LayerReader[], 
       }
     }
     await putEntries(root, entries(), { where, storageTimes: true });
+    applied.push(hash ? { diffId: `sha256:${hash.digest('hex')}`, size } : undefined);
   }
+  return applied;
 }
 
 

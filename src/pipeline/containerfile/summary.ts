@@ -11,7 +11,7 @@ import { decompressStream, detectCompression } from '../../archive/compress.js';
 import type { GoHeader } from '../../archive/go-tar.js';
 import { contentSummary as summaryOf, goSummaryStream, goTarReencode, type SummaryEntry } from '../../archive/go-tar-summary.js';
 import { keptXattr } from './copier.js';
-import { statNode, walkTree, type FsNode } from './tree.js';
+import { fileBody, statNode, walkTree, type FsNode } from './tree.js';
 import type { XattrReader } from '../../sources/rootfs/xattrs.js';
 
 export type SummarySource =
@@ -50,8 +50,7 @@ function* treeHeaders(nodes: FsNode[], over: { uid?: number; gid?: number; mode?
       }
       first.set(n.inode, name);
     }
-    const abs = n.abs;
-    yield n.kind === 'file' ? { header: h, body: () => createReadStream(abs, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer> } : { header: h };
+    yield n.kind === 'file' ? { header: h, body: fileBody(n.abs, n.size) } : { header: h };
   }
 }
 

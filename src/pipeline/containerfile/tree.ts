@@ -4,7 +4,7 @@
  * the extended attributes), in the order Go's `filepath.WalkDir` visits them (depth first, each
  * directory's names in byte order, a directory before its contents).
  */
-import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { createReadStream, lstatSync, readFileSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { ReproError, ioError } from '../../model/errors.js';
 import type { XattrReader } from '../../sources/rootfs/xattrs.js';
@@ -132,4 +132,19 @@ export function walkTree(root: string, xattrs: XattrReader | undefined): FsNode[
 /** Byte order of `/`-prefixed paths (Go's string order), as containers/storage sorts changes. */
 export function comparePathBytes(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/** Files up to this size are read in one call (no stream: most of a root file system's files). */
+const READ_AT_ONCE = 1 << 20;
+
+/** A regular file's content as a tar entry's body: read at once when small, else streamed. */
+export function fileBody(abs: string, size: number): () => Iterable<Buffer> | AsyncIterable<Buffer> {
+  if (size > READ_AT_ONCE) return () => createReadStream(abs, { highWaterMark: READ_AT_ONCE }) as AsyncIterable<Buffer>;
+  return () => {
+    try {
+      return [readFileSync(abs)];
+    } catch (e) {
+      throw ioError(e, `cannot read ${abs}`);
+    }
+  };
 }

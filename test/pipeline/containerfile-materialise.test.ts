@@ -1,0 +1,107 @@
+/**
+ * A stage's last layer is applied from its live directory (layer-tar.ts `itemEntries`) instead of
+ * its tar written and read back: both ways must make the same tree, file for file and field for
+ * field, for the hard cases (times on both sides of SOURCE_DATE_EPOCH and before 1970, nanosecond
+ * times, hard links, set-id bits, kept and dropped extended attributes, devices, a fifo, long and
+ * non-ASCII names, files above the read-at-once size, a whiteout). With `move`, the files come out
+ * of the live directory and the tree is still the same.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileSource } from '../../src/image/file-source.js';
+import { layerReader } from '../../src/image/layer.js';
+import { naiveChanges } from '../../src/pipeline/containerfile/changes.js';
+import { changeItems, itemEntries, layerTar, type LayerItem } from '../../src/pipeline/containerfile/layer-tar.js';
+import { applyLayers, type EntryLayer } from '../../src/pipeline/containerfile/stage.js';
+import { walkTree, type FsNode } from '../../src/pipeline/containerfile/tree.js';
+import { xattrReader } from '../../src/sources/rootfs/xattrs.js';
+
+const SDE = 1700000000;
+const isRoot = process.getuid?.() === 0;
+
+async function writeTar(items: LayerItem[], path: string): Promise<void> {
+  const { writeFile } = await import('node:fs/promises');
+  const chunks: Buffer[] = [];
+  for await (const c of layerTar(items, SDE, path)) chunks.push(c);
+  await writeFile(path, Buffer.concat(chunks));
+}
+
+function tarLayer(path: string, n: number): ReturnType<typeof layerReader> {
+  return layerReader(() => fileSource(path), { number: n, where: `layer ${n}`, compression: 'none' });
+}
+
+/** What a tree is, without where it is (abs) or which inode numbers it got (hard links as groups). */
+function shape(nodes: FsNode[]): unknown[] {
+  const groups = new Map<string, string>();
+  return nodes.map((n) => {
+    const { abs: _abs, inode, xattrs, ...rest } = n;
+    let link: string | undefined;
+    if (inode !== undefined) {
+      link = groups.get(inode);
+      if (link === undefined) groups.set(inode, (link = n.path));
+    }
+    return { ...rest, link, xattrs: [...(xattrs ?? [])].map(([k, v]) => `${k}=${v.toString('hex')}`).sort() };
+  });
+}
+
+test('a live last layer applies as its tar does (and moved out of its directory, too)', { skip: !isRoot && 'needs root (devices, owners)' }, async () => {
+  const xattrs = await xattrReader('/tmp', '');
+  const { setAttributeSync } = await import('fs-xattr');
+  const work = mkdtempSync(join(tmpdir(), 'materialise-'));
+  try {
+    const live = join(work, 'live');
+    mkdirSync(join(live, 'etc/deep/er'), { recursive: true });
+    writeFileSync(join(live, 'etc/hostname'), 'old\n');
+    writeFileSync(join(live, 'etc/gone'), 'to be removed\n');
+    writeFileSync(join(live, 'etc/deep/er/big.bin'), Buffer.alloc(3 << 20, 7));
+    writeFileSync(join(live, 'setuid'), '#!/bin/sh\n');
+    chmodSync(join(live, 'setuid'), 0o4755);
+    writeFileSync(join(live, 'linked'), 'two names\n');
+    linkSync(join(live, 'linked'), join(live, 'etc/linked-too'));
+    writeFileSync(join(live, `${'n'.repeat(150)}-café`), 'long name\n');
+    symlinkSync(`../${'t'.repeat(120)}`, join(live, 'etc/long-link'));
+    writeFileSync(join(live, 'attrs'), 'x');
+    setAttributeSync(join(live, 'attrs'), 'user.kept', Buffer.from('yes'));
+    setAttributeSync(join(live, 'attrs'), 'trusted.dropped', Buffer.from('no'));
+    execFileSync('mknod', [join(live, 'null'), 'c', '1', '3']);
+    execFileSync('mknod', [join(live, 'fifo'), 'p']);
+    writeFileSync(join(live, 'future'), 'later than the epoch');
+    utimesSync(join(live, 'future'), SDE + 1000.25, SDE + 1000.25);
+    writeFileSync(join(live, 'past'), 'earlier, with nanoseconds');
+    utimesSync(join(live, 'past'), SDE - 1000.75, SDE - 1000.75);
+    writeFileSync(join(live, 'nineteen-sixty'), 'before 1970');
+    utimesSync(join(live, 'nineteen-sixty'), new Date('1960-01-01T00:00:00.5Z'), new Date('1960-01-01T00:00:00.5Z'));
+
+    // Layer 1 (a whole tree, as a tar), then changes to it (layer 2, as a tar and as live items).
+    const first = walkTree(live, xattrs);
+    await writeTar(first.map((node) => ({ node })), join(work, 'layer1.tar'));
+    rmSync(join(live, 'etc/gone'));
+    writeFileSync(join(live, 'etc/hostname'), 'new content\n');
+    writeFileSync(join(live, 'etc/deep/er/added'), 'added\n');
+    const items = changeItems(naiveChanges(first, walkTree(live, xattrs)));
+    assert.ok(items.some((i) => 'whiteout' in i), 'the changes include a whiteout');
+    await writeTar(items, join(work, 'layer2.tar'));
+
+    const viaTar = join(work, 'via-tar');
+    await applyLayers(viaTar, [tarLayer(join(work, 'layer1.tar'), 1), tarLayer(join(work, 'layer2.tar'), 2)], 'tar');
+    const expected = shape(walkTree(viaTar, xattrs));
+    assert.ok(expected.length > 15);
+
+    const viaItems = join(work, 'via-items');
+    const live2: EntryLayer = { where: 'items', entries: () => itemEntries(items, SDE) };
+    await applyLayers(viaItems, [tarLayer(join(work, 'layer1.tar'), 1), live2], 'items');
+    assert.deepEqual(shape(walkTree(viaItems, xattrs)), expected);
+
+    const moved = join(work, 'moved');
+    const live3: EntryLayer = { where: 'moved', entries: () => itemEntries(items, SDE, true) };
+    await applyLayers(moved, [tarLayer(join(work, 'layer1.tar'), 1), live3], 'moved');
+    assert.deepEqual(shape(walkTree(moved, xattrs)), expected);
+    assert.ok(!existsSync(join(live, 'etc/hostname')), 'a changed file was moved out of the live directory');
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
