@@ -215,3 +215,14 @@ test('a lock whose section names a package not pinned for its architecture is re
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /architectures\.1\.packages\.0: filesystem is not among packages for aarch64/);
 });
+
+test('the inputs archive of a two-architecture spec carries every package file once: fetch --from it into an empty cache, build --offline gives the golden index', async () => {
+  const spec = join(dir, 'two/image.yaml');
+  await ok(['archive', spec, '--offline', '--output', `oci:${join(dir, 'inputs')}:1`], join(dir, 'cache'));
+  const manifest = JSON.parse(await ok(['inspect', '--raw', `oci:${join(dir, 'inputs')}:1`], join(dir, 'cache'))) as { layers: Array<{ annotations?: Record<string, string> }> };
+  const keys = manifest.layers.map((l) => l.annotations?.['dev.repro-image.input.key']).filter((k) => k !== undefined).sort();
+  assert.deepEqual(keys, ['aarch64/bash', 'aarch64/filesystem', 'aarch64/glibc', 'aarch64/hello', 'aarch64/tzdata', 'x86_64/bash', 'x86_64/glibc', 'x86_64/hello', 'x86_64/tzdata']);
+  const fresh = join(dir, 'cache-from-archive');
+  await ok(['fetch', spec, '--from', `oci:${join(dir, 'inputs')}:1`], fresh);
+  assert.equal((await ok(['build', spec, '--offline', '--output', `oci:${join(dir, 'from-archive')}:t`], fresh)).trim(), golden['index']);
+});
