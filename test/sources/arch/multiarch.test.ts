@@ -222,6 +222,14 @@ test('the inputs archive of a two-architecture spec carries every package file o
   const manifest = JSON.parse(await ok(['inspect', '--raw', `oci:${join(dir, 'inputs')}:1`], join(dir, 'cache'))) as { layers: Array<{ annotations?: Record<string, string> }> };
   const keys = manifest.layers.map((l) => l.annotations?.['dev.repro-image.input.key']).filter((k) => k !== undefined).sort();
   assert.deepEqual(keys, ['aarch64/bash', 'aarch64/filesystem', 'aarch64/glibc', 'aarch64/hello', 'aarch64/tzdata', 'x86_64/bash', 'x86_64/glibc', 'x86_64/hello', 'x86_64/tzdata']);
+  // sbom of the lock: one package per file, the two tzdata files told apart by their checksum.
+  const sbom = JSON.parse(await ok(['sbom', spec], join(dir, 'cache'))) as { packages: Array<{ SPDXID: string; name: string; externalRefs?: Array<{ referenceLocator: string }> }> };
+  const pkgs = sbom.packages.filter((p) => p.SPDXID !== 'SPDXRef-Subject');
+  assert.equal(pkgs.length, 9);
+  assert.equal(new Set(pkgs.map((p) => p.SPDXID)).size, 9, 'SPDX identifiers apart');
+  const tz = pkgs.filter((p) => p.name === 'tzdata').map((p) => p.externalRefs![0]!.referenceLocator);
+  assert.equal(tz.length, 2);
+  for (const u of tz) assert.match(u, /^pkg:alpm\/arch\/tzdata@2024a-1\?arch=any&checksum=sha256(:|%3A)[0-9a-f]{64}$/);
   const fresh = join(dir, 'cache-from-archive');
   await ok(['fetch', spec, '--from', `oci:${join(dir, 'inputs')}:1`], fresh);
   assert.equal((await ok(['build', spec, '--offline', '--output', `oci:${join(dir, 'from-archive')}:t`], fresh)).trim(), golden['index']);
