@@ -144,6 +144,15 @@ test('two architectures: one lock with a section each (a shared any package once
       assert.match(readFileSync(join(tree, `var/lib/pacman/local/${p}/desc`), 'utf8'), new RegExp(`\n%ARCH%\n${arch}\n`), `${arch}: ${p}`);
     }
     for (const p of ['filesystem-2024.01-1', 'tzdata-2024a-1']) assert.match(readFileSync(join(tree, `var/lib/pacman/local/${p}/desc`), 'utf8'), /\n%ARCH%\nany\n/);
+    // The real pacman reads the database: every package, each with its architecture, every file there.
+    const pacman = (args: string[]): string => {
+      const r = spawnSync('pacman', ['-r', tree, '--dbpath', join(tree, 'var/lib/pacman'), ...args], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C', TZ: 'UTC' } });
+      assert.equal(r.status, 0, `pacman ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    };
+    assert.equal(pacman(['-Q']), 'bash 5.2.026-2\nfilesystem 2024.01-1\nglibc 2.39-1\nhello 2.12-3\ntzdata 2024a-1\n');
+    assert.match(pacman(['-Qi', 'glibc']), new RegExp(`\nArchitecture +: ${arch}\n`));
+    pacman(['-Qk']);
     const config = JSON.parse(await ok(['inspect', '--config', `oci:${out}:t`, '--platform', platform], fresh)) as { architecture: string; variant?: string };
     assert.equal(config.architecture, platform.split('/')[1]);
   }
