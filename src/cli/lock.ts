@@ -20,7 +20,11 @@ source.architectures, each architecture is resolved from its own Packages indexe
 with a section per architecture (an Architecture: all package pinned once).
 Arch Linux: the repositories' databases of the snapshot are read (source.mirrors, else the Arch
 Linux Archive), the packages resolved as pacman -S would, downloaded into the cache and their
-signatures checked against the packagers' keyring (source.keyring, else the host's).
+signatures checked against the packagers' keyring (source.keyring, else the host's). With
+source.architectures, each architecture is resolved from its own databases (source.mirrors.ARCH,
+else the mirror list for all; the archive has x86_64 only, so any other architecture needs
+mirrors) into one lock with a section per architecture (an any package the architectures give
+alike pinned once).
 A base: image (docs/base-images.md) is read once: its manifest, config and layer descriptors go
 into the lock. It must be named by digest; a tag is exit 2 with the digest to write instead.
 

@@ -135,8 +135,10 @@ export interface TestRepository {
 }
 
 export interface ArchRepo {
-  /** Base URL of the snapshot (holds $repo/os/$arch/). */
+  /** Base URL of the snapshot (holds $repo/os/$arch/), or of an Arch Linux ARM layout (holds $arch/$repo/). */
   url: string;
+  /** What a spec's mirrors: names for it: the URL, with /$arch/$repo for the Arch Linux ARM layout. */
+  mirror: string;
   /** The snapshot directory on disk (same layout). */
   dir: string;
   server: Server;
@@ -147,11 +149,15 @@ export interface ArchRepo {
   close(): Promise<void>;
 }
 
-export async function makeArchRepo(root: string, repos: TestRepository[], signer: { home: string }, arch = 'x86_64'): Promise<ArchRepo> {
-  const dir = join(root, 'repos', SNAPSHOT);
+/**
+ * Writes and serves the repositories of one architecture. `layout` archive: the Arch Linux Archive's
+ * `repos/YYYY/MM/DD/$repo/os/$arch/`; arm: Arch Linux ARM's `$arch/$repo/` (below `arm/`).
+ */
+export async function makeArchRepo(root: string, repos: TestRepository[], signer: { home: string }, arch = 'x86_64', layout: 'archive' | 'arm' = 'archive'): Promise<ArchRepo> {
+  const dir = layout === 'archive' ? join(root, 'repos', SNAPSHOT) : join(root, 'arm');
   const env = { ...process.env, GNUPGHOME: signer.home };
   for (const r of repos) {
-    const out = join(dir, r.name, 'os', arch);
+    const out = layout === 'archive' ? join(dir, r.name, 'os', arch) : join(dir, arch, r.name);
     mkdirSync(out, { recursive: true });
     const names: string[] = [];
     for (const p of r.packages) {
@@ -173,8 +179,8 @@ export async function makeArchRepo(root: string, repos: TestRepository[], signer
     execFileSync('repo-add', ['-q', join(out, `${r.name}.db.tar.${r.db ?? 'gz'}`), ...names.map((n) => join(out, n))], { stdio: 'pipe' });
     if (r.signatures === 'file') sign();
   }
-  const served = await serveDirectory(dir, `/repos/${SNAPSHOT}`);
-  return { url: served.url, dir, server: served.server, overrides: served.overrides, hidden: served.hidden, close: served.close };
+  const served = await serveDirectory(dir, layout === 'archive' ? `/repos/${SNAPSHOT}` : '/arm');
+  return { url: served.url, mirror: layout === 'archive' ? served.url : `${served.url}/$arch/$repo`, dir, server: served.server, overrides: served.overrides, hidden: served.hidden, close: served.close };
 }
 
 /** Makes a directory tree readable by others (makepkg runs as nobody below it). */

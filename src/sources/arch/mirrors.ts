@@ -1,15 +1,19 @@
 /**
- * Where an Arch spec's files come from: `source.mirrors`, else the Arch Linux Archive snapshot of
- * the spec's date. Each base holds `$repo/os/$arch/` below it, as the archive's snapshots do; a base
- * written with `$repo` or `$arch` (pacman's mirrorlist form) has them substituted instead.
+ * Where an Arch spec's files come from: `source.mirrors` (the list for every architecture, or the
+ * architecture's own list of a map), else the Arch Linux Archive snapshot of the spec's date. Each
+ * base holds `$repo/os/$arch/` below it, as the archive's snapshots do; a base written with `$repo`
+ * or `$arch` (pacman's mirrorlist form, such as Arch Linux ARM's `$arch/$repo`) has them
+ * substituted instead.
  */
-import type { ArchSource } from './schema.js';
+import { mirrorsFor, type ArchSource } from './schema.js';
 
 /** The documented default: the Arch Linux Archive's dated snapshots. */
 export const ARCHIVE_BASE = 'https://archive.archlinux.org/repos';
 
-export function archBases(source: ArchSource): string[] {
-  if (source.mirrors) return source.mirrors.map((m) => m.replace(/\/+$/, ''));
+/** The bases of an architecture (default: the source's `architecture`), in order. */
+export function archBases(source: ArchSource, architecture = source.architecture): string[] {
+  const mirrors = mirrorsFor(source, architecture);
+  if (mirrors) return mirrors.map((m) => m.replace(/\/+$/, ''));
   return [`${ARCHIVE_BASE}/${source.snapshot}`];
 }
 

@@ -144,10 +144,22 @@ export function archRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[]
   });
 }
 
+/**
+ * The packages a lock pins. In a lock of several architectures, two files of one name, version and
+ * architecture (an `any` package the architectures' repositories give with other bytes) would have
+ * one purl: each gets purl-spec's `checksum` qualifier, so that SBOM identifiers stay apart.
+ */
 export function archLockRecords(lock: ArchLock): PackageRecord[] {
+  const seen = new Map<string, number>();
+  for (const p of lock.packages) {
+    const u = archPurl(p.name, p.version, p.architecture);
+    seen.set(u, (seen.get(u) ?? 0) + 1);
+  }
   return lock.packages.map((p): PackageRecord => ({
       distribution: 'archlinux', name: p.name, version: p.version, architecture: p.architecture,
-      purl: archPurl(p.name, p.version, p.architecture),
+      purl: seen.get(archPurl(p.name, p.version, p.architecture))! > 1
+        ? purl('alpm', 'arch', p.name, p.version, { arch: p.architecture, checksum: `sha256:${p.sha256}` })
+        : archPurl(p.name, p.version, p.architecture),
       dependsOn: [],
       supplier: 'Arch Linux',
       file: { name: p.filename, size: p.size, sha256: p.sha256 },
