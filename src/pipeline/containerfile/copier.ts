@@ -60,6 +60,16 @@ export interface PutOptions {
   storageTimes?: boolean;
   /** Where messages say it happens (`Containerfile:7: ADD`). */
   where: string;
+  /**
+   * Directories known to be there, shared with a caller that removes paths between entries (it
+   * clears the set when it does); default: a set of this call's own.
+   */
+  knownDirs?: Set<string>;
+}
+
+/** Forgets `abs` and everything below it. */
+function forget(known: Set<string>, abs: string): void {
+  for (const k of known) if (k === abs || k.startsWith(`${abs}/`)) known.delete(k);
 }
 
 /** The xattrs a layer can carry (the rest would be dropped at commit; trusted.* are the host's). */
@@ -78,18 +88,24 @@ function exists(abs: string): ReturnType<typeof lstatSync> | undefined {
   }
 }
 
-/** Makes the missing directories of `rel` under `root` (0755, the given owner, time now). */
-function makeParents(root: string, rel: string, owner: { uid: number; gid: number }, where: string): void {
+/**
+ * Makes the missing directories of `rel` under `root` (0755, the given owner, time now). `known`:
+ * directories already seen to be there (not looked up again; whoever removes a path forgets it).
+ */
+function makeParents(root: string, rel: string, owner: { uid: number; gid: number }, where: string, known?: Set<string>): void {
   const parts = rel.split('/').slice(0, -1);
   let at = root;
   for (const p of parts) {
     at = join(at, p);
+    if (known?.has(at)) continue;
     const st = exists(at);
-    if (st?.isDirectory()) continue;
-    if (st) throw new ReproError('E_BAD_INPUT', `${where}: ${at.slice(root.length)} is in the way of ${rel} (not a directory)`);
-    mkdirSync(at, { mode: 0o755 });
-    chmodSync(at, 0o755);
-    lchownSync(at, owner.uid, owner.gid);
+    if (st && !st.isDirectory()) throw new ReproError('E_BAD_INPUT', `${where}: ${at.slice(root.length)} is in the way of ${rel} (not a directory)`);
+    if (!st) {
+      mkdirSync(at, { mode: 0o755 });
+      chmodSync(at, 0o755);
+      lchownSync(at, owner.uid, owner.gid);
+    }
+    known?.add(at);
   }
 }
 
@@ -104,16 +120,20 @@ export async function putEntries(root: string, entries: AsyncIterable<PutEntry> 
   const xattr = await (xattrLib ??= import('fs-xattr'));
   const owner = opts.parentOwner ?? { uid: 0, gid: 0 };
   const dirTimes = new Map<string, number>();
+  const known = opts.knownDirs ?? new Set<string>();
   if (opts.stageRoot !== undefined && root !== opts.stageRoot) makeParents(opts.stageRoot, `${relative(opts.stageRoot, root)}/.`, owner, opts.where);
   else mkdirSync(root, { recursive: true });
   for await (const e of entries) {
     const abs = e.path === '' ? root : join(root, e.path);
-    if (e.path !== '') makeParents(root, e.path, owner, opts.where);
+    if (e.path !== '') makeParents(root, e.path, owner, opts.where, known);
     try {
       const st = exists(abs);
       if (e.kind === 'dir') {
         const mtime = opts.storageTimes && e.mtime < 0 ? 0 : e.mtime;
-        if (st && !st.isDirectory()) rmSync(abs, { recursive: true, force: true });
+        if (st && !st.isDirectory()) {
+          rmSync(abs, { recursive: true, force: true });
+          forget(known, abs);
+        }
         if (!st || !st.isDirectory()) mkdirSync(abs, { mode: 0o755 });
         lchownSync(abs, e.uid, e.gid);
         chmodSync(abs, e.mode);
@@ -121,7 +141,10 @@ export async function putEntries(root: string, entries: AsyncIterable<PutEntry> 
         dirTimes.set(abs, mtime);
         continue;
       }
-      if (st) rmSync(abs, { recursive: true, force: true });
+      if (st) {
+        rmSync(abs, { recursive: true, force: true });
+        if (st.isDirectory()) forget(known, abs);
+      }
       switch (e.kind) {
         case 'file': {
           if (e.copyFrom !== undefined) {

@@ -60,6 +60,8 @@ export async function applyLayers(root: string, layers: ReadonlyArray<LayerReade
     const hash = isTar ? createHash('sha256') : undefined;
     let size = 0;
     const source = isTar ? memberEntries(layer, (c) => { hash!.update(c); size += c.length; }) : layer.entries();
+    // Directories the copier has seen; a whiteout removes paths behind its back, so it is cleared.
+    const knownDirs = new Set<string>();
     async function* entries(): AsyncGenerator<PutEntry> {
       for await (const e of source) {
         if (e.path === '') continue;
@@ -67,6 +69,7 @@ export async function applyLayers(root: string, layers: ReadonlyArray<LayerReade
         if (keep && e.kind === 'hardlink' && !keep(e.linkname!)) throw new SubtreeLink();
         const w = whiteoutOf(e.path);
         if (w) {
+          knownDirs.clear();
           // Hides what the layers below put there (this layer's own entries come after it).
           // Looked up inside the root as a chroot would: a symlink the layers made cannot make
           // us remove anything outside it.
@@ -86,7 +89,7 @@ export async function applyLayers(root: string, layers: ReadonlyArray<LayerReade
         yield e;
       }
     }
-    await putEntries(root, entries(), { where, storageTimes: true });
+    await putEntries(root, entries(), { where, storageTimes: true, knownDirs });
     applied.push(hash ? { diffId: `sha256:${hash.digest('hex')}`, size } : undefined);
   }
   return applied;
