@@ -101,11 +101,16 @@ export function provenanceMaker(opts: ProvenanceOptions): (image: ProvenanceSubj
   };
   const specBytes = loaded.bytes;
   const distribution = distributionFor(spec.source.distro);
-  const purls = new Map(distribution.lockRecords(lock).map((r) => [r.name, r.purl]));
-  const dependencies: ResourceDescriptor[] = lockedFiles(spec, lock)
+  // A locked package file is its record's by content (a lock of several architectures keys its
+  // files NAME_ARCH or ARCH/NAME, not by the package name); a signature, by the file it signs.
+  const purls = new Map(distribution.lockRecords(lock).flatMap((r) => (r.file ? [[r.file.sha256, r.purl] as const] : [])));
+  const files = lockedFiles(spec, lock);
+  const byKey = new Map(files.map((f) => [f.key, f]));
+  const dependencies: ResourceDescriptor[] = files
     .map((f): ResourceDescriptor => {
-      const pkg = purls.get(f.key);
-      const sig = f.key.endsWith('.sig') ? purls.get(f.key.slice(0, -4)) : undefined;
+      const pkg = f.key.endsWith('.sig') ? undefined : purls.get(f.sha256);
+      const signed = f.key.endsWith('.sig') ? byKey.get(f.key.slice(0, -4)) : undefined;
+      const sig = signed ? purls.get(signed.sha256) : undefined;
       const uri = pkg ?? (sig ? `${sig}#${encodeURIComponent(basename(f.filename))}` : undefined);
       return { ...(uri ? { uri } : {}), name: f.filename, digest: { sha256: f.sha256 } };
     })

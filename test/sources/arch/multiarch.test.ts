@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { runCliAsync, type RunResult } from '../../helpers/cli.js';
 import { SNAPSHOT, makeArchRepo, makeKey, openUp, type ArchRepo, type TestArchPackage } from '../../helpers/arch-repo.js';
 import { readGolden } from '../../helpers/golden.js';
+import { provenanceStatement } from '../../../src/index.js';
 
 /** The packages of one architecture: its own glibc, bash and hello; filesystem alike for both; tzdata per architecture. */
 function packages(arch: string): TestArchPackage[] {
@@ -223,6 +224,20 @@ test('a lock whose section names a package not pinned for its architecture is re
   const r = await run(['build', spec, '--offline', '--output', `oci:${join(dir, 'tampered-out')}:t`], cache);
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /architectures\.1\.packages\.0: filesystem is not among packages for aarch64/);
+});
+
+test('provenance of a two-architecture spec names every locked package file by its package URL (keys ARCH/NAME are no package names)', () => {
+  const spec = join(dir, 'two/image.yaml');
+  const image = { manifest: { digest: `sha256:${'a'.repeat(64)}` }, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' }, sourceDateEpoch: 1709251200 };
+  const s = JSON.parse(provenanceStatement({ spec }, image).toString()) as { predicate: { buildDefinition: { resolvedDependencies: Array<{ name: string; uri?: string }> } } };
+  const deps = s.predicate.buildDefinition.resolvedDependencies;
+  const pkgs = deps.filter((d) => /\.pkg\.tar\.[a-z]+$/.test(d.name));
+  assert.equal(pkgs.length, 9, deps.map((d) => d.name).join(' '));
+  for (const d of pkgs) assert.match(d.uri ?? '(none)', /^pkg:alpm\/arch\//, d.name);
+  // The two different tzdata files (same name, version, any) keep two package URLs.
+  assert.equal(new Set(pkgs.filter((d) => d.name.startsWith('tzdata')).map((d) => d.uri)).size, 2);
+  const sigs = deps.filter((d) => d.name.endsWith('.sig'));
+  for (const d of sigs) assert.match(d.uri ?? '(none)', /^pkg:alpm\/arch\/.+#/, d.name);
 });
 
 test('the inputs archive of a two-architecture spec carries every package file once: fetch --from it into an empty cache, build --offline gives the golden index', async () => {
