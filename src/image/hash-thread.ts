@@ -67,7 +67,8 @@ class Shared {
   stopping = false;
 
   constructor() {
-    this.worker = new Worker(new URL('./hash-thread-worker.js', import.meta.url));
+    // Not the process's own Node options (`--input-type`, `--eval` and the like refuse a worker file).
+    this.worker = new Worker(new URL('./hash-thread-worker.js', import.meta.url), { execArgv: [] });
     this.worker.on('message', (m: BatchDone) => {
       this.free.push(m.buf);
       this.channels.get(m.channel)?.done(m);

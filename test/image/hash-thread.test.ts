@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { ThreadHashes, THREAD_MIN_BYTES, inlineHashes, streamHashes } from '../../src/image/hash-thread.js';
 import { verifyStream } from '../../src/image/verified.js';
@@ -112,4 +113,13 @@ test('flattenLayers: a big layer\'s md5 (taken on the thread) are those of a sma
   }
   assert.equal(big.entries.get('d/link')?.md5, big.entries.get('d/f7')?.md5);
   assert.equal(big.entries.get('d/link')?.type, 'file');
+});
+
+test('hash thread: works in a process started with options a worker file refuses (--input-type, --eval)', () => {
+  const url = new URL('../../src/image/hash-thread.js', import.meta.url).href;
+  const code = `import { ThreadHashes } from ${JSON.stringify(url)};
+    const h = new ThreadHashes('md5', 'e'); h.update(Buffer.from('abc')); const d = h.end(); h.flush();
+    console.log(await d); await h.close();`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
+  assert.equal(out.trim(), hex('md5', Buffer.from('abc')));
 });
