@@ -264,6 +264,17 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  * U+FFFD (which would rewrite them silently and could merge two different names into one).
  */
 export function decodeName(bytes: Uint8Array, what: string): string {
+  // ASCII (nearly every name) is its own UTF-8: decoded without the decoder's per-call cost.
+  if (bytes.length <= 256) {
+    let ascii = true;
+    for (let i = 0; i < bytes.length; i++) {
+      if (bytes[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
   try {
     return strictUtf8.decode(bytes);
   } catch {
@@ -301,10 +312,17 @@ export function readNumeric(b: Buffer, off: number, width: number): number {
     const n = Number(v);
     return Number.isSafeInteger(n) && BigInt(n) === v ? n : NaN;
   }
-  const s = b.toString('latin1', off, off + width).replace(/[\0 ]+$/, '').replace(/^ +/, '');
-  if (s === '') return 0;
-  if (!/^[0-7]+$/.test(s)) return NaN;
-  const n = parseInt(s, 8);
+  // Octal digits, after leading spaces and before trailing NULs and spaces; empty is 0.
+  let end = off + width;
+  while (end > off && (b[end - 1] === 0 || b[end - 1] === 0x20)) end--;
+  let i = off;
+  while (i < end && b[i] === 0x20) i++;
+  let n = 0;
+  for (; i < end; i++) {
+    const c = b[i]!;
+    if (c < 0x30 || c > 0x37) return NaN;
+    n = n * 8 + (c - 0x30);
+  }
   return Number.isSafeInteger(n) ? n : NaN;
 }
 
