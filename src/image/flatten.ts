@@ -112,9 +112,12 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
         const wantSha = opts.hash === true || opts.sha256?.(path) === true;
         if (md5s || wantSha || keep) {
           const sha = wantSha ? createHash('sha256') : undefined;
+          // While the hashing thread is behind, this thread hashes the file itself.
+          const md5 = md5s?.busy() ? createHash('md5') : undefined;
           const parts: Buffer[] = [];
           for await (const c of body()) {
-            if (md5s) {
+            if (md5) md5.update(c);
+            else if (md5s) {
               md5s.update(c);
               const wait = md5s.ready();
               if (wait) await wait;
@@ -122,7 +125,8 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
             sha?.update(c);
             if (keep) parts.push(c);
           }
-          if (md5s) md5Pending.push({ entry, digest: md5s.end() });
+          if (md5) entry.md5 = md5.digest('hex');
+          else if (md5s) md5Pending.push({ entry, digest: md5s.end() });
           if (sha) entry.sha256 = sha.digest('hex');
           if (keep) data = Buffer.concat(parts);
         }

@@ -11,6 +11,7 @@
  * for small streams, where starting a thread costs more than it saves).
  */
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ReproError } from '../model/errors.js';
 
@@ -25,6 +26,11 @@ export interface StreamHashes {
   flush(): void;
   /** Resolves when the hashing has caught up enough to take more (bounds the memory in flight). */
   ready(): Promise<void> | undefined;
+  /**
+   * True when the hashing thread is behind (more than a few batches of every channel waiting):
+   * a caller with independent items may then hash the next one itself, so that both threads work.
+   */
+  busy(): boolean;
   /** Stops this hasher (digests not yet come are abandoned). */
   close(): Promise<void>;
 }
@@ -34,6 +40,8 @@ export const THREAD_MIN_BYTES = 8 << 20;
 const BATCH = 1 << 20;
 /** Bytes a channel handed over and that are not yet hashed, beyond which `ready` waits. */
 const MAX_IN_FLIGHT = 8 << 20;
+/** Bytes of all channels not yet hashed beyond which the thread is `busy`. */
+const BUSY = 3 * BATCH;
 
 export function inlineHashes(algorithm: HashAlgorithm): StreamHashes {
   let h = createHash(algorithm);
@@ -46,6 +54,7 @@ export function inlineHashes(algorithm: HashAlgorithm): StreamHashes {
     },
     flush: () => {},
     ready: () => undefined,
+    busy: () => false,
     close: async () => {},
   };
 }
@@ -65,12 +74,15 @@ class Shared {
   readonly free: ArrayBuffer[] = [];
   private next = 0;
   stopping = false;
+  /** Bytes handed over by every channel and not yet hashed. */
+  inFlight = 0;
 
   constructor() {
     // Not the process's own Node options (`--input-type`, `--eval` and the like refuse a worker file).
     this.worker = new Worker(new URL('./hash-thread-worker.js', import.meta.url), { execArgv: [] });
     this.worker.on('message', (m: BatchDone) => {
       this.free.push(m.buf);
+      this.inFlight -= m.bytes;
       this.channels.get(m.channel)?.done(m);
     });
     this.worker.on('error', (e) => this.failAll(new ReproError('E_IO', `cannot hash: ${e.message}`)));
@@ -175,6 +187,7 @@ export class ThreadHashes implements StreamHashes {
     const buf = this.batch.buffer as ArrayBuffer;
     this.pool.worker.postMessage({ op: 'batch', channel: this.channel, buf, length: this.used, cuts: this.cuts } satisfies HashMessage, [buf]);
     this.inFlight += this.used;
+    this.pool.inFlight += this.used;
     this.batch = this.pool.buffer();
     this.used = 0;
     this.cuts = [];
@@ -188,13 +201,33 @@ export class ThreadHashes implements StreamHashes {
     });
   }
 
+  busy(): boolean {
+    return this.pool.inFlight > BUSY;
+  }
+
   async close(): Promise<void> {
     this.fail(new ReproError('E_IO', `${this.where}: hashing stopped before its end`));
     await this.pool.close(this.channel);
   }
 }
 
-/** A hasher for a stream of about `size` bytes: on the hashing thread when it is big enough to pay. */
+/**
+ * Cores below which nothing is hashed on the thread. Measured on a 2-core machine shared with
+ * other work (bench/audit, 10 alternating runs): the thread's start, copies and messages cost
+ * about 0.3 s of CPU over inline hashing, and with no core to spare the audit took 2.9 s
+ * instead of 2.5 s (medians). With cores to spare the hashing overlaps the parsing instead.
+ */
+export const THREAD_MIN_CORES = 4;
+
+let mode: 'auto' | 'always' | 'never' = 'auto';
+
+/** Overrides the choice (tests: the thread path on any machine). */
+export function setHashThreads(m: 'auto' | 'always' | 'never'): void {
+  mode = m;
+}
+
+/** A hasher for a stream of about `size` bytes: on the hashing thread when it is big enough to pay and a core is to spare. */
 export function streamHashes(algorithm: HashAlgorithm, size: number, where: string): StreamHashes {
-  return size >= THREAD_MIN_BYTES ? new ThreadHashes(algorithm, where) : inlineHashes(algorithm);
+  const thread = mode === 'always' || (mode === 'auto' && size >= THREAD_MIN_BYTES && availableParallelism() >= THREAD_MIN_CORES);
+  return thread ? new ThreadHashes(algorithm, where) : inlineHashes(algorithm);
 }

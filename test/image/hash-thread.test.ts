@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { ThreadHashes, THREAD_MIN_BYTES, inlineHashes, streamHashes } from '../../src/image/hash-thread.js';
+import { availableParallelism } from 'node:os';
+import { ThreadHashes, THREAD_MIN_BYTES, THREAD_MIN_CORES, inlineHashes, setHashThreads, streamHashes } from '../../src/image/hash-thread.js';
 import { verifyStream } from '../../src/image/verified.js';
 import { flattenLayers } from '../../src/image/flatten.js';
 import { layerReader } from '../../src/image/layer.js';
@@ -71,18 +72,28 @@ test('hash thread: a hasher closed before its end abandons its digests without a
   await assert.rejects(d, /hashing stopped/);
 });
 
-test('streamHashes: a thread only for streams big enough to pay for it', () => {
-  assert.ok(streamHashes('md5', THREAD_MIN_BYTES - 1, 'small') !== undefined);
+test('streamHashes: a thread only for streams big enough to pay for it, with a core to spare', async () => {
+  assert.ok(!(streamHashes('md5', THREAD_MIN_BYTES - 1, 'small') instanceof ThreadHashes));
   const big = streamHashes('md5', THREAD_MIN_BYTES, 'big');
-  assert.ok(big instanceof ThreadHashes);
-  return big.close();
+  assert.equal(big instanceof ThreadHashes, availableParallelism() >= THREAD_MIN_CORES);
+  await big.close();
+  setHashThreads('always');
+  try {
+    const small = streamHashes('md5', 1, 'small');
+    assert.ok(small instanceof ThreadHashes);
+    await small.close();
+  } finally {
+    setHashThreads('auto');
+  }
 });
 
 async function* chunked(b: Buffer, n: number): AsyncGenerator<Buffer> {
   for (let at = 0; at < b.length; at += n) yield b.subarray(at, at + n);
 }
 
-test('verifyStream: a big blob (hashed on the thread) passes whole, and a wrong one is refused at its end', async () => {
+test('verifyStream: a big blob (hashed on the thread) passes whole, and a wrong one is refused at its end', async (t) => {
+  setHashThreads('always');
+  t.after(() => setHashThreads('auto'));
   const blob = randomBytes(THREAD_MIN_BYTES + 12345, 11);
   const d = { digest: `sha256:${hex('sha256', blob)}` as Digest, size: blob.length };
   let n = 0;
@@ -96,7 +107,9 @@ test('verifyStream: a big blob (hashed on the thread) passes whole, and a wrong 
   for await (const _ of verifyStream(chunked(blob, 1 << 20), d, 'B')) break;
 });
 
-test('flattenLayers: a big layer\'s md5 (taken on the thread) are those of a small one, hard links included', async () => {
+test('flattenLayers: a big layer\'s md5 (taken on the thread) are those of a small one, hard links included', async (t) => {
+  setHashThreads('always');
+  t.after(() => setHashThreads('auto'));
   const members: RawMember[] = [{ name: 'd', type: 'dir' }];
   for (let i = 0; i < 40; i++) members.push({ name: `d/f${i}`, data: randomBytes(i * 9000 + (i % 3), 100 + i) });
   members.push({ name: 'd/empty', data: '' });
