@@ -337,13 +337,21 @@ export function isZeroBlock(b: Buffer): boolean {
 /** Decodes one 512-byte header block; `offset` is its position, for error messages. */
 export function decodeHeader(b: Buffer, offset: number, where: string): HeaderFields {
   const stored = readNumeric(b, 148, 8);
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const v = i >= 148 && i < 156 ? 0x20 : b[i]!;
+  // The sums with the checksum field counted as spaces; the signed sum (old writers) counts
+  // each byte above 127 as negative: the unsigned sum less 256 per such byte.
+  let unsigned = 8 * 0x20;
+  let high = 0;
+  for (let i = 0; i < 148; i++) {
+    const v = b[i]!;
     unsigned += v;
-    signed += v > 127 ? v - 256 : v;
+    high += v >>> 7;
   }
+  for (let i = 156; i < BLOCK; i++) {
+    const v = b[i]!;
+    unsigned += v;
+    high += v >>> 7;
+  }
+  const signed = unsigned - 256 * high;
   if (stored !== unsigned && stored !== signed) {
     throw new ReproError('E_TAR_CHECKSUM', `${where}: bad tar header checksum at byte offset ${offset}`);
   }

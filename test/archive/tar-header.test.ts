@@ -84,3 +84,28 @@ test('readNumeric and decodeName: the byte-loop fast paths agree with the string
     else assert.equal(name(b, 'x'), want);
   }
 });
+
+test('decodeHeader: the checksum is accepted as the unsigned or the signed sum, and refused otherwise, on random headers', async () => {
+  const { rng } = await import('../helpers/rng.js');
+  const r = rng(148);
+  for (let k = 0; k < 3000; k++) {
+    const b = encodeHeaders({ ...base, name: `f${k}` });
+    const h = b.subarray(b.length - BLOCK);
+    // Random bytes where they do not make the header malformed: the owner names and the padding.
+    for (let i = 265; i < 329; i++) h[i] = r() < 0.5 ? 0 : Math.floor(r() * 256);
+    for (let i = 500; i < BLOCK; i++) h[i] = Math.floor(r() * 256);
+    let unsigned = 0;
+    let signed = 0;
+    for (let i = 0; i < BLOCK; i++) {
+      const v = i >= 148 && i < 156 ? 0x20 : h[i]!;
+      unsigned += v;
+      signed += v > 127 ? v - 256 : v;
+    }
+    const which = [unsigned, signed, unsigned + 1 + Math.floor(r() * 50)][k % 3]!;
+    if (which < 0) continue;
+    h.write(`${which.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+    const ok = which === unsigned || which === signed;
+    if (ok) assert.equal(decodeHeader(h, 0, 'T').name, `f${k}`);
+    else assert.throws(() => decodeHeader(h, 0, 'T'), /bad tar header checksum/);
+  }
+});
