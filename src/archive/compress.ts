@@ -4,8 +4,13 @@ import { spawn } from 'node:child_process';
 import type { Compression } from '../model/media-types.js';
 import { ReproError } from '../model/errors.js';
 import type { Block } from './blocks.js';
-import { gzipBlocks, type GzipOptions } from './gzip.js';
-import { zstdBlocks, zstdDecompressStream, type ZstdOptions } from './zstd.js';
+import type { GzipOptions } from './gzip.js';
+import type { ZstdOptions } from './zstd.js';
+
+/** The codecs are loaded when first used: a reader of plain tar layers need not load them. */
+async function* later(load: () => Promise<AsyncIterable<Buffer>>): AsyncGenerator<Buffer> {
+  yield* await load();
+}
 
 export interface CompressOptions {
   gzip?: GzipOptions;
@@ -16,9 +21,9 @@ export interface CompressOptions {
 export function compressBlocks(c: Compression, blocks: AsyncIterable<Block> | Iterable<Block>, opts: CompressOptions = {}): AsyncIterable<Buffer> {
   switch (c) {
     case 'gzip':
-      return gzipBlocks(blocks, opts.gzip);
+      return later(async () => (await import('./gzip.js')).gzipBlocks(blocks, opts.gzip));
     case 'zstd':
-      return zstdBlocks(blocks, opts.zstd);
+      return later(async () => (await import('./zstd.js')).zstdBlocks(blocks, opts.zstd));
     case 'none':
       return plain(blocks);
   }
@@ -107,7 +112,7 @@ export function decompressStream(c: DetectedCompression, source: AsyncIterable<B
     case 'gzip':
       return gunzip(src, where);
     case 'zstd':
-      return zstdDecompressStream(src, where);
+      return later(async () => (await import('./zstd.js')).zstdDecompressStream(src, where));
     case 'xz':
       return unxz(src, where);
     case 'none':

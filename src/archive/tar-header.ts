@@ -264,6 +264,17 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  * U+FFFD (which would rewrite them silently and could merge two different names into one).
  */
 export function decodeName(bytes: Uint8Array, what: string): string {
+  // ASCII (nearly every name) is its own UTF-8: decoded without the decoder's per-call cost.
+  if (bytes.length <= 256) {
+    let ascii = true;
+    for (let i = 0; i < bytes.length; i++) {
+      if (bytes[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
   try {
     return strictUtf8.decode(bytes);
   } catch {
@@ -301,10 +312,17 @@ export function readNumeric(b: Buffer, off: number, width: number): number {
     const n = Number(v);
     return Number.isSafeInteger(n) && BigInt(n) === v ? n : NaN;
   }
-  const s = b.toString('latin1', off, off + width).replace(/[\0 ]+$/, '').replace(/^ +/, '');
-  if (s === '') return 0;
-  if (!/^[0-7]+$/.test(s)) return NaN;
-  const n = parseInt(s, 8);
+  // Octal digits, after leading spaces and before trailing NULs and spaces; empty is 0.
+  let end = off + width;
+  while (end > off && (b[end - 1] === 0 || b[end - 1] === 0x20)) end--;
+  let i = off;
+  while (i < end && b[i] === 0x20) i++;
+  let n = 0;
+  for (; i < end; i++) {
+    const c = b[i]!;
+    if (c < 0x30 || c > 0x37) return NaN;
+    n = n * 8 + (c - 0x30);
+  }
   return Number.isSafeInteger(n) ? n : NaN;
 }
 
@@ -319,13 +337,21 @@ export function isZeroBlock(b: Buffer): boolean {
 /** Decodes one 512-byte header block; `offset` is its position, for error messages. */
 export function decodeHeader(b: Buffer, offset: number, where: string): HeaderFields {
   const stored = readNumeric(b, 148, 8);
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const v = i >= 148 && i < 156 ? 0x20 : b[i]!;
+  // The sums with the checksum field counted as spaces; the signed sum (old writers) counts
+  // each byte above 127 as negative: the unsigned sum less 256 per such byte.
+  let unsigned = 8 * 0x20;
+  let high = 0;
+  for (let i = 0; i < 148; i++) {
+    const v = b[i]!;
     unsigned += v;
-    signed += v > 127 ? v - 256 : v;
+    high += v >>> 7;
   }
+  for (let i = 156; i < BLOCK; i++) {
+    const v = b[i]!;
+    unsigned += v;
+    high += v >>> 7;
+  }
+  const signed = unsigned - 256 * high;
   if (stored !== unsigned && stored !== signed) {
     throw new ReproError('E_TAR_CHECKSUM', `${where}: bad tar header checksum at byte offset ${offset}`);
   }

@@ -75,6 +75,7 @@ function paxNumber(key: NumericField, text: string, at: string): number {
 
 function applyPax(f: HeaderFields, pax: Map<string, Buffer>, where: string, offset: number): Map<string, Buffer> {
   const xattrs = new Map<string, Buffer>();
+  if (pax.size === 0) return xattrs; // most members: no message to prepare
   const at = `${where}: member ${JSON.stringify(f.name.slice(0, 100))} at byte offset ${offset}`;
   for (const [key, value] of pax) {
     const text = (): string => value.toString('utf8');
@@ -162,7 +163,7 @@ export async function* readTar(
       const dialect: TarDialect = { magic: f.magic ?? 'v7', paxHeader: local.size > 0, gnuLongName: longName !== undefined || longLink !== undefined };
       if (longName !== undefined) f.name = longName;
       if (longLink !== undefined) f.linkname = longLink;
-      const pax = new Map([...global, ...local]);
+      const pax = global.size === 0 && local.size === 0 ? new Map<string, Buffer>() : new Map([...global, ...local]);
       const xattrs = applyPax(f, pax, where, memberStart);
       checkPathLimits(f.name, f.linkname, `${where}: member at byte offset ${memberStart}`);
       const dataLen = HEADER_ONLY.has(t) ? 0 : f.size;

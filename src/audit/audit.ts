@@ -8,7 +8,6 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanMemberPath } from '../archive/paths.js';
-import { loadSpec } from '../spec/load.js';
 import { resolveRecorded } from '../sources/recorded-path.js';
 import type { Entry } from '../archive/entry.js';
 import type { RetryPolicy } from '../fetch/http.js';
@@ -18,12 +17,10 @@ import { flattenLayers, type FlatEntry } from '../image/flatten.js';
 import { readImage } from '../image/read.js';
 import { ReproError, ioError } from '../model/errors.js';
 import { formatPlatform, type Platform } from '../model/platform.js';
-import { checkPlatform } from '../pipeline/validate.js';
 import type { GeneratedEntry, PackageRecord } from '../sources/distribution.js';
-import { DISTRIBUTIONS } from '../sources/index.js';
-import { askRebuilders, isImageRef } from '../status/status.js';
+import { TREE_READERS } from '../sources/trees.js';
 import { openImage } from '../transports/index.js';
-import { formatImageRef, parseImageRef } from '../transports/reference.js';
+import { formatImageRef, isImageReference, parseImageRef } from '../transports/reference.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
 import { accountEntries, ownedTree, ownership } from './account.js';
 import { buildReport, type AuditReport } from './report.js';
@@ -48,10 +45,11 @@ function toEntry(e: FlatEntry): Entry {
   return out;
 }
 
-const needed = (path: string): boolean => DISTRIBUTIONS.some((d) => d.isRecordFile(path) || d.isGeneratorInput(path));
+const needed = (path: string): boolean => TREE_READERS.some((d) => d.isRecordFile(path) || d.isGeneratorInput(path));
 
 /** What a spec's `files:` put into the image it builds: step `spec files`, with the source file's digests. */
-function specFiles(target: string): GeneratedEntry[] {
+async function specFiles(target: string): Promise<GeneratedEntry[]> {
+  const { loadSpec } = await import('../spec/load.js');
   const loaded = loadSpec(target);
   return loaded.spec.files.map((f, i) => {
     const where = `${loaded.file}: files[${i}]`;
@@ -72,15 +70,17 @@ function specFiles(target: string): GeneratedEntry[] {
 /** Audits an opened image reference; `extra` are entries known to be generated (a spec's files). */
 async function auditImage(reference: string, opts: AuditOptions, extra: GeneratedEntry[] = []): Promise<AuditReport> {
   const ref = parseImageRef(reference);
-  const platform = opts.platform ? checkPlatform(opts.platform) : undefined;
+  const platform = opts.platform ? (await import('../pipeline/validate.js')).checkPlatform(opts.platform) : undefined;
   const image = await readImage(await openImage(ref, opts.registry ? { registry: opts.registry } : {}), formatImageRef(ref), platform);
   // One read with md5 (what dpkg records, and pacman's mtree too); sha256 in a second read, only
   // of the files whose records have one (pacman) or that turned out modified (for the report).
   let flat = await flattenLayers(image.layers, { md5: true, keep: needed });
-  const records: PackageRecord[] = [];
+  // Package records are read once (the second read, if any, keeps the same database files).
+  const perTree = TREE_READERS.map((d) => ({ d, packages: d.packageRecords(flat.kept) }));
+  const records: PackageRecord[] = perTree.flatMap((t) => t.packages);
   const generated = new Map<string, GeneratedEntry>();
   const all = new Map([...flat.entries].map(([p, e]) => [p, toEntry(e)]));
-  let own = ownership(flat.entries, DISTRIBUTIONS.flatMap((d) => d.packageRecords(flat.kept)));
+  let own = ownership(flat.entries, records);
   const shaWanted = (accountsFirst: ReturnType<typeof accountEntries> | undefined): Set<string> => {
     const want = new Set<string>();
     for (const [path, list] of own.owned) if (list.some((o) => o.file.sha256 !== undefined)) want.add(path);
@@ -94,10 +94,8 @@ async function auditImage(reference: string, opts: AuditOptions, extra: Generate
     const path = resolveRecorded({ linkOf }, g.path);
     if (path !== undefined) generated.set(path, { ...g, path });
   }
-  for (const d of DISTRIBUTIONS) {
-    const packages = d.packageRecords(flat.kept);
+  for (const { d, packages } of perTree) {
     if (packages.length === 0) continue;
-    records.push(...packages);
     for (const g of d.generated({ entries: tree, all, packages, read: (p) => flat.kept.get(p) })) if (!generated.has(g.path)) generated.set(g.path, g);
   }
   let accounts = accountEntries(flat.entries, own, generated);
@@ -107,19 +105,19 @@ async function auditImage(reference: string, opts: AuditOptions, extra: Generate
     own = ownership(flat.entries, records);
     accounts = accountEntries(flat.entries, own, generated);
   }
-  const status = opts.rebuilders && opts.rebuilders.length > 0 ? await askRebuilders(records, opts.rebuilders, opts.retry) : undefined;
+  const status = opts.rebuilders && opts.rebuilders.length > 0 ? await (await import('../status/status.js')).askRebuilders(records, opts.rebuilders, opts.retry) : undefined;
   return buildReport({ target: reference, manifest: image.descriptor.digest, platform: formatPlatform(image.platform) }, accounts, records, own.missing, status);
 }
 
 export async function audit(opts: AuditOptions): Promise<AuditReport> {
-  if (isImageRef(opts.target)) return auditImage(opts.target, opts);
+  if (isImageReference(opts.target)) return auditImage(opts.target, opts);
   if (!opts.cacheDir) throw new ReproError('E_USAGE', `audit ${opts.target}: a spec is built before it is audited, which needs the package cache (cacheDir)`);
   const { buildSpec } = await import('../pipeline/spec.js');
   const cacheDir = opts.cacheDir;
   return withScratchDir(opts.tmpDir, async (scratch) => {
     const out = `oci:${join(scratch, 'image')}:audit`;
     await buildSpec({ spec: opts.target, cacheDir, output: out, ...(opts.offline ? { offline: true } : {}), ...(opts.tmpDir ? { tmpDir: opts.tmpDir } : {}) });
-    const report = await auditImage(out, { ...opts, target: out }, specFiles(opts.target));
+    const report = await auditImage(out, { ...opts, target: out }, await specFiles(opts.target));
     return { ...report, target: opts.target };
   });
 }

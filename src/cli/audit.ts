@@ -1,11 +1,9 @@
 import { tmpdir } from 'node:os';
 import { audit } from '../audit/audit.js';
-import { renderHtml } from '../audit/html.js';
 import { renderText, strictPasses } from '../audit/report.js';
-import { defaultCacheDir } from '../fetch/cache.js';
-import { writeFileAtomic } from '../fs/atomic.js';
 import { ReproError } from '../model/errors.js';
 import { parsePlatform } from '../model/platform.js';
+import { isImageReference } from '../transports/reference.js';
 import { parse, type Io } from './common.js';
 import { REGISTRY_HELP, registryFlags, registryOptions, rewriteTlsFlags } from './registry-flags.js';
 
@@ -59,17 +57,23 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) throw new ReproError('E_USAGE', 'audit: exactly one REF or SPEC is required (see repro-image audit --help)');
+  const target = positionals[0]!;
+  // Loaded when used: an image reference needs no package cache, a text report no HTML.
+  const cacheDir = isImageReference(target) ? {} : { cacheDir: (await import('../fetch/cache.js')).defaultCacheDir(io.env) };
   const report = await audit({
-    target: positionals[0]!,
+    target,
     rebuilders: v.rebuilder ?? [],
     ...(v.platform !== undefined ? { platform: parsePlatform(v.platform) } : {}),
     registry: registryOptions(v, io),
-    cacheDir: defaultCacheDir(io.env),
+    ...cacheDir,
     ...(v.offline ? { offline: true } : {}),
     tmpDir: tmpdir(),
   });
   for (const r of report.rebuilders) if (r.error) io.stderr(`warning: rebuilder ${r.url} left out: ${r.error}\n`);
-  if (v.html !== undefined) await writeFileAtomic(v.html, Buffer.from(renderHtml(report)));
+  if (v.html !== undefined) {
+    const [{ renderHtml }, { writeFileAtomic }] = await Promise.all([import('../audit/html.js'), import('../fs/atomic.js')]);
+    await writeFileAtomic(v.html, Buffer.from(renderHtml(report)));
+  }
   io.stdout(v.json ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));
   return v.strict && !strictPasses(report) ? 1 : 0;
 }

@@ -12,6 +12,7 @@ import { matchPath } from '../archive/paths.js';
 import { TypeFlag } from '../archive/tar-header.js';
 import { ReproError } from '../model/errors.js';
 import { layerCompression } from '../model/media-types.js';
+import { streamHashes } from './hash-thread.js';
 import type { LayerReader } from './layer.js';
 import { FlatFileSystem, whiteoutOf, type LayerChanges } from './whiteouts.js';
 
@@ -85,6 +86,14 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
     }
     const changes: LayerChanges<Kept> = { whiteouts: [], entries: [] };
     const inLayer = new Map<string, Kept>();
+    // The md5 of the layer's files are taken on another thread when the layer is big (see
+    // hash-thread.ts); they come back in order at the end of the layer, and hard links copy
+    // their target's then.
+    const wantMd5 = opts.hash === true || opts.md5 === true;
+    const md5s = wantMd5 ? streamHashes('md5', layer.descriptor?.size ?? 0, layer.where) : undefined;
+    const md5Pending: Array<{ entry: FlatEntry; digest: Promise<string> }> = [];
+    const links: Array<{ entry: FlatEntry; target: FlatEntry }> = [];
+    try {
     for await (const { member, body } of layer.members()) {
       const path = matchPath(member.name);
       if (path === '.' || path === '') continue;
@@ -100,18 +109,24 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
       if (type === 'file') {
         entry.size = member.size;
         const keep = opts.keep?.(path) === true && member.size <= limit;
-        const wantMd5 = opts.hash === true || opts.md5 === true;
         const wantSha = opts.hash === true || opts.sha256?.(path) === true;
-        if (wantMd5 || wantSha || keep) {
-          const md5 = wantMd5 ? createHash('md5') : undefined;
+        if (md5s || wantSha || keep) {
           const sha = wantSha ? createHash('sha256') : undefined;
+          // While the hashing thread is behind, this thread hashes the file itself.
+          const md5 = md5s?.busy() ? createHash('md5') : undefined;
           const parts: Buffer[] = [];
           for await (const c of body()) {
-            md5?.update(c);
+            if (md5) md5.update(c);
+            else if (md5s) {
+              md5s.update(c);
+              const wait = md5s.ready();
+              if (wait) await wait;
+            }
             sha?.update(c);
             if (keep) parts.push(c);
           }
           if (md5) entry.md5 = md5.digest('hex');
+          else if (md5s) md5Pending.push({ entry, digest: md5s.end() });
           if (sha) entry.sha256 = sha.digest('hex');
           if (keep) data = Buffer.concat(parts);
         }
@@ -123,8 +138,7 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
         if (target) {
           entry.type = 'file';
           entry.size = target.entry.size;
-          if (target.entry.md5) entry.md5 = target.entry.md5;
-          if (target.entry.sha256) entry.sha256 = target.entry.sha256;
+          links.push({ entry, target: target.entry });
           if (opts.keep?.(path) && target.data) data = target.data;
         } else {
           entry.linkname = member.linkname;
@@ -133,6 +147,17 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
       const kept: Kept = data ? { entry, data } : { entry };
       inLayer.set(path, kept);
       changes.entries.push({ path, dir: type === 'dir', value: kept });
+    }
+    if (md5s) {
+      md5s.flush();
+      for (const { entry, digest } of md5Pending) entry.md5 = await digest;
+    }
+    } finally {
+      await md5s?.close();
+    }
+    for (const { entry, target } of links) {
+      if (target.md5) entry.md5 = target.md5;
+      if (target.sha256) entry.sha256 = target.sha256;
     }
     fs.apply(changes);
   }

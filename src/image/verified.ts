@@ -6,26 +6,35 @@
  * Consumers that write what they read to a temporary name only rename it into place when the read
  * completed, so wrong bytes never land.
  */
-import { createHash } from 'node:crypto';
 import type { BlobSource } from './image.js';
 import type { Descriptor } from '../model/descriptor.js';
 import { MismatchError, ReproError } from '../model/errors.js';
 import { openDocument, type BlobStore } from './store.js';
+import { streamHashes } from './hash-thread.js';
 
 type Expected = Pick<Descriptor, 'digest' | 'size'>;
 
 export async function* verifyStream(chunks: AsyncIterable<Buffer>, d: Expected, where: string): AsyncGenerator<Buffer> {
-  const h = createHash('sha256');
-  let n = 0;
-  for await (const c of chunks) {
-    n += c.length;
-    if (n > d.size) throw new MismatchError('E_SIZE_MISMATCH', `${where}: blob ${d.digest} is longer than its ${d.size} bytes`, d, { size: n, overrun: true });
-    h.update(c);
-    yield c;
+  // A big blob (a layer) is hashed on another thread while its consumer works on its bytes.
+  const h = streamHashes('sha256', d.size, where);
+  try {
+    let n = 0;
+    for await (const c of chunks) {
+      n += c.length;
+      if (n > d.size) throw new MismatchError('E_SIZE_MISMATCH', `${where}: blob ${d.digest} is longer than its ${d.size} bytes`, d, { size: n, overrun: true });
+      h.update(c);
+      const wait = h.ready();
+      if (wait) await wait;
+      yield c;
+    }
+    if (n !== d.size) throw new MismatchError('E_SIZE_MISMATCH', `${where}: blob ${d.digest} ended after ${n} of ${d.size} bytes`, d, { size: n });
+    const digest = h.end();
+    h.flush();
+    const got = `sha256:${await digest}`;
+    if (got !== d.digest) throw new MismatchError('E_DIGEST_MISMATCH', `${where}: blob ${d.digest} has the wrong content (it hashes to ${got})`, d, { digest: got, size: n });
+  } finally {
+    await h.close();
   }
-  if (n !== d.size) throw new MismatchError('E_SIZE_MISMATCH', `${where}: blob ${d.digest} ended after ${n} of ${d.size} bytes`, d, { size: n });
-  const got = `sha256:${h.digest('hex')}`;
-  if (got !== d.digest) throw new MismatchError('E_DIGEST_MISMATCH', `${where}: blob ${d.digest} has the wrong content (it hashes to ${got})`, d, { digest: got, size: n });
 }
 
 /** A source whose every reading is verified; a location (`ref`) is kept for writers that copy files. */

@@ -13,7 +13,6 @@ import { tempNameFor } from '../fs/atomic.js';
 import { releasePartial, removeStaleTemps } from '../fs/scratch.js';
 import { graphImage, imageGraph, spoolGraph, type ImageGraph } from '../image/graph.js';
 import { openLayout } from './layout/read.js';
-import { writeLayout } from './layout/write.js';
 import { checkWritable, formatImageRef, type ImageRef } from './reference.js';
 import type { PodmanOptions } from './storage/podman.js';
 import type { RegistryClient, RegistryOptions } from './registry/client.js';
@@ -100,6 +99,7 @@ export async function writeGraph(ref: ImageRef, graph: ImageGraph, mtime: number
   switch (ref.transport) {
     case 'oci': {
       const oci = await asOci(graph, ref.path);
+      const { writeLayout } = await import('./layout/write.js');
       return { index: await writeLayout(ref.path, oci.graph, ref.tag), digest: oci.graph.root.digest, ...(oci.converted ? { converted: oci.converted } : {}) };
     }
     case 'dir': {

@@ -52,3 +52,60 @@ test('a corrupted header is refused with its byte offset', () => {
   h[0] = 0x79;
   assert.throws(() => decodeHeader(h, 1024, 'in.tar'), /bad tar header checksum at byte offset 1024/);
 });
+
+test('readNumeric and decodeName: the byte-loop fast paths agree with the string forms on random fields', async () => {
+  const { rng } = await import('../helpers/rng.js');
+  const { readNumeric: fast, decodeName: name } = await import('../../src/archive/tar-header.js');
+  const slow = (b: Buffer, off: number, width: number): number => {
+    const s = b.toString('latin1', off, off + width).replace(/[\0 ]+$/, '').replace(/^ +/, '');
+    if (s === '') return 0;
+    if (!/^[0-7]+$/.test(s)) return NaN;
+    const n = parseInt(s, 8);
+    return Number.isSafeInteger(n) ? n : NaN;
+  };
+  const r = rng(16);
+  const alphabet = [0, 0x20, 0x30, 0x31, 0x37, 0x38, 0x2d, 0x41, 0x7f];
+  for (let k = 0; k < 20000; k++) {
+    const width = [8, 12, 20][k % 3]!;
+    const b = Buffer.alloc(width + 2);
+    for (let i = 1; i <= width; i++) b[i] = r() < 0.7 ? 0x30 + Math.floor(r() * 8) : alphabet[Math.floor(r() * alphabet.length)]!;
+    if (b[1]! & 0x80) continue;
+    assert.deepEqual(fast(b, 1, width), slow(b, 1, width), b.toString('hex'));
+  }
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  for (let k = 0; k < 5000; k++) {
+    const b = Buffer.alloc(Math.floor(r() * 120));
+    for (let i = 0; i < b.length; i++) b[i] = r() < 0.9 ? Math.floor(r() * 0x80) : Math.floor(r() * 256);
+    let want: string | undefined;
+    try {
+      want = utf8.decode(b);
+    } catch { /* refused */ }
+    if (want === undefined) assert.throws(() => name(b, 'x'), /not valid UTF-8/);
+    else assert.equal(name(b, 'x'), want);
+  }
+});
+
+test('decodeHeader: the checksum is accepted as the unsigned or the signed sum, and refused otherwise, on random headers', async () => {
+  const { rng } = await import('../helpers/rng.js');
+  const r = rng(148);
+  for (let k = 0; k < 3000; k++) {
+    const b = encodeHeaders({ ...base, name: `f${k}` });
+    const h = b.subarray(b.length - BLOCK);
+    // Random bytes where they do not make the header malformed: the owner names and the padding.
+    for (let i = 265; i < 329; i++) h[i] = r() < 0.5 ? 0 : Math.floor(r() * 256);
+    for (let i = 500; i < BLOCK; i++) h[i] = Math.floor(r() * 256);
+    let unsigned = 0;
+    let signed = 0;
+    for (let i = 0; i < BLOCK; i++) {
+      const v = i >= 148 && i < 156 ? 0x20 : h[i]!;
+      unsigned += v;
+      signed += v > 127 ? v - 256 : v;
+    }
+    const which = [unsigned, signed, unsigned + 1 + Math.floor(r() * 50)][k % 3]!;
+    if (which < 0) continue;
+    h.write(`${which.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+    const ok = which === unsigned || which === signed;
+    if (ok) assert.equal(decodeHeader(h, 0, 'T').name, `f${k}`);
+    else assert.throws(() => decodeHeader(h, 0, 'T'), /bad tar header checksum/);
+  }
+});

@@ -6,7 +6,8 @@ import { descValue, parseDesc } from './desc.js';
 import { archLock, packageKey, type ArchLock } from './lockfile.js';
 import { archBases, fileUrls } from './mirrors.js';
 import { archSource, checkArchSpec, type ArchSource, type ArchSpec } from './schema.js';
-import { archGenerated, archLockRecords, archRecords, isArchRecordFile } from './records.js';
+import { archLockRecords } from './records.js';
+import { ARCH_TREE } from '../trees.js';
 
 /** pacman's architecture names (Arch Linux and its ports) → OCI platforms. */
 const PLATFORMS: Record<string, Platform> = {
@@ -110,9 +111,9 @@ export const arch = {
   isDatabaseFile: (path) => PACMAN_DESC.test(path),
   isDatabaseDir: (path) => /^var(\/lib(\/pacman(\/local(\/[^/]+)?)?)?)?$/.test(path),
   installedPackages: pacmanPackages,
-  isRecordFile: isArchRecordFile,
-  packageRecords: archRecords,
+  isRecordFile: ARCH_TREE.isRecordFile,
+  packageRecords: ARCH_TREE.packageRecords,
   lockRecords: archLockRecords,
-  isGeneratorInput: () => false,
-  generated: archGenerated,
+  isGeneratorInput: ARCH_TREE.isGeneratorInput,
+  generated: ARCH_TREE.generated,
 } satisfies Distribution<ArchSource, ArchLock>;

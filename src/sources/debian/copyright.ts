@@ -66,7 +66,9 @@ export function copyrightLicenses(text: string, where: string): CopyrightLicense
   for (const p of paragraphs.slice(1)) {
     if (field(p, 'Files') === undefined) continue; // stand-alone License paragraphs only hold texts
     const license = field(p, 'License');
-    const first = license?.split('\n')[0]?.trim();
+    // The first line only (not a split of the whole license text that follows it).
+    const nl = license?.indexOf('\n') ?? -1;
+    const first = (nl < 0 ? license : license!.slice(0, nl))?.trim();
     if (first) groups.push(...parseLine(first, refs));
   }
   const expression = licenseExpression(groups);

@@ -6,8 +6,8 @@ import { field, parseParagraphs } from './control.js';
 import { debianLock, packageKey, type DebianLock } from './lockfile.js';
 import { suiteRoots } from './mirrors.js';
 import { checkDebianSpec, debianSource, type DebianSource, type DebianSpec } from './schema.js';
-import { debianGenerated, isDebianGeneratorInput } from './generated.js';
-import { DPKG_STATUS, debianLockRecords, debianRecords, isDebianRecordFile } from './records.js';
+import { DPKG_STATUS, debianLockRecords } from './records.js';
+import { DEBIAN_TREE } from '../trees.js';
 import { mergeStatus } from './dpkg-db.js';
 import { readEntryBytes } from '../../archive/content.js';
 
@@ -134,9 +134,9 @@ export const debian = {
     const status = files.get(DPKG_STATUS);
     return status ? dpkgPackages(status, DPKG_STATUS) : [];
   },
-  isRecordFile: isDebianRecordFile,
-  packageRecords: debianRecords,
+  isRecordFile: DEBIAN_TREE.isRecordFile,
+  packageRecords: DEBIAN_TREE.packageRecords,
   lockRecords: debianLockRecords,
-  isGeneratorInput: isDebianGeneratorInput,
-  generated: debianGenerated,
+  isGeneratorInput: DEBIAN_TREE.isGeneratorInput,
+  generated: DEBIAN_TREE.generated,
 } satisfies Distribution<DebianSource, DebianLock>;

@@ -13,7 +13,7 @@
  */
 import { comparePaths, parentOf, type Entry } from '../../archive/entry.js';
 import type { UnpackedPackage } from './install.js';
-import { mergedUsrPath } from './install.js';
+import { mergedUsrPath } from './merged-usr.js';
 import { pemToDer, subjectHash } from './x509-hash.js';
 
 export type ReadContent = (path: string) => Buffer | undefined;

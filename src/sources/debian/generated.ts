@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import type { Entry } from '../../archive/entry.js';
 import type { GeneratedEntry, TreeView } from '../distribution.js';
 import { alternatives, baseFiles, basePasswd, caCertificates } from './effects.js';
-import { MERGED_USR_DIRS, type UnpackedPackage } from './install.js';
+import type { UnpackedPackage } from './install.js';
+import { MERGED_USR_DIRS } from './merged-usr.js';
 
 const INFO = 'var/lib/dpkg/info/';
 

@@ -19,14 +19,8 @@ import { dataTarStream, readDeb } from './deb.js';
 import { parseDeps, type DepList } from './depends.js';
 import { satisfies } from './version.js';
 
-/** Top-level directories that live under /usr on a merged-/usr system. */
-export const MERGED_USR_DIRS = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'libo32'];
-
-export function mergedUsrPath(path: string): string {
-  const slash = path.indexOf('/');
-  const top = slash < 0 ? path : path.slice(0, slash);
-  return MERGED_USR_DIRS.includes(top) ? `usr/${path}` : path;
-}
+import { MERGED_USR_DIRS, mergedUsrPath } from './merged-usr.js';
+export { MERGED_USR_DIRS, mergedUsrPath } from './merged-usr.js';
 
 export interface PackageInput {
   name: string;

@@ -37,7 +37,10 @@ export function debianPurl(name: string, version: string, architecture: string |
   return purl('deb', 'debian', name, version, { arch: architecture, distro });
 }
 
-const firstLine = (v: string | undefined): string | undefined => v?.split('\n')[0]?.trim() || undefined;
+const firstLine = (v: string | undefined): string | undefined => {
+  const nl = v?.indexOf('\n') ?? -1;
+  return (nl < 0 ? v : v!.slice(0, nl))?.trim() || undefined;
+};
 
 /** Conffiles: ` /etc/foo 0123…abcd [obsolete]` lines of the status paragraph. */
 function conffiles(p: Paragraph): Map<string, string> {
