@@ -105,3 +105,30 @@ test('a live last layer applies as its tar does (and moved out of its directory,
     rmSync(work, { recursive: true, force: true });
   }
 });
+
+test('a layer a stage has from its parent stage is not moved out when the child is read once: the parent is still read after (before the fix its files were gone)', async () => {
+  const { buildContainerfile } = await import('../../src/pipeline/containerfile/build.js');
+  const { openLayout } = await import('../../src/transports/layout/read.js');
+  const { readImage } = await import('../../src/image/read.js');
+  const work = mkdtempSync(join(tmpdir(), 'materialise-chain-'));
+  try {
+    mkdirSync(join(work, 'files'));
+    writeFileSync(join(work, 'files/one'), 'one\n');
+    writeFileSync(join(work, 'files/two'), 'two\n');
+    writeFileSync(join(work, 'Containerfile'), [
+      'FROM scratch AS a', 'COPY files/ /data/',
+      'FROM a AS b', 'ENV X=1',
+      'FROM scratch', 'COPY --from=b /data/one /one', 'COPY --from=a /data/ /all/', '',
+    ].join('\n'));
+    for (const compat of ['podman', 'repro-image'] as const) {
+      const out = join(work, `out-${compat}`);
+      await buildContainerfile({ containerfile: join(work, 'Containerfile'), compat, sourceDateEpoch: SDE, compression: 'none', output: { transport: 'oci', path: out } });
+      const image = await readImage(await openLayout(out, undefined), 'built');
+      const names: string[] = [];
+      for (const layer of image.layers) for await (const { member } of layer.members()) names.push(member.name);
+      for (const want of ['one', 'all/one', 'all/two']) assert.ok(names.includes(want), `${compat}: ${want} in ${names.join(' ')}`);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});

@@ -106,7 +106,7 @@ export interface BuiltLayer {
 type StageLayer =
   | { kind: 'file'; layer: BuiltLayer }
   | { kind: 'base'; diffId: Digest; size: number; reader: LayerReader; local: boolean; written?: Promise<BuiltLayer> }
-  | { kind: 'live'; items: LayerItem[]; written?: Promise<BuiltLayer>; movedOut?: boolean };
+  | { kind: 'live'; items: LayerItem[]; stage: number; written?: Promise<BuiltLayer>; movedOut?: boolean };
 
 /** A `compat: 'repro-image'` build: what `build --rootfs` reports. */
 export type CanonicalContainerfileResult = BuildResult & { compat: 'repro-image' };
@@ -349,18 +349,18 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
         }
       }
     }
-    const lastRead = (index: number): boolean => stageReads.get(index) === 1;
+    const lastRead = (index: number): { stage: number } | undefined => (stageReads.get(index) === 1 ? { stage: index } : undefined);
     const stageImage: StageImage = async (index, sources, where) => {
       const key = imageKey(index, sources);
       let dir = images.get(key);
       if (dir === undefined) {
         dir = join(tmp, `image-${images.size}`);
         try {
-          await materialise(states.get(index)!, dir, where, { sde, newPath: newLayerPath, lastRead: lastRead(index) }, subtreeFilter(sources));
+          await materialise(states.get(index)!, dir, where, { sde, newPath: newLayerPath, ...(lastRead(index) ? { lastRead: lastRead(index)! } : {}) }, subtreeFilter(sources));
         } catch (e) {
           if (!(e instanceof SubtreeLink)) throw e;
           await rm(dir, { recursive: true, force: true });
-          await materialise(states.get(index)!, dir, where, { sde, newPath: newLayerPath, lastRead: lastRead(index) });
+          await materialise(states.get(index)!, dir, where, { sde, newPath: newLayerPath, ...(lastRead(index) ? { lastRead: lastRead(index)! } : {}) });
         }
         images.set(key, dir);
       }
@@ -419,7 +419,7 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
           const items: LayerItem[] = hasParentLayer ? changeItems(naiveChanges(before, after)) : after.map((node) => ({ node }));
           if (items.length === 0) state.layers.push({ kind: 'file', layer: await emptyLayer(newLayerPath()) });
           // A stage's last layer stays in its directory unless podman's bytes of it are an output.
-          else if (insIndex === lastChange && (stage.index !== resolved.plan.target || opts.compat === 'repro-image')) state.layers.push({ kind: 'live', items });
+          else if (insIndex === lastChange && (stage.index !== resolved.plan.target || opts.compat === 'repro-image')) state.layers.push({ kind: 'live', items, stage: stage.index });
           else state.layers.push({ kind: 'file', layer: await commitLayer(items, sde, newLayerPath()) });
           hasParentLayer = true;
           entry.created_by = createdBy(ins, ctx, summary);
@@ -515,9 +515,9 @@ function containerConfig(c: RuntimeConfig): ContainerConfig {
  * directory, then the shared steps (passes, one layer by our tar writer, canonical config and
  * manifest, output). The image is the one `build --rootfs` makes of that tree with that config.
  */
-async function canonicalImage(final: StageState, p: { opts: ContainerfileBuildOptions; output: ImageRef; tmp: string; sde: number; platform: Platform; file: string; newPath: () => string; lastRead: boolean }): Promise<CanonicalContainerfileResult> {
+async function canonicalImage(final: StageState, p: { opts: ContainerfileBuildOptions; output: ImageRef; tmp: string; sde: number; platform: Platform; file: string; newPath: () => string; lastRead: { stage: number } | undefined }): Promise<CanonicalContainerfileResult> {
   const dir = join(p.tmp, 'final');
-  await materialise(final, dir, p.file, { sde: p.sde, newPath: p.newPath, lastRead: p.lastRead });
+  await materialise(final, dir, p.file, { sde: p.sde, newPath: p.newPath, ...(p.lastRead ? { lastRead: p.lastRead } : {}) });
   const tree = await readDirectory(dir, { xattrs: xattrsSync !== undefined });
   const o = p.opts;
   const result = await buildTree({
@@ -585,15 +585,17 @@ async function writtenLayer(l: StageLayer, sde: number, newPath: () => string): 
 }
 
 /** A stage's committed layers applied to `root` (what podman's storage makes of the stage's image). */
-async function materialise(state: StageState, root: string, where: string, p: { sde: number; newPath: () => string; lastRead?: boolean }, keep?: (path: string) => boolean): Promise<void> {
+async function materialise(state: StageState, root: string, where: string, p: { sde: number; newPath: () => string; lastRead?: { stage: number } }, keep?: (path: string) => boolean): Promise<void> {
   const layers: Array<LayerReader | EntryLayer> = [];
   for (const [i, l] of state.layers.entries()) {
     const at = `${where}: layer ${i + 1}`;
     if (l.kind === 'live') {
       // The last read of the stage moves its live files (the stage's own directory, read by
-      // nothing after this) — unless a hard link leads out of the subtree kept, which makes the
-      // caller apply everything again.
-      const move = p.lastRead === true && i === state.layers.length - 1
+      // nothing after this; not a layer it has from a parent stage, which others may read) —
+      // unless a hard link leads out of the subtree kept, which makes the caller apply
+      // everything again.
+      if (l.movedOut) throw new Error('internal: a stage layer was read after its files were moved out');
+      const move = p.lastRead?.stage === l.stage && i === state.layers.length - 1
         && (keep === undefined || ![...itemEntries(l.items, p.sde)].some((e) => e.kind === 'hardlink' && keep(e.path) && !keep(e.linkname!)));
       if (move) l.movedOut = true;
       layers.push({ where: at, entries: () => itemEntries(l.items, p.sde, move) });
