@@ -83,7 +83,6 @@ export async function verifyContainerfile(opts: ContainerfileVerifyOptions): Pro
     // The published layers are decompressed and hashed while the rebuild runs (its time is mostly
     // file system calls and the commands of RUN).
     const decompressed = decompressedDigests(published);
-    for (const p of decompressed) p.catch(() => undefined);
     const built = await buildContainerfile({ ...opts.build, compat: 'podman', sourceDateEpoch: sde, compression: 'none', output: { transport: 'oci', path: out } });
     const rebuilt = await readImage(await openLayout(out, undefined), 'rebuilt');
     const proof = await proveContent(rebuilt, published, built.manifestWith, decompressed);

@@ -57,13 +57,14 @@ async function decompressedDigest(image: ResolvedImage, i: number): Promise<stri
 
 /**
  * What each published layer decompresses to, read one layer after another, starting now (so that
- * it runs while something else does, e.g. the rebuild). A failure is kept for whoever awaits it.
+ * it runs while something else does, e.g. the rebuild). A failure is kept for whoever awaits it
+ * (and is no unhandled rejection if nobody does: the rebuild failed first).
  */
 export function decompressedDigests(published: ResolvedImage): Array<Promise<string>> {
   let previous: Promise<unknown> = Promise.resolve();
   return published.layers.map((_, i) => {
     const p = previous.then(() => decompressedDigest(published, i));
-    previous = p.catch(() => undefined);
+    previous = p.catch(() => undefined); // also marks p handled: awaiting it later still throws
     return p;
   });
 }

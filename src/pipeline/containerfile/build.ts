@@ -356,11 +356,11 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
       if (dir === undefined) {
         dir = join(tmp, `image-${images.size}`);
         try {
-          await materialise(states.get(index)!, dir, where, { sde, newPath: newLayerPath, ...(lastRead(index) ? { lastRead: lastRead(index)! } : {}) }, subtreeFilter(sources));
+          await materialise(states.get(index)!, dir, where, { sde, newPath: newLayerPath, lastRead: lastRead(index) }, subtreeFilter(sources));
         } catch (e) {
           if (!(e instanceof SubtreeLink)) throw e;
           await rm(dir, { recursive: true, force: true });
-          await materialise(states.get(index)!, dir, where, { sde, newPath: newLayerPath, ...(lastRead(index) ? { lastRead: lastRead(index)! } : {}) });
+          await materialise(states.get(index)!, dir, where, { sde, newPath: newLayerPath, lastRead: lastRead(index) });
         }
         images.set(key, dir);
       }
@@ -517,7 +517,7 @@ function containerConfig(c: RuntimeConfig): ContainerConfig {
  */
 async function canonicalImage(final: StageState, p: { opts: ContainerfileBuildOptions; output: ImageRef; tmp: string; sde: number; platform: Platform; file: string; newPath: () => string; lastRead: { stage: number } | undefined }): Promise<CanonicalContainerfileResult> {
   const dir = join(p.tmp, 'final');
-  await materialise(final, dir, p.file, { sde: p.sde, newPath: p.newPath, ...(p.lastRead ? { lastRead: p.lastRead } : {}) });
+  await materialise(final, dir, p.file, { sde: p.sde, newPath: p.newPath, lastRead: p.lastRead });
   const tree = await readDirectory(dir, { xattrs: xattrsSync !== undefined });
   const o = p.opts;
   const result = await buildTree({
@@ -585,7 +585,7 @@ async function writtenLayer(l: StageLayer, sde: number, newPath: () => string): 
 }
 
 /** A stage's committed layers applied to `root` (what podman's storage makes of the stage's image). */
-async function materialise(state: StageState, root: string, where: string, p: { sde: number; newPath: () => string; lastRead?: { stage: number } }, keep?: (path: string) => boolean): Promise<void> {
+async function materialise(state: StageState, root: string, where: string, p: { sde: number; newPath: () => string; lastRead?: { stage: number } | undefined }, keep?: (path: string) => boolean): Promise<void> {
   const layers: Array<LayerReader | EntryLayer> = [];
   for (const [i, l] of state.layers.entries()) {
     const at = `${where}: layer ${i + 1}`;

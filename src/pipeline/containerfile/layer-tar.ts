@@ -26,16 +26,42 @@ function whiteoutName(path: string): string {
   return i < 0 ? `.wh.${path}` : `${path.slice(0, i)}/.wh.${path.slice(i + 1)}`;
 }
 
-/** The Go headers and bodies of a layer's items. */
-export function* layerEntries(items: Iterable<LayerItem>, sourceDateEpoch: number): Generator<GoTarStreamEntry> {
+/**
+ * A layer's items as its tar has them: a whiteout, or a node with only the attributes a layer
+ * keeps and, for a later name of a hard-linked inode, the first name it links to (the first
+ * carries the data).
+ */
+type TarItem = { whiteout: string } | { node: FsNode; xattrs: Map<string, Buffer>; linkTo?: string };
+
+function* tarItems(items: Iterable<LayerItem>): Generator<TarItem> {
   const firstName = new Map<string, string>();
   for (const item of items) {
     if ('whiteout' in item) {
-      yield { header: { name: whiteoutName(item.whiteout), type: 'file', mode: 0, uid: 0, gid: 0, size: 0, mtime: sourceDateEpoch, linkname: '', devmajor: 0, devminor: 0 } };
+      yield item;
       continue;
     }
     const n = item.node;
     const xattrs = new Map([...(n.xattrs ?? [])].filter(([k]) => keptXattr(k)));
+    if (n.kind === 'file' && n.inode !== undefined) {
+      const first = firstName.get(n.inode);
+      if (first !== undefined) {
+        yield { node: n, xattrs, linkTo: first };
+        continue;
+      }
+      firstName.set(n.inode, n.path);
+    }
+    yield { node: n, xattrs };
+  }
+}
+
+/** The Go headers and bodies of a layer's items. */
+export function* layerEntries(items: Iterable<LayerItem>, sourceDateEpoch: number): Generator<GoTarStreamEntry> {
+  for (const t of tarItems(items)) {
+    if ('whiteout' in t) {
+      yield { header: { name: whiteoutName(t.whiteout), type: 'file', mode: 0, uid: 0, gid: 0, size: 0, mtime: sourceDateEpoch, linkname: '', devmajor: 0, devminor: 0 } };
+      continue;
+    }
+    const n = t.node;
     const header: GoHeader = {
       name: n.kind === 'dir' ? `${n.path}/` : n.path,
       type: n.kind,
@@ -47,22 +73,11 @@ export function* layerEntries(items: Iterable<LayerItem>, sourceDateEpoch: numbe
       linkname: n.linkTarget ?? '',
       devmajor: n.devmajor,
       devminor: n.devminor,
-      ...(xattrs.size > 0 ? { xattrs } : {}),
+      ...(t.xattrs.size > 0 ? { xattrs: t.xattrs } : {}),
     };
-    if (n.kind === 'file' && n.inode !== undefined) {
-      const first = firstName.get(n.inode);
-      if (first !== undefined) {
-        yield { header: { ...header, type: 'hardlink', linkname: first } };
-        continue;
-      }
-      firstName.set(n.inode, n.path);
-    }
-    if (n.kind === 'file') {
-      header.size = n.size;
-      yield { header, body: fileBody(n.abs, n.size) };
-    } else {
-      yield { header };
-    }
+    if (t.linkTo !== undefined) yield { header: { ...header, type: 'hardlink', linkname: t.linkTo } };
+    else if (n.kind === 'file') yield { header: { ...header, size: n.size }, body: fileBody(n.abs, n.size) };
+    else yield { header };
   }
 }
 
@@ -80,32 +95,20 @@ export function layerTar(items: Iterable<LayerItem>, sourceDateEpoch: number, wh
  * files are moved out of the live directory (the last reader of a stage that is read once).
  */
 export function* itemEntries(items: Iterable<LayerItem>, sourceDateEpoch: number, move = false): Generator<PutEntry> {
-  const firstName = new Map<string, string>();
-  for (const item of items) {
-    if ('whiteout' in item) {
-      yield { path: whiteoutName(item.whiteout), kind: 'file', mode: 0, uid: 0, gid: 0, mtime: sourceDateEpoch };
+  for (const t of tarItems(items)) {
+    if ('whiteout' in t) {
+      yield { path: whiteoutName(t.whiteout), kind: 'file', mode: 0, uid: 0, gid: 0, mtime: sourceDateEpoch };
       continue;
     }
-    const n = item.node;
-    const xattrs = new Map([...(n.xattrs ?? [])].filter(([k]) => keptXattr(k)));
+    const n = t.node;
     const e: PutEntry = {
       path: n.path, kind: n.kind, mode: n.mode, uid: n.uid, gid: n.gid, mtime: Math.min(n.mtimeSec, sourceDateEpoch),
-      ...(xattrs.size > 0 ? { xattrs } : {}),
+      ...(t.xattrs.size > 0 ? { xattrs: t.xattrs } : {}),
     };
     if (n.kind === 'symlink') e.linkname = n.linkTarget ?? '';
     if (n.kind === 'char' || n.kind === 'block') Object.assign(e, { devmajor: n.devmajor, devminor: n.devminor });
-    if (n.kind === 'file' && n.inode !== undefined) {
-      const first = firstName.get(n.inode);
-      if (first !== undefined) {
-        yield { ...e, kind: 'hardlink', linkname: first };
-        continue;
-      }
-      firstName.set(n.inode, n.path);
-    }
-    if (n.kind === 'file') {
-      e.copyFrom = n.abs;
-      if (move) e.move = true;
-    }
-    yield e;
+    if (t.linkTo !== undefined) yield { ...e, kind: 'hardlink', linkname: t.linkTo };
+    else if (n.kind === 'file') yield { ...e, copyFrom: n.abs, ...(move ? { move } : {}) };
+    else yield e;
   }
 }

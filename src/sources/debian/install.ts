@@ -20,7 +20,6 @@ import { parseDeps, type DepList } from './depends.js';
 import { satisfies } from './version.js';
 
 import { MERGED_USR_DIRS, mergedUsrPath } from './merged-usr.js';
-export { MERGED_USR_DIRS, mergedUsrPath } from './merged-usr.js';
 
 export interface PackageInput {
   name: string;

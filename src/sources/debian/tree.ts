@@ -7,7 +7,8 @@ import type { DebianLock } from './lockfile.js';
 import type { InstalledTree } from '../distribution.js';
 import { dpkgDatabase } from './dpkg-db.js';
 import { alternatives, baseFiles, basePasswd, caCertificates } from './effects.js';
-import { addMergedUsrLinks, installPackages, mergedUsrPath } from './install.js';
+import { addMergedUsrLinks, installPackages } from './install.js';
+import { mergedUsrPath } from './merged-usr.js';
 
 export async function debianTree(lock: DebianLock, files: ReadonlyMap<string, string>, tmp: string, sde: number): Promise<InstalledTree> {
   const installed = await installPackages(lock.packages.map((p) => ({
