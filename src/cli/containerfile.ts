@@ -8,6 +8,9 @@ import { parsePlatform } from '../model/platform.js';
 import type { ContainerfileBuildOptions } from '../pipeline/containerfile/build.js';
 import type { BuildahVersion } from '../pipeline/containerfile/buildah.js';
 import { selectPasses } from '../pipeline/passes.js';
+import { UnpackedStore } from '../pipeline/containerfile/unpacked-store.js';
+import { defaultCacheDir } from '../fetch/cache.js';
+import { toolInfo } from '../verify/tool.js';
 import { keyValues, type Io } from './common.js';
 
 export const CONTAINERFILE_FLAGS = {
@@ -19,6 +22,7 @@ export const CONTAINERFILE_FLAGS = {
   network: { type: 'string' },
   'from-image': { type: 'string', multiple: true },
   buildah: { type: 'string' },
+  'no-unpacked-cache': { type: 'boolean' },
 } as const;
 
 export const CONTAINERFILE_HELP = `  -f, --containerfile FILE   build from a Containerfile (Dockerfile) instead: FROM scratch, FROM a
@@ -40,7 +44,10 @@ export const CONTAINERFILE_HELP = `  -f, --containerfile FILE   build from a Con
   --target STAGE             build up to this stage
   --network none|host        RUN's network (default none: loopback only)
   --from-image NAME=REF      the image a FROM NAME means (e.g. an oci: layout of a local base)
-  --buildah VERSION          (--compat podman) whose history strings: 1.43 (default, podman 5.7/5.8), 1.41, 1.39`;
+  --buildah VERSION          (--compat podman) whose history strings: 1.43 (default, podman 5.7/5.8), 1.41, 1.39
+  --no-unpacked-cache        write a FROM image's files into each stage instead of mounting its
+                             tree, kept unpacked in the cache ($XDG_CACHE_HOME/repro-image/
+                             unpacked), under an overlay (as root, where overlay mounts work)`;
 
 interface Values {
   containerfile?: string | undefined;
@@ -51,6 +58,7 @@ interface Values {
   network?: string | undefined;
   'from-image'?: string[] | undefined;
   buildah?: string | undefined;
+  'no-unpacked-cache'?: boolean | undefined;
   platform?: string | undefined;
   normalize?: string | undefined;
   exclude?: string[] | undefined;
@@ -82,6 +90,7 @@ export function containerfileOptions(v: Values, io: Io): Omit<ContainerfileBuild
     ...(v.normalize !== undefined ? { normalize: selectPasses(v.normalize) } : {}),
     ...(v.exclude ? { exclude: v.exclude } : {}),
     ...(annotations ? { annotations } : {}),
+    ...(v['no-unpacked-cache'] ? {} : { unpacked: new UnpackedStore(defaultCacheDir(io.env), toolInfo().version) }),
     onOutput: (c) => { if (io.verbosity !== 'quiet') io.stderr(c.toString()); },
     onStep: (line) => { if (io.verbosity !== 'quiet' && io.isTTY) io.stderr(`${line}\n`); },
   };

@@ -12,13 +12,15 @@
  * partial output: at process exit (always) and from the CLI's SIGINT/SIGTERM/SIGHUP handler.
  * `removeStaleTemps` and the sweep done when a run directory is made remove what killed runs left:
  * only names of this form whose owner is certainly dead (same boot and pid namespace, process gone
- * or replaced) — never a live run's, never one from another host or namespace.
+ * or replaced) — never a live run's, never one from another host or namespace. Whatever is
+ * mounted below such a directory (a stage root's overlay) is unmounted before it is removed.
  */
 import { lstatSync, readFileSync, renameSync, rmSync, rmdirSync, unlinkSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { ioError } from '../model/errors.js';
+import { unmountBelow } from './mounts.js';
 import { OWNER_TAG, currentOwner, ownerAlive, ownerTag, parseOwner, tagAlive } from './owner.js';
 
 const RUN_PREFIX = 'repro-image-run-';
@@ -49,6 +51,9 @@ function removePath(p: string): boolean {
   try {
     if (!st.isDirectory()) unlinkSync(p);
     else {
+      // A stage root mounted there (an overlay) is unmounted first: removing through it would
+      // only hide the files of its lower layers, and its mount point could not go.
+      unmountBelow(p);
       // Renamed first, then removed: a rename of the directory into place (a new layout) that is
       // under way in another thread either wins whole or fails; never a half-removed output.
       const tomb = `${p}-removing`;
@@ -147,6 +152,7 @@ export async function removeStaleRunDirs(base: string): Promise<string[]> {
     if (!m) continue;
     const dir = join(base, name);
     if (madeRunDirs.has(dir) || runDirAlive(dir, m)) continue;
+    unmountBelow(dir);
     await rm(dir, { recursive: true, force: true }).catch(() => {});
     removed.push(name);
   }
@@ -190,8 +196,14 @@ export async function withScratchDir<T>(base: string | undefined, fn: (dir: stri
   try {
     return await fn(dir);
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await removeScratchDir(dir);
   }
+}
+
+/** Removes a scratch directory now: what is mounted below it first, then its files. */
+export async function removeScratchDir(dir: string): Promise<void> {
+  unmountBelow(dir);
+  await rm(dir, { recursive: true, force: true });
 }
 
 /**

@@ -5,7 +5,9 @@
  * context, and its config, every layer's diff_id and the stored (uncompressed) manifest digest
  * must be podman's. No podman is needed here. The Debian shapes need REPRO_DEBIAN_ROOTFS
  * (.ci/debian-rootfs.sh's tarball, which .ci/run makes) and the tarball the vectors were recorded
- * with; otherwise they skip and say why.
+ * with; otherwise they skip and say why. The shapes FROM the Debian base are built a second time
+ * with the store of unpacked images (their stage roots then are overlays over the base's tree,
+ * as root where overlay mounts work): the same bytes.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +16,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildContainerfile, type ContainerfileBuildResult } from '../../src/pipeline/containerfile/build.js';
+import { UnpackedStore } from '../../src/pipeline/containerfile/unpacked-store.js';
+import { overlayAvailable } from '../../src/fs/overlay.js';
+import { mountsBelow } from '../../src/fs/mounts.js';
 import { GT_BASE_IMAGE, writeContext, type InputRecord, type Shape } from '../helpers/podman-contexts.js';
 
 const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), '../../../test/golden/podman');
@@ -36,7 +41,7 @@ const debianTar = process.env['REPRO_DEBIAN_ROOTFS'] || undefined;
 /** The debian-base image we built, for the shapes FROM it (as podman's local store holds it). */
 let debianBase: string | undefined;
 
-async function build(shape: Shape, t: { skip: (why: string) => void }): Promise<{ r: ContainerfileBuildResult; v: Vector; out: string } | undefined> {
+async function build(shape: Shape, t: { skip: (why: string) => void }, unpacked?: UnpackedStore): Promise<{ r: ContainerfileBuildResult; v: Vector; out: string } | undefined> {
   const v = vector(shape);
   const needsDebian = !['scratch-add', 'instructions'].includes(shape);
   if (needsDebian && !debianTar) {
@@ -54,8 +59,9 @@ async function build(shape: Shape, t: { skip: (why: string) => void }): Promise<
     t.skip('the debian-base shape did not build, and this one starts FROM it');
     return undefined;
   }
-  const out = join(work, shape, 'out');
+  const out = join(work, shape, unpacked ? 'out-unpacked' : 'out');
   const r = await buildContainerfile({
+    ...(unpacked ? { unpacked } : {}),
     containerfile: join(ctx, 'Containerfile'),
     compat: 'podman',
     sourceDateEpoch: v.sourceDateEpoch,
@@ -109,5 +115,18 @@ test('Arch Linux\'s Dockerfile.repro shape (LABELs, COPY --from, RUN ldconfig &&
   const got = await build('arch-like', t);
   if (got) assertPodman('arch-like', got);
 });
+
+const store = new UnpackedStore(join(work, 'cache'), 'test');
+for (const shape of ['multi-stage', 'run-diff', 'arch-like'] as const) {
+  test(`${shape} with the base's tree from the store of unpacked images, twice: podman's bytes`, async (t) => {
+    if (!overlayAvailable()) return t.skip('overlay mounts need root and the overlay file system');
+    for (const run of ['fills the store', 'reads it']) {
+      const got = await build(shape, t, store);
+      if (!got) return;
+      assertPodman(shape, got);
+      assert.deepEqual(mountsBelow(tmpdir()).filter((m) => m.includes('repro-image-containerfile-')), [], `${shape} (${run}): nothing left mounted`);
+    }
+  });
+}
 
 test.after(() => rmSync(work, { recursive: true, force: true }));

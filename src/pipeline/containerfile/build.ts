@@ -17,7 +17,7 @@ import { STREAM_BLOCK_SIZE, fixedBlocks } from '../../archive/blocks.js';
 import { readTar } from '../../archive/tar-reader.js';
 import { detectCompression, decompressStream } from '../../archive/compress.js';
 import { resolveInRoot } from '../../fs/confine.js';
-import { makeScratchDir } from '../../fs/scratch.js';
+import { makeScratchDir, removeScratchDir } from '../../fs/scratch.js';
 import { scratchFileSource } from '../../image/file-source.js';
 import type { Image, Layer } from '../../image/image.js';
 import { readImage, type ResolvedImage } from '../../image/read.js';
@@ -39,7 +39,9 @@ import { changeItems, itemEntries, layerTar, type LayerItem } from './layer-tar.
 import { parseContainerfile } from './parse.js';
 import { resolveContainerfile } from './resolve.js';
 import { runInRootfs } from './runc.js';
-import { SubtreeLink, applyLayers, resolveUser, subtreeFilter, type EntryLayer } from './stage.js';
+import { SubtreeLink, applyLayers, resolveUser, subtreeFilter, type AppliedLayer, type EntryLayer } from './stage.js';
+import { mountOnTree, releaseForMove, type OverlayRoot } from './overlay-root.js';
+import type { UnpackedStore } from './unpacked-store.js';
 import { layerReader, type LayerReader } from '../../image/layer.js';
 import { fileSource } from '../../image/file-source.js';
 import { contentSummary } from './summary.js';
@@ -84,6 +86,12 @@ export interface ContainerfileBuildOptions {
   baseImages?: Record<string, string>;
   registry?: RegistryOptions;
   tmpDir?: string;
+  /**
+   * Base images kept unpacked between runs: a FROM image stage's root is an overlay over the
+   * stored tree (root only; without it, or where no overlay can be mounted, the base's files are
+   * written to the stage's directory).
+   */
+  unpacked?: UnpackedStore;
   /** The output of RUN steps. */
   onOutput?: (chunk: Buffer) => void;
   onStep?: (line: string) => void;
@@ -133,6 +141,10 @@ interface StageState {
   /** The base image's manifest digest and name for the annotations ('' for scratch). */
   baseDigest: string;
   baseName: string;
+  /** The base image's unpacked tree (its layers are the first of `layers`), when the store has it. */
+  baseTree?: string;
+  /** The root is an overlay over `baseTree`. */
+  overlay?: OverlayRoot;
 }
 
 const EMPTY_LAYER = Buffer.alloc(1024);
@@ -376,11 +388,14 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
       } else if (stage.base.kind === 'stage') {
         // The stage's committed image, as storage materialises it (not its live directory).
         const parent = states.get(stage.base.index)!;
-        await materialise(parent, root, `${file}:${stage.from.line}`, { sde, newPath: newLayerPath });
-        state = { root, config: structuredClone(parent.config), history: [...parent.history], layers: [...parent.layers], baseDigest: '', baseName: '' };
+        const overlay = await materialise(parent, root, `${file}:${stage.from.line}`, { sde, newPath: newLayerPath });
+        state = {
+          root, config: structuredClone(parent.config), history: [...parent.history], layers: [...parent.layers], baseDigest: '', baseName: '',
+          ...(parent.baseTree !== undefined ? { baseTree: parent.baseTree } : {}), ...(overlay ? { overlay } : {}),
+        };
       } else {
         const base = bases.get(stage.base.reference)!;
-        const applied = await applyLayers(root, base.image.layers, `${file}:${stage.from.line}: FROM ${base.name}`);
+        const { applied, tree, overlay } = await imageRoot(root, base.image, `${file}:${stage.from.line}: FROM ${base.name}`, opts.unpacked);
         const c = base.image.config.value;
         state = {
           root,
@@ -389,6 +404,8 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
           layers: [],
           baseDigest: base.image.descriptor.digest,
           baseName: base.name,
+          ...(tree !== undefined ? { baseTree: tree } : {}),
+          ...(overlay ? { overlay } : {}),
         };
         // The base's layers are ours too, as their uncompressed tars (what podman stores): their
         // sha256 and size as just read, their bytes read again only if an image needs them.
@@ -490,7 +507,7 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
       manifestWith,
     };
   } finally {
-    await rm(tmp, { recursive: true, force: true });
+    await removeScratchDir(tmp);
   }
 }
 
@@ -584,10 +601,37 @@ async function writtenLayer(l: StageLayer, sde: number, newPath: () => string): 
   }
 }
 
-/** A stage's committed layers applied to `root` (what podman's storage makes of the stage's image). */
-async function materialise(state: StageState, root: string, where: string, p: { sde: number; newPath: () => string; lastRead?: { stage: number } | undefined }, keep?: (path: string) => boolean): Promise<void> {
+/**
+ * A FROM image stage's root: an overlay over the image's unpacked tree from the store, or (no
+ * store, or no overlay here) its layers applied to `root`. Gives each layer's diff_id and size.
+ */
+async function imageRoot(root: string, image: ResolvedImage, where: string, store: UnpackedStore | undefined): Promise<{ applied: AppliedLayer[]; tree?: string; overlay?: OverlayRoot }> {
+  if (store !== undefined) {
+    const { overlayAvailable } = await import('../../fs/overlay.js');
+    if (overlayAvailable()) {
+      const unpacked = await store.get(image, where);
+      const overlay = mountOnTree(root, unpacked.tree);
+      if (overlay) return { applied: unpacked.layers, tree: unpacked.tree, overlay };
+      return { ...await appliedRoot(root, image, where), tree: unpacked.tree };
+    }
+  }
+  return appliedRoot(root, image, where);
+}
+
+async function appliedRoot(root: string, image: ResolvedImage, where: string): Promise<{ applied: AppliedLayer[] }> {
+  return { applied: (await applyLayers(root, image.layers, where)).map((a) => a!) };
+}
+
+/**
+ * A stage's committed layers applied to `root` (what podman's storage makes of the stage's image).
+ * When the stage's base is in the store and everything is wanted, `root` is an overlay over the
+ * base's tree and only the later layers are applied (returned: the overlay).
+ */
+async function materialise(state: StageState, root: string, where: string, p: { sde: number; newPath: () => string; lastRead?: { stage: number } | undefined }, keep?: (path: string) => boolean): Promise<OverlayRoot | undefined> {
   const layers: Array<LayerReader | EntryLayer> = [];
+  const overlay = keep === undefined && state.baseTree !== undefined ? mountOnTree(root, state.baseTree) : undefined;
   for (const [i, l] of state.layers.entries()) {
+    if (overlay && l.kind === 'base') continue;
     const at = `${where}: layer ${i + 1}`;
     if (l.kind === 'live') {
       // The last read of the stage moves its live files (the stage's own directory, read by
@@ -597,8 +641,18 @@ async function materialise(state: StageState, root: string, where: string, p: { 
       if (l.movedOut) throw new Error('internal: a stage layer was read after its files were moved out');
       const move = p.lastRead?.stage === l.stage && i === state.layers.length - 1
         && (keep === undefined || ![...itemEntries(l.items, p.sde)].some((e) => e.kind === 'hardlink' && keep(e.path) && !keep(e.linkname!)));
-      if (move) l.movedOut = true;
-      layers.push({ where: at, entries: () => itemEntries(l.items, p.sde, move) });
+      layers.push({
+        where: at,
+        entries: () => {
+          // Decided when the layer is applied (a hard link in an earlier layer that leads out of
+          // the subtree stops the materialisation before, and the caller applies everything).
+          if (!move) return itemEntries(l.items, p.sde);
+          l.movedOut = true;
+          // From an overlay root, the files are moved out of its upper directory once it is unmounted.
+          const from = state.overlay?.mounted ? releaseForMove(state.overlay, movedFiles(itemEntries(l.items, p.sde, true)), `${state.root}.aside`) : undefined;
+          return movedFrom(itemEntries(l.items, p.sde, true), from);
+        },
+      });
     }
     else if (l.kind === 'base' && l.local) layers.push(l.reader);
     else {
@@ -607,6 +661,20 @@ async function materialise(state: StageState, root: string, where: string, p: { 
     }
   }
   await applyLayers(root, layers, where, keep);
+  return overlay;
+}
+
+/** The paths (relative to the stage root) of the files an entry list moves. */
+function* movedFiles(entries: Iterable<PutEntry>): Generator<string> {
+  for (const e of entries) if (e.move && e.copyFrom !== undefined) yield e.path;
+}
+
+/** Entries whose moved files are taken from where `releaseForMove` says they are now. */
+function* movedFrom(entries: Iterable<PutEntry>, from: Map<string, string> | undefined): Generator<PutEntry> {
+  for (const e of entries) {
+    const now = from && e.move ? from.get(e.path) : undefined;
+    yield now !== undefined ? { ...e, copyFrom: now } : e;
+  }
 }
 
 /**

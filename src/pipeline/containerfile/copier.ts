@@ -148,7 +148,7 @@ export async function putEntries(root: string, entries: AsyncIterable<PutEntry> 
       switch (e.kind) {
         case 'file': {
           if (e.copyFrom !== undefined) {
-            if (e.move) renameSync(e.copyFrom, abs);
+            if (e.move) moveFile(e.copyFrom, abs);
             else copyFileSync(e.copyFrom, abs, constants.COPYFILE_EXCL);
             break;
           }
@@ -195,6 +195,17 @@ export async function putEntries(root: string, entries: AsyncIterable<PutEntry> 
   // Directory times last: writing into a directory changes its time. (Dates, not numbers: Node
   // takes a negative number of seconds for "now", a Date before 1970 as it is.)
   for (const [abs, t] of dirTimes) lutimesSync(abs, new Date(t * 1000), new Date(t * 1000));
+}
+
+/** Moves a file; into or out of another file system (a stage root on an overlay), copies it and removes the original. */
+function moveFile(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+    copyFileSync(from, to, constants.COPYFILE_EXCL);
+    rmSync(from, { force: true });
+  }
 }
 
 /** A tar member as an entry to put (names cleaned as buildah cleans them: no leading `./` or `/`). */

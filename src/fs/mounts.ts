@@ -1,0 +1,54 @@
+/**
+ * Mounts a run makes (overlay file systems for stage roots) and their removal: what is mounted below
+ * a directory (from /proc/self/mountinfo) and unmounting it, synchronously, so that the exit hook
+ * and a signal handler can do it before the scratch directory is removed. No dependencies on the
+ * rest of fs/: scratch.ts calls into this file.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { sep } from 'node:path';
+
+/** mountinfo escapes space, tab, newline and backslash as \ooo. */
+function unescapeMountPath(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** The mount points in a mountinfo text (field 5 of each line). */
+export function mountPoints(mountinfo: string): string[] {
+  const out: string[] = [];
+  for (const line of mountinfo.split('\n')) {
+    const f = line.split(' ');
+    if (f.length > 4) out.push(unescapeMountPath(f[4]!));
+  }
+  return out;
+}
+
+/** The mount points at or below `dir`, deepest first (the order they can be unmounted in). */
+export function mountsBelow(dir: string, mountinfo?: string): string[] {
+  let text = mountinfo;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/self/mountinfo', 'utf8');
+    } catch {
+      return [];
+    }
+  }
+  const found = mountPoints(text).filter((m) => m === dir || m.startsWith(dir + sep));
+  return [...new Set(found)].sort((a, b) => b.length - a.length || (a < b ? 1 : a > b ? -1 : 0));
+}
+
+/**
+ * Unmounts `target`; when it is busy (a process of a killed run still inside), detaches it (lazy
+ * unmount: gone from the tree now, freed when the last user leaves). True when it is gone.
+ */
+export function unmountSync(target: string): boolean {
+  if (spawnSync('umount', [target], { stdio: 'ignore' }).status === 0) return true;
+  return spawnSync('umount', ['--lazy', target], { stdio: 'ignore' }).status === 0;
+}
+
+/** Unmounts everything mounted at or below `dir` (deepest first); returns what could not be. */
+export function unmountBelow(dir: string): string[] {
+  const left: string[] = [];
+  for (const m of mountsBelow(dir)) if (!unmountSync(m)) left.push(m);
+  return left;
+}

@@ -1,0 +1,60 @@
+/**
+ * Overlay file systems for stage roots: a read-only lower tree (an unpacked base image, kept in the
+ * store) under a per-run upper directory, so that a stage starts from its base without writing the
+ * base's files. Root only (mount(2) through mount(8)); where it cannot be used — not root, no
+ * overlay in the kernel, a path the option string cannot carry, a mount refused — callers write
+ * the tree instead (`mountOverlay` returns false).
+ *
+ * Options: `index=on` keeps hard links whole when one name is written (a copy-up of a hard-linked
+ * file links every name to the copy, as a plain directory behaves); `redirect_dir=on` lets a
+ * directory of the lower tree be renamed (else rename(2) fails with EXDEV); `metacopy=off`: a
+ * chmod or chown copies the whole file up (the upper dir then holds every changed file whole).
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, readFileSync } from 'node:fs';
+import { unmountSync } from './mounts.js';
+
+let available: boolean | undefined;
+
+/** Root, a kernel with overlay, and mount(8) that runs. */
+export function overlayAvailable(): boolean {
+  if (available === undefined) {
+    let fs = '';
+    try {
+      fs = readFileSync('/proc/filesystems', 'utf8');
+    } catch { /* no /proc */ }
+    available = process.getuid?.() === 0 && /\toverlay$/m.test(fs) && spawnSync('mount', ['--version'], { stdio: 'ignore' }).status === 0;
+  }
+  return available;
+}
+
+export interface OverlayDirs {
+  /** Lower trees, top first. */
+  lower: string[];
+  upper: string;
+  work: string;
+}
+
+/** Characters the mount option string gives a meaning to (and a newline). */
+const UNSAFE = /[,:\\\n]/;
+
+/**
+ * Mounts an overlay at `target` (which must exist) with a new, empty `upper` and `work` (made here
+ * with `upperRoot`'s mode and owner, which the mount's root shows). `target` must lie in a scratch
+ * directory: their removal (at exit, on a signal, or by a later run when this one was killed)
+ * unmounts what is below them first (scratch.ts). False when it cannot be made.
+ */
+export function mountOverlay(target: string, dirs: OverlayDirs, upperRoot: { mode: number; uid: number; gid: number }): boolean {
+  if (!overlayAvailable() || [target, dirs.upper, dirs.work, ...dirs.lower].some((p) => UNSAFE.test(p))) return false;
+  mkdirSync(dirs.upper, { mode: 0o700 });
+  mkdirSync(dirs.work, { mode: 0o700 });
+  chownSync(dirs.upper, upperRoot.uid, upperRoot.gid);
+  chmodSync(dirs.upper, upperRoot.mode & 0o7777);
+  const options = `lowerdir=${dirs.lower.join(':')},upperdir=${dirs.upper},workdir=${dirs.work},index=on,redirect_dir=on,metacopy=off`;
+  return spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', options, target], { stdio: 'ignore' }).status === 0;
+}
+
+/** Unmounts what `mountOverlay` mounted (its upper dir then holds the changes as plain files). */
+export function unmountOverlay(target: string): void {
+  unmountSync(target);
+}

@@ -1,0 +1,76 @@
+/**
+ * Stage roots on an overlay: a FROM image stage (or a stage made from one) starts as an overlay
+ * whose lower layer is the base image's unpacked tree from the store (unpacked-store.ts), so its
+ * files are not written again; what the stage's steps change lands in the overlay's upper
+ * directory. Everything else — RUN under runc, the walks and the naive diff, ADD and COPY — sees
+ * the mount as the plain directory it stands for (docs/podman-compat.md, "What a rebuild writes").
+ *
+ * Files are moved out of a stage on its last read (build.ts `materialise`). A rename out of the
+ * mount would cross file systems, so the overlay is unmounted first and the files are moved from
+ * its upper directory (on the scratch directory's file system); the few that the upper directory
+ * does not hold whole — a name of a hard-linked file written through another name, a file below a
+ * renamed directory — are copied aside while the mount is still there.
+ */
+import { chmodSync, copyFileSync, lstatSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { mountOverlay, unmountOverlay } from '../../fs/overlay.js';
+import { ioError } from '../../model/errors.js';
+
+export interface OverlayRoot {
+  /** The mount point (the stage's root). */
+  root: string;
+  /** The read-only lower tree. */
+  tree: string;
+  upper: string;
+  work: string;
+  mounted: boolean;
+}
+
+/**
+ * An overlay over `tree` at `root` (made here, 0755 root:root, as a root written by applying
+ * layers is); undefined when no overlay can be made (then `root` is an empty directory).
+ */
+export function mountOnTree(root: string, tree: string): OverlayRoot | undefined {
+  try {
+    mkdirSync(root, { mode: 0o755 });
+    chmodSync(root, 0o755);
+  } catch (e) {
+    throw ioError(e, `cannot make the stage directory ${root}`);
+  }
+  const o: OverlayRoot = { root, tree, upper: `${root}.upper`, work: `${root}.work`, mounted: false };
+  if (!mountOverlay(root, { lower: [tree], upper: o.upper, work: o.work }, { mode: 0o755, uid: 0, gid: 0 })) return undefined;
+  o.mounted = true;
+  return o;
+}
+
+/**
+ * Unmounts `o` so that the files at `paths` (relative to the root) can be moved out; returns
+ * where each one's content is then: in the upper directory, or (when the upper directory does not
+ * hold that name as a file) a copy made in `aside` before the unmount.
+ */
+export function releaseForMove(o: OverlayRoot, paths: Iterable<string>, aside: string): Map<string, string> {
+  const from = new Map<string, string>();
+  let n = 0;
+  for (const p of paths) {
+    const up = join(o.upper, p);
+    let inUpper = false;
+    try {
+      inUpper = lstatSync(up).isFile();
+    } catch { /* not in the upper directory */ }
+    if (inUpper) {
+      from.set(p, up);
+      continue;
+    }
+    if (n === 0) mkdirSync(aside, { recursive: true });
+    const copy = join(aside, String(n++));
+    try {
+      copyFileSync(join(o.root, p), copy);
+    } catch (e) {
+      throw ioError(e, `cannot copy ${p} out of the stage directory ${o.root}`);
+    }
+    from.set(p, copy);
+  }
+  unmountOverlay(o.root);
+  o.mounted = false;
+  return from;
+}

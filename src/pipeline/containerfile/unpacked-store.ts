@@ -1,0 +1,95 @@
+/**
+ * Unpacked base images, kept between runs (as podman keeps them in its store): a FROM image's
+ * layers applied once to a tree in `<cache>/unpacked/<key>/tree`, which later stages mount as the
+ * read-only lower layer of an overlay (fs/overlay.ts) instead of writing the base's files again.
+ *
+ * The key is the sha256 of this store's format, the tool's version and the image's chain of
+ * diff_ids (its config's rootfs.diff_ids, which its digest covers). A tree is put by applying the
+ * layers to a temporary name beside it and renaming it into place, and only when every layer's
+ * tar hashed to its diff_id: two runs filling one key both succeed (the second keeps the first's),
+ * a killed run leaves a temporary name a later run removes. `layers.json` records each layer's
+ * diff_id and tar size (what a stage's layer list needs without reading the tar again).
+ *
+ * The store is trusted as podman's store is: whoever can write it can change what a rebuild
+ * starts from. It grows by one tree per base image and tool version; removing the directory is
+ * always safe (between runs).
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ResolvedImage } from '../../image/read.js';
+import { tempNameFor } from '../../fs/atomic.js';
+import { releasePartial, removeStaleTempsOnce } from '../../fs/scratch.js';
+import { ReproError, ioError } from '../../model/errors.js';
+import { applyLayers, type AppliedLayer } from './stage.js';
+
+const FORMAT = 'repro-image unpacked base 1';
+
+export interface UnpackedBase {
+  /** The applied tree (read-only: an overlay's lower layer). */
+  tree: string;
+  /** Each layer's diff_id and tar size, in order. */
+  layers: AppliedLayer[];
+}
+
+/** The store key of an image's layers: format, tool version and the diff_ids in order. */
+export function unpackedKey(diffIds: readonly string[], version: string): string {
+  return createHash('sha256').update(`${FORMAT}\n${version}\n${diffIds.join('\n')}\n`).digest('hex');
+}
+
+function readRecord(dir: string, diffIds: readonly string[]): AppliedLayer[] | undefined {
+  let layers: unknown;
+  try {
+    layers = JSON.parse(readFileSync(join(dir, 'layers.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(layers) || layers.length !== diffIds.length) return undefined;
+  const ok = layers.every((l: unknown, i) => typeof l === 'object' && l !== null
+    && (l as AppliedLayer).diffId === diffIds[i] && Number.isSafeInteger((l as AppliedLayer).size) && (l as AppliedLayer).size >= 0);
+  return ok ? (layers as AppliedLayer[]).map((l) => ({ diffId: l.diffId, size: l.size })) : undefined;
+}
+
+export class UnpackedStore {
+  /** `dir`: the cache directory (the store is its `unpacked/`); `version`: the tool's version (part of the key). */
+  constructor(readonly dir: string, readonly version: string) {}
+
+  /** The image's unpacked tree: from the store, or applied now and kept. */
+  async get(image: ResolvedImage, where: string): Promise<UnpackedBase> {
+    const diffIds = image.config.value.rootfs.diff_ids;
+    const parent = join(this.dir, 'unpacked');
+    const final = join(parent, unpackedKey(diffIds, this.version));
+    const found = readRecord(final, diffIds);
+    if (found) return { tree: join(final, 'tree'), layers: found };
+    try {
+      mkdirSync(parent, { recursive: true });
+    } catch (e) {
+      throw ioError(e, `cannot create the store of unpacked images ${parent}`);
+    }
+    await removeStaleTempsOnce(parent);
+    // A record that does not match (written by hand, or half removed) is replaced.
+    await rm(final, { recursive: true, force: true });
+    const tmp = tempNameFor(final);
+    try {
+      const applied = await applyLayers(join(tmp, 'tree'), image.layers, where);
+      const layers = applied.map((a, i) => {
+        if (a!.diffId !== diffIds[i]) {
+          throw new ReproError('E_DIGEST_MISMATCH', `${where}: layer ${i + 1} is ${a!.diffId} uncompressed, but the config's rootfs.diff_ids[${i}] is ${diffIds[i]}`);
+        }
+        return a!;
+      });
+      writeFileSync(join(tmp, 'layers.json'), `${JSON.stringify(layers)}\n`);
+      try {
+        await rename(tmp, final);
+      } catch {
+        // Another run put it meanwhile: theirs is as good.
+        if (!readRecord(final, diffIds)) throw new ReproError('E_IO', `cannot put ${final} in the store of unpacked images`);
+      }
+      return { tree: join(final, 'tree'), layers };
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+      releasePartial(tmp);
+    }
+  }
+}
