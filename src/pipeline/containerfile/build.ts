@@ -9,7 +9,7 @@
  * gzip image is proven by `verify` (content, then digest) rather than recompressed.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, realpathSync, statSync, rmdirSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, readFileSync, realpathSync, statSync, rmdirSync, writeSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { compressBlocks } from '../../archive/compress.js';
@@ -368,7 +368,9 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
       if (dir === undefined) {
         dir = join(tmp, `image-${images.size}`);
         try {
-          await materialise(states.get(index)!, dir, where, { sde, newPath: newLayerPath, lastRead: lastRead(index) }, subtreeFilter(sources));
+          const state = states.get(index)!;
+          const skipBase = state.baseTree !== undefined && !baseHolds(state.baseTree, sources);
+          await materialise(state, dir, where, { sde, newPath: newLayerPath, lastRead: lastRead(index), skipBase }, subtreeFilter(sources));
         } catch (e) {
           if (!(e instanceof SubtreeLink)) throw e;
           await rm(dir, { recursive: true, force: true });
@@ -627,11 +629,11 @@ async function appliedRoot(root: string, image: ResolvedImage, where: string): P
  * When the stage's base is in the store and everything is wanted, `root` is an overlay over the
  * base's tree and only the later layers are applied (returned: the overlay).
  */
-async function materialise(state: StageState, root: string, where: string, p: { sde: number; newPath: () => string; lastRead?: { stage: number } | undefined }, keep?: (path: string) => boolean): Promise<OverlayRoot | undefined> {
+async function materialise(state: StageState, root: string, where: string, p: { sde: number; newPath: () => string; lastRead?: { stage: number } | undefined; skipBase?: boolean }, keep?: (path: string) => boolean): Promise<OverlayRoot | undefined> {
   const layers: Array<LayerReader | EntryLayer> = [];
   const overlay = keep === undefined && state.baseTree !== undefined ? mountOnTree(root, state.baseTree) : undefined;
   for (const [i, l] of state.layers.entries()) {
-    if (overlay && l.kind === 'base') continue;
+    if ((overlay || p.skipBase) && l.kind === 'base') continue;
     const at = `${where}: layer ${i + 1}`;
     if (l.kind === 'live') {
       // The last read of the stage moves its live files (the stage's own directory, read by
@@ -662,6 +664,24 @@ async function materialise(state: StageState, root: string, where: string, p: { 
   }
   await applyLayers(root, layers, where, keep);
   return overlay;
+}
+
+/**
+ * Whether a base's unpacked tree has anything a materialisation of `sources` keeps (see
+ * `subtreeFilter`): a source, or a directory on the way to one. When it has not, the base's
+ * layers add nothing to it and need not be read. (A pattern: assumed to.)
+ */
+function baseHolds(tree: string, sources: readonly string[]): boolean {
+  for (const s of sources) {
+    const parts = s.split('/').filter((p) => p !== '' && p !== '.');
+    if (parts.length === 0 || parts.some((p) => /[*?[\\]/.test(p) || p === '..')) return true;
+    // The first name on the way: if the base has it, it gives at least that directory.
+    try {
+      lstatSync(join(tree, parts[0]!));
+      return true;
+    } catch { /* not there: nor is anything below it */ }
+  }
+  return false;
 }
 
 /** The paths (relative to the stage root) of the files an entry list moves. */
