@@ -8,7 +8,9 @@
  * Options: `index=on` keeps hard links whole when one name is written (a copy-up of a hard-linked
  * file links every name to the copy, as a plain directory behaves); `redirect_dir=on` lets a
  * directory of the lower tree be renamed (else rename(2) fails with EXDEV); `metacopy=off`: a
- * chmod or chown copies the whole file up (the upper dir then holds every changed file whole).
+ * chmod or chown copies the whole file up (the upper dir then holds every changed file whole);
+ * `volatile` (Linux 5.10+; tried first): no sync of the upper file system, at the unmount either
+ * (0.6 s for a 145 MB upper directory here) — the upper directory is scratch, never mounted again.
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, readFileSync } from 'node:fs';
@@ -51,7 +53,7 @@ export function mountOverlay(target: string, dirs: OverlayDirs, upperRoot: { mod
   chownSync(dirs.upper, upperRoot.uid, upperRoot.gid);
   chmodSync(dirs.upper, upperRoot.mode & 0o7777);
   const options = `lowerdir=${dirs.lower.join(':')},upperdir=${dirs.upper},workdir=${dirs.work},index=on,redirect_dir=on,metacopy=off`;
-  return spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', options, target], { stdio: 'ignore' }).status === 0;
+  return [`${options},volatile`, options].some((o) => spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', o, target], { stdio: 'ignore' }).status === 0);
 }
 
 /** Unmounts what `mountOverlay` mounted (its upper dir then holds the changes as plain files). */
