@@ -87,6 +87,7 @@ export { verifyDisk, type VerifyDiskOptions, type VerifyDiskResult } from './ver
 export { verifyContainerfile, type ContainerfileVerifyOptions, type ContainerfileVerifyResult } from './verify/containerfile.js';
 export { proveContent, type ContentProof } from './verify/content-proof.js';
 export { buildContainerfile, type ContainerfileBuildOptions, type ContainerfileBuildResult } from './pipeline/containerfile/build.js';
+export { UnpackedStore } from './pipeline/containerfile/unpacked-store.js';
 export { parseContainerfile, resolveContainerfile } from './pipeline/containerfile/index.js';
 export { compareImages, type VerifyFinding } from './verify/compare.js';
 export { status, type StatusOptions } from './status/status.js';
