@@ -220,7 +220,7 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
   const output = typeof opts.output === 'string' ? parseImageRef(opts.output, option('output')) : opts.output;
   if (opts.compat === 'repro-image') return build(opts, { targetLive: true }, (b) => canonicalImage(b, opts, output));
   // podman's bytes of every layer are an output: each is a scratch file as soon as it is committed.
-  return build(opts, { targetLive: false }, async (b) => (await podmanOf(b, writtenLayer)).write(output, { compression: opts.compression ?? 'gzip', ...(opts.registry ? { registry: opts.registry } : {}) }));
+  return build(opts, { targetLive: false }, async (b) => (await podmanOf(b, (l) => writtenLayer(l, b.sde, b.newPath))).write(output, { compression: opts.compression ?? 'gzip', ...(opts.registry ? { registry: opts.registry } : {}) }));
 }
 
 /**
@@ -229,7 +229,7 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
  * still write the image; the scratch directory is removed when `use` has returned.
  */
 export async function withPodmanBuild<T>(opts: Omit<ContainerfileBuildOptions, 'output' | 'compression' | 'compat'>, use: (image: PodmanImage) => Promise<T>): Promise<T> {
-  return build({ ...opts, compat: 'podman' }, { targetLive: true }, async (b) => use(await podmanOf(b, measuredLayer)));
+  return build({ ...opts, compat: 'podman' }, { targetLive: true }, async (b) => use(await podmanOf(b, (l, where) => measuredLayer(l, b.sde, where))));
 }
 
 /**
@@ -499,9 +499,9 @@ async function runStep(ins: Extract<ResolvedInstruction, { kind: 'run' }>, state
  * podman's image of the target stage, its layers' diff_ids and sizes taken by `layerOf` (as
  * scratch files, or hashed); writing it writes every layer's tar that is not a file yet.
  */
-async function podmanOf(b: Built, layerOf: (l: StageLayer, sde: number, newPath: () => string, where: string) => Promise<{ diffId: Digest; size: number }>): Promise<PodmanImage> {
+async function podmanOf(b: Built, layerOf: (l: StageLayer, where: string) => Promise<{ diffId: Digest; size: number }>): Promise<PodmanImage> {
   const layers: Array<{ diffId: Digest; size: number }> = [];
-  for (const [i, l] of b.final.layers.entries()) layers.push(await layerOf(l, b.sde, b.newPath, `${b.file}: layer ${i + 1}`));
+  for (const [i, l] of b.final.layers.entries()) layers.push(await layerOf(l, `${b.file}: layer ${i + 1}`));
   return podmanImage({
     target: b.final, layers, sourceDateEpoch: b.sde, platform: b.platform, buildah: b.version,
     tarFile: async (i) => (await writtenLayer(b.final.layers[i]!, b.sde, b.newPath)).path,
@@ -509,7 +509,7 @@ async function podmanOf(b: Built, layerOf: (l: StageLayer, sde: number, newPath:
 }
 
 /** A stage layer's diff_id and size, its tar hashed (not written) if it is not a file yet. */
-async function measuredLayer(l: StageLayer, sde: number, _newPath: () => string, where: string): Promise<{ diffId: Digest; size: number }> {
+async function measuredLayer(l: StageLayer, sde: number, where: string): Promise<{ diffId: Digest; size: number }> {
   switch (l.kind) {
     case 'file':
       return l.layer;
