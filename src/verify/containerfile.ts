@@ -77,32 +77,35 @@ export async function verifyContainerfile(opts: ContainerfileVerifyOptions): Pro
   const sde = opts.build.sourceDateEpoch ?? createdSeconds(published.config.value.created, published.reference);
   const tmp = await makeScratchDir(opts.build.tmpDir, 'repro-image-verify-');
   try {
-    const { buildContainerfile } = await import('../pipeline/containerfile/build.js');
     const out = join(tmp, 'rebuilt');
     if (opts.build.compat === 'repro-image') return await verifyCanonical(opts, { against, published, sde, out, platform });
+    const { withPodmanBuild } = await import('../pipeline/containerfile/build.js');
     // The published layers are decompressed and hashed while the rebuild runs (its time is mostly
     // file system calls and the commands of RUN).
     const decompressed = decompressedDigests(published);
-    const built = await buildContainerfile({ ...opts.build, compat: 'podman', sourceDateEpoch: sde, compression: 'none', output: { transport: 'oci', path: out } });
-    const rebuilt = await readImage(await openLayout(out, undefined), 'rebuilt');
-    const proof = await proveContent(rebuilt, published, built.manifestWith, decompressed);
-    // containers-storage keeps layers uncompressed: the content is all a store can prove.
-    const contentOnly = against.transport === 'containers-storage';
-    const level: ContainerfileVerifyResult['level'] = proof.level === 'digest' ? 'manifest' : proof.level === 'content' ? 'content' : 'none';
-    const reproduced = level === 'manifest' || (contentOnly && level === 'content');
-    const findings: VerifyFinding[] = proof.problems.map((p) => ({ path: 'proof', message: p }));
-    if (!reproduced) findings.push(...await explain(opts, rebuilt, published, { out, against, platform, level }));
-    const result: ContainerfileVerifyResult = {
-      verdict: reproduced ? 'reproduced' : 'not-reproduced',
-      level,
-      tool: toolInfo(),
-      inputs: inputsOf(opts, 'podman', sde, platform, built.buildah),
-      rebuilt: { config: built.config.digest, storedManifest: built.storedManifestDigest, layers: built.layers.map((l) => ({ diffId: l.diffId, size: l.uncompressedSize })) },
-      published: publishedOf(opts, published),
-      proof,
-      findings,
-    };
-    return result;
+    // The rebuilt image is known by its digests (its layer tars hashed, not written); it is
+    // written only if the diff engine has to explain a failed proof.
+    return await withPodmanBuild({ ...opts.build, sourceDateEpoch: sde }, async (built) => {
+      const proof = await proveContent(built, published, built.manifestWith, decompressed);
+      // containers-storage keeps layers uncompressed: the content is all a store can prove.
+      const contentOnly = against.transport === 'containers-storage';
+      const level: ContainerfileVerifyResult['level'] = proof.level === 'digest' ? 'manifest' : proof.level === 'content' ? 'content' : 'none';
+      const reproduced = level === 'manifest' || (contentOnly && level === 'content');
+      const findings: VerifyFinding[] = proof.problems.map((p) => ({ path: 'proof', message: p }));
+      const layout = async (): Promise<string> => (await built.write({ transport: 'oci', path: out }, { compression: 'none' })).reference;
+      if (!reproduced) findings.push(...await explain(opts, built, published, { layout, against, platform, level }));
+      const result: ContainerfileVerifyResult = {
+        verdict: reproduced ? 'reproduced' : 'not-reproduced',
+        level,
+        tool: toolInfo(),
+        inputs: inputsOf(opts, 'podman', sde, platform, built.buildah),
+        rebuilt: { config: built.config.digest, storedManifest: built.manifest.digest, layers: built.layers.map((l) => ({ diffId: l.diffId, size: l.size })) },
+        published: publishedOf(opts, published),
+        proof,
+        findings,
+      };
+      return result;
+    });
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
@@ -133,18 +136,19 @@ function publishedOf(opts: ContainerfileVerifyOptions, published: Published): Co
 
 /**
  * Why a rebuild is not the published image: the image-level comparison, then, when not even the
- * content matched, the diff engine's findings (which file, which field).
+ * content matched, the diff engine's findings (which file, which field) against the rebuilt image
+ * as `layout` writes it (an `oci:` reference).
  */
 async function explain(
   opts: ContainerfileVerifyOptions,
   rebuilt: Parameters<typeof compareImages>[0],
   published: Published,
-  p: { out: string; against: ImageRef; platform: Platform; level: ContainerfileVerifyResult['level'] },
+  p: { layout: () => Promise<string>; against: ImageRef; platform: Platform; level: ContainerfileVerifyResult['level'] },
 ): Promise<VerifyFinding[]> {
   const findings = compareImages(rebuilt, published);
   if (opts.deepDiff !== false && p.level === 'none') {
     const { diff } = await import('../diff/index.js');
-    const d = await diff(`oci:${p.out}`, formatImageRef(p.against), { platform: formatPlatform(p.platform), ...(opts.registry ? { registryB: opts.registry } : {}), maxDifferences: opts.maxDifferences ?? 1000 });
+    const d = await diff(await p.layout(), formatImageRef(p.against), { platform: formatPlatform(p.platform), ...(opts.registry ? { registryB: opts.registry } : {}), maxDifferences: opts.maxDifferences ?? 1000 });
     findings.push(...d.findings.map((f) => ({ path: `diff.${f.id}`, message: `${f.title}${f.examples.length > 0 ? ` (e.g. ${f.examples.slice(0, 3).join('; ')})` : ''}` })));
   }
   return findings;
@@ -171,7 +175,7 @@ async function verifyCanonical(opts: ContainerfileVerifyOptions, p: { against: I
     : built.manifest.digest === published.manifest.digest ? 'manifest' : built.config.digest === published.config.digest ? 'content' : 'none';
   const reproduced = level === 'manifest' || (contentOnly && level === 'content');
   const findings: VerifyFinding[] = [];
-  if (!reproduced) findings.push(...await explain(opts, await readImage(await openLayout(out, undefined), 'rebuilt'), published, { out, against, platform, level }));
+  if (!reproduced) findings.push(...await explain(opts, await readImage(await openLayout(out, undefined), 'rebuilt'), published, { layout: async () => `oci:${out}`, against, platform, level }));
   const result: ContainerfileVerifyResult = {
     verdict: reproduced ? 'reproduced' : 'not-reproduced',
     level,

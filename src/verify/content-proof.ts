@@ -70,11 +70,11 @@ export function decompressedDigests(published: ResolvedImage): Array<Promise<str
 }
 
 /**
- * Proves (or disproves) that `published` is `rebuilt` compressed: `rebuilt` is our image as built
- * (its layers' diff_ids are our tars), `manifestWith` writes our manifest around given layers;
+ * Proves (or disproves) that `published` is `rebuilt` compressed: `rebuilt` is our image as built,
+ * known by its config (whose diff_ids are our layer tars' digests: no layer of it is read), `manifestWith` writes our manifest around given layers;
  * `decompressed`, when given, are the published layers' digests already under way.
  */
-export async function proveContent(rebuilt: ResolvedImage, published: ResolvedImage, manifestWith: ManifestWithLayers, decompressed?: ReadonlyArray<Promise<string>>): Promise<ContentProof> {
+export async function proveContent(rebuilt: Pick<ResolvedImage, 'config'>, published: ResolvedImage, manifestWith: ManifestWithLayers, decompressed?: ReadonlyArray<Promise<string>>): Promise<ContentProof> {
   const problems: string[] = [];
   const configIdentical = rebuilt.config.bytes.equals(published.config.bytes);
   if (!configIdentical) problems.push(`config: published ${published.config.digest}, rebuilt ${rebuilt.config.digest}`);

@@ -11,11 +11,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildContainerfile, type ContainerfileBuildResult } from '../../src/pipeline/containerfile/build.js';
+import { buildContainerfile, withPodmanBuild, type ContainerfileBuildResult } from '../../src/pipeline/containerfile/build.js';
 import { UnpackedStore } from '../../src/pipeline/containerfile/unpacked-store.js';
 import { overlayAvailable } from '../../src/fs/overlay.js';
 import { mountsBelow } from '../../src/fs/mounts.js';
@@ -128,5 +128,26 @@ for (const shape of ['multi-stage', 'run-diff', 'arch-like'] as const) {
     }
   });
 }
+
+test('without an output (verify): podman\'s digests with the last layer only hashed, and the same image written on demand', async () => {
+  const v = vector('scratch-add');
+  const ctx = join(work, 'hash-only', 'ctx');
+  writeContext('scratch-add', ctx);
+  const scratch = join(work, 'hash-only', 'tmp');
+  mkdirSync(scratch);
+  const tars = (): string[] => (readdirSync(scratch, { recursive: true }) as string[]).filter((f) => /(^|\/)layer-\d+\.tar/.test(f));
+  const out = join(work, 'hash-only', 'out');
+  const written = await withPodmanBuild({ containerfile: join(ctx, 'Containerfile'), sourceDateEpoch: v.sourceDateEpoch, tmpDir: scratch }, async (image) => {
+    assert.equal(image.config.bytes.toString(), v.overlay.config.json);
+    assert.deepEqual(image.layers.map((l) => [l.diffId, l.size]), v.overlay.layers.map((l) => [l.diffId, l.size]));
+    assert.equal(image.manifest.digest, v.overlay.localManifestDigest);
+    // The one layer (the target stage's last) was hashed, not written.
+    assert.deepEqual(tars(), []);
+    return image.write({ transport: 'oci', path: out }, { compression: 'none' });
+  });
+  assert.equal(written.manifest.digest, v.overlay.localManifestDigest);
+  assert.equal(readFileSync(join(out, 'blobs/sha256', written.config.digest.slice(7)), 'utf8'), v.overlay.config.json);
+  assert.deepEqual((readdirSync(scratch, { recursive: true }) as string[]).filter((f) => f.includes('repro-image-containerfile-')), [], 'the scratch directory is removed');
+});
 
 test.after(() => rmSync(work, { recursive: true, force: true }));

@@ -6,39 +6,37 @@
  * as containers/storage commits it (whole tree for the first layer of a FROM-scratch stage, the
  * naive diff otherwise). Compression is ours (podman's pgzip bytes are not reproducible from the
  * image), so `--compression none` gives podman's stored (local) manifest digest and a published
- * gzip image is proven by `verify` (content, then digest) rather than recompressed.
+ * gzip image is proven by `verify` (content, then digest) rather than recompressed. `verify` takes
+ * the image by its digests (`withPodmanBuild`): the target stage's last layer is hashed, not
+ * written, and the image is written only if something asks for it.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, lstatSync, openSync, readFileSync, realpathSync, statSync, rmdirSync, writeSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, realpathSync, statSync, rmdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { compressBlocks } from '../../archive/compress.js';
-import { STREAM_BLOCK_SIZE, fixedBlocks } from '../../archive/blocks.js';
 import { readTar } from '../../archive/tar-reader.js';
 import { detectCompression, decompressStream } from '../../archive/compress.js';
 import { resolveInRoot } from '../../fs/confine.js';
 import { makeScratchDir, removeScratchDir } from '../../fs/scratch.js';
-import { scratchFileSource } from '../../image/file-source.js';
-import type { Image, Layer } from '../../image/image.js';
 import { readImage, type ResolvedImage } from '../../image/read.js';
-import { rawJson } from '../../model/json.js';
-import { parseConfig, rfc3339 } from '../../model/config.js';
-import { parseManifest } from '../../model/manifest.js';
+import { rfc3339 } from '../../model/config.js';
 import type { Digest } from '../../model/digest.js';
-import { ReproError, ioError, option, systemError } from '../../model/errors.js';
-import { ociLayerType, type Compression } from '../../model/media-types.js';
+import { ReproError, ioError, option } from '../../model/errors.js';
+import type { Compression } from '../../model/media-types.js';
 import type { Platform } from '../../model/platform.js';
 import { xattrReader } from '../../sources/rootfs/xattrs.js';
-import { openImage, writeImage } from '../../transports/index.js';
-import { formatImageRef, parseImageRef, type ImageRef } from '../../transports/reference.js';
+import { openImage } from '../../transports/index.js';
+import { parseImageRef, type ImageRef } from '../../transports/reference.js';
 import type { RegistryOptions } from '../../transports/registry/client.js';
-import { applyInstruction, BUILDAH_VERSIONS, createdBy, encodeBuildahConfig, encodeBuildahManifest, platformFields, type BuildahImage, type BuildahVersion, type HistoryItem, type RuntimeConfig } from './buildah.js';
+import { applyInstruction, BUILDAH_VERSIONS, createdBy, type BuildahVersion, type HistoryItem, type RuntimeConfig } from './buildah.js';
 import { naiveChanges } from './changes.js';
 import { entryOfMember, putEntries, type PutEntry } from './copier.js';
 import { changeItems, itemEntries, layerTar, type LayerItem } from './layer-tar.js';
 import { parseContainerfile } from './parse.js';
+import { podmanImage, type ContainerfileBuildResult, type PodmanImage } from './podman-image.js';
 import { resolveContainerfile } from './resolve.js';
 import { runInRootfs } from './runc.js';
+import { measure, writeScratch } from './scratch-file.js';
 import { SubtreeLink, applyLayers, resolveUser, subtreeFilter, type AppliedLayer, type EntryLayer } from './stage.js';
 import { mountOnTree, releaseForMove, type OverlayRoot } from './overlay-root.js';
 import type { UnpackedStore } from './unpacked-store.js';
@@ -52,6 +50,8 @@ import { PASS_NAMES } from '../passes.js';
 import { buildTree, type BuildResult } from '../tree-steps.js';
 import type { ContainerConfig } from '../../model/config.js';
 import type { BaseImageConfig, CopyFields, ResolvedInstruction, ResolvedStage } from './types.js';
+
+export type { ContainerfileBuildResult, PodmanImage } from './podman-image.js';
 
 export interface ContainerfileBuildOptions {
   containerfile: string;
@@ -114,24 +114,10 @@ export interface BuiltLayer {
 type StageLayer =
   | { kind: 'file'; layer: BuiltLayer }
   | { kind: 'base'; diffId: Digest; size: number; reader: LayerReader; local: boolean; written?: Promise<BuiltLayer> }
-  | { kind: 'live'; items: LayerItem[]; stage: number; written?: Promise<BuiltLayer>; movedOut?: boolean };
+  | { kind: 'live'; items: LayerItem[]; stage: number; written?: Promise<BuiltLayer>; measured?: Promise<{ diffId: Digest; size: number }>; movedOut?: boolean };
 
 /** A `compat: 'repro-image'` build: what `build --rootfs` reports. */
 export type CanonicalContainerfileResult = BuildResult & { compat: 'repro-image' };
-
-export interface ContainerfileBuildResult {
-  reference: string;
-  manifest: { digest: Digest; size: number; mediaType: string };
-  config: { digest: Digest; size: number; mediaType: string };
-  layers: Array<{ digest: Digest; size: number; mediaType: string; diffId: Digest; uncompressedSize: number }>;
-  sourceDateEpoch: number;
-  compat: 'podman';
-  buildah: BuildahVersion;
-  /** podman's stored manifest (uncompressed layers): its digest is what `podman inspect --format {{.Digest}}` shows. */
-  storedManifestDigest: Digest;
-  /** Writes this image's manifest around other layer descriptors (for proofs against a published image). */
-  manifestWith: (layers: ReadonlyArray<{ mediaType: string; digest: string; size: number }>) => Buffer;
-}
 
 interface StageState {
   root: string;
@@ -154,53 +140,10 @@ function sha256(b: Buffer): Digest {
   return `sha256:${createHash('sha256').update(b).digest('hex')}`;
 }
 
-/**
- * Writes chunks to a scratch file; a file system error (a full temp dir: ENOSPC) is one line naming
- * the file, what the chunks' source throws is kept.
- */
-async function writeScratch(path: string, chunks: AsyncIterable<Buffer>): Promise<void> {
-  // Small chunks (a tar's headers, small files) are gathered into few large writes.
-  const batch = Buffer.allocUnsafe(WRITE_BATCH);
-  let used = 0;
-  let fd: number | undefined;
-  const flush = (b: Buffer): void => {
-    for (let off = 0; off < b.length;) off += writeSync(fd!, b, off, b.length - off);
-  };
-  try {
-    fd = openSync(path, 'w', 0o600);
-    for await (const c of chunks) {
-      if (used + c.length > WRITE_BATCH) {
-        flush(batch.subarray(0, used));
-        used = 0;
-      }
-      if (c.length >= WRITE_BATCH) flush(c);
-      else {
-        c.copy(batch, used);
-        used += c.length;
-      }
-    }
-    flush(batch.subarray(0, used));
-  } catch (e) {
-    throw systemError(e) ? ioError(e, `cannot write the scratch file ${path}`) : e;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-const WRITE_BATCH = 1 << 20;
-
 /** Writes a layer's tar to `path`, hashing it on the way. */
 async function commitLayer(items: LayerItem[], sde: number, path: string): Promise<BuiltLayer> {
-  const hash = createHash('sha256');
-  let size = 0;
-  await writeScratch(path, (async function* () {
-    for await (const c of layerTar(items, sde, path)) {
-      hash.update(c);
-      size += c.length;
-      yield c;
-    }
-  })());
-  return { diffId: `sha256:${hash.digest('hex')}`, size, path };
+  const { digest, size } = await measure(layerTar(items, sde, path), path);
+  return { diffId: digest, size, path };
 }
 
 /**
@@ -286,6 +229,43 @@ export function buildContainerfile(opts: ContainerfileBuildOptions & { compat: '
 export function buildContainerfile(opts: ContainerfileBuildOptions): Promise<ContainerfileBuildResult | CanonicalContainerfileResult>;
 export async function buildContainerfile(opts: ContainerfileBuildOptions): Promise<ContainerfileBuildResult | CanonicalContainerfileResult> {
   if (opts.compat !== 'podman' && opts.compat !== 'repro-image') throw new ReproError('E_USAGE', `${option('compat')}: expected repro-image or podman, got ${JSON.stringify(opts.compat)}`);
+  const output = typeof opts.output === 'string' ? parseImageRef(opts.output, option('output')) : opts.output;
+  if (opts.compat === 'repro-image') return build(opts, { targetLive: true }, (b) => canonicalImage(b, opts, output));
+  // podman's bytes of every layer are an output: each is a scratch file as soon as it is committed.
+  return build(opts, { targetLive: false }, async (b) => (await podmanOf(b, (l) => writtenLayer(l, b.sde, b.newPath))).write(output, { compression: opts.compression ?? 'gzip', ...(opts.registry ? { registry: opts.registry } : {}) }));
+}
+
+/**
+ * `compat: 'podman'` with no output (what `verify` needs): `use` gets podman's image by its
+ * digests, the target stage's last layer only hashed (it stays in the stage's directory), and may
+ * still write the image; the scratch directory is removed when `use` has returned.
+ */
+export async function withPodmanBuild<T>(opts: Omit<ContainerfileBuildOptions, 'output' | 'compression' | 'compat'>, use: (image: PodmanImage) => Promise<T>): Promise<T> {
+  return build({ ...opts, compat: 'podman' }, { targetLive: true }, async (b) => use(await podmanOf(b, (l, where) => measuredLayer(l, b.sde, where))));
+}
+
+/**
+ * What a build leaves to its output step: the target stage, and what its layers are read with.
+ * Valid until the step returns (then the scratch directory is removed).
+ */
+interface Built {
+  final: StageState;
+  tmp: string;
+  file: string;
+  sde: number;
+  platform: Platform;
+  version: BuildahVersion;
+  newPath: () => string;
+  /** The target stage's last read ({ stage } if only its image reads it). */
+  lastRead: { stage: number } | undefined;
+}
+
+/**
+ * The stages of a Containerfile built in a scratch directory, then `finish` run on the target;
+ * `targetLive`: the target stage's last layer stays in its directory (its tar is needed as a file
+ * only if something writes it).
+ */
+async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: { targetLive: boolean }, finish: (b: Built) => Promise<T>): Promise<T> {
   if (opts.compat === 'podman') {
     const extra = (['normalize', 'exclude', 'annotations'] as const).find((k) => opts[k] !== undefined);
     if (extra) throw new ReproError('E_USAGE', `${option(extra)} applies to the repro-image form only (podman's bytes have no such step)`);
@@ -293,7 +273,6 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
   const version = opts.buildah ?? '1.43';
   if (!BUILDAH_VERSIONS[version]) throw new ReproError('E_USAGE', `${option('buildah')}: one of ${Object.keys(BUILDAH_VERSIONS).join(', ')}`);
   const sde = opts.sourceDateEpoch;
-  const output = typeof opts.output === 'string' ? parseImageRef(opts.output, option('output')) : opts.output;
   const file = opts.containerfile;
   const context = resolve(opts.context ?? dirname(file));
   for (const ignore of ['.containerignore', '.dockerignore']) {
@@ -438,7 +417,7 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
           const items: LayerItem[] = hasParentLayer ? changeItems(naiveChanges(before, after)) : after.map((node) => ({ node }));
           if (items.length === 0) state.layers.push({ kind: 'file', layer: await emptyLayer(newLayerPath()) });
           // A stage's last layer stays in its directory unless podman's bytes of it are an output.
-          else if (insIndex === lastChange && (stage.index !== resolved.plan.target || opts.compat === 'repro-image')) state.layers.push({ kind: 'live', items, stage: stage.index });
+          else if (insIndex === lastChange && (stage.index !== resolved.plan.target || mode.targetLive)) state.layers.push({ kind: 'live', items, stage: stage.index });
           else state.layers.push({ kind: 'file', layer: await commitLayer(items, sde, newLayerPath()) });
           hasParentLayer = true;
           entry.created_by = createdBy(ins, ctx, summary);
@@ -456,58 +435,7 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
 
     // The target stage's image.
     const final = states.get(resolved.plan.target)!;
-    if (opts.compat === 'repro-image') return await canonicalImage(final, { opts, output, tmp, sde, platform, file, newPath: newLayerPath, lastRead: lastRead(resolved.plan.target) });
-    const finalLayers: BuiltLayer[] = [];
-    for (const l of final.layers) finalLayers.push(await writtenLayer(l, sde, newLayerPath));
-    const image: BuildahImage = {
-      created: rfc3339(sde), ...platformFields(platform), config: final.config, diffIds: finalLayers.map((l) => l.diffId), history: final.history,
-    };
-    const configBytes = encodeBuildahConfig(image);
-    const config = { digest: sha256(configBytes), size: configBytes.length };
-    const manifestWith = (layers: ReadonlyArray<{ mediaType: string; digest: string; size: number }>): Buffer =>
-      encodeBuildahManifest({ config, layers, baseDigest: final.baseDigest, baseName: final.baseName, sourceDateEpoch: sde });
-    const stored = manifestWith(finalLayers.map((l) => ({ mediaType: ociLayerType('none'), digest: l.diffId, size: l.size })));
-
-    // Compressed as we compress (podman's push compression is not reproducible from the image).
-    const compression = opts.compression ?? 'gzip';
-    const layers: Layer[] = [];
-    const infos: ContainerfileBuildResult['layers'] = [];
-    for (const l of finalLayers) {
-      let path = l.path;
-      let digest = l.diffId;
-      let size = l.size;
-      if (compression !== 'none') {
-        path = `${l.path}.${compression}`;
-        const hash = createHash('sha256');
-        size = 0;
-        const { createReadStream } = await import('node:fs');
-        const out = compressBlocks(compression, fixedBlocks(createReadStream(l.path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, STREAM_BLOCK_SIZE));
-        await writeScratch(path, (async function* () { for await (const c of out) { hash.update(c); size += c.length; yield c; } })());
-        digest = `sha256:${hash.digest('hex')}`;
-      }
-      const descriptor = { mediaType: ociLayerType(compression), digest, size };
-      layers.push({ descriptor, diffId: l.diffId, source: scratchFileSource(path) });
-      infos.push({ ...descriptor, diffId: l.diffId, uncompressedSize: l.size });
-    }
-    const manifestBytes = manifestWith(layers.map((l) => l.descriptor));
-    const img: Image = {
-      manifest: rawJson(manifestBytes, parseManifest(manifestBytes, 'manifest').value),
-      config: rawJson(configBytes, parseConfig(configBytes, 'config').value),
-      platform,
-      layers,
-    };
-    await writeImage(output, img, sde, opts.registry ? { registry: opts.registry } : {});
-    return {
-      reference: formatImageRef(output),
-      manifest: { digest: img.manifest.digest, size: manifestBytes.length, mediaType: img.manifest.value.mediaType },
-      config: { digest: img.config.digest, size: configBytes.length, mediaType: img.manifest.value.config.mediaType },
-      layers: infos,
-      sourceDateEpoch: sde,
-      compat: 'podman',
-      buildah: version,
-      storedManifestDigest: sha256(stored),
-      manifestWith,
-    };
+    return await finish({ final, tmp, file, sde, platform, version, newPath: newLayerPath, lastRead: lastRead(resolved.plan.target) });
   } finally {
     await removeScratchDir(tmp);
   }
@@ -534,13 +462,13 @@ function containerConfig(c: RuntimeConfig): ContainerConfig {
  * directory, then the shared steps (passes, one layer by our tar writer, canonical config and
  * manifest, output). The image is the one `build --rootfs` makes of that tree with that config.
  */
-async function canonicalImage(final: StageState, p: { opts: ContainerfileBuildOptions; output: ImageRef; tmp: string; sde: number; platform: Platform; file: string; newPath: () => string; lastRead: { stage: number } | undefined }): Promise<CanonicalContainerfileResult> {
+async function canonicalImage(p: Built, o: ContainerfileBuildOptions, output: ImageRef): Promise<CanonicalContainerfileResult> {
+  const final = p.final;
   const dir = join(p.tmp, 'final');
   await materialise(final, dir, p.file, { sde: p.sde, newPath: p.newPath, lastRead: p.lastRead });
   const tree = await readDirectory(dir, { xattrs: xattrsSync !== undefined });
-  const o = p.opts;
   const result = await buildTree({
-    entries: tree.entries, output: p.output, tmp: p.tmp, label: p.file, sourceDateEpoch: p.sde,
+    entries: tree.entries, output, tmp: p.tmp, label: p.file, sourceDateEpoch: p.sde,
     options: {
       compression: o.compression ?? 'gzip',
       platform: p.platform,
@@ -565,7 +493,7 @@ async function emptyLayer(path: string): Promise<BuiltLayer> {
 }
 
 /** RUN under runc; the mount targets runc makes (proc, dev, sys) are removed again, as buildah removes its own. */
-async function runStep(ins: Extract<ResolvedInstruction, { kind: 'run' }>, state: StageState, rs: ResolvedStage, where: string, opts: ContainerfileBuildOptions, tmp: string): Promise<void> {
+async function runStep(ins: Extract<ResolvedInstruction, { kind: 'run' }>, state: StageState, rs: ResolvedStage, where: string, opts: Pick<ContainerfileBuildOptions, 'network' | 'onOutput' | 'signal'>, tmp: string): Promise<void> {
   const made = ['proc', 'dev', 'sys'].filter((d) => !existsSync(join(state.root, d)));
   const user = resolveUser(state.config.User || '0', state.root, where);
   const argv = ins.shell ? ['/bin/sh', '-c', ins.argv[0]!] : [...ins.argv];
@@ -586,14 +514,44 @@ async function runStep(ins: Extract<ResolvedInstruction, { kind: 'run' }>, state
   void rs;
 }
 
+/**
+ * podman's image of the target stage, its layers' diff_ids and sizes taken by `layerOf` (as
+ * scratch files, or hashed); writing it writes every layer's tar that is not a file yet.
+ */
+async function podmanOf(b: Built, layerOf: (l: StageLayer, where: string) => Promise<{ diffId: Digest; size: number }>): Promise<PodmanImage> {
+  const layers: Array<{ diffId: Digest; size: number }> = [];
+  for (const [i, l] of b.final.layers.entries()) layers.push(await layerOf(l, `${b.file}: layer ${i + 1}`));
+  return podmanImage({
+    target: b.final, layers, sourceDateEpoch: b.sde, platform: b.platform, buildah: b.version,
+    tarFile: async (i) => (await writtenLayer(b.final.layers[i]!, b.sde, b.newPath)).path,
+  });
+}
+
+/** A stage layer's diff_id and size, its tar hashed (not written) if it is not a file yet. */
+async function measuredLayer(l: StageLayer, sde: number, where: string): Promise<{ diffId: Digest; size: number }> {
+  switch (l.kind) {
+    case 'file':
+      return l.layer;
+    case 'base':
+      return l;
+    case 'live':
+      return l.written ?? (l.measured ??= measure(layerTar(liveItems(l), sde, where)).then((m) => ({ diffId: m.digest, size: m.size })));
+  }
+}
+
+/** A live layer's items, as long as its files are still in the stage's directory. */
+function liveItems(l: Extract<StageLayer, { kind: 'live' }>): LayerItem[] {
+  if (l.movedOut) throw new Error('internal: a stage layer was read after its files were moved out');
+  return l.items;
+}
+
 /** A stage layer's tar in a scratch file (written now if it was not). */
 async function writtenLayer(l: StageLayer, sde: number, newPath: () => string): Promise<BuiltLayer> {
   switch (l.kind) {
     case 'file':
       return l.layer;
     case 'live':
-      if (l.movedOut) throw new Error('internal: a stage layer was read after its files were moved out');
-      return l.written ??= commitLayer(l.items, sde, newPath());
+      return l.written ??= commitLayer(liveItems(l), sde, newPath());
     case 'base':
       return l.written ??= (async () => {
         const path = newPath();
@@ -640,19 +598,19 @@ async function materialise(state: StageState, root: string, where: string, p: { 
       // nothing after this; not a layer it has from a parent stage, which others may read) —
       // unless a hard link leads out of the subtree kept, which makes the caller apply
       // everything again.
-      if (l.movedOut) throw new Error('internal: a stage layer was read after its files were moved out');
+      const items = liveItems(l);
       const move = p.lastRead?.stage === l.stage && i === state.layers.length - 1
-        && (keep === undefined || ![...itemEntries(l.items, p.sde)].some((e) => e.kind === 'hardlink' && keep(e.path) && !keep(e.linkname!)));
+        && (keep === undefined || ![...itemEntries(items, p.sde)].some((e) => e.kind === 'hardlink' && keep(e.path) && !keep(e.linkname!)));
       layers.push({
         where: at,
         entries: () => {
           // Decided when the layer is applied (a hard link in an earlier layer that leads out of
           // the subtree stops the materialisation before, and the caller applies everything).
-          if (!move) return itemEntries(l.items, p.sde);
+          if (!move) return itemEntries(items, p.sde);
           l.movedOut = true;
           // From an overlay root, the files are moved out of its upper directory once it is unmounted.
-          const from = state.overlay?.mounted ? releaseForMove(state.overlay, movedFiles(itemEntries(l.items, p.sde, true)), `${state.root}.aside`) : undefined;
-          return movedFrom(itemEntries(l.items, p.sde, true), from);
+          const from = state.overlay?.mounted ? releaseForMove(state.overlay, movedFiles(itemEntries(items, p.sde, true)), `${state.root}.aside`) : undefined;
+          return movedFrom(itemEntries(items, p.sde, true), from);
         },
       });
     }
