@@ -82,6 +82,12 @@ test('a live last layer applies as its tar does (and moved out of its directory,
     rmSync(join(live, 'etc/gone'));
     writeFileSync(join(live, 'etc/hostname'), 'new content\n');
     writeFileSync(join(live, 'etc/deep/er/added'), 'added\n');
+    // A new file with attributes no layer keeps (trusted.*, user.overlay.*): the tar drops them,
+    // so moving the file must too.
+    writeFileSync(join(live, 'etc/new-attrs'), 'new, with host attributes\n');
+    setAttributeSync(join(live, 'etc/new-attrs'), 'user.kept', Buffer.from('yes'));
+    setAttributeSync(join(live, 'etc/new-attrs'), 'trusted.overlay.origin', Buffer.from('host'));
+    setAttributeSync(join(live, 'etc/new-attrs'), 'user.overlay.impure', Buffer.from('y'));
     const items = changeItems(naiveChanges(first, walkTree(live, xattrs)));
     assert.ok(items.some((i) => 'whiteout' in i), 'the changes include a whiteout');
     await writeTar(items, join(work, 'layer2.tar'));

@@ -34,7 +34,8 @@ import { formatImageRef, parseImageRef, type ImageRef } from '../../transports/r
 import type { RegistryOptions } from '../../transports/registry/client.js';
 import { applyInstruction, BUILDAH_VERSIONS, createdBy, encodeBuildahConfig, encodeBuildahManifest, platformFields, type BuildahImage, type BuildahVersion, type HistoryItem, type RuntimeConfig } from './buildah.js';
 import { naiveChanges } from './changes.js';
-import { entryOfMember, putEntries, type PutEntry } from './copier.js';
+import { droppedXattrs, entryOfMember, putEntries, type PutEntry } from './copier.js';
+import { movableDirs } from './subtree-move.js';
 import { changeItems, itemEntries, layerTar, type LayerItem } from './layer-tar.js';
 import { parseContainerfile } from './parse.js';
 import { resolveContainerfile } from './resolve.js';
@@ -106,7 +107,7 @@ export interface BuiltLayer {
 type StageLayer =
   | { kind: 'file'; layer: BuiltLayer }
   | { kind: 'base'; diffId: Digest; size: number; reader: LayerReader; local: boolean; written?: Promise<BuiltLayer> }
-  | { kind: 'live'; items: LayerItem[]; stage: number; written?: Promise<BuiltLayer>; movedOut?: boolean };
+  | { kind: 'live'; items: LayerItem[]; stage: number; dir: string; written?: Promise<BuiltLayer>; movedOut?: boolean };
 
 /** A `compat: 'repro-image'` build: what `build --rootfs` reports. */
 export type CanonicalContainerfileResult = BuildResult & { compat: 'repro-image' };
@@ -218,17 +219,26 @@ function* treeEntries(src: string, destRel: string, fields: CopyFields, chown: {
   const reader = xattrsSync;
   if (!st.isDirectory()) {
     const node = walkOne(src, reader);
-    yield { path: destRel, kind: 'file', ...meta(node), ...(node.xattrs ? { xattrs: node.xattrs } : {}), copyFrom: src, ...(move ? { move } : {}) };
+    const drop = move ? droppedXattrs(node.xattrs) : undefined;
+    yield { path: destRel, kind: 'file', ...meta(node), ...(node.xattrs ? { xattrs: node.xattrs } : {}), copyFrom: src, ...(move ? { move } : {}), ...(drop ? { dropXattrs: drop } : {}) };
     return;
   }
   const first = new Map<string, string>();
-  for (const n of walkTree(src, reader)) {
+  const nodes = walkTree(src, reader);
+  // A directory of a scratch copy nothing reads again moves whole where nothing is in its way.
+  const whole = move ? movableDirs(nodes, { xattrs: reader }) : new Set<string>();
+  for (const n of nodes) {
     const path = destRel === '' ? n.path : `${destRel}/${n.path}`;
-    const x = n.xattrs ? { xattrs: n.xattrs } : {};
+    const x: Pick<PutEntry, 'xattrs' | 'dropXattrs' | 'moveFrom'> = n.xattrs ? { xattrs: n.xattrs } : {};
+    if (move) {
+      const drop = droppedXattrs(n.xattrs);
+      if (drop) x.dropXattrs = drop;
+      if (whole.has(n.path)) x.moveFrom = n.abs;
+    }
     if (n.kind === 'file' && n.inode !== undefined) {
       const f = first.get(n.inode);
       if (f !== undefined) {
-        yield { path, kind: 'hardlink', ...meta(n), linkname: f };
+        yield { path, kind: 'hardlink', ...meta(n), linkname: f, ...(x.dropXattrs ? { dropXattrs: x.dropXattrs } : {}) };
         continue;
       }
       first.set(n.inode, path);
@@ -419,7 +429,7 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
           const items: LayerItem[] = hasParentLayer ? changeItems(naiveChanges(before, after)) : after.map((node) => ({ node }));
           if (items.length === 0) state.layers.push({ kind: 'file', layer: await emptyLayer(newLayerPath()) });
           // A stage's last layer stays in its directory unless podman's bytes of it are an output.
-          else if (insIndex === lastChange && (stage.index !== resolved.plan.target || opts.compat === 'repro-image')) state.layers.push({ kind: 'live', items, stage: stage.index });
+          else if (insIndex === lastChange && (stage.index !== resolved.plan.target || opts.compat === 'repro-image')) state.layers.push({ kind: 'live', items, stage: stage.index, dir: liveDir(state) });
           else state.layers.push({ kind: 'file', layer: await commitLayer(items, sde, newLayerPath()) });
           hasParentLayer = true;
           entry.created_by = createdBy(ins, ctx, summary);
@@ -584,6 +594,14 @@ async function writtenLayer(l: StageLayer, sde: number, newPath: () => string): 
   }
 }
 
+/**
+ * The directory a stage's live files are in once its last step is committed: where its last
+ * layer's files are read, or moved, from.
+ */
+function liveDir(state: StageState): string {
+  return state.root;
+}
+
 /** A stage's committed layers applied to `root` (what podman's storage makes of the stage's image). */
 async function materialise(state: StageState, root: string, where: string, p: { sde: number; newPath: () => string; lastRead?: { stage: number } | undefined }, keep?: (path: string) => boolean): Promise<void> {
   const layers: Array<LayerReader | EntryLayer> = [];
@@ -598,7 +616,7 @@ async function materialise(state: StageState, root: string, where: string, p: { 
       const move = p.lastRead?.stage === l.stage && i === state.layers.length - 1
         && (keep === undefined || ![...itemEntries(l.items, p.sde)].some((e) => e.kind === 'hardlink' && keep(e.path) && !keep(e.linkname!)));
       if (move) l.movedOut = true;
-      layers.push({ where: at, entries: () => itemEntries(l.items, p.sde, move) });
+      layers.push({ where: at, entries: () => itemEntries(l.items, p.sde, { from: l.dir, move, keep, xattrs: xattrsSync }) });
     }
     else if (l.kind === 'base' && l.local) layers.push(l.reader);
     else {
