@@ -220,17 +220,22 @@ test('COPY --from a stage read once (moved: its live layer, then the image, whol
     utimesSync(t('usr/bin/tool'), SDE + 999.5, SDE + 999.5);
     utimesSync(t('usr/lib/deep/er'), SDE - 10.25, SDE - 10.25);
     utimesSync(t('usr/lib/deep'), new Date('1950-01-01T00:00:00Z'), new Date('1950-01-01T00:00:00Z'));
-    const layers = async (name: string, lines: string[]): Promise<string[]> => {
-      writeFileSync(join(work, name), ['FROM scratch AS a', 'COPY tree/ /data/', 'FROM scratch', ...lines, ''].join('\n'));
+    const layers = async (name: string, stage: string[], lines: string[]): Promise<string[]> => {
+      writeFileSync(join(work, name), ['FROM scratch AS a', ...stage, 'FROM scratch', ...lines, ''].join('\n'));
       const r = await buildContainerfile({ containerfile: join(work, name), compat: 'podman', sourceDateEpoch: SDE, compression: 'none', output: { transport: 'oci', path: join(work, `out-${name}`) } });
       return r.layers.map((l) => l.diffId);
     };
-    for (const copy of ['COPY --from=a /data/ /', 'COPY --from=a --chown=7:8 /data/ /']) {
-      const moved = await layers('Moved', [copy]);
-      // The same image read twice: nothing is moved.
-      const copied = await layers('Copied', [copy, copy]);
-      assert.equal(moved.length, 1);
-      assert.equal(moved[0], copied[0], copy);
+    // /data new in the stage's last layer (with no layer below it; with one below it that has
+    // nothing of /data, which is then not read); /data there before, /data/extra new.
+    const stages = [['COPY tree/ /data/'], ['COPY tree/ /other/', 'COPY tree/ /data/'], ['COPY tree/ /data/', 'COPY tree/usr/ /data/extra/']];
+    for (const stage of stages) {
+      for (const copy of ['COPY --from=a /data/ /', 'COPY --from=a --chown=7:8 /data/ /']) {
+        const moved = await layers('Moved', stage, [copy]);
+        // The same image read twice: nothing is moved.
+        const copied = await layers('Copied', stage, [copy, copy]);
+        assert.equal(moved.length, 1);
+        assert.equal(moved[0], copied[0], `${stage.join(', ')}: ${copy}`);
+      }
     }
   } finally {
     rmSync(work, { recursive: true, force: true });

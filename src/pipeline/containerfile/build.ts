@@ -107,7 +107,7 @@ export interface BuiltLayer {
 type StageLayer =
   | { kind: 'file'; layer: BuiltLayer }
   | { kind: 'base'; diffId: Digest; size: number; reader: LayerReader; local: boolean; written?: Promise<BuiltLayer> }
-  | { kind: 'live'; items: LayerItem[]; stage: number; dir: string; written?: Promise<BuiltLayer>; movedOut?: boolean };
+  | { kind: 'live'; items: LayerItem[]; stage: number; dir: string; lower: string[]; written?: Promise<BuiltLayer>; movedOut?: boolean };
 
 /** A `compat: 'repro-image'` build: what `build --rootfs` reports. */
 export type CanonicalContainerfileResult = BuildResult & { compat: 'repro-image' };
@@ -210,7 +210,7 @@ function sourcePath(root: string, src: string, where: string, what: string): str
 }
 
 /** The entries a COPY/ADD writes, from a directory or file source (relative to the destination). */
-function* treeEntries(src: string, destRel: string, fields: CopyFields, chown: { uid: number; gid: number } | undefined, move: boolean): Generator<PutEntry> {
+function* treeEntries(src: string, destRel: string, fields: CopyFields, chown: { uid: number; gid: number } | undefined, move: boolean, walked?: FsNode[]): Generator<PutEntry> {
   const st = statSync(src);
   const chmod = fields.chmod !== undefined ? parseInt(fields.chmod, 8) & 0o7777 : undefined;
   const meta = (n: FsNode): Pick<PutEntry, 'mode' | 'uid' | 'gid' | 'mtime'> => ({
@@ -224,7 +224,7 @@ function* treeEntries(src: string, destRel: string, fields: CopyFields, chown: {
     return;
   }
   const first = new Map<string, string>();
-  const nodes = walkTree(src, reader);
+  const nodes = walked ?? walkTree(src, reader);
   // A directory of a scratch copy nothing reads again moves whole where nothing is in its way.
   const whole = move ? movableDirs(nodes, { xattrs: reader }) : new Set<string>();
   for (const n of nodes) {
@@ -429,7 +429,7 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
           const items: LayerItem[] = hasParentLayer ? changeItems(naiveChanges(before, after)) : after.map((node) => ({ node }));
           if (items.length === 0) state.layers.push({ kind: 'file', layer: await emptyLayer(newLayerPath()) });
           // A stage's last layer stays in its directory unless podman's bytes of it are an output.
-          else if (insIndex === lastChange && (stage.index !== resolved.plan.target || opts.compat === 'repro-image')) state.layers.push({ kind: 'live', items, stage: stage.index, dir: liveDir(state) });
+          else if (insIndex === lastChange && (stage.index !== resolved.plan.target || opts.compat === 'repro-image')) state.layers.push({ kind: 'live', items, stage: stage.index, dir: liveDir(state), lower: before.map((n) => n.path) });
           else state.layers.push({ kind: 'file', layer: await commitLayer(items, sde, newLayerPath()) });
           hasParentLayer = true;
           entry.created_by = createdBy(ins, ctx, summary);
@@ -605,8 +605,14 @@ function liveDir(state: StageState): string {
 /** A stage's committed layers applied to `root` (what podman's storage makes of the stage's image). */
 async function materialise(state: StageState, root: string, where: string, p: { sde: number; newPath: () => string; lastRead?: { stage: number } | undefined }, keep?: (path: string) => boolean): Promise<void> {
   const layers: Array<LayerReader | EntryLayer> = [];
+  // A subtree of a stage whose last layer is live: when nothing kept was in the tree that layer
+  // was diffed against (the layers below, as applied), the layers below put nothing there that
+  // stays, so they are not read (applied with the filter, they would leave nothing).
+  const last = state.layers[state.layers.length - 1];
+  const nothingBelow = keep !== undefined && last?.kind === 'live' && !last.lower.some(keep);
   for (const [i, l] of state.layers.entries()) {
     const at = `${where}: layer ${i + 1}`;
+    if (nothingBelow && l !== last) continue;
     if (l.kind === 'live') {
       // The last read of the stage moves its live files (the stage's own directory, read by
       // nothing after this; not a layer it has from a parent stage, which others may read) —
@@ -668,8 +674,10 @@ async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy'
       continue;
     }
     const { dir, rel } = destination(state.root, ins.dest, isDir, basename(src));
-    summaries.push(await contentSummary(isDir ? { directory: src, chown, chmod: ins.chmod, ...(xattrsSync ? { xattrs: xattrsSync } : {}) } : { file: src, chown, chmod: ins.chmod, ...(xattrsSync ? { xattrs: xattrsSync } : {}) }));
-    await putEntries(dir, treeEntries(src, rel, ins, chown, move), { where, stageRoot: state.root, ...(chown ? { parentOwner: chown } : {}) });
+    // One walk of a directory source serves the summary and the copy (the summary only reads it).
+    const walked = isDir ? walkTree(src, xattrsSync) : undefined;
+    summaries.push(await contentSummary(isDir ? { directory: src, nodes: walked!, chown, chmod: ins.chmod, ...(xattrsSync ? { xattrs: xattrsSync } : {}) } : { file: src, chown, chmod: ins.chmod, ...(xattrsSync ? { xattrs: xattrsSync } : {}) }));
+    await putEntries(dir, treeEntries(src, rel, ins, chown, move, walked), { where, stageRoot: state.root, ...(chown ? { parentOwner: chown } : {}) });
   }
   return multiContentSummary(summaries);
 }
