@@ -16,9 +16,10 @@ import { fileSource } from '../../src/image/file-source.js';
 import { layerReader } from '../../src/image/layer.js';
 import { naiveChanges } from '../../src/pipeline/containerfile/changes.js';
 import { changeItems, itemEntries, layerTar, type LayerItem } from '../../src/pipeline/containerfile/layer-tar.js';
-import { applyLayers, type EntryLayer } from '../../src/pipeline/containerfile/stage.js';
+import { applyLayers, subtreeFilter, type EntryLayer } from '../../src/pipeline/containerfile/stage.js';
 import { walkTree, type FsNode } from '../../src/pipeline/containerfile/tree.js';
 import { xattrReader } from '../../src/sources/rootfs/xattrs.js';
+import { makeTar } from '../helpers/tar-maker.js';
 
 const SDE = 1700000000;
 const isRoot = process.getuid?.() === 0;
@@ -82,6 +83,12 @@ test('a live last layer applies as its tar does (and moved out of its directory,
     rmSync(join(live, 'etc/gone'));
     writeFileSync(join(live, 'etc/hostname'), 'new content\n');
     writeFileSync(join(live, 'etc/deep/er/added'), 'added\n');
+    // A new file with attributes no layer keeps (trusted.*, user.overlay.*): the tar drops them,
+    // so moving the file must too.
+    writeFileSync(join(live, 'etc/new-attrs'), 'new, with host attributes\n');
+    setAttributeSync(join(live, 'etc/new-attrs'), 'user.kept', Buffer.from('yes'));
+    setAttributeSync(join(live, 'etc/new-attrs'), 'trusted.overlay.origin', Buffer.from('host'));
+    setAttributeSync(join(live, 'etc/new-attrs'), 'user.overlay.impure', Buffer.from('y'));
     const items = changeItems(naiveChanges(first, walkTree(live, xattrs)));
     assert.ok(items.some((i) => 'whiteout' in i), 'the changes include a whiteout');
     await writeTar(items, join(work, 'layer2.tar'));
@@ -128,6 +135,33 @@ test('a layer a stage has from its parent stage is not moved out when the child 
       for (const layer of image.layers) for await (const { member } of layer.members()) names.push(member.name);
       for (const want of ['one', 'all/one', 'all/two']) assert.ok(names.includes(want), `${compat}: ${want} in ${names.join(' ')}`);
     }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('a subtree of a stage (COPY --from) is materialised with the whiteouts that hide it: of a source, and opaque ones of its parent (before the fix the filter left them out, and the hidden files stayed)', async () => {
+  const { readdirSync } = await import('node:fs');
+  const work = mkdtempSync(join(tmpdir(), 'materialise-whiteouts-'));
+  try {
+    writeFileSync(join(work, 'l1.tar'), makeTar([
+      { name: 'data/', type: 'dir', mode: 0o755 }, { name: 'data/one', data: 'one\n', mode: 0o644 },
+      { name: 'a/', type: 'dir', mode: 0o755 }, { name: 'a/b/', type: 'dir', mode: 0o755 }, { name: 'a/b/f', data: 'f\n', mode: 0o644 },
+      { name: 'other', data: 'other\n', mode: 0o644 },
+    ]));
+    writeFileSync(join(work, 'l2.tar'), makeTar([
+      { name: '.wh.data', data: '', mode: 0o644 }, { name: 'a/.wh..wh..opq', data: '', mode: 0o644 },
+      { name: 'a/b/', type: 'dir', mode: 0o755 }, { name: 'a/b/new', data: 'new\n', mode: 0o644 },
+    ]));
+    const layers = [tarLayer(join(work, 'l1.tar'), 1), tarLayer(join(work, 'l2.tar'), 2)];
+    const whole = join(work, 'whole');
+    await applyLayers(whole, layers, 'whole');
+    const part = join(work, 'part');
+    await applyLayers(part, [tarLayer(join(work, 'l1.tar'), 1), tarLayer(join(work, 'l2.tar'), 2)], 'part', subtreeFilter(['/data/', '/a/b/']));
+    assert.deepEqual(readdirSync(whole).sort(), ['a', 'other']);
+    assert.ok(!existsSync(join(part, 'data')), '/data is hidden by .wh.data');
+    assert.deepEqual(readdirSync(join(part, 'a/b')), ['new'], 'a/b/f is hidden by the opaque whiteout of a');
+    assert.deepEqual(readdirSync(join(whole, 'a/b')), ['new']);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -11,7 +11,7 @@
  * written, and the image is written only if something asks for it.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readFileSync, realpathSync, statSync, rmdirSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync, rmdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { readTar } from '../../archive/tar-reader.js';
@@ -30,7 +30,8 @@ import { parseImageRef, type ImageRef } from '../../transports/reference.js';
 import type { RegistryOptions } from '../../transports/registry/client.js';
 import { applyInstruction, BUILDAH_VERSIONS, createdBy, type BuildahVersion, type HistoryItem, type RuntimeConfig } from './buildah.js';
 import { naiveChanges } from './changes.js';
-import { entryOfMember, putEntries, type PutEntry } from './copier.js';
+import { droppedXattrs, entryOfMember, putEntries, type PutEntry } from './copier.js';
+import { movableDirs } from './subtree-move.js';
 import { changeItems, itemEntries, layerTar, type LayerItem } from './layer-tar.js';
 import { parseContainerfile } from './parse.js';
 import { podmanImage, type ContainerfileBuildResult, type PodmanImage } from './podman-image.js';
@@ -114,7 +115,7 @@ export interface BuiltLayer {
 type StageLayer =
   | { kind: 'file'; layer: BuiltLayer }
   | { kind: 'base'; diffId: Digest; size: number; reader: LayerReader; local: boolean; written?: Promise<BuiltLayer> }
-  | { kind: 'live'; items: LayerItem[]; stage: number; written?: Promise<BuiltLayer>; measured?: Promise<{ diffId: Digest; size: number }>; movedOut?: boolean };
+  | { kind: 'live'; items: LayerItem[]; stage: number; dir: string; lower: string[]; written?: Promise<BuiltLayer>; measured?: Promise<{ diffId: Digest; size: number }>; movedOut?: boolean };
 
 /** A `compat: 'repro-image'` build: what `build --rootfs` reports. */
 export type CanonicalContainerfileResult = BuildResult & { compat: 'repro-image' };
@@ -164,7 +165,7 @@ function sourcePath(root: string, src: string, where: string, what: string): str
 }
 
 /** The entries a COPY/ADD writes, from a directory or file source (relative to the destination). */
-function* treeEntries(src: string, destRel: string, fields: CopyFields, chown: { uid: number; gid: number } | undefined, move: boolean): Generator<PutEntry> {
+function* treeEntries(src: string, destRel: string, fields: CopyFields, chown: { uid: number; gid: number } | undefined, move: boolean, walked?: FsNode[]): Generator<PutEntry> {
   const st = statSync(src);
   const chmod = fields.chmod !== undefined ? parseInt(fields.chmod, 8) & 0o7777 : undefined;
   const meta = (n: FsNode): Pick<PutEntry, 'mode' | 'uid' | 'gid' | 'mtime'> => ({
@@ -173,17 +174,26 @@ function* treeEntries(src: string, destRel: string, fields: CopyFields, chown: {
   const reader = xattrsSync;
   if (!st.isDirectory()) {
     const node = walkOne(src, reader);
-    yield { path: destRel, kind: 'file', ...meta(node), ...(node.xattrs ? { xattrs: node.xattrs } : {}), copyFrom: src, ...(move ? { move } : {}) };
+    const drop = move ? droppedXattrs(node.xattrs) : undefined;
+    yield { path: destRel, kind: 'file', ...meta(node), ...(node.xattrs ? { xattrs: node.xattrs } : {}), copyFrom: src, ...(move ? { move } : {}), ...(drop ? { dropXattrs: drop } : {}) };
     return;
   }
   const first = new Map<string, string>();
-  for (const n of walkTree(src, reader)) {
+  const nodes = walked ?? walkTree(src, reader);
+  // A directory of a scratch copy nothing reads again moves whole where nothing is in its way.
+  const whole = move ? movableDirs(nodes, { xattrs: reader }) : new Set<string>();
+  for (const n of nodes) {
     const path = destRel === '' ? n.path : `${destRel}/${n.path}`;
-    const x = n.xattrs ? { xattrs: n.xattrs } : {};
+    const x: Pick<PutEntry, 'xattrs' | 'dropXattrs' | 'moveFrom'> = n.xattrs ? { xattrs: n.xattrs } : {};
+    if (move) {
+      const drop = droppedXattrs(n.xattrs);
+      if (drop) x.dropXattrs = drop;
+      if (whole.has(n.path)) x.moveFrom = n.abs;
+    }
     if (n.kind === 'file' && n.inode !== undefined) {
       const f = first.get(n.inode);
       if (f !== undefined) {
-        yield { path, kind: 'hardlink', ...meta(n), linkname: f };
+        yield { path, kind: 'hardlink', ...meta(n), linkname: f, ...(x.dropXattrs ? { dropXattrs: x.dropXattrs } : {}) };
         continue;
       }
       first.set(n.inode, path);
@@ -347,9 +357,7 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
       if (dir === undefined) {
         dir = join(tmp, `image-${images.size}`);
         try {
-          const state = states.get(index)!;
-          const skipBase = state.baseTree !== undefined && !baseHolds(state.baseTree, sources);
-          await materialise(state, dir, where, { sde, newPath: newLayerPath, lastRead: lastRead(index), skipBase }, subtreeFilter(sources));
+          await materialise(states.get(index)!, dir, where, { sde, newPath: newLayerPath, lastRead: lastRead(index) }, subtreeFilter(sources));
         } catch (e) {
           if (!(e instanceof SubtreeLink)) throw e;
           await rm(dir, { recursive: true, force: true });
@@ -417,7 +425,7 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
           const items: LayerItem[] = hasParentLayer ? changeItems(naiveChanges(before, after)) : after.map((node) => ({ node }));
           if (items.length === 0) state.layers.push({ kind: 'file', layer: await emptyLayer(newLayerPath()) });
           // A stage's last layer stays in its directory unless podman's bytes of it are an output.
-          else if (insIndex === lastChange && (stage.index !== resolved.plan.target || mode.targetLive)) state.layers.push({ kind: 'live', items, stage: stage.index });
+          else if (insIndex === lastChange && (stage.index !== resolved.plan.target || mode.targetLive)) state.layers.push({ kind: 'live', items, stage: stage.index, dir: liveDir(state), lower: before.map((n) => n.path) });
           else state.layers.push({ kind: 'file', layer: await commitLayer(items, sde, newLayerPath()) });
           hasParentLayer = true;
           entry.created_by = createdBy(ins, ctx, summary);
@@ -583,16 +591,31 @@ async function appliedRoot(root: string, image: ResolvedImage, where: string): P
 }
 
 /**
+ * The directory a stage's live files are in once its last step is committed: where its last
+ * layer's files are read, or moved, from (a root on an overlay: the mount, until the files are
+ * moved out of its upper directory, see `materialise`).
+ */
+function liveDir(state: StageState): string {
+  return state.root;
+}
+
+/**
  * A stage's committed layers applied to `root` (what podman's storage makes of the stage's image).
  * When the stage's base is in the store and everything is wanted, `root` is an overlay over the
  * base's tree and only the later layers are applied (returned: the overlay).
  */
-async function materialise(state: StageState, root: string, where: string, p: { sde: number; newPath: () => string; lastRead?: { stage: number } | undefined; skipBase?: boolean }, keep?: (path: string) => boolean): Promise<OverlayRoot | undefined> {
+async function materialise(state: StageState, root: string, where: string, p: { sde: number; newPath: () => string; lastRead?: { stage: number } | undefined }, keep?: (path: string) => boolean): Promise<OverlayRoot | undefined> {
   const layers: Array<LayerReader | EntryLayer> = [];
   const overlay = keep === undefined && state.baseTree !== undefined ? mountOnTree(root, state.baseTree) : undefined;
+  // A subtree of a stage whose last layer is live: when nothing kept was in the tree that layer
+  // was diffed against (the layers below, as applied), the layers below put nothing there that
+  // stays, so they are not read (applied with the filter, they would leave nothing).
+  const last = state.layers[state.layers.length - 1];
+  const nothingBelow = keep !== undefined && last?.kind === 'live' && !last.lower.some(keep);
   for (const [i, l] of state.layers.entries()) {
-    if ((overlay || p.skipBase) && l.kind === 'base') continue;
+    if (overlay && l.kind === 'base') continue;
     const at = `${where}: layer ${i + 1}`;
+    if (nothingBelow && l !== last) continue;
     if (l.kind === 'live') {
       // The last read of the stage moves its live files (the stage's own directory, read by
       // nothing after this; not a layer it has from a parent stage, which others may read) —
@@ -606,11 +629,13 @@ async function materialise(state: StageState, root: string, where: string, p: { 
         entries: () => {
           // Decided when the layer is applied (a hard link in an earlier layer that leads out of
           // the subtree stops the materialisation before, and the caller applies everything).
-          if (!move) return itemEntries(items, p.sde);
+          if (!move) return itemEntries(items, p.sde, { from: l.dir, keep, xattrs: xattrsSync });
           l.movedOut = true;
-          // From an overlay root, the files are moved out of its upper directory once it is unmounted.
-          const from = state.overlay?.mounted ? releaseForMove(state.overlay, movedFiles(itemEntries(items, p.sde, true)), `${state.root}.aside`) : undefined;
-          return movedFrom(itemEntries(items, p.sde, true), from);
+          if (!state.overlay?.mounted) return itemEntries(items, p.sde, { from: l.dir, move, keep, xattrs: xattrsSync });
+          // From an overlay root, the files are moved out of its upper directory once it is
+          // unmounted (those it does not hold whole, out of where they were copied aside).
+          const placed = releaseForMove(state.overlay, movedFiles(itemEntries(items, p.sde, true)), `${state.root}.aside`);
+          return movedFrom(itemEntries(items, p.sde, { from: state.overlay.upper, move, keep, xattrs: xattrsSync }), placed);
         },
       });
     }
@@ -624,33 +649,15 @@ async function materialise(state: StageState, root: string, where: string, p: { 
   return overlay;
 }
 
-/**
- * Whether a base's unpacked tree has anything a materialisation of `sources` keeps (see
- * `subtreeFilter`): a source, or a directory on the way to one. When it has not, the base's
- * layers add nothing to it and need not be read. (A pattern: assumed to.)
- */
-function baseHolds(tree: string, sources: readonly string[]): boolean {
-  for (const s of sources) {
-    const parts = s.split('/').filter((p) => p !== '' && p !== '.');
-    if (parts.length === 0 || parts.some((p) => /[*?[\\]/.test(p) || p === '..')) return true;
-    // The first name on the way: if the base has it, it gives at least that directory.
-    try {
-      lstatSync(join(tree, parts[0]!));
-      return true;
-    } catch { /* not there: nor is anything below it */ }
-  }
-  return false;
-}
-
 /** The paths (relative to the stage root) of the files an entry list moves. */
 function* movedFiles(entries: Iterable<PutEntry>): Generator<string> {
   for (const e of entries) if (e.move && e.copyFrom !== undefined) yield e.path;
 }
 
 /** Entries whose moved files are taken from where `releaseForMove` says they are now. */
-function* movedFrom(entries: Iterable<PutEntry>, from: Map<string, string> | undefined): Generator<PutEntry> {
+function* movedFrom(entries: Iterable<PutEntry>, placed: Map<string, string>): Generator<PutEntry> {
   for (const e of entries) {
-    const now = from && e.move ? from.get(e.path) : undefined;
+    const now = e.move ? placed.get(e.path) : undefined;
     yield now !== undefined ? { ...e, copyFrom: now } : e;
   }
 }
@@ -696,8 +703,10 @@ async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy'
       continue;
     }
     const { dir, rel } = destination(state.root, ins.dest, isDir, basename(src));
-    summaries.push(await contentSummary(isDir ? { directory: src, chown, chmod: ins.chmod, ...(xattrsSync ? { xattrs: xattrsSync } : {}) } : { file: src, chown, chmod: ins.chmod, ...(xattrsSync ? { xattrs: xattrsSync } : {}) }));
-    await putEntries(dir, treeEntries(src, rel, ins, chown, move), { where, stageRoot: state.root, ...(chown ? { parentOwner: chown } : {}) });
+    // One walk of a directory source serves the summary and the copy (the summary only reads it).
+    const walked = isDir ? walkTree(src, xattrsSync) : undefined;
+    summaries.push(await contentSummary(isDir ? { directory: src, nodes: walked!, chown, chmod: ins.chmod, ...(xattrsSync ? { xattrs: xattrsSync } : {}) } : { file: src, chown, chmod: ins.chmod, ...(xattrsSync ? { xattrs: xattrsSync } : {}) }));
+    await putEntries(dir, treeEntries(src, rel, ins, chown, move, walked), { where, stageRoot: state.root, ...(chown ? { parentOwner: chown } : {}) });
   }
   return multiContentSummary(summaries);
 }

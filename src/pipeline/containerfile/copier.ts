@@ -46,6 +46,19 @@ export interface PutEntry {
    * The inode is then set up exactly as a copy would be (owner, mode, kept attributes, times).
    */
   move?: boolean;
+  /**
+   * For a directory: where it is, whole, in a directory nothing reads again. When the destination
+   * does not exist it is renamed there in one step, and the entries below it (which the caller
+   * guarantees follow in this sequence, one for each thing below it, nothing else applied below it)
+   * are found in place: each only gets its attributes as the entry would set them.
+   */
+  moveFrom?: string;
+  /**
+   * Attributes the inode has that no layer keeps and an apply never writes (trusted.*,
+   * user.overlay.*): removed when the inode is reused (moved, or found in place), so it ends as a
+   * new one would.
+   */
+  dropXattrs?: string[];
 }
 
 export interface PutOptions {
@@ -75,6 +88,18 @@ function forget(known: Set<string>, abs: string): void {
 /** The xattrs a layer can carry (the rest would be dropped at commit; trusted.* are the host's). */
 export function keptXattr(name: string): boolean {
   return name === 'security.capability' || name === 'security.ima' || (name.startsWith('user.') && !name.startsWith('user.overlay.'));
+}
+
+/**
+ * The attributes of an inode that is reused (moved) that a new one would not have: those an apply
+ * never writes and a move must remove. (security.* and system.* ones other than those a layer
+ * keeps are host policy, an LSM's label or an ACL, which a new inode gets from the host too: they
+ * are left alone, and a directory that has them is not moved whole.)
+ */
+export function droppedXattrs(xattrs: ReadonlyMap<string, Buffer> | undefined): string[] | undefined {
+  if (!xattrs) return undefined;
+  const out = [...xattrs.keys()].filter((k) => !keptXattr(k) && (k.startsWith('trusted.') || k.startsWith('user.')));
+  return out.length > 0 ? out : undefined;
 }
 
 type XattrLib = typeof import('fs-xattr');
@@ -115,16 +140,73 @@ function mknod(abs: string, type: 'c' | 'b' | 'p', major: number, minor: number,
   if (r.status !== 0) throw new ReproError('E_IO', `${where}: cannot make ${abs}: ${(r.stderr || r.error?.message || '').trim()}`);
 }
 
+function dropXattrs(xattr: XattrLib, abs: string, names: readonly string[] | undefined): void {
+  // What the inode has now counts too: one moved out of an overlay's upper directory carries the
+  // overlay's own (trusted.overlay.*), which a walk through the mount never showed.
+  const all = new Set(names ?? []);
+  for (const k of xattr.listAttributesSync(abs)) if (!keptXattr(k) && (k.startsWith('trusted.') || k.startsWith('user.'))) all.add(k);
+  for (const k of all) {
+    try {
+      xattr.removeAttributeSync(abs, k);
+    } catch (err) {
+      // Gone already: a later name of an inode whose first name dropped it.
+      if ((err as NodeJS.ErrnoException).code !== 'ENODATA') throw err;
+    }
+  }
+}
+
+const KIND_OF_STAT: Array<[PutEntry['kind'], (st: ReturnType<typeof lstatSync>) => boolean]> = [
+  ['dir', (st) => st!.isDirectory()], ['file', (st) => st!.isFile()], ['hardlink', (st) => st!.isFile()], ['symlink', (st) => st!.isSymbolicLink()],
+  ['char', (st) => st!.isCharacterDevice()], ['block', (st) => st!.isBlockDevice()], ['fifo', (st) => st!.isFIFO()],
+];
+
+/**
+ * An entry below a directory moved in whole: the inode is there already (the same one the entry's
+ * own move or link would have put there); it gets the attributes the entry sets, in the same order.
+ */
+function placeInPlace(xattr: XattrLib, root: string, e: PutEntry, abs: string, st: ReturnType<typeof lstatSync>, dirTimes: Map<string, number>, opts: PutOptions): void {
+  if (!st || !KIND_OF_STAT.find(([k]) => k === e.kind)![1](st)) throw new Error(`internal: ${opts.where}: ${e.path} is not in place below a directory moved whole`);
+  if (e.kind === 'hardlink') {
+    const target = exists(resolveInRoot(root, e.linkname!, `${opts.where}: ${e.path}`, false));
+    if (!target || target.ino !== st.ino || target.dev !== st.dev) throw new Error(`internal: ${opts.where}: ${e.path} is not the hard link to ${e.linkname} it should be`);
+  }
+  const mtime = opts.storageTimes && e.mtime < 0 ? 0 : e.mtime;
+  if (e.kind !== 'symlink') dropXattrs(xattr, abs, e.dropXattrs);
+  lchownSync(abs, e.uid, e.gid);
+  if (e.kind !== 'symlink') {
+    chmodSync(abs, e.mode);
+    for (const [k, v] of e.xattrs ?? []) if (keptXattr(k)) xattr.setAttributeSync(abs, k, v);
+  }
+  if (e.kind === 'dir') dirTimes.set(abs, mtime);
+  else lutimesSync(abs, new Date(mtime * 1000), new Date(mtime * 1000));
+}
+
 /** Applies entries to `root` (the destination directory) in order. */
 export async function putEntries(root: string, entries: AsyncIterable<PutEntry> | Iterable<PutEntry>, opts: PutOptions): Promise<void> {
   const xattr = await (xattrLib ??= import('fs-xattr'));
   const owner = opts.parentOwner ?? { uid: 0, gid: 0 };
   const dirTimes = new Map<string, number>();
   const known = opts.knownDirs ?? new Set<string>();
+  // Directories moved in whole (relative paths): what is below them is in place.
+  const movedIn = new Set<string>();
+  const inMoved = (path: string): boolean => {
+    if (movedIn.size === 0) return false;
+    for (let i = path.lastIndexOf('/'); i > 0; i = path.lastIndexOf('/', i - 1)) if (movedIn.has(path.slice(0, i))) return true;
+    return false;
+  };
   if (opts.stageRoot !== undefined && root !== opts.stageRoot) makeParents(opts.stageRoot, `${relative(opts.stageRoot, root)}/.`, owner, opts.where);
   else mkdirSync(root, { recursive: true });
   for await (const e of entries) {
     const abs = e.path === '' ? root : join(root, e.path);
+    if (inMoved(e.path)) {
+      try {
+        placeInPlace(xattr, root, e, abs, exists(abs), dirTimes, opts);
+      } catch (err) {
+        if (err instanceof ReproError || !(err as NodeJS.ErrnoException).code) throw err;
+        throw ioError(err, `${opts.where}: cannot write ${e.path}`);
+      }
+      continue;
+    }
     if (e.path !== '') makeParents(root, e.path, owner, opts.where, known);
     try {
       const st = exists(abs);
@@ -133,6 +215,21 @@ export async function putEntries(root: string, entries: AsyncIterable<PutEntry> 
         if (st && !st.isDirectory()) {
           rmSync(abs, { recursive: true, force: true });
           forget(known, abs);
+        }
+        let moved = false;
+        if (!st && e.moveFrom !== undefined && e.path !== '') {
+          try {
+            renameSync(e.moveFrom, abs);
+            moved = true;
+            movedIn.add(e.path);
+          } catch (err) {
+            // Another file system: made and filled entry by entry, as without moveFrom.
+            if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+          }
+        }
+        if (moved) {
+          placeInPlace(xattr, root, e, abs, exists(abs), dirTimes, opts);
+          continue;
         }
         if (!st || !st.isDirectory()) mkdirSync(abs, { mode: 0o755 });
         lchownSync(abs, e.uid, e.gid);
@@ -148,8 +245,10 @@ export async function putEntries(root: string, entries: AsyncIterable<PutEntry> 
       switch (e.kind) {
         case 'file': {
           if (e.copyFrom !== undefined) {
-            if (e.move) moveFile(e.copyFrom, abs);
-            else copyFileSync(e.copyFrom, abs, constants.COPYFILE_EXCL);
+            if (e.move) {
+              moveFile(e.copyFrom, abs);
+              dropXattrs(xattr, abs, e.dropXattrs);
+            } else copyFileSync(e.copyFrom, abs, constants.COPYFILE_EXCL);
             break;
           }
           const fd = openSync(abs, 'wx', 0o600);

@@ -11,7 +11,10 @@
 import type { GoHeader, GoTarStreamEntry } from '../../archive/go-tar.js';
 import { goLayerStream } from '../../archive/go-tar-layer.js';
 import type { Change } from './changes.js';
-import { keptXattr, type PutEntry } from './copier.js';
+import { join } from 'node:path';
+import type { XattrReader } from '../../sources/rootfs/xattrs.js';
+import { droppedXattrs, keptXattr, type PutEntry } from './copier.js';
+import { movableDirs } from './subtree-move.js';
 import { fileBody, type FsNode } from './tree.js';
 
 export type LayerItem = { node: FsNode } | { whiteout: string };
@@ -86,15 +89,45 @@ export function layerTar(items: Iterable<LayerItem>, sourceDateEpoch: number, wh
   return goLayerStream(layerEntries(items, sourceDateEpoch), { sourceDateEpoch }, where);
 }
 
+/** How a live layer's files are applied: moved out of their directory (the last reader of a stage read once). */
+export interface LiveApply {
+  /**
+   * The directory the layer's files are in (the stage's live directory; default: where they were
+   * walked, each node's `abs`).
+   */
+  from?: string | undefined;
+  /** Move the files (and whole directories, where `movableDirs` lets) instead of copying them. */
+  move?: boolean;
+  /** Paths the apply leaves out (a subtree filter): no directory with such a path below it moves whole. */
+  keep?: ((path: string) => boolean) | undefined;
+  /** Reads a symlink's own attributes (without it, no directory moves whole). */
+  xattrs?: XattrReader | undefined;
+}
+
 /**
  * What applying the layer tar of `items` writes, entry by entry, without the tar: the headers'
  * metadata as `layerEntries` and `goLayerStream` give it (times clamped to SOURCE_DATE_EPOCH and
  * cut to whole seconds, only the attributes a layer keeps, later names of an inode as hard links
  * to the first), file content copied from the live file. Valid while the files are as they were
  * at the commit: a stage's last layer, whose directory nothing changes any more. With `move`,
- * files are moved out of the live directory (the last reader of a stage that is read once).
+ * files are moved out of the live directory (the last reader of a stage that is read once), each
+ * dropping the attributes a file made from the tar would not have, and a directory that is new
+ * in the layer with all below it (subtree-move.ts) may be moved whole.
  */
-export function* itemEntries(items: Iterable<LayerItem>, sourceDateEpoch: number, move = false): Generator<PutEntry> {
+export function* itemEntries(items: readonly LayerItem[], sourceDateEpoch: number, live: boolean | LiveApply = false): Generator<PutEntry> {
+  const opts: LiveApply = typeof live === 'boolean' ? { move: live } : live;
+  const move = opts.move === true;
+  const at = (n: FsNode): string => (opts.from === undefined ? n.abs : join(opts.from, n.path));
+  let whole = new Set<string>();
+  if (move && opts.xattrs) {
+    const nodes: FsNode[] = [];
+    const whiteouts: string[] = [];
+    for (const i of items) {
+      if ('whiteout' in i) whiteouts.push(i.whiteout);
+      else nodes.push(i.node);
+    }
+    whole = movableDirs(nodes, { xattrs: opts.xattrs, keep: opts.keep, whiteouts, ...(opts.from !== undefined ? { from: opts.from } : {}) });
+  }
   for (const t of tarItems(items)) {
     if ('whiteout' in t) {
       yield { path: whiteoutName(t.whiteout), kind: 'file', mode: 0, uid: 0, gid: 0, mtime: sourceDateEpoch };
@@ -105,10 +138,15 @@ export function* itemEntries(items: Iterable<LayerItem>, sourceDateEpoch: number
       path: n.path, kind: n.kind, mode: n.mode, uid: n.uid, gid: n.gid, mtime: Math.min(n.mtimeSec, sourceDateEpoch),
       ...(t.xattrs.size > 0 ? { xattrs: t.xattrs } : {}),
     };
+    if (move) {
+      const drop = droppedXattrs(n.xattrs);
+      if (drop) e.dropXattrs = drop;
+      if (n.kind === 'dir' && whole.has(n.path)) e.moveFrom = at(n);
+    }
     if (n.kind === 'symlink') e.linkname = n.linkTarget ?? '';
     if (n.kind === 'char' || n.kind === 'block') Object.assign(e, { devmajor: n.devmajor, devminor: n.devminor });
     if (t.linkTo !== undefined) yield { ...e, kind: 'hardlink', linkname: t.linkTo };
-    else if (n.kind === 'file') yield { ...e, copyFrom: n.abs, ...(move ? { move } : {}) };
+    else if (n.kind === 'file') yield { ...e, copyFrom: at(n), ...(move ? { move } : {}) };
     else yield e;
   }
 }

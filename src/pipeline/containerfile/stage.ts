@@ -65,9 +65,10 @@ export async function applyLayers(root: string, layers: ReadonlyArray<LayerReade
     async function* entries(): AsyncGenerator<PutEntry> {
       for await (const e of source) {
         if (e.path === '') continue;
-        if (keep && !keep(e.path)) continue;
-        if (keep && e.kind === 'hardlink' && !keep(e.linkname!)) throw new SubtreeLink();
         const w = whiteoutOf(e.path);
+        // A whiteout is kept when what it hides is (an opaque one: its directory; at the root, always).
+        if (keep && !(w ? (w.opaque ? w.dir === '' || keep(w.dir) : keep(w.path)) : keep(e.path))) continue;
+        if (keep && e.kind === 'hardlink' && !keep(e.linkname!)) throw new SubtreeLink();
         if (w) {
           knownDirs.clear();
           // Hides what the layers below put there (this layer's own entries come after it).

@@ -16,7 +16,7 @@ import type { XattrReader } from '../../sources/rootfs/xattrs.js';
 
 export type SummarySource =
   | { archive: string }
-  | { directory: string; chown?: { uid: number; gid: number } | undefined; chmod?: string | undefined; xattrs?: XattrReader }
+  | { directory: string; chown?: { uid: number; gid: number } | undefined; chmod?: string | undefined; xattrs?: XattrReader; /** Its walk, when the caller has it (else walked here). */ nodes?: FsNode[] }
   | { file: string; chown?: { uid: number; gid: number } | undefined; chmod?: string | undefined; xattrs?: XattrReader };
 
 function header(n: FsNode, name: string, over: { uid?: number; gid?: number; mode?: number }): GoHeader {
@@ -68,7 +68,7 @@ export async function contentSummary(src: SummarySource): Promise<string> {
     };
     if ('directory' in src) {
       kind = 'dir';
-      stream = goSummaryStream(treeHeaders(walkTree(src.directory, src.xattrs), over), src.directory);
+      stream = goSummaryStream(treeHeaders(src.nodes ?? walkTree(src.directory, src.xattrs), over), src.directory);
     } else {
       kind = 'file';
       const node = statNode(dirname(src.file), basename(src.file), src.xattrs);
