@@ -26,7 +26,7 @@ import { readImage } from '../../src/image/read.js';
 import { openImage } from '../../src/transports/index.js';
 import { parseImageRef } from '../../src/transports/reference.js';
 import { ReproError } from '../../src/model/errors.js';
-import { CLI } from '../helpers/cli.js';
+import { CLI, runCli } from '../helpers/cli.js';
 import { GT_EPOCH, writeContext } from '../helpers/podman-contexts.js';
 
 const debianTar = process.env['REPRO_DEBIAN_ROOTFS'] || undefined;
@@ -88,6 +88,22 @@ test('an overlay root gives the bytes of a plain directory: hard links written t
   }
   assert.equal(canonical[1], canonical[0], 'the canonical form, no normalisation: the same image');
   assert.deepEqual(mountsBelow(tmpdir()).filter((m) => m.includes('repro-image-containerfile-')), [], 'nothing left mounted');
+});
+
+test('a stage root is 0755 under umask 077, on an overlay or not: what RUN sees of / is the same', async (t) => {
+  if (why) return t.skip(why);
+  const from = await debianBase();
+  const ctx = join(work, 'umask');
+  mkdirSync(ctx, { recursive: true });
+  writeFileSync(join(ctx, 'Containerfile'), 'FROM base\nRUN stat -c %a / > /root-mode\n');
+  const configs: string[] = [];
+  for (const flags of [[], ['--no-unpacked-cache']]) {
+    const r = runCli(['build', '--containerfile', join(ctx, 'Containerfile'), '--compat', 'podman', '--from-image', `base=${from}`, '--source-date-epoch', String(GT_EPOCH),
+      '--output', `oci:${join(work, `umask-out-${configs.length}`)}:t`, '--json', ...flags], { umask: '077', env: { XDG_CACHE_HOME: join(work, 'umask-cache') } });
+    assert.equal(r.status, 0, r.stderr);
+    configs.push((JSON.parse(r.stdout) as { config: { digest: string } }).config.digest);
+  }
+  assert.equal(configs[1], configs[0], 'the same RUN layer with the base written into a directory made under umask 077');
 });
 
 test('the store of unpacked images: filled once, a record that does not match is replaced, a config that lies about its layers is refused', async (t) => {

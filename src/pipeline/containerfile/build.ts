@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, statSync, rmdirSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { readTar } from '../../archive/tar-reader.js';
 import { detectCompression, decompressStream } from '../../archive/compress.js';
@@ -372,7 +372,9 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
       const root = join(tmp, `stage-${stage.index}`);
       let state: StageState;
       if (stage.base.kind === 'scratch') {
+        // 0755 whatever the umask (as containers/storage makes a layer's root): RUN sees it.
         await mkdir(root, { mode: 0o755 });
+        await chmod(root, 0o755);
         state = { root, config: { Env: [], WorkingDir: '/' }, history: [], layers: [], baseDigest: '', baseName: '' };
       } else if (stage.base.kind === 'stage') {
         // The stage's committed image, as storage materialises it (not its live directory).

@@ -5,7 +5,7 @@
  * stage's own /etc/passwd and /etc/group, as buildah reads them.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LayerReader } from '../../image/layer.js';
 import type { Digest } from '../../model/digest.js';
@@ -53,7 +53,8 @@ async function* memberEntries(layer: LayerReader, tap: ((c: Buffer) => void) | u
  * entry layer).
  */
 export async function applyLayers(root: string, layers: ReadonlyArray<LayerReader | EntryLayer>, where: string, keep?: (path: string) => boolean): Promise<Array<AppliedLayer | undefined>> {
-  mkdirSync(root, { recursive: true });
+  // A root made here is 0755 whatever the umask (as containers/storage makes a layer's root).
+  if (mkdirSync(root, { recursive: true }) !== undefined) chmodSync(root, 0o755);
   const applied: Array<AppliedLayer | undefined> = [];
   for (const layer of layers) {
     const isTar = 'members' in layer;
