@@ -67,15 +67,14 @@ test('an overlay root gives the bytes of a plain directory: hard links written t
   writeFileSync(join(ctx, 'Containerfile'), HARD);
   const store = new UnpackedStore(join(work, 'cache'), 'test');
   const digests: string[] = [];
-  for (const unpacked of [undefined, store, store]) {
+  for (const unpacked of [undefined, store]) {
     const r = await buildContainerfile({
       containerfile: join(ctx, 'Containerfile'), compat: 'podman', sourceDateEpoch: GT_EPOCH, output: `oci:${join(work, `hard-${digests.length}`)}:t`,
       compression: 'none', baseImages: { base: from }, ...(unpacked ? { unpacked } : {}),
     });
     digests.push(`${r.config.digest} ${r.layers.map((l) => l.diffId).join(' ')}`);
   }
-  assert.equal(digests[1], digests[0], 'the store filled: the same config and layers as plain directories');
-  assert.equal(digests[2], digests[0], 'the store read: the same config and layers');
+  assert.equal(digests[1], digests[0], 'the same config and layers as plain directories');
   assert.equal(readdirSync(join(work, 'cache/unpacked')).length, 1, 'one tree for the one base, nothing temporary left');
   // Our canonical form (no normalisation) from the overlay roots: the same image too.
   const canonical: string[] = [];
