@@ -37,6 +37,7 @@ interface Vector {
 
 const vector = (shape: Shape): Vector => JSON.parse(readFileSync(join(GOLDEN, `${shape}.json`), 'utf8')) as Vector;
 const work = mkdtempSync(join(tmpdir(), 'cf-podman-'));
+mkdirSync(join(work, 'tmp'));
 const debianTar = process.env['REPRO_DEBIAN_ROOTFS'] || undefined;
 /** The debian-base image we built, for the shapes FROM it (as podman's local store holds it). */
 let debianBase: string | undefined;
@@ -67,6 +68,8 @@ async function build(shape: Shape, t: { skip: (why: string) => void }, unpacked?
     sourceDateEpoch: v.sourceDateEpoch,
     output: `oci:${out}:t`,
     compression: 'none',
+    // Its own temp dir: what is mounted there is this build's (other tests may run beside it).
+    tmpDir: join(work, 'tmp'),
     ...(debianBase ? { baseImages: { [GT_BASE_IMAGE]: debianBase } } : {}),
   });
   return { r, v, out };
@@ -124,7 +127,7 @@ for (const shape of ['multi-stage', 'run-diff', 'arch-like'] as const) {
     const got = await build(shape, t, store);
     if (!got) return;
     assertPodman(shape, got);
-    assert.deepEqual(mountsBelow(tmpdir()).filter((m) => m.includes('repro-image-containerfile-')), [], `${shape}: nothing left mounted`);
+    assert.deepEqual(mountsBelow(join(work, 'tmp')), [], `${shape}: nothing left mounted`);
   });
 }
 
