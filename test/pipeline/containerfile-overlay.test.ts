@@ -55,7 +55,7 @@ const HARD = [
   'FROM two AS three',
   'RUN cat /two > /three && echo more >> /usr/bin/zstd-link',
   'FROM scratch',
-  'COPY --from=one / /',
+  'COPY --from=one /usr/bin /etc /from-one/',
   'COPY --from=three /three /usr/bin/zstd /usr/bin/zstd-link /copied/',
   '',
 ].join('\n');
@@ -77,16 +77,6 @@ test('an overlay root gives the bytes of a plain directory: hard links written t
   }
   assert.equal(digests[1], digests[0], 'the same config and layers as plain directories');
   assert.equal(readdirSync(join(work, 'cache/unpacked')).length, 1, 'one tree for the one base, nothing temporary left');
-  // Our canonical form (no normalisation) from the overlay roots: the same image too.
-  const canonical: string[] = [];
-  for (const unpacked of [undefined, store]) {
-    const r = await buildContainerfile({
-      containerfile: join(ctx, 'Containerfile'), compat: 'repro-image', normalize: [], sourceDateEpoch: GT_EPOCH,
-      output: `oci:${join(work, `hard-canonical-${canonical.length}`)}:t`, baseImages: { base: from }, ...(unpacked ? { unpacked } : {}),
-    });
-    canonical.push(r.manifest.digest);
-  }
-  assert.equal(canonical[1], canonical[0], 'the canonical form, no normalisation: the same image');
   assert.deepEqual(mountsBelow(join(work, 'tmp')), [], 'nothing left mounted');
 });
 
