@@ -58,9 +58,23 @@ export function mountOverlay(target: string, dirs: OverlayDirs, upperRoot: { mod
   // cannot give file handles (a lower tree on an overlay or FUSE): a hard link would then split at
   // its first write, which a plain directory never does. Such a mount is not used.
   const got = superOptions(target);
-  if (got !== undefined && got.includes('index=on') && got.includes('redirect_dir=on') && !got.includes('metacopy=on')) return true;
+  if (got !== undefined && turnedOn(got, 'index') && turnedOn(got, 'redirect_dir') && !got.includes('metacopy=on')) return true;
   unmountSync(target);
   return false;
+}
+
+/**
+ * Whether a mount's option is on: the kernel shows an option only where it is not the module's
+ * default (/sys/module/overlay/parameters/NAME).
+ */
+function turnedOn(options: readonly string[], name: 'index' | 'redirect_dir'): boolean {
+  if (options.includes(`${name}=on`)) return true;
+  if (options.some((o) => o.startsWith(`${name}=`))) return false;
+  try {
+    return readFileSync(`/sys/module/overlay/parameters/${name}`, 'utf8').trim() === 'Y';
+  } catch {
+    return false;
+  }
 }
 
 /** Unmounts what `mountOverlay` mounted (its upper dir then holds the changes as plain files). */
