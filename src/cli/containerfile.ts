@@ -46,8 +46,9 @@ export const CONTAINERFILE_HELP = `  -f, --containerfile FILE   build from a Con
   --from-image NAME=REF      the image a FROM NAME means (e.g. an oci: layout of a local base)
   --buildah VERSION          (--compat podman) whose history strings: 1.43 (default, podman 5.7/5.8), 1.41, 1.39
   --no-unpacked-cache        write a FROM image's files into each stage instead of mounting its
-                             tree, kept unpacked in the cache ($XDG_CACHE_HOME/repro-image/
-                             unpacked), under an overlay (as root, where overlay mounts work)`;
+                             tree, kept unpacked in the cache
+                             ($XDG_CACHE_HOME/repro-image/unpacked), under an overlay (as root,
+                             where overlay mounts work)`;
 
 interface Values {
   containerfile?: string | undefined;

@@ -5,7 +5,7 @@
  * rest of fs/: scratch.ts calls into this file.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { sep } from 'node:path';
 
 /** mountinfo escapes space, tab, newline and backslash as \ooo. */
@@ -33,8 +33,41 @@ export function mountsBelow(dir: string, mountinfo?: string): string[] {
       return [];
     }
   }
-  const found = mountPoints(text).filter((m) => m === dir || m.startsWith(dir + sep));
+  // mount(8) canonicalises its target, and mountinfo names mounts by their real path: a directory
+  // reached through a symlink (a TMPDIR or --tmp-dir that is one) is looked for by both names.
+  const dirs = new Set([dir]);
+  try {
+    dirs.add(realpathSync(dir));
+  } catch { /* gone: its own name only */ }
+  const found = mountPoints(text).filter((m) => [...dirs].some((d) => m === d || m.startsWith(d + sep)));
   return [...new Set(found)].sort((a, b) => b.length - a.length || (a < b ? 1 : a > b ? -1 : 0));
+}
+
+/**
+ * The super block options of what is mounted at `target` (the last mount there: the one in view),
+ * from mountinfo (the fields after ` - `: type, source, options); undefined when nothing is.
+ */
+export function superOptions(target: string, mountinfo?: string): string[] | undefined {
+  let text = mountinfo;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/self/mountinfo', 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+  let real = target;
+  try {
+    real = realpathSync(target);
+  } catch { /* its own name */ }
+  let found: string[] | undefined;
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
+    if (f.length <= 4 || unescapeMountPath(f[4]!) !== real) continue;
+    const after = line.split(' - ')[1]?.split(' ');
+    found = after?.[2]?.split(',') ?? [];
+  }
+  return found;
 }
 
 /**

@@ -14,7 +14,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, readFileSync } from 'node:fs';
-import { unmountSync } from './mounts.js';
+import { superOptions, unmountSync } from './mounts.js';
 
 let available: boolean | undefined;
 
@@ -53,7 +53,28 @@ export function mountOverlay(target: string, dirs: OverlayDirs, upperRoot: { mod
   chownSync(dirs.upper, upperRoot.uid, upperRoot.gid);
   chmodSync(dirs.upper, upperRoot.mode & 0o7777);
   const options = `lowerdir=${dirs.lower.join(':')},upperdir=${dirs.upper},workdir=${dirs.work},index=on,redirect_dir=on,metacopy=off`;
-  return [`${options},volatile`, options].some((o) => spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', o, target], { stdio: 'ignore' }).status === 0);
+  if (![`${options},volatile`, options].some((o) => spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', o, target], { stdio: 'ignore' }).status === 0)) return false;
+  // The kernel turns index (and redirect_dir) off with only a log line where a layer's file system
+  // cannot give file handles (a lower tree on an overlay or FUSE): a hard link would then split at
+  // its first write, which a plain directory never does. Such a mount is not used.
+  const got = superOptions(target);
+  if (got !== undefined && turnedOn(got, 'index') && turnedOn(got, 'redirect_dir') && !got.includes('metacopy=on')) return true;
+  unmountSync(target);
+  return false;
+}
+
+/**
+ * Whether a mount's option is on: the kernel shows an option only where it is not the module's
+ * default (/sys/module/overlay/parameters/NAME).
+ */
+function turnedOn(options: readonly string[], name: 'index' | 'redirect_dir'): boolean {
+  if (options.includes(`${name}=on`)) return true;
+  if (options.some((o) => o.startsWith(`${name}=`))) return false;
+  try {
+    return readFileSync(`/sys/module/overlay/parameters/${name}`, 'utf8').trim() === 'Y';
+  } catch {
+    return false;
+  }
 }
 
 /** Unmounts what `mountOverlay` mounted (its upper dir then holds the changes as plain files). */

@@ -108,6 +108,9 @@ test('the committed man page is the one the help texts make, and man renders it 
   const committed = readFileSync(join(ROOT, 'repro-image.1'), 'utf8');
   assert.equal(committed, await manPage(VERSION), 'repro-image.1 is stale: run npm run build && npm run man');
   for (const c of COMMANDS) assert.match(committed, new RegExp(`^\\.SS ${c.name}$`, 'm'));
+  // A help line that ends inside a path (`…/repro-image/` then `unpacked` on the next line) is
+  // joined with a space in the man page: the path it prints is not one.
+  assert.doesNotMatch(committed, /[A-Za-z0-9_\\-]\/ [A-Za-z0-9_]/, 'a path cut by a line break in a help text');
   const r = spawnSync('man', ['--warnings', '-l', join(ROOT, 'repro-image.1')], { encoding: 'utf8', env: { ...process.env, MANWIDTH: '100', MANPAGER: 'cat', PAGER: 'cat' } });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stderr, '', 'groff warnings');

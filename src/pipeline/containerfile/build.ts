@@ -40,7 +40,7 @@ import { runInRootfs } from './runc.js';
 import { measure, writeScratch } from './scratch-file.js';
 import { SubtreeLink, applyLayers, resolveUser, subtreeFilter, type AppliedLayer, type EntryLayer } from './stage.js';
 import { mountOnTree, releaseForMove, type OverlayRoot } from './overlay-root.js';
-import type { UnpackedStore } from './unpacked-store.js';
+import type { UnpackedBase, UnpackedStore } from './unpacked-store.js';
 import { layerReader, type LayerReader } from '../../image/layer.js';
 import { fileSource } from '../../image/file-source.js';
 import { contentSummary } from './summary.js';
@@ -579,10 +579,20 @@ async function imageRoot(root: string, image: ResolvedImage, where: string, stor
   if (store !== undefined) {
     const { overlayAvailable } = await import('../../fs/overlay.js');
     if (overlayAvailable()) {
-      const unpacked = await store.get(image, where);
-      const overlay = mountOnTree(root, unpacked.tree);
-      if (overlay) return { applied: unpacked.layers, tree: unpacked.tree, overlay };
-      return { ...await appliedRoot(root, image, where), tree: unpacked.tree };
+      let unpacked: UnpackedBase | undefined;
+      try {
+        unpacked = await store.get(image, where);
+      } catch (e) {
+        // A store that cannot be written (a read-only or full cache; Node reports a recursive
+        // mkdir on a read-only file system as ENOENT): the base is written into the stage's
+        // directory, as without the store (a layer that cannot be applied fails there again).
+        if (!(e instanceof ReproError) || (e.code !== 'E_IO' && e.code !== 'E_BAD_INPUT')) throw e;
+      }
+      if (unpacked) {
+        const overlay = mountOnTree(root, unpacked.tree);
+        if (overlay) return { applied: unpacked.layers, tree: unpacked.tree, overlay };
+        return { ...await appliedRoot(root, image, where), tree: unpacked.tree };
+      }
     }
   }
   return appliedRoot(root, image, where);

@@ -51,6 +51,23 @@ function readRecord(dir: string, diffIds: readonly string[]): AppliedLayer[] | u
   return ok ? (layers as AppliedLayer[]).map((l) => ({ diffId: l.diffId, size: l.size })) : undefined;
 }
 
+/**
+ * Puts `tmp` at `final`, where something that is not a tree of this store is (a record written by
+ * hand, or a tree half removed): that is set aside under a temporary name first, then removed.
+ */
+async function replace(final: string, tmp: string): Promise<void> {
+  const aside = tempNameFor(final);
+  try {
+    await rename(final, aside);
+    await rename(tmp, final);
+  } catch (e) {
+    throw ioError(e, `cannot put ${final} in the store of unpacked images`);
+  } finally {
+    await rm(aside, { recursive: true, force: true });
+    releasePartial(aside);
+  }
+}
+
 export class UnpackedStore {
   /** `dir`: the cache directory (the store is its `unpacked/`); `version`: the tool's version (part of the key). */
   constructor(readonly dir: string, readonly version: string) {}
@@ -68,8 +85,8 @@ export class UnpackedStore {
       throw ioError(e, `cannot create the store of unpacked images ${parent}`);
     }
     await removeStaleTempsOnce(parent);
-    // A record that does not match (written by hand, or half removed) is replaced.
-    await rm(final, { recursive: true, force: true });
+    // Nothing at `final` is removed before ours is complete: another run may have put it since
+    // the look above, and be using it as an overlay's lower layer.
     const tmp = tempNameFor(final);
     try {
       const applied = await applyLayers(join(tmp, 'tree'), image.layers, where);
@@ -83,8 +100,8 @@ export class UnpackedStore {
       try {
         await rename(tmp, final);
       } catch {
-        // Another run put it meanwhile: theirs is as good.
-        if (!readRecord(final, diffIds)) throw new ReproError('E_IO', `cannot put ${final} in the store of unpacked images`);
+        // Another run put it meanwhile: theirs is as good (and may be in use).
+        if (!readRecord(final, diffIds)) await replace(final, tmp);
       }
       return { tree: join(final, 'tree'), layers };
     } finally {

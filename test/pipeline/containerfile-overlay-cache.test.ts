@@ -1,0 +1,75 @@
+/**
+ * The store of unpacked images where the cache cannot take the tree (a read-only file system, a
+ * full one): the build writes the base into the stage's directory, as without the store, and
+ * gives the same image. Needs root and overlay (the store is only used then); skips otherwise.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildContainerfile } from '../../src/pipeline/containerfile/build.js';
+import { UnpackedStore } from '../../src/pipeline/containerfile/unpacked-store.js';
+import { overlayAvailable } from '../../src/fs/overlay.js';
+import { unmountBelow } from '../../src/fs/mounts.js';
+import { ownerTag } from '../../src/fs/owner.js';
+import { readImage } from '../../src/image/read.js';
+import { openImage } from '../../src/transports/index.js';
+import { parseImageRef } from '../../src/transports/reference.js';
+
+const why = overlayAvailable() ? undefined : 'the store of unpacked images is used as root with overlay only';
+const work = mkdtempSync(join(tmpdir(), 'cf-overlay-cache-'));
+const SDE = 1700000000;
+
+test('a cache that cannot be written: the base is written into the stage, the same image as without the store', async (t) => {
+  if (why) return t.skip(why);
+  const ctx = join(work, 'ctx');
+  mkdirSync(ctx);
+  writeFileSync(join(ctx, 'f'), 'base file\n');
+  writeFileSync(join(ctx, 'g'), 'stage file\n');
+  writeFileSync(join(ctx, 'Base'), 'FROM scratch\nCOPY f /etc/f\n');
+  writeFileSync(join(ctx, 'Containerfile'), 'FROM base\nCOPY g /etc/g\n');
+  await buildContainerfile({ containerfile: join(ctx, 'Base'), compat: 'podman', sourceDateEpoch: SDE, output: `oci:${join(work, 'base')}:t`, compression: 'none' });
+  const cache = join(work, 'ro-cache');
+  mkdirSync(cache);
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', cache]).status !== 0) return t.skip('cannot mount a read-only tmpfs');
+  const digests: string[] = [];
+  for (const unpacked of [undefined, new UnpackedStore(cache, 'test')]) {
+    const r = await buildContainerfile({
+      containerfile: join(ctx, 'Containerfile'), compat: 'podman', sourceDateEpoch: SDE, output: `oci:${join(work, `out-${digests.length}`)}:t`,
+      compression: 'none', baseImages: { base: `oci:${join(work, 'base')}:t` }, ...(unpacked ? { unpacked } : {}),
+    });
+    digests.push(`${r.config.digest} ${r.layers.map((l) => l.diffId).join(' ')}`);
+  }
+  assert.equal(digests[1], digests[0]);
+});
+
+test('two runs filling the store at once: the tree one of them put (and mounts) is not removed by the other', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('applying layers as their owners needs root');
+  const ctx = join(work, 'race-ctx');
+  mkdirSync(ctx);
+  writeFileSync(join(ctx, 'f'), 'base file\n');
+  writeFileSync(join(ctx, 'Containerfile'), 'FROM scratch\nCOPY f /etc/f\n');
+  await buildContainerfile({ containerfile: join(ctx, 'Containerfile'), compat: 'podman', sourceDateEpoch: SDE, output: `oci:${join(work, 'race-base')}:t`, compression: 'none' });
+  const image = await readImage(await openImage(parseImageRef(`oci:${join(work, 'race-base')}:t`, 'base')), 'base');
+  // What killed runs left in the store (temporary names of a process that is gone): the first
+  // run to miss sweeps them, which takes a while; the second fills meanwhile.
+  const parent = join(work, 'race-cache/unpacked');
+  mkdirSync(parent, { recursive: true });
+  const dead = ownerTag().replace(/^[0-9]+/, '4194303');
+  for (let i = 0; i < 3000; i++) mkdirSync(join(parent, `.stale.tmp-${dead}-${i}`));
+  const slow = new UnpackedStore(join(work, 'race-cache'), 'test').get(image, 'slow');
+  const quick = await new UnpackedStore(join(work, 'race-cache'), 'test').get(image, 'quick');
+  // A mark of the tree the quick run put (inode numbers are reused: they cannot tell).
+  const mark = join(quick.tree, '..', 'in-use');
+  writeFileSync(mark, '');
+  await slow;
+  assert.ok(existsSync(mark), 'the tree the quick run put (and would mount) was not removed by the slow run');
+  assert.deepEqual((await slow).tree, quick.tree);
+});
+
+test.after(() => {
+  unmountBelow(work);
+  rmSync(work, { recursive: true, force: true });
+});
