@@ -13,7 +13,8 @@
  * (0.6 s for a 145 MB upper directory here) — the upper directory is scratch, never mounted again.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { superOptions, unmountSync } from './mounts.js';
 
 let available: boolean | undefined;
@@ -28,6 +29,32 @@ export function overlayAvailable(): boolean {
     available = process.getuid?.() === 0 && /\toverlay$/m.test(fs) && spawnSync('mount', ['--version'], { stdio: 'ignore' }).status === 0;
   }
   return available;
+}
+
+let works: boolean | undefined;
+
+/**
+ * `overlayAvailable`, and an overlay mount that can really be made (tried once per process, in
+ * `scratch`): root in a container without the right to mount passes the first test, not this one.
+ */
+export function overlayWorks(scratch: string): boolean {
+  if (works === undefined) {
+    works = false;
+    if (overlayAvailable()) {
+      const dir = join(scratch, 'overlay-probe');
+      try {
+        mkdirSync(join(dir, 'lower'), { recursive: true });
+        mkdirSync(join(dir, 'mount'));
+        works = mountOverlay(join(dir, 'mount'), { lower: [join(dir, 'lower')], upper: join(dir, 'upper'), work: join(dir, 'work') }, { mode: 0o755, uid: 0, gid: 0 });
+        if (works) unmountSync(join(dir, 'mount'));
+      } catch {
+        works = false;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+  return works;
 }
 
 export interface OverlayDirs {

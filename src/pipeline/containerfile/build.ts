@@ -577,8 +577,9 @@ async function writtenLayer(l: StageLayer, sde: number, newPath: () => string): 
  */
 async function imageRoot(root: string, image: ResolvedImage, where: string, store: UnpackedStore | undefined): Promise<{ applied: AppliedLayer[]; tree?: string; overlay?: OverlayRoot }> {
   if (store !== undefined) {
-    const { overlayAvailable } = await import('../../fs/overlay.js');
-    if (overlayAvailable()) {
+    // Tried first: a store filled where no overlay can be mounted would only grow.
+    const { overlayWorks } = await import('../../fs/overlay.js');
+    if (overlayWorks(dirname(root))) {
       let unpacked: UnpackedBase | undefined;
       try {
         unpacked = await store.get(image, where);
