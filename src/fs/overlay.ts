@@ -103,8 +103,3 @@ function turnedOn(options: readonly string[], name: 'index' | 'redirect_dir'): b
     return false;
   }
 }
-
-/** Unmounts what `mountOverlay` mounted (its upper dir then holds the changes as plain files). */
-export function unmountOverlay(target: string): void {
-  unmountSync(target);
-}

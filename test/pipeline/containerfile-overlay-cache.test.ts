@@ -73,3 +73,37 @@ test.after(() => {
   unmountBelow(work);
   rmSync(work, { recursive: true, force: true });
 });
+
+test('a base whose config claims the diff_ids of a stored image, with other layers: refused, not a layer that is not its diff_id', async (t) => {
+  if (why) return t.skip(why);
+  const { createHash } = await import('node:crypto');
+  const { readFileSync } = await import('node:fs');
+  const ctx = join(work, 'claim-ctx');
+  mkdirSync(ctx);
+  writeFileSync(join(ctx, 'a'), 'honest\n');
+  writeFileSync(join(ctx, 'b'), 'other bytes\n');
+  writeFileSync(join(ctx, 'A'), 'FROM scratch\nCOPY a /etc/f\n');
+  writeFileSync(join(ctx, 'B'), 'FROM scratch\nCOPY b /etc/f\n');
+  writeFileSync(join(ctx, 'Containerfile'), 'FROM base\nLABEL x=y\n');
+  for (const n of ['A', 'B']) await buildContainerfile({ containerfile: join(ctx, n), compat: 'podman', sourceDateEpoch: SDE, output: `oci:${join(work, `claim-${n}`)}:t`, compression: 'none' });
+  // B's layers under A's config (A's diff_ids): a manifest of B's pointing at A's config blob.
+  const blob = (dir: string, d: string): Buffer => readFileSync(join(dir, 'blobs/sha256', d.slice(7)));
+  const [a, b] = ['A', 'B'].map((n) => join(work, `claim-${n}`)) as [string, string];
+  const indexB = JSON.parse(readFileSync(join(b, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; size: number }> };
+  const manifestA = JSON.parse(blob(a, (JSON.parse(readFileSync(join(a, 'index.json'), 'utf8')) as typeof indexB).manifests[0]!.digest).toString()) as { config: { digest: string } };
+  const manifestB = JSON.parse(blob(b, indexB.manifests[0]!.digest).toString()) as { config: unknown };
+  writeFileSync(join(b, 'blobs/sha256', manifestA.config.digest.slice(7)), blob(a, manifestA.config.digest));
+  const lying = Buffer.from(JSON.stringify({ ...manifestB, config: manifestA.config }));
+  const lyingDigest = `sha256:${createHash('sha256').update(lying).digest('hex')}`;
+  writeFileSync(join(b, 'blobs/sha256', lyingDigest.slice(7)), lying);
+  writeFileSync(join(b, 'index.json'), JSON.stringify({ ...indexB, manifests: [{ ...indexB.manifests[0], digest: lyingDigest, size: lying.length }] }));
+  const store = new UnpackedStore(join(work, 'claim-cache'), 'test');
+  const build = (base: string, n: number): Promise<unknown> => buildContainerfile({
+    containerfile: join(ctx, 'Containerfile'), compat: 'podman', sourceDateEpoch: SDE, output: `oci:${join(work, `claim-out-${n}`)}:t`,
+    compression: 'none', baseImages: { base: `oci:${base}:t` }, unpacked: store,
+  });
+  await build(a, 0);
+  await assert.rejects(build(b, 1), (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'E_DIGEST_MISMATCH'
+    && /layer 1 .*: the layer is sha256:[0-9a-f]{64} \(\d+ bytes\) uncompressed, but the base image's config says sha256:/.test(e.message));
+  assert.ok(!existsSync(join(work, 'claim-out-1')), 'no image written');
+});

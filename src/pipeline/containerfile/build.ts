@@ -37,7 +37,7 @@ import { parseContainerfile } from './parse.js';
 import { podmanImage, type ContainerfileBuildResult, type PodmanImage } from './podman-image.js';
 import { resolveContainerfile } from './resolve.js';
 import { runInRootfs } from './runc.js';
-import { measure, writeScratch } from './scratch-file.js';
+import { measure } from './scratch-file.js';
 import { SubtreeLink, applyLayers, resolveUser, subtreeFilter, type AppliedLayer, type EntryLayer } from './stage.js';
 import { mountOnTree, releaseForMove, type OverlayRoot } from './overlay-root.js';
 import type { UnpackedBase, UnpackedStore } from './unpacked-store.js';
@@ -564,8 +564,13 @@ async function writtenLayer(l: StageLayer, sde: number, newPath: () => string): 
       return l.written ??= commitLayer(liveItems(l), sde, newPath());
     case 'base':
       return l.written ??= (async () => {
+        // Checked as it is written: the diff_id may come from the store of unpacked images (the
+        // config's claim, checked when the store was filled from an image with that claim).
         const path = newPath();
-        await writeScratch(path, l.reader.uncompressed());
+        const m = await measure(l.reader.uncompressed(), path);
+        if (m.digest !== l.diffId || m.size !== l.size) {
+          throw new ReproError('E_DIGEST_MISMATCH', `${l.reader.where}: the layer is ${m.digest} (${m.size} bytes) uncompressed, but the base image's config says ${l.diffId}`);
+        }
         return { diffId: l.diffId, size: l.size, path };
       })();
   }

@@ -13,8 +13,9 @@
  */
 import { chmodSync, copyFileSync, lstatSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { mountOverlay, unmountOverlay } from '../../fs/overlay.js';
-import { ioError } from '../../model/errors.js';
+import { mountOverlay } from '../../fs/overlay.js';
+import { unmountSync } from '../../fs/mounts.js';
+import { ReproError, ioError } from '../../model/errors.js';
 
 export interface OverlayRoot {
   /** The mount point (the stage's root). */
@@ -70,7 +71,8 @@ export function releaseForMove(o: OverlayRoot, paths: Iterable<string>, aside: s
     }
     from.set(p, copy);
   }
-  unmountOverlay(o.root);
+  // Moving out of an upper directory that is still mounted would be undefined behaviour.
+  if (!unmountSync(o.root)) throw new ReproError('E_IO', `cannot unmount the stage directory ${o.root}`);
   o.mounted = false;
   return from;
 }
