@@ -12,7 +12,7 @@
  * Reaching 2 means the published image is, byte for byte, what the inputs give, compressed.
  */
 import { createHash } from 'node:crypto';
-import { gunzipDigestOnThread } from '../archive/gunzip-thread.js';
+import { strictGunzip } from '../archive/gzip-strict.js';
 import type { ResolvedImage } from '../image/read.js';
 import type { Descriptor } from '../model/descriptor.js';
 import { ReproError } from '../model/errors.js';
@@ -47,11 +47,11 @@ export type ManifestWithLayers = (layers: ReadonlyArray<Pick<Descriptor, 'mediaT
 async function decompressedDigest(image: ResolvedImage, i: number): Promise<string> {
   const layer = image.layers[i]!;
   const d = layer.descriptor!;
-  // gzip: inflated on a thread of its own, so that the rebuild's synchronous stretches on this one
-  // do not hold it up.
-  if (layerCompression(d.mediaType) === 'gzip') return gunzipDigestOnThread(layer.compressed(), layer.where);
   const hash = createHash('sha256');
-  for await (const c of layer.uncompressed()) hash.update(c);
+  const stream = layerCompression(d.mediaType) === 'gzip'
+    ? strictGunzip(layer.compressed(), layer.where)
+    : layer.uncompressed();
+  for await (const c of stream) hash.update(c);
   return `sha256:${hash.digest('hex')}`;
 }
 

@@ -47,18 +47,3 @@ test('what Node would accept and a proof must not', async () => {
     await assert.rejects(read(buf), (e: Error & { code?: string }) => e.code === 'E_BAD_INPUT' && /^blob: not one plain gzip member: /.test(e.message) && re.test(e.message), name);
   }
 });
-
-test('on its own thread: the same digest, the same refusals, and a failing source is the error', async () => {
-  const { gunzipDigestOnThread } = await import('../../src/archive/gunzip-thread.js');
-  const { createHash } = await import('node:crypto');
-  // Chunks that share one pooled buffer, as a socket's may: each is copied before it moves.
-  const pooled = (buf: Buffer, step = 65536) => (async function* () { for (let i = 0; i < buf.length; i += step) yield buf.subarray(i, i + step); })();
-  assert.equal(await gunzipDigestOnThread(pooled(gz), 'blob'), `sha256:${createHash('sha256').update(data).digest('hex')}`);
-  // Far more than the bytes it keeps in flight (32 MiB), compressed well: the sender waits.
-  const big = Buffer.alloc(200 << 20, 7);
-  assert.equal(await gunzipDigestOnThread(pooled(gzipSync(big), 1 << 20), 'big'), `sha256:${createHash('sha256').update(big).digest('hex')}`);
-  await assert.rejects(gunzipDigestOnThread(pooled(Buffer.concat([gz, Buffer.from('x')])), 'blob'),
-    (e: Error & { code?: string }) => e.code === 'E_BAD_INPUT' && /^blob: not one plain gzip member: 1 bytes after its trailer/.test(e.message));
-  const failing = (async function* () { yield gz.subarray(0, 1000); throw Object.assign(new Error('blob: sha256 mismatch'), { code: 'E_DIGEST_MISMATCH' }); })();
-  await assert.rejects(gunzipDigestOnThread(failing, 'blob'), /sha256 mismatch/);
-});
