@@ -12,28 +12,18 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileSource } from '../../src/image/file-source.js';
-import { layerReader } from '../../src/image/layer.js';
 import { naiveChanges } from '../../src/pipeline/containerfile/changes.js';
-import { changeItems, itemEntries, layerTar, type LayerItem } from '../../src/pipeline/containerfile/layer-tar.js';
+import { changeItems, itemEntries, type LayerItem } from '../../src/pipeline/containerfile/layer-tar.js';
 import { applyLayers, subtreeFilter, type EntryLayer } from '../../src/pipeline/containerfile/stage.js';
 import { walkTree, type FsNode } from '../../src/pipeline/containerfile/tree.js';
 import { xattrReader } from '../../src/sources/rootfs/xattrs.js';
 import { makeTar } from '../helpers/tar-maker.js';
 
+import { tarLayer, writeTar } from '../helpers/layer-files.js';
+
 const SDE = 1700000000;
 const isRoot = process.getuid?.() === 0;
 
-async function writeTar(items: LayerItem[], path: string): Promise<void> {
-  const { writeFile } = await import('node:fs/promises');
-  const chunks: Buffer[] = [];
-  for await (const c of layerTar(items, SDE, path)) chunks.push(c);
-  await writeFile(path, Buffer.concat(chunks));
-}
-
-function tarLayer(path: string, n: number): ReturnType<typeof layerReader> {
-  return layerReader(() => fileSource(path), { number: n, where: `layer ${n}`, compression: 'none' });
-}
 
 /** What a tree is, without where it is (abs) or which inode numbers it got (hard links as groups). */
 function shape(nodes: FsNode[]): unknown[] {
@@ -79,7 +69,7 @@ test('a live last layer applies as its tar does (and moved out of its directory,
 
     // Layer 1 (a whole tree, as a tar), then changes to it (layer 2, as a tar and as live items).
     const first = walkTree(live, xattrs);
-    await writeTar(first.map((node) => ({ node })), join(work, 'layer1.tar'));
+    await writeTar(first.map((node) => ({ node })), join(work, 'layer1.tar'), SDE);
     rmSync(join(live, 'etc/gone'));
     writeFileSync(join(live, 'etc/hostname'), 'new content\n');
     writeFileSync(join(live, 'etc/deep/er/added'), 'added\n');
@@ -91,7 +81,7 @@ test('a live last layer applies as its tar does (and moved out of its directory,
     setAttributeSync(join(live, 'etc/new-attrs'), 'user.overlay.impure', Buffer.from('y'));
     const items = changeItems(naiveChanges(first, walkTree(live, xattrs)));
     assert.ok(items.some((i) => 'whiteout' in i), 'the changes include a whiteout');
-    await writeTar(items, join(work, 'layer2.tar'));
+    await writeTar(items, join(work, 'layer2.tar'), SDE);
 
     const viaTar = join(work, 'via-tar');
     await applyLayers(viaTar, [tarLayer(join(work, 'layer1.tar'), 1), tarLayer(join(work, 'layer2.tar'), 2)], 'tar');

@@ -13,29 +13,19 @@ import { chmodSync, closeSync, constants, existsSync, lchownSync, linkSync, luti
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileSource } from '../../src/image/file-source.js';
-import { layerReader } from '../../src/image/layer.js';
 import { naiveChanges } from '../../src/pipeline/containerfile/changes.js';
-import { changeItems, itemEntries, layerTar, type LayerItem } from '../../src/pipeline/containerfile/layer-tar.js';
+import { changeItems, itemEntries, type LayerItem } from '../../src/pipeline/containerfile/layer-tar.js';
 import { applyLayers, type EntryLayer } from '../../src/pipeline/containerfile/stage.js';
 import { walkTree, type FsNode } from '../../src/pipeline/containerfile/tree.js';
 import { xattrReader, type XattrReader } from '../../src/sources/rootfs/xattrs.js';
 import { CAP_NET_BIND_SERVICE } from '../helpers/fixtures.js';
 
+import { tarLayer, writeTar } from '../helpers/layer-files.js';
+
 const SDE = 1700000000;
 const isRoot = process.getuid?.() === 0;
 type Xattr = typeof import('fs-xattr');
 
-async function writeTar(items: LayerItem[], path: string): Promise<void> {
-  const { writeFile } = await import('node:fs/promises');
-  const chunks: Buffer[] = [];
-  for await (const c of layerTar(items, SDE, path)) chunks.push(c);
-  await writeFile(path, Buffer.concat(chunks));
-}
-
-function tarLayer(path: string, n: number): ReturnType<typeof layerReader> {
-  return layerReader(() => fileSource(path), { number: n, where: `layer ${n}`, compression: 'none' });
-}
 
 /** A symlink's own attributes (fs-xattr follows links; an O_PATH fd does not). */
 function linkAttrs(x: Xattr, abs: string): string[] {
@@ -161,12 +151,12 @@ test('a new directory moved whole gives the tree the entry-by-entry move (and th
     for (const live of lives) {
       before(live);
       const first = walkTree(live, reader);
-      if (live === lives[0]) await writeTar(first.map((node) => ({ node })), join(work, 'layer1.tar'));
+      if (live === lives[0]) await writeTar(first.map((node) => ({ node })), join(work, 'layer1.tar'), SDE);
       await step(live, x);
       items.push(changeItems(naiveChanges(first, walkTree(live, reader))));
     }
     assert.ok(items[0]!.some((i) => 'whiteout' in i), 'the layer has a whiteout');
-    await writeTar(items[0]!, join(work, 'layer2.tar'));
+    await writeTar(items[0]!, join(work, 'layer2.tar'), SDE);
 
     const viaTar = join(work, 'via-tar');
     await applyLayers(viaTar, [tarLayer(join(work, 'layer1.tar'), 1), tarLayer(join(work, 'layer2.tar'), 2)], 'tar');
