@@ -23,23 +23,24 @@ export function mountPoints(mountinfo: string): string[] {
   return out;
 }
 
-/** The mount points at or below `dir`, deepest first (the order they can be unmounted in). */
-export function mountsBelow(dir: string, mountinfo?: string): string[] {
-  let text = mountinfo;
-  if (text === undefined) {
-    try {
-      text = readFileSync('/proc/self/mountinfo', 'utf8');
-    } catch {
-      return [];
-    }
+/** This process's mountinfo ('' where there is no /proc). */
+function ownMountinfo(): string {
+  try {
+    return readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return '';
   }
+}
+
+/** The mount points at or below `dir`, deepest first (the order they can be unmounted in). */
+export function mountsBelow(dir: string, mountinfo: string = ownMountinfo()): string[] {
   // mount(8) canonicalises its target, and mountinfo names mounts by their real path: a directory
   // reached through a symlink (a TMPDIR or --tmp-dir that is one) is looked for by both names.
   const dirs = new Set([dir]);
   try {
     dirs.add(realpathSync(dir));
   } catch { /* gone: its own name only */ }
-  const found = mountPoints(text).filter((m) => [...dirs].some((d) => m === d || m.startsWith(d + sep)));
+  const found = mountPoints(mountinfo).filter((m) => [...dirs].some((d) => m === d || m.startsWith(d + sep)));
   return [...new Set(found)].sort((a, b) => b.length - a.length || (a < b ? 1 : a > b ? -1 : 0));
 }
 
@@ -47,21 +48,13 @@ export function mountsBelow(dir: string, mountinfo?: string): string[] {
  * The super block options of what is mounted at `target` (the last mount there: the one in view),
  * from mountinfo (the fields after ` - `: type, source, options); undefined when nothing is.
  */
-export function superOptions(target: string, mountinfo?: string): string[] | undefined {
-  let text = mountinfo;
-  if (text === undefined) {
-    try {
-      text = readFileSync('/proc/self/mountinfo', 'utf8');
-    } catch {
-      return undefined;
-    }
-  }
+export function superOptions(target: string, mountinfo: string = ownMountinfo()): string[] | undefined {
   let real = target;
   try {
     real = realpathSync(target);
   } catch { /* its own name */ }
   let found: string[] | undefined;
-  for (const line of text.split('\n')) {
+  for (const line of mountinfo.split('\n')) {
     const f = line.split(' ');
     if (f.length <= 4 || unescapeMountPath(f[4]!) !== real) continue;
     const after = line.split(' - ')[1]?.split(' ');

@@ -152,8 +152,7 @@ export async function removeStaleRunDirs(base: string): Promise<string[]> {
     if (!m) continue;
     const dir = join(base, name);
     if (madeRunDirs.has(dir) || runDirAlive(dir, m)) continue;
-    unmountBelow(dir);
-    await rm(dir, { recursive: true, force: true }).catch(() => {});
+    await removeScratchDir(dir).catch(() => {});
     removed.push(name);
   }
   return removed;

@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildContainerfile } from '../../src/pipeline/containerfile/build.js';
@@ -22,14 +23,17 @@ const why = overlayAvailable() ? undefined : 'the store of unpacked images is us
 const work = mkdtempSync(join(tmpdir(), 'cf-overlay-cache-'));
 const SDE = 1700000000;
 
+/** A context directory `name` in the work dir with these files (Containerfiles among them). */
+function context(name: string, files: Record<string, string>): string {
+  const dir = join(work, name);
+  mkdirSync(dir);
+  for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
+  return dir;
+}
+
 test('a cache that cannot be written: the base is written into the stage, the same image as without the store', async (t) => {
   if (why) return t.skip(why);
-  const ctx = join(work, 'ctx');
-  mkdirSync(ctx);
-  writeFileSync(join(ctx, 'f'), 'base file\n');
-  writeFileSync(join(ctx, 'g'), 'stage file\n');
-  writeFileSync(join(ctx, 'Base'), 'FROM scratch\nCOPY f /etc/f\n');
-  writeFileSync(join(ctx, 'Containerfile'), 'FROM base\nCOPY g /etc/g\n');
+  const ctx = context('ctx', { f: 'base file\n', g: 'stage file\n', Base: 'FROM scratch\nCOPY f /etc/f\n', Containerfile: 'FROM base\nCOPY g /etc/g\n' });
   await buildContainerfile({ containerfile: join(ctx, 'Base'), compat: 'podman', sourceDateEpoch: SDE, output: `oci:${join(work, 'base')}:t`, compression: 'none' });
   const cache = join(work, 'ro-cache');
   mkdirSync(cache);
@@ -47,10 +51,7 @@ test('a cache that cannot be written: the base is written into the stage, the sa
 
 test('two runs filling the store at once: the tree one of them put (and mounts) is not removed by the other', async (t) => {
   if (process.getuid?.() !== 0) return t.skip('applying layers as their owners needs root');
-  const ctx = join(work, 'race-ctx');
-  mkdirSync(ctx);
-  writeFileSync(join(ctx, 'f'), 'base file\n');
-  writeFileSync(join(ctx, 'Containerfile'), 'FROM scratch\nCOPY f /etc/f\n');
+  const ctx = context('race-ctx', { f: 'base file\n', Containerfile: 'FROM scratch\nCOPY f /etc/f\n' });
   await buildContainerfile({ containerfile: join(ctx, 'Containerfile'), compat: 'podman', sourceDateEpoch: SDE, output: `oci:${join(work, 'race-base')}:t`, compression: 'none' });
   const image = await readImage(await openImage(parseImageRef(`oci:${join(work, 'race-base')}:t`, 'base')), 'base');
   // What killed runs left in the store (temporary names of a process that is gone): the first
@@ -76,15 +77,9 @@ test.after(() => {
 
 test('a base whose config claims the diff_ids of a stored image, with other layers: refused, not a layer that is not its diff_id', async (t) => {
   if (why) return t.skip(why);
-  const { createHash } = await import('node:crypto');
-  const { readFileSync } = await import('node:fs');
-  const ctx = join(work, 'claim-ctx');
-  mkdirSync(ctx);
-  writeFileSync(join(ctx, 'a'), 'honest\n');
-  writeFileSync(join(ctx, 'b'), 'other bytes\n');
-  writeFileSync(join(ctx, 'A'), 'FROM scratch\nCOPY a /etc/f\n');
-  writeFileSync(join(ctx, 'B'), 'FROM scratch\nCOPY b /etc/f\n');
-  writeFileSync(join(ctx, 'Containerfile'), 'FROM base\nLABEL x=y\n');
+  const ctx = context('claim-ctx', {
+    a: 'honest\n', b: 'other bytes\n', A: 'FROM scratch\nCOPY a /etc/f\n', B: 'FROM scratch\nCOPY b /etc/f\n', Containerfile: 'FROM base\nLABEL x=y\n',
+  });
   for (const n of ['A', 'B']) await buildContainerfile({ containerfile: join(ctx, n), compat: 'podman', sourceDateEpoch: SDE, output: `oci:${join(work, `claim-${n}`)}:t`, compression: 'none' });
   // B's layers under A's config (A's diff_ids): a manifest of B's pointing at A's config blob.
   const blob = (dir: string, d: string): Buffer => readFileSync(join(dir, 'blobs/sha256', d.slice(7)));

@@ -30,7 +30,7 @@ import { parseImageRef, type ImageRef } from '../../transports/reference.js';
 import type { RegistryOptions } from '../../transports/registry/client.js';
 import { applyInstruction, BUILDAH_VERSIONS, createdBy, type BuildahVersion, type HistoryItem, type RuntimeConfig } from './buildah.js';
 import { naiveChanges } from './changes.js';
-import { droppedXattrs, entryOfMember, putEntries, type PutEntry } from './copier.js';
+import { entryOfMember, putEntries, type PutEntry } from './copier.js';
 import { movableDirs } from './subtree-move.js';
 import { changeItems, itemEntries, layerTar, type LayerItem } from './layer-tar.js';
 import { parseContainerfile } from './parse.js';
@@ -39,6 +39,7 @@ import { resolveContainerfile } from './resolve.js';
 import { runInRootfs } from './runc.js';
 import { measure } from './scratch-file.js';
 import { SubtreeLink, applyLayers, resolveUser, subtreeFilter, type AppliedLayer, type EntryLayer } from './stage.js';
+import { overlayWorks } from '../../fs/overlay.js';
 import { mountOnTree, releaseForMove, type OverlayRoot } from './overlay-root.js';
 import type { UnpackedBase, UnpackedStore } from './unpacked-store.js';
 import { layerReader, type LayerReader } from '../../image/layer.js';
@@ -115,7 +116,7 @@ export interface BuiltLayer {
 type StageLayer =
   | { kind: 'file'; layer: BuiltLayer }
   | { kind: 'base'; diffId: Digest; size: number; reader: LayerReader; local: boolean; written?: Promise<BuiltLayer> }
-  | { kind: 'live'; items: LayerItem[]; stage: number; dir: string; lower: string[]; written?: Promise<BuiltLayer>; measured?: Promise<{ diffId: Digest; size: number }>; movedOut?: boolean };
+  | { kind: 'live'; items: LayerItem[]; stage: number; lower: string[]; written?: Promise<BuiltLayer>; measured?: Promise<{ diffId: Digest; size: number }>; movedOut?: boolean };
 
 /** A `compat: 'repro-image'` build: what `build --rootfs` reports. */
 export type CanonicalContainerfileResult = BuildResult & { compat: 'repro-image' };
@@ -174,8 +175,7 @@ function* treeEntries(src: string, destRel: string, fields: CopyFields, chown: {
   const reader = xattrsSync;
   if (!st.isDirectory()) {
     const node = walkOne(src, reader);
-    const drop = move ? droppedXattrs(node.xattrs) : undefined;
-    yield { path: destRel, kind: 'file', ...meta(node), ...(node.xattrs ? { xattrs: node.xattrs } : {}), copyFrom: src, ...(move ? { move } : {}), ...(drop ? { dropXattrs: drop } : {}) };
+    yield { path: destRel, kind: 'file', ...meta(node), ...(node.xattrs ? { xattrs: node.xattrs } : {}), copyFrom: src, ...(move ? { move } : {}) };
     return;
   }
   const first = new Map<string, string>();
@@ -184,16 +184,12 @@ function* treeEntries(src: string, destRel: string, fields: CopyFields, chown: {
   const whole = move ? movableDirs(nodes, { xattrs: reader }) : new Set<string>();
   for (const n of nodes) {
     const path = destRel === '' ? n.path : `${destRel}/${n.path}`;
-    const x: Pick<PutEntry, 'xattrs' | 'dropXattrs' | 'moveFrom'> = n.xattrs ? { xattrs: n.xattrs } : {};
-    if (move) {
-      const drop = droppedXattrs(n.xattrs);
-      if (drop) x.dropXattrs = drop;
-      if (whole.has(n.path)) x.moveFrom = n.abs;
-    }
+    const x: Pick<PutEntry, 'xattrs' | 'moveFrom'> = n.xattrs ? { xattrs: n.xattrs } : {};
+    if (move && whole.has(n.path)) x.moveFrom = n.abs;
     if (n.kind === 'file' && n.inode !== undefined) {
       const f = first.get(n.inode);
       if (f !== undefined) {
-        yield { path, kind: 'hardlink', ...meta(n), linkname: f, ...(x.dropXattrs ? { dropXattrs: x.dropXattrs } : {}) };
+        yield { path, kind: 'hardlink', ...meta(n), linkname: f };
         continue;
       }
       first.set(n.inode, path);
@@ -427,7 +423,7 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
           const items: LayerItem[] = hasParentLayer ? changeItems(naiveChanges(before, after)) : after.map((node) => ({ node }));
           if (items.length === 0) state.layers.push({ kind: 'file', layer: await emptyLayer(newLayerPath()) });
           // A stage's last layer stays in its directory unless podman's bytes of it are an output.
-          else if (insIndex === lastChange && (stage.index !== resolved.plan.target || mode.targetLive)) state.layers.push({ kind: 'live', items, stage: stage.index, dir: liveDir(state), lower: before.map((n) => n.path) });
+          else if (insIndex === lastChange && (stage.index !== resolved.plan.target || mode.targetLive)) state.layers.push({ kind: 'live', items, stage: stage.index, lower: before.map((n) => n.path) });
           else state.layers.push({ kind: 'file', layer: await commitLayer(items, sde, newLayerPath()) });
           hasParentLayer = true;
           entry.created_by = createdBy(ins, ctx, summary);
@@ -583,7 +579,6 @@ async function writtenLayer(l: StageLayer, sde: number, newPath: () => string): 
 async function imageRoot(root: string, image: ResolvedImage, where: string, store: UnpackedStore | undefined): Promise<{ applied: AppliedLayer[]; tree?: string; overlay?: OverlayRoot }> {
   if (store !== undefined) {
     // Tried first: a store filled where no overlay can be mounted would only grow.
-    const { overlayWorks } = await import('../../fs/overlay.js');
     if (overlayWorks(dirname(root))) {
       let unpacked: UnpackedBase | undefined;
       try {
@@ -606,15 +601,6 @@ async function imageRoot(root: string, image: ResolvedImage, where: string, stor
 
 async function appliedRoot(root: string, image: ResolvedImage, where: string): Promise<{ applied: AppliedLayer[] }> {
   return { applied: (await applyLayers(root, image.layers, where)).map((a) => a!) };
-}
-
-/**
- * The directory a stage's live files are in once its last step is committed: where its last
- * layer's files are read, or moved, from (a root on an overlay: the mount, until the files are
- * moved out of its upper directory, see `materialise`).
- */
-function liveDir(state: StageState): string {
-  return state.root;
 }
 
 /**
@@ -647,9 +633,10 @@ async function materialise(state: StageState, root: string, where: string, p: { 
         entries: () => {
           // Decided when the layer is applied (a hard link in an earlier layer that leads out of
           // the subtree stops the materialisation before, and the caller applies everything).
-          if (!move) return itemEntries(items, p.sde, { from: l.dir, keep, xattrs: xattrsSync });
+          // The files are where they were walked (each node's abs), until they are moved.
+          if (!move) return itemEntries(items, p.sde);
           l.movedOut = true;
-          if (!state.overlay?.mounted) return itemEntries(items, p.sde, { from: l.dir, move, keep, xattrs: xattrsSync });
+          if (!state.overlay?.mounted) return itemEntries(items, p.sde, { move, keep, xattrs: xattrsSync });
           // From an overlay root, the files are moved out of its upper directory once it is
           // unmounted (those it does not hold whole, out of where they were copied aside).
           const placed = releaseForMove(state.overlay, movedFiles(itemEntries(items, p.sde, true)), `${state.root}.aside`);

@@ -53,12 +53,6 @@ export interface PutEntry {
    * are found in place: each only gets its attributes as the entry would set them.
    */
   moveFrom?: string;
-  /**
-   * Attributes the inode has that no layer keeps and an apply never writes (trusted.*,
-   * user.overlay.*): removed when the inode is reused (moved, or found in place), so it ends as a
-   * new one would.
-   */
-  dropXattrs?: string[];
 }
 
 export interface PutOptions {
@@ -91,15 +85,14 @@ export function keptXattr(name: string): boolean {
 }
 
 /**
- * The attributes of an inode that is reused (moved) that a new one would not have: those an apply
- * never writes and a move must remove. (security.* and system.* ones other than those a layer
- * keeps are host policy, an LSM's label or an ACL, which a new inode gets from the host too: they
- * are left alone, and a directory that has them is not moved whole.)
+ * An attribute of an inode that is reused (moved, or found in place below a directory moved
+ * whole) that a new one would not have: one an apply never writes (trusted.*, user.overlay.*),
+ * which the reuse removes. (security.* and system.* ones other than those a layer keeps are host
+ * policy, an LSM's label or an ACL, which a new inode gets from the host too: they are left
+ * alone, and a directory that has them is not moved whole.)
  */
-export function droppedXattrs(xattrs: ReadonlyMap<string, Buffer> | undefined): string[] | undefined {
-  if (!xattrs) return undefined;
-  const out = [...xattrs.keys()].filter((k) => !keptXattr(k) && (k.startsWith('trusted.') || k.startsWith('user.')));
-  return out.length > 0 ? out : undefined;
+export function droppedXattr(name: string): boolean {
+  return !keptXattr(name) && (name.startsWith('trusted.') || name.startsWith('user.'));
 }
 
 type XattrLib = typeof import('fs-xattr');
@@ -140,19 +133,13 @@ function mknod(abs: string, type: 'c' | 'b' | 'p', major: number, minor: number,
   if (r.status !== 0) throw new ReproError('E_IO', `${where}: cannot make ${abs}: ${(r.stderr || r.error?.message || '').trim()}`);
 }
 
-function dropXattrs(xattr: XattrLib, abs: string, names: readonly string[] | undefined): void {
-  // What the inode has now counts too: one moved out of an overlay's upper directory carries the
-  // overlay's own (trusted.overlay.*), which a walk through the mount never showed.
-  const all = new Set(names ?? []);
-  for (const k of xattr.listAttributesSync(abs)) if (!keptXattr(k) && (k.startsWith('trusted.') || k.startsWith('user.'))) all.add(k);
-  for (const k of all) {
-    try {
-      xattr.removeAttributeSync(abs, k);
-    } catch (err) {
-      // Gone already: a later name of an inode whose first name dropped it.
-      if ((err as NodeJS.ErrnoException).code !== 'ENODATA') throw err;
-    }
-  }
+/**
+ * Removes what a reused inode has and a new one would not (`droppedXattr`), read from the inode
+ * itself, not from a walk: one moved out of an overlay's upper directory carries the overlay's own
+ * (trusted.overlay.*), which a walk through the mount never showed.
+ */
+function dropXattrs(xattr: XattrLib, abs: string): void {
+  for (const k of xattr.listAttributesSync(abs)) if (droppedXattr(k)) xattr.removeAttributeSync(abs, k);
 }
 
 const KIND_OF_STAT: Array<[PutEntry['kind'], (st: ReturnType<typeof lstatSync>) => boolean]> = [
@@ -171,7 +158,7 @@ function placeInPlace(xattr: XattrLib, root: string, e: PutEntry, abs: string, s
     if (!target || target.ino !== st.ino || target.dev !== st.dev) throw new Error(`internal: ${opts.where}: ${e.path} is not the hard link to ${e.linkname} it should be`);
   }
   const mtime = opts.storageTimes && e.mtime < 0 ? 0 : e.mtime;
-  if (e.kind !== 'symlink') dropXattrs(xattr, abs, e.dropXattrs);
+  if (e.kind !== 'symlink') dropXattrs(xattr, abs);
   lchownSync(abs, e.uid, e.gid);
   if (e.kind !== 'symlink') {
     chmodSync(abs, e.mode);
@@ -247,7 +234,7 @@ export async function putEntries(root: string, entries: AsyncIterable<PutEntry> 
           if (e.copyFrom !== undefined) {
             if (e.move) {
               moveFile(e.copyFrom, abs);
-              dropXattrs(xattr, abs, e.dropXattrs);
+              dropXattrs(xattr, abs);
             } else copyFileSync(e.copyFrom, abs, constants.COPYFILE_EXCL);
             break;
           }

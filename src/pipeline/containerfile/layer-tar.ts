@@ -13,7 +13,7 @@ import { goLayerStream } from '../../archive/go-tar-layer.js';
 import type { Change } from './changes.js';
 import { join } from 'node:path';
 import type { XattrReader } from '../../sources/rootfs/xattrs.js';
-import { droppedXattrs, keptXattr, type PutEntry } from './copier.js';
+import { keptXattr, type PutEntry } from './copier.js';
 import { movableDirs } from './subtree-move.js';
 import { fileBody, type FsNode } from './tree.js';
 
@@ -138,11 +138,7 @@ export function* itemEntries(items: readonly LayerItem[], sourceDateEpoch: numbe
       path: n.path, kind: n.kind, mode: n.mode, uid: n.uid, gid: n.gid, mtime: Math.min(n.mtimeSec, sourceDateEpoch),
       ...(t.xattrs.size > 0 ? { xattrs: t.xattrs } : {}),
     };
-    if (move) {
-      const drop = droppedXattrs(n.xattrs);
-      if (drop) e.dropXattrs = drop;
-      if (n.kind === 'dir' && whole.has(n.path)) e.moveFrom = at(n);
-    }
+    if (move && n.kind === 'dir' && whole.has(n.path)) e.moveFrom = at(n);
     if (n.kind === 'symlink') e.linkname = n.linkTarget ?? '';
     if (n.kind === 'char' || n.kind === 'block') Object.assign(e, { devmajor: n.devmajor, devminor: n.devminor });
     if (t.linkTo !== undefined) yield { ...e, kind: 'hardlink', linkname: t.linkTo };

@@ -16,7 +16,7 @@
 import { closeSync, constants, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { XattrReader } from '../../sources/rootfs/xattrs.js';
-import { droppedXattrs, keptXattr } from './copier.js';
+import { droppedXattr, keptXattr } from './copier.js';
 import type { FsNode } from './tree.js';
 
 /** O_PATH (Linux): an fd naming a symlink itself, through which its own attributes are read. */
@@ -45,9 +45,7 @@ function linkXattrs(abs: string, reader: XattrReader): Map<string, Buffer> | 'no
 }
 
 function freshLike(n: FsNode): boolean {
-  if (!n.xattrs) return true;
-  const dropped = new Set(droppedXattrs(n.xattrs));
-  return [...n.xattrs.keys()].every((k) => keptXattr(k) || dropped.has(k));
+  return [...(n.xattrs?.keys() ?? [])].every((k) => keptXattr(k) || droppedXattr(k));
 }
 
 export interface MovableOptions {
