@@ -11,8 +11,10 @@
 //   ours    repro-image verify --containerfile Containerfile --compat podman --against docker://REG/…
 //           (rebuild: stages, RUN under runc, layers; fetch the published manifest, config and layers;
 //           prove the content and the digest); the base image's tree comes from the store of
-//           unpacked images (filled by one untimed run first, as podman's setup build fills its store)
-//   ours, no store   the same with --no-unpacked-cache (the base's files written in each run)
+//           unpacked images (filled by one untimed run first, as podman's setup build fills its store),
+//           the stage trees are in a scratch tmpfs (--scratch memory, the default)
+//   ours, on disk    the same with --scratch disk (the stage trees in the temp dir)
+//   ours, neither    the same with --scratch disk --no-unpacked-cache (the base's files written in each run)
 //   podman  REPRO.md: podman build --no-cache --source-date-epoch … --rewrite-timestamp, then
 //           podman pull of the published image, then podman inspect --format {{.Digest}} of both
 // Both start from the Debian base image already at hand (ours: an oci: layout we built; podman: its
@@ -82,12 +84,13 @@ try {
 
   const verify = ['verify', '--containerfile', join(arch, 'Containerfile'), '--compat', 'podman', '--against', `docker://${published}`, '--tls-verify=false', '--from-image', `${GT_BASE_IMAGE}=${ourBase}`];
   timed('node', [CLI, ...verify], ourEnv);
-  const rows = { ours: [], plain: [], podman: [] };
+  const rows = { ours: [], disk: [], plain: [], podman: [] };
+  const extra = { ours: [], disk: ['--scratch', 'disk'], plain: ['--scratch', 'disk', '--no-unpacked-cache'] };
   for (let i = 0; i < RUNS; i++) {
-    const order = i % 2 === 0 ? ['ours', 'plain', 'podman'] : ['podman', 'plain', 'ours'];
+    const order = i % 2 === 0 ? ['ours', 'disk', 'plain', 'podman'] : ['podman', 'plain', 'disk', 'ours'];
     for (const who of order) {
-      if (who === 'ours' || who === 'plain') {
-        const r = timed('node', [CLI, ...verify, ...(who === 'plain' ? ['--no-unpacked-cache'] : [])], ourEnv);
+      if (who !== 'podman') {
+        const r = timed('node', [CLI, ...verify, ...extra[who]], ourEnv);
         if (!r.stdout.startsWith('reproduced sha256:')) throw new Error(`ours did not reproduce: ${r.stdout}`);
         rows[who].push({ wall: r.wall, mib: r.mib });
       } else {
@@ -106,11 +109,12 @@ try {
     `verify of the Arch-shaped image (${RUNS} runs each; median wall, largest peak RSS; store, cache and temp dir in ${SCRATCH})`,
     `${'procedure'.padEnd(36)} ${'wall s'.padStart(8)} ${'peak MiB'.padStart(10)}`,
     line('repro-image verify (digest proof)', rows.ours),
-    line('  the same, --no-unpacked-cache', rows.plain),
+    line('  the same, --scratch disk', rows.disk),
+    line('  --scratch disk --no-unpacked-cache', rows.plain),
     line('REPRO.md: podman build+pull+inspect', rows.podman),
     `ratio (podman / ours): ${ratio.toFixed(2)}x`,
     `podman's two inspect digests (REPRO.md's check) per run: ${rows.podman.map((r) => r.digests.join(' vs ')).join('; ')}`,
-    `all runs: ours ${JSON.stringify(rows.ours)}; no store ${JSON.stringify(rows.plain)}; podman ${JSON.stringify(rows.podman.map(({ wall, mib }) => ({ wall, mib })))}`,
+    `all runs: ours ${JSON.stringify(rows.ours)}; on disk ${JSON.stringify(rows.disk)}; neither ${JSON.stringify(rows.plain)}; podman ${JSON.stringify(rows.podman.map(({ wall, mib }) => ({ wall, mib })))}`,
   ].join('\n');
   console.log(table);
   mkdirSync(join(REPO, 'bench/results'), { recursive: true });

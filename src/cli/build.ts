@@ -212,7 +212,7 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
     if (positionals.length > 0 || v.rootfs) throw new ReproError('E_USAGE', 'build: --containerfile, --rootfs and a SPEC are three different inputs; give one');
     return buildContainerfileCommand(v, io);
   }
-  const cf = (['context', 'build-arg', 'target', 'compat', 'network', 'from-image', 'buildah', 'no-unpacked-cache'] as const).find((k) => v[k] !== undefined);
+  const cf = (['context', 'build-arg', 'target', 'compat', 'network', 'from-image', 'buildah', 'no-unpacked-cache', 'scratch'] as const).find((k) => v[k] !== undefined);
   if (cf) throw new ReproError('E_USAGE', `build: --${cf} applies to --containerfile only`);
   if (positionals.length === 1) return buildSpecCommand(positionals[0]!, v, io, attach);
   if (!v.rootfs) throw new ReproError('E_USAGE', 'build: a SPEC or --rootfs PATH is required (see repro-image build --help)');

@@ -23,6 +23,7 @@ export const CONTAINERFILE_FLAGS = {
   'from-image': { type: 'string', multiple: true },
   buildah: { type: 'string' },
   'no-unpacked-cache': { type: 'boolean' },
+  scratch: { type: 'string' },
 } as const;
 
 export const CONTAINERFILE_HELP = `  -f, --containerfile FILE   build from a Containerfile (Dockerfile) instead: FROM scratch, FROM a
@@ -48,7 +49,12 @@ export const CONTAINERFILE_HELP = `  -f, --containerfile FILE   build from a Con
   --no-unpacked-cache        write a FROM image's files into each stage instead of mounting its
                              tree, kept unpacked in the cache
                              ($XDG_CACHE_HOME/repro-image/unpacked), under an overlay (as root,
-                             where overlay mounts work)`;
+                             where overlay mounts work)
+  --scratch memory|disk      where the stage trees and layer tars live while the build runs:
+                             memory (the default), a private tmpfs in the temp dir of at most
+                             half the available memory (as root, with 2 GiB available; else
+                             disk; a build that fills it is done again on disk); disk, the temp
+                             dir itself. The bytes built are the same`;
 
 interface Values {
   containerfile?: string | undefined;
@@ -60,6 +66,7 @@ interface Values {
   'from-image'?: string[] | undefined;
   buildah?: string | undefined;
   'no-unpacked-cache'?: boolean | undefined;
+  scratch?: string | undefined;
   platform?: string | undefined;
   normalize?: string | undefined;
   exclude?: string[] | undefined;
@@ -72,6 +79,7 @@ export function containerfileOptions(v: Values, io: Io): Omit<ContainerfileBuild
   if (compat !== 'podman' && compat !== 'repro-image') throw new ReproError('E_USAGE', `--compat: expected repro-image (the default) or podman, got ${JSON.stringify(v.compat)}`);
   if (compat === 'repro-image' && v.buildah !== undefined) throw new ReproError('E_USAGE', '--buildah applies to --compat podman only (it chooses podman\'s history strings)');
   if (v.network !== undefined && v.network !== 'none' && v.network !== 'host') throw new ReproError('E_USAGE', `--network: expected none or host, got ${JSON.stringify(v.network)}`);
+  if (v.scratch !== undefined && v.scratch !== 'memory' && v.scratch !== 'disk') throw new ReproError('E_USAGE', `--scratch: expected memory (the default) or disk, got ${JSON.stringify(v.scratch)}`);
   if (v.buildah !== undefined && !['1.39', '1.41', '1.43'].includes(v.buildah)) throw new ReproError('E_USAGE', `--buildah: expected 1.43, 1.41 or 1.39, got ${JSON.stringify(v.buildah)}`);
   const canonical = (['normalize', 'exclude', 'annotation'] as const).find((k) => v[k] !== undefined);
   if (compat === 'podman' && canonical) throw new ReproError('E_USAGE', `--${canonical} applies to --compat repro-image only (podman's bytes have no such step)`);
@@ -92,6 +100,8 @@ export function containerfileOptions(v: Values, io: Io): Omit<ContainerfileBuild
     ...(v.exclude ? { exclude: v.exclude } : {}),
     ...(annotations ? { annotations } : {}),
     ...(v['no-unpacked-cache'] ? {} : { unpacked: new UnpackedStore(defaultCacheDir(io.env), toolInfo().version) }),
+    scratch: v.scratch === 'disk' ? 'disk' : 'memory',
+    onWarning: (m) => io.stderr(`warning: ${m}\n`),
     onOutput: (c) => { if (io.verbosity !== 'quiet') io.stderr(c.toString()); },
     onStep: (line) => { if (io.verbosity !== 'quiet' && io.isTTY) io.stderr(`${line}\n`); },
   };

@@ -124,7 +124,7 @@ export async function verifyCommand(args: string[], io: Io): Promise<number> {
     return verifyContainerfileCommand(v, io, attestFlags(v));
   }
   if (!v.rootfs && positionals.length === 0) throw new ReproError('E_USAGE', 'verify: a SPEC, --rootfs PATH or --containerfile FILE is required (see repro-image verify --help)');
-  const cf = (['context', 'build-arg', 'target', 'compat', 'network', 'from-image', 'buildah', 'no-unpacked-cache'] as const).find((k) => v[k] !== undefined);
+  const cf = (['context', 'build-arg', 'target', 'compat', 'network', 'from-image', 'buildah', 'no-unpacked-cache', 'scratch'] as const).find((k) => v[k] !== undefined);
   if (cf) throw new ReproError('E_USAGE', `verify: --${cf} applies to --containerfile only`);
   if (v.rootfs && v.offline) throw new ReproError('E_USAGE', 'verify: --offline applies to a spec only');
   if (v.against.startsWith('disk:')) {

@@ -17,7 +17,9 @@ import { basename, dirname, join, relative, resolve } from 'node:path';
 import { readTar } from '../../archive/tar-reader.js';
 import { detectCompression, decompressStream } from '../../archive/compress.js';
 import { resolveInRoot } from '../../fs/confine.js';
+import { memoryScratchFull, mountMemoryScratch } from '../../fs/memory-scratch.js';
 import { makeScratchDir, removeScratchDir } from '../../fs/scratch.js';
+import { formatBytes } from '../../fs/space.js';
 import { readImage, type ResolvedImage } from '../../image/read.js';
 import { rfc3339 } from '../../model/config.js';
 import type { Digest } from '../../model/digest.js';
@@ -89,6 +91,15 @@ export interface ContainerfileBuildOptions {
   registry?: RegistryOptions;
   tmpDir?: string;
   /**
+   * Where the stage trees, runc bundles and layer tars live: `disk` (the default), a directory in
+   * `tmpDir`; `memory`, the same directory with a private tmpfs mounted on it (root only; at most
+   * half of the available memory; where none can be mounted, on disk). A build that fills the
+   * tmpfs is done again on disk, with a warning. The bytes built are the same either way.
+   */
+  scratch?: 'memory' | 'disk';
+  /** (scratch: 'memory') The tmpfs's size limit in bytes, at least 1 MiB (default and most: half the available memory). */
+  memoryScratchLimit?: number;
+  /**
    * Base images kept unpacked between runs: a FROM image stage's root is an overlay over the
    * stored tree (root only; without it, or where no overlay can be mounted, the base's files are
    * written to the stage's directory).
@@ -97,6 +108,7 @@ export interface ContainerfileBuildOptions {
   /** The output of RUN steps. */
   onOutput?: (chunk: Buffer) => void;
   onStep?: (line: string) => void;
+  onWarning?: (message: string) => void;
   signal?: AbortSignal;
 }
 
@@ -133,6 +145,13 @@ interface StageState {
   baseTree?: string;
   /** The root is an overlay over `baseTree`. */
   overlay?: OverlayRoot;
+}
+
+/** A build in a scratch tmpfs failed, and the tmpfs was full: worth doing again on disk. */
+class MemoryScratchFull extends Error {
+  constructor(readonly limit: number, cause: unknown) {
+    super('the scratch tmpfs is full', { cause });
+  }
 }
 
 const EMPTY_LAYER = Buffer.alloc(1024);
@@ -320,8 +339,8 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
     },
   });
 
-  const tmp = await makeScratchDir(opts.tmpDir, 'repro-image-containerfile-');
-  try {
+  /** The stages built in the scratch directory `tmp`, then `finish`. */
+  const stagesIn = async (tmp: string): Promise<T> => {
     const states = new Map<number, StageState>();
     let layerCount = 0;
     const newLayerPath = (): string => join(tmp, `layer-${layerCount++}.tar`);
@@ -442,8 +461,26 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
     // The target stage's image.
     const final = states.get(resolved.plan.target)!;
     return await finish({ final, tmp, file, sde, platform, version, newPath: newLayerPath, lastRead: lastRead(resolved.plan.target) });
-  } finally {
-    await removeScratchDir(tmp);
+  };
+  const scratchIn = async (where: 'memory' | 'disk'): Promise<T> => {
+    const tmp = await makeScratchDir(opts.tmpDir, 'repro-image-containerfile-');
+    const limit = where === 'memory' ? mountMemoryScratch(tmp, opts.memoryScratchLimit) : undefined;
+    try {
+      return await stagesIn(tmp);
+    } catch (e) {
+      if (limit !== undefined && memoryScratchFull(tmp, limit, e)) throw new MemoryScratchFull(limit, e);
+      throw e;
+    } finally {
+      await removeScratchDir(tmp);
+    }
+  };
+  if (opts.scratch !== 'memory') return scratchIn('disk');
+  try {
+    return await scratchIn('memory');
+  } catch (e) {
+    if (!(e instanceof MemoryScratchFull)) throw e;
+    opts.onWarning?.(`the scratch directory in memory (a tmpfs of ${formatBytes(e.limit)}) filled up (${e.cause instanceof Error ? e.cause.message : String(e.cause)}): building again on disk`);
+    return scratchIn('disk');
   }
 }
 
