@@ -46,7 +46,7 @@ import { mountOnTree, releaseForMove, type OverlayRoot } from './overlay-root.js
 import type { UnpackedBase, UnpackedStore } from './unpacked-store.js';
 import { layerReader, type LayerReader } from '../../image/layer.js';
 import { fileSource } from '../../image/file-source.js';
-import { contentSummary } from './summary.js';
+import { SummaryThread } from './summary-thread.js';
 import { isGoTarArchive, multiContentSummary } from '../../archive/go-tar-summary.js';
 import { statNode, walkTree, type FsNode } from './tree.js';
 import { readDirectory } from '../../sources/rootfs/directory.js';
@@ -339,8 +339,8 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
     },
   });
 
-  /** The stages built in the scratch directory `tmp`, then `finish`. */
-  const stagesIn = async (tmp: string): Promise<T> => {
+  /** The stages built in the scratch directory `tmp`, then `finish`; ADD/COPY summaries made in `thread`. */
+  const stagesIn = async (tmp: string, thread: SummaryThread | undefined): Promise<T> => {
     const states = new Map<number, StageState>();
     let layerCount = 0;
     const newLayerPath = (): string => join(tmp, `layer-${layerCount++}.tar`);
@@ -434,9 +434,9 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
         const entry: HistoryItem = { created: rfc3339(sde) };
         if (ins.kind === 'run' || ins.kind === 'add' || ins.kind === 'copy') {
           const before = hasParentLayer ? walked ?? walkTree(root, xattrsSync) : [];
-          let summary: string | undefined;
+          let summary: Promise<string> | undefined;
           if (ins.kind === 'run') await runStep(ins, state, rs, where, opts, tmp);
-          else summary = await copyStep(ins, state, stageImage, context, where);
+          else ({ summary } = await copyStep(ins, state, stageImage, context, where, thread!));
           const after = walkTree(root, xattrsSync);
           walked = after;
           const items: LayerItem[] = hasParentLayer ? changeItems(naiveChanges(before, after)) : after.map((node) => ({ node }));
@@ -445,7 +445,8 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
           else if (insIndex === lastChange && (stage.index !== resolved.plan.target || mode.targetLive)) state.layers.push({ kind: 'live', items, stage: stage.index, lower: before.map((n) => n.path) });
           else state.layers.push({ kind: 'file', layer: await commitLayer(items, sde, newLayerPath()) });
           hasParentLayer = true;
-          entry.created_by = createdBy(ins, ctx, summary);
+          // The summary, made meanwhile, before the next step writes the stage.
+          entry.created_by = createdBy(ins, ctx, summary === undefined ? undefined : await summary);
         } else {
           applyInstruction(state.config, ins);
           entry.created_by = createdBy(ins, ctx);
@@ -465,12 +466,16 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
   const scratchIn = async (where: 'memory' | 'disk'): Promise<T> => {
     const tmp = await makeScratchDir(opts.tmpDir, 'repro-image-containerfile-');
     const limit = where === 'memory' ? mountMemoryScratch(tmp, opts.memoryScratchLimit) : undefined;
+    const copies = resolved.stages.some((rs) => rs.instructions.some((i) => i.kind === 'add' || i.kind === 'copy'));
+    const thread = copies ? new SummaryThread() : undefined;
     try {
-      return await stagesIn(tmp);
+      return await stagesIn(tmp, thread);
     } catch (e) {
       if (limit !== undefined && memoryScratchFull(tmp, limit, e)) throw new MemoryScratchFull(limit, e);
       throw e;
     } finally {
+      // The thread first: a build that failed may have left it reading files in the scratch dir.
+      await thread?.stop();
       await removeScratchDir(tmp);
     }
   };
@@ -710,8 +715,12 @@ function* movedFrom(entries: Iterable<PutEntry>, placed: Map<string, string>): G
  */
 type StageImage = (index: number, sources: readonly string[], where: string) => Promise<{ dir: string; readOnce: boolean }>;
 
-/** ADD/COPY; returns the content summary for the history (`file:…`, `dir:…`). */
-async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy' }>, state: StageState, stageImage: StageImage, context: string, where: string): Promise<string> {
+/**
+ * ADD/COPY; gives the content summary for the history (`file:…`, `dir:…`) as a promise: it is
+ * computed in `thread` while the caller goes on (walk, layer commit), and must be waited for
+ * before anything writes the stage again (the files it reads may be the stage's own, moved there).
+ */
+async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy' }>, state: StageState, stageImage: StageImage, context: string, where: string, thread: SummaryThread): Promise<{ summary: Promise<string> }> {
   const chown = ins.chown !== undefined ? resolveUser(ins.chown, state.root, where) : undefined;
   const sources: string[] = [];
   let fromRoot = context;
@@ -725,14 +734,21 @@ async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy'
     move = image.readOnce && ins.sources.length === 1 && xattrsSync !== undefined;
   }
   for (const s of ins.sources) sources.push(sourcePath(fromRoot, s, where, fromRoot === context ? 'the context' : 'the stage'));
-  const summaries: string[] = [];
+  const summaries: Array<Promise<string>> = [];
+  // Each is waited for in the end; one that fails while a later source fails first is not left unhandled.
+  const summarise = (p: Promise<string>): Promise<string> => {
+    p.catch(() => {});
+    summaries.push(p);
+    return p;
+  };
+  const x = xattrsSync ? { xattrs: true } : {};
   for (const src of sources) {
     if (!existsSync(src)) throw new ReproError('E_BAD_INPUT', `${where}: ${relative(fromRoot, src)}: no such file`);
     const isDir = statSync(src).isDirectory();
     if (ins.kind === 'add' && !isDir && await isArchive(src)) {
       // An archive is extracted into the destination, entry by entry.
       const dir = join(state.root, ins.dest);
-      summaries.push(await contentSummary({ archive: src }));
+      summarise(thread.summary({ archive: src }));
       const head = readFileSync(src).subarray(0, 512);
       const stream = decompressStream(detectCompression(head), (await import('node:fs')).createReadStream(src, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>, src);
       async function* entries(): AsyncGenerator<PutEntry> {
@@ -747,9 +763,26 @@ async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy'
     const { dir, rel } = destination(state.root, ins.dest, isDir, basename(src));
     // One walk of a directory source serves the summary and the copy (the summary only reads it).
     const walked = isDir ? walkTree(src, xattrsSync) : undefined;
-    summaries.push(await contentSummary(isDir ? { directory: src, nodes: walked!, chown, chmod: ins.chmod, ...(xattrsSync ? { xattrs: xattrsSync } : {}) } : { file: src, chown, chmod: ins.chmod, ...(xattrsSync ? { xattrs: xattrsSync } : {}) }));
-    await putEntries(dir, treeEntries(src, rel, ins, chown, move, walked), { where, stageRoot: state.root, ...(chown ? { parentOwner: chown } : {}) });
+    const put = { where, stageRoot: state.root, ...(chown ? { parentOwner: chown } : {}) };
+    if (!move) {
+      // Copied: the source stays as it is, and its summary is made while it is copied.
+      summarise(thread.summary(isDir ? { directory: src, nodes: walked!, chown, chmod: ins.chmod, ...x } : { file: src, chown, chmod: ins.chmod, ...x }));
+      await putEntries(dir, treeEntries(src, rel, ins, chown, move, walked), put);
+    } else if (!isDir) {
+      await summarise(thread.summary({ file: src, chown, chmod: ins.chmod, ...x }));
+      await putEntries(dir, treeEntries(src, rel, ins, chown, move, walked), put);
+    } else {
+      // Moved: the summary reads each file where it is now (the same inode, renamed).
+      const placed = new Map<string, string>();
+      await putEntries(dir, treeEntries(src, rel, ins, chown, move, walked), { ...put, onPlaced: (e, abs) => { if (e.copyFrom !== undefined) placed.set(e.copyFrom, abs); } });
+      const nodes = walked!.map((n) => {
+        if (n.kind !== 'file') return n;
+        const now = placed.get(n.abs);
+        return now === undefined ? n : { ...n, abs: now };
+      });
+      summarise(thread.summary({ directory: src, nodes, chown, chmod: ins.chmod, ...x }));
+    }
   }
-  return multiContentSummary(summaries);
+  return { summary: Promise.all(summaries).then(multiContentSummary) };
 }
 

@@ -72,6 +72,8 @@ export interface PutOptions {
    * clears the set when it does); default: a set of this call's own.
    */
   knownDirs?: Set<string>;
+  /** Told where each entry is once it is in place (its name in the destination, as written). */
+  onPlaced?: (e: PutEntry, abs: string) => void;
 }
 
 /** Forgets `abs` and everything below it. */
@@ -192,6 +194,7 @@ export async function putEntries(root: string, entries: AsyncIterable<PutEntry> 
         if (err instanceof ReproError || !(err as NodeJS.ErrnoException).code) throw err;
         throw ioError(err, `${opts.where}: cannot write ${e.path}`);
       }
+      opts.onPlaced?.(e, abs);
       continue;
     }
     if (e.path !== '') makeParents(root, e.path, owner, opts.where, known);
@@ -216,6 +219,7 @@ export async function putEntries(root: string, entries: AsyncIterable<PutEntry> 
         }
         if (moved) {
           placeInPlace(xattr, root, e, abs, exists(abs), dirTimes, opts);
+          opts.onPlaced?.(e, abs);
           continue;
         }
         if (!st || !st.isDirectory()) mkdirSync(abs, { mode: 0o755 });
@@ -223,6 +227,7 @@ export async function putEntries(root: string, entries: AsyncIterable<PutEntry> 
         chmodSync(abs, e.mode);
         for (const [k, v] of e.xattrs ?? []) if (keptXattr(k)) xattr.setAttributeSync(abs, k, v);
         dirTimes.set(abs, mtime);
+        opts.onPlaced?.(e, abs);
         continue;
       }
       if (st) {
@@ -273,6 +278,7 @@ export async function putEntries(root: string, entries: AsyncIterable<PutEntry> 
       }
       const t = new Date((opts.storageTimes && e.mtime < 0 ? 0 : e.mtime) * 1000);
       lutimesSync(abs, t, t);
+      opts.onPlaced?.(e, abs);
     } catch (err) {
       if (err instanceof ReproError) throw err;
       throw ioError(err, `${opts.where}: cannot write ${e.path || '.'}`);
