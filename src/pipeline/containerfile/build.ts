@@ -783,6 +783,9 @@ async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy'
       summarise(thread.summary({ directory: src, nodes, chown, chmod: ins.chmod, ...x }));
     }
   }
-  return { summary: Promise.all(summaries).then(multiContentSummary) };
+  const summary = Promise.all(summaries).then(multiContentSummary);
+  // Waited for once the step's layer is committed; a step that fails before then leaves it alone.
+  summary.catch(() => {});
+  return { summary };
 }
 
