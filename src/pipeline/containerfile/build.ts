@@ -49,6 +49,7 @@ import { fileSource } from '../../image/file-source.js';
 import { SummaryThread } from './summary-thread.js';
 import { isGoTarArchive, multiContentSummary } from '../../archive/go-tar-summary.js';
 import { statNode, walkTree, type FsNode } from './tree.js';
+import { walkAfter } from './upper-walk.js';
 import { readDirectory } from '../../sources/rootfs/directory.js';
 import { PASS_NAMES } from '../passes.js';
 import { buildTree, type BuildResult } from '../tree-steps.js';
@@ -433,11 +434,13 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
         opts.onStep?.(`${where}: ${ins.source.original.slice(0, 120)}`);
         const entry: HistoryItem = { created: rfc3339(sde) };
         if (ins.kind === 'run' || ins.kind === 'add' || ins.kind === 'copy') {
-          const before = hasParentLayer ? walked ?? walkTree(root, xattrsSync) : [];
+          // On an overlay the walk after states again only what its upper directory holds.
+          const walk = (prev: FsNode[] | undefined): FsNode[] => state.overlay?.mounted ? walkAfter(root, state.overlay, prev, xattrsSync) : walkTree(root, xattrsSync);
+          const before = hasParentLayer ? walked ?? walk(undefined) : [];
           let summary: Promise<string> | undefined;
           if (ins.kind === 'run') await runStep(ins, state, rs, where, opts, tmp);
           else ({ summary } = await copyStep(ins, state, stageImage, context, where, thread!));
-          const after = walkTree(root, xattrsSync);
+          const after = walk(before);
           walked = after;
           const items: LayerItem[] = hasParentLayer ? changeItems(naiveChanges(before, after)) : after.map((node) => ({ node }));
           if (items.length === 0) state.layers.push({ kind: 'file', layer: await emptyLayer(newLayerPath()) });

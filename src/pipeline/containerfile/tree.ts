@@ -120,6 +120,12 @@ export function sortedNames(abs: string): string[] {
 /** Every path below `root` (the root itself left out), in WalkDir order. */
 export function walkTree(root: string, xattrs: XattrReader | undefined): FsNode[] {
   const out: FsNode[] = [];
+  walkBelow(root, '', xattrs, out);
+  return out;
+}
+
+/** What `walkTree` gives below the directory `rel` of `root` (itself left out), appended to `out`. */
+export function walkBelow(root: string, rel: string, xattrs: XattrReader | undefined, out: FsNode[]): void {
   // Names are joined by hand below the root, normalised once (join's normalisation of every path
   // was a fifth of a walk's time): a name from readdir is never empty, `.`, `..` or has a `/`.
   const prefix = join(root, '/');
@@ -133,8 +139,7 @@ export function walkTree(root: string, xattrs: XattrReader | undefined): FsNode[
       if (node.kind === 'dir') visit(path, abs);
     }
   };
-  visit('', root);
-  return out;
+  visit(rel, rel === '' ? root : prefix + rel);
 }
 
 /** Byte order of `/`-prefixed paths (Go's string order), as containers/storage sorts changes. */
