@@ -129,6 +129,13 @@ test('walkAfter: every change through the mount, the walk after equals the full 
   changed('an attribute set on a lower file');
   fsx.setAttributeSync(r('a'), 'user.dir', 'changed');
   changed('an attribute of a lower directory changed');
+  mkdirSync(r('newdir2/sub'), { recursive: true });
+  writeFileSync(r('newdir2/sub/g'), 'g\n');
+  changed('a new directory with files');
+  unlinkSync(r('newdir2/sub/g'));
+  changed('a file in the directory the step before made removed');
+  unlinkSync(r('newdir/inner/f'));
+  changed('a file in a directory an earlier step made removed');
   unlinkSync(r('new-file'));
   changed('a file an earlier step made removed');
   rmSync(r('newdir'), { recursive: true });

@@ -5,45 +5,57 @@
  * upper directory, whose attributes are not the merged view's — and every other entry is the one
  * the walk before gave. The result is exactly `walkTree(root, xattrs)`'s (same nodes, same order).
  *
- * What the upper directory says (Documentation/filesystems/overlayfs.rst):
+ * The upper directory is read only where the walk before is merged with it (directories it holds
+ * that were directories in the walk before, not opaque, not renamed). What it says
+ * (Documentation/filesystems/overlayfs.rst):
  * - a whiteout (a character device 0/0): the path and everything below it are gone;
- * - an opaque directory (trusted.overlay.opaque "y"): what is below it is only the upper
- *   directory's, and a renamed one (trusted.overlay.redirect) shows another lower directory's
- *   files: both are walked whole through the mount;
- * - a directory that is not in the walk before (new, or a file before): walked whole too;
- * - a path that was in the upper directory at the walk before and is no longer there (a file made
- *   by an earlier step and removed): gone.
+ * - an opaque directory (trusted.overlay.opaque "y"; the kernel makes every directory created in a
+ *   merged one so): what is below it is only the upper directory's, and a renamed one
+ *   (trusted.overlay.redirect) shows another lower directory's files: both are walked whole
+ *   through the mount, and so is a directory that was not one in the walk before;
+ * - a path that was in the upper directory at the walk before (every path below a directory walked
+ *   whole counts as such) and is no longer there (a file made by an earlier step and removed): gone
+ *   (asked of the mount: a full walk if it is still there).
  * Where it is not sure, it walks the whole root instead (`walkTree`): the walk before is not one of
  * this mount (the first step); the index directory holds a copied-up lower hard link (written,
- * chmod-ed, renamed or removed through one name, the mount shows its other names changed though
- * the upper directory holds no entry for them); a hard-linked upper file with an origin; an
- * attribute trusted.overlay.* it does not know; a name that is not UTF-8 (the full walk then
- * refuses it with its one-line error).
+ * chmod-ed, linked, renamed or removed through one name, the mount shows its other names changed
+ * though the upper directory holds no entry for them; such an entry stays, so every later walk of
+ * the mount is a full one); a hard-linked upper file with an origin; an attribute trusted.overlay.*
+ * it does not know; a name that is not UTF-8 (the full walk then refuses it with its one-line
+ * error).
  */
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { XattrReader } from '../../sources/rootfs/xattrs.js';
 import type { OverlayRoot } from './overlay-root.js';
-import { statNode, walkBelow, walkTree, type FsNode } from './tree.js';
+import { sortedNames, statNode, walkBelow, walkTree, type FsNode } from './tree.js';
 
-/** What the upper directory holds at a path. */
-export type UpperNode =
-  | { kind: 'whiteout' }
-  | { kind: 'other' }
-  | UpperDir;
-
-export interface UpperDir {
-  kind: 'dir';
-  opaque: boolean;
-  redirect: boolean;
-  /** In byte order of the names. */
-  children: { name: string; node: UpperNode }[];
+/** What the upper directory holds at a name of one of its directories. */
+export interface UpperChild {
+  name: string;
+  kind: 'whiteout' | 'dir' | 'other';
 }
 
-/** Thrown by the merge where only a full walk can answer. */
+/** What the merge reads in the upper directory (paths relative to it, '' its root). */
+export interface UpperReads {
+  /** The names of a directory of the upper directory, in byte order. */
+  list(rel: string): UpperChild[];
+  /** Whether a directory of it is opaque or renamed (redirected). */
+  flags(rel: string): { opaque: boolean; redirect: boolean };
+}
+
+/** What the merge reads through the mount. */
+export interface MountReads {
+  /** `statNode` of a path through the mount. */
+  stat(path: string): FsNode | undefined;
+  /** `walkBelow` of a directory through the mount. */
+  walkBelow(path: string, out: FsNode[]): void;
+}
+
+/** Thrown where only a full walk can answer. */
 export class NeedFullWalk extends Error {}
 
-/** The overlay's own attributes a directory of the upper directory may carry, and what they mean here. */
+/** The overlay's own attributes a directory of the upper directory may carry. */
 const DIR_XATTRS = new Set(['trusted.overlay.opaque', 'trusted.overlay.redirect', 'trusted.overlay.origin', 'trusted.overlay.impure', 'trusted.overlay.uuid']);
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -62,107 +74,90 @@ export function compareNames(a: string, b: string): number {
 }
 
 /**
- * The upper directory of `o` as a tree, with every path it holds (whiteouts too) in `paths`; or
- * why it cannot be read for a merge (then the caller walks the whole root).
+ * Throws NeedFullWalk when the index directory of `o` holds a copied-up lower hard link. With
+ * index=on the kernel keeps its temporary files there too (names starting with '#', among them
+ * the whiteout it links every whiteout to); any other name is a lower hard link copied up.
  */
-export function readUpper(o: OverlayRoot, xattrs: XattrReader): { tree: UpperDir; paths: Set<string> } | { fallback: string } {
-  // With index=on the kernel keeps its temporary files (names starting with '#', among them the
-  // whiteout it links every whiteout to) in the index directory; any other name there is a
-  // copied-up lower hard link.
+export function checkIndex(o: OverlayRoot): void {
   let index: string[] = [];
   try {
     index = readdirSync(join(o.work, 'index'));
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return { fallback: `cannot list the overlay's index directory (${(e as Error).message})` };
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new NeedFullWalk(`cannot list the overlay's index directory (${(e as Error).message})`);
   }
   const linked = index.find((n) => !n.startsWith('#'));
-  if (linked !== undefined) return { fallback: `a lower hard link was copied up (index entry ${linked})` };
-  const paths = new Set<string>();
-  const readDir = (abs: string, rel: string): UpperDir | string => {
-    let attrs: Map<string, Buffer> | undefined;
-    try {
-      attrs = xattrs.read(abs, abs);
-    } catch (e) {
-      return `cannot read the attributes of ${abs} (${(e as Error).message})`;
-    }
-    const dir: UpperDir = { kind: 'dir', opaque: false, redirect: false, children: [] };
-    for (const [k, v] of attrs ?? []) {
-      if (!k.startsWith('trusted.overlay.')) continue;
-      if (!DIR_XATTRS.has(k)) return `${abs}: ${k}`;
-      if (k === 'trusted.overlay.redirect') dir.redirect = true;
-      if (k === 'trusted.overlay.opaque') {
-        if (v.toString('latin1') !== 'y') return `${abs}: ${k}=${v.toString('latin1')}`;
-        dir.opaque = true;
-      }
-    }
-    let raw: Buffer[];
-    try {
-      raw = readdirSync(abs, { encoding: 'buffer' });
-    } catch (e) {
-      return `cannot list ${abs} (${(e as Error).message})`;
-    }
-    raw.sort(Buffer.compare);
-    for (const b of raw) {
-      let name: string;
-      try {
-        name = utf8.decode(b);
-      } catch {
-        return `${abs}: a name that is not UTF-8`;
-      }
-      const childAbs = join(abs, name);
-      const childRel = rel === '' ? name : `${rel}/${name}`;
-      paths.add(childRel);
-      let st;
-      try {
-        st = lstatSync(childAbs);
-      } catch (e) {
-        return `cannot stat ${childAbs} (${(e as Error).message})`;
-      }
-      let node: UpperNode;
-      if (st.isDirectory()) {
-        const d = readDir(childAbs, childRel);
-        if (typeof d === 'string') return d;
-        node = d;
-      } else if (st.isCharacterDevice() && st.rdev === 0) {
-        node = { kind: 'whiteout' };
-      } else {
-        if (st.nlink > 1) {
-          // A hard link made in the upper directory is fine (each name is there); one copied up
-          // from the lower tree may have names that are not.
-          let a: Map<string, Buffer> | undefined;
-          try {
-            a = st.isSymbolicLink() ? undefined : xattrs.read(childAbs, childAbs);
-          } catch (e) {
-            return `cannot read the attributes of ${childAbs} (${(e as Error).message})`;
-          }
-          if (a && [...a.keys()].some((k) => k.startsWith('trusted.overlay.'))) return `${childAbs}: a hard-linked file copied up`;
-        }
-        node = { kind: 'other' };
-      }
-      dir.children.push({ name, node });
-    }
-    return dir;
-  };
-  const tree = readDir(o.upper, '');
-  if (typeof tree === 'string') return { fallback: tree };
-  if (tree.opaque || tree.redirect) return { fallback: 'the upper root is opaque or redirected' };
-  return { tree, paths };
+  if (linked !== undefined) throw new NeedFullWalk(`a lower hard link was copied up (index entry ${linked})`);
 }
 
-/** What the merge reads through the mount. */
-export interface MountReads {
-  /** `statNode` of a path through the mount. */
-  stat(path: string): FsNode | undefined;
-  /** `walkBelow` of a directory through the mount. */
-  walkBelow(path: string, out: FsNode[]): void;
+/** The upper directory of `o` read as the merge asks (each failure a NeedFullWalk). */
+export function upperReads(o: OverlayRoot, xattrs: XattrReader): UpperReads {
+  const abs = (rel: string): string => rel === '' ? o.upper : join(o.upper, rel);
+  const attrs = (a: string): Map<string, Buffer> | undefined => {
+    try {
+      return xattrs.read(a, a);
+    } catch (e) {
+      throw new NeedFullWalk(`cannot read the attributes of ${a} (${(e as Error).message})`);
+    }
+  };
+  return {
+    list(rel) {
+      const dir = abs(rel);
+      let raw: Buffer[];
+      try {
+        raw = readdirSync(dir, { encoding: 'buffer' });
+      } catch (e) {
+        throw new NeedFullWalk(`cannot list ${dir} (${(e as Error).message})`);
+      }
+      raw.sort(Buffer.compare);
+      return raw.map((b): UpperChild => {
+        let name: string;
+        try {
+          name = utf8.decode(b);
+        } catch {
+          throw new NeedFullWalk(`${dir}: a name that is not UTF-8`);
+        }
+        const a = join(dir, name);
+        let st;
+        try {
+          st = lstatSync(a);
+        } catch (e) {
+          throw new NeedFullWalk(`cannot stat ${a} (${(e as Error).message})`);
+        }
+        if (st.isDirectory()) return { name, kind: 'dir' };
+        if (st.isCharacterDevice() && st.rdev === 0) return { name, kind: 'whiteout' };
+        // A hard link made in the upper directory has each name there; one copied up from the
+        // lower tree (it has an origin) may have names that are not.
+        if (st.nlink > 1 && !st.isSymbolicLink() && [...attrs(a)?.keys() ?? []].some((k) => k.startsWith('trusted.overlay.'))) {
+          throw new NeedFullWalk(`${a}: a hard-linked file copied up from the lower tree`);
+        }
+        return { name, kind: 'other' };
+      });
+    },
+    flags(rel) {
+      const f = { opaque: false, redirect: false };
+      const a = abs(rel);
+      for (const [k, v] of attrs(a) ?? []) {
+        if (!k.startsWith('trusted.overlay.')) continue;
+        if (!DIR_XATTRS.has(k)) throw new NeedFullWalk(`${a}: ${k}`);
+        if (k === 'trusted.overlay.redirect') f.redirect = true;
+        if (k === 'trusted.overlay.opaque') {
+          if (v.toString('latin1') !== 'y') throw new NeedFullWalk(`${a}: ${k}=${v.toString('latin1')}`);
+          f.opaque = true;
+        }
+      }
+      return f;
+    },
+  };
 }
 
 /**
- * The walk after: `before` (a walk of the same mount, when the upper directory held `beforeUpper`)
- * where the upper directory (`upper`) holds nothing, the mount where it does. Throws NeedFullWalk
- * where the two do not agree.
+ * The walk after: `before` (a walk of the same mount, `beforeUpper` the paths it took from the
+ * upper directory) where the upper directory holds nothing, the mount where it does; with the
+ * paths taken from the upper directory this time (every path below a directory walked whole
+ * through the mount counted among them: a later walk then asks the mount about it again). Throws
+ * NeedFullWalk where the two do not agree.
  */
-export function mergeWalk(before: readonly FsNode[], beforeUpper: ReadonlySet<string>, upper: UpperDir, io: MountReads): FsNode[] {
+export function mergeWalk(before: readonly FsNode[], beforeUpper: ReadonlySet<string>, upper: UpperReads, mount: MountReads): { nodes: FsNode[]; upper: Set<string> } {
   const n = before.length;
   // Each entry's subtree is before[i] .. before[end[i] - 1] (a walk is in preorder).
   const end = new Int32Array(n);
@@ -179,10 +174,16 @@ export function mergeWalk(before: readonly FsNode[], beforeUpper: ReadonlySet<st
   }
   for (const t of stack) end[t] = n;
   const out: FsNode[] = [];
-  const emitDir = (rel: string, from: number, to: number, up: UpperDir): void => {
+  const upperNow = new Set<string>();
+  const whole = (path: string): void => {
+    const from = out.length;
+    mount.walkBelow(path, out);
+    for (let j = from; j < out.length; j++) upperNow.add(out[j]!.path);
+  };
+  const emitDir = (rel: string, from: number, to: number): void => {
+    const kids = upper.list(rel);
     let b = from;
     let k = 0;
-    const kids = up.children;
     while (b < to || k < kids.length) {
       const bPath = b < to ? before[b]!.path : undefined;
       const kid = kids[k];
@@ -190,7 +191,7 @@ export function mergeWalk(before: readonly FsNode[], beforeUpper: ReadonlySet<st
       if (c < 0) {
         // Not in the upper directory: from the lower tree as before, or gone from the upper one.
         if (beforeUpper.has(bPath!)) {
-          if (io.stat(bPath!) !== undefined) throw new NeedFullWalk(`${bPath} left the upper directory but is still there`);
+          if (mount.stat(bPath!) !== undefined) throw new NeedFullWalk(`${bPath} left the upper directory but is still there`);
         } else {
           for (let j = b; j < end[b]!; j++) out.push(before[j]!);
         }
@@ -201,22 +202,29 @@ export function mergeWalk(before: readonly FsNode[], beforeUpper: ReadonlySet<st
       const was = c === 0 ? b : -1;
       if (c === 0) b = end[b]!;
       k++;
-      const u = kid!.node;
-      if (u.kind === 'whiteout') continue;
-      const node = io.stat(path);
+      upperNow.add(path);
+      if (kid!.kind === 'whiteout') continue;
+      const node = mount.stat(path);
       if (node === undefined) {
-        if (u.kind === 'dir') throw new NeedFullWalk(`${path}: a directory in the upper directory, nothing in the mount`);
+        if (kid!.kind === 'dir') throw new NeedFullWalk(`${path}: a directory in the upper directory, nothing in the mount`);
         continue; // a socket: not walked
       }
       out.push(node);
-      if ((node.kind === 'dir') !== (u.kind === 'dir')) throw new NeedFullWalk(`${path}: a directory in one of the mount and the upper directory only`);
-      if (u.kind !== 'dir') continue;
-      if (u.opaque || u.redirect || was < 0 || before[was]!.kind !== 'dir') io.walkBelow(path, out);
-      else emitDir(path, was + 1, end[was]!, u);
+      if ((node.kind === 'dir') !== (kid!.kind === 'dir')) throw new NeedFullWalk(`${path}: a directory in one of the mount and the upper directory only`);
+      if (kid!.kind !== 'dir') continue;
+      // New here (nothing of the lower tree below it), opaque or renamed: the mount's alone.
+      if (was < 0 || before[was]!.kind !== 'dir') whole(path);
+      else {
+        const f = upper.flags(path);
+        if (f.opaque || f.redirect) whole(path);
+        else emitDir(path, was + 1, end[was]!);
+      }
     }
   };
-  emitDir('', 0, n, upper);
-  return out;
+  const root = upper.flags('');
+  if (root.opaque || root.redirect) throw new NeedFullWalk('the upper root is opaque or redirected');
+  emitDir('', 0, n);
+  return { nodes: out, upper: upperNow };
 }
 
 interface WalkRecord {
@@ -232,27 +240,48 @@ const records = new WeakMap<readonly FsNode[], WalkRecord>();
 export function walkAfterExplained(root: string, overlay: OverlayRoot, before: readonly FsNode[] | undefined, xattrs: XattrReader | undefined): { nodes: FsNode[]; fullWalk?: string } {
   if (!overlay.mounted || overlay.root !== root) return { nodes: walkTree(root, xattrs), fullWalk: 'not this overlay, or not mounted' };
   if (!xattrs) return { nodes: walkTree(root, xattrs), fullWalk: 'no attribute reader' };
-  const up = readUpper(overlay, xattrs);
-  const full = (why: string): { nodes: FsNode[]; fullWalk: string } => {
+  // A full walk's record: every path the upper directory holds then (a later walk asks the mount
+  // about each one that it no longer holds).
+  const full = (why: string, record: boolean): { nodes: FsNode[]; fullWalk: string } => {
     const nodes = walkTree(root, xattrs);
-    if ('tree' in up) records.set(nodes, { overlay, upper: up.paths });
+    if (record) {
+      const upper = new Set<string>();
+      const visit = (rel: string): void => {
+        for (const name of sortedNames(rel === '' ? overlay.upper : join(overlay.upper, rel))) {
+          const path = rel === '' ? name : `${rel}/${name}`;
+          upper.add(path);
+          if (lstatSync(join(overlay.upper, path)).isDirectory()) visit(path);
+        }
+      };
+      try {
+        visit('');
+      } catch {
+        return { nodes, fullWalk: why }; // (a name that is not UTF-8 in the upper directory only: a whiteout)
+      }
+      records.set(nodes, { overlay, upper });
+    }
     return { nodes, fullWalk: why };
   };
-  if ('fallback' in up) return full(up.fallback);
-  const record = before && records.get(before);
-  if (!record || record.overlay !== overlay) return full(before ? 'the walk before is not one of this mount' : 'no walk before');
-  let nodes: FsNode[];
   try {
-    nodes = mergeWalk(before!, record.upper, up.tree, {
+    checkIndex(overlay);
+  } catch (e) {
+    // Once there, an index entry stays: no record, every later walk is a full one too.
+    if (e instanceof NeedFullWalk) return full(e.message, false);
+    throw e;
+  }
+  const record = before && records.get(before);
+  if (!record || record.overlay !== overlay) return full(before ? 'the walk before is not one of this mount' : 'no walk before', true);
+  try {
+    const r = mergeWalk(before!, record.upper, upperReads(overlay, xattrs), {
       stat: (path) => statNode(root, path, xattrs),
       walkBelow: (path, out) => walkBelow(root, path, xattrs, out),
     });
+    records.set(r.nodes, { overlay, upper: r.upper });
+    return { nodes: r.nodes };
   } catch (e) {
-    if (e instanceof NeedFullWalk) return full(e.message);
+    if (e instanceof NeedFullWalk) return full(e.message, true);
     throw e;
   }
-  records.set(nodes, { overlay, upper: up.paths });
-  return { nodes };
 }
 
 /**
