@@ -17,7 +17,7 @@ import { overlayAvailable } from '../../src/fs/overlay.js';
 import { unmountBelow } from '../../src/fs/mounts.js';
 import { mountOnTree, type OverlayRoot } from '../../src/pipeline/containerfile/overlay-root.js';
 import { walkTree, type FsNode } from '../../src/pipeline/containerfile/tree.js';
-import { compareNames, walkAfter, walkAfterExplained } from '../../src/pipeline/containerfile/upper-walk.js';
+import { compareNames, mergeWalk, NeedFullWalk, walkAfter, walkAfterExplained, type UpperChild } from '../../src/pipeline/containerfile/upper-walk.js';
 import { xattrReader, type XattrReader } from '../../src/sources/rootfs/xattrs.js';
 
 const why = overlayAvailable() ? undefined : 'overlay mounts need root and the overlay file system';
@@ -81,6 +81,52 @@ test('compareNames: UTF-8 byte order', () => {
   const names = ['a', 'a-c', 'a/b', '\uff01', '\u{1f600}', '\u00e9', 'b', 'ab', ''];
   const byBytes = [...names].sort((p, q) => Buffer.compare(Buffer.from(p), Buffer.from(q)));
   assert.deepEqual([...names].sort(compareNames), byBytes);
+});
+
+/** A node for the merge's own tests: only the path, the kind and a tag that says where it came from. */
+function fake(path: string, kind: FsNode['kind'], from: string): FsNode {
+  return { path, abs: `/${from}/${path}`, kind, mode: 0o755, uid: 0, gid: 0, size: 0, mtimeSec: 0, mtimeNsec: 0, devmajor: 0, devminor: 0 };
+}
+
+test('mergeWalk: the walk before where the upper directory holds nothing, the mount where it does (no mount needed)', () => {
+  const before = [
+    fake('a', 'dir', 'before'), fake('a/gone', 'file', 'before'), fake('a/kept', 'file', 'before'), fake('a/made', 'file', 'before'),
+    fake('a/sub', 'dir', 'before'), fake('a/sub/x', 'file', 'before'),
+    fake('b', 'dir', 'before'), fake('b/y', 'file', 'before'),
+    fake('o', 'dir', 'before'), fake('o/hidden', 'file', 'before'),
+    fake('w', 'dir', 'before'), fake('w/z', 'file', 'before'),
+  ];
+  // The upper directory: a/ (copied up) with a whiteout for a/gone, a/made removed since the walk
+  // before (it was in the upper directory then), a/new added; o/ opaque; w/ whited out; n/ new.
+  const listing: Record<string, UpperChild[]> = {
+    '': [{ name: 'a', kind: 'dir' }, { name: 'n', kind: 'dir' }, { name: 'o', kind: 'dir' }, { name: 'w', kind: 'whiteout' }],
+    a: [{ name: 'gone', kind: 'whiteout' }, { name: 'new', kind: 'other' }],
+  };
+  const opaque = new Set(['o']);
+  const mountTree: Record<string, FsNode['kind']> = { a: 'dir', 'a/new': 'file', n: 'dir', 'n/1': 'file', o: 'dir', 'o/only': 'file' };
+  const asked: string[] = [];
+  const walkedWhole: string[] = [];
+  const mount = {
+    stat: (p: string) => { asked.push(p); const k = mountTree[p]; return k ? fake(p, k, 'mount') : undefined; },
+    walkBelow: (p: string, out: FsNode[]) => {
+      walkedWhole.push(p);
+      for (const [q, k] of Object.entries(mountTree)) if (q.startsWith(`${p}/`)) out.push(fake(q, k, 'mount'));
+    },
+  };
+  const upper = { list: (rel: string) => listing[rel] ?? [], flags: (rel: string) => ({ opaque: opaque.has(rel), redirect: false }) };
+  const r = mergeWalk(before, new Set(['a', 'a/made', 'o', 'o/hidden']), upper, mount);
+  assert.deepEqual(r.nodes.map((n) => n.abs), [
+    '/mount/a', '/before/a/kept', '/mount/a/new', '/before/a/sub', '/before/a/sub/x',
+    '/before/b', '/before/b/y',
+    '/mount/n', '/mount/n/1',
+    '/mount/o', '/mount/o/only',
+  ]);
+  assert.deepEqual(asked.sort(), ['a', 'a/made', 'a/new', 'n', 'o'], 'the mount asked about the upper directory\'s paths only');
+  assert.deepEqual(walkedWhole, ['n', 'o'], 'the new and the opaque directory walked whole');
+  assert.deepEqual([...r.upper].sort(), ['a', 'a/gone', 'a/new', 'n', 'n/1', 'o', 'o/only', 'w']);
+  // A path the upper directory held and no longer holds, but the mount still shows: not sure.
+  mountTree['a/made'] = 'file';
+  assert.throws(() => mergeWalk(before, new Set(['a/made']), upper, mount), NeedFullWalk);
 });
 
 test('walkAfter: every change through the mount, the walk after equals the full walk', async (t) => {
