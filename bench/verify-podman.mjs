@@ -17,7 +17,8 @@
 //   ours, neither    the same with --scratch disk --no-unpacked-cache (the base's files written in each run)
 //   podman  REPRO.md: podman build --no-cache --source-date-epoch … --rewrite-timestamp, then
 //           podman pull of the published image, then podman inspect --format {{.Digest}} of both
-// Both start from the Debian base image already at hand (ours: an oci: layout we built; podman: its
+// Before each procedure: sync(1) and a second's pause, untimed, so that no procedure pays for the
+// write-back of the one before. Both start from the Debian base image already at hand (ours: an oci: layout we built; podman: its
 // store). Wall seconds and peak RSS (GNU time's %M: the largest process of the run) per step;
 // podman's procedure sums the wall time of its three commands and takes the largest peak.
 //
@@ -89,6 +90,10 @@ try {
   for (let i = 0; i < RUNS; i++) {
     const order = i % 2 === 0 ? ['ours', 'disk', 'plain', 'podman'] : ['podman', 'plain', 'disk', 'ours'];
     for (const who of order) {
+      // Each procedure starts with nothing left to write back from the one before (untimed): on a
+      // 2-core machine the flush of a run that wrote to disk otherwise lands in the next one's time.
+      spawnSync('sync');
+      await new Promise((ok) => setTimeout(ok, 1000));
       if (who !== 'podman') {
         const r = timed('node', [CLI, ...verify, ...extra[who]], ourEnv);
         if (!r.stdout.startsWith('reproduced sha256:')) throw new Error(`ours did not reproduce: ${r.stdout}`);

@@ -17,7 +17,8 @@ import { overlayAvailable } from '../../src/fs/overlay.js';
 import { unmountBelow } from '../../src/fs/mounts.js';
 import { mountOnTree, type OverlayRoot } from '../../src/pipeline/containerfile/overlay-root.js';
 import { walkTree, type FsNode } from '../../src/pipeline/containerfile/tree.js';
-import { compareNames, mergeWalk, NeedFullWalk, walkAfter, walkAfterExplained, type UpperChild } from '../../src/pipeline/containerfile/upper-walk.js';
+import { comparePaths } from '../../src/model/byte-order.js';
+import { mergeWalk, NeedFullWalk, walkAfter, walkAfterExplained, type UpperChild } from '../../src/pipeline/containerfile/upper-walk.js';
 import { xattrReader, type XattrReader } from '../../src/sources/rootfs/xattrs.js';
 
 const why = overlayAvailable() ? undefined : 'overlay mounts need root and the overlay file system';
@@ -77,10 +78,10 @@ function stepper(root: string, o: OverlayRoot, x: XattrReader): (what: string, e
   };
 }
 
-test('compareNames: UTF-8 byte order', () => {
+test('comparePaths, which orders the merge: UTF-8 byte order', () => {
   const names = ['a', 'a-c', 'a/b', '\uff01', '\u{1f600}', '\u00e9', 'b', 'ab', ''];
   const byBytes = [...names].sort((p, q) => Buffer.compare(Buffer.from(p), Buffer.from(q)));
-  assert.deepEqual([...names].sort(compareNames), byBytes);
+  assert.deepEqual([...names].sort(comparePaths), byBytes);
 });
 
 /** A node for the merge's own tests: only the path, the kind and a tag that says where it came from. */

@@ -26,6 +26,7 @@
  */
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { comparePaths } from '../../model/byte-order.js';
 import type { XattrReader } from '../../sources/rootfs/xattrs.js';
 import type { OverlayRoot } from './overlay-root.js';
 import { sortedNames, statNode, walkBelow, walkTree, type FsNode } from './tree.js';
@@ -60,18 +61,6 @@ const DIR_XATTRS = new Set(['trusted.overlay.opaque', 'trusted.overlay.redirect'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Byte order of two UTF-8 names (JS string order differs only past U+D7FF). */
-export function compareNames(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    if (x < 0xd800 && y < 0xd800) return x - y;
-    return Buffer.compare(Buffer.from(a.slice(i)), Buffer.from(b.slice(i)));
-  }
-  return a.length - b.length;
-}
 
 /**
  * Throws NeedFullWalk when the index directory of `o` holds a copied-up lower hard link. With
@@ -187,7 +176,7 @@ export function mergeWalk(before: readonly FsNode[], beforeUpper: ReadonlySet<st
     while (b < to || k < kids.length) {
       const bPath = b < to ? before[b]!.path : undefined;
       const kid = kids[k];
-      const c = bPath === undefined ? 1 : kid === undefined ? -1 : compareNames(bPath.slice(bPath.lastIndexOf('/') + 1), kid.name);
+      const c = bPath === undefined ? 1 : kid === undefined ? -1 : comparePaths(bPath.slice(bPath.lastIndexOf('/') + 1), kid.name);
       if (c < 0) {
         // Not in the upper directory: from the lower tree as before, or gone from the upper one.
         if (beforeUpper.has(bPath!)) {
