@@ -97,7 +97,8 @@ test('item 12: a full disk while writing outputs is exit 3 with one line, nothin
   mkdirSync(ctx);
   writeFileSync(join(ctx, 'big'), randomBytes(3 << 20));
   writeFileSync(join(ctx, 'Containerfile'), 'FROM scratch\nCOPY big /big\n');
-  const cf = ['build', '--compat', 'podman', '--containerfile', join(ctx, 'Containerfile'), '--source-date-epoch', '1'];
+  // On disk: --scratch memory (the default as root) would make its files in a tmpfs of its own, not in TMPDIR.
+  const cf = ['build', '--compat', 'podman', '--containerfile', join(ctx, 'Containerfile'), '--source-date-epoch', '1', '--scratch', 'disk'];
   oneLine(runCli([...cf, '--output', `oci:${join(work, 'cf')}:t`], { env: { TMPDIR: small } }), 3, /no space left on device$/);
   assert.deepEqual(readdirSync(small), []);
 });
