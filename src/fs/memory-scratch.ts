@@ -13,7 +13,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statfsSync } from 'node:fs';
-import { superOptions } from './mounts.js';
 
 /** Below this much available memory no scratch is put in memory. */
 export const MIN_MEMORY_SCRATCH = 2 * 1024 ** 3;
@@ -46,8 +45,7 @@ export function mountMemoryScratch(dir: string, size?: number): number | undefin
   const limit = half === undefined ? undefined : size === undefined ? half : Math.min(half, Math.max(1024 ** 2, Math.floor(size / 1024 ** 2) * 1024 ** 2));
   if (limit === undefined || /[,\n]/.test(dir)) return undefined;
   const options = `mode=0700,size=${limit / 1024}k,huge=never`;
-  if (spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'repro-image-scratch', dir], { stdio: 'ignore' }).status !== 0) return undefined;
-  return superOptions(dir) !== undefined ? limit : undefined;
+  return spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'repro-image-scratch', dir], { stdio: 'ignore' }).status === 0 ? limit : undefined;
 }
 
 /**
