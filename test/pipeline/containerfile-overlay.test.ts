@@ -45,6 +45,14 @@ async function debianBase(): Promise<string> {
   return (base = `oci:${out}:t`);
 }
 
+/** A build context in the work dir holding only a Containerfile with `text`; its path. */
+function context(name: string, text: string): string {
+  const ctx = join(work, name);
+  mkdirSync(ctx, { recursive: true });
+  writeFileSync(join(ctx, 'Containerfile'), text);
+  return ctx;
+}
+
 const HARD = [
   'FROM base AS one',
   // perlthanks is the second name of perlbug (the first in walk order): the upper directory gets
@@ -63,9 +71,7 @@ const HARD = [
 test('an overlay root gives the bytes of a plain directory: hard links written through a second name, renamed base directories, FROM a stage, moves on the last read', async (t) => {
   if (why) return t.skip(why);
   const from = await debianBase();
-  const ctx = join(work, 'hard');
-  mkdirSync(ctx, { recursive: true });
-  writeFileSync(join(ctx, 'Containerfile'), HARD);
+  const ctx = context('hard', HARD);
   const store = new UnpackedStore(join(work, 'cache'), 'test');
   const digests: string[] = [];
   for (const unpacked of [undefined, store]) {
@@ -83,9 +89,7 @@ test('an overlay root gives the bytes of a plain directory: hard links written t
 test('a stage root is 0755 under umask 077, on an overlay or not: what RUN sees of / is the same', async (t) => {
   if (why) return t.skip(why);
   const from = await debianBase();
-  const ctx = join(work, 'umask');
-  mkdirSync(ctx, { recursive: true });
-  writeFileSync(join(ctx, 'Containerfile'), 'FROM base\nRUN stat -c %a / > /root-mode\n');
+  const ctx = context('umask', 'FROM base\nRUN stat -c %a / > /root-mode\n');
   const configs: string[] = [];
   for (const flags of [[], ['--no-unpacked-cache']]) {
     const r = runCli(['build', '--containerfile', join(ctx, 'Containerfile'), '--compat', 'podman', '--from-image', `base=${from}`, '--source-date-epoch', String(GT_EPOCH),
@@ -124,9 +128,7 @@ test('the store of unpacked images: filled once, a record that does not match is
 test('a run killed while its stage root is mounted (on a scratch tmpfs): the next run unmounts both and removes its directory; the stored tree stays', async (t) => {
   if (why) return t.skip(why);
   const from = await debianBase();
-  const ctx = join(work, 'killed');
-  mkdirSync(ctx, { recursive: true });
-  writeFileSync(join(ctx, 'Containerfile'), 'FROM base\nRUN sleep 3\n');
+  const ctx = context('killed', 'FROM base\nRUN sleep 3\n');
   const tmp = join(work, 'killed-tmp');
   mkdirSync(tmp);
   const cache = join(work, 'killed-cache');
