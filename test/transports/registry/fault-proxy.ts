@@ -18,6 +18,11 @@ export interface Rule {
   fault: Fault;
   /** How many matching requests get the fault (then it is spent). */
   times: number;
+  /**
+   * Hold the fault's answer until a request that got this other fault has arrived, so that a test
+   * of "one failure stops the others" does not depend on which request the client sends first.
+   */
+  after?: Fault;
 }
 
 export interface Logged {
@@ -36,6 +41,8 @@ export class FaultProxy {
   readonly log: Logged[] = [];
   /** Responses held by `stall`, ended at stop(). */
   private readonly stalled: ServerResponse[] = [];
+  /** Answers held by a rule's `after`, keyed by the fault they wait for. */
+  private readonly held: Array<{ after: Fault; answer: () => void }> = [];
   private server?: Server;
   private upstream = '';
   port = 0;
@@ -52,6 +59,7 @@ export class FaultProxy {
 
   clear(): void {
     this.rules.length = 0;
+    this.held.length = 0;
     this.log.length = 0;
   }
 
@@ -64,15 +72,22 @@ export class FaultProxy {
 
   async stop(): Promise<void> {
     for (const r of this.stalled.splice(0)) r.destroy();
+    this.held.length = 0;
     this.server?.closeAllConnections();
     await new Promise<void>((ok) => (this.server ? this.server.close(() => ok()) : ok()));
   }
 
-  private take(req: IncomingMessage): Fault | undefined {
+  private take(req: IncomingMessage): Rule | undefined {
     const rule = this.rules.find((r) => r.times > 0 && (r.method === undefined || r.method === req.method) && r.path.test(req.url ?? ''));
     if (!rule) return undefined;
     rule.times--;
-    return rule.fault;
+    return rule;
+  }
+
+  /** Answer now, or once a request with `after`'s fault has been logged. */
+  private when(after: Fault | undefined, answer: () => void): void {
+    if (after === undefined || this.log.some((l) => l.fault === after)) answer();
+    else this.held.push({ after, answer });
   }
 
   private forward(req: IncomingMessage, path: string, headers: IncomingHttpHeaders, onResponse: (up: IncomingMessage) => void, onError: () => void): ReturnType<typeof request> {
@@ -85,12 +100,22 @@ export class FaultProxy {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';
     const storage = url.startsWith('/__storage');
-    const fault = storage ? undefined : this.take(req);
+    const rule = storage ? undefined : this.take(req);
+    const fault = rule?.fault;
     const entry: Logged = { method: req.method ?? 'GET', url, authorization: req.headers.authorization !== undefined };
     if (fault) entry.fault = fault;
     if (req.headers.range) entry.range = String(req.headers.range);
     if (storage) entry.storage = true;
     this.log.push(entry);
+    if (fault) {
+      for (let i = this.held.length - 1; i >= 0; i--) {
+        const h = this.held[i]!;
+        if (h.after === fault) {
+          this.held.splice(i, 1);
+          h.answer();
+        }
+      }
+    }
     const fail = (): void => { res.destroy(); };
 
     if (fault === 'status500' || fault === 'status429') {
@@ -104,10 +129,10 @@ export class FaultProxy {
     }
     if (fault === 'status400') {
       req.resume();
-      req.on('end', () => {
+      req.on('end', () => this.when(rule?.after, () => {
         res.statusCode = 400;
         res.end('{"errors":[{"code":"BLOB_UPLOAD_INVALID","message":"injected refusal"}]}');
-      });
+      }));
       return;
     }
     if (fault === 'stall') {

@@ -157,9 +157,10 @@ test('push: a monolithic upload dropped half-way starts again in a new session',
 test('push: a blob the registry refuses for good stops the others at once, and the refusal is what is reported', async () => {
   const m = JSON.parse(readFileSync(join(layout, 'blobs', 'sha256', digest.slice(7)), 'utf8')) as { config: { digest: string } };
   const hex = (d: string): string => d.slice('sha256:'.length);
-  // The layer's upload hangs (the registry reads it and never answers); the config is refused.
+  // The layer's upload hangs (the registry reads it and never answers); the config is refused,
+  // once the layer's upload has started (whichever of the two the client sends first).
   proxy.add({ method: 'PUT', path: new RegExp(`digest=sha256(%3A|:)${hex(layerDigest)}`), fault: 'stall', times: 5 });
-  proxy.add({ method: 'PUT', path: new RegExp(`digest=sha256(%3A|:)${hex(m.config.digest)}`), fault: 'status400', times: 5 });
+  proxy.add({ method: 'PUT', path: new RegExp(`digest=sha256(%3A|:)${hex(m.config.digest)}`), fault: 'status400', times: 5, after: 'stall' });
   const started = Date.now();
   const r = await runCliAsync(['copy', `oci:${layout}:v1`, `docker://${proxy.host}/pushfaults/refused:v1`, '--tls-verify=false']);
   const took = Date.now() - started;
