@@ -8,20 +8,28 @@
  * each pushed gzip layer decompresses to its diff_id, the registry gets the `oci:` manifest's
  * bytes, and the local manifest is the pushed one with uncompressed layer descriptors.
  *
+ * Then `verify --containerfile --compat podman` proves what podman pushed (the hard-case scratch
+ * image and the Arch Linux Dockerfile.repro shape, from the `oci:` directory and from the
+ * registry) at the digest level with no SOURCE_DATE_EPOCH given (the published `created` is
+ * used); a byte changed in the context, a layer that decompresses to other bytes and a gzip layer
+ * with trailing garbage are each exit 1, saying what failed. These run on the ground truth's own
+ * pushes (podman builds each shape once per run).
+ *
  * Needs root and REPRO_PODMAN_ROOT (the root's path; .ci/run sets it); the shapes built on Debian
  * also need REPRO_DEBIAN_ROOTFS (.ci/debian-rootfs.sh's tarball). Without them it skips and says
  * why. REPRO_PODMAN_RECORD=1 writes the vectors instead of comparing (review the diff before
  * committing: it is podman's output, not ours).
  */
-import { test } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { runCliAsync } from '../helpers/cli.js';
 import { GT_BASE_IMAGE, GT_EPOCH, SHAPES, writeContext, type InputRecord, type Shape } from '../helpers/podman-contexts.js';
 import { startRegistry, type Registry } from '../transports/registry/harness.js';
 
@@ -63,6 +71,9 @@ interface DriverResult {
   /** `podman push --tls-verify=false IMAGE docker://127.0.0.1:PORT/REPO:latest`: the manifest digest. */
   registryManifestDigest?: string;
 }
+
+/** Where a shape's overlay push is, for the verify tests: both references, the pushed digest, the context. */
+interface Published { oci: string; docker: string; digest: string; ctx: string }
 
 /** What a vector holds (test/golden/podman/<shape>.json). */
 interface Vector {
@@ -193,6 +204,7 @@ async function produce(env: Env, driver: Driver, shape: Shape, registry: Registr
   assert.equal(got.digest, sha256(got.body));
   assert.equal(got.body.toString('utf8'), ociManifest, `${shape}: the registry gets the manifest bytes of the oci: push`);
   result.registryManifestDigest = sha256(got.body);
+  if (driver === 'overlay') published.set(shape, { oci: `oci:${ociDir}:latest`, docker: `docker://${registry.host}/${repo}:latest`, digest: ociDigest, ctx });
   return result;
 }
 
@@ -251,9 +263,14 @@ function compare(shape: Shape, driver: Driver, got: DriverResult, want: DriverRe
   if (got.registryManifestDigest) assert.equal(got.registryManifestDigest, want.registryManifestDigest, `${what}: registry manifest differs (${changed})`);
 }
 
-test('podman ground truth: each shape builds to the recorded bytes, with the overlay and the vfs driver', { timeout: 1_800_000 }, async (t) => {
-  const why = cannotRun();
-  if (why) { t.skip(why); return; }
+const why = cannotRun();
+let env: Env;
+let registry: Registry;
+/** The overlay pushes of this run, by shape (what the verify tests prove). */
+const published = new Map<Shape, Published>();
+
+before(async () => {
+  if (why) return;
   // The stores live in memory when /dev/shm is a tmpfs: vfs copies the whole image for every layer
   // (1.5 GB here), which a tmpfs writes and removes in a fraction of the time a disk takes. Named
   // after this process, so that a later run removes what a killed one left.
@@ -263,63 +280,155 @@ test('podman ground truth: each shape builds to the recorded bytes, with the ove
     store: mkdtempSync(join(base, `repro-gt-${process.pid}-${d}-`)),
     runroot: mkdtempSync(join(base, `repro-gt-${process.pid}-${d}-run-`)),
   });
-  const env: Env = {
+  env = {
     root: process.env.REPRO_PODMAN_ROOT!,
     debianTar: process.env.REPRO_DEBIAN_ROOTFS || undefined,
     // Under /tmp whatever TMPDIR says: .ci/podman binds the host's /tmp into the chroot.
     ctx: mkdtempSync('/tmp/repro-gt-ctx-'),
     stores: { overlay: stores('overlay'), vfs: stores('vfs') },
   };
-  const registry = await startRegistry();
-  try {
-    const versions = versionsOf(env);
-    t.diagnostic(`podman ${versions.podman}, buildah ${versions.buildah} (${JSON.stringify(versions.packages)})`);
-    let debianChanged: string | undefined;
-    for (const shape of SHAPES) {
-      await t.test(shape, async (st) => {
-        if (NEEDS_DEBIAN.has(shape) && env.debianTar === undefined) {
-          st.skip('REPRO_DEBIAN_ROOTFS is not set: .ci/run builds it with .ci/debian-rootfs.sh');
-          return;
-        }
-        const path = join(GOLDEN, `${shape}.json`);
-        const inputs = writeContext(shape, join(env.ctx, shape), env.debianTar);
-        const want = RECORD ? undefined : JSON.parse(readFileSync(path, 'utf8')) as Vector;
-        if (want && DEPENDS_ON_DEBIAN_BYTES.has(shape) && (debianChanged !== undefined || JSON.stringify(inputs) !== JSON.stringify(want.inputs))) {
-          debianChanged ??= `${want.inputs[1]?.sha256} recorded, ${inputs[1]?.sha256} now`;
-          // multi-stage still needs the base (its own bytes do not depend on the tarball's).
-          if (shape === 'debian-base') await produce(env, 'overlay', shape, undefined);
-          st.skip(`the Debian tarball is not the one this vector was recorded with (${debianChanged}): the mirror has moved on; record again with REPRO_PODMAN_RECORD=1`);
-          return;
-        }
-        if (want) assert.deepEqual(inputs, want.inputs, `${shape}: the generated inputs changed (test/helpers/podman-contexts.ts): record again`);
-        const results = {} as Record<Driver, DriverResult>;
-        for (const driver of ['overlay', 'vfs'] as const) {
-          if (!RECORD && driver === 'vfs' && !VFS_CHECKED.has(shape)) continue;
-          const started = Date.now();
-          results[driver] = await produce(env, driver, shape, RECORD || driver === 'overlay' ? registry : undefined);
-          st.diagnostic(`${shape} (${driver}): ${((Date.now() - started) / 1000).toFixed(1)} s; stored ${results[driver].localManifestDigest}, pushed ${results[driver].oci?.manifestDigest ?? '-'}`);
-        }
-        if (RECORD) {
-          const vector: Vector = {
-            shape, description: DESCRIPTIONS[shape], recordedWith: versions, sourceDateEpoch: GT_EPOCH,
-            build: ['podman', ...buildArgs(shape)], inputs, overlay: results.overlay,
-            vfs: JSON.stringify(results.vfs) === JSON.stringify(results.overlay) ? 'same as overlay' : results.vfs,
-          };
-          mkdirSync(GOLDEN, { recursive: true });
-          writeFileSync(path, `${JSON.stringify(vector, null, 2)}\n`);
-          return;
-        }
-        const changed = `podman ${want!.recordedWith.podman} / buildah ${want!.recordedWith.buildah} recorded, podman ${versions.podman} / buildah ${versions.buildah} now`;
-        compare(shape, 'overlay', results.overlay, want!.overlay, changed);
-        if (results.vfs) compare(shape, 'vfs', results.vfs, want!.vfs === 'same as overlay' ? want!.overlay : want!.vfs, changed);
-      });
-    }
-  } finally {
-    await registry.stop();
-    rmSync(env.ctx, { recursive: true, force: true });
-    for (const s of Object.values(env.stores)) {
-      rmSync(s.store, { recursive: true, force: true });
-      rmSync(s.runroot, { recursive: true, force: true });
-    }
+  registry = await startRegistry();
+});
+
+after(async () => {
+  if (why) return;
+  await registry?.stop();
+  rmSync(env.ctx, { recursive: true, force: true });
+  for (const s of Object.values(env.stores)) {
+    rmSync(s.store, { recursive: true, force: true });
+    rmSync(s.runroot, { recursive: true, force: true });
+  }
+});
+
+test('podman ground truth: each shape builds to the recorded bytes, with the overlay and the vfs driver', { timeout: 1_800_000, skip: why ?? false }, async (t) => {
+  const versions = versionsOf(env);
+  t.diagnostic(`podman ${versions.podman}, buildah ${versions.buildah} (${JSON.stringify(versions.packages)})`);
+  let debianChanged: string | undefined;
+  for (const shape of SHAPES) {
+    await t.test(shape, async (st) => {
+      if (NEEDS_DEBIAN.has(shape) && env.debianTar === undefined) {
+        st.skip('REPRO_DEBIAN_ROOTFS is not set: .ci/run builds it with .ci/debian-rootfs.sh');
+        return;
+      }
+      const path = join(GOLDEN, `${shape}.json`);
+      const inputs = writeContext(shape, join(env.ctx, shape), env.debianTar);
+      const want = RECORD ? undefined : JSON.parse(readFileSync(path, 'utf8')) as Vector;
+      if (want && DEPENDS_ON_DEBIAN_BYTES.has(shape) && (debianChanged !== undefined || JSON.stringify(inputs) !== JSON.stringify(want.inputs))) {
+        debianChanged ??= `${want.inputs[1]?.sha256} recorded, ${inputs[1]?.sha256} now`;
+        // multi-stage still needs the base, and the verify tests what podman pushed (their
+        // proof does not depend on the recorded bytes).
+        if (shape === 'debian-base') await produce(env, 'overlay', shape, undefined);
+        if (shape === 'arch-like') await produce(env, 'overlay', shape, registry);
+        st.skip(`the Debian tarball is not the one this vector was recorded with (${debianChanged}): the mirror has moved on; record again with REPRO_PODMAN_RECORD=1`);
+        return;
+      }
+      if (want) assert.deepEqual(inputs, want.inputs, `${shape}: the generated inputs changed (test/helpers/podman-contexts.ts): record again`);
+      const results = {} as Record<Driver, DriverResult>;
+      for (const driver of ['overlay', 'vfs'] as const) {
+        if (!RECORD && driver === 'vfs' && !VFS_CHECKED.has(shape)) continue;
+        const started = Date.now();
+        results[driver] = await produce(env, driver, shape, RECORD || driver === 'overlay' ? registry : undefined);
+        st.diagnostic(`${shape} (${driver}): ${((Date.now() - started) / 1000).toFixed(1)} s; stored ${results[driver].localManifestDigest}, pushed ${results[driver].oci?.manifestDigest ?? '-'}`);
+      }
+      if (RECORD) {
+        const vector: Vector = {
+          shape, description: DESCRIPTIONS[shape], recordedWith: versions, sourceDateEpoch: GT_EPOCH,
+          build: ['podman', ...buildArgs(shape)], inputs, overlay: results.overlay,
+          vfs: JSON.stringify(results.vfs) === JSON.stringify(results.overlay) ? 'same as overlay' : results.vfs,
+        };
+        mkdirSync(GOLDEN, { recursive: true });
+        writeFileSync(path, `${JSON.stringify(vector, null, 2)}\n`);
+        return;
+      }
+      const changed = `podman ${want!.recordedWith.podman} / buildah ${want!.recordedWith.buildah} recorded, podman ${versions.podman} / buildah ${versions.buildah} now`;
+      compare(shape, 'overlay', results.overlay, want!.overlay, changed);
+      if (results.vfs) compare(shape, 'vfs', results.vfs, want!.vfs === 'same as overlay' ? want!.overlay : want!.vfs, changed);
+    });
+  }
+});
+
+/** What podman pushed of `shape` in the ground truth above (which failed first if it is not there). */
+function pushed(shape: Shape): Published {
+  const p = published.get(shape);
+  if (!p) throw new Error(`${shape}: podman's push is not there (see the ground truth's failure above)`);
+  return p;
+}
+
+const verifyOurs = (ctx: string, against: string, ...extra: string[]): ReturnType<typeof runCliAsync> =>
+  runCliAsync(['verify', '--containerfile', join(ctx, 'Containerfile'), '--compat', 'podman', '--against', against, '--tls-verify=false', ...extra], { env: { SOURCE_DATE_EPOCH: undefined } });
+
+/** A copy of an oci: layout whose one layer blob is replaced; manifest and index rewritten around it. */
+function withLayer(ref: string, name: string, blob: (gz: Buffer) => Buffer): string {
+  const src = ref.slice('oci:'.length, -':latest'.length);
+  const dir = join(env.ctx, name);
+  cpSync(src, dir, { recursive: true });
+  const path = (d: string): string => join(dir, 'blobs/sha256', d.slice(7));
+  const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; size: number }> };
+  const manifestText = readFileSync(path(index.manifests[0]!.digest), 'utf8');
+  const manifest = JSON.parse(manifestText) as { layers: Array<{ digest: string; size: number }> };
+  const old = manifest.layers[0]!;
+  const bytes = blob(readFileSync(path(old.digest)));
+  writeFileSync(path(sha256(bytes)), bytes);
+  const text = manifestText.replace(`"digest":"${old.digest}","size":${old.size}`, `"digest":"${sha256(bytes)}","size":${bytes.length}`);
+  writeFileSync(path(sha256(text)), text);
+  index.manifests[0]!.digest = sha256(text);
+  index.manifests[0]!.size = Buffer.byteLength(text);
+  writeFileSync(join(dir, 'index.json'), JSON.stringify(index));
+  return `oci:${dir}:latest`;
+}
+
+const reproducedLine = (digest: string): string => `reproduced ${digest} (config and every layer's content rebuilt bit for bit; compressed layers as published, proven to decompress to them)\n`;
+
+test('verify: the hard-case scratch image podman built is reproduced at the digest level, from oci: and from the registry; changed bytes are not', { skip: why ?? false }, async () => {
+  const p = pushed('scratch-add');
+  const a = await verifyOurs(p.ctx, p.oci);
+  assert.equal(a.status, 0, a.stdout + a.stderr);
+  assert.equal(a.stdout, reproducedLine(p.digest));
+  assert.match(a.stderr, new RegExp(`SOURCE_DATE_EPOCH ${GT_EPOCH}: the published config's created time`));
+  const b = await verifyOurs(p.ctx, p.docker, '--json');
+  assert.equal(b.status, 0, b.stderr);
+  const rec = JSON.parse(b.stdout) as { verdict: string; level: string; published: { manifest: string }; inputs: { sourceDateEpochFrom: string }; proof: { layers: Array<{ ok: boolean }> } };
+  assert.deepEqual([rec.verdict, rec.level, rec.published.manifest, rec.inputs.sourceDateEpochFrom], ['reproduced', 'manifest', p.digest, 'published-created']);
+  assert.ok(rec.proof.layers.every((l) => l.ok));
+
+  // One byte of one file in the context: exit 1, and the diff engine names the file.
+  const changed = join(env.ctx, 'scratch-add-changed');
+  cpSync(p.ctx, changed, { recursive: true });
+  const tar = readFileSync(join(changed, 'rootfs.tar'));
+  const at = tar.indexOf('capped\n');
+  tar[at] = 'C'.charCodeAt(0);
+  writeFileSync(join(changed, 'rootfs.tar'), tar);
+  const c = await verifyOurs(changed, p.oci);
+  assert.equal(c.status, 1, c.stderr);
+  assert.match(c.stdout, /^not reproduced: published sha256:[0-9a-f]{64} /);
+  assert.match(c.stdout, /usr\/sbin\/capped/);
+
+  // A layer that decompresses to other bytes (a valid gzip of another tar).
+  const other = withLayer(p.oci, 'other-layer', (gz) => {
+    const t = gunzipSync(gz);
+    t[t.indexOf('ping\n')] = 'P'.charCodeAt(0);
+    return gzipSync(t);
+  });
+  const d = await verifyOurs(p.ctx, other);
+  assert.equal(d.status, 1, d.stderr);
+  assert.match(d.stdout, /layer 1 sha256:[0-9a-f]{64}: decompresses to sha256:[0-9a-f]{64}, our layer tar is sha256:/);
+
+  // The published gzip with trailing garbage: Node's gunzip would not mind; the proof does.
+  const garbage = withLayer(p.oci, 'garbage-layer', (gz) => Buffer.concat([gz, Buffer.from('trailing')]));
+  const e = await verifyOurs(p.ctx, garbage);
+  assert.equal(e.status, 1, e.stderr);
+  assert.match(e.stdout, /not one plain gzip member: 8 bytes after its trailer/);
+});
+
+test('verify: Arch Linux\'s Dockerfile.repro shape over a Debian root, as podman built and pushed it, is reproduced', { skip: why ?? (process.env.REPRO_DEBIAN_ROOTFS ? false : 'REPRO_DEBIAN_ROOTFS is not set: .ci/run makes it with .ci/debian-rootfs.sh') }, async () => {
+  // The builder stage starts FROM a local base image: podman built it above; ours is built by us.
+  const ours = join(env.ctx, 'our-base');
+  const b = await runCliAsync(['build', '--containerfile', join(env.ctx, 'debian-base', 'Containerfile'), '--compat', 'podman', '--source-date-epoch', String(GT_EPOCH), '--compression', 'none', '--output', `oci:${ours}:base`]);
+  assert.equal(b.status, 0, b.stderr);
+  const p = pushed('arch-like');
+  for (const against of [p.oci, p.docker]) {
+    const r = await verifyOurs(p.ctx, against, '--from-image', `${GT_BASE_IMAGE}=oci:${ours}:base`);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(r.stdout, reproducedLine(p.digest));
   }
 });
