@@ -203,14 +203,16 @@ function pacmanQ(root: string, args: string[]): string {
 /**
  * Every path with type, mode, owner, size and link target, and the times of files and links outside
  * pacman's own directories. Left out: the contents of the sync databases and the package cache,
- * which pacstrap fills and the Arch repro image empties (as we leave them empty).
+ * which pacstrap fills and the Arch repro image empties (as we leave them empty), and the size of
+ * a directory, which is the file system's (4096 on ext4; on tmpfs it counts the names it held).
  */
 function listTree(root: string): string[] {
   const out = execFileSync('find', ['.', '-printf', '%p|%y|%m|%U|%G|%s|%l|%T@\\n'], { cwd: root, encoding: 'utf8' });
   return out.trim().split('\n').filter((l) => !/^\.\/var\/(lib\/pacman\/sync|cache\/pacman\/pkg)\//.test(l)).map((l) => {
     const parts = l.split('|');
+    if (parts[1] === 'd') parts[5] = '-';
     const keepTime = (parts[1] === 'f' || parts[1] === 'l') && !parts[0]!.startsWith('./var/lib/pacman/');
-    return keepTime ? l : parts.slice(0, -1).join('|');
+    return (keepTime ? parts : parts.slice(0, -1)).join('|');
   }).sort();
 }
 
