@@ -1,6 +1,8 @@
 /**
  * Debian's podman (4.3 on bookworm) with a private store for one test file: vfs driver, its own
- * root and run root under a temporary directory, never the host's store. Containers run with
+ * root under a temporary directory and its own run root (in /run where it can be made there:
+ * podman refuses a run root path of more than 50 characters, which a long TMPDIR gives), never
+ * the host's store. Containers run with
  * runc (crun does not work on this machine), cgroupfs, no events, and rlimits the machine grants.
  */
 import { spawnSync } from 'node:child_process';
@@ -28,7 +30,12 @@ export function testStore(): TestStore {
   requirePodman();
   const dir = mkdtempSync(join(tmpdir(), 'repro-podman-'));
   const root = join(dir, 'root');
-  const runRoot = join(dir, 'run');
+  let runRoot: string;
+  try {
+    runRoot = mkdtempSync('/run/repro-podman-');
+  } catch {
+    runRoot = join(dir, 'run');
+  }
   const base = ['--root', root, '--runroot', runRoot, '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--events-backend', 'none', '--runtime', 'runc'];
   const podman: TestStore['podman'] = (args, opts = {}) => {
     const r = spawnSync('podman', [...base, ...args], { encoding: 'utf8', input: opts.input, timeout: 120_000, killSignal: 'SIGKILL', maxBuffer: 64 << 20 });
@@ -47,6 +54,7 @@ export function testStore(): TestStore {
       podman(['rm', '--all', '--force'], { allowFail: true });
       podman(['rmi', '--all', '--force'], { allowFail: true });
       rmSync(dir, { recursive: true, force: true });
+      rmSync(runRoot, { recursive: true, force: true });
     },
   };
 }
