@@ -2,8 +2,8 @@
  * Debian's podman (4.3 on bookworm) with a private store for one test file: vfs driver, its own
  * root under a temporary directory and its own run root (in /run where it can be made there:
  * podman refuses a run root path of more than 50 characters, which a long TMPDIR gives), never
- * the host's store. Containers run with
- * runc (crun does not work on this machine), cgroupfs, no events, and rlimits the machine grants.
+ * the host's store. Containers run with runc (crun does not work on this machine), cgroupfs, no
+ * events, and rlimits the machine grants.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
