@@ -84,15 +84,17 @@ export async function verifyContainerfile(opts: ContainerfileVerifyOptions): Pro
     // file system calls and the commands of RUN).
     const decompressed = decompressedDigests(published);
     // The rebuilt image is known by its digests (its layer tars hashed, not written); it is
-    // written only if the diff engine has to explain a failed proof.
-    return await withPodmanBuild({ ...opts.build, sourceDateEpoch: sde }, async (built) => {
+    // written only if the diff engine has to explain a failed proof: then it is built again,
+    // keeping them (a failed proof costs a second build; a proof, no copy of any layer).
+    const build = { ...opts.build, sourceDateEpoch: sde };
+    return await withPodmanBuild(build, async (built) => {
       const proof = await proveContent(built, published, built.manifestWith, decompressed);
       // containers-storage keeps layers uncompressed: the content is all a store can prove.
       const contentOnly = against.transport === 'containers-storage';
       const level: ContainerfileVerifyResult['level'] = proof.level === 'digest' ? 'manifest' : proof.level === 'content' ? 'content' : 'none';
       const reproduced = level === 'manifest' || (contentOnly && level === 'content');
       const findings: VerifyFinding[] = proof.problems.map((p) => ({ path: 'proof', message: p }));
-      const layout = async (): Promise<string> => (await built.write({ transport: 'oci', path: out }, { compression: 'none' })).reference;
+      const layout = (): Promise<string> => withPodmanBuild(build, async (again) => (await again.write({ transport: 'oci', path: out }, { compression: 'none' })).reference);
       if (!reproduced) findings.push(...await explain(opts, built, published, { layout, against, platform, level }));
       const result: ContainerfileVerifyResult = {
         verdict: reproduced ? 'reproduced' : 'not-reproduced',
@@ -105,7 +107,7 @@ export async function verifyContainerfile(opts: ContainerfileVerifyOptions): Pro
         findings,
       };
       return result;
-    });
+    }, { hashOnly: true });
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }

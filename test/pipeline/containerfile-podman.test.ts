@@ -15,7 +15,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildContainerfile, withPodmanBuild, type ContainerfileBuildResult } from '../../src/pipeline/containerfile/build.js';
+import { buildContainerfile, LayerNotKept, withPodmanBuild, type ContainerfileBuildResult } from '../../src/pipeline/containerfile/build.js';
 import { UnpackedStore } from '../../src/pipeline/containerfile/unpacked-store.js';
 import { overlayAvailable } from '../../src/fs/overlay.js';
 import { mountsBelow } from '../../src/fs/mounts.js';
@@ -150,6 +150,22 @@ test('without an output (verify): podman\'s digests with the last layer only has
   assert.equal(written.manifest.digest, v.overlay.localManifestDigest);
   assert.equal(readFileSync(join(out, 'blobs/sha256', written.config.digest.slice(7)), 'utf8'), v.overlay.config.json);
   assert.deepEqual((readdirSync(scratch, { recursive: true }) as string[]).filter((f) => f.includes('repro-image-containerfile-')), [], 'the scratch directory is removed');
+});
+
+test('hashOnly: podman\'s digests of a target stage of three layers, none of them written; writing the image is refused', async () => {
+  const v = vector('instructions');
+  const ctx = join(work, 'hash-all', 'ctx');
+  writeContext('instructions', ctx);
+  const scratch = join(work, 'hash-all', 'tmp');
+  mkdirSync(scratch);
+  const tars = (): string[] => (readdirSync(scratch, { recursive: true }) as string[]).filter((f) => /(^|\/)layer-\d+\.tar/.test(f));
+  await withPodmanBuild({ containerfile: join(ctx, 'Containerfile'), sourceDateEpoch: v.sourceDateEpoch, tmpDir: scratch }, async (image) => {
+    assert.equal(image.config.bytes.toString(), v.overlay.config.json);
+    assert.deepEqual(image.layers.map((l) => [l.diffId, l.size]), v.overlay.layers.map((l) => [l.diffId, l.size]));
+    assert.equal(image.manifest.digest, v.overlay.localManifestDigest);
+    assert.deepEqual(tars(), []);
+    await assert.rejects(image.write({ transport: 'oci', path: join(work, 'hash-all', 'out') }, { compression: 'none' }), LayerNotKept);
+  }, { hashOnly: true });
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));

@@ -3,8 +3,9 @@
  * published image is our own build of the hard-case scratch shape). A reproduced verify writes no
  * file as large as the layer tar: the tar is hashed, not written, and no layout of the rebuilt
  * image is made (run under an RLIMIT_FSIZE one byte below the layer's size, any such write fails
- * with EFBIG, as `build` of the same image does). A verify that fails still writes the rebuilt
- * image for the diff engine, which names the changed file.
+ * with EFBIG, as `build` of the same image does); with several layers in the target stage, none
+ * of them is written. A verify that fails still writes the rebuilt image for the diff engine (a
+ * second build, keeping the layer tars), which names the changed file.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -58,4 +59,30 @@ test('a reproduced verify writes no file as large as its layer tar; a failed one
   assert.equal(c.status, 1, c.stderr);
   assert.match(c.stdout, /^not reproduced: published sha256:[0-9a-f]{64} /);
   assert.match(c.stdout, /usr\/sbin\/capped/);
+});
+
+test('a reproduced verify of a target stage of several layers writes none of them; a failed one builds again to name the changed file', { skip: noPrlimit }, async () => {
+  // The instructions shape: ADD, COPY, COPY, three layers; the middle one is the largest.
+  const ctx = join(work, 'layers-ctx');
+  writeContext('instructions', ctx);
+  const published = join(work, 'layers-published');
+  const built = await buildContainerfile({ containerfile: join(ctx, 'Containerfile'), compat: 'podman', sourceDateEpoch: SDE, output: `oci:${published}:latest`, tmpDir: work });
+  const sizes = built.layers.map((l) => l.uncompressedSize);
+  assert.equal(sizes.length, 3);
+  assert.equal(Math.max(...sizes), sizes[1], 'the largest layer is not the last');
+  const limit = sizes[1]! - 1;
+
+  const v = cliLimited(limit, ['verify', '--containerfile', join(ctx, 'Containerfile'), '--compat', 'podman', '--against', `oci:${published}:latest`]);
+  assert.equal(v.status, 0, v.stdout + v.stderr);
+  assert.equal(v.stdout, `reproduced ${built.manifest.digest} (config and every layer's content rebuilt bit for bit; compressed layers as published, proven to decompress to them)\n`);
+
+  // The last layer's file changed: the proof fails, the image is built again with its layer tars
+  // written for the diff engine, which names the file.
+  const changed = join(work, 'layers-changed');
+  cpSync(ctx, changed, { recursive: true });
+  writeFileSync(join(changed, 'hello.txt'), 'HELLO\n');
+  const c = await runCliAsync(['verify', '--containerfile', join(changed, 'Containerfile'), '--compat', 'podman', '--against', `oci:${published}:latest`], { env: { SOURCE_DATE_EPOCH: undefined, TMPDIR: work } });
+  assert.equal(c.status, 1, c.stderr);
+  assert.match(c.stdout, /^not reproduced: published sha256:[0-9a-f]{64} /);
+  assert.match(c.stdout, /hello\.txt/);
 });

@@ -124,10 +124,12 @@ export interface BuiltLayer {
  * A layer of a stage as it is kept until something needs its tar: written to a scratch file; a
  * base image's layer (read again from the base, its sha256 and size taken when it was applied);
  * or a stage's last layer, still in the stage's live directory (nothing changes it any more),
- * written only if a later stage's image includes it.
+ * written only if a later stage's image includes it; or (`withPodmanBuild`'s `hashOnly`) a layer
+ * of the target stage below its last, hashed as it was committed and not kept.
  */
 type StageLayer =
   | { kind: 'file'; layer: BuiltLayer }
+  | { kind: 'hashed'; diffId: Digest; size: number }
   | { kind: 'base'; diffId: Digest; size: number; reader: LayerReader; local: boolean; written?: Promise<BuiltLayer> }
   | { kind: 'live'; items: LayerItem[]; stage: number; lower: string[]; written?: Promise<BuiltLayer>; measured?: Promise<{ diffId: Digest; size: number }>; movedOut?: boolean };
 
@@ -146,6 +148,13 @@ interface StageState {
   baseTree?: string;
   /** The root is an overlay over `baseTree`. */
   overlay?: OverlayRoot;
+}
+
+/** The image of a `hashOnly` build was asked for a layer tar it did not keep. */
+export class LayerNotKept extends Error {
+  constructor(where: string) {
+    super(`internal: ${where}: the layer was hashed, not kept (hashOnly); build again to write the image`);
+  }
 }
 
 /** A build in a scratch tmpfs failed, and the tmpfs was full: worth doing again on disk. */
@@ -264,10 +273,13 @@ export async function buildContainerfile(opts: ContainerfileBuildOptions): Promi
 /**
  * `compat: 'podman'` with no output (what `verify` needs): `use` gets podman's image by its
  * digests, the target stage's last layer only hashed (it stays in the stage's directory), and may
- * still write the image; the scratch directory is removed when `use` has returned.
+ * still write the image; the scratch directory is removed when `use` has returned. With
+ * `hashOnly`, the target stage's earlier layers are hashed as they are committed and not written
+ * either (a proof needs their digests only; the scratch holds no copy of them): the image can then
+ * not be written (its `write` rejects with LayerNotKept) — build again without it for that.
  */
-export async function withPodmanBuild<T>(opts: Omit<ContainerfileBuildOptions, 'output' | 'compression' | 'compat'>, use: (image: PodmanImage) => Promise<T>): Promise<T> {
-  return build({ ...opts, compat: 'podman' }, { targetLive: true }, async (b) => use(await podmanOf(b, (l, where) => measuredLayer(l, b.sde, where))));
+export async function withPodmanBuild<T>(opts: Omit<ContainerfileBuildOptions, 'output' | 'compression' | 'compat'>, use: (image: PodmanImage) => Promise<T>, how: { hashOnly?: boolean } = {}): Promise<T> {
+  return build({ ...opts, compat: 'podman' }, { targetLive: true, hashOnly: how.hashOnly === true }, async (b) => use(await podmanOf(b, (l, where) => measuredLayer(l, b.sde, where))));
 }
 
 /**
@@ -289,9 +301,9 @@ interface Built {
 /**
  * The stages of a Containerfile built in a scratch directory, then `finish` run on the target;
  * `targetLive`: the target stage's last layer stays in its directory (its tar is needed as a file
- * only if something writes it).
+ * only if something writes it); `hashOnly`: the target stage's other layers are hashed, not written.
  */
-async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: { targetLive: boolean }, finish: (b: Built) => Promise<T>): Promise<T> {
+async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: { targetLive: boolean; hashOnly?: boolean }, finish: (b: Built) => Promise<T>): Promise<T> {
   if (opts.compat === 'podman') {
     const extra = (['normalize', 'exclude', 'annotations'] as const).find((k) => opts[k] !== undefined);
     if (extra) throw new ReproError('E_USAGE', `${option(extra)} applies to the repro-image form only (podman's bytes have no such step)`);
@@ -446,6 +458,11 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
           if (items.length === 0) state.layers.push({ kind: 'file', layer: await emptyLayer(newLayerPath()) });
           // A stage's last layer stays in its directory unless podman's bytes of it are an output.
           else if (insIndex === lastChange && (stage.index !== resolved.plan.target || mode.targetLive)) state.layers.push({ kind: 'live', items, stage: stage.index, lower: before.map((n) => n.path) });
+          // Nothing reads the target stage's layers but its image: with hashOnly, their digests are all it needs.
+          else if (mode.hashOnly && stage.index === resolved.plan.target) {
+            const m = await measure(layerTar(items, sde, where));
+            state.layers.push({ kind: 'hashed', diffId: m.digest, size: m.size });
+          }
           else state.layers.push({ kind: 'file', layer: await commitLayer(items, sde, newLayerPath()) });
           hasParentLayer = true;
           // The summary, made meanwhile, before the next step writes the stage.
@@ -584,6 +601,7 @@ async function measuredLayer(l: StageLayer, sde: number, where: string): Promise
     case 'file':
       return l.layer;
     case 'base':
+    case 'hashed':
       return l;
     case 'live':
       return l.written ?? (l.measured ??= measure(layerTar(liveItems(l), sde, where)).then((m) => ({ diffId: m.digest, size: m.size })));
@@ -601,6 +619,8 @@ async function writtenLayer(l: StageLayer, sde: number, newPath: () => string): 
   switch (l.kind) {
     case 'file':
       return l.layer;
+    case 'hashed':
+      throw new LayerNotKept(l.diffId);
     case 'live':
       return l.written ??= commitLayer(liveItems(l), sde, newPath());
     case 'base':
