@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildContainerfile, LayerNotKept, withPodmanBuild, type ContainerfileBuildResult } from '../../src/pipeline/containerfile/build.js';
+import type { PodmanImage } from '../../src/pipeline/containerfile/podman-image.js';
 import { UnpackedStore } from '../../src/pipeline/containerfile/unpacked-store.js';
 import { overlayAvailable } from '../../src/fs/overlay.js';
 import { mountsBelow } from '../../src/fs/mounts.js';
@@ -131,41 +132,42 @@ for (const shape of ['run-diff', 'arch-like'] as const) {
   });
 }
 
-test('without an output (verify): podman\'s digests with the last layer only hashed, and the same image written on demand', async () => {
-  const v = vector('scratch-add');
-  const ctx = join(work, 'hash-only', 'ctx');
-  writeContext('scratch-add', ctx);
-  const scratch = join(work, 'hash-only', 'tmp');
+/**
+ * `withPodmanBuild` of `shape` in a scratch directory of its own under work/NAME: `use` gets the
+ * image, checked against the shape's vector (config bytes, diff_ids and sizes, stored manifest)
+ * and with no layer tar in the scratch directory.
+ */
+async function unwritten<T>(shape: Shape, name: string, how: { hashOnly?: boolean }, use: (image: PodmanImage, dir: string) => Promise<T>): Promise<T> {
+  const v = vector(shape);
+  const ctx = join(work, name, 'ctx');
+  writeContext(shape, ctx);
+  const scratch = join(work, name, 'tmp');
   mkdirSync(scratch);
   const tars = (): string[] => (readdirSync(scratch, { recursive: true }) as string[]).filter((f) => /(^|\/)layer-\d+\.tar/.test(f));
-  const out = join(work, 'hash-only', 'out');
-  const written = await withPodmanBuild({ containerfile: join(ctx, 'Containerfile'), sourceDateEpoch: v.sourceDateEpoch, tmpDir: scratch }, async (image) => {
+  const r = await withPodmanBuild({ containerfile: join(ctx, 'Containerfile'), sourceDateEpoch: v.sourceDateEpoch, tmpDir: scratch }, async (image) => {
     assert.equal(image.config.bytes.toString(), v.overlay.config.json);
     assert.deepEqual(image.layers.map((l) => [l.diffId, l.size]), v.overlay.layers.map((l) => [l.diffId, l.size]));
     assert.equal(image.manifest.digest, v.overlay.localManifestDigest);
-    // The one layer (the target stage's last) was hashed, not written.
-    assert.deepEqual(tars(), []);
-    return image.write({ transport: 'oci', path: out }, { compression: 'none' });
-  });
+    assert.deepEqual(tars(), [], `${shape}: no layer tar was written`);
+    return use(image, join(work, name));
+  }, how);
+  assert.deepEqual((readdirSync(scratch, { recursive: true }) as string[]).filter((f) => f.includes('repro-image-containerfile-')), [], 'the scratch directory is removed');
+  return r;
+}
+
+test('without an output (verify): podman\'s digests with the last layer only hashed, and the same image written on demand', async () => {
+  const v = vector('scratch-add');
+  // The one layer (the target stage's last) is hashed, not written, until the image is.
+  const out = join(work, 'hash-only', 'out');
+  const written = await unwritten('scratch-add', 'hash-only', {}, (image) => image.write({ transport: 'oci', path: out }, { compression: 'none' }));
   assert.equal(written.manifest.digest, v.overlay.localManifestDigest);
   assert.equal(readFileSync(join(out, 'blobs/sha256', written.config.digest.slice(7)), 'utf8'), v.overlay.config.json);
-  assert.deepEqual((readdirSync(scratch, { recursive: true }) as string[]).filter((f) => f.includes('repro-image-containerfile-')), [], 'the scratch directory is removed');
 });
 
 test('hashOnly: podman\'s digests of a target stage of three layers, none of them written; writing the image is refused', async () => {
-  const v = vector('instructions');
-  const ctx = join(work, 'hash-all', 'ctx');
-  writeContext('instructions', ctx);
-  const scratch = join(work, 'hash-all', 'tmp');
-  mkdirSync(scratch);
-  const tars = (): string[] => (readdirSync(scratch, { recursive: true }) as string[]).filter((f) => /(^|\/)layer-\d+\.tar/.test(f));
-  await withPodmanBuild({ containerfile: join(ctx, 'Containerfile'), sourceDateEpoch: v.sourceDateEpoch, tmpDir: scratch }, async (image) => {
-    assert.equal(image.config.bytes.toString(), v.overlay.config.json);
-    assert.deepEqual(image.layers.map((l) => [l.diffId, l.size]), v.overlay.layers.map((l) => [l.diffId, l.size]));
-    assert.equal(image.manifest.digest, v.overlay.localManifestDigest);
-    assert.deepEqual(tars(), []);
-    await assert.rejects(image.write({ transport: 'oci', path: join(work, 'hash-all', 'out') }, { compression: 'none' }), LayerNotKept);
-  }, { hashOnly: true });
+  await unwritten('instructions', 'hash-all', { hashOnly: true }, async (image, dir) => {
+    await assert.rejects(image.write({ transport: 'oci', path: join(dir, 'out') }, { compression: 'none' }), LayerNotKept);
+  });
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));
