@@ -94,7 +94,10 @@ export async function verifyContainerfile(opts: ContainerfileVerifyOptions): Pro
       const level: ContainerfileVerifyResult['level'] = proof.level === 'digest' ? 'manifest' : proof.level === 'content' ? 'content' : 'none';
       const reproduced = level === 'manifest' || (contentOnly && level === 'content');
       const findings: VerifyFinding[] = proof.problems.map((p) => ({ path: 'proof', message: p }));
-      const layout = (): Promise<string> => withPodmanBuild(build, async (again) => (await again.write({ transport: 'oci', path: out }, { compression: 'none' })).reference);
+      const layout = (): Promise<string> => {
+        build.onStep?.('the proof failed: building again, keeping the layer tars, to compare the images file by file');
+        return withPodmanBuild(build, async (again) => (await again.write({ transport: 'oci', path: out }, { compression: 'none' })).reference);
+      };
       if (!reproduced) findings.push(...await explain(opts, built, published, { layout, against, platform, level }));
       const result: ContainerfileVerifyResult = {
         verdict: reproduced ? 'reproduced' : 'not-reproduced',
