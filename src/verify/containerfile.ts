@@ -12,6 +12,7 @@ import { readImage } from '../image/read.js';
 import { ReproError, option } from '../model/errors.js';
 import { formatPlatform } from '../model/platform.js';
 import type { ContainerfileBuildOptions } from '../pipeline/containerfile/build.js';
+import type { PodmanImage } from '../pipeline/containerfile/podman-image.js';
 import { openLayout } from '../transports/layout/read.js';
 import { formatImageRef, parseImageRef, type ImageRef } from '../transports/reference.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
@@ -79,13 +80,14 @@ export async function verifyContainerfile(opts: ContainerfileVerifyOptions): Pro
   try {
     const out = join(tmp, 'rebuilt');
     if (opts.build.compat === 'repro-image') return await verifyCanonical(opts, { against, published, sde, out, platform });
-    const { withPodmanBuild } = await import('../pipeline/containerfile/build.js');
+    const { withPodmanBuild, LayerNotKept } = await import('../pipeline/containerfile/build.js');
     // The published layers are decompressed and hashed while the rebuild runs (its time is mostly
     // file system calls and the commands of RUN).
     const decompressed = decompressedDigests(published);
     // The rebuilt image is known by its digests (its layer tars hashed, not written); it is
-    // written only if the diff engine has to explain a failed proof: then it is built again,
-    // keeping them (a failed proof costs a second build; a proof, no copy of any layer).
+    // written only if the diff engine has to explain a failed proof: from the stage's directory
+    // when its layers are the base's and the stage's last, else built again, keeping the tars
+    // (such a failed proof costs a second build; a proof, no copy of any layer).
     const build = { ...opts.build, sourceDateEpoch: sde };
     return await withPodmanBuild(build, async (built) => {
       const proof = await proveContent(built, published, built.manifestWith, decompressed);
@@ -94,9 +96,16 @@ export async function verifyContainerfile(opts: ContainerfileVerifyOptions): Pro
       const level: ContainerfileVerifyResult['level'] = proof.level === 'digest' ? 'manifest' : proof.level === 'content' ? 'content' : 'none';
       const reproduced = level === 'manifest' || (contentOnly && level === 'content');
       const findings: VerifyFinding[] = proof.problems.map((p) => ({ path: 'proof', message: p }));
-      const layout = (): Promise<string> => {
+      const write = async (image: PodmanImage): Promise<string> => (await image.write({ transport: 'oci', path: out }, { compression: 'none' })).reference;
+      const layout = async (): Promise<string> => {
+        // A layer that was not kept is asked for before anything is written to `out`.
+        try {
+          return await write(built);
+        } catch (e) {
+          if (!(e instanceof LayerNotKept)) throw e;
+        }
         build.onStep?.('the proof failed: building again, keeping the layer tars, to compare the images file by file');
-        return withPodmanBuild(build, async (again) => (await again.write({ transport: 'oci', path: out }, { compression: 'none' })).reference);
+        return withPodmanBuild(build, write);
       };
       if (!reproduced) findings.push(...await explain(opts, built, published, { layout, against, platform, level }));
       const result: ContainerfileVerifyResult = {

@@ -4,8 +4,9 @@
  * file as large as the layer tar: the tar is hashed, not written, and no layout of the rebuilt
  * image is made (run under an RLIMIT_FSIZE one byte below the layer's size, any such write fails
  * with EFBIG, as `build` of the same image does); with several layers in the target stage, none
- * of them is written. A verify that fails still writes the rebuilt image for the diff engine (a
- * second build, keeping the layer tars), which names the changed file.
+ * of them is written. A verify that fails still writes the rebuilt image for the diff engine
+ * (where the target stage has layers below its last, after a second build that keeps their
+ * tars), which names the changed file.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
