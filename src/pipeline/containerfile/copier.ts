@@ -16,7 +16,7 @@ import {
   chmodSync, closeSync, copyFileSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, renameSync, rmSync,
   symlinkSync, writeSync,
 } from 'node:fs';
-import { constants } from 'node:fs';
+import { constants, type BigIntStats } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { TypeFlag } from '../../archive/tar-header.js';
 import type { TarMember } from '../../archive/tar-reader.js';
@@ -108,6 +108,11 @@ function exists(abs: string): ReturnType<typeof lstatSync> | undefined {
   }
 }
 
+/** `exists` with nanosecond times (what an entry found in place is compared with). */
+function existsNs(abs: string): BigIntStats | undefined {
+  return lstatSync(abs, { bigint: true, throwIfNoEntry: false });
+}
+
 /**
  * Makes the missing directories of `rel` under `root` (0755, the given owner, time now). `known`:
  * directories already seen to be there (not looked up again; whoever removes a path forgets it).
@@ -140,32 +145,50 @@ function mknod(abs: string, type: 'c' | 'b' | 'p', major: number, minor: number,
  * itself, not from a walk: one moved out of an overlay's upper directory carries the overlay's own
  * (trusted.overlay.*), which a walk through the mount never showed.
  */
-function dropXattrs(xattr: XattrLib, abs: string): void {
-  for (const k of xattr.listAttributesSync(abs)) if (droppedXattr(k)) xattr.removeAttributeSync(abs, k);
+function dropXattrs(xattr: XattrLib, abs: string): string[] {
+  const names = xattr.listAttributesSync(abs);
+  for (const k of names) if (droppedXattr(k)) xattr.removeAttributeSync(abs, k);
+  return names;
 }
 
-const KIND_OF_STAT: Array<[PutEntry['kind'], (st: ReturnType<typeof lstatSync>) => boolean]> = [
-  ['dir', (st) => st!.isDirectory()], ['file', (st) => st!.isFile()], ['hardlink', (st) => st!.isFile()], ['symlink', (st) => st!.isSymbolicLink()],
-  ['char', (st) => st!.isCharacterDevice()], ['block', (st) => st!.isBlockDevice()], ['fifo', (st) => st!.isFIFO()],
+const KIND_OF_STAT: Array<[PutEntry['kind'], (st: BigIntStats) => boolean]> = [
+  ['dir', (st) => st.isDirectory()], ['file', (st) => st.isFile()], ['hardlink', (st) => st.isFile()], ['symlink', (st) => st.isSymbolicLink()],
+  ['char', (st) => st.isCharacterDevice()], ['block', (st) => st.isBlockDevice()], ['fifo', (st) => st.isFIFO()],
 ];
+
+/** Whether an inode's mtime is already exactly `seconds` (only whole seconds are compared). */
+function mtimeIs(st: BigIntStats, seconds: number): boolean {
+  return Number.isInteger(seconds) && st.mtimeNs === BigInt(seconds) * 1_000_000_000n;
+}
 
 /**
  * An entry below a directory moved in whole: the inode is there already (the same one the entry's
- * own move or link would have put there); it gets the attributes the entry sets, in the same order.
+ * own move or link would have put there); it ends with the attributes the entry sets, as if set in
+ * the same order. A call that would change nothing is left out (half the time of a move went to
+ * them; on a rootfs unpacked as root most owners and modes are already the entry's):
+ * - lchown, when the owner is already the entry's and the inode has no security.capability: the
+ *   kernel's side effects of a chown are then only to clear set-id bits (of a non-directory),
+ *   which the chmod after it sets again — so it is done whenever a chown was;
+ * - chmod, when no chown was done and the mode bits are already the entry's;
+ * - the times, when the mtime already is the entry's to the nanosecond. (The atime the call would
+ *   also set is left as it is: no layer, walk or tar of a stage reads an atime, and reading a file
+ *   changes it anyway.)
  */
-function placeInPlace(xattr: XattrLib, root: string, e: PutEntry, abs: string, st: ReturnType<typeof lstatSync>, dirTimes: Map<string, number>, opts: PutOptions): void {
+function placeInPlace(xattr: XattrLib, root: string, e: PutEntry, abs: string, st: BigIntStats | undefined, dirTimes: Map<string, number>, opts: PutOptions): void {
   if (!st || !KIND_OF_STAT.find(([k]) => k === e.kind)![1](st)) throw new Error(`internal: ${opts.where}: ${e.path} is not in place below a directory moved whole`);
   if (e.kind === 'hardlink') {
-    const target = exists(resolveInRoot(root, e.linkname!, `${opts.where}: ${e.path}`, false));
+    const target = existsNs(resolveInRoot(root, e.linkname!, `${opts.where}: ${e.path}`, false));
     if (!target || target.ino !== st.ino || target.dev !== st.dev) throw new Error(`internal: ${opts.where}: ${e.path} is not the hard link to ${e.linkname} it should be`);
   }
   const mtime = opts.storageTimes && e.mtime < 0 ? 0 : e.mtime;
-  if (e.kind !== 'symlink') dropXattrs(xattr, abs);
-  lchownSync(abs, e.uid, e.gid);
+  const names = e.kind !== 'symlink' ? dropXattrs(xattr, abs) : [];
+  const chown = st.uid !== BigInt(e.uid) || st.gid !== BigInt(e.gid) || names.includes('security.capability');
+  if (chown) lchownSync(abs, e.uid, e.gid);
   if (e.kind !== 'symlink') {
-    chmodSync(abs, e.mode);
+    if (chown || Number(st.mode & 0o7777n) !== (e.mode & 0o7777)) chmodSync(abs, e.mode);
     for (const [k, v] of e.xattrs ?? []) if (keptXattr(k)) xattr.setAttributeSync(abs, k, v);
   }
+  if (mtimeIs(st, mtime)) return;
   if (e.kind === 'dir') dirTimes.set(abs, mtime);
   else lutimesSync(abs, new Date(mtime * 1000), new Date(mtime * 1000));
 }
@@ -189,7 +212,7 @@ export async function putEntries(root: string, entries: AsyncIterable<PutEntry> 
     const abs = e.path === '' ? root : join(root, e.path);
     if (inMoved(e.path)) {
       try {
-        placeInPlace(xattr, root, e, abs, exists(abs), dirTimes, opts);
+        placeInPlace(xattr, root, e, abs, existsNs(abs), dirTimes, opts);
       } catch (err) {
         if (err instanceof ReproError || !(err as NodeJS.ErrnoException).code) throw err;
         throw ioError(err, `${opts.where}: cannot write ${e.path}`);
@@ -218,7 +241,7 @@ export async function putEntries(root: string, entries: AsyncIterable<PutEntry> 
           }
         }
         if (moved) {
-          placeInPlace(xattr, root, e, abs, exists(abs), dirTimes, opts);
+          placeInPlace(xattr, root, e, abs, existsNs(abs), dirTimes, opts);
           opts.onPlaced?.(e, abs);
           continue;
         }
