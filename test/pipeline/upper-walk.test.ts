@@ -15,10 +15,10 @@ import { join } from 'node:path';
 import * as fsx from 'fs-xattr';
 import { overlayAvailable } from '../../src/fs/overlay.js';
 import { unmountBelow } from '../../src/fs/mounts.js';
-import { mountOnTree, type OverlayRoot } from '../../src/pipeline/containerfile/overlay-root.js';
+import { mountOnTree, overlayOverItself, type OverlayRoot } from '../../src/pipeline/containerfile/overlay-root.js';
 import { walkTree, type FsNode } from '../../src/pipeline/containerfile/tree.js';
 import { comparePaths } from '../../src/model/byte-order.js';
-import { mergeWalk, NeedFullWalk, walkAfter, walkAfterExplained, type UpperChild } from '../../src/pipeline/containerfile/upper-walk.js';
+import { adoptWalk, mergeWalk, NeedFullWalk, showsAsLower, walkAfter, walkAfterExplained, type UpperChild } from '../../src/pipeline/containerfile/upper-walk.js';
 import { xattrReader, type XattrReader } from '../../src/sources/rootfs/xattrs.js';
 
 const why = overlayAvailable() ? undefined : 'overlay mounts need root and the overlay file system';
@@ -30,11 +30,15 @@ function run(cmd: string, ...args: string[]): void {
   assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
 }
 
-/** A lower tree with every kind the walk knows, mounted; its own temporary directory. */
-function mounted(): { root: string; o: OverlayRoot } {
+/**
+ * A lower tree with every kind the walk knows, mounted; its own temporary directory. `itself`:
+ * the tree is made as the stage directory and put on an overlay over itself (overlayOverItself),
+ * and `plain` is its walk before, adopted as a walk of the mount.
+ */
+function mounted(how: { itself?: XattrReader } = {}): { root: string; o: OverlayRoot; adopted?: FsNode[] } {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'upper-walk-')));
   dirs.push(dir);
-  const lower = join(dir, 'lower');
+  const lower = join(dir, how.itself ? 'stage' : 'lower');
   const files: Record<string, string> = {
     'a/f1': 'one\n', 'a/f2': 'two\n', 'a/f3': 'three\n', 'a/sub/deep/file': 'deep\n', 'a-c': 'dash\n',
     'b/hl1': 'linked\n', 'd/x': 'x\n', 'd/y/z': 'z\n', 'e/1': '1\n', 'm/k': 'k\n', 'm/n/o': 'o\n',
@@ -56,6 +60,15 @@ function mounted(): { root: string; o: OverlayRoot } {
   chmodSync(join(lower, 'a/f3'), 0o4755);
   // Old times everywhere, so that any change of one is seen.
   for (const n of walkTree(lower, undefined)) if (n.kind !== 'symlink') utimesSync(n.abs, OLD, OLD);
+  if (how.itself) {
+    const plain = walkTree(lower, how.itself);
+    assert.ok(showsAsLower(plain), 'nothing in the tree that the overlay reads as its own');
+    const o = overlayOverItself(lower);
+    assert.ok(o, 'mounted over itself');
+    const adopted = adoptWalk(plain, o);
+    assert.ok(adopted, 'the walk of the plain directory adopted');
+    return { root: o.root, o, adopted };
+  }
   const o = mountOnTree(join(dir, 'stage'), lower);
   assert.ok(o, 'mounted');
   return { root: o.root, o };
@@ -65,8 +78,8 @@ function mounted(): { root: string; o: OverlayRoot } {
  * A stepper: each call walks after the change, compares with the full walk, and says whether the
  * whole root was walked.
  */
-function stepper(root: string, o: OverlayRoot, x: XattrReader): (what: string, expectFull?: RegExp) => FsNode[] {
-  let before: FsNode[] | undefined;
+function stepper(root: string, o: OverlayRoot, x: XattrReader, start?: FsNode[]): (what: string, expectFull?: RegExp) => FsNode[] {
+  let before: FsNode[] | undefined = start;
   return (what, expectFull) => {
     const got = walkAfterExplained(root, o, before, x);
     const want = walkTree(root, x);
@@ -130,19 +143,15 @@ test('mergeWalk: the walk before where the upper directory holds nothing, the mo
   assert.throws(() => mergeWalk(before, new Set(['a/made']), upper, mount), NeedFullWalk);
 });
 
-test('walkAfter: every change through the mount, the walk after equals the full walk', async (t) => {
-  if (why) return t.skip(why);
-  const { root, o } = mounted();
-  const x = await xattrReader(root, '');
-  const step = stepper(root, o, x);
+/** Every kind of change through the mount, one after another, each walked by `step`. */
+function everyChange(root: string, step: (what: string, expectFull?: RegExp) => FsNode[], first: FsNode[]): FsNode[] {
   const r = (p: string): string => join(root, p);
-  let last = step('the first walk', /no walk before/);
+  let last = first;
   const changed = (what: string): void => {
     const now = step(what);
     assert.notDeepEqual(now, last, `${what}: the change is seen`);
     last = now;
   };
-  last = step('nothing changed yet');
   // Files and directories added, in lower directories and in new ones.
   writeFileSync(r('new-file'), 'new\n');
   mkdirSync(r('newdir/inner'), { recursive: true });
@@ -200,7 +209,58 @@ test('walkAfter: every change through the mount, the walk after equals the full 
   symlinkSync('added', r('a/new-link'));
   changed('a fifo and a symlink added');
   assert.deepEqual(step('nothing changed'), last);
+  return last;
+}
+
+test('walkAfter: every change through the mount, the walk after equals the full walk', async (t) => {
+  if (why) return t.skip(why);
+  const { root, o } = mounted();
+  const x = await xattrReader(root, '');
+  const step = stepper(root, o, x);
+  step('the first walk', /no walk before/);
+  const last = everyChange(root, step, step('nothing changed yet'));
   assert.deepEqual(walkAfter(root, o, last, x), walkTree(root, x), 'walkAfter is walkAfterExplained\'s nodes');
+});
+
+test('overlayOverItself: the walk of the plain directory, adopted, is the walk of the mount, and every change after is walked from it', async (t) => {
+  if (why) return t.skip(why);
+  const x = await xattrReader(tmpdir(), '');
+  const { root, o, adopted } = mounted({ itself: x });
+  assert.deepEqual(adopted, walkTree(root, x), 'the adopted walk is the full walk of the mount (hard links keyed on its device)');
+  assert.ok(adopted!.some((n) => n.inode !== undefined), 'the tree has a hard link');
+  const step = stepper(root, o, x, adopted);
+  everyChange(root, step, step('nothing changed yet'));
+});
+
+test('overlayOverItself: a hard link written through one name after the adopted walk: the whole root, as walked', async (t) => {
+  if (why) return t.skip(why);
+  const x = await xattrReader(tmpdir(), '');
+  const { root, o, adopted } = mounted({ itself: x });
+  const step = stepper(root, o, x, adopted);
+  appendFileSync(join(root, 'c/hl2'), 'more\n');
+  const after = step('write the second name', /hard.link/);
+  assert.equal(after.find((n) => n.path === 'b/hl1')?.size, 'linked\nmore\n'.length, 'the other name changed too');
+});
+
+test('showsAsLower: a tree with a whiteout device or an overlay attribute is not put on an overlay over itself', async (t) => {
+  if (why) return t.skip(why);
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'upper-walk-')));
+  dirs.push(dir);
+  const x = await xattrReader(dir, '');
+  writeFileSync(join(dir, 'f'), 'f\n');
+  mkdirSync(join(dir, 'd'));
+  fsx.setAttributeSync(join(dir, 'f'), 'user.kept', 'v');
+  assert.equal(showsAsLower(walkTree(dir, x)), true, 'plain files, a user.* attribute');
+  for (const [name, attr] of [['trusted.overlay.opaque', 'y'], ['user.overlay.opaque', 'y'], ['trusted.overlay.whiteout', '']] as const) {
+    fsx.setAttributeSync(join(dir, 'd'), name, attr);
+    assert.equal(showsAsLower(walkTree(dir, x)), false, name);
+    fsx.removeAttributeSync(join(dir, 'd'), name);
+  }
+  run('mknod', join(dir, 'wh'), 'c', '0', '0');
+  assert.equal(showsAsLower(walkTree(dir, x)), false, 'a character device 0/0');
+  unlinkSync(join(dir, 'wh'));
+  run('mknod', join(dir, 'null'), 'c', '1', '3');
+  assert.equal(showsAsLower(walkTree(dir, x)), true, 'another device');
 });
 
 test('walkAfter: a walk before that is not one of this mount: the whole root', async (t) => {

@@ -42,14 +42,14 @@ import { runInRootfs } from './runc.js';
 import { measure } from './scratch-file.js';
 import { SubtreeLink, applyLayers, resolveUser, subtreeFilter, type AppliedLayer, type EntryLayer } from './stage.js';
 import { overlayWorks } from '../../fs/overlay.js';
-import { mountOnTree, releaseForMove, type OverlayRoot } from './overlay-root.js';
+import { mountOnTree, overlayOverItself, releaseForMove, type OverlayRoot } from './overlay-root.js';
 import type { UnpackedBase, UnpackedStore } from './unpacked-store.js';
 import { layerReader, type LayerReader } from '../../image/layer.js';
 import { fileSource } from '../../image/file-source.js';
 import { SummaryThread } from './summary-thread.js';
 import { isGoTarArchive, multiContentSummary } from '../../archive/go-tar-summary.js';
 import { statNode, walkTree, type FsNode } from './tree.js';
-import { walkAfter } from './upper-walk.js';
+import { adoptWalk, showsAsLower, walkAfter } from './upper-walk.js';
 import { readDirectory } from '../../sources/rootfs/directory.js';
 import { PASS_NAMES } from '../passes.js';
 import { buildTree, type BuildResult } from '../tree-steps.js';
@@ -146,7 +146,7 @@ interface StageState {
   baseName: string;
   /** The base image's unpacked tree (its layers are the first of `layers`), when the store has it. */
   baseTree?: string;
-  /** The root is an overlay over `baseTree`. */
+  /** The root is an overlay: over `baseTree`, or over the stage's own earlier tree (`overlayOverItself`). */
   overlay?: OverlayRoot;
 }
 
@@ -448,7 +448,17 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
         if (ins.kind === 'run' || ins.kind === 'add' || ins.kind === 'copy') {
           // On an overlay the walk after states again only what its upper directory holds.
           const walk = (prev: FsNode[] | undefined): FsNode[] => state.overlay?.mounted ? walkAfter(root, state.overlay, prev, xattrsSync) : walkTree(root, xattrsSync);
-          const before = hasParentLayer ? walked ?? walk(undefined) : [];
+          let before = hasParentLayer ? walked ?? walk(undefined) : [];
+          // A RUN on a stage root that is a plain directory (FROM scratch, or a base applied
+          // there): the root goes on an overlay over itself first, so that the walk after states
+          // again only what the RUN wrote, not the whole tree.
+          if (ins.kind === 'run' && hasParentLayer && state.overlay === undefined && showsAsLower(before) && overlayWorks(tmp)) {
+            const overlay = overlayOverItself(root);
+            if (overlay) {
+              state.overlay = overlay;
+              before = adoptWalk(before, overlay) ?? walk(undefined);
+            }
+          }
           let summary: Promise<string> | undefined;
           if (ins.kind === 'run') await runStep(ins, state, rs, where, opts, tmp);
           else ({ summary } = await copyStep(ins, state, stageImage, context, where, thread!));

@@ -11,7 +11,7 @@
  * does not hold whole — a name of a hard-linked file written through another name, a file below a
  * renamed directory — are copied aside while the mount is still there.
  */
-import { chmodSync, copyFileSync, lstatSync, mkdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, lstatSync, mkdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { mountOverlay } from '../../fs/overlay.js';
 import { unmountSync } from '../../fs/mounts.js';
@@ -42,6 +42,33 @@ export function mountOnTree(root: string, tree: string): OverlayRoot | undefined
   if (!mountOverlay(root, { lower: [tree], upper: o.upper, work: o.work }, { mode: 0o755, uid: 0, gid: 0 })) return undefined;
   o.mounted = true;
   return o;
+}
+
+/**
+ * A stage root that is a plain directory, put on an overlay over itself: the directory is renamed
+ * to `ROOT.lower` and becomes the read-only lower tree of an overlay mounted at `root`, whose
+ * root shows the old root's mode and owner. What a later step writes then lands in the upper
+ * directory, and the walk after it states again only that (upper-walk.ts `adoptWalk`). Undefined,
+ * with the directory back where it was, when no overlay can be mounted there.
+ */
+export function overlayOverItself(root: string): OverlayRoot | undefined {
+  const o: OverlayRoot = { root, tree: `${root}.lower`, upper: `${root}.upper`, work: `${root}.work`, mounted: false };
+  try {
+    const st = lstatSync(root);
+    renameSync(root, o.tree);
+    mkdirSync(root, { mode: 0o755 });
+    if (mountOverlay(root, { lower: [o.tree], upper: o.upper, work: o.work }, { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid })) {
+      o.mounted = true;
+      return o;
+    }
+    rmdirSync(root);
+    renameSync(o.tree, root);
+    rmSync(o.upper, { recursive: true, force: true });
+    rmSync(o.work, { recursive: true, force: true });
+    return undefined;
+  } catch (e) {
+    throw ioError(e, `cannot put the stage directory ${root} on an overlay`);
+  }
 }
 
 /**

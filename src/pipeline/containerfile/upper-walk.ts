@@ -274,6 +274,54 @@ export function walkAfterExplained(root: string, overlay: OverlayRoot, before: r
 }
 
 /**
+ * Whether a walk of a plain directory is what a walk through an overlay with that directory as its
+ * only lower tree would show: nothing in it that the overlay reads as its own instead of showing
+ * it — a character device 0/0 (a whiteout), an attribute trusted.overlay.* or user.overlay.*
+ * (opaque and renamed directories, origins, whiteouts made as attributes), which the mount hides.
+ * (Symbolic links' attributes are never read, by the walk or by the overlay.)
+ */
+export function showsAsLower(nodes: readonly FsNode[]): boolean {
+  return !nodes.some((n) => (n.kind === 'char' && n.devmajor === 0 && n.devminor === 0)
+    || [...n.xattrs?.keys() ?? []].some((k) => k.startsWith('trusted.overlay.') || k.startsWith('user.overlay.')));
+}
+
+/**
+ * `nodes`, a walk of the directory that `overlay` has just been mounted over (its only lower tree,
+ * the upper directory still empty; overlay-root.ts `overlayOverItself`) and for which
+ * `showsAsLower` holds, as the walk of the mount `walkAfter` takes for the walk before: the same
+ * nodes, each hard link's inode key on the mount's device. Through an overlay whose layers are on
+ * one file system a file keeps its inode number (and a copied-up one its origin's) and takes the
+ * mount's device; that is checked on the first hard link, and where it does not hold, undefined
+ * (the walk after is then a full one).
+ */
+export function adoptWalk(nodes: readonly FsNode[], overlay: OverlayRoot): FsNode[] | undefined {
+  if (!overlay.mounted || overlay.root === overlay.tree) return undefined;
+  let dev: bigint;
+  try {
+    dev = lstatSync(overlay.root, { bigint: true }).dev;
+  } catch {
+    return undefined;
+  }
+  let checked = false;
+  const out: FsNode[] = [];
+  for (const n of nodes) {
+    if (n.inode === undefined) {
+      out.push(n);
+      continue;
+    }
+    const ino = n.inode.slice(n.inode.indexOf(':') + 1);
+    if (!checked) {
+      const st = lstatSync(n.abs, { bigint: true, throwIfNoEntry: false });
+      if (!st || st.dev !== dev || String(st.ino) !== ino) return undefined;
+      checked = true;
+    }
+    out.push({ ...n, inode: `${dev}:${ino}` });
+  }
+  records.set(out, { overlay, upper: new Set() });
+  return out;
+}
+
+/**
  * Exactly what `walkTree(root, xattrs)` gives, for a stage root mounted as `overlay`, reading
  * through the mount only what its upper directory holds when `before` is this function's walk of
  * the same mount (else, as for the first walk, the whole root).
