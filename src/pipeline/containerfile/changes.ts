@@ -5,8 +5,8 @@
  * directory that has a change inside it, and sorts the list by path. docs/podman-compat-facts.md
  * §2.12 has the rules this follows and the evidence.
  */
+import { comparePaths } from '../../model/byte-order.js';
 import type { FsNode } from './tree.js';
-import { comparePathBytes } from './tree.js';
 
 export type Change = { kind: 'add' | 'modify'; node: FsNode } | { kind: 'delete'; path: string };
 
@@ -90,5 +90,6 @@ export function naiveChanges(before: Iterable<FsNode>, after: Iterable<FsNode>):
   };
   addChanges(buildTree(after), buildTree(before), true);
   const key = (c: Change): string => `/${c.kind === 'delete' ? c.path : c.node.path}`;
-  return changes.sort((a, b) => comparePathBytes(key(a), key(b)));
+  // (comparePaths: the UTF-8 byte order, without encoding each path at each comparison.)
+  return changes.sort((a, b) => comparePaths(key(a), key(b)));
 }

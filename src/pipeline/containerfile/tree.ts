@@ -142,11 +142,6 @@ export function walkBelow(root: string, rel: string, xattrs: XattrReader | undef
   visit(rel, rel === '' ? root : prefix + rel);
 }
 
-/** Byte order of `/`-prefixed paths (Go's string order), as containers/storage sorts changes. */
-export function comparePathBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
-
 /** Files up to this size are read in one call (no stream: most of a root file system's files). */
 const READ_AT_ONCE = 1 << 20;
 
