@@ -399,6 +399,8 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
       const stage = rs.stage;
       const root = join(tmp, `stage-${stage.index}`);
       let state: StageState;
+      /** The walk of the stage's root as it starts, where it is known without walking it. */
+      let baseWalk: FsNode[] | undefined;
       if (stage.base.kind === 'scratch') {
         // 0755 whatever the umask (as containers/storage makes a layer's root): RUN sees it.
         await mkdir(root, { mode: 0o755 });
@@ -414,7 +416,8 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
         };
       } else {
         const base = bases.get(stage.base.reference)!;
-        const { applied, tree, overlay } = await imageRoot(root, base.image, `${file}:${stage.from.line}: FROM ${base.name}`, opts.unpacked);
+        const { applied, tree, overlay, walk } = await imageRoot(root, base.image, `${file}:${stage.from.line}: FROM ${base.name}`, opts.unpacked);
+        baseWalk = walk;
         const c = base.image.config.value;
         state = {
           root,
@@ -438,7 +441,7 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
       // FROM scratch: the first layer is the whole tree; every later one a diff.
       let hasParentLayer = state.layers.length > 0 || stage.base.kind !== 'scratch';
       // The tree after a step is the tree before the next (nothing else writes the root).
-      let walked: FsNode[] | undefined;
+      let walked: FsNode[] | undefined = baseWalk;
       let lastChange = -1;
       rs.instructions.forEach((i, n) => { if (i.kind === 'run' || i.kind === 'add' || i.kind === 'copy') lastChange = n; });
       for (const [insIndex, ins] of rs.instructions.entries()) {
@@ -651,13 +654,13 @@ async function writtenLayer(l: StageLayer, sde: number, newPath: () => string): 
  * A FROM image stage's root: an overlay over the image's unpacked tree from the store, or (no
  * store, or no overlay here) its layers applied to `root`. Gives each layer's diff_id and size.
  */
-async function imageRoot(root: string, image: ResolvedImage, where: string, store: UnpackedStore | undefined): Promise<{ applied: AppliedLayer[]; tree?: string; overlay?: OverlayRoot }> {
+async function imageRoot(root: string, image: ResolvedImage, where: string, store: UnpackedStore | undefined): Promise<{ applied: AppliedLayer[]; tree?: string; overlay?: OverlayRoot; walk?: FsNode[] }> {
   if (store !== undefined) {
     // Tried first: a store filled where no overlay can be mounted would only grow.
     if (overlayWorks(dirname(root))) {
       let unpacked: UnpackedBase | undefined;
       try {
-        unpacked = await store.get(image, where);
+        unpacked = await store.get(image, where, xattrsSync);
       } catch (e) {
         // A store that cannot be written (a read-only or full cache; Node reports a recursive
         // mkdir on a read-only file system as ENOENT): the base is written into the stage's
@@ -666,7 +669,12 @@ async function imageRoot(root: string, image: ResolvedImage, where: string, stor
       }
       if (unpacked) {
         const overlay = mountOnTree(root, unpacked.tree);
-        if (overlay) return { applied: unpacked.layers, tree: unpacked.tree, overlay };
+        if (overlay) {
+          // The tree's walk from the store, as the walk before the stage's first step.
+          const stored = unpacked.walk(root);
+          const walk = stored && adoptWalk(stored, overlay);
+          return { applied: unpacked.layers, tree: unpacked.tree, overlay, ...(walk ? { walk } : {}) };
+        }
         return { ...await appliedRoot(root, image, where), tree: unpacked.tree };
       }
     }

@@ -8,7 +8,11 @@
  * layers to a temporary name beside it and renaming it into place, and only when every layer's
  * tar hashed to its diff_id: two runs filling one key both succeed (the second keeps the first's),
  * a killed run leaves a temporary name a later run removes. `layers.json` records each layer's
- * diff_id and tar size (what a stage's layer list needs without reading the tar again).
+ * diff_id and tar size (what a stage's layer list needs without reading the tar again), and
+ * `walk.json` the tree's walk as it was put (tree.ts `walkTree`: every node but where it is, a hard
+ * link's inode number without its device), which the first step of a stage on the tree takes as
+ * the walk before instead of walking the whole tree (upper-walk.ts `adoptWalk`, which checks it
+ * against the mount); a tree whose walk an overlay would not show as it is (`showsAsLower`) has none.
  *
  * The store is trusted as podman's store is: whoever can write it can change what a rebuild
  * starts from. It grows by one tree per base image and tool version; removing the directory is
@@ -22,15 +26,84 @@ import type { ResolvedImage } from '../../image/read.js';
 import { tempNameFor } from '../../fs/atomic.js';
 import { releasePartial, removeStaleTempsOnce } from '../../fs/scratch.js';
 import { ReproError, ioError } from '../../model/errors.js';
+import type { XattrReader } from '../../sources/rootfs/xattrs.js';
 import { applyLayers, type AppliedLayer } from './stage.js';
+import { walkTree, type FsNode, type NodeKind } from './tree.js';
+import { showsAsLower } from './upper-walk.js';
 
-const FORMAT = 'repro-image unpacked base 1';
+const FORMAT = 'repro-image unpacked base 2';
 
 export interface UnpackedBase {
   /** The applied tree (read-only: an overlay's lower layer). */
   tree: string;
   /** Each layer's diff_id and tar size, in order. */
   layers: AppliedLayer[];
+  /**
+   * The tree's walk as put, with each node where it is seen through a mount at `root` (a hard
+   * link's inode key with device 0: the mount's is not known here); undefined when the store has
+   * none or cannot read it.
+   */
+  walk(root: string): FsNode[] | undefined;
+}
+
+/** One node of `walk.json`. */
+type StoredNode = [path: string, kind: NodeKind, mode: number, uid: number, gid: number, size: number, mtimeSec: number, mtimeNsec: number,
+  devmajor: number, devminor: number, linkTarget: string | null, xattrs: Array<[string, string]> | null, ino: string | null];
+
+const KINDS: ReadonlySet<string> = new Set(['file', 'dir', 'symlink', 'char', 'block', 'fifo']);
+
+function encodeWalk(nodes: readonly FsNode[]): string {
+  const rows = nodes.map((n): StoredNode => [n.path, n.kind, n.mode, n.uid, n.gid, n.size, n.mtimeSec, n.mtimeNsec, n.devmajor, n.devminor,
+    n.linkTarget ?? null, n.xattrs ? [...n.xattrs].map(([k, v]) => [k, v.toString('base64')]) : null,
+    n.inode === undefined ? null : n.inode.slice(n.inode.indexOf(':') + 1)]);
+  return `${JSON.stringify(rows)}\n`;
+}
+
+const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
+
+/** `walk.json` read back, or undefined where it is not one this store writes. */
+function decodeWalk(text: string, root: string): FsNode[] | undefined {
+  let rows: unknown;
+  try {
+    rows = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(rows)) return undefined;
+  const prefix = root.endsWith('/') ? root : `${root}/`;
+  const out: FsNode[] = [];
+  for (const r of rows as unknown[]) {
+    if (!Array.isArray(r) || r.length !== 13) return undefined;
+    const [path, kind, mode, uid, gid, size, mtimeSec, mtimeNsec, devmajor, devminor, linkTarget, xattrs, ino] = r as unknown[];
+    if (typeof path !== 'string' || path === '' || typeof kind !== 'string' || !KINDS.has(kind)
+      || ![mode, uid, gid, size, mtimeSec, mtimeNsec, devmajor, devminor].every(isInt)
+      || (linkTarget !== null && typeof linkTarget !== 'string') || (ino !== null && (typeof ino !== 'string' || !/^\d+$/.test(ino)))
+      || (xattrs !== null && (!Array.isArray(xattrs) || !xattrs.every((x) => Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && typeof x[1] === 'string')))) {
+      return undefined;
+    }
+    const n: FsNode = {
+      path, abs: prefix + path, kind: kind as NodeKind, mode: mode as number, uid: uid as number, gid: gid as number, size: size as number,
+      mtimeSec: mtimeSec as number, mtimeNsec: mtimeNsec as number, devmajor: devmajor as number, devminor: devminor as number,
+    };
+    if (linkTarget !== null) n.linkTarget = linkTarget as string;
+    if (xattrs !== null) n.xattrs = new Map((xattrs as Array<[string, string]>).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+    if (ino !== null) n.inode = `0:${ino as string}`;
+    out.push(n);
+  }
+  return out;
+}
+
+/** The stored walk of the tree in `dir` (read when asked). */
+function storedWalk(dir: string): (root: string) => FsNode[] | undefined {
+  return (root) => {
+    let text: string;
+    try {
+      text = readFileSync(join(dir, 'walk.json'), 'utf8');
+    } catch {
+      return undefined;
+    }
+    return decodeWalk(text, root);
+  };
 }
 
 /** The store key of an image's layers: format, tool version and the diff_ids in order. */
@@ -72,13 +145,16 @@ export class UnpackedStore {
   /** `dir`: the cache directory (the store is its `unpacked/`); `version`: the tool's version (part of the key). */
   constructor(readonly dir: string, readonly version: string) {}
 
-  /** The image's unpacked tree: from the store, or applied now and kept. */
-  async get(image: ResolvedImage, where: string): Promise<UnpackedBase> {
+  /**
+   * The image's unpacked tree: from the store, or applied now and kept. `xattrs`: what the walk
+   * kept with a new tree reads attributes with (without it, no walk is kept).
+   */
+  async get(image: ResolvedImage, where: string, xattrs?: XattrReader): Promise<UnpackedBase> {
     const diffIds = image.config.value.rootfs.diff_ids;
     const parent = join(this.dir, 'unpacked');
     const final = join(parent, unpackedKey(diffIds, this.version));
     const found = readRecord(final, diffIds);
-    if (found) return { tree: join(final, 'tree'), layers: found };
+    if (found) return { tree: join(final, 'tree'), layers: found, walk: storedWalk(final) };
     try {
       mkdirSync(parent, { recursive: true });
     } catch (e) {
@@ -96,6 +172,14 @@ export class UnpackedStore {
         }
         return a!;
       });
+      // The walk first: layers.json is what makes a tree one of the store's.
+      let walk: FsNode[] | undefined;
+      try {
+        walk = xattrs && walkTree(join(tmp, 'tree'), xattrs);
+      } catch {
+        walk = undefined; // (a name that is not UTF-8: the stage's own walk will say so)
+      }
+      if (walk && showsAsLower(walk)) writeFileSync(join(tmp, 'walk.json'), encodeWalk(walk));
       writeFileSync(join(tmp, 'layers.json'), `${JSON.stringify(layers)}\n`);
       try {
         await rename(tmp, final);
@@ -103,7 +187,7 @@ export class UnpackedStore {
         // Another run put it meanwhile: theirs is as good (and may be in use).
         if (!readRecord(final, diffIds)) await replace(final, tmp);
       }
-      return { tree: join(final, 'tree'), layers };
+      return { tree: join(final, 'tree'), layers, walk: storedWalk(final) };
     } finally {
       await rm(tmp, { recursive: true, force: true });
       releasePartial(tmp);

@@ -285,20 +285,29 @@ export function showsAsLower(nodes: readonly FsNode[]): boolean {
     || [...n.xattrs?.keys() ?? []].some((k) => k.startsWith('trusted.overlay.') || k.startsWith('user.overlay.')));
 }
 
+/** The fields of a walk's node that a stat through the mount gives again (not the attributes, not the inode key). */
+function sameStat(n: FsNode, m: FsNode | undefined): boolean {
+  return m !== undefined && m.kind === n.kind && m.mode === n.mode && m.uid === n.uid && m.gid === n.gid && m.size === n.size
+    && m.mtimeSec === n.mtimeSec && m.mtimeNsec === n.mtimeNsec && m.devmajor === n.devmajor && m.devminor === n.devminor && m.linkTarget === n.linkTarget;
+}
+
 /**
- * `nodes`, a walk of the directory that `overlay` has just been mounted over (its only lower tree,
- * the upper directory still empty; overlay-root.ts `overlayOverItself`) and for which
- * `showsAsLower` holds, as the walk of the mount `walkAfter` takes for the walk before: the same
- * nodes, each hard link's inode key on the mount's device. Through an overlay whose layers are on
- * one file system a file keeps its inode number (and a copied-up one its origin's) and takes the
- * mount's device; that is checked on the first hard link, and where it does not hold, undefined
- * (the walk after is then a full one).
+ * `nodes`, a walk of the tree that `overlay` has just been mounted over (its only lower tree, the
+ * upper directory still empty: overlay-root.ts `overlayOverItself`, or a base image's tree from the
+ * store, whose walk it kept), for which `showsAsLower` holds and whose `abs` are under the mount,
+ * as the walk of the mount `walkAfter` takes for the walk before: the same nodes, each hard link's
+ * inode key on the mount's device. Through an overlay whose layers are on one file system a file
+ * keeps its inode number (and a copied-up one its origin's) and takes the mount's device. Checked
+ * through the mount, where it is cheap: the first hard link's inode number, and every top-level
+ * node's metadata; where one differs (a store's tree changed by hand, copied elsewhere),
+ * undefined (the walk after is then a full one).
  */
 export function adoptWalk(nodes: readonly FsNode[], overlay: OverlayRoot): FsNode[] | undefined {
   if (!overlay.mounted || overlay.root === overlay.tree) return undefined;
   let dev: bigint;
   try {
     dev = lstatSync(overlay.root, { bigint: true }).dev;
+    for (const n of nodes) if (!n.path.includes('/') && !sameStat(n, statNode(overlay.root, n.path, undefined))) return undefined;
   } catch {
     return undefined;
   }
