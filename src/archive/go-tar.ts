@@ -629,9 +629,23 @@ function small(v: number | undefined, max: number): boolean {
   return v === undefined || (Number.isInteger(v) && v >= 0 && v <= max);
 }
 
+/** `v` (a safe integer that fits) as width - 1 octal digits and the NUL already there. */
 function octalField(b: Buffer, off: number, width: number, v: number): void {
-  b.write(v.toString(8).padStart(width - 1, '0'), off, 'latin1');
+  for (let i = off + width - 2; i >= off; i--) {
+    b[i] = 0x30 + (v % 8);
+    v = Math.floor(v / 8);
+  }
 }
+
+/** `checksumAndMagic` for USTAR on a block whose checksum field is still zeros. */
+function ustarChecksum(b: Buffer): void {
+  b.set(USTAR_MAGIC, 257);
+  let sum = 8 * 0x20;
+  for (let i = 0; i < 512; i++) sum += b[i]!;
+  octalField(b, 148, 7, sum);
+  b[155] = 0x20;
+}
+const USTAR_MAGIC = Buffer.from('ustar\x0000', 'latin1');
 
 /**
  * The common case without BigInt: no format asked for, ASCII names that USTAR holds, numbers and
@@ -668,7 +682,7 @@ function ustarFast(h: GoHeader): Buffer | undefined {
   octalField(b, 329, 8, h.devmajor ?? 0);
   octalField(b, 337, 8, h.devminor ?? 0);
   if (prefix) b.write(prefix, 345, 'latin1');
-  checksumAndMagic(b, FORMAT_USTAR);
+  ustarChecksum(b);
   return b;
 }
 
