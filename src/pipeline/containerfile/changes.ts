@@ -40,19 +40,24 @@ interface TreeNode {
 
 function buildTree(nodes: Iterable<FsNode>): TreeNode {
   const root: TreeNode = { children: new Map() };
-  for (const n of nodes) {
-    let at = root;
-    const parts = n.path.split('/');
-    for (const [i, part] of parts.entries()) {
-      let child = at.children.get(part);
-      if (!child) {
-        child = { children: new Map() };
-        at.children.set(part, child);
-      }
-      if (i === parts.length - 1) child.node = n;
-      at = child;
+  // Each path's tree node, so that a node's parent is one lookup (a walk lists a directory
+  // before what is in it; a parent not listed yet is made on the way, as by path).
+  const at = new Map<string, TreeNode>([['', root]]);
+  const treeNode = (path: string): TreeNode => {
+    let t = at.get(path);
+    if (t) return t;
+    const i = path.lastIndexOf('/');
+    const parent = treeNode(i < 0 ? '' : path.slice(0, i));
+    const name = i < 0 ? path : path.slice(i + 1);
+    t = parent.children.get(name);
+    if (!t) {
+      t = { children: new Map() };
+      parent.children.set(name, t);
     }
-  }
+    at.set(path, t);
+    return t;
+  };
+  for (const n of nodes) treeNode(n.path).node = n;
   return root;
 }
 
