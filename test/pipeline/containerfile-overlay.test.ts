@@ -13,7 +13,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -84,6 +84,30 @@ test('an overlay root gives the bytes of a plain directory: hard links written t
   assert.equal(digests[1], digests[0], 'the same config and layers as plain directories');
   assert.equal(readdirSync(join(work, 'cache/unpacked')).length, 1, 'one tree for the one base, nothing temporary left');
   assert.deepEqual(mountsBelow(join(work, 'tmp')), [], 'nothing left mounted');
+});
+
+test('a base with a character device 0/0 (a whiteout to an overlay, which hides it) is not mounted from the store: RUN sees the device, as without the store', async (t) => {
+  if (why) return t.skip(why);
+  const from = await debianBase();
+  const ctx = context('wh', 'FROM base\nRUN if test -c /etc/zero; then echo device; else echo none; fi > /seen\n');
+  mkdirSync(join(ctx, 'tree/etc'), { recursive: true });
+  assert.equal(spawnSync('mknod', [join(ctx, 'tree/etc/zero'), 'c', '0', '0']).status, 0);
+  assert.equal(spawnSync('tar', ['-C', join(ctx, 'tree'), '-cf', join(ctx, 'zero.tar'), 'etc/zero']).status, 0);
+  writeFileSync(join(ctx, 'Base'), 'FROM base\nADD zero.tar /\n');
+  const withZero = join(work, 'wh-base');
+  await buildContainerfile({ containerfile: join(ctx, 'Base'), compat: 'podman', sourceDateEpoch: GT_EPOCH, output: `oci:${withZero}:t`, compression: 'none', baseImages: { base: from } });
+  const results: string[] = [];
+  for (const unpacked of [undefined, new UnpackedStore(join(work, 'wh-cache'), 'test')]) {
+    const out = join(work, `wh-out-${results.length}`);
+    const r = await buildContainerfile({
+      containerfile: join(ctx, 'Containerfile'), compat: 'podman', sourceDateEpoch: GT_EPOCH, output: `oci:${out}:t`,
+      compression: 'none', baseImages: { base: `oci:${withZero}:t` }, tmpDir: join(work, 'tmp'), ...(unpacked ? { unpacked } : {}),
+    });
+    const seen = spawnSync('tar', ['-xOf', join(out, 'blobs/sha256', r.layers.at(-1)!.diffId.slice(7)), 'seen'], { encoding: 'utf8' }).stdout;
+    results.push(`${seen.trim()} ${r.config.digest}`);
+  }
+  assert.match(results[0]!, /^device /, 'without the store, RUN sees the device');
+  assert.equal(results[1], results[0], 'with the store: the same');
 });
 
 test('a stage root is 0755 under umask 077, on an overlay or not: what RUN sees of / is the same', async (t) => {

@@ -667,6 +667,8 @@ async function imageRoot(root: string, image: ResolvedImage, where: string, stor
         // directory, as without the store (a layer that cannot be applied fails there again).
         if (!(e instanceof ReproError) || (e.code !== 'E_IO' && e.code !== 'E_BAD_INPUT')) throw e;
       }
+      // A tree an overlay would not show as it is (a device 0/0 in the base) is not mounted.
+      if (unpacked && !unpacked.showsAsLower) return appliedRoot(root, image, where);
       if (unpacked) {
         const overlay = mountOnTree(root, unpacked.tree);
         if (overlay) {

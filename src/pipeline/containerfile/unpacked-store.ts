@@ -19,7 +19,7 @@
  * always safe (between runs).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResolvedImage } from '../../image/read.js';
@@ -38,6 +38,13 @@ export interface UnpackedBase {
   tree: string;
   /** Each layer's diff_id and tar size, in order. */
   layers: AppliedLayer[];
+  /**
+   * Whether an overlay with the tree as its lower layer shows the tree as it is: its walk was
+   * kept, which it is only when nothing in it is what an overlay reads as its own (a character
+   * device 0/0 is a whiteout there, trusted.overlay.* attributes make directories opaque…).
+   * Otherwise the tree is not mounted: the base is applied into the stage's directory.
+   */
+  showsAsLower: boolean;
   /**
    * The tree's walk as put, with each node where it is seen through a mount at `root` (a hard
    * link's inode key with device 0: the mount's is not known here); undefined when the store has
@@ -154,7 +161,7 @@ export class UnpackedStore {
     const parent = join(this.dir, 'unpacked');
     const final = join(parent, unpackedKey(diffIds, this.version));
     const found = readRecord(final, diffIds);
-    if (found) return { tree: join(final, 'tree'), layers: found, walk: storedWalk(final) };
+    if (found) return { tree: join(final, 'tree'), layers: found, showsAsLower: existsSync(join(final, 'walk.json')), walk: storedWalk(final) };
     try {
       mkdirSync(parent, { recursive: true });
     } catch (e) {
@@ -187,7 +194,7 @@ export class UnpackedStore {
         // Another run put it meanwhile: theirs is as good (and may be in use).
         if (!readRecord(final, diffIds)) await replace(final, tmp);
       }
-      return { tree: join(final, 'tree'), layers, walk: storedWalk(final) };
+      return { tree: join(final, 'tree'), layers, showsAsLower: existsSync(join(final, 'walk.json')), walk: storedWalk(final) };
     } finally {
       await rm(tmp, { recursive: true, force: true });
       releasePartial(tmp);
