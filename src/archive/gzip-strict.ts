@@ -57,11 +57,24 @@ export async function* strictGunzip(source: AsyncIterable<Buffer>, where: string
     }
     if (failure) throw failure;
   };
-  const feed = (b: Buffer): Promise<void> => new Promise((ok) => {
-    fed += b.length;
-    if (inflate.write(b)) ok();
-    else inflate.once('drain', ok);
+  // Waits for an event of the inflate stream, or for its failure: a stream that failed emits no
+  // 'drain' or 'finish' and calls no callback of `end` (waiting for them hung the reader on
+  // corrupt deflate data), and takes no more writes.
+  const until = (event: 'drain' | 'finish'): Promise<void> => new Promise((ok) => {
+    if (failure) return ok();
+    const go = (): void => {
+      inflate.off(event, go);
+      inflate.off('error', go);
+      ok();
+    };
+    inflate.on(event, go);
+    inflate.on('error', go);
   });
+  const feed = async (b: Buffer): Promise<void> => {
+    if (failure) return;
+    fed += b.length;
+    if (!inflate.write(b)) await until('drain');
+  };
 
   for await (const chunk of source) {
     total += chunk.length;
@@ -84,7 +97,10 @@ export async function* strictGunzip(source: AsyncIterable<Buffer>, where: string
   }
   if (!header) throw bad(where, `only ${total} bytes`);
   if (tail.length < 8) throw bad(where, 'no trailer (truncated)');
-  await new Promise<void>((ok) => inflate.end(ok));
+  if (!failure) {
+    inflate.end();
+    await until('finish');
+  }
   while (!ended && !failure) {
     await new Promise<void>((ok) => { wake = ok; });
     wake = undefined;
