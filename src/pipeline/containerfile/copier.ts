@@ -143,7 +143,7 @@ function mknod(abs: string, type: 'c' | 'b' | 'p', major: number, minor: number,
 /**
  * Removes what a reused inode has and a new one would not (`droppedXattr`), read from the inode
  * itself, not from a walk: one moved out of an overlay's upper directory carries the overlay's own
- * (trusted.overlay.*), which a walk through the mount never showed.
+ * (trusted.overlay.*), which a walk through the mount never showed. Gives the names it listed.
  */
 function dropXattrs(xattr: XattrLib, abs: string): string[] {
   const names = xattr.listAttributesSync(abs);

@@ -55,6 +55,9 @@ export function overlayOverItself(root: string): OverlayRoot | undefined {
   const o: OverlayRoot = { root, tree: `${root}.lower`, upper: `${root}.upper`, work: `${root}.work`, mounted: false };
   try {
     const st = lstatSync(root);
+    // What a mount of this root that failed before left (mountOverlay makes them first).
+    rmSync(o.upper, { recursive: true, force: true });
+    rmSync(o.work, { recursive: true, force: true });
     renameSync(root, o.tree);
     mkdirSync(root, { mode: 0o755 });
     if (mountOverlay(root, { lower: [o.tree], upper: o.upper, work: o.work }, { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid })) {
