@@ -127,8 +127,8 @@ test('the store keeps a new tree\'s walk: the first step of a stage on it starts
   const x = await xattrReader(work, '');
   const store = new UnpackedStore(join(work, 'walk-cache'), 'test');
   const put = await store.get(image, 'base', x);
-  const mount = (n: number): { root: string; adopted: ReturnType<typeof adoptWalk> } => {
-    const o = mountOnTree(join(work, `walk-mount-${n}`), put.tree);
+  const mount = (n: number, dir = work): { root: string; adopted: ReturnType<typeof adoptWalk> } => {
+    const o = mountOnTree(join(dir, `walk-mount-${n}`), put.tree);
     assert.ok(o, 'mounted');
     const stored = put.walk(o.root);
     assert.ok(stored, 'the store has the walk');
@@ -138,6 +138,14 @@ test('the store keeps a new tree\'s walk: the first step of a stage on it starts
   assert.ok(first.adopted, 'taken');
   assert.deepEqual(first.adopted, walkTree(first.root, x), 'the stored walk is the mount\'s full walk (hard links keyed on its device)');
   assert.ok(first.adopted!.some((n) => n.inode !== undefined) && first.adopted!.some((n) => n.xattrs?.has('user.note')), 'hard links and attributes kept');
+  // The upper directory on another file system than the tree (a scratch tmpfs, a store on disk):
+  // the overlay shows other inode keys, which the adopted walk takes from the mount.
+  const other = join(work, 'walk-other-fs');
+  mkdirSync(other);
+  assert.equal(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', other]).status, 0);
+  const across = mount(2, other);
+  assert.ok(across.adopted, 'taken across file systems');
+  assert.deepEqual(across.adopted, walkTree(across.root, x), 'the stored walk is the full walk of a mount whose upper directory is on another file system');
   // The image: the same with the store (the walk taken) as without it (the base applied, walked).
   const digests: string[] = [];
   for (const unpacked of [undefined, store]) {

@@ -296,35 +296,37 @@ function sameStat(n: FsNode, m: FsNode | undefined): boolean {
  * upper directory still empty: overlay-root.ts `overlayOverItself`, or a base image's tree from the
  * store, whose walk it kept), for which `showsAsLower` holds and whose `abs` are under the mount,
  * as the walk of the mount `walkAfter` takes for the walk before: the same nodes, each hard link's
- * inode key on the mount's device. Through an overlay whose layers are on one file system a file
- * keeps its inode number (and a copied-up one its origin's) and takes the mount's device. Checked
- * through the mount, where it is cheap: the first hard link's inode number, and every top-level
- * node's metadata; where one differs (a store's tree changed by hand, copied elsewhere),
- * undefined (the walk after is then a full one).
+ * inode key the one the mount gives (the device and inode number an overlay shows depend on
+ * whether its layers share a file system, and on xino: each hard-linked file is stated through
+ * the mount, and the keys must pair one to one). Checked through the mount where it is cheap:
+ * every top-level node's metadata too; where one differs (a store's tree changed by hand, copied
+ * elsewhere), undefined (the walk after is then a full one).
  */
 export function adoptWalk(nodes: readonly FsNode[], overlay: OverlayRoot): FsNode[] | undefined {
   if (!overlay.mounted || overlay.root === overlay.tree) return undefined;
-  let dev: bigint;
+  const mountKey = new Map<string, string>();
+  const walkKey = new Map<string, string>();
+  const out: FsNode[] = [];
   try {
-    dev = lstatSync(overlay.root, { bigint: true }).dev;
     for (const n of nodes) if (!n.path.includes('/') && !sameStat(n, statNode(overlay.root, n.path, undefined))) return undefined;
+    for (const n of nodes) {
+      if (n.inode === undefined) {
+        out.push(n);
+        continue;
+      }
+      let key = mountKey.get(n.inode);
+      const st = lstatSync(n.abs, { bigint: true, throwIfNoEntry: false });
+      if (!st || !st.isFile()) return undefined;
+      const seen = `${st.dev}:${st.ino}`;
+      if (key === undefined) {
+        if (walkKey.has(seen)) return undefined;
+        mountKey.set(n.inode, (key = seen));
+        walkKey.set(seen, n.inode);
+      } else if (key !== seen) return undefined;
+      out.push({ ...n, inode: key });
+    }
   } catch {
     return undefined;
-  }
-  let checked = false;
-  const out: FsNode[] = [];
-  for (const n of nodes) {
-    if (n.inode === undefined) {
-      out.push(n);
-      continue;
-    }
-    const ino = n.inode.slice(n.inode.indexOf(':') + 1);
-    if (!checked) {
-      const st = lstatSync(n.abs, { bigint: true, throwIfNoEntry: false });
-      if (!st || st.dev !== dev || String(st.ino) !== ino) return undefined;
-      checked = true;
-    }
-    out.push({ ...n, inode: `${dev}:${ino}` });
   }
   records.set(out, { overlay, upper: new Set() });
   return out;
