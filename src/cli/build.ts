@@ -1,5 +1,5 @@
 import { tmpdir } from 'node:os';
-import { buildRootfs, type RootfsBuildOptions } from '../pipeline/rootfs.js';
+import type { RootfsBuildOptions } from '../pipeline/rootfs.js';
 import type { SpecBuildOptions } from '../pipeline/spec.js';
 import type { BuildResult, BuiltImage } from '../pipeline/tree-steps.js';
 import type { Attachment } from '../image/referrer.js';
@@ -219,6 +219,7 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
   if (v.offline) throw new ReproError('E_USAGE', 'build: --offline applies to a spec build only');
   const progress = progressLine(io, 'writing layer');
   const push = progressLine(io, 'pushing');
+  const { buildRootfs } = await import('../pipeline/rootfs.js');
   const result = await buildRootfs({
     ...rootfsBuildOptions(v.rootfs, v, io),
     output: v.output,

@@ -3,7 +3,7 @@ import { ReproError, ioError } from '../model/errors.js';
 import { parseSourceDateEpoch } from '../pipeline/epoch.js';
 import { checkVerifierId, type VerificationOutcome } from '../sbom/vsa.js';
 import { signingKey } from '../sbom/intoto.js';
-import { verify, type VerifyResult } from '../verify/verify.js';
+import type { VerifyResult } from '../verify/verify.js';
 import { tmpdir } from 'node:os';
 import { defaultCacheDir } from '../fetch/cache.js';
 import { selectPasses } from '../pipeline/passes.js';
@@ -140,6 +140,7 @@ export async function verifyCommand(args: string[], io: Io): Promise<number> {
     ? { build: { ...rootfsBuildOptions(v.rootfs, v, io), onProgress: progress.update } }
     : { spec: { ...specBuildOptions(positionals[0]!, v, io), onProgress: progress.update } };
   const registry = registryOptions(v, io);
+  const { verify } = await import('../verify/verify.js');
   const r = await verify({
     ...rebuild,
     against: v.against,

@@ -50,9 +50,7 @@ import { SummaryThread } from './summary-thread.js';
 import { isGoTarArchive, multiContentSummary } from '../../archive/go-tar-summary.js';
 import { statNode, walkTree, type FsNode } from './tree.js';
 import { adoptWalk, showsAsLower, walkAfter } from './upper-walk.js';
-import { readDirectory } from '../../sources/rootfs/directory.js';
-import { PASS_NAMES } from '../passes.js';
-import { buildTree, type BuildResult } from '../tree-steps.js';
+import type { BuildResult } from '../tree-steps.js';
 import type { ContainerConfig } from '../../model/config.js';
 import type { BaseImageConfig, CopyFields, ResolvedInstruction, ResolvedStage } from './types.js';
 
@@ -547,6 +545,10 @@ async function canonicalImage(p: Built, o: ContainerfileBuildOptions, output: Im
   const final = p.final;
   const dir = join(p.tmp, 'final');
   await materialise(final, dir, p.file, { sde: p.sde, newPath: p.newPath, lastRead: p.lastRead });
+  // The shared steps are loaded here: the podman form (and verify) never needs them.
+  const [{ readDirectory }, { PASS_NAMES }, { buildTree }] = await Promise.all([
+    import('../../sources/rootfs/directory.js'), import('../passes.js'), import('../tree-steps.js'),
+  ]);
   const tree = await readDirectory(dir, { xattrs: xattrsSync !== undefined });
   const result = await buildTree({
     entries: tree.entries, output, tmp: p.tmp, label: p.file, sourceDateEpoch: p.sde,
