@@ -318,3 +318,14 @@ test('makeAbsolute and WORKDIR follow imagebuilder', () => {
   assert.equal(nextWorkingDir('/y//', '/x'), '/y/');
   assert.equal(nextWorkingDir('..', ''), '/');
 });
+
+test('a plain stage root goes on an overlay over itself before a RUN only when no ADD or COPY follows in the stage (a move into an overlay becomes a copy)', async () => {
+  const { overlayBeforeStep } = await import('../../src/pipeline/containerfile/build.js');
+  const steps = (text: string): readonly ResolvedInstruction[] => resolve(text).stages.at(-1)!.instructions;
+  const arch = steps('FROM scratch\nCOPY a /\nRUN ldconfig\nENV X=1\nCMD ["/bin/sh"]\n');
+  assert.deepEqual(arch.map((_, i) => overlayBeforeStep(arch, i)), [false, true, false, false]);
+  const later = steps('FROM scratch\nCOPY a /\nRUN one\nCOPY b /b\nRUN two\nRUN three\n');
+  assert.deepEqual(later.map((_, i) => overlayBeforeStep(later, i)), [false, false, false, true, true]);
+  const add = steps('FROM scratch\nADD a.tar /\nRUN one\nADD b.tar /\n');
+  assert.deepEqual(add.map((_, i) => overlayBeforeStep(add, i)), [false, false, false]);
+});

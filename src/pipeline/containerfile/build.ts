@@ -453,7 +453,7 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
           // A RUN on a stage root that is a plain directory (FROM scratch, or a base applied
           // there): the root goes on an overlay over itself first, so that the walk after states
           // again only what the RUN wrote, not the whole tree.
-          if (ins.kind === 'run' && hasParentLayer && state.overlay === undefined && showsAsLower(before) && overlayWorks(tmp)) {
+          if (hasParentLayer && overlayBeforeStep(rs.instructions, insIndex) && state.overlay === undefined && showsAsLower(before) && overlayWorks(tmp)) {
             const overlay = overlayOverItself(root);
             if (overlay) {
               state.overlay = overlay;
@@ -518,6 +518,15 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
     opts.onWarning?.(`the scratch directory in memory (a tmpfs of ${formatBytes(e.limit)}) filled up (${e.cause instanceof Error ? e.cause.message : String(e.cause)}): building again on disk`);
     return scratchIn('disk');
   }
+}
+
+/**
+ * Whether a plain-directory stage root goes on an overlay over itself before step `index`: before
+ * a RUN, when no ADD or COPY follows in the stage (a file moved into an overlay crosses file
+ * systems and becomes a copy: the walks saved would cost the moves).
+ */
+export function overlayBeforeStep(instructions: readonly ResolvedInstruction[], index: number): boolean {
+  return instructions[index]?.kind === 'run' && !instructions.slice(index + 1).some((i) => i.kind === 'add' || i.kind === 'copy');
 }
 
 /** The runtime config podman's form carries, as a `build --rootfs` config (nulls and empties left out). */
