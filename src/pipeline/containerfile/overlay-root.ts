@@ -11,7 +11,7 @@
  * does not hold whole — a name of a hard-linked file written through another name, a file below a
  * renamed directory — are copied aside while the mount is still there.
  */
-import { chmodSync, copyFileSync, lstatSync, mkdirSync, renameSync, rmSync, rmdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, lstatSync, mkdirSync, renameSync, rmSync, rmdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { mountOverlay } from '../../fs/overlay.js';
 import { unmountSync } from '../../fs/mounts.js';
@@ -27,19 +27,25 @@ export interface OverlayRoot {
   mounted: boolean;
 }
 
+/** Where the overlay mounted at a stage root keeps its upper and work directories. */
+function overlayDirs(root: string): { upper: string; work: string } {
+  return { upper: `${root}.upper`, work: `${root}.work` };
+}
+
 /**
  * An overlay over `tree` at `root` (made here, 0755 root:root, as a root written by applying
- * layers is); undefined when no overlay can be made (then `root` is an empty directory).
+ * layers is, unless `rootAttrs` says otherwise: what the mount's root shows); undefined when no
+ * overlay can be made (then `root` is an empty directory).
  */
-export function mountOnTree(root: string, tree: string): OverlayRoot | undefined {
+export function mountOnTree(root: string, tree: string, rootAttrs = { mode: 0o755, uid: 0, gid: 0 }): OverlayRoot | undefined {
   try {
     mkdirSync(root, { mode: 0o755 });
     chmodSync(root, 0o755);
   } catch (e) {
     throw ioError(e, `cannot make the stage directory ${root}`);
   }
-  const o: OverlayRoot = { root, tree, upper: `${root}.upper`, work: `${root}.work`, mounted: false };
-  if (!mountOverlay(root, { lower: [tree], upper: o.upper, work: o.work }, { mode: 0o755, uid: 0, gid: 0 })) return undefined;
+  const o: OverlayRoot = { root, tree, ...overlayDirs(root), mounted: false };
+  if (!mountOverlay(root, { lower: [tree], upper: o.upper, work: o.work }, rootAttrs)) return undefined;
   o.mounted = true;
   return o;
 }
@@ -52,26 +58,32 @@ export function mountOnTree(root: string, tree: string): OverlayRoot | undefined
  * with the directory back where it was, when no overlay can be mounted there.
  */
 export function overlayOverItself(root: string): OverlayRoot | undefined {
-  const o: OverlayRoot = { root, tree: `${root}.lower`, upper: `${root}.upper`, work: `${root}.work`, mounted: false };
+  const lower = `${root}.lower`;
+  const { upper, work } = overlayDirs(root);
+  // What a mount of this root that failed left (mountOverlay makes them before it tries).
+  const removeLeftovers = (): void => {
+    rmSync(upper, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  };
+  const cannot = (e: unknown): Error => ioError(e, `cannot put the stage directory ${root} on an overlay`);
+  let st: Stats;
   try {
-    const st = lstatSync(root);
-    // What a mount of this root that failed before left (mountOverlay makes them first).
-    rmSync(o.upper, { recursive: true, force: true });
-    rmSync(o.work, { recursive: true, force: true });
-    renameSync(root, o.tree);
-    mkdirSync(root, { mode: 0o755 });
-    if (mountOverlay(root, { lower: [o.tree], upper: o.upper, work: o.work }, { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid })) {
-      o.mounted = true;
-      return o;
-    }
-    rmdirSync(root);
-    renameSync(o.tree, root);
-    rmSync(o.upper, { recursive: true, force: true });
-    rmSync(o.work, { recursive: true, force: true });
-    return undefined;
+    st = lstatSync(root);
+    removeLeftovers();
+    renameSync(root, lower);
   } catch (e) {
-    throw ioError(e, `cannot put the stage directory ${root} on an overlay`);
+    throw cannot(e);
   }
+  const o = mountOnTree(root, lower, { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid });
+  if (o) return o;
+  try {
+    rmdirSync(root);
+    renameSync(lower, root);
+    removeLeftovers();
+  } catch (e) {
+    throw cannot(e);
+  }
+  return undefined;
 }
 
 /**
