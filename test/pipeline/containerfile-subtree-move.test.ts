@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { naiveChanges } from '../../src/pipeline/containerfile/changes.js';
 import { changeItems, itemEntries, type LayerItem } from '../../src/pipeline/containerfile/layer-tar.js';
-import { applyLayers, type EntryLayer } from '../../src/pipeline/containerfile/stage.js';
+import { applyLayers, type EntryLayer, type WalkAfter } from '../../src/pipeline/containerfile/stage.js';
 import { walkTree, type FsNode } from '../../src/pipeline/containerfile/tree.js';
 import { xattrReader, type XattrReader } from '../../src/sources/rootfs/xattrs.js';
 import { CAP_NET_BIND_SERVICE } from '../helpers/fixtures.js';
@@ -227,6 +227,56 @@ test('COPY --from a stage read once (moved: its live layer, then the image, whol
         assert.equal(moved[0], copied[0], `${stage.join(', ')}: ${copy}`);
       }
     }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('the walk a move vouches for (an apply into an empty directory, a COPY of it moved again) is the walk of the tree', { skip: !isRoot && 'needs root (owners, devices, trusted.* attributes)' }, async () => {
+  const reader = await xattrReader('/tmp', '');
+  const x = await import('fs-xattr');
+  const { putEntries } = await import('../../src/pipeline/containerfile/copier.js');
+  const { treeEntries } = await import('../../src/pipeline/containerfile/tree-entries.js');
+  const work = mkdtempSync(join(tmpdir(), 'subtree-move-walk-'));
+  try {
+    const variants: Array<{ name: string; chown?: { uid: number; gid: number }; chmod?: string; retouch?: boolean }> = [
+      { name: 'plain' }, { name: 'chown', chown: { uid: 7, gid: 8 } }, { name: 'chmod', chmod: '640' }, { name: 'retouched', retouch: true },
+    ];
+    for (const v of variants) {
+      const live = join(work, `live-${v.name}`);
+      before(live);
+      await step(live, x);
+      // Every node new in one layer, moved (whole directories where they may) into an empty directory.
+      const items = changeItems(naiveChanges([], walkTree(live, reader)));
+      const image = join(work, `image-${v.name}`);
+      const walk: WalkAfter = { reader };
+      await applyLayers(image, [{ where: v.name, entries: () => itemEntries(items, SDE, { move: true, xattrs: reader }) }], v.name, undefined, walk);
+      assert.ok(walk.nodes, `${v.name}: the apply vouches for its walk`);
+      assert.deepEqual(walk.nodes, walkTree(image, reader), `${v.name}: the apply's walk`);
+      let walked = walk.nodes;
+      if (v.retouch) {
+        // Times that are not whole seconds, and an attribute the entry does not set: read, not known.
+        utimesSync(join(image, 'new/sub/attrs'), SDE - 5.5, SDE - 5.5);
+        utimesSync(join(image, 'new/sub'), SDE - 7.25, SDE - 7.25);
+        x.setAttributeSync(join(image, 'new/plain'), 'trusted.host', Buffer.from('h'));
+        walked = walkTree(image, reader);
+      }
+      // A COPY of it into an empty stage root, moved again (the inodes as walked).
+      const root = join(work, `root-${v.name}`);
+      mkdirSync(root);
+      const fields = v.chmod !== undefined ? { chmod: v.chmod } : {};
+      const nodes = await putEntries(root, treeEntries(image, '', fields as never, v.chown, { move: true, walked, plain: true, xattrs: reader }), { where: v.name, walk: reader });
+      assert.ok(nodes, `${v.name}: the COPY vouches for its walk`);
+      assert.deepEqual(nodes, walkTree(root, reader), `${v.name}: the COPY's walk`);
+      assert.ok(!existsSync(join(image, 'new')), `${v.name}: moved whole`);
+    }
+    // Where it cannot vouch: a destination that is not empty, a layer with a whiteout.
+    const full = join(work, 'full');
+    mkdirSync(join(full, 'there'), { recursive: true });
+    assert.equal(await putEntries(full, [{ path: 'f', kind: 'file', mode: 0o644, uid: 0, gid: 0, mtime: SDE, body: async function* () { yield Buffer.from('x'); } }], { where: 'full', walk: reader }), undefined);
+    const w: WalkAfter = { reader };
+    await applyLayers(join(work, 'whiteout'), [{ where: 'wh', entries: () => [{ path: 'a', kind: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: SDE }, { path: 'a/.wh.b', kind: 'file', mode: 0, uid: 0, gid: 0, mtime: SDE }] }], 'wh', undefined, w);
+    assert.equal(w.nodes, undefined);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

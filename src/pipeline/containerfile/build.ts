@@ -33,14 +33,14 @@ import type { RegistryOptions } from '../../transports/registry/client.js';
 import { applyInstruction, BUILDAH_VERSIONS, createdBy, type BuildahVersion, type HistoryItem, type RuntimeConfig } from './buildah.js';
 import { naiveChanges } from './changes.js';
 import { entryOfMember, putEntries, type PutEntry } from './copier.js';
-import { movableDirs } from './subtree-move.js';
+import { treeEntries } from './tree-entries.js';
 import { changeItems, itemEntries, layerTar, type LayerItem } from './layer-tar.js';
 import { parseContainerfile } from './parse.js';
 import { podmanImage, type ContainerfileBuildResult, type PodmanImage } from './podman-image.js';
 import { resolveContainerfile } from './resolve.js';
 import { runInRootfs } from './runc.js';
 import { measure } from './scratch-file.js';
-import { SubtreeLink, applyLayers, resolveUser, subtreeFilter, type AppliedLayer, type EntryLayer } from './stage.js';
+import { SubtreeLink, applyLayers, resolveUser, subtreeFilter, type AppliedLayer, type EntryLayer, type WalkAfter } from './stage.js';
 import { overlayWorks } from '../../fs/overlay.js';
 import { mountOnTree, overlayOverItself, releaseForMove, type OverlayRoot } from './overlay-root.js';
 import type { UnpackedBase, UnpackedStore } from './unpacked-store.js';
@@ -48,11 +48,11 @@ import { layerReader, type LayerReader } from '../../image/layer.js';
 import { fileSource } from '../../image/file-source.js';
 import { SummaryThread } from './summary-thread.js';
 import { isGoTarArchive, multiContentSummary } from '../../archive/go-tar-summary.js';
-import { statNode, walkTree, type FsNode } from './tree.js';
+import { walkTree, type FsNode } from './tree.js';
 import { adoptWalk, showsAsLower, walkAfter } from './upper-walk.js';
 import type { BuildResult } from '../tree-steps.js';
 import type { ContainerConfig } from '../../model/config.js';
-import type { BaseImageConfig, CopyFields, ResolvedInstruction, ResolvedStage } from './types.js';
+import type { BaseImageConfig, ResolvedInstruction, ResolvedStage } from './types.js';
 
 export type { ContainerfileBuildResult, PodmanImage } from './podman-image.js';
 
@@ -192,52 +192,8 @@ function sourcePath(root: string, src: string, where: string, what: string): str
   return p;
 }
 
-/** The entries a COPY/ADD writes, from a directory or file source (relative to the destination). */
-function* treeEntries(src: string, destRel: string, fields: CopyFields, chown: { uid: number; gid: number } | undefined, move: boolean, walked?: FsNode[]): Generator<PutEntry> {
-  const st = statSync(src);
-  const chmod = fields.chmod !== undefined ? parseInt(fields.chmod, 8) & 0o7777 : undefined;
-  const meta = (n: FsNode): Pick<PutEntry, 'mode' | 'uid' | 'gid' | 'mtime'> => ({
-    mode: chmod ?? n.mode, uid: chown?.uid ?? n.uid, gid: chown?.gid ?? n.gid, mtime: n.mtimeSec + n.mtimeNsec / 1e9,
-  });
-  const reader = xattrsSync;
-  if (!st.isDirectory()) {
-    const node = walkOne(src, reader);
-    yield { path: destRel, kind: 'file', ...meta(node), ...(node.xattrs ? { xattrs: node.xattrs } : {}), copyFrom: src, ...(move ? { move } : {}) };
-    return;
-  }
-  const first = new Map<string, string>();
-  const nodes = walked ?? walkTree(src, reader);
-  // A directory of a scratch copy nothing reads again moves whole where nothing is in its way.
-  const whole = move ? movableDirs(nodes, { xattrs: reader }) : new Set<string>();
-  for (const n of nodes) {
-    const path = destRel === '' ? n.path : `${destRel}/${n.path}`;
-    const x: Pick<PutEntry, 'xattrs' | 'moveFrom'> = n.xattrs ? { xattrs: n.xattrs } : {};
-    if (move && whole.has(n.path)) x.moveFrom = n.abs;
-    if (n.kind === 'file' && n.inode !== undefined) {
-      const f = first.get(n.inode);
-      if (f !== undefined) {
-        yield { path, kind: 'hardlink', ...meta(n), linkname: f };
-        continue;
-      }
-      first.set(n.inode, path);
-    }
-    const abs = n.abs;
-    const e: PutEntry = { path, kind: n.kind, ...meta(n), ...x };
-    if (n.kind === 'symlink') e.linkname = n.linkTarget!;
-    if (n.kind === 'char' || n.kind === 'block') Object.assign(e, { devmajor: n.devmajor, devminor: n.devminor });
-    if (n.kind === 'file') {
-      e.copyFrom = abs;
-      if (move) e.move = true;
-    }
-    yield e;
-  }
-}
-
 let xattrsSync: Awaited<ReturnType<typeof xattrReader>> | undefined;
 
-function walkOne(file: string, reader: typeof xattrsSync): FsNode {
-  return statNode(dirname(file), basename(file), reader)!;
-}
 
 /** buildah's isArchivePath: the file, decompressed, gives Go's tar reader a first entry. */
 async function isArchive(path: string): Promise<boolean> {
@@ -360,7 +316,7 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
      * A stage's image as podman reads it for COPY --from: its layers applied to a new directory
      * (only what the sources need, unless a hard link reaches outside them).
      */
-    const images = new Map<string, string>();
+    const images = new Map<string, { dir: string; mounted: boolean; walk?: FsNode[] }>();
     const imageKey = (index: number, sources: readonly string[]): string => `${index}\0${sources.join('\0')}`;
     // How many COPY --from read each such image (one that is read once may be moved from), and
     // how often each stage is read at all (FROM it, COPY --from it, the target's image).
@@ -379,19 +335,24 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
     const lastRead = (index: number): { stage: number } | undefined => (stageReads.get(index) === 1 ? { stage: index } : undefined);
     const stageImage: StageImage = async (index, sources, where) => {
       const key = imageKey(index, sources);
-      let dir = images.get(key);
-      if (dir === undefined) {
-        dir = join(tmp, `image-${images.size}`);
+      let image = images.get(key);
+      if (image === undefined) {
+        const dir = join(tmp, `image-${images.size}`);
+        // Its walk, where the apply knows it (one layer applied); no COPY changes the directory
+        // but one that moves from it, the only one that reads it.
+        const walk: WalkAfter | undefined = xattrsSync ? { reader: xattrsSync } : undefined;
+        let overlay: OverlayRoot | undefined;
         try {
-          await materialise(states.get(index)!, dir, where, { sde, newPath: newLayerPath, lastRead: lastRead(index) }, subtreeFilter(sources));
+          overlay = await materialise(states.get(index)!, dir, where, { sde, newPath: newLayerPath, lastRead: lastRead(index) }, subtreeFilter(sources), walk);
         } catch (e) {
           if (!(e instanceof SubtreeLink)) throw e;
           await rm(dir, { recursive: true, force: true });
-          await materialise(states.get(index)!, dir, where, { sde, newPath: newLayerPath, lastRead: lastRead(index) });
+          overlay = await materialise(states.get(index)!, dir, where, { sde, newPath: newLayerPath, lastRead: lastRead(index) }, undefined, walk);
         }
-        images.set(key, dir);
+        image = { dir, mounted: overlay !== undefined, ...(walk?.nodes ? { walk: walk.nodes } : {}) };
+        images.set(key, image);
       }
-      return { dir, readOnce: readers.get(key) === 1 };
+      return { ...image, readOnce: readers.get(key) === 1 };
     };
     for (const rs of resolved.stages) {
       const stage = rs.stage;
@@ -461,9 +422,10 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
             }
           }
           let summary: Promise<string> | undefined;
+          let copied: FsNode[] | undefined;
           if (ins.kind === 'run') await runStep(ins, state, rs, where, opts, tmp);
-          else ({ summary } = await copyStep(ins, state, stageImage, context, where, thread!));
-          const after = walk(before);
+          else ({ summary, after: copied } = await copyStep(ins, state, stageImage, context, where, thread!, before.length === 0));
+          const after = copied ?? walk(before);
           walked = after;
           const items: LayerItem[] = hasParentLayer ? changeItems(naiveChanges(before, after)) : after.map((node) => ({ node }));
           if (items.length === 0) state.layers.push({ kind: 'file', layer: await emptyLayer(newLayerPath()) });
@@ -702,9 +664,10 @@ async function appliedRoot(root: string, image: ResolvedImage, where: string): P
 /**
  * A stage's committed layers applied to `root` (what podman's storage makes of the stage's image).
  * When the stage's base is in the store and everything is wanted, `root` is an overlay over the
- * base's tree and only the later layers are applied (returned: the overlay).
+ * base's tree and only the later layers are applied (returned: the overlay). `walk` asks for the
+ * walk of `root` after, where the apply knows it (stage.ts `applyLayers`).
  */
-async function materialise(state: StageState, root: string, where: string, p: { sde: number; newPath: () => string; lastRead?: { stage: number } | undefined }, keep?: (path: string) => boolean): Promise<OverlayRoot | undefined> {
+async function materialise(state: StageState, root: string, where: string, p: { sde: number; newPath: () => string; lastRead?: { stage: number } | undefined }, keep?: (path: string) => boolean, walk?: WalkAfter): Promise<OverlayRoot | undefined> {
   const layers: Array<LayerReader | EntryLayer> = [];
   const overlay = keep === undefined && state.baseTree !== undefined ? mountOnTree(root, state.baseTree) : undefined;
   // A subtree of a stage whose last layer is live: when nothing kept was in the tree that layer
@@ -746,7 +709,7 @@ async function materialise(state: StageState, root: string, where: string, p: { 
       layers.push(layerReader(() => fileSource(path), { number: i + 1, where: at, compression: 'none' }));
     }
   }
-  await applyLayers(root, layers, where, keep);
+  await applyLayers(root, layers, where, keep, walk);
   return overlay;
 }
 
@@ -765,19 +728,24 @@ function* movedFrom(entries: Iterable<PutEntry>, placed: Map<string, string>): G
 
 /**
  * A stage's image for COPY --from (materialised once per stage and sources); `readOnce`: no other
- * COPY reads it, so its files may be moved rather than copied.
+ * COPY reads it, so its files may be moved rather than copied; `mounted`: it is an overlay (over
+ * the stage's base tree); `walk`: the directory's walk, where the apply knew it without walking.
  */
-type StageImage = (index: number, sources: readonly string[], where: string) => Promise<{ dir: string; readOnce: boolean }>;
+type StageImage = (index: number, sources: readonly string[], where: string) => Promise<{ dir: string; readOnce: boolean; mounted: boolean; walk?: FsNode[] }>;
 
 /**
  * ADD/COPY; gives the content summary for the history (`file:…`, `dir:…`) as a promise: it is
  * computed in `thread` while the caller goes on (walk, layer commit), and must be waited for
  * before anything writes the stage again (the files it reads may be the stage's own, moved there).
  */
-async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy' }>, state: StageState, stageImage: StageImage, context: string, where: string, thread: SummaryThread): Promise<{ summary: Promise<string> }> {
+async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy' }>, state: StageState, stageImage: StageImage, context: string, where: string, thread: SummaryThread, rootEmpty: boolean): Promise<{ summary: Promise<string>; after?: FsNode[] }> {
   const chown = ins.chown !== undefined ? resolveUser(ins.chown, state.root, where) : undefined;
   const sources: string[] = [];
   let fromRoot = context;
+  let fromWalk: FsNode[] | undefined;
+  // The source's walk is of a plain directory (not through an overlay, which hides attributes of its own).
+  let plain = false;
+  let after: FsNode[] | undefined;
   // Files of a scratch image nothing reads again are moved (one source: sources may overlap), as
   // long as their attributes are read (a moved file keeps its own; the entry sets the same ones).
   let move = false;
@@ -785,6 +753,8 @@ async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy'
     if (ins.from.kind !== 'stage') throw new ReproError('E_UNSUPPORTED', `${where}: COPY --from an image is not supported yet; name a stage`);
     const image = await stageImage(ins.from.index, ins.sources, where);
     fromRoot = image.dir;
+    fromWalk = image.walk;
+    plain = !image.mounted;
     move = image.readOnce && ins.sources.length === 1 && xattrsSync !== undefined;
   }
   for (const s of ins.sources) sources.push(sourcePath(fromRoot, s, where, fromRoot === context ? 'the context' : 'the stage'));
@@ -815,20 +785,25 @@ async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy'
       continue;
     }
     const { dir, rel } = destination(state.root, ins.dest, isDir, basename(src));
-    // One walk of a directory source serves the summary and the copy (the summary only reads it).
-    const walked = isDir ? walkTree(src, xattrsSync) : undefined;
+    // One walk of a directory source serves the summary and the copy (the summary only reads it);
+    // known already where the stage's image was applied into an empty directory.
+    const walked = isDir ? (fromWalk && below(fromWalk, fromRoot, src)) ?? walkTree(src, xattrsSync) : undefined;
     const put = { where, stageRoot: state.root, ...(chown ? { parentOwner: chown } : {}) };
     if (!move) {
       // Copied: the source stays as it is, and its summary is made while it is copied.
       summarise(thread.summary(isDir ? { directory: src, nodes: walked!, chown, chmod: ins.chmod, ...x } : { file: src, chown, chmod: ins.chmod, ...x }));
-      await putEntries(dir, treeEntries(src, rel, ins, chown, move, walked), put);
+      await putEntries(dir, treeEntries(src, rel, ins, chown, { move, walked, xattrs: xattrsSync }), put);
     } else if (!isDir) {
       await summarise(thread.summary({ file: src, chown, chmod: ins.chmod, ...x }));
-      await putEntries(dir, treeEntries(src, rel, ins, chown, move, walked), put);
+      await putEntries(dir, treeEntries(src, rel, ins, chown, { move, walked, xattrs: xattrsSync }), put);
     } else {
       // Moved: the summary reads each file where it is now (the same inode, renamed).
       const placed = new Map<string, string>();
-      await putEntries(dir, treeEntries(src, rel, ins, chown, move, walked), { ...put, onPlaced: (e, abs) => { if (e.copyFrom !== undefined) placed.set(e.copyFrom, abs); } });
+      // Into the stage's empty root (a FROM scratch stage's first step), not mounted: the walk
+      // after is known from the put.
+      const known = rootEmpty && relative(state.root, dir) === '' && !state.overlay?.mounted && xattrsSync !== undefined;
+      const afterPut = await putEntries(dir, treeEntries(src, rel, ins, chown, { move, walked, plain, xattrs: xattrsSync }), { ...put, ...(known ? { walk: xattrsSync } : {}), onPlaced: (e, abs) => { if (e.copyFrom !== undefined) placed.set(e.copyFrom, abs); } });
+      if (afterPut) after = afterPut;
       const nodes = walked!.map((n) => {
         if (n.kind !== 'file') return n;
         const now = placed.get(n.abs);
@@ -840,6 +815,20 @@ async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy'
   const summary = Promise.all(summaries).then(multiContentSummary);
   // Waited for once the step's layer is committed; a step that fails before then leaves it alone.
   summary.catch(() => {});
-  return { summary };
+  return { summary, ...(after && sources.length === 1 ? { after } : {}) };
+}
+
+/**
+ * The walk of the directory `src` from the walk of `root` (a directory at or above it), or
+ * undefined when `src` is not a directory there.
+ */
+function below(walk: readonly FsNode[], root: string, src: string): FsNode[] | undefined {
+  const rel = relative(root, src);
+  if (rel === '') return [...walk];
+  if (rel.startsWith('..') || walk.find((n) => n.path === rel)?.kind !== 'dir') return undefined;
+  const prefix = `${rel}/`;
+  const out: FsNode[] = [];
+  for (const n of walk) if (n.path.startsWith(prefix)) out.push({ ...n, path: n.path.slice(prefix.length), abs: `${src}/${n.path.slice(prefix.length)}` });
+  return out;
 }
 

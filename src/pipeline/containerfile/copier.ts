@@ -13,7 +13,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import {
-  chmodSync, closeSync, copyFileSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, renameSync, rmSync,
+  chmodSync, closeSync, copyFileSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, readdirSync, renameSync, rmSync,
   symlinkSync, writeSync,
 } from 'node:fs';
 import { constants, type BigIntStats } from 'node:fs';
@@ -22,6 +22,8 @@ import { TypeFlag } from '../../archive/tar-header.js';
 import type { TarMember } from '../../archive/tar-reader.js';
 import { resolveInRoot } from '../../fs/confine.js';
 import { ReproError, ioError } from '../../model/errors.js';
+import type { XattrReader } from '../../sources/rootfs/xattrs.js';
+import { compareWalkOrder, nodeOfStat, statNode, type FsNode } from './tree.js';
 
 /** What lands at one path. */
 export interface PutEntry {
@@ -53,6 +55,12 @@ export interface PutEntry {
    * are found in place: each only gets its attributes as the entry would set them.
    */
   moveFrom?: string;
+  /**
+   * For an entry below a directory moved whole (not a hard link): the inode as a walk of a plain
+   * directory saw it (tree.ts `walkTree`: every attribute it has), nothing having changed it since;
+   * it is then not looked up again.
+   */
+  seen?: FsNode;
 }
 
 export interface PutOptions {
@@ -74,6 +82,12 @@ export interface PutOptions {
   knownDirs?: Set<string>;
   /** Told where each entry is once it is in place (its name in the destination, as written). */
   onPlaced?: (e: PutEntry, abs: string) => void;
+  /**
+   * Asks for the walk of the destination after the put (tree.ts `walkTree`'s nodes, same order),
+   * read with this reader, which `putEntries` then gives where it can vouch for it without walking
+   * the tree (see `putEntries`).
+   */
+  walk?: XattrReader;
 }
 
 /** Forgets `abs` and everything below it. */
@@ -117,9 +131,10 @@ function existsNs(abs: string): BigIntStats | undefined {
  * Makes the missing directories of `rel` under `root` (0755, the given owner, time now). `known`:
  * directories already seen to be there (not looked up again; whoever removes a path forgets it).
  */
-function makeParents(root: string, rel: string, owner: { uid: number; gid: number }, where: string, known?: Set<string>): void {
+function makeParents(root: string, rel: string, owner: { uid: number; gid: number }, where: string, known?: Set<string>): boolean {
   const parts = rel.split('/').slice(0, -1);
   let at = root;
+  let made = false;
   for (const p of parts) {
     at = join(at, p);
     if (known?.has(at)) continue;
@@ -129,9 +144,11 @@ function makeParents(root: string, rel: string, owner: { uid: number; gid: numbe
       mkdirSync(at, { mode: 0o755 });
       chmodSync(at, 0o755);
       lchownSync(at, owner.uid, owner.gid);
+      made = true;
     }
     known?.add(at);
   }
+  return made;
 }
 
 function mknod(abs: string, type: 'c' | 'b' | 'p', major: number, minor: number, where: string): void {
@@ -151,14 +168,9 @@ function dropXattrs(xattr: XattrLib, abs: string): string[] {
   return names;
 }
 
-const KIND_OF_STAT: Array<[PutEntry['kind'], (st: BigIntStats) => boolean]> = [
-  ['dir', (st) => st.isDirectory()], ['file', (st) => st.isFile()], ['hardlink', (st) => st.isFile()], ['symlink', (st) => st.isSymbolicLink()],
-  ['char', (st) => st.isCharacterDevice()], ['block', (st) => st.isBlockDevice()], ['fifo', (st) => st.isFIFO()],
-];
-
-/** Whether an inode's mtime is already exactly `seconds` (only whole seconds are compared). */
-function mtimeIs(st: BigIntStats, seconds: number): boolean {
-  return Number.isInteger(seconds) && st.mtimeNs === BigInt(seconds) * 1_000_000_000n;
+/** Whether an inode found in place is of the entry's kind. */
+function kindMatches(e: PutEntry, seen: FsNode): boolean {
+  return seen.kind === (e.kind === 'hardlink' ? 'file' : e.kind);
 }
 
 /**
@@ -173,28 +185,93 @@ function mtimeIs(st: BigIntStats, seconds: number): boolean {
  * - the times, when the mtime already is the entry's to the nanosecond. (The atime the call would
  *   also set is left as it is: no layer, walk or tar of a stage reads an atime, and reading a file
  *   changes it anyway.)
+ * What the inode is before is looked up (`lstat`, its attribute names), or taken from the entry's
+ * `seen` (a walk of a plain directory since which nothing changed it) — but for a directory just
+ * `renamed` here (a file system may give it a new time). With `opts.walk`, gives what a walk
+ * shows of it after (`placedNode`).
  */
-function placeInPlace(xattr: XattrLib, root: string, e: PutEntry, abs: string, st: BigIntStats | undefined, dirTimes: Map<string, number>, opts: PutOptions): void {
-  if (!st || !KIND_OF_STAT.find(([k]) => k === e.kind)![1](st)) throw new Error(`internal: ${opts.where}: ${e.path} is not in place below a directory moved whole`);
+function placeInPlace(xattr: XattrLib, root: string, e: PutEntry, abs: string, dirTimes: Map<string, number>, opts: PutOptions, renamed = false): FsNode | undefined {
+  let seen: FsNode | undefined;
+  if (e.seen && e.kind !== 'hardlink' && !renamed) seen = { ...e.seen, path: e.path, abs };
+  else {
+    const st = existsNs(abs);
+    seen = st && nodeOfStat(st, e.path, abs);
+  }
+  if (!seen || !kindMatches(e, seen)) throw new Error(`internal: ${opts.where}: ${e.path} is not in place below a directory moved whole`);
   if (e.kind === 'hardlink') {
     const target = existsNs(resolveInRoot(root, e.linkname!, `${opts.where}: ${e.path}`, false));
-    if (!target || target.ino !== st.ino || target.dev !== st.dev) throw new Error(`internal: ${opts.where}: ${e.path} is not the hard link to ${e.linkname} it should be`);
+    if (!target || `${target.dev}:${target.ino}` !== seen.inode) throw new Error(`internal: ${opts.where}: ${e.path} is not the hard link to ${e.linkname} it should be`);
   }
   const mtime = opts.storageTimes && e.mtime < 0 ? 0 : e.mtime;
-  const names = e.kind !== 'symlink' ? dropXattrs(xattr, abs) : [];
-  const chown = st.uid !== BigInt(e.uid) || st.gid !== BigInt(e.gid) || names.includes('security.capability');
+  let names: string[] = [];
+  if (e.kind !== 'symlink') {
+    // Removes what a reused inode has and a new one would not (`droppedXattr`).
+    names = e.seen && !renamed ? [...(e.seen.xattrs?.keys() ?? [])] : xattr.listAttributesSync(abs);
+    for (const k of names) if (droppedXattr(k)) xattr.removeAttributeSync(abs, k);
+  }
+  const chown = seen.uid !== e.uid || seen.gid !== e.gid || names.includes('security.capability');
   if (chown) lchownSync(abs, e.uid, e.gid);
   if (e.kind !== 'symlink') {
-    if (chown || Number(st.mode & 0o7777n) !== (e.mode & 0o7777)) chmodSync(abs, e.mode);
+    if (chown || seen.mode !== (e.mode & 0o7777)) chmodSync(abs, e.mode);
     for (const [k, v] of e.xattrs ?? []) if (keptXattr(k)) xattr.setAttributeSync(abs, k, v);
   }
-  if (mtimeIs(st, mtime)) return;
-  if (e.kind === 'dir') dirTimes.set(abs, mtime);
-  else lutimesSync(abs, new Date(mtime * 1000), new Date(mtime * 1000));
+  // Only whole seconds are compared.
+  const timed = !(Number.isInteger(mtime) && seen.mtimeSec === mtime && seen.mtimeNsec === 0);
+  if (timed) {
+    if (e.kind === 'dir') dirTimes.set(abs, mtime);
+    else lutimesSync(abs, new Date(mtime * 1000), new Date(mtime * 1000));
+  }
+  return opts.walk ? placedNode(e, seen, names, chown, timed ? mtime : undefined, opts.walk) : undefined;
 }
 
-/** Applies entries to `root` (the destination directory) in order. */
-export async function putEntries(root: string, entries: AsyncIterable<PutEntry> | Iterable<PutEntry>, opts: PutOptions): Promise<void> {
+/**
+ * What a walk shows of an entry `placeInPlace` set up, from what it knew and did (`seen` and
+ * `names`: the inode before; `chown`: whether it was chowned; `mtime`: the time it set, if it set
+ * one) — or, where that leaves a field open, read from the inode: an attribute the entry does not
+ * set (a host's label), and a time that is not whole seconds (set through a Date, in
+ * milliseconds). Valid once everything is written: a directory's time is set last, as here, and
+ * no later entry changes the inode (a file with more than one name, which a later entry may set
+ * up again, is left to be looked up: undefined; so is one a later link gives a second name:
+ * putEntries sees to that).
+ */
+function placedNode(e: PutEntry, seen: FsNode, names: readonly string[], chown: boolean, mtime: number | undefined, reader: XattrReader): FsNode | undefined {
+  if (seen.inode !== undefined) return undefined;
+  if (mtime !== undefined && !Number.isSafeInteger(mtime)) return undefined;
+  const node: FsNode = { ...seen, uid: e.uid, gid: e.gid };
+  delete node.xattrs;
+  if (mtime !== undefined) {
+    node.mtimeSec = mtime;
+    node.mtimeNsec = 0;
+  }
+  if (node.kind === 'symlink') {
+    node.linkTarget = e.linkname ?? '';
+    return node;
+  }
+  node.mode = e.mode & 0o7777;
+  // The attributes now: those it had but the dropped ones (and, for a chowned non-directory, the
+  // capability the kernel removed), then the entry's kept ones set. Each value is known when the
+  // entry set it; any other is read.
+  const set = new Map([...(e.xattrs ?? [])].filter(([k]) => keptXattr(k)));
+  const left = names.filter((k) => !droppedXattr(k) && !(chown && node.kind !== 'dir' && k === 'security.capability'));
+  if (left.some((k) => !set.has(k)) || (chown && names.includes('security.capability'))) {
+    const read = reader.read(node.abs, node.abs);
+    if (read) node.xattrs = read;
+    return node;
+  }
+  if (set.size > 0) node.xattrs = new Map([...set].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return node;
+}
+
+/**
+ * Applies entries to `root` (the destination directory) in order. With `opts.walk`, gives the
+ * walk of `root` after, where it can vouch for it without walking the tree: `root` was empty, each
+ * entry named a path of its own whose parent an earlier entry made (nothing made on the way, or
+ * replaced), and each hard link made named an earlier entry; then each entry found in place below
+ * a directory moved whole is known from what `placeInPlace` saw and did (but one that a link made
+ * here gave a name more), and the others are looked up once everything is written (`statNode`).
+ * Otherwise undefined.
+ */
+export async function putEntries(root: string, entries: AsyncIterable<PutEntry> | Iterable<PutEntry>, opts: PutOptions): Promise<FsNode[] | undefined> {
   const xattr = await (xattrLib ??= import('fs-xattr'));
   const owner = opts.parentOwner ?? { uid: 0, gid: 0 };
   const dirTimes = new Map<string, number>();
@@ -208,19 +285,43 @@ export async function putEntries(root: string, entries: AsyncIterable<PutEntry> 
   };
   if (opts.stageRoot !== undefined && root !== opts.stageRoot) makeParents(opts.stageRoot, `${relative(opts.stageRoot, root)}/.`, owner, opts.where);
   else mkdirSync(root, { recursive: true });
+  // The walk after, as far as it is known (a path: looked up at the end), while it can be vouched for.
+  let walk: Array<FsNode | string> | undefined;
+  // Where each path is in it.
+  const named = new Map<string, number>();
+  if (opts.walk) {
+    try {
+      if (readdirSync(root).length === 0) walk = [];
+    } catch (e) {
+      throw ioError(e, `${opts.where}: cannot list ${root}`);
+    }
+  }
   for await (const e of entries) {
     const abs = e.path === '' ? root : join(root, e.path);
+    if (walk && e.path !== '') {
+      if (named.has(e.path)) walk = undefined;
+      else if (e.kind === 'hardlink' && !inMoved(e.path)) {
+        // The inode gets a name more: what was known of it (one name) is looked up at the end.
+        const at = named.get(e.linkname!);
+        if (at === undefined) walk = undefined;
+        else walk[at] = e.linkname!;
+      }
+      if (walk) named.set(e.path, walk.length);
+    }
     if (inMoved(e.path)) {
+      let node: FsNode | undefined;
       try {
-        placeInPlace(xattr, root, e, abs, existsNs(abs), dirTimes, opts);
+        node = placeInPlace(xattr, root, e, abs, dirTimes, opts);
       } catch (err) {
         if (err instanceof ReproError || !(err as NodeJS.ErrnoException).code) throw err;
         throw ioError(err, `${opts.where}: cannot write ${e.path}`);
       }
+      walk?.push(node ?? e.path);
       opts.onPlaced?.(e, abs);
       continue;
     }
-    if (e.path !== '') makeParents(root, e.path, owner, opts.where, known);
+    if (e.path !== '' && makeParents(root, e.path, owner, opts.where, known)) walk = undefined;
+    if (e.path !== '') walk?.push(e.path);
     try {
       const st = exists(abs);
       if (e.kind === 'dir') {
@@ -241,7 +342,8 @@ export async function putEntries(root: string, entries: AsyncIterable<PutEntry> 
           }
         }
         if (moved) {
-          placeInPlace(xattr, root, e, abs, existsNs(abs), dirTimes, opts);
+          const node = placeInPlace(xattr, root, e, abs, dirTimes, opts, true);
+          if (walk && node) walk[walk.length - 1] = node;
           opts.onPlaced?.(e, abs);
           continue;
         }
@@ -310,6 +412,17 @@ export async function putEntries(root: string, entries: AsyncIterable<PutEntry> 
   // Directory times last: writing into a directory changes its time. (Dates, not numbers: Node
   // takes a negative number of seconds for "now", a Date before 1970 as it is.)
   for (const [abs, t] of dirTimes) lutimesSync(abs, new Date(t * 1000), new Date(t * 1000));
+  if (!walk || !opts.walk) return undefined;
+  const nodes: FsNode[] = [];
+  for (const n of walk) {
+    const node = typeof n === 'string' ? statNode(root, n, opts.walk) : n;
+    if (node) nodes.push(node);
+  }
+  // In the walk's order (the entries of a layer come in path order, where `a-b` is before `a/b`).
+  for (let i = 1; i < nodes.length; i++) {
+    if (compareWalkOrder(nodes[i - 1]!.path, nodes[i]!.path) > 0) return nodes.sort((a, b) => compareWalkOrder(a.path, b.path));
+  }
+  return nodes;
 }
 
 /** Moves a file; into or out of another file system (a stage root on an overlay), copies it and removes the original. */

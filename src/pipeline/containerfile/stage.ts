@@ -13,6 +13,8 @@ import { whiteoutOf } from '../../image/whiteouts.js';
 import { resolveInRoot } from '../../fs/confine.js';
 import { ReproError } from '../../model/errors.js';
 import { entryOfMember, putEntries, type PutEntry } from './copier.js';
+import type { FsNode } from './tree.js';
+import type { XattrReader } from '../../sources/rootfs/xattrs.js';
 
 /** A hard link from inside a subtree being materialised to a file outside it. */
 export class SubtreeLink extends Error {}
@@ -47,12 +49,22 @@ async function* memberEntries(layer: LayerReader, tap: ((c: Buffer) => void) | u
 }
 
 /**
+ * Asks `applyLayers` for the walk of the root after (tree.ts `walkTree`'s nodes, read with
+ * `reader`): set in `nodes` where the apply can vouch for it without walking (one layer, no
+ * whiteout, into an empty root: copier.ts `putEntries`).
+ */
+export interface WalkAfter {
+  reader: XattrReader;
+  nodes?: FsNode[];
+}
+
+/**
  * Writes an image's layers, in order, into `root`, as containers/storage applies them when it
  * makes an image's root file system (times before 1970 become 1970). Each tar layer is read to
  * its end; what it was (sha256 and size of the tar) is returned in order (`undefined` for an
  * entry layer).
  */
-export async function applyLayers(root: string, layers: ReadonlyArray<LayerReader | EntryLayer>, where: string, keep?: (path: string) => boolean): Promise<Array<AppliedLayer | undefined>> {
+export async function applyLayers(root: string, layers: ReadonlyArray<LayerReader | EntryLayer>, where: string, keep?: (path: string) => boolean, walk?: WalkAfter): Promise<Array<AppliedLayer | undefined>> {
   // A root made here is 0755 whatever the umask (as containers/storage makes a layer's root).
   if (mkdirSync(root, { recursive: true }) !== undefined) chmodSync(root, 0o755);
   const applied: Array<AppliedLayer | undefined> = [];
@@ -63,6 +75,7 @@ export async function applyLayers(root: string, layers: ReadonlyArray<LayerReade
     const source = isTar ? memberEntries(layer, (c) => { hash!.update(c); size += c.length; }) : layer.entries();
     // Directories the copier has seen; a whiteout removes paths behind its back, so it is cleared.
     const knownDirs = new Set<string>();
+    let whiteouts = false;
     async function* entries(): AsyncGenerator<PutEntry> {
       for await (const e of source) {
         if (e.path === '') continue;
@@ -71,6 +84,7 @@ export async function applyLayers(root: string, layers: ReadonlyArray<LayerReade
         if (keep && !(w ? (w.opaque ? w.dir === '' || keep(w.dir) : keep(w.path)) : keep(e.path))) continue;
         if (keep && e.kind === 'hardlink' && !keep(e.linkname!)) throw new SubtreeLink();
         if (w) {
+          whiteouts = true;
           knownDirs.clear();
           // Hides what the layers below put there (this layer's own entries come after it).
           // Looked up inside the root as a chroot would: a symlink the layers made cannot make
@@ -91,7 +105,8 @@ export async function applyLayers(root: string, layers: ReadonlyArray<LayerReade
         yield e;
       }
     }
-    await putEntries(root, entries(), { where, storageTimes: true, knownDirs });
+    const nodes = await putEntries(root, entries(), { where, storageTimes: true, knownDirs, ...(walk && layers.length === 1 ? { walk: walk.reader } : {}) });
+    if (walk && nodes && !whiteouts) walk.nodes = nodes;
     applied.push(hash ? { diffId: `sha256:${hash.digest('hex')}`, size } : undefined);
   }
   return applied;

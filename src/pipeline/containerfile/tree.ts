@@ -8,6 +8,7 @@ import { createReadStream, lstatSync, readFileSync, readdirSync, readlinkSync, t
 import { join } from 'node:path';
 import { ReproError, ioError } from '../../model/errors.js';
 import type { XattrReader } from '../../sources/rootfs/xattrs.js';
+import { comparePaths } from '../../model/byte-order.js';
 
 export type NodeKind = 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo';
 
@@ -62,15 +63,11 @@ export function statNode(root: string, path: string, xattrs: XattrReader | undef
   return statAt(path === '' ? root : join(root, path), path, xattrs);
 }
 
-/** `statNode` of the path `path` whose absolute name is `abs`. */
-function statAt(abs: string, path: string, xattrs: XattrReader | undefined): FsNode | undefined {
-  let st: BigIntStats;
-  try {
-    st = lstatSync(abs, { bigint: true });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw ioError(e, `cannot stat ${abs}`);
-  }
+/**
+ * What `lstat` says of the node at `path` (`abs`): everything a walk gives but a symlink's target
+ * and the attributes (undefined for a socket, which a walk leaves out).
+ */
+export function nodeOfStat(st: BigIntStats, path: string, abs: string): FsNode | undefined {
   const kind = kindOf(st);
   if (kind === 'socket') return undefined;
   const node: FsNode = {
@@ -84,7 +81,22 @@ function statAt(abs: string, path: string, xattrs: XattrReader | undefined): FsN
     node.mtimeNsec += 1_000_000_000;
   }
   if (kind === 'char' || kind === 'block') Object.assign(node, devNumbers(st.rdev));
-  if (kind === 'symlink') {
+  if (kind === 'file' && st.nlink > 1n) node.inode = `${st.dev}:${st.ino}`;
+  return node;
+}
+
+/** `statNode` of the path `path` whose absolute name is `abs`. */
+function statAt(abs: string, path: string, xattrs: XattrReader | undefined): FsNode | undefined {
+  let st: BigIntStats;
+  try {
+    st = lstatSync(abs, { bigint: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw ioError(e, `cannot stat ${abs}`);
+  }
+  const node = nodeOfStat(st, path, abs);
+  if (!node) return undefined;
+  if (node.kind === 'symlink') {
     const target = readlinkSync(abs, { encoding: 'buffer' });
     try {
       node.linkTarget = utf8.decode(target);
@@ -95,8 +107,24 @@ function statAt(abs: string, path: string, xattrs: XattrReader | undefined): FsN
     const x = xattrs.read(abs, abs);
     if (x) node.xattrs = x;
   }
-  if (kind === 'file' && st.nlink > 1n) node.inode = `${st.dev}:${st.ino}`;
   return node;
+}
+
+/**
+ * The order of a walk (Go's WalkDir): a directory before what is below it, the names of each
+ * directory in byte order — the byte order of the paths with `/` before every other byte.
+ */
+export function compareWalkOrder(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const ca = a.charCodeAt(i);
+    const cb = b.charCodeAt(i);
+    if (ca === cb) continue;
+    if (ca === 0x2f) return -1;
+    if (cb === 0x2f) return 1;
+    return comparePaths(a.slice(i), b.slice(i));
+  }
+  return a.length - b.length;
 }
 
 /** The names of a directory in byte order (what Go's os.ReadDir gives). */
