@@ -28,12 +28,14 @@ function later(a: GoTime, b: GoTime): boolean {
 
 const OCTAL_TIME_LIMIT = 2 ** 33;
 
-/** The header blocks of one layer entry after storage's writer and buildah's filter. */
-export async function goLayerHeader(h: GoHeader, times: LayerTimes, where = 'layer'): Promise<Buffer> {
+/**
+ * `goLayerHeader` where it needs no second reading (both times fit USTAR's octal field: the filter
+ * writes what one writer makes of the header with its new time), or undefined.
+ */
+export function goLayerHeaderAtOnce(h: GoHeader, times: LayerTimes, where = 'layer'): Buffer | undefined {
   const unknown = h.format === undefined || h.format === 'unknown';
   if (unknown && (times.sourceDateEpoch === undefined || Number.isSafeInteger(times.sourceDateEpoch))
     && (times.timestamp === undefined || Number.isSafeInteger(times.timestamp))) {
-    // Both times fit USTAR: the filter writes what one writer makes of the header with its new time.
     let mtime = times.timestamp ?? h.mtime;
     if (times.sourceDateEpoch !== undefined && mtime > times.sourceDateEpoch) mtime = times.sourceDateEpoch;
     if (h.mtime >= 0 && h.mtime < OCTAL_TIME_LIMIT && mtime >= 0 && mtime < OCTAL_TIME_LIMIT) {
@@ -45,6 +47,13 @@ export async function goLayerHeader(h: GoHeader, times: LayerTimes, where = 'lay
       }
     }
   }
+  return undefined;
+}
+
+/** The header blocks of one layer entry after storage's writer and buildah's filter. */
+export async function goLayerHeader(h: GoHeader, times: LayerTimes, where = 'layer'): Promise<Buffer> {
+  const atOnce = goLayerHeaderAtOnce(h, times, where);
+  if (atOnce) return atOnce;
   let raw;
   try {
     raw = rawHeader(h);

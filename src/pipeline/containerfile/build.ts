@@ -34,7 +34,8 @@ import { applyInstruction, BUILDAH_VERSIONS, createdBy, type BuildahVersion, typ
 import { naiveChanges } from './changes.js';
 import { entryOfMember, putEntries, type PutEntry } from './copier.js';
 import { treeEntries } from './tree-entries.js';
-import { changeItems, itemEntries, layerTar, type LayerItem } from './layer-tar.js';
+import { changeItems, itemEntries, type LayerItem } from './layer-tar.js';
+import { measureLayer } from './layer-measure.js';
 import { parseContainerfile } from './parse.js';
 import { podmanImage, type ContainerfileBuildResult, type PodmanImage } from './podman-image.js';
 import { resolveContainerfile } from './resolve.js';
@@ -171,7 +172,7 @@ function sha256(b: Buffer): Digest {
 
 /** Writes a layer's tar to `path`, hashing it on the way. */
 async function commitLayer(items: LayerItem[], sde: number, path: string): Promise<BuiltLayer> {
-  const { digest, size } = await measure(layerTar(items, sde, path), path);
+  const { digest, size } = await measureLayer(items, sde, path, path);
   return { diffId: digest, size, path };
 }
 
@@ -433,7 +434,7 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
           else if (insIndex === lastChange && (stage.index !== resolved.plan.target || mode.targetLive)) state.layers.push({ kind: 'live', items, stage: stage.index, lower: before.map((n) => n.path) });
           // Nothing reads the target stage's layers but its image: with hashOnly, their digests are all it needs.
           else if (mode.hashOnly && stage.index === resolved.plan.target) {
-            const m = await measure(layerTar(items, sde, where));
+            const m = await measureLayer(items, sde, where);
             state.layers.push({ kind: 'hashed', diffId: m.digest, size: m.size });
           }
           else state.layers.push({ kind: 'file', layer: await commitLayer(items, sde, newLayerPath()) });
@@ -590,7 +591,7 @@ async function measuredLayer(l: StageLayer, sde: number, where: string): Promise
     case 'hashed':
       return l;
     case 'live':
-      return l.written ?? (l.measured ??= measure(layerTar(liveItems(l), sde, where)).then((m) => ({ diffId: m.digest, size: m.size })));
+      return l.written ?? (l.measured ??= measureLayer(liveItems(l), sde, where).then((m) => ({ diffId: m.digest, size: m.size })));
   }
 }
 

@@ -57,8 +57,8 @@ function* tarItems(items: Iterable<LayerItem>): Generator<TarItem> {
   }
 }
 
-/** The Go headers and bodies of a layer's items. */
-export function* layerEntries(items: Iterable<LayerItem>, sourceDateEpoch: number): Generator<GoTarStreamEntry> {
+/** The Go headers of a layer's items, each with the node whose content follows it (regular files that carry data). */
+export function* layerHeaders(items: Iterable<LayerItem>, sourceDateEpoch: number): Generator<{ header: GoHeader; file?: FsNode }> {
   for (const t of tarItems(items)) {
     if ('whiteout' in t) {
       yield { header: { name: whiteoutName(t.whiteout), type: 'file', mode: 0, uid: 0, gid: 0, size: 0, mtime: sourceDateEpoch, linkname: '', devmajor: 0, devminor: 0 } };
@@ -79,9 +79,14 @@ export function* layerEntries(items: Iterable<LayerItem>, sourceDateEpoch: numbe
       ...(t.xattrs.size > 0 ? { xattrs: t.xattrs } : {}),
     };
     if (t.linkTo !== undefined) yield { header: { ...header, type: 'hardlink', linkname: t.linkTo } };
-    else if (n.kind === 'file') yield { header: { ...header, size: n.size }, body: fileBody(n.abs, n.size) };
+    else if (n.kind === 'file') yield { header: { ...header, size: n.size }, file: n };
     else yield { header };
   }
+}
+
+/** The Go headers and bodies of a layer's items. */
+export function* layerEntries(items: Iterable<LayerItem>, sourceDateEpoch: number): Generator<GoTarStreamEntry> {
+  for (const { header, file } of layerHeaders(items, sourceDateEpoch)) yield file ? { header, body: fileBody(file.abs, file.size) } : { header };
 }
 
 /** The layer's tar bytes. */
