@@ -35,7 +35,8 @@ let works: boolean | undefined;
 
 /**
  * `overlayAvailable`, and an overlay mount that can really be made (tried once per process, in
- * `scratch`): root in a container without the right to mount passes the first test, not this one.
+ * `scratch`, unless `mountOverlay` made one already): root in a container without the right to
+ * mount passes the first test, not this one.
  */
 export function overlayWorks(scratch: string): boolean {
   if (works === undefined) {
@@ -85,7 +86,11 @@ export function mountOverlay(target: string, dirs: OverlayDirs, upperRoot: { mod
   // cannot give file handles (a lower tree on an overlay or FUSE): a hard link would then split at
   // its first write, which a plain directory never does. Such a mount is not used.
   const got = superOptions(target);
-  if (got !== undefined && turnedOn(got, 'index') && turnedOn(got, 'redirect_dir') && !got.includes('metacopy=on')) return true;
+  if (got !== undefined && turnedOn(got, 'index') && turnedOn(got, 'redirect_dir') && !got.includes('metacopy=on')) {
+    // A mount made is as good a proof as the probe's.
+    works = true;
+    return true;
+  }
   unmountSync(target);
   return false;
 }

@@ -630,11 +630,14 @@ async function writtenLayer(l: StageLayer, sde: number, newPath: () => string): 
  */
 async function imageRoot(root: string, image: ResolvedImage, where: string, store: UnpackedStore | undefined): Promise<{ applied: AppliedLayer[]; tree?: string; overlay?: OverlayRoot; walk?: FsNode[] }> {
   if (store !== undefined) {
-    // Tried first: a store filled where no overlay can be mounted would only grow.
-    if (overlayWorks(dirname(root))) {
-      let unpacked: UnpackedBase | undefined;
+    // Where the store has the tree, the mount is the test whether overlays work here (a failed
+    // one leaves the directory empty); else they are tried first: a store filled where no
+    // overlay can be mounted would only grow.
+    const inStore = store.find(image);
+    if (inStore !== undefined || overlayWorks(dirname(root))) {
+      let unpacked: UnpackedBase | undefined = inStore;
       try {
-        unpacked = await store.get(image, where, xattrsSync);
+        unpacked ??= await store.get(image, where, xattrsSync);
       } catch (e) {
         // A store that cannot be written (a read-only or full cache; Node reports a recursive
         // mkdir on a read-only file system as ENOENT): the base is written into the stage's

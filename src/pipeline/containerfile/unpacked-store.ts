@@ -152,16 +152,24 @@ export class UnpackedStore {
   /** `dir`: the cache directory (the store is its `unpacked/`); `version`: the tool's version (part of the key). */
   constructor(readonly dir: string, readonly version: string) {}
 
+  /** The image's unpacked tree where the store has it already (nothing is written), else undefined. */
+  find(image: ResolvedImage): UnpackedBase | undefined {
+    const diffIds = image.config.value.rootfs.diff_ids;
+    const final = join(this.dir, 'unpacked', unpackedKey(diffIds, this.version));
+    const found = readRecord(final, diffIds);
+    return found && { tree: join(final, 'tree'), layers: found, showsAsLower: existsSync(join(final, 'walk.json')), walk: storedWalk(final) };
+  }
+
   /**
    * The image's unpacked tree: from the store, or applied now and kept. `xattrs`: what the walk
    * kept with a new tree reads attributes with (without it, no walk is kept).
    */
   async get(image: ResolvedImage, where: string, xattrs?: XattrReader): Promise<UnpackedBase> {
+    const found = this.find(image);
+    if (found) return found;
     const diffIds = image.config.value.rootfs.diff_ids;
     const parent = join(this.dir, 'unpacked');
     const final = join(parent, unpackedKey(diffIds, this.version));
-    const found = readRecord(final, diffIds);
-    if (found) return { tree: join(final, 'tree'), layers: found, showsAsLower: existsSync(join(final, 'walk.json')), walk: storedWalk(final) };
     try {
       mkdirSync(parent, { recursive: true });
     } catch (e) {
