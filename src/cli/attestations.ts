@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { ReproError, ioError } from '../model/errors.js';
 import { attestations, renderAttestations } from '../sbom/attestations.js';
 import { verificationKey } from '../sbom/intoto.js';
@@ -19,7 +19,8 @@ with --key, an unsigned one is invalid too. Without --key, signatures are not ch
                              (DSSE envelopes); repeatable, one per rebuilder: each summary must be
                              signed by one of them. VERIFIER=FILE (a verifier id URI, e.g.
                              https://rebuild.example.org=their.pub) trusts the key for that
-                             verifier's summaries only
+                             verifier's summaries only (an id with "=" in it, as a query has,
+                             works: of the readings, the one whose file exists is taken)
   --json                     every summary read, with its verdict, and the counts
 ${REGISTRY_HELP}
   -h, --help                 this help
@@ -42,18 +43,37 @@ export async function attestationsCommand(args: string[], io: Io): Promise<numbe
   }
   if (positionals.length !== 1) throw new ReproError('E_USAGE', 'attestations: exactly one REF is required (see repro-image attestations --help)');
   const keys = (v.key ?? []).map((arg) => {
-    // VERIFIER=FILE when what is before the first = is a URI (a file name rarely starts with "scheme:").
-    const m = /^([A-Za-z][A-Za-z0-9+.-]*:[^=]+)=(.+)$/.exec(arg);
-    const file = m ? m[2]! : arg;
+    const { file, verifierId } = keyArgument(arg, (p) => existsSync(p));
     let pem: Buffer;
     try {
       pem = readFileSync(file);
     } catch (e) {
       throw ioError(e, `--key: cannot read ${file}`);
     }
-    return { key: verificationKey(pem, file), ...(m ? { verifierId: m[1]! } : {}) };
+    return { key: verificationKey(pem, file), ...(verifierId !== undefined ? { verifierId } : {}) };
   });
   const r = await attestations(positionals[0]!, { registry: registryOptions(v, io), ...(keys.length > 0 ? { keys } : {}) });
   io.stdout(v.json ? `${JSON.stringify(r, null, 2)}\n` : renderAttestations(r));
   return r.summary.invalid > 0 ? 1 : 0;
+}
+
+/**
+ * `--key [VERIFIER=]FILE`: a verifier id is a URI (`scheme:…`, which may itself hold `=`, as a
+ * query does) before an `=`; a file name rarely starts with `scheme:`. Of the readings, the one
+ * whose file `exists`: a whole argument that is a file is a file; else the split whose file is
+ * there; where none is, the split at the first `=` (whose file the caller then fails to read,
+ * naming it). Two readings that both name a file are refused.
+ */
+export function keyArgument(arg: string, exists: (file: string) => boolean): { file: string; verifierId?: string } {
+  const splits: Array<{ file: string; verifierId: string }> = [];
+  for (let i = arg.indexOf('='); i > 0; i = arg.indexOf('=', i + 1)) {
+    const verifierId = arg.slice(0, i);
+    const file = arg.slice(i + 1);
+    if (/^[A-Za-z][A-Za-z0-9+.-]*:./.test(verifierId) && file !== '') splits.push({ file, verifierId });
+  }
+  const readings: Array<{ file: string; verifierId?: string }> = [{ file: arg }, ...splits].filter((r) => exists(r.file));
+  if (readings.length > 1) {
+    throw new ReproError('E_USAGE', `--key ${JSON.stringify(arg)}: both ${readings.map((r) => JSON.stringify(r.file)).join(' and ')} are files; name the key file by a path without "="`);
+  }
+  return readings[0] ?? splits[0] ?? { file: arg };
 }
