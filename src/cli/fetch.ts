@@ -5,7 +5,7 @@ import { parse, progressLine, type Io } from './common.js';
 import { REGISTRY_HELP, registryFlags, registryOptions, rewriteTlsFlags } from './registry-flags.js';
 
 export const FETCH_HELP = `Usage: repro-image fetch SPEC.yaml [--jobs N]
-       repro-image fetch SPEC.yaml --from REF
+       repro-image fetch SPEC.yaml --from REF [--jobs N]
 
 Downloads every package (and signature) pinned in SPEC.lock.json into the content-addressed cache
 ($XDG_CACHE_HOME/repro-image, else ~/.cache/repro-image). Mirrors are tried in order (source.mirrors,
@@ -20,7 +20,7 @@ hashed again as it is written; no mirror is asked.
 A spec's base: image (docs/base-images.md) has its manifest, config and layers copied into the
 cache from the reference the lock records (the registry options below apply to it).
 
-  --jobs N                   parallel downloads (default 4)
+  --jobs N                   parallel downloads; with --from, blobs read at once (default 4)
   --from REF                 fill the cache from this inputs archive (oci:DIR[:TAG], docker://…)
 ${REGISTRY_HELP}
   -h, --help                 this help

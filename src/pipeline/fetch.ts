@@ -14,7 +14,7 @@ export interface FetchOptions {
   spec: string;
   /** The content-addressed cache (see defaultCacheDir). */
   cacheDir: string;
-  /** Parallel downloads (default 4, at most 64). */
+  /** Parallel downloads, or blobs read at a time from an inputs archive (default 4, at most 64). */
   jobs?: number;
   /** Debian: where the host's apt sources are read when the spec names no mirror. */
   aptDir?: string;
@@ -45,7 +45,7 @@ export async function fetch(opts: FetchOptions): Promise<FetchResult> {
   const cache = new Cache(opts.cacheDir);
   if (opts.from !== undefined) {
     const files = await fetchFromArchive(loaded.spec, lock, lockBytes, cache, {
-      from: opts.from, ...(opts.registry ? { registry: opts.registry } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      from: opts.from, jobs, ...(opts.registry ? { registry: opts.registry } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
     if (lock.base) await fetchBase(lock.base, cache, opts.registry ? { transport: { registry: opts.registry } } : {});
     return { cacheDir: cache.dir, files };

@@ -13,6 +13,7 @@
  */
 import { basename } from 'node:path';
 import { Cache } from '../fetch/cache.js';
+import { inOrder } from '../fetch/pool.js';
 import { bytesSource } from '../image/image.js';
 import { fileSource } from '../image/file-source.js';
 import type { ImageGraph } from '../image/graph.js';
@@ -257,6 +258,8 @@ async function findArchive(opened: OpenedImage, lockDigest: Digest, where: strin
 export interface FetchFromOptions {
   from: ImageRef | string;
   registry?: RegistryOptions;
+  /** Blobs read at a time (default 4). */
+  jobs?: number;
   onProgress?: (done: number, total: number, name: string) => void;
 }
 
@@ -275,7 +278,9 @@ export async function fetchFromArchive(spec: ImageSpec, lock: LockFile, lockByte
   const out = new Map<string, string>();
   const files = lockedFiles(spec, lock);
   const total = files.reduce((n, p) => n + p.size, 0);
-  let done = 0;
+  // Every file is looked up first (a missing or other one is refused before anything is read),
+  // then each blob is read once (two keys may pin the same bytes), `jobs` at a time.
+  const blobs = new Map<string, { file: LockedFile; layer: Descriptor; sizes: number }>();
   for (const p of files) {
     const digest: Digest = `sha256:${p.sha256}`;
     const layer = byDigest.get(digest);
@@ -284,13 +289,21 @@ export async function fetchFromArchive(spec: ImageSpec, lock: LockFile, lockByte
       if (named) throw new ReproError('E_DIGEST_MISMATCH', `${where}: the archive's ${p.filename} is ${named.digest} (${named.size} bytes), the lock says ${digest} (${p.size} bytes)`);
       throw new ReproError('E_NOT_FOUND', `${where}: the inputs archive holds no ${p.filename} (${digest}); it was made for another lock`);
     }
+    out.set(p.key, cache.path(p.sha256));
+    const b = blobs.get(p.sha256);
+    if (b) b.sizes += p.size;
+    else blobs.set(p.sha256, { file: p, layer, sizes: p.size });
+  }
+  const todo = [...blobs.values()];
+  let done = 0;
+  await inOrder(todo.length, opts.jobs ?? 4, async (i) => {
+    const { file: p, layer, sizes } = todo[i]!;
     if (!(await cache.has(p))) {
       const src = verifiedSource(await opened.store.blob(layer.digest, layer.size), layer, where);
       await cache.put(`${where}: ${p.filename}`, src.open(), p);
     }
-    out.set(p.key, cache.path(p.sha256));
-    done += p.size;
+    done += sizes;
     opts.onProgress?.(done, total, p.key);
-  }
+  });
   return out;
 }

@@ -223,3 +223,46 @@ test('--attach to a transport that holds no referrers (dir:, docker-archive:) is
   }
   assert.deepEqual(readFileSync(join(copy, 'manifest.json')), before);
 });
+
+test('fetch --from a registry reads the archive\'s blobs --jobs at a time (one at a time with --jobs 1)', async () => {
+  const archive = `${registry.host}/inputs/jobs:1`;
+  const cache = join(dir, 'cache-origin');
+  const a = await run(['archive', spec, '--offline', '--output', `docker://${archive}`, '--tls-verify=false'], cache);
+  assert.equal(a.status, 0, a.stderr);
+  // A proxy in front of the registry that holds each blob request for a while and counts how many are under way at once.
+  const { createServer, request } = await import('node:http');
+  let inFlight = 0;
+  let most = 0;
+  const [regHost, regPort] = [registry.host.slice(0, registry.host.lastIndexOf(':')), Number(registry.host.slice(registry.host.lastIndexOf(':') + 1))];
+  const server = createServer((req, res) => {
+    const blob = req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '');
+    if (blob) most = Math.max(most, ++inFlight);
+    const forward = (): void => {
+      const up = request({ host: regHost, port: regPort, method: req.method, path: req.url, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+        r.on('end', () => { if (blob) inFlight--; });
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    };
+    if (blob) setTimeout(forward, 300);
+    else forward();
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const via = `127.0.0.1:${(server.address() as { port: number }).port}/inputs/jobs:1`;
+  writeSpec('http://127.0.0.1:9/debian');
+  try {
+    const seen: number[] = [];
+    for (const jobs of ['1', '4']) {
+      most = 0;
+      const f = await run(['fetch', spec, '--from', `docker://${via}`, '--jobs', jobs, '--tls-verify=false'], join(dir, `cache-jobs-${jobs}`));
+      assert.equal(f.status, 0, f.stderr);
+      seen.push(most);
+    }
+    assert.deepEqual(seen, [1, PACKAGES.length], 'blobs read at once with --jobs 1 and --jobs 4');
+  } finally {
+    writeSpec(repo.url);
+    await new Promise<void>((ok) => server.close(() => ok()));
+  }
+});
