@@ -75,6 +75,33 @@ test('two runs filling the store at once: the tree one of them put (and mounts) 
   assert.deepEqual((await slow).tree, quick.tree);
 });
 
+test('what a killed run left half-filled in the store is removed by the next run, also where it finds its image there', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('applying layers as their owners needs root');
+  const ctx = context('sweep-ctx', { f: 'base file\n', Containerfile: 'FROM scratch\nCOPY f /etc/f\n' });
+  await buildContainerfile({ containerfile: join(ctx, 'Containerfile'), compat: 'podman', sourceDateEpoch: SDE, output: `oci:${join(work, 'sweep-base')}:t`, compression: 'none' });
+  const cache = join(work, 'sweep-cache');
+  const image = await readImage(await openImage(parseImageRef(`oci:${join(work, 'sweep-base')}:t`, 'base')), 'base');
+  await new UnpackedStore(cache, 'test').get(image, 'fill');
+  // A fill of a process that is gone, half done.
+  const dead = ownerTag().replace(/^[0-9]+/, '4194303');
+  const stale = join(cache, 'unpacked', `.stale.tmp-${dead}-7`);
+  mkdirSync(join(stale, 'tree/usr'), { recursive: true });
+  writeFileSync(join(stale, 'tree/usr/half'), 'half written\n');
+  // The next run (a process of its own: the sweep is once per process) finds the image.
+  const script = `
+    import { UnpackedStore } from ${JSON.stringify(new URL('../../src/pipeline/containerfile/unpacked-store.js', import.meta.url).href)};
+    import { readImage } from ${JSON.stringify(new URL('../../src/image/read.js', import.meta.url).href)};
+    import { openImage } from ${JSON.stringify(new URL('../../src/transports/index.js', import.meta.url).href)};
+    import { parseImageRef } from ${JSON.stringify(new URL('../../src/transports/reference.js', import.meta.url).href)};
+    const image = await readImage(await openImage(parseImageRef(${JSON.stringify(`oci:${join(work, 'sweep-base')}:t`)}, 'base')), 'base');
+    const found = await new UnpackedStore(${JSON.stringify(cache)}, 'test').find(image);
+    console.log(found ? 'found' : 'missed');`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'found');
+  assert.ok(!existsSync(stale), 'the half-filled tree is gone');
+});
+
 test.after(() => {
   unmountBelow(work);
   rmSync(work, { recursive: true, force: true });

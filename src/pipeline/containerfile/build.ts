@@ -633,7 +633,7 @@ async function imageRoot(root: string, image: ResolvedImage, where: string, stor
     // Where the store has the tree, the mount is the test whether overlays work here (a failed
     // one leaves the directory empty); else they are tried first: a store filled where no
     // overlay can be mounted would only grow.
-    const inStore = store.find(image);
+    const inStore = await store.find(image);
     if (inStore !== undefined || overlayWorks(dirname(root))) {
       let unpacked: UnpackedBase | undefined = inStore;
       try {

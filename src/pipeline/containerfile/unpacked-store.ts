@@ -152,10 +152,15 @@ export class UnpackedStore {
   /** `dir`: the cache directory (the store is its `unpacked/`); `version`: the tool's version (part of the key). */
   constructor(readonly dir: string, readonly version: string) {}
 
-  /** The image's unpacked tree where the store has it already (nothing is written), else undefined. */
-  find(image: ResolvedImage): UnpackedBase | undefined {
+  /**
+   * The image's unpacked tree where the store has it already (nothing of it is written), else
+   * undefined. What killed runs left half-filled in the store is removed first (once per process).
+   */
+  async find(image: ResolvedImage): Promise<UnpackedBase | undefined> {
     const diffIds = image.config.value.rootfs.diff_ids;
-    const final = join(this.dir, 'unpacked', unpackedKey(diffIds, this.version));
+    const parent = join(this.dir, 'unpacked');
+    if (existsSync(parent)) await removeStaleTempsOnce(parent);
+    const final = join(parent, unpackedKey(diffIds, this.version));
     const found = readRecord(final, diffIds);
     return found && { tree: join(final, 'tree'), layers: found, showsAsLower: existsSync(join(final, 'walk.json')), walk: storedWalk(final) };
   }
@@ -165,7 +170,7 @@ export class UnpackedStore {
    * kept with a new tree reads attributes with (without it, no walk is kept).
    */
   async get(image: ResolvedImage, where: string, xattrs?: XattrReader): Promise<UnpackedBase> {
-    const found = this.find(image);
+    const found = await this.find(image);
     if (found) return found;
     const diffIds = image.config.value.rootfs.diff_ids;
     const parent = join(this.dir, 'unpacked');
