@@ -7,9 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { appendFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, lchownSync, linkSync, lutimesSync, mkdirSync, readdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { naiveChanges } from '../../src/pipeline/containerfile/changes.js';
 import { measureLayer } from '../../src/pipeline/containerfile/layer-measure.js';
 import { changeItems, layerTar, type LayerItem } from '../../src/pipeline/containerfile/layer-tar.js';
@@ -78,6 +79,71 @@ test('measureLayer refuses a file that is longer or shorter than its walk said',
     await assert.rejects(measureLayer(items, SDE, 'layer 1'), /: layer 1: "d\/shrinks": 1048576 bytes of data where the header says 2097152$/);
     rmSync(t('d/shrinks'));
     await assert.rejects(measureLayer(items, SDE, 'layer 1', join(work, 'out.tar')), /cannot read .*d\/shrinks/);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('measureLayer gives the streaming writer\'s tar where headers of several blocks and files fall across batch boundaries at every alignment, over several turns of the event loop', async () => {
+  const reader = await xattrReader('/tmp', '');
+  const x = await import('fs-xattr');
+  const work = mkdtempSync(join(tmpdir(), 'layer-measure-align-'));
+  try {
+    const t = (p: string): string => join(work, 'tree', p);
+    mkdirSync(t('d'), { recursive: true });
+    // Sizes in blocks and bytes that move each next header across the 1 MiB boundaries; PAX
+    // headers (an attribute, a long name, an owner past the octal field, a time before 1970).
+    for (let i = 0; i < 400; i++) {
+      const name = t(`d/${String(i).padStart(3, '0')}${i % 5 === 0 ? '-'.repeat(120) : ''}`);
+      writeFileSync(name, Buffer.alloc((i * 40961) % 90001, i & 0xff));
+      if (i % 2 === 0) x.setAttributeSync(name, 'user.n', Buffer.from(String(i).repeat(i % 300)));
+      if (process.getuid?.() === 0 && i % 7 === 0) lchownSync(name, 3_000_000 + i, 5);
+      if (i % 11 === 0) lutimesSync(name, -1000 - i, -1000 - i);
+      if (i % 13 === 0) lutimesSync(name, 2 ** 33 + i, 2 ** 33 + i);
+    }
+    writeFileSync(t('d/exactly-one-batch'), Buffer.alloc(1 << 20, 7));
+    writeFileSync(t('d/zz-empty'), '');
+    linkSync(t('d/exactly-one-batch'), t('d/zz-link'));
+    symlinkSync('x'.repeat(200), t('d/zz-long-link'));
+    if (process.getuid?.() === 0) {
+      execFileSync('mknod', [t('d/zz-dev'), 'c', '300', '70000']);
+      execFileSync('mknod', [t('d/zz-fifo'), 'p']);
+      chmodSync(t('d/zz-fifo'), 0o4600);
+    }
+    const items = walkTree(join(work, 'tree'), reader).map((node) => ({ node }));
+    const expected = await streamed(items);
+    assert.ok(expected.length > 16 << 20, `over many batches (${expected.length} bytes)`);
+    const digest = `sha256:${createHash('sha256').update(expected).digest('hex')}`;
+    assert.deepEqual(await measureLayer(items, SDE, 'hashed'), { digest, size: expected.length });
+    const out = join(work, 'layer.tar');
+    assert.deepEqual(await measureLayer(items, SDE, 'written', out), { digest, size: expected.length });
+    assert.ok(readFileSync(out).equals(expected), 'the file written is the streamed tar');
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test('measureLayer leaves no file open when it fails (a file gone, a file grown, a scratch file it cannot write)', async () => {
+  const reader = await xattrReader('/tmp', '');
+  const work = mkdtempSync(join(tmpdir(), 'layer-measure-fds-'));
+  try {
+    const t = (p: string): string => join(work, 'tree', p);
+    mkdirSync(t('d'), { recursive: true });
+    writeFileSync(t('d/big'), Buffer.alloc(3 << 20, 1));
+    writeFileSync(t('d/grows'), 'x'.repeat(10));
+    writeFileSync(t('d/gone'), 'y');
+    const items = walkTree(join(work, 'tree'), reader).map((node) => ({ node }));
+    appendFileSync(t('d/grows'), 'more');
+    rmSync(t('d/gone'));
+    const fds = (): number => readdirSync('/proc/self/fd').length;
+    const open = fds();
+    await assert.rejects(measureLayer(items, SDE, 'layer 1', join(work, 'out.tar')), /cannot read .*d\/gone/);
+    assert.equal(fds(), open, 'no file left open (gone)');
+    writeFileSync(t('d/gone'), 'y');
+    await assert.rejects(measureLayer(items, SDE, 'layer 1', join(work, 'out.tar')), /"d\/grows": the data is longer than the 10 bytes its header says$/);
+    assert.equal(fds(), open, 'no file left open (grown)');
+    await assert.rejects(measureLayer(items, SDE, 'layer 1', join(work, 'no-such-dir', 'out.tar')), /cannot write the scratch file/);
+    assert.equal(fds(), open, 'no file left open (scratch file)');
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
