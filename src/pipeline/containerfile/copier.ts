@@ -229,14 +229,15 @@ function placeInPlace(xattr: XattrLib, root: string, e: PutEntry, abs: string, d
  * `names`: the inode before; `chown`: whether it was chowned; `mtime`: the time it set, if it set
  * one) — or, where that leaves a field open, read from the inode: an attribute the entry does not
  * set (a host's label), and a time that is not whole seconds (set through a Date, in
- * milliseconds). Valid once everything is written: a directory's time is set last, as here, and
- * no later entry changes the inode (a file with more than one name, which a later entry may set
- * up again, is left to be looked up: undefined; so is one a later link gives a second name:
- * putEntries sees to that).
+ * milliseconds) or that a file system may clamp (before 1970, from 2038 on). Valid once
+ * everything is written: a directory's time is set last, as here, and no later entry changes the
+ * inode (a file with more than one name, which a later entry may set up again, is left to be
+ * looked up: undefined; so is one a later link gives a second name: putEntries sees to that).
  */
 function placedNode(e: PutEntry, seen: FsNode, names: readonly string[], chown: boolean, mtime: number | undefined, reader: XattrReader): FsNode | undefined {
   if (seen.inode !== undefined) return undefined;
-  if (mtime !== undefined && !Number.isSafeInteger(mtime)) return undefined;
+  // A time a file system may not hold as it is (before 1970, or past 2038 where it keeps 32 bits) is looked up.
+  if (mtime !== undefined && (!Number.isSafeInteger(mtime) || mtime < 0 || mtime >= 2 ** 31)) return undefined;
   const node: FsNode = { ...seen, uid: e.uid, gid: e.gid };
   delete node.xattrs;
   if (mtime !== undefined) {
