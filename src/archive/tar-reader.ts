@@ -101,6 +101,17 @@ function applyPax(f: HeaderFields, pax: Map<string, Buffer>, where: string, offs
   return xattrs;
 }
 
+/** A member and its data: read through `body`, or at once with `whole` when the data is at hand. */
+export interface TarItem {
+  member: TarMember;
+  body: () => AsyncGenerator<Buffer>;
+  /**
+   * The whole data as one view of the input, when it lies in the chunk being read (most small
+   * members); else undefined, and the data is read through `body`. Either, once.
+   */
+  whole: () => Buffer | undefined;
+}
+
 /**
  * Yields each member. The member's data must be read through `body` before the next iteration,
  * or it is skipped. The archive must end with a zero block (a truncated archive is an error).
@@ -109,7 +120,7 @@ export async function* readTar(
   source: AsyncIterable<Buffer | Uint8Array>,
   where: string,
   opts: { onEnd?: (endOffset: number) => void } = {},
-): AsyncGenerator<{ member: TarMember; body: () => AsyncGenerator<Buffer> }> {
+): AsyncGenerator<TarItem> {
   const r = new ByteReader(source, where);
   let global = new Map<string, Buffer>();
   let local = new Map<string, Buffer>();
@@ -184,7 +195,12 @@ export async function* readTar(
         consumed = true;
         return r.chunks(dataLen, dataOf);
       };
-      yield { member, body };
+      const whole = (): Buffer | undefined => {
+        if (consumed || r.buffered < dataLen) return undefined;
+        consumed = true;
+        return r.take(dataLen);
+      };
+      yield { member, body, whole };
       if (!consumed) {
         if (r.buffered >= dataLen) r.take(dataLen);
         else await r.skip(dataLen, dataOf);
