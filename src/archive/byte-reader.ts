@@ -2,6 +2,11 @@ import { ReproError } from '../model/errors.js';
 
 const EMPTY: Buffer = Buffer.alloc(0);
 
+/** What is being read, for the message of a truncated input: a phrase, or a function making it (built only then). */
+export type What = string | (() => string);
+
+const said = (what: What): string => (typeof what === 'string' ? what : what());
+
 /**
  * Pulls exact byte counts out of an async stream of chunks, tracking the absolute offset. Reads
  * that fit in the current chunk are views of it; only a read that spans chunks copies, and then
@@ -37,8 +42,21 @@ export class ByteReader {
     return !(await this.pull());
   }
 
+  /** Bytes of the current chunk not yet read: that many can be read or skipped without waiting. */
+  get buffered(): number {
+    return this.head.length;
+  }
+
+  /** Exactly n bytes (a view) taken from the current chunk, which holds at least n (see `buffered`). */
+  take(n: number): Buffer {
+    const out = this.head.subarray(0, n);
+    this.head = this.head.subarray(n);
+    this.position += n;
+    return out;
+  }
+
   /** Exactly n bytes, or an error naming the offset where the input ended. */
-  async read(n: number, what: string): Promise<Buffer> {
+  async read(n: number, what: What): Promise<Buffer> {
     if (this.head.length >= n) {
       const out = this.head.subarray(0, n);
       this.head = this.head.subarray(n);
@@ -49,7 +67,7 @@ export class ByteReader {
     let filled = 0;
     while (filled < n) {
       if (!(await this.pull())) {
-        throw new ReproError('E_TAR_TRUNCATED', `${this.where}: truncated: input ends at byte offset ${this.position + filled} inside ${what} (${n} bytes expected from offset ${this.position})`);
+        throw new ReproError('E_TAR_TRUNCATED', `${this.where}: truncated: input ends at byte offset ${this.position + filled} inside ${said(what)} (${n} bytes expected from offset ${this.position})`);
       }
       const take = Math.min(n - filled, this.head.length);
       this.head.copy(out, filled, 0, take);
@@ -61,11 +79,11 @@ export class ByteReader {
   }
 
   /** Yields exactly n bytes as chunks (views of the input, never copies). */
-  async *chunks(n: number, what: string): AsyncGenerator<Buffer> {
+  async *chunks(n: number, what: What): AsyncGenerator<Buffer> {
     let left = n;
     while (left > 0) {
       if (!(await this.pull())) {
-        throw new ReproError('E_TAR_TRUNCATED', `${this.where}: truncated: input ends at byte offset ${this.position} inside ${what}`);
+        throw new ReproError('E_TAR_TRUNCATED', `${this.where}: truncated: input ends at byte offset ${this.position} inside ${said(what)}`);
       }
       const take = Math.min(left, this.head.length);
       const out = this.head.subarray(0, take);
@@ -95,11 +113,11 @@ export class ByteReader {
     }
   }
 
-  async skip(n: number, what: string): Promise<void> {
+  async skip(n: number, what: What): Promise<void> {
     let left = n;
     while (left > 0) {
       if (!(await this.pull())) {
-        throw new ReproError('E_TAR_TRUNCATED', `${this.where}: truncated: input ends at byte offset ${this.position} inside ${what}`);
+        throw new ReproError('E_TAR_TRUNCATED', `${this.where}: truncated: input ends at byte offset ${this.position} inside ${said(what)}`);
       }
       const take = Math.min(left, this.head.length);
       this.head = this.head.subarray(take);

@@ -263,7 +263,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  * Decodes a name or link target exactly: bytes that are not UTF-8 are refused, never replaced by
  * U+FFFD (which would rewrite them silently and could merge two different names into one).
  */
-export function decodeName(bytes: Uint8Array, what: string): string {
+export function decodeName(bytes: Uint8Array, what: string | (() => string)): string {
   // ASCII (nearly every name) is its own UTF-8: decoded without the decoder's per-call cost.
   if (bytes.length <= 256) {
     let ascii = true;
@@ -278,7 +278,7 @@ export function decodeName(bytes: Uint8Array, what: string): string {
   try {
     return strictUtf8.decode(bytes);
   } catch {
-    throw new ReproError('E_TAR_FORMAT', `${what} is not valid UTF-8 (bytes ${Buffer.from(bytes.subarray(0, 64)).toString('hex')}${bytes.length > 64 ? '...' : ''}); names that are not UTF-8 are refused, not rewritten`);
+    throw new ReproError('E_TAR_FORMAT', `${typeof what === 'string' ? what : what()} is not valid UTF-8 (bytes ${Buffer.from(bytes.subarray(0, 64)).toString('hex')}${bytes.length > 64 ? '...' : ''}); names that are not UTF-8 are refused, not rewritten`);
   }
 }
 
@@ -357,10 +357,11 @@ export function decodeHeader(b: Buffer, offset: number, where: string): HeaderFi
   }
   const magic = b.toString('latin1', 257, 263);
   const ustar = magic === 'ustar\0' || magic === 'ustar ';
-  const at = `${where}: tar header at byte offset ${offset}`;
-  let name = decodeName(fieldBytes(b, 0, 100), `${at}: the name`);
+  // Messages are made only for a failure (most headers need none).
+  const at = (): string => `${where}: tar header at byte offset ${offset}`;
+  let name = decodeName(fieldBytes(b, 0, 100), () => `${at()}: the name`);
   if (magic === 'ustar\0') {
-    const prefix = decodeName(fieldBytes(b, 345, 155), `${at}: the name prefix`);
+    const prefix = decodeName(fieldBytes(b, 345, 155), () => `${at()}: the name prefix`);
     if (prefix) name = `${prefix}/${name}`;
   }
   const fields: HeaderFields = {
@@ -371,7 +372,7 @@ export function decodeHeader(b: Buffer, offset: number, where: string): HeaderFi
     size: readNumeric(b, 124, 12),
     mtime: readNumeric(b, 136, 12),
     typeflag: b[156]!,
-    linkname: decodeName(fieldBytes(b, 157, 100), `${at} (member ${JSON.stringify(name)}): the link target`),
+    linkname: decodeName(fieldBytes(b, 157, 100), () => `${at()} (member ${JSON.stringify(name)}): the link target`),
     devmajor: ustar ? readNumeric(b, 329, 8) : 0,
     devminor: ustar ? readNumeric(b, 337, 8) : 0,
     uname: ustar ? readString(b, 265, 32) : '',

@@ -101,6 +101,17 @@ function applyPax(f: HeaderFields, pax: Map<string, Buffer>, where: string, offs
   return xattrs;
 }
 
+/** A member and its data: read through `body`, or at once with `whole` when the data is at hand. */
+export interface TarItem {
+  member: TarMember;
+  body: () => AsyncGenerator<Buffer>;
+  /**
+   * The whole data as one view of the input, when it lies in the chunk being read (most small
+   * members); else undefined, and the data is read through `body`. Either, once.
+   */
+  whole: () => Buffer | undefined;
+}
+
 /**
  * Yields each member. The member's data must be read through `body` before the next iteration,
  * or it is skipped. The archive must end with a zero block (a truncated archive is an error).
@@ -109,7 +120,7 @@ export async function* readTar(
   source: AsyncIterable<Buffer | Uint8Array>,
   where: string,
   opts: { onEnd?: (endOffset: number) => void } = {},
-): AsyncGenerator<{ member: TarMember; body: () => AsyncGenerator<Buffer> }> {
+): AsyncGenerator<TarItem> {
   const r = new ByteReader(source, where);
   let global = new Map<string, Buffer>();
   let local = new Map<string, Buffer>();
@@ -118,12 +129,13 @@ export async function* readTar(
   let memberStart = -1;
   try {
     for (;;) {
-      if (await r.atEnd()) {
+      // Most headers and paddings lie in the chunk at hand: taken without waiting on a promise.
+      if (r.buffered === 0 && await r.atEnd()) {
         throw new ReproError('E_TAR_TRUNCATED', `${where}: truncated: no end-of-archive marker (input ends at byte offset ${r.position})`);
       }
       const offset = r.position;
       if (memberStart < 0) memberStart = offset;
-      const block = await r.read(BLOCK, 'a tar header');
+      const block = r.buffered >= BLOCK ? r.take(BLOCK) : await r.read(BLOCK, 'a tar header');
       if (isZeroBlock(block)) {
         // End of archive: a second zero block should follow; a lone one at EOF is accepted. The
         // rest (record padding) is read so that the producer finishes and reports its own errors.
@@ -178,16 +190,26 @@ export async function* readTar(
       longLink = undefined;
       memberStart = -1;
       let consumed = false;
+      const dataOf = (): string => `the data of ${JSON.stringify(member.name)}`;
       const body = (): AsyncGenerator<Buffer> => {
         consumed = true;
-        return r.chunks(dataLen, `the data of ${JSON.stringify(member.name)}`);
+        return r.chunks(dataLen, dataOf);
       };
-      yield { member, body };
-      if (!consumed) await r.skip(dataLen, `the data of ${JSON.stringify(member.name)}`);
-      else if (r.position !== member.dataOffset + dataLen) {
-        await r.skip(member.dataOffset + dataLen - r.position, `the data of ${JSON.stringify(member.name)}`);
+      const whole = (): Buffer | undefined => {
+        if (consumed || r.buffered < dataLen) return undefined;
+        consumed = true;
+        return r.take(dataLen);
+      };
+      yield { member, body, whole };
+      if (!consumed) {
+        if (r.buffered >= dataLen) r.take(dataLen);
+        else await r.skip(dataLen, dataOf);
+      } else if (r.position !== member.dataOffset + dataLen) {
+        await r.skip(member.dataOffset + dataLen - r.position, dataOf);
       }
-      await r.skip(padding(dataLen), 'padding');
+      const pad = padding(dataLen);
+      if (r.buffered >= pad) r.take(pad);
+      else await r.skip(pad, 'padding');
     }
   } finally {
     await r.close();

@@ -12,7 +12,7 @@ import { matchPath } from '../archive/paths.js';
 import { TypeFlag } from '../archive/tar-header.js';
 import { ReproError } from '../model/errors.js';
 import { layerCompression } from '../model/media-types.js';
-import { streamHashes } from './hash-thread.js';
+import { hexDigest, streamHashes } from './hash-thread.js';
 import type { LayerReader } from './layer.js';
 import { FlatFileSystem, whiteoutOf, type LayerChanges } from './whiteouts.js';
 
@@ -94,7 +94,7 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
     const md5Pending: Array<{ entry: FlatEntry; digest: Promise<string> }> = [];
     const links: Array<{ entry: FlatEntry; target: FlatEntry }> = [];
     try {
-    for await (const { member, body } of layer.members()) {
+    for await (const { member, body, whole } of layer.members()) {
       const path = matchPath(member.name);
       if (path === '.' || path === '') continue;
       const w = whiteoutOf(path);
@@ -111,24 +111,33 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
         const keep = opts.keep?.(path) === true && member.size <= limit;
         const wantSha = opts.hash === true || opts.sha256?.(path) === true;
         if (md5s || wantSha || keep) {
-          const sha = wantSha ? createHash('sha256') : undefined;
-          // While the hashing thread is behind, this thread hashes the file itself.
-          const md5 = md5s?.busy() ? createHash('md5') : undefined;
-          const parts: Buffer[] = [];
-          for await (const c of body()) {
-            if (md5) md5.update(c);
-            else if (md5s) {
-              md5s.update(c);
-              const wait = md5s.ready();
-              if (wait) await wait;
+          // A file in the chunk at hand (most) comes whole: hashed here at once, unless the
+          // hashing thread takes it (and is not behind).
+          const one = whole();
+          if (one !== undefined && (md5s === undefined || md5s.inline || md5s.busy())) {
+            if (md5s) entry.md5 = hexDigest('md5', one);
+            if (wantSha) entry.sha256 = hexDigest('sha256', one);
+            if (keep) data = Buffer.concat([one]);
+          } else {
+            const sha = wantSha ? createHash('sha256') : undefined;
+            // While the hashing thread is behind, this thread hashes the file itself.
+            const md5 = md5s?.busy() ? createHash('md5') : undefined;
+            const parts: Buffer[] = [];
+            for await (const c of one !== undefined ? [one] : body()) {
+              if (md5) md5.update(c);
+              else if (md5s) {
+                md5s.update(c);
+                const wait = md5s.ready();
+                if (wait) await wait;
+              }
+              sha?.update(c);
+              if (keep) parts.push(c);
             }
-            sha?.update(c);
-            if (keep) parts.push(c);
+            if (md5) entry.md5 = md5.digest('hex');
+            else if (md5s) md5Pending.push({ entry, digest: md5s.end() });
+            if (sha) entry.sha256 = sha.digest('hex');
+            if (keep) data = Buffer.concat(parts);
           }
-          if (md5) entry.md5 = md5.digest('hex');
-          else if (md5s) md5Pending.push({ entry, digest: md5s.end() });
-          if (sha) entry.sha256 = sha.digest('hex');
-          if (keep) data = Buffer.concat(parts);
         }
       } else if (type === 'symlink') {
         entry.linkname = member.linkname;

@@ -18,6 +18,8 @@ export interface LayerMember {
   member: TarMember;
   /** The member's data; read it (or not) before asking for the next member. */
   body: () => AsyncGenerator<Buffer>;
+  /** The whole data at once when it is at hand (see `TarItem`), else undefined: read `body` then. */
+  whole: () => Buffer | undefined;
 }
 
 export interface UncompressedOptions {

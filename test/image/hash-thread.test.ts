@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { ThreadHashes, THREAD_MIN_BYTES, THREAD_MIN_CORES, inlineHashes, setHashThreads, streamHashes } from '../../src/image/hash-thread.js';
+import { ThreadHashes, THREAD_MIN_BYTES, THREAD_MIN_CORES, hexDigest, inlineHashes, setHashThreads, streamHashes } from '../../src/image/hash-thread.js';
 import { verifyStream } from '../../src/image/verified.js';
 import { flattenLayers } from '../../src/image/flatten.js';
 import { layerReader } from '../../src/image/layer.js';
@@ -135,4 +135,11 @@ test('hash thread: works in a process started with options a worker file refuses
     console.log(await d); await h.close();`;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
   assert.equal(out.trim(), hex('md5', Buffer.from('abc')));
+});
+
+test('hexDigest: the digest createHash gives, for empty and bigger inputs', () => {
+  for (const data of [Buffer.alloc(0), Buffer.from('abc'), randomBytes(100000, 5)]) {
+    for (const a of ['md5', 'sha256'] as const) assert.equal(hexDigest(a, data), hex(a, data));
+  }
+  assert.equal(inlineHashes('md5').inline, true);
 });
