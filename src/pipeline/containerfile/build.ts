@@ -195,7 +195,6 @@ function sourcePath(root: string, src: string, where: string, what: string): str
 
 let xattrsSync: Awaited<ReturnType<typeof xattrReader>> | undefined;
 
-
 /** buildah's isArchivePath: the file, decompressed, gives Go's tar reader a first entry. */
 async function isArchive(path: string): Promise<boolean> {
   const { createReadStream } = await import('node:fs');
