@@ -316,3 +316,40 @@ test('where the put cannot vouch for the walk it gives none, or the walk of the 
     rmSync(work, { recursive: true, force: true });
   }
 });
+
+test('a time the file system clamps (ext4 with 128-byte inodes keeps 32 bits): the walk the put vouches for has the time the inode holds', { skip }, async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'walk-vouched-clamp-'));
+  const fs = join(work, 'ext4');
+  try {
+    const img = join(work, 'ext4.img');
+    writeFileSync(img, Buffer.alloc(0));
+    execFileSync('truncate', ['-s', '16M', img]);
+    try {
+      execFileSync('mkfs.ext4', ['-q', '-I', '128', '-F', img], { stdio: 'ignore' });
+      mkdirSync(fs);
+      execFileSync('mount', ['-o', 'loop', img, fs], { stdio: 'ignore' });
+    } catch {
+      return t.skip('cannot make and mount an ext4 image here');
+    }
+    const reader = await xattrReader(fs, '');
+    mkdirSync(join(fs, 'src/d'), { recursive: true });
+    writeFileSync(join(fs, 'src/d/f'), 'a file\n');
+    lutimesSync(join(fs, 'src/d/f'), SDE, SDE);
+    const walked = walkTree(join(fs, 'src'), reader);
+    const by = (p: string): FsNode => walked.find((n) => n.path === p)!;
+    const late = 2 ** 31 + 100;
+    const entries: PutEntry[] = [
+      { path: 'd', kind: 'dir', mode: by('d').mode, uid: 0, gid: 0, mtime: by('d').mtimeSec, moveFrom: by('d').abs, seen: by('d') },
+      { path: 'd/f', kind: 'file', mode: 0o644, uid: 0, gid: 0, mtime: late, copyFrom: by('d/f').abs, move: true, seen: by('d/f') },
+    ];
+    const root = join(fs, 'root');
+    mkdirSync(root);
+    const nodes = await putEntries(root, entries, { where: 'clamp', walk: reader });
+    const real = walkTree(root, reader);
+    assert.ok(real.find((n) => n.path === 'd/f')!.mtimeSec < late, 'this file system clamped the time');
+    assert.deepEqual(nodes, real);
+  } finally {
+    execFileSync('umount', [fs], { stdio: 'ignore' });
+    rmSync(work, { recursive: true, force: true });
+  }
+});
