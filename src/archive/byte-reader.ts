@@ -2,10 +2,10 @@ import { ReproError } from '../model/errors.js';
 
 const EMPTY: Buffer = Buffer.alloc(0);
 
-/** What is being read, for the message of a truncated input: a phrase, or a function making it (built only then). */
+/** What is being read, for a failure's message: a phrase, or a function making it (built only then). */
 export type What = string | (() => string);
 
-const said = (what: What): string => (typeof what === 'string' ? what : what());
+export const said = (what: What): string => (typeof what === 'string' ? what : what());
 
 /**
  * Pulls exact byte counts out of an async stream of chunks, tracking the absolute offset. Reads

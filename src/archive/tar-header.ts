@@ -3,6 +3,7 @@
  * Pure functions over buffers; no I/O.
  */
 import { ReproError } from '../model/errors.js';
+import { said, type What } from './byte-reader.js';
 
 export const BLOCK = 512;
 
@@ -263,7 +264,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
  * Decodes a name or link target exactly: bytes that are not UTF-8 are refused, never replaced by
  * U+FFFD (which would rewrite them silently and could merge two different names into one).
  */
-export function decodeName(bytes: Uint8Array, what: string | (() => string)): string {
+export function decodeName(bytes: Uint8Array, what: What): string {
   // ASCII (nearly every name) is its own UTF-8: decoded without the decoder's per-call cost.
   if (bytes.length <= 256) {
     let ascii = true;
@@ -278,7 +279,7 @@ export function decodeName(bytes: Uint8Array, what: string | (() => string)): st
   try {
     return strictUtf8.decode(bytes);
   } catch {
-    throw new ReproError('E_TAR_FORMAT', `${typeof what === 'string' ? what : what()} is not valid UTF-8 (bytes ${Buffer.from(bytes.subarray(0, 64)).toString('hex')}${bytes.length > 64 ? '...' : ''}); names that are not UTF-8 are refused, not rewritten`);
+    throw new ReproError('E_TAR_FORMAT', `${said(what)} is not valid UTF-8 (bytes ${Buffer.from(bytes.subarray(0, 64)).toString('hex')}${bytes.length > 64 ? '...' : ''}); names that are not UTF-8 are refused, not rewritten`);
   }
 }
 

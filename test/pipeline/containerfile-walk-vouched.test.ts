@@ -19,7 +19,7 @@ import { putEntries, type PutEntry } from '../../src/pipeline/containerfile/copi
 import { changeItems, itemEntries, type LayerItem } from '../../src/pipeline/containerfile/layer-tar.js';
 import { applyLayers, type WalkAfter } from '../../src/pipeline/containerfile/stage.js';
 import { treeEntries } from '../../src/pipeline/containerfile/tree-entries.js';
-import { walkTree, type FsNode } from '../../src/pipeline/containerfile/tree.js';
+import { walkOfDir, walkTree, type FsNode } from '../../src/pipeline/containerfile/tree.js';
 import { xattrReader, type XattrReader } from '../../src/sources/rootfs/xattrs.js';
 import { CAP_NET_BIND_SERVICE } from '../helpers/fixtures.js';
 import { tarLayer, writeTar } from '../helpers/layer-files.js';
@@ -165,12 +165,6 @@ function items(live: string, reader: XattrReader): LayerItem[] {
   return changeItems(naiveChanges([], walkTree(live, reader)));
 }
 
-/** `below` in build.ts: the walk of a subdirectory from the walk of the tree. */
-function below(walk: readonly FsNode[], root: string, rel: string): FsNode[] {
-  const prefix = `${rel}/`;
-  return walk.filter((n) => n.path.startsWith(prefix)).map((n) => ({ ...n, path: n.path.slice(prefix.length), abs: `${root}/${n.path}` }));
-}
-
 async function newLive(work: string, name: string, x: Xattr): Promise<string> {
   const live = join(work, `live-${name}`);
   mkdirSync(live);
@@ -240,7 +234,7 @@ test('a COPY moved into an empty stage root vouches for the walk after it: with 
           const root = join(work, `root-${name}`);
           mkdirSync(root);
           const fields = v.chmod !== undefined ? { chmod: v.chmod } : {};
-          const nodes = await putEntries(root, treeEntries(src, '', fields as never, v.chown, { move: true, walked: sub === '' ? walked : below(walked, image, sub), plain: true, xattrs: reader }), { where: what, walk: reader });
+          const nodes = await putEntries(root, treeEntries(src, '', fields as never, v.chown, { move: true, walked: walkOfDir(walked, image, src)!, plain: true, xattrs: reader }), { where: what, walk: reader });
           assert.ok(nodes, `${what}: the COPY vouches for its walk`);
           assert.deepEqual(nodes, walkTree(root, reader), `${what}: the COPY's walk`);
         }

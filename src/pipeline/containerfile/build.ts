@@ -49,7 +49,7 @@ import { layerReader, type LayerReader } from '../../image/layer.js';
 import { fileSource } from '../../image/file-source.js';
 import { SummaryThread } from './summary-thread.js';
 import { isGoTarArchive, multiContentSummary } from '../../archive/go-tar-summary.js';
-import { walkTree, type FsNode } from './tree.js';
+import { walkOfDir, walkTree, type FsNode } from './tree.js';
 import { adoptWalk, showsAsLower, walkAfter } from './upper-walk.js';
 import type { BuildResult } from '../tree-steps.js';
 import type { ContainerConfig } from '../../model/config.js';
@@ -424,7 +424,7 @@ async function build<T>(opts: Omit<ContainerfileBuildOptions, 'output'>, mode: {
           let summary: Promise<string> | undefined;
           let copied: FsNode[] | undefined;
           if (ins.kind === 'run') await runStep(ins, state, rs, where, opts, tmp);
-          else ({ summary, after: copied } = await copyStep(ins, state, stageImage, context, where, thread!, before.length === 0));
+          else ({ summary, after: copied } = await copyStep(ins, state, stageImage, context, where, thread!));
           const after = copied ?? walk(before);
           walked = after;
           const items: LayerItem[] = hasParentLayer ? changeItems(naiveChanges(before, after)) : after.map((node) => ({ node }));
@@ -741,7 +741,7 @@ type StageImage = (index: number, sources: readonly string[], where: string) => 
  * computed in `thread` while the caller goes on (walk, layer commit), and must be waited for
  * before anything writes the stage again (the files it reads may be the stage's own, moved there).
  */
-async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy' }>, state: StageState, stageImage: StageImage, context: string, where: string, thread: SummaryThread, rootEmpty: boolean): Promise<{ summary: Promise<string>; after?: FsNode[] }> {
+async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy' }>, state: StageState, stageImage: StageImage, context: string, where: string, thread: SummaryThread): Promise<{ summary: Promise<string>; after?: FsNode[] }> {
   const chown = ins.chown !== undefined ? resolveUser(ins.chown, state.root, where) : undefined;
   const sources: string[] = [];
   let fromRoot = context;
@@ -790,7 +790,7 @@ async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy'
     const { dir, rel } = destination(state.root, ins.dest, isDir, basename(src));
     // One walk of a directory source serves the summary and the copy (the summary only reads it);
     // known already where the stage's image was applied into an empty directory.
-    const walked = isDir ? (fromWalk && below(fromWalk, fromRoot, src)) ?? walkTree(src, xattrsSync) : undefined;
+    const walked = isDir ? (fromWalk && walkOfDir(fromWalk, fromRoot, src)) ?? walkTree(src, xattrsSync) : undefined;
     const put = { where, stageRoot: state.root, ...(chown ? { parentOwner: chown } : {}) };
     if (!move) {
       // Copied: the source stays as it is, and its summary is made while it is copied.
@@ -802,9 +802,9 @@ async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy'
     } else {
       // Moved: the summary reads each file where it is now (the same inode, renamed).
       const placed = new Map<string, string>();
-      // Into the stage's empty root (a FROM scratch stage's first step), not mounted: the walk
-      // after is known from the put.
-      const known = rootEmpty && relative(state.root, dir) === '' && !state.overlay?.mounted && xattrsSync !== undefined;
+      // Into the stage's root, not mounted: the walk after is known from the put where the root
+      // was empty (a FROM scratch stage's first step; putEntries checks).
+      const known = relative(state.root, dir) === '' && !state.overlay?.mounted && xattrsSync !== undefined;
       const afterPut = await putEntries(dir, treeEntries(src, rel, ins, chown, { move, walked, plain, xattrs: xattrsSync }), { ...put, ...(known ? { walk: xattrsSync } : {}), onPlaced: (e, abs) => { if (e.copyFrom !== undefined) placed.set(e.copyFrom, abs); } });
       if (afterPut) after = afterPut;
       const nodes = walked!.map((n) => {
@@ -819,19 +819,5 @@ async function copyStep(ins: Extract<ResolvedInstruction, { kind: 'add' | 'copy'
   // Waited for once the step's layer is committed; a step that fails before then leaves it alone.
   summary.catch(() => {});
   return { summary, ...(after && sources.length === 1 ? { after } : {}) };
-}
-
-/**
- * The walk of the directory `src` from the walk of `root` (a directory at or above it), or
- * undefined when `src` is not a directory there.
- */
-function below(walk: readonly FsNode[], root: string, src: string): FsNode[] | undefined {
-  const rel = relative(root, src);
-  if (rel === '') return [...walk];
-  if (rel.startsWith('..') || walk.find((n) => n.path === rel)?.kind !== 'dir') return undefined;
-  const prefix = `${rel}/`;
-  const out: FsNode[] = [];
-  for (const n of walk) if (n.path.startsWith(prefix)) out.push({ ...n, path: n.path.slice(prefix.length), abs: `${src}/${n.path.slice(prefix.length)}` });
-  return out;
 }
 

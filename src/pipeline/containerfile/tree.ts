@@ -5,7 +5,7 @@
  * directory's names in byte order, a directory before its contents).
  */
 import { createReadStream, lstatSync, readFileSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { ReproError, ioError } from '../../model/errors.js';
 import type { XattrReader } from '../../sources/rootfs/xattrs.js';
 import { comparePaths } from '../../model/byte-order.js';
@@ -168,6 +168,20 @@ export function walkBelow(root: string, rel: string, xattrs: XattrReader | undef
     }
   };
   visit(rel, rel === '' ? root : prefix + rel);
+}
+
+/**
+ * The walk of the directory `dir` (as `walkTree(dir)` gives it) taken from the walk of `root`, a
+ * directory at or above it, or undefined when `dir` is not a directory in that walk.
+ */
+export function walkOfDir(walk: readonly FsNode[], root: string, dir: string): FsNode[] | undefined {
+  const rel = relative(root, dir);
+  if (rel === '') return [...walk];
+  if (rel.startsWith('..') || walk.find((n) => n.path === rel)?.kind !== 'dir') return undefined;
+  const prefix = `${rel}/`;
+  const out: FsNode[] = [];
+  for (const n of walk) if (n.path.startsWith(prefix)) out.push({ ...n, path: n.path.slice(prefix.length), abs: `${dir}/${n.path.slice(prefix.length)}` });
+  return out;
 }
 
 /** Files up to this size are read in one call (no stream: most of a root file system's files). */
