@@ -8,7 +8,7 @@
 import { comparePaths, parentOf, type Entry } from '../archive/entry.js';
 import type { FlatEntry } from '../image/flatten.js';
 import type { GeneratedEntry, PackageRecord, RecordedFile } from '../sources/distribution.js';
-import { resolveRecorded } from '../sources/recorded-path.js';
+import { recordedResolver } from '../sources/recorded-path.js';
 
 export type AccountKind = 'package' | 'modified' | 'generated' | 'unexplained';
 
@@ -80,12 +80,12 @@ export interface Ownership {
 
 /** Which image entry each recorded path is, through the image's symlinked directories. */
 export function ownership(entries: ReadonlyMap<string, FlatEntry>, packages: readonly PackageRecord[]): Ownership {
-  const lookup = { linkOf: (p: string): string | undefined => { const e = entries.get(p); return e?.type === 'symlink' ? e.linkname : undefined; } };
+  const resolve = recordedResolver({ linkOf: (p: string): string | undefined => { const e = entries.get(p); return e?.type === 'symlink' ? e.linkname : undefined; } });
   const owned = new Map<string, Array<{ pkg: PackageRecord; file: RecordedFile }>>();
   const missing: MissingFile[] = [];
   for (const pkg of packages) {
     for (const file of pkg.files) {
-      const path = resolveRecorded(lookup, file.path);
+      const path = resolve(file.path);
       if (path === undefined || !entries.has(path)) {
         missing.push({ package: pkg.name, path: file.path });
         continue;
@@ -102,16 +102,19 @@ export function ownership(entries: ReadonlyMap<string, FlatEntry>, packages: rea
 /** The packages' part of the tree as `Entry`s (their paths and every parent directory), for predictions. */
 export function ownedTree(entries: ReadonlyMap<string, FlatEntry>, owned: ReadonlyMap<string, unknown>): Map<string, Entry> {
   const out = new Map<string, Entry>();
-  const add = (p: string): void => {
+  // False when the path was there already (and so were its parents, added with it).
+  const add = (p: string): boolean => {
+    if (out.has(p)) return false;
     const e = entries.get(p);
-    if (!e || out.has(p)) return;
+    if (!e) return true;
     const entry: Entry = { path: p, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, mtime: 0, size: e.size };
     if (e.linkname !== undefined) entry.linkname = e.linkname;
     out.set(p, entry);
+    return true;
   };
   for (const p of owned.keys()) {
-    add(p);
-    for (let d = parentOf(p); d !== ''; d = parentOf(d)) add(d);
+    if (!add(p)) continue;
+    for (let d = parentOf(p); d !== '' && add(d); d = parentOf(d));
   }
   return out;
 }
@@ -122,7 +125,9 @@ export function accountEntries(
   generated: ReadonlyMap<string, GeneratedEntry>,
 ): EntryAccount[] {
   const out = new Map<string, EntryAccount>();
-  const paths = [...entries.keys()].sort(comparePaths);
+  const paths = [...entries.keys()];
+  // A layer we wrote is in path order already: checked in one pass, sorted only when not.
+  if (paths.some((p, i) => i > 0 && comparePaths(paths[i - 1]!, p) >= 0)) paths.sort(comparePaths);
   for (const path of paths) {
     const e = entries.get(path)!;
     const base: EntryAccount = { path, type: e.type, size: e.type === 'file' || e.type === 'hardlink' ? e.size : 0, kind: 'unexplained' };
@@ -176,21 +181,25 @@ export function accountEntries(
     out.set(path, base);
   }
   // A directory that holds accounted entries and nothing unexplained is their parent: made with them.
-  for (const path of [...paths].reverse()) {
-    const a = out.get(path)!;
-    if (a.kind !== 'unexplained' || a.type !== 'dir' || a.step !== undefined) continue;
-    const prefix = `${path}/`;
-    let any = false;
-    let bad = false;
-    for (const [p, c] of out) {
-      if (!p.startsWith(prefix)) continue;
-      any = true;
-      if (c.kind === 'unexplained') {
-        bad = true;
-        break;
-      }
+  // In reverse path order an entry comes after everything below it, whose accounts are final by
+  // then; each tells its directories (up to one told as much already) that something, and
+  // whether something unexplained, is below them.
+  const below = new Set<string>();
+  const unexplainedBelow = new Set<string>();
+  for (let i = paths.length - 1; i >= 0; i--) {
+    const path = paths[i]!;
+    let a = out.get(path)!;
+    if (a.kind === 'unexplained' && a.type === 'dir' && a.step === undefined && below.has(path) && !unexplainedBelow.has(path)) {
+      a = { ...a, kind: 'generated', step: 'parent directories' };
+      out.set(path, a);
     }
-    if (any && !bad) out.set(path, { ...a, kind: 'generated', step: 'parent directories' });
+    const bad = a.kind === 'unexplained';
+    for (let d = parentOf(path); d !== ''; d = parentOf(d)) {
+      const told = below.has(d) && (!bad || unexplainedBelow.has(d));
+      below.add(d);
+      if (bad) unexplainedBelow.add(d);
+      if (told) break;
+    }
   }
   return paths.map((p) => out.get(p)!);
 }

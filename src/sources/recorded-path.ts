@@ -44,6 +44,30 @@ export function resolveRecorded(tree: LinkLookup, path: string): string | undefi
   return prefix;
 }
 
+/**
+ * `resolveRecorded` over many paths of one tree (a package database's thousands): each directory
+ * is followed once, and a path in it is the directory's resolution and its last component.
+ */
+export function recordedResolver(tree: LinkLookup): (path: string) => string | undefined {
+  // A directory's resolution, with a trailing slash unless it is the root (''); null when it
+  // leaves the root or loops.
+  const dirs = new Map<string, string | null>();
+  return (path) => {
+    const cut = path.lastIndexOf('/');
+    const last = path.slice(cut + 1);
+    if (cut < 0 || last === '' || last === '.' || last === '..') return resolveRecorded(tree, path);
+    const dir = path.slice(0, cut);
+    let resolved = dirs.get(dir);
+    if (resolved === undefined) {
+      // The last component is never followed, so a name no tree has stands for any.
+      const r = resolveRecorded(tree, `${dir}/\0`);
+      resolved = r === undefined ? null : r.slice(0, -1);
+      dirs.set(dir, resolved);
+    }
+    return resolved === null ? undefined : resolved + last;
+  };
+}
+
 function components(path: string): string[] {
   return path.split('/').filter((p) => p !== '' && p !== '.');
 }

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { resolveRecorded } from '../../src/sources/recorded-path.js';
+import { recordedResolver, resolveRecorded } from '../../src/sources/recorded-path.js';
 
 const links = new Map<string, string>([
   ['bin', 'usr/bin'],
@@ -42,4 +42,20 @@ test('a chain of links is followed up to 40 and refused beyond', () => {
   const t40 = { linkOf: (p: string) => (p === 'l39' ? 'real' : chain.get(p)) };
   assert.equal(resolveRecorded(t40, 'l0/f'), 'real/f');
   assert.equal(resolveRecorded({ linkOf: (p) => chain.get(p) }, 'l0/f'), undefined);
+});
+
+test('recordedResolver, which follows each directory once, gives what resolveRecorded gives', () => {
+  const paths = [
+    '/bin/ls', './bin/ls', 'bin', 'bin/', '/bin/', '/bin/.', '/bin/..', '/lib/x86_64-linux-gnu/libc.so.6', '/usr/lib64/ld.so',
+    '/etc/alt/editor', '/etc//./alt/x', '/usr/../etc/passwd', '/../../etc/passwd', '/up/etc/passwd', '/up/bin/sh',
+    '/loop/a/x', '/loop/a', '/', '', '.', '..', '/ls', 'ls', '/etc/alt', '/etc/alt/', 'etc/alt/../x', '/lib', '/lib/x',
+  ];
+  const resolve = recordedResolver(tree);
+  // Twice: the second time from the directories it remembers.
+  for (const round of [1, 2]) for (const p of paths) assert.equal(resolve(p), resolveRecorded(tree, p), `${p} (round ${round})`);
+  const chain = new Map<string, string>();
+  for (let i = 0; i < 45; i++) chain.set(`l${i}`, `l${i + 1}`);
+  const t40 = { linkOf: (p: string) => (p === 'l39' ? 'real' : chain.get(p)) };
+  assert.equal(recordedResolver(t40)('l0/f'), 'real/f');
+  assert.equal(recordedResolver({ linkOf: (p) => chain.get(p) })('l0/f'), undefined);
 });
