@@ -28,9 +28,10 @@ SPEC, its platform) is the one compared. A SPEC of several architectures (source
 without --platform is verified as its index: every platform is rebuilt, each platform's manifest
 digest is compared with the published index's entry for it, and the verdict is whether the two
 index digests are equal; a mismatch names the platforms that differ and explains each (--json adds
-"index": both index digests and one element per platform). --platform verifies that platform's
-image alone. --archive, --attest and --attach are for one image: with an index they are exit 2
-(use --platform). Against containers-storage:NAME or docker-archive:FILE, which keep no manifest
+"index": both index digests and one element per platform); --attest and --attach then make a
+summary of the index (its subject the published index, each platform's verdict in it).
+--platform verifies that platform's image alone. --archive keeps the proof of one image: with an
+index it is exit 2 (use --platform). Against containers-storage:NAME or docker-archive:FILE, which keep no manifest
 digest, the content is compared: the config digest, which covers every config field and the
 diff_ids of the uncompressed layers.
 Prints "reproduced sha256:..." when the rebuilt manifest digest is the published one; otherwise
@@ -134,7 +135,6 @@ export async function verifyCommand(args: string[], io: Io): Promise<number> {
   }
   const attest = attestFlags(v);
   if (v.disk !== undefined) throw new ReproError('E_USAGE', 'verify: --disk applies to --against disk:FILE');
-  if (attest && !v.rootfs && await indexLevel(positionals[0]!, v)) throw indexAttestError(v);
   const progress = progressLine(io, 'rebuilding layer');
   const rebuild = v.rootfs
     ? { build: { ...rootfsBuildOptions(v.rootfs, v, io), onProgress: progress.update } }
@@ -176,7 +176,6 @@ function attestFlags(v: VerifyValues): ((r: VerificationOutcome, io: Io, against
   const keyPem = v['sign-key'] !== undefined ? readKeyFile(v['sign-key']) : undefined;
   if (keyPem) signingKey(keyPem, v['sign-key']!);
   return async (r, io, against = v.against) => {
-    if ((r as Partial<VerifyResult>).index !== undefined) throw indexAttestError(v);
     const { attestVerification } = await import('../sbom/vsa.js');
     const { toolInfo } = await import('../verify/tool.js');
     const out = await attestVerification(r, {
@@ -191,23 +190,10 @@ function attestFlags(v: VerifyValues): ((r: VerificationOutcome, io: Io, against
     }
     if (io.verbosity !== 'quiet') {
       if (v.attest !== undefined) io.stderr(`verification summary (${out.statement.predicate.verificationResult}${keyPem ? ', signed' : ''}) written to ${v.attest}\n`);
-      if (out.attached) io.stderr(`verification summary ${out.attached.digest} attached beside ${r.published.manifest} (${out.attached.via})\n`);
+      if (out.attached) io.stderr(`verification summary ${out.attached.digest} attached beside ${r.index ? `index ${r.index.published}` : r.published.manifest} (${out.attached.via})\n`);
       if (out.archived) io.stderr(`verification summary ${out.archived.digest} kept in ${r.published.archive}\n`);
     }
   };
-}
-
-/** A verification summary is about one image: an index-level verify cannot make one yet. */
-function indexAttestError(v: VerifyValues): ReproError {
-  return new ReproError('E_USAGE', `verify: --${v.attest !== undefined ? 'attest' : 'attach'}: a verification summary is made for one image; a spec of several architectures verified as an index (no --platform) has none yet: verify each platform with --platform`);
-}
-
-/** Whether SPEC builds several platforms and no --platform picks one: an index-level verify. */
-async function indexLevel(spec: string, v: VerifyValues): Promise<boolean> {
-  if (v.platform !== undefined) return false;
-  const { loadSpec } = await import('../spec/load.js');
-  const { specPlatforms } = await import('../pipeline/spec.js');
-  return specPlatforms(loadSpec(spec).spec) !== undefined;
 }
 
 function readKeyFile(path: string): Buffer {
@@ -342,9 +328,6 @@ async function verifyListCommand(v: VerifyValues, positionals: string[], io: Io)
     if (bad) throw new ReproError('E_USAGE', `${v.list}:${bad.line}: --attach writes beside an image in an oci: layout or a registry (docker://), not ${JSON.stringify(bad.against)}`);
   }
   const attest = attestFlags(v);
-  if (attest) {
-    for (const e of entries) if (await indexLevel(e.specPath, v)) throw new ReproError('E_USAGE', `${v.list}:${e.line}: ${indexAttestError(v).message.replace(/^verify: /, '')}`);
-  }
   const { spec: _spec, onWarning, ...common } = specBuildOptions(v.list!, v, io);
   const json = v.json === true;
   const r = await verifyList({

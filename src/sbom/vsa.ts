@@ -1,8 +1,10 @@
 /**
  * `verify … --attest FILE | --attach`: an independent rebuild as an in-toto Statement with an SLSA
  * Verification Summary predicate (https://slsa.dev/verification_summary/v1): the subject is the
- * image verified (its manifest digest; at content level, its config digest), the verifier is who
- * ran `verify` (`--verifier-id`), the result PASSED or FAILED, and our own fields (under a URI key,
+ * image verified (its manifest digest; at content level, its config digest; for a spec of several
+ * architectures verified as an index, the index digest, with each platform's verdict and manifest
+ * digests in the predicate), the verifier is who ran `verify` (`--verifier-id`), the result
+ * PASSED or FAILED, and our own fields (under a URI key,
  * as the in-toto parsing rules ask of extensions) say what was rebuilt from what: the level reached
  * (digest or content), the spec and lock digests (or the rootfs'), SOURCE_DATE_EPOCH, the rebuilt
  * and published digests and the tool's version. Optionally signed as a DSSE envelope. Written to a
@@ -52,6 +54,15 @@ export interface VerificationOutcome {
   rebuilt: { manifest?: string; config: string };
   /** `archive`: a `verify --archive` layout, which keeps the VSA too (a referrer of the published manifest). */
   published: { reference: string; manifest: string; config: string; index?: string; archive?: string };
+  /**
+   * An index-level verification (a spec of several architectures, no platform): the VSA is then
+   * about the published index, and lists each platform's verdict.
+   */
+  index?: {
+    rebuilt: string;
+    published: string;
+    platforms: Array<{ platform: string; verdict: 'reproduced' | 'not-reproduced'; rebuilt: { manifest: string } | null; published: { manifest: string } | null }>;
+  };
 }
 
 export interface VsaOptions {
@@ -72,8 +83,11 @@ export interface RebuildFields {
   spec?: { name: string; digest?: DigestSet };
   lock?: { name: string; digest: DigestSet };
   rootfs?: { name: string; digest?: DigestSet };
-  rebuilt: { manifest?: string; config: string };
-  published: { manifest: string; config: string; index?: string };
+  /** One image's digests; for an index, the index digests alone (each platform's are in `platforms`). */
+  rebuilt: { manifest?: string; config?: string; index?: string };
+  published: { manifest?: string; config?: string; index?: string };
+  /** An index: every platform of either index, its verdict, and its manifest digest on each side that has it. */
+  platforms?: Array<{ platform: string; verdict: 'reproduced' | 'not-reproduced'; rebuilt?: string; published?: string }>;
   tool: Record<string, string>;
 }
 
@@ -98,18 +112,31 @@ export function checkVerifierId(id: string, name = option('verifierId')): void {
 export function vsaStatement(outcome: VerificationOutcome, opts: VsaOptions): Statement<VsaPredicate> {
   checkVerifierId(opts.verifierId);
   const level = outcome.level === 'content' ? 'content' : 'digest';
-  const subjectDigest = level === 'digest' ? outcome.published.manifest : outcome.published.config;
+  const index = outcome.index;
+  const subjectDigest = index ? index.published : level === 'digest' ? outcome.published.manifest : outcome.published.config;
   const passed = outcome.verdict === 'reproduced';
   const inputs = outcome.inputs;
   const rebuild: RebuildFields = {
     level,
     sourceDateEpoch: inputs.sourceDateEpoch,
-    ...(inputs.platform ? { platform: inputs.platform } : {}),
+    ...(inputs.platform && !index ? { platform: inputs.platform } : {}),
     ...(inputs.spec !== undefined ? { spec: { name: baseName(inputs.spec), ...(opts.specDigest ? { digest: digestSet(opts.specDigest) } : {}) } } : {}),
     ...(inputs.lock ? { lock: { name: baseName(inputs.lock.path), digest: digestSet(inputs.lock.digest) } } : {}),
     ...(inputs.rootfs !== undefined ? { rootfs: { name: baseName(inputs.rootfs.replace(/\/+$/, '')), ...(inputs.rootfsDigest ? { digest: digestSet(inputs.rootfsDigest) } : {}) } } : {}),
-    rebuilt: { ...(outcome.rebuilt.manifest ? { manifest: outcome.rebuilt.manifest } : {}), config: outcome.rebuilt.config },
-    published: { manifest: outcome.published.manifest, config: outcome.published.config, ...(outcome.published.index ? { index: outcome.published.index } : {}) },
+    ...(index
+      ? {
+        rebuilt: { index: index.rebuilt },
+        published: { index: index.published },
+        platforms: index.platforms.map((p) => ({
+          platform: p.platform, verdict: p.verdict,
+          ...(p.rebuilt ? { rebuilt: p.rebuilt.manifest } : {}),
+          ...(p.published ? { published: p.published.manifest } : {}),
+        })),
+      }
+      : {
+        rebuilt: { ...(outcome.rebuilt.manifest ? { manifest: outcome.rebuilt.manifest } : {}), config: outcome.rebuilt.config },
+        published: { manifest: outcome.published.manifest, config: outcome.published.config, ...(outcome.published.index ? { index: outcome.published.index } : {}) },
+      }),
     tool: { [opts.tool.name]: opts.tool.version },
   };
   return {
@@ -179,11 +206,12 @@ export async function attestVerification(outcome: VerificationOutcome, opts: Att
   if (opts.attachTo !== undefined) {
     const ref = typeof opts.attachTo === 'string' ? parseImageRef(opts.attachTo, option('attachTo')) : opts.attachTo;
     if (outcome.level === 'content') throw new ReproError('E_UNSUPPORTED', `${formatImageRef(ref)} keeps no manifest digest to attach a verification summary to; write it to a file instead`);
-    const [attached] = await attachReferrers(ref, outcome.published.manifest as Digest, [attestationAttachment(encoded, VSA_PREDICATE_TYPE, statement.predicate.timeVerified)], opts.registry ? { registry: opts.registry } : {});
+    const subject = (outcome.index?.published ?? outcome.published.manifest) as Digest;
+    const [attached] = await attachReferrers(ref, subject, [attestationAttachment(encoded, VSA_PREDICATE_TYPE, statement.predicate.timeVerified)], opts.registry ? { registry: opts.registry } : {});
     result.attached = attached!;
   }
   const archive = outcome.published.archive;
-  if (archive !== undefined && outcome.level !== 'content') {
+  if (archive !== undefined && outcome.level !== 'content' && !outcome.index) {
     // The archive's root is the index the reference named, or the manifest.
     const root = (outcome.published.index ?? outcome.published.manifest) as Digest;
     const [archived] = await attachReferrers({ transport: 'oci', path: archive, digest: root }, outcome.published.manifest as Digest, [attestationAttachment(encoded, VSA_PREDICATE_TYPE, statement.predicate.timeVerified)]);

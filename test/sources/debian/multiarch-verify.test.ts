@@ -4,8 +4,9 @@
  * the whole index and compares its digest and each platform's manifest digest; against an index
  * whose arm64 image was built with another SOURCE_DATE_EPOCH it is not reproduced and names
  * linux/arm64/v8 (exit 1); `diff` of the two indexes names that platform alone. --platform keeps
- * the one-platform verify; --archive and --attest are refused for an index (exit 2, named);
- * --from-archive repeats a one-platform proof of the spec's second platform.
+ * the one-platform verify; --attest and --attach make one summary of the index (PASSED or FAILED,
+ * each platform's verdict in it, attached beside the index); --archive is refused for an index
+ * (exit 2, named); --from-archive repeats a one-platform proof of the spec's second platform.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,6 +29,14 @@ let published: string;
 let index: string;
 
 interface Index { schemaVersion: number; mediaType: string; manifests: Array<{ mediaType: string; digest: string; size: number; platform?: { os: string; architecture: string; variant?: string } }> }
+interface IndexVsa {
+  subject: Array<{ name: string; digest: { sha256: string } }>;
+  predicate: {
+    verificationResult: string;
+    verifiedLevels: string[];
+    'urn:repro-image:rebuild:v1': { platform?: string; rebuilt: Record<string, string>; published: Record<string, string>; platforms: Array<{ platform: string; verdict: string; rebuilt?: string; published?: string }> };
+  };
+}
 interface IndexJson { index?: { rebuilt: string; published: string; platforms: Array<{ platform: string; verdict: string; rebuilt: { manifest: string } | null; published: { manifest: string } | null }> }; verdict: string; findings: Array<{ path: string; message: string }>; inputs: { platform: string }; rebuilt: { manifest: string }; published: { manifest: string; index?: string } }
 
 const run = (args: string[]): Promise<RunResult> => runCliAsync(args, { env: { XDG_CACHE_HOME: cache, SOURCE_DATE_EPOCH: undefined } });
@@ -122,6 +131,19 @@ test('verify against an index whose arm64 image differs: not reproduced (exit 1)
   assert.deepEqual(j.index!.platforms.map((p) => [p.platform, p.verdict]), [['linux/amd64', 'reproduced'], ['linux/arm64/v8', 'not-reproduced']]);
   assert.ok(j.findings.length > 1 && j.findings.every((f) => f.path.startsWith('platforms[linux/arm64/v8]')), JSON.stringify(j.findings));
 
+  // Its summary: FAILED, about the published (mixed) index, each platform's verdict in it.
+  const vsa = join(dir, 'vsa-mixed.json');
+  const f = await run(['verify', spec, '--offline', '--against', `oci:${mixed}:t`, '--attest', vsa, '--verifier-id', 'https://rebuild.example.org']);
+  assert.equal(f.status, 1, f.stdout + f.stderr);
+  const st = JSON.parse(readFileSync(vsa, 'utf8')) as IndexVsa;
+  assert.equal(st.subject[0]!.digest.sha256, j.index!.published.slice(7));
+  assert.equal(st.predicate.verificationResult, 'FAILED');
+  assert.deepEqual(st.predicate.verifiedLevels, ['FAILED']);
+  assert.deepEqual(st.predicate['urn:repro-image:rebuild:v1'].platforms, [
+    { platform: 'linux/amd64', verdict: 'reproduced', rebuilt: doc.manifests[0]!.digest, published: doc.manifests[0]!.digest },
+    { platform: 'linux/arm64/v8', verdict: 'not-reproduced', rebuilt: doc.manifests[1]!.digest, published: arm },
+  ]);
+
   // --platform keeps the one-platform verify and its output.
   assert.equal((await ok(['verify', spec, '--offline', '--platform', 'linux/amd64', '--against', `oci:${mixed}:t`])).trim(), `reproduced ${doc.manifests[0]!.digest}`);
   const one = await run(['verify', spec, '--offline', '--platform', 'linux/arm64', '--against', `oci:${mixed}:t`]);
@@ -155,34 +177,65 @@ test('a platform present in one index only: verify says which, diff lists it', a
   assert.deepEqual(diff.differences.filter((x) => x.field === 'platforms'), [{ location: { level: 'index' }, field: 'platforms', a: 'linux/arm64/v8', finding: 'platforms' }]);
 });
 
-test('index-level verify refuses what it cannot do yet, naming the option (exit 2): --archive, --attest, --attach, a reference to one image', async () => {
+test('index-level verify refuses --archive and a reference to one image (exit 2); --attest and --attach make one summary of the index, each platform in it', async () => {
   const against = `oci:${published}:t`;
   const archive = await run(['verify', spec, '--offline', '--against', against, '--archive', join(dir, 'proof-index')]);
   assert.equal(archive.status, 2, archive.stderr);
   assert.match(archive.stderr, /--archive: an index-level verify .*verify one platform with --platform/);
-  for (const flag of [['--attest', join(dir, 'vsa.json')], ['--attach']]) {
-    const a = await run(['verify', spec, '--offline', '--against', against, ...flag, '--verifier-id', 'https://rebuild.example.org']);
-    assert.equal(a.status, 2, a.stderr);
-    assert.match(a.stderr, new RegExp(`${flag[0]}: a verification summary is made for one image`));
-  }
   const single = join(dir, 'amd64-image');
   await ok(['build', spec, '--offline', '--platform', 'linux/amd64', '--output', `oci:${single}:t`]);
   const s = await run(['verify', spec, '--offline', '--against', `oci:${single}:t`]);
   assert.equal(s.status, 2, s.stderr);
   assert.match(s.stderr, /names one image \(sha256:[0-9a-f]{64}\), not an index, and the spec builds linux\/arm64\/v8, linux\/amd64: verify one platform with --platform/);
-  // In a list, the line of such a spec is named before anything is rebuilt.
+  const doc = JSON.parse(blob(published, index).toString('utf8')) as Index;
+
+  // --attest: the summary's subject is the published index, every platform's verdict in it.
+  const file = join(dir, 'vsa-index.json');
+  await ok(['verify', spec, '--offline', '--against', against, '--attest', file, '--verifier-id', 'https://rebuild.example.org']);
+  const st = JSON.parse(readFileSync(file, 'utf8')) as IndexVsa;
+  assert.deepEqual(st.subject, [{ name: against, digest: { sha256: index.slice(7) } }]);
+  assert.equal(st.predicate.verificationResult, 'PASSED');
+  assert.deepEqual(st.predicate.verifiedLevels, ['REPRO_IMAGE_REBUILT_DIGEST']);
+  const fields = st.predicate['urn:repro-image:rebuild:v1'];
+  assert.equal(fields.platform, undefined);
+  assert.deepEqual(fields.rebuilt, { index });
+  assert.deepEqual(fields.published, { index });
+  assert.deepEqual(fields.platforms, [
+    { platform: 'linux/amd64', verdict: 'reproduced', rebuilt: doc.manifests[0]!.digest, published: doc.manifests[0]!.digest },
+    { platform: 'linux/arm64/v8', verdict: 'reproduced', rebuilt: doc.manifests[1]!.digest, published: doc.manifests[1]!.digest },
+  ]);
+
+  // --attach: a referrer of the index, beside it (the index digest unchanged); attestations lists it.
+  const copy = join(dir, 'attach-index');
+  cpSync(published, copy, { recursive: true });
+  const a = await run(['verify', spec, '--offline', '--against', `oci:${copy}:t`, '--attach', '--verifier-id', 'https://rebuild.example.org']);
+  assert.equal(a.status, 0, a.stdout + a.stderr);
+  assert.match(a.stderr, new RegExp(`verification summary sha256:[0-9a-f]{64} attached beside index ${index} \\(index.json\\)`));
+  assert.equal(sha(blob(copy, index)), index);
+  const listed = JSON.parse(await ok(['attestations', `oci:${copy}:t`, '--json'])) as { attestations: Array<{ subject: string; valid: boolean; result?: string; verifierId?: string }> };
+  assert.deepEqual(listed.attestations.map((x) => ({ subject: x.subject, valid: x.valid, result: x.result, verifierId: x.verifierId })), [
+    { subject: index, valid: true, result: 'PASSED', verifierId: 'https://rebuild.example.org' },
+  ]);
+  // Again: the same bytes, nothing new beside the index.
+  await ok(['verify', spec, '--offline', '--against', `oci:${copy}:t`, '--attach', '--verifier-id', 'https://rebuild.example.org']);
+  assert.equal((JSON.parse(await ok(['attestations', `oci:${copy}:t`, '--json'])) as { attestations: unknown[] }).attestations.length, 1);
+
+  // In a list, a line of such a spec is verified as an index and its summary attached beside it.
+  const copy2 = join(dir, 'attach-list');
+  cpSync(published, copy2, { recursive: true });
   const list = join(dir, 'images.list');
-  writeFileSync(list, `# SPEC REF\n${spec} ${against}\n`);
+  writeFileSync(list, `# SPEC REF\n${spec} oci:${copy2}:t\n`);
   const l = await run(['verify', '--list', list, '--offline', '--attach', '--verifier-id', 'https://rebuild.example.org']);
-  assert.equal(l.status, 2, l.stderr);
-  assert.match(l.stderr, new RegExp(`${list}:2: --attach: a verification summary is made for one image`));
-  // Without --attach the list verifies the index and says so.
-  const lv = await run(['verify', '--list', list, '--offline']);
-  assert.equal(lv.status, 0, lv.stdout + lv.stderr);
-  assert.match(lv.stdout, new RegExp(`^reproduced index ${index} ${against} \\(${spec}, line 2\\)\n`));
-  // With --platform, an attestation is made as before.
+  assert.equal(l.status, 0, l.stdout + l.stderr);
+  assert.match(l.stdout, new RegExp(`^reproduced index ${index} oci:${copy2}:t \\(${spec}, line 2\\)\n`));
+  const fromList = JSON.parse(await ok(['attestations', `oci:${copy2}:t`, '--json'])) as { attestations: Array<{ subject: string; valid: boolean }> };
+  assert.deepEqual(fromList.attestations.map((x) => [x.subject, x.valid]), [[index, true]]);
+  // With --platform, a summary of that platform's image, as before.
   await ok(['verify', spec, '--offline', '--platform', 'linux/amd64', '--against', against, '--attest', join(dir, 'vsa.json'), '--verifier-id', 'https://rebuild.example.org']);
-  assert.match(readFileSync(join(dir, 'vsa.json'), 'utf8'), /PASSED/);
+  const one = JSON.parse(readFileSync(join(dir, 'vsa.json'), 'utf8')) as IndexVsa;
+  assert.equal(one.predicate.verificationResult, 'PASSED');
+  assert.equal(one.predicate['urn:repro-image:rebuild:v1'].platform, 'linux/amd64');
+  assert.notEqual(one.subject[0]!.digest.sha256, index.slice(7));
 });
 
 test('--archive of the second platform, then --from-archive: the proof is repeated for the platform it names', async () => {
