@@ -29,9 +29,9 @@ without --platform is verified as its index: every platform is rebuilt, each pla
 digest is compared with the published index's entry for it, and the verdict is whether the two
 index digests are equal; a mismatch names the platforms that differ and explains each (--json adds
 "index": both index digests and one element per platform); --attest and --attach then make a
-summary of the index (its subject the published index, each platform's verdict in it).
---platform verifies that platform's image alone. --archive keeps the proof of one image: with an
-index it is exit 2 (use --platform). Against containers-storage:NAME or docker-archive:FILE, which keep no manifest
+summary of the index (its subject the published index, each platform's verdict in it), and
+--archive keeps the index and every image manifest and config it lists (--from-archive verifies
+the index again). --platform verifies that platform's image alone. Against containers-storage:NAME or docker-archive:FILE, which keep no manifest
 digest, the content is compared: the config digest, which covers every config field and the
 diff_ids of the uncompressed layers.
 Prints "reproduced sha256:..." when the rebuilt manifest digest is the published one; otherwise
@@ -59,7 +59,8 @@ created time is used (and the record says so).
                              an OCI layout without layers (verify --against oci:DIR repeats the
                              proof); with a SPEC also the inputs archive (spec, lock, every locked
                              package) and any --attest/--attach summary, as referrers of the
-                             published manifest, named in annotations of its index.json entry
+                             published manifest (index, for a spec of several architectures without
+                             --platform), named in annotations of its index.json entry
   --from-archive DIR         repeat a proof kept by 'verify SPEC --archive DIR' from DIR alone, with
                              no network: spec, lock and packages from its inputs archive (a SPEC
                              given instead supplies a spec's files:), rebuilt offline, compared

@@ -211,10 +211,12 @@ export async function attestVerification(outcome: VerificationOutcome, opts: Att
     result.attached = attached!;
   }
   const archive = outcome.published.archive;
-  if (archive !== undefined && outcome.level !== 'content' && !outcome.index) {
-    // The archive's root is the index the reference named, or the manifest.
+  if (archive !== undefined && outcome.level !== 'content') {
+    // The archive's root is the index the reference named, or the manifest; the summary is beside
+    // what it is about (the index, for an index-level verify).
     const root = (outcome.published.index ?? outcome.published.manifest) as Digest;
-    const [archived] = await attachReferrers({ transport: 'oci', path: archive, digest: root }, outcome.published.manifest as Digest, [attestationAttachment(encoded, VSA_PREDICATE_TYPE, statement.predicate.timeVerified)]);
+    const subject = (outcome.index?.published ?? outcome.published.manifest) as Digest;
+    const [archived] = await attachReferrers({ transport: 'oci', path: archive, digest: root }, subject, [attestationAttachment(encoded, VSA_PREDICATE_TYPE, statement.predicate.timeVerified)]);
     result.archived = archived!;
   }
   return result;

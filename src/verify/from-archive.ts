@@ -114,8 +114,8 @@ export async function verifyFromArchive(opts: VerifyFromArchiveOptions): Promise
     const lockPath = lockPathFor(loaded.file);
     const { lock, bytes } = readLockFile(lockPath);
     await fetchFromArchive(loaded.spec, lock, bytes, new Cache(opts.cacheDir), { from: inputsRef });
-    // The proof is about one platform's image (verify --archive keeps no index-level proof): the
-    // one its annotation names, also for a spec of several architectures.
+    // A proof of one platform's image names it (also for a spec of several architectures); a
+    // proof that names none, of a spec of several, is about the index, verified again as one.
     const recordedPlatform = a[ARCHIVE_ANNOTATION.platform];
     const platform = specPlatforms(loaded.spec) !== undefined && recordedPlatform !== undefined ? parsePlatform(recordedPlatform) : undefined;
     const r = await verify({

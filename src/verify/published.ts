@@ -3,7 +3,7 @@
  * an index, the image for the build's platform), its config, and the index when there is one, each
  * as the exact bytes served and verified against its digest (read through the image model).
  * `--archive` keeps them as an OCI layout without layers, which `verify --against oci:DIR` reads
- * again after the tag has moved; with a spec rebuild it also keeps the inputs archive (a referrer of
+ * again after the tag has moved (for an index-level verify, the index and every image it lists); with a spec rebuild it also keeps the inputs archive (a referrer of
  * the published manifest) and says so in annotations of the root's index.json entry
  * (ARCHIVE_ANNOTATION), so that `verify --from-archive DIR` repeats the proof from the directory
  * alone. See docs/verify-archive.md.
@@ -22,6 +22,12 @@ export interface Published extends ResolvedImage {
   reference: string;
   /** The index the reference named, when it named one. */
   index?: GraphDocument;
+}
+
+/** The published side of an index-level verify: the index as served, and each image it lists. */
+export interface PublishedIndex {
+  index: GraphDocument;
+  images: ResolvedImage[];
 }
 
 export async function fetchPublished(ref: ImageRef, platform: Platform, opts: TransportOptions): Promise<Published> {
@@ -68,5 +74,23 @@ export async function archivePublished(dir: string, p: Published, tag: string | 
     documents: p.index ? [manifestDoc, p.index] : [manifestDoc],
     blobs: [{ descriptor: p.manifest.value.config, source: bytesSource(p.config.bytes) }],
   };
+  await writeLayout(dir, referrers.length > 0 ? withReferrers(graph, referrers) : graph, tag, annotations);
+}
+
+/**
+ * Keeps a published index as `archivePublished` keeps one image: the index, each image manifest it
+ * lists and each config, exactly as served (entries that are not images, such as a nested index,
+ * are not kept).
+ */
+export async function archivePublishedIndex(dir: string, p: PublishedIndex, tag: string | undefined, referrers: ImageGraph[] = [], annotations?: Record<string, string>): Promise<void> {
+  const documents = new Map<string, GraphDocument>([[p.index.descriptor.digest, p.index]]);
+  const blobs = new Map<string, ImageGraph['blobs'][number]>();
+  for (const img of p.images) {
+    const { mediaType, digest, size } = img.descriptor;
+    if (!documents.has(digest)) documents.set(digest, { descriptor: { mediaType, digest, size }, bytes: img.manifest.bytes });
+    const config = img.manifest.value.config;
+    if (!blobs.has(config.digest)) blobs.set(config.digest, { descriptor: config, source: bytesSource(img.config.bytes) });
+  }
+  const graph: ImageGraph = { root: p.index.descriptor, documents: [...documents.values()], blobs: [...blobs.values()] };
   await writeLayout(dir, referrers.length > 0 ? withReferrers(graph, referrers) : graph, tag, annotations);
 }

@@ -25,9 +25,10 @@ import { DEFAULT_PLATFORM, type BuildResult } from '../pipeline/tree-steps.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
 import { openLayout } from '../transports/layout/read.js';
 import { formatImageRef, parseImageRef, tagOf, type ImageRef } from '../transports/reference.js';
-import { readImage, resolveImage, viewImage } from '../image/read.js';
+import { readImage, resolveImage, viewImage, type ResolvedImage } from '../image/read.js';
+import type { ImageGraph } from '../image/graph.js';
 import { compareImages, type VerifyFinding } from './compare.js';
-import { ARCHIVE_ANNOTATION, archivePublished, fetchPublished, publishedManifestDescriptor, type Published } from './published.js';
+import { ARCHIVE_ANNOTATION, archivePublished, archivePublishedIndex, fetchPublished, publishedManifestDescriptor, type Published, type PublishedIndex } from './published.js';
 import { canonicalize } from '../model/canonical-json.js';
 import { toolInfo, type ToolInfo } from './tool.js';
 
@@ -126,18 +127,25 @@ export interface PlatformVerification {
 
 /**
  * `--archive DIR`: the published documents as served and, for a spec rebuild, the inputs archive
- * (made from the cache the rebuild has just filled) as a referrer of the published manifest, with
+ * (made from the cache the rebuild has just filled) as a referrer of the published manifest (of
+ * the published index, for an index-level verify, whose proof names no platform), with
  * what `verify --from-archive` needs to repeat the rebuild in annotations of the root's
  * index.json entry. Written after the rebuild, whatever its verdict; returns the inputs digest.
  */
-async function keepProof(dir: string, published: Published, tag: string | undefined, opts: VerifyOptions, platform: string): Promise<Digest | undefined> {
+const descriptorOf = (d: Descriptor): Descriptor => ({ mediaType: d.mediaType, digest: d.digest, size: d.size });
+
+async function keepProof(dir: string, proof: { image: Published; platform: string } | { index: PublishedIndex }, tag: string | undefined, opts: VerifyOptions): Promise<Digest | undefined> {
+  // An index-level proof names no platform: --from-archive then verifies the index again.
   const annotations: Record<string, string> = {
     [ARCHIVE_ANNOTATION.rebuild]: opts.spec ? 'spec' : 'rootfs',
-    [ARCHIVE_ANNOTATION.platform]: platform,
-    ...(published.index ? { [ARCHIVE_ANNOTATION.manifest]: published.manifest.digest } : {}),
+    ...('image' in proof ? { [ARCHIVE_ANNOTATION.platform]: proof.platform } : {}),
+    ...('image' in proof && proof.image.index ? { [ARCHIVE_ANNOTATION.manifest]: proof.image.manifest.digest } : {}),
   };
+  const write = (referrers: ImageGraph[]): Promise<void> => 'image' in proof
+    ? archivePublished(dir, proof.image, tag, referrers, annotations)
+    : archivePublishedIndex(dir, proof.index, tag, referrers, annotations);
   if (!opts.spec) {
-    await archivePublished(dir, published, tag, [], annotations);
+    await write([]);
     return undefined;
   }
   const { inputsArtifact } = await import('../pipeline/inputs-archive.js');
@@ -147,11 +155,11 @@ async function keepProof(dir: string, published: Published, tag: string | undefi
   const made = await inputsArtifact({
     spec: opts.spec.spec, cacheDir: opts.spec.cacheDir, offline: true, ...(opts.spec.aptDir ? { aptDir: opts.spec.aptDir } : {}),
     tool: { name: tool.name, version: tool.version, ...(packageDigest ? { packageDigest } : {}) },
-  }, publishedManifestDescriptor(published));
+  }, 'image' in proof ? publishedManifestDescriptor(proof.image) : descriptorOf(proof.index.index.descriptor));
   annotations[ARCHIVE_ANNOTATION.inputs] = made.digest;
   if (opts.spec.sourceDateEpoch !== undefined) annotations[ARCHIVE_ANNOTATION.sourceDateEpoch] = String(opts.spec.sourceDateEpoch);
   if (opts.spec.annotations && Object.keys(opts.spec.annotations).length > 0) annotations[ARCHIVE_ANNOTATION.annotations] = canonicalize(opts.spec.annotations);
-  await archivePublished(dir, published, tag, [made.graph], annotations);
+  await write([made.graph]);
   return made.digest;
 }
 
@@ -240,7 +248,7 @@ export async function verify(opts: VerifyOptions): Promise<VerifyResult> {
     };
     if (published.index) result.published.index = published.index.descriptor.digest;
     if (opts.archive !== undefined) {
-      const inputs = await keepProof(opts.archive, published, tagOf(against), opts, formatPlatform(platform));
+      const inputs = await keepProof(opts.archive, { image: published, platform: formatPlatform(platform) }, tagOf(against), opts);
       result.published.archive = opts.archive;
       if (inputs) result.published.archiveInputs = inputs;
     }
@@ -267,9 +275,6 @@ function documentFindings(prefix: string, rebuilt: Record<string, unknown>, publ
  */
 async function verifyIndex(opts: VerifyOptions & { spec: NonNullable<VerifyOptions['spec']> }, spec: ImageSpec, against: ImageRef, platforms: Array<{ architecture: string; platform: Platform }>): Promise<VerifyResult> {
   const names = platforms.map((p) => formatPlatform(p.platform));
-  if (opts.archive !== undefined) {
-    throw new ReproError('E_USAGE', `${option('archive')}: an index-level verify (the spec builds ${names.join(', ')}; no ${option('platform')}) cannot keep its proof yet; verify one platform with ${option('platform')} to keep one`);
-  }
   const reference = formatImageRef(against);
   const view = await viewImage(await openImage(against, opts.registry ? { registry: opts.registry } : {}), reference);
   if (!view.nested) {
@@ -344,6 +349,12 @@ async function verifyIndex(opts: VerifyOptions & { spec: NonNullable<VerifyOptio
       }
     }
     const firstBuilt = index.platforms.find((x) => x.platform === formatPlatform(first.platform))!;
+    let archiveInputs: Digest | undefined;
+    if (opts.archive !== undefined) {
+      const images: ResolvedImage[] = [];
+      for (const e of entries) images.push(await resolveImage(view, e));
+      archiveInputs = await keepProof(opts.archive, { index: { index: { descriptor: view.target, bytes: view.nested.bytes }, images } }, tagOf(against), opts);
+    }
     return {
       verdict: reproduced ? 'reproduced' : 'not-reproduced',
       level: 'manifest',
@@ -361,7 +372,11 @@ async function verifyIndex(opts: VerifyOptions & { spec: NonNullable<VerifyOptio
         config: firstBuilt.config.digest,
         layers: firstBuilt.layers.map((l) => ({ digest: l.digest, diffId: l.diffId, size: l.size })),
       },
-      published: { reference, manifest: publishedFirst.descriptor.digest, config: publishedFirst.config.digest, index: view.target.digest },
+      published: {
+        reference, manifest: publishedFirst.descriptor.digest, config: publishedFirst.config.digest, index: view.target.digest,
+        ...(opts.archive !== undefined ? { archive: opts.archive } : {}),
+        ...(archiveInputs ? { archiveInputs } : {}),
+      },
       findings,
       index: {
         rebuilt: index.digest,

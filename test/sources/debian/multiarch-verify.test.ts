@@ -5,8 +5,9 @@
  * whose arm64 image was built with another SOURCE_DATE_EPOCH it is not reproduced and names
  * linux/arm64/v8 (exit 1); `diff` of the two indexes names that platform alone. --platform keeps
  * the one-platform verify; --attest and --attach make one summary of the index (PASSED or FAILED,
- * each platform's verdict in it, attached beside the index); --archive is refused for an index
- * (exit 2, named); --from-archive repeats a one-platform proof of the spec's second platform.
+ * each platform's verdict in it, attached beside the index); --archive keeps an index-level proof
+ * that --from-archive verifies again; --from-archive repeats a one-platform proof of the spec's
+ * second platform.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -177,11 +178,8 @@ test('a platform present in one index only: verify says which, diff lists it', a
   assert.deepEqual(diff.differences.filter((x) => x.field === 'platforms'), [{ location: { level: 'index' }, field: 'platforms', a: 'linux/arm64/v8', finding: 'platforms' }]);
 });
 
-test('index-level verify refuses --archive and a reference to one image (exit 2); --attest and --attach make one summary of the index, each platform in it', async () => {
+test('index-level verify refuses a reference to one image (exit 2); --attest and --attach make one summary of the index, each platform in it', async () => {
   const against = `oci:${published}:t`;
-  const archive = await run(['verify', spec, '--offline', '--against', against, '--archive', join(dir, 'proof-index')]);
-  assert.equal(archive.status, 2, archive.stderr);
-  assert.match(archive.stderr, /--archive: an index-level verify .*verify one platform with --platform/);
   const single = join(dir, 'amd64-image');
   await ok(['build', spec, '--offline', '--platform', 'linux/amd64', '--output', `oci:${single}:t`]);
   const s = await run(['verify', spec, '--offline', '--against', `oci:${single}:t`]);
@@ -236,6 +234,47 @@ test('index-level verify refuses --archive and a reference to one image (exit 2)
   assert.equal(one.predicate.verificationResult, 'PASSED');
   assert.equal(one.predicate['urn:repro-image:rebuild:v1'].platform, 'linux/amd64');
   assert.notEqual(one.subject[0]!.digest.sha256, index.slice(7));
+});
+
+test('index-level --archive keeps the index and each image, the inputs and the summary beside the index; --from-archive verifies the index again; a changed byte is refused', async () => {
+  const proof = join(dir, 'proof-index');
+  const r = await run(['verify', spec, '--offline', '--against', `oci:${published}:t`, '--archive', proof, '--attest', join(dir, 'vsa-archived.json'), '--verifier-id', 'https://rebuild.example.org']);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  const doc = JSON.parse(blob(published, index).toString('utf8')) as Index;
+  // The index, each image manifest and config as published (digests checked as they are read), no layer.
+  assert.equal(sha(blob(proof, index)), index);
+  for (const m of doc.manifests) {
+    assert.equal(sha(blob(proof, m.digest)), m.digest);
+    const manifest = JSON.parse(blob(proof, m.digest).toString('utf8')) as { config: { digest: string }; layers: Array<{ digest: string }> };
+    assert.equal(sha(blob(proof, manifest.config.digest)), manifest.config.digest);
+    for (const l of manifest.layers) assert.throws(() => blob(proof, l.digest), /ENOENT/);
+  }
+  const entries = (JSON.parse(readFileSync(join(proof, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; annotations?: Record<string, string> }> }).manifests;
+  const root = entries.find((e) => e.annotations?.['dev.repro-image.verify.rebuild'] === 'spec')!;
+  assert.equal(root.digest, index);
+  assert.equal(root.annotations!['dev.repro-image.verify.platform'], undefined);
+  assert.match(root.annotations!['dev.repro-image.verify.inputs']!, /^sha256:[0-9a-f]{64}$/);
+  // The summary is kept beside the index it is about.
+  const listed = JSON.parse(await ok(['attestations', `oci:${proof}:t`, '--json'])) as { attestations: Array<{ subject: string; valid: boolean; result?: string }> };
+  assert.deepEqual(listed.attestations.map((x) => [x.subject, x.valid, x.result]), [[index, true, 'PASSED']]);
+
+  const again = JSON.parse(await ok(['verify', '--from-archive', proof, '--json'])) as IndexJson & { fromArchive: { spec: string } };
+  assert.equal(again.verdict, 'reproduced');
+  assert.equal(again.index!.rebuilt, index);
+  assert.equal(again.index!.published, index);
+  assert.deepEqual(again.index!.platforms.map((p) => [p.platform, p.verdict]), [['linux/amd64', 'reproduced'], ['linux/arm64/v8', 'reproduced']]);
+  assert.equal(again.fromArchive.spec, 'archived');
+
+  // A changed byte in an archived manifest: its digest no longer holds, the proof is refused.
+  const tampered = join(dir, 'proof-index-tampered');
+  cpSync(proof, tampered, { recursive: true });
+  const arm = doc.manifests[1]!.digest;
+  const bytes = blob(tampered, arm);
+  bytes[bytes.indexOf('"')] = 0x20;
+  writeFileSync(join(tampered, 'blobs/sha256', arm.slice(7)), bytes);
+  const t = await run(['verify', '--from-archive', tampered]);
+  assert.equal(t.status, 1, t.stdout + t.stderr);
+  assert.match(t.stderr, new RegExp(`blob ${arm} has the wrong content`));
 });
 
 test('--archive of the second platform, then --from-archive: the proof is repeated for the platform it names', async () => {
