@@ -17,6 +17,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCliAsync, type RunResult } from '../../helpers/cli.js';
+import { startRegistry } from '../../transports/registry/harness.js';
 import { makeKey, makeRepo, type Repo } from '../../helpers/debian-repo.js';
 import { MULTIARCH_PACKAGES } from '../../helpers/multiarch-packages.js';
 
@@ -284,4 +285,21 @@ test('--archive of the second platform, then --from-archive: the proof is repeat
   assert.equal(r.verdict, 'reproduced');
   assert.equal(r.inputs.platform, 'linux/amd64');
   assert.equal(r.index, undefined);
+});
+
+test('index-level verify --attach against a registry (the tag fallback): the summary is a referrer of the index, whose digest is unchanged', async () => {
+  const registry = await startRegistry({ kind: 'none' });
+  try {
+    const ref = `docker://${registry.host}/multi/two:1`;
+    assert.equal((await ok(['copy', `oci:${published}:t`, ref, '--tls-verify=false'])).trim(), index);
+    const a = await run(['verify', spec, '--offline', '--against', ref, '--tls-verify=false', '--attach', '--verifier-id', 'https://rebuild.example.org']);
+    assert.equal(a.status, 0, a.stdout + a.stderr);
+    assert.match(a.stderr, new RegExp(`attached beside index ${index} \\(`));
+    const listed = JSON.parse(await ok(['attestations', ref, '--tls-verify=false', '--json'])) as { attestations: Array<{ subject: string; valid: boolean; result?: string }> };
+    assert.deepEqual(listed.attestations.map((x) => [x.subject, x.valid, x.result]), [[index, true, 'PASSED']]);
+    // The tag still names the index it named, and a copy out of the registry is the published index.
+    assert.equal((await ok(['copy', ref, `oci:${join(dir, 'back')}:t`, '--tls-verify=false'])).trim(), index);
+  } finally {
+    await registry.stop();
+  }
 });
