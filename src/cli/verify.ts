@@ -31,9 +31,10 @@ index digests are equal; a mismatch names the platforms that differ and explains
 "index": both index digests and one element per platform); --attest and --attach then make a
 summary of the index (its subject the published index, each platform's verdict in it), and
 --archive keeps the index and every image manifest and config it lists (--from-archive verifies
-the index again). --platform verifies that platform's image alone. Against containers-storage:NAME or docker-archive:FILE, which keep no manifest
-digest, the content is compared: the config digest, which covers every config field and the
-diff_ids of the uncompressed layers.
+the index again). --platform verifies that platform's image alone. Against
+containers-storage:NAME or docker-archive:FILE, which keep no manifest digest, the content is
+compared: the config digest, which covers every config field and the diff_ids of the uncompressed
+layers.
 Prints "reproduced sha256:..." when the rebuilt manifest digest is the published one; otherwise
 what differs (manifest, config fields, layer digests, diff_ids, then the findings of
 'repro-image diff': which files differ and the likely cause), and exits 1.

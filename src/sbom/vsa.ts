@@ -4,8 +4,8 @@
  * image verified (its manifest digest; at content level, its config digest; for a spec of several
  * architectures verified as an index, the index digest, with each platform's verdict and manifest
  * digests in the predicate), the verifier is who ran `verify` (`--verifier-id`), the result
- * PASSED or FAILED, and our own fields (under a URI key,
- * as the in-toto parsing rules ask of extensions) say what was rebuilt from what: the level reached
+ * PASSED or FAILED, and our own fields (under a URI key, as the in-toto parsing rules ask of
+ * extensions) say what was rebuilt from what: the level reached
  * (digest or content), the spec and lock digests (or the rootfs'), SOURCE_DATE_EPOCH, the rebuilt
  * and published digests and the tool's version. Optionally signed as a DSSE envelope. Written to a
  * file and/or pushed beside the image as an OCI 1.1 referrer (see transports' attachReferrers).

@@ -3,10 +3,11 @@
  * an index, the image for the build's platform), its config, and the index when there is one, each
  * as the exact bytes served and verified against its digest (read through the image model).
  * `--archive` keeps them as an OCI layout without layers, which `verify --against oci:DIR` reads
- * again after the tag has moved (for an index-level verify, the index and every image it lists); with a spec rebuild it also keeps the inputs archive (a referrer of
- * the published manifest) and says so in annotations of the root's index.json entry
- * (ARCHIVE_ANNOTATION), so that `verify --from-archive DIR` repeats the proof from the directory
- * alone. See docs/verify-archive.md.
+ * again after the tag has moved (for an index-level verify, the index and every image it lists);
+ * with a spec rebuild it also keeps the inputs archive (a referrer of the published manifest, or
+ * index) and says so in annotations of the root's index.json entry (ARCHIVE_ANNOTATION), so that
+ * `verify --from-archive DIR` repeats the proof from the directory alone. See
+ * docs/verify-archive.md.
  */
 import type { Descriptor } from '../model/descriptor.js';
 import type { Platform } from '../model/platform.js';
