@@ -286,7 +286,15 @@ async function verifyIndex(opts: VerifyOptions & { spec: NonNullable<VerifyOptio
   if (!first) {
     throw new ReproError('E_BAD_INPUT', `${reference}: index ${view.target.digest} has none of the spec's platforms (${names.join(', ')}); it has ${entries.map((m) => (m.platform ? formatPlatform(m.platform) : '(no platform)')).join(', ') || 'none'}`);
   }
-  const publishedFirst = await resolveImage(view, entryFor(first.platform)!);
+  // The published image of each of the spec's platforms (the entry the comparison below takes),
+  // read before the rebuild: its manifest and config are checked against their digests as they are
+  // read, so an archived proof with a changed byte in any of them is refused, not only the first's.
+  const publishedImages = new Map<Descriptor, ResolvedImage>();
+  for (const p of platforms) {
+    const pub = entries.find((m) => !publishedImages.has(m) && platformMatches(p.platform, m.platform));
+    if (pub) publishedImages.set(pub, await resolveImage(view, pub));
+  }
+  const publishedFirst = publishedImages.get(entryFor(first.platform)!)!;
   const specDigest = await fileDigest(opts.spec.spec, 'spec');
   const { buildSpec } = await import('../pipeline/spec.js');
   const tmp = await makeScratchDir(opts.spec.tmpDir, 'repro-image-verify-');
@@ -334,7 +342,7 @@ async function verifyIndex(opts: VerifyOptions & { spec: NonNullable<VerifyOptio
         }
         findings.push({ path: `${at}.manifest`, rebuilt: row.rebuilt?.manifest, published: row.published?.manifest, message: `${row.platform}: not reproduced: rebuilt ${row.rebuilt?.manifest}, published ${row.published?.manifest}` });
         const mine = await resolveImage(rebuiltView, row.rebuiltEntry);
-        const theirs = await resolveImage(view, row.publishedEntry);
+        const theirs = publishedImages.get(row.publishedEntry)!;
         const explained = compareImages(mine, theirs);
         if (opts.deepDiff !== false) explained.push(...(await deepFindings(`oci:${rebuiltPath}`, against, row.platform, opts)));
         for (const f of explained) findings.push({ ...f, path: `${at}.${f.path}`, message: `${row.platform}: ${f.message}` });

@@ -285,3 +285,31 @@ test('--archive of the second platform, then --from-archive: the proof is repeat
   assert.equal(r.inputs.platform, 'linux/amd64');
   assert.equal(r.index, undefined);
 });
+
+/** An index-level proof of the published index, made once for the tests below. */
+let indexProof: string | undefined;
+async function indexLevelProof(): Promise<string> {
+  if (indexProof === undefined) {
+    indexProof = join(dir, 'proof-index-2');
+    await ok(['verify', spec, '--offline', '--against', `oci:${published}:t`, '--archive', indexProof]);
+  }
+  return indexProof;
+}
+
+test('an index-level proof: a changed byte in any platform\'s archived manifest or config is refused, not only the first platform\'s', async () => {
+  const proof = await indexLevelProof();
+  const doc = JSON.parse(blob(published, index).toString('utf8')) as Index;
+  // amd64 is the spec's second platform (architectures: [arm64, amd64]).
+  const amd = doc.manifests[0]!.digest;
+  const amdConfig = (JSON.parse(blob(published, amd).toString('utf8')) as { config: { digest: string } }).config.digest;
+  for (const [name, digest] of [['manifest', amd], ['config', amdConfig]] as const) {
+    const tampered = join(dir, `proof-index-tampered-amd64-${name}`);
+    cpSync(proof, tampered, { recursive: true });
+    const bytes = blob(tampered, digest);
+    bytes[bytes.indexOf('"')] = 0x20;
+    writeFileSync(join(tampered, 'blobs/sha256', digest.slice(7)), bytes);
+    const t = await run(['verify', '--from-archive', tampered]);
+    assert.equal(t.status, 1, `${name}: ${t.stdout}${t.stderr}`);
+    assert.match(t.stderr, new RegExp(`blob ${digest} has the wrong content`));
+  }
+});
