@@ -313,3 +313,14 @@ test('an index-level proof: a changed byte in any platform\'s archived manifest 
     assert.match(t.stderr, new RegExp(`blob ${digest} has the wrong content`));
   }
 });
+
+test('an index-level proof given a spec of one architecture: refused (exit 2), not a verdict about one of its images', async () => {
+  const proof = await indexLevelProof();
+  mkdirSync(join(dir, 'one'));
+  const one = join(dir, 'one/image.yaml');
+  writeFileSync(one, `name: two\nsource:\n  distro: debian\n  suite: testing\n  mirrors: ["${repo.url}"]\n  keyring: ${keyring}\npackages: [hello]\nconfig:\n  cmd: [/usr/bin/hello]\n`);
+  await ok(['lock', one]);
+  const r = await run(['verify', one, '--from-archive', proof]);
+  assert.equal(r.status, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /about the index .*names no platform/);
+});
