@@ -16,7 +16,9 @@ import { ReproError, ioError, option } from '../model/errors.js';
 import { formatPlatform, type Platform } from '../model/platform.js';
 import type { ImageSpec } from '../spec/schema.js';
 import type { Descriptor } from '../model/descriptor.js';
-import { isManifestType } from '../model/media-types.js';
+import { MediaType, isManifestType } from '../model/media-types.js';
+import { parseManifest } from '../model/manifest.js';
+import { readDocument } from '../image/verified.js';
 import { platformMatches } from '../image/select.js';
 import { openImage } from '../transports/index.js';
 import { buildRootfs, checkImageOptions, type RootfsBuildOptions } from '../pipeline/rootfs.js';
@@ -359,8 +361,18 @@ async function verifyIndex(opts: VerifyOptions & { spec: NonNullable<VerifyOptio
     const firstBuilt = index.platforms.find((x) => x.platform === formatPlatform(first.platform))!;
     let archiveInputs: Digest | undefined;
     if (opts.archive !== undefined) {
+      // Every image the index lists; an entry that is not one (an artifact: its config is not an
+      // image config) is not kept, as a nested index is not.
       const images: ResolvedImage[] = [];
-      for (const e of entries) images.push(await resolveImage(view, e));
+      for (const e of entries) {
+        const known = publishedImages.get(e);
+        if (known) {
+          images.push(known);
+          continue;
+        }
+        const m = parseManifest(await readDocument(view.store, e), `${reference}: manifest ${e.digest}`, e.mediaType).value;
+        if (m.config.mediaType === MediaType.ociConfig || m.config.mediaType === MediaType.dockerConfig) images.push(await resolveImage(view, e));
+      }
       archiveInputs = await keepProof(opts.archive, { index: { index: { descriptor: view.target, bytes: view.nested.bytes }, images } }, tagOf(against), opts);
     }
     return {

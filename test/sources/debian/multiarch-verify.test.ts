@@ -324,3 +324,35 @@ test('an index-level proof given a spec of one architecture: refused (exit 2), n
   assert.equal(r.status, 2, r.stdout + r.stderr);
   assert.match(r.stderr, /about the index .*names no platform/);
 });
+
+test('index-level --archive of an index that also lists an artifact and a nested index: the images are kept, the rest is not', async () => {
+  const doc = JSON.parse(blob(published, index).toString('utf8')) as Index;
+  const extra = join(dir, 'with-artifact');
+  mkdirSync(join(extra, 'blobs/sha256'), { recursive: true });
+  const put = (b: Buffer | string): { digest: string; size: number } => {
+    const bytes = Buffer.from(b);
+    writeFileSync(join(extra, 'blobs/sha256', sha(bytes).slice(7)), bytes);
+    return { digest: sha(bytes), size: bytes.length };
+  };
+  const empty = put('{}');
+  const note = put('note');
+  const artifact = put(JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: 'application/vnd.example.note',
+    config: { mediaType: 'application/vnd.oci.empty.v1+json', ...empty }, layers: [{ mediaType: 'text/plain', ...note }],
+  }));
+  const nested = put(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [doc.manifests[0]!] }));
+  layoutOf(extra, {
+    ...doc,
+    manifests: [...doc.manifests, { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...artifact }, { mediaType: 'application/vnd.oci.image.index.v1+json', ...nested }],
+  }, [published]);
+  const proof = join(dir, 'proof-with-artifact');
+  const r = await run(['verify', spec, '--offline', '--against', `oci:${extra}:t`, '--archive', proof]);
+  // Not the published index (it lists more), but a proof is kept.
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  for (const m of doc.manifests) assert.equal(sha(blob(proof, m.digest)), m.digest);
+  assert.throws(() => blob(proof, artifact.digest), /ENOENT/);
+  assert.throws(() => blob(proof, nested.digest), /ENOENT/);
+  const again = await run(['verify', '--from-archive', proof]);
+  assert.equal(again.status, 1, again.stdout + again.stderr);
+  assert.match(again.stdout, /^not reproduced: rebuilt index /);
+});
