@@ -6,8 +6,9 @@
  * linux/arm64/v8 (exit 1); `diff` of the two indexes names that platform alone. --platform keeps
  * the one-platform verify; --attest and --attach make one summary of the index (PASSED or FAILED,
  * each platform's verdict in it, attached beside the index); --archive keeps an index-level proof
- * that --from-archive verifies again; --from-archive repeats a one-platform proof of the spec's
- * second platform.
+ * that --from-archive verifies again (a changed byte in any platform's manifest or config refused;
+ * a spec of one architecture refused; an artifact or nested index in the published index not
+ * kept); --from-archive repeats a one-platform proof of the spec's second platform.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
