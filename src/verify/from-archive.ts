@@ -111,12 +111,16 @@ export async function verifyFromArchive(opts: VerifyFromArchiveOptions): Promise
     if (opts.spec === undefined && loaded.spec.files.length > 0) {
       throw new ReproError('E_USAGE', `${dir}: the archived spec copies files from its folder (files:), which the inputs archive does not keep; give the spec: 'verify SPEC --from-archive ${dir}'`);
     }
-    const lockPath = lockPathFor(loaded.file);
-    const { lock, bytes } = readLockFile(lockPath);
-    await fetchFromArchive(loaded.spec, lock, bytes, new Cache(opts.cacheDir), { from: inputsRef });
     // A proof of one platform's image names it (also for a spec of several architectures); a
     // proof that names none, of a spec of several, is about the index, verified again as one.
     const recordedPlatform = a[ARCHIVE_ANNOTATION.platform];
+    if (recordedPlatform === undefined && specPlatforms(loaded.spec) === undefined) {
+      // Verified as one image, it would answer for one platform of a proof about the whole index.
+      throw new ReproError('E_USAGE', `${dir}: the proof is about the index ${entry.digest} (its entry names no platform), but ${opts.spec ?? 'the archived spec'} builds one platform: give the spec of several architectures it was rebuilt from`);
+    }
+    const lockPath = lockPathFor(loaded.file);
+    const { lock, bytes } = readLockFile(lockPath);
+    await fetchFromArchive(loaded.spec, lock, bytes, new Cache(opts.cacheDir), { from: inputsRef });
     const platform = specPlatforms(loaded.spec) !== undefined && recordedPlatform !== undefined ? parsePlatform(recordedPlatform) : undefined;
     const r = await verify({
       spec: {

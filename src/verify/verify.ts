@@ -16,7 +16,9 @@ import { ReproError, ioError, option } from '../model/errors.js';
 import { formatPlatform, type Platform } from '../model/platform.js';
 import type { ImageSpec } from '../spec/schema.js';
 import type { Descriptor } from '../model/descriptor.js';
-import { isManifestType } from '../model/media-types.js';
+import { MediaType, isManifestType } from '../model/media-types.js';
+import { parseManifest } from '../model/manifest.js';
+import { readDocument } from '../image/verified.js';
 import { platformMatches } from '../image/select.js';
 import { openImage } from '../transports/index.js';
 import { buildRootfs, checkImageOptions, type RootfsBuildOptions } from '../pipeline/rootfs.js';
@@ -286,7 +288,15 @@ async function verifyIndex(opts: VerifyOptions & { spec: NonNullable<VerifyOptio
   if (!first) {
     throw new ReproError('E_BAD_INPUT', `${reference}: index ${view.target.digest} has none of the spec's platforms (${names.join(', ')}); it has ${entries.map((m) => (m.platform ? formatPlatform(m.platform) : '(no platform)')).join(', ') || 'none'}`);
   }
-  const publishedFirst = await resolveImage(view, entryFor(first.platform)!);
+  // The published image of each of the spec's platforms (the entry the comparison below takes),
+  // read before the rebuild: its manifest and config are checked against their digests as they are
+  // read, so an archived proof with a changed byte in any of them is refused, not only the first's.
+  const publishedImages = new Map<Descriptor, ResolvedImage>();
+  for (const p of platforms) {
+    const pub = entries.find((m) => !publishedImages.has(m) && platformMatches(p.platform, m.platform));
+    if (pub) publishedImages.set(pub, await resolveImage(view, pub));
+  }
+  const publishedFirst = publishedImages.get(entryFor(first.platform)!)!;
   const specDigest = await fileDigest(opts.spec.spec, 'spec');
   const { buildSpec } = await import('../pipeline/spec.js');
   const tmp = await makeScratchDir(opts.spec.tmpDir, 'repro-image-verify-');
@@ -334,7 +344,7 @@ async function verifyIndex(opts: VerifyOptions & { spec: NonNullable<VerifyOptio
         }
         findings.push({ path: `${at}.manifest`, rebuilt: row.rebuilt?.manifest, published: row.published?.manifest, message: `${row.platform}: not reproduced: rebuilt ${row.rebuilt?.manifest}, published ${row.published?.manifest}` });
         const mine = await resolveImage(rebuiltView, row.rebuiltEntry);
-        const theirs = await resolveImage(view, row.publishedEntry);
+        const theirs = publishedImages.get(row.publishedEntry)!;
         const explained = compareImages(mine, theirs);
         if (opts.deepDiff !== false) explained.push(...(await deepFindings(`oci:${rebuiltPath}`, against, row.platform, opts)));
         for (const f of explained) findings.push({ ...f, path: `${at}.${f.path}`, message: `${row.platform}: ${f.message}` });
@@ -351,8 +361,18 @@ async function verifyIndex(opts: VerifyOptions & { spec: NonNullable<VerifyOptio
     const firstBuilt = index.platforms.find((x) => x.platform === formatPlatform(first.platform))!;
     let archiveInputs: Digest | undefined;
     if (opts.archive !== undefined) {
+      // Every image the index lists; an entry that is not one (an artifact: its config is not an
+      // image config) is not kept, as a nested index is not.
       const images: ResolvedImage[] = [];
-      for (const e of entries) images.push(await resolveImage(view, e));
+      for (const e of entries) {
+        const known = publishedImages.get(e);
+        if (known) {
+          images.push(known);
+          continue;
+        }
+        const m = parseManifest(await readDocument(view.store, e), `${reference}: manifest ${e.digest}`, e.mediaType).value;
+        if (m.config.mediaType === MediaType.ociConfig || m.config.mediaType === MediaType.dockerConfig) images.push(await resolveImage(view, e));
+      }
       archiveInputs = await keepProof(opts.archive, { index: { index: { descriptor: view.target, bytes: view.nested.bytes }, images } }, tagOf(against), opts);
     }
     return {

@@ -6,8 +6,9 @@
  * linux/arm64/v8 (exit 1); `diff` of the two indexes names that platform alone. --platform keeps
  * the one-platform verify; --attest and --attach make one summary of the index (PASSED or FAILED,
  * each platform's verdict in it, attached beside the index); --archive keeps an index-level proof
- * that --from-archive verifies again; --from-archive repeats a one-platform proof of the spec's
- * second platform.
+ * that --from-archive verifies again (a changed byte in any platform's manifest or config refused;
+ * a spec of one architecture refused; an artifact or nested index in the published index not
+ * kept); --from-archive repeats a one-platform proof of the spec's second platform.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -302,4 +303,75 @@ test('index-level verify --attach against a registry (the tag fallback): the sum
   } finally {
     await registry.stop();
   }
+});
+
+/** An index-level proof of the published index, made once for the tests below. */
+let indexProof: string | undefined;
+async function indexLevelProof(): Promise<string> {
+  if (indexProof === undefined) {
+    indexProof = join(dir, 'proof-index-2');
+    await ok(['verify', spec, '--offline', '--against', `oci:${published}:t`, '--archive', indexProof]);
+  }
+  return indexProof;
+}
+
+test('an index-level proof: a changed byte in any platform\'s archived manifest or config is refused, not only the first platform\'s', async () => {
+  const proof = await indexLevelProof();
+  const doc = JSON.parse(blob(published, index).toString('utf8')) as Index;
+  // amd64 is the spec's second platform (architectures: [arm64, amd64]).
+  const amd = doc.manifests[0]!.digest;
+  const amdConfig = (JSON.parse(blob(published, amd).toString('utf8')) as { config: { digest: string } }).config.digest;
+  for (const [name, digest] of [['manifest', amd], ['config', amdConfig]] as const) {
+    const tampered = join(dir, `proof-index-tampered-amd64-${name}`);
+    cpSync(proof, tampered, { recursive: true });
+    const bytes = blob(tampered, digest);
+    bytes[bytes.indexOf('"')] = 0x20;
+    writeFileSync(join(tampered, 'blobs/sha256', digest.slice(7)), bytes);
+    const t = await run(['verify', '--from-archive', tampered]);
+    assert.equal(t.status, 1, `${name}: ${t.stdout}${t.stderr}`);
+    assert.match(t.stderr, new RegExp(`blob ${digest} has the wrong content`));
+  }
+});
+
+test('an index-level proof given a spec of one architecture: refused (exit 2), not a verdict about one of its images', async () => {
+  const proof = await indexLevelProof();
+  mkdirSync(join(dir, 'one'));
+  const one = join(dir, 'one/image.yaml');
+  writeFileSync(one, `name: two\nsource:\n  distro: debian\n  suite: testing\n  mirrors: ["${repo.url}"]\n  keyring: ${keyring}\npackages: [hello]\nconfig:\n  cmd: [/usr/bin/hello]\n`);
+  await ok(['lock', one]);
+  const r = await run(['verify', one, '--from-archive', proof]);
+  assert.equal(r.status, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /about the index .*names no platform/);
+});
+
+test('index-level --archive of an index that also lists an artifact and a nested index: the images are kept, the rest is not', async () => {
+  const doc = JSON.parse(blob(published, index).toString('utf8')) as Index;
+  const extra = join(dir, 'with-artifact');
+  mkdirSync(join(extra, 'blobs/sha256'), { recursive: true });
+  const put = (b: Buffer | string): { digest: string; size: number } => {
+    const bytes = Buffer.from(b);
+    writeFileSync(join(extra, 'blobs/sha256', sha(bytes).slice(7)), bytes);
+    return { digest: sha(bytes), size: bytes.length };
+  };
+  const empty = put('{}');
+  const note = put('note');
+  const artifact = put(JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: 'application/vnd.example.note',
+    config: { mediaType: 'application/vnd.oci.empty.v1+json', ...empty }, layers: [{ mediaType: 'text/plain', ...note }],
+  }));
+  const nested = put(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [doc.manifests[0]!] }));
+  layoutOf(extra, {
+    ...doc,
+    manifests: [...doc.manifests, { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...artifact }, { mediaType: 'application/vnd.oci.image.index.v1+json', ...nested }],
+  }, [published]);
+  const proof = join(dir, 'proof-with-artifact');
+  const r = await run(['verify', spec, '--offline', '--against', `oci:${extra}:t`, '--archive', proof]);
+  // Not the published index (it lists more), but a proof is kept.
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  for (const m of doc.manifests) assert.equal(sha(blob(proof, m.digest)), m.digest);
+  assert.throws(() => blob(proof, artifact.digest), /ENOENT/);
+  assert.throws(() => blob(proof, nested.digest), /ENOENT/);
+  const again = await run(['verify', '--from-archive', proof]);
+  assert.equal(again.status, 1, again.stdout + again.stderr);
+  assert.match(again.stdout, /^not reproduced: rebuilt index /);
 });
