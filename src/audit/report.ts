@@ -4,6 +4,7 @@
  * unexplained), per package and per step, and rendered as the summary lines a person reads at a
  * glance. Pure.
  */
+import { escapeControl } from '../model/errors.js';
 import type { Verdict } from '../status/rebuilderd.js';
 import type { StatusReport } from '../status/report.js';
 import type { EntryAccount, MissingFile } from './account.js';
@@ -96,8 +97,11 @@ export function buildReport(
     }
     entries.push({ ...a, bucket });
   }
+  // A missing path counts for the first package of its name (one lookup each, not a scan).
+  const byName = new Map<string, { missing: number }>();
+  for (const p of perPackage.values()) if (!byName.has(p.name)) byName.set(p.name, p);
   for (const m of missing) {
-    const p = [...perPackage.values()].find((x) => x.name === m.package);
+    const p = byName.get(m.package);
     if (p) p.missing++;
   }
   const pkgs: PackageAudit[] = [...perPackage.values()].map((p) => {
@@ -212,5 +216,7 @@ export function renderText(r: AuditReport): string {
     out.push('');
   }
   out.push(...summaryLines(r));
-  return `${out.join('\n')}\n`;
+  // Paths, names and versions come from the image: a newline or an escape sequence in one is shown
+  // escaped, so that none can start a line of its own (a forged "Every entry is accounted for.").
+  return `${out.map(escapeControl).join('\n')}\n`;
 }

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { EntryType } from '../archive/entry.js';
 import { matchPath } from '../archive/paths.js';
 import { TypeFlag } from '../archive/tar-header.js';
-import { ReproError } from '../model/errors.js';
+import { escapeControl, ReproError } from '../model/errors.js';
 import { layerCompression } from '../model/media-types.js';
 import { hexDigest, streamHashes } from './hash-thread.js';
 import type { LayerReader } from './layer.js';
@@ -34,9 +34,14 @@ export interface FlatEntry {
 }
 
 export interface FlattenOptions {
-  /** Keep the bytes of these regular files (at most `keepLimit` bytes each). */
+  /**
+   * Keep the bytes of these regular files: at most `keepLimit` bytes each (default 64 MiB) and
+   * `keepTotal` in all (default 1 GiB); a file past either is bad input (E_BAD_INPUT), never
+   * silently left out.
+   */
   keep?: (path: string) => boolean;
   keepLimit?: number;
+  keepTotal?: number;
   /** Hash every regular file (md5 and sha256). */
   hash?: boolean;
   /** Finer: md5 of every regular file, and sha256 of those `sha256` selects. */
@@ -80,6 +85,8 @@ interface Kept {
 export async function flattenLayers(layers: readonly LayerReader[], opts: FlattenOptions = {}): Promise<FlatImage> {
   const fs = new FlatFileSystem<Kept>();
   const limit = opts.keepLimit ?? 64 << 20;
+  const total = opts.keepTotal ?? 1 << 30;
+  let keptBytes = 0;
   for (const layer of layers) {
     if (layer.descriptor && layerCompression(layer.descriptor.mediaType) === undefined) {
       throw new ReproError('E_UNSUPPORTED', `${layer.where}: media type ${layer.descriptor.mediaType} is not a layer we can read`);
@@ -108,7 +115,12 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
       let data: Buffer | undefined;
       if (type === 'file') {
         entry.size = member.size;
-        const keep = opts.keep?.(path) === true && member.size <= limit;
+        const keep = opts.keep?.(path) === true;
+        if (keep) {
+          keptBytes += member.size;
+          if (member.size > limit) throw new ReproError('E_BAD_INPUT', `${layer.where}: ${escapeControl(path)}: ${member.size} bytes, more than the ${limit} read of a package database file`);
+          if (keptBytes > total) throw new ReproError('E_BAD_INPUT', `${layer.where}: ${escapeControl(path)}: the package database files pass ${total} bytes in all`);
+        }
         const wantSha = opts.hash === true || opts.sha256?.(path) === true;
         if (md5s || wantSha || keep) {
           // A file in the chunk at hand (most) comes whole: hashed here at once, unless the

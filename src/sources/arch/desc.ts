@@ -18,8 +18,11 @@ export function parseDesc(text: string, where: string): DescFields {
     const values: string[] = [];
     while (i + 1 < lines.length && lines[i + 1]!.replace(/\r$/, '') !== '') values.push(lines[++i]!.replace(/\r$/, ''));
     const key = m[1]!;
-    // A key stated twice (old databases split desc and depends) adds to the first.
-    out.set(key, [...(out.get(key) ?? []), ...values]);
+    // A key stated twice (old databases split desc and depends) adds to the first (in place: a
+    // key stated many times costs its values once, not once per statement).
+    const had = out.get(key);
+    if (had) for (const v of values) had.push(v);
+    else out.set(key, values);
   }
   return out;
 }

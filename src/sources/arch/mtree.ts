@@ -4,6 +4,7 @@
  * the package's own metadata files (names starting with `.`) left out. Paths are unescaped as
  * libarchive does (`\ooo` octal and the C escapes).
  */
+import { PATH_MAX } from '../../archive/tar-header.js';
 import { ReproError } from '../../model/errors.js';
 
 const ESCAPES: Record<string, string> = { '\\': '\\', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', s: ' ', t: '\t', v: '\v' };
@@ -93,6 +94,9 @@ export function parseMtree(text: string, where: string): MtreeEntry[] {
     }
     if (path.startsWith('./')) path = path.slice(2);
     path = path.replace(/\/+$/, '');
+    // Names relative to a directory entry nest it: a path past PATH_MAX is refused here, before a
+    // long chain of them costs its length squared.
+    if (Buffer.byteLength(path) > PATH_MAX) throw new ReproError('E_BAD_INPUT', `${at}: the path is longer than ${PATH_MAX} bytes`);
     if (path === '' || path === '.') return;
     if (keywords.has('link')) keywords.set('link', unescape(keywords.get('link')!, at));
     out.push({ path, keywords });

@@ -9,6 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { licenseExpression, licenseTerm } from '../licenses.js';
 import { purl } from '../purl.js';
 import type { GeneratedEntry, PackageRecord, RecordedFile, TreeView } from '../distribution.js';
+import { escapeControl, ReproError } from '../../model/errors.js';
 import { parseDep, satisfiesDep, type Dep } from './depends.js';
 import { descValue, parseDesc, type DescFields } from './desc.js';
 import type { ArchLock } from './lockfile.js';
@@ -27,7 +28,7 @@ export function archPurl(name: string, version: string, architecture: string | u
 /** %LICENSE% entries: each an SPDX expression or a name (`custom:…` included); all of them apply. */
 function licenses(values: string[]): { expression?: string; refs: Array<{ id: string; name: string }> } {
   const refs = new Map<string, string>();
-  const groups = values.map((v) => v.trim()).filter((v) => v !== '').map((v) => v.split(/\s+OR\s+/).map((alt) => {
+  const groups = values.map((v) => v.trim()).filter((v) => v !== '').map((v) => v.split(/(?<!\s)\s+OR\s+/).map((alt) => {
     const t = licenseTerm(alt.replace(/^\(|\)$/g, ''));
     if (t.ref) refs.set(t.ref.id, t.ref.name);
     return t.expression;
@@ -36,14 +37,23 @@ function licenses(values: string[]): { expression?: string; refs: Array<{ id: st
   return { ...(expression ? { expression } : {}), refs: [...refs].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, name]) => ({ id, name })) };
 }
 
+/** The most an mtree may decompress to (the size flatten keeps of a database file). */
+const MTREE_LIMIT = 64 << 20;
+
 function mtreeFiles(data: Buffer | undefined, where: string): Map<string, RecordedFile> {
   const out = new Map<string, RecordedFile>();
   if (!data) return out;
   let text: string;
-  try {
-    text = (data[0] === 0x1f && data[1] === 0x8b ? gunzipSync(data) : data).toString('utf8');
-  } catch {
-    return out;
+  if (data[0] === 0x1f && data[1] === 0x8b) {
+    try {
+      text = gunzipSync(data, { maxOutputLength: MTREE_LIMIT }).toString('utf8');
+    } catch (e) {
+      // An mtree we cannot read would leave the package's files unchecked: refused, not skipped.
+      const big = (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
+      throw new ReproError('E_BAD_INPUT', big ? `${where}: decompresses to more than ${MTREE_LIMIT >> 20} MiB` : `${where}: not a gzip stream we can read (${(e as Error).message})`);
+    }
+  } else {
+    text = data.toString('utf8');
   }
   for (const e of parseMtree(text, where)) {
     if (e.path.startsWith('.')) continue; // the package's own metadata, never installed
@@ -87,30 +97,36 @@ export function archRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[]
   for (const [path, data] of files) {
     const m = LOCAL.exec(path);
     if (!m || m[2] !== 'desc') continue;
-    let desc: DescFields;
-    try {
-      desc = parseDesc(data.toString('utf8'), path);
-    } catch {
-      continue;
-    }
+    // As libalpm reads the local database: an entry it cannot read, or whose name and version are
+    // not its directory's, is refused (an unreadable entry would leave its files unexplained).
+    const desc = parseDesc(data.toString('utf8'), path);
     const name = descValue(desc, 'NAME');
     const version = descValue(desc, 'VERSION');
-    if (!name || !version) continue;
+    if (!name) throw new ReproError('E_BAD_INPUT', `${path}: no %NAME%`);
+    if (!version) throw new ReproError('E_BAD_INPUT', `${path}: no %VERSION%`);
+    if (`${name}-${version}` !== m[1]) throw new ReproError('E_BAD_INPUT', `${path}: %NAME% and %VERSION% say ${escapeControl(`${name}-${version}`.slice(0, 200))}, not the directory's name`);
     locals.push({ dir: `var/lib/pacman/local/${m[1]}`, desc, name, version, provides: (desc.get('PROVIDES') ?? []).map(parseDep) });
   }
   locals.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // The packages that may satisfy a dependency on a name (by their own or a provision), in the
+  // order above: a dependency is matched against these, not against every package.
+  const byName = new Map<string, number[]>();
+  locals.forEach((l, i) => {
+    for (const n of new Set([l.name, ...l.provides.map((p) => p.name)])) {
+      const list = byName.get(n);
+      if (list) list.push(i);
+      else byName.set(n, [i]);
+    }
+  });
   return locals.map((l): PackageRecord => {
     const dependsOn = new Set<string>();
     for (const d of (l.desc.get('DEPENDS') ?? []).map(parseDep)) {
-      const hit = locals.find((o) => satisfiesDep(o, d));
-      if (hit) dependsOn.add(hit.name);
+      const at = byName.get(d.name)?.find((i) => satisfiesDep(locals[i]!, d));
+      if (at !== undefined) dependsOn.add(locals[at]!.name);
     }
     const mtree = mtreeFiles(files.get(`${l.dir}/mtree`), `${l.dir}/mtree`);
     const listText = files.get(`${l.dir}/files`)?.toString('utf8');
-    let list: DescFields = new Map();
-    try {
-      if (listText) list = parseDesc(listText, `${l.dir}/files`);
-    } catch { /* an unreadable file list records nothing */ }
+    const list: DescFields = listText ? parseDesc(listText, `${l.dir}/files`) : new Map();
     const backup = new Map((list.get('BACKUP') ?? []).map((b) => b.split('\t')).filter((x) => x.length === 2).map(([p, md5]) => [p!, md5!] as const));
     const recorded: RecordedFile[] = (list.get('FILES') ?? []).map((raw) => {
       const path = raw.replace(/\/+$/, '');

@@ -37,7 +37,9 @@ function term(name: string): { expression: string; ref?: { id: string; name: str
 /** One `License:` first line: `A or B`, `A and B`, `A or B, and C` (the comma binds loosest), `A with X exception`. */
 function parseLine(line: string, refs: Map<string, string>): string[][] {
   // `with … exception` has no portable SPDX form here: the whole term is kept as one name.
-  const groups = line.split(/,?\s+and\s+/i).map((g) => g.split(/,?\s+or\s+/i).map((t) => t.replace(/,$/, '').trim()).filter((t) => t !== ''));
+  // Each separator is tried only where a run of white space starts (the look-behind): a long run
+  // of spaces costs its length, not its length squared.
+  const groups = line.split(/,?(?<!\s)\s+and\s+/i).map((g) => g.split(/,?(?<!\s)\s+or\s+/i).map((t) => t.replace(/,$/, '').trim()).filter((t) => t !== ''));
   return groups.filter((g) => g.length > 0).map((alts) => alts.map((a) => {
     const t = term(a);
     if (t.ref) refs.set(t.ref.id, t.ref.name);

@@ -5,7 +5,7 @@
  * (the md5 of each regular file it shipped), `usr/share/doc/PKG/copyright` (licenses, when
  * machine-readable) and os-release (the codename in the purl). Pure.
  */
-import { licenseExpression } from '../licenses.js';
+import { escapeControl, ReproError } from '../../model/errors.js';
 import { purl } from '../purl.js';
 import type { PackageRecord, RecordedFile } from '../distribution.js';
 import { field, parseParagraphs, type Paragraph } from './control.js';
@@ -83,23 +83,49 @@ function dependencies(p: Paragraph, installed: ReadonlySet<string>, providers: R
   return [...out].sort();
 }
 
+/**
+ * The installed paragraphs of dpkg's status, refused (as dpkg refuses them) when the file is not
+ * deb822, a paragraph has no Package, an installed package has no Version, or one package and
+ * architecture is stated twice: a database we cannot read is bad input, not an image without
+ * packages.
+ */
+function installedParagraphs(status: Buffer): Paragraph[] {
+  const paragraphs = parseParagraphs(status.toString('utf8'), DPKG_STATUS);
+  const seen = new Map<string, number>();
+  const out: Paragraph[] = [];
+  for (const p of paragraphs) {
+    const name = field(p, 'Package');
+    if (!name) throw new ReproError('E_BAD_INPUT', `${DPKG_STATUS}:${p.line}: a paragraph without a Package field`);
+    if (!/ installed$/.test(field(p, 'Status') ?? '')) continue;
+    const shown = escapeControl(name.slice(0, 80));
+    if (!field(p, 'Version')) throw new ReproError('E_BAD_INPUT', `${DPKG_STATUS}:${p.line}: package ${shown} is installed but has no Version field`);
+    const key = `${name}\0${field(p, 'Architecture') ?? ''}`;
+    const first = seen.get(key);
+    if (first !== undefined) throw new ReproError('E_BAD_INPUT', `${DPKG_STATUS}:${p.line}: package ${shown} (${escapeControl((field(p, 'Architecture') ?? 'no architecture').slice(0, 40))}) is stated again (first at line ${first})`);
+    seen.set(key, p.line);
+    out.push(p);
+  }
+  return out;
+}
+
 export function debianRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[] {
   const status = files.get(DPKG_STATUS);
   if (!status) return [];
-  let paragraphs: Paragraph[];
-  try {
-    paragraphs = parseParagraphs(status.toString('utf8'), DPKG_STATUS);
-  } catch {
-    return [];
-  }
-  const installed = paragraphs.filter((p) => field(p, 'Package') && field(p, 'Version') && / installed$/.test(field(p, 'Status') ?? ''));
+  const installed = installedParagraphs(status);
   const names = new Set(installed.map((p) => field(p, 'Package')!));
   const providers = new Map<string, string[]>();
   for (const p of installed) {
     try {
-      for (const g of parseDeps(field(p, 'Provides'), DPKG_STATUS)) for (const d of g) providers.set(d.name, [...(providers.get(d.name) ?? []), field(p, 'Package')!].sort());
+      for (const g of parseDeps(field(p, 'Provides'), DPKG_STATUS)) {
+        for (const d of g) {
+          const list = providers.get(d.name);
+          if (list) list.push(field(p, 'Package')!);
+          else providers.set(d.name, [field(p, 'Package')!]);
+        }
+      }
     } catch { /* a Provides we cannot read provides nothing */ }
   }
+  for (const list of providers.values()) list.sort();
   const distro = codenameOf(files);
   return installed.map((p): PackageRecord => {
     const name = field(p, 'Package')!;
@@ -122,8 +148,9 @@ export function debianRecords(files: ReadonlyMap<string, Buffer>): PackageRecord
       return f;
     });
     // A conffile dpkg knows but the .list lost (or a database that never had one) is still recorded.
+    const inList = new Set(listed);
     for (const [path, md5] of conf) {
-      if (!listed.includes(path)) recorded.push({ path, conffile: true, ...(md5 !== 'newconffile' ? { md5 } : {}) });
+      if (!inList.has(path)) recorded.push({ path, conffile: true, ...(md5 !== 'newconffile' ? { md5 } : {}) });
     }
     const copyright = files.get(`usr/share/doc/${name}/copyright`);
     const lic = copyright ? copyrightLicenses(copyright.toString('utf8'), `usr/share/doc/${name}/copyright`) : undefined;

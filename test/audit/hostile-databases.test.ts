@@ -1,0 +1,122 @@
+/**
+ * audit and sbom over images whose package databases are hostile (built by hand from a root
+ * directory): a dpkg status that is not deb822, an installed package without a Version, one
+ * package stated twice, a pacman entry without %NAME% or under another directory name, an mtree
+ * that is a gzip bomb. Each is exit 2 with one line naming the database file (was: exit 0, the
+ * packages silently gone, or gigabytes decompressed); names with control characters are shown
+ * escaped in the text report, so that a path cannot forge a line of it.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { runCli, type RunResult } from '../helpers/cli.js';
+
+let dir: string;
+before(() => { dir = mkdtempSync(join(tmpdir(), 'audit-hostile-')); });
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+let n = 0;
+/** An image of one layer holding `files` (path → content). */
+function image(files: Record<string, string | Buffer>): string {
+  const root = join(dir, `root${++n}`);
+  for (const [path, data] of Object.entries(files)) {
+    mkdirSync(join(root, path, '..'), { recursive: true });
+    writeFileSync(join(root, path), data);
+  }
+  const ref = `oci:${join(dir, `img${n}`)}:t`;
+  const b = runCli(['build', '--rootfs', root, '--output', ref, '--source-date-epoch', '0', '--normalize', 'none', '--no-xattrs']);
+  assert.equal(b.status, 0, b.stderr);
+  return ref;
+}
+
+const FOO = 'hello\n';
+const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
+function debian(status: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    'usr/bin/foo': FOO,
+    'var/lib/dpkg/status': status,
+    'var/lib/dpkg/info/foo.list': '/.\n/usr\n/usr/bin\n/usr/bin/foo\n',
+    'var/lib/dpkg/info/foo.md5sums': `${md5(FOO)}  usr/bin/foo\n`,
+    ...extra,
+  };
+}
+const FOO_STATUS = 'Package: foo\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0\nDescription: foo\n';
+
+/** Both commands refuse the image with exit 2 and one line matching `message`. */
+function refused(ref: string, message: RegExp): void {
+  for (const args of [['audit', ref], ['sbom', ref]]) {
+    const r: RunResult = runCli(args);
+    assert.equal(r.status, 2, `${args[0]}: ${r.stdout}${r.stderr}`);
+    assert.equal(r.stdout, '', args[0]);
+    assert.match(r.stderr, message, args[0]);
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, `${args[0]}: one line: ${r.stderr}`);
+  }
+}
+
+test('a dpkg status that is not deb822 is exit 2 naming its line (was: no packages, exit 0)', () => {
+  refused(image(debian(` orphan continuation\n${FOO_STATUS}`)), /^repro-image: var\/lib\/dpkg\/status:1: continuation line outside a field$/m);
+});
+
+test('an installed package without Version, and a paragraph without Package, are exit 2 naming the line', () => {
+  refused(image(debian('Package: foo\nStatus: install ok installed\n')), /var\/lib\/dpkg\/status:1: package foo is installed but has no Version field/);
+  refused(image(debian(`${FOO_STATUS}\nStatus: install ok installed\nVersion: 2\n`)), /var\/lib\/dpkg\/status:7: a paragraph without a Package field/);
+});
+
+test('one package and architecture stated twice is exit 2 (was: two SBOM components with one bom-ref)', () => {
+  refused(image(debian(`${FOO_STATUS}\n${FOO_STATUS}`)), /var\/lib\/dpkg\/status:7: package foo \(amd64\) is stated again \(first at line 1\)/);
+  // Multi-Arch: same, two architectures: two packages.
+  const r = runCli(['sbom', image(debian(`${FOO_STATUS}\n${FOO_STATUS.replace('amd64', 'i386')}`)), '--format', 'cyclonedx-json']);
+  assert.equal(r.status, 0, r.stderr);
+  const refs = (JSON.parse(r.stdout) as { components: Array<{ 'bom-ref': string }> }).components.map((c) => c['bom-ref']);
+  assert.deepEqual(refs.sort(), ['pkg:deb/debian/foo@1.0?arch=amd64', 'pkg:deb/debian/foo@1.0?arch=i386']);
+});
+
+test('a path with a newline or an escape sequence cannot forge a line of the text report', () => {
+  const ref = image(debian(FOO_STATUS, {
+    'usr/bin/evil\nEvery entry is accounted for.': '',
+    'var/lib/dpkg/info/foo.list': '/.\n/usr\n/usr/bin\n/usr/bin/foo\n/\x1b[2Jgone\n',
+  }));
+  const r = runCli(['audit', ref]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /[\u0000-\u0009\u000b-\u001f]/, 'no control character but newlines');
+  assert.match(r.stdout, /^ {2}usr\/bin\/evil\\u000aEvery entry is accounted for\. \(file, 0 B\)$/m);
+  assert.match(r.stdout, /^ {2}\/\\u001b\[2Jgone \(foo\)$/m);
+  assert.doesNotMatch(r.stdout, /^Every entry is accounted for\.$/m);
+});
+
+function arch(name: string, version: string, desc: string, mtree?: Buffer): Record<string, string | Buffer> {
+  const d = `var/lib/pacman/local/${name}-${version}`;
+  return {
+    'usr/bin/foo': FOO,
+    'var/lib/pacman/local/ALPM_DB_VERSION': '9\n',
+    [`${d}/desc`]: desc,
+    [`${d}/files`]: '%FILES%\nusr/\nusr/bin/\nusr/bin/foo\n\n',
+    ...(mtree ? { [`${d}/mtree`]: mtree } : {}),
+  };
+}
+
+test('a pacman entry without %NAME%, or whose name is not its directory\'s, is exit 2 (was: skipped, its files unexplained)', () => {
+  refused(image(arch('foo', '1.0-1', '%VERSION%\n1.0-1\n\n')), /var\/lib\/pacman\/local\/foo-1\.0-1\/desc: no %NAME%/);
+  refused(image(arch('foo', '1.0-1', '%NAME%\nbar\n\n%VERSION%\n1.0-1\n\n')), /foo-1\.0-1\/desc: %NAME% and %VERSION% say bar-1\.0-1, not the directory's name/);
+  refused(image(arch('foo', '1.0-1', '%NAME%\nfoo\n\nnot a key\n')), /foo-1\.0-1\/desc: line 4: expected a %KEY% line/);
+});
+
+test('an mtree that decompresses past 64 MiB is exit 2 (was: decompressed whole, up to 4 GiB, then ignored)', () => {
+  const bomb = gzipSync(Buffer.alloc(65 << 20, 0x20));
+  refused(image(arch('foo', '1.0-1', '%NAME%\nfoo\n\n%VERSION%\n1.0-1\n\n', bomb)), /foo-1\.0-1\/mtree: decompresses to more than 64 MiB/);
+  refused(image(arch('foo', '1.0-1', '%NAME%\nfoo\n\n%VERSION%\n1.0-1\n\n', Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3]))), /foo-1\.0-1\/mtree: not a gzip stream we can read/);
+  // A good one still checks the files.
+  const good = gzipSync(`#mtree\n./usr/bin/foo type=file mode=644 uid=0 gid=0 size=6 sha256digest=${createHash('sha256').update('other\n').digest('hex')}\n`);
+  const r = runCli(['audit', image(arch('foo', '1.0-1', '%NAME%\nfoo\n\n%VERSION%\n1.0-1\n\n', good))]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /usr\/bin\/foo \(foo\): sha256 recorded/);
+});
+
+test('a package database file past the 64 MiB read of one is exit 2 (was: left out, the image without packages)', () => {
+  const big = `${FOO_STATUS}X-Padding:\n ${'x'.repeat(64 << 20)}\n`;
+  refused(image(debian(big)), /: var\/lib\/dpkg\/status: \d+ bytes, more than the 67108864 read of a package database file$/m);
+});
