@@ -1,6 +1,7 @@
 /**
  * The package-database readers that audit and sbom run over an image's untrusted files stay
- * linear (each case took 5 to 72 s before; the bound is a fifth of that or less), and a
+ * linear (each case took 5 to 72 s before; the bound is a third of that or less, and ten times
+ * or more what it takes now, so a loaded machine does not fail it), and a
  * nesting that would cost its length squared is refused at PATH_MAX:
  * conffiles dpkg lists (each looked up in the .list by a scan), a Provides many packages share
  * (the list copied and sorted per provider), a License line with a long run of spaces (the
@@ -40,7 +41,7 @@ test('dpkg: 100,000 conffiles of one package (was 10 s)', () => {
     ['var/lib/dpkg/status', Buffer.from(`Package: a\nStatus: install ok installed\nVersion: 1\nConffiles:\n${conf.join('\n')}\n`)],
     ['var/lib/dpkg/info/a.list', Buffer.from(`${list.join('\n')}\n`)],
   ]);
-  const [a] = within(1500, 'conffiles', () => debianRecords(files));
+  const [a] = within(3000, 'conffiles', () => debianRecords(files));
   assert.equal(a!.files.length, k);
   assert.ok(a!.files.every((f) => f.conffile === true && f.md5 === MD5));
 });
@@ -48,7 +49,7 @@ test('dpkg: 100,000 conffiles of one package (was 10 s)', () => {
 test('dpkg: 30,000 packages that all provide one name (was 24 s)', () => {
   let status = '';
   for (let i = 0; i < 30_000; i++) status += `Package: p${i}\nStatus: install ok installed\nVersion: 1\nProvides: common\n${i === 0 ? 'Depends: common\n' : ''}\n`;
-  const records = within(2500, 'providers', () => debianRecords(new Map([['var/lib/dpkg/status', Buffer.from(status)]])));
+  const records = within(6000, 'providers', () => debianRecords(new Map([['var/lib/dpkg/status', Buffer.from(status)]])));
   assert.equal(records.length, 30_000);
   // The first provider in name order.
   assert.deepEqual(records.find((r) => r.name === 'p0')!.dependsOn, ['p0']);
@@ -56,14 +57,14 @@ test('dpkg: 30,000 packages that all provide one name (was 24 s)', () => {
 
 test('a copyright License line with 200,000 spaces in it (was 57 s)', () => {
   const text = `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: GPL-2+${' '.repeat(200_000)}x\n`;
-  const lic = within(1000, 'License line', () => copyrightLicenses(text, 'copyright'));
+  const lic = within(5000, 'License line', () => copyrightLicenses(text, 'copyright'));
   assert.equal(lic!.expression, lic!.refs[0]!.id);
   // The separators still split where they should.
   const plain = `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: GPL-2+ or Expat, and BSD-3-clause  and   Zlib\n`;
   assert.equal(copyrightLicenses(plain, 'c')!.expression, '(GPL-2.0-or-later OR MIT) AND BSD-3-Clause AND Zlib');
   // And a pacman %LICENSE% value likewise.
   const desc = `%NAME%\na\n\n%VERSION%\n1-1\n\n%LICENSE%\nMIT${' '.repeat(200_000)}x\nGPL-2.0-only OR MIT\n\n`;
-  const [a] = within(1000, '%LICENSE%', () => archRecords(new Map([['var/lib/pacman/local/a-1-1/desc', Buffer.from(desc)]])));
+  const [a] = within(5000, '%LICENSE%', () => archRecords(new Map([['var/lib/pacman/local/a-1-1/desc', Buffer.from(desc)]])));
   assert.match(a!.license!, /^\(GPL-2\.0-only OR MIT\) AND LicenseRef-MIT-x$/);
 });
 
@@ -71,13 +72,13 @@ test('pacman: 16,000 packages with 10 dependencies each that nothing satisfies (
   const files = new Map<string, Buffer>();
   const deps = Array.from({ length: 10 }, (_, j) => `missing${j}>=1`);
   for (let i = 0; i < 16_000; i++) files.set(`var/lib/pacman/local/p${i}-1-1/desc`, Buffer.from(`%NAME%\np${i}\n\n%VERSION%\n1-1\n\n%PROVIDES%\nvirt=2\n\n%DEPENDS%\n${[...deps, 'p0', 'virt>=2', 'p1>5'].join('\n')}\n\n`));
-  const records = within(3000, 'dependencies', () => archRecords(files));
+  const records = within(12000, 'dependencies', () => archRecords(files));
   // By name, by a versioned provision (the first provider in name order), not by a version that is not there.
   assert.deepEqual(records.find((r) => r.name === 'p7')!.dependsOn, ['p0']);
 });
 
 test('pacman desc: one key stated 80,000 times (was 51 s)', () => {
-  const d = within(1000, 'repeated key', () => parseDesc('%FILES%\nx\n\n'.repeat(80_000), 'desc'));
+  const d = within(8000, 'repeated key', () => parseDesc('%FILES%\nx\n\n'.repeat(80_000), 'desc'));
   assert.equal(d.get('FILES')!.length, 80_000);
 });
 
@@ -90,6 +91,6 @@ test('mtree: names nested in directory entries past PATH_MAX are refused at thei
 test('the audit report counts 40,000 missing paths of 20,000 packages (was 48 s)', () => {
   const packages = Array.from({ length: 20_000 }, (_, i) => ({ distribution: 'debian', name: `p${i}`, version: '1' }));
   const missing = packages.flatMap((p) => [{ package: p.name, path: `${p.name}/a` }, { package: p.name, path: `${p.name}/b` }]);
-  const r = within(1500, 'report', () => buildReport({ target: 't', manifest: 'm', platform: 'p' }, [], packages, missing, undefined));
+  const r = within(8000, 'report', () => buildReport({ target: 't', manifest: 'm', platform: 'p' }, [], packages, missing, undefined));
   assert.ok(r.packages.every((p) => p.missing === 2));
 });
