@@ -22,6 +22,11 @@ export interface EntryAccount {
   /** The step that makes the path (`generated`), or that would have made it otherwise (`unexplained`). */
   step?: string;
   conffile?: boolean;
+  /**
+   * `package`: a regular file whose bytes no record of it lets us check (no md5 or sha256 recorded
+   * by the owner it matches, or its content not read: a hard link to a file of a lower layer).
+   */
+  unchecked?: boolean;
   /** What differs, one phrase each (`sha256 recorded 12ab…, image 34cd…`, `mode 0644 recorded, 0755 in the image`). */
   differences?: string[];
   /** For a content check: the digests recorded and found. */
@@ -141,8 +146,9 @@ export function accountEntries(
     }
     if (owners) {
       const results = owners.map((o) => ({ o, ...compare(e, o.file) }));
-      // Several packages may list one path (shared directories, Multi-Arch: same files): any match will do.
-      const good = results.find((r) => r.differences.length === 0);
+      // Several packages may list one path (shared directories, Multi-Arch: same files): any match
+      // will do, one that checked the bytes first.
+      const good = results.find((r) => r.differences.length === 0 && r.checked) ?? results.find((r) => r.differences.length === 0);
       const conffile = owners.some((o) => o.file.conffile === true);
       const a: EntryAccount = {
         ...base,
@@ -150,6 +156,7 @@ export function accountEntries(
         owners: [...new Map(owners.map((o) => [o.pkg.name, { name: o.pkg.name, version: o.pkg.version }])).values()].sort((x, y) => (x.name < y.name ? -1 : 1)),
       };
       if (conffile) a.conffile = true;
+      if (good && !good.checked && (e.type === 'file' || e.type === 'hardlink')) a.unchecked = true;
       if (!good) {
         const first = results[0]!;
         a.differences = first.differences;

@@ -46,6 +46,9 @@ export interface AuditReport {
   disagreements: StatusReport['disagreements'];
   modified: EntryAccount[];
   unexplained: EntryAccount[];
+  /** Regular files from packages whose bytes could not be checked (no digest recorded), and their tally. */
+  unchecked: EntryAccount[];
+  uncheckedTotal: Tally;
   missing: MissingFile[];
   /** Every entry, in path order (for the HTML tree and for --json). */
   entries: Array<EntryAccount & { bucket: Bucket }>;
@@ -72,6 +75,7 @@ export function buildReport(
   const steps: Record<string, Tally> = {};
   const perPackage = new Map(packages.map((p) => [`${p.name}\0${p.version}`, { ...p, entries: 0, bytes: 0, modified: 0, missing: 0 }]));
   const total = zero();
+  const uncheckedTotal = zero();
   const entries: AuditReport['entries'] = [];
   const add = (t: Tally, a: EntryAccount): void => {
     t.entries++;
@@ -86,6 +90,7 @@ export function buildReport(
       bucket = a.kind;
     }
     add(summary[bucket], a);
+    if (a.unchecked) add(uncheckedTotal, a);
     if (a.kind === 'generated') add((steps[a.step!] ??= zero()), a);
     for (const o of a.owners ?? []) {
       const p = perPackage.get(`${o.name}\0${o.version}`);
@@ -124,14 +129,19 @@ export function buildReport(
     disagreements: status?.disagreements ?? [],
     modified: accounts.filter((a) => a.kind === 'modified'),
     unexplained: accounts.filter((a) => a.kind === 'unexplained'),
+    unchecked: accounts.filter((a) => a.unchecked === true),
+    uncheckedTotal,
     missing,
     entries,
   };
 }
 
-/** Whether `--strict` passes: every byte accounted for, nothing modified, every package GOOD (when rebuilders were asked). */
+/**
+ * Whether `--strict` passes: every byte accounted for, nothing modified, every file from packages
+ * checked against a recorded digest, every package GOOD (when rebuilders were asked).
+ */
 export function strictPasses(r: AuditReport): boolean {
-  if (r.summary.unexplained.entries > 0 || r.summary.modified.entries > 0) return false;
+  if (r.summary.unexplained.entries > 0 || r.summary.modified.entries > 0 || r.uncheckedTotal.entries > 0) return false;
   if (r.checked && r.packages.some((p) => p.verdict !== 'GOOD')) return false;
   return true;
 }
@@ -181,6 +191,8 @@ export function summaryLines(r: AuditReport): string[] {
   const open = r.summary.modified.bytes + r.summary.unexplained.bytes;
   const unaccounted = r.summary.modified.entries + r.summary.unexplained.entries;
   lines.push(unaccounted === 0 ? 'Every entry is accounted for.' : `${count(unaccounted, 'entry', 'entries')} (${bytes(open)}) not accounted for.`);
+  const u = r.uncheckedTotal;
+  if (u.entries > 0) lines.push(`${count(u.entries, 'file')} (${bytes(u.bytes)}) from packages not checked: no digest recorded.`);
   return lines;
 }
 
@@ -208,6 +220,11 @@ export function renderText(r: AuditReport): string {
   if (r.unexplained.length > 0) {
     out.push('Unexplained:');
     for (const a of r.unexplained) out.push(`  ${a.path} (${a.type}${a.type === 'file' ? `, ${bytes(a.size)}` : ''})${a.differences ? `: ${a.differences.join('; ')}` : ''}`);
+    out.push('');
+  }
+  if (r.unchecked.length > 0) {
+    out.push(`From packages, not checked (no digest recorded): ${count(r.unchecked.length, 'file')}${r.unchecked.length > 20 ? ' (first 20)' : ''}`);
+    for (const a of r.unchecked.slice(0, 20)) out.push(`  ${a.path} (${a.owners!.map((o) => o.name).join(', ')}, ${bytes(a.size)})`);
     out.push('');
   }
   if (r.missing.length > 0) {

@@ -31,7 +31,8 @@ docker://HOST/REPO[:TAG|@DIGEST].
   --json                     the report as JSON (every entry with its account)
   --html FILE                write a self-contained page: the same sections and a tree
                              browsable by directory, with sizes
-  --strict                   exit 1 unless every entry is accounted for, nothing is modified and,
+  --strict                   exit 1 unless every entry is accounted for, nothing is modified,
+                             every file from packages is checked against a recorded digest and,
                              with --rebuilder, every package is GOOD
 ${REGISTRY_HELP}
   -h, --help                 this help

@@ -103,3 +103,22 @@ test('recorded paths are found through the image\'s symlinked directories, each 
   assert.deepEqual([...own.owned.keys()].sort(), ['usr/bin/cat', 'usr/bin/ls']);
   assert.deepEqual(own.missing, [{ package: 'coreutils', path: '/bin/rm' }, { package: 'coreutils', path: '/lib/x' }]);
 });
+
+test('a file is checked when an owner that records its digest matches it; a file no matching owner records a digest of is unchecked', () => {
+  const entries = [dir('usr'), file('usr/a'), file('usr/b'), file('usr/c'), link('usr/l', 'a')];
+  const map = new Map(entries.map((e) => [e.path, e]));
+  const records = [
+    pkg('one', [{ path: '/usr/a', md5: 'aa' }, { path: '/usr/b' }, { path: '/usr/c', md5: 'ff' }, { path: '/usr/l' }] as RecordedFile[]),
+    // Multi-Arch: same: a second owner of a and c that records no digest.
+    pkg('two', [{ path: '/usr/a' }, { path: '/usr/c' }] as RecordedFile[]),
+  ];
+  const got = new Map(accountEntries(map, ownership(map, records), new Map()).map((a) => [a.path, a]));
+  assert.equal(got.get('usr/a')!.kind, 'package');
+  assert.equal(got.get('usr/a')!.unchecked, undefined);
+  assert.equal(got.get('usr/b')!.unchecked, true);
+  // c: its recorded digest differs, but the owner that records none "matches": unchecked, not clean.
+  assert.equal(got.get('usr/c')!.kind, 'package');
+  assert.equal(got.get('usr/c')!.unchecked, true);
+  // A symlink has no bytes to check.
+  assert.equal(got.get('usr/l')!.unchecked, undefined);
+});

@@ -120,3 +120,31 @@ test('a package database file past the 64 MiB read of one is exit 2 (was: left o
   const big = `${FOO_STATUS}X-Padding:\n ${'x'.repeat(64 << 20)}\n`;
   refused(image(debian(big)), /: var\/lib\/dpkg\/status: \d+ bytes, more than the 67108864 read of a package database file$/m);
 });
+
+test('a package file with no recorded digest is listed as not checked, and --strict fails on it (was: counted as the package\'s)', () => {
+  const BAR = 'bar\n';
+  const ref = image(debian(FOO_STATUS, {
+    'usr/bin/bar': BAR,
+    'var/lib/dpkg/info/foo.list': '/.\n/usr\n/usr/bin\n/usr/bin/foo\n/usr/bin/bar\n',
+    // bar's line is not there (or not one md5sum writes: a digest of 31 digits).
+    'var/lib/dpkg/info/foo.md5sums': `${md5(FOO)}  usr/bin/foo\n${md5(BAR).slice(1)}  usr/bin/bar\n`,
+  }));
+  const r = runCli(['audit', ref]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^From packages, not checked \(no digest recorded\): 1 file\n {2}usr\/bin\/bar \(foo, 4 B\)$/m);
+  assert.match(r.stdout, /^1 file \(4 B\) from packages not checked: no digest recorded\.$/m);
+  const j = JSON.parse(runCli(['audit', ref, '--json']).stdout) as { uncheckedTotal: { entries: number; bytes: number }; entries: Array<{ path: string; kind: string; unchecked?: boolean }> };
+  assert.deepEqual(j.uncheckedTotal, { entries: 1, bytes: 4 });
+  assert.deepEqual(j.entries.filter((e) => e.unchecked).map((e) => [e.path, e.kind]), [['usr/bin/bar', 'package']]);
+  assert.equal(j.entries.find((e) => e.path === 'usr/bin/foo')!.unchecked, undefined);
+  const strict = runCli(['audit', ref, '--strict']);
+  assert.equal(strict.status, 1, strict.stdout + strict.stderr);
+  // With its digest recorded, the same image passes --strict.
+  const fixed = runCli(['audit', image(debian(FOO_STATUS, {
+    'usr/bin/bar': BAR,
+    'var/lib/dpkg/info/foo.list': '/.\n/usr\n/usr/bin\n/usr/bin/foo\n/usr/bin/bar\n',
+    'var/lib/dpkg/info/foo.md5sums': `${md5(FOO)}  usr/bin/foo\n${md5(BAR)}  usr/bin/bar\n`,
+  })), '--strict']);
+  assert.equal(fixed.status, 0, fixed.stdout + fixed.stderr);
+  assert.doesNotMatch(fixed.stdout, /not checked/);
+});
