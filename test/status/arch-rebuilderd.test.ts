@@ -161,6 +161,16 @@ test('a Debian image: installed packages from dpkg status, matched by binary or 
   assert.match(r.stdout, /Your image is 50\.00% reproducible\./);
 });
 
+test('a dpkg status with an installed package it cannot read is exit 2 naming its line (was: that package left out, the others asked about)', async () => {
+  const hidden = image('debian-hidden', {
+    'var/lib/dpkg/status': 'Package: busybox\nStatus: install ok installed\n\nPackage: libc6\nStatus: install ok installed\nVersion: 2.36-9\n',
+  });
+  const r = await runCliAsync(['status', hidden, '--rebuilder', v0Url]);
+  assert.equal(r.status, 2, r.stdout + r.stderr);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, 'repro-image: var/lib/dpkg/status:1: package busybox is installed but has no Version field\n');
+});
+
 test('a spec is checked through its lock', async () => {
   const d = join(dir, 'spec');
   mkdirSync(d, { recursive: true });

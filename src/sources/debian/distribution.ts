@@ -2,11 +2,11 @@
 import { ReproError, option } from '../../model/errors.js';
 import type { Platform } from '../../model/platform.js';
 import type { Distribution, InstalledPackage, LockedFile } from '../distribution.js';
-import { field, parseParagraphs } from './control.js';
+import { field } from './control.js';
 import { debianLock, packageKey, type DebianLock } from './lockfile.js';
 import { suiteRoots } from './mirrors.js';
 import { checkDebianSpec, debianSource, type DebianSource, type DebianSpec } from './schema.js';
-import { DPKG_STATUS, debianLockRecords } from './records.js';
+import { DPKG_STATUS, debianLockRecords, installedParagraphs } from './records.js';
 import { DEBIAN_TREE } from '../trees.js';
 import { mergeStatus } from './dpkg-db.js';
 import { readEntryBytes } from '../../archive/content.js';
@@ -31,10 +31,11 @@ export { DPKG_STATUS };
 /** The packages dpkg's status file records as installed, each with its source package. */
 export function dpkgPackages(status: Buffer, where: string): InstalledPackage[] {
   const out: InstalledPackage[] = [];
-  for (const p of parseParagraphs(status.toString('utf8'), where)) {
-    const name = field(p, 'Package');
-    const version = field(p, 'Version');
-    if (!name || !version || !/ installed$/.test(field(p, 'Status') ?? '')) continue;
+  // Read as audit and sbom read it: a paragraph dpkg could not read is refused, not skipped (a
+  // package left out would be one `status` never asks about).
+  for (const p of installedParagraphs(status, where)) {
+    const name = field(p, 'Package')!;
+    const version = field(p, 'Version')!;
     // Source: NAME or NAME (VERSION); without one, the source is the binary of the same version.
     const m = /^(\S+)(?:\s+\((.+)\))?$/.exec(field(p, 'Source') ?? name);
     out.push({ distribution: 'debian', name, version, source: { name: m?.[1] ?? name, version: m?.[2] ?? version } });

@@ -89,19 +89,19 @@ function dependencies(p: Paragraph, installed: ReadonlySet<string>, providers: R
  * architecture is stated twice: a database we cannot read is bad input, not an image without
  * packages.
  */
-function installedParagraphs(status: Buffer): Paragraph[] {
-  const paragraphs = parseParagraphs(status.toString('utf8'), DPKG_STATUS);
+export function installedParagraphs(status: Buffer, where = DPKG_STATUS): Paragraph[] {
+  const paragraphs = parseParagraphs(status.toString('utf8'), where);
   const seen = new Map<string, number>();
   const out: Paragraph[] = [];
   for (const p of paragraphs) {
     const name = field(p, 'Package');
-    if (!name) throw new ReproError('E_BAD_INPUT', `${DPKG_STATUS}:${p.line}: a paragraph without a Package field`);
+    if (!name) throw new ReproError('E_BAD_INPUT', `${where}:${p.line}: a paragraph without a Package field`);
     if (!/ installed$/.test(field(p, 'Status') ?? '')) continue;
     const shown = escapeControl(name.slice(0, 80));
-    if (!field(p, 'Version')) throw new ReproError('E_BAD_INPUT', `${DPKG_STATUS}:${p.line}: package ${shown} is installed but has no Version field`);
+    if (!field(p, 'Version')) throw new ReproError('E_BAD_INPUT', `${where}:${p.line}: package ${shown} is installed but has no Version field`);
     const key = `${name}\0${field(p, 'Architecture') ?? ''}`;
     const first = seen.get(key);
-    if (first !== undefined) throw new ReproError('E_BAD_INPUT', `${DPKG_STATUS}:${p.line}: package ${shown} (${escapeControl((field(p, 'Architecture') ?? 'no architecture').slice(0, 40))}) is stated again (first at line ${first})`);
+    if (first !== undefined) throw new ReproError('E_BAD_INPUT', `${where}:${p.line}: package ${shown} (${escapeControl((field(p, 'Architecture') ?? 'no architecture').slice(0, 40))}) is stated again (first at line ${first})`);
     seen.set(key, p.line);
     out.push(p);
   }
