@@ -1,8 +1,8 @@
 /**
  * The audit report as one self-contained HTML page: the summary, the packages (with verdicts),
- * the named steps, what is modified and what is unexplained, and the whole file system as a tree
- * browsable by directory (each directory with its size and what its entries are; directories
- * holding something modified or unexplained are open). Pure; no script, no external resource.
+ * the named steps, what is modified, what is unexplained and what no recorded digest lets us check,
+ * and the whole file system as a tree browsable by directory (each directory with its size and what
+ * its entries are; directories holding something of those three are open). Pure; no script, no external resource.
  */
 import type { AuditReport, Bucket, Tally } from './report.js';
 import { bytes, summaryLines, thousands } from './report.js';
@@ -29,7 +29,7 @@ function tree(r: AuditReport): Node {
   for (const e of r.entries) {
     let node = root;
     const parts = e.path.split('/');
-    const flagged = e.bucket === 'modified' || e.bucket === 'unexplained' ? 1 : 0;
+    const flagged = e.bucket === 'modified' || e.bucket === 'unexplained' || e.unchecked === true ? 1 : 0;
     root.size += e.size;
     root.count++;
     root.flagged += flagged;
@@ -51,7 +51,7 @@ function tree(r: AuditReport): Node {
 
 function why(e: AuditReport['entries'][number]): string {
   if (e.kind === 'generated') return esc(e.step ?? '');
-  if (e.owners) return esc(e.owners.map((o) => o.name).join(', ')) + (e.conffile ? ' (conffile)' : '');
+  if (e.owners) return esc(e.owners.map((o) => o.name).join(', ')) + (e.conffile ? ' (conffile)' : '') + (e.unchecked ? ' (not checked: no digest recorded)' : '');
   return e.differences ? esc(e.differences.join('; ')) : '';
 }
 
@@ -107,7 +107,7 @@ export function renderHtml(r: AuditReport): string {
     for (const [step, t] of Object.entries(r.steps)) out.push(`<tr><td>${esc(step)}</td><td>${t.entries}</td><td>${bytes(t.bytes)}</td></tr>`);
     out.push('</table>');
   }
-  for (const [title, list] of [['Modified since installed', r.modified], ['Unexplained', r.unexplained]] as const) {
+  for (const [title, list] of [['Modified since installed', r.modified], ['Unexplained', r.unexplained], ['From packages, not checked (no digest recorded)', r.unchecked]] as const) {
     if (list.length === 0) continue;
     out.push(`<h2>${title}</h2><table><tr><th>path</th><th>type</th><th>size</th><th>why</th></tr>`);
     for (const a of list) out.push(`<tr><td><code>/${esc(a.path)}</code></td><td>${a.type}</td><td>${a.type === 'file' ? bytes(a.size) : ''}</td><td>${esc([...(a.owners ?? []).map((o) => o.name), ...(a.differences ?? [])].join('; '))}</td></tr>`);

@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -137,8 +137,11 @@ test('a package file with no recorded digest is listed as not checked, and --str
   assert.deepEqual(j.uncheckedTotal, { entries: 1, bytes: 4 });
   assert.deepEqual(j.entries.filter((e) => e.unchecked).map((e) => [e.path, e.kind]), [['usr/bin/bar', 'package']]);
   assert.equal(j.entries.find((e) => e.path === 'usr/bin/foo')!.unchecked, undefined);
-  const strict = runCli(['audit', ref, '--strict']);
+  const strict = runCli(['audit', ref, '--strict', '--html', join(dir, 'unchecked.html')]);
   assert.equal(strict.status, 1, strict.stdout + strict.stderr);
+  const html = readFileSync(join(dir, 'unchecked.html'), 'utf8');
+  assert.match(html, /<h2>From packages, not checked \(no digest recorded\)<\/h2><table>.*\n<tr><td><code>\/usr\/bin\/bar<\/code><\/td><td>file<\/td><td>4 B<\/td><td>foo<\/td><\/tr>/);
+  assert.match(html, /<span class="n">bar<\/span> <span class="s">4 B<\/span> <span class="w">package: foo \(not checked: no digest recorded\)<\/span>/);
   // With its digest recorded, the same image passes --strict.
   const fixed = runCli(['audit', image(debian(FOO_STATUS, {
     'usr/bin/bar': BAR,
