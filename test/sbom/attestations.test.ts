@@ -13,10 +13,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash, createPrivateKey } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import AjvModule from 'ajv';
+import { join } from 'node:path';
 import { runCliAsync, type RunResult } from '../helpers/cli.js';
+import { ATTESTATION_SCHEMA, schemaErrors } from '../helpers/attestation-schema.js';
 import { makeKey, makeRepo, type Repo, type TestPackage } from '../helpers/debian-repo.js';
 import { startRegistry, type StartedRegistry } from '../transports/registry/harness.js';
 import {
@@ -24,12 +23,7 @@ import {
   vsaStatement, VSA_PREDICATE_TYPE, PROVENANCE_PREDICATE_TYPE, INTOTO_MEDIA_TYPE, DSSE_MEDIA_TYPE,
 } from '../../src/index.js';
 
-const SCHEMA = join(dirname(fileURLToPath(import.meta.url)), '../../../docs/attestation-schema.json');
-const Ajv = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as unknown as new (o: object) => { compile(s: object): ((d: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null } };
-const validate = new Ajv({ strict: false, allErrors: true }).compile(JSON.parse(readFileSync(SCHEMA, 'utf8')) as object);
-function schemaErrors(doc: unknown): string[] {
-  return validate(doc) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message}`);
-}
+const SCHEMA = ATTESTATION_SCHEMA;
 
 const PACKAGES: TestPackage[] = [
   { name: 'hello-base', version: '1.0', fields: { Priority: 'required' }, files: { '/usr/share/hello/base.txt': 'from hello-base\n' } },

@@ -18,6 +18,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCliAsync, type RunResult } from '../../helpers/cli.js';
+import { schemaErrors } from '../../helpers/attestation-schema.js';
 import { startRegistry } from '../../transports/registry/harness.js';
 import { makeKey, makeRepo, type Repo } from '../../helpers/debian-repo.js';
 import { MULTIARCH_PACKAGES } from '../../helpers/multiarch-packages.js';
@@ -139,6 +140,7 @@ test('verify against an index whose arm64 image differs: not reproduced (exit 1)
   const f = await run(['verify', spec, '--offline', '--against', `oci:${mixed}:t`, '--attest', vsa, '--verifier-id', 'https://rebuild.example.org']);
   assert.equal(f.status, 1, f.stdout + f.stderr);
   const st = JSON.parse(readFileSync(vsa, 'utf8')) as IndexVsa;
+  assert.deepEqual(schemaErrors(st), []);
   assert.equal(st.subject[0]!.digest.sha256, j.index!.published.slice(7));
   assert.equal(st.predicate.verificationResult, 'FAILED');
   assert.deepEqual(st.predicate.verifiedLevels, ['FAILED']);
@@ -193,6 +195,7 @@ test('index-level verify refuses a reference to one image (exit 2); --attest and
   const file = join(dir, 'vsa-index.json');
   await ok(['verify', spec, '--offline', '--against', against, '--attest', file, '--verifier-id', 'https://rebuild.example.org']);
   const st = JSON.parse(readFileSync(file, 'utf8')) as IndexVsa;
+  assert.deepEqual(schemaErrors(st), []);
   assert.deepEqual(st.subject, [{ name: against, digest: { sha256: index.slice(7) } }]);
   assert.equal(st.predicate.verificationResult, 'PASSED');
   assert.deepEqual(st.predicate.verifiedLevels, ['REPRO_IMAGE_REBUILT_DIGEST']);
