@@ -35,8 +35,9 @@ the index again). --platform verifies that platform's image alone. Against
 containers-storage:NAME or docker-archive:FILE, which keep no manifest digest, the content is
 compared: the config digest, which covers every config field and the diff_ids of the uncompressed
 layers.
-Prints "reproduced sha256:..." when the rebuilt manifest digest is the published one; otherwise
-what differs (manifest, config fields, layer digests, diff_ids, then the findings of
+Prints "reproduced sha256:..." when the rebuilt manifest digest is the published one (an index:
+"reproduced sha256:... (index of N platforms)", then a line per platform); otherwise what
+differs (manifest, config fields, layer digests, diff_ids, then the findings of
 'repro-image diff': which files differ and the likely cause), and exits 1.
 With --containerfile (--compat repro-image, the default) the image is rebuilt in our form,
 compressed as the published layers are, and its manifest digest must be the published one.
