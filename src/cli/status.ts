@@ -1,4 +1,4 @@
-import { ReproError } from '../model/errors.js';
+import { ReproError, escapeControl } from '../model/errors.js';
 import { status } from '../status/status.js';
 import { renderText } from '../status/report.js';
 import { parsePlatform } from '../model/platform.js';
@@ -50,7 +50,7 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
     ...(v.platform !== undefined ? { platform: parsePlatform(v.platform) } : {}),
     registry: registryOptions(v, io),
   });
-  for (const r of report.rebuilders) if (r.error) io.stderr(`warning: rebuilder ${r.url} left out: ${r.error}\n`);
+  for (const r of report.rebuilders) if (r.error) io.stderr(`${escapeControl(`warning: rebuilder ${r.url} left out: ${r.error}`)}\n`);
   io.stdout(v.json ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));
   return v.strict && report.summary.notReproducible > 0 ? 1 : 0;
 }

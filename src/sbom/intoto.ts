@@ -137,6 +137,9 @@ function base64(s: string): Buffer | undefined {
   return Buffer.from(s.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
 }
 
+/** The most signatures an envelope may carry. */
+export const MAX_SIGNATURES = 64;
+
 /** Reads an envelope's shape (not its signatures): payload bytes, type, signatures. */
 export function parseEnvelope(bytes: Buffer, where: string): { payload: Buffer; payloadType: string; signatures: Array<{ keyid?: string; sig: Buffer }> } {
   const e = parseJson(bytes, where) as Partial<DsseEnvelope> | null;
@@ -145,6 +148,9 @@ export function parseEnvelope(bytes: Buffer, where: string): { payload: Buffer; 
   }
   const payload = base64(e.payload);
   if (!payload) throw new ReproError('E_BAD_INPUT', `${where}: the envelope's payload is not base64`);
+  // Each signature is tried with each key: 100,000 of them (9 MB) took 10 s per key, and a 64 MiB
+  // envelope could hold 700,000. A signer adds one; nobody needs more than a few.
+  if (e.signatures.length > MAX_SIGNATURES) throw new ReproError('E_BAD_INPUT', `${where}: the envelope has ${e.signatures.length} signatures, more than the ${MAX_SIGNATURES} checked`);
   const signatures = e.signatures.map((s, i) => {
     const sig = s && typeof s === 'object' && typeof s.sig === 'string' ? base64(s.sig) : undefined;
     if (!sig) throw new ReproError('E_BAD_INPUT', `${where}: signatures[${i}].sig is not base64`);
@@ -176,9 +182,18 @@ export function envelopeVerifies(env: ReturnType<typeof parseEnvelope>, key: Key
 /** A Statement read back: the fields every Statement has, checked for their types. */
 export function parseStatement(bytes: Buffer, where: string): Statement {
   const s = parseJson(bytes, where) as Partial<Statement> | null;
-  if (!s || typeof s !== 'object' || s._type !== STATEMENT_TYPE) throw new ReproError('E_BAD_INPUT', `${where}: not an in-toto Statement v1 (_type ${JSON.stringify(s && typeof s === 'object' ? s._type : undefined)})`);
-  if (!Array.isArray(s.subject) || s.subject.length === 0 || !s.subject.every((x) => x && typeof x === 'object' && x.digest && typeof x.digest === 'object')) {
-    throw new ReproError('E_BAD_INPUT', `${where}: the Statement's subject must be a non-empty list of descriptors with a digest`);
+  if (!s || typeof s !== 'object' || s._type !== STATEMENT_TYPE) {
+    // A string _type is quoted (cut short); anything else only named by its kind: JSON.stringify
+    // of an array nested 100,000 deep overflowed the stack (an internal error, a stack trace).
+    const t: unknown = s && typeof s === 'object' ? s._type : undefined;
+    const shown = typeof t === 'string' ? JSON.stringify(t.length > 100 ? `${t.slice(0, 100)}…` : t) : t === null ? 'null' : Array.isArray(t) ? 'an array' : t === undefined ? 'missing' : `a ${typeof t}`;
+    throw new ReproError('E_BAD_INPUT', `${where}: not an in-toto Statement v1 (_type ${shown})`);
+  }
+  // A DigestSet maps algorithms to hex strings: anything else in it (an array nested deep enough
+  // overflowed the stack when the subject was shown) is not a Statement.
+  const isDigestSet = (d: unknown): boolean => !!d && typeof d === 'object' && !Array.isArray(d) && Object.values(d).every((h) => typeof h === 'string');
+  if (!Array.isArray(s.subject) || s.subject.length === 0 || !s.subject.every((x) => x && typeof x === 'object' && isDigestSet(x.digest))) {
+    throw new ReproError('E_BAD_INPUT', `${where}: the Statement's subject must be a non-empty list of descriptors with a digest (algorithm: hex string)`);
   }
   if (typeof s.predicateType !== 'string') throw new ReproError('E_BAD_INPUT', `${where}: the Statement has no predicateType`);
   if (s.predicate !== undefined && (typeof s.predicate !== 'object' || s.predicate === null || Array.isArray(s.predicate))) throw new ReproError('E_BAD_INPUT', `${where}: the Statement's predicate is not an object`);

@@ -5,7 +5,7 @@
  * server without it (404) is asked the v0 list arch-repro-status uses
  * (`GET /api/v0/pkgs/list?distro=D`: `[{name, version, status, ...}]`).
  */
-import { ReproError } from '../model/errors.js';
+import { ReproError, escapeControl } from '../model/errors.js';
 import { request, safeUrl, type RetryPolicy } from '../fetch/http.js';
 
 export type Verdict = 'GOOD' | 'BAD' | 'UNKWN';
@@ -38,18 +38,33 @@ async function getJson(url: string, retry: RetryPolicy | undefined, where: strin
     r.discard();
     return { status: r.status };
   }
-  const text = await r.text(BODY_LIMIT);
+  let text: string;
+  try {
+    text = await r.text(BODY_LIMIT);
+  } catch (e) {
+    // A body that stalls or breaks off is the rebuilder's failure, named as such (it said only
+    // "body stalled for 30000 ms"); a string past V8's longest is as bad as one past the limit.
+    if (e instanceof ReproError) throw e;
+    const code = (e as NodeJS.ErrnoException)?.code;
+    if (code === 'ERR_STRING_TOO_LONG') throw new ReproError('E_BAD_INPUT', `${where}: response larger than ${BODY_LIMIT} bytes`);
+    throw new ReproError('E_NETWORK', `${where}: ${escapeControl((e as Error)?.message ?? String(e))}`);
+  }
   try {
     return { status: 200, json: JSON.parse(text) as unknown };
   } catch (e) {
-    throw new ReproError('E_BAD_INPUT', `${where}: not JSON (${(e as Error).message})`);
+    // Not V8's message: it quotes the text, newlines and all, which would put the server's words
+    // on a line of our own. Only a position, when the engine gives one.
+    const at = /position (\d+)/.exec((e as Error).message)?.[1];
+    throw new ReproError('E_BAD_INPUT', `${where}: not JSON${at === undefined ? '' : ` (at character ${at})`}`);
   }
 }
 
-function record(x: unknown, distribution: string, where: string): RebuilderRecord & { id?: number } {
+function record(x: unknown, i: number, distribution: string, where: string): RebuilderRecord & { id?: number } {
   const o = x as Record<string, unknown> | null;
   if (!o || typeof o !== 'object' || typeof o['name'] !== 'string' || typeof o['version'] !== 'string') {
-    throw new ReproError('E_BAD_INPUT', `${where}: a record without a name and version: ${JSON.stringify(x)?.slice(0, 120)}`);
+    // Named by its place, never quoted: a record nested deep enough overflowed JSON.stringify's
+    // stack, and the rebuilder's text has no business in our message.
+    throw new ReproError('E_BAD_INPUT', `${where}: record ${i} has no name and version (strings)`);
   }
   const r: RebuilderRecord & { id?: number } = { distribution, name: o['name'], version: o['version'], status: verdict(o['status']) };
   if (typeof o['id'] === 'number') r.id = o['id'];
@@ -69,8 +84,10 @@ export async function queryRebuilder(base: string, distribution: string, opts: {
     if (r.status !== 200) throw new ReproError('E_NETWORK', `${where}: HTTP ${r.status}`);
     const body = r.json as { total?: unknown; records?: unknown } | null;
     if (!body || !Array.isArray(body.records)) throw new ReproError('E_BAD_INPUT', `${where}: expected {total, records: [...]}`);
-    const got = body.records.map((x) => record(x, distribution, where));
-    records.push(...got);
+    const got = body.records.map((x, i) => record(x, records.length + i, distribution, where));
+    // One at a time: push(...got) takes every record as an argument, and a page of some 150,000
+    // (a server that ignores limit=) overflowed the stack.
+    for (const g of got) records.push(g);
     const last = got.at(-1)?.id;
     if (got.length === 0 || (typeof body.total === 'number' && records.length >= body.total)) return { api: 'v1', records };
     if (last === undefined || (after !== undefined && last <= after)) throw new ReproError('E_BAD_INPUT', `${where}: records without increasing ids cannot be paged`);
@@ -84,5 +101,5 @@ async function queryV0(root: string, distribution: string, retry: RetryPolicy | 
   const r = await getJson(`${root}/api/v0/pkgs/list?distro=${encodeURIComponent(distribution)}`, retry, where);
   if (r.status !== 200) throw new ReproError('E_NETWORK', `${where}: HTTP ${r.status}`);
   if (!Array.isArray(r.json)) throw new ReproError('E_BAD_INPUT', `${where}: expected a list of packages`);
-  return { api: 'v0', records: r.json.map((x) => record(x, distribution, where)) };
+  return { api: 'v0', records: r.json.map((x, i) => record(x, i, distribution, where)) };
 }

@@ -9,6 +9,7 @@
  * UNKWN; rebuilders that found it GOOD and BAD are a disagreement, reported as such.
  */
 import type { InstalledPackage } from '../sources/distribution.js';
+import { escapeControl } from '../model/errors.js';
 import type { RebuilderAnswer, Verdict } from './rebuilderd.js';
 
 export interface RebuilderResult {
@@ -95,6 +96,12 @@ export function summaryLines(t: Tally): string[] {
   return [first, `Your image is ${t.percent}% reproducible.`];
 }
 
+/**
+ * The report as text. Names and versions come from the image's package database (someone else's),
+ * and URLs from the command line: control characters and line separators are shown escaped, so
+ * that none can start a line of its own (or, with a carriage return, write over one) and forge
+ * "Your image is 100.00% reproducible.".
+ */
 export function renderText(report: StatusReport): string {
   const lines = report.packages.map((p) => `[${MARK[p.status]}] ${p.name} ${p.version} ${p.status}`);
   const asked = report.rebuilders.filter((r) => r.tally);
@@ -107,5 +114,5 @@ export function renderText(report: StatusReport): string {
     for (const d of report.disagreements) lines.push(`  ${d.name} ${d.version}: GOOD at ${d.good.join(', ')}; BAD at ${d.bad.join(', ')}`);
   }
   lines.push('', ...summaryLines(report.summary));
-  return `${lines.join('\n')}\n`;
+  return `${lines.map(escapeControl).join('\n')}\n`;
 }
