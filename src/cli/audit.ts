@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { audit } from '../audit/audit.js';
 import { renderText, strictPasses } from '../audit/report.js';
 import { ReproError } from '../model/errors.js';
+import { leftOutWarnings } from '../status/report.js';
 import { parsePlatform } from '../model/platform.js';
 import { isImageReference } from '../transports/reference.js';
 import { parse, type Io } from './common.js';
@@ -70,7 +71,8 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
     ...(v.offline ? { offline: true } : {}),
     tmpDir: tmpdir(),
   });
-  for (const r of report.rebuilders) if (r.error) io.stderr(`warning: rebuilder ${r.url} left out: ${r.error}\n`);
+  const warnings = leftOutWarnings(report.rebuilders);
+  if (warnings !== '') io.stderr(warnings);
   if (v.html !== undefined) {
     const [{ renderHtml }, { writeFileAtomic }] = await Promise.all([import('../audit/html.js'), import('../fs/atomic.js')]);
     await writeFileAtomic(v.html, Buffer.from(renderHtml(report)));

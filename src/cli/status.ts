@@ -1,6 +1,6 @@
-import { ReproError, escapeControl } from '../model/errors.js';
+import { ReproError } from '../model/errors.js';
 import { status } from '../status/status.js';
-import { renderText } from '../status/report.js';
+import { leftOutWarnings, renderText } from '../status/report.js';
 import { parsePlatform } from '../model/platform.js';
 import { parse, type Io } from './common.js';
 import { REGISTRY_HELP, registryFlags, registryOptions, rewriteTlsFlags } from './registry-flags.js';
@@ -50,7 +50,8 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
     ...(v.platform !== undefined ? { platform: parsePlatform(v.platform) } : {}),
     registry: registryOptions(v, io),
   });
-  for (const r of report.rebuilders) if (r.error) io.stderr(`${escapeControl(`warning: rebuilder ${r.url} left out: ${r.error}`)}\n`);
+  const warnings = leftOutWarnings(report.rebuilders);
+  if (warnings !== '') io.stderr(warnings);
   io.stdout(v.json ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));
   return v.strict && report.summary.notReproducible > 0 ? 1 : 0;
 }

@@ -96,6 +96,11 @@ export function summaryLines(t: Tally): string[] {
   return [first, `Your image is ${t.percent}% reproducible.`];
 }
 
+/** A warning line for each rebuilder left out (its error), escaped as the report is. */
+export function leftOutWarnings(rebuilders: readonly RebuilderResult[]): string {
+  return rebuilders.filter((r) => r.error).map((r) => `${escapeControl(`warning: rebuilder ${r.url} left out: ${r.error}`)}\n`).join('');
+}
+
 /**
  * The report as text. Names and versions come from the image's package database (someone else's),
  * and URLs from the command line: control characters and line separators are shown escaped, so
