@@ -1,0 +1,59 @@
+/**
+ * Hostile images against `diff`: names and values that try to forge lines of the text report or
+ * break its JSON and HTML, and inputs that try to make it slow or crash.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeTar, type RawMember } from '../helpers/tar-maker.js';
+import { runCli } from '../helpers/cli.js';
+import { GOLDEN_DIR } from '../helpers/golden.js';
+import { writeLayout, type ImageSpec } from './images.js';
+
+const require = createRequire(import.meta.url);
+const Ajv2020 = require('ajv/dist/2020') as new (o: object) => { compile: (s: object) => ((d: unknown) => boolean) & { errors?: unknown } };
+const SCHEMA = JSON.parse(readFileSync(join(GOLDEN_DIR, '../../docs/diff-schema.json'), 'utf8')) as object;
+const validate = new Ajv2020({ allErrors: true, strict: true }).compile(SCHEMA);
+
+let work: string;
+let n = 0;
+before(() => { work = mkdtempSync(join(tmpdir(), 'diff-hostile-')); });
+after(() => rmSync(work, { recursive: true, force: true }));
+
+const layout = (spec: ImageSpec): string => writeLayout(join(work, `l${n++}`), spec);
+
+const FORGED = 'etc/x\n  layer 1 (sha256:deadbeef) / etc/passwd: content: 1 bytes -> 2 bytes  [content]';
+const ANSI = 'etc/\u001b[2J\u001b[31mRED\u001b[0m\r';
+
+test('names, labels and file lines from the images cannot add lines to the text report or reach the terminal raw', () => {
+  const files = (v: string): RawMember[] => [
+    { name: 'etc/', type: 'dir' },
+    { name: FORGED, data: v },
+    { name: ANSI, data: v },
+    { name: 'etc/text', data: `same\n\u001b[31m${v}\rforged\n` },
+  ];
+  const a = layout({ layers: [{ tar: makeTar(files('a')) }], config: { config: { Labels: { 'k\u001b[31m\u2028': 'v\n\u0007\u007f' } } } });
+  const b = layout({ layers: [{ tar: makeTar(files('b')) }], config: { config: { Labels: { 'k\u001b[31m\u2028': 'w\n\u0007\u007f' } } } });
+  const r = runCli(['diff', a, b]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.doesNotMatch(r.stdout, /[\u0000-\u0008\u000b-\u001f\u007f\u2028\u2029]/, 'no control character but newline and tab');
+  // Only the real differences start a line: a label and three files.
+  const starts = r.stdout.split('\n').filter((l) => /^ {2}(config|layer)/.test(l));
+  assert.equal(starts.length, 4, starts.join('\n'));
+  assert.ok(!r.stdout.split('\n').some((l) => l.startsWith('  layer 1 (sha256:deadbeef)')), 'forged line');
+  assert.match(r.stdout, /etc\/x\\u000a {2}layer 1 \(sha256:deadbeef\)/);
+  // Diff headers are one line each in the JSON report too.
+  const j = runCli(['diff', a, b, '--format', 'json']);
+  const doc = JSON.parse(j.stdout) as { differences: Array<{ content?: { diff?: string } }> };
+  assert.ok(validate(doc), JSON.stringify(validate.errors));
+  for (const d of doc.differences) {
+    if (!d.content?.diff) continue;
+    const lines = d.content.diff.split('\n');
+    assert.match(lines[0]!, /^--- a\//);
+    assert.match(lines[1]!, /^\+\+\+ b\//);
+    assert.match(lines[2]!, /^@@ /, d.content.diff);
+  }
+});
