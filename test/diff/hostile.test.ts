@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { makeTar, type RawMember } from '../helpers/tar-maker.js';
 import { runCli } from '../helpers/cli.js';
 import { GOLDEN_DIR } from '../helpers/golden.js';
+import { diff } from '../../src/diff/image-diff.js';
+import { FlatFileSystem } from '../../src/image/whiteouts.js';
 import { writeLayout, type ImageSpec } from './images.js';
 
 const require = createRequire(import.meta.url);
@@ -56,4 +58,28 @@ test('names, labels and file lines from the images cannot add lines to the text 
     assert.match(lines[1]!, /^\+\+\+ b\//);
     assert.match(lines[2]!, /^@@ /, d.content.diff);
   }
+});
+
+test('a layer of N whiteouts over N files is flattened in linear time', () => {
+  // diff flattens images with different numbers of layers through FlatFileSystem. Each whiteout
+  // used to scan every path kept so far: 80,000 of them took 29 s here, now 0.1 s.
+  const N = 80_000;
+  const fs = new FlatFileSystem<number>();
+  const t0 = performance.now();
+  fs.apply({ whiteouts: [], entries: Array.from({ length: N }, (_, i) => ({ path: `d/f${i}`, dir: false, value: i })) });
+  fs.apply({ whiteouts: Array.from({ length: N }, (_, i) => ({ opaque: false as const, path: `d/f${i}` })), entries: [] });
+  const ms = performance.now() - t0;
+  assert.equal(fs.files.size, 0);
+  assert.ok(ms < 3000, `took ${Math.round(ms)} ms`);
+});
+
+test('whiteouts that delete everything, then recreate; opaque directories; a file replacing a directory', async () => {
+  const a = layout({ layers: [{ tar: makeTar([{ name: 'd/', type: 'dir' }, { name: 'd/f', data: 'new' }, { name: 'e', data: 'file' }]) }] });
+  const b = layout({ layers: [
+    { tar: makeTar([{ name: 'd/', type: 'dir' }, { name: 'd/f', data: 'old' }, { name: 'd/g', data: 'g' }, { name: 'e/', type: 'dir' }, { name: 'e/x', data: 'x' }, { name: 'z', data: 'z' }]) },
+    { tar: makeTar([{ name: '.wh.d' }, { name: '.wh.z' }, { name: 'd/', type: 'dir' }, { name: 'd/f', data: 'mid' }, { name: 'd/g', data: 'g' }]) },
+    { tar: makeTar([{ name: 'd/', type: 'dir' }, { name: 'd/.wh..wh..opq' }, { name: 'd/f', data: 'new' }, { name: 'e', data: 'file' }]) },
+  ] });
+  const r = await diff(a, b);
+  assert.deepEqual(r.differences.map((d) => `${d.location.path ?? ''}:${d.field}`), [':layer-count']);
 });
