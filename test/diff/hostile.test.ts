@@ -4,7 +4,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,8 @@ import { runCli } from '../helpers/cli.js';
 import { GOLDEN_DIR } from '../helpers/golden.js';
 import { diff } from '../../src/diff/image-diff.js';
 import { FlatFileSystem } from '../../src/image/whiteouts.js';
+import { sha256 } from '../../src/model/digest.js';
+import { MediaType } from '../../src/model/media-types.js';
 import { writeLayout, type ImageSpec } from './images.js';
 
 const require = createRequire(import.meta.url);
@@ -26,6 +28,19 @@ before(() => { work = mkdtempSync(join(tmpdir(), 'diff-hostile-')); });
 after(() => rmSync(work, { recursive: true, force: true }));
 
 const layout = (spec: ImageSpec): string => writeLayout(join(work, `l${n++}`), spec);
+
+/** A layout of one image without layers whose config is `config`, byte for byte. */
+function writeLayoutWithConfig(dir: string, config: Buffer): void {
+  mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
+  const put = (b: Buffer): { digest: string; size: number } => {
+    const digest = sha256(b);
+    writeFileSync(join(dir, 'blobs', 'sha256', digest.slice(7)), b);
+    return { digest, size: b.length };
+  };
+  const manifest = put(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: { mediaType: MediaType.ociConfig, ...put(config) }, layers: [] })));
+  writeFileSync(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [{ mediaType: MediaType.ociManifest, ...manifest }] }));
+}
 
 const FORGED = 'etc/x\n  layer 1 (sha256:deadbeef) / etc/passwd: content: 1 bytes -> 2 bytes  [content]';
 const ANSI = 'etc/\u001b[2J\u001b[31mRED\u001b[0m\r';
@@ -82,4 +97,20 @@ test('whiteouts that delete everything, then recreate; opaque directories; a fil
   ] });
   const r = await diff(a, b);
   assert.deepEqual(r.differences.map((d) => `${d.location.path ?? ''}:${d.field}`), [':layer-count']);
+});
+
+test('a config nested thousands of levels deep is exit 2 naming the config, not a stack overflow', () => {
+  // 5,000 nested arrays (10 KB): a RangeError, exit 3 with a stack trace, before.
+  const deep = (n: number, leaf: unknown): unknown => { let v = leaf; for (let i = 0; i < n; i++) v = [v]; return v; };
+  const config = (n: number, leaf: unknown): Buffer => Buffer.from(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"deep":${'['.repeat(n)}${JSON.stringify(leaf)}${']'.repeat(n)}}`);
+  const a = layout({ layers: [], config: { deep: deep(3, 1) } });
+  const b = join(work, `l${n++}`);
+  writeLayoutWithConfig(b, config(5000, 2));
+  const r = runCli(['diff', a, `oci:${b}`]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^repro-image: B oci:\S+: config sha256:[0-9a-f]{64}: JSON nested more than 256 levels deep \(at byte \d+\), more than diff compares\n$/);
+  // A shallow config still compares.
+  const c = runCli(['diff', a, layout({ layers: [], config: { deep: deep(200, 2) } }), '--format', 'json']);
+  assert.equal(c.status, 1, c.stderr);
+  assert.ok(validate(JSON.parse(c.stdout)));
 });
