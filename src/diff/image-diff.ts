@@ -10,14 +10,13 @@ import { canonicalize } from '../model/canonical-json.js';
 import type { Descriptor } from '../model/descriptor.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
 import { ReproError, option } from '../model/errors.js';
-import { parseJsonBytes } from '../model/json.js';
 import { formatPlatform, toPlatform, type Platform } from '../model/platform.js';
 import { Collector } from './collector.js';
 import { compareDisks } from './disk-diff.js';
 import { compareFlattened } from './flatten.js';
 import { groupFindings, jsonFinding } from './findings.js';
 import { formatDifferencePlace } from './format.js';
-import { jsonDifferences, without } from './json-diff.js';
+import { jsonDifferences, parseComparedJson, without } from './json-diff.js';
 import { compareEntryStreams, type EntryContext } from './layer-diff.js';
 import { newStats, type Member, type ReadStats } from './members.js';
 import { ENTRY_FIELDS, ignoreRules } from './options.js';
@@ -190,12 +189,12 @@ class Comparison {
   async imageSides(a: ImageSide, b: ImageSide): Promise<void> {
     const [va, vb] = [a.view, b.view];
     if (va.index && vb.index) {
-      this.json({ level: 'index' }, without(parseJsonBytes(va.index.bytes, 'A: index.json'), ['manifests']), without(parseJsonBytes(vb.index.bytes, 'B: index.json'), ['manifests']), 'index');
+      this.json({ level: 'index' }, without(parseComparedJson(va.index.bytes, `${a.label} ${a.reference}: index.json`), ['manifests']), without(parseComparedJson(vb.index.bytes, `${b.label} ${b.reference}: index.json`), ['manifests']), 'index');
       this.json({ level: 'index' }, without(va.target, ['digest', 'size']), without(vb.target, ['digest', 'size']), 'descriptor');
     }
     if (va.nested && vb.nested && this.platform === undefined) {
       if (va.target.digest === vb.target.digest) return;
-      this.json({ level: 'index' }, without(parseJsonBytes(va.nested.bytes, 'A: index'), ['manifests']), without(parseJsonBytes(vb.nested.bytes, 'B: index'), ['manifests']), 'index');
+      this.json({ level: 'index' }, without(parseComparedJson(va.nested.bytes, `${a.label} ${a.reference}: index ${va.nested.digest}`), ['manifests']), without(parseComparedJson(vb.nested.bytes, `${b.label} ${b.reference}: index ${vb.nested.digest}`), ['manifests']), 'index');
       const byPlatform = (s: ImageSide): Map<string, Descriptor> => new Map(s.view.nested!.value.manifests.map((m) => [m.platform ? formatPlatform(m.platform) : `#${m.digest}`, m]));
       const pa = byPlatform(a);
       const pb = byPlatform(b);

@@ -4,6 +4,8 @@
  * keys are visited in code-unit order so the result does not depend on how the JSON was written;
  * arrays are compared element by element. Pure.
  */
+import { ReproError } from '../model/errors.js';
+import { parseJsonBytes } from '../model/json.js';
 import type { Value } from './types.js';
 
 export interface JsonDifference {
@@ -17,6 +19,33 @@ const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 export function jsonPath(prefix: string, key: string | number): string {
   if (typeof key === 'number') return `${prefix}[${key}]`;
   return IDENT.test(key) ? `${prefix}.${key}` : `${prefix}[${JSON.stringify(key)}]`;
+}
+
+/**
+ * How deeply nested a JSON document `diff` compares may be. Image JSON is a few levels deep; the
+ * comparison walks it recursively (and names each difference by its full path), so a config of
+ * 5,000 nested arrays (10 KB) overflowed the stack: an internal error with a stack trace.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/** Parses a JSON blob for comparison: invalid JSON, or JSON nested deeper than MAX_JSON_DEPTH, is exit 2 naming `where`. */
+export function parseComparedJson(bytes: Buffer, where: string): unknown {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_JSON_DEPTH) throw new ReproError('E_BAD_JSON', `${where}: JSON nested more than ${MAX_JSON_DEPTH} levels deep (at byte ${i}), more than diff compares`);
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return parseJsonBytes(bytes, where);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

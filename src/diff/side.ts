@@ -13,12 +13,13 @@ import type { ImageConfig } from '../model/config.js';
 import type { Descriptor } from '../model/descriptor.js';
 import type { Digest } from '../model/digest.js';
 import { MismatchError, ioError } from '../model/errors.js';
-import { parseJsonBytes, type RawJson } from '../model/json.js';
+import type { RawJson } from '../model/json.js';
 import type { Manifest } from '../model/manifest.js';
 import type { Platform } from '../model/platform.js';
 import { openImage, type TransportOptions } from '../transports/index.js';
 import { parseImageRef } from '../transports/reference.js';
 import { asCorrupted } from './corrupted.js';
+import { parseComparedJson } from './json-diff.js';
 import { FileSource } from '../disk/io.js';
 import { looksLikeDisk, openDisk, type OpenedDisk } from '../disk/open.js';
 import { directoryMembers, layerMembers, type Member, type ReadStats } from './members.js';
@@ -148,9 +149,9 @@ export async function loadImage(side: ImageSide, descriptor: Descriptor): Promis
   return {
     descriptor,
     manifest: image.manifest,
-    manifestJson: parseJsonBytes(image.manifest.bytes, view.where),
+    manifestJson: parseComparedJson(image.manifest.bytes, `${view.where}: manifest ${descriptor.digest}`),
     config: image.config,
-    configJson: parseJsonBytes(image.config.bytes, view.where),
+    configJson: parseComparedJson(image.config.bytes, `${view.where}: config ${image.config.digest}`),
     layers: image.layers.map(sideLayer),
   };
 }

@@ -31,11 +31,6 @@ export function whiteoutOf(path: string): Whiteout | undefined {
   return { opaque: false, path: dir === '' ? hidden : `${dir}/${hidden}` };
 }
 
-/** Strictly below `dir`; the root is `''` or `'.'` (as lenient readers spell it). */
-function under(path: string, dir: string): boolean {
-  return dir === '' || dir === '.' ? path !== '' && path !== '.' : path.startsWith(`${dir}/`);
-}
-
 /** One layer's changes, in the order its tar lists them. */
 export interface LayerChanges<T> {
   whiteouts: Whiteout[];
@@ -52,10 +47,46 @@ export interface LayerChanges<T> {
 export class FlatFileSystem<T> {
   readonly files = new Map<string, T>();
   private readonly dirs = new Set<string>();
+  /**
+   * Every path ever put in `files` or `dirs`, under its parent's path, so that removing what is
+   * under a directory visits only that subtree (a layer of N whiteouts over N files costs N, not
+   * N²). A path removed otherwise may stay listed: it is dropped when its parent's subtree goes.
+   */
+  private readonly children = new Map<string, Set<string>>();
 
+  private link(path: string): void {
+    const parent = parentOf(path);
+    if (parent === path) return;
+    let kids = this.children.get(parent);
+    if (!kids) this.children.set(parent, (kids = new Set()));
+    kids.add(path);
+  }
+
+  private addFile(path: string, value: T): void {
+    this.files.set(path, value);
+    this.link(path);
+  }
+
+  private addDir(path: string): void {
+    this.dirs.add(path);
+    this.link(path);
+  }
+
+  /** Removes everything strictly below `dir` (the root: `''` or `'.'`, which stay). */
   private removeUnder(dir: string): void {
-    for (const p of this.files.keys()) if (under(p, dir)) this.files.delete(p);
-    for (const p of this.dirs) if (under(p, dir)) this.dirs.delete(p);
+    const root = dir === '' || dir === '.';
+    const stack = root ? ['', '.'] : [dir];
+    for (let d = stack.pop(); d !== undefined; d = stack.pop()) {
+      const kids = this.children.get(d);
+      if (!kids) continue;
+      this.children.delete(d);
+      for (const p of kids) {
+        if (p === '' || p === '.') continue;
+        this.files.delete(p);
+        this.dirs.delete(p);
+        stack.push(p);
+      }
+    }
   }
 
   /** Removes a path and everything below it (a whiteout). */
@@ -66,7 +97,7 @@ export class FlatFileSystem<T> {
   }
 
   private addParents(path: string): void {
-    for (let p = parentOf(path); p !== '' && !this.dirs.has(p); p = parentOf(p)) this.dirs.add(p);
+    for (let p = parentOf(path); p !== '' && !this.dirs.has(p); p = parentOf(p)) this.addDir(p);
   }
 
   /** Applies the next layer up. */
@@ -76,10 +107,10 @@ export class FlatFileSystem<T> {
       else this.hide(w.path);
     }
     for (const e of layer.entries) {
-      if (e.dir) this.dirs.add(e.path);
+      if (e.dir) this.addDir(e.path);
       else if (this.dirs.has(e.path)) this.hide(e.path);
       this.files.delete(e.path);
-      if (e.value !== undefined) this.files.set(e.path, e.value);
+      if (e.value !== undefined) this.addFile(e.path, e.value);
       this.addParents(e.path);
     }
   }
