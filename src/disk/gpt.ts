@@ -167,6 +167,15 @@ export function readGpt(src: Source): (GptTable & { problems: string[] }) | unde
       }
       partitions.push({ type: guidToUuid(e.subarray(0, 16)), uuid: guidToUuid(e.subarray(16, 32)), firstLba, lastLba, attributes: e.readBigUInt64LE(48), name: decodeName(e.subarray(56, 128)), number: i + 1 });
     }
+    // UEFI forbids partitions that overlap: two views of the same sectors are not two partitions.
+    const byStart = [...partitions].sort((a, b) => a.firstLba - b.firstLba || (a.number ?? 0) - (b.number ?? 0));
+    for (let i = 1; i < byStart.length; i++) {
+      const a = byStart[i - 1]!;
+      const b = byStart[i]!;
+      if (b.firstLba <= a.lastLba) {
+        throw new ReproError('E_BAD_INPUT', `${where}: partitions ${a.number} (LBAs ${a.firstLba}..${a.lastLba}) and ${b.number} (LBAs ${b.firstLba}..${b.lastLba}) overlap`);
+      }
+    }
     const backup = alt < sectors ? readHeader(src, sectorSize, alt, 'backup GPT header') : undefined;
     if (!backup) problems.push(`backup GPT header missing at LBA ${alt}`);
     else problems.push(...backup.problems);

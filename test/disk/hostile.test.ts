@@ -111,6 +111,25 @@ test('GPT: 400 seeded corruptions of the table are read or refused with a ReproE
   }
 });
 
+test('GPT: partitions that overlap are refused, naming both (were read as two partitions)', () => {
+  const sectors = 128;
+  const u = range(512, sectors);
+  const part = (n: number, firstLba: number, lastLba: number): Parameters<typeof encode>[0]['partitions'][number] => ({ type: Buffer.alloc(16, 4), uuid: Buffer.alloc(16, n), firstLba, lastLba, attributes: 0n, name: `p${n}` });
+  const disk = (partitions: Parameters<typeof encode>[0]['partitions']): Buffer => {
+    const gpt = encode({ sectorSize: 512, sectors, diskGuid: Buffer.alloc(16, 3), firstUsableLba: u.first, lastUsableLba: u.last, partitions });
+    const img = Buffer.alloc(64 << 10);
+    gpt.head.copy(img, 0);
+    gpt.tail.copy(img, gpt.tailLba * 512);
+    return img;
+  };
+  // Listed out of order, the second inside the first; then one sector shared.
+  assert.throws(() => readGpt(new BufferSource(disk([part(5, 60, 70), part(6, 40, 80)]), 'd.raw')),
+    (e: unknown) => e instanceof ReproError && e.code === 'E_BAD_INPUT' && /^d\.raw: .*partitions 2 \(LBAs 40\.\.80\) and 1 \(LBAs 60\.\.70\) overlap$/.test(e.message));
+  assert.throws(() => readGpt(new BufferSource(disk([part(5, 40, 60), part(6, 60, 80)]), 'd.raw')), /partitions 1 \(LBAs 40\.\.60\) and 2 \(LBAs 60\.\.80\) overlap/);
+  // Adjacent is fine.
+  assert.equal(readGpt(new BufferSource(disk([part(5, 40, 59), part(6, 60, 80)]), 'd.raw'))!.partitions.length, 2);
+});
+
 function makeGpt(): ReturnType<typeof encode> {
   const sectors = 128;
   const u = range(512, sectors);
