@@ -27,12 +27,14 @@ export const V1_PAGE = 1000;
 /** A bound on paging, so that a server that never stops cannot keep us. */
 const MAX_PAGES = 10000;
 const BODY_LIMIT = 512 << 20;
+/** A v1 page is asked for `limit` records (a few hundred KB): a server that sends more is refused sooner. */
+const PAGE_LIMIT = 64 << 20;
 
 function verdict(v: unknown): Verdict {
   return v === 'GOOD' || v === 'BAD' ? v : 'UNKWN';
 }
 
-async function getJson(url: string, retry: RetryPolicy | undefined, where: string): Promise<{ status: number; json?: unknown }> {
+async function getJson(url: string, retry: RetryPolicy | undefined, where: string, limit = BODY_LIMIT): Promise<{ status: number; json?: unknown }> {
   const r = await request({ url, headers: { accept: 'application/json' }, noRetryStatuses: [404], ...(retry ? { retry } : {}) });
   if (r.status !== 200) {
     r.discard();
@@ -40,13 +42,13 @@ async function getJson(url: string, retry: RetryPolicy | undefined, where: strin
   }
   let text: string;
   try {
-    text = await r.text(BODY_LIMIT);
+    text = await r.text(limit);
   } catch (e) {
     // A body that stalls or breaks off is the rebuilder's failure, named as such (it said only
     // "body stalled for 30000 ms"); a string past V8's longest is as bad as one past the limit.
     if (e instanceof ReproError) throw e;
     const code = (e as NodeJS.ErrnoException)?.code;
-    if (code === 'ERR_STRING_TOO_LONG') throw new ReproError('E_BAD_INPUT', `${where}: response larger than ${BODY_LIMIT} bytes`);
+    if (code === 'ERR_STRING_TOO_LONG') throw new ReproError('E_BAD_INPUT', `${where}: response larger than ${limit} bytes`);
     throw new ReproError('E_NETWORK', `${where}: ${escapeControl((e as Error)?.message ?? String(e))}`);
   }
   try {
@@ -71,35 +73,49 @@ function record(x: unknown, i: number, distribution: string, where: string): Reb
   return r;
 }
 
-export async function queryRebuilder(base: string, distribution: string, opts: { retry?: RetryPolicy; pageSize?: number } = {}): Promise<RebuilderAnswer> {
+export interface QueryOptions {
+  retry?: RetryPolicy;
+  pageSize?: number;
+  /**
+   * Keep only the records of these names (the image's packages, binary and source names): what
+   * is kept is bounded by the image, not by what the rebuilder knows (tens of thousands of
+   * packages, or a hostile server's millions). Order is kept, so the last record still stands.
+   */
+  wanted?: ReadonlySet<string>;
+}
+
+export async function queryRebuilder(base: string, distribution: string, opts: QueryOptions = {}): Promise<RebuilderAnswer> {
   const root = base.replace(/\/+$/, '');
   const limit = opts.pageSize ?? V1_PAGE;
   const records: RebuilderRecord[] = [];
+  let seen = 0;
   let after: number | undefined;
   for (let page = 0; page < MAX_PAGES; page++) {
     const url = `${root}/api/v1/packages/binary?distribution=${encodeURIComponent(distribution)}&limit=${limit}${after === undefined ? '' : `&after=${after}`}`;
     const where = `${safeUrl(root)} (API v1)`;
-    const r = await getJson(url, opts.retry, where);
-    if (r.status === 404 && page === 0) return queryV0(root, distribution, opts.retry);
+    const r = await getJson(url, opts.retry, where, PAGE_LIMIT);
+    if (r.status === 404 && page === 0) return queryV0(root, distribution, opts.retry, opts.wanted);
     if (r.status !== 200) throw new ReproError('E_NETWORK', `${where}: HTTP ${r.status}`);
     const body = r.json as { total?: unknown; records?: unknown } | null;
     if (!body || !Array.isArray(body.records)) throw new ReproError('E_BAD_INPUT', `${where}: expected {total, records: [...]}`);
-    const got = body.records.map((x, i) => record(x, records.length + i, distribution, where));
+    const got = body.records.map((x, i) => record(x, seen + i, distribution, where));
+    seen += got.length;
     // One at a time: push(...got) takes every record as an argument, and a page of some 150,000
     // (a server that ignores limit=) overflowed the stack.
-    for (const g of got) records.push(g);
+    for (const g of got) if (!opts.wanted || opts.wanted.has(g.name)) records.push(g);
     const last = got.at(-1)?.id;
-    if (got.length === 0 || (typeof body.total === 'number' && records.length >= body.total)) return { api: 'v1', records };
+    if (got.length === 0 || (typeof body.total === 'number' && seen >= body.total)) return { api: 'v1', records };
     if (last === undefined || (after !== undefined && last <= after)) throw new ReproError('E_BAD_INPUT', `${where}: records without increasing ids cannot be paged`);
     after = last;
   }
   throw new ReproError('E_BAD_INPUT', `${safeUrl(root)}: more than ${MAX_PAGES} pages of packages`);
 }
 
-async function queryV0(root: string, distribution: string, retry: RetryPolicy | undefined): Promise<RebuilderAnswer> {
+async function queryV0(root: string, distribution: string, retry: RetryPolicy | undefined, wanted: ReadonlySet<string> | undefined): Promise<RebuilderAnswer> {
   const where = `${safeUrl(root)} (API v0)`;
   const r = await getJson(`${root}/api/v0/pkgs/list?distro=${encodeURIComponent(distribution)}`, retry, where);
   if (r.status !== 200) throw new ReproError('E_NETWORK', `${where}: HTTP ${r.status}`);
   if (!Array.isArray(r.json)) throw new ReproError('E_BAD_INPUT', `${where}: expected a list of packages`);
-  return { api: 'v0', records: r.json.map((x, i) => record(x, i, distribution, where)) };
+  const records = r.json.map((x, i) => record(x, i, distribution, where));
+  return { api: 'v0', records: wanted ? records.filter((x) => wanted.has(x.name)) : records };
 }

@@ -41,6 +41,17 @@ async function packagesOf(opts: StatusOptions): Promise<InstalledPackage[]> {
   return lockPackages(readLock(lockPathFor(loaded.file)));
 }
 
+/** The names a rebuilder's records are matched by (report.ts's combine): each package's own and its source's. */
+function wantedNames(packages: InstalledPackage[], distribution: string): Set<string> {
+  const out = new Set<string>();
+  for (const p of packages) {
+    if (p.distribution !== distribution) continue;
+    out.add(p.name);
+    if (p.source) out.add(p.source.name);
+  }
+  return out;
+}
+
 /**
  * Asks every rebuilder about the packages' distributions, all at once, and combines the answers;
  * one that cannot be reached is reported, none answering is an E_NETWORK error. `audit` uses it too.
@@ -49,7 +60,7 @@ export async function askRebuilders(packages: InstalledPackage[], rebuilders: st
   const distributions = [...new Set(packages.map((p) => p.distribution))].sort();
   const results: RebuilderResult[] = await Promise.all(rebuilders.map(async (url): Promise<RebuilderResult> => {
     try {
-      const answers = await Promise.all(distributions.map((d) => queryRebuilder(url, d, retry ? { retry } : {})));
+      const answers = await Promise.all(distributions.map((d) => queryRebuilder(url, d, { ...(retry ? { retry } : {}), wanted: wantedNames(packages, d) })));
       const answer: RebuilderAnswer = { api: answers.every((a) => a.api === 'v1') ? 'v1' : 'v0', records: answers.flatMap((a) => a.records) };
       return { url, answer };
     } catch (e) {

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { summaryLines } from '../../src/status/report.js';
+import { queryRebuilder } from '../../src/status/rebuilderd.js';
 import { runCli, runCliAsync } from '../helpers/cli.js';
 
 const ARCH_PACKAGES: Array<[string, string]> = [['acl', '2.3.2-1'], ['bash', '5.2.026-2'], ['gcc-libs', '14.1.1-1'], ['glibc', '2.39-1'], ['ncurses', '6.5-1']];
@@ -184,6 +185,15 @@ test('a spec is checked through its lock', async () => {
   const r = await runCliAsync(['status', join(d, 'image.yaml'), '--rebuilder', v0Url]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^\[\+\] acl 2\.3\.2-1 GOOD\n\[\+\] glibc 2\.39-1 GOOD\n\nAll packages are reproducible!\nYour image is 100\.00% reproducible\.\n$/);
+});
+
+test('only the records of the image\'s packages are kept, through every page, in order (the last one of a package stands)', async () => {
+  const a = await queryRebuilder(v1Url, 'archlinux', { wanted: new Set(['acl', 'glibc']) });
+  assert.equal(a.api, 'v1');
+  assert.deepEqual(a.records.map((r) => [r.name, r.status]), [['acl', 'GOOD'], ['glibc', 'BAD'], ['glibc', 'GOOD']]);
+  const v0 = await queryRebuilder(v0Url, 'debian', { wanted: new Set(['busybox']) });
+  assert.equal(v0.api, 'v0');
+  assert.deepEqual(v0.records.map((r) => r.name), ['busybox']);
 });
 
 test('summary lines in arch-repro-status wording', () => {
