@@ -6,7 +6,7 @@
  */
 import { decompressStream, detectCompression, type DetectedCompression } from '../archive/compress.js';
 import { readAhead } from '../archive/read-ahead.js';
-import { readTar, type TarMember } from '../archive/tar-reader.js';
+import { readTar, type TarItem } from '../archive/tar-reader.js';
 import type { Descriptor } from '../model/descriptor.js';
 import type { Digest } from '../model/digest.js';
 import { ioError } from '../model/errors.js';
@@ -14,13 +14,8 @@ import { layerCompression } from '../model/media-types.js';
 import type { BlobSource } from './image.js';
 import { verifyStream } from './verified.js';
 
-export interface LayerMember {
-  member: TarMember;
-  /** The member's data; read it (or not) before asking for the next member. */
-  body: () => AsyncGenerator<Buffer>;
-  /** The whole data at once when it is at hand (see `TarItem`), else undefined: read `body` then. */
-  whole: () => Buffer | undefined;
-}
+/** A member and its data (`body`, or `whole` when at hand), as readTar yields it. */
+export type LayerMember = TarItem;
 
 export interface UncompressedOptions {
   /** Decompressed bytes read ahead of the consumer (decompression keeps running meanwhile). */

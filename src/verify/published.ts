@@ -56,12 +56,6 @@ export const ARCHIVE_ANNOTATION = {
   annotations: 'dev.repro-image.verify.annotations',
 } as const;
 
-/** The published manifest's descriptor, as the subject of what is kept beside it. */
-export function publishedManifestDescriptor(p: Published): Descriptor {
-  const { mediaType, digest, size } = p.descriptor;
-  return { mediaType, digest, size };
-}
-
 /**
  * Keeps the published documents and config, exactly as served, as a layer-less OCI layout; with
  * `referrers` (the inputs archive) beside them, and `annotations` on the root's index.json entry.

@@ -30,7 +30,8 @@ import { formatImageRef, parseImageRef, tagOf, type ImageRef } from '../transpor
 import { readImage, resolveImage, viewImage, type ResolvedImage } from '../image/read.js';
 import type { ImageGraph } from '../image/graph.js';
 import { compareImages, type VerifyFinding } from './compare.js';
-import { ARCHIVE_ANNOTATION, archivePublished, archivePublishedIndex, fetchPublished, publishedManifestDescriptor, type Published, type PublishedIndex } from './published.js';
+import { ARCHIVE_ANNOTATION, archivePublished, archivePublishedIndex, fetchPublished, type Published, type PublishedIndex } from './published.js';
+import { subjectOf } from '../image/referrer.js';
 import { canonicalize } from '../model/canonical-json.js';
 import { toolInfo, type ToolInfo } from './tool.js';
 
@@ -134,8 +135,6 @@ export interface PlatformVerification {
  * what `verify --from-archive` needs to repeat the rebuild in annotations of the root's
  * index.json entry. Written after the rebuild, whatever its verdict; returns the inputs digest.
  */
-const descriptorOf = (d: Descriptor): Descriptor => ({ mediaType: d.mediaType, digest: d.digest, size: d.size });
-
 async function keepProof(dir: string, proof: { image: Published; platform: string } | { index: PublishedIndex }, tag: string | undefined, opts: VerifyOptions): Promise<Digest | undefined> {
   // An index-level proof names no platform: --from-archive then verifies the index again.
   const annotations: Record<string, string> = {
@@ -157,7 +156,7 @@ async function keepProof(dir: string, proof: { image: Published; platform: strin
   const made = await inputsArtifact({
     spec: opts.spec.spec, cacheDir: opts.spec.cacheDir, offline: true, ...(opts.spec.aptDir ? { aptDir: opts.spec.aptDir } : {}),
     tool: { name: tool.name, version: tool.version, ...(packageDigest ? { packageDigest } : {}) },
-  }, 'image' in proof ? publishedManifestDescriptor(proof.image) : descriptorOf(proof.index.index.descriptor));
+  }, subjectOf('image' in proof ? proof.image.descriptor : proof.index.index.descriptor));
   annotations[ARCHIVE_ANNOTATION.inputs] = made.digest;
   if (opts.spec.sourceDateEpoch !== undefined) annotations[ARCHIVE_ANNOTATION.sourceDateEpoch] = String(opts.spec.sourceDateEpoch);
   if (opts.spec.annotations && Object.keys(opts.spec.annotations).length > 0) annotations[ARCHIVE_ANNOTATION.annotations] = canonicalize(opts.spec.annotations);

@@ -152,15 +152,20 @@ export class UnpackedStore {
   /** `dir`: the cache directory (the store is its `unpacked/`); `version`: the tool's version (part of the key). */
   constructor(readonly dir: string, readonly version: string) {}
 
+  /** Where the image's tree is kept: the store (`parent`) and the tree's own directory (`final`). */
+  private place(image: ResolvedImage): { diffIds: string[]; parent: string; final: string } {
+    const diffIds = image.config.value.rootfs.diff_ids;
+    const parent = join(this.dir, 'unpacked');
+    return { diffIds, parent, final: join(parent, unpackedKey(diffIds, this.version)) };
+  }
+
   /**
    * The image's unpacked tree where the store has it already (nothing of it is written), else
    * undefined. What killed runs left half-filled in the store is removed first (once per process).
    */
   async find(image: ResolvedImage): Promise<UnpackedBase | undefined> {
-    const diffIds = image.config.value.rootfs.diff_ids;
-    const parent = join(this.dir, 'unpacked');
+    const { diffIds, parent, final } = this.place(image);
     if (existsSync(parent)) await removeStaleTempsOnce(parent);
-    const final = join(parent, unpackedKey(diffIds, this.version));
     const found = readRecord(final, diffIds);
     return found && { tree: join(final, 'tree'), layers: found, showsAsLower: existsSync(join(final, 'walk.json')), walk: storedWalk(final) };
   }
@@ -172,9 +177,7 @@ export class UnpackedStore {
   async get(image: ResolvedImage, where: string, xattrs?: XattrReader): Promise<UnpackedBase> {
     const found = await this.find(image);
     if (found) return found;
-    const diffIds = image.config.value.rootfs.diff_ids;
-    const parent = join(this.dir, 'unpacked');
-    const final = join(parent, unpackedKey(diffIds, this.version));
+    const { diffIds, parent, final } = this.place(image);
     try {
       mkdirSync(parent, { recursive: true });
     } catch (e) {
