@@ -112,6 +112,88 @@ export interface TarItem {
   whole: () => Buffer | undefined;
 }
 
+/** What a header block is: a metadata header whose `meta` bytes come next, or a member with `dataLen` bytes of data. */
+export type HeaderStep = { meta: number } | { member: TarMember; dataLen: number };
+
+/**
+ * The reading of header blocks, whatever brings them: the pax records (global and local) and GNU
+ * long names that apply to the next member, and the member each non-metadata header makes. Pure:
+ * `readTar` (a stream) and `readTarAt` (a file read at offsets) feed it the same blocks.
+ */
+export class TarHeaders {
+  private global = new Map<string, Buffer>();
+  private local = new Map<string, Buffer>();
+  private longName: string | undefined;
+  private longLink: string | undefined;
+  private memberStart = -1;
+  /** The metadata header whose data `meta` is to get: its type and offset. */
+  private pending: { typeflag: number; offset: number } | undefined;
+
+  constructor(private readonly where: string) {}
+
+  /** The header block at byte `offset` (not a zero block). */
+  header(block: Buffer, offset: number): HeaderStep {
+    const where = this.where;
+    if (this.memberStart < 0) this.memberStart = offset;
+    const f = decodeHeader(block, offset, where);
+    const t = f.typeflag;
+    if (t === TypeFlag.paxLocal || t === TypeFlag.paxGlobal || t === TypeFlag.gnuLongName || t === TypeFlag.gnuLongLink) {
+      if (f.size > MAX_META) throw new ReproError('E_TAR_FORMAT', `${where}: ${f.size}-byte metadata header at byte offset ${offset}`);
+      this.pending = { typeflag: t, offset };
+      return { meta: f.size };
+    }
+    if (t === TypeFlag.gnuSparse) {
+      throw new ReproError('E_UNSUPPORTED', `${where}: GNU sparse member at byte offset ${offset} is not supported; re-create the archive without --sparse`);
+    }
+    if (t === TypeFlag.gnuMultiVol) {
+      throw new ReproError('E_UNSUPPORTED', `${where}: multi-volume member at byte offset ${offset} is not supported`);
+    }
+    const { local, global, longName, longLink, memberStart } = this;
+    const dialect: TarDialect = { magic: f.magic ?? 'v7', paxHeader: local.size > 0, gnuLongName: longName !== undefined || longLink !== undefined };
+    if (longName !== undefined) f.name = longName;
+    if (longLink !== undefined) f.linkname = longLink;
+    const pax = global.size === 0 && local.size === 0 ? new Map<string, Buffer>() : new Map([...global, ...local]);
+    const xattrs = applyPax(f, pax, where, memberStart);
+    checkPathLimits(f.name, f.linkname, `${where}: member at byte offset ${memberStart}`);
+    const dataLen = HEADER_ONLY.has(t) ? 0 : f.size;
+    const member: TarMember = {
+      name: f.name, typeflag: t, mode: f.mode & 0o7777, rawMode: f.mode, uid: f.uid, gid: f.gid,
+      size: HEADER_ONLY.has(t) ? 0 : f.size, mtime: f.mtime, linkname: f.linkname,
+      devmajor: f.devmajor, devminor: f.devminor, uname: f.uname ?? '', gname: f.gname ?? '', dialect, xattrs, pax,
+      headerOffset: memberStart, dataOffset: offset + BLOCK,
+    };
+    if (local.size > 0) this.local = new Map();
+    this.longName = undefined;
+    this.longLink = undefined;
+    this.memberStart = -1;
+    return { member, dataLen };
+  }
+
+  /** The data of the metadata header `header` last returned. */
+  meta(data: Buffer): void {
+    const p = this.pending;
+    if (!p) throw new Error('internal: tar metadata without its header');
+    this.pending = undefined;
+    const { typeflag: t, offset } = p;
+    const where = this.where;
+    if (t === TypeFlag.paxLocal) for (const [k, v] of decodePaxRecords(data, offset + BLOCK, where)) this.local.set(k, v);
+    else if (t === TypeFlag.paxGlobal) {
+      this.global = new Map([...this.global, ...decodePaxRecords(data, offset + BLOCK, where)]);
+    } else {
+      // A C string: up to the first NUL.
+      const nul = data.indexOf(0);
+      const bytes = nul < 0 ? data : data.subarray(0, nul);
+      const what = t === TypeFlag.gnuLongName ? 'GNU long name' : 'GNU long link target';
+      if (bytes.length > PATH_MAX) {
+        throw new ReproError('E_BAD_INPUT', `${where}: ${what} of ${bytes.length} bytes at byte offset ${offset} is longer than PATH_MAX (${PATH_MAX})`);
+      }
+      const s = decodeName(bytes, `${where}: ${what} at byte offset ${offset}`);
+      if (t === TypeFlag.gnuLongName) this.longName = s;
+      else this.longLink = s;
+    }
+  }
+}
+
 /**
  * Yields each member. The member's data must be read through `body` before the next iteration,
  * or it is skipped. The archive must end with a zero block (a truncated archive is an error).
@@ -122,11 +204,7 @@ export async function* readTar(
   opts: { onEnd?: (endOffset: number) => void } = {},
 ): AsyncGenerator<TarItem> {
   const r = new ByteReader(source, where);
-  let global = new Map<string, Buffer>();
-  let local = new Map<string, Buffer>();
-  let longName: string | undefined;
-  let longLink: string | undefined;
-  let memberStart = -1;
+  const headers = new TarHeaders(where);
   try {
     for (;;) {
       // Most headers and paddings lie in the chunk at hand: taken without waiting on a promise.
@@ -134,7 +212,6 @@ export async function* readTar(
         throw new ReproError('E_TAR_TRUNCATED', `${where}: truncated: no end-of-archive marker (input ends at byte offset ${r.position})`);
       }
       const offset = r.position;
-      if (memberStart < 0) memberStart = offset;
       const block = r.buffered >= BLOCK ? r.take(BLOCK) : await r.read(BLOCK, 'a tar header');
       if (isZeroBlock(block)) {
         // End of archive: a second zero block should follow; a lone one at EOF is accepted. The
@@ -143,52 +220,13 @@ export async function* readTar(
         await r.drain();
         return;
       }
-      const f = decodeHeader(block, offset, where);
-      const t = f.typeflag;
-      if (t === TypeFlag.paxLocal || t === TypeFlag.paxGlobal || t === TypeFlag.gnuLongName || t === TypeFlag.gnuLongLink) {
-        if (f.size > MAX_META) throw new ReproError('E_TAR_FORMAT', `${where}: ${f.size}-byte metadata header at byte offset ${offset}`);
-        const data = await r.read(f.size, 'extended header data');
-        await r.skip(padding(f.size), 'padding');
-        if (t === TypeFlag.paxLocal) for (const [k, v] of decodePaxRecords(data, offset + BLOCK, where)) local.set(k, v);
-        else if (t === TypeFlag.paxGlobal) {
-          global = new Map([...global, ...decodePaxRecords(data, offset + BLOCK, where)]);
-        } else {
-          // A C string: up to the first NUL.
-          const nul = data.indexOf(0);
-          const bytes = nul < 0 ? data : data.subarray(0, nul);
-          const what = t === TypeFlag.gnuLongName ? 'GNU long name' : 'GNU long link target';
-          if (bytes.length > PATH_MAX) {
-            throw new ReproError('E_BAD_INPUT', `${where}: ${what} of ${bytes.length} bytes at byte offset ${offset} is longer than PATH_MAX (${PATH_MAX})`);
-          }
-          const s = decodeName(bytes, `${where}: ${what} at byte offset ${offset}`);
-          if (t === TypeFlag.gnuLongName) longName = s;
-          else longLink = s;
-        }
+      const step = headers.header(block, offset);
+      if ('meta' in step) {
+        headers.meta(await r.read(step.meta, 'extended header data'));
+        await r.skip(padding(step.meta), 'padding');
         continue;
       }
-      if (t === TypeFlag.gnuSparse) {
-        throw new ReproError('E_UNSUPPORTED', `${where}: GNU sparse member at byte offset ${offset} is not supported; re-create the archive without --sparse`);
-      }
-      if (t === TypeFlag.gnuMultiVol) {
-        throw new ReproError('E_UNSUPPORTED', `${where}: multi-volume member at byte offset ${offset} is not supported`);
-      }
-      const dialect: TarDialect = { magic: f.magic ?? 'v7', paxHeader: local.size > 0, gnuLongName: longName !== undefined || longLink !== undefined };
-      if (longName !== undefined) f.name = longName;
-      if (longLink !== undefined) f.linkname = longLink;
-      const pax = global.size === 0 && local.size === 0 ? new Map<string, Buffer>() : new Map([...global, ...local]);
-      const xattrs = applyPax(f, pax, where, memberStart);
-      checkPathLimits(f.name, f.linkname, `${where}: member at byte offset ${memberStart}`);
-      const dataLen = HEADER_ONLY.has(t) ? 0 : f.size;
-      const member: TarMember = {
-        name: f.name, typeflag: t, mode: f.mode & 0o7777, rawMode: f.mode, uid: f.uid, gid: f.gid,
-        size: HEADER_ONLY.has(t) ? 0 : f.size, mtime: f.mtime, linkname: f.linkname,
-        devmajor: f.devmajor, devminor: f.devminor, uname: f.uname ?? '', gname: f.gname ?? '', dialect, xattrs, pax,
-        headerOffset: memberStart, dataOffset: r.position,
-      };
-      local = new Map();
-      longName = undefined;
-      longLink = undefined;
-      memberStart = -1;
+      const { member, dataLen } = step;
       let consumed = false;
       const dataOf = (): string => `the data of ${JSON.stringify(member.name)}`;
       const body = (): AsyncGenerator<Buffer> => {
@@ -213,5 +251,44 @@ export async function* readTar(
     }
   } finally {
     await r.close();
+  }
+}
+
+/** Reads `length` bytes at `position` of an archive held somewhere that can be read at any offset (a file); fewer only at its end. */
+export type ReadAt = (position: number, length: number) => Buffer;
+
+/**
+ * The members of an archive of `size` bytes read at offsets: headers only, each member's data
+ * left where it lies (at `member.dataOffset`, `dataLen` bytes) for the caller to read, or not.
+ * The same members, checks and messages as `readTar`; the bytes after the end-of-archive marker
+ * are not read.
+ */
+export function* readTarAt(read: ReadAt, size: number, where: string): Generator<{ member: TarMember; dataLen: number }> {
+  const headers = new TarHeaders(where);
+  const exactly = (position: number, n: number, what: string): Buffer => {
+    const b = n === 0 ? Buffer.alloc(0) : read(position, n);
+    if (b.length < n) {
+      throw new ReproError('E_TAR_TRUNCATED', `${where}: truncated: input ends at byte offset ${position + b.length} inside ${what} (${n} bytes expected from offset ${position})`);
+    }
+    return b;
+  };
+  let offset = 0;
+  for (;;) {
+    if (offset >= size) throw new ReproError('E_TAR_TRUNCATED', `${where}: truncated: no end-of-archive marker (input ends at byte offset ${size})`);
+    const block = exactly(offset, BLOCK, 'a tar header');
+    if (isZeroBlock(block)) return;
+    const step = headers.header(block, offset);
+    offset += BLOCK;
+    if ('meta' in step) {
+      headers.meta(exactly(offset, step.meta, 'extended header data'));
+      offset += step.meta + padding(step.meta);
+      if (offset > size) throw new ReproError('E_TAR_TRUNCATED', `${where}: truncated: input ends at byte offset ${size} inside padding`);
+      continue;
+    }
+    const end = offset + step.dataLen;
+    if (end > size) throw new ReproError('E_TAR_TRUNCATED', `${where}: truncated: input ends at byte offset ${size} inside the data of ${JSON.stringify(step.member.name)}`);
+    yield step;
+    offset = end + padding(step.dataLen);
+    if (offset > size) throw new ReproError('E_TAR_TRUNCATED', `${where}: truncated: input ends at byte offset ${size} inside padding`);
   }
 }
