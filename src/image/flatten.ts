@@ -1,19 +1,29 @@
 /**
  * An image's layers flattened into one file system (whiteouts and replaced directories applied by
  * `FlatFileSystem`), read once: every entry's type, mode, owner, size and link target, the md5
- * and sha256 of every regular file (hashed as its bytes stream by, hard links sharing their
- * target's), and the bytes of the few files a caller asks to keep (a package database). Memory
- * is the entry table and the kept files, whatever the layers weigh. Every layer is checked
- * against its digest as it is read.
+ * and sha256 of every regular file (hard links sharing their target's), and the bytes of the few
+ * files a caller asks to keep (a package database). Memory is the entry table and the kept
+ * files, whatever the layers weigh. Every layer is checked against its digest.
+ *
+ * A layer is read one of two ways, with the same result:
+ * - where it lies, when it is an uncompressed blob in a local file (an OCI layout's): its tar
+ *   headers read at their offsets, the file contents not read here at all, and the hashing (the
+ *   blob's sha256, the files' digests) spread over two threads (local-hashes.ts);
+ * - else as a stream (a registry, a compressed layer, an archive): the files hashed as their
+ *   bytes stream by.
  */
 import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { EntryType } from '../archive/entry.js';
 import { matchPath } from '../archive/paths.js';
 import { TypeFlag } from '../archive/tar-header.js';
-import { escapeControl, ReproError } from '../model/errors.js';
+import { readTarAt, type TarMember } from '../archive/tar-reader.js';
+import { escapeControl, ioError, MismatchError, ReproError } from '../model/errors.js';
 import { layerCompression } from '../model/media-types.js';
 import { hexDigest, streamHashes } from './hash-thread.js';
-import type { LayerReader } from './layer.js';
+import { fileTableBuffers, WANT_MD5, WANT_SHA256 } from './local-hash-core.js';
+import { startLocalHashes } from './local-hashes.js';
+import type { LayerReader, LocalTar } from './layer.js';
 import { FlatFileSystem, whiteoutOf, type LayerChanges } from './whiteouts.js';
 
 export interface FlatEntry {
@@ -82,105 +92,218 @@ interface Kept {
   data?: Buffer;
 }
 
-export async function flattenLayers(layers: readonly LayerReader[], opts: FlattenOptions = {}): Promise<FlatImage> {
-  const fs = new FlatFileSystem<Kept>();
-  const limit = opts.keepLimit ?? 64 << 20;
-  const total = opts.keepTotal ?? 1 << 30;
-  let keptBytes = 0;
-  for (const layer of layers) {
-    if (layer.descriptor && layerCompression(layer.descriptor.mediaType) === undefined) {
-      throw new ReproError('E_UNSUPPORTED', `${layer.where}: media type ${layer.descriptor.mediaType} is not a layer we can read`);
+/** The limits on kept bytes, over every layer. */
+class KeepBudget {
+  private used = 0;
+  constructor(private readonly limit: number, private readonly total: number) {}
+
+  take(where: string, path: string, size: number): void {
+    this.used += size;
+    if (size > this.limit) throw new ReproError('E_BAD_INPUT', `${where}: ${escapeControl(path)}: ${size} bytes, more than the ${this.limit} read of a package database file`);
+    if (this.used > this.total) throw new ReproError('E_BAD_INPUT', `${where}: ${escapeControl(path)}: the package database files pass ${this.total} bytes in all`);
+  }
+}
+
+/**
+ * One layer's members made into changes, whichever way the bytes are read: `member` gives each
+ * one; a regular file's digests and kept bytes are filled in by the reader (`file`), a hard
+ * link gets its target's at `end`.
+ */
+class LayerBuilder {
+  readonly changes: LayerChanges<Kept> = { whiteouts: [], entries: [] };
+  private readonly inLayer = new Map<string, Kept>();
+  private readonly links: Array<{ entry: FlatEntry; target: FlatEntry }> = [];
+
+  constructor(private readonly layer: LayerReader, private readonly opts: FlattenOptions, private readonly budget: KeepBudget) {}
+
+  /** The member's entry (a regular file's `kept` to be completed by the caller), or undefined when it makes none. */
+  member(member: TarMember): { kept: Kept; keep: boolean; wantSha: boolean } | undefined {
+    const path = matchPath(member.name);
+    if (path === '.' || path === '') return undefined;
+    const w = whiteoutOf(path);
+    if (w) {
+      this.changes.whiteouts.push(w);
+      return undefined;
     }
-    const changes: LayerChanges<Kept> = { whiteouts: [], entries: [] };
-    const inLayer = new Map<string, Kept>();
-    // The md5 of the layer's files are taken on another thread when the layer is big (see
-    // hash-thread.ts); they come back in order at the end of the layer, and hard links copy
-    // their target's then.
-    const wantMd5 = opts.hash === true || opts.md5 === true;
-    const md5s = wantMd5 ? streamHashes('md5', layer.descriptor?.size ?? 0, layer.where) : undefined;
-    const md5Pending: Array<{ entry: FlatEntry; digest: Promise<string> }> = [];
-    const links: Array<{ entry: FlatEntry; target: FlatEntry }> = [];
-    try {
+    const type = typeOf(member.typeflag);
+    if (type === undefined) return undefined;
+    const entry: FlatEntry = { path, type, mode: member.mode & 0o7777, uid: member.uid, gid: member.gid, size: 0, layer: this.layer.number };
+    const kept: Kept = { entry };
+    let keep = false;
+    let wantSha = false;
+    if (type === 'file') {
+      entry.size = member.size;
+      keep = this.opts.keep?.(path) === true;
+      if (keep) this.budget.take(this.layer.where, path, member.size);
+      wantSha = this.opts.hash === true || this.opts.sha256?.(path) === true;
+    } else if (type === 'symlink') {
+      entry.linkname = member.linkname;
+    } else if (type === 'hardlink') {
+      // A hard link is its target's content under another name (the target comes first in the layer).
+      const target = this.inLayer.get(matchPath(member.linkname));
+      if (target) {
+        entry.type = 'file';
+        entry.size = target.entry.size;
+        this.links.push({ entry, target: target.entry });
+        if (this.opts.keep?.(path) && target.data) kept.data = target.data;
+      } else {
+        entry.linkname = member.linkname;
+      }
+    }
+    this.inLayer.set(path, kept);
+    this.changes.entries.push({ path, dir: type === 'dir', value: kept });
+    return { kept, keep, wantSha };
+  }
+
+  /** Hard links take their targets' digests (known once the layer is read). */
+  end(): LayerChanges<Kept> {
+    for (const { entry, target } of this.links) {
+      if (target.md5) entry.md5 = target.md5;
+      if (target.sha256) entry.sha256 = target.sha256;
+    }
+    return this.changes;
+  }
+}
+
+/** A layer read as a stream: each file hashed as its bytes go by (md5s on another thread where that pays, see hash-thread.ts). */
+async function streamedLayer(layer: LayerReader, opts: FlattenOptions, budget: KeepBudget): Promise<LayerChanges<Kept>> {
+  const b = new LayerBuilder(layer, opts, budget);
+  // The md5 of the layer's files are taken on another thread when the layer is big (see
+  // hash-thread.ts); they come back in order at the end of the layer.
+  const wantMd5 = opts.hash === true || opts.md5 === true;
+  const md5s = wantMd5 ? streamHashes('md5', layer.descriptor?.size ?? 0, layer.where) : undefined;
+  const md5Pending: Array<{ entry: FlatEntry; digest: Promise<string> }> = [];
+  try {
     for await (const { member, body, whole } of layer.members()) {
-      const path = matchPath(member.name);
-      if (path === '.' || path === '') continue;
-      const w = whiteoutOf(path);
-      if (w) {
-        changes.whiteouts.push(w);
+      const made = b.member(member);
+      if (!made || made.kept.entry.type !== 'file' || member.typeflag === TypeFlag.hardlink) continue;
+      const { kept: { entry }, keep, wantSha } = made;
+      if (!(md5s || wantSha || keep)) continue;
+      // A file in the chunk at hand (most) comes whole: hashed here at once, unless the
+      // hashing thread takes it (and is not behind).
+      const one = whole();
+      if (one !== undefined && (md5s === undefined || md5s.inline || md5s.busy())) {
+        if (md5s) entry.md5 = hexDigest('md5', one);
+        if (wantSha) entry.sha256 = hexDigest('sha256', one);
+        if (keep) made.kept.data = Buffer.concat([one]);
         continue;
       }
-      const type = typeOf(member.typeflag);
-      if (type === undefined) continue;
-      const entry: FlatEntry = { path, type, mode: member.mode & 0o7777, uid: member.uid, gid: member.gid, size: 0, layer: layer.number };
-      let data: Buffer | undefined;
-      if (type === 'file') {
-        entry.size = member.size;
-        const keep = opts.keep?.(path) === true;
-        if (keep) {
-          keptBytes += member.size;
-          if (member.size > limit) throw new ReproError('E_BAD_INPUT', `${layer.where}: ${escapeControl(path)}: ${member.size} bytes, more than the ${limit} read of a package database file`);
-          if (keptBytes > total) throw new ReproError('E_BAD_INPUT', `${layer.where}: ${escapeControl(path)}: the package database files pass ${total} bytes in all`);
+      const sha = wantSha ? createHash('sha256') : undefined;
+      // While the hashing thread is behind, this thread hashes the file itself.
+      const md5 = md5s?.busy() ? createHash('md5') : undefined;
+      const parts: Buffer[] = [];
+      for await (const c of one !== undefined ? [one] : body()) {
+        if (md5) md5.update(c);
+        else if (md5s) {
+          md5s.update(c);
+          const wait = md5s.ready();
+          if (wait) await wait;
         }
-        const wantSha = opts.hash === true || opts.sha256?.(path) === true;
-        if (md5s || wantSha || keep) {
-          // A file in the chunk at hand (most) comes whole: hashed here at once, unless the
-          // hashing thread takes it (and is not behind).
-          const one = whole();
-          if (one !== undefined && (md5s === undefined || md5s.inline || md5s.busy())) {
-            if (md5s) entry.md5 = hexDigest('md5', one);
-            if (wantSha) entry.sha256 = hexDigest('sha256', one);
-            if (keep) data = Buffer.concat([one]);
-          } else {
-            const sha = wantSha ? createHash('sha256') : undefined;
-            // While the hashing thread is behind, this thread hashes the file itself.
-            const md5 = md5s?.busy() ? createHash('md5') : undefined;
-            const parts: Buffer[] = [];
-            for await (const c of one !== undefined ? [one] : body()) {
-              if (md5) md5.update(c);
-              else if (md5s) {
-                md5s.update(c);
-                const wait = md5s.ready();
-                if (wait) await wait;
-              }
-              sha?.update(c);
-              if (keep) parts.push(c);
-            }
-            if (md5) entry.md5 = md5.digest('hex');
-            else if (md5s) md5Pending.push({ entry, digest: md5s.end() });
-            if (sha) entry.sha256 = sha.digest('hex');
-            if (keep) data = Buffer.concat(parts);
-          }
-        }
-      } else if (type === 'symlink') {
-        entry.linkname = member.linkname;
-      } else if (type === 'hardlink') {
-        // A hard link is its target's content under another name (the target comes first in the layer).
-        const target = inLayer.get(matchPath(member.linkname));
-        if (target) {
-          entry.type = 'file';
-          entry.size = target.entry.size;
-          links.push({ entry, target: target.entry });
-          if (opts.keep?.(path) && target.data) data = target.data;
-        } else {
-          entry.linkname = member.linkname;
-        }
+        sha?.update(c);
+        if (keep) parts.push(c);
       }
-      const kept: Kept = data ? { entry, data } : { entry };
-      inLayer.set(path, kept);
-      changes.entries.push({ path, dir: type === 'dir', value: kept });
+      if (md5) entry.md5 = md5.digest('hex');
+      else if (md5s) md5Pending.push({ entry, digest: md5s.end() });
+      if (sha) entry.sha256 = sha.digest('hex');
+      if (keep) made.kept.data = Buffer.concat(parts);
     }
     if (md5s) {
       md5s.flush();
       for (const { entry, digest } of md5Pending) entry.md5 = await digest;
     }
+  } finally {
+    await md5s?.close();
+  }
+  return b.end();
+}
+
+/** Header reads are served from a window of this many bytes read at once (measured: 4 to 8 KiB reads beat bigger ones, whose fresh memory costs page faults). */
+const WINDOW = 8 << 10;
+
+/**
+ * A layer read where it lies (`local`): the headers at their offsets (through a window, as most
+ * headers lie close together), the kept files read at theirs, and the blob's sha256 and the
+ * files' digests taken by local-hashes.ts. The layer's bytes are its descriptor's, or nothing of
+ * it is used.
+ */
+async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOptions, budget: KeepBudget): Promise<LayerChanges<Kept>> {
+  const { path, descriptor: d } = local;
+  const where = layer.where;
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw ioError(e, `${where}: cannot read`);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size > d.size) throw new MismatchError('E_SIZE_MISMATCH', `${where}: blob ${d.digest} is longer than its ${d.size} bytes`, d, { size, overrun: true });
+    if (size < d.size) throw new MismatchError('E_SIZE_MISMATCH', `${where}: blob ${d.digest} ended after ${size} of ${d.size} bytes`, d, { size });
+    const hashes = startLocalHashes({ fd, path, position: 0, length: size, where });
+    try {
+      let window = Buffer.alloc(0);
+      let windowAt = 0;
+      const readAt = (position: number, length: number): Buffer => {
+        if (position >= windowAt && position + length <= windowAt + window.length) return window.subarray(position - windowAt, position - windowAt + length);
+        // A fresh buffer each time: views of the last one (pax records) stay valid.
+        const buf = Buffer.allocUnsafe(Math.max(length, WINDOW));
+        let n = 0;
+        try {
+          for (let r = -1; r !== 0 && n < buf.length && position + n < size; n += r) r = readSync(fd, buf, n, buf.length - n, position + n);
+        } catch (e) {
+          throw ioError(e, `${where}: cannot read ${path}`);
+        }
+        window = buf.subarray(0, n);
+        windowAt = position;
+        return window.subarray(0, Math.min(length, n));
+      };
+      const b = new LayerBuilder(layer, opts, budget);
+      const wantMd5 = opts.hash === true || opts.md5 === true;
+      const files: Array<{ entry: FlatEntry; position: number; want: number }> = [];
+      for (const { member } of readTarAt(readAt, size, where)) {
+        const made = b.member(member);
+        if (!made || made.kept.entry.type !== 'file' || member.typeflag === TypeFlag.hardlink) continue;
+        const want = (wantMd5 ? WANT_MD5 : 0) | (made.wantSha ? WANT_SHA256 : 0);
+        if (want !== 0) files.push({ entry: made.kept.entry, position: member.dataOffset, want });
+        if (made.keep) made.kept.data = Buffer.from(readAt(member.dataOffset, member.size));
+      }
+      // Biggest first: the threads' last claims are small files, so they end together.
+      files.sort((x, y) => y.entry.size - x.entry.size);
+      const t = fileTableBuffers(files.length);
+      const positions = new Float64Array(t.positions);
+      const sizes = new Float64Array(t.sizes);
+      const wants = new Uint8Array(t.wants);
+      files.forEach((f, i) => {
+        positions[i] = f.position;
+        sizes[i] = f.entry.size;
+        wants[i] = f.want;
+      });
+      const sha256 = `sha256:${await hashes.finish(t)}`;
+      if (sha256 !== d.digest) throw new MismatchError('E_DIGEST_MISMATCH', `${where}: blob ${d.digest} has the wrong content (it hashes to ${sha256})`, d, { digest: sha256, size });
+      const md5 = Buffer.from(t.md5);
+      const sha = Buffer.from(t.sha256);
+      files.forEach((f, i) => {
+        if (f.want & WANT_MD5) f.entry.md5 = md5.toString('hex', 16 * i, 16 * i + 16);
+        if (f.want & WANT_SHA256) f.entry.sha256 = sha.toString('hex', 32 * i, 32 * i + 32);
+      });
+      return b.end();
     } finally {
-      await md5s?.close();
+      await hashes.close();
     }
-    for (const { entry, target } of links) {
-      if (target.md5) entry.md5 = target.md5;
-      if (target.sha256) entry.sha256 = target.sha256;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export async function flattenLayers(layers: readonly LayerReader[], opts: FlattenOptions = {}): Promise<FlatImage> {
+  const fs = new FlatFileSystem<Kept>();
+  const budget = new KeepBudget(opts.keepLimit ?? 64 << 20, opts.keepTotal ?? 1 << 30);
+  for (const layer of layers) {
+    if (layer.descriptor && layerCompression(layer.descriptor.mediaType) === undefined) {
+      throw new ReproError('E_UNSUPPORTED', `${layer.where}: media type ${layer.descriptor.mediaType} is not a layer we can read`);
     }
-    fs.apply(changes);
+    const local = await layer.localTar();
+    fs.apply(local ? await localLayer(layer, local, opts, budget) : await streamedLayer(layer, opts, budget));
   }
   const entries = new Map<string, FlatEntry>();
   const kept = new Map<string, Buffer>();

@@ -237,9 +237,13 @@ export const THREAD_MIN_CORES = 4;
 
 let mode: 'auto' | 'always' | 'never' = 'auto';
 
-/** Overrides the choice (tests: the thread path on any machine). */
+/** Overrides the choice (tests: the thread path on any machine). Local layers (local-hashes.ts) follow it too. */
 export function setHashThreads(m: 'auto' | 'always' | 'never'): void {
   mode = m;
+}
+
+export function hashThreadMode(): 'auto' | 'always' | 'never' {
+  return mode;
 }
 
 /** A hasher for a stream of about `size` bytes: on the hashing thread when it is big enough to pay and a core is to spare. */

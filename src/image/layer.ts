@@ -44,6 +44,19 @@ export interface LayerReader {
   uncompressed(opts?: UncompressedOptions): AsyncIterable<Buffer>;
   /** The tar members; reading them all reads (and so verifies) the whole blob. */
   members(opts?: MemberOptions): AsyncGenerator<LayerMember>;
+  /**
+   * Where the tar lies in a local file, when it does (an uncompressed layer with a descriptor,
+   * stored as a file of its own: an OCI layout's blob): read there at offsets (flatten.ts),
+   * which leaves the checking of its bytes against the descriptor to the reader. Undefined
+   * otherwise.
+   */
+  localTar(): Promise<LocalTar | undefined>;
+}
+
+/** An uncompressed layer's bytes in a local file of its own (`descriptor.size` bytes, if it is right). */
+export interface LocalTar {
+  path: string;
+  descriptor: Descriptor;
 }
 
 export interface LayerInfo {
@@ -125,5 +138,10 @@ export function layerReader(source: () => Promise<BlobSource> | BlobSource, info
     compressed,
     uncompressed,
     members: (opts: MemberOptions = {}) => readTar(uncompressed(opts), where, opts.onEnd ? { onEnd: opts.onEnd } : {}),
+    localTar: async () => {
+      if (!descriptor || declared !== 'none') return undefined;
+      const ref = (await source()).ref;
+      return ref?.kind === 'file' ? { path: ref.path, descriptor } : undefined;
+    },
   };
 }

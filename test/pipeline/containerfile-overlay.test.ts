@@ -138,7 +138,7 @@ test('the store of unpacked images: filled once, a record that does not match is
   assert.deepEqual(first.layers.map((l) => l.diffId), image.config.value.rootfs.diff_ids);
   // Read, not applied again: a reader that fails would be noticed.
   const fail = (): never => { throw new Error('a stored base was read again'); };
-  const unreadable = { ...image, layers: image.layers.map((l) => ({ number: l.number, where: l.where, compressed: fail, uncompressed: fail, members: fail })) };
+  const unreadable = { ...image, layers: image.layers.map((l) => ({ number: l.number, where: l.where, compressed: fail, uncompressed: fail, members: fail, localTar: fail })) };
   assert.deepEqual(entry(await store.get(unreadable, 'base')), entry(first));
   writeFileSync(join(work, 'cache2/unpacked', key, 'layers.json'), '[{"diffId":"sha256:00","size":1}]\n');
   const again = await store.get(image, 'base');

@@ -1,0 +1,168 @@
+/**
+ * flatten's two ways of reading a layer give one result: an uncompressed blob of an OCI layout
+ * read where it lies (headers at their offsets, the hashing on two threads or one) and the same
+ * layers read as streams. A blob whose bytes are not its descriptor's fails as the stream fails;
+ * a blob changed while it is read is E_IO.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { flattenLayers, type FlatImage } from '../../src/image/flatten.js';
+import { setHashThreads } from '../../src/image/hash-thread.js';
+import { fileTableBuffers } from '../../src/image/local-hash-core.js';
+import { startLocalHashes } from '../../src/image/local-hashes.js';
+import type { LayerReader } from '../../src/image/layer.js';
+import { readImage } from '../../src/image/read.js';
+import { openImage } from '../../src/transports/index.js';
+import { parseImageRef } from '../../src/transports/reference.js';
+import { makeTar, type RawMember } from '../helpers/tar-maker.js';
+import { rng } from '../helpers/rng.js';
+
+let dir: string;
+const blobs: string[] = [];
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** An OCI layout at `dir/layout` with these layers, uncompressed; the blob paths in `blobs`. */
+function writeLayout(layers: Buffer[]): void {
+  const root = join(dir, 'layout');
+  mkdirSync(join(root, 'blobs/sha256'), { recursive: true });
+  const put = (b: Buffer): string => {
+    const hex = sha(b);
+    writeFileSync(join(root, 'blobs/sha256', hex), b);
+    return hex;
+  };
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => `sha256:${sha(l)}`) } }));
+  const layerDescs = layers.map((l) => {
+    const hex = put(l);
+    blobs.push(join(root, 'blobs/sha256', hex));
+    return { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${hex}`, size: l.length };
+  });
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${put(config)}`, size: config.length },
+    layers: layerDescs,
+  }));
+  const index = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${put(manifest)}`, size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': 't' } }] };
+  writeFileSync(join(root, 'index.json'), JSON.stringify(index));
+  writeFileSync(join(root, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+}
+
+const random = rng(7);
+const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'flatten-local-'));
+  const layer1: RawMember[] = [
+    { name: 'etc', type: 'dir' },
+    { name: 'etc/hostname', data: 'x\n' },
+    { name: 'etc/empty', data: '' },
+    { name: 'var/lib/dpkg/status', data: 'Package: a\nVersion: 1\n' },
+    { name: 'usr/bin/big', data: bytes(9 << 20), mode: 0o755 },
+    { name: 'usr/bin/hard', type: 'hardlink', linkname: 'usr/bin/big' },
+    { name: 'usr/bin/link', type: 'symlink', linkname: 'big' },
+    { name: 'opaque/old', data: 'below' },
+    { name: 'gone', data: 'whited out' },
+    { name: `deep/${'d'.repeat(120)}/${'e'.repeat(120)}`, data: 'long name', pax: { path: `deep/${'d'.repeat(120)}/${'e'.repeat(120)}` } },
+    ...Array.from({ length: 300 }, (_, i): RawMember => ({ name: `many/f${i}`, data: bytes(Math.floor(random() * 3000)) })),
+  ];
+  const layer2: RawMember[] = [
+    { name: '.wh.gone', data: '' },
+    { name: 'opaque/.wh..wh..opq', data: '' },
+    { name: 'opaque/new', data: 'above' },
+    { name: 'etc/hostname', data: 'y\n' },
+    { name: 'var/lib/dpkg/status', data: 'Package: a\nVersion: 2\n' },
+    { name: 'etc/second', data: bytes(5000) },
+    { name: 'etc/second-link', type: 'hardlink', linkname: 'etc/second' },
+  ];
+  writeLayout([makeTar(layer1), makeTar(layer2)]);
+});
+after(() => {
+  setHashThreads('auto');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function layers(): Promise<LayerReader[]> {
+  const ref = parseImageRef(`oci:${join(dir, 'layout')}:t`);
+  return (await readImage(await openImage(ref), 'img')).layers;
+}
+
+const opts = { hash: true, keep: (p: string) => p.startsWith('var/lib/dpkg/') };
+const asStreams = (ls: LayerReader[]): LayerReader[] => ls.map((l) => ({ ...l, localTar: async () => undefined }));
+const plain = (f: FlatImage): unknown => ({ entries: [...f.entries].sort(), kept: [...f.kept].map(([p, b]) => [p, b.toString('hex')]).sort() });
+
+test('a local layer gives what its stream gives: entries, digests, kept files, with the hashing on one thread or two', async () => {
+  const ls = await layers();
+  assert.ok(await ls[0]!.localTar(), 'the layout blob is read where it lies');
+  setHashThreads('never');
+  const streamed = plain(await flattenLayers(asStreams(ls), opts));
+  for (const mode of ['never', 'always', 'auto'] as const) {
+    setHashThreads(mode);
+    assert.deepEqual(plain(await flattenLayers(ls, opts)), streamed, mode);
+  }
+  setHashThreads('auto');
+  const f = await flattenLayers(ls, { md5: true, sha256: (p) => p === 'usr/bin/big', keep: opts.keep });
+  const big = f.entries.get('usr/bin/big')!;
+  assert.equal(f.entries.get('usr/bin/hard')!.md5, big.md5);
+  assert.equal(f.entries.get('usr/bin/hard')!.sha256, big.sha256);
+  assert.equal(f.entries.get('etc/hostname')!.sha256, undefined, 'sha256 only where asked');
+  assert.equal(f.entries.get('gone'), undefined);
+  assert.equal(f.entries.get('opaque/old'), undefined);
+  assert.equal(f.kept.get('var/lib/dpkg/status')!.toString(), 'Package: a\nVersion: 2\n');
+});
+
+async function outcome(ls: LayerReader[]): Promise<string> {
+  try {
+    await flattenLayers(ls, opts);
+    return 'read';
+  } catch (e) {
+    return `${(e as { code?: string }).code}: ${(e as Error).message}`;
+  }
+}
+
+test('a blob changed in its layout fails read where it lies as it fails as a stream: wrong content, longer, shorter', async (t) => {
+  const blob = blobs[0]!;
+  const good = readFileSync(blob);
+  t.after(() => writeFileSync(blob, good));
+  const cases: Array<[string, () => void, RegExp]> = [
+    ['a byte changed', () => { const b = Buffer.from(good); b[b.length - 2000] = b[b.length - 2000]! ^ 1; writeFileSync(blob, b); }, /E_DIGEST_MISMATCH: img: layer 1 sha256:[0-9a-f]{64}: blob sha256:[0-9a-f]{64} has the wrong content \(it hashes to sha256:/],
+    ['a header byte changed', () => { const b = Buffer.from(good); b[0] = b[0]! ^ 1; writeFileSync(blob, b); }, /^E_TAR_CHECKSUM: img: layer 1 sha256:[0-9a-f]{64}: bad tar header checksum at byte offset 0$/],
+    ['a byte more', () => { writeFileSync(blob, good); appendFileSync(blob, 'x'); }, /E_SIZE_MISMATCH: .*is longer than its \d+ bytes/],
+    ['a block less', () => { writeFileSync(blob, good); truncateSync(blob, good.length - 512); }, /E_SIZE_MISMATCH: .*ended after \d+ of \d+ bytes/],
+  ];
+  for (const [what, change, pattern] of cases) {
+    change();
+    for (const mode of ['never', 'always'] as const) {
+      setHashThreads(mode);
+      const local = await outcome(await layers());
+      assert.match(local, pattern, `${what} (${mode})`);
+      assert.equal(local, await outcome(asStreams(await layers())), `${what}: as the stream says`);
+    }
+  }
+  setHashThreads('auto');
+});
+
+test('a blob changed in place while it is read is E_IO naming it, on one thread or two', async () => {
+  const path = join(dir, 'changing');
+  writeFileSync(path, bytes(1 << 20));
+  for (const mode of ['never', 'always'] as const) {
+    setHashThreads(mode);
+    const fd = openSync(path, 'r+');
+    try {
+      const h = startLocalHashes({ fd, path, position: 0, length: 1 << 20, where: 'img: layer 1' });
+      try {
+        await new Promise((r) => setTimeout(r, 20)); // a later change time
+        writeSync(fd, Buffer.from('z'), 0, 1, 100);
+        await assert.rejects(h.finish(fileTableBuffers(0)), (e: Error & { code?: string }) => e.code === 'E_IO' && e.message === `img: layer 1: ${path} changed while it was read`);
+      } finally {
+        await h.close();
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  setHashThreads('auto');
+});
