@@ -4,11 +4,14 @@
  * and the digests of its files, read where they lie (at their offsets, straight into a buffer of
  * this thread's, never copied between threads). Files are claimed one at a time from a counter
  * shared by the threads, so each thread takes the next file as soon as it is free; the digests
- * go into shared tables at the file's index. Synchronous: positional reads of a file in the page
- * cache cost less than the promises of asynchronous ones.
+ * go into shared tables at the file's index. Files that want only an md5 (every file of a dpkg
+ * image) are hashed eight at a time in the SIMD lanes of md5-lanes.ts, read straight into them;
+ * others (and all, where the lanes cannot run) one at a time with node:crypto. Synchronous:
+ * positional reads of a file in the page cache cost less than the promises of asynchronous ones.
  */
 import { createHash } from 'node:crypto';
 import { readSync } from 'node:fs';
+import { md5Lanes } from './md5-lanes.js';
 
 /** Per file: which digests to take. */
 export const WANT_MD5 = 1;
@@ -97,7 +100,29 @@ export class Reader {
       if (s) sha256.set(s.digest(), 32 * i);
       count++;
     };
-    for (let i = Atomics.add(next, 0, 1); i < positions.length; i = Atomics.add(next, 0, 1)) one(i);
+    const lanes = md5Lanes();
+    if (!lanes) {
+      for (let i = Atomics.add(next, 0, 1); i < positions.length; i = Atomics.add(next, 0, 1)) one(i);
+      return count;
+    }
+    lanes.run(() => {
+      for (let i = Atomics.add(next, 0, 1); i < positions.length; i = Atomics.add(next, 0, 1)) {
+        if (wants[i] !== WANT_MD5) {
+          one(i);
+          continue;
+        }
+        const position = positions[i]!;
+        return {
+          size: sizes[i]!,
+          read: (into, at) => readFully(this.fd, into, into.length, position + at),
+          done: (digest) => {
+            md5.set(digest, 16 * i);
+            count++;
+          },
+        };
+      }
+      return undefined;
+    });
     return count;
   }
 }
