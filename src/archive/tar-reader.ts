@@ -254,14 +254,18 @@ export async function* readTar(
   }
 }
 
-/** Reads `length` bytes at `position` of an archive held somewhere that can be read at any offset (a file); fewer only at its end. */
+/**
+ * Reads `length` bytes at `position` of an archive held somewhere that can be read at any offset
+ * (a file); fewer only at its end. The bytes may be a view that the next call reuses.
+ */
 export type ReadAt = (position: number, length: number) => Buffer;
 
 /**
  * The members of an archive of `size` bytes read at offsets: headers only, each member's data
  * left where it lies (at `member.dataOffset`, `dataLen` bytes) for the caller to read, or not.
  * The same members, checks and messages as `readTar`; the bytes after the end-of-archive marker
- * are not read.
+ * are not read. Nothing a member holds is a view of what `read` returns (decodePaxRecords copies
+ * the values), so `read` may reuse its buffer.
  */
 export function* readTarAt(read: ReadAt, size: number, where: string): Generator<{ member: TarMember; dataLen: number }> {
   const headers = new TarHeaders(where);

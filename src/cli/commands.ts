@@ -24,6 +24,8 @@ export interface Command {
   name: string;
   summary: string;
   load(): Promise<CommandModule>;
+  /** The command reads whole layers: the hashing thread is started while its modules load (image/spare-thread.ts). */
+  readsLayers?: boolean;
 }
 
 export const COMMANDS: readonly Command[] = [
@@ -93,6 +95,7 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: 'status',
+    readsLayers: true,
     summary: "check an image's packages against rebuilderd instances (GOOD / BAD / UNKWN)",
     load: async () => {
       const m = await import('./status.js');
@@ -101,6 +104,7 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: 'audit',
+    readsLayers: true,
     summary: 'account for every file of an image: package, named build step, modified, unexplained',
     load: async () => {
       const m = await import('./audit.js');
@@ -109,6 +113,7 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: 'sbom',
+    readsLayers: true,
     summary: "write an SPDX 2.3 or CycloneDX 1.6 SBOM of an image or of a spec's lock",
     load: async () => {
       const m = await import('./sbom.js');

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ReproError, systemError } from '../model/errors.js';
 import { removeScratchNow } from '../fs/scratch.js';
+import { startSpareHashThread } from '../image/spare-thread.js';
 import { proxySettingsFromEnv, useProxies } from '../fetch/proxy.js';
 import { closest, cliMessage, type Io, type Verbosity } from './common.js';
 import { COMMANDS, findCommand, GLOBAL_HELP, mainHelp } from './commands.js';
@@ -79,6 +80,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
       if (command.startsWith('-')) throw new ReproError('E_USAGE', `unknown option ${command.replace(/=.*$/, '')} before the command (see repro-image --help)`);
       throw unknownCommand(command);
     }
+    if (c.readsLayers && !help) startSpareHashThread();
     const mod = await c.load();
     if (help) {
       io.stdout(commandHelp(mod.help));

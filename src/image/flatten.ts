@@ -217,7 +217,7 @@ async function streamedLayer(layer: LayerReader, opts: FlattenOptions, budget: K
   return b.end();
 }
 
-/** Header reads are served from a window of this many bytes read at once (measured: 4 to 8 KiB reads beat bigger ones, whose fresh memory costs page faults). */
+/** Header reads are served from a window of this many bytes read at once (measured: 4 to 8 KiB reads beat bigger ones). */
 const WINDOW = 8 << 10;
 
 /**
@@ -241,21 +241,24 @@ async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOpti
     if (size < d.size) throw new MismatchError('E_SIZE_MISMATCH', `${where}: blob ${d.digest} ended after ${size} of ${d.size} bytes`, d, { size });
     const hashes = startLocalHashes({ fd, path, position: 0, length: size, where });
     try {
-      let window = Buffer.alloc(0);
+      // One window, reused: what a member keeps of it is copied (readTarAt, and the kept files below).
+      const window = Buffer.allocUnsafeSlow(WINDOW);
       let windowAt = 0;
+      let windowLength = 0;
       const readAt = (position: number, length: number): Buffer => {
-        if (position >= windowAt && position + length <= windowAt + window.length) return window.subarray(position - windowAt, position - windowAt + length);
-        // A fresh buffer each time: views of the last one (pax records) stay valid.
-        const buf = Buffer.allocUnsafe(Math.max(length, WINDOW));
+        if (position >= windowAt && position + length <= windowAt + windowLength) return window.subarray(position - windowAt, position - windowAt + length);
+        const buf = length > WINDOW ? Buffer.allocUnsafe(length) : window;
         let n = 0;
         try {
           for (let r = -1; r !== 0 && n < buf.length && position + n < size; n += r) r = readSync(fd, buf, n, buf.length - n, position + n);
         } catch (e) {
           throw ioError(e, `${where}: cannot read ${path}`);
         }
-        window = buf.subarray(0, n);
-        windowAt = position;
-        return window.subarray(0, Math.min(length, n));
+        if (buf === window) {
+          windowAt = position;
+          windowLength = n;
+        }
+        return buf.subarray(0, Math.min(length, n));
       };
       const b = new LayerBuilder(layer, opts, budget);
       const wantMd5 = opts.hash === true || opts.md5 === true;

@@ -1,32 +1,34 @@
 /**
- * The hashing thread of local-hashes.ts: the sha256 of the blob's byte range first (posted
- * back at once), then the files of the table it is sent, claimed with the main thread. The file
- * descriptor is the main thread's (descriptors belong to the process).
+ * The hashing thread of local-hashes.ts. It is sent a job (a blob's byte range in a file: the
+ * descriptor is the main thread's, as descriptors belong to the process) and hashes its sha256
+ * (posted back at once), then the files of the table it is sent next, claimed with the main
+ * thread. It may be started before its job is known (spare-thread.ts).
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { Reader, type FileTableBuffers } from './local-hash-core.js';
 
 export interface LocalHashJob { fd: number; position: number; length: number }
 export type LocalHashReply = { sha256: string } | { hashed: number } | { error: string; code?: string };
 
-const job = workerData as LocalHashJob;
 const port = parentPort!;
-const reader = new Reader(job.fd);
 
 const fail = (e: unknown): void => {
   const err = e as NodeJS.ErrnoException;
   port.postMessage({ error: err.message ?? String(e), ...(err.code ? { code: err.code } : {}) } satisfies LocalHashReply);
 };
 
-try {
-  port.postMessage({ sha256: reader.sha256(job.position, job.length) } satisfies LocalHashReply);
-  port.once('message', (table: FileTableBuffers) => {
-    try {
-      port.postMessage({ hashed: reader.hashFiles(table) } satisfies LocalHashReply);
-    } catch (e) {
-      fail(e);
-    }
-  });
-} catch (e) {
-  fail(e);
-}
+port.once('message', (job: LocalHashJob) => {
+  try {
+    const reader = new Reader(job.fd);
+    port.postMessage({ sha256: reader.sha256(job.position, job.length) } satisfies LocalHashReply);
+    port.once('message', (table: FileTableBuffers) => {
+      try {
+        port.postMessage({ hashed: reader.hashFiles(table) } satisfies LocalHashReply);
+      } catch (e) {
+        fail(e);
+      }
+    });
+  } catch (e) {
+    fail(e);
+  }
+});

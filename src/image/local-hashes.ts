@@ -17,6 +17,7 @@ import { Worker } from 'node:worker_threads';
 import { ioError, ReproError } from '../model/errors.js';
 import { hashThreadMode, THREAD_MIN_BYTES } from './hash-thread.js';
 import { Reader, type FileTableBuffers } from './local-hash-core.js';
+import { HASH_WORKER, takeSpareHashThread } from './spare-thread.js';
 import type { LocalHashJob, LocalHashReply } from './local-hash-worker.js';
 
 export interface LocalHashes {
@@ -63,7 +64,8 @@ export function startLocalHashes(blob: LocalBlob): LocalHashes {
     };
   }
   const job: LocalHashJob = { fd: blob.fd, position: blob.position, length: blob.length };
-  const worker = new Worker(new URL('./local-hash-worker.js', import.meta.url), { execArgv: [], workerData: job });
+  // Not the process's own Node options (`--input-type`, `--eval` and the like refuse a worker file).
+  const worker = takeSpareHashThread() ?? new Worker(HASH_WORKER, { execArgv: [] });
   // The replies, in order: the sha256, then the count of files the thread hashed.
   const replies: LocalHashReply[] = [];
   let waiting: ((r: LocalHashReply) => void) | undefined;
@@ -80,6 +82,7 @@ export function startLocalHashes(blob: LocalBlob): LocalHashes {
     stopped ??= new Error('the hashing thread stopped');
     deliver({ error: stopped.message });
   });
+  worker.postMessage(job);
   const reply = async (): Promise<LocalHashReply & { sha256?: string }> => {
     const r = replies.shift() ?? (await new Promise<LocalHashReply>((resolve) => (waiting = resolve)));
     if ('error' in r) throw Object.assign(new Error(r.error), r.code ? { code: r.code } : {});

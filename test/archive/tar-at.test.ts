@@ -32,7 +32,15 @@ async function streamed(tar: Buffer, chunk: number): Promise<Outcome> {
 function positional(tar: Buffer): Outcome {
   const members: Array<{ member: TarMember; data: string }> = [];
   try {
-    const readAt = (position: number, length: number): Buffer => tar.subarray(position, position + length);
+    // Each read overwrites one scratch buffer, as flatten's window does: a member keeping a view of it would change.
+    let scratch = Buffer.alloc(0);
+    const readAt = (position: number, length: number): Buffer => {
+      const part = tar.subarray(position, position + length);
+      if (scratch.length < part.length) scratch = Buffer.alloc(part.length);
+      scratch.fill(0xee);
+      part.copy(scratch);
+      return scratch.subarray(0, part.length);
+    };
     for (const { member, dataLen } of readTarAt(readAt, tar.length, 'x.tar')) {
       members.push({ member, data: tar.subarray(member.dataOffset, member.dataOffset + dataLen).toString('hex') });
     }
