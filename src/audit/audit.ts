@@ -13,7 +13,7 @@ import type { Entry } from '../archive/entry.js';
 import type { RetryPolicy } from '../fetch/http.js';
 import { confinedPath } from '../fs/confine.js';
 import { withScratchDir } from '../fs/scratch.js';
-import { flattenLayers, type FlatEntry } from '../image/flatten.js';
+import { flattenLayers, type FlatEntry, type FlatImage } from '../image/flatten.js';
 import { readImage } from '../image/read.js';
 import { ReproError, ioError } from '../model/errors.js';
 import { formatPlatform, type Platform } from '../model/platform.js';
@@ -74,30 +74,39 @@ async function auditImage(reference: string, opts: AuditOptions, extra: Generate
   const image = await readImage(await openImage(ref, opts.registry ? { registry: opts.registry } : {}), formatImageRef(ref), platform);
   // One read with md5 (what dpkg records, and pacman's mtree too); sha256 in a second read, only
   // of the files whose records have one (pacman) or that turned out modified (for the report).
-  let flat = await flattenLayers(image.layers, { md5: true, keep: needed });
-  // Package records are read once (the second read, if any, keeps the same database files).
-  const perTree = TREE_READERS.map((d) => ({ d, packages: d.packageRecords(flat.kept) }));
+  // What needs no digest (the package records, which entry each recorded path is, what the
+  // build's steps made) is worked out while the files are being hashed.
+  let prepared: { perTree: Array<{ d: (typeof TREE_READERS)[number]; packages: PackageRecord[] }>; own: ReturnType<typeof ownership>; generated: Map<string, GeneratedEntry> } | undefined;
+  const prepare = ({ entries, kept }: FlatImage): void => {
+    // Package records are read once (the second read, if any, keeps the same database files).
+    const perTree = TREE_READERS.map((d) => ({ d, packages: d.packageRecords(kept) }));
+    const own = ownership(entries, perTree.flatMap((t) => t.packages));
+    const generated = new Map<string, GeneratedEntry>();
+    const all = new Map([...entries].map(([p, e]) => [p, toEntry(e)]));
+    const tree = ownedTree(entries, own.owned);
+    // A spec's files are placed after the install step, through the tree's symlinked directories.
+    const linkOf = (p: string): string | undefined => { const e = entries.get(p); return e?.type === 'symlink' ? e.linkname : undefined; };
+    for (const g of extra) {
+      const path = resolveRecorded({ linkOf }, g.path);
+      if (path !== undefined) generated.set(path, { ...g, path });
+    }
+    for (const { d, packages } of perTree) {
+      if (packages.length === 0) continue;
+      for (const g of d.generated({ entries: tree, all, packages, read: (p) => kept.get(p) })) if (!generated.has(g.path)) generated.set(g.path, g);
+    }
+    prepared = { perTree, own, generated };
+  };
+  let flat = await flattenLayers(image.layers, { md5: true, keep: needed, meanwhile: prepare });
+  if (!prepared) throw new Error('internal: audit: the image was read without its records');
+  const { perTree, generated } = prepared;
+  let own = prepared.own;
   const records: PackageRecord[] = perTree.flatMap((t) => t.packages);
-  const generated = new Map<string, GeneratedEntry>();
-  const all = new Map([...flat.entries].map(([p, e]) => [p, toEntry(e)]));
-  let own = ownership(flat.entries, records);
   const shaWanted = (accountsFirst: ReturnType<typeof accountEntries> | undefined): Set<string> => {
     const want = new Set<string>();
     for (const [path, list] of own.owned) if (list.some((o) => o.file.sha256 !== undefined)) want.add(path);
     for (const a of accountsFirst ?? []) if (a.kind === 'modified' && a.type === 'file') want.add(a.path);
     return want;
   };
-  const tree = ownedTree(flat.entries, own.owned);
-  // A spec's files are placed after the install step, through the tree's symlinked directories.
-  const linkOf = (p: string): string | undefined => { const e = flat.entries.get(p); return e?.type === 'symlink' ? e.linkname : undefined; };
-  for (const g of extra) {
-    const path = resolveRecorded({ linkOf }, g.path);
-    if (path !== undefined) generated.set(path, { ...g, path });
-  }
-  for (const { d, packages } of perTree) {
-    if (packages.length === 0) continue;
-    for (const g of d.generated({ entries: tree, all, packages, read: (p) => flat.kept.get(p) })) if (!generated.has(g.path)) generated.set(g.path, g);
-  }
   let accounts = accountEntries(flat.entries, own, generated);
   const want = shaWanted(accounts);
   if (want.size > 0) {

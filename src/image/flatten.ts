@@ -22,7 +22,7 @@ import { escapeControl, ioError, MismatchError, ReproError } from '../model/erro
 import { layerCompression } from '../model/media-types.js';
 import { hexDigest, streamHashes } from './hash-thread.js';
 import { fileTableBuffers, WANT_MD5, WANT_SHA256 } from './local-hash-core.js';
-import { startLocalHashes } from './local-hashes.js';
+import { startLocalHashes, type LocalHashes } from './local-hashes.js';
 import type { LayerReader, LocalTar } from './layer.js';
 import { FlatFileSystem, whiteoutOf, type LayerChanges } from './whiteouts.js';
 
@@ -57,6 +57,13 @@ export interface FlattenOptions {
   /** Finer: md5 of every regular file, and sha256 of those `sha256` selects. */
   md5?: boolean;
   sha256?: (path: string) => boolean;
+  /**
+   * Runs once every entry is known and the kept files read, before the last layer's digests
+   * are (when that layer is read where it lies): the hashing thread hashes meanwhile, and this
+   * thread takes its share after. The entries' `md5` and `sha256` of that layer (and of hard
+   * links to its files) are absent until then; everything else is final.
+   */
+  meanwhile?: (image: FlatImage) => void | Promise<void>;
 }
 
 export interface FlatImage {
@@ -220,13 +227,20 @@ async function streamedLayer(layer: LayerReader, opts: FlattenOptions, budget: K
 /** Header reads are served from a window of this many bytes read at once (measured: 4 to 8 KiB reads beat bigger ones). */
 const WINDOW = 8 << 10;
 
+/** A layer whose entries are read and whose digests are being taken: `finish` waits for them (and checks the blob), `close` lets go of the file and the thread either way. */
+interface PendingLayer {
+  changes: LayerChanges<Kept>;
+  finish(): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
  * A layer read where it lies (`local`): the headers at their offsets (through a window, as most
  * headers lie close together), the kept files read at theirs, and the blob's sha256 and the
- * files' digests taken by local-hashes.ts. The layer's bytes are its descriptor's, or nothing of
- * it is used.
+ * files' digests taken by local-hashes.ts, the hashing thread starting on them at once. The
+ * layer's bytes are its descriptor's, or nothing of it is used (`finish` fails).
  */
-async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOptions, budget: KeepBudget): Promise<LayerChanges<Kept>> {
+async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOptions, budget: KeepBudget): Promise<PendingLayer> {
   const { path, descriptor: d } = local;
   const where = layer.where;
   let fd: number;
@@ -235,84 +249,124 @@ async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOpti
   } catch (e) {
     throw ioError(e, `${where}: cannot read`);
   }
+  let hashes: LocalHashes | undefined;
+  const close = async (): Promise<void> => {
+    try {
+      await hashes?.close();
+    } finally {
+      closeSync(fd);
+    }
+  };
   try {
     const size = fstatSync(fd).size;
     if (size > d.size) throw new MismatchError('E_SIZE_MISMATCH', `${where}: blob ${d.digest} is longer than its ${d.size} bytes`, d, { size, overrun: true });
     if (size < d.size) throw new MismatchError('E_SIZE_MISMATCH', `${where}: blob ${d.digest} ended after ${size} of ${d.size} bytes`, d, { size });
-    const hashes = startLocalHashes({ fd, path, position: 0, length: size, where });
-    try {
-      // One window, reused: what a member keeps of it is copied (readTarAt, and the kept files below).
-      const window = Buffer.allocUnsafeSlow(WINDOW);
-      let windowAt = 0;
-      let windowLength = 0;
-      const readAt = (position: number, length: number): Buffer => {
-        if (position >= windowAt && position + length <= windowAt + windowLength) return window.subarray(position - windowAt, position - windowAt + length);
-        const buf = length > WINDOW ? Buffer.allocUnsafe(length) : window;
-        let n = 0;
-        try {
-          for (let r = -1; r !== 0 && n < buf.length && position + n < size; n += r) r = readSync(fd, buf, n, buf.length - n, position + n);
-        } catch (e) {
-          throw ioError(e, `${where}: cannot read ${path}`);
-        }
-        if (buf === window) {
-          windowAt = position;
-          windowLength = n;
-        }
-        return buf.subarray(0, Math.min(length, n));
-      };
-      const b = new LayerBuilder(layer, opts, budget);
-      const wantMd5 = opts.hash === true || opts.md5 === true;
-      const files: Array<{ entry: FlatEntry; position: number; want: number }> = [];
-      for (const { member } of readTarAt(readAt, size, where)) {
-        const made = b.member(member);
-        if (!made || made.kept.entry.type !== 'file' || member.typeflag === TypeFlag.hardlink) continue;
-        const want = (wantMd5 ? WANT_MD5 : 0) | (made.wantSha ? WANT_SHA256 : 0);
-        if (want !== 0) files.push({ entry: made.kept.entry, position: member.dataOffset, want });
-        if (made.keep) made.kept.data = Buffer.from(readAt(member.dataOffset, member.size));
+    hashes = startLocalHashes({ fd, path, position: 0, length: size, where });
+    // One window, reused: what a member keeps of it is copied (readTarAt, and the kept files below).
+    const window = Buffer.allocUnsafeSlow(WINDOW);
+    let windowAt = 0;
+    let windowLength = 0;
+    const readAt = (position: number, length: number): Buffer => {
+      if (position >= windowAt && position + length <= windowAt + windowLength) return window.subarray(position - windowAt, position - windowAt + length);
+      const buf = length > WINDOW ? Buffer.allocUnsafe(length) : window;
+      let n = 0;
+      try {
+        for (let r = -1; r !== 0 && n < buf.length && position + n < size; n += r) r = readSync(fd, buf, n, buf.length - n, position + n);
+      } catch (e) {
+        throw ioError(e, `${where}: cannot read ${path}`);
       }
-      // Biggest first: the threads' last claims are small files, so they end together.
-      files.sort((x, y) => y.entry.size - x.entry.size);
-      const t = fileTableBuffers(files.length);
-      const positions = new Float64Array(t.positions);
-      const sizes = new Float64Array(t.sizes);
-      const wants = new Uint8Array(t.wants);
-      files.forEach((f, i) => {
-        positions[i] = f.position;
-        sizes[i] = f.entry.size;
-        wants[i] = f.want;
-      });
-      const sha256 = `sha256:${await hashes.finish(t)}`;
-      if (sha256 !== d.digest) throw new MismatchError('E_DIGEST_MISMATCH', `${where}: blob ${d.digest} has the wrong content (it hashes to ${sha256})`, d, { digest: sha256, size });
-      const md5 = Buffer.from(t.md5);
-      const sha = Buffer.from(t.sha256);
-      files.forEach((f, i) => {
-        if (f.want & WANT_MD5) f.entry.md5 = md5.toString('hex', 16 * i, 16 * i + 16);
-        if (f.want & WANT_SHA256) f.entry.sha256 = sha.toString('hex', 32 * i, 32 * i + 32);
-      });
-      return b.end();
-    } finally {
-      await hashes.close();
+      if (buf === window) {
+        windowAt = position;
+        windowLength = n;
+      }
+      return buf.subarray(0, Math.min(length, n));
+    };
+    const b = new LayerBuilder(layer, opts, budget);
+    const wantMd5 = opts.hash === true || opts.md5 === true;
+    const files: Array<{ entry: FlatEntry; position: number; want: number }> = [];
+    for (const { member } of readTarAt(readAt, size, where)) {
+      const made = b.member(member);
+      if (!made || made.kept.entry.type !== 'file' || member.typeflag === TypeFlag.hardlink) continue;
+      const want = (wantMd5 ? WANT_MD5 : 0) | (made.wantSha ? WANT_SHA256 : 0);
+      if (want !== 0) files.push({ entry: made.kept.entry, position: member.dataOffset, want });
+      if (made.keep) made.kept.data = Buffer.from(readAt(member.dataOffset, member.size));
     }
-  } finally {
-    closeSync(fd);
+    // Biggest first: the threads' last claims are small files, so they end together.
+    files.sort((x, y) => y.entry.size - x.entry.size);
+    const t = fileTableBuffers(files.length);
+    const positions = new Float64Array(t.positions);
+    const sizes = new Float64Array(t.sizes);
+    const wants = new Uint8Array(t.wants);
+    files.forEach((f, i) => {
+      positions[i] = f.position;
+      sizes[i] = f.entry.size;
+      wants[i] = f.want;
+    });
+    hashes.begin(t);
+    const started = hashes;
+    return {
+      changes: b.changes,
+      close,
+      finish: async () => {
+        const sha256 = `sha256:${await started.finish(t)}`;
+        if (sha256 !== d.digest) throw new MismatchError('E_DIGEST_MISMATCH', `${where}: blob ${d.digest} has the wrong content (it hashes to ${sha256})`, d, { digest: sha256, size });
+        const md5 = Buffer.from(t.md5);
+        const sha = Buffer.from(t.sha256);
+        files.forEach((f, i) => {
+          if (f.want & WANT_MD5) f.entry.md5 = md5.toString('hex', 16 * i, 16 * i + 16);
+          if (f.want & WANT_SHA256) f.entry.sha256 = sha.toString('hex', 32 * i, 32 * i + 32);
+        });
+        b.end();
+      },
+    };
+  } catch (e) {
+    await close();
+    throw e;
   }
 }
 
 export async function flattenLayers(layers: readonly LayerReader[], opts: FlattenOptions = {}): Promise<FlatImage> {
   const fs = new FlatFileSystem<Kept>();
   const budget = new KeepBudget(opts.keepLimit ?? 64 << 20, opts.keepTotal ?? 1 << 30);
-  for (const layer of layers) {
-    if (layer.descriptor && layerCompression(layer.descriptor.mediaType) === undefined) {
-      throw new ReproError('E_UNSUPPORTED', `${layer.where}: media type ${layer.descriptor.mediaType} is not a layer we can read`);
+  const image = (): FlatImage => {
+    const entries = new Map<string, FlatEntry>();
+    const kept = new Map<string, Buffer>();
+    for (const [path, k] of fs.files) {
+      entries.set(path, k.entry);
+      if (k.data) kept.set(path, k.data);
     }
-    const local = await layer.localTar();
-    fs.apply(local ? await localLayer(layer, local, opts, budget) : await streamedLayer(layer, opts, budget));
+    return { entries, kept };
+  };
+  let last: PendingLayer | undefined;
+  try {
+    for (const layer of layers) {
+      if (layer.descriptor && layerCompression(layer.descriptor.mediaType) === undefined) {
+        throw new ReproError('E_UNSUPPORTED', `${layer.where}: media type ${layer.descriptor.mediaType} is not a layer we can read`);
+      }
+      const local = await layer.localTar();
+      if (!local) {
+        fs.apply(await streamedLayer(layer, opts, budget));
+        continue;
+      }
+      const pending = await localLayer(layer, local, opts, budget);
+      fs.apply(pending.changes);
+      if (layer !== layers[layers.length - 1]) {
+        // One layer's hashing at a time (one thread): the digests of a layer below are taken before the next is read.
+        try {
+          await pending.finish();
+        } finally {
+          await pending.close();
+        }
+      } else {
+        last = pending;
+      }
+    }
+    // The entries are the final ones (the last layer's digests are filled into them in place).
+    const flat = image();
+    await opts.meanwhile?.(flat);
+    await last?.finish();
+    return flat;
+  } finally {
+    await last?.close();
   }
-  const entries = new Map<string, FlatEntry>();
-  const kept = new Map<string, Buffer>();
-  for (const [path, k] of fs.files) {
-    entries.set(path, k.entry);
-    if (k.data) kept.set(path, k.data);
-  }
-  return { entries, kept };
 }

@@ -21,9 +21,11 @@ import { HASH_WORKER, takeSpareHashThread } from './spare-thread.js';
 import type { LocalHashJob, LocalHashReply } from './local-hash-worker.js';
 
 export interface LocalHashes {
+  /** Hands the table's files to the hashing thread, which starts on them once the blob's sha256 is done. */
+  begin(table: FileTableBuffers): void;
   /**
-   * Hashes the table's files (this thread takes its share, synchronously) and resolves with
-   * the blob's hex sha256 once everything is hashed.
+   * Hashes the files of the table `begin` was given that are not yet claimed (this thread takes
+   * its share, synchronously) and resolves with the blob's hex sha256 once everything is hashed.
    */
   finish(table: FileTableBuffers): Promise<string>;
   /** Stops the thread, if any (after `finish`, or to abandon the work). */
@@ -50,6 +52,7 @@ export function startLocalHashes(blob: LocalBlob): LocalHashes {
   const thread = mode === 'always' || (mode === 'auto' && blob.length >= THREAD_MIN_BYTES && availableParallelism() >= 2);
   if (!thread) {
     return {
+      begin: () => {},
       finish: async (table) => {
         try {
           const sha = reader.sha256(blob.position, blob.length);
@@ -88,10 +91,16 @@ export function startLocalHashes(blob: LocalBlob): LocalHashes {
     if ('error' in r) throw Object.assign(new Error(r.error), r.code ? { code: r.code } : {});
     return r;
   };
+  let begun = false;
   return {
+    begin: (table) => {
+      if (!begun) worker.postMessage(table);
+      begun = true;
+    },
     finish: async (table) => {
       try {
-        worker.postMessage(table);
+        if (!begun) worker.postMessage(table);
+        begun = true;
         reader.hashFiles(table);
         const sha = await reply();
         await reply();
