@@ -51,35 +51,47 @@ export class FlatFileSystem<T> {
    * Every path ever put in `files` or `dirs`, under its parent's path, so that removing what is
    * under a directory visits only that subtree (a layer of N whiteouts over N files costs N, not
    * N²). A path removed otherwise may stay listed: it is dropped when its parent's subtree goes.
+   * Made when something is first removed (a single layer, or layers that only add, never need it),
+   * and kept up to date from then on.
    */
-  private readonly children = new Map<string, Set<string>>();
+  private children: Map<string, Set<string>> | undefined;
 
-  private link(path: string): void {
+  private link(children: Map<string, Set<string>>, path: string): void {
     const parent = parentOf(path);
     if (parent === path) return;
-    let kids = this.children.get(parent);
-    if (!kids) this.children.set(parent, (kids = new Set()));
+    let kids = children.get(parent);
+    if (!kids) children.set(parent, (kids = new Set()));
     kids.add(path);
+  }
+
+  private index(): Map<string, Set<string>> {
+    if (this.children) return this.children;
+    const children = new Map<string, Set<string>>();
+    for (const p of this.files.keys()) this.link(children, p);
+    for (const p of this.dirs) this.link(children, p);
+    this.children = children;
+    return children;
   }
 
   private addFile(path: string, value: T): void {
     this.files.set(path, value);
-    this.link(path);
+    if (this.children) this.link(this.children, path);
   }
 
   private addDir(path: string): void {
     this.dirs.add(path);
-    this.link(path);
+    if (this.children) this.link(this.children, path);
   }
 
   /** Removes everything strictly below `dir` (the root: `''` or `'.'`, which stay). */
   private removeUnder(dir: string): void {
     const root = dir === '' || dir === '.';
     const stack = root ? ['', '.'] : [dir];
+    const children = this.index();
     for (let d = stack.pop(); d !== undefined; d = stack.pop()) {
-      const kids = this.children.get(d);
+      const kids = children.get(d);
       if (!kids) continue;
-      this.children.delete(d);
+      children.delete(d);
       for (const p of kids) {
         if (p === '' || p === '.') continue;
         this.files.delete(p);

@@ -50,3 +50,57 @@ test('whiteoutOf: names, opaque markers, top-level paths', () => {
   assert.deepEqual(whiteoutOf('a/.wh..wh..opq'), { opaque: true, dir: 'a' });
   assert.equal(whiteoutOf('a/b.wh.c'), undefined);
 });
+
+/** The rules written out plainly (each removal scans every path): what FlatFileSystem must agree with. */
+class Naive {
+  readonly files = new Map<string, string>();
+  readonly dirs = new Set<string>();
+  private under(dir: string): void {
+    const root = dir === '' || dir === '.';
+    for (const p of [...this.files.keys()]) if (root ? p !== '' && p !== '.' : p.startsWith(`${dir}/`)) this.files.delete(p);
+    for (const p of [...this.dirs]) if (root ? p !== '' && p !== '.' : p.startsWith(`${dir}/`)) this.dirs.delete(p);
+  }
+  apply(l: LayerChanges<string>): void {
+    for (const w of l.whiteouts) {
+      if (w.opaque) this.under(w.dir);
+      else {
+        this.files.delete(w.path);
+        this.dirs.delete(w.path);
+        this.under(w.path);
+      }
+    }
+    for (const e of l.entries) {
+      if (e.dir) this.dirs.add(e.path);
+      else if (this.dirs.has(e.path)) {
+        this.dirs.delete(e.path);
+        this.under(e.path);
+      }
+      this.files.delete(e.path);
+      if (e.value !== undefined) this.files.set(e.path, e.value);
+      for (let i = e.path.lastIndexOf('/'); i > 0; i = e.path.lastIndexOf('/', i - 1)) this.dirs.add(e.path.slice(0, i));
+    }
+  }
+}
+
+test('FlatFileSystem agrees with the rules written out plainly on 2,000 random layer sequences', () => {
+  let seed = 11;
+  const r = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const names = ['a', 'b', 'c'];
+  const randomPath = (): string => Array.from({ length: 1 + Math.floor(r() * 3) }, () => names[Math.floor(r() * names.length)]!).join('/');
+  for (let n = 0; n < 2000; n++) {
+    const fs = new FlatFileSystem<string>();
+    const naive = new Naive();
+    for (let l = 0, layers = 1 + Math.floor(r() * 4); l < layers; l++) {
+      const whiteouts = Array.from({ length: Math.floor(r() * 3) }, () => {
+        const p = randomPath();
+        const slash = p.lastIndexOf('/');
+        return r() < 0.3 ? `${slash < 0 ? '' : `${p.slice(0, slash + 1)}`}.wh..wh..opq` : `${p.slice(0, slash + 1)}.wh.${p.slice(slash + 1)}`;
+      });
+      const entries = Array.from({ length: Math.floor(r() * 6) }, (): [string, boolean] => [randomPath(), r() < 0.4]);
+      const changes = layer(entries, whiteouts);
+      fs.apply(changes);
+      naive.apply(changes);
+      assert.deepEqual([...fs.files].sort(), [...naive.files].sort(), `sequence ${n}, layer ${l}`);
+    }
+  }
+});
