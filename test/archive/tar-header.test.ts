@@ -109,3 +109,27 @@ test('decodeHeader: the checksum is accepted as the unsigned or the signed sum, 
     else assert.throws(() => decodeHeader(h, 0, 'T'), /bad tar header checksum/);
   }
 });
+
+test('headerSums: four bytes at a time gives the byte-by-byte sums, aligned or not, on 20,000 random blocks', async () => {
+  const { headerSums } = await import('../../src/archive/tar-header.js');
+  let seed = 3;
+  const r = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const plain = (b: Uint8Array): { unsigned: number; signed: number } => {
+    let unsigned = 256;
+    let signed = 256;
+    for (let i = 0; i < 512; i++) {
+      if (i >= 148 && i < 156) continue;
+      unsigned += b[i]!;
+      signed += b[i]! > 127 ? b[i]! - 256 : b[i]!;
+    }
+    return { unsigned, signed };
+  };
+  const store = new Uint8Array(1024 + 3);
+  for (let n = 0; n < 20000; n++) {
+    const at = n % 4; // aligned, then each misalignment
+    const block = store.subarray(at, at + 512);
+    const kind = n % 3;
+    for (let i = 0; i < 512; i++) block[i] = kind === 0 ? Math.floor(r() * 256) : kind === 1 ? 0xff : r() < 0.5 ? 0 : 0x80 + Math.floor(r() * 128);
+    assert.deepEqual(headerSums(block), plain(block), `block ${n}`);
+  }
+});

@@ -54,6 +54,9 @@ export interface CopyrightLicenses {
 
 /** The licenses a copyright file declares, or undefined when it is not machine-readable. */
 export function copyrightLicenses(text: string, where: string): CopyrightLicenses | undefined {
+  // No `Format:` line, no machine-readable header: most files are free-form text, told apart
+  // here without a parse that fails (an error made, and thrown, per file).
+  if (!/^format:/im.test(text)) return undefined;
   let paragraphs;
   try {
     paragraphs = parseParagraphs(text, where);
