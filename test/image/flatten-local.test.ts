@@ -1,7 +1,7 @@
 /**
  * flatten's two ways of reading a layer give one result: an uncompressed blob of an OCI layout
- * read where it lies (headers at their offsets, the hashing on two threads or one) and the same
- * layers read as streams. A blob whose bytes are not its descriptor's fails as the stream fails;
+ * read where it lies (headers at their offsets, the hashing on two threads or one, md5 in SIMD
+ * lanes or not) and the same layers read as streams. A blob whose bytes are not its descriptor's fails as the stream fails;
  * a blob changed while it is read is E_IO.
  */
 import { test, before, after } from 'node:test';
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { flattenLayers, type FlatImage } from '../../src/image/flatten.js';
 import { setHashThreads } from '../../src/image/hash-thread.js';
 import { fileTableBuffers } from '../../src/image/local-hash-core.js';
+import { setMd5Lanes } from '../../src/image/md5-lanes.js';
 import { startLocalHashes } from '../../src/image/local-hashes.js';
 import type { LayerReader } from '../../src/image/layer.js';
 import { readImage } from '../../src/image/read.js';
@@ -100,10 +101,14 @@ test('a local layer gives what its stream gives: entries, digests, kept files, w
   setHashThreads('never');
   const streamed = plain(await flattenLayers(asStreams(ls), opts));
   for (const mode of ['never', 'always', 'auto'] as const) {
-    setHashThreads(mode);
-    assert.deepEqual(plain(await flattenLayers(ls, opts)), streamed, mode);
+    for (const lanes of [true, false]) {
+      setHashThreads(mode);
+      setMd5Lanes(lanes);
+      assert.deepEqual(plain(await flattenLayers(ls, opts)), streamed, `${mode}, lanes ${lanes ? 'on' : 'off'}`);
+    }
   }
   setHashThreads('auto');
+  setMd5Lanes(true);
   const f = await flattenLayers(ls, { md5: true, sha256: (p) => p === 'usr/bin/big', keep: opts.keep });
   const big = f.entries.get('usr/bin/big')!;
   assert.equal(f.entries.get('usr/bin/hard')!.md5, big.md5);
