@@ -150,11 +150,12 @@ export function accountEntries(
       // will do, one that checked the bytes first.
       const good = results.find((r) => r.differences.length === 0 && r.checked) ?? results.find((r) => r.differences.length === 0);
       const conffile = owners.some((o) => o.file.conffile === true);
-      const a: EntryAccount = {
-        ...base,
-        kind: good ? 'package' : 'modified',
-        owners: [...new Map(owners.map((o) => [o.pkg.name, { name: o.pkg.name, version: o.pkg.version }])).values()].sort((x, y) => (x.name < y.name ? -1 : 1)),
-      };
+      const a = base;
+      a.kind = good ? 'package' : 'modified';
+      // One owner (nearly every path): no map of names to build and sort.
+      const o0 = owners[0]!;
+      a.owners = owners.length === 1 ? [{ name: o0.pkg.name, version: o0.pkg.version }]
+        : [...new Map(owners.map((o) => [o.pkg.name, { name: o.pkg.name, version: o.pkg.version }])).values()].sort((x, y) => (x.name < y.name ? -1 : 1));
       if (conffile) a.conffile = true;
       if (good && !good.checked && (e.type === 'file' || e.type === 'hardlink')) a.unchecked = true;
       if (!good) {

@@ -9,11 +9,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanMemberPath } from '../archive/paths.js';
 import { resolveRecorded } from '../sources/recorded-path.js';
-import type { Entry } from '../archive/entry.js';
 import type { RetryPolicy } from '../fetch/http.js';
 import { confinedPath } from '../fs/confine.js';
 import { withScratchDir } from '../fs/scratch.js';
-import { flattenLayers, type FlatEntry, type FlatImage } from '../image/flatten.js';
+import { flattenLayers, type FlatImage } from '../image/flatten.js';
 import { readImage } from '../image/read.js';
 import { ReproError, ioError } from '../model/errors.js';
 import { formatPlatform, type Platform } from '../model/platform.js';
@@ -37,12 +36,6 @@ export interface AuditOptions {
   cacheDir?: string;
   offline?: boolean;
   tmpDir?: string;
-}
-
-function toEntry(e: FlatEntry): Entry {
-  const out: Entry = { path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, mtime: 0, size: e.size };
-  if (e.linkname !== undefined) out.linkname = e.linkname;
-  return out;
 }
 
 const needed = (path: string): boolean => TREE_READERS.some((d) => d.isRecordFile(path) || d.isGeneratorInput(path));
@@ -82,7 +75,6 @@ async function auditImage(reference: string, opts: AuditOptions, extra: Generate
     const perTree = TREE_READERS.map((d) => ({ d, packages: d.packageRecords(kept) }));
     const own = ownership(entries, perTree.flatMap((t) => t.packages));
     const generated = new Map<string, GeneratedEntry>();
-    const all = new Map([...entries].map(([p, e]) => [p, toEntry(e)]));
     const tree = ownedTree(entries, own.owned);
     // A spec's files are placed after the install step, through the tree's symlinked directories.
     const linkOf = (p: string): string | undefined => { const e = entries.get(p); return e?.type === 'symlink' ? e.linkname : undefined; };
@@ -92,7 +84,7 @@ async function auditImage(reference: string, opts: AuditOptions, extra: Generate
     }
     for (const { d, packages } of perTree) {
       if (packages.length === 0) continue;
-      for (const g of d.generated({ entries: tree, all, packages, read: (p) => kept.get(p) })) if (!generated.has(g.path)) generated.set(g.path, g);
+      for (const g of d.generated({ entries: tree, all: entries, packages, read: (p) => kept.get(p) })) if (!generated.has(g.path)) generated.set(g.path, g);
     }
     prepared = { perTree, own, generated };
   };

@@ -80,8 +80,8 @@ export interface GeneratedEntry {
 export interface TreeView {
   /** Entries owned by packages (and their parent directories); content is read with `read`. */
   entries: ReadonlyMap<string, Entry>;
-  /** Every entry of the image, owned or not (content is not kept). */
-  all: ReadonlyMap<string, Entry>;
+  /** Every entry of the image, owned or not: its type (nothing else is needed, nor kept). */
+  all: ReadonlyMap<string, { readonly type: Entry['type'] }>;
   packages: readonly PackageRecord[];
   /** Content of a regular file kept for this purpose (see `isGeneratorInput`), else undefined. */
   read(path: string): Buffer | undefined;

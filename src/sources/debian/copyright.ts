@@ -47,6 +47,24 @@ function parseLine(line: string, refs: Map<string, string>): string[][] {
   }));
 }
 
+/**
+ * `parseLine` remembered per line (it is pure): an image's copyright files repeat a few lines
+ * (`GPL-2+`, `Artistic or GPL-1+`) hundreds of times. At most `LINES_KEPT` lines are kept.
+ */
+const parsedLines = new Map<string, { groups: readonly string[][]; refs: ReadonlyArray<[string, string]> }>();
+const LINES_KEPT = 10_000;
+
+function parseLineOnce(line: string, refs: Map<string, string>): readonly string[][] {
+  let hit = parsedLines.get(line);
+  if (!hit) {
+    const own = new Map<string, string>();
+    hit = { groups: parseLine(line, own), refs: [...own] };
+    if (parsedLines.size < LINES_KEPT) parsedLines.set(line, hit);
+  }
+  for (const [id, name] of hit.refs) refs.set(id, name);
+  return hit.groups;
+}
+
 export interface CopyrightLicenses {
   expression: string;
   refs: Array<{ id: string; name: string }>;
@@ -74,7 +92,7 @@ export function copyrightLicenses(text: string, where: string): CopyrightLicense
     // The first line only (not a split of the whole license text that follows it).
     const nl = license?.indexOf('\n') ?? -1;
     const first = (nl < 0 ? license : license!.slice(0, nl))?.trim();
-    if (first) groups.push(...parseLine(first, refs));
+    if (first) groups.push(...parseLineOnce(first, refs));
   }
   const expression = licenseExpression(groups);
   if (expression === undefined) return undefined;
