@@ -61,7 +61,8 @@ export interface FlattenOptions {
    * Runs once every entry is known and the kept files read, before the last layer's digests
    * are (when that layer is read where it lies): the hashing thread hashes meanwhile, and this
    * thread takes its share after. The entries' `md5` and `sha256` of that layer (and of hard
-   * links to its files) are absent until then; everything else is final.
+   * links to its files) are absent until then; everything else is final. If it throws, the
+   * layer is still checked against its digest, and a mismatch is the error thrown.
    */
   meanwhile?: (image: FlatImage) => void | Promise<void>;
 }
@@ -363,8 +364,15 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
     }
     // The entries are the final ones (the last layer's digests are filled into them in place).
     const flat = image();
-    await opts.meanwhile?.(flat);
+    // What meanwhile read is not checked yet: the layer's digest is, before its error is thrown.
+    let failed: { error: unknown } | undefined;
+    try {
+      await opts.meanwhile?.(flat);
+    } catch (error) {
+      failed = { error };
+    }
     await last?.finish();
+    if (failed) throw failed.error;
     return flat;
   } finally {
     await last?.close();

@@ -150,6 +150,37 @@ test('a blob changed in its layout fails read where it lies as it fails as a str
   setHashThreads('auto');
 });
 
+test('a last layer with the wrong content fails on its digest, even when `meanwhile` fails on what was read of it', async (t) => {
+  // meanwhile runs before the last local layer's digest is known: what it parses (audit: the
+  // package database) comes from unchecked bytes, and its error must not hide the mismatch.
+  const blob = blobs[1]!;
+  const good = readFileSync(blob);
+  t.after(() => writeFileSync(blob, good));
+  const b = Buffer.from(good);
+  b[b.length - 3000] = b[b.length - 3000]! ^ 1; // in the body of etc/second
+  writeFileSync(blob, b);
+  const failing = { ...opts, meanwhile: () => { throw new Error('unparsable package database'); } };
+  const outcomeOf = async (ls: LayerReader[]): Promise<string> => {
+    try {
+      await flattenLayers(ls, failing);
+      return 'read';
+    } catch (e) {
+      return `${(e as { code?: string }).code}: ${(e as Error).message}`;
+    }
+  };
+  setHashThreads('never');
+  const streamed = await outcomeOf(asStreams(await layers()));
+  assert.match(streamed, /^E_DIGEST_MISMATCH: img: layer 2 /);
+  for (const mode of ['never', 'always'] as const) {
+    setHashThreads(mode);
+    assert.equal(await outcomeOf(await layers()), streamed, mode);
+  }
+  setHashThreads('auto');
+  // With the right content, meanwhile's own error is the one thrown.
+  writeFileSync(blob, good);
+  assert.equal(await outcomeOf(await layers()), 'undefined: unparsable package database');
+});
+
 test('a blob changed in place while it is read is E_IO naming it, on one thread or two', async () => {
   const path = join(dir, 'changing');
   writeFileSync(path, bytes(1 << 20));
