@@ -181,6 +181,41 @@ test('a last layer with the wrong content fails on its digest, even when `meanwh
   assert.equal(await outcomeOf(await layers()), 'undefined: unparsable package database');
 });
 
+test('a layer cut inside a kept file too big to keep fails as its stream does (the member is seen before its data is missed)', async () => {
+  const cutDir = mkdtempSync(join(tmpdir(), 'flatten-cut-'));
+  try {
+    const tar = makeTar([{ name: 'etc/hostname', data: 'x\n' }, { name: 'var/lib/dpkg/status', data: Buffer.alloc(3 << 20, 0x61) }]);
+    const saved = dir;
+    dir = cutDir;
+    try {
+      // The descriptor is the cut blob's own: only the tar is short.
+      writeLayout([tar.subarray(0, 8192)]);
+      const ls = await layers();
+      const cut = { ...opts, keepLimit: 1 << 20 };
+      const outcomeOf = async (l: LayerReader[]): Promise<string> => {
+        try {
+          await flattenLayers(l, cut);
+          return 'read';
+        } catch (e) {
+          return `${(e as { code?: string }).code}: ${(e as Error).message}`;
+        }
+      };
+      const streamed = await outcomeOf(asStreams(ls));
+      assert.match(streamed, /^E_BAD_INPUT: .*var\/lib\/dpkg\/status: 3145728 bytes, more than the 1048576 read/);
+      for (const mode of ['never', 'always'] as const) {
+        setHashThreads(mode);
+        assert.equal(await outcomeOf(ls), streamed, mode);
+      }
+    } finally {
+      dir = saved;
+      blobs.pop();
+      setHashThreads('auto');
+    }
+  } finally {
+    rmSync(cutDir, { recursive: true, force: true });
+  }
+});
+
 test('a blob changed in place while it is read is E_IO naming it, on one thread or two', async () => {
   const path = join(dir, 'changing');
   writeFileSync(path, bytes(1 << 20));
