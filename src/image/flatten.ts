@@ -340,7 +340,7 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
   };
   let last: PendingLayer | undefined;
   try {
-    for (const layer of layers) {
+    for (const [i, layer] of layers.entries()) {
       if (layer.descriptor && layerCompression(layer.descriptor.mediaType) === undefined) {
         throw new ReproError('E_UNSUPPORTED', `${layer.where}: media type ${layer.descriptor.mediaType} is not a layer we can read`);
       }
@@ -351,7 +351,7 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
       }
       const pending = await localLayer(layer, local, opts, budget);
       fs.apply(pending.changes);
-      if (layer !== layers[layers.length - 1]) {
+      if (i < layers.length - 1) {
         // One layer's hashing at a time (one thread): the digests of a layer below are taken before the next is read.
         try {
           await pending.finish();

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, readdirSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { flattenLayers, type FlatImage } from '../../src/image/flatten.js';
@@ -214,6 +214,19 @@ test('a layer cut inside a kept file too big to keep fails as its stream does (t
   } finally {
     rmSync(cutDir, { recursive: true, force: true });
   }
+});
+
+test('a layer listed twice (one reader) is checked and let go of each time', { skip: !existsSync('/proc/self/fd') }, async () => {
+  const [l1] = await layers();
+  const open = (): number => readdirSync('/proc/self/fd').length;
+  for (const mode of ['never', 'always'] as const) {
+    setHashThreads(mode);
+    const before = open();
+    const f = await flattenLayers([l1!, l1!], opts);
+    assert.equal(open(), before, `${mode}: no descriptor left open`);
+    assert.ok(f.entries.get('usr/bin/big')!.md5, mode);
+  }
+  setHashThreads('auto');
 });
 
 test('a blob changed in place while it is read is E_IO naming it, on one thread or two', async () => {
