@@ -264,7 +264,8 @@ export type ReadAt = (position: number, length: number) => Buffer;
  * The members of an archive of `size` bytes read at offsets: headers only, each member's data
  * left where it lies (at `member.dataOffset`, `dataLen` bytes) for the caller to read, or not.
  * The same members, checks and messages as `readTar`; the bytes after the end-of-archive marker
- * are not read. Nothing a member holds is a view of what `read` returns (decodePaxRecords copies
+ * are not read. A member whose data runs past the end is yielded, and the walk fails when it
+ * goes on (its data is not all there: not to be used). Nothing a member holds is a view of what `read` returns (decodePaxRecords copies
  * the values), so `read` may reuse its buffer.
  */
 export function* readTarAt(read: ReadAt, size: number, where: string): Generator<{ member: TarMember; dataLen: number }> {
@@ -290,8 +291,10 @@ export function* readTarAt(read: ReadAt, size: number, where: string): Generator
       continue;
     }
     const end = offset + step.dataLen;
-    if (end > size) throw new ReproError('E_TAR_TRUNCATED', `${where}: truncated: input ends at byte offset ${size} inside the data of ${JSON.stringify(step.member.name)}`);
+    // A member whose data is cut is yielded first, as readTar yields it before its body fails:
+    // what the caller makes of the member (a check that throws) comes before the truncation.
     yield step;
+    if (end > size) throw new ReproError('E_TAR_TRUNCATED', `${where}: truncated: input ends at byte offset ${size} inside the data of ${JSON.stringify(step.member.name)}`);
     offset = end + padding(step.dataLen);
     if (offset > size) throw new ReproError('E_TAR_TRUNCATED', `${where}: truncated: input ends at byte offset ${size} inside padding`);
   }

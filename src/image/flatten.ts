@@ -61,7 +61,8 @@ export interface FlattenOptions {
    * Runs once every entry is known and the kept files read, before the last layer's digests
    * are (when that layer is read where it lies): the hashing thread hashes meanwhile, and this
    * thread takes its share after. The entries' `md5` and `sha256` of that layer (and of hard
-   * links to its files) are absent until then; everything else is final.
+   * links to its files) are absent until then; everything else is final. If it throws, the
+   * layer is still checked against its digest, and a mismatch is the error thrown.
    */
   meanwhile?: (image: FlatImage) => void | Promise<void>;
 }
@@ -339,7 +340,7 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
   };
   let last: PendingLayer | undefined;
   try {
-    for (const layer of layers) {
+    for (const [i, layer] of layers.entries()) {
       if (layer.descriptor && layerCompression(layer.descriptor.mediaType) === undefined) {
         throw new ReproError('E_UNSUPPORTED', `${layer.where}: media type ${layer.descriptor.mediaType} is not a layer we can read`);
       }
@@ -350,7 +351,7 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
       }
       const pending = await localLayer(layer, local, opts, budget);
       fs.apply(pending.changes);
-      if (layer !== layers[layers.length - 1]) {
+      if (i < layers.length - 1) {
         // One layer's hashing at a time (one thread): the digests of a layer below are taken before the next is read.
         try {
           await pending.finish();
@@ -363,8 +364,15 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
     }
     // The entries are the final ones (the last layer's digests are filled into them in place).
     const flat = image();
-    await opts.meanwhile?.(flat);
+    // What meanwhile read is not checked yet: the layer's digest is, before its error is thrown.
+    let failed: { error: unknown } | undefined;
+    try {
+      await opts.meanwhile?.(flat);
+    } catch (error) {
+      failed = { error };
+    }
     await last?.finish();
+    if (failed) throw failed.error;
     return flat;
   } finally {
     await last?.close();

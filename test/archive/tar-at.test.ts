@@ -91,3 +91,31 @@ test('readTarAt fails as readTar does on cut and corrupted archives (2,000 rando
   }
   assert.ok(errors > 500, `only ${errors} of the cases were bad archives`);
 });
+
+test('readTarAt yields a member whose data is cut before it fails, as readTar does (a caller that stops at the member fails alike)', async () => {
+  const tar = makeTar(dialects);
+  for (let cut = 0; cut <= tar.length; cut += 97) {
+    const t = tar.subarray(0, cut);
+    const seenStreamed: string[] = [];
+    const seenAt: string[] = [];
+    let errorStreamed = '';
+    let errorAt = '';
+    try {
+      async function* chunks(): AsyncGenerator<Buffer> {
+        yield t;
+      }
+      for await (const { member, body } of readTar(chunks(), 'x.tar')) {
+        seenStreamed.push(member.name);
+        for await (const c of body()) void c;
+      }
+    } catch (e) {
+      errorStreamed = (e as Error).message;
+    }
+    try {
+      for (const { member } of readTarAt((p, n) => t.subarray(p, p + n), t.length, 'x.tar')) seenAt.push(member.name);
+    } catch (e) {
+      errorAt = (e as Error).message;
+    }
+    assert.deepEqual({ seen: seenAt, error: errorAt }, { seen: seenStreamed, error: errorStreamed }, `cut at ${cut}`);
+  }
+});

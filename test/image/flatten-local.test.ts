@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, readdirSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { flattenLayers, type FlatImage } from '../../src/image/flatten.js';
@@ -146,6 +146,85 @@ test('a blob changed in its layout fails read where it lies as it fails as a str
       assert.match(local, pattern, `${what} (${mode})`);
       assert.equal(local, await outcome(asStreams(await layers())), `${what}: as the stream says`);
     }
+  }
+  setHashThreads('auto');
+});
+
+test('a last layer with the wrong content fails on its digest, even when `meanwhile` fails on what was read of it', async (t) => {
+  // meanwhile runs before the last local layer's digest is known: what it parses (audit: the
+  // package database) comes from unchecked bytes, and its error must not hide the mismatch.
+  const blob = blobs[1]!;
+  const good = readFileSync(blob);
+  t.after(() => writeFileSync(blob, good));
+  const b = Buffer.from(good);
+  b[b.length - 3000] = b[b.length - 3000]! ^ 1; // in the body of etc/second
+  writeFileSync(blob, b);
+  const failing = { ...opts, meanwhile: () => { throw new Error('unparsable package database'); } };
+  const outcomeOf = async (ls: LayerReader[]): Promise<string> => {
+    try {
+      await flattenLayers(ls, failing);
+      return 'read';
+    } catch (e) {
+      return `${(e as { code?: string }).code}: ${(e as Error).message}`;
+    }
+  };
+  setHashThreads('never');
+  const streamed = await outcomeOf(asStreams(await layers()));
+  assert.match(streamed, /^E_DIGEST_MISMATCH: img: layer 2 /);
+  for (const mode of ['never', 'always'] as const) {
+    setHashThreads(mode);
+    assert.equal(await outcomeOf(await layers()), streamed, mode);
+  }
+  setHashThreads('auto');
+  // With the right content, meanwhile's own error is the one thrown.
+  writeFileSync(blob, good);
+  assert.equal(await outcomeOf(await layers()), 'undefined: unparsable package database');
+});
+
+test('a layer cut inside a kept file too big to keep fails as its stream does (the member is seen before its data is missed)', async () => {
+  const cutDir = mkdtempSync(join(tmpdir(), 'flatten-cut-'));
+  try {
+    const tar = makeTar([{ name: 'etc/hostname', data: 'x\n' }, { name: 'var/lib/dpkg/status', data: Buffer.alloc(3 << 20, 0x61) }]);
+    const saved = dir;
+    dir = cutDir;
+    try {
+      // The descriptor is the cut blob's own: only the tar is short.
+      writeLayout([tar.subarray(0, 8192)]);
+      const ls = await layers();
+      const cut = { ...opts, keepLimit: 1 << 20 };
+      const outcomeOf = async (l: LayerReader[]): Promise<string> => {
+        try {
+          await flattenLayers(l, cut);
+          return 'read';
+        } catch (e) {
+          return `${(e as { code?: string }).code}: ${(e as Error).message}`;
+        }
+      };
+      const streamed = await outcomeOf(asStreams(ls));
+      assert.match(streamed, /^E_BAD_INPUT: .*var\/lib\/dpkg\/status: 3145728 bytes, more than the 1048576 read/);
+      for (const mode of ['never', 'always'] as const) {
+        setHashThreads(mode);
+        assert.equal(await outcomeOf(ls), streamed, mode);
+      }
+    } finally {
+      dir = saved;
+      blobs.pop();
+      setHashThreads('auto');
+    }
+  } finally {
+    rmSync(cutDir, { recursive: true, force: true });
+  }
+});
+
+test('a layer listed twice (one reader) is checked and let go of each time', { skip: !existsSync('/proc/self/fd') }, async () => {
+  const [l1] = await layers();
+  const open = (): number => readdirSync('/proc/self/fd').length;
+  for (const mode of ['never', 'always'] as const) {
+    setHashThreads(mode);
+    const before = open();
+    const f = await flattenLayers([l1!, l1!], opts);
+    assert.equal(open(), before, `${mode}: no descriptor left open`);
+    assert.ok(f.entries.get('usr/bin/big')!.md5, mode);
   }
   setHashThreads('auto');
 });
