@@ -265,8 +265,8 @@ export type ReadAt = (position: number, length: number) => Buffer;
  * left where it lies (at `member.dataOffset`, `dataLen` bytes) for the caller to read, or not.
  * The same members, checks and messages as `readTar`; the bytes after the end-of-archive marker
  * are not read. A member whose data runs past the end is yielded, and the walk fails when it
- * goes on (its data is not all there: not to be used). Nothing a member holds is a view of what `read` returns (decodePaxRecords copies
- * the values), so `read` may reuse its buffer.
+ * goes on (its data is not all there: not to be used). Nothing a member holds is a view of what
+ * `read` returns (decodePaxRecords copies the values), so `read` may reuse its buffer.
  */
 export function* readTarAt(read: ReadAt, size: number, where: string): Generator<{ member: TarMember; dataLen: number }> {
   const headers = new TarHeaders(where);
