@@ -149,7 +149,10 @@ class LayerBuilder {
     } else if (type === 'hardlink') {
       // A hard link is its target's content under another name (the target comes first in the layer).
       const target = this.inLayer.get(matchPath(member.linkname));
-      if (target) {
+      if (target?.entry.type === 'hardlink') {
+        // A link to a link whose target lies in a layer below: a link to that target too.
+        entry.linkname = target.entry.linkname!;
+      } else if (target) {
         entry.type = 'file';
         entry.size = target.entry.size;
         this.links.push({ entry, target: target.entry });

@@ -250,3 +250,20 @@ test('a blob changed in place while it is read is E_IO naming it, on one thread 
   }
   setHashThreads('auto');
 });
+
+test('a hard link to a hard link whose target is in a layer below is a link to that target, not an empty file', async () => {
+  const sub = join(dir, 'chain');
+  mkdirSync(sub);
+  const saved = dir;
+  dir = sub;
+  try {
+    writeLayout([makeTar([{ name: 'a', data: 'content' }]), makeTar([{ name: 'b', type: 'hardlink', linkname: 'a' }, { name: 'c', type: 'hardlink', linkname: 'b' }])]);
+    for (const ls of [await layers(), asStreams(await layers())]) {
+      const f = await flattenLayers(ls, { md5: true });
+      assert.deepEqual(f.entries.get('b'), { path: 'b', type: 'hardlink', mode: 0o644, uid: 0, gid: 0, size: 0, linkname: 'a', layer: 2 });
+      assert.deepEqual(f.entries.get('c'), { path: 'c', type: 'hardlink', mode: 0o644, uid: 0, gid: 0, size: 0, linkname: 'a', layer: 2 });
+    }
+  } finally {
+    dir = saved;
+  }
+});
