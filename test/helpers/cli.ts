@@ -13,12 +13,12 @@ export interface RunResult {
 }
 
 /** Runs the CLI as a separate process, optionally under a umask, with an environment of our choosing. */
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; umask?: string } & Pick<SpawnSyncOptions, 'uid' | 'gid'> = {}): RunResult {
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; umask?: string } & Pick<SpawnSyncOptions, 'uid' | 'gid' | 'timeout'> = {}): RunResult {
   const env = { ...process.env, ...opts.env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
   const r = opts.umask
-    ? spawnSync('sh', ['-c', `umask ${opts.umask}; exec "$0" "$@"`, process.execPath, CLI, ...args], { env, cwd: opts.cwd, encoding: 'utf8', uid: opts.uid, gid: opts.gid })
-    : spawnSync(process.execPath, [CLI, ...args], { env, cwd: opts.cwd, encoding: 'utf8', uid: opts.uid, gid: opts.gid });
+    ? spawnSync('sh', ['-c', `umask ${opts.umask}; exec "$0" "$@"`, process.execPath, CLI, ...args], { env, cwd: opts.cwd, encoding: 'utf8', uid: opts.uid, gid: opts.gid, timeout: opts.timeout, killSignal: 'SIGKILL' })
+    : spawnSync(process.execPath, [CLI, ...args], { env, cwd: opts.cwd, encoding: 'utf8', uid: opts.uid, gid: opts.gid, timeout: opts.timeout, killSignal: 'SIGKILL' });
   return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 

@@ -7,6 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { makeRootfs, tempDir } from './registry/harness.js';
@@ -103,4 +104,29 @@ test('an existing dir: image is replaced; another non-empty directory is refused
   const noVersion = join(work, 'empty-dir-ref');
   mkdirSync(noVersion);
   assert.match(runCli(['inspect', `dir:${noVersion}`]).stderr, /not a dir: image \(cannot read its version file\)/);
+});
+
+test('a FIFO in place of a dir: blob, manifest.json or version is refused at once, not read forever', () => {
+  const src = join(work, 'fifo-src');
+  assert.equal(runCli(['copy', `oci:${layout}:v1`, `dir:${src}`]).status, 0);
+  const manifest = JSON.parse(readFileSync(join(src, 'manifest.json'), 'utf8')) as { layers: Array<{ digest: string }> };
+  const cases: Array<[string, RegExp]> = [
+    [manifest.layers[0]!.digest.slice(7), /: blob sha256:[0-9a-f]{64} \([0-9a-f]{64}\) is not a regular file$/],
+    ['manifest.json', /: the manifest \(manifest\.json\) is not a regular file$/],
+    ['version', /: the version file \(version\) is not a regular file$/],
+  ];
+  for (const [name, pattern] of cases) {
+    const d = join(work, `fifo-${name.slice(0, 8)}`);
+    rmSync(d, { recursive: true, force: true });
+    mkdirSync(d);
+    for (const f of readdirSync(src)) writeFileSync(join(d, f), readFileSync(join(src, f)));
+    rmSync(join(d, name));
+    assert.equal(spawnSync('mkfifo', [join(d, name)]).status, 0);
+    const started = Date.now();
+    const r = runCli(['copy', `dir:${d}`, `oci:${join(work, `fifo-out-${name.slice(0, 8)}`)}:v1`], { timeout: 20000 });
+    assert.equal(r.status, 2, `${name}: exit ${r.status} after ${Date.now() - started} ms: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, pattern);
+  }
 });

@@ -28,18 +28,26 @@ export function documentType(bytes: Buffer, where: string): string {
   throw new ReproError('E_BAD_JSON', `${where}: neither a manifest nor an index (no mediaType, config or manifests)`);
 }
 
-async function exists(p: string): Promise<boolean> {
+/**
+ * What a file of the directory is: a regular file (its size), absent, or refused. A FIFO or a
+ * device read as a blob would block the read forever, or never end.
+ */
+async function regularFile(dir: string, name: string, what: string): Promise<number | undefined> {
+  let st;
   try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
+    st = await stat(join(dir, name));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw ioError(e, `${dir}: ${what}`);
   }
+  if (!st.isFile()) throw new ReproError('E_BAD_INPUT', `${dir}: ${what} (${name}) is not a regular file`);
+  return st.size;
 }
 
 export async function openDir(dir: string): Promise<OpenedImage> {
   let version: string;
   try {
+    await regularFile(dir, 'version', 'the version file');
     version = await readFile(join(dir, 'version'), 'utf8');
   } catch (e) {
     throw ioError(e, `${dir}: not a dir: image (cannot read its version file)`);
@@ -48,6 +56,7 @@ export async function openDir(dir: string): Promise<OpenedImage> {
   const manifestPath = join(dir, 'manifest.json');
   let manifest: Buffer;
   try {
+    await regularFile(dir, 'manifest.json', 'the manifest');
     manifest = await readFile(manifestPath);
   } catch (e) {
     throw ioError(e, `${dir}: cannot read manifest.json`);
@@ -57,19 +66,15 @@ export async function openDir(dir: string): Promise<OpenedImage> {
     where: dir,
     async blob(digest: Digest) {
       for (const name of [digestHex(digest), `${digestHex(digest)}.tar`]) {
-        const path = join(dir, name);
-        try {
-          return { ...fileSource(path), storedSize: (await stat(path)).size };
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(e, `${dir}: blob ${digest}`);
-        }
+        const size = await regularFile(dir, name, `blob ${digest}`);
+        if (size !== undefined) return { ...fileSource(join(dir, name)), storedSize: size };
       }
       throw new ReproError('E_NOT_FOUND', `${dir}: blob ${digest} is missing`);
     },
     async document(d) {
       if (d.digest === rootDigest) return bytesSource(manifest);
-      const path = join(dir, `${digestHex(d.digest)}.manifest.json`);
-      if (await exists(path)) return fileSource(path);
+      const name = `${digestHex(d.digest)}.manifest.json`;
+      if ((await regularFile(dir, name, `manifest ${d.digest}`)) !== undefined) return fileSource(join(dir, name));
       throw new ReproError('E_NOT_FOUND', `${dir}: manifest ${d.digest} is missing (no ${digestHex(d.digest)}.manifest.json)`);
     },
   };
