@@ -49,9 +49,13 @@ export interface HttpResponse {
   /** The URL that finally answered, after redirects. */
   url: string;
   body: AsyncIterable<Buffer>;
-  /** Reads the whole body, refusing more than `limit` bytes. */
-  bytes(limit?: number): Promise<Buffer>;
-  text(limit?: number): Promise<string>;
+  /**
+   * Reads the whole body, refusing more than `limit` bytes, and, with `deadlineMs`, a body not
+   * complete that long after the read began (a server that sends a byte now and then, never
+   * idle long enough for the idle timeout, would otherwise hold the read for ever).
+   */
+  bytes(limit?: number, deadlineMs?: number): Promise<Buffer>;
+  text(limit?: number, deadlineMs?: number): Promise<string>;
   /** Drops the body without reading it. */
   discard(): void;
 }
@@ -249,16 +253,22 @@ function once(req: HttpRequest, url: URL): Promise<IncomingMessage> {
 }
 
 function wrap(res: IncomingMessage, url: string): HttpResponse {
-  const bytes = async (limit = DEFAULT_BODY_LIMIT): Promise<Buffer> => {
+  const bytes = async (limit = DEFAULT_BODY_LIMIT, deadlineMs?: number): Promise<Buffer> => {
     const parts: Buffer[] = [];
     let n = 0;
-    for await (const c of res as AsyncIterable<Buffer>) {
-      n += c.length;
-      if (n > limit) {
-        res.destroy();
-        throw new ReproError('E_BAD_INPUT', `${safeUrl(url)}: response larger than ${limit} bytes`);
+    const timer = deadlineMs === undefined ? undefined
+      : setTimeout(() => res.destroy(Object.assign(new Error(`body not complete after ${deadlineMs} ms`), { code: 'ETIMEDOUT' })), deadlineMs);
+    try {
+      for await (const c of res as AsyncIterable<Buffer>) {
+        n += c.length;
+        if (n > limit) {
+          res.destroy();
+          throw new ReproError('E_BAD_INPUT', `${safeUrl(url)}: response larger than ${limit} bytes`);
+        }
+        parts.push(c);
       }
-      parts.push(c);
+    } finally {
+      clearTimeout(timer);
     }
     if (!res.complete) throw new ReproError('E_NETWORK', `${safeUrl(url)}: connection closed before the response ended`);
     return Buffer.concat(parts);
@@ -269,7 +279,7 @@ function wrap(res: IncomingMessage, url: string): HttpResponse {
     url,
     body: res as AsyncIterable<Buffer>,
     bytes,
-    text: async (limit) => (await bytes(limit)).toString('utf8'),
+    text: async (limit, deadlineMs) => (await bytes(limit, deadlineMs)).toString('utf8'),
     discard: () => {
       res.resume();
     },

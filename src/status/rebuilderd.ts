@@ -34,7 +34,14 @@ function verdict(v: unknown): Verdict {
   return v === 'GOOD' || v === 'BAD' ? v : 'UNKWN';
 }
 
-async function getJson(url: string, retry: RetryPolicy | undefined, where: string, limit = BODY_LIMIT): Promise<{ status: number; json?: unknown }> {
+/**
+ * The longest one answer's body may take to arrive: a page of a thousand records is a few
+ * hundred KB, minutes even on a slow link. A server that drips bytes (never idle for the 30 s idle
+ * timeout) is cut off here.
+ */
+export const BODY_DEADLINE_MS = 120_000;
+
+async function getJson(url: string, retry: RetryPolicy | undefined, where: string, limit = BODY_LIMIT, deadlineMs = BODY_DEADLINE_MS): Promise<{ status: number; json?: unknown }> {
   const r = await request({ url, headers: { accept: 'application/json' }, noRetryStatuses: [404], ...(retry ? { retry } : {}) });
   if (r.status !== 200) {
     r.discard();
@@ -42,7 +49,7 @@ async function getJson(url: string, retry: RetryPolicy | undefined, where: strin
   }
   let text: string;
   try {
-    text = await r.text(limit);
+    text = await r.text(limit, deadlineMs);
   } catch (e) {
     // A body that stalls or breaks off is the rebuilder's failure, named as such (it said only
     // "body stalled for 30000 ms"); a string past V8's longest is as bad as one past the limit.
@@ -82,6 +89,8 @@ export interface QueryOptions {
    * packages, or a hostile server's millions). Order is kept, so the last record still stands.
    */
   wanted?: ReadonlySet<string>;
+  /** The longest an answer's body may take (default `BODY_DEADLINE_MS`). */
+  bodyDeadlineMs?: number;
 }
 
 export async function queryRebuilder(base: string, distribution: string, opts: QueryOptions = {}): Promise<RebuilderAnswer> {
@@ -93,8 +102,8 @@ export async function queryRebuilder(base: string, distribution: string, opts: Q
   for (let page = 0; page < MAX_PAGES; page++) {
     const url = `${root}/api/v1/packages/binary?distribution=${encodeURIComponent(distribution)}&limit=${limit}${after === undefined ? '' : `&after=${after}`}`;
     const where = `${safeUrl(root)} (API v1)`;
-    const r = await getJson(url, opts.retry, where, PAGE_LIMIT);
-    if (r.status === 404 && page === 0) return queryV0(root, distribution, opts.retry, opts.wanted);
+    const r = await getJson(url, opts.retry, where, PAGE_LIMIT, opts.bodyDeadlineMs);
+    if (r.status === 404 && page === 0) return queryV0(root, distribution, opts.retry, opts.wanted, opts.bodyDeadlineMs);
     if (r.status !== 200) throw new ReproError('E_NETWORK', `${where}: HTTP ${r.status}`);
     const body = r.json as { total?: unknown; records?: unknown } | null;
     if (!body || !Array.isArray(body.records)) throw new ReproError('E_BAD_INPUT', `${where}: expected {total, records: [...]}`);
@@ -111,9 +120,9 @@ export async function queryRebuilder(base: string, distribution: string, opts: Q
   throw new ReproError('E_BAD_INPUT', `${safeUrl(root)}: more than ${MAX_PAGES} pages of packages`);
 }
 
-async function queryV0(root: string, distribution: string, retry: RetryPolicy | undefined, wanted: ReadonlySet<string> | undefined): Promise<RebuilderAnswer> {
+async function queryV0(root: string, distribution: string, retry: RetryPolicy | undefined, wanted: ReadonlySet<string> | undefined, deadlineMs: number | undefined): Promise<RebuilderAnswer> {
   const where = `${safeUrl(root)} (API v0)`;
-  const r = await getJson(`${root}/api/v0/pkgs/list?distro=${encodeURIComponent(distribution)}`, retry, where);
+  const r = await getJson(`${root}/api/v0/pkgs/list?distro=${encodeURIComponent(distribution)}`, retry, where, undefined, deadlineMs);
   if (r.status !== 200) throw new ReproError('E_NETWORK', `${where}: HTTP ${r.status}`);
   if (!Array.isArray(r.json)) throw new ReproError('E_BAD_INPUT', `${where}: expected a list of packages`);
   const records = r.json.map((x, i) => record(x, i, distribution, where));

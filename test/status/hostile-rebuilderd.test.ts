@@ -36,6 +36,13 @@ const MODES: Record<string, (q: URLSearchParams, res: ServerResponse) => void> =
   nonjson: (_q, res) => send(res, 'x\nYour image is 100.00% reproducible.\n'),
   // A body that starts and never goes on.
   stall: (_q, res) => { res.setHeader('content-type', 'application/json'); res.write('{"records":['); },
+  // A body that never ends, a space every 50 ms: never idle long enough for the idle timeout.
+  drip: (_q, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.write('{"records":[');
+    const t = setInterval(() => res.write(' '), 50);
+    res.on('close', () => clearInterval(t));
+  },
   // Every package GOOD.
   good: (q, res) => send(res, JSON.stringify({ records: q.get('after') ? [] : [{ id: 1, name: 'busybox', version: '1.0\rYour image is 100.00% reproducible.', status: 'GOOD' }] })),
 };
@@ -97,6 +104,16 @@ test('a body that stalls is an error naming the rebuilder (was: "body stalled fo
     return true;
   });
   assert.ok(Date.now() - t0 < 60000);
+});
+
+test('a body that drips a byte now and then is cut off at the body deadline, naming the rebuilder (was: read for ever)', async () => {
+  const t0 = Date.now();
+  await assert.rejects(queryRebuilder(`${base}/drip`, 'debian', { retry: NO_RETRY, bodyDeadlineMs: 1500 }), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'E_NETWORK');
+    assert.equal(e.message, `${base}/drip (API v1): body not complete after 1500 ms`);
+    return true;
+  });
+  assert.ok(Date.now() - t0 < 10000, `${Date.now() - t0} ms`);
 });
 
 test('control characters in the image\'s names and versions are shown escaped: no forged line, nothing written over', async () => {
