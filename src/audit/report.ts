@@ -4,7 +4,7 @@
  * unexplained), per package and per step, and rendered as the summary lines a person reads at a
  * glance. Pure.
  */
-import { escapeControl } from '../model/errors.js';
+import { escapeName } from '../model/errors.js';
 import type { Verdict } from '../status/rebuilderd.js';
 import type { StatusReport } from '../status/report.js';
 import type { EntryAccount, MissingFile } from './account.js';
@@ -235,5 +235,5 @@ export function renderText(r: AuditReport): string {
   out.push(...summaryLines(r));
   // Paths, names and versions come from the image: a newline or an escape sequence in one is shown
   // escaped, so that none can start a line of its own (a forged "Every entry is accounted for.").
-  return `${out.map(escapeControl).join('\n')}\n`;
+  return `${out.map(escapeName).join('\n')}\n`;
 }

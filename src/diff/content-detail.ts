@@ -8,7 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import { compareSides, type ContentComparison, type ContentSide } from './content.js';
 import { pathFinding } from './findings.js';
 import type { ContentDetail } from './types.js';
-import { escapeControl } from '../model/errors.js';
+import { escapeName } from '../model/errors.js';
 import { unifiedDiff } from './unified.js';
 
 export interface ContentVerdict {
@@ -105,7 +105,7 @@ function render(cmp: ContentComparison, labels: [string, string], limit: number)
 /** Explains two differing contents of the file at `path`; `limit` is --max-content-diff. */
 export function describeContent(path: string, cmp: ContentComparison, limit: number): ContentVerdict {
   // The path is the image's: a newline in it must not add a line to the diff's header.
-  const labels: [string, string] = [`a/${escapeControl(path)}`, `b/${escapeControl(path)}`];
+  const labels: [string, string] = [`a/${escapeName(path)}`, `b/${escapeName(path)}`];
   const first = cmp.firstDiff;
   const last = cmp.lastDiff;
   const onlyIn = (lo: number, hi: number): boolean => cmp.a.size === cmp.b.size && first !== undefined && last !== undefined && first >= lo && last <= hi;

@@ -2,7 +2,7 @@
  * How locations and values are written in text (and in finding examples): the same strings in
  * every renderer. Times are shown in UTC, never in the local zone. Pure.
  */
-import { escapeControl } from '../model/errors.js';
+import { escapeControl, escapeName } from '../model/errors.js';
 import type { Difference, Location, Value } from './types.js';
 
 export function shortDigest(d: string): string {
@@ -12,7 +12,8 @@ export function shortDigest(d: string): string {
 /**
  * e.g. `platform linux/arm64 / layer 2 (sha256:0123456789ab…) / usr/lib/os-release`. Paths,
  * platforms and labels come from the images: control characters and line separators are shown
- * escaped (`\u000a`), so that a name cannot start a line of its own in a report.
+ * escaped (`\u000a`), so that a name cannot start a line of its own in a report, and a path not
+ * in composed form (NFC) with its non-ASCII characters escaped (`escapeName`).
  */
 export function formatLocation(l: Location): string {
   const parts: string[] = [];
@@ -20,7 +21,7 @@ export function formatLocation(l: Location): string {
   if (l.level === 'layer') parts.push(`layer ${l.layer}${l.layerDigest ? ` (${shortDigest(l.layerDigest)})` : ''}`);
   else if (l.level === 'partition') parts.push(`partition ${l.partition}${l.partitionLabel !== undefined ? ` (${l.partitionLabel})` : ''}`);
   else parts.push(l.level);
-  if (l.path !== undefined) parts.push(l.occurrence ? `${l.path} (occurrence ${l.occurrence})` : l.path);
+  if (l.path !== undefined) parts.push(l.occurrence ? `${escapeName(l.path)} (occurrence ${l.occurrence})` : escapeName(l.path));
   return escapeControl(parts.join(' / '));
 }
 

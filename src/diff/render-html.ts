@@ -8,6 +8,7 @@
  * script (a viewer that blocks it) the page still reads: anchors open their <details>. Pure.
  */
 import { createHash } from 'node:crypto';
+import { escapeName } from '../model/errors.js';
 import { formatLocation, formatValue } from './format.js';
 import type { ContentDetail, Difference, DiffResult, Location, SideSummary } from './types.js';
 
@@ -260,7 +261,7 @@ export function renderHtml(r: DiffResult, opts: HtmlOptions = {}): string {
       g.count++;
       let node = g;
       if (d.location.path !== undefined) {
-        const label = d.location.occurrence ? `${d.location.path} (occurrence ${d.location.occurrence})` : d.location.path;
+        const label = d.location.occurrence ? `${escapeName(d.location.path)} (occurrence ${d.location.occurrence})` : escapeName(d.location.path);
         for (const part of label.split('/')) {
           let c = node.children.get(part);
           if (!c) node.children.set(part, (c = newNode()));

@@ -104,6 +104,18 @@ export function escapeControl(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/**
+ * A name from an input (a path) as shown in a report: `escapeControl`, and, when the name is not
+ * in Unicode's composed form (NFC), its characters past ASCII escaped too (`cafe\u0301`). Two
+ * names that differ only in how a letter is encoded (`café` composed, `café` decomposed) are two
+ * files, and never look like one.
+ */
+export function escapeName(text: string): string {
+  const shown = escapeControl(text);
+  if (text === text.normalize('NFC')) return shown;
+  return shown.replace(/[^\u0000-\u007f]/gu, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+}
+
 /** What a system error code means, in words (strerror's, without the code). */
 const SYSTEM_REASONS: Record<string, string> = {
   ENOENT: 'no such file or directory',

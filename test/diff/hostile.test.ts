@@ -114,3 +114,24 @@ test('a config nested thousands of levels deep is exit 2 naming the config, not 
   assert.equal(c.status, 1, c.stderr);
   assert.ok(validate(JSON.parse(c.stdout)));
 });
+
+test('two names that differ only in how a letter is encoded (composed, decomposed) never look alike in the text and HTML reports', () => {
+  const composed = 'etc/caf\u00e9';
+  const decomposed = 'etc/cafe\u0301';
+  assert.notEqual(composed, decomposed);
+  assert.equal(composed, decomposed.normalize('NFC'));
+  const a = layout({ layers: [{ tar: makeTar([{ name: 'etc/', type: 'dir' }, { name: composed, data: 'x' }]) }] });
+  const b = layout({ layers: [{ tar: makeTar([{ name: 'etc/', type: 'dir' }, { name: decomposed, data: 'x' }]) }] });
+  const r = runCli(['diff', a, b]);
+  assert.equal(r.status, 1, r.stderr);
+  const lines = r.stdout.split('\n').filter((l) => l.includes('etc/caf'));
+  assert.ok(lines.length >= 2, r.stdout);
+  assert.ok(lines.some((l) => l.includes('etc/caf\u00e9')), 'the composed name as it is');
+  assert.ok(lines.some((l) => l.includes('etc/cafe\\u0301')), 'the decomposed name escaped');
+  assert.ok(!lines.some((l) => l.includes(decomposed)), 'the decomposed name never raw');
+  const html = join(work, 'nfd.html');
+  assert.equal(runCli(['diff', a, b, '--html', html]).status, 1);
+  const page = readFileSync(html, 'utf8');
+  assert.ok(!page.includes(decomposed), 'the decomposed name never raw in the page');
+  assert.ok(page.includes('cafe\\u0301'));
+});
