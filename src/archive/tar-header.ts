@@ -197,7 +197,7 @@ function asciiFallback(s: string, width: number): string {
 export function encodeHeaders(f: HeaderFields): Buffer {
   checkEncodable(f.name, 'name', f.name);
   checkEncodable(f.linkname, 'link target', f.name);
-  for (const k of ['mode', 'uid', 'gid', 'size', 'mtime', 'devmajor', 'devminor'] as const) {
+  for (const k of NUMERIC_FIELDS) {
     if (!inRange(k, f[k])) {
       const [lo, hi] = NUMERIC_RANGE[k];
       throw new ReproError('E_UNSUPPORTED', `${JSON.stringify(f.name)}: ${k} ${f[k]} cannot be written in a tar header (an integer from ${lo} to ${hi})`);
@@ -369,6 +369,8 @@ export function headerSums(b: Uint8Array): { unsigned: number; signed: number } 
   return { unsigned, signed: unsigned - 256 * high };
 }
 
+const NUMERIC_FIELDS = ['mode', 'uid', 'gid', 'size', 'mtime', 'devmajor', 'devminor'] as const;
+
 /** Decodes one 512-byte header block; `offset` is its position, for error messages. */
 export function decodeHeader(b: Buffer, offset: number, where: string): HeaderFields {
   const stored = readNumeric(b, 148, 8);
@@ -376,8 +378,11 @@ export function decodeHeader(b: Buffer, offset: number, where: string): HeaderFi
   if (stored !== unsigned && stored !== signed) {
     throw new ReproError('E_TAR_CHECKSUM', `${where}: bad tar header checksum at byte offset ${offset}`);
   }
-  const magic = b.toString('latin1', 257, 263);
-  const ustar = magic === 'ustar\0' || magic === 'ustar ';
+  // `ustar\0` (POSIX) or `ustar ` (GNU), compared byte by byte (no string made per header).
+  const ustarBytes = b[257] === 0x75 && b[258] === 0x73 && b[259] === 0x74 && b[260] === 0x61 && b[261] === 0x72;
+  const posix = ustarBytes && b[262] === 0;
+  const ustar = posix || (ustarBytes && b[262] === 0x20);
+  const magic = posix ? 'ustar\0' : ustar ? 'ustar ' : '';
   // Messages are made only for a failure (most headers need none).
   const at = (): string => `${where}: tar header at byte offset ${offset}`;
   let name = decodeName(fieldBytes(b, 0, 100), () => `${at()}: the name`);
@@ -396,11 +401,11 @@ export function decodeHeader(b: Buffer, offset: number, where: string): HeaderFi
     linkname: decodeName(fieldBytes(b, 157, 100), () => `${at()} (member ${JSON.stringify(name)}): the link target`),
     devmajor: ustar ? readNumeric(b, 329, 8) : 0,
     devminor: ustar ? readNumeric(b, 337, 8) : 0,
-    uname: ustar ? readString(b, 265, 32) : '',
-    gname: ustar ? readString(b, 297, 32) : '',
+    uname: ustar && b[265] !== 0 ? readString(b, 265, 32) : '',
+    gname: ustar && b[297] !== 0 ? readString(b, 297, 32) : '',
     magic: magic === 'ustar\0' ? 'ustar' : ustar ? 'gnu' : 'v7',
   };
-  for (const k of ['mode', 'uid', 'gid', 'size', 'mtime', 'devmajor', 'devminor'] as const) {
+  for (const k of NUMERIC_FIELDS) {
     const v = fields[k];
     if (Number.isNaN(v)) {
       throw new ReproError('E_TAR_FORMAT', `${where}: member ${JSON.stringify(name)}: malformed ${k} field in tar header at byte offset ${offset + FIELD_OFFSET[k]}`);

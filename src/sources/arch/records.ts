@@ -18,7 +18,8 @@ import { parseMtree } from './mtree.js';
 const LOCAL = /^var\/lib\/pacman\/local\/([^/]+)\/(desc|files|mtree)$/;
 
 export function isArchRecordFile(path: string): boolean {
-  return LOCAL.test(path);
+  // Asked of every file of an image: the prefix first, the pattern only under it.
+  return path.startsWith('var/lib/pacman/local/') && LOCAL.test(path);
 }
 
 export function archPurl(name: string, version: string, architecture: string | undefined): string {

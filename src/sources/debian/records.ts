@@ -20,7 +20,8 @@ const OS_RELEASE = ['etc/os-release', 'usr/lib/os-release'];
 export function isDebianRecordFile(path: string): boolean {
   if (path === DPKG_STATUS || OS_RELEASE.includes(path)) return true;
   if (path.startsWith(INFO)) return path.endsWith('.list') || path.endsWith('.md5sums');
-  return /^usr\/share\/doc\/[^/]+\/copyright$/.test(path);
+  // Asked of every file of an image: the suffix first, the pattern only where it fits.
+  return path.endsWith('/copyright') && /^usr\/share\/doc\/[^/]+\/copyright$/.test(path);
 }
 
 /** `VERSION_CODENAME` of os-release, the distro qualifier of Debian purls. */
