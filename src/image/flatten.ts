@@ -113,9 +113,9 @@ class KeepBudget {
 }
 
 /**
- * One layer's members made into changes, whichever way the bytes are read: `member` gives each
- * one; a regular file's digests and kept bytes are filled in by the reader (`file`), a hard
- * link gets its target's at `end`.
+ * One layer's members made into changes, whichever way the bytes are read: `member` makes each
+ * one's entry; a regular file's digests and kept bytes are filled in by the reader (streamed or
+ * local), a hard link gets its target's at `end`.
  */
 class LayerBuilder {
   readonly changes: LayerChanges<Kept> = { whiteouts: [], entries: [] };
