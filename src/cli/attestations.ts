@@ -10,8 +10,9 @@ export const ATTESTATIONS_HELP = `Usage: repro-image attestations REF [--key [VE
 Lists the verification summaries (SLSA VSA v1, as 'verify --attach' writes them) attached to an
 image as OCI 1.1 referrers (the registry's referrers API or its sha256-HEX fallback tag, an oci:
 layout's index.json; through an index, those of each image), checks each and summarises the
-independent verifiers (distinct verifier ids): "3 independent verifiers reproduced this image
-(digest level), 0 failed". A summary whose subject is another image, that is not an in-toto
+independent verifiers: "3 independent verifiers reproduced this image (digest level), 0 failed".
+With --key a verifier is a signing key (one key signing for several verifier ids counts once);
+without, a verifier id. A summary whose subject is another image, that is not an in-toto
 Statement, or whose signature does not verify with a --key is reported INVALID and not counted;
 with --key, an unsigned one is invalid too. Without --key, signatures are not checked.
 

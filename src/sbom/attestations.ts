@@ -4,10 +4,11 @@
  * index.json), each read, checked and counted: a signed one (DSSE) is verified with the key when
  * one is given; one whose signature does not verify, whose subject is another image, or that is
  * not a Statement at all is reported invalid and not counted; with a key, an unsigned one is
- * invalid too (nobody vouches for it). The summary counts independent verifiers (distinct
- * verifier ids): "3 independent verifiers reproduced this image (digest level), 0 failed".
+ * invalid too (nobody vouches for it). The summary counts independent verifiers: distinct signing
+ * keys when keys are given (a key that signs for several verifier ids is one verifier), else
+ * distinct verifier ids: "3 independent verifiers reproduced this image (digest level), 0 failed".
  */
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import type { Descriptor } from '../model/descriptor.js';
 import { ReproError, escapeControl } from '../model/errors.js';
 import { parseManifest } from '../model/manifest.js';
@@ -44,6 +45,8 @@ export interface ListedAttestation {
   /** Why it is not counted. */
   problem?: string;
   verifierId?: string;
+  /** The key whose signature verified (`sha256:` of its SubjectPublicKeyInfo), when keys were given. */
+  signer?: string;
   result?: 'PASSED' | 'FAILED';
   level?: 'digest' | 'content';
   timeVerified?: string;
@@ -56,9 +59,9 @@ export interface AttestationsResult {
   subjects: Array<{ digest: string; via: string }>;
   attestations: ListedAttestation[];
   summary: {
-    /** Distinct verifier ids with a valid PASSED VSA. */
+    /** Independent verifiers with a valid PASSED VSA: distinct signing keys when keys were given, else distinct verifier ids. */
     reproduced: number;
-    /** Distinct verifier ids with a valid FAILED VSA. */
+    /** Likewise, with a valid FAILED VSA. */
     failed: number;
     invalid: number;
     /** The best level a valid PASSED VSA reached. */
@@ -113,7 +116,13 @@ export function checkAttestation(bytes: Buffer, mediaType: string, subject: stri
         : facts.verifierId === undefined ? 'no predicate.verifier.id'
           : facts.result === undefined ? 'predicate.verificationResult is neither PASSED nor FAILED'
             : undefined;
-  return { signature, valid: problem === undefined, ...(problem ? { problem } : {}), ...facts };
+  const signer = signature === 'verified' && signers[0] ? { signer: keyFingerprint(signers[0].key) } : {};
+  return { signature, valid: problem === undefined, ...(problem ? { problem } : {}), ...facts, ...signer };
+}
+
+/** A public key's name in a listing: the sha256 of its SubjectPublicKeyInfo (DER). */
+export function keyFingerprint(key: KeyObject): string {
+  return `sha256:${createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex')}`;
 }
 
 /** A Statement's subjects for a message: the first three, each digest cut short (200,000 subjects made a 2 MB line). */
@@ -157,13 +166,18 @@ export async function attestations(reference: ImageRef | string, opts: Attestati
 
 function summarise(listed: ListedAttestation[]): AttestationsResult['summary'] {
   const valid = listed.filter((a) => a.valid);
-  const passed = new Set(valid.filter((a) => a.result === 'PASSED').map((a) => a.verifierId));
-  const failed = new Set(valid.filter((a) => a.result === 'FAILED').map((a) => a.verifierId));
+  // A verifier is its key when signatures were checked: one key signing in the names of several
+  // verifier ids is one verifier, however many ids it claims.
+  const who = (a: ListedAttestation): string | undefined => a.signer ?? a.verifierId;
+  const passed = new Set(valid.filter((a) => a.result === 'PASSED').map(who));
+  const failed = new Set(valid.filter((a) => a.result === 'FAILED').map(who));
+  const ids = new Set(valid.filter((a) => a.result === 'PASSED').map((a) => a.verifierId));
   const invalid = listed.length - valid.length;
   const levels = valid.filter((a) => a.result === 'PASSED').map((a) => a.level);
   const level = levels.includes('digest') ? 'digest' : levels.includes('content') ? 'content' : undefined;
   const n = passed.size;
-  const text = `${n} independent verifier${n === 1 ? '' : 's'} reproduced this image${level ? ` (${level} level)` : ''}, ${failed.size} failed${invalid > 0 ? `, ${invalid} invalid` : ''}`;
+  const byKey = ids.size > n ? ` (${ids.size} verifier ids signed with ${n} key${n === 1 ? '' : 's'}: counted by key)` : '';
+  const text = `${n} independent verifier${n === 1 ? '' : 's'} reproduced this image${level ? ` (${level} level)` : ''}, ${failed.size} failed${invalid > 0 ? `, ${invalid} invalid` : ''}${byKey}`;
   return { reproduced: n, failed: failed.size, invalid, ...(level ? { level } : {}), text };
 }
 

@@ -45,7 +45,7 @@ async function ok(args: string[]): Promise<string> {
 }
 const keys: Record<string, string> = {};
 
-interface Listed { attestations: Array<{ referrer: string; verifierId?: string; valid: boolean; problem?: string; signature: string; result?: string; level?: string }>; summary: { reproduced: number; failed: number; invalid: number; level?: string; text: string }; subjects: Array<{ via: string }> }
+interface Listed { attestations: Array<{ referrer: string; verifierId?: string; valid: boolean; problem?: string; signature: string; signer?: string; result?: string; level?: string }>; summary: { reproduced: number; failed: number; invalid: number; level?: string; text: string }; subjects: Array<{ via: string }> }
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'attestations-'));
@@ -252,6 +252,30 @@ test('verify --attach in an oci: layout by three verifiers; attestations counts 
   assert.equal(garbage.status, 1);
   assert.match(garbage.stdout, /INVALID: .*JSON/);
   assert.match(garbage.stdout, /3 independent verifiers reproduced this image \(digest level\), 1 failed, 2 invalid\n$/);
+});
+
+test('one key signing in the names of several verifier ids counts as one verifier (it counted once per id)', async () => {
+  const layout = `oci:${join(dir, 'one-key')}:t`;
+  await ok(['build', spec, '--offline', '--output', layout]);
+  const v = (id: string, key: string): Promise<string> => ok(['verify', spec, '--offline', '--against', layout, '--attach', '--verifier-id', id, '--sign-key', key]);
+  await v('https://a.example/rebuilder', keys['ed']!);
+  await v('https://b.example/rebuilder', keys['ec']!);
+  await v('https://c.example/rebuilder', keys['ed']!);
+  const fingerprint = (pub: string): string => `sha256:${createHash('sha256').update(execFileSync('openssl', ['pkey', '-pubin', '-in', pub, '-outform', 'DER'])).digest('hex')}`;
+  const unbound = JSON.parse((await run(['attestations', layout, '--key', join(dir, 'ed.pub'), '--key', join(dir, 'ec.pub'), '--json'])).stdout) as Listed;
+  assert.equal(unbound.summary.text, '2 independent verifiers reproduced this image (digest level), 0 failed (3 verifier ids signed with 2 keys: counted by key)');
+  assert.equal(unbound.summary.reproduced, 2);
+  assert.deepEqual(unbound.attestations.map((x) => [x.verifierId, x.signer]).sort(), [
+    ['https://a.example/rebuilder', fingerprint(join(dir, 'ed.pub'))],
+    ['https://b.example/rebuilder', fingerprint(join(dir, 'ec.pub'))],
+    ['https://c.example/rebuilder', fingerprint(join(dir, 'ed.pub'))],
+  ]);
+  // Bound to both of its ids, the key is still one verifier.
+  const bound = JSON.parse((await run(['attestations', layout, '--key', `https://a.example/rebuilder=${join(dir, 'ed.pub')}`, '--key', `https://c.example/rebuilder=${join(dir, 'ed.pub')}`, '--key', `https://b.example/rebuilder=${join(dir, 'ec.pub')}`, '--json'])).stdout) as Listed;
+  assert.equal(bound.summary.text, '2 independent verifiers reproduced this image (digest level), 0 failed (3 verifier ids signed with 2 keys: counted by key)');
+  // Without a key nothing is checked: the ids are all there is to count.
+  const none = JSON.parse((await run(['attestations', layout, '--json'])).stdout) as Listed;
+  assert.equal(none.summary.text, '3 independent verifiers reproduced this image (digest level), 0 failed');
 });
 
 test('registry (fallback tag): build --provenance and verify --attach push referrers, the image digest unchanged; a failed rebuild attaches a FAILED VSA', async () => {
