@@ -4,10 +4,13 @@
  * and the whole file system as a tree browsable by directory (each directory with its size and what
  * its entries are; directories holding something of those three are open). Pure; no script, no external resource.
  */
+import { escapeName } from '../model/errors.js';
 import type { AuditReport, Bucket, Tally } from './report.js';
 import { bytes, summaryLines, thousands } from './report.js';
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+/** A path or name from the image: `escapeName` (a name not in NFC never looks like the composed one), then HTML. */
+const escPath = (s: string): string => esc(escapeName(s));
 
 const LABEL: Record<Bucket, string> = {
   reproduced: 'package, reproduced', notReproduced: 'package, not reproduced', unknown: 'package, not yet reproduced',
@@ -61,11 +64,11 @@ function renderNode(n: Node, out: string[]): void {
   const cls = e ? `b-${e.bucket}` : 'b-none';
   if (kids.length === 0) {
     const link = e?.type === 'symlink' ? ' →' : '';
-    out.push(`<li class="${cls}"><span class="n">${esc(n.name)}${link}</span> <span class="s">${e && e.size > 0 ? bytes(e.size) : ''}</span> <span class="w">${e ? `${LABEL[e.bucket]}${why(e) ? `: ${why(e)}` : ''}` : ''}</span></li>`);
+    out.push(`<li class="${cls}"><span class="n">${escPath(n.name)}${link}</span> <span class="s">${e && e.size > 0 ? bytes(e.size) : ''}</span> <span class="w">${e ? `${LABEL[e.bucket]}${why(e) ? `: ${why(e)}` : ''}` : ''}</span></li>`);
     return;
   }
   const flag = n.flagged > 0 ? ` <span class="f">${n.flagged} to look at</span>` : '';
-  out.push(`<li><details${n.flagged > 0 ? ' open' : ''}><summary class="${cls}"><span class="n">${n.path === '' ? '/' : `${esc(n.name)}/`}</span> <span class="s">${bytes(n.size)}</span> <span class="w">${thousands(n.count)} entries</span>${flag}</summary><ul>`);
+  out.push(`<li><details${n.flagged > 0 ? ' open' : ''}><summary class="${cls}"><span class="n">${n.path === '' ? '/' : `${escPath(n.name)}/`}</span> <span class="s">${bytes(n.size)}</span> <span class="w">${thousands(n.count)} entries</span>${flag}</summary><ul>`);
   for (const k of kids) renderNode(k, out);
   out.push('</ul></details></li>');
 }
@@ -110,12 +113,12 @@ export function renderHtml(r: AuditReport): string {
   for (const [title, list] of [['Modified since installed', r.modified], ['Unexplained', r.unexplained], ['From packages, not checked (no digest recorded)', r.unchecked]] as const) {
     if (list.length === 0) continue;
     out.push(`<h2>${title}</h2><table><tr><th>path</th><th>type</th><th>size</th><th>why</th></tr>`);
-    for (const a of list) out.push(`<tr><td><code>/${esc(a.path)}</code></td><td>${a.type}</td><td>${a.type === 'file' ? bytes(a.size) : ''}</td><td>${esc([...(a.owners ?? []).map((o) => o.name), ...(a.differences ?? [])].join('; '))}</td></tr>`);
+    for (const a of list) out.push(`<tr><td><code>/${escPath(a.path)}</code></td><td>${a.type}</td><td>${a.type === 'file' ? bytes(a.size) : ''}</td><td>${esc([...(a.owners ?? []).map((o) => o.name), ...(a.differences ?? [])].join('; '))}</td></tr>`);
     out.push('</table>');
   }
   if (r.missing.length > 0) {
     out.push(`<h2>Recorded by packages, not in the image (${r.missing.length})</h2><ul>`);
-    for (const m of r.missing) out.push(`<li><code>/${esc(m.path)}</code> (${esc(m.package)})</li>`);
+    for (const m of r.missing) out.push(`<li><code>/${escPath(m.path)}</code> (${esc(m.package)})</li>`);
     out.push('</ul>');
   }
   out.push('<h2>File system</h2><ul class="tree">');

@@ -88,6 +88,25 @@ test('a path with a newline or an escape sequence cannot forge a line of the tex
   assert.doesNotMatch(r.stdout, /^Every entry is accounted for\.$/m);
 });
 
+test('a file whose name differs from a package\'s only in how a letter is encoded never looks like the package\'s, in text or HTML', () => {
+  const composed = 'usr/bin/caf\u00e9';
+  const decomposed = 'usr/bin/cafe\u0301';
+  const ref = image(debian(FOO_STATUS, {
+    [composed]: FOO,
+    [decomposed]: 'not the package\'s\n',
+    'var/lib/dpkg/info/foo.list': `/.\n/usr\n/usr/bin\n/usr/bin/foo\n/${composed}\n`,
+    'var/lib/dpkg/info/foo.md5sums': `${md5(FOO)}  usr/bin/foo\n${md5(FOO)}  ${composed}\n`,
+  }));
+  const html = join(dir, 'nfd.html');
+  const r = runCli(['audit', ref, '--html', html]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(!r.stdout.includes(decomposed), 'the decomposed name never raw in the text');
+  assert.match(r.stdout, /^ {2}usr\/bin\/cafe\\u0301 \(file, 18 B\)$/m);
+  const page = readFileSync(html, 'utf8');
+  assert.ok(!page.includes(decomposed), 'the decomposed name never raw in the page');
+  assert.ok(page.includes('cafe\\u0301') && page.includes('caf\u00e9'));
+});
+
 function arch(name: string, version: string, desc: string, mtree?: Buffer): Record<string, string | Buffer> {
   const d = `var/lib/pacman/local/${name}-${version}`;
   return {
