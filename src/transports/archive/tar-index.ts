@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { ReproError, ioError } from '../../model/errors.js';
 import { cleanMemberPath } from '../../archive/paths.js';
 import { readTar } from '../../archive/tar-reader.js';
@@ -11,9 +11,16 @@ export interface Member {
   size: number;
 }
 
-/** Indexes the regular files of an uncompressed tar archive by cleaned path (last one wins). */
+/**
+ * Indexes the regular files of an uncompressed tar archive by cleaned path (last one wins). The
+ * archive must be a regular file: its members are read later where they lie, and a FIFO would
+ * block the open for ever (even past SIGTERM), a device (/dev/zero) be read for ever.
+ */
 export async function indexArchive(file: string): Promise<Map<string, Member>> {
   try {
+    if (!(await stat(file)).isFile()) {
+      throw new ReproError('E_BAD_INPUT', `${file}: not a regular file (an archive is read where its members lie; save it to a file first)`);
+    }
     const fh = await open(file, 'r');
     const head = Buffer.alloc(6);
     await fh.read(head, 0, 6, 0);
