@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
@@ -128,5 +128,24 @@ test('a FIFO in place of a dir: blob, manifest.json or version is refused at onc
     const lines = r.stderr.trim().split('\n');
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0]!, pattern);
+  }
+});
+
+test('a dir: manifest.json or version too big to read whole is exit 2 before it is read (was read whole, or exit 3 past 2 GiB)', () => {
+  const src = join(work, 'big-src');
+  assert.equal(runCli(['copy', `oci:${layout}:v1`, `dir:${src}`]).status, 0);
+  const cases: Array<[string, number, RegExp]> = [
+    ['manifest.json', 3 * 2 ** 30, /: manifest\.json is 3221225472 bytes, more than the 67108864 read$/],
+    ['version', 1 << 20, /: version is 1048576 bytes, more than the 4096 read$/],
+  ];
+  for (const [name, size, pattern] of cases) {
+    const d = join(work, `big-${name}`);
+    rmSync(d, { recursive: true, force: true });
+    mkdirSync(d);
+    for (const f of readdirSync(src)) writeFileSync(join(d, f), readFileSync(join(src, f)));
+    truncateSync(join(d, name), size);
+    const r = runCli(['inspect', `dir:${d}`], { timeout: 20000 });
+    assert.equal(r.status, 2, `${name}: exit ${r.status}: ${r.stderr}`);
+    assert.match(r.stderr.trim(), pattern);
   }
 });

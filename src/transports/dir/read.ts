@@ -44,10 +44,18 @@ async function regularFile(dir: string, name: string, what: string): Promise<num
   return st.size;
 }
 
+/** The largest manifest.json read whole (as an oci: layout's index.json); the version file is one line. */
+const MANIFEST_LIMIT = 64 << 20;
+const VERSION_LIMIT = 4096;
+
+function capped(dir: string, name: string, size: number | undefined, limit: number): void {
+  if (size !== undefined && size > limit) throw new ReproError('E_BAD_INPUT', `${dir}: ${name} is ${size} bytes, more than the ${limit} read`);
+}
+
 export async function openDir(dir: string): Promise<OpenedImage> {
   let version: string;
   try {
-    await regularFile(dir, 'version', 'the version file');
+    capped(dir, 'version', await regularFile(dir, 'version', 'the version file'), VERSION_LIMIT);
     version = await readFile(join(dir, 'version'), 'utf8');
   } catch (e) {
     throw ioError(e, `${dir}: not a dir: image (cannot read its version file)`);
@@ -56,7 +64,7 @@ export async function openDir(dir: string): Promise<OpenedImage> {
   const manifestPath = join(dir, 'manifest.json');
   let manifest: Buffer;
   try {
-    await regularFile(dir, 'manifest.json', 'the manifest');
+    capped(dir, 'manifest.json', await regularFile(dir, 'manifest.json', 'the manifest'), MANIFEST_LIMIT);
     manifest = await readFile(manifestPath);
   } catch (e) {
     throw ioError(e, `${dir}: cannot read manifest.json`);
