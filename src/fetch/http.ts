@@ -56,7 +56,7 @@ export interface HttpResponse {
    */
   bytes(limit?: number, deadlineMs?: number): Promise<Buffer>;
   text(limit?: number, deadlineMs?: number): Promise<string>;
-  /** Drops the body without reading it. */
+  /** Drops the body without reading it (cut after `DISCARD_DEADLINE_MS` if it has not ended). */
   discard(): void;
 }
 
@@ -252,6 +252,23 @@ function once(req: HttpRequest, url: URL): Promise<IncomingMessage> {
   });
 }
 
+/**
+ * How long a body nobody reads (an error's, a redirect's) may take to drain, its connection kept
+ * for reuse, before it is cut: one that drips a byte now and then, never idle for the idle timeout,
+ * held its socket, and with it the process after its work was done, for ever.
+ */
+export const DISCARD_DEADLINE_MS = 5000;
+
+function drain(res: IncomingMessage): void {
+  res.resume();
+  if (res.readableEnded) return;
+  const t = setTimeout(() => res.destroy(), DISCARD_DEADLINE_MS);
+  t.unref();
+  const done = (): void => clearTimeout(t);
+  res.once('end', done);
+  res.once('close', done);
+}
+
 function wrap(res: IncomingMessage, url: string): HttpResponse {
   const bytes = async (limit = DEFAULT_BODY_LIMIT, deadlineMs?: number): Promise<Buffer> => {
     const parts: Buffer[] = [];
@@ -280,9 +297,7 @@ function wrap(res: IncomingMessage, url: string): HttpResponse {
     body: res as AsyncIterable<Buffer>,
     bytes,
     text: async (limit, deadlineMs) => (await bytes(limit, deadlineMs)).toString('utf8'),
-    discard: () => {
-      res.resume();
-    },
+    discard: () => drain(res),
   };
 }
 
@@ -313,7 +328,7 @@ export async function request(req: HttpRequest): Promise<HttpResponse> {
         const status = res.statusCode ?? 0;
         const location = res.headers.location;
         if ([301, 302, 303, 307, 308].includes(status) && location) {
-          res.resume();
+          drain(res);
           if (hops >= maxRedirects) {
             throw new ReproError('E_NETWORK', maxRedirects === 0 ? `${safeUrl(req.url)}: redirected (HTTP ${status}), which this request never follows` : `${safeUrl(req.url)}: more than ${maxRedirects} redirects`);
           }
@@ -331,7 +346,7 @@ export async function request(req: HttpRequest): Promise<HttpResponse> {
           continue;
         }
         if (RETRY_STATUS.has(status) && !req.noRetryStatuses?.includes(status) && attempt < policy.attempts) {
-          res.resume();
+          drain(res);
           const delay = retryDelay(policy, attempt, res.headers['retry-after'] as string | undefined);
           req.onRetry?.(attempt, `HTTP ${status}`, delay);
           lastError = new ReproError('E_NETWORK', `${safeUrl(url)}: HTTP ${status}`);

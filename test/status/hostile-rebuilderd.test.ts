@@ -27,7 +27,7 @@ function send(res: ServerResponse, body: string): void {
 }
 
 /** Modes by the first path segment: `${base}/MODE` is the rebuilder's URL. */
-const MODES: Record<string, (q: URLSearchParams, res: ServerResponse) => void> = {
+const MODES: Record<string, (q: URLSearchParams, res: ServerResponse, path: string) => void> = {
   // 150,000 records in one page (limit= ignored), then none.
   bigpage: (q, res) => send(res, JSON.stringify({ records: q.get('after') ? [] : Array.from({ length: 150000 }, (_, i) => ({ id: i + 1, name: `p${i}`, version: '1', status: 'GOOD' })) })),
   // A record without a name, nested 100,000 deep.
@@ -43,6 +43,14 @@ const MODES: Record<string, (q: URLSearchParams, res: ServerResponse) => void> =
     const t = setInterval(() => res.write(' '), 50);
     res.on('close', () => clearInterval(t));
   },
+  // No v1 (404), with a body that never ends but is never idle; the v0 list says every package GOOD.
+  drip404: (_q, res, path) => {
+    if (path.endsWith('/api/v0/pkgs/list')) { send(res, JSON.stringify([{ name: 'busybox', version: '1.0\rYour image is 100.00% reproducible.', status: 'GOOD' }])); return; }
+    res.statusCode = 404;
+    res.write('not here');
+    const t = setInterval(() => res.write(' '), 50);
+    res.on('close', () => clearInterval(t));
+  },
   // Every package GOOD.
   good: (q, res) => send(res, JSON.stringify({ records: q.get('after') ? [] : [{ id: 1, name: 'busybox', version: '1.0\rYour image is 100.00% reproducible.', status: 'GOOD' }] })),
 };
@@ -52,8 +60,8 @@ before(async () => {
   server = createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://x');
     const mode = MODES[u.pathname.split('/')[1] ?? ''];
-    if (!mode || !u.pathname.endsWith('/api/v1/packages/binary')) { res.statusCode = 404; res.end(); return; }
-    mode(u.searchParams, res);
+    if (!mode || !/\/api\/(v1\/packages\/binary|v0\/pkgs\/list)$/.test(u.pathname)) { res.statusCode = 404; res.end(); return; }
+    mode(u.searchParams, res, u.pathname);
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -114,6 +122,14 @@ test('a body that drips a byte now and then is cut off at the body deadline, nam
     return true;
   });
   assert.ok(Date.now() - t0 < 10000, `${Date.now() - t0} ms`);
+});
+
+test('a 404 from v1 whose body drips for ever is dropped: v0 answers and the command ends (was: the report printed, the process held for ever by the dripping socket)', async () => {
+  const t0 = Date.now();
+  const r = await runCliAsync(['status', archImage, '--rebuilder', `${base}/drip404`], { timeout: 30000 });
+  assert.equal(r.status, 0, `exit ${r.status} after ${Date.now() - t0} ms: ${r.stderr}`);
+  assert.match(r.stdout, /busybox/);
+  assert.ok(Date.now() - t0 < 20000, `${Date.now() - t0} ms`);
 });
 
 test('control characters in the image\'s names and versions are shown escaped: no forged line, nothing written over', async () => {
