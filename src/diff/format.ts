@@ -2,7 +2,7 @@
  * How locations and values are written in text (and in finding examples): the same strings in
  * every renderer. Times are shown in UTC, never in the local zone. Pure.
  */
-import { escapeControl, escapeName } from '../model/errors.js';
+import { escapeControl, escapeName, escapeNameJson } from '../model/errors.js';
 import type { Difference, Location, Value } from './types.js';
 
 export function shortDigest(d: string): string {
@@ -34,12 +34,15 @@ function utc(seconds: number): string {
   return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString().replace(/\.000Z$/, 'Z') : String(seconds);
 }
 
-/** A value as one short line of text (control characters and line separators escaped). */
+/**
+ * A value as one short line of text: JSON, with control characters and line separators escaped,
+ * and names as `escapeName` shows them (a link target not in NFC never looks like the composed one).
+ */
 export function formatValue(field: string, v: Value | undefined): string {
   if (v === undefined) return '(absent)';
   if (field === 'mtime' && typeof v === 'number') return `${v} (${utc(v)})`;
   if (field === 'content' && typeof v === 'object' && v !== null && !Array.isArray(v)) {
     return `${String(v['size'])} bytes ${shortDigest(String(v['sha256']))}`;
   }
-  return escapeControl(JSON.stringify(v));
+  return escapeNameJson(JSON.stringify(v));
 }

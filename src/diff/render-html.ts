@@ -8,7 +8,7 @@
  * script (a viewer that blocks it) the page still reads: anchors open their <details>. Pure.
  */
 import { createHash } from 'node:crypto';
-import { escapeName } from '../model/errors.js';
+import { escapeName, escapeNameJson } from '../model/errors.js';
 import { formatLocation, formatValue } from './format.js';
 import type { ContentDetail, Difference, DiffResult, Location, SideSummary } from './types.js';
 
@@ -164,7 +164,7 @@ function hexHtml(hex: NonNullable<ContentDetail['hex']>, first: number | undefin
 
 function differenceHtml(d: Difference, n: number): string {
   const values = d.field === 'presence' || d.field === 'root-entry'
-    ? d.a !== undefined ? `only in A: <span class="va mono">${escapeHtml(JSON.stringify(d.a))}</span>` : `only in B: <span class="vb mono">${escapeHtml(JSON.stringify(d.b))}</span>`
+    ? d.a !== undefined ? `only in A: <span class="va mono">${escapeHtml(escapeNameJson(JSON.stringify(d.a)))}</span>` : `only in B: <span class="vb mono">${escapeHtml(escapeNameJson(JSON.stringify(d.b)))}</span>`
     : `<span class="va mono">${escapeHtml(formatValue(d.field, d.a))}</span> → <span class="vb mono">${escapeHtml(formatValue(d.field, d.b))}</span>`;
   const parts = [`<div class="diff-row" id="d-${n}" data-finding="${escapeHtml(d.finding)}"><span class="field">${escapeHtml(d.field)}</span>: ${values} `
     + `<a class="finding" href="#finding=${escapeHtml(d.finding)}" title="show only this finding">${escapeHtml(d.finding)}</a>`];

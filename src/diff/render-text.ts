@@ -4,7 +4,7 @@
  * control characters escaped (tabs in diffs kept), so that no input can add a line to the report or
  * send escape sequences to a terminal. Pure.
  */
-import { escapeControl } from '../model/errors.js';
+import { escapeControl, escapeNameJson } from '../model/errors.js';
 import { formatLocation, formatValue, shortDigest } from './format.js';
 import type { Difference, DiffResult, SideSummary } from './types.js';
 
@@ -26,7 +26,7 @@ function indent(text: string, by: string): string[] {
 export function renderDifference(d: Difference): string[] {
   const lines: string[] = [];
   const values = d.field === 'presence' || d.field === 'root-entry'
-    ? d.a !== undefined ? `only in A ${JSON.stringify(d.a)}` : `only in B ${JSON.stringify(d.b)}`
+    ? d.a !== undefined ? `only in A ${escapeNameJson(JSON.stringify(d.a))}` : `only in B ${escapeNameJson(JSON.stringify(d.b))}`
     : `${formatValue(d.field, d.a)} -> ${formatValue(d.field, d.b)}`;
   lines.push(escapeControl(`  ${formatLocation(d.location)}: ${d.field}: ${values}  [${d.finding}]`));
   const c = d.content;

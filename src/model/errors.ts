@@ -104,16 +104,40 @@ export function escapeControl(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** Each UTF-16 unit of `c` as `\uXXXX`: always four digits, so that no escape runs into the text after it. */
+function unit(c: string): string {
+  let out = '';
+  for (let i = 0; i < c.length; i++) out += `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`;
+  return out;
+}
+
 /**
- * A name from an input (a path) as shown in a report: `escapeControl`, and, when the name is not
- * in Unicode's composed form (NFC), its characters past ASCII escaped too (`cafe\u0301`). Two
- * names that differ only in how a letter is encoded (`café` composed, `café` decomposed) are two
- * files, and never look like one.
+ * A name from an input (a path) as shown in a report: `escapeControl`, characters that show as
+ * nothing (zero-width, bidirectional controls, variation selectors: Unicode's default-ignorable
+ * code points) escaped, and, when the name is not in Unicode's composed form (NFC), its
+ * characters past ASCII escaped too (`cafe\u0301`). Two names that differ only in how a letter is
+ * encoded (`café` composed, `café` decomposed), or by an invisible character, are two files, and
+ * never look like one. Escapes are of UTF-16 units, four digits each (U+1F600 is `\ud83d\ude00`,
+ * never `\u1f600`, which is U+1F60 and a `0`), and a backslash before a `u` in the name itself is
+ * shown as `\u005c`: no name reads as another's escape (a file named `cafe\u0301`, backslash and
+ * all, is `cafe\u005cu0301`).
  */
 export function escapeName(text: string): string {
-  const shown = escapeControl(text);
-  if (text === text.normalize('NFC')) return shown;
-  return shown.replace(/[^\u0000-\u007f]/gu, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+  return escapeShown(text.replace(/\\(?=u)/g, '\\u005c'), text);
+}
+
+/**
+ * A value as JSON text (`JSON.stringify`'s, whose backslashes are escaped already) with the names
+ * in it shown as `escapeName` shows them; still JSON, every escape a JSON escape.
+ */
+export function escapeNameJson(json: string): string {
+  return escapeShown(json, json);
+}
+
+function escapeShown(shown: string, text: string): string {
+  const out = escapeControl(shown).replace(/\p{Default_Ignorable_Code_Point}/gu, unit);
+  if (text === text.normalize('NFC')) return out;
+  return out.replace(/[^\u0000-\u007f]/g, unit);
 }
 
 /** What a system error code means, in words (strerror's, without the code). */

@@ -135,3 +135,21 @@ test('two names that differ only in how a letter is encoded (composed, decompose
   assert.ok(!page.includes(decomposed), 'the decomposed name never raw in the page');
   assert.ok(page.includes('cafe\\u0301'));
 });
+
+test('two link targets that differ only in how a letter is encoded never look alike in the text and HTML reports (they were shown raw, the same)', () => {
+  const composed = 'caf\u00e9';
+  const decomposed = 'cafe\u0301';
+  const a = layout({ layers: [{ tar: makeTar([{ name: 'etc/', type: 'dir' }, { name: 'etc/link', type: 'symlink', linkname: composed }, { name: 'etc/only-a', type: 'symlink', linkname: decomposed }]) }] });
+  const b = layout({ layers: [{ tar: makeTar([{ name: 'etc/', type: 'dir' }, { name: 'etc/link', type: 'symlink', linkname: decomposed }]) }] });
+  const r = runCli(['diff', a, b]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.ok(!r.stdout.includes(decomposed), r.stdout);
+  assert.match(r.stdout, /etc\/link: link-target: "caf\u00e9" -> "cafe\\u0301"/);
+  assert.match(r.stdout, /etc\/only-a: presence: only in A .*"link-target":"cafe\\u0301"/);
+  const html = join(work, 'nfd-link.html');
+  assert.equal(runCli(['diff', a, b, '--html', html]).status, 1);
+  const page = readFileSync(html, 'utf8');
+  assert.ok(!page.includes(decomposed), 'the decomposed target never raw in the page');
+  const j = runCli(['diff', a, b, '--format', 'json']);
+  assert.ok(JSON.stringify(JSON.parse(j.stdout)).includes(decomposed), 'the JSON report has the target as it is');
+});
