@@ -11,10 +11,11 @@ Lists the verification summaries (SLSA VSA v1, as 'verify --attach' writes them)
 image as OCI 1.1 referrers (the registry's referrers API or its sha256-HEX fallback tag, an oci:
 layout's index.json; through an index, those of each image), checks each and summarises the
 independent verifiers: "3 independent verifiers reproduced this image (digest level), 0 failed".
-With --key a verifier is a signing key (one key signing for several verifier ids counts once);
-without, a verifier id. A summary whose subject is another image, that is not an in-toto
-Statement, or whose signature does not verify with a --key is reported INVALID and not counted;
-with --key, an unsigned one is invalid too. Without --key, signatures are not checked.
+With --key a verifier has a verifier id and a signing key of its own (one key signing for
+several ids counts once, and so does one id signing with several keys); without, a verifier id.
+A summary whose subject is another image, that is not an in-toto Statement, or whose signature
+does not verify with a --key is reported INVALID and not counted; with --key, an unsigned one is
+invalid too. Without --key, signatures are not checked.
 
   --key [VERIFIER=]FILE      a PEM public key (Ed25519 or ECDSA P-256) trusted to sign summaries
                              (DSSE envelopes); repeatable, one per rebuilder: each summary must be

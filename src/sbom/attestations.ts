@@ -116,7 +116,10 @@ export function checkAttestation(bytes: Buffer, mediaType: string, subject: stri
         : facts.verifierId === undefined ? 'no predicate.verifier.id'
           : facts.result === undefined ? 'predicate.verificationResult is neither PASSED nor FAILED'
             : undefined;
-  const signer = signature === 'verified' && signers[0] ? { signer: keyFingerprint(signers[0].key) } : {};
+  // The key that vouches for this verifier: one bound to its id before an unbound one (a key bound
+  // to another verifier that signed too is no signer of this summary's).
+  const own = signers.find((k) => k.verifierId !== undefined && k.verifierId === facts.verifierId) ?? signers.find((k) => k.verifierId === undefined);
+  const signer = signature === 'verified' && own ? { signer: keyFingerprint(own.key) } : {};
   return { signature, valid: problem === undefined, ...(problem ? { problem } : {}), ...facts, ...signer };
 }
 
@@ -164,21 +167,58 @@ export async function attestations(reference: ImageRef | string, opts: Attestati
   return { reference: typeof reference === 'string' ? reference : formatImageRef(ref), subjects, attestations: listed, summary: summarise(listed) };
 }
 
+/**
+ * How many independent verifiers `summaries` (valid, one result) come from. Without keys, their
+ * distinct verifier ids. With keys, a verifier needs an id and a key of its own: the most pairs
+ * (id, key) of summaries that share neither (a maximum matching, Kuhn's; a matching never grows
+ * past the number of keys given). One key signing for three ids is one verifier; so is one id
+ * signing with two keys (a rebuilder that changed its key), which counting keys alone made two.
+ */
+function independent(summaries: ListedAttestation[]): { verifiers: number; ids: number; keys: number } {
+  const keysOf = new Map<string | undefined, Set<string>>();
+  const keys = new Set<string>();
+  for (const a of summaries) {
+    let k = keysOf.get(a.verifierId);
+    if (!k) keysOf.set(a.verifierId, (k = new Set()));
+    if (a.signer !== undefined) {
+      k.add(a.signer);
+      keys.add(a.signer);
+    }
+  }
+  if (keys.size === 0) return { verifiers: keysOf.size, ids: keysOf.size, keys: 0 };
+  const idOf = new Map<string, string | undefined>();
+  const augment = (id: string | undefined, seen: Set<string>): boolean => {
+    for (const k of keysOf.get(id)!) {
+      if (seen.has(k)) continue;
+      seen.add(k);
+      if (!idOf.has(k) || augment(idOf.get(k), seen)) {
+        idOf.set(k, id);
+        return true;
+      }
+    }
+    return false;
+  };
+  for (const id of keysOf.keys()) {
+    if (idOf.size === keys.size) break;
+    augment(id, new Set());
+  }
+  return { verifiers: idOf.size, ids: keysOf.size, keys: keys.size };
+}
+
 function summarise(listed: ListedAttestation[]): AttestationsResult['summary'] {
   const valid = listed.filter((a) => a.valid);
-  // A verifier is its key when signatures were checked: one key signing in the names of several
-  // verifier ids is one verifier, however many ids it claims.
-  const who = (a: ListedAttestation): string | undefined => a.signer ?? a.verifierId;
-  const passed = new Set(valid.filter((a) => a.result === 'PASSED').map(who));
-  const failed = new Set(valid.filter((a) => a.result === 'FAILED').map(who));
-  const ids = new Set(valid.filter((a) => a.result === 'PASSED').map((a) => a.verifierId));
+  const passed = independent(valid.filter((a) => a.result === 'PASSED'));
+  const failed = independent(valid.filter((a) => a.result === 'FAILED')).verifiers;
   const invalid = listed.length - valid.length;
   const levels = valid.filter((a) => a.result === 'PASSED').map((a) => a.level);
   const level = levels.includes('digest') ? 'digest' : levels.includes('content') ? 'content' : undefined;
-  const n = passed.size;
-  const byKey = ids.size > n ? ` (${ids.size} verifier ids signed with ${n} key${n === 1 ? '' : 's'}: counted by key)` : '';
-  const text = `${n} independent verifier${n === 1 ? '' : 's'} reproduced this image${level ? ` (${level} level)` : ''}, ${failed.size} failed${invalid > 0 ? `, ${invalid} invalid` : ''}${byKey}`;
-  return { reproduced: n, failed: failed.size, invalid, ...(level ? { level } : {}), text };
+  const n = passed.verifiers;
+  const k = passed.keys;
+  const byKey = passed.ids <= n ? ''
+    : k === n ? ` (${passed.ids} verifier ids signed with ${k} key${k === 1 ? '' : 's'}: counted by key)`
+      : ` (${passed.ids} verifier ids signed with ${k} keys: counted with an id and a key each)`;
+  const text = `${n} independent verifier${n === 1 ? '' : 's'} reproduced this image${level ? ` (${level} level)` : ''}, ${failed} failed${invalid > 0 ? `, ${invalid} invalid` : ''}${byKey}`;
+  return { reproduced: n, failed, invalid, ...(level ? { level } : {}), text };
 }
 
 /**
