@@ -98,6 +98,8 @@ function typeOf(flag: number): EntryType | undefined {
 interface Kept {
   entry: FlatEntry;
   data?: Buffer;
+  /** For a hard link made a file: the regular file it is a name of (never itself a link). */
+  root?: Kept;
 }
 
 /** The limits on kept bytes, over every layer. */
@@ -152,11 +154,20 @@ class LayerBuilder {
       if (target?.entry.type === 'hardlink') {
         // A link to a link whose target lies in a layer below: a link to that target too.
         entry.linkname = target.entry.linkname!;
+      } else if (target?.entry.type === 'symlink' || target?.entry.type === 'char' || target?.entry.type === 'block' || target?.entry.type === 'fifo') {
+        // A hard link to a symlink or a device is another name of that symlink or device (link(2)
+        // does not follow a symlink), not an empty regular file.
+        entry.type = target.entry.type;
+        if (target.entry.linkname !== undefined) entry.linkname = target.entry.linkname;
       } else if (target) {
+        // Through a link made a file (a link to a link), to the file itself: its bytes, when
+        // this name is kept, even if the middle one is not.
+        const root = target.root ?? target;
         entry.type = 'file';
-        entry.size = target.entry.size;
-        this.links.push({ entry, target: target.entry });
-        if (this.opts.keep?.(path) && target.data) kept.data = target.data;
+        entry.size = root.entry.size;
+        kept.root = root;
+        this.links.push({ entry, target: root.entry });
+        if (this.opts.keep?.(path) && root.data) kept.data = root.data;
       } else {
         entry.linkname = member.linkname;
       }

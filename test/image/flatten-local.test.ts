@@ -267,3 +267,30 @@ test('a hard link to a hard link whose target is in a layer below is a link to t
     dir = saved;
   }
 });
+
+test('hard link chains: four long to a file below, three long to a file in the same layer (kept bytes and digests through the middle link), a link to a symlink', async () => {
+  const sub = join(dir, 'chains');
+  mkdirSync(sub);
+  const saved = dir;
+  dir = sub;
+  try {
+    writeLayout([
+      makeTar([{ name: 'a', data: 'below' }]),
+      makeTar([
+        { name: 'b', type: 'hardlink', linkname: 'a' }, { name: 'c', type: 'hardlink', linkname: 'b' }, { name: 'd', type: 'hardlink', linkname: 'c' },
+        { name: 'f', data: 'same layer' }, { name: 'g', type: 'hardlink', linkname: 'f' }, { name: 'h', type: 'hardlink', linkname: 'g' },
+        { name: 's', type: 'symlink', linkname: 'f' }, { name: 't', type: 'hardlink', linkname: 's' },
+      ]),
+    ]);
+    const md5 = createHash('md5').update('same layer').digest('hex');
+    for (const ls of [await layers(), asStreams(await layers())]) {
+      const f = await flattenLayers(ls, { md5: true, keep: (p) => p === 'f' || p === 'h' });
+      for (const p of ['b', 'c', 'd']) assert.deepEqual(f.entries.get(p), { path: p, type: 'hardlink', mode: 0o644, uid: 0, gid: 0, size: 0, linkname: 'a', layer: 2 });
+      for (const p of ['g', 'h']) assert.deepEqual(f.entries.get(p), { path: p, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 10, md5, layer: 2 });
+      assert.equal(f.kept.get('h')?.toString(), 'same layer', 'a link to a link to a kept file keeps its bytes');
+      assert.deepEqual(f.entries.get('t'), { path: 't', type: 'symlink', mode: 0o644, uid: 0, gid: 0, size: 0, linkname: 'f', layer: 2 });
+    }
+  } finally {
+    dir = saved;
+  }
+});
