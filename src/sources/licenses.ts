@@ -51,7 +51,7 @@ export function licenseTerm(name: string): LicenseTerm {
  * Joins alternatives (OR) and conjunctions (AND): `groups` is a list of AND-ed items, each a list
  * of OR-ed terms. Duplicates go, items are sorted, so the same licenses give the same expression.
  */
-export function licenseExpression(groups: string[][]): string | undefined {
+export function licenseExpression(groups: ReadonlyArray<readonly string[]>): string | undefined {
   const items = [...new Set(groups.map((alts) => {
     const uniq = [...new Set(alts)].sort();
     return uniq.length === 1 ? uniq[0]! : `(${uniq.join(' OR ')})`;

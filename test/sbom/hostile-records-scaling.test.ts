@@ -11,6 +11,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { buildReport } from '../../src/audit/report.js';
 import { archRecords } from '../../src/sources/arch/records.js';
 import { parseDesc } from '../../src/sources/arch/desc.js';
@@ -66,6 +67,27 @@ test('a copyright License line with 200,000 spaces in it (was 57 s)', () => {
   const desc = `%NAME%\na\n\n%VERSION%\n1-1\n\n%LICENSE%\nMIT${' '.repeat(200_000)}x\nGPL-2.0-only OR MIT\n\n`;
   const [a] = within(5000, '%LICENSE%', () => archRecords(new Map([['var/lib/pacman/local/a-1-1/desc', Buffer.from(desc)]])));
   assert.match(a!.license!, /^\(GPL-2\.0-only OR MIT\) AND LicenseRef-MIT-x$/);
+});
+
+test('copyright License lines: a line met again gives the same expression and refs; long distinct lines are not kept after the call (10 lines of 1 MB kept 186 MB for the life of the process)', () => {
+  const doc = (line: string): string => `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: ${line}\n`;
+  for (let i = 0; i < 2; i++) {
+    assert.deepEqual(copyrightLicenses(doc('Custom Thing or GPL-2+'), 'c'), { expression: 'GPL-2.0-or-later OR LicenseRef-Custom-Thing', refs: [{ id: 'LicenseRef-Custom-Thing', name: 'Custom Thing' }] });
+  }
+  const module = new URL('../../src/sources/debian/copyright.js', import.meta.url).href;
+  const script = `
+    const { copyrightLicenses } = await import(${JSON.stringify(module)});
+    globalThis.gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 10; i++) {
+      const line = Array.from({ length: 100000 }, (_, j) => 'L' + i + 'x' + j).join(' or ');
+      copyrightLicenses('Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\\n\\nFiles: *\\nLicense: ' + line + '\\n', 'c');
+    }
+    globalThis.gc();
+    process.stdout.write(String(Math.round((process.memoryUsage().heapUsed - before) / 1e6)));`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(Number(r.stdout) < 60, `${r.stdout} MB retained`);
 });
 
 test('pacman: 16,000 packages with 10 dependencies each that nothing satisfies (was 72 s)', () => {

@@ -49,12 +49,16 @@ function parseLine(line: string, refs: Map<string, string>): string[][] {
 
 /**
  * `parseLine` remembered per line (it is pure): an image's copyright files repeat a few lines
- * (`GPL-2+`, `Artistic or GPL-1+`) hundreds of times. At most `LINES_KEPT` lines are kept.
+ * (`GPL-2+`, `Artistic or GPL-1+`) hundreds of times. At most `LINES_KEPT` lines are kept, each
+ * at most `LINE_KEPT_LENGTH` characters: the cache outlives the image, and a hostile image's
+ * long distinct lines (50 of 2 MB: 2 GB of parsed terms) were kept for the life of the process.
  */
-const parsedLines = new Map<string, { groups: readonly string[][]; refs: ReadonlyArray<[string, string]> }>();
+const parsedLines = new Map<string, { groups: ReadonlyArray<readonly string[]>; refs: ReadonlyArray<[string, string]> }>();
 const LINES_KEPT = 10_000;
+const LINE_KEPT_LENGTH = 256;
 
-function parseLineOnce(line: string, refs: Map<string, string>): readonly string[][] {
+function parseLineOnce(line: string, refs: Map<string, string>): ReadonlyArray<readonly string[]> {
+  if (line.length > LINE_KEPT_LENGTH) return parseLine(line, refs);
   let hit = parsedLines.get(line);
   if (!hit) {
     const own = new Map<string, string>();
@@ -85,7 +89,8 @@ export function copyrightLicenses(text: string, where: string): CopyrightLicense
   const format = header ? field(header, 'Format') : undefined;
   if (!format || !FORMAT.test(format.trim())) return undefined;
   const refs = new Map<string, string>();
-  const groups: string[][] = [];
+  // Lines' groups as remembered (shared between calls): read, never changed.
+  const groups: Array<readonly string[]> = [];
   for (const p of paragraphs.slice(1)) {
     if (field(p, 'Files') === undefined) continue; // stand-alone License paragraphs only hold texts
     const license = field(p, 'License');
