@@ -27,9 +27,8 @@ const blobs: string[] = [];
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-/** An OCI layout at `dir/layout` with these layers, uncompressed; the blob paths in `blobs`. */
-function writeLayout(layers: Buffer[]): void {
-  const root = join(dir, 'layout');
+/** An OCI layout at `root` (default `dir/layout`) with these layers, uncompressed; the blob paths in `blobs`. */
+function writeLayout(layers: Buffer[], root = join(dir, 'layout')): string {
   mkdirSync(join(root, 'blobs/sha256'), { recursive: true });
   const put = (b: Buffer): string => {
     const hex = sha(b);
@@ -50,6 +49,7 @@ function writeLayout(layers: Buffer[]): void {
   const index = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${put(manifest)}`, size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': 't' } }] };
   writeFileSync(join(root, 'index.json'), JSON.stringify(index));
   writeFileSync(join(root, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  return root;
 }
 
 const random = rng(7);
@@ -86,8 +86,8 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function layers(): Promise<LayerReader[]> {
-  const ref = parseImageRef(`oci:${join(dir, 'layout')}:t`);
+async function layers(root = join(dir, 'layout')): Promise<LayerReader[]> {
+  const ref = parseImageRef(`oci:${root}:t`);
   return (await readImage(await openImage(ref), 'img')).layers;
 }
 
@@ -185,12 +185,9 @@ test('a layer cut inside a kept file too big to keep fails as its stream does (t
   const cutDir = mkdtempSync(join(tmpdir(), 'flatten-cut-'));
   try {
     const tar = makeTar([{ name: 'etc/hostname', data: 'x\n' }, { name: 'var/lib/dpkg/status', data: Buffer.alloc(3 << 20, 0x61) }]);
-    const saved = dir;
-    dir = cutDir;
     try {
       // The descriptor is the cut blob's own: only the tar is short.
-      writeLayout([tar.subarray(0, 8192)]);
-      const ls = await layers();
+      const ls = await layers(writeLayout([tar.subarray(0, 8192)], join(cutDir, 'layout')));
       const cut = { ...opts, keepLimit: 1 << 20 };
       const outcomeOf = async (l: LayerReader[]): Promise<string> => {
         try {
@@ -207,8 +204,6 @@ test('a layer cut inside a kept file too big to keep fails as its stream does (t
         assert.equal(await outcomeOf(ls), streamed, mode);
       }
     } finally {
-      dir = saved;
-      blobs.pop();
       setHashThreads('auto');
     }
   } finally {
@@ -252,45 +247,29 @@ test('a blob changed in place while it is read is E_IO naming it, on one thread 
 });
 
 test('a hard link to a hard link whose target is in a layer below is a link to that target, not an empty file', async () => {
-  const sub = join(dir, 'chain');
-  mkdirSync(sub);
-  const saved = dir;
-  dir = sub;
-  try {
-    writeLayout([makeTar([{ name: 'a', data: 'content' }]), makeTar([{ name: 'b', type: 'hardlink', linkname: 'a' }, { name: 'c', type: 'hardlink', linkname: 'b' }])]);
-    for (const ls of [await layers(), asStreams(await layers())]) {
-      const f = await flattenLayers(ls, { md5: true });
-      assert.deepEqual(f.entries.get('b'), { path: 'b', type: 'hardlink', mode: 0o644, uid: 0, gid: 0, size: 0, linkname: 'a', layer: 2 });
-      assert.deepEqual(f.entries.get('c'), { path: 'c', type: 'hardlink', mode: 0o644, uid: 0, gid: 0, size: 0, linkname: 'a', layer: 2 });
-    }
-  } finally {
-    dir = saved;
+  const root = writeLayout([makeTar([{ name: 'a', data: 'content' }]), makeTar([{ name: 'b', type: 'hardlink', linkname: 'a' }, { name: 'c', type: 'hardlink', linkname: 'b' }])], join(dir, 'chain'));
+  for (const ls of [await layers(root), asStreams(await layers(root))]) {
+    const f = await flattenLayers(ls, { md5: true });
+    assert.deepEqual(f.entries.get('b'), { path: 'b', type: 'hardlink', mode: 0o644, uid: 0, gid: 0, size: 0, linkname: 'a', layer: 2 });
+    assert.deepEqual(f.entries.get('c'), { path: 'c', type: 'hardlink', mode: 0o644, uid: 0, gid: 0, size: 0, linkname: 'a', layer: 2 });
   }
 });
 
 test('hard link chains: four long to a file below, three long to a file in the same layer (kept bytes and digests through the middle link), a link to a symlink', async () => {
-  const sub = join(dir, 'chains');
-  mkdirSync(sub);
-  const saved = dir;
-  dir = sub;
-  try {
-    writeLayout([
-      makeTar([{ name: 'a', data: 'below' }]),
-      makeTar([
-        { name: 'b', type: 'hardlink', linkname: 'a' }, { name: 'c', type: 'hardlink', linkname: 'b' }, { name: 'd', type: 'hardlink', linkname: 'c' },
-        { name: 'f', data: 'same layer' }, { name: 'g', type: 'hardlink', linkname: 'f' }, { name: 'h', type: 'hardlink', linkname: 'g' },
-        { name: 's', type: 'symlink', linkname: 'f' }, { name: 't', type: 'hardlink', linkname: 's' },
-      ]),
-    ]);
-    const md5 = createHash('md5').update('same layer').digest('hex');
-    for (const ls of [await layers(), asStreams(await layers())]) {
-      const f = await flattenLayers(ls, { md5: true, keep: (p) => p === 'f' || p === 'h' });
-      for (const p of ['b', 'c', 'd']) assert.deepEqual(f.entries.get(p), { path: p, type: 'hardlink', mode: 0o644, uid: 0, gid: 0, size: 0, linkname: 'a', layer: 2 });
-      for (const p of ['g', 'h']) assert.deepEqual(f.entries.get(p), { path: p, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 10, md5, layer: 2 });
-      assert.equal(f.kept.get('h')?.toString(), 'same layer', 'a link to a link to a kept file keeps its bytes');
-      assert.deepEqual(f.entries.get('t'), { path: 't', type: 'symlink', mode: 0o644, uid: 0, gid: 0, size: 0, linkname: 'f', layer: 2 });
-    }
-  } finally {
-    dir = saved;
+  const root = writeLayout([
+    makeTar([{ name: 'a', data: 'below' }]),
+    makeTar([
+      { name: 'b', type: 'hardlink', linkname: 'a' }, { name: 'c', type: 'hardlink', linkname: 'b' }, { name: 'd', type: 'hardlink', linkname: 'c' },
+      { name: 'f', data: 'same layer' }, { name: 'g', type: 'hardlink', linkname: 'f' }, { name: 'h', type: 'hardlink', linkname: 'g' },
+      { name: 's', type: 'symlink', linkname: 'f' }, { name: 't', type: 'hardlink', linkname: 's' },
+    ]),
+  ], join(dir, 'chains'));
+  const md5 = createHash('md5').update('same layer').digest('hex');
+  for (const ls of [await layers(root), asStreams(await layers(root))]) {
+    const f = await flattenLayers(ls, { md5: true, keep: (p) => p === 'f' || p === 'h' });
+    for (const p of ['b', 'c', 'd']) assert.deepEqual(f.entries.get(p), { path: p, type: 'hardlink', mode: 0o644, uid: 0, gid: 0, size: 0, linkname: 'a', layer: 2 });
+    for (const p of ['g', 'h']) assert.deepEqual(f.entries.get(p), { path: p, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 10, md5, layer: 2 });
+    assert.equal(f.kept.get('h')?.toString(), 'same layer', 'a link to a link to a kept file keeps its bytes');
+    assert.deepEqual(f.entries.get('t'), { path: 't', type: 'symlink', mode: 0o644, uid: 0, gid: 0, size: 0, linkname: 'f', layer: 2 });
   }
 });
