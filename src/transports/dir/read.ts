@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileSource } from '../../image/file-source.js';
 import { bytesSource } from '../../image/image.js';
 import type { BlobStore, OpenedImage } from '../../image/store.js';
+import { MAX_DOCUMENT } from '../../image/verified.js';
 import { digestHex, sha256, type Digest } from '../../model/digest.js';
 import { ReproError, ioError } from '../../model/errors.js';
 import { asObject, parseJsonBytes } from '../../model/json.js';
@@ -44,8 +45,7 @@ async function regularFile(dir: string, name: string, what: string): Promise<num
   return st.size;
 }
 
-/** The largest manifest.json read whole (as an oci: layout's index.json); the version file is one line. */
-const MANIFEST_LIMIT = 64 << 20;
+/** The version file is one line (manifest.json is a document: `MAX_DOCUMENT`, as every JSON document read whole). */
 const VERSION_LIMIT = 4096;
 
 function capped(dir: string, name: string, size: number | undefined, limit: number): void {
@@ -64,7 +64,7 @@ export async function openDir(dir: string): Promise<OpenedImage> {
   const manifestPath = join(dir, 'manifest.json');
   let manifest: Buffer;
   try {
-    capped(dir, 'manifest.json', await regularFile(dir, 'manifest.json', 'the manifest'), MANIFEST_LIMIT);
+    capped(dir, 'manifest.json', await regularFile(dir, 'manifest.json', 'the manifest'), MAX_DOCUMENT);
     manifest = await readFile(manifestPath);
   } catch (e) {
     throw ioError(e, `${dir}: cannot read manifest.json`);

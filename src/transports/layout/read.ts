@@ -6,6 +6,7 @@ import { ReproError, ioError } from '../../model/errors.js';
 import { parseIndex } from '../../model/oci-index.js';
 import { selectFromIndex, type IndexSelector } from '../../image/select.js';
 import type { BlobStore, OpenedImage } from '../../image/store.js';
+import { MAX_DOCUMENT } from '../../image/verified.js';
 
 /**
  * The real path of `rel` inside the layout `dir`, refusing one that a symlink leads out of the
@@ -28,7 +29,8 @@ export async function readInside(dir: string, rel: string, opts: { missingOk?: b
     path = await pathInside(dir, rel);
     const st = await stat(path);
     if (!st.isFile()) throw new ReproError('E_BAD_INPUT', `${dir}: ${rel} is not a regular file`);
-    if (st.size > INDEX_LIMIT) throw new ReproError('E_BAD_INPUT', `${dir}: ${rel} is ${st.size} bytes, more than the ${INDEX_LIMIT} read`);
+    // index.json is a document read whole (registries accept manifests of 4 MiB; an index of many tags is larger).
+    if (st.size > MAX_DOCUMENT) throw new ReproError('E_BAD_INPUT', `${dir}: ${rel} is ${st.size} bytes, more than the ${MAX_DOCUMENT} read`);
     return await readFile(path);
   } catch (e) {
     if (opts.missingOk && (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -36,8 +38,6 @@ export async function readInside(dir: string, rel: string, opts: { missingOk?: b
   }
 }
 
-/** The largest index.json read (registries accept manifests of 4 MiB; an index of many tags is larger). */
-const INDEX_LIMIT = 64 << 20;
 
 export function layoutStore(dir: string): BlobStore {
   return {
