@@ -13,11 +13,10 @@
  */
 import { fstatSync, type Stats } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { ioError, ReproError } from '../model/errors.js';
 import { hashThreadMode, THREAD_MIN_BYTES } from './hash-thread.js';
 import { Reader, type FileTableBuffers } from './local-hash-core.js';
-import { HASH_WORKER, takeSpareHashThread } from './spare-thread.js';
+import { takeHashThread } from './spare-thread.js';
 import type { LocalHashJob, LocalHashReply } from './local-hash-worker.js';
 
 export interface LocalHashes {
@@ -67,8 +66,7 @@ export function startLocalHashes(blob: LocalBlob): LocalHashes {
     };
   }
   const job: LocalHashJob = { fd: blob.fd, position: blob.position, length: blob.length };
-  // Not the process's own Node options (`--input-type`, `--eval` and the like refuse a worker file).
-  const worker = takeSpareHashThread() ?? new Worker(HASH_WORKER, { execArgv: [] });
+  const worker = takeHashThread();
   // The replies, in order: the sha256, then the count of files the thread hashed.
   const replies: LocalHashReply[] = [];
   let waiting: ((r: LocalHashReply) => void) | undefined;
