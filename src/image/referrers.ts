@@ -2,7 +2,8 @@
  * Finding an image's OCI 1.1 referrers in an opened source: a store that has its own listing (a
  * registry: the referrers API or the fallback tag) answers; a layout or an oci-archive is
  * searched: every manifest its index.json lists (other than the subject) whose `subject` is the
- * image's manifest. With `graphs`, each referrer is loaded as a graph (verified) for `copy --all`.
+ * image's manifest. Each of those manifests is read once per opened source, however many
+ * subjects are asked about (an index's platforms, `copy --all` over a layout of many images).
  */
 import type { Descriptor } from '../model/descriptor.js';
 import type { Digest } from '../model/digest.js';
@@ -18,17 +19,35 @@ export interface Referrers {
   via: string;
 }
 
-export async function listReferrers(opened: OpenedImage, subject: Digest): Promise<Referrers> {
-  if (opened.store.referrers) return opened.store.referrers(subject);
-  const out: Descriptor[] = [];
+/** The manifests an index.json lists that have a subject: each as a referrer's descriptor. */
+type Subjects = Array<{ subject: Digest; referrer: Descriptor }>;
+
+/** Per opened source, its index.json's manifests with a subject, read on the first ask (a failed read is not kept). */
+const scanned = new WeakMap<OpenedImage, Promise<Subjects>>();
+
+async function scan(opened: OpenedImage): Promise<Subjects> {
+  const out: Subjects = [];
   for (const d of opened.index?.value.manifests ?? []) {
-    if (d.digest === subject || !isManifestType(d.mediaType)) continue;
+    if (!isManifestType(d.mediaType)) continue;
     const m = parseManifest(await readDocument(opened.store, d), `${opened.store.where}: manifest ${d.digest}`, d.mediaType);
-    if (m.value.subject?.digest !== subject) continue;
+    const subject = m.value.subject?.digest;
+    if (subject === undefined || subject === d.digest) continue;
     const artifactType = d.artifactType ?? m.value.artifactType;
     const annotations = d.annotations ?? m.value.annotations;
-    out.push({ mediaType: d.mediaType, digest: d.digest, size: d.size, ...(artifactType ? { artifactType } : {}), ...(annotations ? { annotations } : {}) });
+    out.push({ subject, referrer: { mediaType: d.mediaType, digest: d.digest, size: d.size, ...(artifactType ? { artifactType } : {}), ...(annotations ? { annotations } : {}) } });
   }
+  return out;
+}
+
+export async function listReferrers(opened: OpenedImage, subject: Digest): Promise<Referrers> {
+  if (opened.store.referrers) return opened.store.referrers(subject);
+  let all = scanned.get(opened);
+  if (!all) {
+    all = scan(opened);
+    scanned.set(opened, all);
+    all.catch(() => scanned.delete(opened));
+  }
+  const out = (await all).filter((s) => s.subject === subject).map((s) => s.referrer);
   out.sort((a, b) => (a.digest < b.digest ? -1 : 1));
   return { descriptors: out, via: opened.index ? 'index.json' : 'none' };
 }
