@@ -107,12 +107,19 @@ interface Kept {
    * (`undefined` until read), charged to the budget once. Never in `kept` under the file's own path.
    */
   linked?: Buffer | undefined;
+  /** For a file whose sha256 was not asked for that a hard link's was: taken by `readLinked`. */
+  linkedSha?: string;
 }
 
-/** A kept hard link whose file's bytes were not kept: they are read from the file's layer again (a rare case; see `readLinked`). */
+/**
+ * What a hard link needs of its file that was not taken when the file was read: its bytes (the
+ * link kept, the file not) or its sha256 (asked for the link's path, not the file's). Taken from
+ * the file's layer read again (a rare case; see `readLinked`).
+ */
 interface LateBytes {
   link: Kept;
   root: Kept;
+  what: 'bytes' | 'sha256';
 }
 
 /** The limits on kept bytes, over every layer. */
@@ -204,6 +211,7 @@ class LayerBuilder {
         kept.root = root;
         this.links.push({ entry, target: root.entry });
         if (this.opts.keep?.(path)) this.keepLinked(kept, root, true);
+        this.shaLinked(kept, root);
       } else {
         entry.linkname = member.linkname;
         if (!target) this.below.push({ kept, target: targetPath, keep: this.opts.keep?.(path) === true });
@@ -229,7 +237,13 @@ class LayerBuilder {
       root.linked = inThisLayer && this.readAt ? this.readAt(root) : undefined;
     }
     if (root.linked) link.data = root.linked;
-    else this.late.push({ link, root });
+    else this.late.push({ link, root, what: 'bytes' });
+  }
+
+  /** A hard link whose path asks for a sha256 its file's path does not (`opts.sha256`): the file's, taken after the layers. */
+  private shaLinked(link: Kept, root: Kept): void {
+    const sha = this.opts.sha256;
+    if (this.opts.hash !== true && sha !== undefined && sha(link.entry.path) && !sha(root.entry.path)) this.late.push({ link, root, what: 'sha256' });
   }
 
   /**
@@ -256,6 +270,7 @@ class LayerBuilder {
         if (root.entry.sha256) entry.sha256 = root.entry.sha256;
         kept.root = root;
         if (keep) this.keepLinked(kept, root, false);
+        this.shaLinked(kept, root);
       }
     }
   }
@@ -271,36 +286,49 @@ class LayerBuilder {
 }
 
 /**
- * The bytes of files not kept that kept hard links name, where they were not at hand when the
- * link was met (a file of a streamed layer, already gone by; a file of a layer below): each layer
- * holding such files read again, once, as a stream (and so checked against its digest again).
- * Only an image whose package database file is a hard link to a file outside the database pays
- * this; links that a later layer replaced are left out.
+ * What hard links need of their files that was not taken when the files were read (`LateBytes`:
+ * the bytes of a file not kept that a kept link names, where they were not at hand when the link
+ * was met, a file of a streamed layer already gone by or of a layer below; the sha256 of a file
+ * asked for its link's path only): each layer holding such files read again, once, as a stream
+ * (and so checked against its digest again). Only an image with a package database file that is
+ * a hard link to a file outside the database, or a hard link whose sha256 is wanted (pacman's
+ * mtree, a modified file) to a file whose sha256 is not, pays this; links that a later layer
+ * replaced are left out.
  */
 async function readLinked(layers: readonly LayerReader[], late: readonly LateBytes[], files: ReadonlyMap<string, Kept>): Promise<void> {
   const wanted = late.filter(({ link }) => files.get(link.entry.path) === link);
-  const byLayer = new Map<number, Map<number, Kept>>();
-  for (const { root } of wanted) {
-    if (root.linked) continue;
+  const byLayer = new Map<number, Map<number, { root: Kept; bytes: boolean; sha: boolean }>>();
+  for (const { root, what } of wanted) {
+    if (what === 'bytes' ? root.linked !== undefined : root.linkedSha !== undefined) continue;
     let roots = byLayer.get(root.entry.layer);
     if (!roots) byLayer.set(root.entry.layer, (roots = new Map()));
-    roots.set(root.at, root);
+    let need = roots.get(root.at);
+    if (!need) roots.set(root.at, (need = { root, bytes: false, sha: false }));
+    if (what === 'bytes') need.bytes = true;
+    else need.sha = true;
   }
   for (const [number, roots] of byLayer) {
     const layer = layers.find((l) => l.number === number);
-    if (!layer) throw new Error(`internal: flatten: no layer ${number} to read a hard link's bytes from`);
+    if (!layer) throw new Error(`internal: flatten: no layer ${number} to read a hard link's file from`);
     for await (const { member, body, whole } of layer.members()) {
-      const root = roots.get(member.dataOffset);
-      if (!root || typeOf(member.typeflag) !== 'file' || member.size !== root.entry.size) continue;
+      const need = roots.get(member.dataOffset);
+      if (!need || typeOf(member.typeflag) !== 'file' || member.size !== need.root.entry.size) continue;
       const one = whole();
       const parts: Buffer[] = [];
-      for await (const c of one !== undefined ? [one] : body()) parts.push(c);
-      root.linked = Buffer.concat(parts);
+      const sha = need.sha ? createHash('sha256') : undefined;
+      for await (const c of one !== undefined ? [one] : body()) {
+        sha?.update(c);
+        if (need.bytes) parts.push(c);
+      }
+      if (need.bytes) need.root.linked = Buffer.concat(parts);
+      if (sha) need.root.linkedSha = sha.digest('hex');
     }
   }
-  for (const { link, root } of wanted) {
-    if (!root.linked) throw new Error(`internal: flatten: ${root.entry.path} (layer ${root.entry.layer}) was not found again for the hard link ${link.entry.path}`);
-    link.data = root.linked;
+  for (const { link, root, what } of wanted) {
+    const got = what === 'bytes' ? root.linked : root.linkedSha;
+    if (got === undefined) throw new Error(`internal: flatten: ${root.entry.path} (layer ${root.entry.layer}) was not found again for the hard link ${link.entry.path}`);
+    if (typeof got === 'string') link.entry.sha256 = got;
+    else link.data = got;
   }
 }
 

@@ -98,6 +98,12 @@ test('a hard link to a file of a layer below has its size and digests, through a
   // md5 only, sha256 where asked: the link takes what its file has.
   const g = await flat([[{ name: 'a', data: 'below' }], [link('b', 'a')]], { md5: true, sha256: (p) => p === 'a' });
   assert.deepEqual(g.entries.get('b'), file('b', 'below', 2));
+  // sha256 asked for the links only (audit: a modified file, pacman's mtree): the links have it, their files not.
+  const k = await flat([[{ name: 'a', data: 'below' }], [link('b', 'a'), { name: 'f', data: 'same layer' }, link('g', 'f')]], { md5: true, sha256: (p) => p === 'b' || p === 'g' });
+  assert.deepEqual(k.entries.get('b'), file('b', 'below', 2));
+  assert.deepEqual(k.entries.get('g'), file('g', 'same layer', 2));
+  assert.equal(k.entries.get('a')!.sha256, undefined);
+  assert.equal(k.entries.get('f')!.sha256, undefined);
   const h = await flat([[{ name: 'a', data: 'below' }], [link('b', 'a')]], { md5: true });
   assert.deepEqual(h.entries.get('b'), { path: 'b', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 5, md5: md5('below'), layer: 2 });
 });
