@@ -1,9 +1,10 @@
 /**
  * An image's layers flattened into one file system (whiteouts and replaced directories applied by
  * `FlatFileSystem`), read once: every entry's type, mode, owner, size and link target, the md5
- * and sha256 of every regular file (hard links sharing their target's), and the bytes of the few
- * files a caller asks to keep (a package database). Memory is the entry table and the kept
- * files, whatever the layers weigh. Every layer is checked against its digest.
+ * and sha256 of every regular file (hard links sharing their file's, in their layer or one below),
+ * and the bytes of the few files a caller asks to keep (a package database, a hard link to a file
+ * included). Memory is the entry table and the kept files, whatever the layers weigh. Every
+ * layer is checked against its digest.
  *
  * A layer is read one of two ways, with the same result:
  * - where it lies, when it is an uncompressed blob in a local file (an OCI layout's): its tar
@@ -32,9 +33,13 @@ export interface FlatEntry {
   mode: number;
   uid: number;
   gid: number;
-  /** Content size (regular files and hard links to them); 0 otherwise. */
+  /**
+   * Content size (regular files); 0 otherwise. A hard link to a file (in its layer or one below)
+   * is that file: type `file`, its size and digests; `hardlink` is left only for a link that
+   * names nothing (its target whited out, never there, or a directory).
+   */
   size: number;
-  /** Symlink target. */
+  /** Symlink target; for a `hardlink` entry, the path it names. */
   linkname?: string;
   /** Hex digests of the content (regular files and hard links), when hashing was asked for. */
   md5?: string;
