@@ -24,7 +24,8 @@ export interface EntryAccount {
   conffile?: boolean;
   /**
    * `package`: a regular file whose bytes no record of it lets us check (no md5 or sha256 recorded
-   * by the owner it matches, or its content not read: a hard link to a file of a lower layer).
+   * by the owner it matches, or no content: a hard link that names nothing, its target whited out
+   * or never there).
    */
   unchecked?: boolean;
   /** What differs, one phrase each (`sha256 recorded 12ab…, image 34cd…`, `mode 0644 recorded, 0755 in the image`). */

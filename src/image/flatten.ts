@@ -1,9 +1,10 @@
 /**
  * An image's layers flattened into one file system (whiteouts and replaced directories applied by
  * `FlatFileSystem`), read once: every entry's type, mode, owner, size and link target, the md5
- * and sha256 of every regular file (hard links sharing their target's), and the bytes of the few
- * files a caller asks to keep (a package database). Memory is the entry table and the kept
- * files, whatever the layers weigh. Every layer is checked against its digest.
+ * and sha256 of every regular file (hard links sharing their file's, in their layer or one below),
+ * and the bytes of the few files a caller asks to keep (a package database, a hard link to a file
+ * included). Memory is the entry table and the kept files, whatever the layers weigh. Every
+ * layer is checked against its digest.
  *
  * A layer is read one of two ways, with the same result:
  * - where it lies, when it is an uncompressed blob in a local file (an OCI layout's): its tar
@@ -32,9 +33,13 @@ export interface FlatEntry {
   mode: number;
   uid: number;
   gid: number;
-  /** Content size (regular files and hard links to them); 0 otherwise. */
+  /**
+   * Content size (regular files); 0 otherwise. A hard link to a file (in its layer or one below)
+   * is that file: type `file`, its size and digests; `hardlink` is left only for a link that
+   * names nothing (its target whited out, never there, or a directory).
+   */
   size: number;
-  /** Symlink target. */
+  /** Symlink target; for a `hardlink` entry, the path it names. */
   linkname?: string;
   /** Hex digests of the content (regular files and hard links), when hashing was asked for. */
   md5?: string;
@@ -98,8 +103,28 @@ function typeOf(flag: number): EntryType | undefined {
 interface Kept {
   entry: FlatEntry;
   data?: Buffer;
+  /** Where the member's data begins in its layer's tar: what finds a file again (its bytes, for a hard link kept). */
+  at: number;
   /** For a hard link made a file: the regular file it is a name of (never itself a link). */
   root?: Kept;
+  /**
+   * For a file not kept that a kept hard link names: its bytes, read once for all such links
+   * (`undefined` until read), charged to the budget once. Never in `kept` under the file's own path.
+   */
+  linked?: Buffer | undefined;
+  /** For a file whose sha256 was not asked for that a hard link's was: taken by `readLinked`. */
+  linkedSha?: string;
+}
+
+/**
+ * What a hard link needs of its file that was not taken when the file was read: its bytes (the
+ * link kept, the file not) or its sha256 (asked for the link's path, not the file's). Taken from
+ * the file's layer read again (a rare case; see `readLinked`).
+ */
+interface LateBytes {
+  link: Kept;
+  root: Kept;
+  what: 'bytes' | 'sha256';
 }
 
 /** The limits on kept bytes, over every layer. */
@@ -117,14 +142,35 @@ class KeepBudget {
 /**
  * One layer's members made into changes, whichever way the bytes are read: `member` makes each
  * one's entry; a regular file's digests and kept bytes are filled in by the reader (streamed or
- * local), a hard link gets its target's at `end`.
+ * local), a hard link to a file of the layer gets its file's digests at `end`, a hard link to a
+ * file of a layer below its file's size and digests at `linkBelow`.
+ *
+ * A hard link names the file as it is when the link's member is applied (link(2) at extraction:
+ * the OCI layer spec has a changeset entry over an existing path unlink it and make it anew, so a
+ * file replaced later, in the same layer or a later one, leaves the link with the bytes it had):
+ * a file met earlier in the layer, else the layers below as this layer's whiteouts leave them
+ * (whiteouts apply first, whatever their place in the tar). A link to nothing (a path whited out,
+ * never there, or a directory) stays a `hardlink` entry naming its target, size 0, no digest.
  */
 class LayerBuilder {
   readonly changes: LayerChanges<Kept> = { whiteouts: [], entries: [] };
   private readonly inLayer = new Map<string, Kept>();
   private readonly links: Array<{ entry: FlatEntry; target: FlatEntry }> = [];
+  /** Hard links whose target was not in the layer when they were met: to a file below, resolved by `linkBelow`. */
+  private readonly below: Array<{ kept: Kept; target: string; keep: boolean }> = [];
 
-  constructor(private readonly layer: LayerReader, private readonly opts: FlattenOptions, private readonly budget: KeepBudget) {}
+  /**
+   * `late` collects kept links whose bytes are read after the layers; `readAt`, for a layer read
+   * where it lies, reads a file of the layer at its offset (the bytes of a file not kept that a
+   * kept link names, read once, at once).
+   */
+  constructor(
+    private readonly layer: LayerReader,
+    private readonly opts: FlattenOptions,
+    private readonly budget: KeepBudget,
+    private readonly late: LateBytes[],
+    private readonly readAt?: (file: Kept) => Buffer,
+  ) {}
 
   /** The member's entry (a regular file's `kept` to be completed by the caller), or undefined when it makes none. */
   member(member: TarMember): { kept: Kept; keep: boolean; wantSha: boolean } | undefined {
@@ -138,7 +184,7 @@ class LayerBuilder {
     const type = typeOf(member.typeflag);
     if (type === undefined) return undefined;
     const entry: FlatEntry = { path, type, mode: member.mode & 0o7777, uid: member.uid, gid: member.gid, size: 0, layer: this.layer.number };
-    const kept: Kept = { entry };
+    const kept: Kept = { entry, at: member.dataOffset };
     let keep = false;
     let wantSha = false;
     if (type === 'file') {
@@ -149,17 +195,19 @@ class LayerBuilder {
     } else if (type === 'symlink') {
       entry.linkname = member.linkname;
     } else if (type === 'hardlink') {
-      // A hard link is its target's content under another name (the target comes first in the layer).
-      const target = this.inLayer.get(matchPath(member.linkname));
+      // A hard link is its target's content under another name (the target comes first in the layer, or lies below).
+      const targetPath = matchPath(member.linkname);
+      const target = this.inLayer.get(targetPath);
       if (target?.entry.type === 'hardlink') {
         // A link to a link whose target lies in a layer below: a link to that target too.
         entry.linkname = target.entry.linkname!;
+        this.below.push({ kept, target: matchPath(entry.linkname), keep: this.opts.keep?.(path) === true });
       } else if (target?.entry.type === 'symlink' || target?.entry.type === 'char' || target?.entry.type === 'block' || target?.entry.type === 'fifo') {
         // A hard link to a symlink or a device is another name of that symlink or device (link(2)
         // does not follow a symlink), not an empty regular file.
         entry.type = target.entry.type;
         if (target.entry.linkname !== undefined) entry.linkname = target.entry.linkname;
-      } else if (target) {
+      } else if (target?.entry.type === 'file') {
         // Through a link made a file (a link to a link), to the file itself: its bytes, when
         // this name is kept, even if the middle one is not.
         const root = target.root ?? target;
@@ -167,14 +215,69 @@ class LayerBuilder {
         entry.size = root.entry.size;
         kept.root = root;
         this.links.push({ entry, target: root.entry });
-        if (this.opts.keep?.(path) && root.data) kept.data = root.data;
+        if (this.opts.keep?.(path)) this.keepLinked(kept, root, true);
+        this.shaLinked(kept, root);
       } else {
         entry.linkname = member.linkname;
+        if (!target) this.below.push({ kept, target: targetPath, keep: this.opts.keep?.(path) === true });
       }
     }
     this.inLayer.set(path, kept);
     this.changes.entries.push({ path, dir: type === 'dir', value: kept });
     return { kept, keep, wantSha };
+  }
+
+  /**
+   * A kept hard link's bytes: its file's when the file is kept; else the file's bytes are read for
+   * it (charged to the budget once, shared by every kept link to that file): at once where the
+   * layer lies in a local file and the file is of this layer, else after the layers (`late`).
+   */
+  private keepLinked(link: Kept, root: Kept, inThisLayer: boolean): void {
+    if (root.data) {
+      link.data = root.data;
+      return;
+    }
+    if (!('linked' in root)) {
+      this.budget.take(this.layer.where, link.entry.path, root.entry.size);
+      root.linked = inThisLayer && this.readAt ? this.readAt(root) : undefined;
+    }
+    if (root.linked) link.data = root.linked;
+    else this.late.push({ link, root, what: 'bytes' });
+  }
+
+  /** A hard link whose path asks for a sha256 its file's path does not (`opts.sha256`): the file's, taken after the layers. */
+  private shaLinked(link: Kept, root: Kept): void {
+    const sha = this.opts.sha256;
+    if (this.opts.hash !== true && sha !== undefined && sha(link.entry.path) && !sha(root.entry.path)) this.late.push({ link, root, what: 'sha256' });
+  }
+
+  /**
+   * Hard links to what the layers below hold at their targets' paths (`files`: the file system
+   * once this layer's whiteouts are applied, before its entries are): a file's size and digests
+   * (known: the layers below are read), or the symlink or device it is.
+   */
+  linkBelow(files: ReadonlyMap<string, Kept>): void {
+    for (const { kept, target: path, keep } of this.below) {
+      const target = files.get(path);
+      if (!target) continue;
+      const entry = kept.entry;
+      const t = target.entry;
+      if (t.type === 'symlink' || t.type === 'char' || t.type === 'block' || t.type === 'fifo') {
+        entry.type = t.type;
+        if (t.linkname !== undefined) entry.linkname = t.linkname;
+        else delete entry.linkname;
+      } else if (t.type === 'file') {
+        const root = target.root ?? target;
+        entry.type = 'file';
+        entry.size = root.entry.size;
+        delete entry.linkname;
+        if (root.entry.md5) entry.md5 = root.entry.md5;
+        if (root.entry.sha256) entry.sha256 = root.entry.sha256;
+        kept.root = root;
+        if (keep) this.keepLinked(kept, root, false);
+        this.shaLinked(kept, root);
+      }
+    }
   }
 
   /** Hard links take their targets' digests (known once the layer is read). */
@@ -187,9 +290,56 @@ class LayerBuilder {
   }
 }
 
+/**
+ * What hard links need of their files that was not taken when the files were read (`LateBytes`:
+ * the bytes of a file not kept that a kept link names, where they were not at hand when the link
+ * was met, a file of a streamed layer already gone by or of a layer below; the sha256 of a file
+ * asked for its link's path only): each layer holding such files read again, once, as a stream
+ * (and so checked against its digest again). Only an image with a package database file that is
+ * a hard link to a file outside the database, or a hard link whose sha256 is wanted (pacman's
+ * mtree, a modified file) to a file whose sha256 is not, pays this; links that a later layer
+ * replaced are left out.
+ */
+async function readLinked(layers: readonly LayerReader[], late: readonly LateBytes[], files: ReadonlyMap<string, Kept>): Promise<void> {
+  const wanted = late.filter(({ link }) => files.get(link.entry.path) === link);
+  const byLayer = new Map<number, Map<number, { root: Kept; bytes: boolean; sha: boolean }>>();
+  for (const { root, what } of wanted) {
+    if (what === 'bytes' ? root.linked !== undefined : root.linkedSha !== undefined) continue;
+    let roots = byLayer.get(root.entry.layer);
+    if (!roots) byLayer.set(root.entry.layer, (roots = new Map()));
+    let need = roots.get(root.at);
+    if (!need) roots.set(root.at, (need = { root, bytes: false, sha: false }));
+    if (what === 'bytes') need.bytes = true;
+    else need.sha = true;
+  }
+  for (const [number, roots] of byLayer) {
+    const layer = layers.find((l) => l.number === number);
+    if (!layer) throw new Error(`internal: flatten: no layer ${number} to read a hard link's file from`);
+    for await (const { member, body, whole } of layer.members()) {
+      const need = roots.get(member.dataOffset);
+      if (!need || typeOf(member.typeflag) !== 'file' || member.size !== need.root.entry.size) continue;
+      const one = whole();
+      const parts: Buffer[] = [];
+      const sha = need.sha ? createHash('sha256') : undefined;
+      for await (const c of one !== undefined ? [one] : body()) {
+        sha?.update(c);
+        if (need.bytes) parts.push(c);
+      }
+      if (need.bytes) need.root.linked = Buffer.concat(parts);
+      if (sha) need.root.linkedSha = sha.digest('hex');
+    }
+  }
+  for (const { link, root, what } of wanted) {
+    const got = what === 'bytes' ? root.linked : root.linkedSha;
+    if (got === undefined) throw new Error(`internal: flatten: ${root.entry.path} (layer ${root.entry.layer}) was not found again for the hard link ${link.entry.path}`);
+    if (typeof got === 'string') link.entry.sha256 = got;
+    else link.data = got;
+  }
+}
+
 /** A layer read as a stream: each file hashed as its bytes go by (md5s on another thread where that pays, see hash-thread.ts). */
-async function streamedLayer(layer: LayerReader, opts: FlattenOptions, budget: KeepBudget): Promise<LayerChanges<Kept>> {
-  const b = new LayerBuilder(layer, opts, budget);
+async function streamedLayer(layer: LayerReader, opts: FlattenOptions, budget: KeepBudget, late: LateBytes[]): Promise<LayerBuilder> {
+  const b = new LayerBuilder(layer, opts, budget, late);
   // The md5 of the layer's files are taken on another thread when the layer is big (see
   // hash-thread.ts); they come back in order at the end of the layer.
   const wantMd5 = opts.hash === true || opts.md5 === true;
@@ -236,7 +386,8 @@ async function streamedLayer(layer: LayerReader, opts: FlattenOptions, budget: K
   } finally {
     await md5s?.close();
   }
-  return b.end();
+  b.end();
+  return b;
 }
 
 /** Header reads are served from a window of this many bytes read at once (measured: 4 to 8 KiB reads beat bigger ones). */
@@ -244,7 +395,7 @@ const WINDOW = 8 << 10;
 
 /** A layer whose entries are read and whose digests are being taken: `finish` waits for them (and checks the blob), `close` lets go of the file and the thread either way. */
 interface PendingLayer {
-  changes: LayerChanges<Kept>;
+  builder: LayerBuilder;
   finish(): Promise<void>;
   close(): Promise<void>;
 }
@@ -255,7 +406,7 @@ interface PendingLayer {
  * files' digests taken by local-hashes.ts, the hashing thread starting on them at once. The
  * layer's bytes are its descriptor's, or nothing of it is used (`finish` fails).
  */
-async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOptions, budget: KeepBudget): Promise<PendingLayer> {
+async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOptions, budget: KeepBudget, late: LateBytes[]): Promise<PendingLayer> {
   const { path, descriptor: d } = local;
   const where = layer.where;
   let fd: number;
@@ -296,7 +447,7 @@ async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOpti
       }
       return buf.subarray(0, Math.min(length, n));
     };
-    const b = new LayerBuilder(layer, opts, budget);
+    const b = new LayerBuilder(layer, opts, budget, late, (file) => Buffer.from(readAt(file.at, file.entry.size)));
     const wantMd5 = opts.hash === true || opts.md5 === true;
     const files: Array<{ entry: FlatEntry; position: number; want: number }> = [];
     for (const { member } of readTarAt(readAt, size, where)) {
@@ -320,7 +471,7 @@ async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOpti
     hashes.begin(t);
     const started = hashes;
     return {
-      changes: b.changes,
+      builder: b,
       close,
       finish: async () => {
         const sha256 = `sha256:${await started.finish(t)}`;
@@ -353,6 +504,9 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
     return { entries, kept };
   };
   let last: PendingLayer | undefined;
+  const late: LateBytes[] = [];
+  // A layer's hard links to files below are resolved once its whiteouts are applied, before its entries.
+  const apply = (b: LayerBuilder): void => fs.apply(b.changes, (files) => b.linkBelow(files));
   try {
     for (const [i, layer] of layers.entries()) {
       if (layer.descriptor && layerCompression(layer.descriptor.mediaType) === undefined) {
@@ -360,11 +514,11 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
       }
       const local = await layer.localTar();
       if (!local) {
-        fs.apply(await streamedLayer(layer, opts, budget));
+        apply(await streamedLayer(layer, opts, budget, late));
         continue;
       }
-      const pending = await localLayer(layer, local, opts, budget);
-      fs.apply(pending.changes);
+      const pending = await localLayer(layer, local, opts, budget, late);
+      apply(pending.builder);
       if (i < layers.length - 1) {
         // One layer's hashing at a time (one thread): the digests of a layer below are taken before the next is read.
         try {
@@ -376,6 +530,7 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
         last = pending;
       }
     }
+    if (late.length > 0) await readLinked(layers, late, fs.files);
     // The entries are the final ones (the last layer's digests are filled into them in place).
     const flat = image();
     // What meanwhile read is not checked yet: the layer's digest is, before its error is thrown.

@@ -112,12 +112,17 @@ export class FlatFileSystem<T> {
     for (let p = parentOf(path); p !== '' && !this.dirs.has(p); p = parentOf(p)) this.addDir(p);
   }
 
-  /** Applies the next layer up. */
-  apply(layer: LayerChanges<T>): void {
+  /**
+   * Applies the next layer up: its whiteouts first, whatever their place in the layer, then its
+   * entries. `between` sees the files as the whiteouts left them, before the entries (what a
+   * hard link of the layer to a file below names).
+   */
+  apply(layer: LayerChanges<T>, between?: (files: ReadonlyMap<string, T>) => void): void {
     for (const w of layer.whiteouts) {
       if (w.opaque) this.removeUnder(w.dir);
       else this.hide(w.path);
     }
+    between?.(this.files);
     for (const e of layer.entries) {
       if (e.dir) this.addDir(e.path);
       else if (this.dirs.has(e.path)) this.hide(e.path);

@@ -246,12 +246,13 @@ test('a blob changed in place while it is read is E_IO naming it, on one thread 
   setHashThreads('auto');
 });
 
-test('a hard link to a hard link whose target is in a layer below is a link to that target, not an empty file', async () => {
+test('a hard link to a hard link whose target is in a layer below is a name of that target: its size and md5, not an empty file', async () => {
   const root = writeLayout([makeTar([{ name: 'a', data: 'content' }]), makeTar([{ name: 'b', type: 'hardlink', linkname: 'a' }, { name: 'c', type: 'hardlink', linkname: 'b' }])], join(dir, 'chain'));
+  const md5 = createHash('md5').update('content').digest('hex');
   for (const ls of [await layers(root), asStreams(await layers(root))]) {
     const f = await flattenLayers(ls, { md5: true });
-    assert.deepEqual(f.entries.get('b'), { path: 'b', type: 'hardlink', mode: 0o644, uid: 0, gid: 0, size: 0, linkname: 'a', layer: 2 });
-    assert.deepEqual(f.entries.get('c'), { path: 'c', type: 'hardlink', mode: 0o644, uid: 0, gid: 0, size: 0, linkname: 'a', layer: 2 });
+    assert.deepEqual(f.entries.get('b'), { path: 'b', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 7, md5, layer: 2 });
+    assert.deepEqual(f.entries.get('c'), { path: 'c', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 7, md5, layer: 2 });
   }
 });
 
@@ -267,7 +268,8 @@ test('hard link chains: four long to a file below, three long to a file in the s
   const md5 = createHash('md5').update('same layer').digest('hex');
   for (const ls of [await layers(root), asStreams(await layers(root))]) {
     const f = await flattenLayers(ls, { md5: true, keep: (p) => p === 'f' || p === 'h' });
-    for (const p of ['b', 'c', 'd']) assert.deepEqual(f.entries.get(p), { path: p, type: 'hardlink', mode: 0o644, uid: 0, gid: 0, size: 0, linkname: 'a', layer: 2 });
+    const below = createHash('md5').update('below').digest('hex');
+    for (const p of ['b', 'c', 'd']) assert.deepEqual(f.entries.get(p), { path: p, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 5, md5: below, layer: 2 });
     for (const p of ['g', 'h']) assert.deepEqual(f.entries.get(p), { path: p, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 10, md5, layer: 2 });
     assert.equal(f.kept.get('h')?.toString(), 'same layer', 'a link to a link to a kept file keeps its bytes');
     assert.deepEqual(f.entries.get('t'), { path: 't', type: 'symlink', mode: 0o644, uid: 0, gid: 0, size: 0, linkname: 'f', layer: 2 });

@@ -1,0 +1,174 @@
+/**
+ * Hard links in flattened layers, read both ways (streamed, and where the layer lies with the
+ * hashing on one thread or two, md5 lanes on and off): a link to a file of a layer below is that
+ * file as it was when the link's layer was applied (its size and digests, its bytes when the
+ * link's path is kept), through chains of links, past whiteouts and later replacements; a link
+ * to nothing stays a hard link naming its target. A kept link to a file that is not kept has
+ * the file's bytes (read once, charged to the budget once).
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { flattenLayers, type FlatEntry, type FlatImage, type FlattenOptions } from '../../src/image/flatten.js';
+import { setHashThreads } from '../../src/image/hash-thread.js';
+import { setMd5Lanes } from '../../src/image/md5-lanes.js';
+import type { LayerReader } from '../../src/image/layer.js';
+import { readImage } from '../../src/image/read.js';
+import { openImage } from '../../src/transports/index.js';
+import { parseImageRef } from '../../src/transports/reference.js';
+import { makeTar, type RawMember } from '../helpers/tar-maker.js';
+import { writeTarLayout } from '../helpers/tar-layout.js';
+
+let dir: string;
+let n = 0;
+before(() => { dir = mkdtempSync(join(tmpdir(), 'flatten-hardlinks-')); });
+after(() => {
+  setHashThreads('auto');
+  setMd5Lanes(true);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const md5 = (s: string | Buffer): string => createHash('md5').update(s).digest('hex');
+const sha256 = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
+
+async function layersOf(layers: RawMember[][]): Promise<LayerReader[]> {
+  const ref = writeTarLayout(join(dir, `layout${++n}`), layers.map((l) => makeTar(l)));
+  return (await readImage(await openImage(parseImageRef(ref)), 'img')).layers;
+}
+const asStreams = (ls: LayerReader[]): LayerReader[] => ls.map((l) => ({ ...l, localTar: async () => undefined }));
+const plain = (f: FlatImage): unknown => ({ entries: [...f.entries].sort(), kept: [...f.kept].map(([p, b]) => [p, b.toString('hex')]).sort() });
+
+/** The image as streams give it, after checking that every local way gives the same. */
+async function flat(layers: RawMember[][], opts: FlattenOptions): Promise<FlatImage> {
+  const ls = await layersOf(layers);
+  assert.ok(await ls[0]!.localTar(), 'the layout blob is read where it lies');
+  setHashThreads('never');
+  const streamed = await flattenLayers(asStreams(ls), opts);
+  try {
+    for (const mode of ['never', 'always', 'auto'] as const) {
+      for (const lanes of [true, false]) {
+        setHashThreads(mode);
+        setMd5Lanes(lanes);
+        assert.deepEqual(plain(await flattenLayers(ls, opts)), plain(streamed), `read where it lies, ${mode}, lanes ${lanes ? 'on' : 'off'}`);
+      }
+    }
+  } finally {
+    setHashThreads('auto');
+    setMd5Lanes(true);
+  }
+  return streamed;
+}
+
+/** Both ways fail alike; the message. */
+async function failure(layers: RawMember[][], opts: FlattenOptions): Promise<string> {
+  const ls = await layersOf(layers);
+  const outcome = async (l: LayerReader[]): Promise<string> => {
+    try {
+      await flattenLayers(l, opts);
+      return 'read';
+    } catch (e) {
+      return `${(e as { code?: string }).code}: ${(e as Error).message}`;
+    }
+  };
+  const streamed = await outcome(asStreams(ls));
+  for (const mode of ['never', 'always'] as const) {
+    setHashThreads(mode);
+    assert.equal(await outcome(ls), streamed, mode);
+  }
+  setHashThreads('auto');
+  return streamed;
+}
+
+const file = (path: string, content: string, layer: number, more: Partial<FlatEntry> = {}): FlatEntry =>
+  ({ path, type: 'file', mode: 0o644, uid: 0, gid: 0, size: Buffer.byteLength(content), md5: md5(content), sha256: sha256(content), layer, ...more });
+const dangling = (path: string, linkname: string, layer: number): FlatEntry => ({ path, type: 'hardlink', mode: 0o644, uid: 0, gid: 0, size: 0, linkname, layer });
+const link = (name: string, linkname: string): RawMember => ({ name, type: 'hardlink', linkname });
+
+test('a hard link to a file of a layer below has its size and digests, through a chain of links (was: size 0, no digest)', async () => {
+  const f = await flat([
+    [{ name: 'a', data: 'below' }, { name: 'a2', type: 'hardlink', linkname: 'a' }],
+    [link('b', 'a'), link('c', 'b'), link('d', 'c'), link('e', './a2')],
+    [link('g', 'd')],
+  ], { hash: true });
+  for (const p of ['b', 'c', 'd', 'e']) assert.deepEqual(f.entries.get(p), file(p, 'below', 2));
+  assert.deepEqual(f.entries.get('g'), file('g', 'below', 3), 'a link to a link below is a link to its file');
+  // md5 only, sha256 where asked: the link takes what its file has.
+  const g = await flat([[{ name: 'a', data: 'below' }], [link('b', 'a')]], { md5: true, sha256: (p) => p === 'a' });
+  assert.deepEqual(g.entries.get('b'), file('b', 'below', 2));
+  // sha256 asked for the links only (audit: a modified file, pacman's mtree): the links have it, their files not.
+  const k = await flat([[{ name: 'a', data: 'below' }], [link('b', 'a'), { name: 'f', data: 'same layer' }, link('g', 'f')]], { md5: true, sha256: (p) => p === 'b' || p === 'g' });
+  assert.deepEqual(k.entries.get('b'), file('b', 'below', 2));
+  assert.deepEqual(k.entries.get('g'), file('g', 'same layer', 2));
+  assert.equal(k.entries.get('a')!.sha256, undefined);
+  assert.equal(k.entries.get('f')!.sha256, undefined);
+  const h = await flat([[{ name: 'a', data: 'below' }], [link('b', 'a')]], { md5: true });
+  assert.deepEqual(h.entries.get('b'), { path: 'b', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 5, md5: md5('below'), layer: 2 });
+});
+
+test('a hard link is its file as it was when the link was applied: replaced later in the layer or above, the link keeps the old bytes', async () => {
+  const f = await flat([
+    [{ name: 'a', data: 'old' }, { name: 'x', data: 'old x' }],
+    [link('b', 'a'), { name: 'a', data: 'new in the same layer' }, { name: 'x', data: 'new x' }, link('y', 'x')],
+    [{ name: 'a', data: 'newer' }, link('c', 'b')],
+  ], { hash: true, keep: (p) => p === 'b' || p === 'c' });
+  assert.deepEqual(f.entries.get('b'), file('b', 'old', 2));
+  assert.deepEqual(f.entries.get('a'), file('a', 'newer', 3));
+  assert.deepEqual(f.entries.get('y'), file('y', 'new x', 2), 'a file met earlier in the layer is the one named');
+  assert.deepEqual(f.entries.get('c'), file('c', 'old', 3), 'a link to that link names the old file too');
+  assert.equal(f.kept.get('b')?.toString(), 'old');
+  assert.equal(f.kept.get('c')?.toString(), 'old');
+});
+
+test('a hard link to nothing stays a hard link naming its target: whited out in its own layer (wherever the whiteout is listed), in a layer between, by an opaque directory, never there', async () => {
+  const f = await flat([
+    [{ name: 'a', data: 'a' }, { name: 'm', data: 'm' }, { name: 'd/o', data: 'o' }],
+    [link('b', 'a'), { name: '.wh.a', data: '' }, { name: '.wh.m', data: '' }],
+    [link('n', 'm'), { name: 'd/.wh..wh..opq', data: '' }, link('p', 'd/o'), link('q', 'nowhere'), { name: 'dir', type: 'dir' }, link('r', 'dir')],
+  ], { hash: true });
+  assert.deepEqual(f.entries.get('b'), dangling('b', 'a', 2));
+  assert.deepEqual(f.entries.get('n'), dangling('n', 'm', 3));
+  assert.deepEqual(f.entries.get('p'), dangling('p', 'd/o', 3));
+  assert.deepEqual(f.entries.get('q'), dangling('q', 'nowhere', 3));
+  assert.deepEqual(f.entries.get('r'), dangling('r', 'dir', 3));
+});
+
+test('a hard link to a symlink or a device below is that symlink or device', async () => {
+  const f = await flat([
+    [{ name: 's', type: 'symlink', linkname: 'target' }, { name: 'dev/null', type: 'char', devmajor: 1, devminor: 3 }],
+    [link('t', 's'), link('u', 'dev/null')],
+  ], { hash: true });
+  assert.deepEqual(f.entries.get('t'), { path: 't', type: 'symlink', mode: 0o644, uid: 0, gid: 0, size: 0, linkname: 'target', layer: 2 });
+  assert.deepEqual(f.entries.get('u'), { path: 'u', type: 'char', mode: 0o644, uid: 0, gid: 0, size: 0, layer: 2 });
+});
+
+test('a kept hard link to a file not kept has its bytes: in the same layer, in a layer below (was: missing from kept)', async () => {
+  const keep = (p: string): boolean => p.startsWith('var/lib/dpkg/');
+  const sums = `${md5('hello\n')}  usr/bin/foo\n`;
+  const f = await flat([
+    [{ name: 'usr/share/below', data: 'Package: foo\n' }],
+    [
+      { name: 'usr/share/sums', data: sums }, link('var/lib/dpkg/info/foo.md5sums', 'usr/share/sums'),
+      link('var/lib/dpkg/status', 'usr/share/below'), link('var/lib/dpkg/status-copy', 'var/lib/dpkg/status'),
+    ],
+  ], { md5: true, keep });
+  assert.equal(f.kept.get('var/lib/dpkg/info/foo.md5sums')?.toString(), sums);
+  assert.equal(f.kept.get('var/lib/dpkg/status')?.toString(), 'Package: foo\n');
+  assert.equal(f.kept.get('var/lib/dpkg/status-copy')?.toString(), 'Package: foo\n');
+  assert.equal(f.kept.has('usr/share/sums'), false, 'the file itself is not kept');
+  assert.equal(f.kept.has('usr/share/below'), false);
+  assert.equal(f.entries.get('var/lib/dpkg/status')!.md5, md5('Package: foo\n'));
+});
+
+test('the bytes of a file not kept are charged to the budget once for all its kept links, and a link past the limit is refused alike both ways', async () => {
+  const keep = (p: string): boolean => p.startsWith('keep/');
+  const big = 'x'.repeat(3000);
+  const layers = [[{ name: 'f', data: big }], [link('keep/a', 'f'), link('keep/b', 'f'), { name: 'g', data: big }, link('keep/c', 'g'), link('keep/d', 'g')]];
+  const f = await flat(layers, { keep, keepTotal: 7000 });
+  for (const p of ['keep/a', 'keep/b', 'keep/c', 'keep/d']) assert.equal(f.kept.get(p)?.length, 3000, p);
+  // keep/c is charged as its member is met, keep/a once the layer's links below are resolved (after its read).
+  assert.match(await failure(layers, { keep, keepTotal: 5000 }), /^E_BAD_INPUT: img: layer 2 sha256:[0-9a-f]{64}: keep\/a: the package database files pass 5000 bytes in all$/);
+  assert.match(await failure(layers, { keep, keepLimit: 2000 }), /^E_BAD_INPUT: img: layer 2 sha256:[0-9a-f]{64}: keep\/c: 3000 bytes, more than the 2000 read/);
+});
