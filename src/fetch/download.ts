@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { ReproError, ioError } from '../model/errors.js';
 import { tempNameFor } from '../fs/atomic.js';
 import { releasePartial, removeStaleTempsOnce } from '../fs/scratch.js';
-import { DEFAULT_RETRY, request, retryDelay, safeUrl, type RetryPolicy } from './http.js';
+import { DEFAULT_RETRY, request, retryDelay, safeUrl, type Deadlines, type RetryPolicy } from './http.js';
 
 export interface Expected {
   size: number;
@@ -26,6 +26,8 @@ export interface DownloadOptions {
   /** Bytes received so far for this file (may go back to 0 when a source is retried). */
   onProgress?: (received: number) => void;
   onRetry?: (message: string) => void;
+  /** The cut of a body that drips (default `MIN_SPEED`; tests shorten it). */
+  deadlines?: Deadlines;
 }
 
 /**
@@ -72,7 +74,7 @@ async function fetchOnce(url: string, dest: string, expected: Expected, opts: Do
   } else {
     let r;
     try {
-      r = await request({ url, ...(opts.headers ? { headers: opts.headers } : {}), retry: policy, noRetryStatuses: [] });
+      r = await request({ url, ...(opts.headers ? { headers: opts.headers } : {}), retry: policy, noRetryStatuses: [], deadlines: opts.deadlines });
     } catch (e) {
       // A setting we cannot use (an unusable proxy URL) is the user's to fix, not a mirror's fault.
       if (e instanceof ReproError && e.code === 'E_USAGE') throw e;

@@ -53,10 +53,11 @@ async function getJson(url: string, retry: RetryPolicy | undefined, where: strin
   } catch (e) {
     // A body that stalls or breaks off is the rebuilder's failure, named as such (it said only
     // "body stalled for 30000 ms"); a string past V8's longest is as bad as one past the limit.
-    if (e instanceof ReproError) throw e;
-    const code = (e as NodeJS.ErrnoException)?.code;
+    const cut = e instanceof ReproError && e.code === 'E_NETWORK' && e.cause instanceof Error ? e.cause : e;
+    if (cut instanceof ReproError) throw cut;
+    const code = (cut as NodeJS.ErrnoException)?.code;
     if (code === 'ERR_STRING_TOO_LONG') throw new ReproError('E_BAD_INPUT', `${where}: response larger than ${limit} bytes`);
-    throw new ReproError('E_NETWORK', `${where}: ${escapeControl((e as Error)?.message ?? String(e))}`);
+    throw new ReproError('E_NETWORK', `${where}: ${escapeControl((cut as Error)?.message ?? String(cut))}`);
   }
   try {
     return { status: 200, json: JSON.parse(text) as unknown };
