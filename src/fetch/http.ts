@@ -140,8 +140,12 @@ export function safeUrl(u: string | URL): string {
     const url = new URL(String(u));
     url.username = '';
     url.password = '';
-    url.search = url.search ? '?…' : '';
-    return url.toString();
+    // Put back after serialising: the URL class would percent-encode the ellipsis.
+    const query = url.search ? '?…' : '';
+    const hash = url.hash;
+    url.search = '';
+    url.hash = '';
+    return `${url.toString()}${query}${hash}`;
   } catch {
     return String(u);
   }
