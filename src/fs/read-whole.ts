@@ -7,7 +7,7 @@
  * says 0). Errors of the open or read themselves are thrown as they are, for the caller to name.
  */
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { ReproError } from '../model/errors.js';
 
 /** What a file that is not a regular one is, for messages. */
@@ -20,17 +20,31 @@ function kind(st: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice
   return 'something else';
 }
 
-/** `path`'s bytes: a regular file of at most `limit` bytes, else exit 2 naming `path` (and its size). */
-export async function readWholeFile(path: string, limit: number): Promise<Buffer> {
+/**
+ * `path` opened for reading, when it is a regular file (exit 2 naming it otherwise), with its size.
+ * The caller closes it.
+ */
+export async function openRegularFile(path: string): Promise<{ fh: FileHandle; size: number }> {
   const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new ReproError('E_BAD_INPUT', `${path}: ${kind(st)}, not a regular file`);
-    if (st.size > limit) throw new ReproError('E_BAD_INPUT', `${path}: ${st.size} bytes, more than the ${limit} accepted`);
+    return { fh, size: st.size };
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
+}
+
+/** `path`'s bytes: a regular file of at most `limit` bytes, else exit 2 naming `path` (and its size). */
+export async function readWholeFile(path: string, limit: number): Promise<Buffer> {
+  const { fh, size } = await openRegularFile(path);
+  try {
+    if (size > limit) throw new ReproError('E_BAD_INPUT', `${path}: ${size} bytes, more than the ${limit} accepted`);
     const parts: Buffer[] = [];
     let total = 0;
     // The size said, and one byte more to see that the file ends there; then on while it grows.
-    for (let want = st.size + 1; ; want = Math.min(1 << 20, limit + 1 - total)) {
+    for (let want = size + 1; ; want = Math.min(1 << 20, limit + 1 - total)) {
       const b = Buffer.allocUnsafe(want);
       const { bytesRead } = await fh.read(b, 0, want, total);
       if (bytesRead === 0) break;

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer as createHttpsServer } from 'node:https';
@@ -318,4 +319,14 @@ test('downloadVerified: a package that drips is given up after its retries, nami
     });
   assert.ok(Date.now() - t0 < 5000, `${Date.now() - t0} ms`);
   assert.deepEqual(readdirSync(work).filter((f) => f.includes('slow')), []);
+});
+
+test('downloadVerified: a file: mirror whose file is a FIFO is refused at once (was: blocked for ever)', { timeout: 10000 }, async () => {
+  const fifo = join(work, 'fifo.deb');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  await assert.rejects(downloadVerified('fifo.deb', [pathToFileURL(fifo).href], join(work, 'fifo-out'), { size: BODY.length, sha256: SHA }, { retry: FAST }),
+    (e: Error & { code?: string }) => {
+      assert.equal(e.message, `fifo.deb: no source served the expected bytes: ${pathToFileURL(fifo).href}: a FIFO, not a regular file`);
+      return true;
+    });
 });
