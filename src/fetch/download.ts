@@ -6,13 +6,13 @@
  */
 import { dirname } from 'node:path';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { access, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { ReproError, ioError } from '../model/errors.js';
 import { tempNameFor } from '../fs/atomic.js';
+import { openRegularFile } from '../fs/read-whole.js';
 import { releasePartial, removeStaleTempsOnce } from '../fs/scratch.js';
-import { DEFAULT_RETRY, request, retryDelay, safeUrl, type RetryPolicy } from './http.js';
+import { DEFAULT_RETRY, request, retryDelay, safeUrl, type Deadlines, type RetryPolicy } from './http.js';
 
 export interface Expected {
   size: number;
@@ -26,6 +26,8 @@ export interface DownloadOptions {
   /** Bytes received so far for this file (may go back to 0 when a source is retried). */
   onProgress?: (received: number) => void;
   onRetry?: (message: string) => void;
+  /** The cut of a body that drips (default `MIN_SPEED`; tests shorten it). */
+  deadlines?: Deadlines;
 }
 
 /**
@@ -61,18 +63,22 @@ async function fetchOnce(url: string, dest: string, expected: Expected, opts: Do
   let res: { body: AsyncIterable<Buffer>; discard: () => void };
   if (url.startsWith('file:')) {
     const path = fileURLToPath(url);
+    let file;
     try {
-      await access(path);
+      // Never a FIFO's endless wait or a device's endless bytes (a mirror is a directory of files).
+      file = await openRegularFile(path);
     } catch (e) {
+      // Its message names the path; the list of failures names the URL already.
+      if (e instanceof ReproError) return { message: e.message.replace(`${path}: `, ''), retryable: false };
       const code = (e as NodeJS.ErrnoException).code;
       return { message: code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? (e as Error).message})`, retryable: false };
     }
-    const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+    const stream = file.fh.createReadStream({ highWaterMark: 1 << 20 });
     res = { body: stream, discard: () => stream.destroy() };
   } else {
     let r;
     try {
-      r = await request({ url, ...(opts.headers ? { headers: opts.headers } : {}), retry: policy, noRetryStatuses: [] });
+      r = await request({ url, ...(opts.headers ? { headers: opts.headers } : {}), retry: policy, noRetryStatuses: [], deadlines: opts.deadlines });
     } catch (e) {
       // A setting we cannot use (an unusable proxy URL) is the user's to fix, not a mirror's fault.
       if (e instanceof ReproError && e.code === 'E_USAGE') throw e;

@@ -2,7 +2,10 @@
  * The one HTTP client for package mirrors and registries: Node's own http/https, redirects
  * followed (credentials dropped when a redirect leaves the origin), retries with exponential
  * backoff on dropped connections, timeouts, 5xx and 429 (honouring Retry-After), and bodies
- * streamed, never buffered whole unless asked for with a limit.
+ * streamed, never buffered whole unless asked for with a limit. No server holds a request for ever:
+ * the idle timeout cuts a silent one, and deadlines one that sends a byte now and then (headers
+ * complete within `HEADERS_DEADLINE_MS`, a body no slower than `MIN_SPEED`, a body read whole
+ * complete within the deadline its caller gives).
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -10,7 +13,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { ReproError } from '../model/errors.js';
+import { ReproError, escapeControl } from '../model/errors.js';
 import { bareHost, proxyAuthorization, proxyFor } from './proxy.js';
 
 export interface RetryPolicy {
@@ -22,6 +25,39 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 250, maxDelayMs: 8000 };
+
+/** The slowest a body may arrive: fewer than `bytes` in `ms` spent waiting for it cuts it. */
+export interface MinSpeed {
+  bytes: number;
+  ms: number;
+}
+
+/**
+ * What a server that sends a byte now and then, never idle for the idle timeout, may take. Each
+ * cut is an `ETIMEDOUT`, retried as a dropped connection is.
+ */
+export interface Deadlines {
+  /** Response headers complete this long after the request was sent (default `HEADERS_DEADLINE_MS`). */
+  headersMs?: number;
+  /** A body read whole (`bytes`, `text`) complete this long after the read began (default: none). */
+  bodyMs?: number;
+  /** Every body, streamed or read whole (default `MIN_SPEED`). */
+  minSpeed?: MinSpeed;
+}
+
+/**
+ * How long a response's headers may take once the request is sent (the 60 s Node's own http
+ * server gives a client for its headers). Headers are a few hundred bytes, sent at once.
+ */
+export const HEADERS_DEADLINE_MS = 60_000;
+
+/**
+ * A body arriving at less than 1 KiB/s, over 60 s spent waiting for it, is cut (curl's
+ * `--speed-limit 1024 --speed-time 60`). A streamed body (a layer, a package) has no deadline of
+ * its own, since it may be gigabytes; this is what bounds one that drips. Only the time the reader
+ * waits counts: a reader that is slow itself never makes the server look slow.
+ */
+export const MIN_SPEED: MinSpeed = { bytes: 60 * 1024, ms: 60_000 };
 
 export interface HttpRequest {
   url: string | URL;
@@ -41,6 +77,7 @@ export interface HttpRequest {
   insecureTls?: boolean;
   /** Aborts the request, its retries and their waits (an operation that no longer needs it). */
   signal?: AbortSignal;
+  deadlines?: Deadlines;
 }
 
 export interface HttpResponse {
@@ -50,9 +87,10 @@ export interface HttpResponse {
   url: string;
   body: AsyncIterable<Buffer>;
   /**
-   * Reads the whole body, refusing more than `limit` bytes, and, with `deadlineMs`, a body not
-   * complete that long after the read began (a server that sends a byte now and then, never
-   * idle long enough for the idle timeout, would otherwise hold the read for ever).
+   * Reads the whole body, refusing more than `limit` bytes, and, with `deadlineMs` (default the
+   * request's `deadlines.bodyMs`), a body not complete that long after the read began (a server
+   * that sends a byte now and then, never idle long enough for the idle timeout, would otherwise
+   * hold the read for ever). A read cut short is an `E_NETWORK` naming the URL.
    */
   bytes(limit?: number, deadlineMs?: number): Promise<Buffer>;
   text(limit?: number, deadlineMs?: number): Promise<string>;
@@ -102,8 +140,12 @@ export function safeUrl(u: string | URL): string {
     const url = new URL(String(u));
     url.username = '';
     url.password = '';
-    url.search = url.search ? '?…' : '';
-    return url.toString();
+    // Put back after serialising: the URL class would percent-encode the ellipsis.
+    const query = url.search ? '?…' : '';
+    const hash = url.hash;
+    url.search = '';
+    url.hash = '';
+    return `${url.toString()}${query}${hash}`;
   } catch {
     return String(u);
   }
@@ -219,7 +261,22 @@ function once(req: HttpRequest, url: URL): Promise<IncomingMessage> {
     const r = send(url, req.method ?? 'GET', headers, req.insecureTls ? { rejectUnauthorized: false, ca: [] } : {}, req.signal);
     const timeout = req.timeoutMs ?? 30000;
     r.setTimeout(timeout, () => r.destroy(Object.assign(new Error(`no response for ${timeout} ms`), { code: 'ETIMEDOUT' })));
+    // From when the request is sent (an upload's time is not the server's), to its headers' end.
+    const headersMs = req.deadlines?.headersMs ?? HEADERS_DEADLINE_MS;
+    let headersTimer: NodeJS.Timeout | undefined;
+    let answered = false;
+    const headersDone = (): void => {
+      answered = true;
+      clearTimeout(headersTimer);
+    };
+    r.once('finish', () => {
+      // A server may answer before the whole request is sent (a refused upload).
+      if (answered) return;
+      headersTimer = setTimeout(() => r.destroy(Object.assign(new Error(`response headers not complete ${headersMs} ms after the request was sent`), { code: 'ETIMEDOUT' })), headersMs);
+    });
+    r.once('close', headersDone);
     r.on('response', (res) => {
+      headersDone();
       res.setTimeout?.(timeout, () => res.destroy(Object.assign(new Error(`body stalled for ${timeout} ms`), { code: 'ETIMEDOUT' })));
       resolve(res);
     });
@@ -269,14 +326,48 @@ function drain(res: IncomingMessage): void {
   res.once('close', done);
 }
 
-function wrap(res: IncomingMessage, url: string): HttpResponse {
-  const bytes = async (limit = DEFAULT_BODY_LIMIT, deadlineMs?: number): Promise<Buffer> => {
+/**
+ * The body, cut (`ETIMEDOUT`) when it arrives slower than `min`: the time spent waiting for chunks
+ * is counted, and whenever it reaches `min.ms` the bytes that came in it must be at least
+ * `min.bytes` in proportion. A chunk comes at least every idle timeout, so the check is never
+ * later than that past the window.
+ */
+async function* metered(res: IncomingMessage, min: MinSpeed): AsyncGenerator<Buffer, void, undefined> {
+  const chunks = (res as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  let waited = 0;
+  let got = 0;
+  try {
+    for (;;) {
+      const began = performance.now();
+      const next = await chunks.next();
+      if (next.done) return;
+      waited += performance.now() - began;
+      got += next.value.length;
+      if (waited >= min.ms) {
+        if (got * min.ms < min.bytes * waited) {
+          const err = Object.assign(new Error(`body slower than ${min.bytes} bytes in ${min.ms} ms (${got} bytes in ${Math.round(waited)} ms)`), { code: 'ETIMEDOUT' });
+          res.destroy(err);
+          throw err;
+        }
+        waited = 0;
+        got = 0;
+      }
+      yield next.value;
+    }
+  } finally {
+    await chunks.return?.();
+  }
+}
+
+function wrap(res: IncomingMessage, url: string, deadlines: Deadlines = {}): HttpResponse {
+  const body = metered(res, deadlines.minSpeed ?? MIN_SPEED);
+  const bytes = async (limit = DEFAULT_BODY_LIMIT, deadlineMs = deadlines.bodyMs): Promise<Buffer> => {
     const parts: Buffer[] = [];
     let n = 0;
     const timer = deadlineMs === undefined ? undefined
       : setTimeout(() => res.destroy(Object.assign(new Error(`body not complete after ${deadlineMs} ms`), { code: 'ETIMEDOUT' })), deadlineMs);
     try {
-      for await (const c of res as AsyncIterable<Buffer>) {
+      for await (const c of body) {
         n += c.length;
         if (n > limit) {
           res.destroy();
@@ -284,6 +375,11 @@ function wrap(res: IncomingMessage, url: string): HttpResponse {
         }
         parts.push(c);
       }
+    } catch (e) {
+      // A read cut (a deadline, the idle timeout, a reset) is the server's failure, named by its
+      // URL; the reason alone is the cause, for callers that name the server their own way.
+      if (e instanceof ReproError) throw e;
+      throw new ReproError('E_NETWORK', `${safeUrl(url)}: ${escapeControl((e as Error)?.message ?? String(e))}`, { cause: e });
     } finally {
       clearTimeout(timer);
     }
@@ -294,7 +390,7 @@ function wrap(res: IncomingMessage, url: string): HttpResponse {
     status: res.statusCode ?? 0,
     headers: res.headers,
     url,
-    body: res as AsyncIterable<Buffer>,
+    body,
     bytes,
     text: async (limit, deadlineMs) => (await bytes(limit, deadlineMs)).toString('utf8'),
     discard: () => drain(res),
@@ -353,7 +449,7 @@ export async function request(req: HttpRequest): Promise<HttpResponse> {
           await sleep(delay, req.signal);
           break;
         }
-        return wrap(res, url.toString());
+        return wrap(res, url.toString(), req.deadlines);
       }
     } catch (e) {
       if (req.signal?.aborted) throw new ReproError('E_NETWORK', `${safeUrl(url)}: abandoned`);

@@ -41,8 +41,15 @@ function verdict(v: unknown): Verdict {
  */
 export const BODY_DEADLINE_MS = 120_000;
 
-async function getJson(url: string, retry: RetryPolicy | undefined, where: string, limit = BODY_LIMIT, deadlineMs = BODY_DEADLINE_MS): Promise<{ status: number; json?: unknown }> {
-  const r = await request({ url, headers: { accept: 'application/json' }, noRetryStatuses: [404], ...(retry ? { retry } : {}) });
+/**
+ * The longest a whole answer may take, every page with its retries: a server that answers page
+ * after page, each in time, could otherwise keep `status` and `audit` for ever (10,000 pages of
+ * two minutes). 100,000 records are 100 pages of a few hundred KB.
+ */
+export const QUERY_DEADLINE_MS = 600_000;
+
+async function getJson(url: string, retry: RetryPolicy | undefined, where: string, limit = BODY_LIMIT, deadlineMs = BODY_DEADLINE_MS, signal?: AbortSignal): Promise<{ status: number; json?: unknown }> {
+  const r = await request({ url, headers: { accept: 'application/json' }, noRetryStatuses: [404], ...(retry ? { retry } : {}), ...(signal ? { signal } : {}) });
   if (r.status !== 200) {
     r.discard();
     return { status: r.status };
@@ -53,10 +60,11 @@ async function getJson(url: string, retry: RetryPolicy | undefined, where: strin
   } catch (e) {
     // A body that stalls or breaks off is the rebuilder's failure, named as such (it said only
     // "body stalled for 30000 ms"); a string past V8's longest is as bad as one past the limit.
-    if (e instanceof ReproError) throw e;
-    const code = (e as NodeJS.ErrnoException)?.code;
+    const cut = e instanceof ReproError && e.code === 'E_NETWORK' && e.cause instanceof Error ? e.cause : e;
+    if (cut instanceof ReproError) throw cut;
+    const code = (cut as NodeJS.ErrnoException)?.code;
     if (code === 'ERR_STRING_TOO_LONG') throw new ReproError('E_BAD_INPUT', `${where}: response larger than ${limit} bytes`);
-    throw new ReproError('E_NETWORK', `${where}: ${escapeControl((e as Error)?.message ?? String(e))}`);
+    throw new ReproError('E_NETWORK', `${where}: ${escapeControl((cut as Error)?.message ?? String(cut))}`);
   }
   try {
     return { status: 200, json: JSON.parse(text) as unknown };
@@ -91,10 +99,28 @@ export interface QueryOptions {
   wanted?: ReadonlySet<string>;
   /** The longest an answer's body may take (default `BODY_DEADLINE_MS`). */
   bodyDeadlineMs?: number;
+  /** The longest the whole answer may take, every page (default `QUERY_DEADLINE_MS`). */
+  queryDeadlineMs?: number;
 }
 
 export async function queryRebuilder(base: string, distribution: string, opts: QueryOptions = {}): Promise<RebuilderAnswer> {
   const root = base.replace(/\/+$/, '');
+  const deadlineMs = opts.queryDeadlineMs ?? QUERY_DEADLINE_MS;
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), deadlineMs);
+  const pages = { read: 0 };
+  try {
+    return await queryPages(root, distribution, opts, stop.signal, pages);
+  } catch (e) {
+    // Whatever the cut looked like where it happened (a request abandoned, a body destroyed).
+    if (stop.signal.aborted) throw new ReproError('E_NETWORK', `${safeUrl(root)}: the answer was not complete after ${deadlineMs} ms (${pages.read} pages read)`);
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function queryPages(root: string, distribution: string, opts: QueryOptions, signal: AbortSignal, pages: { read: number }): Promise<RebuilderAnswer> {
   const limit = opts.pageSize ?? V1_PAGE;
   const records: RebuilderRecord[] = [];
   let seen = 0;
@@ -102,8 +128,9 @@ export async function queryRebuilder(base: string, distribution: string, opts: Q
   for (let page = 0; page < MAX_PAGES; page++) {
     const url = `${root}/api/v1/packages/binary?distribution=${encodeURIComponent(distribution)}&limit=${limit}${after === undefined ? '' : `&after=${after}`}`;
     const where = `${safeUrl(root)} (API v1)`;
-    const r = await getJson(url, opts.retry, where, PAGE_LIMIT, opts.bodyDeadlineMs);
-    if (r.status === 404 && page === 0) return queryV0(root, distribution, opts.retry, opts.wanted, opts.bodyDeadlineMs);
+    const r = await getJson(url, opts.retry, where, PAGE_LIMIT, opts.bodyDeadlineMs, signal);
+    if (r.status === 404 && page === 0) return queryV0(root, distribution, opts.retry, opts.wanted, opts.bodyDeadlineMs, signal);
+    pages.read++;
     if (r.status !== 200) throw new ReproError('E_NETWORK', `${where}: HTTP ${r.status}`);
     const body = r.json as { total?: unknown; records?: unknown } | null;
     if (!body || !Array.isArray(body.records)) throw new ReproError('E_BAD_INPUT', `${where}: expected {total, records: [...]}`);
@@ -120,9 +147,9 @@ export async function queryRebuilder(base: string, distribution: string, opts: Q
   throw new ReproError('E_BAD_INPUT', `${safeUrl(root)}: more than ${MAX_PAGES} pages of packages`);
 }
 
-async function queryV0(root: string, distribution: string, retry: RetryPolicy | undefined, wanted: ReadonlySet<string> | undefined, deadlineMs: number | undefined): Promise<RebuilderAnswer> {
+async function queryV0(root: string, distribution: string, retry: RetryPolicy | undefined, wanted: ReadonlySet<string> | undefined, deadlineMs: number | undefined, signal: AbortSignal): Promise<RebuilderAnswer> {
   const where = `${safeUrl(root)} (API v0)`;
-  const r = await getJson(`${root}/api/v0/pkgs/list?distro=${encodeURIComponent(distribution)}`, retry, where, undefined, deadlineMs);
+  const r = await getJson(`${root}/api/v0/pkgs/list?distro=${encodeURIComponent(distribution)}`, retry, where, undefined, deadlineMs, signal);
   if (r.status !== 200) throw new ReproError('E_NETWORK', `${where}: HTTP ${r.status}`);
   if (!Array.isArray(r.json)) throw new ReproError('E_BAD_INPUT', `${where}: expected a list of packages`);
   const records = r.json.map((x, i) => record(x, i, distribution, where));

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer as createHttpsServer } from 'node:https';
@@ -55,6 +56,12 @@ before(async () => {
   routes.set('/post-303', (q, r) => { q.resume(); r.statusCode = 303; r.setHeader('location', '/echo-body-headers'); r.end(); });
   routes.set('/echo-body-headers', (q, r) => r.end(`${q.method} ${q.headers['content-length'] ?? '-'} ${q.headers['content-type'] ?? '-'}`));
   routes.set('/hang', () => { /* never answers */ });
+  // A large body that never ends but is never idle: a byte every 20 ms.
+  routes.set('/drip-body', (_q, r) => {
+    r.setHeader('content-length', String(BODY.length));
+    const t = setInterval(() => r.write('x'), 20);
+    r.on('close', () => clearInterval(t));
+  });
 });
 after(() => {
   server.close();
@@ -254,4 +261,72 @@ test('proxies: a tunnel the proxy never answers is abandoned with its request', 
     for (const s of held) s.destroy();
     await new Promise<void>((ok) => silent.close(() => ok()));
   }
+});
+
+const ONCE = { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 };
+
+test('request: headers that drip a byte now and then are cut at the headers deadline, naming the URL (was: waited for ever)', { timeout: 20000 }, async () => {
+  // Never idle for the 30 s idle timeout: a byte of a header line every 50 ms, never its end.
+  const sockets = new Set<Socket>();
+  const dripper = createNetServer((s) => {
+    sockets.add(s);
+    s.on('error', () => {});
+    s.write('HTTP/1.1 200 OK\r\nx-drip: ');
+    const t = setInterval(() => s.write('a'), 50);
+    s.on('close', () => { clearInterval(t); sockets.delete(s); });
+  });
+  await new Promise<void>((ok) => dripper.listen(0, '127.0.0.1', ok));
+  const url = `http://127.0.0.1:${(dripper.address() as AddressInfo).port}/slow`;
+  try {
+    const t0 = Date.now();
+    await assert.rejects(request({ url, retry: ONCE, deadlines: { headersMs: 1000 } }), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'E_NETWORK');
+      assert.equal(e.message, `${url}: response headers not complete 1000 ms after the request was sent`);
+      return true;
+    });
+    assert.ok(Date.now() - t0 < 5000, `${Date.now() - t0} ms`);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((ok) => dripper.close(() => ok()));
+  }
+});
+
+test('request: a streamed body slower than the minimum speed is cut, a read whole too, naming the URL (was: read for ever)', { timeout: 20000 }, async () => {
+  const minSpeed = { bytes: 1024, ms: 1000 };
+  const t0 = Date.now();
+  const r = await request({ url: `${base}/drip-body`, retry: ONCE, deadlines: { minSpeed } });
+  await assert.rejects((async () => { for await (const _ of r.body) { /* read */ } })(), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'ETIMEDOUT');
+    assert.match(e.message, /^body slower than 1024 bytes in 1000 ms \(\d+ bytes in \d+ ms\)$/);
+    return true;
+  });
+  assert.ok(Date.now() - t0 < 5000, `${Date.now() - t0} ms`);
+  const whole = await request({ url: `${base}/drip-body`, retry: ONCE, deadlines: { minSpeed } });
+  await assert.rejects(whole.bytes(), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'E_NETWORK');
+    assert.match(e.message, new RegExp(`^${base}/drip-body: body slower than 1024 bytes in 1000 ms`));
+    return true;
+  });
+});
+
+test('downloadVerified: a package that drips is given up after its retries, naming the URL (was: downloaded for ever)', { timeout: 20000 }, async () => {
+  const t0 = Date.now();
+  await assert.rejects(downloadVerified('slow.deb', [`${base}/drip-body`], join(work, 'slow'), { size: BODY.length, sha256: SHA }, { retry: { attempts: 2, baseDelayMs: 5, maxDelayMs: 5 }, deadlines: { minSpeed: { bytes: 1024, ms: 500 } } }),
+    (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'E_NETWORK');
+      assert.match(e.message, new RegExp(`^slow.deb: no source served the expected bytes: ${base}/drip-body: connection broke after \\d+ bytes \\(body slower than 1024 bytes in 500 ms`));
+      return true;
+    });
+  assert.ok(Date.now() - t0 < 5000, `${Date.now() - t0} ms`);
+  assert.deepEqual(readdirSync(work).filter((f) => f.includes('slow')), []);
+});
+
+test('downloadVerified: a file: mirror whose file is a FIFO is refused at once (was: blocked for ever)', { timeout: 10000 }, async () => {
+  const fifo = join(work, 'fifo.deb');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  await assert.rejects(downloadVerified('fifo.deb', [pathToFileURL(fifo).href], join(work, 'fifo-out'), { size: BODY.length, sha256: SHA }, { retry: FAST }),
+    (e: Error & { code?: string }) => {
+      assert.equal(e.message, `fifo.deb: no source served the expected bytes: ${pathToFileURL(fifo).href}: a FIFO, not a regular file`);
+      return true;
+    });
 });

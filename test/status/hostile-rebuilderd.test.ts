@@ -1,8 +1,8 @@
 /**
  * `status` against rebuilderd instances that answer hostile things (loopback servers): a page far
  * larger than the limit asked for, records nested too deep to print, text that is not JSON and
- * carries lines of its own, a body that stalls, and an image whose package database holds control
- * characters. Each is one line naming the rebuilder, or a report none of whose lines is forged.
+ * carries lines of its own, a body that stalls, pages that never end, and an image whose package
+ * database holds control characters. Each is one line naming the rebuilder, or a report none of whose lines is forged.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,6 +50,11 @@ const MODES: Record<string, (q: URLSearchParams, res: ServerResponse, path: stri
     res.write('not here');
     const t = setInterval(() => res.write(' '), 50);
     res.on('close', () => clearInterval(t));
+  },
+  // Page after page of one record, each in time (200 ms), never the last.
+  slowpages: (q, res) => {
+    const id = Number(q.get('after') ?? 0) + 1;
+    setTimeout(() => send(res, JSON.stringify({ records: [{ id, name: `p${id}`, version: '1', status: 'GOOD' }] })), 200);
   },
   // Every package GOOD.
   good: (q, res) => send(res, JSON.stringify({ records: q.get('after') ? [] : [{ id: 1, name: 'busybox', version: '1.0\rYour image is 100.00% reproducible.', status: 'GOOD' }] })),
@@ -122,6 +127,16 @@ test('a body that drips a byte now and then is cut off at the body deadline, nam
     return true;
   });
   assert.ok(Date.now() - t0 < 10000, `${Date.now() - t0} ms`);
+});
+
+test('pages that never end, each in time, are cut at the query deadline, naming the rebuilder (was: 10,000 pages, 33 minutes here)', { timeout: 20000 }, async () => {
+  const t0 = Date.now();
+  await assert.rejects(queryRebuilder(`${base}/slowpages`, 'debian', { retry: NO_RETRY, queryDeadlineMs: 1500 }), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'E_NETWORK');
+    assert.match(e.message, new RegExp(`^${base}/slowpages: the answer was not complete after 1500 ms \\(\\d+ pages read\\)$`));
+    return true;
+  });
+  assert.ok(Date.now() - t0 < 5000, `${Date.now() - t0} ms`);
 });
 
 test('a 404 from v1 whose body drips for ever is dropped: v0 answers and the command ends (was: the report printed, the process held for ever by the dripping socket)', async () => {

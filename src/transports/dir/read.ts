@@ -5,8 +5,9 @@
  * blob as a file named by the hex of its SHA-256 (version 1.0 named layers `HEX.tar`). The manifest
  * is kept byte for byte, so a copy through dir: keeps every digest.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readWholeFile } from '../../fs/read-whole.js';
 import { fileSource } from '../../image/file-source.js';
 import { bytesSource } from '../../image/image.js';
 import type { BlobStore, OpenedImage } from '../../image/store.js';
@@ -48,15 +49,11 @@ async function regularFile(dir: string, name: string, what: string): Promise<num
 /** The version file is one line (manifest.json is a document: `MAX_DOCUMENT`, as every JSON document read whole). */
 const VERSION_LIMIT = 4096;
 
-function capped(dir: string, name: string, size: number | undefined, limit: number): void {
-  if (size !== undefined && size > limit) throw new ReproError('E_BAD_INPUT', `${dir}: ${name} is ${size} bytes, more than the ${limit} read`);
-}
-
 export async function openDir(dir: string): Promise<OpenedImage> {
   let version: string;
   try {
-    capped(dir, 'version', await regularFile(dir, 'version', 'the version file'), VERSION_LIMIT);
-    version = await readFile(join(dir, 'version'), 'utf8');
+    // Checked on the descriptor read (`readWholeFile`), not by a stat of the path before it.
+    version = (await readWholeFile(join(dir, 'version'), VERSION_LIMIT)).toString('utf8');
   } catch (e) {
     throw ioError(e, `${dir}: not a dir: image (cannot read its version file)`);
   }
@@ -64,8 +61,7 @@ export async function openDir(dir: string): Promise<OpenedImage> {
   const manifestPath = join(dir, 'manifest.json');
   let manifest: Buffer;
   try {
-    capped(dir, 'manifest.json', await regularFile(dir, 'manifest.json', 'the manifest'), MAX_DOCUMENT);
-    manifest = await readFile(manifestPath);
+    manifest = await readWholeFile(manifestPath, MAX_DOCUMENT);
   } catch (e) {
     throw ioError(e, `${dir}: cannot read manifest.json`);
   }

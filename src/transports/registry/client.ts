@@ -6,7 +6,7 @@
  * backoff, redirects, no credentials across origins). Credentials and tokens never reach a message.
  */
 import { ReproError, type ErrorCode, option } from '../../model/errors.js';
-import { DEFAULT_RETRY, request, safeUrl, type HttpResponse, type RetryPolicy } from '../../fetch/http.js';
+import { DEFAULT_RETRY, request, safeUrl, type Deadlines, type HttpResponse, type RetryPolicy } from '../../fetch/http.js';
 import { challengeScopes, parseChallenge, type Challenge } from './challenge.js';
 import { lookupCredentials, type Credentials } from './credentials.js';
 import { apiHost } from './name.js';
@@ -35,10 +35,19 @@ export interface RegistryOptions {
   signal?: AbortSignal;
   /** The largest blob accepted from this registry (its declared size); default DEFAULT_MAX_BLOB_SIZE. */
   maxBlobSize?: number;
+  /** Deadlines of every request (default: a document read whole within `DOCUMENT_DEADLINE_MS`; for tests). */
+  deadlines?: Deadlines;
 }
 
 /** 32 GiB: above the largest layers seen in practice, far below what fills a disk by surprise. */
 export const DEFAULT_MAX_BLOB_SIZE = 32 * 2 ** 30;
+
+/**
+ * The longest a response read whole may take: a manifest or index (4 MiB at most), a token, an
+ * error's body. A registry that drips bytes, never idle for the idle timeout, is cut off here;
+ * blobs are streamed, bounded by the minimum speed instead (`MIN_SPEED`).
+ */
+export const DOCUMENT_DEADLINE_MS = 120_000;
 
 export interface RegistryRequest {
   method?: string;
@@ -90,6 +99,10 @@ export class RegistryClient {
     return this.opts.retry ?? DEFAULT_RETRY;
   }
 
+  private get deadlines(): Deadlines {
+    return { bodyMs: DOCUMENT_DEADLINE_MS, ...this.opts.deadlines };
+  }
+
   private onRetry(what: string): (attempt: number, reason: string, delayMs: number) => void {
     return (attempt, reason, delay) => this.opts.onRetry?.(`${what}: ${reason}; retry ${attempt} in ${delay} ms`);
   }
@@ -106,7 +119,7 @@ export class RegistryClient {
 
   private async pingAt(base: string, retry: RetryPolicy): Promise<Ping> {
     const url = `${base}/v2/`;
-    const res = await request({ url, retry, insecureTls: this.opts.insecure === true, ...this.signalFor(), onRetry: this.onRetry(`ping ${url}`) });
+    const res = await request({ url, retry, insecureTls: this.opts.insecure === true, deadlines: this.deadlines, ...this.signalFor(), onRetry: this.onRetry(`ping ${url}`) });
     res.discard();
     if (res.status === 200) return { base };
     if (res.status === 401) {
@@ -194,10 +207,10 @@ export class RegistryClient {
       if (scopes.length > 0) form.set('scope', scopes.join(' '));
       const body = Buffer.from(form.toString(), 'utf8');
       // Never redirected: the token is in the body, which a redirect would carry to another host.
-      res = await request({ url: new URL(realm), method: 'POST', maxRedirects: 0, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) }, body, retry: this.retry, insecureTls: this.opts.insecure === true, ...this.signalFor(), onRetry: this.onRetry(`token ${shown}`) });
+      res = await request({ url: new URL(realm), method: 'POST', maxRedirects: 0, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) }, body, retry: this.retry, insecureTls: this.opts.insecure === true, deadlines: this.deadlines, ...this.signalFor(), onRetry: this.onRetry(`token ${shown}`) });
     } else {
       const headers: Record<string, string> = creds ? { authorization: basic(creds) } : {};
-      res = await request({ url, headers, retry: this.retry, insecureTls: this.opts.insecure === true, ...this.signalFor(), onRetry: this.onRetry(`token ${shown}`) });
+      res = await request({ url, headers, retry: this.retry, insecureTls: this.opts.insecure === true, deadlines: this.deadlines, ...this.signalFor(), onRetry: this.onRetry(`token ${shown}`) });
     }
     if (res.status === 401 || res.status === 403) {
       res.discard();
@@ -207,9 +220,11 @@ export class RegistryClient {
       res.discard();
       throw new ReproError('E_NETWORK', `${shown}: token request answered HTTP ${res.status}`);
     }
+    // Read first: a body cut short is the network's failure (exit 3 naming the URL), not "not JSON".
+    const text = await res.text(TOKEN_LIMIT);
     let body: unknown;
     try {
-      body = JSON.parse(await res.text(TOKEN_LIMIT));
+      body = JSON.parse(text);
     } catch {
       throw new ReproError('E_AUTH', `${shown}: token response is not JSON`);
     }
@@ -252,7 +267,7 @@ export class RegistryClient {
         ...(req.body !== undefined ? { body: req.body } : {}),
         retry: req.retry ?? this.retry,
         ...(req.noRetryStatuses ? { noRetryStatuses: req.noRetryStatuses } : {}),
-        insecureTls: this.opts.insecure === true, ...this.signalFor(req.signal),
+        insecureTls: this.opts.insecure === true, deadlines: this.deadlines, ...this.signalFor(req.signal),
         onRetry: this.onRetry(`${req.method ?? 'GET'} ${safeUrl(url)}`),
       });
       if (res.status !== 401 || !sameOrigin) return res;
