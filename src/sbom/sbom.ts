@@ -9,6 +9,7 @@ import { readImage } from '../image/read.js';
 import { ReproError, option } from '../model/errors.js';
 import type { Platform } from '../model/platform.js';
 import { checkPlatform } from '../pipeline/validate.js';
+import { checkDatabaseFiles } from '../sources/database-files.js';
 import type { PackageRecord } from '../sources/distribution.js';
 import { DISTRIBUTIONS, distributionFor } from '../sources/index.js';
 import { loadSpec } from '../spec/load.js';
@@ -72,6 +73,7 @@ export async function sbom(opts: SbomOptions): Promise<SbomResult> {
     const ref = parseImageRef(opts.target);
     const image = await readImage(await openImage(ref, opts.registry ? { registry: opts.registry } : {}), formatImageRef(ref), opts.platform ? checkPlatform(opts.platform) : undefined);
     const flat = await flattenLayers(image.layers, { keep: isRecordFile });
+    checkDatabaseFiles(flat.entries, flat.kept, (p) => DISTRIBUTIONS.some((d) => d.isDatabaseFile(p)));
     const subject: SbomSubject = { kind: 'image', name: image.manifest.value.annotations?.[TITLE] ?? 'image', digest: image.descriptor.digest, platform: image.platform };
     const created = opts.sourceDateEpoch ?? epochOf(image.config.value.created, image.where);
     return encodeSbom(format, { subject, created, packages: recordsOf(flat.kept) });

@@ -3,7 +3,9 @@
  * the image's symlinks (a merged /usr: `bin/ls` is `usr/bin/ls`), the last component not
  * followed, as dpkg and pacman see their own paths. Pure.
  */
+import { parentOf } from '../archive/entry.js';
 
+/** As the kernel's ELOOP: a path that takes more links than this (in all) resolves to nothing. */
 const MAX_LINKS = 40;
 
 export interface LinkLookup {
@@ -11,60 +13,86 @@ export interface LinkLookup {
   linkOf(path: string): string | undefined;
 }
 
-/** The image path a recorded path names, or undefined when it leaves the root or loops. */
+/** A resolved path ('' is the root) and how many links it took. */
+interface Walked {
+  path: string;
+  links: number;
+}
+
+/** Links nested past MAX_LINKS at this depth: from less deep, the same link may still resolve. */
+const DEEP = Symbol('deep');
+type Step = Walked | undefined | typeof DEEP;
+
+/** The image path a recorded path names, or undefined when it loops or takes more than 40 links. */
 export function resolveRecorded(tree: LinkLookup, path: string): string | undefined {
-  // Components still to walk, last first (so that taking the next one and prepending a link's
-  // target are pops and pushes); the path resolved so far, as components and as a string.
-  const pending = components(path).reverse();
-  const resolved: string[] = [];
-  let prefix = '';
-  let links = 0;
-  while (pending.length > 0) {
-    const part = pending.pop()!;
-    if (part === '..') {
-      resolved.pop();
-      prefix = resolved.join('/');
-      continue;
-    }
-    const candidate = prefix === '' ? part : `${prefix}/${part}`;
-    const target = pending.length > 0 ? tree.linkOf(candidate) : undefined;
-    if (target === undefined) {
-      resolved.push(part);
-      prefix = candidate;
-      continue;
-    }
-    if (++links > MAX_LINKS) return undefined;
-    if (target.startsWith('/')) {
-      resolved.length = 0;
-      prefix = '';
-    }
-    const parts = components(target);
-    for (let i = parts.length - 1; i >= 0; i--) pending.push(parts[i]!);
-  }
-  return prefix;
+  return recordedResolver(tree)(path);
 }
 
 /**
- * `resolveRecorded` over many paths of one tree (a package database's thousands): each directory
- * is followed once, and a path in it is the directory's resolution and its last component.
+ * `resolveRecorded` over many paths of one tree (a package database's thousands): each recorded
+ * directory is followed once, and each symlink once (with the links it takes, so that a path's
+ * count is the kernel's: the sum over its components). Before, every directory was followed from
+ * the root, each link through its whole target: a link to 2,000 links, each to 2,000 components,
+ * made each of a .list's directories below it cost up to 40 × 2,000 steps (100,000 lines of 1 MB:
+ * 11 s).
  */
 export function recordedResolver(tree: LinkLookup): (path: string) => string | undefined {
-  // A directory's resolution, with a trailing slash unless it is the root (''); null when it
-  // leaves the root or loops.
-  const dirs = new Map<string, string | null>();
+  // A symlink's path → its target resolved (undefined: it loops or takes too many links), or the
+  // depth from which it was found nested too deep.
+  const links = new Map<string, Walked | undefined | { deepAt: number }>();
+  const busy = new Set<string>();
+  const dirs = new Map<string, string | undefined>();
+
+  // `name` in the resolved directory `dir`, followed when it is a symlink.
+  const step = (dir: string, name: string, depth: number): Step => {
+    if (name === '..') return { path: parentOf(dir), links: 0 };
+    const path = dir === '' ? name : `${dir}/${name}`;
+    const target = tree.linkOf(path);
+    if (target === undefined) return { path, links: 0 };
+    if (links.has(path)) {
+      const known = links.get(path);
+      if (known === undefined || !('deepAt' in known)) return known;
+      if (depth >= known.deepAt) return DEEP;
+    }
+    if (busy.has(path)) return undefined; // a loop: every link on it loops
+    if (depth >= MAX_LINKS) return DEEP;
+    busy.add(path);
+    const r = walk(target.startsWith('/') ? '' : dir, components(target), depth + 1);
+    busy.delete(path);
+    if (r === DEEP && depth > 0) {
+      links.set(path, { deepAt: depth });
+      return DEEP;
+    }
+    const out = r === DEEP || r === undefined || r.links + 1 > MAX_LINKS ? undefined : { path: r.path, links: r.links + 1 };
+    links.set(path, out);
+    return out;
+  };
+  const walk = (base: string, parts: readonly string[], depth: number): Step => {
+    let at = base;
+    let n = 0;
+    for (const part of parts) {
+      const r = step(at, part, depth);
+      if (r === undefined || r === DEEP) return r;
+      n += r.links;
+      if (n > MAX_LINKS) return undefined;
+      at = r.path;
+    }
+    return { path: at, links: n };
+  };
   return (path) => {
-    const cut = path.lastIndexOf('/');
-    const last = path.slice(cut + 1);
-    if (cut < 0 || last === '' || last === '.' || last === '..') return resolveRecorded(tree, path);
-    const dir = path.slice(0, cut);
+    const parts = components(path);
+    const last = parts.pop();
+    if (last === undefined) return '';
+    const dir = parts.join('/');
     let resolved = dirs.get(dir);
-    if (resolved === undefined) {
-      // The last component is never followed, so a name no tree has stands for any.
-      const r = resolveRecorded(tree, `${dir}/\0`);
-      resolved = r === undefined ? null : r.slice(0, -1);
+    if (resolved === undefined && !dirs.has(dir)) {
+      const r = walk('', parts, 0);
+      resolved = r === undefined || r === DEEP ? undefined : r.path;
       dirs.set(dir, resolved);
     }
-    return resolved === null ? undefined : resolved + last;
+    if (resolved === undefined) return undefined;
+    if (last === '..') return parentOf(resolved);
+    return resolved === '' ? last : `${resolved}/${last}`;
   };
 }
 

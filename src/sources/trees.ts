@@ -6,14 +6,15 @@
  * functions from here; a test keeps the two lists in step.
  */
 import type { Distribution } from './distribution.js';
-import { archGenerated, archRecords, isArchRecordFile } from './arch/records.js';
+import { archGenerated, archRecords, isArchDatabaseFile, isArchRecordFile } from './arch/records.js';
 import { debianGenerated, isDebianGeneratorInput } from './debian/generated.js';
-import { debianRecords, isDebianRecordFile } from './debian/records.js';
+import { debianRecords, isDebianDatabaseFile, isDebianRecordFile } from './debian/records.js';
 
-export type TreeReader = Pick<Distribution, 'distro' | 'isRecordFile' | 'packageRecords' | 'isGeneratorInput' | 'generated'>;
+export type TreeReader = Pick<Distribution, 'distro' | 'isDatabaseFile' | 'isRecordFile' | 'packageRecords' | 'isGeneratorInput' | 'generated'>;
 
 export const DEBIAN_TREE: TreeReader = {
   distro: 'debian',
+  isDatabaseFile: isDebianDatabaseFile,
   isRecordFile: isDebianRecordFile,
   packageRecords: debianRecords,
   isGeneratorInput: isDebianGeneratorInput,
@@ -22,6 +23,7 @@ export const DEBIAN_TREE: TreeReader = {
 
 export const ARCH_TREE: TreeReader = {
   distro: 'arch',
+  isDatabaseFile: isArchDatabaseFile,
   isRecordFile: isArchRecordFile,
   packageRecords: archRecords,
   isGeneratorInput: () => false,

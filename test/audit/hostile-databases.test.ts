@@ -2,14 +2,15 @@
  * audit and sbom over images whose package databases are hostile (built by hand from a root
  * directory): a dpkg status that is not deb822, an installed package without a Version, one
  * package stated twice, a pacman entry without %NAME% or under another directory name, an mtree
- * that is a gzip bomb. Each is exit 2 with one line naming the database file (was: exit 0, the
- * packages silently gone, or gigabytes decompressed); names with control characters are shown
+ * that is a gzip bomb, a status or desc that is a directory, a symlink or a hard link. Each is
+ * exit 2 with one line naming the database file (was: exit 0, the packages silently gone, or
+ * gigabytes decompressed); names with control characters are shown
  * escaped in the text report, so that a path cannot forge a line of it.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -20,13 +21,20 @@ before(() => { dir = mkdtempSync(join(tmpdir(), 'audit-hostile-')); });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 let n = 0;
-/** An image of one layer holding `files` (path → content). */
-function image(files: Record<string, string | Buffer>): string {
+/** Not a regular file: a directory, a symlink to a target, a hard link to another path of the image. */
+type Special = { dir: true } | { symlink: string } | { hardlink: string };
+/** An image of one layer holding `files` (path → content, or what else the path is). */
+function image(files: Record<string, string | Buffer | Special>): string {
   const root = join(dir, `root${++n}`);
+  const links: Array<[string, string]> = [];
   for (const [path, data] of Object.entries(files)) {
     mkdirSync(join(root, path, '..'), { recursive: true });
-    writeFileSync(join(root, path), data);
+    if (typeof data === 'string' || Buffer.isBuffer(data)) writeFileSync(join(root, path), data);
+    else if ('dir' in data) mkdirSync(join(root, path));
+    else if ('symlink' in data) symlinkSync(data.symlink, join(root, path));
+    else links.push([join(root, data.hardlink), join(root, path)]);
   }
+  for (const [target, path] of links) linkSync(target, path);
   const ref = `oci:${join(dir, `img${n}`)}:t`;
   const b = runCli(['build', '--rootfs', root, '--output', ref, '--source-date-epoch', '0', '--normalize', 'none', '--no-xattrs']);
   assert.equal(b.status, 0, b.stderr);
@@ -35,7 +43,7 @@ function image(files: Record<string, string | Buffer>): string {
 
 const FOO = 'hello\n';
 const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
-function debian(status: string, extra: Record<string, string> = {}): Record<string, string> {
+function debian(status: string, extra: Record<string, string | Special> = {}): Record<string, string | Special> {
   return {
     'usr/bin/foo': FOO,
     'var/lib/dpkg/status': status,
@@ -107,7 +115,7 @@ test('a file whose name differs from a package\'s only in how a letter is encode
   assert.ok(page.includes('cafe\\u0301') && page.includes('caf\u00e9'));
 });
 
-function arch(name: string, version: string, desc: string, mtree?: Buffer): Record<string, string | Buffer> {
+function arch(name: string, version: string, desc: string, mtree?: Buffer): Record<string, string | Buffer | Special> {
   const d = `var/lib/pacman/local/${name}-${version}`;
   return {
     'usr/bin/foo': FOO,
@@ -169,4 +177,22 @@ test('a package file with no recorded digest is listed as not checked, and --str
   })), '--strict']);
   assert.equal(fixed.status, 0, fixed.stdout + fixed.stderr);
   assert.doesNotMatch(fixed.stdout, /not checked/);
+});
+
+test('a dpkg status or a pacman desc that is a directory, a symlink or a hard link is exit 2 naming it (was: exit 0, an image without packages)', () => {
+  const must = /; a package database file must be a regular file$/m;
+  const status = 'var/lib/dpkg/status';
+  const without = (o: Record<string, string | Buffer | Special>, k: string): Record<string, string | Buffer | Special> => Object.fromEntries(Object.entries(o).filter(([p]) => p !== k));
+  const deb = without(debian(FOO_STATUS), status);
+  refused(image({ ...deb, [status]: { dir: true } }), new RegExp(`^repro-image: var/lib/dpkg/status: a directory${must.source}`, 'm'));
+  refused(image({ ...deb, 'etc/st': FOO_STATUS, [status]: { symlink: '/etc/st' } }), /^repro-image: var\/lib\/dpkg\/status: a symlink to \/etc\/st; a package database/m);
+  refused(image({ ...deb, 'etc/st': FOO_STATUS, [status]: { hardlink: 'etc/st' } }), /^repro-image: var\/lib\/dpkg\/status: a hard link to a file that is not a package database file;/m);
+  const desc = 'var/lib/pacman/local/foo-1.0-1/desc';
+  const pac = without(arch('foo', '1.0-1', ''), desc);
+  refused(image({ ...pac, [desc]: { dir: true } }), /^repro-image: var\/lib\/pacman\/local\/foo-1\.0-1\/desc: a directory;/m);
+  refused(image({ ...pac, 'etc/d': '%NAME%\nfoo\n\n%VERSION%\n1.0-1\n\n', [desc]: { symlink: '../../../../../etc/d' } }), /desc: a symlink to \.\.\/\.\.\/\.\.\/\.\.\/\.\.\/etc\/d;/);
+  // A status that is a regular file, and a hard link to it elsewhere, is read.
+  const r = runCli(['sbom', image({ ...debian(FOO_STATUS), 'var/lib/dpkg/status-old': { hardlink: status } }), '--format', 'cyclonedx-json']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { components: unknown[] }).components.length, 1);
 });

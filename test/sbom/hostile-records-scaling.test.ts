@@ -7,7 +7,9 @@
  * (the list copied and sorted per provider), a License line with a long run of spaces (the
  * regular expression retried at every space), pacman dependencies (every package tried for each),
  * a desc key stated many times (its values copied each time), an mtree of names nested in
- * directory entries, and the audit report's missing paths (every package scanned for each).
+ * directory entries, and the audit report's missing paths (every package scanned for each);
+ * the script effects audit replays on an image (a postinst's alternatives: each choice copied the
+ * list so far; base-files' migrate_directory: the whole tree scanned per line), and a License line of a million terms (a spread past the stack: an internal error).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +19,9 @@ import { archRecords } from '../../src/sources/arch/records.js';
 import { parseDesc } from '../../src/sources/arch/desc.js';
 import { parseMtree } from '../../src/sources/arch/mtree.js';
 import { copyrightLicenses } from '../../src/sources/debian/copyright.js';
+import { alternatives, baseFiles } from '../../src/sources/debian/effects.js';
+import type { UnpackedPackage } from '../../src/sources/debian/install.js';
+import type { Entry } from '../../src/archive/entry.js';
 import { debianRecords } from '../../src/sources/debian/records.js';
 import { ReproError } from '../../src/model/errors.js';
 
@@ -115,4 +120,41 @@ test('the audit report counts 40,000 missing paths of 20,000 packages (was 48 s)
   const missing = packages.flatMap((p) => [{ package: p.name, path: `${p.name}/a` }, { package: p.name, path: `${p.name}/b` }]);
   const r = within(8000, 'report', () => buildReport({ target: 't', manifest: 'm', platform: 'p' }, [], packages, missing, undefined));
   assert.ok(r.packages.every((p) => p.missing === 2));
+});
+
+test('a copyright License line of a million "and"s is a million terms, not a stack overflow (was: RangeError, an internal error)', () => {
+  const line = Array.from({ length: 1_000_000 }, (_, i) => `L${i}`).join(' and ');
+  const lic = within(20000, 'License line', () => copyrightLicenses(`Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: ${line}\n`, 'c'));
+  assert.equal(lic!.refs.length, 1_000_000);
+});
+
+const dir = (path: string): Entry => ({ path, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: 0, size: 0 });
+const file = (path: string, data = ''): Entry => ({ path, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, size: data.length, content: { kind: 'bytes', data: Buffer.from(data) } });
+const withPostinst = (name: string, script: string): UnpackedPackage => ({ name, controlFiles: new Map([['postinst', Buffer.from(script)]]) }) as unknown as UnpackedPackage;
+
+test('alternatives: 100,000 choices of one name (was: the list copied per choice) and 2,000 choices of 2,000 slaves each (their product: not predicted)', () => {
+  const tree = new Map<string, Entry>([['usr', dir('usr')], ['usr/bin', dir('usr/bin')], ['usr/bin/foo', file('usr/bin/foo')]]);
+  const same = 'update-alternatives --install /usr/bin/x x /usr/bin/foo 10\n'.repeat(100_000);
+  const r = within(5000, 'choices', () => alternatives(tree, [withPostinst('a', same)], 0));
+  assert.ok(r!.changed.includes('var/lib/dpkg/alternatives/x'));
+  assert.equal(tree.get('usr/bin/x')!.linkname, '/etc/alternatives/x');
+  // Each choice with a slave of its own name: the administrative file would be 2,000 × 2,000 lines.
+  const product = Array.from({ length: 2000 }, (_, i) => `update-alternatives --install /usr/bin/y y /usr/bin/foo ${i} --slave /usr/bin/s${i} s${i} /usr/bin/foo\n`).join('');
+  const tree2 = new Map(tree);
+  const r2 = within(5000, 'slaves', () => alternatives(tree2, [withPostinst('b', product)], 0));
+  assert.equal(tree2.get('usr/bin/y')!.linkname, '/etc/alternatives/y');
+  assert.ok(!r2!.changed.includes('var/lib/dpkg/alternatives/y'), 'not predicted past its line limit');
+});
+
+test('base-files: 20,000 migrate_directory lines over a tree of 20,000 directories (was: the tree scanned per line)', () => {
+  const tree = new Map<string, Entry>([['var', dir('var')]]);
+  for (let i = 0; i < 20_000; i++) {
+    tree.set(`var/d${i}`, dir(`var/d${i}`));
+    if (i % 2 === 0) tree.set(`var/d${i}/f`, file(`var/d${i}/f`));
+  }
+  const script = Array.from({ length: 20_000 }, (_, i) => `migrate_directory /var/d${i} /run/d${i}`).join('\n');
+  within(5000, 'migrate_directory', () => baseFiles(tree, [withPostinst('base-files', script)], () => undefined, 0));
+  // An empty directory becomes the link, one with something in it stays.
+  assert.equal(tree.get('var/d1')!.type, 'symlink');
+  assert.equal(tree.get('var/d0')!.type, 'dir');
 });

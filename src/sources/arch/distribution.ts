@@ -18,13 +18,11 @@ const PLATFORMS: Record<string, Platform> = {
   riscv64: { os: 'linux', architecture: 'riscv64' },
 };
 
-const PACMAN_DESC = /^var\/lib\/pacman\/local\/[^/]+\/desc$/;
-
 /** The packages pacman's local database (each `var/lib/pacman/local/NAME-VERSION/desc`) records. */
 export function pacmanPackages(files: ReadonlyMap<string, Buffer>): InstalledPackage[] {
   const out: InstalledPackage[] = [];
   for (const [path, data] of files) {
-    if (!PACMAN_DESC.test(path)) continue;
+    if (!ARCH_TREE.isDatabaseFile(path)) continue;
     const d = parseDesc(data.toString('utf8'), path);
     const name = descValue(d, 'NAME');
     const version = descValue(d, 'VERSION');
@@ -108,7 +106,7 @@ export const arch = {
     });
   },
   lockedPackages: (lock) => lock.packages.map((p) => ({ distribution: 'archlinux', name: p.name, version: p.version })),
-  isDatabaseFile: (path) => PACMAN_DESC.test(path),
+  isDatabaseFile: ARCH_TREE.isDatabaseFile,
   isDatabaseDir: (path) => /^var(\/lib(\/pacman(\/local(\/[^/]+)?)?)?)?$/.test(path),
   installedPackages: pacmanPackages,
   isRecordFile: ARCH_TREE.isRecordFile,

@@ -97,7 +97,8 @@ export function copyrightLicenses(text: string, where: string): CopyrightLicense
     // The first line only (not a split of the whole license text that follows it).
     const nl = license?.indexOf('\n') ?? -1;
     const first = (nl < 0 ? license : license!.slice(0, nl))?.trim();
-    if (first) groups.push(...parseLineOnce(first, refs));
+    // One by one: a line of a million `and`s is a million groups, past what a spread may pass.
+    if (first) for (const g of parseLineOnce(first, refs)) groups.push(g);
   }
   const expression = licenseExpression(groups);
   if (expression === undefined) return undefined;

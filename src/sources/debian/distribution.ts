@@ -111,7 +111,7 @@ export const debian = {
     }));
   },
   lockedPackages: (lock) => lock.packages.map((p) => ({ distribution: 'debian', name: p.name, version: p.version, source: { name: p.source, version: p.sourceVersion } })),
-  isDatabaseFile: (path) => path === DPKG_STATUS,
+  isDatabaseFile: DEBIAN_TREE.isDatabaseFile,
   baseDatabaseFiles: [DPKG_STATUS, DPKG_DIVERSIONS],
   mergeBaseDatabase(entries, base) {
     const merged: string[] = [];

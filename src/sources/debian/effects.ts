@@ -35,12 +35,10 @@ const linkEntry = (path: string, target: string, mtime: number): Entry =>
 const dirEntry = (path: string, mtime: number): Entry => ({ path, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime, size: 0 });
 
 function ensureDir(tree: Map<string, Entry>, path: string, mtime: number): void {
-  if (path === '') return;
-  const parts = path.split('/');
-  for (let i = 1; i <= parts.length; i++) {
-    const p = parts.slice(0, i).join('/');
-    if (!tree.has(p)) tree.set(p, dirEntry(p, mtime));
-  }
+  // The missing ones only, found from the deepest up, added parents first.
+  const missing: string[] = [];
+  for (let p = path; p !== '' && !tree.has(p); p = parentOf(p)) missing.push(p);
+  for (let i = missing.length - 1; i >= 0; i--) tree.set(missing[i]!, dirEntry(missing[i]!, mtime));
 }
 
 export function basePasswd(tree: Map<string, Entry>, read: ReadContent, mtime: number): EffectReport | undefined {
@@ -88,7 +86,9 @@ export function caCertificates(tree: Map<string, Entry>, read: ReadContent, mtim
     const der = pemToDer(data.toString('latin1'));
     if (der) {
       const h = subjectHash(der);
-      hashes.set(h, [...(hashes.get(h) ?? []), pem]);
+      const same = hashes.get(h);
+      if (same) same.push(pem);
+      else hashes.set(h, [pem]);
     }
   }
   for (const [h, pems] of [...hashes].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -105,6 +105,13 @@ interface Alternative {
   priority: number;
   slaves: Array<{ link: string; name: string; path: string }>;
 }
+
+/**
+ * The most lines an alternative's administrative file is predicted with (one per choice and
+ * slave): a postinst's thousands of choices of thousands of slaves would make it their product.
+ * Past it the file is not predicted, and is dpkg's database as the rest of var/lib/dpkg is.
+ */
+const MAX_ADMIN_LINES = 1 << 20;
 
 /** Literal `update-alternatives --install` commands of a maintainer script (variables: skipped). */
 export function parseAlternatives(script: string): Alternative[] {
@@ -138,7 +145,9 @@ export function alternatives(tree: Map<string, Entry>, packages: UnpackedPackage
     if (!script) continue;
     for (const a of parseAlternatives(script.toString('utf8'))) {
       if (!tree.has(mergedUsrPath(a.path.slice(1)))) continue;
-      byName.set(a.name, [...(byName.get(a.name) ?? []), a]);
+      const same = byName.get(a.name);
+      if (same) same.push(a);
+      else byName.set(a.name, [a]);
     }
   }
   if (byName.size === 0) return undefined;
@@ -150,8 +159,15 @@ export function alternatives(tree: Map<string, Entry>, packages: UnpackedPackage
     const best = alts[0]!;
     const slaveNames = [...new Set(alts.flatMap((a) => a.slaves.map((s) => s.name)))].sort();
     const slaveLink = new Map(alts.flatMap((a) => a.slaves.map((s) => [s.name, s.link] as const)));
+    // Each choice's slaves by name (the first of a name, as a scan would find it).
+    const slavePath = (a: Alternative): Map<string, string> => {
+      const m = new Map<string, string>();
+      for (const s of a.slaves) if (!m.has(s.name)) m.set(s.name, s.path);
+      return m;
+    };
+    const bestSlaves = slavePath(best);
     const links: Array<[string, string, string | undefined]> = [[best.link, name, best.path]];
-    for (const s of slaveNames) links.push([slaveLink.get(s)!, s, best.slaves.find((x) => x.name === s)?.path]);
+    for (const s of slaveNames) links.push([slaveLink.get(s)!, s, bestSlaves.get(s)]);
     for (const [link, n, target] of links) {
       if (target === undefined || !tree.has(mergedUsrPath(target.slice(1)))) continue;
       const linkPath = mergedUsrPath(link.slice(1));
@@ -160,12 +176,14 @@ export function alternatives(tree: Map<string, Entry>, packages: UnpackedPackage
       put(tree, linkEntry(`etc/alternatives/${n}`, target, mtime), changed);
     }
     // dpkg's administrative file, as update-alternatives writes it in auto mode.
+    if (alts.length * (slaveNames.length + 2) > MAX_ADMIN_LINES) continue;
     const lines = ['auto', best.link];
     for (const s of slaveNames) lines.push(s, slaveLink.get(s)!);
     lines.push('');
     for (const a of [...alts].sort((x, y) => comparePaths(x.path, y.path))) {
       lines.push(a.path, String(a.priority));
-      for (const s of slaveNames) lines.push(a.slaves.find((x) => x.name === s)?.path ?? '');
+      const paths = slavePath(a);
+      for (const s of slaveNames) lines.push(paths.get(s) ?? '');
     }
     lines.push('');
     put(tree, fileEntry(`var/lib/dpkg/alternatives/${name}`, Buffer.from(`${lines.join('\n')}\n`), mtime), changed);
@@ -190,6 +208,23 @@ export function baseFiles(tree: Map<string, Entry>, packages: UnpackedPackage[],
   if (!script) return undefined;
   const changed: string[] = [];
   const groupId = groupIds(read);
+  // The directories that hold something, made at the first migrate_directory and then told of
+  // what this script adds (the tree only grows here, every path with its parents): a scan of the
+  // whole tree per line was the lines times the tree.
+  let holding: Set<string> | undefined;
+  let told = 0;
+  const holds = (path: string): boolean => {
+    const add = (p: string): void => {
+      for (let d = parentOf(p); d !== '' && !holding!.has(d); d = parentOf(d)) holding!.add(d);
+    };
+    if (!holding) {
+      holding = new Set();
+      for (const k of tree.keys()) add(k);
+      told = changed.length;
+    }
+    for (; told < changed.length; told++) add(changed[told]!);
+    return holding.has(path);
+  };
   const rel = (p: string): string => mergedUsrPath(p.replace(/^\$DPKG_ROOT/, '').replace(/^"|"$/g, '').replace(/^\/+/, ''));
   const setDir = (path: string, mode: number, gid: number): void => {
     if (tree.has(path)) return;
@@ -213,8 +248,7 @@ export function baseFiles(tree: Map<string, Entry>, packages: UnpackedPackage[],
     } else if ((m = /^migrate_directory\s+(\S+)\s+(\S+)$/.exec(line))) {
       const path = rel(m[1]!);
       const e = tree.get(path);
-      const hasChildren = [...tree.keys()].some((k) => k.startsWith(`${path}/`));
-      if (e && e.type === 'dir' && !hasChildren) put(tree, linkEntry(path, m[2]!, mtime), changed);
+      if (e && e.type === 'dir' && !holds(path)) put(tree, linkEntry(path, m[2]!, mtime), changed);
     } else if ((m = /^ln -sf?\s+(\S+)\s+"\$DPKG_ROOT(\/[^"]+)"$/.exec(line))) {
       const path = rel(m[2]!);
       if (path === 'etc/dpkg/origins/default' && !tree.has('etc/dpkg/origins/debian')) continue;

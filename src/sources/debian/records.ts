@@ -17,6 +17,11 @@ export const DPKG_STATUS = 'var/lib/dpkg/status';
 const INFO = 'var/lib/dpkg/info/';
 const OS_RELEASE = ['etc/os-release', 'usr/lib/os-release'];
 
+/** dpkg's database proper: without it (or unread) an image would have no packages. */
+export function isDebianDatabaseFile(path: string): boolean {
+  return path === DPKG_STATUS;
+}
+
 export function isDebianRecordFile(path: string): boolean {
   if (path === DPKG_STATUS || OS_RELEASE.includes(path)) return true;
   if (path.startsWith(INFO)) return path.endsWith('.list') || path.endsWith('.md5sums');

@@ -1,0 +1,25 @@
+/**
+ * The package database of an image is read only from regular files: each file a distribution's
+ * `isDatabaseFile` selects (dpkg's status, each pacman desc) must be one whose bytes were kept.
+ * One that is a directory, a symlink, a device or a hard link to another file (whose bytes the
+ * read did not keep: it decides by the path that came first) would read as absent, and its
+ * packages would silently be missing (an SBOM without them, their files unexplained): it is bad
+ * input, naming it. Pure.
+ */
+import { escapeName, ReproError } from '../model/errors.js';
+
+export interface EntryKind {
+  type: string;
+  linkname?: string;
+}
+
+export function checkDatabaseFiles(entries: ReadonlyMap<string, EntryKind>, kept: ReadonlyMap<string, Buffer>, isDatabaseFile: (path: string) => boolean): void {
+  for (const [path, e] of entries) {
+    if (kept.has(path) || !isDatabaseFile(path)) continue;
+    // A regular file of the image not kept is a hard link to a file the keep did not select.
+    const what = e.type === 'symlink' ? `a symlink to ${escapeName((e.linkname ?? '').slice(0, 200))}`
+      : e.type === 'file' || e.type === 'hardlink' ? 'a hard link to a file that is not a package database file'
+      : e.type === 'dir' ? 'a directory' : e.type === 'char' || e.type === 'block' ? `a ${e.type} device` : `a ${e.type}`;
+    throw new ReproError('E_BAD_INPUT', `${escapeName(path)}: ${what}; a package database file must be a regular file`);
+  }
+}
