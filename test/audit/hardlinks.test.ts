@@ -75,3 +75,12 @@ test('a package database file that is a hard link to a file outside the database
   const bad = await auditOf(image('evil\n'));
   assert.equal(account(bad, 'usr/bin/foo').kind, 'modified');
 });
+
+test('a dpkg status that is a hard link naming no file (its target whited out below) is exit 2 naming it, not an image without packages', async () => {
+  const layers: RawMember[][] = [
+    [{ name: 'etc', type: 'dir' }, { name: 'etc/st', data: STATUS }],
+    [{ name: 'etc/.wh.st', data: '' }, ...dirs, { name: 'var/lib/dpkg/status', type: 'hardlink', linkname: 'etc/st' }],
+  ];
+  await assert.rejects(auditOf(layers), (e: Error & { code?: string }) => e.code === 'E_BAD_INPUT'
+    && e.message === 'var/lib/dpkg/status: a hard link to etc/st, which names no file; a package database file must be a regular file');
+});

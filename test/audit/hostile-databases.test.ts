@@ -179,14 +179,17 @@ test('a package file with no recorded digest is listed as not checked, and --str
   assert.doesNotMatch(fixed.stdout, /not checked/);
 });
 
-test('a dpkg status or a pacman desc that is a directory, a symlink or a hard link is exit 2 naming it (was: exit 0, an image without packages)', () => {
+test('a dpkg status or a pacman desc that is a directory, or a symlink is exit 2 naming it (was: exit 0, an image without packages); a hard link to a file is read', () => {
   const must = /; a package database file must be a regular file$/m;
   const status = 'var/lib/dpkg/status';
   const without = (o: Record<string, string | Buffer | Special>, k: string): Record<string, string | Buffer | Special> => Object.fromEntries(Object.entries(o).filter(([p]) => p !== k));
   const deb = without(debian(FOO_STATUS), status);
   refused(image({ ...deb, [status]: { dir: true } }), new RegExp(`^repro-image: var/lib/dpkg/status: a directory${must.source}`, 'm'));
   refused(image({ ...deb, 'etc/st': FOO_STATUS, [status]: { symlink: '/etc/st' } }), /^repro-image: var\/lib\/dpkg\/status: a symlink to \/etc\/st; a package database/m);
-  refused(image({ ...deb, 'etc/st': FOO_STATUS, [status]: { hardlink: 'etc/st' } }), /^repro-image: var\/lib\/dpkg\/status: a hard link to a file that is not a package database file;/m);
+  // A status that is a hard link to a file elsewhere is that file: read.
+  const linked = runCli(['sbom', image({ ...deb, 'etc/st': FOO_STATUS, [status]: { hardlink: 'etc/st' } }), '--format', 'cyclonedx-json']);
+  assert.equal(linked.status, 0, linked.stderr);
+  assert.equal((JSON.parse(linked.stdout) as { components: unknown[] }).components.length, 1);
   const desc = 'var/lib/pacman/local/foo-1.0-1/desc';
   const pac = without(arch('foo', '1.0-1', ''), desc);
   refused(image({ ...pac, [desc]: { dir: true } }), /^repro-image: var\/lib\/pacman\/local\/foo-1\.0-1\/desc: a directory;/m);
