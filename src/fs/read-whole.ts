@@ -6,9 +6,9 @@
  * never read past `limit` + 1 bytes, whatever its size said (a file that grows, a procfs file that
  * says 0). Errors of the open or read themselves are thrown as they are, for the caller to name.
  */
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { ReproError } from '../model/errors.js';
+import { ReproError, type ErrorCode } from '../model/errors.js';
 
 /** What a file that is not a regular one is, for messages. */
 function kind(st: { isDirectory(): boolean; isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean }): string {
@@ -32,6 +32,23 @@ export async function openRegularFile(path: string): Promise<{ fh: FileHandle; s
     return { fh, size: st.size };
   } catch (e) {
     await fh.close();
+    throw e;
+  }
+}
+
+/**
+ * The same, synchronously (for readers that are synchronous: a spec, a lock, a cached file): the
+ * descriptor of `path` when it is a regular file, else exit 2 naming it (as `code`: a spec's
+ * problems are E_SPEC). The caller closes it.
+ */
+export function openRegularFileSync(path: string, code: ErrorCode = 'E_BAD_INPUT'): { fd: number; size: number } {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new ReproError(code, `${path}: ${kind(st)}, not a regular file`);
+    return { fd, size: st.size };
+  } catch (e) {
+    closeSync(fd);
     throw e;
   }
 }

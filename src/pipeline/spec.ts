@@ -14,6 +14,7 @@ import { cleanMemberPath } from '../archive/paths.js';
 import { Cache } from '../fetch/cache.js';
 import { inOrder } from '../fetch/pool.js';
 import { confinedPath } from '../fs/confine.js';
+import { openRegularFileSync } from '../fs/read-whole.js';
 import { makeScratchDir } from '../fs/scratch.js';
 import { exposedPorts, type ContainerConfig } from '../model/config.js';
 import { ReproError, ioError, option } from '../model/errors.js';
@@ -98,7 +99,8 @@ export function verifyCached(path: string, p: { size: number; sha256: string; fi
   let size = 0;
   let fd: number | undefined;
   try {
-    fd = openSync(path, 'r');
+    // A FIFO put in the cache would block the open for ever: opened without blocking, checked.
+    fd = openRegularFileSync(path).fd;
     for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; size += n) hash.update(buf.subarray(0, n));
   } catch (e) {
     throw ioError(e, `cannot read ${path}`);

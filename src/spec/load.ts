@@ -2,7 +2,8 @@
  * Reads and validates an image spec: YAML parsed with positions, checked against the schema, and
  * every problem reported at once as `FILE:LINE:COL: path: message`.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
+import { openRegularFileSync } from '../fs/read-whole.js';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, isMap, isPair, isScalar, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
@@ -65,8 +66,9 @@ export const MAX_SPEC_BYTES = 4 << 20;
 export const MAX_ALIAS_COUNT = 100;
 
 /**
- * Reads a YAML file of at most MAX_SPEC_BYTES bytes, as UTF-8: never more than one byte beyond it
- * (whatever the file is: a FIFO, /dev/zero), exit 2 naming the file when bigger.
+ * Reads a YAML file of at most MAX_SPEC_BYTES bytes, as UTF-8: a regular file (a FIFO, opened,
+ * would wait for a writer for ever, deaf to SIGTERM; a device such as /dev/zero never ends), never
+ * read more than one byte beyond the limit (a file that grows), exit 2 naming the file otherwise.
  */
 export function readYamlFile(path: string, what: string): string {
   return readYamlBytes(path, what).toString('utf8');
@@ -77,7 +79,7 @@ function readYamlBytes(path: string, what: string): Buffer {
   let total = 0;
   let fd: number | undefined;
   try {
-    fd = openSync(path, 'r');
+    fd = openRegularFileSync(path, 'E_SPEC').fd;
     for (;;) {
       const b = Buffer.allocUnsafe(Math.min(1 << 20, MAX_SPEC_BYTES + 1 - total));
       const n = readSync(fd, b, 0, b.length, null);

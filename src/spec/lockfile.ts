@@ -5,10 +5,11 @@
  * shape (src/sources/<distro>/lockfile.ts); this file reads, writes and checks any of them.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { confinedPath } from '../fs/confine.js';
+import { openRegularFileSync } from '../fs/read-whole.js';
 import { canonicalBytes } from '../model/canonical-json.js';
 import { ReproError, ioError } from '../model/errors.js';
 import { parseJsonBytes } from '../model/json.js';
@@ -69,10 +70,15 @@ export function readLockFile(path: string): ReadLock {
   let bytes: Buffer;
   let fd: number | undefined;
   try {
-    fd = openSync(real, 'r');
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new ReproError('E_BAD_INPUT', `${path}: the lock is not a regular file`);
-    if (st.size > MAX_LOCK_BYTES) throw new ReproError('E_BAD_INPUT', `${path}: the lock is larger than ${MAX_LOCK_BYTES >> 20} MiB, the most accepted`);
+    // Opened without blocking (a FIFO would wait for a writer for ever) and checked on the descriptor.
+    let size: number;
+    try {
+      ({ fd, size } = openRegularFileSync(real));
+    } catch (e) {
+      if (e instanceof ReproError) throw new ReproError('E_BAD_INPUT', `${path}: the lock is not a regular file`);
+      throw e;
+    }
+    if (size > MAX_LOCK_BYTES) throw new ReproError('E_BAD_INPUT', `${path}: the lock is larger than ${MAX_LOCK_BYTES >> 20} MiB, the most accepted`);
     bytes = readFileSync(fd);
   } catch (e) {
     throw ioError(e, `cannot read ${path}`);

@@ -132,12 +132,28 @@ test('item 13: a spec larger than 4 MiB is refused unread: exit 2 naming the fil
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /^repro-image: .*huge\.yaml: the spec is larger than 4 MiB, the most accepted\n$/);
   assert.ok(ms < 5000, `took ${ms} ms`);
-  // Whatever the file is: /dev/zero would never end.
-  assert.throws(() => loadSpec('/dev/zero'), specError(/^\/dev\/zero: the spec is larger than 4 MiB/));
-  assert.throws(() => loadDiskSpec('/dev/zero'), specError(/^\/dev\/zero: the disk definition is larger than 4 MiB/));
+  // A device is refused unread: /dev/zero would never end.
+  assert.throws(() => loadSpec('/dev/zero'), specError(/^\/dev\/zero: a character device, not a regular file$/));
+  assert.throws(() => loadDiskSpec('/dev/zero'), specError(/^\/dev\/zero: a character device, not a regular file$/));
   // Exactly at the limit is read (and then judged as YAML).
   const edge = join(dir, 'edge.yaml');
   const head = `${BASE}packages: [base]\n`;
   writeFileSync(edge, `${head}${'#'.repeat(MAX_SPEC_BYTES - head.length - 1)}\n`);
   assert.equal(loadSpec(edge).spec.packages[0], 'base');
+});
+
+test('a spec or a lock that is a FIFO is refused at once, exit 2 naming it (was: the open waited for a writer for ever, deaf to SIGTERM)', () => {
+  const d = mkdtempSync(join(dir, 'fifo-'));
+  const fifo = join(d, 'image.yaml');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  const r = runCli(['lock', fifo], { timeout: 20_000 });
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr, `repro-image: ${fifo}: a FIFO, not a regular file\n`);
+  // A spec beside a lock that is a FIFO.
+  const d2 = mkdtempSync(join(dir, 'fifo-lock-'));
+  writeFileSync(join(d2, 'image.yaml'), `${BASE}packages: [hello]\n`);
+  assert.equal(spawnSync('mkfifo', [join(d2, 'image.lock.json')]).status, 0);
+  const b = runCli(['build', join(d2, 'image.yaml'), '--offline', '--output', `oci:${join(d2, 'out')}:t`], { timeout: 20_000 });
+  assert.equal(b.status, 2, b.stderr);
+  assert.match(b.stderr, /image\.lock\.json: the lock is not a regular file\n$/);
 });
