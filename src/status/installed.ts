@@ -6,6 +6,7 @@
  */
 import { flattenLayers } from '../image/flatten.js';
 import { readImage } from '../image/read.js';
+import { checkDatabaseFiles } from '../sources/database-files.js';
 import type { Platform } from '../model/platform.js';
 import type { InstalledPackage } from '../sources/distribution.js';
 import { DISTRIBUTIONS, distributionFor } from '../sources/index.js';
@@ -17,11 +18,15 @@ const isDatabaseFile = (p: string): boolean => DISTRIBUTIONS.some((d) => d.isDat
 
 /**
  * The package database files of an image's flattened layers (path → bytes), read as audit and
- * sbom read theirs (flattenLayers: a file past the read of a database file is bad input).
+ * sbom read theirs (flattenLayers: a file past the read of a database file is bad input; one that
+ * is not a regular file too: checkDatabaseFiles).
  */
 export async function databaseFiles(ref: ImageRef, opts: { platform?: Platform; transport?: TransportOptions } = {}): Promise<Map<string, Buffer>> {
   const image = await readImage(await openImage(ref, opts.transport), formatImageRef(ref), opts.platform);
-  return (await flattenLayers(image.layers, { keep: isDatabaseFile })).kept;
+  const flat = await flattenLayers(image.layers, { keep: isDatabaseFile });
+  // A status or desc that is not a regular file is bad input, not an image without packages.
+  checkDatabaseFiles(flat.entries, flat.kept, isDatabaseFile);
+  return flat.kept;
 }
 
 const byName = (a: InstalledPackage, b: InstalledPackage): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
