@@ -20,6 +20,7 @@ import { readImage } from '../../src/image/read.js';
 import { openImage } from '../../src/transports/index.js';
 import { parseImageRef } from '../../src/transports/reference.js';
 import { makeTar, type RawMember } from '../helpers/tar-maker.js';
+import { writeTarLayout } from '../helpers/tar-layout.js';
 import { rng } from '../helpers/rng.js';
 
 let dir: string;
@@ -29,26 +30,8 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /** An OCI layout at `root` (default `dir/layout`) with these layers, uncompressed; the blob paths in `blobs`. */
 function writeLayout(layers: Buffer[], root = join(dir, 'layout')): string {
-  mkdirSync(join(root, 'blobs/sha256'), { recursive: true });
-  const put = (b: Buffer): string => {
-    const hex = sha(b);
-    writeFileSync(join(root, 'blobs/sha256', hex), b);
-    return hex;
-  };
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => `sha256:${sha(l)}`) } }));
-  const layerDescs = layers.map((l) => {
-    const hex = put(l);
-    blobs.push(join(root, 'blobs/sha256', hex));
-    return { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${hex}`, size: l.length };
-  });
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${put(config)}`, size: config.length },
-    layers: layerDescs,
-  }));
-  const index = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${put(manifest)}`, size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': 't' } }] };
-  writeFileSync(join(root, 'index.json'), JSON.stringify(index));
-  writeFileSync(join(root, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  writeTarLayout(root, layers);
+  for (const l of layers) blobs.push(join(root, 'blobs/sha256', sha(l)));
   return root;
 }
 
