@@ -14,7 +14,8 @@
  *   bytes stream by.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, readSync } from 'node:fs';
+import { openRegularFileSync } from '../fs/read-whole.js';
 import type { EntryType } from '../archive/entry.js';
 import { matchPath } from '../archive/paths.js';
 import { TypeFlag } from '../archive/tar-header.js';
@@ -411,8 +412,11 @@ async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOpti
   const where = layer.where;
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    // Without blocking, and checked on the descriptor: a FIFO put in the blob's place since the
+    // store looked would otherwise hold this thread in the open for ever, deaf to SIGTERM.
+    fd = openRegularFileSync(path).fd;
   } catch (e) {
+    if (e instanceof ReproError) throw new ReproError(e.code, `${where}: ${e.message}`);
     throw ioError(e, `${where}: cannot read`);
   }
   let hashes: LocalHashes | undefined;
