@@ -1,6 +1,7 @@
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { fileSource } from '../../image/file-source.js';
+import { readWholeFile } from '../../fs/read-whole.js';
 import { digestHex, type Digest } from '../../model/digest.js';
 import { ReproError, ioError } from '../../model/errors.js';
 import { parseIndex } from '../../model/oci-index.js';
@@ -27,11 +28,9 @@ export async function readInside(dir: string, rel: string, opts: { missingOk?: b
   let path: string;
   try {
     path = await pathInside(dir, rel);
-    const st = await stat(path);
-    if (!st.isFile()) throw new ReproError('E_BAD_INPUT', `${dir}: ${rel} is not a regular file`);
-    // index.json is a document read whole (registries accept manifests of 4 MiB; an index of many tags is larger).
-    if (st.size > MAX_DOCUMENT) throw new ReproError('E_BAD_INPUT', `${dir}: ${rel} is ${st.size} bytes, more than the ${MAX_DOCUMENT} read`);
-    return await readFile(path);
+    // index.json is a document read whole (registries accept manifests of 4 MiB; an index of many
+    // tags is larger); checked on the descriptor read, not by a stat of the path before it.
+    return await readWholeFile(path, MAX_DOCUMENT);
   } catch (e) {
     if (opts.missingOk && (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw ioError(e, `${dir}: not an OCI image layout (cannot read ${rel})`);
