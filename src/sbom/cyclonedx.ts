@@ -9,7 +9,7 @@
  */
 import { canonicalBytes } from '../model/canonical-json.js';
 import type { PackageRecord } from '../sources/distribution.js';
-import { contentUuid, imagePurl, rfc3339, sortPackages, type SbomDocument } from './document.js';
+import { contentUuid, imagePurl, rfc3339, sortPackages, summaryOf, type SbomDocument } from './document.js';
 
 const SUBJECT_REF = 'subject';
 
@@ -24,12 +24,13 @@ function component(p: PackageRecord): Record<string, unknown> {
   };
   if (p.file) c['hashes'] = [{ alg: 'SHA-256', content: p.file.sha256 }];
   if (p.license) c['licenses'] = [{ expression: p.license }];
-  if (p.description) c['description'] = p.description;
+  if (p.description) c['description'] = summaryOf(p.description);
   if (p.homepage && /^https?:\/\/[^\s"<>\\^`{|}]+$/.test(p.homepage)) c['externalReferences'] = [{ type: 'website', url: p.homepage }];
   const props: Array<{ name: string; value: string }> = [];
   if (p.architecture) props.push({ name: 'repro-image:architecture', value: p.architecture });
   if (p.file) props.push({ name: 'repro-image:package-file', value: p.file.name });
   if (p.source && (p.source.name !== p.name || p.source.version !== p.version)) props.push({ name: 'repro-image:source-package', value: `${p.source.name} ${p.source.version}` });
+  if (p.licenseNote) props.push({ name: 'repro-image:license-note', value: p.licenseNote });
   if (props.length > 0) c['properties'] = props;
   return c;
 }

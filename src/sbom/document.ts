@@ -52,6 +52,22 @@ export function contentUuid(content: Buffer | string): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }
 
+/**
+ * A package's description as the SBOM carries it (SPDX `summary`, CycloneDX `description`): the
+ * one-line summary the distribution records, cut to `MAX_SUMMARY` characters with `…` when longer.
+ * Real ones are under a few hundred characters; a hostile 60 MB %DESC% was copied into the
+ * document several times over (800 MB).
+ */
+export const MAX_SUMMARY = 1024;
+
+export function summaryOf(description: string | undefined): string | undefined {
+  if (description === undefined || description.length <= MAX_SUMMARY) return description;
+  let cut = MAX_SUMMARY;
+  const last = description.charCodeAt(cut - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut--; // never half a surrogate pair
+  return `${description.slice(0, cut)}…`;
+}
+
 /** Every LicenseRef the packages use, once, sorted. */
 export function licenseRefs(packages: readonly PackageRecord[]): Array<{ id: string; name: string }> {
   const refs = new Map<string, string>();

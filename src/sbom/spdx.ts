@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalBytes } from '../model/canonical-json.js';
 import type { PackageRecord } from '../sources/distribution.js';
-import { contentUuid, licenseRefs, imagePurl, rfc3339, sortPackages, type SbomDocument } from './document.js';
+import { contentUuid, licenseRefs, imagePurl, rfc3339, sortPackages, summaryOf, type SbomDocument } from './document.js';
 
 const NOASSERTION = 'NOASSERTION';
 
@@ -42,7 +42,8 @@ function spdxPackage(p: PackageRecord): Record<string, unknown> {
     pkg['checksums'] = [{ algorithm: 'SHA256', checksumValue: p.file.sha256 }];
   }
   if (isUrl(p.homepage)) pkg['homepage'] = p.homepage;
-  if (p.description) pkg['summary'] = p.description;
+  if (p.description) pkg['summary'] = summaryOf(p.description);
+  if (p.licenseNote) pkg['licenseComments'] = p.licenseNote;
   if (p.source && (p.source.name !== p.name || p.source.version !== p.version)) pkg['sourceInfo'] = `built from the source package ${p.source.name} ${p.source.version}`;
   return pkg;
 }

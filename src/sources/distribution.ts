@@ -51,6 +51,11 @@ export interface PackageRecord extends InstalledPackage {
   license?: string;
   /** The `LicenseRef-…` identifiers `license` uses, with the name the distribution records. */
   licenseRefs?: Array<{ id: string; name: string }>;
+  /**
+   * Why `license` is absent though the package records licenses: past the limits of what is read
+   * as machine-readable (`MAX_LICENSES`, `MAX_LICENSE_LINE` in licenses.ts), naming the file.
+   */
+  licenseNote?: string;
   /** Packages of the same set this one depends on (names, sorted). */
   dependsOn: string[];
   /** Who provides the package (the distribution). */

@@ -20,6 +20,16 @@ const KNOWN = new Set([
 const EXCEPTIONS = new Set(['Autoconf-exception-2.0', 'Autoconf-exception-3.0', 'Bison-exception-2.2', 'Classpath-exception-2.0',
   'GCC-exception-2.0', 'GCC-exception-3.1', 'LLVM-exception', 'Linux-syscall-note', 'OpenSSL-exception']);
 
+/**
+ * Past these a package's license records are not machine-readable for our purposes and the
+ * package gets NOASSERTION, with the reason (`LicenseRecords.note`): no real package declares a
+ * thousand distinct licenses, nor writes a license line of 4,096 characters (Debian's longest
+ * are about a hundred), and a hostile record of a million terms cost gigabytes (each term a
+ * string, a reference and a place in the expression).
+ */
+export const MAX_LICENSES = 1000;
+export const MAX_LICENSE_LINE = 4096;
+
 export function isKnownLicense(id: string): boolean {
   return KNOWN.has(id);
 }
@@ -59,4 +69,54 @@ export function licenseExpression(groups: ReadonlyArray<readonly string[]>): str
   if (items.length === 0) return undefined;
   if (items.length === 1) return items[0]!.replace(/^\((.*)\)$/, '$1');
   return items.join(' AND ');
+}
+
+/** What a package's license records gave: an expression and its references, or why none. */
+export interface LicenseRecords {
+  expression?: string;
+  refs: Array<{ id: string; name: string }>;
+  /** Why there is no expression though licenses were recorded (past `MAX_LICENSES`, `MAX_LICENSE_LINE`). */
+  note?: string;
+}
+
+/**
+ * A package's licenses gathered item by item (each a list of OR-ed terms; the items are AND-ed),
+ * holding each distinct item and term once: a file that repeats one license a million times costs
+ * one item. Past `MAX_LICENSES` distinct terms or items `add` says false and the result is a note.
+ */
+export class LicenseCollector {
+  private readonly items = new Map<string, readonly string[]>();
+  private readonly terms = new Set<string>();
+  private readonly refs = new Map<string, string>();
+  private note: string | undefined;
+
+  constructor(private readonly where: string) {}
+
+  /** One item: its terms (expressions). False once past the limits. */
+  add(alts: readonly string[]): boolean {
+    if (this.note !== undefined) return false;
+    const key = alts.length === 1 ? alts[0]! : [...new Set(alts)].sort().join(' OR ');
+    if (this.items.has(key)) return true;
+    for (const t of alts) this.terms.add(t);
+    this.items.set(key, alts);
+    if (this.terms.size > MAX_LICENSES || this.items.size > MAX_LICENSES) return this.refuse(`more than ${MAX_LICENSES} distinct licenses`);
+    return true;
+  }
+
+  /** The `LicenseRef-`s the items use (id, name). */
+  use(refs: Iterable<readonly [string, string]>): void {
+    if (this.note === undefined) for (const [id, name] of refs) this.refs.set(id, name);
+  }
+
+  /** Gives up with a reason: the result is NOASSERTION with it. Always false. */
+  refuse(reason: string): false {
+    this.note ??= `${this.where}: ${reason}; not machine-readable for this SBOM (NOASSERTION)`;
+    return false;
+  }
+
+  result(): LicenseRecords {
+    if (this.note !== undefined) return { refs: [], note: this.note };
+    const expression = licenseExpression([...this.items.values()]);
+    return { ...(expression !== undefined ? { expression } : {}), refs: [...this.refs].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, name]) => ({ id, name })) };
+  }
 }

@@ -199,3 +199,24 @@ test('a dpkg status or a pacman desc that is a directory, or a symlink is exit 2
   assert.equal(r.status, 0, r.stderr);
   assert.equal((JSON.parse(r.stdout) as { components: unknown[] }).components.length, 1);
 });
+
+test('sbom: a copyright file of 2,000 distinct licenses and a 60 MB %DESC% (was: an expression of 2,000 terms; the 60 MB summary copied whole into the document): NOASSERTION with the reason in each format, a summary of 1,024 characters', () => {
+  const FMT = 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n';
+  const copyright = FMT + Array.from({ length: 2000 }, (_, i) => `Files: f${i}\nLicense: L${i}\n\n`).join('');
+  const deb = image(debian(FOO_STATUS, { 'usr/share/doc/foo/copyright': copyright }));
+  const note = 'usr/share/doc/foo/copyright: more than 1000 distinct licenses; not machine-readable for this SBOM (NOASSERTION)';
+  const spdx = runCli(['sbom', deb]);
+  assert.equal(spdx.status, 0, spdx.stderr);
+  const pkg = (JSON.parse(spdx.stdout) as { packages: Array<Record<string, unknown>> }).packages.find((p) => p['name'] === 'foo')!;
+  assert.equal(pkg['licenseDeclared'], 'NOASSERTION');
+  assert.equal(pkg['licenseComments'], note);
+  const cdx = runCli(['sbom', deb, '--format', 'cyclonedx-json']);
+  assert.equal(cdx.status, 0, cdx.stderr);
+  const c = (JSON.parse(cdx.stdout) as { components: Array<Record<string, unknown>> }).components[0]!;
+  assert.equal(c['licenses'], undefined);
+  assert.deepEqual((c['properties'] as Array<{ name: string }>).find((p) => p.name === 'repro-image:license-note'), { name: 'repro-image:license-note', value: note });
+  const big = image(arch('foo', '1.0-1', `%NAME%\nfoo\n\n%VERSION%\n1.0-1\n\n%DESC%\n${'d'.repeat(60_000_000)}\n\n`));
+  const a = runCli(['sbom', big, '--format', 'cyclonedx-json']);
+  assert.equal(a.status, 0, a.stderr);
+  assert.equal((JSON.parse(a.stdout) as { components: Array<{ description: string }> }).components[0]!.description, `${'d'.repeat(1024)}…`);
+});

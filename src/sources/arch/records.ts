@@ -6,12 +6,12 @@
  * Pure.
  */
 import { gunzipSync } from 'node:zlib';
-import { licenseExpression, licenseTerm } from '../licenses.js';
+import { LicenseCollector, MAX_LICENSE_LINE, licenseTerm, type LicenseRecords } from '../licenses.js';
 import { purl } from '../purl.js';
 import type { GeneratedEntry, PackageRecord, RecordedFile, TreeView } from '../distribution.js';
 import { escapeControl, ReproError } from '../../model/errors.js';
 import { parseDep, satisfiesDep, type Dep } from './depends.js';
-import { descValue, parseDesc, type DescFields } from './desc.js';
+import { descValue, parseDesc, type DescFields, type DescKeys } from './desc.js';
 import type { ArchLock } from './lockfile.js';
 import { parseMtree } from './mtree.js';
 
@@ -33,16 +33,30 @@ export function archPurl(name: string, version: string, architecture: string | u
   return purl('alpm', 'arch', name, version, { arch: architecture });
 }
 
-/** %LICENSE% entries: each an SPDX expression or a name (`custom:…` included); all of them apply. */
-function licenses(values: string[]): { expression?: string; refs: Array<{ id: string; name: string }> } {
-  const refs = new Map<string, string>();
-  const groups = values.map((v) => v.trim()).filter((v) => v !== '').map((v) => v.split(/(?<!\s)\s+OR\s+/).map((alt) => {
-    const t = licenseTerm(alt.replace(/^\(|\)$/g, ''));
-    if (t.ref) refs.set(t.ref.id, t.ref.name);
-    return t.expression;
-  }));
-  const expression = licenseExpression(groups);
-  return { ...(expression ? { expression } : {}), refs: [...refs].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, name]) => ({ id, name })) };
+/**
+ * %LICENSE% entries: each an SPDX expression or a name (`custom:…` included); all of them apply.
+ * Past `MAX_LICENSES` distinct licenses or an entry longer than `MAX_LICENSE_LINE`: a note, no
+ * expression (as for a Debian copyright file).
+ */
+function licenses(values: string[], where: string): LicenseRecords {
+  const collector = new LicenseCollector(where);
+  for (const raw of values) {
+    const v = raw.trim();
+    if (v === '') continue;
+    if (v.length > MAX_LICENSE_LINE) {
+      collector.refuse(`a %LICENSE% entry of ${v.length} characters, more than ${MAX_LICENSE_LINE}`);
+      break;
+    }
+    const refs = new Map<string, string>();
+    const alts = v.split(/(?<!\s)\s+OR\s+/).map((alt) => {
+      const t = licenseTerm(alt.replace(/^\(|\)$/g, ''));
+      if (t.ref) refs.set(t.ref.id, t.ref.name);
+      return t.expression;
+    });
+    if (!collector.add(alts)) break;
+    collector.use(refs);
+  }
+  return collector.result();
 }
 
 /** The most an mtree may decompress to (the size flatten keeps of a database file). */
@@ -92,6 +106,14 @@ function mtreeFiles(data: Buffer | undefined, where: string): Map<string, Record
   return out;
 }
 
+/** What the records use of a desc (everything else is skipped as it is read). */
+const DESC_KEYS: DescKeys = new Map([
+  ['NAME', 'first'], ['VERSION', 'first'], ['ARCH', 'first'], ['URL', 'first'], ['DESC', 'first'],
+  ['LICENSE', 'all'], ['DEPENDS', 'all'], ['PROVIDES', 'all'],
+]);
+/** What the records use of a `files`. */
+const FILES_KEYS: DescKeys = new Map([['FILES', 'all'], ['BACKUP', 'all']]);
+
 interface Local {
   dir: string;
   desc: DescFields;
@@ -107,7 +129,7 @@ export function archRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[]
     if (!m || m[2] !== 'desc') continue;
     // As libalpm reads the local database: an entry it cannot read, or whose name and version are
     // not its directory's, is refused (an unreadable entry would leave its files unexplained).
-    const desc = parseDesc(data.toString('utf8'), path);
+    const desc = parseDesc(data.toString('utf8'), path, DESC_KEYS);
     const name = descValue(desc, 'NAME');
     const version = descValue(desc, 'VERSION');
     if (!name) throw new ReproError('E_BAD_INPUT', `${path}: no %NAME%`);
@@ -134,7 +156,7 @@ export function archRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[]
     }
     const mtree = mtreeFiles(files.get(`${l.dir}/mtree`), `${l.dir}/mtree`);
     const listText = files.get(`${l.dir}/files`)?.toString('utf8');
-    const list: DescFields = listText ? parseDesc(listText, `${l.dir}/files`) : new Map();
+    const list: DescFields = listText ? parseDesc(listText, `${l.dir}/files`, FILES_KEYS) : new Map();
     const backup = new Map((list.get('BACKUP') ?? []).map((b) => b.split('\t')).filter((x) => x.length === 2).map(([p, md5]) => [p!, md5!] as const));
     const recorded: RecordedFile[] = (list.get('FILES') ?? []).map((raw) => {
       const path = raw.replace(/\/+$/, '');
@@ -148,7 +170,7 @@ export function archRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[]
       }
       return f;
     });
-    const lic = licenses(l.desc.get('LICENSE') ?? []);
+    const lic = licenses(l.desc.get('LICENSE') ?? [], `${l.dir}/desc`);
     const architecture = descValue(l.desc, 'ARCH');
     const r: PackageRecord = {
       distribution: 'archlinux', name: l.name, version: l.version,
@@ -160,6 +182,7 @@ export function archRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[]
     if (architecture) r.architecture = architecture;
     if (lic.expression) r.license = lic.expression;
     if (lic.refs.length > 0) r.licenseRefs = lic.refs;
+    if (lic.note) r.licenseNote = lic.note;
     const url = descValue(l.desc, 'URL');
     if (url) r.homepage = url;
     const description = descValue(l.desc, 'DESC');

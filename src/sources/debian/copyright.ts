@@ -3,10 +3,12 @@
  * first line of every `License:` field, Debian's short names turned into SPDX identifiers
  * (`GPL-2+` → `GPL-2.0-or-later`, `Expat` → `MIT`, …), `or`/`and`/`,` into OR/AND; a name without
  * an SPDX counterpart becomes a `LicenseRef-`. A copyright file in any other form records no
- * license that can be read (the SBOM says NOASSERTION). Pure.
+ * license that can be read (the SBOM says NOASSERTION). One that declares more than
+ * `MAX_LICENSES` distinct licenses, or a License line longer than `MAX_LICENSE_LINE`, is not read
+ * further: NOASSERTION with a note saying why. Pure.
  */
-import { licenseExpression, licenseTerm } from '../licenses.js';
-import { field, parseParagraphs } from './control.js';
+import { LicenseCollector, MAX_LICENSE_LINE, licenseTerm, type LicenseRecords } from '../licenses.js';
+import { eachParagraph, field } from './control.js';
 
 const FORMAT = /^https?:\/\/(www\.)?debian\.org\/doc\/packaging-manuals\/copyright-format\/1\.0\/?$/;
 
@@ -69,38 +71,45 @@ function parseLineOnce(line: string, refs: Map<string, string>): ReadonlyArray<r
   return hit.groups;
 }
 
-export interface CopyrightLicenses {
-  expression: string;
-  refs: Array<{ id: string; name: string }>;
-}
+/** The fields read (the others are checked as deb822, not kept). */
+const COPYRIGHT_FIELDS: ReadonlySet<string> = new Set(['format', 'files', 'license']);
 
-/** The licenses a copyright file declares, or undefined when it is not machine-readable. */
-export function copyrightLicenses(text: string, where: string): CopyrightLicenses | undefined {
+/**
+ * The licenses a copyright file declares (an expression and its references), or why it gives
+ * none though machine-readable (`note`), or undefined when it is not machine-readable. The file
+ * is scanned paragraph by paragraph, none kept: its memory is its licenses.
+ */
+export function copyrightLicenses(text: string, where: string): LicenseRecords | undefined {
   // No `Format:` line, no machine-readable header: most files are free-form text, told apart
   // here without a parse that fails (an error made, and thrown, per file).
   if (!/^format:/im.test(text)) return undefined;
-  let paragraphs;
+  const licenses = new LicenseCollector(where);
+  let readable: boolean | undefined; // the header paragraph's verdict
   try {
-    paragraphs = parseParagraphs(text, where);
+    eachParagraph(text, where, (p) => {
+      if (readable === undefined) {
+        const format = field(p, 'Format');
+        readable = format !== undefined && FORMAT.test(format.trim());
+        return readable;
+      }
+      if (field(p, 'Files') === undefined) return true; // stand-alone License paragraphs only hold texts
+      const license = field(p, 'License');
+      if (license === undefined) return true;
+      // The first line only (not a split of the whole license text that follows it).
+      const nl = license.indexOf('\n');
+      const first = (nl < 0 ? license : license.slice(0, nl)).trim();
+      if (first === '') return true;
+      if (first.length > MAX_LICENSE_LINE) return licenses.refuse(`line ${p.line}: a License line of ${first.length} characters, more than ${MAX_LICENSE_LINE}`);
+      const refs = new Map<string, string>();
+      // One by one: a line of a thousand `and`s is a thousand groups, past what a spread may pass.
+      for (const g of parseLineOnce(first, refs)) if (!licenses.add(g)) return false;
+      licenses.use(refs);
+      return true;
+    }, COPYRIGHT_FIELDS);
   } catch {
     return undefined; // free-form text
   }
-  const header = paragraphs[0];
-  const format = header ? field(header, 'Format') : undefined;
-  if (!format || !FORMAT.test(format.trim())) return undefined;
-  const refs = new Map<string, string>();
-  // Lines' groups as remembered (shared between calls): read, never changed.
-  const groups: Array<readonly string[]> = [];
-  for (const p of paragraphs.slice(1)) {
-    if (field(p, 'Files') === undefined) continue; // stand-alone License paragraphs only hold texts
-    const license = field(p, 'License');
-    // The first line only (not a split of the whole license text that follows it).
-    const nl = license?.indexOf('\n') ?? -1;
-    const first = (nl < 0 ? license : license!.slice(0, nl))?.trim();
-    // One by one: a line of a million `and`s is a million groups, past what a spread may pass.
-    if (first) for (const g of parseLineOnce(first, refs)) groups.push(g);
-  }
-  const expression = licenseExpression(groups);
-  if (expression === undefined) return undefined;
-  return { expression, refs: [...refs].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, name]) => ({ id, name })) };
+  if (readable !== true) return undefined;
+  const out = licenses.result();
+  return out.expression === undefined && out.note === undefined ? undefined : out;
 }

@@ -168,10 +168,11 @@ export function debianRecords(files: ReadonlyMap<string, Buffer>): PackageRecord
       files: recorded,
     };
     if (architecture) r.architecture = architecture;
-    if (lic) {
+    if (lic?.expression !== undefined) {
       r.license = lic.expression;
       if (lic.refs.length > 0) r.licenseRefs = lic.refs;
     }
+    if (lic?.note !== undefined) r.licenseNote = lic.note;
     const homepage = field(p, 'Homepage');
     if (homepage) r.homepage = homepage;
     const description = firstLine(field(p, 'Description'));
