@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { runCli, type RunResult } from '../helpers/cli.js';
+import { cyclonedxLibraryErrors, cyclonedxSchemaErrors, pyspdxtools } from '../helpers/sbom-check.js';
 
 let dir: string;
 before(() => { dir = mkdtempSync(join(tmpdir(), 'audit-hostile-')); });
@@ -200,7 +201,7 @@ test('a dpkg status or a pacman desc that is a directory, or a symlink is exit 2
   assert.equal((JSON.parse(r.stdout) as { components: unknown[] }).components.length, 1);
 });
 
-test('sbom: a copyright file of 2,000 distinct licenses and a 60 MB %DESC% (was: an expression of 2,000 terms; the 60 MB summary copied whole into the document): NOASSERTION with the reason in each format, a summary of 1,024 characters', () => {
+test('sbom: a copyright file of 2,000 distinct licenses and a 60 MB %DESC% (was: an expression of 2,000 terms; the 60 MB summary copied whole into the document): NOASSERTION with the reason in each format, a summary of 1,024 characters; both documents read back by the SPDX tools and the CycloneDX schema and library', async () => {
   const FMT = 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n';
   const copyright = FMT + Array.from({ length: 2000 }, (_, i) => `Files: f${i}\nLicense: L${i}\n\n`).join('');
   const deb = image(debian(FOO_STATUS, { 'usr/share/doc/foo/copyright': copyright }));
@@ -210,8 +211,16 @@ test('sbom: a copyright file of 2,000 distinct licenses and a 60 MB %DESC% (was:
   const pkg = (JSON.parse(spdx.stdout) as { packages: Array<Record<string, unknown>> }).packages.find((p) => p['name'] === 'foo')!;
   assert.equal(pkg['licenseDeclared'], 'NOASSERTION');
   assert.equal(pkg['licenseComments'], note);
+  // Read back by the SPDX project's own tool, and by CycloneDX's schema and library: the notes are valid fields.
+  const spdxFile = join(dir, 'note.spdx.json');
+  writeFileSync(spdxFile, spdx.stdout);
+  const py = pyspdxtools(spdxFile);
+  assert.equal(py.status, 0, py.output);
+  assert.equal(py.output.trim(), '', 'pyspdxtools prints nothing for a valid document');
   const cdx = runCli(['sbom', deb, '--format', 'cyclonedx-json']);
   assert.equal(cdx.status, 0, cdx.stderr);
+  assert.deepEqual(cyclonedxSchemaErrors(JSON.parse(cdx.stdout)), []);
+  assert.equal(await cyclonedxLibraryErrors(cdx.stdout), null);
   const c = (JSON.parse(cdx.stdout) as { components: Array<Record<string, unknown>> }).components[0]!;
   assert.equal(c['licenses'], undefined);
   assert.deepEqual((c['properties'] as Array<{ name: string }>).find((p) => p.name === 'repro-image:license-note'), { name: 'repro-image:license-note', value: note });
