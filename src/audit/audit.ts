@@ -73,7 +73,7 @@ async function auditImage(reference: string, opts: AuditOptions, extra: Generate
   let prepared: { perTree: Array<{ d: (typeof TREE_READERS)[number]; packages: PackageRecord[] }>; own: ReturnType<typeof ownership>; generated: Map<string, GeneratedEntry> } | undefined;
   const prepare = ({ entries, kept }: FlatImage): void => {
     // Package records are read once (the second read, if any, keeps the same database files).
-    checkDatabaseFiles(entries, kept, (p) => TREE_READERS.some((d) => d.isDatabaseFile(p)));
+    checkDatabaseFiles(entries, kept);
     const perTree = TREE_READERS.map((d) => ({ d, packages: d.packageRecords(kept) }));
     const own = ownership(entries, perTree.flatMap((t) => t.packages));
     const generated = new Map<string, GeneratedEntry>();

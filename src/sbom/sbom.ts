@@ -73,7 +73,7 @@ export async function sbom(opts: SbomOptions): Promise<SbomResult> {
     const ref = parseImageRef(opts.target);
     const image = await readImage(await openImage(ref, opts.registry ? { registry: opts.registry } : {}), formatImageRef(ref), opts.platform ? checkPlatform(opts.platform) : undefined);
     const flat = await flattenLayers(image.layers, { keep: isRecordFile });
-    checkDatabaseFiles(flat.entries, flat.kept, (p) => DISTRIBUTIONS.some((d) => d.isDatabaseFile(p)));
+    checkDatabaseFiles(flat.entries, flat.kept);
     const subject: SbomSubject = { kind: 'image', name: image.manifest.value.annotations?.[TITLE] ?? 'image', digest: image.descriptor.digest, platform: image.platform };
     const created = opts.sourceDateEpoch ?? epochOf(image.config.value.created, image.where);
     return encodeSbom(format, { subject, created, packages: recordsOf(flat.kept) });

@@ -7,13 +7,19 @@
  * input, naming it. Pure.
  */
 import { escapeName, ReproError } from '../model/errors.js';
+import { TREE_READERS } from './trees.js';
+
+/** A database file of any distribution (dpkg's status, a pacman desc). */
+export function isDatabaseFile(path: string): boolean {
+  return TREE_READERS.some((d) => d.isDatabaseFile(path));
+}
 
 export interface EntryKind {
   type: string;
   linkname?: string;
 }
 
-export function checkDatabaseFiles(entries: ReadonlyMap<string, EntryKind>, kept: ReadonlyMap<string, Buffer>, isDatabaseFile: (path: string) => boolean): void {
+export function checkDatabaseFiles(entries: ReadonlyMap<string, EntryKind>, kept: ReadonlyMap<string, Buffer>): void {
   for (const [path, e] of entries) {
     if (kept.has(path) || !isDatabaseFile(path)) continue;
     const what = e.type === 'symlink' ? `a symlink to ${escapeName((e.linkname ?? '').slice(0, 200))}`

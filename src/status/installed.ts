@@ -6,7 +6,7 @@
  */
 import { flattenLayers } from '../image/flatten.js';
 import { readImage } from '../image/read.js';
-import { checkDatabaseFiles } from '../sources/database-files.js';
+import { checkDatabaseFiles, isDatabaseFile } from '../sources/database-files.js';
 import type { Platform } from '../model/platform.js';
 import type { InstalledPackage } from '../sources/distribution.js';
 import { DISTRIBUTIONS, distributionFor } from '../sources/index.js';
@@ -14,7 +14,6 @@ import type { LockFile } from '../spec/lockfile.js';
 import { openImage, type TransportOptions } from '../transports/index.js';
 import { formatImageRef, type ImageRef } from '../transports/reference.js';
 
-const isDatabaseFile = (p: string): boolean => DISTRIBUTIONS.some((d) => d.isDatabaseFile(p));
 
 /**
  * The package database files of an image's flattened layers (path → bytes), read as audit and
@@ -25,7 +24,7 @@ export async function databaseFiles(ref: ImageRef, opts: { platform?: Platform; 
   const image = await readImage(await openImage(ref, opts.transport), formatImageRef(ref), opts.platform);
   const flat = await flattenLayers(image.layers, { keep: isDatabaseFile });
   // A status or desc that is not a regular file is bad input, not an image without packages.
-  checkDatabaseFiles(flat.entries, flat.kept, isDatabaseFile);
+  checkDatabaseFiles(flat.entries, flat.kept);
   return flat.kept;
 }
 
