@@ -14,7 +14,7 @@
  *   bytes stream by.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { openRegularFileSync } from '../fs/read-whole.js';
 import type { EntryType } from '../archive/entry.js';
 import { matchPath } from '../archive/paths.js';
@@ -410,15 +410,16 @@ interface PendingLayer {
 async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOptions, budget: KeepBudget, late: LateBytes[]): Promise<PendingLayer> {
   const { path, descriptor: d } = local;
   const where = layer.where;
-  let fd: number;
+  let opened: { fd: number; size: number };
   try {
     // Without blocking, and checked on the descriptor: a FIFO put in the blob's place since the
     // store looked would otherwise hold this thread in the open for ever, deaf to SIGTERM.
-    fd = openRegularFileSync(path).fd;
+    opened = openRegularFileSync(path);
   } catch (e) {
     if (e instanceof ReproError) throw new ReproError(e.code, `${where}: ${e.message}`);
     throw ioError(e, `${where}: cannot read`);
   }
+  const { fd, size } = opened;
   let hashes: LocalHashes | undefined;
   const close = async (): Promise<void> => {
     try {
@@ -428,7 +429,6 @@ async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOpti
     }
   };
   try {
-    const size = fstatSync(fd).size;
     if (size > d.size) throw new MismatchError('E_SIZE_MISMATCH', `${where}: blob ${d.digest} is longer than its ${d.size} bytes`, d, { size, overrun: true });
     if (size < d.size) throw new MismatchError('E_SIZE_MISMATCH', `${where}: blob ${d.digest} ended after ${size} of ${d.size} bytes`, d, { size });
     hashes = startLocalHashes({ fd, path, position: 0, length: size, where });

@@ -37,7 +37,6 @@ export async function readInside(dir: string, rel: string, opts: { missingOk?: b
   }
 }
 
-
 export function layoutStore(dir: string): BlobStore {
   return {
     where: dir,
