@@ -16,11 +16,9 @@ import { flattenLayers, type FlatEntry, type FlatImage, type FlattenOptions } fr
 import { setHashThreads } from '../../src/image/hash-thread.js';
 import { setMd5Lanes } from '../../src/image/md5-lanes.js';
 import type { LayerReader } from '../../src/image/layer.js';
-import { readImage } from '../../src/image/read.js';
-import { openImage } from '../../src/transports/index.js';
-import { parseImageRef } from '../../src/transports/reference.js';
 import { makeTar, type RawMember } from '../helpers/tar-maker.js';
 import { writeTarLayout } from '../helpers/tar-layout.js';
+import { asStreams, layoutLayers, plain, sameOutcome } from '../helpers/flatten-ways.js';
 
 let dir: string;
 let n = 0;
@@ -35,11 +33,8 @@ const md5 = (s: string | Buffer): string => createHash('md5').update(s).digest('
 const sha256 = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
 
 async function layersOf(layers: RawMember[][]): Promise<LayerReader[]> {
-  const ref = writeTarLayout(join(dir, `layout${++n}`), layers.map((l) => makeTar(l)));
-  return (await readImage(await openImage(parseImageRef(ref)), 'img')).layers;
+  return layoutLayers(writeTarLayout(join(dir, `layout${++n}`), layers.map((l) => makeTar(l))));
 }
-const asStreams = (ls: LayerReader[]): LayerReader[] => ls.map((l) => ({ ...l, localTar: async () => undefined }));
-const plain = (f: FlatImage): unknown => ({ entries: [...f.entries].sort(), kept: [...f.kept].map(([p, b]) => [p, b.toString('hex')]).sort() });
 
 /** The image as streams give it, after checking that every local way gives the same. */
 async function flat(layers: RawMember[][], opts: FlattenOptions): Promise<FlatImage> {
@@ -64,22 +59,7 @@ async function flat(layers: RawMember[][], opts: FlattenOptions): Promise<FlatIm
 
 /** Both ways fail alike; the message. */
 async function failure(layers: RawMember[][], opts: FlattenOptions): Promise<string> {
-  const ls = await layersOf(layers);
-  const outcome = async (l: LayerReader[]): Promise<string> => {
-    try {
-      await flattenLayers(l, opts);
-      return 'read';
-    } catch (e) {
-      return `${(e as { code?: string }).code}: ${(e as Error).message}`;
-    }
-  };
-  const streamed = await outcome(asStreams(ls));
-  for (const mode of ['never', 'always'] as const) {
-    setHashThreads(mode);
-    assert.equal(await outcome(ls), streamed, mode);
-  }
-  setHashThreads('auto');
-  return streamed;
+  return sameOutcome(await layersOf(layers), opts);
 }
 
 const file = (path: string, content: string, layer: number, more: Partial<FlatEntry> = {}): FlatEntry =>
