@@ -39,7 +39,8 @@ export interface AuditOptions {
   tmpDir?: string;
 }
 
-const needed = (path: string): boolean => TREE_READERS.some((d) => d.isRecordFile(path) || d.isGeneratorInput(path));
+/** The files read whole: the package records (but not the license files: the report has no licenses) and the predictions' inputs. */
+const needed = (path: string): boolean => TREE_READERS.some((d) => (d.isRecordFile(path) && !d.isLicenseFile(path)) || d.isGeneratorInput(path));
 
 /** What a spec's `files:` put into the image it builds: step `spec files`, with the source file's digests. */
 async function specFiles(target: string): Promise<GeneratedEntry[]> {

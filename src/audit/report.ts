@@ -16,10 +16,18 @@ export interface Tally {
 
 export type Bucket = 'reproduced' | 'notReproduced' | 'unknown' | 'packages' | 'generated' | 'modified' | 'unexplained';
 
+/**
+ * A package as the report names it. Its licenses, dependencies and file list are not here: the
+ * SBOM (`sbom`) has the first two, and the report's entries name their owners.
+ */
 export interface PackageAudit {
   distribution: string;
   name: string;
   version: string;
+  architecture?: string;
+  /** The source package (name and version). */
+  source?: { name: string; version: string };
+  purl?: string;
   /** GOOD/BAD/UNKWN when rebuilders were asked. */
   verdict?: Verdict;
   rebuilders?: Record<string, Verdict>;
@@ -65,7 +73,7 @@ function entryVerdict(owners: EntryAccount['owners'], verdicts: ReadonlyMap<stri
 export function buildReport(
   head: { target: string; manifest: string; platform: string },
   accounts: EntryAccount[],
-  packages: ReadonlyArray<{ distribution: string; name: string; version: string }>,
+  packages: ReadonlyArray<Pick<PackageAudit, 'distribution' | 'name' | 'version' | 'architecture' | 'source' | 'purl'>>,
   missing: MissingFile[],
   status: StatusReport | undefined,
 ): AuditReport {
@@ -73,7 +81,17 @@ export function buildReport(
   const byRebuilder = new Map((status?.packages ?? []).map((p) => [`${p.name}\0${p.version}`, p.rebuilders]));
   const summary: Record<Bucket, Tally> = { reproduced: zero(), notReproduced: zero(), unknown: zero(), packages: zero(), generated: zero(), modified: zero(), unexplained: zero() };
   const steps: Record<string, Tally> = {};
-  const perPackage = new Map(packages.map((p) => [`${p.name}\0${p.version}`, { ...p, entries: 0, bytes: 0, modified: 0, missing: 0 }]));
+  // What the report says of a package, not the whole record it was given.
+  const perPackage = new Map(packages.map((p): [string, PackageAudit] => {
+    const a: PackageAudit = {
+      distribution: p.distribution, name: p.name, version: p.version,
+      ...(p.architecture !== undefined ? { architecture: p.architecture } : {}),
+      ...(p.source !== undefined ? { source: { name: p.source.name, version: p.source.version } } : {}),
+      ...(p.purl !== undefined ? { purl: p.purl } : {}),
+      entries: 0, bytes: 0, modified: 0, missing: 0,
+    };
+    return [`${p.name}\0${p.version}`, a];
+  }));
   const total = zero();
   const uncheckedTotal = zero();
   const entries: AuditReport['entries'] = [];

@@ -208,6 +208,12 @@ export interface Distribution<Source extends { distro: string } = { distro: stri
   installedPackages(files: ReadonlyMap<string, Buffer>): InstalledPackage[];
   /** Whether `packageRecords` reads a path (database, file lists, digests, license files, os-release). */
   isRecordFile(path: string): boolean;
+  /**
+   * Whether a record file is read only for the packages' licenses (Debian's copyright files;
+   * none for pacman, whose `desc` records them). A reader that needs no licenses (audit) leaves
+   * these unread: `packageRecords` then gives the packages without them.
+   */
+  isLicenseFile(path: string): boolean;
   /** Packages with their files, licenses and dependencies, from the files `isRecordFile` selects. */
   packageRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[];
   /** The packages a lock pins, with their package files (no file lists). */

@@ -158,8 +158,12 @@ test('the SBOM of the lock names the same packages as the SBOM of the image, wit
 test('audit: every entry of the image is a package\'s or a named step\'s', async () => {
   const r = await run(['audit', `oci:${join(dir, 'img')}:t`, '--json', '--strict']);
   assert.equal(r.status, 0, r.stdout + r.stderr);
-  const report = JSON.parse(r.stdout) as { summary: Record<string, { entries: number; bytes: number }>; steps: Record<string, unknown>; total: { entries: number } };
+  const report = JSON.parse(r.stdout) as { summary: Record<string, { entries: number; bytes: number }>; steps: Record<string, unknown>; total: { entries: number }; packages: Array<Record<string, unknown>> };
   assert.equal(report.summary['unexplained']!.entries, 0);
+  // A package is named, counted and judged: its licenses, dependencies and file list are the SBOM's
+  // (was: the whole record, every path it lists included; libfoo's copyright was read for it).
+  const libfoo = report.packages.find((p) => p['name'] === 'libfoo');
+  assert.deepEqual(Object.keys(libfoo ?? {}), ['distribution', 'name', 'version', 'architecture', 'source', 'purl', 'entries', 'bytes', 'modified', 'missing']);
   assert.equal(report.summary['modified']!.entries, 0);
   assert.ok(report.summary['packages']!.entries > 10);
   assert.deepEqual(Object.keys(report.steps).sort(), ['dpkg-database', 'effect alternatives', 'merged-usr', 'parent directories'].filter((s) => s in report.steps).sort());

@@ -136,6 +136,7 @@ export const debian = {
     return status ? dpkgPackages(status, DPKG_STATUS) : [];
   },
   isRecordFile: DEBIAN_TREE.isRecordFile,
+  isLicenseFile: DEBIAN_TREE.isLicenseFile,
   packageRecords: DEBIAN_TREE.packageRecords,
   lockRecords: debianLockRecords,
   isGeneratorInput: DEBIAN_TREE.isGeneratorInput,

@@ -25,6 +25,11 @@ export function isDebianDatabaseFile(path: string): boolean {
 export function isDebianRecordFile(path: string): boolean {
   if (path === DPKG_STATUS || OS_RELEASE.includes(path)) return true;
   if (path.startsWith(INFO)) return path.endsWith('.list') || path.endsWith('.md5sums');
+  return isDebianLicenseFile(path);
+}
+
+/** A package's copyright file: read for its licenses only (see `Distribution.isLicenseFile`). */
+export function isDebianLicenseFile(path: string): boolean {
   // Asked of every file of an image: the suffix first, the pattern only where it fits.
   return path.endsWith('/copyright') && /^usr\/share\/doc\/[^/]+\/copyright$/.test(path);
 }
