@@ -117,9 +117,11 @@ export function checkAttestation(bytes: Buffer, mediaType: string, subject: stri
           : facts.result === undefined ? 'predicate.verificationResult is neither PASSED nor FAILED'
             : undefined;
   // The key that vouches for this verifier: one bound to its id before an unbound one (a key bound
-  // to another verifier that signed too is no signer of this summary's).
-  const own = signers.find((k) => k.verifierId !== undefined && k.verifierId === facts.verifierId) ?? signers.find((k) => k.verifierId === undefined);
-  const signer = signature === 'verified' && own ? { signer: keyFingerprint(own.key) } : {};
+  // to another verifier that signed too is no signer of this summary's). Of several (an envelope
+  // signed twice), the least fingerprint: the same whatever order the keys were given in.
+  const boundOwn = signers.filter((k) => k.verifierId !== undefined && k.verifierId === facts.verifierId);
+  const own = (boundOwn.length > 0 ? boundOwn : signers.filter((k) => k.verifierId === undefined)).map((k) => keyFingerprint(k.key)).sort()[0];
+  const signer = signature === 'verified' && own !== undefined ? { signer: own } : {};
   return { signature, valid: problem === undefined, ...(problem ? { problem } : {}), ...facts, ...signer };
 }
 

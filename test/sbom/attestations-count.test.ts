@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
@@ -68,4 +68,25 @@ test('three ids, three keys, but two of the ids signed only with one key: 2 veri
   // One key for three ids stays as it was.
   const one = attested('one-key', [[a, 'ed'], [b, 'ec'], [c, 'ed']]);
   assert.equal(summary([one, '--key', pub('ed'), '--key', pub('ec')]).text, '2 independent verifiers reproduced this image (digest level), 0 failed (3 verifier ids signed with 2 keys: counted by key)');
+});
+
+test('an envelope signed by two unbound keys names the same signer whatever order the keys are given in (it named the first given)', async () => {
+  const { checkAttestation, keyFingerprint } = await import('../../src/sbom/attestations.js');
+  const { DSSE_MEDIA_TYPE, INTOTO_MEDIA_TYPE, encodeStatement, signEnvelope, signingKey, verificationKey } = await import('../../src/sbom/intoto.js');
+  const { VSA_PREDICATE_TYPE } = await import('../../src/sbom/vsa.js');
+  const subject = `sha256:${'ab'.repeat(32)}`;
+  const statement = encodeStatement({
+    _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'image', digest: { sha256: 'ab'.repeat(32) } }], predicateType: VSA_PREDICATE_TYPE,
+    predicate: { verifier: { id: 'https://a.example/r' }, verificationResult: 'PASSED', timeVerified: '2023-11-14T22:13:20Z' },
+  });
+  const sign = (name: string) => signEnvelope(statement, INTOTO_MEDIA_TYPE, signingKey(readFileSync(join(dir, `${name}.pem`)), name));
+  const twice = { ...sign('ed'), signatures: [...sign('ed').signatures, ...sign('ot').signatures] };
+  const bytes = Buffer.from(JSON.stringify(twice));
+  const ed = { key: verificationKey(readFileSync(pub('ed')), 'ed') };
+  const ot = { key: verificationKey(readFileSync(pub('ot')), 'ot') };
+  const one = checkAttestation(bytes, DSSE_MEDIA_TYPE, subject, 'twice', [ed, ot]);
+  const other = checkAttestation(bytes, DSSE_MEDIA_TYPE, subject, 'twice', [ot, ed]);
+  assert.equal(one?.signature, 'verified');
+  assert.equal(one?.signer, [keyFingerprint(ed.key), keyFingerprint(ot.key)].sort()[0]);
+  assert.equal(other?.signer, one?.signer);
 });
