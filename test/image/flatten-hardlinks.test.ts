@@ -147,6 +147,9 @@ test('a hard link into a directory its own layer replaced with a file or symlink
   assert.equal(f.kept.get('before')?.toString(), 'lower p');
   assert.equal(f.kept.get('s2')?.toString(), 'lower s');
   for (const gone of ['p/f', 'q/f', 'r/d/g', 's/f', 't/f', 'v/d/g']) assert.equal(f.entries.has(gone), false, gone);
+  // Kept links that name nothing take nothing from the budget; the one before the replacement does, alike both ways.
+  assert.equal(await failure(REPLACED_DIRS, { keep: (p) => ['after', 'deep', 't1', 't2'].includes(p), keepLimit: 3 }), 'read');
+  assert.match(await failure(REPLACED_DIRS, { keep: (p) => p === 'before', keepLimit: 3 }), /^E_BAD_INPUT: img: layer 2 sha256:[0-9a-f]{64}: before: 7 bytes, more than the 3 read/);
   // A layer that names a path twice (the spec forbids it) is applied in order all the same: the directory's file is gone with it.
   // And a link to a link that names a directory of its layer names nothing, whatever lay at that path below (was: the file below).
   const d = await flat([
