@@ -150,15 +150,29 @@ class KeepBudget {
  * the OCI layer spec has a changeset entry over an existing path unlink it and make it anew, so a
  * file replaced later, in the same layer or a later one, leaves the link with the bytes it had):
  * a file met earlier in the layer, else the layers below as this layer's whiteouts leave them
- * (whiteouts apply first, whatever their place in the tar). A link to nothing (a path whited out,
- * never there, or a directory) stays a `hardlink` entry naming its target, size 0, no digest.
+ * (whiteouts apply first, whatever their place in the tar) and as the layer's entries met before
+ * the link leave them (a non-directory met earlier over a directory of a layer below took that
+ * directory's files with it: GNU tar's and umoci's link(2) then fails, ENOTDIR or ENOENT). A link
+ * to nothing (a path whited out or gone so, never there, or a directory) stays a `hardlink` entry
+ * naming its target, size 0, no digest. Target paths are looked up as written, never through a
+ * symlink (a symlink to a directory in the way, which link(2) would follow, names nothing here).
  */
 class LayerBuilder {
   readonly changes: LayerChanges<Kept> = { whiteouts: [], entries: [] };
+  /** The layer's entries met so far by path (the last of a path named twice). */
   private readonly inLayer = new Map<string, Kept>();
+  /**
+   * Where in the layer (`Kept.at`, which grows member by member) a non-directory was last met at
+   * each path: what lay below it was gone from then on.
+   */
+  private readonly replaced = new Map<string, number>();
   private readonly links: Array<{ entry: FlatEntry; target: FlatEntry }> = [];
-  /** Hard links whose target was not in the layer when they were met: to a file below, resolved by `linkBelow`. */
-  private readonly below: Array<{ kept: Kept; target: string; keep: boolean }> = [];
+  /**
+   * Hard links resolved by `linkBelow`: to a path the layer had not put anything at when the link
+   * was met (what lies there below), or `via` a link of the layer met earlier that is itself
+   * resolved there (a link to it is a link to what it is).
+   */
+  private readonly below: Array<{ kept: Kept; target: string | Kept; keep: boolean }> = [];
 
   /**
    * `late` collects kept links whose bytes are read after the layers; `readAt`, for a layer read
@@ -198,11 +212,14 @@ class LayerBuilder {
     } else if (type === 'hardlink') {
       // A hard link is its target's content under another name (the target comes first in the layer, or lies below).
       const targetPath = matchPath(member.linkname);
-      const target = this.inLayer.get(targetPath);
+      const met = this.inLayer.get(targetPath);
+      // Gone, when a non-directory met since (or since the layers below, for a path not met) replaced a directory above it.
+      const gone = this.replacedSince(targetPath, met?.at ?? -1);
+      const target = gone ? undefined : met;
       if (target?.entry.type === 'hardlink') {
-        // A link to a link whose target lies in a layer below: a link to that target too.
+        // A link to a link whose target lies in a layer below (or names nothing): what that link is, once resolved.
         entry.linkname = target.entry.linkname!;
-        this.below.push({ kept, target: matchPath(entry.linkname), keep: this.opts.keep?.(path) === true });
+        this.below.push({ kept, target, keep: this.opts.keep?.(path) === true });
       } else if (target?.entry.type === 'symlink' || target?.entry.type === 'char' || target?.entry.type === 'block' || target?.entry.type === 'fifo') {
         // A hard link to a symlink or a device is another name of that symlink or device (link(2)
         // does not follow a symlink), not an empty regular file.
@@ -220,12 +237,22 @@ class LayerBuilder {
         this.shaLinked(kept, root);
       } else {
         entry.linkname = member.linkname;
-        if (!target) this.below.push({ kept, target: targetPath, keep: this.opts.keep?.(path) === true });
+        if (!met && !gone) this.below.push({ kept, target: targetPath, keep: this.opts.keep?.(path) === true });
       }
     }
     this.inLayer.set(path, kept);
+    if (type !== 'dir') this.replaced.set(path, kept.at);
     this.changes.entries.push({ path, dir: type === 'dir', value: kept });
     return { kept, keep, wantSha };
+  }
+
+  /** Whether a non-directory was met after `since` (a place in the layer, `Kept.at`; -1: its start) at a directory above `path`. */
+  private replacedSince(path: string, since: number): boolean {
+    for (let i = path.lastIndexOf('/'); i > 0; i = path.lastIndexOf('/', i - 1)) {
+      const at = this.replaced.get(path.slice(0, i));
+      if (at !== undefined && at > since) return true;
+    }
+    return false;
   }
 
   /**
@@ -255,11 +282,12 @@ class LayerBuilder {
   /**
    * Hard links to what the layers below hold at their targets' paths (`files`: the file system
    * once this layer's whiteouts are applied, before its entries are): a file's size and digests
-   * (known: the layers below are read), or the symlink or device it is.
+   * (known: the layers below are read), or the symlink or device it is. A link via a link of the
+   * layer is what that one was made just before (it comes earlier in `below`).
    */
   linkBelow(files: ReadonlyMap<string, Kept>): void {
-    for (const { kept, target: path, keep } of this.below) {
-      const target = files.get(path);
+    for (const { kept, target: to, keep } of this.below) {
+      const target = typeof to === 'string' ? files.get(to) : to;
       if (!target) continue;
       const entry = kept.entry;
       const t = target.entry;

@@ -115,6 +115,53 @@ test('a hard link to nothing stays a hard link naming its target: whited out in 
   assert.deepEqual(f.entries.get('r'), dangling('r', 'dir', 3));
 });
 
+/** The layers of the next test: a lower layer of directories, a layer that replaces them with non-directories before or after hard links into them. */
+const REPLACED_DIRS: RawMember[][] = [
+  [
+    { name: 'p/f', data: 'lower p' }, { name: 'q/f', data: 'lower q' }, { name: 'r/d/g', data: 'lower r' },
+    { name: 's/f', data: 'lower s' }, { name: 't/f', data: 'lower t' }, { name: 'v/d/g', data: 'lower v/d' }, { name: 'v/f', data: 'lower v' },
+  ],
+  [
+    link('before', 'p/f'), { name: 'p', data: 'p, a file now' },
+    { name: 'q', data: 'q, a file now' }, link('after', 'q/f'),
+    { name: 'r', type: 'symlink', linkname: 'nowhere' }, link('deep', 'r/d/g'),
+    link('s1', 's/f'), { name: 's', type: 'symlink', linkname: 'nowhere' }, link('s2', 's1'),
+    { name: 't', data: '' }, link('t1', 't/f'), link('t2', 't1'),
+    { name: 'v/d', data: 'v/d, a file now' }, link('sibling', 'v/f'),
+  ],
+];
+
+test('a hard link into a directory its own layer replaced with a file or symlink names nothing when the link comes after the replacement, the old file when before (was: the old file either way)', async () => {
+  const keep = (p: string): boolean => ['before', 'after', 'deep', 's1', 's2', 't1', 't2', 'sibling'].includes(p);
+  const f = await flat(REPLACED_DIRS, { hash: true, keep });
+  // As GNU tar and umoci apply the layer in order: link(2) before the replacement takes the file; after, a/f is ENOTDIR or ENOENT.
+  assert.deepEqual(f.entries.get('before'), file('before', 'lower p', 2));
+  assert.deepEqual(f.entries.get('after'), dangling('after', 'q/f', 2));
+  assert.deepEqual(f.entries.get('deep'), dangling('deep', 'r/d/g', 2));
+  assert.deepEqual(f.entries.get('s1'), file('s1', 'lower s', 2));
+  assert.deepEqual(f.entries.get('s2'), file('s2', 'lower s', 2), 'a link to a link made before the replacement is that file too');
+  assert.deepEqual(f.entries.get('t1'), dangling('t1', 't/f', 2));
+  assert.deepEqual(f.entries.get('t2'), dangling('t2', 't/f', 2), 'a link to a link that names nothing names nothing');
+  assert.deepEqual(f.entries.get('sibling'), file('sibling', 'lower v', 2), 'a directory beside the target replaced: the target is still there');
+  assert.deepEqual([...f.kept.keys()].sort(), ['before', 's1', 's2', 'sibling']);
+  assert.equal(f.kept.get('before')?.toString(), 'lower p');
+  assert.equal(f.kept.get('s2')?.toString(), 'lower s');
+  for (const gone of ['p/f', 'q/f', 'r/d/g', 's/f', 't/f', 'v/d/g']) assert.equal(f.entries.has(gone), false, gone);
+  // Kept links that name nothing take nothing from the budget; the one before the replacement does, alike both ways.
+  assert.equal(await failure(REPLACED_DIRS, { keep: (p) => ['after', 'deep', 't1', 't2'].includes(p), keepLimit: 3 }), 'read');
+  assert.match(await failure(REPLACED_DIRS, { keep: (p) => p === 'before', keepLimit: 3 }), /^E_BAD_INPUT: img: layer 2 sha256:[0-9a-f]{64}: before: 7 bytes, more than the 3 read/);
+  // A layer that names a path twice (the spec forbids it) is applied in order all the same: the directory's file is gone with it.
+  // And a link to a link that names a directory of its layer names nothing, whatever lay at that path below (was: the file below).
+  const d = await flat([
+    [{ name: 'x', data: 'x' }, { name: 'w', data: 'lower w' }],
+    [{ name: 'u', type: 'dir' }, { name: 'u/f', data: 'in the layer' }, { name: 'u', data: 'u, a file' }, { name: 'u', type: 'dir' }, link('dup', 'u/f'), link('ok', 'x'), { name: 'w', type: 'dir' }, link('m', 'w'), link('n', 'm')],
+  ], { hash: true });
+  assert.deepEqual(d.entries.get('dup'), dangling('dup', 'u/f', 2));
+  assert.deepEqual(d.entries.get('ok'), file('ok', 'x', 2));
+  assert.deepEqual(d.entries.get('m'), dangling('m', 'w', 2));
+  assert.deepEqual(d.entries.get('n'), dangling('n', 'w', 2));
+});
+
 test('a hard link to a symlink or a device below is that symlink or device', async () => {
   const f = await flat([
     [{ name: 's', type: 'symlink', linkname: 'target' }, { name: 'dev/null', type: 'char', devmajor: 1, devminor: 3 }],
