@@ -58,6 +58,12 @@ function compare(e: FlatEntry, r: RecordedFile): { differences: string[]; checke
   let checked = false;
   const type = e.type === 'hardlink' ? 'file' : e.type;
   if (r.type && r.type !== type && !(r.type === 'dir' && type === 'symlink')) d.push(`a ${r.type} recorded, a ${type} in the image`);
+  else if (!r.type && type !== 'file' && (r.md5 || r.sha256)) {
+    // dpkg records no type, but a digest is of a regular file (md5sums, conffiles): anything else
+    // there differs, wherever a symlink leads (dpkg --verify's `M`: "if we know its digest, the
+    // pathname must be a regular file"; debsums would hash what the link names).
+    d.push(`a file recorded (${r.sha256 ? `sha256 ${r.sha256}` : `md5 ${r.md5}`}), a ${type} in the image${type === 'symlink' ? ` (to ${JSON.stringify(e.linkname)})` : ''}`);
+  }
   if (type === 'file') {
     if (r.sha256 && e.sha256) {
       checked = true;

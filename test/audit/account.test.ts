@@ -122,3 +122,30 @@ test('a file is checked when an owner that records its digest matches it; a file
   // A symlink has no bytes to check.
   assert.equal(got.get('usr/l')!.unchecked, undefined);
 });
+
+test('a path whose record has a digest and no type must be a regular file: a symlink or a directory there is modified, wherever it leads', () => {
+  const entries = [dir('usr'), file('usr/a'), link('usr/vdir', 'a'), link('usr/dangling', '/nonexistent'), dir('usr/d'), link('usr/plain', 'a'), link('usr/shared', 'a')];
+  const map = new Map(entries.map((e) => [e.path, e]));
+  const records = [
+    // dpkg: md5sums (and conffiles) have a digest of each regular file; the .list no type.
+    pkg('one', [{ path: '/usr/a', md5: 'aa' }, { path: '/usr/vdir', md5: 'aa' }, { path: '/usr/dangling', md5: 'bb' }, { path: '/usr/d', md5: 'cc', conffile: true }, { path: '/usr/plain' }, { path: '/usr/shared', md5: 'aa' }] as RecordedFile[]),
+    // Multi-Arch: same: an owner that records no digest of it matches a symlink, as it matches a file.
+    pkg('two', [{ path: '/usr/shared' }] as RecordedFile[]),
+  ];
+  const got = new Map(accountEntries(map, ownership(map, records), new Map()).map((a) => [a.path, a]));
+  assert.equal(got.get('usr/a')!.kind, 'package');
+  // A link to a file of the very bytes recorded: still not the file (dpkg --verify says M).
+  assert.equal(got.get('usr/vdir')!.kind, 'modified');
+  assert.deepEqual(got.get('usr/vdir')!.differences, ['a file recorded (md5 aa), a symlink in the image (to "a")']);
+  assert.deepEqual(got.get('usr/vdir')!.recorded, { md5: 'aa' });
+  assert.deepEqual(got.get('usr/dangling')!.differences, ['a file recorded (md5 bb), a symlink in the image (to "/nonexistent")']);
+  assert.deepEqual(got.get('usr/d')!.differences, ['a file recorded (md5 cc), a dir in the image']);
+  assert.equal(got.get('usr/d')!.conffile, true);
+  // No digest recorded: a symlink is what the .list may well have meant.
+  assert.equal(got.get('usr/plain')!.kind, 'package');
+  assert.equal(got.get('usr/shared')!.kind, 'package');
+  // A type recorded (pacman's mtree) is compared as before: a file recorded, a symlink there.
+  const typed = [pkg('arch', [{ path: '/usr/vdir', type: 'file', sha256: 'dd' }] as RecordedFile[])];
+  const t = accountEntries(map, ownership(map, typed), new Map()).find((a) => a.path === 'usr/vdir')!;
+  assert.deepEqual(t.differences, ['a file recorded, a symlink in the image']);
+});

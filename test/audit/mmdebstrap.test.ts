@@ -4,17 +4,15 @@
  * package file checks out against dpkg's md5sums; what is unexplained is mmdebstrap's own files
  * and the output of maintainer scripts repro-image does not reproduce. Each unexplained path must
  * be one of those, named below, and the list must stay short. The tarball is made once and kept
- * in the user's cache directory (mmdebstrap needs root and the mirror).
+ * in the user's cache directory (test/helpers/mmdebstrap.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCliAsync } from '../helpers/cli.js';
-
-const EPOCH = '1700000000';
+import { MINBASE_EPOCH as EPOCH, minbaseTarball } from '../helpers/mmdebstrap.js';
 
 /** What mmdebstrap and the maintainer scripts of minbase's packages leave, each with who leaves it. */
 const KNOWN: Array<[RegExp, string]> = [
@@ -35,31 +33,6 @@ const KNOWN: Array<[RegExp, string]> = [
   [/^var\/lib\/shells\.state$/, 'add-shell'],
   [/^var\/log\//, 'logs'],
 ];
-
-function cacheDir(): string {
-  return join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'repro-image', 'test');
-}
-
-/** The host's apt sources as mmdebstrap MIRROR arguments (deb822 files, else `deb` lines). */
-function aptSources(): string[] {
-  const d = '/etc/apt/sources.list.d';
-  const files = existsSync(d) ? readdirSync(d).filter((f) => f.endsWith('.sources')).sort().map((f) => join(d, f)) : [];
-  if (files.length > 0) return files;
-  const list = spawnSync('sh', ['-c', "grep -E '^[[:space:]]*deb[[:space:]]' /etc/apt/sources.list | sed -E 's/^[[:space:]]+//'"], { encoding: 'utf8' });
-  return list.stdout.split('\n').filter((l) => l !== '');
-}
-
-function minbaseTarball(): string {
-  const dir = cacheDir();
-  const tarball = join(dir, `mmdebstrap-minbase-bookworm-${EPOCH}.tar`);
-  if (existsSync(tarball)) return tarball;
-  mkdirSync(dir, { recursive: true });
-  const tmp = `${tarball}.${process.pid}.tmp.tar`;
-  const r = spawnSync('mmdebstrap', ['--quiet', '--variant=minbase', '--mode=root', 'bookworm', tmp, ...aptSources()], { encoding: 'utf8', env: { ...process.env, SOURCE_DATE_EPOCH: EPOCH } });
-  assert.equal(r.status, 0, `mmdebstrap (Debian package mmdebstrap, installed by .ci/run; needs root and the mirror): ${r.stderr}`);
-  renameSync(tmp, tarball);
-  return tarball;
-}
 
 test('audit of an mmdebstrap minbase import: every package file checks out, each unexplained path is mmdebstrap\'s or a maintainer script\'s', { timeout: 900_000 }, async () => {
   const tarball = minbaseTarball();
