@@ -14,6 +14,8 @@ import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { imagePackages } from '../../src/status/installed.js';
+import { parseImageRef } from '../../src/transports/reference.js';
 import { runCli, type RunResult } from '../helpers/cli.js';
 import { cyclonedxLibraryErrors, cyclonedxSchemaErrors, pyspdxtools } from '../helpers/sbom-check.js';
 
@@ -129,8 +131,33 @@ function arch(name: string, version: string, desc: string, mtree?: Buffer): Reco
 
 test('a pacman entry without %NAME%, or whose name is not its directory\'s, is exit 2 (was: skipped, its files unexplained)', () => {
   refused(image(arch('foo', '1.0-1', '%VERSION%\n1.0-1\n\n')), /var\/lib\/pacman\/local\/foo-1\.0-1\/desc: no %NAME%/);
-  refused(image(arch('foo', '1.0-1', '%NAME%\nbar\n\n%VERSION%\n1.0-1\n\n')), /foo-1\.0-1\/desc: %NAME% and %VERSION% say bar-1\.0-1, not the directory's name/);
+  refused(image(arch('foo', '1.0-1', '%NAME%\nbar\n\n%VERSION%\n1.0-1\n\n')), /foo-1\.0-1\/desc: %NAME% and %VERSION% say bar 1\.0-1, not the directory's foo 1\.0-1$/m);
   refused(image(arch('foo', '1.0-1', '%NAME%\nfoo\n\nnot a key\n')), /foo-1\.0-1\/desc: line 4: expected a %KEY% line/);
+});
+
+/** As `refused`, and `status` (its reading of the image's packages) refuses it with the same message. */
+async function refusedByAll(ref: string, message: RegExp): Promise<void> {
+  refused(ref, message);
+  await assert.rejects(imagePackages(parseImageRef(ref)), (e: Error & { code?: string }) => e.code === 'E_BAD_INPUT' && message.test(e.message));
+}
+
+const DESC = (name: string, version: string): string => `%NAME%\n${name}\n\n%VERSION%\n${version}\n\n`;
+
+test('two pacman entries of one package are exit 2 naming both directories, in audit, sbom and status (was: both read, two versions of one package)', async () => {
+  const ref = image({ ...arch('foo', '1.0-1', DESC('foo', '1.0-1')), ...arch('foo', '2.0-1', DESC('foo', '2.0-1')) });
+  await refusedByAll(ref, /^(repro-image: )?var\/lib\/pacman\/local\/foo-2\.0-1: package foo is stated again \(first as var\/lib\/pacman\/local\/foo-1\.0-1\); pacman's local database holds one entry per package$/m);
+  // Two packages, two entries: read.
+  const r = runCli(['sbom', image({ ...arch('foo', '1.0-1', DESC('foo', '1.0-1')), ...arch('foo-bar', '1.0-1', DESC('foo-bar', '1.0-1')) }), '--format', 'cyclonedx-json']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual((JSON.parse(r.stdout) as { components: Array<{ name: string }> }).components.map((c) => c.name), ['foo', 'foo-bar']);
+});
+
+test('a pacman desc whose name and version are not its directory\'s as libalpm splits it is exit 2 in audit, sbom and status (status read it; audit and sbom compared the joined name)', async () => {
+  // libalpm splits foo-1-2-3 into foo-1 and 2-3: a desc saying foo and 1-2-3 is not that entry.
+  await refusedByAll(image(arch('foo', '1-2-3', DESC('foo', '1-2-3'))), /var\/lib\/pacman\/local\/foo-1-2-3\/desc: %NAME% and %VERSION% say foo 1-2-3, not the directory's foo-1 2-3$/m);
+  await refusedByAll(image(arch('foo', '1.0-1', DESC('bar', '1.0-1'))), /foo-1\.0-1\/desc: %NAME% and %VERSION% say bar 1\.0-1, not the directory's foo 1\.0-1$/m);
+  // A directory's name without a version and a release: libalpm leaves the entry out.
+  await refusedByAll(image({ ...arch('foo', '1', DESC('foo', '1')) }), /var\/lib\/pacman\/local\/foo-1: not a pacman database entry's name \(NAME-PKGVER-PKGREL\)$/m);
 });
 
 test('an mtree that decompresses past 64 MiB is exit 2 (was: decompressed whole, up to 4 GiB, then ignored)', () => {
