@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { imagePackages } from '../../src/status/installed.js';
 import { parseImageRef } from '../../src/transports/reference.js';
-import { runCli, type RunResult } from '../helpers/cli.js';
+import { runCli, runCliAsync, type RunResult } from '../helpers/cli.js';
+import { startRebuilderd } from '../helpers/rebuilderd-stub.js';
 import { cyclonedxLibraryErrors, cyclonedxSchemaErrors, pyspdxtools } from '../helpers/sbom-check.js';
 
 let dir: string;
@@ -158,6 +159,54 @@ test('a pacman desc whose name and version are not its directory\'s as libalpm s
   await refusedByAll(image(arch('foo', '1.0-1', DESC('bar', '1.0-1'))), /foo-1\.0-1\/desc: %NAME% and %VERSION% say bar 1\.0-1, not the directory's foo 1\.0-1$/m);
   // A directory's name without a version and a release: libalpm leaves the entry out.
   await refusedByAll(image({ ...arch('foo', '1', DESC('foo', '1')) }), /var\/lib\/pacman\/local\/foo-1: not a pacman database entry's name \(NAME-PKGVER-PKGREL\)$/m);
+});
+
+test('a Package or Version Debian refuses, a pacman name or version makepkg refuses: read as written and said, on stderr in audit, sbom and status and in audit\'s report (text, JSON, HTML); audit --strict fails on it (was: taken silently)', async () => {
+  const ODD = 'Package: foo_bar\nStatus: install ok installed\nArchitecture: amd64\nVersion: v1.0\nDescription: odd\n';
+  const deb = image(debian(`${FOO_STATUS}\n${ODD}`));
+  const debWarnings = [
+    'var/lib/dpkg/status:7: Package "foo_bar" is not a Debian package name ("_" is not a lower-case letter, a digit, "+", "-" or "."); the package is read as written',
+    'var/lib/dpkg/status:7: package "foo_bar": Version "v1.0" is not a Debian version (its upstream version does not start with a digit); the package is read as written',
+  ];
+  const stderrOf = (w: string[]): string => w.map((x) => `warning: ${x}\n`).join('');
+  const a = runCli(['audit', deb, '--html', join(dir, 'odd.html')]);
+  assert.equal(a.status, 0, a.stderr);
+  assert.equal(a.stderr, stderrOf(debWarnings));
+  assert.ok(a.stdout.startsWith(`Package database warnings (the packages are read as written): 2\n  ${debWarnings[0]}\n  ${debWarnings[1]}\n\n`), a.stdout);
+  assert.match(a.stdout, /^Every entry is accounted for\.$/m);
+  assert.deepEqual((JSON.parse(runCli(['audit', deb, '--json']).stdout) as { warnings: string[] }).warnings, debWarnings);
+  assert.match(readFileSync(join(dir, 'odd.html'), 'utf8'), /<h2>Package database warnings \(2\)<\/h2><p>The packages are read as written\.<\/p><ul>\n<li>var\/lib\/dpkg\/status:7: Package &quot;foo_bar&quot; is not a Debian package name/);
+  const strict = runCli(['audit', deb, '--strict']);
+  assert.equal(strict.status, 1, strict.stdout + strict.stderr);
+  const sb = runCli(['sbom', deb, '--format', 'cyclonedx-json']);
+  assert.equal(sb.status, 0, sb.stderr);
+  assert.equal(sb.stderr, stderrOf(debWarnings));
+  assert.deepEqual((JSON.parse(sb.stdout) as { components: Array<{ name: string; version: string }> }).components.map((c) => `${c.name} ${c.version}`), ['foo 1.0', 'foo_bar v1.0']);
+  const rebuilder = await startRebuilderd([]);
+  try {
+    const st = await runCliAsync(['status', deb, '--rebuilder', rebuilder.url, '--json']);
+    assert.equal(st.status, 0, st.stderr);
+    assert.equal(st.stderr, stderrOf(debWarnings));
+    const report = JSON.parse(st.stdout) as { warnings: string[]; packages: Array<{ name: string }> };
+    assert.deepEqual(report.warnings, debWarnings);
+    assert.deepEqual(report.packages.map((p) => p.name), ['foo', 'foo_bar']);
+  } finally {
+    await rebuilder.close();
+  }
+  // pacman: a name starting with ".", a release that is not a number, a name with an escape sequence (shown escaped, never raw).
+  const evil = 'foo\u001b[2J';
+  const pac = image({ ...arch('.foo', '1.0-x', DESC('.foo', '1.0-x')), ...arch(evil, '1.0-1', DESC(evil, '1.0-1')) });
+  const pacWarnings = [
+    'var/lib/pacman/local/.foo-1.0-x/desc: %NAME% ".foo" is not a pacman package name (it starts with "."); the package is read as written',
+    'var/lib/pacman/local/.foo-1.0-x/desc: package ".foo": %VERSION% "1.0-x" is not a pacman version (its pkgrel "x" is not N or N.M); the package is read as written',
+    'var/lib/pacman/local/foo\\u001b[2J-1.0-1/desc: %NAME% "foo\\u001b[2J" is not a pacman package name ("\\u001b" is not an ASCII letter, a digit, "@", ".", "_", "+" or "-"); the package is read as written',
+  ];
+  for (const args of [['audit', pac], ['sbom', pac]]) {
+    const r = runCli(args);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, stderrOf(pacWarnings), args[0]);
+    assert.doesNotMatch(r.stdout + r.stderr, /\u001b/, 'no raw escape');
+  }
 });
 
 test('an mtree that decompresses past 64 MiB is exit 2 (was: decompressed whole, up to 4 GiB, then ignored)', () => {

@@ -20,7 +20,7 @@ const PLATFORMS: Record<string, Platform> = {
 
 /** The packages pacman's local database (each `var/lib/pacman/local/NAME-VERSION/desc`) records, read as audit and sbom read them. */
 export function pacmanPackages(files: ReadonlyMap<string, Buffer>): InstalledPackage[] {
-  return localEntries(files).map((e) => ({ distribution: 'archlinux', name: e.name, version: e.version }));
+  return localEntries(files).map((e) => ({ distribution: 'archlinux', name: e.name, version: e.version, ...(e.warnings.length > 0 ? { warnings: e.warnings } : {}) }));
 }
 
 /**

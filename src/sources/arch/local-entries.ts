@@ -12,6 +12,7 @@
  */
 import { escapeControl, ReproError } from '../../model/errors.js';
 import { descValue, parseDesc, type DescFields, type DescKeys } from './desc.js';
+import { pacmanPackageWarnings } from './names.js';
 
 const DESC = /^(var\/lib\/pacman\/local\/([^/]+))\/desc$/;
 
@@ -21,6 +22,8 @@ export interface LocalEntry {
   desc: DescFields;
   name: string;
   version: string;
+  /** A name or version makepkg would not make (names.ts), said and kept. */
+  warnings: string[];
 }
 
 /** libalpm's _alpm_splitname: the name and the version (`PKGVER-PKGREL`, epoch included) of a directory's name. */
@@ -54,7 +57,7 @@ export function localEntries(files: ReadonlyMap<string, Buffer>, keys: DescKeys 
     if (split.name !== name || split.version !== version) {
       throw new ReproError('E_BAD_INPUT', `${at}: %NAME% and %VERSION% say ${shown(name)} ${shown(version)}, not the directory's ${shown(split.name)} ${shown(split.version)}`);
     }
-    out.push({ dir: m[1]!, desc, name, version });
+    out.push({ dir: m[1]!, desc, name, version, warnings: pacmanPackageWarnings(name, version, path) });
   }
   out.sort((a, b) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0));
   const seen = new Map<string, string>();

@@ -166,6 +166,7 @@ export function archRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[]
       files: recorded,
     };
     if (architecture) r.architecture = architecture;
+    if (l.warnings.length > 0) r.warnings = l.warnings;
     if (lic.expression) r.license = lic.expression;
     if (lic.refs.length > 0) r.licenseRefs = lic.refs;
     if (lic.note) r.licenseNote = lic.note;
