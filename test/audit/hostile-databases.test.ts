@@ -1,11 +1,13 @@
 /**
- * audit and sbom over images whose package databases are hostile (built by hand from a root
- * directory): a dpkg status that is not deb822, an installed package without a Version, one
- * package stated twice, a pacman entry without %NAME% or under another directory name, an mtree
- * that is a gzip bomb, a status or desc that is a directory, a symlink or a hard link. Each is
- * exit 2 with one line naming the database file (was: exit 0, the packages silently gone, or
- * gigabytes decompressed); names with control characters are shown
- * escaped in the text report, so that a path cannot forge a line of it.
+ * audit and sbom (and status, where it reads the database) over images whose package databases
+ * are hostile (built by hand from a root directory): a dpkg status that is not deb822, an
+ * installed package without a Version, one package stated twice (in a status, or as two pacman
+ * entries), a pacman entry without %NAME% or under another directory name, an mtree that is a
+ * gzip bomb, a status or desc that is a directory, a symlink or a hard link. Each is exit 2 with
+ * one line naming the database file (was: exit 0, the packages silently gone, or gigabytes
+ * decompressed); names with control characters are shown escaped in the text report, so that a
+ * path cannot forge a line of it. A package name or version the distribution's tools would not
+ * have written is read as written, with a warning.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
