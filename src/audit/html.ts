@@ -97,6 +97,11 @@ export function renderHtml(r: AuditReport): string {
     `<pre>${summaryLines(r).map(esc).join('\n')}</pre>`,
     '<h2>Summary</h2>', '<table><tr><th>what</th><th>entries</th><th>bytes</th><th>share of bytes</th></tr>', ...rows, '</table>',
   ];
+  if (r.warnings.length > 0) {
+    out.push(`<h2>Package database warnings (${r.warnings.length})</h2><p>The packages are read as written.</p><ul>`);
+    for (const w of r.warnings) out.push(`<li>${escPath(w)}</li>`);
+    out.push('</ul>');
+  }
   if (r.packages.length > 0) {
     out.push('<h2>Packages</h2><table><tr><th>package</th><th>version</th>', r.checked ? '<th>verdict</th>' : '', '<th>entries</th><th>bytes</th><th>modified</th><th>missing</th></tr>');
     for (const p of r.packages) {

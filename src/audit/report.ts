@@ -60,6 +60,12 @@ export interface AuditReport {
   missing: MissingFile[];
   /** Every entry, in path order (for the HTML tree and for --json). */
   entries: Array<EntryAccount & { bucket: Bucket }>;
+  /**
+   * What the package databases say that their own tools would not have written (a name or version
+   * dpkg or makepkg refuses), one line each naming the file and field; each package is kept as
+   * written (see docs/robustness.md). `--strict` fails on any.
+   */
+  warnings: string[];
 }
 
 const zero = (): Tally => ({ entries: 0, bytes: 0 });
@@ -73,7 +79,7 @@ function entryVerdict(owners: EntryAccount['owners'], verdicts: ReadonlyMap<stri
 export function buildReport(
   head: { target: string; manifest: string; platform: string },
   accounts: EntryAccount[],
-  packages: ReadonlyArray<Pick<PackageAudit, 'distribution' | 'name' | 'version' | 'architecture' | 'source' | 'purl'>>,
+  packages: ReadonlyArray<Pick<PackageAudit, 'distribution' | 'name' | 'version' | 'architecture' | 'source' | 'purl'> & { warnings?: string[] }>,
   missing: MissingFile[],
   status: StatusReport | undefined,
 ): AuditReport {
@@ -151,15 +157,17 @@ export function buildReport(
     uncheckedTotal,
     missing,
     entries,
+    warnings: packages.flatMap((p) => p.warnings ?? []),
   };
 }
 
 /**
  * Whether `--strict` passes: every byte accounted for, nothing modified, every file from packages
- * checked against a recorded digest, every package GOOD (when rebuilders were asked).
+ * checked against a recorded digest, no package database warning, every package GOOD (when
+ * rebuilders were asked).
  */
 export function strictPasses(r: AuditReport): boolean {
-  if (r.summary.unexplained.entries > 0 || r.summary.modified.entries > 0 || r.uncheckedTotal.entries > 0) return false;
+  if (r.summary.unexplained.entries > 0 || r.summary.modified.entries > 0 || r.uncheckedTotal.entries > 0 || r.warnings.length > 0) return false;
   if (r.checked && r.packages.some((p) => p.verdict !== 'GOOD')) return false;
   return true;
 }
@@ -216,6 +224,11 @@ export function summaryLines(r: AuditReport): string[] {
 
 export function renderText(r: AuditReport): string {
   const out: string[] = [];
+  if (r.warnings.length > 0) {
+    out.push(`Package database warnings (the packages are read as written): ${thousands(r.warnings.length)}`);
+    for (const w of r.warnings) out.push(`  ${w}`);
+    out.push('');
+  }
   if (r.checked) {
     for (const p of r.packages) out.push(`[${p.verdict === 'GOOD' ? '+' : p.verdict === 'BAD' ? '-' : '?'}] ${p.name} ${p.version} ${p.verdict}: ${count(p.entries, 'entry', 'entries')}, ${bytes(p.bytes)}${p.modified ? `, ${p.modified} modified` : ''}`);
     out.push('');

@@ -5,7 +5,7 @@ import { ReproError } from '../model/errors.js';
 import { leftOutWarnings } from '../status/report.js';
 import { parsePlatform } from '../model/platform.js';
 import { isImageReference } from '../transports/reference.js';
-import { parse, type Io } from './common.js';
+import { parse, printWarnings, type Io } from './common.js';
 import { REGISTRY_HELP, registryFlags, registryOptions, rewriteTlsFlags } from './registry-flags.js';
 
 export const AUDIT_HELP = `Usage: repro-image audit REF|SPEC [--rebuilder URL]... [--json] [--html FILE] [--strict]
@@ -33,8 +33,9 @@ docker://HOST/REPO[:TAG|@DIGEST].
   --html FILE                write a self-contained page: the same sections and a tree
                              browsable by directory, with sizes
   --strict                   exit 1 unless every entry is accounted for, nothing is modified,
-                             every file from packages is checked against a recorded digest and,
-                             with --rebuilder, every package is GOOD
+                             every file from packages is checked against a recorded digest, the
+                             package databases draw no warning and, with --rebuilder, every
+                             package is GOOD
 ${REGISTRY_HELP}
   -h, --help                 this help
 
@@ -71,6 +72,7 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
     ...(v.offline ? { offline: true } : {}),
     tmpDir: tmpdir(),
   });
+  printWarnings(io, report.warnings);
   const warnings = leftOutWarnings(report.rebuilders);
   if (warnings !== '') io.stderr(warnings);
   if (v.html !== undefined) {

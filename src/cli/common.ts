@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ReproError } from '../model/errors.js';
+import { escapeName, ReproError } from '../model/errors.js';
 import { formatBytes } from '../verify/render-inspect.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -15,6 +15,11 @@ const FLAG_OF: Record<string, string> = {
 /** The flag that sets a library option, for messages: `maxContentDiff` → `--max-content-diff`. */
 export function flagFor(option: string): string {
   return FLAG_OF[option] ?? `--${option.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** Warnings (a package database's, see `InstalledPackage.warnings`) on stderr, one line each, escaped as report names are. */
+export function printWarnings(io: Io, warnings: readonly string[]): void {
+  for (const w of warnings) io.stderr(`warning: ${escapeName(w)}\n`);
 }
 
 /** An error's message as a CLI user reads it: options named by their flags. */

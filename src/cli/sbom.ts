@@ -3,7 +3,7 @@ import { writeFileAtomic } from '../fs/atomic.js';
 import { ReproError } from '../model/errors.js';
 import { parsePlatform } from '../model/platform.js';
 import { parseSourceDateEpoch, sourceDateEpochFromEnv } from '../pipeline/epoch.js';
-import { parse, type Io } from './common.js';
+import { parse, printWarnings, type Io } from './common.js';
 import { REGISTRY_HELP, registryFlags, registryOptions, rewriteTlsFlags } from './registry-flags.js';
 
 export const SBOM_HELP = `Usage: repro-image sbom REF|SPEC [--format spdx-json|cyclonedx-json] [--output FILE]
@@ -51,6 +51,7 @@ export async function sbomCommand(args: string[], io: Io): Promise<number> {
     ...(v.platform !== undefined ? { platform: parsePlatform(v.platform) } : {}),
     registry: registryOptions(v, io),
   });
+  printWarnings(io, r.warnings);
   if (v.output !== undefined) {
     await writeFileAtomic(v.output, r.bytes);
     io.stdout(`${r.digest}\n`);

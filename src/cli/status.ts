@@ -2,7 +2,7 @@ import { ReproError } from '../model/errors.js';
 import { status } from '../status/status.js';
 import { leftOutWarnings, renderText } from '../status/report.js';
 import { parsePlatform } from '../model/platform.js';
-import { parse, type Io } from './common.js';
+import { parse, printWarnings, type Io } from './common.js';
 import { REGISTRY_HELP, registryFlags, registryOptions, rewriteTlsFlags } from './registry-flags.js';
 
 export const STATUS_HELP = `Usage: repro-image status REF|SPEC --rebuilder URL [--rebuilder URL]... [--json] [--strict]
@@ -50,6 +50,7 @@ export async function statusCommand(args: string[], io: Io): Promise<number> {
     ...(v.platform !== undefined ? { platform: parsePlatform(v.platform) } : {}),
     registry: registryOptions(v, io),
   });
+  printWarnings(io, report.warnings);
   const warnings = leftOutWarnings(report.rebuilders);
   if (warnings !== '') io.stderr(warnings);
   io.stdout(v.json ? `${JSON.stringify(report, null, 2)}\n` : renderText(report));

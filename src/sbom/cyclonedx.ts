@@ -9,7 +9,7 @@
  */
 import { canonicalBytes } from '../model/canonical-json.js';
 import type { PackageRecord } from '../sources/distribution.js';
-import { contentUuid, imagePurl, rfc3339, sortPackages, summaryOf, type SbomDocument } from './document.js';
+import { contentUuid, imagePurl, rfc3339, separateLicenseRefs, sortPackages, summaryOf, type SbomDocument } from './document.js';
 
 const SUBJECT_REF = 'subject';
 
@@ -37,7 +37,7 @@ function component(p: PackageRecord): Record<string, unknown> {
 
 export function encodeCycloneDx(doc: SbomDocument): Buffer {
   const s = doc.subject;
-  const packages = sortPackages(doc.packages);
+  const packages = sortPackages(separateLicenseRefs(doc.packages));
   const subject: Record<string, unknown> = {
     type: s.kind === 'image' ? 'container' : 'operating-system',
     'bom-ref': SUBJECT_REF,

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { PackageRecord } from '../sources/distribution.js';
+import { collision } from '../sources/licenses.js';
 
 export type SbomFormat = 'spdx-json' | 'cyclonedx-json';
 export const SBOM_FORMATS: readonly SbomFormat[] = ['spdx-json', 'cyclonedx-json'];
@@ -73,6 +74,32 @@ export function licenseRefs(packages: readonly PackageRecord[]): Array<{ id: str
   const refs = new Map<string, string>();
   for (const p of packages) for (const r of p.licenseRefs ?? []) if (!refs.has(r.id)) refs.set(r.id, r.name);
   return [...refs].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, name]) => ({ id, name }));
+}
+
+/**
+ * The packages with no `LicenseRef-` identifier standing for two license names: a package that
+ * uses an identifier another package's records make from another name (which takes a search made
+ * on purpose, see `licenseRef`) gets NOASSERTION and a note naming both, as do all the packages
+ * using it; the others are returned as they are. Either format would otherwise say one license
+ * where the records name two.
+ */
+export function separateLicenseRefs(packages: readonly PackageRecord[]): PackageRecord[] {
+  const names = new Map<string, string>();
+  const clashes = new Map<string, string>();
+  for (const p of packages) {
+    for (const r of p.licenseRefs ?? []) {
+      const other = names.get(r.id);
+      if (other === undefined) names.set(r.id, r.name);
+      else if (other !== r.name && !clashes.has(r.id)) clashes.set(r.id, collision(r.id, r.name, other));
+    }
+  }
+  if (clashes.size === 0) return [...packages];
+  return packages.map((p) => {
+    const hit = (p.licenseRefs ?? []).find((r) => clashes.has(r.id));
+    if (!hit) return p;
+    const { license: _license, licenseRefs: _refs, ...rest } = p;
+    return { ...rest, licenseNote: `${clashes.get(hit.id)!} in this document; not machine-readable for this SBOM (NOASSERTION)` };
+  });
 }
 
 /** The image's purl: `pkg:oci/NAME@sha256%3A…?arch=…&os=…`. */

@@ -39,6 +39,8 @@ export interface SbomResult {
   digest: string;
   subject: SbomSubject;
   packages: number;
+  /** The package database's warnings (a name or version its own tools would not have written): each package is in the document as written. */
+  warnings: string[];
 }
 
 export const TITLE = 'org.opencontainers.image.title';
@@ -51,7 +53,10 @@ export function checkFormat(format: string | undefined): SbomFormat {
 
 export function encodeSbom(format: SbomFormat, doc: SbomDocument): SbomResult {
   const bytes = format === 'spdx-json' ? encodeSpdx(doc) : encodeCycloneDx(doc);
-  return { format, mediaType: SBOM_MEDIA_TYPE[format], bytes, digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, subject: doc.subject, packages: doc.packages.length };
+  return {
+    format, mediaType: SBOM_MEDIA_TYPE[format], bytes, digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, subject: doc.subject,
+    packages: doc.packages.length, warnings: doc.packages.flatMap((p) => p.warnings ?? []),
+  };
 }
 
 /** Every distribution's packages in a set of record files (see `Distribution.isRecordFile`). */

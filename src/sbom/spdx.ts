@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalBytes } from '../model/canonical-json.js';
 import type { PackageRecord } from '../sources/distribution.js';
-import { contentUuid, licenseRefs, imagePurl, rfc3339, sortPackages, summaryOf, type SbomDocument } from './document.js';
+import { contentUuid, licenseRefs, imagePurl, rfc3339, separateLicenseRefs, sortPackages, summaryOf, type SbomDocument } from './document.js';
 
 const NOASSERTION = 'NOASSERTION';
 
@@ -50,7 +50,7 @@ function spdxPackage(p: PackageRecord): Record<string, unknown> {
 
 export function encodeSpdx(doc: SbomDocument): Buffer {
   const s = doc.subject;
-  const packages = sortPackages(doc.packages);
+  const packages = sortPackages(separateLicenseRefs(doc.packages));
   const hex = s.digest.replace(/^sha256:/, '');
   const top: Record<string, unknown> = {
     SPDXID: 'SPDXRef-Subject',

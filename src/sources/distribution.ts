@@ -18,6 +18,13 @@ export interface InstalledPackage {
   version: string;
   /** The source package, which rebuilders may list instead of the binary (Debian). */
   source?: { name: string; version: string };
+  /**
+   * What its database says of it that the distribution's own tools would not have written (a name
+   * or version dpkg or makepkg refuses), one line each naming the file and field, its values as
+   * written: whoever shows one escapes it (`escapeName`). The package is kept as written; `audit`,
+   * `sbom` and `status` show these (see docs/robustness.md).
+   */
+  warnings?: string[];
 }
 
 /**

@@ -1,9 +1,10 @@
 /**
  * SPDX license expressions from what distributions record. Identifiers from the SPDX License
  * List that distributions commonly use are recognised; any other name becomes a
- * `LicenseRef-NAME` (the name kept beside it), so that the expression is valid whatever the
- * distribution wrote. Pure.
+ * `LicenseRef-` identifier (the name kept beside it), one per name, so that the expression is
+ * valid whatever the distribution wrote and two names never share one. Pure.
  */
+import { createHash } from 'node:crypto';
 
 /** SPDX License List identifiers (and exceptions) that Debian's and Arch's records use. */
 const KNOWN = new Set([
@@ -34,10 +35,39 @@ export function isKnownLicense(id: string): boolean {
   return KNOWN.has(id);
 }
 
-/** A `LicenseRef-` identifier for a name that is not on the list: idstring characters only. */
+/** SPDX 2.3 Annex D: `idstring = 1*(ALPHA / DIGIT / "-" / "." )`. */
+const IDSTRING = /^[A-Za-z0-9.-]+$/;
+/** How the identifiers of changed names end (`-` and 8 hex digits): a name that ends so is changed too. */
+const SUFFIXED = /-[0-9a-f]{8}$/i;
+
+/**
+ * Names given a suffix, remembered (bounded, as copyright.ts's lines): a hostile copyright file
+ * repeats a long line of such names, and each is hashed once, not once per time it is read.
+ */
+const suffixed = new Map<string, string>();
+const NAMES_KEPT = 10_000;
+const NAME_KEPT_LENGTH = 256;
+
+/**
+ * The `LicenseRef-` identifier of a name that is not on the list, one per name. A name that is an
+ * idstring is kept as it is (`Foo-Special` → `LicenseRef-Foo-Special`). Any other name gets its
+ * idstring characters (each run of others a `-`, none at either end) followed by `-` and the first
+ * 8 hex digits of the SHA-256 of the name (UTF-8): `A B` → `LicenseRef-A-B-…`, `A_B` →
+ * `LicenseRef-A-B-…` with other digits, while `A-B` stays `LicenseRef-A-B`. An idstring that ends
+ * like such a suffix (`Foo-20240101`) gets one too, so no name kept as it is can be another's
+ * changed one. The identifier depends on the name alone, never on what else the document holds.
+ * Two names share one only when their idstring characters are the same and 32 bits of SHA-256
+ * agree, which takes a search made on purpose (about 2^16 names); the collector and the SBOM give
+ * the packages that use such a pair NOASSERTION with a note (`separateLicenseRefs`).
+ */
 export function licenseRef(name: string): string {
-  const id = name.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/^-+|-+$/g, '');
-  return `LicenseRef-${id === '' ? 'unnamed' : id}`;
+  if (IDSTRING.test(name) && !SUFFIXED.test(name)) return `LicenseRef-${name}`;
+  const hit = suffixed.get(name);
+  if (hit !== undefined) return hit;
+  const base = name.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/^-+|-+$/g, '') || 'unnamed';
+  const id = `LicenseRef-${base}-${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
+  if (name.length <= NAME_KEPT_LENGTH && suffixed.size < NAMES_KEPT) suffixed.set(name, id);
+  return id;
 }
 
 /** One license term (an identifier, perhaps `ID WITH EXCEPTION`) or, failing that, a reference. */
@@ -52,9 +82,10 @@ export function licenseTerm(name: string): LicenseTerm {
   const w = /^(\S+)\s+WITH\s+(\S+)$/.exec(n);
   if (w && KNOWN.has(w[1]!) && EXCEPTIONS.has(w[2]!)) return { expression: `${w[1]} WITH ${w[2]}` };
   if (KNOWN.has(n)) return { expression: n };
-  if (n.startsWith('LicenseRef-') && /^LicenseRef-[A-Za-z0-9.-]+$/.test(n)) return { expression: n, ref: { id: n, name: n.slice('LicenseRef-'.length) } };
-  const id = licenseRef(n);
-  return { expression: id, ref: { id, name: n } };
+  // A reference written as one (`LicenseRef-Foo`) is the license named Foo: the same identifier.
+  const named = n.startsWith('LicenseRef-') && IDSTRING.test(n) ? n.slice('LicenseRef-'.length) : n;
+  const id = licenseRef(named);
+  return { expression: id, ref: { id, name: named } };
 }
 
 /**
@@ -69,6 +100,12 @@ export function licenseExpression(groups: ReadonlyArray<readonly string[]>): str
   if (items.length === 0) return undefined;
   if (items.length === 1) return items[0]!.replace(/^\((.*)\)$/, '$1');
   return items.join(' AND ');
+}
+
+/** Why two license names get no expression: they make one identifier (`licenseRef`). */
+export function collision(id: string, name: string, other: string): string {
+  const shown = (n: string): string => JSON.stringify(n.length > 80 ? `${n.slice(0, 80)}…` : n);
+  return `the license names ${shown(name < other ? name : other)} and ${shown(name < other ? other : name)} make one identifier, ${id}`;
 }
 
 /** What a package's license records gave: an expression and its references, or why none. */
@@ -103,9 +140,14 @@ export class LicenseCollector {
     return true;
   }
 
-  /** The `LicenseRef-`s the items use (id, name). */
+  /** The `LicenseRef-`s the items use (id, name). Two names of one id (see `licenseRef`) are a note. */
   use(refs: Iterable<readonly [string, string]>): void {
-    if (this.note === undefined) for (const [id, name] of refs) this.refs.set(id, name);
+    for (const [id, name] of refs) {
+      if (this.note !== undefined) return;
+      const other = this.refs.get(id);
+      if (other !== undefined && other !== name) this.refuse(collision(id, name, other));
+      else this.refs.set(id, name);
+    }
   }
 
   /** Gives up with a reason: the result is NOASSERTION with it. Always false. */

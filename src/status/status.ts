@@ -74,8 +74,12 @@ export async function askRebuilders(packages: InstalledPackage[], rebuilders: st
   return combine(packages, results);
 }
 
-export async function status(opts: StatusOptions): Promise<StatusReport & { target: string }> {
+/**
+ * The report, with the warnings of the image's package database (a name or version its own tools
+ * would not have written: the package is asked about as written).
+ */
+export async function status(opts: StatusOptions): Promise<StatusReport & { target: string; warnings: string[] }> {
   if (opts.rebuilders.length === 0) throw new ReproError('E_USAGE', `status: name at least one rebuilderd instance with ${option('rebuilders')}`);
   const packages = await packagesOf(opts);
-  return { target: opts.target, ...(await askRebuilders(packages, opts.rebuilders, opts.retry)) };
+  return { target: opts.target, ...(await askRebuilders(packages, opts.rebuilders, opts.retry)), warnings: packages.flatMap((p) => p.warnings ?? []) };
 }

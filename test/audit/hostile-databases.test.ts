@@ -1,11 +1,13 @@
 /**
- * audit and sbom over images whose package databases are hostile (built by hand from a root
- * directory): a dpkg status that is not deb822, an installed package without a Version, one
- * package stated twice, a pacman entry without %NAME% or under another directory name, an mtree
- * that is a gzip bomb, a status or desc that is a directory, a symlink or a hard link. Each is
- * exit 2 with one line naming the database file (was: exit 0, the packages silently gone, or
- * gigabytes decompressed); names with control characters are shown
- * escaped in the text report, so that a path cannot forge a line of it.
+ * audit and sbom (and status, where it reads the database) over images whose package databases
+ * are hostile (built by hand from a root directory): a dpkg status that is not deb822, an
+ * installed package without a Version, one package stated twice (in a status, or as two pacman
+ * entries), a pacman entry without %NAME% or under another directory name, an mtree that is a
+ * gzip bomb, a status or desc that is a directory, a symlink or a hard link. Each is exit 2 with
+ * one line naming the database file (was: exit 0, the packages silently gone, or gigabytes
+ * decompressed); names with control characters are shown escaped in the text report, so that a
+ * path cannot forge a line of it. A package name or version the distribution's tools would not
+ * have written is read as written, with a warning.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +16,10 @@ import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { runCli, type RunResult } from '../helpers/cli.js';
+import { imagePackages } from '../../src/status/installed.js';
+import { parseImageRef } from '../../src/transports/reference.js';
+import { runCli, runCliAsync, type RunResult } from '../helpers/cli.js';
+import { startRebuilderd } from '../helpers/rebuilderd-stub.js';
 import { cyclonedxLibraryErrors, cyclonedxSchemaErrors, pyspdxtools } from '../helpers/sbom-check.js';
 
 let dir: string;
@@ -129,8 +134,81 @@ function arch(name: string, version: string, desc: string, mtree?: Buffer): Reco
 
 test('a pacman entry without %NAME%, or whose name is not its directory\'s, is exit 2 (was: skipped, its files unexplained)', () => {
   refused(image(arch('foo', '1.0-1', '%VERSION%\n1.0-1\n\n')), /var\/lib\/pacman\/local\/foo-1\.0-1\/desc: no %NAME%/);
-  refused(image(arch('foo', '1.0-1', '%NAME%\nbar\n\n%VERSION%\n1.0-1\n\n')), /foo-1\.0-1\/desc: %NAME% and %VERSION% say bar-1\.0-1, not the directory's name/);
+  refused(image(arch('foo', '1.0-1', '%NAME%\nbar\n\n%VERSION%\n1.0-1\n\n')), /foo-1\.0-1\/desc: %NAME% and %VERSION% say bar 1\.0-1, not the directory's foo 1\.0-1$/m);
   refused(image(arch('foo', '1.0-1', '%NAME%\nfoo\n\nnot a key\n')), /foo-1\.0-1\/desc: line 4: expected a %KEY% line/);
+});
+
+/** As `refused`, and `status` (its reading of the image's packages) refuses it with the same message. */
+async function refusedByAll(ref: string, message: RegExp): Promise<void> {
+  refused(ref, message);
+  await assert.rejects(imagePackages(parseImageRef(ref)), (e: Error & { code?: string }) => e.code === 'E_BAD_INPUT' && message.test(e.message));
+}
+
+const DESC = (name: string, version: string): string => `%NAME%\n${name}\n\n%VERSION%\n${version}\n\n`;
+
+test('two pacman entries of one package are exit 2 naming both directories, in audit, sbom and status (was: both read, two versions of one package)', async () => {
+  const ref = image({ ...arch('foo', '1.0-1', DESC('foo', '1.0-1')), ...arch('foo', '2.0-1', DESC('foo', '2.0-1')) });
+  await refusedByAll(ref, /^(repro-image: )?var\/lib\/pacman\/local\/foo-2\.0-1: package foo is stated again \(first as var\/lib\/pacman\/local\/foo-1\.0-1\); pacman's local database holds one entry per package$/m);
+  // Two packages, two entries: read.
+  const r = runCli(['sbom', image({ ...arch('foo', '1.0-1', DESC('foo', '1.0-1')), ...arch('foo-bar', '1.0-1', DESC('foo-bar', '1.0-1')) }), '--format', 'cyclonedx-json']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual((JSON.parse(r.stdout) as { components: Array<{ name: string }> }).components.map((c) => c.name), ['foo', 'foo-bar']);
+});
+
+test('a pacman desc whose name and version are not its directory\'s as libalpm splits it is exit 2 in audit, sbom and status (status read it; audit and sbom compared the joined name)', async () => {
+  // libalpm splits foo-1-2-3 into foo-1 and 2-3: a desc saying foo and 1-2-3 is not that entry.
+  await refusedByAll(image(arch('foo', '1-2-3', DESC('foo', '1-2-3'))), /var\/lib\/pacman\/local\/foo-1-2-3\/desc: %NAME% and %VERSION% say foo 1-2-3, not the directory's foo-1 2-3$/m);
+  await refusedByAll(image(arch('foo', '1.0-1', DESC('bar', '1.0-1'))), /foo-1\.0-1\/desc: %NAME% and %VERSION% say bar 1\.0-1, not the directory's foo 1\.0-1$/m);
+  // A directory's name without a version and a release: libalpm leaves the entry out.
+  await refusedByAll(image({ ...arch('foo', '1', DESC('foo', '1')) }), /var\/lib\/pacman\/local\/foo-1: not a pacman database entry's name \(NAME-PKGVER-PKGREL\)$/m);
+});
+
+test('a Package or Version Debian refuses, a pacman name or version makepkg refuses: read as written and said, on stderr in audit, sbom and status and in audit\'s report (text, JSON, HTML); audit --strict fails on it (was: taken silently)', async () => {
+  const ODD = 'Package: foo_bar\nStatus: install ok installed\nArchitecture: amd64\nVersion: v1.0\nDescription: odd\n';
+  const deb = image(debian(`${FOO_STATUS}\n${ODD}`));
+  const debWarnings = [
+    'var/lib/dpkg/status:7: Package "foo_bar" is not a Debian package name ("_" is not a lower-case letter, a digit, "+", "-" or "."); the package is read as written',
+    'var/lib/dpkg/status:7: package "foo_bar": Version "v1.0" is not a Debian version (its upstream version does not start with a digit); the package is read as written',
+  ];
+  const stderrOf = (w: string[]): string => w.map((x) => `warning: ${x}\n`).join('');
+  const a = runCli(['audit', deb, '--html', join(dir, 'odd.html')]);
+  assert.equal(a.status, 0, a.stderr);
+  assert.equal(a.stderr, stderrOf(debWarnings));
+  assert.ok(a.stdout.startsWith(`Package database warnings (the packages are read as written): 2\n  ${debWarnings[0]}\n  ${debWarnings[1]}\n\n`), a.stdout);
+  assert.match(a.stdout, /^Every entry is accounted for\.$/m);
+  assert.deepEqual((JSON.parse(runCli(['audit', deb, '--json']).stdout) as { warnings: string[] }).warnings, debWarnings);
+  assert.match(readFileSync(join(dir, 'odd.html'), 'utf8'), /<h2>Package database warnings \(2\)<\/h2><p>The packages are read as written\.<\/p><ul>\n<li>var\/lib\/dpkg\/status:7: Package &quot;foo_bar&quot; is not a Debian package name/);
+  const strict = runCli(['audit', deb, '--strict']);
+  assert.equal(strict.status, 1, strict.stdout + strict.stderr);
+  const sb = runCli(['sbom', deb, '--format', 'cyclonedx-json']);
+  assert.equal(sb.status, 0, sb.stderr);
+  assert.equal(sb.stderr, stderrOf(debWarnings));
+  assert.deepEqual((JSON.parse(sb.stdout) as { components: Array<{ name: string; version: string }> }).components.map((c) => `${c.name} ${c.version}`), ['foo 1.0', 'foo_bar v1.0']);
+  const rebuilder = await startRebuilderd([]);
+  try {
+    const st = await runCliAsync(['status', deb, '--rebuilder', rebuilder.url, '--json']);
+    assert.equal(st.status, 0, st.stderr);
+    assert.equal(st.stderr, stderrOf(debWarnings));
+    const report = JSON.parse(st.stdout) as { warnings: string[]; packages: Array<{ name: string }> };
+    assert.deepEqual(report.warnings, debWarnings);
+    assert.deepEqual(report.packages.map((p) => p.name), ['foo', 'foo_bar']);
+  } finally {
+    await rebuilder.close();
+  }
+  // pacman: a name starting with ".", a release that is not a number, a name with an escape sequence (shown escaped, never raw).
+  const evil = 'foo\u001b[2J';
+  const pac = image({ ...arch('.foo', '1.0-x', DESC('.foo', '1.0-x')), ...arch(evil, '1.0-1', DESC(evil, '1.0-1')) });
+  const pacWarnings = [
+    'var/lib/pacman/local/.foo-1.0-x/desc: %NAME% ".foo" is not a pacman package name (it starts with "."); the package is read as written',
+    'var/lib/pacman/local/.foo-1.0-x/desc: package ".foo": %VERSION% "1.0-x" is not a pacman version (its pkgrel "x" is not N or N.M); the package is read as written',
+    'var/lib/pacman/local/foo\\u001b[2J-1.0-1/desc: %NAME% "foo\\u001b[2J" is not a pacman package name ("\\u001b" is not an ASCII letter, a digit, "@", ".", "_", "+" or "-"); the package is read as written',
+  ];
+  for (const args of [['audit', pac], ['sbom', pac]]) {
+    const r = runCli(args);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, stderrOf(pacWarnings), args[0]);
+    assert.doesNotMatch(r.stdout + r.stderr, /\u001b/, 'no raw escape');
+  }
 });
 
 test('an mtree that decompresses past 64 MiB is exit 2 (was: decompressed whole, up to 4 GiB, then ignored)', () => {

@@ -75,8 +75,8 @@ test('Arch: build --sbom, golden digests, licenses from %LICENSE%, both formats 
       assert.equal(py.status, 0, py.output);
       assert.equal(py.output.trim(), '');
       const d = JSON.parse(text) as { packages: Array<{ name: string; versionInfo: string; licenseDeclared: string }>; hasExtractedLicensingInfos: Array<{ licenseId: string; name: string }> };
-      assert.equal(d.packages.find((p) => p.name === 'hello')!.licenseDeclared, 'GPL-3.0-or-later AND LicenseRef-custom-hello-exception');
-      assert.deepEqual(d.hasExtractedLicensingInfos.map((l) => [l.licenseId, l.name]), [['LicenseRef-custom-hello-exception', 'custom:hello-exception']]);
+      assert.equal(d.packages.find((p) => p.name === 'hello')!.licenseDeclared, 'GPL-3.0-or-later AND LicenseRef-custom-hello-exception-49243215');
+      assert.deepEqual(d.hasExtractedLicensingInfos.map((l) => [l.licenseId, l.name]), [['LicenseRef-custom-hello-exception-49243215', 'custom:hello-exception']]);
       sets.push(d.packages.filter((p) => p.name !== 'image').map((p) => `${p.name}=${p.versionInfo}`).sort());
     } else {
       const d = JSON.parse(text) as { components: Array<{ name: string; version: string; purl: string; licenses?: Array<{ expression: string }> }>; dependencies: Array<{ ref: string; dependsOn: string[] }> };

@@ -2,7 +2,7 @@
 import { ReproError, option } from '../../model/errors.js';
 import type { Platform } from '../../model/platform.js';
 import type { Distribution, InstalledPackage, LockedFile } from '../distribution.js';
-import { descValue, parseDesc } from './desc.js';
+import { localEntries } from './local-entries.js';
 import { archLock, packageKey, type ArchLock } from './lockfile.js';
 import { archBases, fileUrls } from './mirrors.js';
 import { archSource, checkArchSpec, type ArchSource, type ArchSpec } from './schema.js';
@@ -18,18 +18,9 @@ const PLATFORMS: Record<string, Platform> = {
   riscv64: { os: 'linux', architecture: 'riscv64' },
 };
 
-/** The packages pacman's local database (each `var/lib/pacman/local/NAME-VERSION/desc`) records. */
+/** The packages pacman's local database (each `var/lib/pacman/local/NAME-VERSION/desc`) records, read as audit and sbom read them. */
 export function pacmanPackages(files: ReadonlyMap<string, Buffer>): InstalledPackage[] {
-  const out: InstalledPackage[] = [];
-  for (const [path, data] of files) {
-    if (!ARCH_TREE.isDatabaseFile(path)) continue;
-    const d = parseDesc(data.toString('utf8'), path);
-    const name = descValue(d, 'NAME');
-    const version = descValue(d, 'VERSION');
-    if (!name || !version) throw new ReproError('E_BAD_INPUT', `${path}: no %NAME% or %VERSION%`);
-    out.push({ distribution: 'archlinux', name, version });
-  }
-  return out;
+  return localEntries(files).map((e) => ({ distribution: 'archlinux', name: e.name, version: e.version, ...(e.warnings.length > 0 ? { warnings: e.warnings } : {}) }));
 }
 
 /**

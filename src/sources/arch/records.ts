@@ -9,9 +9,10 @@ import { gunzipSync } from 'node:zlib';
 import { LicenseCollector, MAX_LICENSE_LINE, licenseTerm, type LicenseRecords } from '../licenses.js';
 import { purl } from '../purl.js';
 import type { GeneratedEntry, PackageRecord, RecordedFile, TreeView } from '../distribution.js';
-import { escapeControl, ReproError } from '../../model/errors.js';
+import { ReproError } from '../../model/errors.js';
 import { parseDep, satisfiesDep, type Dep } from './depends.js';
 import { descValue, parseDesc, type DescFields, type DescKeys } from './desc.js';
+import { localEntries, type LocalEntry } from './local-entries.js';
 import type { ArchLock } from './lockfile.js';
 import { parseMtree } from './mtree.js';
 
@@ -114,29 +115,14 @@ const DESC_KEYS: DescKeys = new Map([
 /** What the records use of a `files`. */
 const FILES_KEYS: DescKeys = new Map([['FILES', 'all'], ['BACKUP', 'all']]);
 
-interface Local {
-  dir: string;
-  desc: DescFields;
-  name: string;
-  version: string;
+interface Local extends LocalEntry {
   provides: Dep[];
 }
 
 export function archRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[] {
-  const locals: Local[] = [];
-  for (const [path, data] of files) {
-    const m = LOCAL.exec(path);
-    if (!m || m[2] !== 'desc') continue;
-    // As libalpm reads the local database: an entry it cannot read, or whose name and version are
-    // not its directory's, is refused (an unreadable entry would leave its files unexplained).
-    const desc = parseDesc(data.toString('utf8'), path, DESC_KEYS);
-    const name = descValue(desc, 'NAME');
-    const version = descValue(desc, 'VERSION');
-    if (!name) throw new ReproError('E_BAD_INPUT', `${path}: no %NAME%`);
-    if (!version) throw new ReproError('E_BAD_INPUT', `${path}: no %VERSION%`);
-    if (`${name}-${version}` !== m[1]) throw new ReproError('E_BAD_INPUT', `${path}: %NAME% and %VERSION% say ${escapeControl(`${name}-${version}`.slice(0, 200))}, not the directory's name`);
-    locals.push({ dir: `var/lib/pacman/local/${m[1]}`, desc, name, version, provides: (desc.get('PROVIDES') ?? []).map(parseDep) });
-  }
+  // As libalpm reads the local database (local-entries.ts): an entry it cannot read, or whose name
+  // and version are not its directory's, or a second entry of one name, is refused.
+  const locals: Local[] = localEntries(files, DESC_KEYS).map((e) => ({ ...e, provides: (e.desc.get('PROVIDES') ?? []).map(parseDep) }));
   locals.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   // The packages that may satisfy a dependency on a name (by their own or a provision), in the
   // order above: a dependency is matched against these, not against every package.
@@ -180,6 +166,7 @@ export function archRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[]
       files: recorded,
     };
     if (architecture) r.architecture = architecture;
+    if (l.warnings.length > 0) r.warnings = l.warnings;
     if (lic.expression) r.license = lic.expression;
     if (lic.refs.length > 0) r.licenseRefs = lic.refs;
     if (lic.note) r.licenseNote = lic.note;

@@ -6,6 +6,7 @@ import { field } from './control.js';
 import { debianLock, packageKey, type DebianLock } from './lockfile.js';
 import { suiteRoots } from './mirrors.js';
 import { checkDebianSpec, debianSource, type DebianSource, type DebianSpec } from './schema.js';
+import { debianPackageWarnings } from './names.js';
 import { DPKG_STATUS, debianLockRecords, installedParagraphs } from './records.js';
 import { DEBIAN_TREE } from '../trees.js';
 import { mergeStatus } from './dpkg-db.js';
@@ -38,7 +39,8 @@ export function dpkgPackages(status: Buffer, where: string): InstalledPackage[] 
     const version = field(p, 'Version')!;
     // Source: NAME or NAME (VERSION); without one, the source is the binary of the same version.
     const m = /^(\S+)(?:\s+\((.+)\))?$/.exec(field(p, 'Source') ?? name);
-    out.push({ distribution: 'debian', name, version, source: { name: m?.[1] ?? name, version: m?.[2] ?? version } });
+    const warnings = debianPackageWarnings(name, version, `${where}:${p.line}`);
+    out.push({ distribution: 'debian', name, version, source: { name: m?.[1] ?? name, version: m?.[2] ?? version }, ...(warnings.length > 0 ? { warnings } : {}) });
   }
   return out;
 }

@@ -11,6 +11,7 @@ import type { PackageRecord, RecordedFile } from '../distribution.js';
 import { field, parseParagraphs, type Paragraph } from './control.js';
 import { copyrightLicenses } from './copyright.js';
 import { parseDeps } from './depends.js';
+import { debianPackageWarnings } from './names.js';
 import type { DebianLock } from './lockfile.js';
 
 export const DPKG_STATUS = 'var/lib/dpkg/status';
@@ -173,6 +174,8 @@ export function debianRecords(files: ReadonlyMap<string, Buffer>): PackageRecord
       files: recorded,
     };
     if (architecture) r.architecture = architecture;
+    const warnings = debianPackageWarnings(name, version, `${DPKG_STATUS}:${p.line}`);
+    if (warnings.length > 0) r.warnings = warnings;
     if (lic?.expression !== undefined) {
       r.license = lic.expression;
       if (lic.refs.length > 0) r.licenseRefs = lic.refs;

@@ -1,0 +1,134 @@
+/**
+ * `LicenseRef-` identifiers, one per license name: a name that is an SPDX idstring keeps its
+ * identifier (`Foo-Special` → `LicenseRef-Foo-Special`, as every SBOM so far has it); any other
+ * name gets its idstring characters and 8 hex digits of its SHA-256, so `A B`, `A/B`, `A_B` and
+ * `A-B` are four identifiers (they were one, `LicenseRef-A-B`: SPDX's extracted licensing infos
+ * kept one of the names for all four, and CycloneDX said one license where the records named
+ * four). A pair of names made on purpose to share 32 bits of hash is NOASSERTION with a note,
+ * in one package or across packages, never one identifier for two names.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeCycloneDx } from '../../src/sbom/cyclonedx.js';
+import type { SbomDocument } from '../../src/sbom/document.js';
+import { encodeSpdx } from '../../src/sbom/spdx.js';
+import { archRecords } from '../../src/sources/arch/records.js';
+import { copyrightLicenses } from '../../src/sources/debian/copyright.js';
+import type { PackageRecord } from '../../src/sources/distribution.js';
+import { licenseRef, licenseTerm } from '../../src/sources/licenses.js';
+import { checkPurlsAndLicenses, cyclonedxLibraryErrors, cyclonedxSchemaErrors, pyspdxtools } from '../helpers/sbom-check.js';
+
+let dir: string;
+before(() => { dir = mkdtempSync(join(tmpdir(), 'license-refs-')); });
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const hex8 = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 8);
+/** Two names whose idstring characters are `A-B` and whose SHA-256 share their first 32 bits (found by a search of 3,830 names). */
+const PAIR = ['A/#/B', 'A~?;B'] as const;
+
+test('a name that is an idstring keeps its identifier; any other name gets a suffix of its own', () => {
+  assert.equal(licenseRef('A-B'), 'LicenseRef-A-B');
+  assert.equal(licenseRef('Foo-Special'), 'LicenseRef-Foo-Special');
+  assert.equal(licenseRef('public-domain'), 'LicenseRef-public-domain');
+  for (const name of ['A B', 'A/B', 'A_B', 'A  B', ' A+B ']) assert.equal(licenseRef(name), `LicenseRef-A-B-${hex8(name)}`);
+  assert.equal(licenseRef('custom:hello-exception'), `LicenseRef-custom-hello-exception-${hex8('custom:hello-exception')}`);
+  // Nothing left of the name but the suffix: still a valid reference, and its own.
+  assert.equal(licenseRef('+++'), `LicenseRef-unnamed-${hex8('+++')}`);
+  // An idstring that ends as a suffix does is suffixed too, so it is never another name's.
+  assert.equal(licenseRef('Foo-20240101'), `LicenseRef-Foo-20240101-${hex8('Foo-20240101')}`);
+  // A reference written as one is the license of that name.
+  assert.deepEqual(licenseTerm('LicenseRef-Foo'), { expression: 'LicenseRef-Foo', ref: { id: 'LicenseRef-Foo', name: 'Foo' } });
+  assert.deepEqual(licenseTerm('MIT'), { expression: 'MIT' });
+});
+
+test('distinct names, distinct identifiers: the names that all were LicenseRef-A-B (and more), each a valid SPDX reference', () => {
+  const names = ['A B', 'A-B', 'A/B', 'A_B', 'A  B', 'A--B', '-A-B-', 'A-B-', 'A.B', 'a b', 'a-b', 'A-B-' + hex8('A B'), 'A B C', 'A-B-C', '', ' ', 'unnamed', '.', 'A\u00e9B', 'Ae\u0301B', 'custom:A-B'];
+  const ids = names.map(licenseRef);
+  assert.equal(new Set(ids).size, names.length, ids.join('\n'));
+  for (const id of ids) assert.match(id, /^LicenseRef-[A-Za-z0-9.-]+$/);
+  checkPurlsAndLicenses([], ids);
+  // The same name, the same identifier, whatever else there is.
+  assert.deepEqual(names.map(licenseRef), ids);
+});
+
+test('Debian copyright and pacman %LICENSE%: two names that differ only in separators are two references', () => {
+  const doc = (line: string): string => `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: ${line}\n\nFiles: debian/*\nLicense: Foo-Special\n`;
+  const deb = copyrightLicenses(doc('Foo Special or Foo_Special'), 'c')!;
+  assert.deepEqual(deb.refs.map((r) => r.name).sort(), ['Foo Special', 'Foo-Special', 'Foo_Special']);
+  assert.equal(new Set(deb.refs.map((r) => r.id)).size, 3);
+  assert.ok(deb.expression!.includes('LicenseRef-Foo-Special AND') || deb.expression!.endsWith('AND LicenseRef-Foo-Special'), deb.expression);
+  const desc = (licenses: string[]): Map<string, Buffer> => new Map([['var/lib/pacman/local/a-1-1/desc', Buffer.from(`%NAME%\na\n\n%VERSION%\n1-1\n\n%LICENSE%\n${licenses.join('\n')}\n\n`)]]);
+  const [a] = archRecords(desc(['custom:foo', 'custom-foo', 'custom foo']));
+  assert.deepEqual(a!.licenseRefs!.map((r) => [r.name, r.id]).sort(), [
+    ['custom foo', `LicenseRef-custom-foo-${hex8('custom foo')}`], ['custom-foo', 'LicenseRef-custom-foo'], ['custom:foo', `LicenseRef-custom-foo-${hex8('custom:foo')}`],
+  ]);
+  // A pair made to share the suffix, in one package: NOASSERTION with the reason, not one license for two names.
+  const [b] = archRecords(desc([...PAIR]));
+  assert.equal(b!.license, undefined);
+  assert.equal(b!.licenseNote, `var/lib/pacman/local/a-1-1/desc: the license names "A/#/B" and "A~?;B" make one identifier, LicenseRef-A-B-${hex8(PAIR[0])}; not machine-readable for this SBOM (NOASSERTION)`);
+  assert.equal(hex8(PAIR[0]), hex8(PAIR[1]));
+});
+
+/** A package (no architecture) whose %LICENSE% lists `licenses`. */
+function record(name: string, licenses: string[]): PackageRecord {
+  return archRecords(new Map([[`var/lib/pacman/local/${name}-1-1/desc`, Buffer.from(`%NAME%\n${name}\n\n%VERSION%\n1-1\n\n%LICENSE%\n${licenses.join('\n')}\n\n`)]]))[0]!;
+}
+
+const documentOf = (packages: PackageRecord[]): SbomDocument => ({ subject: { kind: 'lock', name: 'licenses', digest: `sha256:${'0'.repeat(64)}` }, created: 0, packages });
+
+interface Spdx { packages: Array<{ name: string; licenseDeclared: string; licenseComments?: string }>; hasExtractedLicensingInfos?: Array<{ licenseId: string; name: string }> }
+interface Cdx { components: Array<{ name: string; purl: string; licenses?: Array<{ expression: string }>; properties?: Array<{ name: string; value: string }> }> }
+
+test('SPDX and CycloneDX: packages licensed "A B", "A-B", "A/B", "A_B", "-A-B-" and "." have six licenses, each with its own name; both documents read back by the formats\' tools', async () => {
+  const names = ['A B', 'A-B', 'A/B', 'A_B', '-A-B-', '.'];
+  const doc = documentOf(names.map((l, i) => record(`p${i}`, [l])));
+  const spdx = JSON.parse(encodeSpdx(doc).toString()) as Spdx;
+  const infos = spdx.hasExtractedLicensingInfos!;
+  assert.deepEqual(infos.map((x) => x.name).sort(), [...names].sort());
+  assert.equal(new Set(infos.map((x) => x.licenseId)).size, names.length);
+  for (const [i, name] of names.entries()) {
+    const declared = spdx.packages.find((p) => p.name === `p${i}`)!.licenseDeclared;
+    assert.equal(infos.find((x) => x.licenseId === declared)!.name, name);
+  }
+  const file = join(dir, 'four.spdx.json');
+  writeFileSync(file, encodeSpdx(doc));
+  const py = pyspdxtools(file);
+  assert.equal(py.status, 0, py.output);
+  assert.equal(py.output.trim(), '');
+  const text = encodeCycloneDx(doc).toString();
+  const cdx = JSON.parse(text) as Cdx;
+  assert.deepEqual(cyclonedxSchemaErrors(cdx), []);
+  assert.equal(await cyclonedxLibraryErrors(text), null);
+  const expressions = cdx.components.map((c) => c.licenses![0]!.expression);
+  assert.equal(new Set(expressions).size, names.length);
+  checkPurlsAndLicenses(cdx.components.map((c) => c.purl), expressions);
+});
+
+test('SPDX and CycloneDX: a pair made to share the suffix, across packages, is NOASSERTION with a note for each package using it; other packages keep theirs', async () => {
+  const doc = documentOf([record('p1', [PAIR[0]]), record('p2', [PAIR[1], 'MIT']), record('p3', ['MIT', 'A B'])]);
+  const note = `the license names "A/#/B" and "A~?;B" make one identifier, LicenseRef-A-B-${hex8(PAIR[0])} in this document; not machine-readable for this SBOM (NOASSERTION)`;
+  const spdx = JSON.parse(encodeSpdx(doc).toString()) as Spdx;
+  for (const n of ['p1', 'p2']) {
+    const p = spdx.packages.find((x) => x.name === n)!;
+    assert.equal(p.licenseDeclared, 'NOASSERTION');
+    assert.equal(p.licenseComments, note);
+  }
+  assert.equal(spdx.packages.find((x) => x.name === 'p3')!.licenseDeclared, `LicenseRef-A-B-${hex8('A B')} AND MIT`);
+  assert.deepEqual(spdx.hasExtractedLicensingInfos!.map((x) => [x.licenseId, x.name]), [[`LicenseRef-A-B-${hex8('A B')}`, 'A B']]);
+  const file = join(dir, 'pair.spdx.json');
+  writeFileSync(file, encodeSpdx(doc));
+  const py = pyspdxtools(file);
+  assert.equal(py.status, 0, py.output);
+  const text = encodeCycloneDx(doc).toString();
+  const cdx = JSON.parse(text) as Cdx;
+  assert.deepEqual(cyclonedxSchemaErrors(cdx), []);
+  for (const n of ['p1', 'p2']) {
+    const c = cdx.components.find((x) => x.name === n)!;
+    assert.equal(c.licenses, undefined);
+    assert.deepEqual(c.properties, [{ name: 'repro-image:license-note', value: note }]);
+  }
+});
