@@ -2,7 +2,7 @@
 import { ReproError, option } from '../../model/errors.js';
 import type { Platform } from '../../model/platform.js';
 import type { Distribution, InstalledPackage, LockedFile } from '../distribution.js';
-import { descValue, parseDesc } from './desc.js';
+import { descValue, parseDesc, type DescKeys } from './desc.js';
 import { archLock, packageKey, type ArchLock } from './lockfile.js';
 import { archBases, fileUrls } from './mirrors.js';
 import { archSource, checkArchSpec, type ArchSource, type ArchSpec } from './schema.js';
@@ -18,12 +18,15 @@ const PLATFORMS: Record<string, Platform> = {
   riscv64: { os: 'linux', architecture: 'riscv64' },
 };
 
+/** What `pacmanPackages` reads of a desc; every other key (a %DEPENDS% of millions of lines) is skipped as it is read. */
+const NAME_KEYS: DescKeys = new Map([['NAME', 'first'], ['VERSION', 'first']]);
+
 /** The packages pacman's local database (each `var/lib/pacman/local/NAME-VERSION/desc`) records. */
 export function pacmanPackages(files: ReadonlyMap<string, Buffer>): InstalledPackage[] {
   const out: InstalledPackage[] = [];
   for (const [path, data] of files) {
     if (!ARCH_TREE.isDatabaseFile(path)) continue;
-    const d = parseDesc(data.toString('utf8'), path);
+    const d = parseDesc(data.toString('utf8'), path, NAME_KEYS);
     const name = descValue(d, 'NAME');
     const version = descValue(d, 'VERSION');
     if (!name || !version) throw new ReproError('E_BAD_INPUT', `${path}: no %NAME% or %VERSION%`);

@@ -10,9 +10,10 @@ import { LicenseCollector, MAX_LICENSE_LINE, licenseTerm, type LicenseRecords } 
 import { purl } from '../purl.js';
 import type { GeneratedEntry, PackageRecord, RecordedFile, TreeView } from '../distribution.js';
 import { escapeControl, ReproError } from '../../model/errors.js';
-import { parseDep, satisfiesDep, type Dep } from './depends.js';
+import { parseDep, type Dep } from './depends.js';
 import { descValue, parseDesc, type DescFields, type DescKeys } from './desc.js';
 import type { ArchLock } from './lockfile.js';
+import { satisfies } from './version.js';
 import { parseMtree } from './mtree.js';
 
 const LOCAL = /^var\/lib\/pacman\/local\/([^/]+)\/(desc|files|mtree)$/;
@@ -34,29 +35,38 @@ export function archPurl(name: string, version: string, architecture: string | u
 }
 
 /**
- * %LICENSE% entries: each an SPDX expression or a name (`custom:…` included); all of them apply.
- * Past `MAX_LICENSES` distinct licenses or an entry longer than `MAX_LICENSE_LINE`: a note, no
- * expression (as for a Debian copyright file).
+ * %LICENSE% entries, given one at a time: each an SPDX expression or a name (`custom:…` included);
+ * all of them apply. Past `MAX_LICENSES` distinct licenses or an entry longer than
+ * `MAX_LICENSE_LINE`: a note, no expression (as for a Debian copyright file), and the entries
+ * after it are not looked at.
  */
-function licenses(values: string[], where: string): LicenseRecords {
+function licenseReader(where: string): { add(raw: string): void; result(): LicenseRecords } {
   const collector = new LicenseCollector(where);
-  for (const raw of values) {
-    const v = raw.trim();
-    if (v === '') continue;
-    if (v.length > MAX_LICENSE_LINE) {
-      collector.refuse(`a %LICENSE% entry of ${v.length} characters, more than ${MAX_LICENSE_LINE}`);
-      break;
-    }
-    const refs = new Map<string, string>();
-    const alts = v.split(/(?<!\s)\s+OR\s+/).map((alt) => {
-      const t = licenseTerm(alt.replace(/^\(|\)$/g, ''));
-      if (t.ref) refs.set(t.ref.id, t.ref.name);
-      return t.expression;
-    });
-    if (!collector.add(alts)) break;
-    collector.use(refs);
-  }
-  return collector.result();
+  let done = false;
+  return {
+    add(raw) {
+      if (done) return;
+      const v = raw.trim();
+      if (v === '') return;
+      if (v.length > MAX_LICENSE_LINE) {
+        collector.refuse(`a %LICENSE% entry of ${v.length} characters, more than ${MAX_LICENSE_LINE}`);
+        done = true;
+        return;
+      }
+      const refs = new Map<string, string>();
+      const alts = v.split(/(?<!\s)\s+OR\s+/).map((alt) => {
+        const t = licenseTerm(alt.replace(/^\(|\)$/g, ''));
+        if (t.ref) refs.set(t.ref.id, t.ref.name);
+        return t.expression;
+      });
+      if (!collector.add(alts)) {
+        done = true;
+        return;
+      }
+      collector.use(refs);
+    },
+    result: () => collector.result(),
+  };
 }
 
 /** The most an mtree may decompress to (the size flatten keeps of a database file). */
@@ -106,22 +116,61 @@ function mtreeFiles(data: Buffer | undefined, where: string): Map<string, Record
   return out;
 }
 
-/** What the records use of a desc (everything else is skipped as it is read). */
+/**
+ * What the records use of a desc, read first (everything else is skipped as it is read): the
+ * single values, and %LICENSE% and %PROVIDES% value by value, nothing kept of them but each
+ * package's licenses and its distinct provisions.
+ */
 const DESC_KEYS: DescKeys = new Map([
   ['NAME', 'first'], ['VERSION', 'first'], ['ARCH', 'first'], ['URL', 'first'], ['DESC', 'first'],
-  ['LICENSE', 'all'], ['DEPENDS', 'all'], ['PROVIDES', 'all'],
+  ['LICENSE', 'each'], ['PROVIDES', 'each'],
 ]);
+/** %DEPENDS%, read once every package is known: each value is resolved as it is read. */
+const DEPENDS_KEYS: DescKeys = new Map([['DEPENDS', 'each']]);
 /** What the records use of a `files`. */
 const FILES_KEYS: DescKeys = new Map([['FILES', 'all'], ['BACKUP', 'all']]);
 
+/**
+ * A short value copied out of the text it was sliced from: V8 keeps the whole text alive behind a
+ * slice of 13 characters or more, so every package's URL would keep its desc (up to 64 MiB each).
+ * A longer value (a hostile %DESC% line of megabytes) is most of what it keeps anyway.
+ */
+const own = (v: string | undefined): string | undefined => (v === undefined || v.length < 13 || v.length > 4096 ? v : (` ${v}`).slice(1));
+
 interface Local {
   dir: string;
-  desc: DescFields;
+  desc: string;
   name: string;
   version: string;
-  provides: Dep[];
+  architecture?: string;
+  url?: string;
+  description?: string;
+  licenses: LicenseRecords;
+  /**
+   * Its provisions by name (an unversioned provision satisfies only an unversioned dependency):
+   * the distinct versions of its `name=version` provisions. Each distinct provision once, however
+   * often it is written.
+   */
+  provides: Map<string, Set<string>>;
 }
 
+/** Whether a package satisfies a dependency, by its name and version or by a provision, as `satisfiesDep` decides. */
+function satisfiedBy(l: Local, d: Dep): boolean {
+  if (l.name === d.name && (d.op === undefined || satisfies(l.version, d.op, d.version ?? ''))) return true;
+  const versions = l.provides.get(d.name);
+  if (versions === undefined) return false;
+  if (d.op === undefined) return true;
+  for (const v of versions) if (satisfies(v, d.op, d.version ?? '')) return true;
+  return false;
+}
+
+/**
+ * The packages of pacman's local database. Each desc is read twice, never held: first for what
+ * each package is and provides, then, every package known, for its %DEPENDS%, each dependency
+ * resolved as it is read to the installed package that satisfies it (or to nothing, and dropped).
+ * A package's record keeps the names it depends on, each once: a %DEPENDS% of 30 million lines
+ * costs nothing (it was a string and an object a line: 1.7 GB).
+ */
 export function archRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[] {
   const locals: Local[] = [];
   for (const [path, data] of files) {
@@ -129,20 +178,39 @@ export function archRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[]
     if (!m || m[2] !== 'desc') continue;
     // As libalpm reads the local database: an entry it cannot read, or whose name and version are
     // not its directory's, is refused (an unreadable entry would leave its files unexplained).
-    const desc = parseDesc(data.toString('utf8'), path, DESC_KEYS);
+    const lic = licenseReader(path);
+    const provides = new Map<string, Set<string>>();
+    let last: string | undefined;
+    const desc = parseDesc(data.toString('utf8'), path, DESC_KEYS, (key, value) => {
+      if (key === 'LICENSE') lic.add(value);
+      else if (value !== last) {
+        last = value;
+        const p = parseDep(value);
+        let versions = provides.get(p.name);
+        if (!versions) provides.set(own(p.name)!, (versions = new Set()));
+        if (p.op === '=') versions.add(own(p.version ?? '')!);
+      }
+    });
     const name = descValue(desc, 'NAME');
     const version = descValue(desc, 'VERSION');
     if (!name) throw new ReproError('E_BAD_INPUT', `${path}: no %NAME%`);
     if (!version) throw new ReproError('E_BAD_INPUT', `${path}: no %VERSION%`);
     if (`${name}-${version}` !== m[1]) throw new ReproError('E_BAD_INPUT', `${path}: %NAME% and %VERSION% say ${escapeControl(`${name}-${version}`.slice(0, 200))}, not the directory's name`);
-    locals.push({ dir: `var/lib/pacman/local/${m[1]}`, desc, name, version, provides: (desc.get('PROVIDES') ?? []).map(parseDep) });
+    const l: Local = { dir: `var/lib/pacman/local/${m[1]}`, desc: path, name: own(name)!, version: own(version)!, licenses: lic.result(), provides };
+    const architecture = own(descValue(desc, 'ARCH'));
+    if (architecture !== undefined) l.architecture = architecture;
+    const url = own(descValue(desc, 'URL'));
+    if (url !== undefined) l.url = url;
+    const description = own(descValue(desc, 'DESC'));
+    if (description !== undefined) l.description = description;
+    locals.push(l);
   }
   locals.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   // The packages that may satisfy a dependency on a name (by their own or a provision), in the
   // order above: a dependency is matched against these, not against every package.
   const byName = new Map<string, number[]>();
   locals.forEach((l, i) => {
-    for (const n of new Set([l.name, ...l.provides.map((p) => p.name)])) {
+    for (const n of new Set([l.name, ...l.provides.keys()])) {
       const list = byName.get(n);
       if (list) list.push(i);
       else byName.set(n, [i]);
@@ -150,10 +218,14 @@ export function archRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[]
   });
   return locals.map((l): PackageRecord => {
     const dependsOn = new Set<string>();
-    for (const d of (l.desc.get('DEPENDS') ?? []).map(parseDep)) {
-      const at = byName.get(d.name)?.find((i) => satisfiesDep(locals[i]!, d));
+    let last: string | undefined;
+    parseDesc(files.get(l.desc)!.toString('utf8'), l.desc, DEPENDS_KEYS, (_key, value) => {
+      if (value === last) return;
+      last = value;
+      const d = parseDep(value);
+      const at = byName.get(d.name)?.find((i) => satisfiedBy(locals[i]!, d));
       if (at !== undefined) dependsOn.add(locals[at]!.name);
-    }
+    });
     const mtree = mtreeFiles(files.get(`${l.dir}/mtree`), `${l.dir}/mtree`);
     const listText = files.get(`${l.dir}/files`)?.toString('utf8');
     const list: DescFields = listText ? parseDesc(listText, `${l.dir}/files`, FILES_KEYS) : new Map();
@@ -170,23 +242,20 @@ export function archRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[]
       }
       return f;
     });
-    const lic = licenses(l.desc.get('LICENSE') ?? [], `${l.dir}/desc`);
-    const architecture = descValue(l.desc, 'ARCH');
+    const lic = l.licenses;
     const r: PackageRecord = {
       distribution: 'archlinux', name: l.name, version: l.version,
-      purl: archPurl(l.name, l.version, architecture),
+      purl: archPurl(l.name, l.version, l.architecture),
       dependsOn: [...dependsOn].sort(),
       supplier: 'Arch Linux',
       files: recorded,
     };
-    if (architecture) r.architecture = architecture;
+    if (l.architecture) r.architecture = l.architecture;
     if (lic.expression) r.license = lic.expression;
     if (lic.refs.length > 0) r.licenseRefs = lic.refs;
     if (lic.note) r.licenseNote = lic.note;
-    const url = descValue(l.desc, 'URL');
-    if (url) r.homepage = url;
-    const description = descValue(l.desc, 'DESC');
-    if (description) r.description = description;
+    if (l.url) r.homepage = l.url;
+    if (l.description) r.description = l.description;
     return r;
   });
 }
