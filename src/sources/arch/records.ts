@@ -7,6 +7,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { LicenseCollector, MAX_LICENSE_LINE, licenseTerm, type LicenseRecords } from '../licenses.js';
+import { NameFilter } from '../name-filter.js';
 import { purl } from '../purl.js';
 import type { GeneratedEntry, PackageRecord, RecordedFile, TreeView } from '../distribution.js';
 import { escapeControl, ReproError } from '../../model/errors.js';
@@ -43,9 +44,12 @@ export function archPurl(name: string, version: string, architecture: string | u
 function licenseReader(where: string): { add(raw: string): void; result(): LicenseRecords } {
   const collector = new LicenseCollector(where);
   let done = false;
+  // An entry met again at once changes nothing: not looked at again (30 million lines of one).
+  let last: string | undefined;
   return {
     add(raw) {
-      if (done) return;
+      if (done || raw === last) return;
+      last = raw;
       const v = raw.trim();
       if (v === '') return;
       if (v.length > MAX_LICENSE_LINE) {
@@ -118,14 +122,16 @@ function mtreeFiles(data: Buffer | undefined, where: string): Map<string, Record
 
 /**
  * What the records use of a desc, read first (everything else is skipped as it is read): the
- * single values, and %LICENSE% and %PROVIDES% value by value, nothing kept of them but each
- * package's licenses and its distinct provisions.
+ * single values, %LICENSE% value by value (nothing kept but the package's licenses), the names
+ * %DEPENDS% asks for (noted in a `NameFilter`, nothing kept), and whether it has %PROVIDES%.
  */
 const DESC_KEYS: DescKeys = new Map([
   ['NAME', 'first'], ['VERSION', 'first'], ['ARCH', 'first'], ['URL', 'first'], ['DESC', 'first'],
-  ['LICENSE', 'each'], ['PROVIDES', 'each'],
+  ['LICENSE', 'each'], ['DEPENDS', 'each'], ['PROVIDES', 'first'],
 ]);
-/** %DEPENDS%, read once every package is known: each value is resolved as it is read. */
+/** %PROVIDES%, read second: only the provisions of names some dependency may ask for are kept. */
+const PROVIDES_KEYS: DescKeys = new Map([['PROVIDES', 'each']]);
+/** %DEPENDS%, read last, once every package is known: each value is resolved as it is read. */
 const DEPENDS_KEYS: DescKeys = new Map([['DEPENDS', 'each']]);
 /** What the records use of a `files`. */
 const FILES_KEYS: DescKeys = new Map([['FILES', 'all'], ['BACKUP', 'all']]);
@@ -148,10 +154,13 @@ interface Local {
   licenses: LicenseRecords;
   /**
    * Its provisions by name (an unversioned provision satisfies only an unversioned dependency):
-   * the distinct versions of its `name=version` provisions. Each distinct provision once, however
-   * often it is written.
+   * the distinct versions of its `name=version` provisions (null: none). Each distinct provision
+   * once, however often it is written; only those of names a dependency may ask for.
    */
-  provides: Map<string, Set<string>>;
+  provides: Map<string, Set<string> | null>;
+  /** Whether its desc has the keys read again (it is not read again for nothing). */
+  hasProvides: boolean;
+  hasDepends: boolean;
 }
 
 /** Whether a package satisfies a dependency, by its name and version or by a provision, as `satisfiesDep` decides. */
@@ -160,35 +169,33 @@ function satisfiedBy(l: Local, d: Dep): boolean {
   const versions = l.provides.get(d.name);
   if (versions === undefined) return false;
   if (d.op === undefined) return true;
-  for (const v of versions) if (satisfies(v, d.op, d.version ?? '')) return true;
+  for (const v of versions ?? []) if (satisfies(v, d.op, d.version ?? '')) return true;
   return false;
 }
 
 /**
- * The packages of pacman's local database. Each desc is read twice, never held: first for what
- * each package is and provides, then, every package known, for its %DEPENDS%, each dependency
- * resolved as it is read to the installed package that satisfies it (or to nothing, and dropped).
- * A package's record keeps the names it depends on, each once: a %DEPENDS% of 30 million lines
- * costs nothing (it was a string and an object a line: 1.7 GB).
+ * The packages of pacman's local database. Each desc is read three times, never held: for what
+ * each package is, with the names its dependencies ask for; for the provisions of those names;
+ * then, every package known, for its %DEPENDS%, each dependency resolved as it is read to the
+ * installed package that satisfies it (or to nothing, and dropped). A package's record keeps the
+ * names it depends on, each once: a %DEPENDS% of 30 million lines costs nothing (it was a string
+ * and an object a line: 1.7 GB), nor do millions of provisions nothing depends on.
  */
 export function archRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[] {
   const locals: Local[] = [];
+  const asked = new NameFilter();
   for (const [path, data] of files) {
     const m = LOCAL.exec(path);
     if (!m || m[2] !== 'desc') continue;
     // As libalpm reads the local database: an entry it cannot read, or whose name and version are
     // not its directory's, is refused (an unreadable entry would leave its files unexplained).
     const lic = licenseReader(path);
-    const provides = new Map<string, Set<string>>();
     let last: string | undefined;
     const desc = parseDesc(data.toString('utf8'), path, DESC_KEYS, (key, value) => {
       if (key === 'LICENSE') lic.add(value);
       else if (value !== last) {
         last = value;
-        const p = parseDep(value);
-        let versions = provides.get(p.name);
-        if (!versions) provides.set(own(p.name)!, (versions = new Set()));
-        if (p.op === '=') versions.add(own(p.version ?? '')!);
+        asked.add(parseDep(value).name);
       }
     });
     const name = descValue(desc, 'NAME');
@@ -196,7 +203,10 @@ export function archRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[]
     if (!name) throw new ReproError('E_BAD_INPUT', `${path}: no %NAME%`);
     if (!version) throw new ReproError('E_BAD_INPUT', `${path}: no %VERSION%`);
     if (`${name}-${version}` !== m[1]) throw new ReproError('E_BAD_INPUT', `${path}: %NAME% and %VERSION% say ${escapeControl(`${name}-${version}`.slice(0, 200))}, not the directory's name`);
-    const l: Local = { dir: `var/lib/pacman/local/${m[1]}`, desc: path, name: own(name)!, version: own(version)!, licenses: lic.result(), provides };
+    const l: Local = {
+      dir: `var/lib/pacman/local/${m[1]}`, desc: path, name: own(name)!, version: own(version)!, licenses: lic.result(),
+      provides: new Map(), hasProvides: desc.has('PROVIDES'), hasDepends: desc.has('DEPENDS'),
+    };
     const architecture = own(descValue(desc, 'ARCH'));
     if (architecture !== undefined) l.architecture = architecture;
     const url = own(descValue(desc, 'URL'));
@@ -204,6 +214,22 @@ export function archRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[]
     const description = own(descValue(desc, 'DESC'));
     if (description !== undefined) l.description = description;
     locals.push(l);
+  }
+  for (const l of locals) {
+    if (!l.hasProvides) continue;
+    let last: string | undefined;
+    parseDesc(files.get(l.desc)!.toString('utf8'), l.desc, PROVIDES_KEYS, (_key, value) => {
+      if (value === last) return;
+      last = value;
+      const p = parseDep(value);
+      if (!asked.has(p.name)) return;
+      let versions = l.provides.get(p.name);
+      if (versions === undefined) l.provides.set(own(p.name)!, (versions = null));
+      if (p.op === '=') {
+        if (versions === null) l.provides.set(p.name, (versions = new Set()));
+        versions.add(own(p.version ?? '')!);
+      }
+    });
   }
   locals.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   // The packages that may satisfy a dependency on a name (by their own or a provision), in the
@@ -219,7 +245,7 @@ export function archRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[]
   return locals.map((l): PackageRecord => {
     const dependsOn = new Set<string>();
     let last: string | undefined;
-    parseDesc(files.get(l.desc)!.toString('utf8'), l.desc, DEPENDS_KEYS, (_key, value) => {
+    if (l.hasDepends) parseDesc(files.get(l.desc)!.toString('utf8'), l.desc, DEPENDS_KEYS, (_key, value) => {
       if (value === last) return;
       last = value;
       const d = parseDep(value);
