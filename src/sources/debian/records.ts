@@ -120,15 +120,15 @@ export function eachInstalledParagraph(text: string, where: string, wanted: Read
       return;
     }
     if (!isInstalled(p)) return;
-    const shown = escapeControl(name.slice(0, 80));
+    const shown = (): string => escapeControl(name.slice(0, 80));
     if (!field(p, 'Version')) {
-      refused = new ReproError('E_BAD_INPUT', `${where}:${p.line}: package ${shown} is installed but has no Version field`);
+      refused = new ReproError('E_BAD_INPUT', `${where}:${p.line}: package ${shown()} is installed but has no Version field`);
       return;
     }
     const key = `${name}\0${field(p, 'Architecture') ?? ''}`;
     const first = seen.get(key);
     if (first !== undefined) {
-      refused = new ReproError('E_BAD_INPUT', `${where}:${p.line}: package ${shown} (${escapeControl((field(p, 'Architecture') ?? 'no architecture').slice(0, 40))}) is stated again (first at line ${first})`);
+      refused = new ReproError('E_BAD_INPUT', `${where}:${p.line}: package ${shown()} (${escapeControl((field(p, 'Architecture') ?? 'no architecture').slice(0, 40))}) is stated again (first at line ${first})`);
       return;
     }
     seen.set(key, p.line);
