@@ -9,7 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { LicenseCollector, MAX_LICENSE_LINE, licenseTerm, type LicenseRecords } from '../licenses.js';
 import { NameFilter } from '../name-filter.js';
 import { purl } from '../purl.js';
-import type { GeneratedEntry, PackageRecord, RecordedFile, TreeView } from '../distribution.js';
+import type { GeneratedEntry, PackageRecord, RecordOptions, RecordedFile, TreeView } from '../distribution.js';
 import { escapeControl, ReproError } from '../../model/errors.js';
 import { parseDep, type Dep } from './depends.js';
 import { descValue, parseDesc, type DescFields, type DescKeys } from './desc.js';
@@ -26,9 +26,9 @@ export function isArchDatabaseFile(path: string): boolean {
   return path.startsWith('var/lib/pacman/local/') && DESC.test(path);
 }
 
-export function isArchRecordFile(path: string): boolean {
+export function isArchRecordFile(path: string, opts: RecordOptions = {}): boolean {
   // Asked of every file of an image: the prefix first, the pattern only under it.
-  return path.startsWith('var/lib/pacman/local/') && LOCAL.test(path);
+  return path.startsWith('var/lib/pacman/local/') && (opts.files === false ? DESC : LOCAL).test(path);
 }
 
 export function archPurl(name: string, version: string, architecture: string | undefined): string {
@@ -120,6 +120,26 @@ function mtreeFiles(data: Buffer | undefined, where: string): Map<string, Record
   return out;
 }
 
+/** The paths a package installed: its `files` (%FILES%, %BACKUP% md5s), with what its mtree says of each. */
+function recordedFiles(files: ReadonlyMap<string, Buffer>, dir: string): RecordedFile[] {
+  const mtree = mtreeFiles(files.get(`${dir}/mtree`), `${dir}/mtree`);
+  const listText = files.get(`${dir}/files`)?.toString('utf8');
+  const list: DescFields = listText ? parseDesc(listText, `${dir}/files`, FILES_KEYS) : new Map();
+  const backup = new Map((list.get('BACKUP') ?? []).map((b) => b.split('\t')).filter((x) => x.length === 2).map(([p, md5]) => [p!, md5!] as const));
+  return (list.get('FILES') ?? []).map((raw) => {
+    const path = raw.replace(/\/+$/, '');
+    const f: RecordedFile = { ...(mtree.get(path) ?? {}), path };
+    if (raw.endsWith('/') && f.type === undefined) f.type = 'dir';
+    if (backup.has(path)) {
+      f.conffile = true;
+      const md5 = backup.get(path)!;
+      // The md5 pacman recorded at install time is what the file was then.
+      if (/^[0-9a-f]{32}$/.test(md5)) f.md5 = md5;
+    }
+    return f;
+  });
+}
+
 /**
  * What the records use of a desc, read first (everything else is skipped as it is read): the
  * single values, %LICENSE% value by value (nothing kept but the package's licenses), the names
@@ -181,7 +201,7 @@ function satisfiedBy(l: Local, d: Dep): boolean {
  * names it depends on, each once: a %DEPENDS% of 30 million lines costs nothing (it was a string
  * and an object a line: 1.7 GB), nor do millions of provisions nothing depends on.
  */
-export function archRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[] {
+export function archRecords(files: ReadonlyMap<string, Buffer>, opts: RecordOptions = {}): PackageRecord[] {
   const locals: Local[] = [];
   const asked = new NameFilter();
   for (const [path, data] of files) {
@@ -252,22 +272,7 @@ export function archRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[]
       const at = byName.get(d.name)?.find((i) => satisfiedBy(locals[i]!, d));
       if (at !== undefined) dependsOn.add(locals[at]!.name);
     });
-    const mtree = mtreeFiles(files.get(`${l.dir}/mtree`), `${l.dir}/mtree`);
-    const listText = files.get(`${l.dir}/files`)?.toString('utf8');
-    const list: DescFields = listText ? parseDesc(listText, `${l.dir}/files`, FILES_KEYS) : new Map();
-    const backup = new Map((list.get('BACKUP') ?? []).map((b) => b.split('\t')).filter((x) => x.length === 2).map(([p, md5]) => [p!, md5!] as const));
-    const recorded: RecordedFile[] = (list.get('FILES') ?? []).map((raw) => {
-      const path = raw.replace(/\/+$/, '');
-      const f: RecordedFile = { ...(mtree.get(path) ?? {}), path };
-      if (raw.endsWith('/') && f.type === undefined) f.type = 'dir';
-      if (backup.has(path)) {
-        f.conffile = true;
-        const md5 = backup.get(path)!;
-        // The md5 pacman recorded at install time is what the file was then.
-        if (/^[0-9a-f]{32}$/.test(md5)) f.md5 = md5;
-      }
-      return f;
-    });
+    const recorded = opts.files === false ? [] : recordedFiles(files, l.dir);
     const lic = l.licenses;
     const r: PackageRecord = {
       distribution: 'archlinux', name: l.name, version: l.version,

@@ -8,7 +8,7 @@
 import { escapeControl, ReproError } from '../../model/errors.js';
 import { NameFilter } from '../name-filter.js';
 import { purl } from '../purl.js';
-import type { PackageRecord, RecordedFile } from '../distribution.js';
+import type { PackageRecord, RecordOptions, RecordedFile } from '../distribution.js';
 import { eachParagraph, field, type Paragraph } from './control.js';
 import { copyrightLicenses } from './copyright.js';
 import { eachDep, type Dep } from './depends.js';
@@ -23,9 +23,9 @@ export function isDebianDatabaseFile(path: string): boolean {
   return path === DPKG_STATUS;
 }
 
-export function isDebianRecordFile(path: string): boolean {
+export function isDebianRecordFile(path: string, opts: RecordOptions = {}): boolean {
   if (path === DPKG_STATUS || OS_RELEASE.includes(path)) return true;
-  if (path.startsWith(INFO)) return path.endsWith('.list') || path.endsWith('.md5sums');
+  if (path.startsWith(INFO)) return opts.files !== false && (path.endsWith('.list') || path.endsWith('.md5sums'));
   // Asked of every file of an image: the suffix first, the pattern only where it fits.
   return path.endsWith('/copyright') && /^usr\/share\/doc\/[^/]+\/copyright$/.test(path);
 }
@@ -95,6 +95,31 @@ function dependencies(p: Paragraph, installed: ReadonlySet<string>, providers: R
   return [...out].sort();
 }
 
+/** The paths a package installed: its `.list`, with the md5 of each from its `.md5sums` and its conffiles. */
+function recordedFiles(p: Paragraph, files: ReadonlyMap<string, Buffer>, name: string, architecture: string | undefined): RecordedFile[] {
+  const info = (ext: string): Buffer | undefined => files.get(`${INFO}${name}:${architecture}.${ext}`) ?? files.get(`${INFO}${name}.${ext}`);
+  const sums = md5sums(info('md5sums')?.toString('utf8'));
+  const conf = conffiles(p);
+  const listed = (info('list')?.toString('utf8') ?? '').split('\n').map((l) => l.replace(/^\/+/, '').replace(/\/+$/, '')).filter((l) => l !== '' && l !== '.');
+  const recorded: RecordedFile[] = listed.map((path) => {
+    const f: RecordedFile = { path };
+    const md5 = sums.get(path);
+    if (md5) f.md5 = md5;
+    const c = conf.get(path);
+    if (c !== undefined) {
+      f.conffile = true;
+      if (c !== 'newconffile') f.md5 = c;
+    }
+    return f;
+  });
+  // A conffile dpkg knows but the .list lost (or a database that never had one) is still recorded.
+  const inList = new Set(listed);
+  for (const [path, md5] of conf) {
+    if (!inList.has(path)) recorded.push({ path, conffile: true, ...(md5 !== 'newconffile' ? { md5 } : {}) });
+  }
+  return recorded;
+}
+
 const isInstalled = (p: Paragraph): boolean => / installed$/.test(field(p, 'Status') ?? '');
 
 /** What every reader of an installed paragraph needs (lower case): the other fields are read as asked for. */
@@ -149,7 +174,7 @@ const RECORD_FIELDS = fieldSet('source', 'depends', 'pre-depends', 'homepage', '
  * then the records. A Depends or Provides of millions of relations costs the packages it resolves
  * to (it cost 3 GB), and 300,000 packages no list of paragraphs beside their records.
  */
-export function debianRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[] {
+export function debianRecords(files: ReadonlyMap<string, Buffer>, opts: RecordOptions = {}): PackageRecord[] {
   const status = files.get(DPKG_STATUS);
   if (!status) return [];
   const text = status.toString('utf8');
@@ -188,26 +213,7 @@ export function debianRecords(files: ReadonlyMap<string, Buffer>): PackageRecord
     const version = field(p, 'Version')!;
     const architecture = field(p, 'Architecture');
     const m = /^(\S+)(?:\s+\((.+)\))?$/.exec(field(p, 'Source') ?? name);
-    const info = (ext: string): Buffer | undefined => files.get(`${INFO}${name}:${architecture}.${ext}`) ?? files.get(`${INFO}${name}.${ext}`);
-    const sums = md5sums(info('md5sums')?.toString('utf8'));
-    const conf = conffiles(p);
-    const listed = (info('list')?.toString('utf8') ?? '').split('\n').map((l) => l.replace(/^\/+/, '').replace(/\/+$/, '')).filter((l) => l !== '' && l !== '.');
-    const recorded: RecordedFile[] = listed.map((path) => {
-      const f: RecordedFile = { path };
-      const md5 = sums.get(path);
-      if (md5) f.md5 = md5;
-      const c = conf.get(path);
-      if (c !== undefined) {
-        f.conffile = true;
-        if (c !== 'newconffile') f.md5 = c;
-      }
-      return f;
-    });
-    // A conffile dpkg knows but the .list lost (or a database that never had one) is still recorded.
-    const inList = new Set(listed);
-    for (const [path, md5] of conf) {
-      if (!inList.has(path)) recorded.push({ path, conffile: true, ...(md5 !== 'newconffile' ? { md5 } : {}) });
-    }
+    const recorded = opts.files === false ? [] : recordedFiles(p, files, name, architecture);
     const copyright = files.get(`usr/share/doc/${name}/copyright`);
     const lic = copyright ? copyrightLicenses(copyright.toString('utf8'), `usr/share/doc/${name}/copyright`) : undefined;
     const r: PackageRecord = {
