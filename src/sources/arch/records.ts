@@ -11,10 +11,10 @@ import { NameFilter } from '../name-filter.js';
 import { purl } from '../purl.js';
 import type { GeneratedEntry, PackageRecord, RecordOptions, RecordedFile, TreeView } from '../distribution.js';
 import { escapeControl, ReproError } from '../../model/errors.js';
-import { parseDep, type Dep } from './depends.js';
+import { DependencyIndex } from './dependency-index.js';
+import { parseDep } from './depends.js';
 import { descValue, parseDesc, type DescFields, type DescKeys } from './desc.js';
 import type { ArchLock } from './lockfile.js';
-import { satisfies } from './version.js';
 import { parseMtree } from './mtree.js';
 
 const LOCAL = /^var\/lib\/pacman\/local\/([^/]+)\/(desc|files|mtree)$/;
@@ -172,25 +172,9 @@ interface Local {
   url?: string;
   description?: string;
   licenses: LicenseRecords;
-  /**
-   * Its provisions by name (an unversioned provision satisfies only an unversioned dependency):
-   * the distinct versions of its `name=version` provisions (null: none). Each distinct provision
-   * once, however often it is written; only those of names a dependency may ask for.
-   */
-  provides: Map<string, Set<string> | null>;
   /** Whether its desc has the keys read again (it is not read again for nothing). */
   hasProvides: boolean;
   hasDepends: boolean;
-}
-
-/** Whether a package satisfies a dependency, by its name and version or by a provision, as `satisfiesDep` decides. */
-function satisfiedBy(l: Local, d: Dep): boolean {
-  if (l.name === d.name && (d.op === undefined || satisfies(l.version, d.op, d.version ?? ''))) return true;
-  const versions = l.provides.get(d.name);
-  if (versions === undefined) return false;
-  if (d.op === undefined) return true;
-  for (const v of versions ?? []) if (satisfies(v, d.op, d.version ?? '')) return true;
-  return false;
 }
 
 /**
@@ -225,7 +209,7 @@ export function archRecords(files: ReadonlyMap<string, Buffer>, opts: RecordOpti
     if (`${name}-${version}` !== m[1]) throw new ReproError('E_BAD_INPUT', `${path}: %NAME% and %VERSION% say ${escapeControl(`${name}-${version}`.slice(0, 200))}, not the directory's name`);
     const l: Local = {
       dir: `var/lib/pacman/local/${m[1]}`, desc: path, name: own(name)!, version: own(version)!, licenses: lic.result(),
-      provides: new Map(), hasProvides: desc.has('PROVIDES'), hasDepends: desc.has('DEPENDS'),
+      hasProvides: desc.has('PROVIDES'), hasDepends: desc.has('DEPENDS'),
     };
     const architecture = own(descValue(desc, 'ARCH'));
     if (architecture !== undefined) l.architecture = architecture;
@@ -235,32 +219,18 @@ export function archRecords(files: ReadonlyMap<string, Buffer>, opts: RecordOpti
     if (description !== undefined) l.description = description;
     locals.push(l);
   }
-  for (const l of locals) {
-    if (!l.hasProvides) continue;
+  // A dependency is satisfied by the first package in name order that satisfies it.
+  locals.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const index = new DependencyIndex(locals);
+  locals.forEach((l, i) => {
+    if (!l.hasProvides) return;
     let last: string | undefined;
     parseDesc(files.get(l.desc)!.toString('utf8'), l.desc, PROVIDES_KEYS, (_key, value) => {
       if (value === last) return;
       last = value;
       const p = parseDep(value);
-      if (!asked.has(p.name)) return;
-      let versions = l.provides.get(p.name);
-      if (versions === undefined) l.provides.set(own(p.name)!, (versions = null));
-      if (p.op === '=') {
-        if (versions === null) l.provides.set(p.name, (versions = new Set()));
-        versions.add(own(p.version ?? '')!);
-      }
+      if (asked.has(p.name)) index.provide(i, p);
     });
-  }
-  locals.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  // The packages that may satisfy a dependency on a name (by their own or a provision), in the
-  // order above: a dependency is matched against these, not against every package.
-  const byName = new Map<string, number[]>();
-  locals.forEach((l, i) => {
-    for (const n of new Set([l.name, ...l.provides.keys()])) {
-      const list = byName.get(n);
-      if (list) list.push(i);
-      else byName.set(n, [i]);
-    }
   });
   return locals.map((l): PackageRecord => {
     const dependsOn = new Set<string>();
@@ -268,8 +238,7 @@ export function archRecords(files: ReadonlyMap<string, Buffer>, opts: RecordOpti
     if (l.hasDepends) parseDesc(files.get(l.desc)!.toString('utf8'), l.desc, DEPENDS_KEYS, (_key, value) => {
       if (value === last) return;
       last = value;
-      const d = parseDep(value);
-      const at = byName.get(d.name)?.find((i) => satisfiedBy(locals[i]!, d));
+      const at = index.resolve(parseDep(value));
       if (at !== undefined) dependsOn.add(locals[at]!.name);
     });
     const recorded = opts.files === false ? [] : recordedFiles(files, l.dir);
