@@ -192,18 +192,17 @@ export function debianRecords(files: ReadonlyMap<string, Buffer>, opts: RecordOp
   eachParagraph(text, DPKG_STATUS, (p) => {
     if (!isInstalled(p)) return;
     const name = field(p, 'Package')!;
-    const provided = new Set<string>();
+    const provides = field(p, 'Provides');
     try {
-      eachDep(field(p, 'Provides'), DPKG_STATUS, (d) => {
-        if (asked.has(d.name)) provided.add(d.name);
-      }, true);
+      eachDep(provides, DPKG_STATUS, () => {}, true);
     } catch {
       return; // a Provides we cannot read provides nothing
     }
-    for (const v of provided) {
-      const first = providers.get(v);
-      if (first === undefined || name < first) providers.set(v, name);
-    }
+    eachDep(provides, DPKG_STATUS, (d) => {
+      if (!asked.has(d.name)) return;
+      const first = providers.get(d.name);
+      if (first === undefined || name < first) providers.set(first === undefined ? ` ${d.name}`.slice(1) : d.name, name);
+    }, true);
   }, PROVIDES_FIELDS);
   const distro = codenameOf(files);
   const out: PackageRecord[] = [];
