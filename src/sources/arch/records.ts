@@ -165,7 +165,8 @@ const own = (v: string | undefined): string | undefined => (v === undefined || v
 
 interface Local {
   dir: string;
-  desc: string;
+  /** Its desc's path (read again for %PROVIDES% and %DEPENDS%). */
+  descPath: string;
   name: string;
   version: string;
   architecture?: string;
@@ -208,7 +209,7 @@ export function archRecords(files: ReadonlyMap<string, Buffer>, opts: RecordOpti
     if (!version) throw new ReproError('E_BAD_INPUT', `${path}: no %VERSION%`);
     if (`${name}-${version}` !== m[1]) throw new ReproError('E_BAD_INPUT', `${path}: %NAME% and %VERSION% say ${escapeControl(`${name}-${version}`.slice(0, 200))}, not the directory's name`);
     const l: Local = {
-      dir: `var/lib/pacman/local/${m[1]}`, desc: path, name: own(name)!, version: own(version)!, licenses: lic.result(),
+      dir: `var/lib/pacman/local/${m[1]}`, descPath: path, name: own(name)!, version: own(version)!, licenses: lic.result(),
       hasProvides: desc.has('PROVIDES'), hasDepends: desc.has('DEPENDS'),
     };
     const architecture = own(descValue(desc, 'ARCH'));
@@ -225,7 +226,7 @@ export function archRecords(files: ReadonlyMap<string, Buffer>, opts: RecordOpti
   locals.forEach((l, i) => {
     if (!l.hasProvides) return;
     let last: string | undefined;
-    parseDesc(files.get(l.desc)!.toString('utf8'), l.desc, PROVIDES_KEYS, (_key, value) => {
+    parseDesc(files.get(l.descPath)!.toString('utf8'), l.descPath, PROVIDES_KEYS, (_key, value) => {
       if (value === last) return;
       last = value;
       const p = parseDep(value);
@@ -235,7 +236,7 @@ export function archRecords(files: ReadonlyMap<string, Buffer>, opts: RecordOpti
   return locals.map((l): PackageRecord => {
     const dependsOn = new Set<string>();
     let last: string | undefined;
-    if (l.hasDepends) parseDesc(files.get(l.desc)!.toString('utf8'), l.desc, DEPENDS_KEYS, (_key, value) => {
+    if (l.hasDepends) parseDesc(files.get(l.descPath)!.toString('utf8'), l.descPath, DEPENDS_KEYS, (_key, value) => {
       if (value === last) return;
       last = value;
       const at = index.resolve(parseDep(value));
