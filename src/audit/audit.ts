@@ -17,7 +17,7 @@ import { flattenLayers, type FlatImage } from '../image/flatten.js';
 import { readImage } from '../image/read.js';
 import { ReproError, ioError } from '../model/errors.js';
 import { formatPlatform, type Platform } from '../model/platform.js';
-import type { GeneratedEntry, PackageRecord } from '../sources/distribution.js';
+import type { GeneratedEntry, PackageRecord, RecordOptions } from '../sources/distribution.js';
 import { TREE_READERS } from '../sources/trees.js';
 import { openImage } from '../transports/index.js';
 import { formatImageRef, isImageReference, parseImageRef } from '../transports/reference.js';
@@ -39,8 +39,11 @@ export interface AuditOptions {
   tmpDir?: string;
 }
 
-/** The files read whole: the package records (but not the license files: the report has no licenses) and the predictions' inputs. */
-const needed = (path: string): boolean => TREE_READERS.some((d) => (d.isRecordFile(path) && !d.isLicenseFile(path)) || d.isGeneratorInput(path));
+/** What the audit reads of the package records: their files, not their licenses (the report has none). */
+const AUDIT_RECORDS: RecordOptions = { licenses: false };
+
+/** The files read whole: the package records and the predictions' inputs. */
+const needed = (path: string): boolean => TREE_READERS.some((d) => d.isRecordFile(path, AUDIT_RECORDS) || d.isGeneratorInput(path));
 
 /** What a spec's `files:` put into the image it builds: step `spec files`, with the source file's digests. */
 async function specFiles(target: string): Promise<GeneratedEntry[]> {
@@ -75,7 +78,7 @@ async function auditImage(reference: string, opts: AuditOptions, extra: Generate
   const prepare = ({ entries, kept }: FlatImage): void => {
     // Package records are read once (the second read, if any, keeps the same database files).
     checkDatabaseFiles(entries, kept);
-    const perTree = TREE_READERS.map((d) => ({ d, packages: d.packageRecords(kept) }));
+    const perTree = TREE_READERS.map((d) => ({ d, packages: d.packageRecords(kept, AUDIT_RECORDS) }));
     const own = ownership(entries, perTree.flatMap((t) => t.packages));
     const generated = new Map<string, GeneratedEntry>();
     const tree = ownedTree(entries, own.owned);

@@ -15,11 +15,23 @@ export function canonicalize(value: unknown): string {
     case 'string':
       return JSON.stringify(value);
     case 'object': {
-      if (Array.isArray(value)) return `[${value.map((v) => canonicalize(v)).join(',')}]`;
+      // Built by concatenation, not by map and join: an SBOM of 300,000 packages is written
+      // through here (map/join made two arrays per object and took a third of the time).
+      if (Array.isArray(value)) {
+        let s = '[';
+        for (let i = 0; i < value.length; i++) s += i === 0 ? canonicalize(value[i]) : `,${canonicalize(value[i])}`;
+        return `${s}]`;
+      }
       const obj = value as Record<string, unknown>;
       // Array.prototype.sort without a comparator orders by UTF-16 code units, as RFC 8785 requires.
-      const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-      return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalize(obj[k])}`).join(',')}}`;
+      const keys = Object.keys(obj).sort();
+      let s = '{';
+      for (const k of keys) {
+        const v = obj[k];
+        if (v === undefined) continue;
+        s += `${s.length === 1 ? '' : ','}${JSON.stringify(k)}:${canonicalize(v)}`;
+      }
+      return `${s}}`;
     }
     default:
       throw new TypeError(`canonical JSON cannot encode a ${typeof value}`);

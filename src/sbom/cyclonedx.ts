@@ -7,9 +7,9 @@
  * (RFC 8785), arrays sorted, timestamp = SOURCE_DATE_EPOCH, serialNumber a UUID of the
  * document's own bytes without it. Pure.
  */
-import { canonicalBytes } from '../model/canonical-json.js';
+import { JsonItems, canonicalWithDigestMember } from '../model/canonical-stream.js';
 import type { PackageRecord } from '../sources/distribution.js';
-import { contentUuid, imagePurl, rfc3339, separateLicenseRefs, sortPackages, summaryOf, type SbomDocument } from './document.js';
+import { digestUuid, imagePurl, rfc3339, separateLicenseRefs, sortPackages, summaryOf, type SbomDocument } from './document.js';
 
 const SUBJECT_REF = 'subject';
 
@@ -35,6 +35,11 @@ function component(p: PackageRecord): Record<string, unknown> {
   return c;
 }
 
+/**
+ * Components and dependencies are written one at a time (`JsonItems`), in their sorted order
+ * (components as the packages are sorted; dependencies by ref, the subject's `dependsOn` being
+ * every purl in that same order): nothing per package is held beyond the record.
+ */
 export function encodeCycloneDx(doc: SbomDocument): Buffer {
   const s = doc.subject;
   const packages = sortPackages(separateLicenseRefs(doc.packages));
@@ -46,11 +51,18 @@ export function encodeCycloneDx(doc: SbomDocument): Buffer {
     hashes: [{ alg: 'SHA-256', content: s.digest.replace(/^sha256:/, '') }],
   };
   if (s.kind === 'image') subject['purl'] = imagePurl(s);
+  // A dependency names a package: the last of that name in the order above.
   const refs = new Map(packages.map((p) => [p.name, p.purl]));
-  const dependencies = [
-    { ref: SUBJECT_REF, dependsOn: packages.map((p) => p.purl).sort() },
-    ...packages.map((p) => ({ ref: p.purl, dependsOn: [...new Set(p.dependsOn.map((d) => refs.get(d)).filter((x): x is string => x !== undefined))].sort() })),
-  ].sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+  // The subject (-1) first, then the packages, sorted by ref (as an array of the entries was).
+  const refOf = (i: number): string => (i < 0 ? SUBJECT_REF : packages[i]!.purl);
+  const order = [-1, ...packages.keys()].sort((a, b) => (refOf(a) < refOf(b) ? -1 : refOf(a) > refOf(b) ? 1 : 0));
+  const byPurl = order.filter((i) => i >= 0);
+  const dependencies = function* (): Generator<unknown> {
+    for (const i of order) {
+      if (i < 0) yield { ref: SUBJECT_REF, dependsOn: new JsonItems(byPurl.map((j) => packages[j]!.purl)) };
+      else yield { ref: packages[i]!.purl, dependsOn: [...new Set(packages[i]!.dependsOn.map((d) => refs.get(d)).filter((x): x is string => x !== undefined))].sort() };
+    }
+  };
   const body: Record<string, unknown> = {
     bomFormat: 'CycloneDX',
     specVersion: '1.6',
@@ -60,9 +72,10 @@ export function encodeCycloneDx(doc: SbomDocument): Buffer {
       tools: { components: [{ type: 'application', name: 'repro-image' }] },
       component: subject,
     },
-    components: packages.map(component),
-    dependencies,
+    components: new JsonItems((function* () {
+      for (const p of packages) yield component(p);
+    })()),
+    dependencies: new JsonItems(dependencies()),
   };
-  body['serialNumber'] = `urn:uuid:${contentUuid(canonicalBytes(body))}`;
-  return canonicalBytes(body);
+  return canonicalWithDigestMember(body, 'serialNumber', (h) => `urn:uuid:${digestUuid(h)}`);
 }

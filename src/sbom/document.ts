@@ -4,7 +4,6 @@
  * (SOURCE_DATE_EPOCH) and the license references the packages use. The encoders (spdx.ts,
  * cyclonedx.ts) turn it into bytes. Pure.
  */
-import { createHash } from 'node:crypto';
 import type { PackageRecord } from '../sources/distribution.js';
 import { collision } from '../sources/licenses.js';
 
@@ -34,9 +33,11 @@ export interface SbomDocument {
   packages: PackageRecord[];
 }
 
+/** By name, version, architecture and purl (each key made once, not once per comparison). */
 export function sortPackages(packages: readonly PackageRecord[]): PackageRecord[] {
-  const key = (p: PackageRecord): string => `${p.name}\0${p.version}\0${p.architecture ?? ''}\0${p.purl}`;
-  return [...packages].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  const keys = packages.map((p) => `${p.name}\0${p.version}\0${p.architecture ?? ''}\0${p.purl}`);
+  const order = packages.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
+  return order.map((i) => packages[i]!);
 }
 
 /** RFC 3339 UTC, whole seconds. */
@@ -44,9 +45,12 @@ export function rfc3339(seconds: number): string {
   return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** A name-based UUID from content: SHA-256 truncated, version 5 and RFC 4122 variant bits set. */
-export function contentUuid(content: Buffer | string): string {
-  const h = createHash('sha256').update(content).digest();
+/**
+ * A name-based UUID from content, given the content's SHA-256 (32 bytes, not modified): the hash
+ * truncated, version 5 and RFC 4122 variant bits set.
+ */
+export function digestUuid(sha256: Buffer): string {
+  const h = Buffer.from(sha256);
   h[6] = (h[6]! & 0x0f) | 0x50;
   h[8] = (h[8]! & 0x3f) | 0x80;
   const x = h.subarray(0, 16).toString('hex');

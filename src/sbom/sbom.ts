@@ -10,7 +10,7 @@ import { ReproError, option } from '../model/errors.js';
 import type { Platform } from '../model/platform.js';
 import { checkPlatform } from '../pipeline/validate.js';
 import { checkDatabaseFiles } from '../sources/database-files.js';
-import type { PackageRecord } from '../sources/distribution.js';
+import type { PackageRecord, RecordOptions } from '../sources/distribution.js';
 import { DISTRIBUTIONS, distributionFor } from '../sources/index.js';
 import { loadSpec } from '../spec/load.js';
 import { lockPathFor, readLockFile } from '../spec/lockfile.js';
@@ -59,12 +59,16 @@ export function encodeSbom(format: SbomFormat, doc: SbomDocument): SbomResult {
   };
 }
 
-/** Every distribution's packages in a set of record files (see `Distribution.isRecordFile`). */
+/** An SBOM lists packages, not the paths they installed: the file lists are not read. */
+const SBOM_RECORDS: RecordOptions = { files: false };
+
+/** Every distribution's packages in a set of record files (see `Distribution.isRecordFile`), without their files. */
 export function recordsOf(files: ReadonlyMap<string, Buffer>): PackageRecord[] {
-  return DISTRIBUTIONS.flatMap((d) => d.packageRecords(files));
+  return DISTRIBUTIONS.flatMap((d) => d.packageRecords(files, SBOM_RECORDS));
 }
 
-export const isRecordFile = (path: string): boolean => DISTRIBUTIONS.some((d) => d.isRecordFile(path));
+/** The files `recordsOf` reads. */
+export const isRecordFile = (path: string): boolean => DISTRIBUTIONS.some((d) => d.isRecordFile(path, SBOM_RECORDS));
 
 function epochOf(created: string | undefined, where: string): number {
   const t = created === undefined ? NaN : Date.parse(created);

@@ -8,9 +8,9 @@
  * (a UUID of the document's own bytes without it). Pure.
  */
 import { createHash } from 'node:crypto';
-import { canonicalBytes } from '../model/canonical-json.js';
+import { JsonItems, canonicalWithDigestMember } from '../model/canonical-stream.js';
 import type { PackageRecord } from '../sources/distribution.js';
-import { contentUuid, licenseRefs, imagePurl, rfc3339, separateLicenseRefs, sortPackages, summaryOf, type SbomDocument } from './document.js';
+import { digestUuid, licenseRefs, imagePurl, rfc3339, separateLicenseRefs, sortPackages, summaryOf, type SbomDocument } from './document.js';
 
 const NOASSERTION = 'NOASSERTION';
 
@@ -24,9 +24,15 @@ export function packageId(p: PackageRecord): string {
 
 const isUrl = (s: string | undefined): s is string => s !== undefined && /^https?:\/\/[^\s"<>\\^`{|}]+$/.test(s);
 
-function spdxPackage(p: PackageRecord): Record<string, unknown> {
+interface Relationship {
+  spdxElementId: string;
+  relationshipType: string;
+  relatedSpdxElement: string;
+}
+
+function spdxPackage(p: PackageRecord, id: string): Record<string, unknown> {
   const pkg: Record<string, unknown> = {
-    SPDXID: packageId(p),
+    SPDXID: id,
     name: p.name,
     versionInfo: p.version,
     supplier: `Organization: ${p.supplier}`,
@@ -48,6 +54,12 @@ function spdxPackage(p: PackageRecord): Record<string, unknown> {
   return pkg;
 }
 
+/**
+ * Packages and relationships are written one at a time (`JsonItems`) in their sorted order:
+ * packages by SPDXID; relationships by element, type and related element, which is DESCRIBES,
+ * then each package's DEPENDS_ON (packages by SPDXID, targets by SPDXID), then the subject's
+ * CONTAINS (by SPDXID): nothing per package is held but its SPDXID.
+ */
 export function encodeSpdx(doc: SbomDocument): Buffer {
   const s = doc.subject;
   const packages = sortPackages(separateLicenseRefs(doc.packages));
@@ -66,27 +78,40 @@ export function encodeSpdx(doc: SbomDocument): Buffer {
     comment: s.kind === 'image' ? 'The container image, by its manifest digest.' : 'The packages a lock file pins, by the lock file digest.',
   };
   if (s.kind === 'image') top['externalRefs'] = [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: imagePurl(s) }];
-  const ids = new Map(packages.map((p) => [p.name, packageId(p)]));
-  const relationships: Array<{ spdxElementId: string; relationshipType: string; relatedSpdxElement: string }> = [
-    { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: 'SPDXRef-Subject' },
-  ];
-  for (const p of packages) {
-    relationships.push({ spdxElementId: 'SPDXRef-Subject', relationshipType: 'CONTAINS', relatedSpdxElement: packageId(p) });
-    for (const d of p.dependsOn) {
-      const to = ids.get(d);
-      if (to) relationships.push({ spdxElementId: packageId(p), relationshipType: 'DEPENDS_ON', relatedSpdxElement: to });
+  const ids = packages.map(packageId);
+  // A dependency names a package: the last of that name in the order above.
+  const idOfName = new Map(packages.map((p, i) => [p.name, ids[i]!]));
+  // The subject (-1) first, then the packages, sorted by SPDXID (as an array of the documents was).
+  const idOf = (i: number): string => (i < 0 ? 'SPDXRef-Subject' : ids[i]!);
+  const order = [-1, ...packages.keys()].sort((a, b) => (idOf(a) < idOf(b) ? -1 : 1));
+  const byId = order.filter((i) => i >= 0);
+  const relationships = function* (): Generator<Relationship> {
+    yield { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: 'SPDXRef-Subject' };
+    // Packages of one SPDXID (never two in practice) are one element: their targets merged.
+    for (let k = 0; k < byId.length; ) {
+      const from = ids[byId[k]!]!;
+      const to: string[] = [];
+      for (; k < byId.length && ids[byId[k]!] === from; k++) {
+        for (const d of packages[byId[k]!]!.dependsOn) {
+          const t = idOfName.get(d);
+          if (t) to.push(t);
+        }
+      }
+      to.sort();
+      for (const t of to) yield { spdxElementId: from, relationshipType: 'DEPENDS_ON', relatedSpdxElement: t };
     }
-  }
-  const rel = (r: (typeof relationships)[number]): string => `${r.spdxElementId}\0${r.relationshipType}\0${r.relatedSpdxElement}`;
-  relationships.sort((a, b) => (rel(a) < rel(b) ? -1 : rel(a) > rel(b) ? 1 : 0));
+    for (const i of byId) yield { spdxElementId: 'SPDXRef-Subject', relationshipType: 'CONTAINS', relatedSpdxElement: ids[i]! };
+  };
   const body: Record<string, unknown> = {
     spdxVersion: 'SPDX-2.3',
     dataLicense: 'CC0-1.0',
     SPDXID: 'SPDXRef-DOCUMENT',
     name: `${s.name}@${s.digest}`,
     creationInfo: { created: rfc3339(doc.created), creators: ['Tool: repro-image'] },
-    packages: [top, ...packages.map(spdxPackage)].sort((a, b) => ((a['SPDXID'] as string) < (b['SPDXID'] as string) ? -1 : 1)),
-    relationships,
+    packages: new JsonItems((function* () {
+      for (const i of order) yield i < 0 ? top : spdxPackage(packages[i]!, ids[i]!);
+    })()),
+    relationships: new JsonItems(relationships()),
   };
   const refs = licenseRefs(packages);
   if (refs.length > 0) {
@@ -97,6 +122,5 @@ export function encodeSpdx(doc: SbomDocument): Buffer {
     }));
   }
   // The namespace is derived from everything else in the document, so the same content gives the same bytes.
-  body['documentNamespace'] = `urn:uuid:${contentUuid(canonicalBytes(body))}`;
-  return canonicalBytes(body);
+  return canonicalWithDigestMember(body, 'documentNamespace', (h) => `urn:uuid:${digestUuid(h)}`);
 }

@@ -75,6 +75,22 @@ export interface PackageRecord extends InstalledPackage {
   files: RecordedFile[];
 }
 
+/** What a reader of package records asks for. */
+export interface RecordOptions {
+  /**
+   * The paths each package installed (`PackageRecord.files`; default true). Without them (an SBOM
+   * lists packages, not their files) the file lists (dpkg's `.list` and `.md5sums`, pacman's
+   * `files` and `mtree`) are neither selected by `isRecordFile` nor read: a file list of millions
+   * of lines cost an SBOM gigabytes of records it never used.
+   */
+  files?: boolean;
+  /**
+   * The packages' licenses (default true). Without them (an audit's report has none) Debian's
+   * copyright files are neither selected by `isRecordFile` nor read; pacman's desc is read anyway.
+   */
+  licenses?: boolean;
+}
+
 /** An entry a distribution's install step makes that no package ships, as predicted from the tree. */
 export interface GeneratedEntry {
   path: string;
@@ -214,15 +230,9 @@ export interface Distribution<Source extends { distro: string } = { distro: stri
   /** The packages an installed tree's database files (path → bytes) record. */
   installedPackages(files: ReadonlyMap<string, Buffer>): InstalledPackage[];
   /** Whether `packageRecords` reads a path (database, file lists, digests, license files, os-release). */
-  isRecordFile(path: string): boolean;
-  /**
-   * Whether a record file is read only for the packages' licenses (Debian's copyright files;
-   * none for pacman, whose `desc` records them). A reader that needs no licenses (audit) leaves
-   * these unread: `packageRecords` then gives the packages without them.
-   */
-  isLicenseFile(path: string): boolean;
+  isRecordFile(path: string, opts?: RecordOptions): boolean;
   /** Packages with their files, licenses and dependencies, from the files `isRecordFile` selects. */
-  packageRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[];
+  packageRecords(files: ReadonlyMap<string, Buffer>, opts?: RecordOptions): PackageRecord[];
   /** The packages a lock pins, with their package files (no file lists). */
   lockRecords(lock: Lock): PackageRecord[];
   /** Whether `generated` reads a path's content (the inputs of the install step's script effects). */

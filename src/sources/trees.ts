@@ -8,15 +8,14 @@
 import type { Distribution } from './distribution.js';
 import { archGenerated, archRecords, isArchDatabaseFile, isArchRecordFile } from './arch/records.js';
 import { debianGenerated, isDebianGeneratorInput } from './debian/generated.js';
-import { debianRecords, isDebianDatabaseFile, isDebianLicenseFile, isDebianRecordFile } from './debian/records.js';
+import { debianRecords, isDebianDatabaseFile, isDebianRecordFile } from './debian/records.js';
 
-export type TreeReader = Pick<Distribution, 'distro' | 'isDatabaseFile' | 'isRecordFile' | 'isLicenseFile' | 'packageRecords' | 'isGeneratorInput' | 'generated'>;
+export type TreeReader = Pick<Distribution, 'distro' | 'isDatabaseFile' | 'isRecordFile' | 'packageRecords' | 'isGeneratorInput' | 'generated'>;
 
 export const DEBIAN_TREE: TreeReader = {
   distro: 'debian',
   isDatabaseFile: isDebianDatabaseFile,
   isRecordFile: isDebianRecordFile,
-  isLicenseFile: isDebianLicenseFile,
   packageRecords: debianRecords,
   isGeneratorInput: isDebianGeneratorInput,
   generated: debianGenerated,
@@ -26,7 +25,6 @@ export const ARCH_TREE: TreeReader = {
   distro: 'arch',
   isDatabaseFile: isArchDatabaseFile,
   isRecordFile: isArchRecordFile,
-  isLicenseFile: () => false,
   packageRecords: archRecords,
   isGeneratorInput: () => false,
   generated: archGenerated,

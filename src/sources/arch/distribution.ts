@@ -101,7 +101,6 @@ export const arch = {
   isDatabaseDir: (path) => /^var(\/lib(\/pacman(\/local(\/[^/]+)?)?)?)?$/.test(path),
   installedPackages: pacmanPackages,
   isRecordFile: ARCH_TREE.isRecordFile,
-  isLicenseFile: ARCH_TREE.isLicenseFile,
   packageRecords: ARCH_TREE.packageRecords,
   lockRecords: archLockRecords,
   isGeneratorInput: ARCH_TREE.isGeneratorInput,

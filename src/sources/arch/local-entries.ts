@@ -19,6 +19,8 @@ const DESC = /^(var\/lib\/pacman\/local\/([^/]+))\/desc$/;
 export interface LocalEntry {
   /** `var/lib/pacman/local/NAME-VERSION`. */
   dir: string;
+  /** Its desc: `DIR/desc`. */
+  descPath: string;
   desc: DescFields;
   name: string;
   version: string;
@@ -38,16 +40,17 @@ const shown = (s: string): string => escapeControl(s.slice(0, 200));
 
 /**
  * Every entry's desc among `files` (path → bytes), read for `keys` (NAME and VERSION are always
- * read), in the order of their directories' names; refused as the module says.
+ * read; the values of keys read `each` go to the visitor `visit` gives for the desc), in the order
+ * of their directories' names; refused as the module says.
  */
-export function localEntries(files: ReadonlyMap<string, Buffer>, keys: DescKeys = new Map()): LocalEntry[] {
+export function localEntries(files: ReadonlyMap<string, Buffer>, keys: DescKeys = new Map(), visit?: (descPath: string) => (key: string, value: string) => void): LocalEntry[] {
   const wanted: DescKeys = new Map([...keys, ['NAME', 'first'], ['VERSION', 'first']]);
   const out: LocalEntry[] = [];
   for (const [path, data] of files) {
     const m = DESC.exec(path);
     if (!m) continue;
     const at = escapeControl(path);
-    const desc = parseDesc(data.toString('utf8'), at, wanted);
+    const desc = parseDesc(data.toString('utf8'), at, wanted, visit?.(path));
     const name = descValue(desc, 'NAME');
     const version = descValue(desc, 'VERSION');
     if (!name) throw new ReproError('E_BAD_INPUT', `${at}: no %NAME%`);
@@ -57,7 +60,7 @@ export function localEntries(files: ReadonlyMap<string, Buffer>, keys: DescKeys 
     if (split.name !== name || split.version !== version) {
       throw new ReproError('E_BAD_INPUT', `${at}: %NAME% and %VERSION% say ${shown(name)} ${shown(version)}, not the directory's ${shown(split.name)} ${shown(split.version)}`);
     }
-    out.push({ dir: m[1]!, desc, name, version, warnings: pacmanPackageWarnings(name, version, path) });
+    out.push({ dir: m[1]!, descPath: path, desc, name, version, warnings: pacmanPackageWarnings(name, version, path) });
   }
   out.sort((a, b) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0));
   const seen = new Map<string, string>();

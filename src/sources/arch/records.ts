@@ -7,12 +7,14 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { LicenseCollector, MAX_LICENSE_LINE, licenseTerm, type LicenseRecords } from '../licenses.js';
+import { NameFilter } from '../name-filter.js';
 import { purl } from '../purl.js';
-import type { GeneratedEntry, PackageRecord, RecordedFile, TreeView } from '../distribution.js';
+import type { GeneratedEntry, PackageRecord, RecordOptions, RecordedFile, TreeView } from '../distribution.js';
 import { ReproError } from '../../model/errors.js';
-import { parseDep, satisfiesDep, type Dep } from './depends.js';
+import { DependencyIndex } from './dependency-index.js';
+import { parseDep } from './depends.js';
 import { descValue, parseDesc, type DescFields, type DescKeys } from './desc.js';
-import { localEntries, type LocalEntry } from './local-entries.js';
+import { localEntries } from './local-entries.js';
 import type { ArchLock } from './lockfile.js';
 import { parseMtree } from './mtree.js';
 
@@ -25,9 +27,9 @@ export function isArchDatabaseFile(path: string): boolean {
   return path.startsWith('var/lib/pacman/local/') && DESC.test(path);
 }
 
-export function isArchRecordFile(path: string): boolean {
+export function isArchRecordFile(path: string, opts: RecordOptions = {}): boolean {
   // Asked of every file of an image: the prefix first, the pattern only under it.
-  return path.startsWith('var/lib/pacman/local/') && LOCAL.test(path);
+  return path.startsWith('var/lib/pacman/local/') && (opts.files === false ? DESC : LOCAL).test(path);
 }
 
 export function archPurl(name: string, version: string, architecture: string | undefined): string {
@@ -35,29 +37,41 @@ export function archPurl(name: string, version: string, architecture: string | u
 }
 
 /**
- * %LICENSE% entries: each an SPDX expression or a name (`custom:…` included); all of them apply.
- * Past `MAX_LICENSES` distinct licenses or an entry longer than `MAX_LICENSE_LINE`: a note, no
- * expression (as for a Debian copyright file).
+ * %LICENSE% entries, given one at a time: each an SPDX expression or a name (`custom:…` included);
+ * all of them apply. Past `MAX_LICENSES` distinct licenses or an entry longer than
+ * `MAX_LICENSE_LINE`: a note, no expression (as for a Debian copyright file), and the entries
+ * after it are not looked at.
  */
-function licenses(values: string[], where: string): LicenseRecords {
+function licenseReader(where: string): { add(raw: string): void; result(): LicenseRecords } {
   const collector = new LicenseCollector(where);
-  for (const raw of values) {
-    const v = raw.trim();
-    if (v === '') continue;
-    if (v.length > MAX_LICENSE_LINE) {
-      collector.refuse(`a %LICENSE% entry of ${v.length} characters, more than ${MAX_LICENSE_LINE}`);
-      break;
-    }
-    const refs = new Map<string, string>();
-    const alts = v.split(/(?<!\s)\s+OR\s+/).map((alt) => {
-      const t = licenseTerm(alt.replace(/^\(|\)$/g, ''));
-      if (t.ref) refs.set(t.ref.id, t.ref.name);
-      return t.expression;
-    });
-    if (!collector.add(alts)) break;
-    collector.use(refs);
-  }
-  return collector.result();
+  let done = false;
+  // An entry met again at once changes nothing: not looked at again (30 million lines of one).
+  let last: string | undefined;
+  return {
+    add(raw) {
+      if (done || raw === last) return;
+      last = raw;
+      const v = raw.trim();
+      if (v === '') return;
+      if (v.length > MAX_LICENSE_LINE) {
+        collector.refuse(`a %LICENSE% entry of ${v.length} characters, more than ${MAX_LICENSE_LINE}`);
+        done = true;
+        return;
+      }
+      const refs = new Map<string, string>();
+      const alts = v.split(/(?<!\s)\s+OR\s+/).map((alt) => {
+        const t = licenseTerm(alt.replace(/^\(|\)$/g, ''));
+        if (t.ref) refs.set(t.ref.id, t.ref.name);
+        return t.expression;
+      });
+      if (!collector.add(alts)) {
+        done = true;
+        return;
+      }
+      collector.use(refs);
+    },
+    result: () => collector.result(),
+  };
 }
 
 /** The most an mtree may decompress to (the size flatten keeps of a database file). */
@@ -107,73 +121,141 @@ function mtreeFiles(data: Buffer | undefined, where: string): Map<string, Record
   return out;
 }
 
-/** What the records use of a desc (everything else is skipped as it is read). */
+/** The paths a package installed: its `files` (%FILES%, %BACKUP% md5s), with what its mtree says of each. */
+function recordedFiles(files: ReadonlyMap<string, Buffer>, dir: string): RecordedFile[] {
+  const mtree = mtreeFiles(files.get(`${dir}/mtree`), `${dir}/mtree`);
+  const listText = files.get(`${dir}/files`)?.toString('utf8');
+  const list: DescFields = listText ? parseDesc(listText, `${dir}/files`, FILES_KEYS) : new Map();
+  const backup = new Map((list.get('BACKUP') ?? []).map((b) => b.split('\t')).filter((x) => x.length === 2).map(([p, md5]) => [p!, md5!] as const));
+  return (list.get('FILES') ?? []).map((raw) => {
+    const path = raw.replace(/\/+$/, '');
+    const f: RecordedFile = { ...(mtree.get(path) ?? {}), path };
+    if (raw.endsWith('/') && f.type === undefined) f.type = 'dir';
+    if (backup.has(path)) {
+      f.conffile = true;
+      const md5 = backup.get(path)!;
+      // The md5 pacman recorded at install time is what the file was then.
+      if (/^[0-9a-f]{32}$/.test(md5)) f.md5 = md5;
+    }
+    return f;
+  });
+}
+
+/**
+ * What the records use of a desc, read first (everything else is skipped as it is read): the
+ * single values, %LICENSE% value by value (nothing kept but the package's licenses), the names
+ * %DEPENDS% asks for (noted in a `NameFilter`, nothing kept), and whether it has %PROVIDES%.
+ */
 const DESC_KEYS: DescKeys = new Map([
   ['NAME', 'first'], ['VERSION', 'first'], ['ARCH', 'first'], ['URL', 'first'], ['DESC', 'first'],
-  ['LICENSE', 'all'], ['DEPENDS', 'all'], ['PROVIDES', 'all'],
+  ['LICENSE', 'each'], ['DEPENDS', 'each'], ['PROVIDES', 'first'],
 ]);
+/** %PROVIDES%, read second: only the provisions of names some dependency may ask for are kept. */
+const PROVIDES_KEYS: DescKeys = new Map([['PROVIDES', 'each']]);
+/** %DEPENDS%, read last, once every package is known: each value is resolved as it is read. */
+const DEPENDS_KEYS: DescKeys = new Map([['DEPENDS', 'each']]);
 /** What the records use of a `files`. */
 const FILES_KEYS: DescKeys = new Map([['FILES', 'all'], ['BACKUP', 'all']]);
 
-interface Local extends LocalEntry {
-  provides: Dep[];
+/**
+ * A short value copied out of the text it was sliced from: V8 keeps the whole text alive behind a
+ * slice of 13 characters or more, so every package's URL would keep its desc (up to 64 MiB each).
+ * A longer value (a hostile %DESC% line of megabytes) is most of what it keeps anyway.
+ */
+const own = (v: string | undefined): string | undefined => (v === undefined || v.length < 13 || v.length > 4096 ? v : (` ${v}`).slice(1));
+
+interface Local {
+  dir: string;
+  /** Its desc's path (read again for %PROVIDES% and %DEPENDS%). */
+  descPath: string;
+  name: string;
+  version: string;
+  architecture?: string;
+  url?: string;
+  description?: string;
+  licenses: LicenseRecords;
+  /** Whether its desc has the keys read again (it is not read again for nothing). */
+  hasProvides: boolean;
+  hasDepends: boolean;
+  warnings: string[];
 }
 
-export function archRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[] {
+/**
+ * The packages of pacman's local database. Each desc is read three times, never held: for what
+ * each package is, with the names its dependencies ask for; for the provisions of those names;
+ * then, every package known, for its %DEPENDS%, each dependency resolved as it is read to the
+ * installed package that satisfies it (or to nothing, and dropped). A package's record keeps the
+ * names it depends on, each once: a %DEPENDS% of 30 million lines costs nothing (it was a string
+ * and an object a line: 1.7 GB), nor do millions of provisions nothing depends on.
+ */
+export function archRecords(files: ReadonlyMap<string, Buffer>, opts: RecordOptions = {}): PackageRecord[] {
+  const asked = new NameFilter();
+  const licenses = new Map<string, ReturnType<typeof licenseReader>>();
   // As libalpm reads the local database (local-entries.ts): an entry it cannot read, or whose name
   // and version are not its directory's, or a second entry of one name, is refused.
-  const locals: Local[] = localEntries(files, DESC_KEYS).map((e) => ({ ...e, provides: (e.desc.get('PROVIDES') ?? []).map(parseDep) }));
+  const entries = localEntries(files, DESC_KEYS, (descPath) => {
+    const lic = licenseReader(descPath);
+    licenses.set(descPath, lic);
+    let last: string | undefined;
+    return (key, value) => {
+      if (key === 'LICENSE') lic.add(value);
+      else if (value !== last) {
+        last = value;
+        asked.add(parseDep(value).name);
+      }
+    };
+  });
+  const locals = entries.map(({ dir, descPath, desc, name, version, warnings }): Local => {
+    const l: Local = {
+      dir, descPath, name: own(name)!, version: own(version)!, licenses: licenses.get(descPath)!.result(),
+      hasProvides: desc.has('PROVIDES'), hasDepends: desc.has('DEPENDS'), warnings,
+    };
+    const architecture = own(descValue(desc, 'ARCH'));
+    if (architecture !== undefined) l.architecture = architecture;
+    const url = own(descValue(desc, 'URL'));
+    if (url !== undefined) l.url = url;
+    const description = own(descValue(desc, 'DESC'));
+    if (description !== undefined) l.description = description;
+    return l;
+  });
+  // A dependency is satisfied by the first package in name order that satisfies it.
   locals.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  // The packages that may satisfy a dependency on a name (by their own or a provision), in the
-  // order above: a dependency is matched against these, not against every package.
-  const byName = new Map<string, number[]>();
+  const index = new DependencyIndex(locals);
   locals.forEach((l, i) => {
-    for (const n of new Set([l.name, ...l.provides.map((p) => p.name)])) {
-      const list = byName.get(n);
-      if (list) list.push(i);
-      else byName.set(n, [i]);
-    }
+    if (!l.hasProvides) return;
+    let last: string | undefined;
+    parseDesc(files.get(l.descPath)!.toString('utf8'), l.descPath, PROVIDES_KEYS, (_key, value) => {
+      if (value === last) return;
+      last = value;
+      const p = parseDep(value);
+      if (asked.has(p.name)) index.provide(i, p);
+    });
   });
   return locals.map((l): PackageRecord => {
     const dependsOn = new Set<string>();
-    for (const d of (l.desc.get('DEPENDS') ?? []).map(parseDep)) {
-      const at = byName.get(d.name)?.find((i) => satisfiesDep(locals[i]!, d));
+    let last: string | undefined;
+    if (l.hasDepends) parseDesc(files.get(l.descPath)!.toString('utf8'), l.descPath, DEPENDS_KEYS, (_key, value) => {
+      if (value === last) return;
+      last = value;
+      const at = index.resolve(parseDep(value));
       if (at !== undefined) dependsOn.add(locals[at]!.name);
-    }
-    const mtree = mtreeFiles(files.get(`${l.dir}/mtree`), `${l.dir}/mtree`);
-    const listText = files.get(`${l.dir}/files`)?.toString('utf8');
-    const list: DescFields = listText ? parseDesc(listText, `${l.dir}/files`, FILES_KEYS) : new Map();
-    const backup = new Map((list.get('BACKUP') ?? []).map((b) => b.split('\t')).filter((x) => x.length === 2).map(([p, md5]) => [p!, md5!] as const));
-    const recorded: RecordedFile[] = (list.get('FILES') ?? []).map((raw) => {
-      const path = raw.replace(/\/+$/, '');
-      const f: RecordedFile = { ...(mtree.get(path) ?? {}), path };
-      if (raw.endsWith('/') && f.type === undefined) f.type = 'dir';
-      if (backup.has(path)) {
-        f.conffile = true;
-        const md5 = backup.get(path)!;
-        // The md5 pacman recorded at install time is what the file was then.
-        if (/^[0-9a-f]{32}$/.test(md5)) f.md5 = md5;
-      }
-      return f;
     });
-    const lic = licenses(l.desc.get('LICENSE') ?? [], `${l.dir}/desc`);
-    const architecture = descValue(l.desc, 'ARCH');
+    const recorded = opts.files === false ? [] : recordedFiles(files, l.dir);
+    const lic = l.licenses;
     const r: PackageRecord = {
       distribution: 'archlinux', name: l.name, version: l.version,
-      purl: archPurl(l.name, l.version, architecture),
+      purl: archPurl(l.name, l.version, l.architecture),
       dependsOn: [...dependsOn].sort(),
       supplier: 'Arch Linux',
       files: recorded,
     };
-    if (architecture) r.architecture = architecture;
+    if (l.architecture) r.architecture = l.architecture;
     if (l.warnings.length > 0) r.warnings = l.warnings;
     if (lic.expression) r.license = lic.expression;
     if (lic.refs.length > 0) r.licenseRefs = lic.refs;
     if (lic.note) r.licenseNote = lic.note;
-    const url = descValue(l.desc, 'URL');
-    if (url) r.homepage = url;
-    const description = descValue(l.desc, 'DESC');
-    if (description) r.description = description;
+    if (l.url) r.homepage = l.url;
+    if (l.description) r.description = l.description;
     return r;
   });
 }

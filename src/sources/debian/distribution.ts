@@ -7,7 +7,7 @@ import { debianLock, packageKey, type DebianLock } from './lockfile.js';
 import { suiteRoots } from './mirrors.js';
 import { checkDebianSpec, debianSource, type DebianSource, type DebianSpec } from './schema.js';
 import { debianPackageWarnings } from './names.js';
-import { DPKG_STATUS, debianLockRecords, installedParagraphs } from './records.js';
+import { DPKG_STATUS, debianLockRecords, eachInstalledParagraph } from './records.js';
 import { DEBIAN_TREE } from '../trees.js';
 import { mergeStatus } from './dpkg-db.js';
 import { readEntryBytes } from '../../archive/content.js';
@@ -30,18 +30,21 @@ const PLATFORMS: Record<string, Platform> = {
 export { DPKG_STATUS };
 
 /** The packages dpkg's status file records as installed, each with its source package. */
+/** What `dpkgPackages` reads of a status paragraph (lower case). */
+const STATUS_FIELDS: ReadonlySet<string> = new Set(['package', 'status', 'version', 'architecture', 'source']);
+
 export function dpkgPackages(status: Buffer, where: string): InstalledPackage[] {
   const out: InstalledPackage[] = [];
   // Read as audit and sbom read it: a paragraph dpkg could not read is refused, not skipped (a
   // package left out would be one `status` never asks about).
-  for (const p of installedParagraphs(status, where)) {
+  eachInstalledParagraph(status.toString('utf8'), where, STATUS_FIELDS, (p) => {
     const name = field(p, 'Package')!;
     const version = field(p, 'Version')!;
     // Source: NAME or NAME (VERSION); without one, the source is the binary of the same version.
     const m = /^(\S+)(?:\s+\((.+)\))?$/.exec(field(p, 'Source') ?? name);
     const warnings = debianPackageWarnings(name, version, `${where}:${p.line}`);
     out.push({ distribution: 'debian', name, version, source: { name: m?.[1] ?? name, version: m?.[2] ?? version }, ...(warnings.length > 0 ? { warnings } : {}) });
-  }
+  });
   return out;
 }
 
@@ -138,7 +141,6 @@ export const debian = {
     return status ? dpkgPackages(status, DPKG_STATUS) : [];
   },
   isRecordFile: DEBIAN_TREE.isRecordFile,
-  isLicenseFile: DEBIAN_TREE.isLicenseFile,
   packageRecords: DEBIAN_TREE.packageRecords,
   lockRecords: debianLockRecords,
   isGeneratorInput: DEBIAN_TREE.isGeneratorInput,

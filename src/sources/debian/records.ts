@@ -6,11 +6,12 @@
  * machine-readable) and os-release (the codename in the purl). Pure.
  */
 import { escapeControl, ReproError } from '../../model/errors.js';
+import { NameFilter } from '../name-filter.js';
 import { purl } from '../purl.js';
-import type { PackageRecord, RecordedFile } from '../distribution.js';
-import { field, parseParagraphs, type Paragraph } from './control.js';
+import type { PackageRecord, RecordOptions, RecordedFile } from '../distribution.js';
+import { eachParagraph, field, type Paragraph } from './control.js';
 import { copyrightLicenses } from './copyright.js';
-import { parseDeps } from './depends.js';
+import { eachDep, type Dep } from './depends.js';
 import { debianPackageWarnings } from './names.js';
 import type { DebianLock } from './lockfile.js';
 
@@ -23,14 +24,10 @@ export function isDebianDatabaseFile(path: string): boolean {
   return path === DPKG_STATUS;
 }
 
-export function isDebianRecordFile(path: string): boolean {
+export function isDebianRecordFile(path: string, opts: RecordOptions = {}): boolean {
   if (path === DPKG_STATUS || OS_RELEASE.includes(path)) return true;
-  if (path.startsWith(INFO)) return path.endsWith('.list') || path.endsWith('.md5sums');
-  return isDebianLicenseFile(path);
-}
-
-/** A package's copyright file: read for its licenses only (see `Distribution.isLicenseFile`). */
-export function isDebianLicenseFile(path: string): boolean {
+  if (path.startsWith(INFO)) return opts.files !== false && (path.endsWith('.list') || path.endsWith('.md5sums'));
+  if (opts.licenses === false) return false;
   // Asked of every file of an image: the suffix first, the pattern only where it fits.
   return path.endsWith('/copyright') && /^usr\/share\/doc\/[^/]+\/copyright$/.test(path);
 }
@@ -74,97 +71,151 @@ function md5sums(text: string | undefined): Map<string, string> {
   return out;
 }
 
-/** Depends and Pre-Depends resolved to installed packages: per group, the first alternative installed or provided. */
-function dependencies(p: Paragraph, installed: ReadonlySet<string>, providers: ReadonlyMap<string, string[]>, where: string): string[] {
+/**
+ * Depends and Pre-Depends resolved to installed packages: per group, the first alternative
+ * installed or provided (by the first provider in name order). Each relation is resolved as it is
+ * read and only the packages it resolves to are kept, each once; a field we cannot read gives none.
+ */
+function dependencies(p: Paragraph, installed: ReadonlySet<string>, providers: ReadonlyMap<string, string>, where: string): string[] {
   const out = new Set<string>();
-  let groups;
+  let done = false;
+  const visit = (alt: Dep, first: boolean): void => {
+    if (first) done = false;
+    if (done) return;
+    const hit = installed.has(alt.name) ? alt.name : providers.get(alt.name);
+    if (hit) {
+      out.add(hit);
+      done = true;
+    }
+  };
   try {
-    groups = [...parseDeps(field(p, 'Pre-Depends'), where), ...parseDeps(field(p, 'Depends'), where)];
+    eachDep(field(p, 'Pre-Depends'), where, visit, true);
+    eachDep(field(p, 'Depends'), where, visit, true);
   } catch {
     return [];
-  }
-  for (const g of groups) {
-    for (const alt of g) {
-      const hit = installed.has(alt.name) ? alt.name : providers.get(alt.name)?.[0];
-      if (hit) {
-        out.add(hit);
-        break;
-      }
-    }
   }
   return [...out].sort();
 }
 
-/**
- * The installed paragraphs of dpkg's status, refused (as dpkg refuses them) when the file is not
- * deb822, a paragraph has no Package, an installed package has no Version, or one package and
- * architecture is stated twice: a database we cannot read is bad input, not an image without
- * packages.
- */
-export function installedParagraphs(status: Buffer, where = DPKG_STATUS): Paragraph[] {
-  const paragraphs = parseParagraphs(status.toString('utf8'), where);
-  const seen = new Map<string, number>();
-  const out: Paragraph[] = [];
-  for (const p of paragraphs) {
-    const name = field(p, 'Package');
-    if (!name) throw new ReproError('E_BAD_INPUT', `${where}:${p.line}: a paragraph without a Package field`);
-    if (!/ installed$/.test(field(p, 'Status') ?? '')) continue;
-    const shown = escapeControl(name.slice(0, 80));
-    if (!field(p, 'Version')) throw new ReproError('E_BAD_INPUT', `${where}:${p.line}: package ${shown} is installed but has no Version field`);
-    const key = `${name}\0${field(p, 'Architecture') ?? ''}`;
-    const first = seen.get(key);
-    if (first !== undefined) throw new ReproError('E_BAD_INPUT', `${where}:${p.line}: package ${shown} (${escapeControl((field(p, 'Architecture') ?? 'no architecture').slice(0, 40))}) is stated again (first at line ${first})`);
-    seen.set(key, p.line);
-    out.push(p);
+/** The paths a package installed: its `.list`, with the md5 of each from its `.md5sums` and its conffiles. */
+function recordedFiles(p: Paragraph, files: ReadonlyMap<string, Buffer>, name: string, architecture: string | undefined): RecordedFile[] {
+  const info = (ext: string): Buffer | undefined => files.get(`${INFO}${name}:${architecture}.${ext}`) ?? files.get(`${INFO}${name}.${ext}`);
+  const sums = md5sums(info('md5sums')?.toString('utf8'));
+  const conf = conffiles(p);
+  const listed = (info('list')?.toString('utf8') ?? '').split('\n').map((l) => l.replace(/^\/+/, '').replace(/\/+$/, '')).filter((l) => l !== '' && l !== '.');
+  const recorded: RecordedFile[] = listed.map((path) => {
+    const f: RecordedFile = { path };
+    const md5 = sums.get(path);
+    if (md5) f.md5 = md5;
+    const c = conf.get(path);
+    if (c !== undefined) {
+      f.conffile = true;
+      if (c !== 'newconffile') f.md5 = c;
+    }
+    return f;
+  });
+  // A conffile dpkg knows but the .list lost (or a database that never had one) is still recorded.
+  const inList = new Set(listed);
+  for (const [path, md5] of conf) {
+    if (!inList.has(path)) recorded.push({ path, conffile: true, ...(md5 !== 'newconffile' ? { md5 } : {}) });
   }
-  return out;
+  return recorded;
 }
 
-export function debianRecords(files: ReadonlyMap<string, Buffer>): PackageRecord[] {
+const isInstalled = (p: Paragraph): boolean => / installed$/.test(field(p, 'Status') ?? '');
+
+/** What every reader of an installed paragraph needs (lower case): the other fields are read as asked for. */
+const fieldSet = (...names: string[]): ReadonlySet<string> => new Set(['package', 'status', 'version', 'architecture', ...names]);
+
+/**
+ * Calls `visit` with each installed paragraph of dpkg's status, in file order, keeping only the
+ * `wanted` fields (lower case; Package, Status, Version and Architecture always), checked as dpkg
+ * would: the file must be deb822, a paragraph must have a Package, an installed package a
+ * Version, and one package and architecture may be stated once. A database we cannot read is bad
+ * input, not an image without packages. Nothing is kept from one paragraph to the next but each
+ * package's name and architecture. The error is the one reading the whole file first gave (where
+ * it is not deb822, else the first paragraph refused); nothing is visited after that paragraph.
+ */
+export function eachInstalledParagraph(text: string, where: string, wanted: ReadonlySet<string>, visit: (p: Paragraph) => void): void {
+  const seen = new Map<string, number>();
+  let refused: ReproError | undefined;
+  eachParagraph(text, where, (p) => {
+    if (refused) return;
+    const name = field(p, 'Package');
+    if (!name) {
+      refused = new ReproError('E_BAD_INPUT', `${where}:${p.line}: a paragraph without a Package field`);
+      return;
+    }
+    if (!isInstalled(p)) return;
+    const shown = (): string => escapeControl(name.slice(0, 80));
+    if (!field(p, 'Version')) {
+      refused = new ReproError('E_BAD_INPUT', `${where}:${p.line}: package ${shown()} is installed but has no Version field`);
+      return;
+    }
+    const key = `${name}\0${field(p, 'Architecture') ?? ''}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      refused = new ReproError('E_BAD_INPUT', `${where}:${p.line}: package ${shown()} (${escapeControl((field(p, 'Architecture') ?? 'no architecture').slice(0, 40))}) is stated again (first at line ${first})`);
+      return;
+    }
+    seen.set(key, p.line);
+    visit(p);
+  }, wanted);
+  if (refused) throw refused;
+}
+
+/** The fields of each reading of the status (see debianRecords). */
+const DEPENDS_FIELDS = fieldSet('depends', 'pre-depends');
+const PROVIDES_FIELDS = fieldSet('provides');
+const RECORD_FIELDS = fieldSet('source', 'depends', 'pre-depends', 'homepage', 'description', 'conffiles');
+
+/**
+ * The status is read three times, each time keeping only the fields it needs and no paragraph
+ * once used: checked, with the installed names and the names dependencies ask for (noted in a
+ * `NameFilter`); then the provisions of those names (each name's first provider in name order);
+ * then the records. A Depends or Provides of millions of relations costs the packages it resolves
+ * to (it cost 3 GB), and 300,000 packages no list of paragraphs beside their records.
+ */
+export function debianRecords(files: ReadonlyMap<string, Buffer>, opts: RecordOptions = {}): PackageRecord[] {
   const status = files.get(DPKG_STATUS);
   if (!status) return [];
-  const installed = installedParagraphs(status);
-  const names = new Set(installed.map((p) => field(p, 'Package')!));
-  const providers = new Map<string, string[]>();
-  for (const p of installed) {
+  const text = status.toString('utf8');
+  const names = new Set<string>();
+  const asked = new NameFilter();
+  const ask = (d: Dep): void => asked.add(d.name);
+  eachInstalledParagraph(text, DPKG_STATUS, DEPENDS_FIELDS, (p) => {
+    names.add(field(p, 'Package')!);
     try {
-      for (const g of parseDeps(field(p, 'Provides'), DPKG_STATUS)) {
-        for (const d of g) {
-          const list = providers.get(d.name);
-          if (list) list.push(field(p, 'Package')!);
-          else providers.set(d.name, [field(p, 'Package')!]);
-        }
-      }
-    } catch { /* a Provides we cannot read provides nothing */ }
-  }
-  for (const list of providers.values()) list.sort();
+      eachDep(field(p, 'Pre-Depends'), DPKG_STATUS, ask, true);
+      eachDep(field(p, 'Depends'), DPKG_STATUS, ask, true);
+    } catch { /* resolves to nothing (see dependencies) */ }
+  });
+  const providers = new Map<string, string>();
+  eachParagraph(text, DPKG_STATUS, (p) => {
+    if (!isInstalled(p)) return;
+    const name = field(p, 'Package')!;
+    const provides = field(p, 'Provides');
+    try {
+      eachDep(provides, DPKG_STATUS, () => {}, true);
+    } catch {
+      return; // a Provides we cannot read provides nothing
+    }
+    eachDep(provides, DPKG_STATUS, (d) => {
+      if (!asked.has(d.name)) return;
+      const first = providers.get(d.name);
+      if (first === undefined || name < first) providers.set(first === undefined ? ` ${d.name}`.slice(1) : d.name, name);
+    }, true);
+  }, PROVIDES_FIELDS);
   const distro = codenameOf(files);
-  return installed.map((p): PackageRecord => {
+  const out: PackageRecord[] = [];
+  eachParagraph(text, DPKG_STATUS, (p) => {
+    if (!isInstalled(p)) return;
     const name = field(p, 'Package')!;
     const version = field(p, 'Version')!;
     const architecture = field(p, 'Architecture');
     const m = /^(\S+)(?:\s+\((.+)\))?$/.exec(field(p, 'Source') ?? name);
-    const info = (ext: string): Buffer | undefined => files.get(`${INFO}${name}:${architecture}.${ext}`) ?? files.get(`${INFO}${name}.${ext}`);
-    const sums = md5sums(info('md5sums')?.toString('utf8'));
-    const conf = conffiles(p);
-    const listed = (info('list')?.toString('utf8') ?? '').split('\n').map((l) => l.replace(/^\/+/, '').replace(/\/+$/, '')).filter((l) => l !== '' && l !== '.');
-    const recorded: RecordedFile[] = listed.map((path) => {
-      const f: RecordedFile = { path };
-      const md5 = sums.get(path);
-      if (md5) f.md5 = md5;
-      const c = conf.get(path);
-      if (c !== undefined) {
-        f.conffile = true;
-        if (c !== 'newconffile') f.md5 = c;
-      }
-      return f;
-    });
-    // A conffile dpkg knows but the .list lost (or a database that never had one) is still recorded.
-    const inList = new Set(listed);
-    for (const [path, md5] of conf) {
-      if (!inList.has(path)) recorded.push({ path, conffile: true, ...(md5 !== 'newconffile' ? { md5 } : {}) });
-    }
-    const copyright = files.get(`usr/share/doc/${name}/copyright`);
+    const recorded = opts.files === false ? [] : recordedFiles(p, files, name, architecture);
+    const copyright = opts.licenses === false ? undefined : files.get(`usr/share/doc/${name}/copyright`);
     const lic = copyright ? copyrightLicenses(copyright.toString('utf8'), `usr/share/doc/${name}/copyright`) : undefined;
     const r: PackageRecord = {
       distribution: 'debian', name, version, source: { name: m?.[1] ?? name, version: m?.[2] ?? version },
@@ -185,8 +236,9 @@ export function debianRecords(files: ReadonlyMap<string, Buffer>): PackageRecord
     if (homepage) r.homepage = homepage;
     const description = firstLine(field(p, 'Description'));
     if (description) r.description = description;
-    return r;
-  });
+    out.push(r);
+  }, RECORD_FIELDS);
+  return out;
 }
 
 export function debianLockRecords(lock: DebianLock): PackageRecord[] {
