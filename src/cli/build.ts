@@ -10,7 +10,7 @@ import { ReproError } from '../model/errors.js';
 import { PORT, SIGNAL, exposedPorts } from '../model/config.js';
 import type { Compression } from '../model/media-types.js';
 import { parsePlatform } from '../model/platform.js';
-import { commandLine, keyValues, parse, progressLine, verbosity, type Io } from './common.js';
+import { commandLine, keyValues, parse, printWarnings, progressLine, verbosity, type Io } from './common.js';
 import { CONTAINERFILE_FLAGS, CONTAINERFILE_HELP, containerfileOptions } from './containerfile.js';
 import { REGISTRY_HELP, registryFlags, registryOptions, rewriteTlsFlags } from './registry-flags.js';
 
@@ -131,12 +131,19 @@ export const BUILD_ONLY = {
 } as const;
 
 /** `--sbom FORMAT`s as attachments (loaded only when asked for). */
-async function attachments(formats: string[] | undefined, output: string): Promise<Attachments> {
+async function attachments(formats: string[] | undefined, output: string, io: Io): Promise<Attachments> {
   if (!formats || formats.length === 0) return {};
   if (output.startsWith('docker-archive:')) throw new ReproError('E_USAGE', 'build: --sbom needs an output that holds OCI artifacts (oci:, oci-archive:, docker://); a docker-archive holds none');
   for (const f of formats) if (f !== 'spdx-json' && f !== 'cyclonedx-json') throw new ReproError('E_USAGE', `--sbom: expected spdx-json or cyclonedx-json, got ${JSON.stringify(f)}`);
   const { sbomAttachment } = await import('../sbom/attach.js');
-  return { attach: formats.map((f) => sbomAttachment(f)) };
+  // The database's warnings once per image, not once per format.
+  const said = new Set<string>();
+  const warn = (warnings: string[]): void => {
+    const fresh = warnings.filter((w) => !said.has(w));
+    for (const w of fresh) said.add(w);
+    printWarnings(io, fresh);
+  };
+  return { attach: formats.map((f) => sbomAttachment(f, warn)) };
 }
 
 type Maker = (i: BuiltImage) => Attachment | undefined | Promise<Attachment | undefined>;
@@ -205,7 +212,7 @@ export async function buildCommand(args: string[], io: Io): Promise<number> {
     const notCf = (['entrypoint', 'cmd', 'env', 'workdir', 'user', 'label', 'expose', 'volume', 'stop-signal', 'offline', 'sbom'] as const).find((k) => v[k] !== undefined);
     if (notCf) throw new ReproError('E_USAGE', `build: --${notCf} does not apply to --containerfile${notCf === 'sbom' || notCf === 'offline' ? '' : ' (the Containerfile sets the config)'}`);
   }
-  const attach: Attachments = await attachments(v.sbom, v.output);
+  const attach: Attachments = await attachments(v.sbom, v.output, io);
   const provenance = await provenanceFlags(v, positionals[0], io);
   if (provenance) Object.assign(attach, { attach: [...(attach.attach ?? []), ...provenance.attach!], after: provenance.after });
   if (v.containerfile !== undefined) {

@@ -8,11 +8,17 @@ import type { BuiltImage } from '../pipeline/tree-steps.js';
 import { rfc3339, type SbomFormat } from './document.js';
 import { TITLE, checkFormat, encodeSbom, isRecordFile, recordsOf } from './sbom.js';
 
-export function sbomAttachment(format: SbomFormat | string): (image: BuiltImage) => Attachment {
+/**
+ * `onWarnings`: given the package database's warnings (a name or version its own tools would not
+ * have written: the package is in the SBOM as written), as `sbom REF` prints them.
+ */
+export function sbomAttachment(format: SbomFormat | string, onWarnings?: (warnings: string[]) => void): (image: BuiltImage) => Attachment {
   const f = checkFormat(format);
   return (image) => {
     const subject = { kind: 'image' as const, name: image.manifest.value.annotations?.[TITLE] ?? 'image', digest: image.manifest.digest, platform: image.platform };
-    const r = encodeSbom(f, { subject, created: image.sourceDateEpoch, packages: recordsOf(image.files(isRecordFile)) });
+    const packages = recordsOf(image.files(isRecordFile));
+    onWarnings?.(packages.flatMap((p) => p.warnings ?? []));
+    const r = encodeSbom(f, { subject, created: image.sourceDateEpoch, packages });
     return { artifactType: r.mediaType, mediaType: r.mediaType, data: r.bytes, annotations: { 'org.opencontainers.image.created': rfc3339(image.sourceDateEpoch) } };
   };
 }

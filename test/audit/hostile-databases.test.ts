@@ -311,3 +311,15 @@ test('sbom: a copyright file of 2,000 distinct licenses and a 60 MB %DESC% (was:
   assert.equal(a.status, 0, a.stderr);
   assert.equal((JSON.parse(a.stdout) as { components: Array<{ description: string }> }).components[0]!.description, `${'d'.repeat(1024)}…`);
 });
+
+test('build --sbom says the package database\'s warnings once, as sbom REF does, however many formats (was: none)', () => {
+  const rootfs = join(dir, 'odd-rootfs');
+  mkdirSync(join(rootfs, 'var/lib/dpkg'), { recursive: true });
+  writeFileSync(join(rootfs, 'var/lib/dpkg/status'), 'Package: foo_bar\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0\nDescription: odd\n');
+  const out = `oci:${join(dir, 'odd-built')}:t`;
+  const r = runCli(['build', '-q', '--rootfs', rootfs, '--source-date-epoch', '1700000000', '--output', out, '--sbom', 'spdx-json', '--sbom', 'cyclonedx-json']);
+  assert.equal(r.status, 0, r.stderr);
+  const line = 'warning: var/lib/dpkg/status:1: Package "foo_bar" is not a Debian package name ("_" is not a lower-case letter, a digit, "+", "-" or "."); the package is read as written\n';
+  assert.deepEqual(r.stderr.split('\n').filter((l) => l.startsWith('warning:')).map((l) => `${l}\n`), [line], r.stderr);
+  assert.equal(runCli(['sbom', out]).stderr, line);
+});
