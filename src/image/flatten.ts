@@ -155,8 +155,13 @@ class KeepBudget {
  * the link leave them (a non-directory met earlier over a directory of a layer below took that
  * directory's files with it: GNU tar's and umoci's link(2) then fails, ENOTDIR or ENOENT). A link
  * to nothing (a path whited out or gone so, never there, or a directory) stays a `hardlink` entry
- * naming its target, size 0, no digest. Target paths are looked up as written, never through a
- * symlink (a symlink to a directory in the way, which link(2) would follow, names nothing here).
+ * naming its target, size 0, no digest. A target's directories are followed through the symlinks
+ * the tree has when the link is applied, as link(2) follows them (`throughSymlinks`; the last
+ * component is not followed: a link to a symlink is that symlink), as umoci and containerd do, an
+ * absolute or `..` symlink kept in the image root (GNU tar, which makes those symlinks last,
+ * fails there); a loop or more than 40 links names nothing. Not modelled: a layer that whites
+ * out a symlink of a layer below and has a link through it to a file met earlier in the layer
+ * (the link is that file), and a link through a link of the layer to a symlink below.
  */
 class LayerBuilder {
   readonly changes: LayerChanges<Kept> = { whiteouts: [], entries: [] };
