@@ -22,6 +22,7 @@ import { TypeFlag } from '../archive/tar-header.js';
 import { readTarAt, type TarMember } from '../archive/tar-reader.js';
 import { escapeControl, ioError, MismatchError, ReproError } from '../model/errors.js';
 import { layerCompression } from '../model/media-types.js';
+import { resolveRecorded } from '../sources/recorded-path.js';
 import { hexDigest, streamHashes } from './hash-thread.js';
 import { fileTableBuffers, WANT_MD5, WANT_SHA256 } from './local-hash-core.js';
 import { startLocalHashes, type LocalHashes } from './local-hashes.js';
@@ -154,8 +155,13 @@ class KeepBudget {
  * the link leave them (a non-directory met earlier over a directory of a layer below took that
  * directory's files with it: GNU tar's and umoci's link(2) then fails, ENOTDIR or ENOENT). A link
  * to nothing (a path whited out or gone so, never there, or a directory) stays a `hardlink` entry
- * naming its target, size 0, no digest. Target paths are looked up as written, never through a
- * symlink (a symlink to a directory in the way, which link(2) would follow, names nothing here).
+ * naming its target, size 0, no digest. A target's directories are followed through the symlinks
+ * the tree has when the link is applied, as link(2) follows them (`throughSymlinks`; the last
+ * component is not followed: a link to a symlink is that symlink), as umoci and containerd do, an
+ * absolute or `..` symlink kept in the image root (GNU tar, which makes those symlinks last,
+ * fails there); a loop or more than 40 links names nothing. Not modelled: a layer that whites
+ * out a symlink of a layer below and has a link through it to a file met earlier in the layer
+ * (the link is that file), and a link through a link of the layer to a symlink below.
  */
 class LayerBuilder {
   readonly changes: LayerChanges<Kept> = { whiteouts: [], entries: [] };
@@ -172,18 +178,21 @@ class LayerBuilder {
    * was met (what lies there below), or `via` a link of the layer met earlier that is itself
    * resolved there (a link to it is a link to what it is).
    */
-  private readonly below: Array<{ kept: Kept; target: string | Kept; keep: boolean }> = [];
+  private readonly below: Array<{ kept: Kept; target: string | Kept; keep: boolean; via?: Kept[] }> = [];
 
   /**
-   * `late` collects kept links whose bytes are read after the layers; `readAt`, for a layer read
-   * where it lies, reads a file of the layer at its offset (the bytes of a file not kept that a
-   * kept link names, read once, at once).
+   * `late` collects kept links whose bytes are read after the layers; `lower` is the file system
+   * the layers below made (this layer's whiteouts not applied yet while its members are met; the
+   * same map, whited out, at `linkBelow`): the symlinks a link's target goes through; `readAt`,
+   * for a layer read where it lies, reads a file of the layer at its offset (the bytes of a file
+   * not kept that a kept link names, read once, at once).
    */
   constructor(
     private readonly layer: LayerReader,
     private readonly opts: FlattenOptions,
     private readonly budget: KeepBudget,
     private readonly late: LateBytes[],
+    private readonly lower: ReadonlyMap<string, Kept>,
     private readonly readAt?: (file: Kept) => Buffer,
   ) {}
 
@@ -211,10 +220,13 @@ class LayerBuilder {
       entry.linkname = member.linkname;
     } else if (type === 'hardlink') {
       // A hard link is its target's content under another name (the target comes first in the layer, or lies below).
-      const targetPath = matchPath(member.linkname);
-      const met = this.inLayer.get(targetPath);
+      // Its directories followed through the symlinks there now (link(2) follows them): undefined, a loop or more than 40 links.
+      const written = matchPath(member.linkname);
+      const via: Kept[] = [];
+      const targetPath = written.includes('/') ? this.throughSymlinks(written, via) : written;
+      const met = targetPath === undefined ? undefined : this.inLayer.get(targetPath);
       // Gone, when a non-directory met since (or since the layers below, for a path not met) replaced a directory above it.
-      const gone = this.replacedSince(targetPath, met?.at ?? -1);
+      const gone = targetPath === undefined || this.replacedSince(targetPath, met?.at ?? -1);
       const target = gone ? undefined : met;
       if (target?.entry.type === 'hardlink') {
         // A link to a link whose target lies in a layer below (or names nothing): what that link is, once resolved.
@@ -237,13 +249,36 @@ class LayerBuilder {
         this.shaLinked(kept, root);
       } else {
         entry.linkname = member.linkname;
-        if (!met && !gone) this.below.push({ kept, target: targetPath, keep: this.opts.keep?.(path) === true });
+        if (!met && !gone) this.below.push({ kept, target: targetPath, keep: this.opts.keep?.(path) === true, ...(via.length > 0 ? { via } : {}) });
       }
     }
     this.inLayer.set(path, kept);
     if (type !== 'dir') this.replaced.set(path, kept.at);
     this.changes.entries.push({ path, dir: type === 'dir', value: kept });
     return { kept, keep, wantSha };
+  }
+
+  /**
+   * A hard link's target path with its directories resolved through the symlinks the tree has
+   * when the link's member is applied (`resolveRecorded`: the last component not followed, `..`
+   * and absolute targets kept in the image root as in a chroot, a loop or more than 40 links
+   * undefined): a symlink met earlier in the layer and not replaced since, else one of the layers
+   * below that the layer has not replaced (those go to `via`: this layer's whiteouts, known at
+   * its end, may still remove them). Not followed: a hard link of the layer to a symlink below,
+   * still unresolved here (it is made that symlink at `linkBelow`).
+   */
+  private throughSymlinks(path: string, via: Kept[]): string | undefined {
+    return resolveRecorded({
+      linkOf: (p) => {
+        const met = this.inLayer.get(p);
+        if (this.replacedSince(p, met?.at ?? -1)) return undefined;
+        if (met) return met.entry.type === 'symlink' ? met.entry.linkname : undefined;
+        const low = this.lower.get(p);
+        if (low?.entry.type !== 'symlink') return undefined;
+        via.push(low);
+        return low.entry.linkname;
+      },
+    }, path);
   }
 
   /** Whether a non-directory was met after `since` (a place in the layer, `Kept.at`; -1: its start) at a directory above `path`. */
@@ -286,7 +321,9 @@ class LayerBuilder {
    * layer is what that one was made just before (it comes earlier in `below`).
    */
   linkBelow(files: ReadonlyMap<string, Kept>): void {
-    for (const { kept, target: to, keep } of this.below) {
+    for (const { kept, target: to, keep, via } of this.below) {
+      // A symlink below that the target went through, whited out by this layer: the path is not there.
+      if (via?.some((s) => files.get(s.entry.path) !== s)) continue;
       const target = typeof to === 'string' ? files.get(to) : to;
       if (!target) continue;
       const entry = kept.entry;
@@ -367,8 +404,8 @@ async function readLinked(layers: readonly LayerReader[], late: readonly LateByt
 }
 
 /** A layer read as a stream: each file hashed as its bytes go by (md5s on another thread where that pays, see hash-thread.ts). */
-async function streamedLayer(layer: LayerReader, opts: FlattenOptions, budget: KeepBudget, late: LateBytes[]): Promise<LayerBuilder> {
-  const b = new LayerBuilder(layer, opts, budget, late);
+async function streamedLayer(layer: LayerReader, opts: FlattenOptions, budget: KeepBudget, late: LateBytes[], lower: ReadonlyMap<string, Kept>): Promise<LayerBuilder> {
+  const b = new LayerBuilder(layer, opts, budget, late, lower);
   // The md5 of the layer's files are taken on another thread when the layer is big (see
   // hash-thread.ts); they come back in order at the end of the layer.
   const wantMd5 = opts.hash === true || opts.md5 === true;
@@ -435,7 +472,7 @@ interface PendingLayer {
  * files' digests taken by local-hashes.ts, the hashing thread starting on them at once. The
  * layer's bytes are its descriptor's, or nothing of it is used (`finish` fails).
  */
-async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOptions, budget: KeepBudget, late: LateBytes[]): Promise<PendingLayer> {
+async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOptions, budget: KeepBudget, late: LateBytes[], lower: ReadonlyMap<string, Kept>): Promise<PendingLayer> {
   const { path, descriptor: d } = local;
   const where = layer.where;
   let opened: { fd: number; size: number };
@@ -479,7 +516,7 @@ async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOpti
       }
       return buf.subarray(0, Math.min(length, n));
     };
-    const b = new LayerBuilder(layer, opts, budget, late, (file) => Buffer.from(readAt(file.at, file.entry.size)));
+    const b = new LayerBuilder(layer, opts, budget, late, lower, (file) => Buffer.from(readAt(file.at, file.entry.size)));
     const wantMd5 = opts.hash === true || opts.md5 === true;
     const files: Array<{ entry: FlatEntry; position: number; want: number }> = [];
     for (const { member } of readTarAt(readAt, size, where)) {
@@ -546,10 +583,10 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
       }
       const local = await layer.localTar();
       if (!local) {
-        apply(await streamedLayer(layer, opts, budget, late));
+        apply(await streamedLayer(layer, opts, budget, late, fs.files));
         continue;
       }
-      const pending = await localLayer(layer, local, opts, budget, late);
+      const pending = await localLayer(layer, local, opts, budget, late, fs.files);
       apply(pending.builder);
       if (i < layers.length - 1) {
         // One layer's hashing at a time (one thread): the digests of a layer below are taken before the next is read.

@@ -199,3 +199,46 @@ test('the bytes of a file not kept are charged to the budget once for all its ke
   assert.match(await failure(layers, { keep, keepTotal: 5000 }), /^E_BAD_INPUT: img: layer 2 sha256:[0-9a-f]{64}: keep\/a: the package database files pass 5000 bytes in all$/);
   assert.match(await failure(layers, { keep, keepLimit: 2000 }), /^E_BAD_INPUT: img: layer 2 sha256:[0-9a-f]{64}: keep\/c: 3000 bytes, more than the 2000 read/);
 });
+
+const symlink = (name: string, linkname: string): RawMember => ({ name, type: 'symlink', linkname });
+/** `s0 -> s1 -> … -> s{n-1} -> c`: the path `s0/f` takes n links. */
+const chain = (n: number): RawMember[] => Array.from({ length: n }, (_, i) => symlink(`s${i}`, i === n - 1 ? 'c' : `s${i + 1}`));
+
+test('a hard link whose target goes through a symlink to a directory is the file there, as link(2) follows it: in the same layer or below, relative, absolute or `..` confined to the root (was: names nothing)', async () => {
+  const f = await flat([
+    [{ name: 'c/f', data: 'c/f' }, { name: 'x/y/g', data: 'x/y/g' }, symlink('below', 'c'), symlink('abs', '/c'), symlink('up', '../../../c')],
+    [
+      symlink('a', 'c'), link('b', 'a/f'), link('b2', 'abs/f'), link('b3', 'up/f'), link('b4', 'below/f'), link('b5', './below/../c/f'),
+      symlink('d', 'x/y'), symlink('e', 'd/../y'), link('b6', 'e/g'), link('b7', 'b'),
+      symlink('last', 'c/f'), link('b8', 'last'),
+    ],
+  ], { hash: true, keep: (p) => p === 'b4' });
+  for (const p of ['b', 'b2', 'b3', 'b4', 'b5', 'b7']) assert.deepEqual(f.entries.get(p), file(p, 'c/f', 2), p);
+  // `e/g`: `d` is x/y, its `..` is x (the kernel's, not d/../y = y), so x/y/g.
+  assert.deepEqual(f.entries.get('b6'), file('b6', 'x/y/g', 2));
+  assert.equal(f.kept.get('b4')?.toString(), 'c/f', 'kept through a symlink below: the file\'s bytes');
+  // The last component is not followed: a link to a symlink is that symlink.
+  assert.deepEqual(f.entries.get('b8'), { path: 'b8', type: 'symlink', mode: 0o644, uid: 0, gid: 0, size: 0, linkname: 'c/f', layer: 2 });
+  // Both ways, alike: the kept link's bytes charged to the budget.
+  assert.match(await failure([[{ name: 'c/f', data: 'c/f' }, symlink('a', 'c')], [link('k', 'a/f')]], { keep: (p) => p === 'k', keepLimit: 2 }), /^E_BAD_INPUT: img: layer 2 sha256:[0-9a-f]{64}: k: 3 bytes, more than the 2 read/);
+});
+
+test('a hard link through a symlink names nothing where link(2) fails: a loop, more than 40 links, a symlink met after the link or gone before it', async () => {
+  const f = await flat([
+    [{ name: 'c/f', data: 'c/f' }, symlink('w', 'c'), symlink('r', 'c'), symlink('o', 'c'), ...chain(41)],
+    [
+      symlink('lp', 'lp2'), symlink('lp2', 'lp'), link('loop', 'lp/f'), link('deep', 's0/f'), link('ok', 's1/f'),
+      link('early', 'a/f'), symlink('a', 'c'),
+      link('whited', 'w/f'), { name: '.wh.w', data: '' },
+      { name: 'r', data: 'r, a file now' }, link('replaced', 'r/f'),
+      { name: 'o', type: 'dir' }, link('dir', 'o/f'),
+    ],
+  ], { hash: true });
+  assert.deepEqual(f.entries.get('loop'), dangling('loop', 'lp/f', 2));
+  assert.deepEqual(f.entries.get('deep'), dangling('deep', 's0/f', 2), '41 links');
+  assert.deepEqual(f.entries.get('ok'), file('ok', 'c/f', 2), '40 links');
+  assert.deepEqual(f.entries.get('early'), dangling('early', 'a/f', 2), 'the symlink comes after the link');
+  assert.deepEqual(f.entries.get('whited'), dangling('whited', 'w/f', 2), 'whited out by the layer (the whiteout listed after)');
+  assert.deepEqual(f.entries.get('replaced'), dangling('replaced', 'r/f', 2), 'replaced with a file before the link');
+  assert.deepEqual(f.entries.get('dir'), dangling('dir', 'o/f', 2), 'replaced with a directory before the link');
+});
