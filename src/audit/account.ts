@@ -8,7 +8,7 @@
 import { comparePaths, parentOf, type Entry } from '../archive/entry.js';
 import type { FlatEntry } from '../image/flatten.js';
 import type { GeneratedEntry, PackageRecord, RecordedFile } from '../sources/distribution.js';
-import { recordedResolver } from '../sources/recorded-path.js';
+import { recordedResolver } from '../archive/recorded-path.js';
 
 export type AccountKind = 'package' | 'modified' | 'generated' | 'unexplained';
 

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanMemberPath } from '../archive/paths.js';
 import { checkDatabaseFiles } from '../sources/database-files.js';
-import { resolveRecorded } from '../sources/recorded-path.js';
+import { resolveRecorded } from '../archive/recorded-path.js';
 import type { RetryPolicy } from '../fetch/http.js';
 import { confinedPath } from '../fs/confine.js';
 import { withScratchDir } from '../fs/scratch.js';

@@ -22,7 +22,7 @@ import { TypeFlag } from '../archive/tar-header.js';
 import { readTarAt, type TarMember } from '../archive/tar-reader.js';
 import { escapeControl, ioError, MismatchError, ReproError } from '../model/errors.js';
 import { layerCompression } from '../model/media-types.js';
-import { resolveRecorded } from '../sources/recorded-path.js';
+import { resolveRecorded } from '../archive/recorded-path.js';
 import { hexDigest, streamHashes } from './hash-thread.js';
 import { fileTableBuffers, WANT_MD5, WANT_SHA256 } from './local-hash-core.js';
 import { startLocalHashes, type LocalHashes } from './local-hashes.js';

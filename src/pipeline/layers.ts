@@ -27,7 +27,7 @@ import { comparePaths, parentOf, type Entry } from '../archive/entry.js';
 import { readEntryBytes } from '../archive/content.js';
 import { ReproError } from '../model/errors.js';
 import type { Distribution, PackageRecord } from '../sources/distribution.js';
-import { resolveRecorded } from '../sources/recorded-path.js';
+import { resolveRecorded } from '../archive/recorded-path.js';
 import type { LayersSpec } from '../spec/schema.js';
 
 /** One layer of a plan: what it holds (in no particular order) and what it is, for the image history. */

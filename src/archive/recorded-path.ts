@@ -1,9 +1,10 @@
 /**
  * Where a path a package database records lies in an image: its directories followed through
  * the image's symlinks (a merged /usr: `bin/ls` is `usr/bin/ls`), the last component not
- * followed, as dpkg and pacman see their own paths. Pure.
+ * followed, as dpkg and pacman see their own paths, and as link(2) sees a hard link's target
+ * (flatten.ts). Pure.
  */
-import { parentOf } from '../archive/entry.js';
+import { parentOf } from './entry.js';
 
 /** As the kernel's ELOOP: a path that takes more links than this (in all) resolves to nothing. */
 const MAX_LINKS = 40;

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { recordedResolver, resolveRecorded } from '../../src/sources/recorded-path.js';
+import { recordedResolver, resolveRecorded } from '../../src/archive/recorded-path.js';
 
 const links = new Map<string, string>([
   ['bin', 'usr/bin'],
