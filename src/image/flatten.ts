@@ -160,8 +160,8 @@ class KeepBudget {
  * component is not followed: a link to a symlink is that symlink), as umoci and containerd do, an
  * absolute or `..` symlink kept in the image root (GNU tar, which makes those symlinks last,
  * fails there); a loop or more than 40 links names nothing. Not modelled: a layer that whites
- * out a symlink of a layer below and has a link through it to a file met earlier in the layer
- * (the link is that file), and a link through a link of the layer to a symlink below.
+ * out a symlink of a layer below and has a link through it to a file or a hard link met earlier
+ * in the layer (the link is that file, or what that link names), and a link through a link of the layer to a symlink below.
  */
 class LayerBuilder {
   readonly changes: LayerChanges<Kept> = { whiteouts: [], entries: [] };

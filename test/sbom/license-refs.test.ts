@@ -132,3 +132,17 @@ test('SPDX and CycloneDX: a pair made to share the suffix, across packages, is N
     assert.deepEqual(c.properties, [{ name: 'repro-image:license-note', value: note }]);
   }
 });
+
+test('a pair made to share the suffix in one %LICENSE% entry or one License line is NOASSERTION with a note (was: one of the two names dropped)', () => {
+  const [a, b] = ['x*#%#&y', 'x!_!&#!y'];
+  assert.equal(licenseRef(a), licenseRef(b));
+  const note = (where: string, sep = ''): string => `${where}${sep}: the license names ${JSON.stringify(a < b ? a : b)} and ${JSON.stringify(a < b ? b : a)} make one identifier, ${licenseRef(a)}; not machine-readable for this SBOM (NOASSERTION)`;
+  const pac = archRecords(new Map([['var/lib/pacman/local/p-1-1/desc', Buffer.from(`%NAME%\np\n\n%VERSION%\n1-1\n\n%LICENSE%\n${a} OR ${b}\n\n`)]]))[0]!;
+  assert.equal(pac.license, undefined);
+  assert.equal(pac.licenseNote, note('var/lib/pacman/local/p-1-1/desc'));
+  for (const op of ['or', 'and']) {
+    const deb = copyrightLicenses(`Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: ${a} ${op} ${b}\n`, 'c')!;
+    assert.equal(deb.expression, undefined, op);
+    assert.equal(deb.note, note('c'), op);
+  }
+});

@@ -58,10 +58,11 @@ function licenseReader(where: string): { add(raw: string): void; result(): Licen
         done = true;
         return;
       }
-      const refs = new Map<string, string>();
+      // Every (id, name) pair, not one name per id: two names of one id in one entry are the collector's to see.
+      const refs: Array<[string, string]> = [];
       const alts = v.split(/(?<!\s)\s+OR\s+/).map((alt) => {
         const t = licenseTerm(alt.replace(/^\(|\)$/g, ''));
-        if (t.ref) refs.set(t.ref.id, t.ref.name);
+        if (t.ref) refs.push([t.ref.id, t.ref.name]);
         return t.expression;
       });
       if (!collector.add(alts)) {

@@ -37,14 +37,14 @@ function term(name: string): { expression: string; ref?: { id: string; name: str
 }
 
 /** One `License:` first line: `A or B`, `A and B`, `A or B, and C` (the comma binds loosest), `A with X exception`. */
-function parseLine(line: string, refs: Map<string, string>): string[][] {
+function parseLine(line: string, refs: Array<[string, string]>): string[][] {
   // `with … exception` has no portable SPDX form here: the whole term is kept as one name.
   // Each separator is tried only where a run of white space starts (the look-behind): a long run
   // of spaces costs its length, not its length squared.
   const groups = line.split(/,?(?<!\s)\s+and\s+/i).map((g) => g.split(/,?(?<!\s)\s+or\s+/i).map((t) => t.replace(/,$/, '').trim()).filter((t) => t !== ''));
   return groups.filter((g) => g.length > 0).map((alts) => alts.map((a) => {
     const t = term(a);
-    if (t.ref) refs.set(t.ref.id, t.ref.name);
+    if (t.ref) refs.push([t.ref.id, t.ref.name]);
     return t.expression;
   }));
 }
@@ -59,15 +59,15 @@ const parsedLines = new Map<string, { groups: ReadonlyArray<readonly string[]>; 
 const LINES_KEPT = 10_000;
 const LINE_KEPT_LENGTH = 256;
 
-function parseLineOnce(line: string, refs: Map<string, string>): ReadonlyArray<readonly string[]> {
+function parseLineOnce(line: string, refs: Array<[string, string]>): ReadonlyArray<readonly string[]> {
   if (line.length > LINE_KEPT_LENGTH) return parseLine(line, refs);
   let hit = parsedLines.get(line);
   if (!hit) {
-    const own = new Map<string, string>();
-    hit = { groups: parseLine(line, own), refs: [...own] };
+    const own: Array<[string, string]> = [];
+    hit = { groups: parseLine(line, own), refs: own };
     if (parsedLines.size < LINES_KEPT) parsedLines.set(line, hit);
   }
-  for (const [id, name] of hit.refs) refs.set(id, name);
+  for (const pair of hit.refs) refs.push(pair);
   return hit.groups;
 }
 
@@ -100,7 +100,8 @@ export function copyrightLicenses(text: string, where: string): LicenseRecords |
       const first = (nl < 0 ? license : license.slice(0, nl)).trim();
       if (first === '') return true;
       if (first.length > MAX_LICENSE_LINE) return licenses.refuse(`line ${p.line}: a License line of ${first.length} characters, more than ${MAX_LICENSE_LINE}`);
-      const refs = new Map<string, string>();
+      // Every (id, name) pair of the line, not one name per id: two names of one id are the collector's to see.
+      const refs: Array<[string, string]> = [];
       // One by one: a line of a thousand `and`s is a thousand groups, past what a spread may pass.
       for (const g of parseLineOnce(first, refs)) if (!licenses.add(g)) return false;
       licenses.use(refs);
