@@ -9,9 +9,7 @@
  * whoever audits the image sees it. Pure.
  */
 
-/** A value in a warning, as written: warnings are escaped where they are shown (`escapeName`), never here. */
-const shown = (s: string): string => `"${s.length > 80 ? `${s.slice(0, 80)}…` : s}"`;
-const char = (s: string, allowed: RegExp): string | undefined => [...s].find((c) => !allowed.test(c));
+import { packageWarnings, refusedChar as char, shownValue as shown } from '../package-names.js';
 
 /** Why `name` is not a pacman package name, or undefined. */
 export function pacmanNameProblem(name: string): string | undefined {
@@ -43,10 +41,5 @@ export function pacmanVersionProblem(version: string): string | undefined {
 
 /** The warnings of one desc's %NAME% and %VERSION% (`where`: the file). */
 export function pacmanPackageWarnings(name: string, version: string, where: string): string[] {
-  const out: string[] = [];
-  const n = pacmanNameProblem(name);
-  if (n !== undefined) out.push(`${where}: %NAME% ${shown(name)} is not a pacman package name (${n}); the package is read as written`);
-  const v = pacmanVersionProblem(version);
-  if (v !== undefined) out.push(`${where}: package ${shown(name)}: %VERSION% ${shown(version)} is not a pacman version (${v}); the package is read as written`);
-  return out;
+  return packageWarnings({ nameField: '%NAME%', versionField: '%VERSION%', distribution: 'a pacman', nameProblem: pacmanNameProblem, versionProblem: pacmanVersionProblem }, name, version, where);
 }

@@ -8,9 +8,7 @@
  * the file, line and field), so that whoever audits the image sees it. Pure.
  */
 
-/** A value in a warning, as written: warnings are escaped where they are shown (`escapeName`), never here. */
-const shown = (s: string): string => `"${s.length > 80 ? `${s.slice(0, 80)}…` : s}"`;
-const char = (s: string, allowed: RegExp): string | undefined => [...s].find((c) => !allowed.test(c));
+import { packageWarnings, refusedChar as char, shownValue as shown } from '../package-names.js';
 
 /** Why `name` is not a Debian package name, or undefined. */
 export function debianNameProblem(name: string): string | undefined {
@@ -48,10 +46,5 @@ export function debianVersionProblem(version: string): string | undefined {
 
 /** The warnings of one status paragraph's Package and Version (`where`: the file and line). */
 export function debianPackageWarnings(name: string, version: string, where: string): string[] {
-  const out: string[] = [];
-  const n = debianNameProblem(name);
-  if (n !== undefined) out.push(`${where}: Package ${shown(name)} is not a Debian package name (${n}); the package is read as written`);
-  const v = debianVersionProblem(version);
-  if (v !== undefined) out.push(`${where}: package ${shown(name)}: Version ${shown(version)} is not a Debian version (${v}); the package is read as written`);
-  return out;
+  return packageWarnings({ nameField: 'Package', versionField: 'Version', distribution: 'a Debian', nameProblem: debianNameProblem, versionProblem: debianVersionProblem }, name, version, where);
 }
