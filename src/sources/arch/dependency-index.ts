@@ -8,6 +8,7 @@
  * name, never scans a package's provisions (four million provisions matched by four million
  * dependencies took more than 20 minutes that way).
  */
+import { ownString } from '../own-string.js';
 import { satisfies } from './version.js';
 import type { Dep } from './depends.js';
 
@@ -42,7 +43,7 @@ export class DependencyIndex {
     const cur = this.provided.get(p.name);
     if (cur === undefined) {
       // The name's first provider: the key is copied out of the text it was sliced from.
-      this.provided.set(` ${p.name}`.slice(1), version === undefined ? at : { at, versions: new Set([version]) });
+      this.provided.set(ownString(p.name), version === undefined ? at : { at, versions: new Set([version]) });
       return;
     }
     const list = Array.isArray(cur) ? cur : undefined;

@@ -8,6 +8,7 @@
 import { gunzipSync } from 'node:zlib';
 import { LicenseCollector, MAX_LICENSE_LINE, licenseTerm, type LicenseRecords } from '../licenses.js';
 import { NameFilter } from '../name-filter.js';
+import { ownString } from '../own-string.js';
 import { purl } from '../purl.js';
 import type { GeneratedEntry, PackageRecord, RecordOptions, RecordedFile, TreeView } from '../distribution.js';
 import { ReproError } from '../../model/errors.js';
@@ -159,11 +160,10 @@ const DEPENDS_KEYS: DescKeys = new Map([['DEPENDS', 'each']]);
 const FILES_KEYS: DescKeys = new Map([['FILES', 'all'], ['BACKUP', 'all']]);
 
 /**
- * A short value copied out of the text it was sliced from: V8 keeps the whole text alive behind a
- * slice of 13 characters or more, so every package's URL would keep its desc (up to 64 MiB each).
- * A longer value (a hostile %DESC% line of megabytes) is most of what it keeps anyway.
+ * A short value copied out of its desc's text (`ownString`), so that every package's URL does not
+ * keep its desc. A longer value (a hostile %DESC% line of megabytes) is most of what it keeps anyway.
  */
-const own = (v: string | undefined): string | undefined => (v === undefined || v.length < 13 || v.length > 4096 ? v : (` ${v}`).slice(1));
+const own = (v: string | undefined): string | undefined => (v === undefined || v.length < 13 || v.length > 4096 ? v : ownString(v));
 
 interface Local {
   dir: string;

@@ -7,6 +7,7 @@
  */
 import { escapeControl, ReproError } from '../../model/errors.js';
 import { NameFilter } from '../name-filter.js';
+import { ownString } from '../own-string.js';
 import { purl } from '../purl.js';
 import type { PackageRecord, RecordOptions, RecordedFile } from '../distribution.js';
 import { eachParagraph, field, type Paragraph } from './control.js';
@@ -203,7 +204,7 @@ export function debianRecords(files: ReadonlyMap<string, Buffer>, opts: RecordOp
     eachDep(provides, DPKG_STATUS, (d) => {
       if (!asked.has(d.name)) return;
       const first = providers.get(d.name);
-      if (first === undefined || name < first) providers.set(first === undefined ? ` ${d.name}`.slice(1) : d.name, name);
+      if (first === undefined || name < first) providers.set(first === undefined ? ownString(d.name) : d.name, name);
     }, true);
   }, PROVIDES_FIELDS);
   const distro = codenameOf(files);
