@@ -5,7 +5,8 @@
  * `A-B` are four identifiers (they were one, `LicenseRef-A-B`: SPDX's extracted licensing infos
  * kept one of the names for all four, and CycloneDX said one license where the records named
  * four). A pair of names made on purpose to share 32 bits of hash is NOASSERTION with a note,
- * in one package or across packages, never one identifier for two names.
+ * in one package or across packages, never one identifier for two names; so is a pair whose
+ * identifiers differ only in letter case (`Foo`, `foo`), which SPDX matches as one (Annex D.2).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -145,4 +146,64 @@ test('a pair made to share the suffix in one %LICENSE% entry or one License line
     assert.equal(deb.expression, undefined, op);
     assert.equal(deb.note, note('c'), op);
   }
+});
+
+/** SPDX matches identifiers without regard to case (SPDX 2.3 Annex D.2): no two of `ids` may be one to a consumer that does so. */
+function assertDistinctToSpdx(ids: readonly string[]): void {
+  assert.equal(new Set(ids.map((id) => id.toLowerCase())).size, ids.length, ids.join('\n'));
+}
+
+test('two names whose identifiers differ only in case, in one %LICENSE% entry, one License line or two of them, are NOASSERTION with a note (was: LicenseRef-Foo and LicenseRef-foo, one license to SPDX)', () => {
+  const note = (where: string, a: string, b: string): string => `${where}: the license names ${JSON.stringify(a)} and ${JSON.stringify(b)} make one identifier, LicenseRef-${a} and LicenseRef-${b}, which differ only in letter case; not machine-readable for this SBOM (NOASSERTION)`;
+  for (const licenses of [['Foo-Special OR foo-special'], ['Foo-Special', 'MIT', 'foo-special'], ['foo-special', 'LicenseRef-Foo-Special']]) {
+    const pac = archRecords(new Map([['var/lib/pacman/local/p-1-1/desc', Buffer.from(`%NAME%\np\n\n%VERSION%\n1-1\n\n%LICENSE%\n${licenses.join('\n')}\n\n`)]]))[0]!;
+    assert.equal(pac.license, undefined, licenses.join());
+    assert.equal(pac.licenseRefs, undefined, licenses.join());
+    assert.equal(pac.licenseNote, note('var/lib/pacman/local/p-1-1/desc', 'Foo-Special', 'foo-special'), licenses.join());
+  }
+  const copyright = (lines: string[]): string => `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n${lines.map((l, i) => `\nFiles: f${i}\nLicense: ${l}\n`).join('')}`;
+  for (const lines of [['Foo-Special or FOO-SPECIAL'], ['Foo-Special and BSD-3-clause', 'GPL-2+ or FOO-SPECIAL']]) {
+    const deb = copyrightLicenses(copyright(lines), 'c')!;
+    assert.equal(deb.expression, undefined, lines.join());
+    assert.deepEqual(deb.refs, [], lines.join());
+    assert.equal(deb.note, note('c', 'FOO-SPECIAL', 'Foo-Special'), lines.join());
+  }
+  // One name written twice, or as the reference it is in any case (`licenseref-`), is one license.
+  const same = archRecords(new Map([['var/lib/pacman/local/p-1-1/desc', Buffer.from('%NAME%\np\n\n%VERSION%\n1-1\n\n%LICENSE%\nFoo-Special\nlicenseref-Foo-Special OR MIT\n\n')]]))[0]!;
+  assert.equal(same.license, '(LicenseRef-Foo-Special OR MIT) AND LicenseRef-Foo-Special');
+  assert.deepEqual(same.licenseRefs, [{ id: 'LicenseRef-Foo-Special', name: 'Foo-Special' }]);
+});
+
+test('SPDX and CycloneDX: packages whose license names make identifiers differing only in case are NOASSERTION with a note; no two LicenseRefs of the document are one to SPDX; others keep theirs', async () => {
+  // p1 and p2 differ in case; p3 uses p1's name (the same identifier, so the same pair); p4 and p5 are apart.
+  const doc = documentOf([record('p1', ['Foo-Special']), record('p2', ['foo-special', 'MIT']), record('p3', ['Foo-Special', 'Bar Baz']), record('p4', ['Bar Baz']), record('p5', ['bar baz'])]);
+  const note = 'the license names "Foo-Special" and "foo-special" make one identifier, LicenseRef-Foo-Special and LicenseRef-foo-special, which differ only in letter case in this document; not machine-readable for this SBOM (NOASSERTION)';
+  const spdx = JSON.parse(encodeSpdx(doc).toString()) as Spdx;
+  for (const n of ['p1', 'p2', 'p3']) {
+    const p = spdx.packages.find((x) => x.name === n)!;
+    assert.equal(p.licenseDeclared, 'NOASSERTION', n);
+    assert.equal(p.licenseComments, note, n);
+  }
+  // `Bar Baz` and `bar baz` are not idstrings: each has its own suffix, so they are two licenses whatever the case.
+  assert.equal(spdx.packages.find((x) => x.name === 'p4')!.licenseDeclared, `LicenseRef-Bar-Baz-${hex8('Bar Baz')}`);
+  assert.equal(spdx.packages.find((x) => x.name === 'p5')!.licenseDeclared, `LicenseRef-bar-baz-${hex8('bar baz')}`);
+  const infos = spdx.hasExtractedLicensingInfos!;
+  assert.deepEqual(infos.map((x) => [x.licenseId, x.name]), [[`LicenseRef-Bar-Baz-${hex8('Bar Baz')}`, 'Bar Baz'], [`LicenseRef-bar-baz-${hex8('bar baz')}`, 'bar baz']]);
+  assertDistinctToSpdx(infos.map((x) => x.licenseId));
+  const file = join(dir, 'case.spdx.json');
+  writeFileSync(file, encodeSpdx(doc));
+  const py = pyspdxtools(file);
+  assert.equal(py.status, 0, py.output);
+  assert.equal(py.output.trim(), '');
+  const text = encodeCycloneDx(doc).toString();
+  const cdx = JSON.parse(text) as Cdx;
+  assert.deepEqual(cyclonedxSchemaErrors(cdx), []);
+  assert.equal(await cyclonedxLibraryErrors(text), null);
+  for (const n of ['p1', 'p2', 'p3']) {
+    const c = cdx.components.find((x) => x.name === n)!;
+    assert.equal(c.licenses, undefined, n);
+    assert.deepEqual(c.properties, [{ name: 'repro-image:license-note', value: note }], n);
+  }
+  const refsOf = (c: Cdx['components'][number]): string[] => (c.licenses ?? []).flatMap((l) => l.expression.match(/LicenseRef-[A-Za-z0-9.-]+/g) ?? []);
+  assertDistinctToSpdx([...new Set(cdx.components.flatMap(refsOf))]);
 });
