@@ -207,3 +207,35 @@ test('SPDX and CycloneDX: packages whose license names make identifiers differin
   const refsOf = (c: Cdx['components'][number]): string[] => (c.licenses ?? []).flatMap((l) => l.expression.match(/LicenseRef-[A-Za-z0-9.-]+/g) ?? []);
   assertDistinctToSpdx([...new Set(cdx.components.flatMap(refsOf))]);
 });
+
+test('CycloneDX carries the name of every LicenseRef of a component (property repro-image:license-ref, ID=NAME), as SPDX\'s extracted licensing infos do (was: the identifier only, the name lost)', async () => {
+  const doc = documentOf([
+    record('p1', ['A B OR Foo-Special', 'MIT']),
+    record('p2', ['custom:x=y OR GPL-2.0-only', 'Foo-Special']),
+    record('p3', ['MIT']),
+    record('p4', ['LicenseRef-Foo-Special']),
+  ]);
+  const spdx = JSON.parse(encodeSpdx(doc).toString()) as Spdx;
+  const spdxName = new Map(spdx.hasExtractedLicensingInfos!.map((x) => [x.licenseId, x.name]));
+  const text = encodeCycloneDx(doc).toString();
+  const cdx = JSON.parse(text) as Cdx;
+  assert.deepEqual(cyclonedxSchemaErrors(cdx), []);
+  assert.equal(await cyclonedxLibraryErrors(text), null);
+  const named = (c: Cdx['components'][number]): Array<[string, string]> => (c.properties ?? []).filter((x) => x.name === 'repro-image:license-ref').map((x) => {
+    const eq = x.value.indexOf('=');
+    return [x.value.slice(0, eq), x.value.slice(eq + 1)];
+  });
+  const byName = (n: string): Cdx['components'][number] => cdx.components.find((c) => c.name === n)!;
+  assert.deepEqual(named(byName('p1')), [[`LicenseRef-A-B-${hex8('A B')}`, 'A B'], ['LicenseRef-Foo-Special', 'Foo-Special']]);
+  assert.deepEqual(named(byName('p2')), [['LicenseRef-Foo-Special', 'Foo-Special'], [`LicenseRef-custom-x-y-${hex8('custom:x=y')}`, 'custom:x=y']]);
+  assert.deepEqual(named(byName('p3')), []);
+  assert.deepEqual(named(byName('p4')), [['LicenseRef-Foo-Special', 'Foo-Special']]);
+  for (const c of cdx.components) {
+    // Every reference of the expression is named, once, and by the name SPDX gives it.
+    const used = [...new Set((c.licenses ?? []).flatMap((l) => l.expression.match(/LicenseRef-[A-Za-z0-9.-]+/g) ?? []))].sort();
+    assert.deepEqual(named(c).map(([id]) => id), used, c.name);
+    for (const [id, name] of named(c)) assert.equal(name, spdxName.get(id), id);
+  }
+  // The same document, the same bytes.
+  assert.equal(encodeCycloneDx(doc).toString(), text);
+});
