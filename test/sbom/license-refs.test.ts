@@ -84,10 +84,23 @@ const documentOf = (packages: PackageRecord[]): SbomDocument => ({ subject: { ki
 interface Spdx { packages: Array<{ name: string; licenseDeclared: string; licenseComments?: string }>; hasExtractedLicensingInfos?: Array<{ licenseId: string; name: string }> }
 interface Cdx { components: Array<{ name: string; purl: string; licenses?: Array<{ expression: string }>; properties?: Array<{ name: string; value: string }> }> }
 
+/** Both documents of `doc`, each read back by its format's tools: pyspdxtools (silent, status 0), CycloneDX's JSON schema and library validator. */
+async function readBack(doc: SbomDocument, file: string): Promise<{ spdx: Spdx; cdx: Cdx; text: string }> {
+  writeFileSync(join(dir, file), encodeSpdx(doc));
+  const py = pyspdxtools(join(dir, file));
+  assert.equal(py.status, 0, py.output);
+  assert.equal(py.output.trim(), '');
+  const text = encodeCycloneDx(doc).toString();
+  const cdx = JSON.parse(text) as Cdx;
+  assert.deepEqual(cyclonedxSchemaErrors(cdx), []);
+  assert.equal(await cyclonedxLibraryErrors(text), null);
+  return { spdx: JSON.parse(encodeSpdx(doc).toString()) as Spdx, cdx, text };
+}
+
 test('SPDX and CycloneDX: packages licensed "A B", "A-B", "A/B", "A_B", "-A-B-" and "." have six licenses, each with its own name; both documents read back by the formats\' tools', async () => {
   const names = ['A B', 'A-B', 'A/B', 'A_B', '-A-B-', '.'];
   const doc = documentOf(names.map((l, i) => record(`p${i}`, [l])));
-  const spdx = JSON.parse(encodeSpdx(doc).toString()) as Spdx;
+  const { spdx, cdx } = await readBack(doc, 'four.spdx.json');
   const infos = spdx.hasExtractedLicensingInfos!;
   assert.deepEqual(infos.map((x) => x.name).sort(), [...names].sort());
   assert.equal(new Set(infos.map((x) => x.licenseId)).size, names.length);
@@ -95,15 +108,6 @@ test('SPDX and CycloneDX: packages licensed "A B", "A-B", "A/B", "A_B", "-A-B-" 
     const declared = spdx.packages.find((p) => p.name === `p${i}`)!.licenseDeclared;
     assert.equal(infos.find((x) => x.licenseId === declared)!.name, name);
   }
-  const file = join(dir, 'four.spdx.json');
-  writeFileSync(file, encodeSpdx(doc));
-  const py = pyspdxtools(file);
-  assert.equal(py.status, 0, py.output);
-  assert.equal(py.output.trim(), '');
-  const text = encodeCycloneDx(doc).toString();
-  const cdx = JSON.parse(text) as Cdx;
-  assert.deepEqual(cyclonedxSchemaErrors(cdx), []);
-  assert.equal(await cyclonedxLibraryErrors(text), null);
   const expressions = cdx.components.map((c) => c.licenses![0]!.expression);
   assert.equal(new Set(expressions).size, names.length);
   checkPurlsAndLicenses(cdx.components.map((c) => c.purl), expressions);
@@ -112,7 +116,7 @@ test('SPDX and CycloneDX: packages licensed "A B", "A-B", "A/B", "A_B", "-A-B-" 
 test('SPDX and CycloneDX: a pair made to share the suffix, across packages, is NOASSERTION with a note for each package using it; other packages keep theirs', async () => {
   const doc = documentOf([record('p1', [PAIR[0]]), record('p2', [PAIR[1], 'MIT']), record('p3', ['MIT', 'A B'])]);
   const note = `the license names "A/#/B" and "A~?;B" make one identifier, LicenseRef-A-B-${hex8(PAIR[0])} in this document; not machine-readable for this SBOM (NOASSERTION)`;
-  const spdx = JSON.parse(encodeSpdx(doc).toString()) as Spdx;
+  const { spdx, cdx } = await readBack(doc, 'pair.spdx.json');
   for (const n of ['p1', 'p2']) {
     const p = spdx.packages.find((x) => x.name === n)!;
     assert.equal(p.licenseDeclared, 'NOASSERTION');
@@ -120,13 +124,6 @@ test('SPDX and CycloneDX: a pair made to share the suffix, across packages, is N
   }
   assert.equal(spdx.packages.find((x) => x.name === 'p3')!.licenseDeclared, `LicenseRef-A-B-${hex8('A B')} AND MIT`);
   assert.deepEqual(spdx.hasExtractedLicensingInfos!.map((x) => [x.licenseId, x.name]), [[`LicenseRef-A-B-${hex8('A B')}`, 'A B']]);
-  const file = join(dir, 'pair.spdx.json');
-  writeFileSync(file, encodeSpdx(doc));
-  const py = pyspdxtools(file);
-  assert.equal(py.status, 0, py.output);
-  const text = encodeCycloneDx(doc).toString();
-  const cdx = JSON.parse(text) as Cdx;
-  assert.deepEqual(cyclonedxSchemaErrors(cdx), []);
   for (const n of ['p1', 'p2']) {
     const c = cdx.components.find((x) => x.name === n)!;
     assert.equal(c.licenses, undefined);
@@ -178,7 +175,7 @@ test('SPDX and CycloneDX: packages whose license names make identifiers differin
   // p1 and p2 differ in case; p3 uses p1's name (the same identifier, so the same pair); p4 and p5 are apart.
   const doc = documentOf([record('p1', ['Foo-Special']), record('p2', ['foo-special', 'MIT']), record('p3', ['Foo-Special', 'Bar Baz']), record('p4', ['Bar Baz']), record('p5', ['bar baz'])]);
   const note = 'the license names "Foo-Special" and "foo-special" make one identifier, LicenseRef-Foo-Special and LicenseRef-foo-special, which differ only in letter case in this document; not machine-readable for this SBOM (NOASSERTION)';
-  const spdx = JSON.parse(encodeSpdx(doc).toString()) as Spdx;
+  const { spdx, cdx } = await readBack(doc, 'case.spdx.json');
   for (const n of ['p1', 'p2', 'p3']) {
     const p = spdx.packages.find((x) => x.name === n)!;
     assert.equal(p.licenseDeclared, 'NOASSERTION', n);
@@ -190,15 +187,6 @@ test('SPDX and CycloneDX: packages whose license names make identifiers differin
   const infos = spdx.hasExtractedLicensingInfos!;
   assert.deepEqual(infos.map((x) => [x.licenseId, x.name]), [[`LicenseRef-Bar-Baz-${hex8('Bar Baz')}`, 'Bar Baz'], [`LicenseRef-bar-baz-${hex8('bar baz')}`, 'bar baz']]);
   assertDistinctToSpdx(infos.map((x) => x.licenseId));
-  const file = join(dir, 'case.spdx.json');
-  writeFileSync(file, encodeSpdx(doc));
-  const py = pyspdxtools(file);
-  assert.equal(py.status, 0, py.output);
-  assert.equal(py.output.trim(), '');
-  const text = encodeCycloneDx(doc).toString();
-  const cdx = JSON.parse(text) as Cdx;
-  assert.deepEqual(cyclonedxSchemaErrors(cdx), []);
-  assert.equal(await cyclonedxLibraryErrors(text), null);
   for (const n of ['p1', 'p2', 'p3']) {
     const c = cdx.components.find((x) => x.name === n)!;
     assert.equal(c.licenses, undefined, n);
@@ -215,12 +203,8 @@ test('CycloneDX carries the name of every LicenseRef of a component (property re
     record('p3', ['MIT']),
     record('p4', ['LicenseRef-Foo-Special']),
   ]);
-  const spdx = JSON.parse(encodeSpdx(doc).toString()) as Spdx;
+  const { spdx, cdx, text } = await readBack(doc, 'named.spdx.json');
   const spdxName = new Map(spdx.hasExtractedLicensingInfos!.map((x) => [x.licenseId, x.name]));
-  const text = encodeCycloneDx(doc).toString();
-  const cdx = JSON.parse(text) as Cdx;
-  assert.deepEqual(cyclonedxSchemaErrors(cdx), []);
-  assert.equal(await cyclonedxLibraryErrors(text), null);
   const named = (c: Cdx['components'][number]): Array<[string, string]> => (c.properties ?? []).filter((x) => x.name === 'repro-image:license-ref').map((x) => {
     const eq = x.value.indexOf('=');
     return [x.value.slice(0, eq), x.value.slice(eq + 1)];
