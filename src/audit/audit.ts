@@ -19,7 +19,7 @@ import { ReproError, ioError } from '../model/errors.js';
 import { formatPlatform, type Platform } from '../model/platform.js';
 import type { GeneratedEntry, PackageRecord, RecordOptions } from '../sources/distribution.js';
 import { TREE_READERS } from '../sources/trees.js';
-import { openImage } from '../transports/index.js';
+import { openImage } from '../transports/open.js';
 import { formatImageRef, isImageReference, parseImageRef } from '../transports/reference.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
 import { accountEntries, ownedTree, ownership } from './account.js';
