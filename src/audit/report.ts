@@ -88,16 +88,20 @@ export function buildReport(
   const summary: Record<Bucket, Tally> = { reproduced: zero(), notReproduced: zero(), unknown: zero(), packages: zero(), generated: zero(), modified: zero(), unexplained: zero() };
   const steps: Record<string, Tally> = {};
   // What the report says of a package, not the whole record it was given.
-  const perPackage = new Map(packages.map((p): [string, PackageAudit] => {
-    const a: PackageAudit = {
-      distribution: p.distribution, name: p.name, version: p.version,
-      ...(p.architecture !== undefined ? { architecture: p.architecture } : {}),
-      ...(p.source !== undefined ? { source: { name: p.source.name, version: p.source.version } } : {}),
-      ...(p.purl !== undefined ? { purl: p.purl } : {}),
-      entries: 0, bytes: 0, modified: 0, missing: 0,
-    };
-    return [`${p.name}\0${p.version}`, a];
-  }));
+  // Made field by field, in the order the JSON has them (no object spread per package: 300,000
+  // packages made 130 MB of short-lived objects here).
+  const perPackage = new Map<string, PackageAudit>();
+  for (const p of packages) {
+    const a = { distribution: p.distribution, name: p.name, version: p.version } as PackageAudit;
+    if (p.architecture !== undefined) a.architecture = p.architecture;
+    if (p.source !== undefined) a.source = { name: p.source.name, version: p.source.version };
+    if (p.purl !== undefined) a.purl = p.purl;
+    a.entries = 0;
+    a.bytes = 0;
+    a.modified = 0;
+    a.missing = 0;
+    perPackage.set(`${p.name}\0${p.version}`, a);
+  }
   const total = zero();
   const uncheckedTotal = zero();
   const entries: AuditReport['entries'] = [];
@@ -133,14 +137,14 @@ export function buildReport(
     const p = byName.get(m.package);
     if (p) p.missing++;
   }
+  // The report's own objects, finished in place (not copied: one object a package, 300,000 of them).
   const pkgs: PackageAudit[] = [...perPackage.values()].map((p) => {
-    const key = `${p.name}\0${p.version}`;
-    const out: PackageAudit = { ...p };
     if (status) {
-      out.verdict = verdicts.get(key) ?? 'UNKWN';
-      out.rebuilders = byRebuilder.get(key) ?? {};
+      const key = `${p.name}\0${p.version}`;
+      p.verdict = verdicts.get(key) ?? 'UNKWN';
+      p.rebuilders = byRebuilder.get(key) ?? {};
     }
-    return out;
+    return p;
   }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.version < b.version ? -1 : 1));
   return {
     ...head,
