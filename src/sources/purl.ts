@@ -2,7 +2,6 @@
  * Package URLs (purl-spec): `pkg:TYPE/NAMESPACE/NAME@VERSION?QUALIFIERS`, each component
  * percent-encoded, qualifiers sorted by key and left out when empty. Pure.
  */
-import { ownString } from './own-string.js';
 
 /** Percent-encodes what purl-spec does not allow bare in a component (`:` too, so epochs read `1%3A…`). */
 function encode(s: string): string {
@@ -15,7 +14,7 @@ export function purl(type: string, namespace: string, name: string, version: str
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, v]) => `${k}=${encode(v)}`)
     .join('&');
-  // One flat string, not the chain of pieces a template makes: every package record keeps its
-  // purl (300,000 of them were 48 MB of string pieces).
-  return ownString(`pkg:${type}/${encode(namespace)}/${encode(name)}@${encode(version)}${q ? `?${q}` : ''}`);
+  // Joined: one flat string, not the chain of pieces a template literal makes (every package
+  // record keeps its purl: 300,000 of them were 48 MB of string pieces).
+  return ['pkg:', type, '/', encode(namespace), '/', encode(name), '@', encode(version), q ? `?${q}` : ''].join('');
 }
