@@ -2,7 +2,7 @@
  * The audit's report: every entry's account tallied by what explains it (packages reproduced from
  * source, packages not reproduced, packages not yet checked, named build steps, modified,
  * unexplained), per package and per step, and rendered as the summary lines a person reads at a
- * glance. Pure.
+ * glance. Pure but for the accounts `buildReport` is given, which become the report's entries.
  */
 import { escapeName } from '../model/errors.js';
 import type { Verdict } from '../status/rebuilderd.js';
@@ -108,6 +108,17 @@ function entryVerdict(owners: EntryAccount['owners'], verdicts: ReadonlyMap<stri
   return vs.includes('GOOD') ? 'GOOD' : vs.includes('BAD') ? 'BAD' : 'UNKWN';
 }
 
+/** An entry as the report's lists (modified, unexplained, unchecked) show it: its account, without its bucket. */
+function listed(e: EntryAccount & { bucket?: Bucket }): EntryAccount {
+  const { bucket: _bucket, ...account } = e;
+  return account;
+}
+
+/**
+ * The report of an image's accounts. The accounts are taken over: each becomes the report's entry
+ * for its path, its bucket added (a copy of each was as many objects again as the image has
+ * entries); the lists of modified, unexplained and unchecked entries are copies without it.
+ */
 export function buildReport(
   head: { target: string; manifest: string; platform: string },
   accounts: EntryAccount[],
@@ -160,7 +171,9 @@ export function buildReport(
       p.entries++;
       if (a.kind === 'modified') p.modified++;
     }
-    entries.push({ ...a, bucket });
+    const e = a as EntryAccount & { bucket: Bucket };
+    e.bucket = bucket;
+    entries.push(e);
   }
   // A missing path counts for the first package of its name (one lookup each, not a scan).
   for (const m of missing) {
@@ -185,9 +198,9 @@ export function buildReport(
     packages: pkgs,
     rebuilders: status?.rebuilders ?? [],
     disagreements: status?.disagreements ?? [],
-    modified: accounts.filter((a) => a.kind === 'modified'),
-    unexplained: accounts.filter((a) => a.kind === 'unexplained'),
-    unchecked: accounts.filter((a) => a.unchecked === true),
+    modified: entries.filter((a) => a.kind === 'modified').map(listed),
+    unexplained: entries.filter((a) => a.kind === 'unexplained').map(listed),
+    unchecked: entries.filter((a) => a.unchecked === true).map(listed),
     uncheckedTotal,
     missing,
     entries,
