@@ -9,6 +9,8 @@
 
 /** Blocks of about this many characters. */
 const BLOCK = 1 << 16;
+/** Items of a list not walked, stringified together. */
+const BATCH = 256;
 
 const isPlain = (v: unknown): v is Record<string, unknown> | unknown[] => {
   if (v === null || typeof v !== 'object') return false;
@@ -31,6 +33,25 @@ function* pieces(v: unknown, level: number, depth: number): Generator<string> {
         return;
       }
       yield '[';
+      if (level + 1 >= depth) {
+        // Items not walked: a batch at a time, nested in `level` arrays so that JSON.stringify
+        // indents them to their place; the wrappers' brackets are cut off (a slice, not a copy).
+        for (let i = 0; i < v.length; i += BATCH) {
+          let wrapped: unknown = v.slice(i, i + BATCH);
+          let head = 0;
+          let tail = 0;
+          for (let k = level; k > 0; k--) wrapped = [wrapped];
+          for (let k = 0; k <= level; k++) {
+            head += pad(k).length + 2;
+            tail += pad(k).length + 2;
+          }
+          const text = JSON.stringify(wrapped, null, 2);
+          yield i === 0 ? '\n' : ',\n';
+          yield text.slice(head, text.length - tail);
+        }
+        yield `\n${pad(level)}]`;
+        return;
+      }
       for (let i = 0; i < v.length; i++) {
         yield `${i === 0 ? '\n' : ',\n'}${pad(level + 1)}`;
         const item: unknown = v[i];
@@ -58,13 +79,22 @@ function* pieces(v: unknown, level: number, depth: number): Generator<string> {
 
 /**
  * The text of `JSON.stringify(value, null, 2)` as blocks of about 64 Ki characters, their
- * concatenation equal to it (nothing for a value JSON.stringify makes undefined); the outer
+ * concatenation equal to it (nothing for a value JSON.stringify makes undefined; a list's items
+ * not walked go 256 at a time, so a block may be bigger); the outer
  * `depth` levels (default 2: a report's members and the items of its lists) are walked piece by piece.
  */
 export function* prettyJsonBlocks(value: unknown, depth = 2): Generator<string> {
   let parts: string[] = [];
   let chars = 0;
   for (const p of pieces(value, 0, depth)) {
+    if (p.length >= BLOCK) {
+      // A piece as big as a block goes as it is, after what came before it.
+      if (parts.length > 0) yield parts.join('');
+      parts = [];
+      chars = 0;
+      yield p;
+      continue;
+    }
     parts.push(p);
     chars += p.length;
     if (chars >= BLOCK) {
