@@ -82,7 +82,10 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
   }
   if (v.json) {
     // In blocks: the report of 300,000 packages is 86 MB of JSON, held beside the report as one string.
-    for (const block of prettyJsonBlocks(report)) io.stdout(block);
+    for (const block of prettyJsonBlocks(report)) {
+      io.stdout(block);
+      await io.drained?.();
+    }
     io.stdout('\n');
   } else {
     io.stdout(renderText(report));
