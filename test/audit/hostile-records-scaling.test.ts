@@ -2,7 +2,7 @@
  * The audit of an image whose package database is huge stays within a small heap: 300,000 tiny
  * packages in one dpkg status (24 MB), each depending on the next and on a package that is not
  * there (the generator of the sbom scaling tests), audited in a child Node whose heap is 210 MB
- * at most, as text and as --json. It needs 150 to 170 MB now; the old code ran out of heap below
+ * at most, as text and as --json. It needs 140 to 160 MB now; the old code ran out of heap below
  * 260 to 280 MB (470 and 690 MB peak RSS): every package's dependencies resolved, its purl a
  * chain of string pieces, the report's package entries spread and copied, and the --json report
  * held as one 86 MB string.
