@@ -88,7 +88,7 @@ ${REGISTRY_HELP}
   -h, --help                 this help
 
 Exit codes: 0 built, 2 bad usage or bad input, 3 I/O failure, 129/130/143 interrupted by
-SIGHUP/SIGINT/SIGTERM (nothing left behind).`;
+SIGHUP/SIGINT/SIGTERM (nothing left behind), 141 stdout or stderr a closed pipe (likewise).`;
 
 /** The flags of `build`; `verify` takes the same ones but --output. */
 export const BUILD_FLAGS = {

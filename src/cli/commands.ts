@@ -212,5 +212,7 @@ Environment:
 
 Exit codes: 0 success, 1 difference or failed verification, 2 bad usage or input, 3 I/O failure,
 130 (SIGINT), 143 (SIGTERM), 129 (SIGHUP) interrupted: temporary files and partial outputs are
-removed first; after SIGKILL, the next run writing the same place removes them.`;
+removed first; after SIGKILL, the next run writing the same place removes them. 141: the reader
+of stdout or stderr went away (| head): the run stops as SIGPIPE would stop it, silently, after
+the same clean-up.`;
 }

@@ -30,7 +30,7 @@ ${sideRegistryHelp(['src', 'dest'], ['SRC', 'DST'])}
 Archive members carry SOURCE_DATE_EPOCH as their time (default 0).
 Exit codes: 0 copied, 1 a blob or manifest does not match its digest, 2 bad usage or input,
 3 I/O or network failure, 129/130/143 interrupted by SIGHUP/SIGINT/SIGTERM (nothing left
-behind).`;
+behind), 141 stdout or stderr a closed pipe (likewise).`;
 
 export const COPY_FLAGS = {
   platform: { type: 'string' },

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { ReproError, systemError } from '../model/errors.js';
-import { removeScratchNow } from '../fs/scratch.js';
 import { startSpareHashThread } from '../image/spare-thread.js';
 import { proxySettingsFromEnv, useProxies } from '../fetch/proxy.js';
+import { endRunNow, handleBrokenPipes } from './broken-pipe.js';
 import { closest, cliMessage, type Io, type Verbosity } from './common.js';
 import { COMMANDS, findCommand, GLOBAL_HELP, mainHelp } from './commands.js';
 
@@ -133,14 +133,10 @@ const io: Io = {
  */
 const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 for (const [name, number] of Object.entries(SIGNALS)) {
-  process.on(name, () => {
-    removeScratchNow(200);
-    try {
-      process.stderr.write(`repro-image: interrupted by ${name}; temporary files removed\n`);
-    } catch { /* stderr closed */ }
-    process.exit(128 + number);
-  });
+  process.on(name, () => endRunNow(128 + number, `repro-image: interrupted by ${name}; temporary files removed\n`));
 }
+// The reader of stdout gone (`| head`): the same clean-up, silently, and exit 141 (broken-pipe.ts).
+handleBrokenPipes();
 
 main(process.argv.slice(2), io).then((code) => {
   process.exitCode = code;
