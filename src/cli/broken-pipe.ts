@@ -1,3 +1,7 @@
+/**
+ * How a run ends early outside its own control: a signal (main.ts) or a closed pipe on stdout or
+ * stderr, one clean-up for both (`endRunNow`).
+ */
 import { ioError } from '../model/errors.js';
 import { removeScratchNow } from '../fs/scratch.js';
 import { cliMessage } from './common.js';
