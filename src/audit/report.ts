@@ -98,6 +98,13 @@ export function buildReport(
     };
     return [`${p.name}\0${p.version}`, a];
   }));
+  // The same, by name then version: an entry's owner is found without a key string made for it.
+  const byVersion = new Map<string, Map<string, PackageAudit>>();
+  for (const p of perPackage.values()) {
+    const versions = byVersion.get(p.name);
+    if (!versions) byVersion.set(p.name, new Map([[p.version, p]]));
+    else if (!versions.has(p.version)) versions.set(p.version, p);
+  }
   const total = zero();
   const uncheckedTotal = zero();
   const entries: AuditReport['entries'] = [];
@@ -117,7 +124,7 @@ export function buildReport(
     if (a.unchecked) add(uncheckedTotal, a);
     if (a.kind === 'generated') add((steps[a.step!] ??= zero()), a);
     for (const o of a.owners ?? []) {
-      const p = perPackage.get(`${o.name}\0${o.version}`);
+      const p = byVersion.get(o.name)?.get(o.version);
       if (!p) continue;
       // Bytes go to the first owner only, so that package bytes add up to the image's.
       if (o === a.owners![0]) p.bytes += a.size;
