@@ -129,6 +129,20 @@ interface LateBytes {
   what: 'bytes' | 'sha256';
 }
 
+/**
+ * A hard link resolved at the end of its layer (`LayerBuilder.linkBelow`): to a path the layer
+ * had not put anything at when the link was met (what lies there below), or to an entry of the
+ * layer (a link met earlier that is itself resolved there, or anything met earlier that the link
+ * reached through a symlink below). `via`: the symlinks below the target went through, which the
+ * layer's whiteouts may remove.
+ */
+interface Below {
+  kept: Kept;
+  target: string | Kept;
+  keep: boolean;
+  via?: Kept[];
+}
+
 /** The limits on kept bytes, over every layer. */
 class KeepBudget {
   private used = 0;
@@ -151,7 +165,8 @@ class KeepBudget {
  * the OCI layer spec has a changeset entry over an existing path unlink it and make it anew, so a
  * file replaced later, in the same layer or a later one, leaves the link with the bytes it had):
  * a file met earlier in the layer, else the layers below as this layer's whiteouts leave them
- * (whiteouts apply first, whatever their place in the tar) and as the layer's entries met before
+ * (whiteouts apply first, whatever their place in the tar: umoci and containerd apply each where
+ * it is listed, and so make a link listed before its target's whiteout) and as the layer's entries met before
  * the link leave them (a non-directory met earlier over a directory of a layer below took that
  * directory's files with it: GNU tar's and umoci's link(2) then fails, ENOTDIR or ENOENT). A link
  * to nothing (a path whited out or gone so, never there, or a directory) stays a `hardlink` entry
@@ -159,9 +174,10 @@ class KeepBudget {
  * the tree has when the link is applied, as link(2) follows them (`throughSymlinks`; the last
  * component is not followed: a link to a symlink is that symlink), as umoci and containerd do, an
  * absolute or `..` symlink kept in the image root (GNU tar, which makes those symlinks last,
- * fails there); a loop or more than 40 links names nothing. Not modelled: a layer that whites
- * out a symlink of a layer below and has a link through it to a file or a hard link met earlier
- * in the layer (the link is that file, or what that link names), and a link through a link of the layer to a symlink below.
+ * fails there); a loop or more than 40 links names nothing. A symlink below that the target
+ * goes through is there only if the layer's whiteouts leave it, whatever the target (a file or
+ * link met earlier in the layer included): whited out, the link names nothing (ENOENT). A hard
+ * link of the layer to a symlink below is that symlink, and a target through it follows it.
  */
 class LayerBuilder {
   readonly changes: LayerChanges<Kept> = { whiteouts: [], entries: [] };
@@ -174,11 +190,11 @@ class LayerBuilder {
   private readonly replaced = new Map<string, number>();
   private readonly links: Array<{ entry: FlatEntry; target: FlatEntry }> = [];
   /**
-   * Hard links resolved by `linkBelow`: to a path the layer had not put anything at when the link
-   * was met (what lies there below), or `via` a link of the layer met earlier that is itself
-   * resolved there (a link to it is a link to what it is).
+   * Hard links resolved by `linkBelow`, once the layer's whiteouts are known (see `Below`).
    */
-  private readonly below: Array<{ kept: Kept; target: string | Kept; keep: boolean; via?: Kept[] }> = [];
+  private readonly below: Below[] = [];
+  /** The links of the layer in `below`, by their entry: what a link through one of them goes through (`pendingSymlink`). */
+  private readonly pending = new Map<Kept, Below>();
 
   /**
    * `late` collects kept links whose bytes are read after the layers; `lower` is the file system
@@ -228,10 +244,15 @@ class LayerBuilder {
       // Gone, when a non-directory met since (or since the layers below, for a path not met) replaced a directory above it.
       const gone = targetPath === undefined || this.replacedSince(targetPath, met?.at ?? -1);
       const target = gone ? undefined : met;
-      if (target?.entry.type === 'hardlink') {
+      if (target !== undefined && via.length > 0) {
+        // Through a symlink below: there only if this layer's whiteouts (known at its end) leave it,
+        // so the entry met here is named at `linkBelow`, when they are known.
+        entry.linkname = member.linkname;
+        this.pushBelow({ kept, target, keep: this.opts.keep?.(path) === true, via });
+      } else if (target?.entry.type === 'hardlink') {
         // A link to a link whose target lies in a layer below (or names nothing): what that link is, once resolved.
         entry.linkname = target.entry.linkname!;
-        this.below.push({ kept, target, keep: this.opts.keep?.(path) === true });
+        this.pushBelow({ kept, target, keep: this.opts.keep?.(path) === true });
       } else if (target?.entry.type === 'symlink' || target?.entry.type === 'char' || target?.entry.type === 'block' || target?.entry.type === 'fifo') {
         // A hard link to a symlink or a device is another name of that symlink or device (link(2)
         // does not follow a symlink), not an empty regular file.
@@ -249,7 +270,7 @@ class LayerBuilder {
         this.shaLinked(kept, root);
       } else {
         entry.linkname = member.linkname;
-        if (!met && !gone) this.below.push({ kept, target: targetPath, keep: this.opts.keep?.(path) === true, ...(via.length > 0 ? { via } : {}) });
+        if (!met && !gone) this.pushBelow({ kept, target: targetPath, keep: this.opts.keep?.(path) === true, ...(via.length > 0 ? { via } : {}) });
       }
     }
     this.inLayer.set(path, kept);
@@ -264,21 +285,49 @@ class LayerBuilder {
    * and absolute targets kept in the image root as in a chroot, a loop or more than 40 links
    * undefined): a symlink met earlier in the layer and not replaced since, else one of the layers
    * below that the layer has not replaced (those go to `via`: this layer's whiteouts, known at
-   * its end, may still remove them). Not followed: a hard link of the layer to a symlink below,
-   * still unresolved here (it is made that symlink at `linkBelow`).
+   * its end, may still remove them), or a hard link of the layer to a symlink below (made that
+   * symlink at `linkBelow`; followed here as what it will be: `pendingSymlink`).
    */
   private throughSymlinks(path: string, via: Kept[]): string | undefined {
     return resolveRecorded({
       linkOf: (p) => {
         const met = this.inLayer.get(p);
         if (this.replacedSince(p, met?.at ?? -1)) return undefined;
-        if (met) return met.entry.type === 'symlink' ? met.entry.linkname : undefined;
+        if (met) return met.entry.type === 'symlink' ? met.entry.linkname : met.entry.type === 'hardlink' ? this.pendingSymlink(met, via) : undefined;
         const low = this.lower.get(p);
         if (low?.entry.type !== 'symlink') return undefined;
         via.push(low);
         return low.entry.linkname;
       },
     }, path);
+  }
+
+  private pushBelow(b: Below): void {
+    this.below.push(b);
+    this.pending.set(b.kept, b);
+  }
+
+  /**
+   * The target of a hard link of the layer not resolved yet (in `below`), when it will be a
+   * symlink (of a layer below, or of the layer through a symlink below): link(2) made the link
+   * another name of that symlink, and a path through it follows it. The symlinks below that it
+   * takes (its own, the one it names, those of the links it goes through) go to `via`: whited
+   * out by the layer, the link names nothing and neither does a path through it.
+   */
+  private pendingSymlink(link: Kept, via: Kept[]): string | undefined {
+    const took: Kept[] = [];
+    for (let b = this.pending.get(link); b !== undefined;) {
+      if (b.via) took.push(...b.via);
+      const t = typeof b.target === 'string' ? this.lower.get(b.target) : b.target;
+      if (t === undefined) return undefined;
+      if (typeof b.target === 'string') took.push(t);
+      if (t.entry.type === 'symlink') {
+        via.push(...took);
+        return t.entry.linkname;
+      }
+      b = t.entry.type === 'hardlink' ? this.pending.get(t) : undefined;
+    }
+    return undefined;
   }
 
   /** Whether a non-directory was met after `since` (a place in the layer, `Kept.at`; -1: its start) at a directory above `path`. */
@@ -317,8 +366,9 @@ class LayerBuilder {
   /**
    * Hard links to what the layers below hold at their targets' paths (`files`: the file system
    * once this layer's whiteouts are applied, before its entries are): a file's size and digests
-   * (known: the layers below are read), or the symlink or device it is. A link via a link of the
-   * layer is what that one was made just before (it comes earlier in `below`).
+   * (known: the layers below are read), or the symlink or device it is; nothing when a symlink
+   * below on the target's way (`via`) is whited out. A link to an entry of the layer is what that
+   * entry is, a link of the layer being what it was made just before (it comes earlier in `below`).
    */
   linkBelow(files: ReadonlyMap<string, Kept>): void {
     for (const { kept, target: to, keep, via } of this.below) {
@@ -340,7 +390,10 @@ class LayerBuilder {
         if (root.entry.md5) entry.md5 = root.entry.md5;
         if (root.entry.sha256) entry.sha256 = root.entry.sha256;
         kept.root = root;
-        if (keep) this.keepLinked(kept, root, false);
+        const inThisLayer = root.entry.layer === this.layer.number;
+        // A file of the layer read where it lies has its digests at `end`, after this.
+        if (inThisLayer) this.links.push({ entry, target: root.entry });
+        if (keep) this.keepLinked(kept, root, inThisLayer);
         this.shaLinked(kept, root);
       }
     }

@@ -242,3 +242,51 @@ test('a hard link through a symlink names nothing where link(2) fails: a loop, m
   assert.deepEqual(f.entries.get('replaced'), dangling('replaced', 'r/f', 2), 'replaced with a file before the link');
   assert.deepEqual(f.entries.get('dir'), dangling('dir', 'o/f', 2), 'replaced with a directory before the link');
 });
+
+// Checked against GNU tar 1.34 (the layer's whiteouts removed first, then its entries extracted),
+// umoci 0.4.7 (`umoci unpack`) and containerd 1.7's applier (`archive.Apply`), each applying the
+// two layers on a real file system: all three fail the link (ENOENT), as link(2) does.
+test('a hard link through a symlink below that its layer whites out names nothing, even to a file or a link met earlier in the layer (was: that file)', async () => {
+  const f = await flat([
+    [{ name: 'c/f', data: 'lower c/f' }, { name: 'x', data: 'x' }, symlink('w', 'c'), symlink('v', 'c'), symlink('u', 'c')],
+    [
+      { name: '.wh.w', data: '' }, { name: 'c/f', data: 'upper c/f' }, link('b', 'w/f'),
+      link('c/h', 'x'), link('b2', 'w/h'), link('b3', 'b'), symlink('c/s', 'f'), link('b4', 'w/s'),
+      { name: 'c/g', data: 'g' }, link('late', 'v/g'), link('ok', 'u/f'), { name: '.wh.v', data: '' },
+    ],
+  ], { hash: true, keep: (p) => ['b', 'b2', 'b3', 'ok'].includes(p) });
+  assert.deepEqual(f.entries.get('b'), dangling('b', 'w/f', 2), 'a file of the layer');
+  assert.deepEqual(f.entries.get('b2'), dangling('b2', 'w/h', 2), 'a link of the layer to a file below');
+  assert.deepEqual(f.entries.get('b3'), dangling('b3', 'w/f', 2), 'a link to such a link');
+  assert.deepEqual(f.entries.get('b4'), dangling('b4', 'w/s', 2), 'a symlink of the layer');
+  // umoci and containerd remove a whiteout's path when they meet it, so they make this link (the file);
+  // the layer's whiteouts apply first here, wherever they are listed (as the OCI spec has them hide the layers below).
+  assert.deepEqual(f.entries.get('late'), dangling('late', 'v/g', 2), 'the whiteout listed after the link');
+  assert.deepEqual(f.entries.get('c/h'), file('c/h', 'x', 2));
+  assert.deepEqual(f.entries.get('ok'), file('ok', 'upper c/f', 2), 'a symlink below that the layer leaves: the file met earlier');
+  assert.deepEqual([...f.kept.keys()], ['ok']);
+  assert.equal(f.kept.get('ok')?.toString(), 'upper c/f');
+});
+
+// Checked as the test above: GNU tar, umoci and containerd make `h` a second name of the symlink
+// `s` (link(2) does not follow a symlink), then follow it for `h/f`: `b` is `c/f`, one inode.
+test('a hard link through a hard link of its layer to a symlink below follows that symlink, as link(2) does (was: names nothing)', async () => {
+  const f = await flat([
+    [{ name: 'c/f', data: 'lower c/f' }, symlink('s', 'c'), symlink('t', 'c')],
+    [
+      link('h', 's'), link('b', 'h/f'), link('h2', 'h'), link('b2', 'h2/f'),
+      { name: 'c/g', data: 'upper c/g' }, link('b3', 'h/g'),
+      { name: '.wh.t', data: '' }, link('ht', 't'), link('bt', 'ht/f'),
+    ],
+  ], { hash: true, keep: (p) => p === 'b' || p === 'b3' });
+  const sym = (path: string): FlatEntry => ({ path, type: 'symlink', mode: 0o644, uid: 0, gid: 0, size: 0, linkname: 'c', layer: 2 });
+  assert.deepEqual(f.entries.get('h'), sym('h'));
+  assert.deepEqual(f.entries.get('h2'), sym('h2'));
+  assert.deepEqual(f.entries.get('b'), file('b', 'lower c/f', 2));
+  assert.deepEqual(f.entries.get('b2'), file('b2', 'lower c/f', 2), 'through a link to that link');
+  assert.deepEqual(f.entries.get('b3'), file('b3', 'upper c/g', 2), 'to a file met earlier in the layer');
+  assert.deepEqual(f.entries.get('ht'), dangling('ht', 't', 2));
+  assert.deepEqual(f.entries.get('bt'), dangling('bt', 'ht/f', 2), 'the symlink whited out: the link through it names nothing');
+  assert.equal(f.kept.get('b')?.toString(), 'lower c/f');
+  assert.equal(f.kept.get('b3')?.toString(), 'upper c/g');
+});
