@@ -55,8 +55,9 @@ const oct = (n: number): string => `0${n.toString(8).padStart(3, '0')}`;
 /**
  * How an image entry differs from what a package recorded of it: one phrase each, pushed onto
  * `d` (none: it matches). Returns whether its content or link target was checked against the record.
+ * `assumeDigest`: a file's bytes taken to be the ones recorded, when a digest is (`planAccounts`).
  */
-function compare(e: FlatEntry, r: RecordedFile, d: string[]): boolean {
+function compare(e: FlatEntry, r: RecordedFile, d: string[], assumeDigest = false): boolean {
   const start = d.length;
   let checked = false;
   const type = e.type === 'hardlink' ? 'file' : e.type;
@@ -68,7 +69,9 @@ function compare(e: FlatEntry, r: RecordedFile, d: string[]): boolean {
     d.push(`a file recorded (${r.sha256 ? `sha256 ${r.sha256}` : `md5 ${r.md5}`}), a ${type} in the image${type === 'symlink' ? ` (to ${JSON.stringify(e.linkname)})` : ''}`);
   }
   if (type === 'file') {
-    if (r.sha256 && e.sha256) {
+    if (assumeDigest) {
+      checked = Boolean(r.sha256 || r.md5);
+    } else if (r.sha256 && e.sha256) {
       checked = true;
       if (r.sha256 !== e.sha256) d.push(`sha256 recorded ${r.sha256}, image ${e.sha256}`);
     } else if (r.md5 && e.md5) {
@@ -139,24 +142,108 @@ export function accountEntries(
   own: Ownership,
   generated: ReadonlyMap<string, GeneratedEntry>,
 ): EntryAccount[] {
+  return settleAccounts(planAccounts(entries, own, generated));
+}
+
+/**
+ * The accounts worked out before the files' digests are known (the audit does this while they are
+ * hashed), for `settleAccounts` to finish once they are: what needs no digest is final; a file
+ * whose one owner recorded its digest, and that matches the record otherwise, is taken to be the
+ * package's, a check to make (nearly every file); the rest (several owners, a step's file over a
+ * package's, a step's file with a digest, a file that differs from its record otherwise, whose
+ * account shows its digests) is worked out then. `accountEntries` is the two in one.
+ */
+export interface AccountPlan {
+  readonly entries: ReadonlyMap<string, FlatEntry>;
+  readonly own: Ownership;
+  readonly generated: ReadonlyMap<string, GeneratedEntry>;
+  /** The entries' paths in path order. */
+  readonly paths: readonly string[];
+  /** By place in `paths`; undefined for those in `later`. */
+  readonly accounts: ReadonlyArray<EntryAccount | undefined>;
+  /** Accounts that hold when the file's digest is the one this record has. */
+  readonly checks: ReadonlyArray<{ i: number; file: RecordedFile }>;
+  readonly later: readonly number[];
+}
+
+export function planAccounts(
+  entries: ReadonlyMap<string, FlatEntry>,
+  own: Ownership,
+  generated: ReadonlyMap<string, GeneratedEntry>,
+): AccountPlan {
   const paths = [...entries.keys()];
   // A layer we wrote is in path order already: checked in one pass, sorted only when not.
   if (paths.some((p, i) => i > 0 && comparePaths(paths[i - 1]!, p) >= 0)) paths.sort(comparePaths);
-  const out: EntryAccount[] = new Array<EntryAccount>(paths.length);
+  const accounts = new Array<EntryAccount | undefined>(paths.length);
+  const checks: Array<{ i: number; file: RecordedFile }> = [];
+  const later: number[] = [];
   // What differs, for the owner being compared: empty again before each use, copied when kept.
   const d: string[] = [];
   for (let i = 0; i < paths.length; i++) {
     const path = paths[i]!;
     const e = entries.get(path)!;
-    const base: EntryAccount = { path, type: e.type, size: e.type === 'file' || e.type === 'hardlink' ? e.size : 0, kind: 'unexplained' };
     const owners = own.owned.get(path);
     const g = generated.get(path);
-    out[i] = owners ? ownedAccount(base, e, owners, g, d) : g ? generatedAccount(base, e, g) : passAccount(base, e);
+    const content = e.type === 'file' || e.type === 'hardlink';
+    if (owners) {
+      const file = owners[0]!.file;
+      if (owners.length > 1 || g?.sha256 !== undefined) {
+        later.push(i);
+      } else if (!content) {
+        accounts[i] = ownedAccount(baseAccount(path, e), e, owners, g, d);
+      } else {
+        // A file's account holds its digests when modified (`actual`), whatever was recorded.
+        const a = ownedAccount(baseAccount(path, e), e, owners, undefined, d, true);
+        if (a.kind !== 'package') later.push(i);
+        else {
+          accounts[i] = a;
+          if (file.sha256 || file.md5) checks.push({ i, file });
+        }
+      }
+    } else if (g) {
+      if (g.sha256 !== undefined || g.md5 !== undefined) later.push(i);
+      else accounts[i] = generatedAccount(baseAccount(path, e), e, g);
+    } else {
+      accounts[i] = passAccount(baseAccount(path, e), e);
+    }
   }
-  // A directory that holds accounted entries and nothing unexplained is their parent: made with them.
-  // In reverse path order an entry comes after everything below it, whose accounts are final by
-  // then; each tells its directories (up to one told as much already) that something, and
-  // whether something unexplained, is below them.
+  return { entries, own, generated, paths, accounts, checks, later };
+}
+
+/** The accounts of a plan (`planAccounts`) once the files' digests are in its entries. */
+export function settleAccounts(plan: AccountPlan): EntryAccount[] {
+  const { entries, own, generated, paths } = plan;
+  const out = plan.accounts.slice();
+  const d: string[] = [];
+  const again = (i: number): EntryAccount => {
+    const path = paths[i]!;
+    const e = entries.get(path)!;
+    const owners = own.owned.get(path);
+    const g = generated.get(path);
+    const base = baseAccount(path, e);
+    return owners ? ownedAccount(base, e, owners, g, d) : g ? generatedAccount(base, e, g) : passAccount(base, e);
+  };
+  for (const { i, file } of plan.checks) if (digestCheck(entries.get(paths[i]!)!, file) !== 'equal') out[i] = again(i);
+  for (const i of plan.later) out[i] = again(i);
+  return parentDirectories(paths, out as EntryAccount[]);
+}
+
+const baseAccount = (path: string, e: FlatEntry): EntryAccount => ({ path, type: e.type, size: e.type === 'file' || e.type === 'hardlink' ? e.size : 0, kind: 'unexplained' });
+
+/** How a file's bytes compare with a record's, as `compare` checks them: by sha256 where both have one, else by md5. */
+function digestCheck(e: FlatEntry, r: RecordedFile): 'equal' | 'differs' | 'unchecked' {
+  if (r.sha256 && e.sha256) return r.sha256 === e.sha256 ? 'equal' : 'differs';
+  if (r.md5 && e.md5) return r.md5 === e.md5 ? 'equal' : 'differs';
+  return 'unchecked';
+}
+
+/**
+ * A directory that holds accounted entries and nothing unexplained is their parent: made with them.
+ * In reverse path order an entry comes after everything below it, whose accounts are final by
+ * then; each tells its directories (up to one told as much already) that something, and
+ * whether something unexplained, is below them.
+ */
+function parentDirectories(paths: readonly string[], out: EntryAccount[]): EntryAccount[] {
   const below = new Set<string>();
   const unexplainedBelow = new Set<string>();
   for (let i = paths.length - 1; i >= 0; i--) {
@@ -184,6 +271,7 @@ function ownedAccount(
   owners: ReadonlyArray<{ pkg: PackageRecord; file: RecordedFile }>,
   g: GeneratedEntry | undefined,
   d: string[],
+  assumeDigest = false,
 ): EntryAccount {
   const o0 = owners[0]!;
   // A file a later step put over a package's (a spec's files:) is that step's, when it is its bytes.
@@ -196,7 +284,7 @@ function ownedAccount(
   if (owners.length === 1) {
     // One owner (nearly every path): no list of results, no map of names to build and sort.
     d.length = 0;
-    const checked = compare(e, o0.file, d);
+    const checked = compare(e, o0.file, d, assumeDigest);
     a.owners = [{ name: o0.pkg.name, version: o0.pkg.version }];
     if (conffile) a.conffile = true;
     if (d.length === 0) {
