@@ -110,6 +110,8 @@ export function recordedResolver(tree: LinkLookup): (path: string) => string | u
     }
     if (resolved === undefined) return undefined;
     if (last === '..') return parentOf(resolved);
+    // Through no symlink: the path itself, not a copy made of its parts (a map keyed by it hashes it once).
+    if (parts === undefined && resolved === dir) return path.charCodeAt(0) === 0x2f ? path.slice(1) : path;
     return resolved === '' ? last : `${resolved}/${last}`;
   };
 }
