@@ -162,8 +162,10 @@ export interface AccountPlan {
   /** By place in `paths`; undefined for those in `later`. */
   readonly accounts: ReadonlyArray<EntryAccount | undefined>;
   /** Accounts that hold when the file's digest is the one this record has. */
-  readonly checks: ReadonlyArray<{ i: number; file: RecordedFile }>;
+  readonly checks: ReadonlyArray<{ i: number; entry: FlatEntry; file: RecordedFile }>;
   readonly later: readonly number[];
+  /** The directories that are their children's parents, if nothing worked out later is unexplained. */
+  readonly parents: readonly number[];
 }
 
 export function planAccounts(
@@ -175,7 +177,7 @@ export function planAccounts(
   // A layer we wrote is in path order already: checked in one pass, sorted only when not.
   if (paths.some((p, i) => i > 0 && comparePaths(paths[i - 1]!, p) >= 0)) paths.sort(comparePaths);
   const accounts = new Array<EntryAccount | undefined>(paths.length);
-  const checks: Array<{ i: number; file: RecordedFile }> = [];
+  const checks: Array<{ i: number; entry: FlatEntry; file: RecordedFile }> = [];
   const later: number[] = [];
   // What differs, for the owner being compared: empty again before each use, copied when kept.
   const d: string[] = [];
@@ -197,7 +199,7 @@ export function planAccounts(
         if (a.kind !== 'package') later.push(i);
         else {
           accounts[i] = a;
-          if (file.sha256 || file.md5) checks.push({ i, file });
+          if (file.sha256 || file.md5) checks.push({ i, entry: e, file });
         }
       }
     } else if (g) {
@@ -207,7 +209,9 @@ export function planAccounts(
       accounts[i] = passAccount(baseAccount(path, e), e);
     }
   }
-  return { entries, own, generated, paths, accounts, checks, later };
+  // What is worked out later is taken to be accounted for (a package's, or what a step makes).
+  const parents = parentDirectories(paths, (i) => accounts[i]);
+  return { entries, own, generated, paths, accounts, checks, later, parents };
 }
 
 /** The accounts of a plan (`planAccounts`) once the files' digests are in its entries. */
@@ -215,17 +219,24 @@ export function settleAccounts(plan: AccountPlan): EntryAccount[] {
   const { entries, own, generated, paths } = plan;
   const out = plan.accounts.slice();
   const d: string[] = [];
-  const again = (i: number): EntryAccount => {
+  let unexplained = false;
+  const again = (i: number): void => {
     const path = paths[i]!;
     const e = entries.get(path)!;
     const owners = own.owned.get(path);
     const g = generated.get(path);
     const base = baseAccount(path, e);
-    return owners ? ownedAccount(base, e, owners, g, d) : g ? generatedAccount(base, e, g) : passAccount(base, e);
+    const a = owners ? ownedAccount(base, e, owners, g, d) : g ? generatedAccount(base, e, g) : passAccount(base, e);
+    if (a.kind === 'unexplained') unexplained = true;
+    out[i] = a;
   };
-  for (const { i, file } of plan.checks) if (digestCheck(entries.get(paths[i]!)!, file) !== 'equal') out[i] = again(i);
-  for (const i of plan.later) out[i] = again(i);
-  return parentDirectories(paths, out as EntryAccount[]);
+  for (const { i, entry, file } of plan.checks) if (digestCheck(entry, file) !== 'equal') again(i);
+  for (const i of plan.later) again(i);
+  const settled = out as EntryAccount[];
+  for (const i of unexplained ? parentDirectories(paths, (j) => settled[j]) : plan.parents) {
+    settled[i] = { ...settled[i]!, kind: 'generated', step: 'parent directories' };
+  }
+  return settled;
 }
 
 const baseAccount = (path: string, e: FlatEntry): EntryAccount => ({ path, type: e.type, size: e.type === 'file' || e.type === 'hardlink' ? e.size : 0, kind: 'unexplained' });
@@ -238,22 +249,24 @@ function digestCheck(e: FlatEntry, r: RecordedFile): 'equal' | 'differs' | 'unch
 }
 
 /**
- * A directory that holds accounted entries and nothing unexplained is their parent: made with them.
- * In reverse path order an entry comes after everything below it, whose accounts are final by
- * then; each tells its directories (up to one told as much already) that something, and
- * whether something unexplained, is below them.
+ * The directories that are their children's parents, by place in `paths`: a directory that holds
+ * accounted entries and nothing unexplained is made with them (an unexplained one that no step
+ * names). In reverse path order an entry comes after everything below it, whose accounts are
+ * final by then; each tells its directories (up to one told as much already) that something, and
+ * whether something unexplained, is below them. `accountOf` undefined: accounted for.
  */
-function parentDirectories(paths: readonly string[], out: EntryAccount[]): EntryAccount[] {
+function parentDirectories(paths: readonly string[], accountOf: (i: number) => EntryAccount | undefined): number[] {
+  const out: number[] = [];
   const below = new Set<string>();
   const unexplainedBelow = new Set<string>();
   for (let i = paths.length - 1; i >= 0; i--) {
     const path = paths[i]!;
-    let a = out[i]!;
-    if (a.kind === 'unexplained' && a.type === 'dir' && a.step === undefined && below.has(path) && !unexplainedBelow.has(path)) {
-      a = { ...a, kind: 'generated', step: 'parent directories' };
-      out[i] = a;
+    const a = accountOf(i);
+    let bad = a?.kind === 'unexplained';
+    if (bad && a!.type === 'dir' && a!.step === undefined && below.has(path) && !unexplainedBelow.has(path)) {
+      out.push(i);
+      bad = false;
     }
-    const bad = a.kind === 'unexplained';
     for (let p = parentOf(path); p !== ''; p = parentOf(p)) {
       const told = below.has(p) && (!bad || unexplainedBelow.has(p));
       below.add(p);
