@@ -11,15 +11,14 @@ import { cleanMemberPath } from '../archive/paths.js';
 import { checkDatabaseFiles } from '../sources/database-files.js';
 import { resolveRecorded } from '../archive/recorded-path.js';
 import type { RetryPolicy } from '../fetch/http.js';
-import { confinedPath } from '../fs/confine.js';
 import { withScratchDir } from '../fs/scratch.js';
 import { flattenLayers, type FlatImage } from '../image/flatten.js';
 import { readImage } from '../image/read.js';
 import { ReproError, ioError } from '../model/errors.js';
 import { formatPlatform, type Platform } from '../model/platform.js';
 import type { GeneratedEntry, PackageRecord, RecordOptions } from '../sources/distribution.js';
-import { TREE_READERS } from '../sources/trees.js';
-import { openImage } from '../transports/index.js';
+import { TREE_READERS, type TreeReaders } from '../sources/trees.js';
+import { openImage } from '../transports/open.js';
 import { formatImageRef, isImageReference, parseImageRef } from '../transports/reference.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
 import { accountEntries, ownedTree, ownership, planAccounts, settleAccounts, type AccountPlan } from './account.js';
@@ -47,7 +46,7 @@ const needed = (path: string): boolean => TREE_READERS.some((d) => d.isRecordFil
 
 /** What a spec's `files:` put into the image it builds: step `spec files`, with the source file's digests. */
 async function specFiles(target: string): Promise<GeneratedEntry[]> {
-  const { loadSpec } = await import('../spec/load.js');
+  const [{ loadSpec }, { confinedPath }] = await Promise.all([import('../spec/load.js'), import('../fs/confine.js')]);
   const loaded = loadSpec(target);
   return loaded.spec.files.map((f, i) => {
     const where = `${loaded.file}: files[${i}]`;
@@ -75,11 +74,13 @@ async function auditImage(reference: string, opts: AuditOptions, extra: Generate
   // What needs no digest (the package records, which entry each recorded path is, what the
   // build's steps made, and the accounts as far as they go without digests) is worked out while
   // the files are being hashed.
-  let prepared: { perTree: Array<{ d: (typeof TREE_READERS)[number]; packages: PackageRecord[] }>; own: ReturnType<typeof ownership>; generated: Map<string, GeneratedEntry>; plan: AccountPlan; shaRecorded: string[] } | undefined;
-  const prepare = ({ entries, kept }: FlatImage): void => {
+  let prepared: { perTree: Array<{ readers: TreeReaders; packages: PackageRecord[] }>; own: ReturnType<typeof ownership>; generated: Map<string, GeneratedEntry>; plan: AccountPlan; shaRecorded: string[] } | undefined;
+  const prepare = async ({ entries, kept }: FlatImage): Promise<void> => {
     // Package records are read once (the second read, if any, keeps the same database files).
     checkDatabaseFiles(entries, kept);
-    const perTree = TREE_READERS.map((d) => ({ d, packages: d.packageRecords(kept, AUDIT_RECORDS) }));
+    // A distribution's readers are loaded when the image has its database (else it has none of its packages).
+    const present = TREE_READERS.filter((d) => [...kept.keys()].some((p) => d.isDatabaseFile(p)));
+    const perTree = (await Promise.all(present.map((d) => d.readers()))).map((readers) => ({ readers, packages: readers.packageRecords(kept, AUDIT_RECORDS) }));
     const own = ownership(entries, perTree.flatMap((t) => t.packages));
     const generated = new Map<string, GeneratedEntry>();
     const tree = ownedTree(entries, own.owned);
@@ -89,9 +90,9 @@ async function auditImage(reference: string, opts: AuditOptions, extra: Generate
       const path = resolveRecorded({ linkOf }, g.path);
       if (path !== undefined) generated.set(path, { ...g, path });
     }
-    for (const { d, packages } of perTree) {
+    for (const { readers, packages } of perTree) {
       if (packages.length === 0) continue;
-      for (const g of d.generated({ entries: tree, all: entries, packages, read: (p) => kept.get(p) })) if (!generated.has(g.path)) generated.set(g.path, g);
+      for (const g of readers.generated({ entries: tree, all: entries, packages, read: (p) => kept.get(p) })) if (!generated.has(g.path)) generated.set(g.path, g);
     }
     // The second read's files: those whose records have a sha256, and those found modified.
     const shaRecorded: string[] = [];

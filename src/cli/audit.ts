@@ -2,7 +2,6 @@ import { tmpdir } from 'node:os';
 import { audit } from '../audit/audit.js';
 import { renderText, strictPasses } from '../audit/report.js';
 import { ReproError } from '../model/errors.js';
-import { leftOutWarnings } from '../status/report.js';
 import { parsePlatform } from '../model/platform.js';
 import { isImageReference } from '../transports/reference.js';
 import { parse, printWarnings, type Io } from './common.js';
@@ -73,8 +72,11 @@ export async function auditCommand(args: string[], io: Io): Promise<number> {
     tmpDir: tmpdir(),
   });
   printWarnings(io, report.warnings);
-  const warnings = leftOutWarnings(report.rebuilders);
-  if (warnings !== '') io.stderr(warnings);
+  // The rebuilders left out, when any were asked (status's renderer is loaded only then).
+  if (report.rebuilders.length > 0) {
+    const warnings = (await import('../status/report.js')).leftOutWarnings(report.rebuilders);
+    if (warnings !== '') io.stderr(warnings);
+  }
   if (v.html !== undefined) {
     const [{ renderHtml }, { writeFileAtomic }] = await Promise.all([import('../audit/html.js'), import('../fs/atomic.js')]);
     await writeFileAtomic(v.html, Buffer.from(renderHtml(report)));

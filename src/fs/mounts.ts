@@ -4,9 +4,18 @@
  * and a signal handler can do it before the scratch directory is removed. No dependencies on the
  * rest of fs/: scratch.ts calls into this file.
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { sep } from 'node:path';
+
+/**
+ * node:child_process, loaded (synchronously: the exit hook cannot wait) the first time something is
+ * to be unmounted. Every command loads this file for its scratch cleanup; few ever unmount, and the
+ * module costs milliseconds of every start.
+ */
+function childProcess(): typeof import('node:child_process') {
+  return createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+}
 
 /** mountinfo escapes space, tab, newline and backslash as \ooo. */
 function unescapeMountPath(s: string): string {
@@ -68,6 +77,7 @@ export function superOptions(target: string, mountinfo: string = ownMountinfo())
  * unmount: gone from the tree now, freed when the last user leaves). True when it is gone.
  */
 export function unmountSync(target: string): boolean {
+  const { spawnSync } = childProcess();
   if (spawnSync('umount', [target], { stdio: 'ignore' }).status === 0) return true;
   return spawnSync('umount', ['--lazy', target], { stdio: 'ignore' }).status === 0;
 }

@@ -4,7 +4,7 @@
  * stream (compression from the media type, else recognised from the first bytes), and its tar
  * members. Every reader of layer bytes reads them here.
  */
-import { decompressStream, detectCompression, type DetectedCompression } from '../archive/compress.js';
+import { detectCompression, type DetectedCompression } from '../archive/detect.js';
 import { readAhead } from '../archive/read-ahead.js';
 import { readTar, type TarItem } from '../archive/tar-reader.js';
 import type { Descriptor } from '../model/descriptor.js';
@@ -126,7 +126,8 @@ export function layerReader(source: () => Promise<BlobSource> | BlobSource, info
       compression = detectCompression(p.head);
       stored = p.all;
     }
-    let out = decompressStream(compression, stored, where);
+    // An uncompressed layer needs no decompressor (nor zlib, streams and child processes): loaded when one is.
+    let out = compression === 'none' ? stored : (await import('../archive/compress.js')).decompressStream(compression, stored, where);
     if (opts.readAhead) out = readAhead(out, opts.readAhead);
     yield* opts.onChunk ? tapped(out, opts.onChunk) : out;
   };

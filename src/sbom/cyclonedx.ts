@@ -2,16 +2,28 @@
  * CycloneDX 1.6 JSON. metadata.component is the image (type container, its manifest digest as
  * version and SHA-256 hash, a pkg:oci purl) or the lock; every distribution package is a
  * component (type library, bom-ref = purl, the package file's SHA-256 where a lock pins it, the
- * license as an SPDX expression where the distribution records one), and `dependencies` has the
- * subject depending on every package and each package on its dependencies. Bytes: canonical JSON
- * (RFC 8785), arrays sorted, timestamp = SOURCE_DATE_EPOCH, serialNumber a UUID of the
- * document's own bytes without it. Pure.
+ * license as an SPDX expression where the distribution records one, the name of each
+ * `LicenseRef-` in it as a property), and `dependencies` has the subject depending on every
+ * package and each package on its dependencies. Bytes: canonical JSON (RFC 8785), arrays sorted,
+ * timestamp = SOURCE_DATE_EPOCH, serialNumber a UUID of the document's own bytes without it. Pure.
  */
 import { JsonItems, canonicalWithDigestMember } from '../model/canonical-stream.js';
 import type { PackageRecord } from '../sources/distribution.js';
 import { digestUuid, imagePurl, rfc3339, separateLicenseRefs, sortPackages, summaryOf, type SbomDocument } from './document.js';
 
 const SUBJECT_REF = 'subject';
+
+/**
+ * The name of each `LicenseRef-` of a component's expression: CycloneDX 1.6 has no place for it
+ * (an `expression` is a string, and a list of licenses with `license.name` cannot say OR, nor sit
+ * beside an expression), so one property per reference, `ID=NAME` (an idstring has no `=`: the
+ * first `=` ends the identifier), by identifier: what SPDX's `hasExtractedLicensingInfos` says.
+ */
+const LICENSE_REF = 'repro-image:license-ref';
+
+function licenseRefNames(p: PackageRecord): Array<{ id: string; name: string }> {
+  return [...(p.licenseRefs ?? [])].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
 
 function component(p: PackageRecord): Record<string, unknown> {
   const c: Record<string, unknown> = {
@@ -30,6 +42,7 @@ function component(p: PackageRecord): Record<string, unknown> {
   if (p.architecture) props.push({ name: 'repro-image:architecture', value: p.architecture });
   if (p.file) props.push({ name: 'repro-image:package-file', value: p.file.name });
   if (p.source && (p.source.name !== p.name || p.source.version !== p.version)) props.push({ name: 'repro-image:source-package', value: `${p.source.name} ${p.source.version}` });
+  for (const r of licenseRefNames(p)) props.push({ name: LICENSE_REF, value: `${r.id}=${r.name}` });
   if (p.licenseNote) props.push({ name: 'repro-image:license-note', value: p.licenseNote });
   if (props.length > 0) c['properties'] = props;
   return c;

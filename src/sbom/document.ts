@@ -5,7 +5,7 @@
  * cyclonedx.ts) turn it into bytes. Pure.
  */
 import type { PackageRecord } from '../sources/distribution.js';
-import { collision } from '../sources/licenses.js';
+import { RefNames, refKey } from '../sources/licenses.js';
 
 export type SbomFormat = 'spdx-json' | 'cyclonedx-json';
 export const SBOM_FORMATS: readonly SbomFormat[] = ['spdx-json', 'cyclonedx-json'];
@@ -73,36 +73,36 @@ export function summaryOf(description: string | undefined): string | undefined {
   return `${description.slice(0, cut)}…`;
 }
 
-/** Every LicenseRef the packages use, once, sorted. */
+/** Every LicenseRef the packages use, once, sorted (the packages as `separateLicenseRefs` returns them). */
 export function licenseRefs(packages: readonly PackageRecord[]): Array<{ id: string; name: string }> {
-  const refs = new Map<string, string>();
-  for (const p of packages) for (const r of p.licenseRefs ?? []) if (!refs.has(r.id)) refs.set(r.id, r.name);
-  return [...refs].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, name]) => ({ id, name }));
+  const refs = new RefNames();
+  for (const p of packages) for (const r of p.licenseRefs ?? []) refs.add(r.id, r.name);
+  return refs.sorted();
 }
 
 /**
  * The packages with no `LicenseRef-` identifier standing for two license names: a package that
  * uses an identifier another package's records make from another name (which takes a search made
- * on purpose, see `licenseRef`) gets NOASSERTION and a note naming both, as do all the packages
- * using it; the others are returned as they are. Either format would otherwise say one license
- * where the records name two.
+ * on purpose, see `licenseRef`), or one that differs from it only in letter case (SPDX matches
+ * identifiers without regard to case, `refKey`), gets NOASSERTION and a note naming both, as do
+ * all the packages using it; the others are returned as they are. Either format would otherwise
+ * say one license where the records name two.
  */
 export function separateLicenseRefs(packages: readonly PackageRecord[]): PackageRecord[] {
-  const names = new Map<string, string>();
+  const names = new RefNames();
   const clashes = new Map<string, string>();
   for (const p of packages) {
     for (const r of p.licenseRefs ?? []) {
-      const other = names.get(r.id);
-      if (other === undefined) names.set(r.id, r.name);
-      else if (other !== r.name && !clashes.has(r.id)) clashes.set(r.id, collision(r.id, r.name, other));
+      const clash = names.add(r.id, r.name);
+      if (clash !== undefined && !clashes.has(refKey(r.id))) clashes.set(refKey(r.id), clash);
     }
   }
   if (clashes.size === 0) return [...packages];
   return packages.map((p) => {
-    const hit = (p.licenseRefs ?? []).find((r) => clashes.has(r.id));
+    const hit = (p.licenseRefs ?? []).find((r) => clashes.has(refKey(r.id)));
     if (!hit) return p;
     const { license: _license, licenseRefs: _refs, ...rest } = p;
-    return { ...rest, licenseNote: `${clashes.get(hit.id)!} in this document; not machine-readable for this SBOM (NOASSERTION)` };
+    return { ...rest, licenseNote: `${clashes.get(refKey(hit.id))!} in this document; not machine-readable for this SBOM (NOASSERTION)` };
   });
 }
 

@@ -58,7 +58,9 @@ const NAME_KEPT_LENGTH = 256;
  * changed one. The identifier depends on the name alone, never on what else the document holds.
  * Two names share one only when their idstring characters are the same and 32 bits of SHA-256
  * agree, which takes a search made on purpose (about 2^16 names); the collector and the SBOM give
- * the packages that use such a pair NOASSERTION with a note (`separateLicenseRefs`).
+ * the packages that use such a pair NOASSERTION with a note (`separateLicenseRefs`). So do they for
+ * two names whose identifiers differ only in case (`Foo`, `foo`): SPDX matches identifiers without
+ * regard to case (`refKey`), so a consumer would read the two as one license.
  */
 export function licenseRef(name: string): string {
   if (IDSTRING.test(name) && !SUFFIXED.test(name)) return `LicenseRef-${name}`;
@@ -82,8 +84,9 @@ export function licenseTerm(name: string): LicenseTerm {
   const w = /^(\S+)\s+WITH\s+(\S+)$/.exec(n);
   if (w && KNOWN.has(w[1]!) && EXCEPTIONS.has(w[2]!)) return { expression: `${w[1]} WITH ${w[2]}` };
   if (KNOWN.has(n)) return { expression: n };
-  // A reference written as one (`LicenseRef-Foo`) is the license named Foo: the same identifier.
-  const named = n.startsWith('LicenseRef-') && IDSTRING.test(n) ? n.slice('LicenseRef-'.length) : n;
+  // A reference written as one (`LicenseRef-Foo`, in any case as SPDX matches it: `licenseref-Foo`)
+  // is the license named Foo: the same identifier.
+  const named = /^LicenseRef-/i.test(n) && IDSTRING.test(n) ? n.slice('LicenseRef-'.length) : n;
   const id = licenseRef(named);
   return { expression: id, ref: { id, name: named } };
 }
@@ -102,10 +105,44 @@ export function licenseExpression(groups: ReadonlyArray<readonly string[]>): str
   return items.join(' AND ');
 }
 
-/** Why two license names get no expression: they make one identifier (`licenseRef`). */
-export function collision(id: string, name: string, other: string): string {
+/**
+ * How SPDX matches a license identifier: without regard to case (SPDX 2.3 Annex D.2: `MIT`, `Mit`
+ * and `mIt` are one identifier), so `LicenseRef-Foo` and `LicenseRef-foo` are one reference to a
+ * consumer that does so. Identifiers are idstrings (ASCII): no locale is involved.
+ */
+export function refKey(id: string): string {
+  return id.toLowerCase();
+}
+
+/** Why two license names get no expression: they make one identifier (`licenseRef`), or two SPDX matches as one (`refKey`). */
+export function collision(a: { id: string; name: string }, b: { id: string; name: string }): string {
   const shown = (n: string): string => JSON.stringify(n.length > 80 ? `${n.slice(0, 80)}…` : n);
-  return `the license names ${shown(name < other ? name : other)} and ${shown(name < other ? other : name)} make one identifier, ${id}`;
+  const [x, y] = a.name < b.name ? [a, b] : [b, a];
+  const ids = x.id === y.id ? x.id : `${x.id} and ${y.id}, which differ only in letter case`;
+  return `the license names ${shown(x.name)} and ${shown(y.name)} make one identifier, ${ids}`;
+}
+
+/**
+ * The `LicenseRef-`s of a package or a document, one name for each identifier as SPDX matches
+ * identifiers (`refKey`): a second name whose identifier is the same, or the same but for case,
+ * is a collision, never a second reference that a consumer would read as the first.
+ */
+export class RefNames {
+  private readonly byKey = new Map<string, { id: string; name: string }>();
+
+  /** Adds one reference: why it cannot be (`collision`) when another name has its identifier, else undefined. */
+  add(id: string, name: string): string | undefined {
+    const key = refKey(id);
+    const other = this.byKey.get(key);
+    if (other === undefined) this.byKey.set(key, { id, name });
+    else if (other.name !== name) return collision({ id, name }, other);
+    return undefined;
+  }
+
+  /** The references, by identifier. */
+  sorted(): Array<{ id: string; name: string }> {
+    return [...this.byKey.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
 }
 
 /** What a package's license records gave: an expression and its references, or why none. */
@@ -124,7 +161,7 @@ export interface LicenseRecords {
 export class LicenseCollector {
   private readonly items = new Map<string, readonly string[]>();
   private readonly terms = new Set<string>();
-  private readonly refs = new Map<string, string>();
+  private readonly refs = new RefNames();
   private note: string | undefined;
 
   constructor(private readonly where: string) {}
@@ -140,13 +177,12 @@ export class LicenseCollector {
     return true;
   }
 
-  /** The `LicenseRef-`s the items use (id, name). Two names of one id (see `licenseRef`) are a note. */
+  /** The `LicenseRef-`s the items use (id, name). Two names of one id, or of ids that differ only in case (`RefNames`), are a note. */
   use(refs: Iterable<readonly [string, string]>): void {
     for (const [id, name] of refs) {
       if (this.note !== undefined) return;
-      const other = this.refs.get(id);
-      if (other !== undefined && other !== name) this.refuse(collision(id, name, other));
-      else this.refs.set(id, name);
+      const clash = this.refs.add(id, name);
+      if (clash !== undefined) this.refuse(clash);
     }
   }
 
@@ -159,6 +195,6 @@ export class LicenseCollector {
   result(): LicenseRecords {
     if (this.note !== undefined) return { refs: [], note: this.note };
     const expression = licenseExpression([...this.items.values()]);
-    return { ...(expression !== undefined ? { expression } : {}), refs: [...this.refs].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, name]) => ({ id, name })) };
+    return { ...(expression !== undefined ? { expression } : {}), refs: this.refs.sorted() };
   }
 }

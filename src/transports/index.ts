@@ -12,38 +12,12 @@ import type { ImageIndex } from '../model/oci-index.js';
 import { tempNameFor } from '../fs/atomic.js';
 import { releasePartial, removeStaleTemps } from '../fs/scratch.js';
 import { graphImage, imageGraph, spoolGraph, type ImageGraph } from '../image/graph.js';
-import { openLayout } from './layout/read.js';
 import { checkWritable, formatImageRef, type ImageRef } from './reference.js';
-import type { PodmanOptions } from './storage/podman.js';
-import type { RegistryClient, RegistryOptions } from './registry/client.js';
 import type { PushResult } from './registry/push.js';
-import type { OpenedImage } from '../image/store.js';
+import { clientFor, openImage, type TransportOptions } from './open.js';
 
-export interface TransportOptions {
-  /** Credentials, TLS and upload settings for docker:// references. */
-  registry?: RegistryOptions;
-  /** A client made beforehand for the reference's registry (see `connect`); used when the registry matches. */
-  registryClient?: RegistryClient;
-  /** How containers-storage: references run podman. */
-  podman?: PodmanOptions;
-}
-
-/**
- * For a registry reference, makes its client and starts the `/v2/` ping (and any TLS fallback) at
- * once, so that those round trips overlap with other work, such as reading a copy's source. A
- * failed ping is reported when the client is first used. Other transports: the options as they are.
- */
-export async function connect(ref: ImageRef, opts: TransportOptions = {}): Promise<TransportOptions> {
-  if (ref.transport !== 'docker') return opts;
-  const { RegistryClient } = await import('./registry/client.js');
-  const client = new RegistryClient(ref.registry, opts.registry);
-  client.base().catch(() => { /* the same failure is thrown to whoever uses the client */ });
-  return { ...opts, registryClient: client };
-}
-
-function clientFor(registry: string, opts: TransportOptions): RegistryClient | undefined {
-  return opts.registryClient?.registry === registry ? opts.registryClient : undefined;
-}
+// Reading an image is open.ts (a consumer that only reads loads that, not the writers' modules).
+export { connect, openImage, type TransportOptions } from './open.js';
 
 export interface WriteResult {
   /** The index.json written, for transports that have one. */
@@ -159,21 +133,4 @@ export async function attachReferrers(ref: ImageRef, subject: Digest, attachment
   const client = clientFor(ref.registry, opts) ?? new RegistryClient(ref.registry, opts.registry);
   const pushed = await pushReferrers(client, ref.repository, graphs);
   return pushed.map((p, i) => ({ digest: p.digest, artifactType: graphs[i]!.root.artifactType!, via: p.via }));
-}
-
-export async function openImage(ref: ImageRef, opts: TransportOptions = {}): Promise<OpenedImage> {
-  switch (ref.transport) {
-    case 'oci':
-      return openLayout(ref.path, ref);
-    case 'oci-archive':
-      return (await import('./archive/oci-archive.js')).openOciArchive(ref.path, ref);
-    case 'dir':
-      return (await import('./dir/read.js')).openDir(ref.path);
-    case 'containers-storage':
-      return (await import('./storage/podman.js')).openStorage(ref.name, ref.store, opts.podman);
-    case 'docker-archive':
-      return (await import('./archive/docker-archive.js')).openDockerArchive(ref.path, ref.tag);
-    case 'docker':
-      return (await import('./registry/pull.js')).openRegistry(ref, opts.registry, clientFor(ref.registry, opts));
-  }
 }

@@ -79,11 +79,14 @@ test('Arch: build --sbom, golden digests, licenses from %LICENSE%, both formats 
       assert.deepEqual(d.hasExtractedLicensingInfos.map((l) => [l.licenseId, l.name]), [['LicenseRef-custom-hello-exception-49243215', 'custom:hello-exception']]);
       sets.push(d.packages.filter((p) => p.name !== 'image').map((p) => `${p.name}=${p.versionInfo}`).sort());
     } else {
-      const d = JSON.parse(text) as { components: Array<{ name: string; version: string; purl: string; licenses?: Array<{ expression: string }> }>; dependencies: Array<{ ref: string; dependsOn: string[] }> };
+      const d = JSON.parse(text) as { components: Array<{ name: string; version: string; purl: string; licenses?: Array<{ expression: string }>; properties?: Array<{ name: string; value: string }> }>; dependencies: Array<{ ref: string; dependsOn: string[] }> };
       assert.deepEqual(cyclonedxSchemaErrors(d), []);
       assert.equal(await cyclonedxLibraryErrors(text), null);
       checkPurlsAndLicenses(d.components.map((c) => c.purl), d.components.flatMap((c) => (c.licenses ?? []).map((l) => l.expression)));
-      assert.equal(d.components.find((c) => c.name === 'hello')!.purl, 'pkg:alpm/arch/hello@1%3A2.12-3?arch=x86_64');
+      const hello = d.components.find((c) => c.name === 'hello')!;
+      assert.equal(hello.purl, 'pkg:alpm/arch/hello@1%3A2.12-3?arch=x86_64');
+      // The reference's name, as SPDX's extracted licensing info has it.
+      assert.deepEqual(hello.properties!.filter((x) => x.name === 'repro-image:license-ref').map((x) => x.value), ['LicenseRef-custom-hello-exception-49243215=custom:hello-exception']);
       assert.deepEqual(d.dependencies.find((x) => x.ref.startsWith('pkg:alpm/arch/greeter@'))!.dependsOn, ['pkg:alpm/arch/glibc@2.39-1?arch=x86_64']);
       sets.push(d.components.map((c) => `${c.name}=${c.version}`).sort());
       // The SBOM beside the image is this very document.

@@ -73,7 +73,7 @@ after(async () => {
 });
 
 interface Spdx { packages: Array<{ name: string; versionInfo: string; licenseDeclared: string; externalRefs?: Array<{ referenceLocator: string }> }>; relationships: Array<{ spdxElementId: string; relationshipType: string; relatedSpdxElement: string }>; documentNamespace: string; creationInfo: { created: string } }
-interface Cdx { components: Array<{ name: string; version: string; purl: string; licenses?: Array<{ expression: string }>; hashes?: unknown[] }>; metadata: { component: { version: string } }; dependencies: Array<{ ref: string; dependsOn: string[] }> }
+interface Cdx { components: Array<{ name: string; version: string; purl: string; licenses?: Array<{ expression: string }>; hashes?: unknown[]; properties?: Array<{ name: string; value: string }> }>; metadata: { component: { version: string } }; dependencies: Array<{ ref: string; dependsOn: string[] }> }
 
 test('build --sbom writes both formats beside the image, the image digest unchanged; golden digests; the SBOM of the image is the one beside it', async () => {
   const plain = (await ok(['build', spec, '--offline', '--output', `oci:${join(dir, 'plain')}:t`])).trim();
@@ -128,6 +128,9 @@ test('the documents pass the formats\' validators, and say what the packages are
   writeFileSync(join(dir, 'bad.spdx.json'), JSON.stringify(badSpdx));
   assert.notEqual(pyspdxtools(join(dir, 'bad.spdx.json')).output.trim(), '');
   checkPurlsAndLicenses(cdx.components.map((c) => c.purl), cdx.components.flatMap((c) => (c.licenses ?? []).map((l) => l.expression)));
+  const cdxLibfoo = cdx.components.find((c) => c.name === 'libfoo')!;
+  assert.deepEqual(cdxLibfoo.licenses, [{ expression: '(GPL-2.0-or-later OR MIT) AND BSD-3-Clause AND LicenseRef-Foo-Special' }]);
+  assert.deepEqual(cdxLibfoo.properties!.filter((x) => x.name === 'repro-image:license-ref').map((x) => x.value), ['LicenseRef-Foo-Special=Foo-Special']);
   const app = cdx.components.find((c) => c.name === 'app')!;
   assert.equal(app.purl, 'pkg:deb/debian/app@1%3A1.0-2?arch=amd64');
   assert.deepEqual(cdx.dependencies.find((d) => d.ref === app.purl)!.dependsOn, ['pkg:deb/debian/hello-base@1.0?arch=amd64', 'pkg:deb/debian/libfoo@2.0?arch=amd64', 'pkg:deb/debian/tinymail@1.0?arch=amd64']);

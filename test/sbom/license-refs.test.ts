@@ -5,7 +5,8 @@
  * `A-B` are four identifiers (they were one, `LicenseRef-A-B`: SPDX's extracted licensing infos
  * kept one of the names for all four, and CycloneDX said one license where the records named
  * four). A pair of names made on purpose to share 32 bits of hash is NOASSERTION with a note,
- * in one package or across packages, never one identifier for two names.
+ * in one package or across packages, never one identifier for two names; so is a pair whose
+ * identifiers differ only in letter case (`Foo`, `foo`), which SPDX matches as one (Annex D.2).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -83,10 +84,23 @@ const documentOf = (packages: PackageRecord[]): SbomDocument => ({ subject: { ki
 interface Spdx { packages: Array<{ name: string; licenseDeclared: string; licenseComments?: string }>; hasExtractedLicensingInfos?: Array<{ licenseId: string; name: string }> }
 interface Cdx { components: Array<{ name: string; purl: string; licenses?: Array<{ expression: string }>; properties?: Array<{ name: string; value: string }> }> }
 
+/** Both documents of `doc`, each read back by its format's tools: pyspdxtools (silent, status 0), CycloneDX's JSON schema and library validator. */
+async function readBack(doc: SbomDocument, file: string): Promise<{ spdx: Spdx; cdx: Cdx; text: string }> {
+  writeFileSync(join(dir, file), encodeSpdx(doc));
+  const py = pyspdxtools(join(dir, file));
+  assert.equal(py.status, 0, py.output);
+  assert.equal(py.output.trim(), '');
+  const text = encodeCycloneDx(doc).toString();
+  const cdx = JSON.parse(text) as Cdx;
+  assert.deepEqual(cyclonedxSchemaErrors(cdx), []);
+  assert.equal(await cyclonedxLibraryErrors(text), null);
+  return { spdx: JSON.parse(encodeSpdx(doc).toString()) as Spdx, cdx, text };
+}
+
 test('SPDX and CycloneDX: packages licensed "A B", "A-B", "A/B", "A_B", "-A-B-" and "." have six licenses, each with its own name; both documents read back by the formats\' tools', async () => {
   const names = ['A B', 'A-B', 'A/B', 'A_B', '-A-B-', '.'];
   const doc = documentOf(names.map((l, i) => record(`p${i}`, [l])));
-  const spdx = JSON.parse(encodeSpdx(doc).toString()) as Spdx;
+  const { spdx, cdx } = await readBack(doc, 'four.spdx.json');
   const infos = spdx.hasExtractedLicensingInfos!;
   assert.deepEqual(infos.map((x) => x.name).sort(), [...names].sort());
   assert.equal(new Set(infos.map((x) => x.licenseId)).size, names.length);
@@ -94,15 +108,6 @@ test('SPDX and CycloneDX: packages licensed "A B", "A-B", "A/B", "A_B", "-A-B-" 
     const declared = spdx.packages.find((p) => p.name === `p${i}`)!.licenseDeclared;
     assert.equal(infos.find((x) => x.licenseId === declared)!.name, name);
   }
-  const file = join(dir, 'four.spdx.json');
-  writeFileSync(file, encodeSpdx(doc));
-  const py = pyspdxtools(file);
-  assert.equal(py.status, 0, py.output);
-  assert.equal(py.output.trim(), '');
-  const text = encodeCycloneDx(doc).toString();
-  const cdx = JSON.parse(text) as Cdx;
-  assert.deepEqual(cyclonedxSchemaErrors(cdx), []);
-  assert.equal(await cyclonedxLibraryErrors(text), null);
   const expressions = cdx.components.map((c) => c.licenses![0]!.expression);
   assert.equal(new Set(expressions).size, names.length);
   checkPurlsAndLicenses(cdx.components.map((c) => c.purl), expressions);
@@ -111,7 +116,7 @@ test('SPDX and CycloneDX: packages licensed "A B", "A-B", "A/B", "A_B", "-A-B-" 
 test('SPDX and CycloneDX: a pair made to share the suffix, across packages, is NOASSERTION with a note for each package using it; other packages keep theirs', async () => {
   const doc = documentOf([record('p1', [PAIR[0]]), record('p2', [PAIR[1], 'MIT']), record('p3', ['MIT', 'A B'])]);
   const note = `the license names "A/#/B" and "A~?;B" make one identifier, LicenseRef-A-B-${hex8(PAIR[0])} in this document; not machine-readable for this SBOM (NOASSERTION)`;
-  const spdx = JSON.parse(encodeSpdx(doc).toString()) as Spdx;
+  const { spdx, cdx } = await readBack(doc, 'pair.spdx.json');
   for (const n of ['p1', 'p2']) {
     const p = spdx.packages.find((x) => x.name === n)!;
     assert.equal(p.licenseDeclared, 'NOASSERTION');
@@ -119,13 +124,6 @@ test('SPDX and CycloneDX: a pair made to share the suffix, across packages, is N
   }
   assert.equal(spdx.packages.find((x) => x.name === 'p3')!.licenseDeclared, `LicenseRef-A-B-${hex8('A B')} AND MIT`);
   assert.deepEqual(spdx.hasExtractedLicensingInfos!.map((x) => [x.licenseId, x.name]), [[`LicenseRef-A-B-${hex8('A B')}`, 'A B']]);
-  const file = join(dir, 'pair.spdx.json');
-  writeFileSync(file, encodeSpdx(doc));
-  const py = pyspdxtools(file);
-  assert.equal(py.status, 0, py.output);
-  const text = encodeCycloneDx(doc).toString();
-  const cdx = JSON.parse(text) as Cdx;
-  assert.deepEqual(cyclonedxSchemaErrors(cdx), []);
   for (const n of ['p1', 'p2']) {
     const c = cdx.components.find((x) => x.name === n)!;
     assert.equal(c.licenses, undefined);
@@ -145,4 +143,83 @@ test('a pair made to share the suffix in one %LICENSE% entry or one License line
     assert.equal(deb.expression, undefined, op);
     assert.equal(deb.note, note('c'), op);
   }
+});
+
+/** SPDX matches identifiers without regard to case (SPDX 2.3 Annex D.2): no two of `ids` may be one to a consumer that does so. */
+function assertDistinctToSpdx(ids: readonly string[]): void {
+  assert.equal(new Set(ids.map((id) => id.toLowerCase())).size, ids.length, ids.join('\n'));
+}
+
+test('two names whose identifiers differ only in case, in one %LICENSE% entry, one License line or two of them, are NOASSERTION with a note (was: LicenseRef-Foo and LicenseRef-foo, one license to SPDX)', () => {
+  const note = (where: string, a: string, b: string): string => `${where}: the license names ${JSON.stringify(a)} and ${JSON.stringify(b)} make one identifier, LicenseRef-${a} and LicenseRef-${b}, which differ only in letter case; not machine-readable for this SBOM (NOASSERTION)`;
+  for (const licenses of [['Foo-Special OR foo-special'], ['Foo-Special', 'MIT', 'foo-special'], ['foo-special', 'LicenseRef-Foo-Special']]) {
+    const pac = archRecords(new Map([['var/lib/pacman/local/p-1-1/desc', Buffer.from(`%NAME%\np\n\n%VERSION%\n1-1\n\n%LICENSE%\n${licenses.join('\n')}\n\n`)]]))[0]!;
+    assert.equal(pac.license, undefined, licenses.join());
+    assert.equal(pac.licenseRefs, undefined, licenses.join());
+    assert.equal(pac.licenseNote, note('var/lib/pacman/local/p-1-1/desc', 'Foo-Special', 'foo-special'), licenses.join());
+  }
+  const copyright = (lines: string[]): string => `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n${lines.map((l, i) => `\nFiles: f${i}\nLicense: ${l}\n`).join('')}`;
+  for (const lines of [['Foo-Special or FOO-SPECIAL'], ['Foo-Special and BSD-3-clause', 'GPL-2+ or FOO-SPECIAL']]) {
+    const deb = copyrightLicenses(copyright(lines), 'c')!;
+    assert.equal(deb.expression, undefined, lines.join());
+    assert.deepEqual(deb.refs, [], lines.join());
+    assert.equal(deb.note, note('c', 'FOO-SPECIAL', 'Foo-Special'), lines.join());
+  }
+  // One name written twice, or as the reference it is in any case (`licenseref-`), is one license.
+  const same = archRecords(new Map([['var/lib/pacman/local/p-1-1/desc', Buffer.from('%NAME%\np\n\n%VERSION%\n1-1\n\n%LICENSE%\nFoo-Special\nlicenseref-Foo-Special OR MIT\n\n')]]))[0]!;
+  assert.equal(same.license, '(LicenseRef-Foo-Special OR MIT) AND LicenseRef-Foo-Special');
+  assert.deepEqual(same.licenseRefs, [{ id: 'LicenseRef-Foo-Special', name: 'Foo-Special' }]);
+});
+
+test('SPDX and CycloneDX: packages whose license names make identifiers differing only in case are NOASSERTION with a note; no two LicenseRefs of the document are one to SPDX; others keep theirs', async () => {
+  // p1 and p2 differ in case; p3 uses p1's name (the same identifier, so the same pair); p4 and p5 are apart.
+  const doc = documentOf([record('p1', ['Foo-Special']), record('p2', ['foo-special', 'MIT']), record('p3', ['Foo-Special', 'Bar Baz']), record('p4', ['Bar Baz']), record('p5', ['bar baz'])]);
+  const note = 'the license names "Foo-Special" and "foo-special" make one identifier, LicenseRef-Foo-Special and LicenseRef-foo-special, which differ only in letter case in this document; not machine-readable for this SBOM (NOASSERTION)';
+  const { spdx, cdx } = await readBack(doc, 'case.spdx.json');
+  for (const n of ['p1', 'p2', 'p3']) {
+    const p = spdx.packages.find((x) => x.name === n)!;
+    assert.equal(p.licenseDeclared, 'NOASSERTION', n);
+    assert.equal(p.licenseComments, note, n);
+  }
+  // `Bar Baz` and `bar baz` are not idstrings: each has its own suffix, so they are two licenses whatever the case.
+  assert.equal(spdx.packages.find((x) => x.name === 'p4')!.licenseDeclared, `LicenseRef-Bar-Baz-${hex8('Bar Baz')}`);
+  assert.equal(spdx.packages.find((x) => x.name === 'p5')!.licenseDeclared, `LicenseRef-bar-baz-${hex8('bar baz')}`);
+  const infos = spdx.hasExtractedLicensingInfos!;
+  assert.deepEqual(infos.map((x) => [x.licenseId, x.name]), [[`LicenseRef-Bar-Baz-${hex8('Bar Baz')}`, 'Bar Baz'], [`LicenseRef-bar-baz-${hex8('bar baz')}`, 'bar baz']]);
+  assertDistinctToSpdx(infos.map((x) => x.licenseId));
+  for (const n of ['p1', 'p2', 'p3']) {
+    const c = cdx.components.find((x) => x.name === n)!;
+    assert.equal(c.licenses, undefined, n);
+    assert.deepEqual(c.properties, [{ name: 'repro-image:license-note', value: note }], n);
+  }
+  const refsOf = (c: Cdx['components'][number]): string[] => (c.licenses ?? []).flatMap((l) => l.expression.match(/LicenseRef-[A-Za-z0-9.-]+/g) ?? []);
+  assertDistinctToSpdx([...new Set(cdx.components.flatMap(refsOf))]);
+});
+
+test('CycloneDX carries the name of every LicenseRef of a component (property repro-image:license-ref, ID=NAME), as SPDX\'s extracted licensing infos do (was: the identifier only, the name lost)', async () => {
+  const doc = documentOf([
+    record('p1', ['A B OR Foo-Special', 'MIT']),
+    record('p2', ['custom:x=y OR GPL-2.0-only', 'Foo-Special']),
+    record('p3', ['MIT']),
+    record('p4', ['LicenseRef-Foo-Special']),
+  ]);
+  const { spdx, cdx, text } = await readBack(doc, 'named.spdx.json');
+  const spdxName = new Map(spdx.hasExtractedLicensingInfos!.map((x) => [x.licenseId, x.name]));
+  const named = (c: Cdx['components'][number]): Array<[string, string]> => (c.properties ?? []).filter((x) => x.name === 'repro-image:license-ref').map((x) => {
+    const eq = x.value.indexOf('=');
+    return [x.value.slice(0, eq), x.value.slice(eq + 1)];
+  });
+  const byName = (n: string): Cdx['components'][number] => cdx.components.find((c) => c.name === n)!;
+  assert.deepEqual(named(byName('p1')), [[`LicenseRef-A-B-${hex8('A B')}`, 'A B'], ['LicenseRef-Foo-Special', 'Foo-Special']]);
+  assert.deepEqual(named(byName('p2')), [['LicenseRef-Foo-Special', 'Foo-Special'], [`LicenseRef-custom-x-y-${hex8('custom:x=y')}`, 'custom:x=y']]);
+  assert.deepEqual(named(byName('p3')), []);
+  assert.deepEqual(named(byName('p4')), [['LicenseRef-Foo-Special', 'Foo-Special']]);
+  for (const c of cdx.components) {
+    // Every reference of the expression is named, once, and by the name SPDX gives it.
+    const used = [...new Set((c.licenses ?? []).flatMap((l) => l.expression.match(/LicenseRef-[A-Za-z0-9.-]+/g) ?? []))].sort();
+    assert.deepEqual(named(c).map(([id]) => id), used, c.name);
+    for (const [id, name] of named(c)) assert.equal(name, spdxName.get(id), id);
+  }
+  // The same document, the same bytes.
+  assert.equal(encodeCycloneDx(doc).toString(), text);
 });

@@ -6,7 +6,7 @@ import { localEntries } from './local-entries.js';
 import { archLock, packageKey, type ArchLock } from './lockfile.js';
 import { archBases, fileUrls } from './mirrors.js';
 import { archSource, checkArchSpec, type ArchSource, type ArchSpec } from './schema.js';
-import { archLockRecords } from './records.js';
+import { archGenerated, archLockRecords, archRecords } from './records.js';
 import { ARCH_TREE } from '../trees.js';
 
 /** pacman's architecture names (Arch Linux and its ports) → OCI platforms. */
@@ -101,8 +101,8 @@ export const arch = {
   isDatabaseDir: (path) => /^var(\/lib(\/pacman(\/local(\/[^/]+)?)?)?)?$/.test(path),
   installedPackages: pacmanPackages,
   isRecordFile: ARCH_TREE.isRecordFile,
-  packageRecords: ARCH_TREE.packageRecords,
+  packageRecords: archRecords,
   lockRecords: archLockRecords,
   isGeneratorInput: ARCH_TREE.isGeneratorInput,
-  generated: ARCH_TREE.generated,
+  generated: archGenerated,
 } satisfies Distribution<ArchSource, ArchLock>;

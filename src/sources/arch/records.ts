@@ -19,19 +19,6 @@ import { localEntries } from './local-entries.js';
 import type { ArchLock } from './lockfile.js';
 import { parseMtree } from './mtree.js';
 
-const LOCAL = /^var\/lib\/pacman\/local\/([^/]+)\/(desc|files|mtree)$/;
-
-const DESC = /^var\/lib\/pacman\/local\/[^/]+\/desc$/;
-
-/** pacman's database proper: a package's desc (without it, or unread, the package is not there). */
-export function isArchDatabaseFile(path: string): boolean {
-  return path.startsWith('var/lib/pacman/local/') && DESC.test(path);
-}
-
-export function isArchRecordFile(path: string, opts: RecordOptions = {}): boolean {
-  // Asked of every file of an image: the prefix first, the pattern only under it.
-  return path.startsWith('var/lib/pacman/local/') && (opts.files === false ? DESC : LOCAL).test(path);
-}
 
 export function archPurl(name: string, version: string, architecture: string | undefined): string {
   return purl('alpm', 'arch', name, version, { arch: architecture });

@@ -7,7 +7,9 @@ import { debianLock, packageKey, type DebianLock } from './lockfile.js';
 import { suiteRoots } from './mirrors.js';
 import { checkDebianSpec, debianSource, type DebianSource, type DebianSpec } from './schema.js';
 import { debianPackageWarnings } from './names.js';
-import { DPKG_STATUS, debianLockRecords, eachInstalledParagraph } from './records.js';
+import { debianLockRecords, debianRecords, eachInstalledParagraph } from './records.js';
+import { debianGenerated } from './generated.js';
+import { DPKG_STATUS } from './tree-files.js';
 import { DEBIAN_TREE } from '../trees.js';
 import { mergeStatus } from './dpkg-db.js';
 import { readEntryBytes } from '../../archive/content.js';
@@ -141,8 +143,8 @@ export const debian = {
     return status ? dpkgPackages(status, DPKG_STATUS) : [];
   },
   isRecordFile: DEBIAN_TREE.isRecordFile,
-  packageRecords: DEBIAN_TREE.packageRecords,
+  packageRecords: debianRecords,
   lockRecords: debianLockRecords,
   isGeneratorInput: DEBIAN_TREE.isGeneratorInput,
-  generated: DEBIAN_TREE.generated,
+  generated: debianGenerated,
 } satisfies Distribution<DebianSource, DebianLock>;

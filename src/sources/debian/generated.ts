@@ -13,13 +13,7 @@ import type { GeneratedEntry, TreeView } from '../distribution.js';
 import { alternatives, baseFiles, basePasswd, caCertificates } from './effects.js';
 import type { UnpackedPackage } from './install.js';
 import { MERGED_USR_DIRS } from './merged-usr.js';
-
-const INFO = 'var/lib/dpkg/info/';
-
-export function isDebianGeneratorInput(path: string): boolean {
-  return path.startsWith('usr/share/base-passwd/') || path.startsWith('usr/share/base-files/') || path.startsWith('usr/share/ca-certificates/')
-    || (path.startsWith(INFO) && path.endsWith('.postinst'));
-}
+import { INFO } from './tree-files.js';
 
 function predicted(e: Entry, step: string): GeneratedEntry | undefined {
   if (e.type === 'dir') return { path: e.path, step, type: 'dir' };

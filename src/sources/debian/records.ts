@@ -15,23 +15,8 @@ import { copyrightLicenses } from './copyright.js';
 import { eachDep, type Dep } from './depends.js';
 import { debianPackageWarnings } from './names.js';
 import type { DebianLock } from './lockfile.js';
+import { DPKG_STATUS, INFO, OS_RELEASE } from './tree-files.js';
 
-export const DPKG_STATUS = 'var/lib/dpkg/status';
-const INFO = 'var/lib/dpkg/info/';
-const OS_RELEASE = ['etc/os-release', 'usr/lib/os-release'];
-
-/** dpkg's database proper: without it (or unread) an image would have no packages. */
-export function isDebianDatabaseFile(path: string): boolean {
-  return path === DPKG_STATUS;
-}
-
-export function isDebianRecordFile(path: string, opts: RecordOptions = {}): boolean {
-  if (path === DPKG_STATUS || OS_RELEASE.includes(path)) return true;
-  if (path.startsWith(INFO)) return opts.files !== false && (path.endsWith('.list') || path.endsWith('.md5sums'));
-  if (opts.licenses === false) return false;
-  // Asked of every file of an image: the suffix first, the pattern only where it fits.
-  return path.endsWith('/copyright') && /^usr\/share\/doc\/[^/]+\/copyright$/.test(path);
-}
 
 /** `VERSION_CODENAME` of os-release, the distro qualifier of Debian purls. */
 export function codenameOf(files: ReadonlyMap<string, Buffer>): string | undefined {
