@@ -38,8 +38,8 @@ export interface AuditOptions {
   tmpDir?: string;
 }
 
-/** What the audit reads of the package records: their files, not their licenses (the report has none). */
-const AUDIT_RECORDS: RecordOptions = { licenses: false };
+/** What the audit reads of the package records: their files, not their licenses nor dependencies (the report has neither). */
+const AUDIT_RECORDS: RecordOptions = { licenses: false, dependencies: false };
 
 /** The files read whole: the package records and the predictions' inputs. */
 const needed = (path: string): boolean => TREE_READERS.some((d) => d.isRecordFile(path, AUDIT_RECORDS) || d.isGeneratorInput(path));

@@ -30,6 +30,12 @@ export function cliMessage(e: ReproError): string {
 export interface Io {
   /** Text, or exact bytes (`inspect --raw`). */
   stdout: (s: string | Uint8Array) => void;
+  /**
+   * Resolves once what was written to stdout has gone out (where it can wait: a pipe whose reader
+   * is behind). A long output written in blocks waits for it after each, so that it is not queued
+   * in memory whole (process.stdout on a pipe queues every write it cannot make at once).
+   */
+  drained?: () => Promise<void>;
   stderr: (s: string) => void;
   env: NodeJS.ProcessEnv;
   isTTY: boolean;

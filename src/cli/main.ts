@@ -107,6 +107,19 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
 const io: Io = {
   stdout: (s) => process.stdout.write(s),
+  drained: () => new Promise<void>((resolve) => {
+    const out = process.stdout;
+    if (!out.writableNeedDrain) {
+      resolve();
+      return;
+    }
+    // A closed stdout (the reader gone) drains nothing more: that ends the wait too.
+    const done = (): void => {
+      out.off('drain', done).off('close', done);
+      resolve();
+    };
+    out.on('drain', done).on('close', done);
+  }),
   stderr: (s) => process.stderr.write(s),
   env: process.env,
   isTTY: process.stderr.isTTY === true,

@@ -86,9 +86,16 @@ export interface RecordOptions {
   files?: boolean;
   /**
    * The packages' licenses (default true). Without them (an audit's report has none) Debian's
-   * copyright files are neither selected by `isRecordFile` nor read; pacman's desc is read anyway.
+   * copyright files are neither selected by `isRecordFile` nor read, and pacman's %LICENSE%
+   * values are skipped as its desc is read.
    */
   licenses?: boolean;
+  /**
+   * The packages each depends on (`PackageRecord.dependsOn`; default true). Without them (an audit's
+   * report has none) `dependsOn` is empty and dependencies and provisions are neither resolved nor
+   * read: dpkg's status is read once instead of three times, a pacman desc once instead of up to three.
+   */
+  dependencies?: boolean;
 }
 
 /** An entry a distribution's install step makes that no package ships, as predicted from the tree. */

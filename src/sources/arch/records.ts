@@ -139,6 +139,10 @@ const DESC_KEYS: DescKeys = new Map([
   ['NAME', 'first'], ['VERSION', 'first'], ['ARCH', 'first'], ['URL', 'first'], ['DESC', 'first'],
   ['LICENSE', 'each'], ['DEPENDS', 'each'], ['PROVIDES', 'first'],
 ]);
+/** What the records use of a desc without dependencies (`dependencies: false`), or licenses (`licenses: false`). */
+const descKeys = (opts: RecordOptions): DescKeys => (opts.dependencies === false || opts.licenses === false
+  ? new Map([...DESC_KEYS].filter(([k]) => (opts.dependencies !== false || (k !== 'DEPENDS' && k !== 'PROVIDES')) && (opts.licenses !== false || k !== 'LICENSE')))
+  : DESC_KEYS);
 /** %PROVIDES%, read second: only the provisions of names some dependency may ask for are kept. */
 const PROVIDES_KEYS: DescKeys = new Map([['PROVIDES', 'each']]);
 /** %DEPENDS%, read last, once every package is known: each value is resolved as it is read. */
@@ -174,14 +178,16 @@ interface Local {
  * then, every package known, for its %DEPENDS%, each dependency resolved as it is read to the
  * installed package that satisfies it (or to nothing, and dropped). A package's record keeps the
  * names it depends on, each once: a %DEPENDS% of 30 million lines costs nothing (it was a string
- * and an object a line: 1.7 GB), nor do millions of provisions nothing depends on.
+ * and an object a line: 1.7 GB), nor do millions of provisions nothing depends on. Without
+ * dependencies (`opts.dependencies: false`) each desc is read once, %DEPENDS% and %PROVIDES%
+ * skipped unread; without licenses, %LICENSE% too.
  */
 export function archRecords(files: ReadonlyMap<string, Buffer>, opts: RecordOptions = {}): PackageRecord[] {
   const asked = new NameFilter();
   const licenses = new Map<string, ReturnType<typeof licenseReader>>();
   // As libalpm reads the local database (local-entries.ts): an entry it cannot read, or whose name
   // and version are not its directory's, or a second entry of one name, is refused.
-  const entries = localEntries(files, DESC_KEYS, (descPath) => {
+  const entries = localEntries(files, descKeys(opts), (descPath) => {
     const lic = licenseReader(descPath);
     licenses.set(descPath, lic);
     let last: string | undefined;
@@ -208,8 +214,8 @@ export function archRecords(files: ReadonlyMap<string, Buffer>, opts: RecordOpti
   });
   // A dependency is satisfied by the first package in name order that satisfies it.
   locals.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const index = new DependencyIndex(locals);
-  locals.forEach((l, i) => {
+  const index = opts.dependencies === false ? undefined : new DependencyIndex(locals);
+  if (index) locals.forEach((l, i) => {
     if (!l.hasProvides) return;
     let last: string | undefined;
     parseDesc(files.get(l.descPath)!.toString('utf8'), l.descPath, PROVIDES_KEYS, (_key, value) => {
@@ -222,7 +228,7 @@ export function archRecords(files: ReadonlyMap<string, Buffer>, opts: RecordOpti
   return locals.map((l): PackageRecord => {
     const dependsOn = new Set<string>();
     let last: string | undefined;
-    if (l.hasDepends) parseDesc(files.get(l.descPath)!.toString('utf8'), l.descPath, DEPENDS_KEYS, (_key, value) => {
+    if (index && l.hasDepends) parseDesc(files.get(l.descPath)!.toString('utf8'), l.descPath, DEPENDS_KEYS, (_key, value) => {
       if (value === last) return;
       last = value;
       const at = index.resolve(parseDep(value));

@@ -163,6 +163,8 @@ export function eachInstalledParagraph(text: string, where: string, wanted: Read
 const DEPENDS_FIELDS = fieldSet('depends', 'pre-depends');
 const PROVIDES_FIELDS = fieldSet('provides');
 const RECORD_FIELDS = fieldSet('source', 'depends', 'pre-depends', 'homepage', 'description', 'conffiles');
+/** The fields of the one reading without dependencies. */
+const RECORD_ONLY_FIELDS = fieldSet('source', 'homepage', 'description', 'conffiles');
 
 /**
  * The status is read three times, each time keeping only the fields it needs and no paragraph
@@ -170,11 +172,48 @@ const RECORD_FIELDS = fieldSet('source', 'depends', 'pre-depends', 'homepage', '
  * `NameFilter`); then the provisions of those names (each name's first provider in name order);
  * then the records. A Depends or Provides of millions of relations costs the packages it resolves
  * to (it cost 3 GB), and 300,000 packages no list of paragraphs beside their records.
+ * Without dependencies (`opts.dependencies: false`) it is read once, checked as it is read, each
+ * record made from its paragraph; Depends, Pre-Depends and Provides are skipped unread.
  */
 export function debianRecords(files: ReadonlyMap<string, Buffer>, opts: RecordOptions = {}): PackageRecord[] {
   const status = files.get(DPKG_STATUS);
   if (!status) return [];
   const text = status.toString('utf8');
+  const distro = codenameOf(files);
+  const out: PackageRecord[] = [];
+  const record = (p: Paragraph, dependsOn: (name: string) => string[]): void => {
+    const name = field(p, 'Package')!;
+    const version = field(p, 'Version')!;
+    const architecture = field(p, 'Architecture');
+    const m = /^(\S+)(?:\s+\((.+)\))?$/.exec(field(p, 'Source') ?? name);
+    const recorded = opts.files === false ? [] : recordedFiles(p, files, name, architecture);
+    const copyright = opts.licenses === false ? undefined : files.get(`usr/share/doc/${name}/copyright`);
+    const lic = copyright ? copyrightLicenses(copyright.toString('utf8'), `usr/share/doc/${name}/copyright`) : undefined;
+    const r: PackageRecord = {
+      distribution: 'debian', name, version, source: { name: m?.[1] ?? name, version: m?.[2] ?? version },
+      purl: debianPurl(name, version, architecture, distro),
+      dependsOn: dependsOn(name),
+      supplier: 'Debian',
+      files: recorded,
+    };
+    if (architecture) r.architecture = architecture;
+    const warnings = debianPackageWarnings(name, version, `${DPKG_STATUS}:${p.line}`);
+    if (warnings.length > 0) r.warnings = warnings;
+    if (lic?.expression !== undefined) {
+      r.license = lic.expression;
+      if (lic.refs.length > 0) r.licenseRefs = lic.refs;
+    }
+    if (lic?.note !== undefined) r.licenseNote = lic.note;
+    const homepage = field(p, 'Homepage');
+    if (homepage) r.homepage = homepage;
+    const description = firstLine(field(p, 'Description'));
+    if (description) r.description = description;
+    out.push(r);
+  };
+  if (opts.dependencies === false) {
+    eachInstalledParagraph(text, DPKG_STATUS, RECORD_ONLY_FIELDS, (p) => record(p, () => []));
+    return out;
+  }
   const names = new Set<string>();
   const asked = new NameFilter();
   const ask = (d: Dep): void => asked.add(d.name);
@@ -201,37 +240,8 @@ export function debianRecords(files: ReadonlyMap<string, Buffer>, opts: RecordOp
       if (first === undefined || name < first) providers.set(first === undefined ? ownString(d.name) : d.name, name);
     }, true);
   }, PROVIDES_FIELDS);
-  const distro = codenameOf(files);
-  const out: PackageRecord[] = [];
   eachParagraph(text, DPKG_STATUS, (p) => {
-    if (!isInstalled(p)) return;
-    const name = field(p, 'Package')!;
-    const version = field(p, 'Version')!;
-    const architecture = field(p, 'Architecture');
-    const m = /^(\S+)(?:\s+\((.+)\))?$/.exec(field(p, 'Source') ?? name);
-    const recorded = opts.files === false ? [] : recordedFiles(p, files, name, architecture);
-    const copyright = opts.licenses === false ? undefined : files.get(`usr/share/doc/${name}/copyright`);
-    const lic = copyright ? copyrightLicenses(copyright.toString('utf8'), `usr/share/doc/${name}/copyright`) : undefined;
-    const r: PackageRecord = {
-      distribution: 'debian', name, version, source: { name: m?.[1] ?? name, version: m?.[2] ?? version },
-      purl: debianPurl(name, version, architecture, distro),
-      dependsOn: dependencies(p, names, providers, `${DPKG_STATUS}: ${name}`),
-      supplier: 'Debian',
-      files: recorded,
-    };
-    if (architecture) r.architecture = architecture;
-    const warnings = debianPackageWarnings(name, version, `${DPKG_STATUS}:${p.line}`);
-    if (warnings.length > 0) r.warnings = warnings;
-    if (lic?.expression !== undefined) {
-      r.license = lic.expression;
-      if (lic.refs.length > 0) r.licenseRefs = lic.refs;
-    }
-    if (lic?.note !== undefined) r.licenseNote = lic.note;
-    const homepage = field(p, 'Homepage');
-    if (homepage) r.homepage = homepage;
-    const description = firstLine(field(p, 'Description'));
-    if (description) r.description = description;
-    out.push(r);
+    if (isInstalled(p)) record(p, (name) => dependencies(p, names, providers, `${DPKG_STATUS}: ${name}`));
   }, RECORD_FIELDS);
   return out;
 }
