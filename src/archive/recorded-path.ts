@@ -116,8 +116,8 @@ export function recordedResolver(tree: LinkLookup): (path: string) => string | u
   };
 }
 
-/** An empty, `.` or `..` component, or a leading `/` that is not the only one. */
-const UNUSUAL = /\/\/|(?:^|\/)\.\.?(?:\/|$)|^\/?$|\/$/;
+/** An empty component (`//`, a trailing `/`), or a `.` or `..` component: split and joined. */
+const UNUSUAL = /\/\/|(?:^|\/)\.\.?(?:\/|$)|\/$/;
 
 function components(path: string): string[] {
   return path.split('/').filter((p) => p !== '' && p !== '.');

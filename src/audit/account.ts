@@ -168,6 +168,7 @@ export interface AccountPlan {
   readonly parents: readonly number[];
 }
 
+/** The plan of an image's accounts (see `AccountPlan`): its entries' digests need not be there yet. */
 export function planAccounts(
   entries: ReadonlyMap<string, FlatEntry>,
   own: Ownership,
@@ -179,7 +180,8 @@ export function planAccounts(
   const accounts = new Array<EntryAccount | undefined>(paths.length);
   const checks: Array<{ i: number; entry: FlatEntry; file: RecordedFile }> = [];
   const later: number[] = [];
-  // What differs, for the owner being compared: empty again before each use, copied when kept.
+  // What differs, for the owner being compared: this loop's own list, emptied by `ownedAccount`
+  // before each compare and copied when kept.
   const d: string[] = [];
   for (let i = 0; i < paths.length; i++) {
     const path = paths[i]!;
@@ -189,6 +191,8 @@ export function planAccounts(
     const content = e.type === 'file' || e.type === 'hardlink';
     if (owners) {
       const file = owners[0]!.file;
+      // Several owners, or a step's file that may be over the package's: few, worked out whole
+      // after (a shortcut; planning them would give the same).
       if (owners.length > 1 || g?.sha256 !== undefined) {
         later.push(i);
       } else if (!content) {
@@ -214,7 +218,11 @@ export function planAccounts(
   return { entries, own, generated, paths, accounts, checks, later, parents };
 }
 
-/** The accounts of a plan (`planAccounts`) once the files' digests are in its entries. */
+/**
+ * The accounts of a plan (`planAccounts`) once the files' digests are in its entries. The plan is
+ * left as it was, but the accounts returned are its own objects where they held: settle a plan
+ * once and pass its accounts on (`buildReport` takes them over).
+ */
 export function settleAccounts(plan: AccountPlan): EntryAccount[] {
   const { entries, own, generated, paths } = plan;
   const out = plan.accounts.slice();

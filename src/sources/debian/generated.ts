@@ -59,6 +59,7 @@ export function debianGenerated(view: TreeView): GeneratedEntry[] {
       touched.add(k);
       added.push(k);
     }
+    // The sizes add up exactly when the effect removed nothing (no effect does today).
     if (before.size + added.length === tree.size) for (const k of added) before.add(k);
     else before = new Set(tree.keys());
     for (const path of touched) {
