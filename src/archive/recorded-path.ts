@@ -81,21 +81,43 @@ export function recordedResolver(tree: LinkLookup): (path: string) => string | u
     return { path: at, links: n };
   };
   return (path) => {
-    const parts = components(path);
-    const last = parts.pop();
-    if (last === undefined) return '';
-    const dir = parts.join('/');
+    // A path in its plain form (no empty, `.` or `..` component; a leading `/` at most), as nearly
+    // every recorded path is: its directory is a slice, not split and joined again.
+    let last: string | undefined;
+    let dir: string;
+    let parts: string[] | undefined;
+    if (UNUSUAL.test(path)) {
+      parts = components(path);
+      last = parts.pop();
+      if (last === undefined) return '';
+      dir = parts.join('/');
+    } else {
+      const from = path.charCodeAt(0) === 0x2f ? 1 : 0;
+      const slash = path.lastIndexOf('/');
+      if (slash < from) {
+        last = path.slice(from);
+        dir = '';
+      } else {
+        last = path.slice(slash + 1);
+        dir = path.slice(from, slash);
+      }
+    }
     let resolved = dirs.get(dir);
     if (resolved === undefined && !dirs.has(dir)) {
-      const r = walk('', parts, 0);
+      const r = walk('', parts ?? components(dir), 0);
       resolved = r === undefined || r === DEEP ? undefined : r.path;
       dirs.set(dir, resolved);
     }
     if (resolved === undefined) return undefined;
     if (last === '..') return parentOf(resolved);
+    // Through no symlink: the path itself, not a copy made of its parts (a map keyed by it hashes it once).
+    if (parts === undefined && resolved === dir) return path.charCodeAt(0) === 0x2f ? path.slice(1) : path;
     return resolved === '' ? last : `${resolved}/${last}`;
   };
 }
+
+/** An empty component (`//`, a trailing `/`), or a `.` or `..` component: split and joined. */
+const UNUSUAL = /\/\/|(?:^|\/)\.\.?(?:\/|$)|\/$/;
 
 function components(path: string): string[] {
   return path.split('/').filter((p) => p !== '' && p !== '.');

@@ -52,9 +52,13 @@ export const PASS_RULES: readonly PassRule[] = [
 
 const oct = (n: number): string => `0${n.toString(8).padStart(3, '0')}`;
 
-/** How an image entry differs from what a package recorded of it (empty: it matches). */
-function compare(e: FlatEntry, r: RecordedFile): { differences: string[]; checked: boolean } {
-  const d: string[] = [];
+/**
+ * How an image entry differs from what a package recorded of it: one phrase each, pushed onto
+ * `d` (none: it matches). Returns whether its content or link target was checked against the record.
+ * `assumeDigest`: a file's bytes taken to be the ones recorded, when a digest is (`planAccounts`).
+ */
+function compare(e: FlatEntry, r: RecordedFile, d: string[], assumeDigest = false): boolean {
+  const start = d.length;
   let checked = false;
   const type = e.type === 'hardlink' ? 'file' : e.type;
   if (r.type && r.type !== type && !(r.type === 'dir' && type === 'symlink')) d.push(`a ${r.type} recorded, a ${type} in the image`);
@@ -65,14 +69,16 @@ function compare(e: FlatEntry, r: RecordedFile): { differences: string[]; checke
     d.push(`a file recorded (${r.sha256 ? `sha256 ${r.sha256}` : `md5 ${r.md5}`}), a ${type} in the image${type === 'symlink' ? ` (to ${JSON.stringify(e.linkname)})` : ''}`);
   }
   if (type === 'file') {
-    if (r.sha256 && e.sha256) {
+    if (assumeDigest) {
+      checked = Boolean(r.sha256 || r.md5);
+    } else if (r.sha256 && e.sha256) {
       checked = true;
       if (r.sha256 !== e.sha256) d.push(`sha256 recorded ${r.sha256}, image ${e.sha256}`);
     } else if (r.md5 && e.md5) {
       checked = true;
       if (r.md5 !== e.md5) d.push(`md5 recorded ${r.md5}, image ${e.md5}${e.sha256 ? ` (sha256 ${e.sha256})` : ''}`);
     }
-    if (r.size !== undefined && r.size !== e.size && d.length === 0) d.push(`size recorded ${r.size}, image ${e.size}`);
+    if (r.size !== undefined && r.size !== e.size && d.length === start) d.push(`size recorded ${r.size}, image ${e.size}`);
   }
   if (type === 'symlink' && r.link !== undefined) {
     checked = true;
@@ -81,7 +87,7 @@ function compare(e: FlatEntry, r: RecordedFile): { differences: string[]; checke
   if (r.mode !== undefined && type !== 'symlink' && r.mode !== e.mode) d.push(`mode recorded ${oct(r.mode)}, image ${oct(e.mode)}`);
   if (r.uid !== undefined && r.uid !== e.uid) d.push(`uid recorded ${r.uid}, image ${e.uid}`);
   if (r.gid !== undefined && r.gid !== e.gid) d.push(`gid recorded ${r.gid}, image ${e.gid}`);
-  return { differences: d, checked };
+  return checked;
 }
 
 export interface Ownership {
@@ -136,85 +142,220 @@ export function accountEntries(
   own: Ownership,
   generated: ReadonlyMap<string, GeneratedEntry>,
 ): EntryAccount[] {
-  const out = new Map<string, EntryAccount>();
+  return settleAccounts(planAccounts(entries, own, generated));
+}
+
+/**
+ * The accounts worked out before the files' digests are known (the audit does this while they are
+ * hashed), for `settleAccounts` to finish once they are: what needs no digest is final; a file
+ * whose one owner recorded its digest, and that matches the record otherwise, is taken to be the
+ * package's, a check to make (nearly every file); the rest (several owners, a step's file over a
+ * package's, a step's file with a digest, a file that differs from its record otherwise, whose
+ * account shows its digests) is worked out then. `accountEntries` is the two in one.
+ */
+export interface AccountPlan {
+  readonly entries: ReadonlyMap<string, FlatEntry>;
+  readonly own: Ownership;
+  readonly generated: ReadonlyMap<string, GeneratedEntry>;
+  /** The entries' paths in path order. */
+  readonly paths: readonly string[];
+  /** By place in `paths`; undefined for those in `later`. */
+  readonly accounts: ReadonlyArray<EntryAccount | undefined>;
+  /** Accounts that hold when the file's digest is the one this record has. */
+  readonly checks: ReadonlyArray<{ i: number; entry: FlatEntry; file: RecordedFile }>;
+  readonly later: readonly number[];
+  /** The directories that are their children's parents, if nothing worked out later is unexplained. */
+  readonly parents: readonly number[];
+}
+
+/** The plan of an image's accounts (see `AccountPlan`): its entries' digests need not be there yet. */
+export function planAccounts(
+  entries: ReadonlyMap<string, FlatEntry>,
+  own: Ownership,
+  generated: ReadonlyMap<string, GeneratedEntry>,
+): AccountPlan {
   const paths = [...entries.keys()];
   // A layer we wrote is in path order already: checked in one pass, sorted only when not.
   if (paths.some((p, i) => i > 0 && comparePaths(paths[i - 1]!, p) >= 0)) paths.sort(comparePaths);
-  for (const path of paths) {
+  const accounts = new Array<EntryAccount | undefined>(paths.length);
+  const checks: Array<{ i: number; entry: FlatEntry; file: RecordedFile }> = [];
+  const later: number[] = [];
+  // What differs, for the owner being compared: this loop's own list, emptied by `ownedAccount`
+  // before each compare and copied when kept.
+  const d: string[] = [];
+  for (let i = 0; i < paths.length; i++) {
+    const path = paths[i]!;
     const e = entries.get(path)!;
-    const base: EntryAccount = { path, type: e.type, size: e.type === 'file' || e.type === 'hardlink' ? e.size : 0, kind: 'unexplained' };
     const owners = own.owned.get(path);
-    const g0 = generated.get(path);
-    // A file a later step put over a package's (a spec's files:) is that step's, when it is its bytes.
-    if (owners && g0?.sha256 !== undefined && e.type === 'file' && (e.sha256 !== undefined ? e.sha256 === g0.sha256 : e.md5 === g0.md5)
-      && owners.every((o) => compare(e, o.file).differences.length > 0)) {
-      out.set(path, { ...base, kind: 'generated', step: g0.step });
-      continue;
-    }
-    if (owners) {
-      const results = owners.map((o) => ({ o, ...compare(e, o.file) }));
-      // Several packages may list one path (shared directories, Multi-Arch: same files): any match
-      // will do, one that checked the bytes first.
-      const good = results.find((r) => r.differences.length === 0 && r.checked) ?? results.find((r) => r.differences.length === 0);
-      const conffile = owners.some((o) => o.file.conffile === true);
-      const a = base;
-      a.kind = good ? 'package' : 'modified';
-      // One owner (nearly every path): no map of names to build and sort.
-      const o0 = owners[0]!;
-      a.owners = owners.length === 1 ? [{ name: o0.pkg.name, version: o0.pkg.version }]
-        : [...new Map(owners.map((o) => [o.pkg.name, { name: o.pkg.name, version: o.pkg.version }])).values()].sort((x, y) => (x.name < y.name ? -1 : 1));
-      if (conffile) a.conffile = true;
-      if (good && !good.checked && (e.type === 'file' || e.type === 'hardlink')) a.unchecked = true;
-      if (!good) {
-        const first = results[0]!;
-        a.differences = first.differences;
-        const rec: EntryAccount['recorded'] = {};
-        if (first.o.file.md5) rec.md5 = first.o.file.md5;
-        if (first.o.file.sha256) rec.sha256 = first.o.file.sha256;
-        a.recorded = rec;
-        a.actual = { ...(e.md5 ? { md5: e.md5 } : {}), ...(e.sha256 ? { sha256: e.sha256 } : {}) };
-      }
-      out.set(path, a);
-      continue;
-    }
     const g = generated.get(path);
-    if (g) {
-      const type = e.type === 'hardlink' ? 'file' : e.type;
-      const differences: string[] = [];
-      if (g.type !== type) differences.push(`${g.step} makes a ${g.type}, the image has a ${type}`);
-      else if (g.sha256 !== undefined && e.sha256 !== undefined && g.sha256 !== e.sha256) differences.push(`not what ${g.step} makes (sha256 ${g.sha256}, image ${e.sha256})`);
-      else if (e.sha256 === undefined && g.md5 !== undefined && g.md5 !== e.md5) differences.push(`not what ${g.step} makes (md5 ${g.md5}, image ${e.md5})`);
-      else if (g.link !== undefined && g.link !== e.linkname) differences.push(`${g.step} links it to ${JSON.stringify(g.link)}, the image to ${JSON.stringify(e.linkname)}`);
-      out.set(path, differences.length === 0 ? { ...base, kind: 'generated', step: g.step } : { ...base, kind: 'unexplained', step: g.step, differences });
-      continue;
+    const content = e.type === 'file' || e.type === 'hardlink';
+    if (owners) {
+      const file = owners[0]!.file;
+      // Several owners, or a step's file that may be over the package's: few, worked out whole
+      // after (a shortcut; planning them would give the same).
+      if (owners.length > 1 || g?.sha256 !== undefined) {
+        later.push(i);
+      } else if (!content) {
+        accounts[i] = ownedAccount(baseAccount(path, e), e, owners, g, d);
+      } else {
+        // A file's account holds its digests when modified (`actual`), whatever was recorded.
+        const a = ownedAccount(baseAccount(path, e), e, owners, undefined, d, true);
+        if (a.kind !== 'package') later.push(i);
+        else {
+          accounts[i] = a;
+          if (file.sha256 || file.md5) checks.push({ i, entry: e, file });
+        }
+      }
+    } else if (g) {
+      if (g.sha256 !== undefined || g.md5 !== undefined) later.push(i);
+      else accounts[i] = generatedAccount(baseAccount(path, e), e, g);
+    } else {
+      accounts[i] = passAccount(baseAccount(path, e), e);
     }
-    const rule = PASS_RULES.find((r) => r.matches(e));
-    if (rule) {
-      out.set(path, { ...base, kind: 'generated', step: rule.step });
-      continue;
-    }
-    out.set(path, base);
   }
-  // A directory that holds accounted entries and nothing unexplained is their parent: made with them.
-  // In reverse path order an entry comes after everything below it, whose accounts are final by
-  // then; each tells its directories (up to one told as much already) that something, and
-  // whether something unexplained, is below them.
+  // What is worked out later is taken to be accounted for (a package's, or what a step makes).
+  const parents = parentDirectories(paths, (i) => accounts[i]);
+  return { entries, own, generated, paths, accounts, checks, later, parents };
+}
+
+/**
+ * The accounts of a plan (`planAccounts`) once the files' digests are in its entries. The plan is
+ * left as it was, but the accounts returned are its own objects where they held: settle a plan
+ * once and pass its accounts on (`buildReport` takes them over).
+ */
+export function settleAccounts(plan: AccountPlan): EntryAccount[] {
+  const { entries, own, generated, paths } = plan;
+  const out = plan.accounts.slice();
+  const d: string[] = [];
+  let unexplained = false;
+  const again = (i: number): void => {
+    const path = paths[i]!;
+    const e = entries.get(path)!;
+    const owners = own.owned.get(path);
+    const g = generated.get(path);
+    const base = baseAccount(path, e);
+    const a = owners ? ownedAccount(base, e, owners, g, d) : g ? generatedAccount(base, e, g) : passAccount(base, e);
+    if (a.kind === 'unexplained') unexplained = true;
+    out[i] = a;
+  };
+  for (const { i, entry, file } of plan.checks) if (digestCheck(entry, file) !== 'equal') again(i);
+  for (const i of plan.later) again(i);
+  const settled = out as EntryAccount[];
+  for (const i of unexplained ? parentDirectories(paths, (j) => settled[j]) : plan.parents) {
+    settled[i] = { ...settled[i]!, kind: 'generated', step: 'parent directories' };
+  }
+  return settled;
+}
+
+const baseAccount = (path: string, e: FlatEntry): EntryAccount => ({ path, type: e.type, size: e.type === 'file' || e.type === 'hardlink' ? e.size : 0, kind: 'unexplained' });
+
+/** How a file's bytes compare with a record's, as `compare` checks them: by sha256 where both have one, else by md5. */
+function digestCheck(e: FlatEntry, r: RecordedFile): 'equal' | 'differs' | 'unchecked' {
+  if (r.sha256 && e.sha256) return r.sha256 === e.sha256 ? 'equal' : 'differs';
+  if (r.md5 && e.md5) return r.md5 === e.md5 ? 'equal' : 'differs';
+  return 'unchecked';
+}
+
+/**
+ * The directories that are their children's parents, by place in `paths`: a directory that holds
+ * accounted entries and nothing unexplained is made with them (an unexplained one that no step
+ * names). In reverse path order an entry comes after everything below it, whose accounts are
+ * final by then; each tells its directories (up to one told as much already) that something, and
+ * whether something unexplained, is below them. `accountOf` undefined: accounted for.
+ */
+function parentDirectories(paths: readonly string[], accountOf: (i: number) => EntryAccount | undefined): number[] {
+  const out: number[] = [];
   const below = new Set<string>();
   const unexplainedBelow = new Set<string>();
   for (let i = paths.length - 1; i >= 0; i--) {
     const path = paths[i]!;
-    let a = out.get(path)!;
-    if (a.kind === 'unexplained' && a.type === 'dir' && a.step === undefined && below.has(path) && !unexplainedBelow.has(path)) {
-      a = { ...a, kind: 'generated', step: 'parent directories' };
-      out.set(path, a);
+    const a = accountOf(i);
+    let bad = a?.kind === 'unexplained';
+    if (bad && a!.type === 'dir' && a!.step === undefined && below.has(path) && !unexplainedBelow.has(path)) {
+      out.push(i);
+      bad = false;
     }
-    const bad = a.kind === 'unexplained';
-    for (let d = parentOf(path); d !== ''; d = parentOf(d)) {
-      const told = below.has(d) && (!bad || unexplainedBelow.has(d));
-      below.add(d);
-      if (bad) unexplainedBelow.add(d);
+    for (let p = parentOf(path); p !== ''; p = parentOf(p)) {
+      const told = below.has(p) && (!bad || unexplainedBelow.has(p));
+      below.add(p);
+      if (bad) unexplainedBelow.add(p);
       if (told) break;
     }
   }
-  return paths.map((p) => out.get(p)!);
+  return out;
+}
+
+/** The account of an entry some package lists (or of a later step's file over it). */
+function ownedAccount(
+  a: EntryAccount,
+  e: FlatEntry,
+  owners: ReadonlyArray<{ pkg: PackageRecord; file: RecordedFile }>,
+  g: GeneratedEntry | undefined,
+  d: string[],
+  assumeDigest = false,
+): EntryAccount {
+  const o0 = owners[0]!;
+  // A file a later step put over a package's (a spec's files:) is that step's, when it is its bytes.
+  if (g?.sha256 !== undefined && e.type === 'file' && (e.sha256 !== undefined ? e.sha256 === g.sha256 : e.md5 === g.md5)
+    && owners.every((o) => { d.length = 0; compare(e, o.file, d); return d.length > 0; })) {
+    return { ...a, kind: 'generated', step: g.step };
+  }
+  const conffile = owners.some((o) => o.file.conffile === true);
+  const content = e.type === 'file' || e.type === 'hardlink';
+  if (owners.length === 1) {
+    // One owner (nearly every path): no list of results, no map of names to build and sort.
+    d.length = 0;
+    const checked = compare(e, o0.file, d, assumeDigest);
+    a.owners = [{ name: o0.pkg.name, version: o0.pkg.version }];
+    if (conffile) a.conffile = true;
+    if (d.length === 0) {
+      a.kind = 'package';
+      if (!checked && content) a.unchecked = true;
+    } else {
+      a.kind = 'modified';
+      differ(a, e, o0.file, d.slice());
+    }
+    return a;
+  }
+  const results = owners.map((o) => {
+    d.length = 0;
+    const checked = compare(e, o.file, d);
+    return { o, differences: d.slice(), checked };
+  });
+  // Several packages may list one path (shared directories, Multi-Arch: same files): any match
+  // will do, one that checked the bytes first.
+  const good = results.find((r) => r.differences.length === 0 && r.checked) ?? results.find((r) => r.differences.length === 0);
+  a.kind = good ? 'package' : 'modified';
+  a.owners = [...new Map(owners.map((o) => [o.pkg.name, { name: o.pkg.name, version: o.pkg.version }])).values()].sort((x, y) => (x.name < y.name ? -1 : 1));
+  if (conffile) a.conffile = true;
+  if (good && !good.checked && content) a.unchecked = true;
+  if (!good) differ(a, e, results[0]!.o.file, results[0]!.differences);
+  return a;
+}
+
+/** A modified entry's differences, and the digests recorded and found. */
+function differ(a: EntryAccount, e: FlatEntry, r: RecordedFile, differences: string[]): void {
+  a.differences = differences;
+  const rec: EntryAccount['recorded'] = {};
+  if (r.md5) rec.md5 = r.md5;
+  if (r.sha256) rec.sha256 = r.sha256;
+  a.recorded = rec;
+  a.actual = { ...(e.md5 ? { md5: e.md5 } : {}), ...(e.sha256 ? { sha256: e.sha256 } : {}) };
+}
+
+/** The account of an entry no package lists that a step of the build makes. */
+function generatedAccount(a: EntryAccount, e: FlatEntry, g: GeneratedEntry): EntryAccount {
+  const type = e.type === 'hardlink' ? 'file' : e.type;
+  const differences: string[] = [];
+  if (g.type !== type) differences.push(`${g.step} makes a ${g.type}, the image has a ${type}`);
+  else if (g.sha256 !== undefined && e.sha256 !== undefined && g.sha256 !== e.sha256) differences.push(`not what ${g.step} makes (sha256 ${g.sha256}, image ${e.sha256})`);
+  else if (e.sha256 === undefined && g.md5 !== undefined && g.md5 !== e.md5) differences.push(`not what ${g.step} makes (md5 ${g.md5}, image ${e.md5})`);
+  else if (g.link !== undefined && g.link !== e.linkname) differences.push(`${g.step} links it to ${JSON.stringify(g.link)}, the image to ${JSON.stringify(e.linkname)}`);
+  return differences.length === 0 ? { ...a, kind: 'generated', step: g.step } : { ...a, kind: 'unexplained', step: g.step, differences };
+}
+
+/** The account of an entry nothing lists or makes: a normalisation pass's, or unexplained. */
+function passAccount(a: EntryAccount, e: FlatEntry): EntryAccount {
+  const rule = PASS_RULES.find((r) => r.matches(e));
+  return rule ? { ...a, kind: 'generated', step: rule.step } : a;
 }

@@ -21,7 +21,7 @@ import { TREE_READERS, type TreeReaders } from '../sources/trees.js';
 import { openImage } from '../transports/open.js';
 import { formatImageRef, isImageReference, parseImageRef } from '../transports/reference.js';
 import type { RegistryOptions } from '../transports/registry/client.js';
-import { accountEntries, ownedTree, ownership } from './account.js';
+import { accountEntries, ownedTree, ownership, planAccounts, settleAccounts, type AccountPlan } from './account.js';
 import { buildReport, type AuditReport } from './report.js';
 
 export interface AuditOptions {
@@ -72,8 +72,9 @@ async function auditImage(reference: string, opts: AuditOptions, extra: Generate
   // One read with md5 (what dpkg records, and pacman's mtree too); sha256 in a second read, only
   // of the files whose records have one (pacman) or that turned out modified (for the report).
   // What needs no digest (the package records, which entry each recorded path is, what the
-  // build's steps made) is worked out while the files are being hashed.
-  let prepared: { perTree: Array<{ readers: TreeReaders; packages: PackageRecord[] }>; own: ReturnType<typeof ownership>; generated: Map<string, GeneratedEntry> } | undefined;
+  // build's steps made, and the accounts as far as they go without digests) is worked out while
+  // the files are being hashed.
+  let prepared: { perTree: Array<{ readers: TreeReaders; packages: PackageRecord[] }>; own: ReturnType<typeof ownership>; generated: Map<string, GeneratedEntry>; plan: AccountPlan; shaRecorded: string[] } | undefined;
   const prepare = async ({ entries, kept }: FlatImage): Promise<void> => {
     // Package records are read once (the second read, if any, keeps the same database files).
     checkDatabaseFiles(entries, kept);
@@ -93,21 +94,19 @@ async function auditImage(reference: string, opts: AuditOptions, extra: Generate
       if (packages.length === 0) continue;
       for (const g of readers.generated({ entries: tree, all: entries, packages, read: (p) => kept.get(p) })) if (!generated.has(g.path)) generated.set(g.path, g);
     }
-    prepared = { perTree, own, generated };
+    // The second read's files: those whose records have a sha256, and those found modified.
+    const shaRecorded: string[] = [];
+    for (const [path, list] of own.owned) if (list.some((o) => o.file.sha256 !== undefined)) shaRecorded.push(path);
+    prepared = { perTree, own, generated, plan: planAccounts(entries, own, generated), shaRecorded };
   };
   let flat = await flattenLayers(image.layers, { md5: true, keep: needed, meanwhile: prepare });
   if (!prepared) throw new Error('internal: audit: the image was read without its records');
   const { perTree, generated } = prepared;
   let own = prepared.own;
   const records: PackageRecord[] = perTree.flatMap((t) => t.packages);
-  const shaWanted = (accountsFirst: ReturnType<typeof accountEntries> | undefined): Set<string> => {
-    const want = new Set<string>();
-    for (const [path, list] of own.owned) if (list.some((o) => o.file.sha256 !== undefined)) want.add(path);
-    for (const a of accountsFirst ?? []) if (a.kind === 'modified' && a.type === 'file') want.add(a.path);
-    return want;
-  };
-  let accounts = accountEntries(flat.entries, own, generated);
-  const want = shaWanted(accounts);
+  let accounts = settleAccounts(prepared.plan);
+  const want = new Set(prepared.shaRecorded);
+  for (const a of accounts) if (a.kind === 'modified' && a.type === 'file') want.add(a.path);
   if (want.size > 0) {
     flat = await flattenLayers(image.layers, { md5: true, sha256: (p) => want.has(p), keep: needed });
     own = ownership(flat.entries, records);

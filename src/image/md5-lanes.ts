@@ -10,6 +10,7 @@
  * `setMd5Lanes`); callers then hash each file with `createHash`.
  */
 import { LANES, md5LanesModule, STATE_BYTES, STATE_OFFSET } from './md5-wasm.js';
+import { MD5_MODULE, MD5_MODULE_PAGES } from './md5-wasm-module.js';
 
 /** Bytes of a file read into its lane at once (a multiple of 64). */
 const PIECE = 1 << 20;
@@ -17,7 +18,7 @@ const PIECE = 1 << 20;
 const REGION = PIECE + 128;
 const DATA = Math.ceil((STATE_OFFSET + STATE_BYTES) / 64) * 64;
 /** Regions: one per lane, and one that idle lanes hash to no one. */
-const PAGES = Math.ceil((DATA + (LANES + 1) * REGION) / 65536);
+export const PAGES = Math.ceil((DATA + (LANES + 1) * REGION) / 65536);
 const IDLE = DATA + LANES * REGION;
 const IV = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476] as const;
 
@@ -48,7 +49,8 @@ export function setMd5Lanes(on: boolean): void {
 
 function moduleOnce(): object | null {
   if (compiled === undefined) {
-    const bytes = md5LanesModule(PAGES);
+    // The bytes kept in md5-wasm-module.ts (made again only if they are for another memory).
+    const bytes = MD5_MODULE_PAGES === PAGES ? Buffer.from(MD5_MODULE, 'base64') : md5LanesModule(PAGES);
     // A processor (or engine) without 128-bit SIMD refuses the module: hash one file at a time then.
     compiled = wasm?.validate(bytes) ? new wasm.Module(bytes) : null;
   }

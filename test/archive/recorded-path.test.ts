@@ -79,3 +79,37 @@ test('a link to thousands of links to thousands of components: each link followe
   const took = performance.now() - t;
   assert.ok(took < 3000, `${took.toFixed(0)} ms`);
 });
+
+test('a plain path (taken apart by slicing) resolves as the same path written with empty and `.` components (taken apart by splitting)', () => {
+  // mulberry32: the same trees on every run.
+  let seed = 12345;
+  const r = (): number => {
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let t = seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const names = ['a', 'b', 'bin', 'usr', 'l', '...', '.x', 'x.', ' ', 'a\nb'];
+  const targets = ['usr/bin', '/usr', 'b', '../b', '.', '..', '/', 'a/../usr', 'l', '/l/a', ''];
+  let through = 0;
+  for (let t = 0; t < 200; t++) {
+    const links = new Map<string, string>();
+    for (let i = Math.floor(r() * 6); i > 0; i--) links.set(Array.from({ length: 1 + Math.floor(r() * 2) }, () => pick(names)).join('/'), pick(targets));
+    const tree = { linkOf: (p: string) => links.get(p) };
+    const plain = recordedResolver(tree);
+    const general = recordedResolver(tree);
+    for (let i = 0; i < 50; i++) {
+      const parts = Array.from({ length: 1 + Math.floor(r() * 4) }, () => pick(names));
+      const path = (r() < 0.7 ? '/' : '') + parts.join('/');
+      // The same path with an empty or `.` component, or a trailing slash: not plain.
+      const odd = pick([`/.${path.startsWith('/') ? '' : '/'}${path}`, `${path}/`, `${path}/.`, path.replace(/^\/?/, '//'), `./${path.replace(/^\//, '')}`]);
+      const want = resolveRecorded(tree, odd);
+      assert.equal(plain(path), want, `${JSON.stringify(path)} as ${JSON.stringify(odd)}, links ${JSON.stringify([...links])}`);
+      assert.equal(general(odd), want);
+      if (want !== undefined && want !== parts.join('/')) through++;
+    }
+  }
+  assert.ok(through > 500, `only ${through} paths went through a link`);
+});

@@ -47,10 +47,21 @@ export function debianGenerated(view: TreeView): GeneratedEntry[] {
     packages.push({ name: p.name, version: p.version, controlFiles: new Map(postinst ? [['postinst', postinst]] : []) } as unknown as UnpackedPackage);
   }
   const out = new Map<string, GeneratedEntry>();
+  // The tree's paths before the next effect: kept from one effect to the next, made again only
+  // after an effect that removed some.
+  let before = new Set(tree.keys());
   const run = (step: string, effect: () => { changed: string[] } | undefined): void => {
-    const before = new Set(tree.keys());
     const report = effect();
-    const touched = new Set([...(report?.changed ?? []), ...[...tree.keys()].filter((k) => !before.has(k))]);
+    const touched = new Set(report?.changed ?? []);
+    const added: string[] = [];
+    for (const k of tree.keys()) {
+      if (before.has(k)) continue;
+      touched.add(k);
+      added.push(k);
+    }
+    // The sizes add up exactly when the effect removed nothing (no effect does today).
+    if (before.size + added.length === tree.size) for (const k of added) before.add(k);
+    else before = new Set(tree.keys());
     for (const path of touched) {
       const e = tree.get(path);
       const g = e ? predicted(e, step) : undefined;

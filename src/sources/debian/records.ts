@@ -83,12 +83,21 @@ function dependencies(p: Paragraph, installed: ReadonlySet<string>, providers: R
   return [...out].sort();
 }
 
+/** A `.list` line without its leading and trailing slashes. */
+function withoutSlashes(line: string): string {
+  let from = 0;
+  let to = line.length;
+  while (from < to && line.charCodeAt(from) === 0x2f) from++;
+  while (to > from && line.charCodeAt(to - 1) === 0x2f) to--;
+  return from === 0 && to === line.length ? line : line.slice(from, to);
+}
+
 /** The paths a package installed: its `.list`, with the md5 of each from its `.md5sums` and its conffiles. */
 function recordedFiles(p: Paragraph, files: ReadonlyMap<string, Buffer>, name: string, architecture: string | undefined): RecordedFile[] {
   const info = (ext: string): Buffer | undefined => files.get(`${INFO}${name}:${architecture}.${ext}`) ?? files.get(`${INFO}${name}.${ext}`);
   const sums = md5sums(info('md5sums')?.toString('utf8'));
   const conf = conffiles(p);
-  const listed = (info('list')?.toString('utf8') ?? '').split('\n').map((l) => l.replace(/^\/+/, '').replace(/\/+$/, '')).filter((l) => l !== '' && l !== '.');
+  const listed = (info('list')?.toString('utf8') ?? '').split('\n').map(withoutSlashes).filter((l) => l !== '' && l !== '.');
   const recorded: RecordedFile[] = listed.map((path) => {
     const f: RecordedFile = { path };
     const md5 = sums.get(path);

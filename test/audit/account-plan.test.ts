@@ -1,0 +1,100 @@
+/**
+ * planAccounts and settleAccounts: the audit plans the accounts while the files are hashed (their
+ * digests not yet in the entries) and settles them once the digests are filled in. Settled, they
+ * are exactly what accountEntries gives of the entries with their digests, whatever the digests
+ * turn out to be: on random trees of files (digests equal to the records', different, missing),
+ * hard links, several owners, generated files with and without digests, a step's file over a
+ * package's, and directories whose parent account depends on all of it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { accountEntries, ownership, planAccounts, settleAccounts } from '../../src/audit/account.js';
+import type { FlatEntry } from '../../src/image/flatten.js';
+import type { GeneratedEntry, PackageRecord, RecordedFile } from '../../src/sources/distribution.js';
+
+/** A small deterministic generator (mulberry32): the same trees on every run. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+const DIGESTS = ['11', '22', '33'];
+
+function tree(seed: number): { entries: FlatEntry[]; digests: Map<string, { md5?: string; sha256?: string }>; packages: PackageRecord[]; generated: Map<string, GeneratedEntry> } {
+  const r = random(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const entries: FlatEntry[] = [];
+  const digests = new Map<string, { md5?: string; sha256?: string }>();
+  const files: Record<string, RecordedFile[]> = { p: [], q: [] };
+  const generated = new Map<string, GeneratedEntry>();
+  for (const d of ['a', 'a/b', 'c']) entries.push({ path: d, type: 'dir', mode: 0o755, uid: 0, gid: 0, size: 0, layer: 1 });
+  for (let i = 0; i < 12; i++) {
+    const path = `${pick(['a', 'a/b', 'c'])}/f${i}`;
+    const type = r() < 0.15 ? 'hardlink' : 'file';
+    const e: FlatEntry = { path, type, mode: r() < 0.1 ? 0o755 : 0o644, uid: 0, gid: 0, size: 3, layer: 1 };
+    if (type === 'hardlink') e.linkname = 'a/f0';
+    entries.push(e);
+    // What hashing will find: usually a digest, sometimes none (a link that names nothing).
+    if (r() < 0.9) digests.set(path, { md5: pick(DIGESTS), ...(r() < 0.3 ? { sha256: pick(DIGESTS) } : {}) });
+    const recorded = (): RecordedFile => {
+      const f: RecordedFile = { path: `/${path}` };
+      const x = r();
+      if (x < 0.5) f.md5 = pick(DIGESTS);
+      else if (x < 0.7) { f.md5 = pick(DIGESTS); f.sha256 = pick(DIGESTS); }
+      if (r() < 0.1) f.mode = 0o644;
+      if (r() < 0.1) f.conffile = true;
+      return f;
+    };
+    const owner = r();
+    if (owner < 0.6) files['p']!.push(recorded());
+    else if (owner < 0.75) { files['p']!.push(recorded()); files['q']!.push(recorded()); }
+    if (r() < 0.3) {
+      const g: GeneratedEntry = { path, step: pick(['step one', 'step two']), type: 'file' };
+      const x = r();
+      if (x < 0.4) g.md5 = pick(DIGESTS);
+      else if (x < 0.7) { g.md5 = pick(DIGESTS); g.sha256 = pick(DIGESTS); }
+      generated.set(path, g);
+    }
+  }
+  const pkg = (name: string): PackageRecord => ({ distribution: 'debian', name, version: '1', purl: `pkg:deb/debian/${name}@1`, dependsOn: [], supplier: 'Debian', files: files[name]! } as PackageRecord);
+  return { entries, digests, packages: [pkg('p'), pkg('q')], generated };
+}
+
+test('accounts planned before the digests and settled after are those of the entries with their digests', () => {
+  let redone = 0;
+  let parentsChanged = 0;
+  for (let seed = 1; seed <= 400; seed++) {
+    const { entries, digests, packages, generated } = tree(seed);
+    // Without digests, as the audit's entries are while the files are hashed.
+    const map = new Map(entries.map((e) => [e.path, { ...e }]));
+    const own = ownership(map, packages);
+    const plan = planAccounts(map, own, generated);
+    for (const [path, d] of digests) Object.assign(map.get(path)!, d);
+    const settled = settleAccounts(plan);
+    const expected = accountEntries(map, ownership(map, packages), generated);
+    assert.deepEqual(settled, expected, `seed ${seed}`);
+    redone += plan.later.length + plan.checks.filter(({ i }) => expected[i]!.kind !== 'package' || expected[i]!.unchecked).length;
+    // A step's file found not to be its bytes: the parent directories the plan took are not all parents.
+    const parents = expected.flatMap((a, i) => (a.step === 'parent directories' ? [i] : []));
+    if (parents.join() !== plan.parents.join()) parentsChanged++;
+  }
+  // The trees do exercise what a plan cannot know: accounts worked out again once digests are in,
+  // and parents that are not once they are.
+  assert.ok(redone > 100, `only ${redone} accounts depended on digests`);
+  assert.ok(parentsChanged > 10, `only ${parentsChanged} trees had parents the plan could not know`);
+});
+
+test('a plan is settled without changing it: settling twice gives the same accounts', () => {
+  const { entries, digests, packages, generated } = tree(7);
+  const map = new Map(entries.map((e) => [e.path, { ...e, ...digests.get(e.path) }]));
+  const plan = planAccounts(map, ownership(map, packages), generated);
+  const before = [...plan.accounts];
+  assert.deepEqual(settleAccounts(plan), settleAccounts(plan));
+  assert.deepEqual([...plan.accounts], before);
+});
