@@ -11,23 +11,12 @@ import assert from 'node:assert/strict';
 import { accountEntries, ownership, planAccounts, settleAccounts } from '../../src/audit/account.js';
 import type { FlatEntry } from '../../src/image/flatten.js';
 import type { GeneratedEntry, PackageRecord, RecordedFile } from '../../src/sources/distribution.js';
-
-/** A small deterministic generator (mulberry32): the same trees on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { rng } from '../helpers/rng.js';
 
 const DIGESTS = ['11', '22', '33'];
 
 function tree(seed: number): { entries: FlatEntry[]; digests: Map<string, { md5?: string; sha256?: string }>; packages: PackageRecord[]; generated: Map<string, GeneratedEntry> } {
-  const r = random(seed);
+  const r = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const entries: FlatEntry[] = [];
   const digests = new Map<string, { md5?: string; sha256?: string }>();
@@ -97,4 +86,31 @@ test('a plan is settled without changing it: settling twice gives the same accou
   const before = [...plan.accounts];
   assert.deepEqual(settleAccounts(plan), settleAccounts(plan));
   assert.deepEqual([...plan.accounts], before);
+});
+
+test('a planned check is worked out again when the digest turns out different or never comes', () => {
+  const at = (path: string, type: FlatEntry['type'], extra: Partial<FlatEntry> = {}): FlatEntry => ({ path, type, mode: 0o644, uid: 0, gid: 0, size: 3, layer: 1, ...extra });
+  const map = new Map<string, FlatEntry>([
+    ['a', at('a', 'dir', { mode: 0o755, size: 0 })],
+    ['a/none', at('a/none', 'hardlink', { linkname: 'gone' })],
+    ['a/other', at('a/other', 'file')],
+    ['a/same', at('a/same', 'file')],
+  ]);
+  const p = { distribution: 'debian', name: 'p', version: '1', purl: 'pkg:deb/debian/p@1', dependsOn: [], supplier: 'Debian',
+    files: [{ path: 'a/same', md5: '11' }, { path: 'a/other', md5: '11' }, { path: 'a/none', md5: '11' }] } as unknown as PackageRecord;
+  const plan = planAccounts(map, ownership(map, [p]), new Map());
+  // All three taken to be the package's until the digests are in.
+  assert.deepEqual(plan.checks.map(({ i }) => plan.paths[i]), ['a/none', 'a/other', 'a/same']);
+  map.get('a/same')!.md5 = '11';
+  map.get('a/other')!.md5 = '22';
+  const byPath = new Map(settleAccounts(plan).map((a) => [a.path, a]));
+  assert.equal(byPath.get('a/same')!.kind, 'package');
+  assert.equal(byPath.get('a/same')!.unchecked, undefined);
+  assert.equal(byPath.get('a/other')!.kind, 'modified');
+  assert.deepEqual(byPath.get('a/other')!.differences, ['md5 recorded 11, image 22']);
+  assert.deepEqual(byPath.get('a/other')!.actual, { md5: '22' });
+  // A link that names nothing has no bytes to check: the package's, unchecked.
+  assert.equal(byPath.get('a/none')!.kind, 'package');
+  assert.equal(byPath.get('a/none')!.unchecked, true);
+  assert.equal(byPath.get('a')!.step, 'parent directories');
 });
