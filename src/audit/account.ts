@@ -69,12 +69,13 @@ function compare(e: FlatEntry, r: RecordedFile, d: string[], assumeDigest = fals
     d.push(`a file recorded (${r.sha256 ? `sha256 ${r.sha256}` : `md5 ${r.md5}`}), a ${type} in the image${type === 'symlink' ? ` (to ${JSON.stringify(e.linkname)})` : ''}`);
   }
   if (type === 'file') {
+    const by = assumeDigest ? undefined : checkedBy(e, r);
     if (assumeDigest) {
       checked = Boolean(r.sha256 || r.md5);
-    } else if (r.sha256 && e.sha256) {
+    } else if (by === 'sha256') {
       checked = true;
       if (r.sha256 !== e.sha256) d.push(`sha256 recorded ${r.sha256}, image ${e.sha256}`);
-    } else if (r.md5 && e.md5) {
+    } else if (by === 'md5') {
       checked = true;
       if (r.md5 !== e.md5) d.push(`md5 recorded ${r.md5}, image ${e.md5}${e.sha256 ? ` (sha256 ${e.sha256})` : ''}`);
     }
@@ -238,7 +239,10 @@ export function settleAccounts(plan: AccountPlan): EntryAccount[] {
     if (a.kind === 'unexplained') unexplained = true;
     out[i] = a;
   };
-  for (const { i, entry, file } of plan.checks) if (digestCheck(entry, file) !== 'equal') again(i);
+  for (const { i, entry, file } of plan.checks) {
+    const by = checkedBy(entry, file);
+    if (by === undefined || entry[by] !== file[by]) again(i);
+  }
   for (const i of plan.later) again(i);
   const settled = out as EntryAccount[];
   for (const i of unexplained ? parentDirectories(paths, (j) => settled[j]) : plan.parents) {
@@ -249,11 +253,11 @@ export function settleAccounts(plan: AccountPlan): EntryAccount[] {
 
 const baseAccount = (path: string, e: FlatEntry): EntryAccount => ({ path, type: e.type, size: e.type === 'file' || e.type === 'hardlink' ? e.size : 0, kind: 'unexplained' });
 
-/** How a file's bytes compare with a record's, as `compare` checks them: by sha256 where both have one, else by md5. */
-function digestCheck(e: FlatEntry, r: RecordedFile): 'equal' | 'differs' | 'unchecked' {
-  if (r.sha256 && e.sha256) return r.sha256 === e.sha256 ? 'equal' : 'differs';
-  if (r.md5 && e.md5) return r.md5 === e.md5 ? 'equal' : 'differs';
-  return 'unchecked';
+/** The digest a file's bytes are checked by against a record (`compare`): sha256 where both have one, else md5, else none. */
+function checkedBy(e: FlatEntry, r: RecordedFile): 'sha256' | 'md5' | undefined {
+  if (r.sha256 && e.sha256) return 'sha256';
+  if (r.md5 && e.md5) return 'md5';
+  return undefined;
 }
 
 /**
