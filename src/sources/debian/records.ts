@@ -17,7 +17,6 @@ import { debianPackageWarnings } from './names.js';
 import type { DebianLock } from './lockfile.js';
 import { DPKG_STATUS, INFO, OS_RELEASE } from './tree-files.js';
 
-
 /** `VERSION_CODENAME` of os-release, the distro qualifier of Debian purls. */
 export function codenameOf(files: ReadonlyMap<string, Buffer>): string | undefined {
   for (const p of OS_RELEASE) {
