@@ -1,25 +1,12 @@
 /**
- * SPDX license expressions from what distributions record. Identifiers from the SPDX License
- * List that distributions commonly use are recognised; any other name becomes a
- * `LicenseRef-` identifier (the name kept beside it), one per name, so that the expression is
- * valid whatever the distribution wrote and two names never share one. Pure.
+ * SPDX license expressions from what distributions record. Identifiers of the SPDX License List
+ * (`spdx-list.ts`: every license and exception, deprecated ones too) are recognised in any letter
+ * case and written as the list spells them; any other name becomes a `LicenseRef-` identifier
+ * (the name kept beside it), one per name, so that the expression is valid whatever the
+ * distribution wrote and two names never share one. Pure.
  */
 import { createHash } from 'node:crypto';
-
-/** SPDX License List identifiers (and exceptions) that Debian's and Arch's records use. */
-const KNOWN = new Set([
-  '0BSD', 'AFL-2.1', 'AGPL-3.0-only', 'AGPL-3.0-or-later', 'Apache-1.1', 'Apache-2.0', 'APSL-2.0', 'Artistic-1.0', 'Artistic-1.0-Perl',
-  'Artistic-2.0', 'Beerware', 'BSD-1-Clause', 'BSD-2-Clause', 'BSD-3-Clause', 'BSD-4-Clause', 'BSD-Source-Code', 'BSL-1.0', 'bzip2-1.0.6',
-  'CC-BY-3.0', 'CC-BY-4.0', 'CC-BY-SA-3.0', 'CC-BY-SA-4.0', 'CC-PDDC', 'CC0-1.0', 'CDDL-1.0', 'CDDL-1.1', 'CPL-1.0', 'curl', 'EPL-1.0', 'EPL-2.0',
-  'FSFAP', 'FSFUL', 'FSFULLR', 'FTL', 'GFDL-1.1-only', 'GFDL-1.1-or-later', 'GFDL-1.2-only', 'GFDL-1.2-or-later', 'GFDL-1.3-only',
-  'GFDL-1.3-or-later', 'GPL-1.0-only', 'GPL-1.0-or-later', 'GPL-2.0-only', 'GPL-2.0-or-later', 'GPL-3.0-only', 'GPL-3.0-or-later',
-  'HPND', 'ICU', 'IJG', 'ISC', 'LGPL-2.0-only', 'LGPL-2.0-or-later', 'LGPL-2.1-only', 'LGPL-2.1-or-later', 'LGPL-3.0-only',
-  'LGPL-3.0-or-later', 'Libpng', 'libtiff', 'LPPL-1.3c', 'MIT', 'MIT-0', 'MPL-1.1', 'MPL-2.0', 'NCSA', 'OFL-1.1', 'OpenSSL', 'PHP-3.01',
-  'PostgreSQL', 'PSF-2.0', 'Python-2.0', 'Ruby', 'SGI-B-2.0', 'Sleepycat', 'TCL', 'Unicode-DFS-2016', 'Unlicense', 'UPL-1.0', 'Vim', 'W3C',
-  'WTFPL', 'X11', 'Zlib', 'ZPL-2.1',
-]);
-const EXCEPTIONS = new Set(['Autoconf-exception-2.0', 'Autoconf-exception-3.0', 'Bison-exception-2.2', 'Classpath-exception-2.0',
-  'GCC-exception-2.0', 'GCC-exception-3.1', 'LLVM-exception', 'Linux-syscall-note', 'OpenSSL-exception']);
+import { listedException, listedLicense } from './spdx-list.js';
 
 /**
  * Past these a package's license records are not machine-readable for our purposes and the
@@ -31,8 +18,20 @@ const EXCEPTIONS = new Set(['Autoconf-exception-2.0', 'Autoconf-exception-3.0', 
 export const MAX_LICENSES = 1000;
 export const MAX_LICENSE_LINE = 4096;
 
+/** Whether `id` is a license identifier of the SPDX License List, in any letter case. */
 export function isKnownLicense(id: string): boolean {
-  return KNOWN.has(id);
+  return listedLicense(id) !== undefined;
+}
+
+/**
+ * A license identifier of the list, alone or followed by SPDX's `+` ("this version or any later
+ * one", SPDX 2.3 Annex D: `simple-expression = license-id / license-id "+"`), in the list's
+ * spelling: `mit` → `MIT`, `gpl-2.0+` → `GPL-2.0+`. Undefined for anything else.
+ */
+function listed(name: string): string | undefined {
+  const plus = name.endsWith('+') ? '+' : '';
+  const id = listedLicense(plus === '' ? name : name.slice(0, -1));
+  return id === undefined ? undefined : `${id}${plus}`;
 }
 
 /** SPDX 2.3 Annex D: `idstring = 1*(ALPHA / DIGIT / "-" / "." )`. */
@@ -81,9 +80,17 @@ export interface LicenseTerm {
 /** An identifier as written, recognised, or made a reference. */
 export function licenseTerm(name: string): LicenseTerm {
   const n = name.trim();
+  // `ID WITH EXCEPTION` only as SPDX has it: a listed license, the operator in capitals (SPDX 2.3
+  // Annex D.2 matches operators with regard to case), a listed exception. An exception alone, or
+  // a license after WITH, is no valid expression: such a term is a name like any other (below).
   const w = /^(\S+)\s+WITH\s+(\S+)$/.exec(n);
-  if (w && KNOWN.has(w[1]!) && EXCEPTIONS.has(w[2]!)) return { expression: `${w[1]} WITH ${w[2]}` };
-  if (KNOWN.has(n)) return { expression: n };
+  if (w) {
+    const id = listed(w[1]!);
+    const exception = listedException(w[2]!);
+    if (id !== undefined && exception !== undefined) return { expression: `${id} WITH ${exception}` };
+  }
+  const alone = listed(n);
+  if (alone !== undefined) return { expression: alone };
   // A reference written as one (`LicenseRef-Foo`, in any case as SPDX matches it: `licenseref-Foo`)
   // is the license named Foo: the same identifier.
   const named = /^LicenseRef-/i.test(n) && IDSTRING.test(n) ? n.slice('LicenseRef-'.length) : n;

@@ -12,14 +12,17 @@ import { eachParagraph, field } from './control.js';
 
 const FORMAT = /^https?:\/\/(www\.)?debian\.org\/doc\/packaging-manuals\/copyright-format\/1\.0\/?$/;
 
-/** Debian short names (copyright-format 1.0, "License specification") → SPDX identifiers. */
-const SHORT: Record<string, string> = {
+/**
+ * Debian short names (copyright-format 1.0, "License specification") → SPDX identifiers, keyed in
+ * lower case: "License names are case-insensitive" (ibid., "Syntax"), so `expat` and `EXPAT` are
+ * `Expat`. A short name that is an SPDX identifier as it stands (`ISC`, `Zlib`, `MPL-2.0`) needs
+ * no entry: `licenseTerm` recognises the whole SPDX License List in any case.
+ */
+const SHORT: ReadonlyMap<string, string> = new Map(Object.entries({
   'public-domain': 'LicenseRef-public-domain', Expat: 'MIT', Artistic: 'Artistic-1.0', 'Artistic-1': 'Artistic-1.0', Perl: 'Artistic-1.0-Perl',
   'BSD-2-clause': 'BSD-2-Clause', 'BSD-3-clause': 'BSD-3-Clause', 'BSD-4-clause': 'BSD-4-Clause', 'BSD-1-clause': 'BSD-1-Clause',
-  'Apache-2': 'Apache-2.0', 'Apache-2.0+': 'Apache-2.0', 'MPL-2': 'MPL-2.0', 'CC0': 'CC0-1.0', 'PSF-2': 'PSF-2.0', 'Zlib': 'Zlib', zlib: 'Zlib',
-  'ISC': 'ISC', 'MIT': 'MIT', 'X11': 'X11', 'curl': 'curl', 'OpenSSL': 'OpenSSL', 'FSFAP': 'FSFAP', 'FSFUL': 'FSFUL', 'FSFULLR': 'FSFULLR',
-  'BSL-1.0': 'BSL-1.0', 'Unicode-DFS-2016': 'Unicode-DFS-2016', 'Python-2.0': 'Python-2.0',
-};
+  'Apache-2': 'Apache-2.0', 'Apache-2.0+': 'Apache-2.0', 'MPL-2': 'MPL-2.0', 'CC0': 'CC0-1.0', 'PSF-2': 'PSF-2.0',
+}).map(([k, v]) => [k.toLowerCase(), v]));
 
 /** `GPL-2`, `GPL-2+`, `LGPL-2.1+`, `GFDL-1.3` and their SPDX forms. */
 function gnu(name: string): string | undefined {
@@ -32,7 +35,7 @@ function gnu(name: string): string | undefined {
 
 function term(name: string): { expression: string; ref?: { id: string; name: string } } {
   const n = name.trim();
-  const mapped = SHORT[n] ?? gnu(n);
+  const mapped = SHORT.get(n.toLowerCase()) ?? gnu(n);
   return licenseTerm(mapped ?? n);
 }
 
