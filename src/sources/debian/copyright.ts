@@ -57,8 +57,10 @@ const LEVELS: ReadonlyArray<{ op: 'AND' | 'OR'; split: RegExp }> = [
 /** A line's expression: a term's expression, or an operator over its operands. */
 type Node = string | { op: 'AND' | 'OR'; operands: Node[] };
 
+/** `part` read from `level` down (each level splits on its separator, or passes the part down whole), its references added to `refs`. */
 function build(part: string, level: number, refs: Array<[string, string]>): Node | undefined {
   if (level === LEVELS.length) {
+    // `with … exception` has no portable SPDX form here: the whole term is kept as one name, as before.
     const name = part.replace(/,$/, '').trim();
     if (name === '') return undefined;
     const t = term(name);
