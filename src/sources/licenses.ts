@@ -99,17 +99,37 @@ export function licenseTerm(name: string): LicenseTerm {
 }
 
 /**
- * Joins alternatives (OR) and conjunctions (AND): `groups` is a list of AND-ed items, each a list
- * of OR-ed terms. Duplicates go, items are sorted, so the same licenses give the same expression.
+ * One license item of a package: an expression as the records give it (already written, its terms
+ * recognised or made references), whether its outermost operator is OR (so that it is
+ * parenthesised among the items, which are AND-ed), and its terms (counted against `MAX_LICENSES`).
  */
-export function licenseExpression(groups: ReadonlyArray<readonly string[]>): string | undefined {
-  const items = [...new Set(groups.map((alts) => {
-    const uniq = [...new Set(alts)].sort();
-    return uniq.length === 1 ? uniq[0]! : `(${uniq.join(' OR ')})`;
-  }))].sort();
-  if (items.length === 0) return undefined;
-  if (items.length === 1) return items[0]!.replace(/^\((.*)\)$/, '$1');
-  return items.join(' AND ');
+export interface LicenseItem {
+  expression: string;
+  or: boolean;
+  terms: readonly string[];
+}
+
+/** A single term as an item. */
+export function termItem(expression: string): LicenseItem {
+  return { expression, or: false, terms: [expression] };
+}
+
+/** Alternatives (OR) as one item, each once and sorted, as Debian's `or` and pacman's entries that are no expression are read. */
+export function alternativesItem(alts: readonly string[]): LicenseItem {
+  const uniq = [...new Set(alts)].sort();
+  return { expression: uniq.join(' OR '), or: uniq.length > 1, terms: uniq };
+}
+
+/**
+ * Joins items with AND: each distinct item once, sorted (as written, an OR item in parentheses),
+ * so the same records give the same expression whatever order they come in. An item keeps the
+ * order of its operands.
+ */
+export function licenseExpression(items: readonly LicenseItem[]): string | undefined {
+  const all = [...new Map(items.map((i) => [i.expression, i])).values()];
+  if (all.length === 0) return undefined;
+  if (all.length === 1) return all[0]!.expression;
+  return all.map((i) => (i.or ? `(${i.expression})` : i.expression)).sort().join(' AND ');
 }
 
 /**
@@ -161,25 +181,24 @@ export interface LicenseRecords {
 }
 
 /**
- * A package's licenses gathered item by item (each a list of OR-ed terms; the items are AND-ed),
- * holding each distinct item and term once: a file that repeats one license a million times costs
- * one item. Past `MAX_LICENSES` distinct terms or items `add` says false and the result is a note.
+ * A package's licenses gathered item by item (`LicenseItem`s, AND-ed), holding each distinct item
+ * and term once: a file that repeats one license a million times costs one item. Past
+ * `MAX_LICENSES` distinct terms or items `add` says false and the result is a note.
  */
 export class LicenseCollector {
-  private readonly items = new Map<string, readonly string[]>();
+  private readonly items = new Map<string, LicenseItem>();
   private readonly terms = new Set<string>();
   private readonly refs = new RefNames();
   private note: string | undefined;
 
   constructor(private readonly where: string) {}
 
-  /** One item: its terms (expressions). False once past the limits. */
-  add(alts: readonly string[]): boolean {
+  /** One item. False once past the limits. */
+  add(item: LicenseItem): boolean {
     if (this.note !== undefined) return false;
-    const key = alts.length === 1 ? alts[0]! : [...new Set(alts)].sort().join(' OR ');
-    if (this.items.has(key)) return true;
-    for (const t of alts) this.terms.add(t);
-    this.items.set(key, alts);
+    if (this.items.has(item.expression)) return true;
+    for (const t of item.terms) this.terms.add(t);
+    this.items.set(item.expression, item);
     if (this.terms.size > MAX_LICENSES || this.items.size > MAX_LICENSES) return this.refuse(`more than ${MAX_LICENSES} distinct licenses`);
     return true;
   }

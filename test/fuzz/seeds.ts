@@ -90,6 +90,7 @@ export async function seeds(): Promise<Record<string, Array<[string, Buffer]>>> 
     pkginfo: [['seed-pkginfo', Buffer.from('# comment\npkgname = hello\npkgver = 1.0-1\ndepend = glibc\ndepend = sh\nsize = 10\n')]],
     mtree: [['seed-mtree', Buffer.from('#mtree\n/set type=file uid=0 gid=0 mode=644\n./.PKGINFO time=1.0 size=1\n./usr time=1.0 mode=755 type=dir\n./usr/bin/hello\\040world time=1.0 size=6\n./usr/x\\303\\251 size=1\n')]],
     syncdb: [['seed.db', syncdb]],
+    'license-expression': [['seed-expressions', Buffer.from('MIT\nApache-2.0 OR MIT\n(MIT OR Apache-2.0) AND Unicode-3.0\nGPL-3.0-or-later WITH GCC-exception-3.1 AND (LGPL-2.1+ OR LicenseRef-custom)\nMIT OR Apache-2.0 AND BSD-3-Clause\ncustom:foo\nBar Baz OR MIT\n((MIT AND Zlib)\nMIT  WITH  Foo-exception\n')]],
     'oci-json': [['seed-manifest.json', manifest], ['seed-index.json', index], ['seed-config.json', config]],
     intoto: (() => {
       const vsa = vsaStatement(

@@ -32,6 +32,8 @@ import { parseDesc } from '../../src/sources/arch/desc.js';
 import { parsePkgInfo } from '../../src/sources/arch/pkginfo.js';
 import { mtreeFileList } from '../../src/sources/arch/mtree.js';
 import { readSyncDb } from '../../src/sources/arch/syncdb.js';
+import { archRecords } from '../../src/sources/arch/records.js';
+import { parseLicenseExpression, writeLicenseExpression } from '../../src/sources/license-expression.js';
 import { addToIndex } from '../../src/transports/layout/write.js';
 import { documentMediaType } from '../../src/transports/registry/manifests.js';
 import { openDockerArchive } from '../../src/transports/archive/docker-archive.js';
@@ -152,6 +154,23 @@ export const TARGETS: Target[] = [
   { name: 'pkginfo', run: async (b) => parsePkgInfo(text(b), 'fuzz') },
   { name: 'mtree', run: async (b) => mtreeFileList(text(b), 'fuzz') },
   { name: 'syncdb', run: (b) => readSyncDb(b, 'core', 'fuzz.db') },
+  {
+    // Each line a %LICENSE% entry: an expression read and written again reads back as itself, and
+    // the package's records are made (an expression, or a note) whatever the lines are.
+    name: 'license-expression',
+    run: async (b) => {
+      const lines = text(b).split('\n');
+      for (const line of lines) {
+        const node = parseLicenseExpression(line);
+        if (node === undefined) continue;
+        const written = writeLicenseExpression(node, (t) => t);
+        const again = parseLicenseExpression(written);
+        if (again === undefined || writeLicenseExpression(again, (t) => t) !== written) throw new Error(`round trip: ${JSON.stringify(line)} written ${JSON.stringify(written)}`);
+      }
+      const entries = lines.filter((l) => l.trim() !== '' && !l.startsWith('%')).join('\n');
+      return archRecords(new Map([['var/lib/pacman/local/p-1-1/desc', Buffer.from(`%NAME%\np\n\n%VERSION%\n1-1\n\n%LICENSE%\n${entries}\n\n`)]]));
+    },
+  },
   {
     name: 'oci-json',
     run: async (b) => {

@@ -26,7 +26,8 @@ const CORE: TestArchPackage[] = [
     name: 'hello', version: '1:2.12-3', depends: ['glibc'], license: ['GPL-3.0-or-later', 'custom:hello-exception'], url: 'https://hello.invalid/',
     files: { 'usr/bin/hello': { data: '#!/bin/sh\necho hello\n', mode: 0o755 }, 'usr/bin/hi': { link: 'hello' } },
   },
-  { name: 'greeter', version: '0.9-2', depends: ['glibc>=2.39'], license: ['MIT'], files: { 'usr/bin/greeter': { data: '#!/bin/sh\n', mode: 0o755 } } },
+  // A compound SPDX expression (Arch RFC 0016), as the package writes it: read by Annex D's grammar, not one LicenseRef of the whole.
+  { name: 'greeter', version: '0.9-2', depends: ['glibc>=2.39'], license: ['(MIT OR Apache-2.0) AND GPL-2.0-or-later WITH Classpath-exception-2.0'], files: { 'usr/bin/greeter': { data: '#!/bin/sh\n', mode: 0o755 } } },
 ];
 
 
@@ -76,6 +77,7 @@ test('Arch: build --sbom, golden digests, licenses from %LICENSE%, both formats 
       assert.equal(py.output.trim(), '');
       const d = JSON.parse(text) as { packages: Array<{ name: string; versionInfo: string; licenseDeclared: string }>; hasExtractedLicensingInfos: Array<{ licenseId: string; name: string }> };
       assert.equal(d.packages.find((p) => p.name === 'hello')!.licenseDeclared, 'GPL-3.0-or-later AND LicenseRef-custom-hello-exception-49243215');
+      assert.equal(d.packages.find((p) => p.name === 'greeter')!.licenseDeclared, '(MIT OR Apache-2.0) AND GPL-2.0-or-later WITH Classpath-exception-2.0');
       assert.deepEqual(d.hasExtractedLicensingInfos.map((l) => [l.licenseId, l.name]), [['LicenseRef-custom-hello-exception-49243215', 'custom:hello-exception']]);
       sets.push(d.packages.filter((p) => p.name !== 'image').map((p) => `${p.name}=${p.versionInfo}`).sort());
     } else {
@@ -83,6 +85,7 @@ test('Arch: build --sbom, golden digests, licenses from %LICENSE%, both formats 
       assert.deepEqual(cyclonedxSchemaErrors(d), []);
       assert.equal(await cyclonedxLibraryErrors(text), null);
       checkPurlsAndLicenses(d.components.map((c) => c.purl), d.components.flatMap((c) => (c.licenses ?? []).map((l) => l.expression)));
+      assert.deepEqual(d.components.find((c) => c.name === 'greeter')!.licenses, [{ expression: '(MIT OR Apache-2.0) AND GPL-2.0-or-later WITH Classpath-exception-2.0' }]);
       const hello = d.components.find((c) => c.name === 'hello')!;
       assert.equal(hello.purl, 'pkg:alpm/arch/hello@1%3A2.12-3?arch=x86_64');
       // The reference's name, as SPDX's extracted licensing info has it.

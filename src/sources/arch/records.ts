@@ -6,7 +6,8 @@
  * Pure.
  */
 import { gunzipSync } from 'node:zlib';
-import { LicenseCollector, MAX_LICENSE_LINE, licenseTerm, type LicenseRecords } from '../licenses.js';
+import { parseLicenseExpression, writeLicenseExpression } from '../license-expression.js';
+import { LicenseCollector, MAX_LICENSE_LINE, alternativesItem, licenseTerm, type LicenseItem, type LicenseRecords } from '../licenses.js';
 import { NameFilter } from '../name-filter.js';
 import { ownString } from '../own-string.js';
 import { purl } from '../purl.js';
@@ -22,6 +23,29 @@ import { parseMtree } from './mtree.js';
 
 export function archPurl(name: string, version: string, architecture: string | undefined): string {
   return purl('alpm', 'arch', name, version, { arch: architecture });
+}
+
+/**
+ * One %LICENSE% entry as an item, its references added to `refs`. An SPDX license expression
+ * (Arch RFC 0016: `MIT AND Apache-2.0`, `(MIT OR Apache-2.0) AND Unicode-3.0`, `GPL-3.0-or-later
+ * WITH GCC-exception-3.1`) is read by Annex D's grammar (`parseLicenseExpression`), each term
+ * recognised or made a reference (`licenseTerm`), and written with the fewest parentheses, its
+ * operands in the order the package gives them. An entry that is no expression (`Bar Baz`,
+ * `MIT AND`, `(MIT AND Zlib`) is read as it was before, byte for byte: split on ` OR `, a
+ * parenthesis at either end of each part dropped, each part one name, the parts sorted; so a
+ * bare old-style name (`GPL`, `custom:foo`) is one `LicenseRef-` as it was.
+ */
+function entryItem(v: string, refs: Array<[string, string]>): LicenseItem {
+  const terms: string[] = [];
+  const term = (text: string): string => {
+    const t = licenseTerm(text);
+    if (t.ref) refs.push([t.ref.id, t.ref.name]);
+    terms.push(t.expression);
+    return t.expression;
+  };
+  const parsed = parseLicenseExpression(v);
+  if (parsed !== undefined) return { expression: writeLicenseExpression(parsed, term), or: parsed.op === 'OR', terms };
+  return alternativesItem(v.split(/(?<!\s)\s+OR\s+/).map((alt) => term(alt.replace(/^\(|\)$/g, ''))));
 }
 
 /**
@@ -48,12 +72,8 @@ function licenseReader(where: string): { add(raw: string): void; result(): Licen
       }
       // Every (id, name) pair, not one name per id: two names of one id in one entry are the collector's to see.
       const refs: Array<[string, string]> = [];
-      const alts = v.split(/(?<!\s)\s+OR\s+/).map((alt) => {
-        const t = licenseTerm(alt.replace(/^\(|\)$/g, ''));
-        if (t.ref) refs.push([t.ref.id, t.ref.name]);
-        return t.expression;
-      });
-      if (!collector.add(alts)) {
+      const item = entryItem(v, refs);
+      if (!collector.add(item)) {
         done = true;
         return;
       }

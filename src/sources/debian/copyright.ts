@@ -1,13 +1,14 @@
 /**
  * Licenses from a Debian machine-readable copyright file (copyright-format 1.0, "DEP-5"): the
  * first line of every `License:` field, Debian's short names turned into SPDX identifiers
- * (`GPL-2+` → `GPL-2.0-or-later`, `Expat` → `MIT`, …), `or`/`and`/`,` into OR/AND; a name without
+ * (`GPL-2+` → `GPL-2.0-or-later`, `Expat` → `MIT`, …), `or`/`and` into OR/AND by the format's
+ * precedence (`and` before `or`, unless after a comma); a name without
  * an SPDX counterpart becomes a `LicenseRef-`. A copyright file in any other form records no
  * license that can be read (the SBOM says NOASSERTION). One that declares more than
  * `MAX_LICENSES` distinct licenses, or a License line longer than `MAX_LICENSE_LINE`, is not read
  * further: NOASSERTION with a note saying why. Pure.
  */
-import { LicenseCollector, MAX_LICENSE_LINE, licenseTerm, type LicenseRecords } from '../licenses.js';
+import { LicenseCollector, MAX_LICENSE_LINE, licenseTerm, termItem, type LicenseItem, type LicenseRecords } from '../licenses.js';
 import { eachParagraph, field } from './control.js';
 
 const FORMAT = /^https?:\/\/(www\.)?debian\.org\/doc\/packaging-manuals\/copyright-format\/1\.0\/?$/;
@@ -16,12 +17,13 @@ const FORMAT = /^https?:\/\/(www\.)?debian\.org\/doc\/packaging-manuals\/copyrig
  * Debian short names (copyright-format 1.0, "License specification") → SPDX identifiers, keyed in
  * lower case: "License names are case-insensitive" (ibid., "Syntax"), so `expat` and `EXPAT` are
  * `Expat`. A short name that is an SPDX identifier as it stands (`ISC`, `Zlib`, `MPL-2.0`) needs
- * no entry: `licenseTerm` recognises the whole SPDX License List in any case.
+ * no entry: `licenseTerm` recognises the whole SPDX License List in any case, and SPDX's `+`
+ * after any of them (`Apache-2.0+`, "or any later version": it was mapped to `Apache-2.0`).
  */
 const SHORT: ReadonlyMap<string, string> = new Map(Object.entries({
   'public-domain': 'LicenseRef-public-domain', Expat: 'MIT', Artistic: 'Artistic-1.0', 'Artistic-1': 'Artistic-1.0', Perl: 'Artistic-1.0-Perl',
   'BSD-2-clause': 'BSD-2-Clause', 'BSD-3-clause': 'BSD-3-Clause', 'BSD-4-clause': 'BSD-4-Clause', 'BSD-1-clause': 'BSD-1-Clause',
-  'Apache-2': 'Apache-2.0', 'Apache-2.0+': 'Apache-2.0', 'MPL-2': 'MPL-2.0', 'CC0': 'CC0-1.0', 'PSF-2': 'PSF-2.0',
+  'Apache-2': 'Apache-2.0', 'MPL-2': 'MPL-2.0', 'CC0': 'CC0-1.0', 'PSF-2': 'PSF-2.0',
 }).map(([k, v]) => [k.toLowerCase(), v]));
 
 /** `GPL-2`, `GPL-2+`, `LGPL-2.1+`, `GFDL-1.3` and their SPDX forms. */
@@ -39,17 +41,65 @@ function term(name: string): { expression: string; ref?: { id: string; name: str
   return licenseTerm(mapped ?? n);
 }
 
-/** One `License:` first line: `A or B`, `A and B`, `A or B, and C` (the comma binds loosest), `A with X exception`. */
-function parseLine(line: string, refs: Array<[string, string]>): string[][] {
-  // `with … exception` has no portable SPDX form here: the whole term is kept as one name.
-  // Each separator is tried only where a run of white space starts (the look-behind): a long run
-  // of spaces costs its length, not its length squared.
-  const groups = line.split(/,?(?<!\s)\s+and\s+/i).map((g) => g.split(/,?(?<!\s)\s+or\s+/i).map((t) => t.replace(/,$/, '').trim()).filter((t) => t !== ''));
-  return groups.filter((g) => g.length > 0).map((alts) => alts.map((a) => {
-    const t = term(a);
+/**
+ * copyright-format 1.0, "Syntax": "the comma is used to disambiguate the priority of ors and
+ * ands: and has the priority over or, unless preceded by a comma" (`A or B and C` is A OR (B AND
+ * C), `A or B, and C` is (A OR B) AND C). So four levels, loosest first: `, or`, `, and`, `or`,
+ * `and` (matched in any case, as before). The format has no parentheses. Each separator is tried
+ * only where a run of white space (or a comma) starts: a long run of spaces costs its length,
+ * not its length squared.
+ */
+const LEVELS: ReadonlyArray<{ op: 'AND' | 'OR'; split: RegExp }> = [
+  { op: 'OR', split: /,\s+or\s+/i }, { op: 'AND', split: /,\s+and\s+/i },
+  { op: 'OR', split: /(?<!\s)\s+or\s+/i }, { op: 'AND', split: /(?<!\s)\s+and\s+/i },
+];
+
+/** A line's expression: a term's expression, or an operator over its operands. */
+type Node = string | { op: 'AND' | 'OR'; operands: Node[] };
+
+/** `part` read from `level` down (each level splits on its separator, or passes the part down whole), its references added to `refs`. */
+function build(part: string, level: number, refs: Array<[string, string]>): Node | undefined {
+  if (level === LEVELS.length) {
+    // `with … exception` has no portable SPDX form here: the whole term is kept as one name, as before.
+    const name = part.replace(/,$/, '').trim();
+    if (name === '') return undefined;
+    const t = term(name);
     if (t.ref) refs.push([t.ref.id, t.ref.name]);
     return t.expression;
-  }));
+  }
+  const { op, split } = LEVELS[level]!;
+  const pieces = part.split(split);
+  if (pieces.length === 1) return build(part, level + 1, refs);
+  const operands = pieces.map((p) => build(p, level + 1, refs)).filter((n): n is Node => n !== undefined);
+  return operands.length === 0 ? undefined : operands.length === 1 ? operands[0] : { op, operands };
+}
+
+/** The operands of `node` under `op`: a nested operator of the same kind merged (`A and B, and C` is A AND B AND C). */
+function flat(node: Node, op: 'AND' | 'OR'): Node[] {
+  return typeof node !== 'string' && node.op === op ? node.operands.flatMap((n) => flat(n, op)) : [node];
+}
+
+/**
+ * `node` as an item, written as Debian's lines have been: the operands of each operator each once
+ * and sorted, an OR under an AND in parentheses, and no other.
+ */
+function write(node: Node): LicenseItem {
+  if (typeof node === 'string') return termItem(node);
+  const operands = new Map<string, LicenseItem>();
+  for (const n of flat(node, node.op)) {
+    const w = write(n);
+    operands.set(node.op === 'AND' && w.or ? `(${w.expression})` : w.expression, w);
+  }
+  if (operands.size === 1) return [...operands.values()][0]!;
+  const texts = [...operands.keys()].sort();
+  return { expression: texts.join(` ${node.op} `), or: node.op === 'OR', terms: [...operands.values()].flatMap((w) => w.terms) };
+}
+
+/** One `License:` first line as the package's items: each operand of an outermost `and` one item (as before), else the line one item. */
+function parseLine(line: string, refs: Array<[string, string]>): LicenseItem[] {
+  const root = build(line, 0, refs);
+  if (root === undefined) return [];
+  return typeof root !== 'string' && root.op === 'AND' ? flat(root, 'AND').map(write) : [write(root)];
 }
 
 /**
@@ -58,20 +108,20 @@ function parseLine(line: string, refs: Array<[string, string]>): string[][] {
  * at most `LINE_KEPT_LENGTH` characters: the cache outlives the image, and a hostile image's
  * long distinct lines (50 of 2 MB: 2 GB of parsed terms) were kept for the life of the process.
  */
-const parsedLines = new Map<string, { groups: ReadonlyArray<readonly string[]>; refs: ReadonlyArray<[string, string]> }>();
+const parsedLines = new Map<string, { items: readonly LicenseItem[]; refs: ReadonlyArray<[string, string]> }>();
 const LINES_KEPT = 10_000;
 const LINE_KEPT_LENGTH = 256;
 
-function parseLineOnce(line: string, refs: Array<[string, string]>): ReadonlyArray<readonly string[]> {
+function parseLineOnce(line: string, refs: Array<[string, string]>): readonly LicenseItem[] {
   if (line.length > LINE_KEPT_LENGTH) return parseLine(line, refs);
   let hit = parsedLines.get(line);
   if (!hit) {
     const own: Array<[string, string]> = [];
-    hit = { groups: parseLine(line, own), refs: own };
+    hit = { items: parseLine(line, own), refs: own };
     if (parsedLines.size < LINES_KEPT) parsedLines.set(line, hit);
   }
   for (const pair of hit.refs) refs.push(pair);
-  return hit.groups;
+  return hit.items;
 }
 
 /** The fields read (the others are checked as deb822, not kept). */
@@ -105,8 +155,8 @@ export function copyrightLicenses(text: string, where: string): LicenseRecords |
       if (first.length > MAX_LICENSE_LINE) return licenses.refuse(`line ${p.line}: a License line of ${first.length} characters, more than ${MAX_LICENSE_LINE}`);
       // Every (id, name) pair of the line, not one name per id: two names of one id are the collector's to see.
       const refs: Array<[string, string]> = [];
-      // One by one: a line of a thousand `and`s is a thousand groups, past what a spread may pass.
-      for (const g of parseLineOnce(first, refs)) if (!licenses.add(g)) return false;
+      // One by one: a line of a thousand `and`s is a thousand items, past what a spread may pass.
+      for (const item of parseLineOnce(first, refs)) if (!licenses.add(item)) return false;
       licenses.use(refs);
       return true;
     }, COPYRIGHT_FIELDS);
