@@ -302,7 +302,7 @@ function ownedAccount(
   // A file a later step put over a package's (a spec's files:) is that step's, when it is its bytes.
   if (g?.sha256 !== undefined && e.type === 'file' && (e.sha256 !== undefined ? e.sha256 === g.sha256 : e.md5 === g.md5)
     && owners.every((o) => { d.length = 0; compare(e, o.file, d); return d.length > 0; })) {
-    return { ...a, kind: 'generated', step: g.step };
+    return explained(a, 'generated', g.step);
   }
   const conffile = owners.some((o) => o.file.conffile === true);
   const content = e.type === 'file' || e.type === 'hardlink';
@@ -355,11 +355,25 @@ function generatedAccount(a: EntryAccount, e: FlatEntry, g: GeneratedEntry): Ent
   else if (g.sha256 !== undefined && e.sha256 !== undefined && g.sha256 !== e.sha256) differences.push(`not what ${g.step} makes (sha256 ${g.sha256}, image ${e.sha256})`);
   else if (e.sha256 === undefined && g.md5 !== undefined && g.md5 !== e.md5) differences.push(`not what ${g.step} makes (md5 ${g.md5}, image ${e.md5})`);
   else if (g.link !== undefined && g.link !== e.linkname) differences.push(`${g.step} links it to ${JSON.stringify(g.link)}, the image to ${JSON.stringify(e.linkname)}`);
-  return differences.length === 0 ? { ...a, kind: 'generated', step: g.step } : { ...a, kind: 'unexplained', step: g.step, differences };
+  if (differences.length === 0) return explained(a, 'generated', g.step);
+  explained(a, 'unexplained', g.step).differences = differences;
+  return a;
 }
 
 /** The account of an entry nothing lists or makes: a normalisation pass's, or unexplained. */
 function passAccount(a: EntryAccount, e: FlatEntry): EntryAccount {
   const rule = PASS_RULES.find((r) => r.matches(e));
-  return rule ? { ...a, kind: 'generated', step: rule.step } : a;
+  return rule ? explained(a, 'generated', rule.step) : a;
+}
+
+/**
+ * A fresh account (`baseAccount`) given its kind and step in place, in the order a spread
+ * (`{ ...a, kind, step }`) would have given them: a spread made a hidden class (a V8 map and its
+ * descriptors, about 230 bytes) for every account it made, 600,000 of them in an image of
+ * 900,000 entries.
+ */
+function explained(a: EntryAccount, kind: AccountKind, step: string): EntryAccount {
+  a.kind = kind;
+  a.step = step;
+  return a;
 }

@@ -180,21 +180,21 @@ class KeepBudget {
  * link of the layer to a symlink below is that symlink, and a target through it follows it.
  */
 class LayerBuilder {
-  readonly changes: LayerChanges<Kept> = { whiteouts: [], entries: [] };
+  changes: LayerChanges<Kept> = { whiteouts: [], entries: [] };
   /** The layer's entries met so far by path (the last of a path named twice). */
-  private readonly inLayer = new Map<string, Kept>();
+  private inLayer = new Map<string, Kept>();
   /**
    * Where in the layer (`Kept.at`, which grows member by member) a non-directory was last met at
    * each path: what lay below it was gone from then on.
    */
-  private readonly replaced = new Map<string, number>();
+  private replaced = new Map<string, number>();
   private readonly links: Array<{ entry: FlatEntry; target: FlatEntry }> = [];
   /**
    * Hard links resolved by `linkBelow`, once the layer's whiteouts are known (see `Below`).
    */
-  private readonly below: Below[] = [];
+  private below: Below[] = [];
   /** The links of the layer in `below`, by their entry: what a link through one of them goes through (`pendingSymlink`). */
-  private readonly pending = new Map<Kept, Below>();
+  private pending = new Map<Kept, Below>();
 
   /**
    * `late` collects kept links whose bytes are read after the layers; `lower` is the file system
@@ -399,6 +399,20 @@ class LayerBuilder {
     }
   }
 
+  /**
+   * Lets go of what only reading the layer and applying it needed (its entries by path, where
+   * non-directories were met, its changes, its links resolved below): one object or map slot an
+   * entry, as many as the image has entries, that would otherwise be held while the last layer's
+   * files are hashed and the caller works meanwhile. `end` still gives the links their digests.
+   */
+  applied(): void {
+    this.changes = { whiteouts: [], entries: [] };
+    this.inLayer = new Map();
+    this.replaced = new Map();
+    this.below = [];
+    this.pending = new Map();
+  }
+
   /** Hard links take their targets' digests (known once the layer is read). */
   end(): LayerChanges<Kept> {
     for (const { entry, target } of this.links) {
@@ -571,25 +585,40 @@ async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOpti
     };
     const b = new LayerBuilder(layer, opts, budget, late, lower, (file) => Buffer.from(readAt(file.at, file.entry.size)));
     const wantMd5 = opts.hash === true || opts.md5 === true;
-    const files: Array<{ entry: FlatEntry; position: number; want: number }> = [];
+    // The files to hash: their entries, and apart (not an object each, held while they are hashed) where their data begins and what is wanted of them.
+    const entries: FlatEntry[] = [];
+    const starts: number[] = [];
+    const wanted: number[] = [];
     for (const { member } of readTarAt(readAt, size, where)) {
       const made = b.member(member);
       if (!made || made.kept.entry.type !== 'file' || member.typeflag === TypeFlag.hardlink) continue;
       const want = (wantMd5 ? WANT_MD5 : 0) | (made.wantSha ? WANT_SHA256 : 0);
-      if (want !== 0) files.push({ entry: made.kept.entry, position: member.dataOffset, want });
+      if (want !== 0) {
+        entries.push(made.kept.entry);
+        starts.push(member.dataOffset);
+        wanted.push(want);
+      }
       if (made.keep) made.kept.data = Buffer.from(readAt(member.dataOffset, member.size));
     }
     // Biggest first: the threads' last claims are small files, so they end together.
-    files.sort((x, y) => y.entry.size - x.entry.size);
-    const t = fileTableBuffers(files.length);
+    const order = new Uint32Array(entries.length);
+    for (let i = 0; i < order.length; i++) order[i] = i;
+    order.sort((x, y) => entries[y]!.size - entries[x]!.size || x - y);
+    const t = fileTableBuffers(entries.length);
     const positions = new Float64Array(t.positions);
     const sizes = new Float64Array(t.sizes);
     const wants = new Uint8Array(t.wants);
-    files.forEach((f, i) => {
-      positions[i] = f.position;
-      sizes[i] = f.entry.size;
-      wants[i] = f.want;
-    });
+    const files = new Array<FlatEntry>(entries.length);
+    for (let i = 0; i < order.length; i++) {
+      const j = order[i]!;
+      files[i] = entries[j]!;
+      positions[i] = starts[j]!;
+      sizes[i] = entries[j]!.size;
+      wants[i] = wanted[j]!;
+    }
+    entries.length = 0;
+    starts.length = 0;
+    wanted.length = 0;
     hashes.begin(t);
     const started = hashes;
     return {
@@ -600,9 +629,9 @@ async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOpti
         if (sha256 !== d.digest) throw new MismatchError('E_DIGEST_MISMATCH', `${where}: blob ${d.digest} has the wrong content (it hashes to ${sha256})`, d, { digest: sha256, size });
         const md5 = Buffer.from(t.md5);
         const sha = Buffer.from(t.sha256);
-        files.forEach((f, i) => {
-          if (f.want & WANT_MD5) f.entry.md5 = md5.toString('hex', 16 * i, 16 * i + 16);
-          if (f.want & WANT_SHA256) f.entry.sha256 = sha.toString('hex', 32 * i, 32 * i + 32);
+        files.forEach((entry, i) => {
+          if (wants[i]! & WANT_MD5) entry.md5 = md5.toString('hex', 16 * i, 16 * i + 16);
+          if (wants[i]! & WANT_SHA256) entry.sha256 = sha.toString('hex', 32 * i, 32 * i + 32);
         });
         b.end();
       },
@@ -628,7 +657,10 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
   let last: PendingLayer | undefined;
   const late: LateBytes[] = [];
   // A layer's hard links to files below are resolved once its whiteouts are applied, before its entries.
-  const apply = (b: LayerBuilder): void => fs.apply(b.changes, (files) => b.linkBelow(files));
+  const apply = (b: LayerBuilder): void => {
+    fs.apply(b.changes, (files) => b.linkBelow(files));
+    b.applied();
+  };
   try {
     for (const [i, layer] of layers.entries()) {
       if (layer.descriptor && layerCompression(layer.descriptor.mediaType) === undefined) {
@@ -654,7 +686,9 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
     }
     if (late.length > 0) await readLinked(layers, late, fs.files);
     // The entries are the final ones (the last layer's digests are filled into them in place).
+    // The file system that made them is let go of: a map slot and an object an entry.
     const flat = image();
+    fs.clear();
     // What meanwhile read is not checked yet: the layer's digest is, before its error is thrown.
     let failed: { error: unknown } | undefined;
     try {

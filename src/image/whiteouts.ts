@@ -112,6 +112,13 @@ export class FlatFileSystem<T> {
     for (let p = parentOf(path); p !== '' && !this.dirs.has(p); p = parentOf(p)) this.addDir(p);
   }
 
+  /** Forgets everything (the caller has taken what it keeps of the files). */
+  clear(): void {
+    this.files.clear();
+    this.dirs.clear();
+    this.children = undefined;
+  }
+
   /**
    * Applies the next layer up: its whiteouts first, whatever their place in the layer, then its
    * entries. `between` sees the files as the whiteouts left them, before the entries (what a
