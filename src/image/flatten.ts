@@ -27,6 +27,7 @@ import { hexDigest, streamHashes } from './hash-thread.js';
 import { fileTableBuffers, WANT_MD5, WANT_SHA256 } from './local-hash-core.js';
 import { startLocalHashes, type LocalHashes } from './local-hashes.js';
 import type { LayerReader, LocalTar } from './layer.js';
+import { KeptFiles } from './kept-files.js';
 import { FlatFileSystem, whiteoutOf, type LayerChanges } from './whiteouts.js';
 
 export interface FlatEntry {
@@ -76,7 +77,8 @@ export interface FlattenOptions {
 
 export interface FlatImage {
   entries: Map<string, FlatEntry>;
-  kept: Map<string, Buffer>;
+  /** The kept files' bytes by path (in shared chunks, see kept-files.ts); `clear` lets go of them. */
+  kept: KeptFiles;
 }
 
 function typeOf(flag: number): EntryType | undefined {
@@ -104,7 +106,8 @@ function typeOf(flag: number): EntryType | undefined {
 
 interface Kept {
   entry: FlatEntry;
-  data?: Buffer;
+  /** Its kept bytes: their handle in the flattening's `KeptFiles`. */
+  data?: number;
   /** Where the member's data begins in its layer's tar: what finds a file again (its bytes, for a hard link kept). */
   at: number;
   /** For a hard link made a file: the regular file it is a name of (never itself a link). */
@@ -113,7 +116,7 @@ interface Kept {
    * For a file not kept that a kept hard link names: its bytes, read once for all such links
    * (`undefined` until read), charged to the budget once. Never in `kept` under the file's own path.
    */
-  linked?: Buffer | undefined;
+  linked?: number | undefined;
   /** For a file whose sha256 was not asked for that a hard link's was: taken by `readLinked`. */
   linkedSha?: string;
 }
@@ -209,7 +212,7 @@ class LayerBuilder {
     private readonly budget: KeepBudget,
     private readonly late: LateBytes[],
     private readonly lower: ReadonlyMap<string, Kept>,
-    private readonly readAt?: (file: Kept) => Buffer,
+    private readonly readAt?: (file: Kept) => number,
   ) {}
 
   /** The member's entry (a regular file's `kept` to be completed by the caller), or undefined when it makes none. */
@@ -223,7 +226,13 @@ class LayerBuilder {
     }
     const type = typeOf(member.typeflag);
     if (type === undefined) return undefined;
-    const entry: FlatEntry = { path, type, mode: member.mode & 0o7777, uid: member.uid, gid: member.gid, size: 0, layer: this.layer.number };
+    const mode = member.mode & 0o7777;
+    // A regular file to be hashed has its md5 field from the start (undefined until its digest is
+    // taken, as it was absent), where it would have been added: a field added after an object is
+    // made costs it a property array, 40 bytes a file.
+    const entry: FlatEntry = type === 'file' && (this.opts.hash === true || this.opts.md5 === true)
+      ? { path, type, mode, uid: member.uid, gid: member.gid, size: 0, layer: this.layer.number, md5: undefined }
+      : { path, type, mode, uid: member.uid, gid: member.gid, size: 0, layer: this.layer.number };
     const kept: Kept = { entry, at: member.dataOffset };
     let keep = false;
     let wantSha = false;
@@ -345,7 +354,7 @@ class LayerBuilder {
    * layer lies in a local file and the file is of this layer, else after the layers (`late`).
    */
   private keepLinked(link: Kept, root: Kept, inThisLayer: boolean): void {
-    if (root.data) {
+    if (root.data !== undefined) {
       link.data = root.data;
       return;
     }
@@ -353,7 +362,7 @@ class LayerBuilder {
       this.budget.take(this.layer.where, link.entry.path, root.entry.size);
       root.linked = inThisLayer && this.readAt ? this.readAt(root) : undefined;
     }
-    if (root.linked) link.data = root.linked;
+    if (root.linked !== undefined) link.data = root.linked;
     else this.late.push({ link, root, what: 'bytes' });
   }
 
@@ -433,7 +442,7 @@ class LayerBuilder {
  * mtree, a modified file) to a file whose sha256 is not, pays this; links that a later layer
  * replaced are left out.
  */
-async function readLinked(layers: readonly LayerReader[], late: readonly LateBytes[], files: ReadonlyMap<string, Kept>): Promise<void> {
+async function readLinked(layers: readonly LayerReader[], late: readonly LateBytes[], files: ReadonlyMap<string, Kept>, store: KeptFiles): Promise<void> {
   const wanted = late.filter(({ link }) => files.get(link.entry.path) === link);
   const byLayer = new Map<number, Map<number, { root: Kept; bytes: boolean; sha: boolean }>>();
   for (const { root, what } of wanted) {
@@ -458,7 +467,7 @@ async function readLinked(layers: readonly LayerReader[], late: readonly LateByt
         sha?.update(c);
         if (need.bytes) parts.push(c);
       }
-      if (need.bytes) need.root.linked = Buffer.concat(parts);
+      if (need.bytes) need.root.linked = store.store(parts);
       if (sha) need.root.linkedSha = sha.digest('hex');
     }
   }
@@ -471,7 +480,7 @@ async function readLinked(layers: readonly LayerReader[], late: readonly LateByt
 }
 
 /** A layer read as a stream: each file hashed as its bytes go by (md5s on another thread where that pays, see hash-thread.ts). */
-async function streamedLayer(layer: LayerReader, opts: FlattenOptions, budget: KeepBudget, late: LateBytes[], lower: ReadonlyMap<string, Kept>): Promise<LayerBuilder> {
+async function streamedLayer(layer: LayerReader, opts: FlattenOptions, budget: KeepBudget, store: KeptFiles, late: LateBytes[], lower: ReadonlyMap<string, Kept>): Promise<LayerBuilder> {
   const b = new LayerBuilder(layer, opts, budget, late, lower);
   // The md5 of the layer's files are taken on another thread when the layer is big (see
   // hash-thread.ts); they come back in order at the end of the layer.
@@ -490,7 +499,7 @@ async function streamedLayer(layer: LayerReader, opts: FlattenOptions, budget: K
       if (one !== undefined && (md5s === undefined || md5s.inline || md5s.busy())) {
         if (md5s) entry.md5 = hexDigest('md5', one);
         if (wantSha) entry.sha256 = hexDigest('sha256', one);
-        if (keep) made.kept.data = Buffer.concat([one]);
+        if (keep) made.kept.data = store.store(one);
         continue;
       }
       const sha = wantSha ? createHash('sha256') : undefined;
@@ -510,7 +519,7 @@ async function streamedLayer(layer: LayerReader, opts: FlattenOptions, budget: K
       if (md5) entry.md5 = md5.digest('hex');
       else if (md5s) md5Pending.push({ entry, digest: md5s.end() });
       if (sha) entry.sha256 = sha.digest('hex');
-      if (keep) made.kept.data = Buffer.concat(parts);
+      if (keep) made.kept.data = store.store(parts);
     }
     if (md5s) {
       md5s.flush();
@@ -539,7 +548,7 @@ interface PendingLayer {
  * files' digests taken by local-hashes.ts, the hashing thread starting on them at once. The
  * layer's bytes are its descriptor's, or nothing of it is used (`finish` fails).
  */
-async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOptions, budget: KeepBudget, late: LateBytes[], lower: ReadonlyMap<string, Kept>): Promise<PendingLayer> {
+async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOptions, budget: KeepBudget, store: KeptFiles, late: LateBytes[], lower: ReadonlyMap<string, Kept>): Promise<PendingLayer> {
   const { path, descriptor: d } = local;
   const where = layer.where;
   let opened: { fd: number; size: number };
@@ -583,7 +592,7 @@ async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOpti
       }
       return buf.subarray(0, Math.min(length, n));
     };
-    const b = new LayerBuilder(layer, opts, budget, late, lower, (file) => Buffer.from(readAt(file.at, file.entry.size)));
+    const b = new LayerBuilder(layer, opts, budget, late, lower, (file) => store.store(readAt(file.at, file.entry.size)));
     const wantMd5 = opts.hash === true || opts.md5 === true;
     // The files to hash: their entries, and apart (not an object each, held while they are hashed) where their data begins and what is wanted of them.
     const entries: FlatEntry[] = [];
@@ -598,7 +607,7 @@ async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOpti
         starts.push(member.dataOffset);
         wanted.push(want);
       }
-      if (made.keep) made.kept.data = Buffer.from(readAt(member.dataOffset, member.size));
+      if (made.keep) made.kept.data = store.store(readAt(member.dataOffset, member.size));
     }
     // Biggest first: the threads' last claims are small files, so they end together.
     const order = new Uint32Array(entries.length);
@@ -645,14 +654,16 @@ async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOpti
 export async function flattenLayers(layers: readonly LayerReader[], opts: FlattenOptions = {}): Promise<FlatImage> {
   const fs = new FlatFileSystem<Kept>();
   const budget = new KeepBudget(opts.keepLimit ?? 64 << 20, opts.keepTotal ?? 1 << 30);
+  // The kept bytes, named by their paths at the end (bytes of a kept file a later layer replaced
+  // stay stored, unnamed: within the budget, which counts them too).
+  const store = new KeptFiles();
   const image = (): FlatImage => {
     const entries = new Map<string, FlatEntry>();
-    const kept = new Map<string, Buffer>();
     for (const [path, k] of fs.files) {
       entries.set(path, k.entry);
-      if (k.data) kept.set(path, k.data);
+      if (k.data !== undefined) store.name(path, k.data);
     }
-    return { entries, kept };
+    return { entries, kept: store };
   };
   let last: PendingLayer | undefined;
   const late: LateBytes[] = [];
@@ -668,10 +679,10 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
       }
       const local = await layer.localTar();
       if (!local) {
-        apply(await streamedLayer(layer, opts, budget, late, fs.files));
+        apply(await streamedLayer(layer, opts, budget, store, late, fs.files));
         continue;
       }
-      const pending = await localLayer(layer, local, opts, budget, late, fs.files);
+      const pending = await localLayer(layer, local, opts, budget, store, late, fs.files);
       apply(pending.builder);
       if (i < layers.length - 1) {
         // One layer's hashing at a time (one thread): the digests of a layer below are taken before the next is read.
@@ -684,7 +695,7 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
         last = pending;
       }
     }
-    if (late.length > 0) await readLinked(layers, late, fs.files);
+    if (late.length > 0) await readLinked(layers, late, fs.files, store);
     // The entries are the final ones (the last layer's digests are filled into them in place).
     // The file system that made them is let go of: a map slot and an object an entry.
     const flat = image();
