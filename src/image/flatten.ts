@@ -28,7 +28,7 @@ import { fileTableBuffers, WANT_MD5, WANT_SHA256 } from './local-hash-core.js';
 import { startLocalHashes, type LocalHashes } from './local-hashes.js';
 import type { LayerReader, LocalTar } from './layer.js';
 import { KeptFiles } from './kept-files.js';
-import { FlatFileSystem, whiteoutOf, type LayerChanges } from './whiteouts.js';
+import { FlatFileSystem, whiteoutOf, type LayerChanges, type Whiteout } from './whiteouts.js';
 
 export interface FlatEntry {
   path: string;
@@ -183,14 +183,17 @@ class KeepBudget {
  * link of the layer to a symlink below is that symlink, and a target through it follows it.
  */
 class LayerBuilder {
-  changes: LayerChanges<Kept> = { whiteouts: [], entries: [] };
+  private whiteouts: Whiteout[] = [];
+  /** The layer's entries in the order met (its changes: `changes`). */
+  private members: Kept[] = [];
   /** The layer's entries met so far by path (the last of a path named twice). */
   private inLayer = new Map<string, Kept>();
   /**
    * Where in the layer (`Kept.at`, which grows member by member) a non-directory was last met at
-   * each path: what lay below it was gone from then on.
+   * a path where a directory was met since (`replacedAt`; the last entry met at any other path,
+   * in `inLayer`, says it: no map slot an entry for the few paths met twice).
    */
-  private replaced = new Map<string, number>();
+  private dirOverReplaced = new Map<string, number>();
   private readonly links: Array<{ entry: FlatEntry; target: FlatEntry }> = [];
   /**
    * Hard links resolved by `linkBelow`, once the layer's whiteouts are known (see `Below`).
@@ -221,7 +224,7 @@ class LayerBuilder {
     if (path === '.' || path === '') return undefined;
     const w = whiteoutOf(path);
     if (w) {
-      this.changes.whiteouts.push(w);
+      this.whiteouts.push(w);
       return undefined;
     }
     const type = typeOf(member.typeflag);
@@ -233,7 +236,8 @@ class LayerBuilder {
     const entry: FlatEntry = type === 'file' && (this.opts.hash === true || this.opts.md5 === true)
       ? { path, type, mode, uid: member.uid, gid: member.gid, size: 0, layer: this.layer.number, md5: undefined }
       : { path, type, mode, uid: member.uid, gid: member.gid, size: 0, layer: this.layer.number };
-    const kept: Kept = { entry, at: member.dataOffset };
+    // `data` in the literal (a field added after costs a property array: 40 bytes a kept file).
+    const kept: Kept = { entry, at: member.dataOffset, data: undefined };
     let keep = false;
     let wantSha = false;
     if (type === 'file') {
@@ -282,9 +286,10 @@ class LayerBuilder {
         if (!met && !gone) this.pushBelow({ kept, target: targetPath, keep: this.opts.keep?.(path) === true, ...(via.length > 0 ? { via } : {}) });
       }
     }
+    const earlier = this.inLayer.get(path);
+    if (type === 'dir' && earlier !== undefined && earlier.entry.type !== 'dir') this.dirOverReplaced.set(path, earlier.at);
     this.inLayer.set(path, kept);
-    if (type !== 'dir') this.replaced.set(path, kept.at);
-    this.changes.entries.push({ path, dir: type === 'dir', value: kept });
+    this.members.push(kept);
     return { kept, keep, wantSha };
   }
 
@@ -342,10 +347,27 @@ class LayerBuilder {
   /** Whether a non-directory was met after `since` (a place in the layer, `Kept.at`; -1: its start) at a directory above `path`. */
   private replacedSince(path: string, since: number): boolean {
     for (let i = path.lastIndexOf('/'); i > 0; i = path.lastIndexOf('/', i - 1)) {
-      const at = this.replaced.get(path.slice(0, i));
+      const at = this.replacedAt(path.slice(0, i));
       if (at !== undefined && at > since) return true;
     }
     return false;
+  }
+
+  /** Where in the layer a non-directory was last met at this path (undefined: never). A hard link's type changes at `linkBelow`, never to a directory. */
+  private replacedAt(path: string): number | undefined {
+    const last = this.inLayer.get(path);
+    return last !== undefined && last.entry.type !== 'dir' ? last.at : this.dirOverReplaced.get(path);
+  }
+
+  /** The layer's changes, its entries' made as `apply` reads them. */
+  get changes(): LayerChanges<Kept> {
+    const members = this.members;
+    return {
+      whiteouts: this.whiteouts,
+      entries: (function* () {
+        for (const kept of members) yield { path: kept.entry.path, dir: kept.entry.type === 'dir', value: kept };
+      })(),
+    };
   }
 
   /**
@@ -415,20 +437,20 @@ class LayerBuilder {
    * files are hashed and the caller works meanwhile. `end` still gives the links their digests.
    */
   applied(): void {
-    this.changes = { whiteouts: [], entries: [] };
+    this.whiteouts = [];
+    this.members = [];
     this.inLayer = new Map();
-    this.replaced = new Map();
+    this.dirOverReplaced = new Map();
     this.below = [];
     this.pending = new Map();
   }
 
   /** Hard links take their targets' digests (known once the layer is read). */
-  end(): LayerChanges<Kept> {
+  end(): void {
     for (const { entry, target } of this.links) {
       if (target.md5) entry.md5 = target.md5;
       if (target.sha256) entry.sha256 = target.sha256;
     }
-    return this.changes;
   }
 }
 
