@@ -126,6 +126,7 @@ export type { LayerReader } from './image/layer.js';
 export { loadGraph, imageGraph, type ImageGraph } from './image/graph.js';
 export { selectPlatform } from './image/select.js';
 export { flattenLayers, type FlatEntry, type FlatImage } from './image/flatten.js';
+export type { KeptFiles } from './image/kept-files.js';
 export { referrerGraph, artifactManifest, withReferrers, fallbackTag, type Attachment } from './image/referrer.js';
 export { listReferrers } from './image/referrers.js';
 

@@ -162,8 +162,13 @@ export interface AccountPlan {
   readonly paths: readonly string[];
   /** By place in `paths`; undefined for those in `later`. */
   readonly accounts: ReadonlyArray<EntryAccount | undefined>;
-  /** Accounts that hold when the file's digest is the one this record has. */
-  readonly checks: ReadonlyArray<{ i: number; entry: FlatEntry; file: RecordedFile }>;
+  /**
+   * Accounts (by place in `paths`) that hold when the file's digest is the one its one owner
+   * recorded (a place each, not an object: one for nearly every file of an image).
+   */
+  readonly checks: readonly number[];
+  /** The owners of accounts with one owner: one list a package, shared by its accounts (`OwnerLists`). */
+  readonly ownerLists: OwnerLists;
   readonly later: readonly number[];
   /** The directories that are their children's parents, if nothing worked out later is unexplained. */
   readonly parents: readonly number[];
@@ -179,7 +184,8 @@ export function planAccounts(
   // A layer we wrote is in path order already: checked in one pass, sorted only when not.
   if (paths.some((p, i) => i > 0 && comparePaths(paths[i - 1]!, p) >= 0)) paths.sort(comparePaths);
   const accounts = new Array<EntryAccount | undefined>(paths.length);
-  const checks: Array<{ i: number; entry: FlatEntry; file: RecordedFile }> = [];
+  const checks: number[] = [];
+  const ownerLists = new OwnerLists();
   const later: number[] = [];
   // What differs, for the owner being compared: this loop's own list, emptied by `ownedAccount`
   // before each compare and copied when kept.
@@ -197,26 +203,26 @@ export function planAccounts(
       if (owners.length > 1 || g?.sha256 !== undefined) {
         later.push(i);
       } else if (!content) {
-        accounts[i] = ownedAccount(baseAccount(path, e), e, owners, g, d);
+        accounts[i] = ownedAccount(path, e, owners, g, d, ownerLists);
       } else {
         // A file's account holds its digests when modified (`actual`), whatever was recorded.
-        const a = ownedAccount(baseAccount(path, e), e, owners, undefined, d, true);
+        const a = ownedAccount(path, e, owners, undefined, d, ownerLists, true);
         if (a.kind !== 'package') later.push(i);
         else {
           accounts[i] = a;
-          if (file.sha256 || file.md5) checks.push({ i, entry: e, file });
+          if (file.sha256 || file.md5) checks.push(i);
         }
       }
     } else if (g) {
       if (g.sha256 !== undefined || g.md5 !== undefined) later.push(i);
-      else accounts[i] = generatedAccount(baseAccount(path, e), e, g);
+      else accounts[i] = generatedAccount(path, e, g);
     } else {
-      accounts[i] = passAccount(baseAccount(path, e), e);
+      accounts[i] = passAccount(path, e);
     }
   }
   // What is worked out later is taken to be accounted for (a package's, or what a step makes).
   const parents = parentDirectories(paths, (i) => accounts[i]);
-  return { entries, own, generated, paths, accounts, checks, later, parents };
+  return { entries, own, generated, paths, accounts, checks, ownerLists, later, parents };
 }
 
 /**
@@ -234,12 +240,13 @@ export function settleAccounts(plan: AccountPlan): EntryAccount[] {
     const e = entries.get(path)!;
     const owners = own.owned.get(path);
     const g = generated.get(path);
-    const base = baseAccount(path, e);
-    const a = owners ? ownedAccount(base, e, owners, g, d) : g ? generatedAccount(base, e, g) : passAccount(base, e);
+    const a = owners ? ownedAccount(path, e, owners, g, d, plan.ownerLists) : g ? generatedAccount(path, e, g) : passAccount(path, e);
     if (a.kind === 'unexplained') unexplained = true;
     out[i] = a;
   };
-  for (const { i, entry, file } of plan.checks) {
+  for (const i of plan.checks) {
+    const entry = entries.get(paths[i]!)!;
+    const file = own.owned.get(paths[i]!)![0]!.file;
     const by = checkedBy(entry, file);
     if (by === undefined || entry[by] !== file[by]) again(i);
   }
@@ -251,7 +258,30 @@ export function settleAccounts(plan: AccountPlan): EntryAccount[] {
   return settled;
 }
 
-const baseAccount = (path: string, e: FlatEntry): EntryAccount => ({ path, type: e.type, size: e.type === 'file' || e.type === 'hardlink' ? e.size : 0, kind: 'unexplained' });
+/**
+ * An account's first fields, and its kind and step where it has one, made in one object literal:
+ * a field added to an object after it is made goes to a property array of its own (40 bytes), a
+ * spread of an object gave it a hidden class of its own (a V8 map and its descriptors, about 230
+ * bytes); both once an entry, 900,000 times in an image of 900,000 entries.
+ */
+const sizeOf = (e: FlatEntry): number => (e.type === 'file' || e.type === 'hardlink' ? e.size : 0);
+const baseAccount = (path: string, e: FlatEntry): EntryAccount => ({ path, type: e.type, size: sizeOf(e), kind: 'unexplained' });
+const stepAccount = (path: string, e: FlatEntry, kind: AccountKind, step: string): EntryAccount => ({ path, type: e.type, size: sizeOf(e), kind, step });
+const ownersAccount = (path: string, e: FlatEntry, kind: AccountKind, owners: Array<{ name: string; version: string }>): EntryAccount => ({ path, type: e.type, size: sizeOf(e), kind, owners });
+
+/**
+ * The owners list of the accounts with one owner: one list a package, shared by all its accounts
+ * (a list and an object an account were 96 bytes each). Read, never changed, by the report.
+ */
+export class OwnerLists {
+  private readonly lists = new Map<PackageRecord, Array<{ name: string; version: string }>>();
+
+  of(pkg: PackageRecord): Array<{ name: string; version: string }> {
+    let list = this.lists.get(pkg);
+    if (list === undefined) this.lists.set(pkg, (list = [{ name: pkg.name, version: pkg.version }]));
+    return list;
+  }
+}
 
 /** The digest a file's bytes are checked by against a record (`compare`): sha256 where both have one, else md5, else none. */
 function checkedBy(e: FlatEntry, r: RecordedFile): 'sha256' | 'md5' | undefined {
@@ -291,18 +321,19 @@ function parentDirectories(paths: readonly string[], accountOf: (i: number) => E
 
 /** The account of an entry some package lists (or of a later step's file over it). */
 function ownedAccount(
-  a: EntryAccount,
+  path: string,
   e: FlatEntry,
   owners: ReadonlyArray<{ pkg: PackageRecord; file: RecordedFile }>,
   g: GeneratedEntry | undefined,
   d: string[],
+  lists: OwnerLists,
   assumeDigest = false,
 ): EntryAccount {
   const o0 = owners[0]!;
   // A file a later step put over a package's (a spec's files:) is that step's, when it is its bytes.
   if (g?.sha256 !== undefined && e.type === 'file' && (e.sha256 !== undefined ? e.sha256 === g.sha256 : e.md5 === g.md5)
     && owners.every((o) => { d.length = 0; compare(e, o.file, d); return d.length > 0; })) {
-    return { ...a, kind: 'generated', step: g.step };
+    return stepAccount(path, e, 'generated', g.step);
   }
   const conffile = owners.some((o) => o.file.conffile === true);
   const content = e.type === 'file' || e.type === 'hardlink';
@@ -310,13 +341,11 @@ function ownedAccount(
     // One owner (nearly every path): no list of results, no map of names to build and sort.
     d.length = 0;
     const checked = compare(e, o0.file, d, assumeDigest);
-    a.owners = [{ name: o0.pkg.name, version: o0.pkg.version }];
+    const a = ownersAccount(path, e, d.length === 0 ? 'package' : 'modified', lists.of(o0.pkg));
     if (conffile) a.conffile = true;
     if (d.length === 0) {
-      a.kind = 'package';
       if (!checked && content) a.unchecked = true;
     } else {
-      a.kind = 'modified';
       differ(a, e, o0.file, d.slice());
     }
     return a;
@@ -329,8 +358,8 @@ function ownedAccount(
   // Several packages may list one path (shared directories, Multi-Arch: same files): any match
   // will do, one that checked the bytes first.
   const good = results.find((r) => r.differences.length === 0 && r.checked) ?? results.find((r) => r.differences.length === 0);
-  a.kind = good ? 'package' : 'modified';
-  a.owners = [...new Map(owners.map((o) => [o.pkg.name, { name: o.pkg.name, version: o.pkg.version }])).values()].sort((x, y) => (x.name < y.name ? -1 : 1));
+  const a = ownersAccount(path, e, good ? 'package' : 'modified',
+    [...new Map(owners.map((o) => [o.pkg.name, { name: o.pkg.name, version: o.pkg.version }])).values()].sort((x, y) => (x.name < y.name ? -1 : 1)));
   if (conffile) a.conffile = true;
   if (good && !good.checked && content) a.unchecked = true;
   if (!good) differ(a, e, results[0]!.o.file, results[0]!.differences);
@@ -348,18 +377,21 @@ function differ(a: EntryAccount, e: FlatEntry, r: RecordedFile, differences: str
 }
 
 /** The account of an entry no package lists that a step of the build makes. */
-function generatedAccount(a: EntryAccount, e: FlatEntry, g: GeneratedEntry): EntryAccount {
+function generatedAccount(path: string, e: FlatEntry, g: GeneratedEntry): EntryAccount {
   const type = e.type === 'hardlink' ? 'file' : e.type;
   const differences: string[] = [];
   if (g.type !== type) differences.push(`${g.step} makes a ${g.type}, the image has a ${type}`);
   else if (g.sha256 !== undefined && e.sha256 !== undefined && g.sha256 !== e.sha256) differences.push(`not what ${g.step} makes (sha256 ${g.sha256}, image ${e.sha256})`);
   else if (e.sha256 === undefined && g.md5 !== undefined && g.md5 !== e.md5) differences.push(`not what ${g.step} makes (md5 ${g.md5}, image ${e.md5})`);
   else if (g.link !== undefined && g.link !== e.linkname) differences.push(`${g.step} links it to ${JSON.stringify(g.link)}, the image to ${JSON.stringify(e.linkname)}`);
-  return differences.length === 0 ? { ...a, kind: 'generated', step: g.step } : { ...a, kind: 'unexplained', step: g.step, differences };
+  if (differences.length === 0) return stepAccount(path, e, 'generated', g.step);
+  const a = stepAccount(path, e, 'unexplained', g.step);
+  a.differences = differences;
+  return a;
 }
 
 /** The account of an entry nothing lists or makes: a normalisation pass's, or unexplained. */
-function passAccount(a: EntryAccount, e: FlatEntry): EntryAccount {
+function passAccount(path: string, e: FlatEntry): EntryAccount {
   const rule = PASS_RULES.find((r) => r.matches(e));
-  return rule ? { ...a, kind: 'generated', step: rule.step } : a;
+  return rule ? stepAccount(path, e, 'generated', rule.step) : baseAccount(path, e);
 }

@@ -97,23 +97,30 @@ async function auditImage(reference: string, opts: AuditOptions, extra: Generate
     // The second read's files: those whose records have a sha256, and those found modified.
     const shaRecorded: string[] = [];
     for (const [path, list] of own.owned) if (list.some((o) => o.file.sha256 !== undefined)) shaRecorded.push(path);
+    // The kept files are read (records, predictions): let go of them before the accounts are made
+    // (a Buffer each of an image's package database files, 600,000 in an image of 300,000 packages).
+    kept.clear();
     prepared = { perTree, own, generated, plan: planAccounts(entries, own, generated), shaRecorded };
   };
-  let flat = await flattenLayers(image.layers, { md5: true, keep: needed, meanwhile: prepare });
+  await flattenLayers(image.layers, { md5: true, keep: needed, meanwhile: prepare });
   if (!prepared) throw new Error('internal: audit: the image was read without its records');
   const { perTree, generated } = prepared;
-  let own = prepared.own;
   const records: PackageRecord[] = perTree.flatMap((t) => t.packages);
   let accounts = settleAccounts(prepared.plan);
+  let missing = prepared.own.missing;
   const want = new Set(prepared.shaRecorded);
+  // The accounts are made: the entry table, the ownership and the plan are let go of (held by
+  // `prepared`) before the second read, if any, and the report.
+  prepared = undefined;
   for (const a of accounts) if (a.kind === 'modified' && a.type === 'file') want.add(a.path);
   if (want.size > 0) {
-    flat = await flattenLayers(image.layers, { md5: true, sha256: (p) => want.has(p), keep: needed });
-    own = ownership(flat.entries, records);
+    const flat = await flattenLayers(image.layers, { md5: true, sha256: (p) => want.has(p), keep: needed });
+    const own = ownership(flat.entries, records);
     accounts = accountEntries(flat.entries, own, generated);
+    missing = own.missing;
   }
   const status = opts.rebuilders && opts.rebuilders.length > 0 ? await (await import('../status/status.js')).askRebuilders(records, opts.rebuilders, opts.retry) : undefined;
-  return buildReport({ target: reference, manifest: image.descriptor.digest, platform: formatPlatform(image.platform) }, accounts, records, own.missing, status);
+  return buildReport({ target: reference, manifest: image.descriptor.digest, platform: formatPlatform(image.platform) }, accounts, records, missing, status);
 }
 
 export async function audit(opts: AuditOptions): Promise<AuditReport> {

@@ -26,7 +26,8 @@ export type LayerOpener = () => AsyncIterable<Member>;
 export async function flatten(layers: readonly LayerOpener[], ignored: (path: string) => boolean): Promise<Map<string, FlatEntry>> {
   const fs = new FlatFileSystem<FlatEntry>();
   for (const [layer, open] of layers.entries()) {
-    const changes: LayerChanges<FlatEntry> = { whiteouts: [], entries: [] };
+    const entries: Array<{ path: string; dir: boolean; value: FlatEntry }> = [];
+    const changes: LayerChanges<FlatEntry> = { whiteouts: [], entries };
     for await (const m of open()) {
       const w = whiteoutOf(m.meta.path);
       if (w || ignored(m.meta.path)) {
@@ -36,7 +37,7 @@ export async function flatten(layers: readonly LayerOpener[], ignored: (path: st
       }
       const e: FlatEntry = { meta: m.meta, layer };
       if (m.meta.type === 'file') e.content = await readContent(m.body?.(), 0);
-      changes.entries.push({ path: m.meta.path, dir: m.meta.type === 'dir', value: e });
+      entries.push({ path: m.meta.path, dir: m.meta.type === 'dir', value: e });
     }
     fs.apply(changes);
   }

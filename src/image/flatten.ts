@@ -27,7 +27,8 @@ import { hexDigest, streamHashes } from './hash-thread.js';
 import { fileTableBuffers, WANT_MD5, WANT_SHA256 } from './local-hash-core.js';
 import { startLocalHashes, type LocalHashes } from './local-hashes.js';
 import type { LayerReader, LocalTar } from './layer.js';
-import { FlatFileSystem, whiteoutOf, type LayerChanges } from './whiteouts.js';
+import { KeptFiles } from './kept-files.js';
+import { FlatFileSystem, whiteoutOf, type LayerChanges, type Whiteout } from './whiteouts.js';
 
 export interface FlatEntry {
   path: string;
@@ -76,7 +77,8 @@ export interface FlattenOptions {
 
 export interface FlatImage {
   entries: Map<string, FlatEntry>;
-  kept: Map<string, Buffer>;
+  /** The kept files' bytes by path (in shared chunks, see kept-files.ts); `clear` lets go of them. */
+  kept: KeptFiles;
 }
 
 function typeOf(flag: number): EntryType | undefined {
@@ -104,7 +106,8 @@ function typeOf(flag: number): EntryType | undefined {
 
 interface Kept {
   entry: FlatEntry;
-  data?: Buffer;
+  /** Its kept bytes: their handle in the flattening's `KeptFiles`. */
+  data?: number;
   /** Where the member's data begins in its layer's tar: what finds a file again (its bytes, for a hard link kept). */
   at: number;
   /** For a hard link made a file: the regular file it is a name of (never itself a link). */
@@ -113,7 +116,7 @@ interface Kept {
    * For a file not kept that a kept hard link names: its bytes, read once for all such links
    * (`undefined` until read), charged to the budget once. Never in `kept` under the file's own path.
    */
-  linked?: Buffer | undefined;
+  linked?: number | undefined;
   /** For a file whose sha256 was not asked for that a hard link's was: taken by `readLinked`. */
   linkedSha?: string;
 }
@@ -180,21 +183,24 @@ class KeepBudget {
  * link of the layer to a symlink below is that symlink, and a target through it follows it.
  */
 class LayerBuilder {
-  readonly changes: LayerChanges<Kept> = { whiteouts: [], entries: [] };
+  private whiteouts: Whiteout[] = [];
+  /** The layer's entries in the order met (its changes: `changes`). */
+  private members: Kept[] = [];
   /** The layer's entries met so far by path (the last of a path named twice). */
-  private readonly inLayer = new Map<string, Kept>();
+  private inLayer = new Map<string, Kept>();
   /**
    * Where in the layer (`Kept.at`, which grows member by member) a non-directory was last met at
-   * each path: what lay below it was gone from then on.
+   * a path where a directory was met since (`replacedAt`; the last entry met at any other path,
+   * in `inLayer`, says it: no map slot an entry for the few paths met twice).
    */
-  private readonly replaced = new Map<string, number>();
+  private dirOverReplaced = new Map<string, number>();
   private readonly links: Array<{ entry: FlatEntry; target: FlatEntry }> = [];
   /**
    * Hard links resolved by `linkBelow`, once the layer's whiteouts are known (see `Below`).
    */
-  private readonly below: Below[] = [];
+  private below: Below[] = [];
   /** The links of the layer in `below`, by their entry: what a link through one of them goes through (`pendingSymlink`). */
-  private readonly pending = new Map<Kept, Below>();
+  private pending = new Map<Kept, Below>();
 
   /**
    * `late` collects kept links whose bytes are read after the layers; `lower` is the file system
@@ -209,7 +215,7 @@ class LayerBuilder {
     private readonly budget: KeepBudget,
     private readonly late: LateBytes[],
     private readonly lower: ReadonlyMap<string, Kept>,
-    private readonly readAt?: (file: Kept) => Buffer,
+    private readonly readAt?: (file: Kept) => number,
   ) {}
 
   /** The member's entry (a regular file's `kept` to be completed by the caller), or undefined when it makes none. */
@@ -218,13 +224,20 @@ class LayerBuilder {
     if (path === '.' || path === '') return undefined;
     const w = whiteoutOf(path);
     if (w) {
-      this.changes.whiteouts.push(w);
+      this.whiteouts.push(w);
       return undefined;
     }
     const type = typeOf(member.typeflag);
     if (type === undefined) return undefined;
-    const entry: FlatEntry = { path, type, mode: member.mode & 0o7777, uid: member.uid, gid: member.gid, size: 0, layer: this.layer.number };
-    const kept: Kept = { entry, at: member.dataOffset };
+    const mode = member.mode & 0o7777;
+    // A regular file to be hashed has its md5 field from the start (undefined until its digest is
+    // taken, as it was absent), where it would have been added: a field added after an object is
+    // made costs it a property array, 40 bytes a file.
+    const entry: FlatEntry = type === 'file' && (this.opts.hash === true || this.opts.md5 === true)
+      ? { path, type, mode, uid: member.uid, gid: member.gid, size: 0, layer: this.layer.number, md5: undefined }
+      : { path, type, mode, uid: member.uid, gid: member.gid, size: 0, layer: this.layer.number };
+    // `data` in the literal (a field added after costs a property array: 40 bytes a kept file).
+    const kept: Kept = { entry, at: member.dataOffset, data: undefined };
     let keep = false;
     let wantSha = false;
     if (type === 'file') {
@@ -273,9 +286,10 @@ class LayerBuilder {
         if (!met && !gone) this.pushBelow({ kept, target: targetPath, keep: this.opts.keep?.(path) === true, ...(via.length > 0 ? { via } : {}) });
       }
     }
+    const earlier = this.inLayer.get(path);
+    if (type === 'dir' && earlier !== undefined && earlier.entry.type !== 'dir') this.dirOverReplaced.set(path, earlier.at);
     this.inLayer.set(path, kept);
-    if (type !== 'dir') this.replaced.set(path, kept.at);
-    this.changes.entries.push({ path, dir: type === 'dir', value: kept });
+    this.members.push(kept);
     return { kept, keep, wantSha };
   }
 
@@ -333,10 +347,27 @@ class LayerBuilder {
   /** Whether a non-directory was met after `since` (a place in the layer, `Kept.at`; -1: its start) at a directory above `path`. */
   private replacedSince(path: string, since: number): boolean {
     for (let i = path.lastIndexOf('/'); i > 0; i = path.lastIndexOf('/', i - 1)) {
-      const at = this.replaced.get(path.slice(0, i));
+      const at = this.replacedAt(path.slice(0, i));
       if (at !== undefined && at > since) return true;
     }
     return false;
+  }
+
+  /** Where in the layer a non-directory was last met at this path (undefined: never). A hard link's type changes at `linkBelow`, never to a directory. */
+  private replacedAt(path: string): number | undefined {
+    const last = this.inLayer.get(path);
+    return last !== undefined && last.entry.type !== 'dir' ? last.at : this.dirOverReplaced.get(path);
+  }
+
+  /** The layer's changes, its entries' made as `apply` reads them. */
+  get changes(): LayerChanges<Kept> {
+    const members = this.members;
+    return {
+      whiteouts: this.whiteouts,
+      entries: (function* () {
+        for (const kept of members) yield { path: kept.entry.path, dir: kept.entry.type === 'dir', value: kept };
+      })(),
+    };
   }
 
   /**
@@ -345,7 +376,7 @@ class LayerBuilder {
    * layer lies in a local file and the file is of this layer, else after the layers (`late`).
    */
   private keepLinked(link: Kept, root: Kept, inThisLayer: boolean): void {
-    if (root.data) {
+    if (root.data !== undefined) {
       link.data = root.data;
       return;
     }
@@ -353,7 +384,7 @@ class LayerBuilder {
       this.budget.take(this.layer.where, link.entry.path, root.entry.size);
       root.linked = inThisLayer && this.readAt ? this.readAt(root) : undefined;
     }
-    if (root.linked) link.data = root.linked;
+    if (root.linked !== undefined) link.data = root.linked;
     else this.late.push({ link, root, what: 'bytes' });
   }
 
@@ -399,13 +430,27 @@ class LayerBuilder {
     }
   }
 
+  /**
+   * Lets go of what only reading the layer and applying it needed (its entries by path, where
+   * non-directories were met, its changes, its links resolved below): one object or map slot an
+   * entry, as many as the image has entries, that would otherwise be held while the last layer's
+   * files are hashed and the caller works meanwhile. `end` still gives the links their digests.
+   */
+  applied(): void {
+    this.whiteouts = [];
+    this.members = [];
+    this.inLayer = new Map();
+    this.dirOverReplaced = new Map();
+    this.below = [];
+    this.pending = new Map();
+  }
+
   /** Hard links take their targets' digests (known once the layer is read). */
-  end(): LayerChanges<Kept> {
+  end(): void {
     for (const { entry, target } of this.links) {
       if (target.md5) entry.md5 = target.md5;
       if (target.sha256) entry.sha256 = target.sha256;
     }
-    return this.changes;
   }
 }
 
@@ -419,7 +464,7 @@ class LayerBuilder {
  * mtree, a modified file) to a file whose sha256 is not, pays this; links that a later layer
  * replaced are left out.
  */
-async function readLinked(layers: readonly LayerReader[], late: readonly LateBytes[], files: ReadonlyMap<string, Kept>): Promise<void> {
+async function readLinked(layers: readonly LayerReader[], late: readonly LateBytes[], files: ReadonlyMap<string, Kept>, store: KeptFiles): Promise<void> {
   const wanted = late.filter(({ link }) => files.get(link.entry.path) === link);
   const byLayer = new Map<number, Map<number, { root: Kept; bytes: boolean; sha: boolean }>>();
   for (const { root, what } of wanted) {
@@ -444,7 +489,7 @@ async function readLinked(layers: readonly LayerReader[], late: readonly LateByt
         sha?.update(c);
         if (need.bytes) parts.push(c);
       }
-      if (need.bytes) need.root.linked = Buffer.concat(parts);
+      if (need.bytes) need.root.linked = store.store(parts);
       if (sha) need.root.linkedSha = sha.digest('hex');
     }
   }
@@ -457,7 +502,7 @@ async function readLinked(layers: readonly LayerReader[], late: readonly LateByt
 }
 
 /** A layer read as a stream: each file hashed as its bytes go by (md5s on another thread where that pays, see hash-thread.ts). */
-async function streamedLayer(layer: LayerReader, opts: FlattenOptions, budget: KeepBudget, late: LateBytes[], lower: ReadonlyMap<string, Kept>): Promise<LayerBuilder> {
+async function streamedLayer(layer: LayerReader, opts: FlattenOptions, budget: KeepBudget, store: KeptFiles, late: LateBytes[], lower: ReadonlyMap<string, Kept>): Promise<LayerBuilder> {
   const b = new LayerBuilder(layer, opts, budget, late, lower);
   // The md5 of the layer's files are taken on another thread when the layer is big (see
   // hash-thread.ts); they come back in order at the end of the layer.
@@ -476,7 +521,7 @@ async function streamedLayer(layer: LayerReader, opts: FlattenOptions, budget: K
       if (one !== undefined && (md5s === undefined || md5s.inline || md5s.busy())) {
         if (md5s) entry.md5 = hexDigest('md5', one);
         if (wantSha) entry.sha256 = hexDigest('sha256', one);
-        if (keep) made.kept.data = Buffer.concat([one]);
+        if (keep) made.kept.data = store.store(one);
         continue;
       }
       const sha = wantSha ? createHash('sha256') : undefined;
@@ -496,7 +541,7 @@ async function streamedLayer(layer: LayerReader, opts: FlattenOptions, budget: K
       if (md5) entry.md5 = md5.digest('hex');
       else if (md5s) md5Pending.push({ entry, digest: md5s.end() });
       if (sha) entry.sha256 = sha.digest('hex');
-      if (keep) made.kept.data = Buffer.concat(parts);
+      if (keep) made.kept.data = store.store(parts);
     }
     if (md5s) {
       md5s.flush();
@@ -525,7 +570,7 @@ interface PendingLayer {
  * files' digests taken by local-hashes.ts, the hashing thread starting on them at once. The
  * layer's bytes are its descriptor's, or nothing of it is used (`finish` fails).
  */
-async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOptions, budget: KeepBudget, late: LateBytes[], lower: ReadonlyMap<string, Kept>): Promise<PendingLayer> {
+async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOptions, budget: KeepBudget, store: KeptFiles, late: LateBytes[], lower: ReadonlyMap<string, Kept>): Promise<PendingLayer> {
   const { path, descriptor: d } = local;
   const where = layer.where;
   let opened: { fd: number; size: number };
@@ -569,27 +614,42 @@ async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOpti
       }
       return buf.subarray(0, Math.min(length, n));
     };
-    const b = new LayerBuilder(layer, opts, budget, late, lower, (file) => Buffer.from(readAt(file.at, file.entry.size)));
+    const b = new LayerBuilder(layer, opts, budget, late, lower, (file) => store.store(readAt(file.at, file.entry.size)));
     const wantMd5 = opts.hash === true || opts.md5 === true;
-    const files: Array<{ entry: FlatEntry; position: number; want: number }> = [];
+    // The files to hash: their entries, and apart (not an object each, held while they are hashed) where their data begins and what is wanted of them.
+    const entries: FlatEntry[] = [];
+    const starts: number[] = [];
+    const wanted: number[] = [];
     for (const { member } of readTarAt(readAt, size, where)) {
       const made = b.member(member);
       if (!made || made.kept.entry.type !== 'file' || member.typeflag === TypeFlag.hardlink) continue;
       const want = (wantMd5 ? WANT_MD5 : 0) | (made.wantSha ? WANT_SHA256 : 0);
-      if (want !== 0) files.push({ entry: made.kept.entry, position: member.dataOffset, want });
-      if (made.keep) made.kept.data = Buffer.from(readAt(member.dataOffset, member.size));
+      if (want !== 0) {
+        entries.push(made.kept.entry);
+        starts.push(member.dataOffset);
+        wanted.push(want);
+      }
+      if (made.keep) made.kept.data = store.store(readAt(member.dataOffset, member.size));
     }
     // Biggest first: the threads' last claims are small files, so they end together.
-    files.sort((x, y) => y.entry.size - x.entry.size);
-    const t = fileTableBuffers(files.length);
+    const order = new Uint32Array(entries.length);
+    for (let i = 0; i < order.length; i++) order[i] = i;
+    order.sort((x, y) => entries[y]!.size - entries[x]!.size || x - y);
+    const t = fileTableBuffers(entries.length);
     const positions = new Float64Array(t.positions);
     const sizes = new Float64Array(t.sizes);
     const wants = new Uint8Array(t.wants);
-    files.forEach((f, i) => {
-      positions[i] = f.position;
-      sizes[i] = f.entry.size;
-      wants[i] = f.want;
-    });
+    const files = new Array<FlatEntry>(entries.length);
+    for (let i = 0; i < order.length; i++) {
+      const j = order[i]!;
+      files[i] = entries[j]!;
+      positions[i] = starts[j]!;
+      sizes[i] = entries[j]!.size;
+      wants[i] = wanted[j]!;
+    }
+    entries.length = 0;
+    starts.length = 0;
+    wanted.length = 0;
     hashes.begin(t);
     const started = hashes;
     return {
@@ -600,9 +660,9 @@ async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOpti
         if (sha256 !== d.digest) throw new MismatchError('E_DIGEST_MISMATCH', `${where}: blob ${d.digest} has the wrong content (it hashes to ${sha256})`, d, { digest: sha256, size });
         const md5 = Buffer.from(t.md5);
         const sha = Buffer.from(t.sha256);
-        files.forEach((f, i) => {
-          if (f.want & WANT_MD5) f.entry.md5 = md5.toString('hex', 16 * i, 16 * i + 16);
-          if (f.want & WANT_SHA256) f.entry.sha256 = sha.toString('hex', 32 * i, 32 * i + 32);
+        files.forEach((entry, i) => {
+          if (wants[i]! & WANT_MD5) entry.md5 = md5.toString('hex', 16 * i, 16 * i + 16);
+          if (wants[i]! & WANT_SHA256) entry.sha256 = sha.toString('hex', 32 * i, 32 * i + 32);
         });
         b.end();
       },
@@ -616,19 +676,24 @@ async function localLayer(layer: LayerReader, local: LocalTar, opts: FlattenOpti
 export async function flattenLayers(layers: readonly LayerReader[], opts: FlattenOptions = {}): Promise<FlatImage> {
   const fs = new FlatFileSystem<Kept>();
   const budget = new KeepBudget(opts.keepLimit ?? 64 << 20, opts.keepTotal ?? 1 << 30);
+  // The kept bytes, named by their paths at the end (bytes of a kept file a later layer replaced
+  // stay stored, unnamed: within the budget, which counts them too).
+  const store = new KeptFiles();
   const image = (): FlatImage => {
     const entries = new Map<string, FlatEntry>();
-    const kept = new Map<string, Buffer>();
     for (const [path, k] of fs.files) {
       entries.set(path, k.entry);
-      if (k.data) kept.set(path, k.data);
+      if (k.data !== undefined) store.name(path, k.data);
     }
-    return { entries, kept };
+    return { entries, kept: store };
   };
   let last: PendingLayer | undefined;
   const late: LateBytes[] = [];
   // A layer's hard links to files below are resolved once its whiteouts are applied, before its entries.
-  const apply = (b: LayerBuilder): void => fs.apply(b.changes, (files) => b.linkBelow(files));
+  const apply = (b: LayerBuilder): void => {
+    fs.apply(b.changes, (files) => b.linkBelow(files));
+    b.applied();
+  };
   try {
     for (const [i, layer] of layers.entries()) {
       if (layer.descriptor && layerCompression(layer.descriptor.mediaType) === undefined) {
@@ -636,10 +701,10 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
       }
       const local = await layer.localTar();
       if (!local) {
-        apply(await streamedLayer(layer, opts, budget, late, fs.files));
+        apply(await streamedLayer(layer, opts, budget, store, late, fs.files));
         continue;
       }
-      const pending = await localLayer(layer, local, opts, budget, late, fs.files);
+      const pending = await localLayer(layer, local, opts, budget, store, late, fs.files);
       apply(pending.builder);
       if (i < layers.length - 1) {
         // One layer's hashing at a time (one thread): the digests of a layer below are taken before the next is read.
@@ -652,9 +717,11 @@ export async function flattenLayers(layers: readonly LayerReader[], opts: Flatte
         last = pending;
       }
     }
-    if (late.length > 0) await readLinked(layers, late, fs.files);
+    if (late.length > 0) await readLinked(layers, late, fs.files, store);
     // The entries are the final ones (the last layer's digests are filled into them in place).
+    // The file system that made them is let go of: a map slot and an object an entry.
     const flat = image();
+    fs.clear();
     // What meanwhile read is not checked yet: the layer's digest is, before its error is thrown.
     let failed: { error: unknown } | undefined;
     try {

@@ -34,8 +34,12 @@ export function whiteoutOf(path: string): Whiteout | undefined {
 /** One layer's changes, in the order its tar lists them. */
 export interface LayerChanges<T> {
   whiteouts: Whiteout[];
-  /** Each entry: its path, whether it is a directory, and what to keep of it (undefined: nothing, but it still replaces what was below). */
-  entries: Array<{ path: string; dir: boolean; value: T | undefined }>;
+  /**
+   * Each entry: its path, whether it is a directory, and what to keep of it (undefined: nothing,
+   * but it still replaces what was below). Read once, in order, by `apply`: a list, or made as it
+   * is read (an object an entry, not held for the whole layer).
+   */
+  entries: Iterable<{ path: string; dir: boolean; value: T | undefined }>;
 }
 
 /**
@@ -110,6 +114,13 @@ export class FlatFileSystem<T> {
 
   private addParents(path: string): void {
     for (let p = parentOf(path); p !== '' && !this.dirs.has(p); p = parentOf(p)) this.addDir(p);
+  }
+
+  /** Forgets everything (the caller has taken what it keeps of the files). */
+  clear(): void {
+    this.files.clear();
+    this.dirs.clear();
+    this.children = undefined;
   }
 
   /**

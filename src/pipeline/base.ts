@@ -117,7 +117,7 @@ export interface BaseImage {
   /** Its history, as its config has it. */
   history: HistoryEntry[];
   /** The bytes of the files `readBase` was asked to keep (a package database). */
-  kept: Map<string, Buffer>;
+  kept: ReadonlyMap<string, Buffer>;
 }
 
 export async function readBase(b: BaseLock, cache: Cache, keep: readonly string[] = []): Promise<BaseImage> {

@@ -20,7 +20,7 @@ import { formatImageRef, type ImageRef } from '../transports/reference.js';
  * sbom read theirs (flattenLayers: a file past the read of a database file is bad input; one that
  * is not a regular file too: checkDatabaseFiles).
  */
-export async function databaseFiles(ref: ImageRef, opts: { platform?: Platform; transport?: TransportOptions } = {}): Promise<Map<string, Buffer>> {
+export async function databaseFiles(ref: ImageRef, opts: { platform?: Platform; transport?: TransportOptions } = {}): Promise<ReadonlyMap<string, Buffer>> {
   const image = await readImage(await openImage(ref, opts.transport), formatImageRef(ref), opts.platform);
   const flat = await flattenLayers(image.layers, { keep: isDatabaseFile });
   // A status or desc that is not a regular file is bad input, not an image without packages.

@@ -68,7 +68,7 @@ test('accounts planned before the digests and settled after are those of the ent
     const settled = settleAccounts(plan);
     const expected = accountEntries(map, ownership(map, packages), generated);
     assert.deepEqual(settled, expected, `seed ${seed}`);
-    redone += plan.later.length + plan.checks.filter(({ i }) => expected[i]!.kind !== 'package' || expected[i]!.unchecked).length;
+    redone += plan.later.length + plan.checks.filter((i) => expected[i]!.kind !== 'package' || expected[i]!.unchecked).length;
     // A step's file found not to be its bytes: the parent directories the plan took are not all parents.
     const parents = expected.flatMap((a, i) => (a.step === 'parent directories' ? [i] : []));
     if (parents.join() !== plan.parents.join()) parentsChanged++;
@@ -100,7 +100,7 @@ test('a planned check is worked out again when the digest turns out different or
     files: [{ path: 'a/same', md5: '11' }, { path: 'a/other', md5: '11' }, { path: 'a/none', md5: '11' }] } as unknown as PackageRecord;
   const plan = planAccounts(map, ownership(map, [p]), new Map());
   // All three taken to be the package's until the digests are in.
-  assert.deepEqual(plan.checks.map(({ i }) => plan.paths[i]), ['a/none', 'a/other', 'a/same']);
+  assert.deepEqual(plan.checks.map((i) => plan.paths[i]), ['a/none', 'a/other', 'a/same']);
   map.get('a/same')!.md5 = '11';
   map.get('a/other')!.md5 = '22';
   const byPath = new Map(settleAccounts(plan).map((a) => [a.path, a]));

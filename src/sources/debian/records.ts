@@ -91,23 +91,24 @@ function withoutSlashes(line: string): string {
   return from === 0 && to === line.length ? line : line.slice(from, to);
 }
 
+/**
+ * A path a package installed, with the md5 its md5sums gives it and its conffile's (`newconffile`:
+ * none), made in one object literal with its fields in the order they were always set (a field
+ * added after an object is made costs it a property array: 40 bytes a file).
+ */
+function recordedFile(path: string, md5: string | undefined, conffile: string | undefined): RecordedFile {
+  if (conffile === undefined) return md5 ? { path, md5 } : { path };
+  if (md5) return { path, md5: conffile !== 'newconffile' ? conffile : md5, conffile: true };
+  return conffile !== 'newconffile' ? { path, conffile: true, md5: conffile } : { path, conffile: true };
+}
+
 /** The paths a package installed: its `.list`, with the md5 of each from its `.md5sums` and its conffiles. */
 function recordedFiles(p: Paragraph, files: ReadonlyMap<string, Buffer>, name: string, architecture: string | undefined): RecordedFile[] {
   const info = (ext: string): Buffer | undefined => files.get(`${INFO}${name}:${architecture}.${ext}`) ?? files.get(`${INFO}${name}.${ext}`);
   const sums = md5sums(info('md5sums')?.toString('utf8'));
   const conf = conffiles(p);
   const listed = (info('list')?.toString('utf8') ?? '').split('\n').map(withoutSlashes).filter((l) => l !== '' && l !== '.');
-  const recorded: RecordedFile[] = listed.map((path) => {
-    const f: RecordedFile = { path };
-    const md5 = sums.get(path);
-    if (md5) f.md5 = md5;
-    const c = conf.get(path);
-    if (c !== undefined) {
-      f.conffile = true;
-      if (c !== 'newconffile') f.md5 = c;
-    }
-    return f;
-  });
+  const recorded: RecordedFile[] = listed.map((path) => recordedFile(path, sums.get(path), conf.get(path)));
   // A conffile dpkg knows but the .list lost (or a database that never had one) is still recorded.
   const inList = new Set(listed);
   for (const [path, md5] of conf) {
@@ -188,14 +189,13 @@ export function debianRecords(files: ReadonlyMap<string, Buffer>, opts: RecordOp
     const recorded = opts.files === false ? [] : recordedFiles(p, files, name, architecture);
     const copyright = opts.licenses === false ? undefined : files.get(`usr/share/doc/${name}/copyright`);
     const lic = copyright ? copyrightLicenses(copyright.toString('utf8'), `usr/share/doc/${name}/copyright`) : undefined;
-    const r: PackageRecord = {
-      distribution: 'debian', name, version, source: { name: m?.[1] ?? name, version: m?.[2] ?? version },
-      purl: debianPurl(name, version, architecture, distro),
-      dependsOn: dependsOn(name),
-      supplier: 'Debian',
-      files: recorded,
-    };
-    if (architecture) r.architecture = architecture;
+    // In one object literal, architecture last as it always was: a field added after costs a
+    // property array a package, and a spread (`{ ...r, architecture }`) a hidden class a package.
+    const source = { name: m?.[1] ?? name, version: m?.[2] ?? version };
+    const purl = debianPurl(name, version, architecture, distro);
+    const r: PackageRecord = architecture
+      ? { distribution: 'debian', name, version, source, purl, dependsOn: dependsOn(name), supplier: 'Debian', files: recorded, architecture }
+      : { distribution: 'debian', name, version, source, purl, dependsOn: dependsOn(name), supplier: 'Debian', files: recorded };
     const warnings = debianPackageWarnings(name, version, `${DPKG_STATUS}:${p.line}`);
     if (warnings.length > 0) r.warnings = warnings;
     if (lic?.expression !== undefined) {
