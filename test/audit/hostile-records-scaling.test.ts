@@ -9,27 +9,17 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, runCli } from '../helpers/cli.js';
+import { runCli, runCliInSmallHeap } from '../helpers/cli.js';
 
 let dir: string;
 before(() => { dir = mkdtempSync(join(tmpdir(), 'audit-scaling-')); });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** `audit ARGS` in a Node of at most `mb` MB of heap, stdout to a file: its exit status, signal, stderr and output file. */
-function auditInSmallHeap(mb: number, args: string[]): { status: number | null; signal: NodeJS.Signals | null; stderr: string; out: string } {
-  const out = join(dir, `out-${args.join('-').replace(/[^a-z0-9]+/gi, '_')}`);
-  const fd = openSync(out, 'w');
-  try {
-    const r = spawnSync(process.execPath, [`--max-old-space-size=${mb}`, CLI, 'audit', ...args], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' });
-    return { status: r.status, signal: r.signal, stderr: r.stderr, out };
-  } finally {
-    closeSync(fd);
-  }
-}
+/** `audit ARGS` in a Node of at most `mb` MB of heap (runCliInSmallHeap), its output in this test's directory. */
+const auditInSmallHeap = (mb: number, args: string[]) => runCliInSmallHeap(mb, ['audit', ...args], join(dir, `out-${args.join('-').replace(/[^a-z0-9]+/gi, '_')}`));
 
 const count = (b: Buffer, s: string): number => {
   let k = 0;
@@ -50,12 +40,12 @@ test('audit: 300,000 packages in one dpkg status, text and --json, in a 210 MB h
 
   const text = auditInSmallHeap(210, [ref]);
   assert.equal(text.status, 0, `status ${text.status}, signal ${text.signal}: ${text.stderr.slice(-400)}`);
-  const report = readFileSync(text.out, 'utf8');
+  const report = text.out.toString('utf8');
   assert.ok(report.includes('\n  dpkg-database: 3 entries, 23.8 MiB\n') && report.endsWith('\nEvery entry is accounted for.\n'), report);
 
   const json = auditInSmallHeap(210, ['--json', ref]);
   assert.equal(json.status, 0, `status ${json.status}, signal ${json.signal}: ${json.stderr.slice(-400)}`);
-  const bytes = readFileSync(json.out);
+  const bytes = json.out;
   // Every package once, as the report writes it, and the report whole (its last member, then the end).
   assert.equal(count(bytes, '\n      "distribution": "debian",\n      "name": "p'), n);
   assert.ok(bytes.includes('\n    {\n      "distribution": "debian",\n      "name": "p99999",\n      "version": "1",\n      "source": {\n        "name": "p99999",\n        "version": "1"\n      },\n      "purl": "pkg:deb/debian/p99999@1",\n      "entries": 0,\n      "bytes": 0,\n      "modified": 0,\n      "missing": 0\n    }\n  ],\n  "rebuilders": [],\n'), 'the last package in name order, then the next member');

@@ -12,28 +12,18 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI } from '../helpers/cli.js';
+import { runCliInSmallHeap } from '../helpers/cli.js';
 import { writeManyEntriesLayout } from '../helpers/many-entries.js';
 
 let dir: string;
 before(() => { dir = mkdtempSync(join(tmpdir(), 'audit-many-')); });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** `audit ARGS` in a Node of at most `mb` MB of heap, stdout to a file: its exit status, signal, stderr and output. */
-function auditInSmallHeap(mb: number, args: string[]): { status: number | null; signal: NodeJS.Signals | null; stderr: string; out: Buffer } {
-  const out = join(dir, `out-${args.join('-').replace(/[^a-z0-9]+/gi, '_')}`);
-  const fd = openSync(out, 'w');
-  try {
-    const r = spawnSync(process.execPath, [`--max-old-space-size=${mb}`, CLI, 'audit', ...args], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' });
-    return { status: r.status, signal: r.signal, stderr: r.stderr, out: readFileSync(out) };
-  } finally {
-    closeSync(fd);
-  }
-}
+/** `audit ARGS` in a Node of at most `mb` MB of heap (runCliInSmallHeap), its output in this test's directory. */
+const auditInSmallHeap = (mb: number, args: string[]) => runCliInSmallHeap(mb, ['audit', ...args], join(dir, `out-${args.join('-').replace(/[^a-z0-9]+/gi, '_')}`));
 
 const count = (b: Buffer, s: string): number => {
   let k = 0;

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -40,4 +41,19 @@ export function runCliAsync(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd
       resolve({ status: code ?? -1, stdout, stderr });
     });
   });
+}
+
+/**
+ * `CLI ARGS` in a child Node of at most `mb` MB of heap, its stdout written to `outFile` (not
+ * piped: a report of a hundred megabytes is not held by the test): its exit status, the signal
+ * that ended it (an out-of-heap child aborts), its stderr and its output.
+ */
+export function runCliInSmallHeap(mb: number, args: string[], outFile: string): { status: number | null; signal: NodeJS.Signals | null; stderr: string; out: Buffer } {
+  const fd = openSync(outFile, 'w');
+  try {
+    const r = spawnSync(process.execPath, [`--max-old-space-size=${mb}`, CLI, ...args], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' });
+    return { status: r.status, signal: r.signal, stderr: r.stderr, out: readFileSync(outFile) };
+  } finally {
+    closeSync(fd);
+  }
 }
