@@ -278,7 +278,8 @@ export class OwnerLists {
 
   of(pkg: PackageRecord): Array<{ name: string; version: string }> {
     let list = this.lists.get(pkg);
-    if (list === undefined) this.lists.set(pkg, (list = [{ name: pkg.name, version: pkg.version }]));
+    // Frozen: shared by many accounts (and a library caller's report), so a change to one would be a change to all.
+    if (list === undefined) this.lists.set(pkg, (list = Object.freeze([Object.freeze({ name: pkg.name, version: pkg.version })]) as Array<{ name: string; version: string }>));
     return list;
   }
 }

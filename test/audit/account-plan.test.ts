@@ -114,3 +114,18 @@ test('a planned check is worked out again when the digest turns out different or
   assert.equal(byPath.get('a/none')!.unchecked, true);
   assert.equal(byPath.get('a')!.step, 'parent directories');
 });
+
+test('the owners list accounts of one package share cannot be changed through one of them', () => {
+  const entries: FlatEntry[] = [
+    { path: 'a', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 3, layer: 1 },
+    { path: 'b', type: 'file', mode: 0o644, uid: 0, gid: 0, size: 3, layer: 1 },
+  ];
+  const pkg = { distribution: 'debian', name: 'p', version: '1', purl: 'pkg:deb/debian/p@1', dependsOn: [], supplier: 'Debian', files: [{ path: '/a' }, { path: '/b' }] } as PackageRecord;
+  const byPath = new Map(entries.map((e) => [e.path, e]));
+  const [a, b] = settleAccounts(planAccounts(byPath, ownership(byPath, [pkg]), new Map()));
+  assert.deepEqual([a!.owners, b!.owners], [[{ name: 'p', version: '1' }], [{ name: 'p', version: '1' }]]);
+  // One list for the package: a caller's change to one account's list would be every account's.
+  assert.throws(() => a!.owners!.push({ name: 'q', version: '2' }), TypeError);
+  assert.throws(() => { a!.owners![0]!.name = 'q'; }, TypeError);
+  assert.deepEqual(b!.owners, [{ name: 'p', version: '1' }]);
+});
