@@ -8,11 +8,19 @@
  * new Buffer object each time. Pure.
  */
 
-/** Bytes are copied into chunks of this size; a bigger file gets a chunk of its own. */
+/** Bytes are copied into chunks of this size; a file of more than `OWN` bytes gets a buffer of its own, of its size. */
 const CHUNK = 1 << 20;
+/**
+ * A file too big for what is left of the chunk being filled starts a new one, the rest of the old
+ * one unused: at most this much a chunk, so what is held stays within an eighth of the bytes the
+ * keep budget counts (files of just over half a chunk each took a chunk each: twice).
+ */
+const OWN = CHUNK >> 3;
 
 export class KeptFiles implements ReadonlyMap<string, Buffer> {
   private readonly chunks: Buffer[] = [];
+  /** The chunk being filled (its place in `chunks`; -1: none) and how much of it is used. */
+  private current = -1;
   private used = CHUNK;
   /** Per handle: its chunk, its start in it, its length. */
   private chunkOf = new Uint32Array(64);
@@ -26,19 +34,30 @@ export class KeptFiles implements ReadonlyMap<string, Buffer> {
     const list = pieces instanceof Uint8Array ? [pieces] : pieces;
     let length = 0;
     for (const p of list) length += p.length;
-    if (this.used + length > CHUNK || this.chunks.length === 0) {
-      this.chunks.push(Buffer.allocUnsafeSlow(Math.max(CHUNK, length)));
-      this.used = 0;
+    let at: number;
+    let start = 0;
+    if (length > OWN) {
+      this.chunks.push(Buffer.allocUnsafeSlow(length));
+      at = this.chunks.length - 1;
+    } else {
+      if (this.current < 0 || this.used + length > CHUNK) {
+        this.chunks.push(Buffer.allocUnsafeSlow(CHUNK));
+        this.current = this.chunks.length - 1;
+        this.used = 0;
+      }
+      at = this.current;
+      start = this.used;
+      this.used += length;
     }
-    const chunk = this.chunks[this.chunks.length - 1]!;
-    const start = this.used;
+    const chunk = this.chunks[at]!;
+    let to = start;
     for (const p of list) {
-      chunk.set(p, this.used);
-      this.used += p.length;
+      chunk.set(p, to);
+      to += p.length;
     }
     if (this.count === this.starts.length) this.grow();
     const id = this.count++;
-    this.chunkOf[id] = this.chunks.length - 1;
+    this.chunkOf[id] = at;
     this.starts[id] = start;
     this.lengths[id] = length;
     return id;
@@ -59,6 +78,7 @@ export class KeptFiles implements ReadonlyMap<string, Buffer> {
   clear(): void {
     this.paths.clear();
     this.chunks.length = 0;
+    this.current = -1;
     this.used = CHUNK;
     this.chunkOf = new Uint32Array(64);
     this.starts = new Uint32Array(64);

@@ -44,12 +44,18 @@ function loaded(): Lists {
   return lists;
 }
 
+/**
+ * Only an idstring (ASCII) is looked up: `toLowerCase` folds some non-ASCII letters into ASCII
+ * (KELVIN SIGN U+212A → `k`), and `No\u212Aia`, no identifier, must not become `Nokia`.
+ */
+const lookup = (map: ReadonlyMap<string, string>, id: string): string | undefined => (IDSTRING.test(id) ? map.get(id.toLowerCase()) : undefined);
+
 /** A license identifier of the list in the list's spelling (`mit` → `MIT`), or undefined. */
 export function listedLicense(id: string): string | undefined {
-  return loaded().licenses.get(id.toLowerCase());
+  return lookup(loaded().licenses, id);
 }
 
 /** An exception identifier of the list in the list's spelling (`classpath-exception-2.0` → `Classpath-exception-2.0`), or undefined. */
 export function listedException(id: string): string | undefined {
-  return loaded().exceptions.get(id.toLowerCase());
+  return lookup(loaded().exceptions, id);
 }

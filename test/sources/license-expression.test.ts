@@ -126,3 +126,16 @@ test('Debian copyright: `A or B and C` is A OR (B AND C), `A and B, or C` is (A 
   assert.equal(expr('apache-2.0+ or MIT'), 'Apache-2.0+ OR MIT');
   checkPurlsAndLicenses([], ['Artistic-1.0 AND BSD-3-Clause OR GPL-2.0-or-later', 'Artistic-1.0 AND GPL-2.0-or-later OR BSD-3-Clause', 'Apache-2.0+ OR MIT']);
 });
+
+test('a name that only lower-cases to a listed identifier (KELVIN SIGN U+212A lower-cases to ASCII k) is no identifier: a reference, in %LICENSE% and in Debian (was: `No\\u212Aia` → `Nokia`)', () => {
+  const ref = (name: string): string => `LicenseRef-${name.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/^-+|-+$/g, '')}-${hex8(name)}`;
+  for (const name of ['No\u212Aia', 'MA\u212AEINDEX', '\u212Aazlib']) {
+    assert.equal(license(name), ref(name), name);
+    assert.equal(record([name]).licenseRefs?.[0]?.name, name);
+  }
+  assert.equal(license('MIT WITH \u212AiCad-libraries-exception'), ref('MIT WITH \u212AiCad-libraries-exception'));
+  const deb = copyrightLicenses('Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: No\u212Aia\n', 'c');
+  assert.equal(deb?.expression, ref('No\u212Aia'));
+  // The ASCII spellings, in any case, are still the list's.
+  assert.equal(license('nokia AND MAKEINDEX'), 'Nokia AND MakeIndex');
+});
