@@ -114,7 +114,8 @@ async function auditImage(reference: string, opts: AuditOptions, extra: Generate
   prepared = undefined;
   for (const a of accounts) if (a.kind === 'modified' && a.type === 'file') want.add(a.path);
   if (want.size > 0) {
-    const flat = await flattenLayers(image.layers, { md5: true, sha256: (p) => want.has(p), keep: needed });
+    // The records are read: this read keeps no file (the first one kept the database and checked it).
+    const flat = await flattenLayers(image.layers, { md5: true, sha256: (p) => want.has(p) });
     const own = ownership(flat.entries, records);
     accounts = accountEntries(flat.entries, own, generated);
     missing = own.missing;

@@ -34,6 +34,8 @@ export class KeptFiles implements ReadonlyMap<string, Buffer> {
     const list = pieces instanceof Uint8Array ? [pieces] : pieces;
     let length = 0;
     for (const p of list) length += p.length;
+    // Lengths are kept in 32 bits; a file's budget (`keepLimit`, 64 MiB unless a caller sets it) is far below.
+    if (length > 0xffffffff) throw new RangeError(`a kept file of ${length} bytes: at most 4 GiB - 1 can be kept`);
     let at: number;
     let start = 0;
     if (length > OWN) {

@@ -62,3 +62,11 @@ test('KeptFiles holds the bytes stored and not much more: files of just over hal
   assert.ok(held <= stored * 1.125 + MiB, `${held} bytes held for ${stored} stored`);
   for (let i = 0; i < files; i++) assert.ok(k.get(`f${i}`)!.equals(data));
 });
+
+test('a file of 4 GiB or more is refused before anything is copied (its length would not fit the 32 bits kept)', () => {
+  const kept = new KeptFiles();
+  const piece = new Uint8Array(1 << 20);
+  // 4,096 views of one MiB: 4 GiB in all, nothing allocated for them.
+  assert.throws(() => kept.store(new Array<Uint8Array>(4096).fill(piece)), /a kept file of 4294967296 bytes: at most 4 GiB - 1 can be kept/);
+  assert.equal(kept.get(String(0)), undefined);
+});
