@@ -13,10 +13,11 @@ database) or of a spec (read from its lock), as SPDX 2.3 JSON (default) or Cyclo
 The image (by its manifest digest) or the lock (by its digest) is the described element; every
 package has its name, version, architecture, purl (pkg:deb/debian/…, pkg:alpm/arch/…), the
 SHA-256 of its package file where the lock pins it, its licenses where the distribution records
-them (pacman's %LICENSE%; Debian's machine-readable copyright files, else NOASSERTION), and its
-dependencies. The bytes depend only on the content: the time is SOURCE_DATE_EPOCH (else the image
-config's created time, else the lock's), identifiers are derived from the content, arrays are
-sorted, the JSON is canonical (RFC 8785).
+them (pacman's %LICENSE% entries, read as SPDX expressions; Debian's machine-readable copyright
+files; else NOASSERTION: names matched against the whole SPDX License List in any letter case,
+any other name a LicenseRef- of its own), and its dependencies. The bytes depend only on the
+content: the time is SOURCE_DATE_EPOCH (else the image config's created time, else the lock's),
+identifiers are derived from the content, arrays are sorted, the JSON is canonical (RFC 8785).
 
   --format F                 spdx-json (default) or cyclonedx-json
   -o, --output FILE          write it there (default: stdout)
