@@ -6,7 +6,7 @@
  * distribution wrote and two names never share one. Pure.
  */
 import { createHash } from 'node:crypto';
-import { listedException, listedLicense } from './spdx-list.js';
+import { IDSTRING, listedException, listedLicense } from './spdx-list.js';
 
 /**
  * Past these a package's license records are not machine-readable for our purposes and the
@@ -34,8 +34,6 @@ function listed(name: string): string | undefined {
   return id === undefined ? undefined : `${id}${plus}`;
 }
 
-/** SPDX 2.3 Annex D: `idstring = 1*(ALPHA / DIGIT / "-" / "." )`. */
-const IDSTRING = /^[A-Za-z0-9.-]+$/;
 /** How the identifiers of changed names end (`-` and 8 hex digits): a name that ends so is changed too. */
 const SUFFIXED = /-[0-9a-f]{8}$/i;
 

@@ -17,7 +17,7 @@ interface Lists {
 let lists: Lists | undefined;
 
 /** SPDX 2.3 Annex D: `idstring = 1*(ALPHA / DIGIT / "-" / "." )`. */
-const IDSTRING = /^[A-Za-z0-9.-]+$/;
+export const IDSTRING = /^[A-Za-z0-9.-]+$/;
 
 function load(): Lists {
   const require = createRequire(import.meta.url);
