@@ -79,7 +79,10 @@ async function auditImage(reference: string, opts: AuditOptions, extra: Generate
     // Package records are read once (the second read, if any, keeps the same database files).
     checkDatabaseFiles(entries, kept);
     // A distribution's readers are loaded when the image has its database (else it has none of its packages).
-    const present = TREE_READERS.filter((d) => [...kept.keys()].some((p) => d.isDatabaseFile(p)));
+    const present = TREE_READERS.filter((d) => {
+      for (const p of kept.keys()) if (d.isDatabaseFile(p)) return true;
+      return false;
+    });
     const perTree = (await Promise.all(present.map((d) => d.readers()))).map((readers) => ({ readers, packages: readers.packageRecords(kept, AUDIT_RECORDS) }));
     const own = ownership(entries, perTree.flatMap((t) => t.packages));
     const generated = new Map<string, GeneratedEntry>();
