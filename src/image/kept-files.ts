@@ -21,7 +21,7 @@ export class KeptFiles implements ReadonlyMap<string, Buffer> {
   private readonly chunks: Buffer[] = [];
   /** The chunk being filled (its place in `chunks`; -1: none) and how much of it is used. */
   private current = -1;
-  private used = CHUNK;
+  private used = 0;
   /** Per handle: its chunk, its start in it, its length. */
   private chunkOf = new Uint32Array(64);
   private starts = new Uint32Array(64);
@@ -81,7 +81,7 @@ export class KeptFiles implements ReadonlyMap<string, Buffer> {
     this.paths.clear();
     this.chunks.length = 0;
     this.current = -1;
-    this.used = CHUNK;
+    this.used = 0;
     this.chunkOf = new Uint32Array(64);
     this.starts = new Uint32Array(64);
     this.lengths = new Uint32Array(64);
