@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCliAsync, type RunResult } from '../helpers/cli.js';
+import { runCli, runCliAsync, type RunResult } from '../helpers/cli.js';
 import { SNAPSHOT, makeArchRepo, makeKey, openUp, type ArchRepo, type TestArchPackage } from '../helpers/arch-repo.js';
 import { readGolden } from '../helpers/golden.js';
 import { checkPurlsAndLicenses, cyclonedxLibraryErrors, cyclonedxSchemaErrors, pyspdxtools } from '../helpers/sbom-check.js';
@@ -123,4 +123,21 @@ test('Arch: the audit checks files against mtree and accounts for the whole imag
   assert.equal(c.status, 1);
   const changed = JSON.parse(c.stdout) as { modified: Array<{ path: string; differences: string[] }> };
   assert.deepEqual(changed.modified.map((m) => [m.path, m.differences]), [['usr/bin/hello', ['mode recorded 0755, image 0700']]]);
+});
+
+test('Arch: the image\'s SBOMs are the golden bytes under another time zone, locale (Turkish: its dotted and dotless i), umask, working directory and temporary directory', () => {
+  // The image the test above built (node:test runs a file's tests in order).
+  const image = `oci:${join(dir, 'img')}:t`;
+  const elsewhere = mkdtempSync(join(dir, 'cwd-'));
+  const tmp = mkdtempSync(join(dir, 'tmp-'));
+  for (const format of ['spdx-json', 'cyclonedx-json'] as const) {
+    const file = join(elsewhere, `perturbed.${format}.json`);
+    const r = runCli(['sbom', image, '--format', format, '--output', file], {
+      cwd: elsewhere,
+      umask: '077',
+      env: { XDG_CACHE_HOME: cache, SOURCE_DATE_EPOCH: undefined, TZ: 'Pacific/Kiritimati', LANG: 'tr_TR.UTF-8', LC_ALL: 'tr_TR.UTF-8', TMPDIR: tmp },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), golden[`arch-image-${format}`], `${format} golden digest`);
+  }
 });
